@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Runs the test suites with Node's built-in runner (through tsx for TypeScript).
+// Usage: node scripts/run-tests.mjs [unit|integration|e2e ...]   (default: all)
+// Suites run one after another; files inside a suite run in parallel up to TEST_CONCURRENCY.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const all = ['unit', 'integration', 'e2e'];
+const wanted = process.argv.slice(2).length ? process.argv.slice(2) : all;
+const files = [];
+for (const suite of wanted) {
+  if (!all.includes(suite)) {
+    console.error(`unknown suite "${suite}"; expected one of ${all.join(', ')}`);
+    process.exit(2);
+  }
+  const dir = path.join(root, 'test', suite);
+  if (!existsSync(dir)) continue;
+  for (const f of readdirSync(dir).sort()) if (f.endsWith('.test.ts')) files.push(path.join('test', suite, f));
+}
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
+  cwd: root,
+  stdio: 'inherit',
+});
+process.exit(r.status ?? 1);

@@ -1,0 +1,168 @@
+/**
+ * The shape of switchyard.yml. This zod schema is the single source of truth: the TypeScript
+ * types, the validation messages and the published JSON Schema (schema/switchyard.schema.json)
+ * all come from it. Cross-field checks live in rules.ts.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+export const COLOURS = ['blue', 'green'] as const;
+export type Colour = (typeof COLOURS)[number];
+
+const name = (what: string) =>
+  z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,39}$/, `${what} must be 1-40 characters of a-z, 0-9 and "-", starting with a letter`);
+
+/** Durations become milliseconds. */
+export const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as "500ms", "30s" or "2m", got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const port = z.number().int().min(1).max(65535);
+
+/** A command: an argument array (run as is) or a string (split on spaces, or run by /bin/sh when shell: true). */
+const command = z.union([z.string().min(1), z.array(z.string()).min(1)]);
+
+const httpPath = z.string().regex(/^\/[^\s]*$/, 'must start with "/" and contain no spaces');
+
+export const expectSchema = z
+  .object({
+    status: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional(),
+    json: z.record(z.string(), z.unknown()).optional(),
+    contentType: z.string().min(1).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    bodyContains: z.string().optional(),
+  })
+  .strict();
+
+const healthSchema = z
+  .object({
+    path: httpPath,
+    expect: expectSchema.default({ status: 200 }),
+  })
+  .strict();
+
+export const serviceSchema = z
+  .object({
+    cwd: z.string().min(1).default('.'),
+    command,
+    build: command.optional(),
+    shell: z.boolean().default(false),
+    port: z.object({ blue: port, green: port }).strict().optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name'), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+    env_file: z.string().optional(),
+    health: healthSchema,
+    stopTimeout: duration.default(10_000),
+    buildTimeout: duration.default(600_000),
+  })
+  .strict();
+
+const routeSchema = z.object({ path: httpPath, service: z.string().min(1) }).strict();
+
+export const proxySchema = z
+  .object({
+    kind: z.literal('builtin').default('builtin'),
+    listen: z
+      .object({
+        http: port,
+        host: z.string().min(1).default('127.0.0.1'),
+      })
+      .strict(),
+    routes: z.array(routeSchema).min(1),
+  })
+  .strict();
+
+const requestSchema = z
+  .object({
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+    path: httpPath,
+    headers: z.record(z.string(), z.string()).default({}),
+    json: z.unknown().optional(),
+    body: z.string().optional(),
+  })
+  .strict();
+
+const httpStepSchema = z
+  .object({
+    name: z.string().min(1),
+    request: requestSchema,
+    expect: expectSchema.default({ status: 200 }),
+    capture: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().regex(/^\$(\.[A-Za-z_$][\w$-]*|\[\d+\])*$/, 'expected a path such as "$.data.token"')).default({}),
+  })
+  .strict();
+
+const runStepSchema = z
+  .object({
+    name: z.string().min(1),
+    run: command,
+    shell: z.boolean().default(false),
+    timeout: duration.default(60_000),
+  })
+  .strict();
+
+export const smokeStepSchema = z.union([httpStepSchema, runStepSchema]);
+
+export const checksSchema = z
+  .object({
+    interval: duration.default(500),
+    timeout: duration.default(60_000),
+    requestTimeout: duration.default(5_000),
+    healthyAfter: z.number().int().min(1).max(100).default(2),
+    database: z.object({ service: z.string().min(1), path: httpPath, expect: expectSchema }).strict().optional(),
+    smoke: z.array(smokeStepSchema).default([]),
+  })
+  .strict();
+
+export const deploySchema = z
+  .object({
+    autoSwitch: z.boolean().default(false),
+    pull: z.boolean().default(false),
+    drainTimeout: duration.default(30_000),
+    stopOld: z.boolean().default(true),
+    keepOldFor: duration.default(0),
+    keepReleases: z.number().int().min(2).max(100).default(3),
+    verifyTimeout: duration.default(10_000),
+    exclude: z.array(z.string().min(1)).default(['.git', '.switchyard', 'node_modules/.cache']),
+  })
+  .strict();
+
+export const backupSchema = z.object({ kind: z.literal('none') }).strict();
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    app: name('app'),
+    runtime: z.literal('process').default('process'),
+    env_file: z.string().optional(),
+    proxy: proxySchema,
+    services: z.record(name('a service name'), serviceSchema).refine((s) => Object.keys(s).length > 0, 'at least one service is needed'),
+    checks: checksSchema.default(() => checksSchema.parse({})),
+    deploy: deploySchema.default(() => deploySchema.parse({})),
+    backup: backupSchema.default({ kind: 'none' }),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ServiceConfig = z.output<typeof serviceSchema>;
+export type Expect = z.output<typeof expectSchema>;
+export type SmokeStep = z.output<typeof smokeStepSchema>;
+export type HttpSmokeStep = z.output<typeof httpStepSchema>;
+export type RunSmokeStep = z.output<typeof runStepSchema>;
+export type Route = z.output<typeof routeSchema>;
+export type Command = z.output<typeof command>;
+
+export function isColour(v: unknown): v is Colour {
+  return v === 'blue' || v === 'green';
+}
+export function otherColour(c: Colour): Colour {
+  return c === 'blue' ? 'green' : 'blue';
+}

@@ -1,0 +1,34 @@
+/** The Proxy interface the deploy engine talks to, whatever the proxy is (built-in, later nginx). */
+import type { Colour, Route } from '../config/schema.js';
+import type { Endpoint } from '../runtime/types.js';
+
+export type Backends = Record<string, Endpoint>;
+
+export interface ProxyStatus {
+  pid: number;
+  active: Colour | null;
+  listen: { host: string; port: number };
+  routes: Route[];
+  backends: Partial<Record<Colour, Backends>>;
+  inFlight: Record<Colour, number>;
+  websockets: Record<Colour, number>;
+}
+
+export interface DrainResult {
+  /** Requests still open on the colour when the drain ended. */
+  inFlight: number;
+  /** WebSockets that were closed with 1001 at the end of the drain. */
+  websocketsClosed: number;
+  timedOut: boolean;
+  ms: number;
+}
+
+export interface ProxyControl {
+  status(): Promise<ProxyStatus>;
+  configure(routes: Route[]): Promise<void>;
+  setBackends(colour: Colour, backends: Backends): Promise<void>;
+  /** Atomic: when this resolves, every new request goes to `colour`. */
+  switchTo(colour: Colour): Promise<void>;
+  /** Wait until no request is in flight to `colour` (or timeout), then close its WebSockets with 1001. */
+  drain(colour: Colour, timeoutMs: number): Promise<DrainResult>;
+}

@@ -1,0 +1,79 @@
+/** The Runtime interface: how a colour's services are built, started, inspected and stopped. */
+import type { Colour, Config } from '../config/schema.js';
+import type { ProjectPaths } from '../state/paths.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** A built, immutable release: one snapshot folder per service, built and ready to start. */
+export interface Release {
+  id: string;
+  /** Git commit of the snapshot, when the source was a git checkout. */
+  commit?: string;
+  createdAt: string;
+}
+
+export interface ServiceRun {
+  pid: number;
+  port: number;
+  /** Process start time as the kernel sees it, so a reused pid is not taken for ours. */
+  startTicks?: string;
+  startedAt: string;
+}
+
+/** What the runtime records for a started colour (.switchyard/run/<colour>.json). */
+export interface ColourRun {
+  colour: Colour;
+  release: string;
+  services: Record<string, ServiceRun>;
+}
+
+export interface ServiceStatus {
+  service: string;
+  running: boolean;
+  pid?: number;
+  port?: number;
+  /** Runtime health (level 2): undefined when the runtime defines none. */
+  healthy?: boolean;
+  detail?: string;
+}
+
+export interface RuntimeContext {
+  config: Config;
+  paths: ProjectPaths;
+  /** Secrets to hide from anything the runtime prints. */
+  redact?: (text: string) => string;
+  log?: (line: string) => void;
+}
+
+export interface PrepareOptions {
+  /** Deploy a given git commit or tag (git archive) instead of the working tree. */
+  ref?: string;
+  signal?: AbortSignal;
+}
+
+export interface StopOptions {
+  signal?: AbortSignal;
+}
+
+export interface Runtime {
+  readonly kind: string;
+  /** Snapshot each service's cwd into .switchyard/releases/<id> and run its build there. */
+  prepare(opts?: PrepareOptions): Promise<Release>;
+  /** Start every service of the release as `colour`. Fails (and cleans up) if any port is taken or any process dies at once. */
+  start(colour: Colour, release: string, opts?: { signal?: AbortSignal }): Promise<ColourRun>;
+  /** The current run record, or undefined if the colour was never started / was stopped. */
+  current(colour: Colour): Promise<ColourRun | undefined>;
+  /** Health level 1 (and 2 where defined). */
+  status(colour: Colour): Promise<ServiceStatus[]>;
+  /** SIGTERM, then SIGKILL after each service's stopTimeout. Idempotent. */
+  stop(colour: Colour, opts?: StopOptions): Promise<void>;
+  /** Where each service of the colour can be reached. */
+  endpoints(colour: Colour): Promise<Record<string, Endpoint>>;
+  /** Delete release folders beyond `keep`, never those in `protect`. Returns the ids removed. */
+  pruneReleases(keep: number, protect: string[]): Promise<string[]>;
+  /** Whether a release folder exists (so rollback can restart it without a rebuild). */
+  hasRelease(id: string): Promise<boolean>;
+}

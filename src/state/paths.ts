@@ -1,0 +1,51 @@
+/** Every file switchyard keeps for a project, in one place. */
+import path from 'node:path';
+import type { Colour } from '../config/schema.js';
+
+export interface ProjectPaths {
+  root: string;
+  dir: string;
+  state: string;
+  history: string;
+  lock: string;
+  currentEnv: string;
+  logs: string;
+  releases: string;
+  run: string;
+  proxySocket: string;
+  proxyState: string;
+  proxyLog: string;
+  proxyPid: string;
+  journal: string;
+  colourLogs(colour: Colour): string;
+  serviceLog(colour: Colour, service: string): string;
+  buildLog(release: string, service: string): string;
+  runFile(colour: Colour): string;
+  release(id: string): string;
+}
+
+export function projectPaths(root: string): ProjectPaths {
+  const abs = path.resolve(root);
+  const dir = path.join(abs, '.switchyard');
+  return {
+    root: abs,
+    dir,
+    state: path.join(dir, 'state.json'),
+    history: path.join(dir, 'history.jsonl'),
+    lock: path.join(dir, 'lock'),
+    currentEnv: path.join(abs, '.current-env'),
+    logs: path.join(dir, 'logs'),
+    releases: path.join(dir, 'releases'),
+    run: path.join(dir, 'run'),
+    proxySocket: path.join(dir, 'proxy.sock'),
+    proxyState: path.join(dir, 'proxy.json'),
+    proxyLog: path.join(dir, 'logs', 'proxy.log'),
+    proxyPid: path.join(dir, 'run', 'proxy.pid'),
+    journal: path.join(dir, 'journal.json'),
+    colourLogs: (c) => path.join(dir, 'logs', c),
+    serviceLog: (c, s) => path.join(dir, 'logs', c, `${s}.log`),
+    buildLog: (r, s) => path.join(dir, 'logs', 'builds', `${r}-${s}.log`),
+    runFile: (c) => path.join(dir, 'run', `${c}.json`),
+    release: (id) => path.join(dir, 'releases', id),
+  };
+}
