@@ -41,6 +41,8 @@ export interface ServiceStatus {
 }
 
 export interface RuntimeContext {
+  /** Per service environment from the config (env_file + env), see LoadedConfig.serviceEnv. */
+  serviceEnv: Record<string, Record<string, string>>;
   config: Config;
   paths: ProjectPaths;
   /** Secrets to hide from anything the runtime prints. */
