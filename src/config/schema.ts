@@ -20,7 +20,7 @@ export const duration = z
   .transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration such as "500ms", "30s" or "2m", got ${JSON.stringify(v)}` });
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as "500ms", "30s" or "2m"` });
       return z.NEVER;
     }
     return ms;

@@ -1,0 +1,182 @@
+/**
+ * The five health levels of DESIGN.md §3, and waiting until a colour passes them all several
+ * rounds in a row. Polls quickly, never sleeps a fixed long time, and every wait is bounded.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Colour, Config } from '../config/schema.js';
+import { SwitchyardError, errorMessage } from '../errors.js';
+import type { Endpoint, ServiceStatus } from '../runtime/types.js';
+import { matchExpect } from './expect.js';
+import { httpRequest } from './http.js';
+
+export interface LevelResult {
+  level: 1 | 2 | 3 | 4 | 5;
+  name: string;
+  ok: boolean;
+  skipped: boolean;
+  detail: string;
+}
+
+export interface HealthInput {
+  config: Config;
+  colour: Colour;
+  endpoints: Record<string, Endpoint>;
+  /** Levels 1 and 2, from the runtime. */
+  status: () => Promise<ServiceStatus[]>;
+  signal?: AbortSignal;
+  /** Accepted for symmetry with runSmoke; health checks do not need it. */
+  projectDir?: string;
+}
+
+export interface WaitHealthyInput extends HealthInput {
+  timeoutMs?: number;
+  intervalMs?: number;
+  healthyAfter?: number;
+  onAttempt?(attempt: number, levels: LevelResult[]): void;
+}
+
+export interface WaitHealthyResult {
+  ok: boolean;
+  levels: LevelResult[];
+  attempts: number;
+  ms: number;
+}
+
+const pass = (level: LevelResult['level'], name: string, detail: string): LevelResult => ({ level, name, ok: true, skipped: false, detail });
+const fail = (level: LevelResult['level'], name: string, detail: string): LevelResult => ({ level, name, ok: false, skipped: false, detail });
+const skip = (level: LevelResult['level'], name: string, detail: string): LevelResult => ({ level, name, ok: true, skipped: true, detail });
+
+async function levelsFromStatus(input: HealthInput): Promise<[LevelResult, LevelResult]> {
+  let statuses: ServiceStatus[];
+  try {
+    statuses = await input.status();
+  } catch (e) {
+    const d = `could not read the runtime status: ${errorMessage(e)}`;
+    return [fail(1, 'processes running', d), fail(2, 'runtime health', d)];
+  }
+  const byName = new Map(statuses.map((s) => [s.service, s]));
+  const down: string[] = [];
+  const up: string[] = [];
+  for (const name of Object.keys(input.config.services)) {
+    const s = byName.get(name);
+    if (!s) down.push(`${name}: not started`);
+    else if (!s.running) down.push(`${name}: not running${s.detail ? ` (${s.detail})` : ''}`);
+    else up.push(`${name}${s.pid ? ` (pid ${s.pid})` : ''}`);
+  }
+  const l1 = down.length ? fail(1, 'processes running', down.join('; ')) : pass(1, 'processes running', up.join(', '));
+  const rated = statuses.filter((s) => s.healthy !== undefined);
+  const sick = rated.filter((s) => !s.healthy).map((s) => `${s.service}: unhealthy${s.detail ? ` (${s.detail})` : ''}`);
+  const l2 =
+    rated.length === 0
+      ? skip(2, 'runtime health', 'the runtime defines no health status')
+      : sick.length
+        ? fail(2, 'runtime health', sick.join('; '))
+        : pass(2, 'runtime health', rated.map((s) => s.service).join(', '));
+  return [l1, l2];
+}
+
+/** GET a path on a service; problems as strings (empty = pass). */
+async function probe(input: HealthInput, service: string, path: string, judge: (r: Awaited<ReturnType<typeof httpRequest>>) => string[]): Promise<string[]> {
+  const endpoint = input.endpoints[service];
+  if (!endpoint) return [`${service}: no endpoint known for ${input.colour}`];
+  try {
+    const res = await httpRequest({ endpoint, path, timeoutMs: input.config.checks.requestTimeout, signal: input.signal });
+    return judge(res).map((p) => `${service} GET ${path}: ${p}`);
+  } catch (e) {
+    return [errorMessage(e)];
+  }
+}
+
+function summarise(level: LevelResult['level'], name: string, problems: string[][], okDetail: string): LevelResult {
+  const flat = problems.flat();
+  return flat.length ? fail(level, name, flat.join('; ')) : pass(level, name, okDetail);
+}
+
+async function endpointsLevel(input: HealthInput): Promise<LevelResult> {
+  const services = Object.entries(input.config.services);
+  const results = await Promise.all(services.map(([name, s]) => probe(input, name, s.health.path, (r) => matchExpect(s.health.expect, r))));
+  return summarise(3, 'health endpoints', results, services.map(([n, s]) => `${n} ${s.health.path}`).join(', '));
+}
+
+async function databaseLevel(input: HealthInput): Promise<LevelResult> {
+  const db = input.config.checks.database;
+  if (!db) return skip(4, 'database', 'no checks.database probe configured');
+  const problems = await probe(input, db.service, db.path, (r) => matchExpect(db.expect, r));
+  return summarise(4, 'database', [problems], `${db.service} ${db.path}`);
+}
+
+/** Every route answers below 500; "/" must serve HTML when its service's health expects HTML. */
+async function routesLevel(input: HealthInput): Promise<LevelResult> {
+  const routes = input.config.proxy.routes;
+  const results = await Promise.all(
+    routes.map((r) =>
+      probe(input, r.service, r.path, (res) => {
+        if (res.status >= 500) return [`status ${res.status}`];
+        const wantsHtml = /html/i.test(input.config.services[r.service]?.health.expect.contentType ?? '');
+        const ct = res.headers['content-type'] ?? '';
+        return r.path === '/' && wantsHtml && !/html/i.test(ct) ? [`expected an HTML page, got content-type ${JSON.stringify(ct)}`] : [];
+      }),
+    ),
+  );
+  return summarise(5, 'routes answer', results, routes.map((r) => `${r.path} -> ${r.service}`).join(', '));
+}
+
+/** One round of all five levels (levels 3-5 concurrently). */
+export async function checkOnce(input: HealthInput): Promise<LevelResult[]> {
+  const [[l1, l2], l3, l4, l5] = await Promise.all([levelsFromStatus(input), endpointsLevel(input), databaseLevel(input), routesLevel(input)]);
+  return [l1, l2, l3, l4, l5];
+}
+
+const passed = (levels: LevelResult[]) => levels.every((l) => l.ok);
+
+/**
+ * Healthy only after `healthyAfter` consecutive passing rounds (one lucky answer from a flapping
+ * process is not enough). A dead process fails at once: waiting would not bring it back.
+ */
+export async function waitHealthy(input: WaitHealthyInput): Promise<WaitHealthyResult> {
+  const checks = input.config.checks;
+  const timeoutMs = input.timeoutMs ?? checks.timeout;
+  const intervalMs = input.intervalMs ?? checks.interval;
+  const healthyAfter = Math.max(1, input.healthyAfter ?? checks.healthyAfter);
+  const started = performance.now();
+  const elapsed = () => performance.now() - started;
+  // The deadline also aborts requests in flight, so a server that never answers cannot stretch the wait.
+  const deadline = AbortSignal.timeout(Math.max(1, timeoutMs));
+  const signal = input.signal ? AbortSignal.any([input.signal, deadline]) : deadline;
+  const cancelled = () => {
+    if (input.signal?.aborted) throw new SwitchyardError('ABORTED', `health check of ${input.colour} was cancelled`, { cause: input.signal.reason });
+  };
+
+  let attempts = 0;
+  let streak = 0;
+  let levels: LevelResult[] = [];
+  for (;;) {
+    cancelled();
+    attempts++;
+    levels = await checkOnce({ ...input, signal });
+    cancelled();
+    input.onAttempt?.(attempts, levels);
+    if (passed(levels)) {
+      if (++streak >= healthyAfter) return { ok: true, levels, attempts, ms: elapsed() };
+    } else {
+      streak = 0;
+      const l1 = levels[0];
+      if (l1 && !l1.ok) {
+        l1.detail = `${l1.detail} - a process of ${input.colour} is gone, so waiting longer cannot help`;
+        return { ok: false, levels, attempts, ms: elapsed() };
+      }
+    }
+    if (elapsed() + intervalMs >= timeoutMs) {
+      if (!passed(levels)) return { ok: false, levels, attempts, ms: elapsed() };
+      // Passing but not yet `healthyAfter` times in a row when time ran out.
+      levels = [...levels, fail(5, 'consecutive passes', `only ${streak} of ${healthyAfter} passing rounds in a row within ${timeoutMs} ms`)];
+      return { ok: false, levels, attempts, ms: elapsed() };
+    }
+    try {
+      await sleep(intervalMs, undefined, { signal });
+    } catch {
+      cancelled();
+      return { ok: false, levels, attempts, ms: elapsed() };
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Renders engine progress: numbered steps with ✓/✗ like the guide, a spinner on a TTY, colour only
+ * on a TTY, or one JSON event per line (--json). Everything printed goes through `redact` (I8).
+ */
+import ora, { type Ora } from 'ora';
+import pc from 'picocolors';
+import { formatDuration } from '../config/duration.js';
+import type { Reporter, StepHandle } from '../run/reporter.js';
+
+export interface RenderOptions {
+  json: boolean;
+  tty: boolean;
+  redact: (s: string) => string;
+  out?: NodeJS.WritableStream;
+}
+
+export function createRenderer(opts: RenderOptions): Reporter & { error(text: string, details?: string[], hint?: string): void } {
+  const out = opts.out ?? process.stdout;
+  const colours = pc.createColors(opts.tty);
+  const r = opts.redact;
+  let openLine = false; // a plain-text step line waiting for its ✓
+
+  const write = (s: string) => {
+    if (openLine) {
+      out.write('\n');
+      openLine = false;
+    }
+    out.write(r(s) + '\n');
+  };
+  const emit = (event: string, data: Record<string, unknown>) => {
+    out.write(r(JSON.stringify({ event, time: new Date().toISOString(), ...data })) + '\n');
+  };
+
+  const step = (index: number, total: number, title: string): StepHandle => {
+    const label = `[${index}/${total}] ${title}...`;
+    const started = Date.now();
+    let spinner: Ora | undefined;
+    if (opts.json) emit('step', { index, total, title, status: 'start' });
+    else if (opts.tty) spinner = ora({ text: r(label), stream: out as NodeJS.WriteStream, discardStdin: false }).start();
+    else {
+      if (openLine) out.write('\n');
+      out.write(r(label));
+      openLine = true;
+    }
+    const finish = (status: 'ok' | 'fail' | 'skip', detail?: string) => {
+      const ms = Date.now() - started;
+      if (opts.json) return emit('step', { index, total, title, status, ms, ...(detail ? { detail } : {}) });
+      const mark = status === 'ok' ? colours.green('✓') : status === 'fail' ? colours.red('✗') : colours.dim('–');
+      const tail = `${mark} ${colours.dim(`(${formatDuration(ms)})`)}${detail ? ' ' + detail : ''}`;
+      if (spinner) {
+        spinner.stop();
+        out.write(r(`${label} ${tail}`) + '\n');
+      } else if (openLine) {
+        out.write(r(` ${tail}`) + '\n');
+        openLine = false;
+      } else write(`${label} ${tail}`);
+    };
+    return {
+      update: (text) => {
+        if (opts.json) emit('progress', { index, text });
+        else if (spinner) spinner.text = r(`${label} ${colours.dim(text)}`);
+      },
+      ok: (d) => finish('ok', d),
+      fail: (d) => finish('fail', d),
+      skip: (d) => finish('skip', d),
+    };
+  };
+
+  return {
+    step,
+    info: (text) => (opts.json ? emit('info', { text }) : write(text)),
+    warn: (text) => (opts.json ? emit('warning', { text }) : write(colours.yellow(`! ${text}`))),
+    event: (name, data) => {
+      if (opts.json) emit(name, data);
+    },
+    error: (text, details = [], hint) => {
+      if (opts.json) return emit('error', { message: text, details, ...(hint ? { hint } : {}) });
+      write(colours.red(`✗ ${text}`));
+      for (const d of details) write(`  - ${d}`);
+      if (hint) write(colours.dim(`  hint: ${hint}`));
+    },
+  };
+}

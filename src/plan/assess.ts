@@ -1,0 +1,50 @@
+/** Consistency of the facts: every disagreement `status` must flag (exit 4), with the exact fix. */
+import { COLOURS } from '../config/schema.js';
+import type { Facts, Problem } from './facts.js';
+
+export function assess(f: Facts): Problem[] {
+  const problems: Problem[] = [];
+  const s = f.state;
+  if (!s) {
+    const live = COLOURS.filter((c) => f.running[c]);
+    if (live.length > 0 || f.proxyActive) {
+      problems.push({
+        what: `state.json is missing but ${live.length ? live.join(' and ') + ' is running' : 'the proxy serves ' + f.proxyActive}`,
+        fix: f.proxyActive
+          ? `run \`switchyard switch ${f.proxyActive} --force\` to record the colour the proxy serves`
+          : 'run `switchyard down`, then `switchyard init`',
+      });
+    }
+    return problems;
+  }
+  if (f.proxyActive !== undefined && f.proxyActive !== s.active) {
+    problems.push({
+      what: `the proxy sends traffic to ${f.proxyActive ?? 'nothing'} but state.json says ${s.active ?? 'nothing'} is active`,
+      fix: s.active ? `run \`switchyard switch ${s.active} --force\` to make the proxy agree` : 'run `switchyard init`',
+    });
+  }
+  if (s.active && f.currentEnv !== s.active) {
+    problems.push({
+      what: `.current-env says ${f.currentEnv === undefined ? '(missing)' : JSON.stringify(f.currentEnv)} but ${s.active} is active`,
+      fix: `run \`switchyard switch ${s.active} --force\` (it rewrites .current-env)`,
+    });
+  }
+  if (s.active && !f.running[s.active]) {
+    problems.push({
+      what: `${s.active} is the active colour but none of its services is running`,
+      fix: s.colours[s.active === 'blue' ? 'green' : 'blue'].release
+        ? 'run `switchyard rollback --force` to go back to the other colour, or `switchyard deploy` to start a new one'
+        : 'run `switchyard deploy` to start a new release',
+    });
+  }
+  if (!f.lockHeld && s.active && COLOURS.every((c) => f.running[c])) {
+    const idle = s.active === 'blue' ? 'green' : 'blue';
+    if (s.colours[idle].status !== 'standby') {
+      problems.push({
+        what: `both colours are running; only ${s.active} serves traffic (${idle} was left by an interrupted command)`,
+        fix: `run \`switchyard deploy\` to replace ${idle}, or \`switchyard down ${idle}\` to stop it`,
+      });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,20 @@
+/** What the planner knows about the world: read by the engine, passed in, so planning stays pure. */
+import type { Colour } from '../config/schema.js';
+import type { State } from '../state/state.js';
+
+export interface Facts {
+  state: State | undefined;
+  /** Whether any process/container of each colour is alive. */
+  running: Record<Colour, boolean>;
+  /** The proxy's active colour; undefined when the proxy is not running. */
+  proxyActive: Colour | null | undefined;
+  /** Contents of .current-env (trimmed), undefined when absent. */
+  currentEnv: string | undefined;
+  /** Whether another command holds the lock right now (a deploy in progress explains two running colours). */
+  lockHeld: boolean;
+}
+
+export interface Problem {
+  what: string;
+  fix: string;
+}

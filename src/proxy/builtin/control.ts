@@ -1,0 +1,103 @@
+/**
+ * The control API: JSON over HTTP on a unix socket that only the owner can open (mode 0600).
+ * It is a separate server from the public one, so nothing on the public port can reach it.
+ *
+ *   GET  /status                               -> ProxyStatus
+ *   POST /configure  { routes }                -> { ok: true }
+ *   POST /backends   { colour, backends }      -> { ok: true }
+ *   POST /switch     { colour }                -> { ok: true }
+ *   POST /drain      { colour, timeoutMs }     -> DrainResult
+ *   POST /shutdown                             -> { ok: true }, then the daemon stops
+ * Errors: { error: { code, message, hint? } } with status 400 (bad call) or 500.
+ */
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import { isSwitchyardError } from '../../errors.js';
+import type { ProxyServer } from './server.js';
+
+const MAX_BODY = 1024 * 1024;
+
+function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) req.destroy(new Error('control request too large'));
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      try {
+        const v: unknown = text === '' ? {} : JSON.parse(text);
+        resolve(typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
+      } catch (e) {
+        reject(e);
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function send(res: http.ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+async function handle(proxy: ProxyServer, req: http.IncomingMessage, onShutdown: () => void): Promise<[number, unknown]> {
+  const route = `${req.method} ${req.url}`;
+  if (route === 'GET /status') return [200, await proxy.status()];
+  if (req.method !== 'POST') return [404, { error: { code: 'PROXY_FAILED', message: `unknown control call ${route}` } }];
+  const body = await readBody(req);
+  switch (req.url) {
+    case '/configure':
+      await proxy.configure(body.routes as never);
+      return [200, { ok: true }];
+    case '/backends':
+      await proxy.setBackends(body.colour as never, body.backends as never);
+      return [200, { ok: true }];
+    case '/switch':
+      await proxy.switchTo(body.colour as never);
+      return [200, { ok: true }];
+    case '/drain':
+      return [200, await proxy.drain(body.colour as never, Number(body.timeoutMs))];
+    case '/shutdown':
+      // Answer first: the caller waits for the reply, then for the process to go.
+      setImmediate(onShutdown);
+      return [200, { ok: true }];
+    default:
+      return [404, { error: { code: 'PROXY_FAILED', message: `unknown control call ${route}` } }];
+  }
+}
+
+/** Listens on `socketPath` (which must not exist) and restricts it to the owner right away. */
+export async function startControlServer(socketPath: string, proxy: ProxyServer, onShutdown: () => void): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    handle(proxy, req, onShutdown).then(
+      ([status, value]) => send(res, status, value),
+      (err: unknown) => {
+        if (isSwitchyardError(err)) send(res, 400, { error: { code: err.code, message: err.message, hint: err.hint } });
+        else send(res, 500, { error: { code: 'PROXY_FAILED', message: err instanceof Error ? err.message : String(err) } });
+      },
+    );
+  });
+  // Drains can legitimately take as long as the caller asked for.
+  server.requestTimeout = 0;
+  server.headersTimeout = 10_000;
+  // The umask narrows the window before chmod; chmod then makes 0600 certain whatever the umask.
+  const oldMask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  await fs.chmod(socketPath, 0o600);
+  return server;
+}

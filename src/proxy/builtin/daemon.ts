@@ -1,0 +1,87 @@
+/**
+ * The proxy daemon in the foreground: what `switchyard proxy --project DIR` runs. It restores the
+ * last snapshot (so it serves the colour it served before a restart), owns the control socket and
+ * the pid file, and stops gracefully on SIGTERM/SIGINT or a shutdown call.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type http from 'node:http';
+import { SwitchyardError } from '../../errors.js';
+import { projectPaths } from '../../state/paths.js';
+import { proxyAlive } from '../client.js';
+import { startControlServer } from './control.js';
+import { ProxyServer } from './server.js';
+import { loadSnapshot, saveSnapshot } from './snapshot.js';
+
+/** How long in-flight requests get to finish when the daemon is asked to stop. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+function log(message: string): void {
+  process.stderr.write(`${new Date().toISOString()} proxy[${process.pid}] ${message}\n`);
+}
+
+/** Removes a socket file left by a dead daemon; refuses when a live one still answers on it. */
+async function clearStaleSocket(socketPath: string): Promise<void> {
+  const live = await proxyAlive(socketPath);
+  if (live !== undefined) {
+    throw new SwitchyardError('PROXY_FAILED', `a proxy is already running for this project (pid ${live.pid})`, {
+      hint: 'run `switchyard down` to stop it first',
+    });
+  }
+  await fs.rm(socketPath, { force: true });
+}
+
+export interface DaemonOptions {
+  /** Resolves with the bound address once serving (tests use it with port 0). */
+  onReady?: (proxy: ProxyServer) => void;
+  /** Stops the daemon like a signal would; for running it in-process. */
+  signal?: AbortSignal;
+}
+
+export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {}): Promise<void> {
+  const paths = projectPaths(projectDir);
+  const snap = await loadSnapshot(paths.proxyState);
+  if (snap === undefined) {
+    throw new SwitchyardError('PROXY_FAILED', `no proxy state at ${paths.proxyState}`, { hint: 'start the proxy through `switchyard init` or `switchyard deploy`' });
+  }
+  await fs.mkdir(path.dirname(paths.proxySocket), { recursive: true, mode: 0o700 });
+  await fs.mkdir(path.dirname(paths.proxyPid), { recursive: true, mode: 0o700 });
+  await clearStaleSocket(paths.proxySocket);
+
+  const proxy = await ProxyServer.start(snap, { persist: (s) => saveSnapshot(paths.proxyState, s) });
+  let control: http.Server | undefined;
+  let stop!: (why: string) => void;
+  const stopped = new Promise<string>((resolve) => (stop = resolve));
+  const onSignal = (sig: NodeJS.Signals) => stop(sig);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const onAbort = () => stop('abort');
+  opts.signal?.addEventListener('abort', onAbort);
+  try {
+    control = await startControlServer(paths.proxySocket, proxy, () => stop('shutdown call'));
+    await fs.writeFile(paths.proxyPid, `${process.pid}\n`, { mode: 0o600 });
+    const a = proxy.address;
+    log(`listening on ${a.host}:${a.port}, active ${snap.active ?? 'none'}, control ${paths.proxySocket}`);
+    opts.onReady?.(proxy);
+    if (opts.signal?.aborted) stop('abort');
+    const why = await stopped;
+    log(`stopping (${why})`);
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    opts.signal?.removeEventListener('abort', onAbort);
+    const controlClosed = control === undefined ? Promise.resolve() : new Promise<void>((r) => control!.close(() => r()));
+    control?.closeAllConnections();
+    await proxy.close(SHUTDOWN_GRACE_MS);
+    await controlClosed;
+    await fs.rm(paths.proxySocket, { force: true });
+    await removePidFile(paths.proxyPid);
+    log('stopped');
+  }
+}
+
+/** Only our own pid file: a newer daemon may already have written its own. */
+async function removePidFile(file: string): Promise<void> {
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  if (text.trim() === String(process.pid)) await fs.rm(file, { force: true });
+}

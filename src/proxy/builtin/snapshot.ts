@@ -1,0 +1,85 @@
+/**
+ * The daemon's persistent state: everything needed to come back serving the same colour after a
+ * restart. Written atomically after every change, before the change is acknowledged.
+ */
+import type { Colour, Route } from '../../config/schema.js';
+import { isColour } from '../../config/schema.js';
+import { SwitchyardError } from '../../errors.js';
+import { readJson, writeJsonAtomic } from '../../state/atomic.js';
+import type { Backends } from '../types.js';
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+export interface ProxySnapshot {
+  listen: Listen;
+  routes: Route[];
+  backends: Partial<Record<Colour, Backends>>;
+  active: Colour | null;
+}
+
+function fail(what: string): never {
+  throw new SwitchyardError('PROXY_FAILED', `invalid proxy ${what}`);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPort = (v: unknown, allowZero = false): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= (allowZero ? 0 : 1) && v <= 65535;
+
+export function checkListen(v: unknown): Listen {
+  // Port 0 (any free port) is accepted for tests that run the server in-process.
+  if (!isObject(v) || typeof v.host !== 'string' || v.host === '' || !isPort(v.port, true)) fail('listen address');
+  return { host: v.host, port: v.port };
+}
+
+export function checkRoutes(v: unknown): Route[] {
+  if (!Array.isArray(v) || v.length === 0) fail('routes: expected a non-empty list');
+  return v.map((r, i) => {
+    if (!isObject(r) || typeof r.path !== 'string' || !r.path.startsWith('/') || typeof r.service !== 'string' || r.service === '') {
+      fail(`route #${i + 1}: expected { path: "/...", service: "name" }`);
+    }
+    return { path: r.path, service: r.service };
+  });
+}
+
+export function checkColour(v: unknown): Colour {
+  if (!isColour(v)) fail(`colour ${JSON.stringify(v)}: expected "blue" or "green"`);
+  return v;
+}
+
+export function checkBackends(v: unknown): Backends {
+  if (!isObject(v)) fail('backends: expected { service: { host, port } }');
+  const out: Backends = {};
+  for (const [service, e] of Object.entries(v)) {
+    if (!isObject(e) || typeof e.host !== 'string' || e.host === '' || !isPort(e.port)) fail(`backend for "${service}": expected { host, port }`);
+    out[service] = { host: e.host, port: e.port };
+  }
+  return out;
+}
+
+export function checkSnapshot(v: unknown): ProxySnapshot {
+  if (!isObject(v)) fail('state: expected an object');
+  const backends: Partial<Record<Colour, Backends>> = {};
+  if (v.backends !== undefined) {
+    if (!isObject(v.backends)) fail('state: backends');
+    for (const [c, b] of Object.entries(v.backends)) backends[checkColour(c)] = checkBackends(b);
+  }
+  const active = v.active === null || v.active === undefined ? null : checkColour(v.active);
+  return { listen: checkListen(v.listen), routes: checkRoutes(v.routes), backends, active };
+}
+
+export async function loadSnapshot(file: string): Promise<ProxySnapshot | undefined> {
+  let raw: unknown;
+  try {
+    raw = await readJson<unknown>(file);
+  } catch (e) {
+    throw new SwitchyardError('PROXY_FAILED', `cannot read the proxy state ${file}`, { cause: e, hint: 'run `switchyard down` then the command again' });
+  }
+  return raw === undefined ? undefined : checkSnapshot(raw);
+}
+
+export function saveSnapshot(file: string, snap: ProxySnapshot): Promise<void> {
+  return writeJsonAtomic(file, snap);
+}

@@ -1,0 +1,146 @@
+/**
+ * WebSocket relay. Both sides are terminated with `ws` (rather than piping raw sockets) so that a
+ * drain can send a real close frame with code 1001 to the client and to the backend. The backend
+ * is connected first, so the client is only accepted with the subprotocol the backend chose.
+ */
+import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Colour } from '../../config/schema.js';
+import type { Closable, Counters } from './counters.js';
+import { backendUpgradeHeaders } from './headers.js';
+
+export const WS_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const WS_MAX_PAYLOAD = 64 * 1024 * 1024;
+const kProtocol = Symbol('switchyard.ws.protocol');
+type Tagged = IncomingMessage & { [kProtocol]?: string };
+
+/** One shared acceptor; the protocol to accept travels on the request object. */
+const acceptor = new WebSocketServer({
+  noServer: true,
+  autoPong: false,
+  perMessageDeflate: false,
+  maxPayload: WS_MAX_PAYLOAD,
+  handleProtocols: (_offered, req) => (req as Tagged)[kProtocol] || false,
+});
+
+/** An HTTP answer on a socket that asked for an upgrade and will not get one. */
+export function rejectUpgrade(socket: Duplex, status: number, text: string, colour?: Colour): void {
+  if (socket.destroyed) return;
+  const body = `${text}\n`;
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    'Connection: close',
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+  ];
+  if (colour !== undefined) lines.push(`X-Switchyard-Env: ${colour}`);
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+/** Close codes that may not be sent on the wire are replaced by a plain close. */
+function sendable(code: number): number | undefined {
+  return code === 1005 || code === 1006 || code === 1015 ? undefined : code;
+}
+
+function closeQuietly(ws: WebSocket, code: number, reason: Buffer | string): void {
+  if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
+  const c = sendable(code);
+  try {
+    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    else if (c === undefined) ws.close();
+    else ws.close(c, reason);
+  } catch {
+    ws.terminate();
+  }
+}
+
+function relay(from: WebSocket, to: WebSocket): void {
+  from.on('message', (data: RawData, isBinary: boolean) => {
+    if (to.readyState === WebSocket.OPEN) to.send(data, { binary: isBinary });
+  });
+  from.on('ping', (data) => {
+    if (to.readyState === WebSocket.OPEN) to.ping(data);
+  });
+  from.on('pong', (data) => {
+    if (to.readyState === WebSocket.OPEN) to.pong(data);
+  });
+  from.on('close', (code, reason) => closeQuietly(to, code, reason));
+  from.on('error', () => to.terminate());
+}
+
+export function proxyWebSocket(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  colour: Colour,
+  wsOrigin: string,
+  proto: 'http' | 'https',
+  counters: Counters,
+): void {
+  const offered = (req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  const backend = new WebSocket(wsOrigin + (req.url ?? '/'), offered, {
+    headers: backendUpgradeHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress, proto }),
+    perMessageDeflate: false,
+    autoPong: false,
+    handshakeTimeout: WS_HANDSHAKE_TIMEOUT_MS,
+    maxPayload: WS_MAX_PAYLOAD,
+    followRedirects: false,
+  });
+  // Messages the backend sends before the client is accepted are held, not lost.
+  const early: Array<[RawData, boolean]> = [];
+  const hold = (data: RawData, isBinary: boolean) => early.push([data, isBinary]);
+  backend.on('message', hold);
+
+  const onClientGone = () => backend.terminate();
+  socket.once('close', onClientGone);
+  socket.on('error', () => {});
+
+  backend.once('unexpected-response', (_r, res) => {
+    rejectUpgrade(socket, res.statusCode ?? 502, `the backend refused the WebSocket upgrade (${res.statusCode})`, colour);
+    res.resume();
+    backend.terminate();
+  });
+  let accepted = false;
+  backend.on('error', () => {
+    if (!accepted) rejectUpgrade(socket, 502, 'Bad Gateway: the backend WebSocket is not reachable', colour);
+  });
+
+  backend.once('open', () => {
+    socket.off('close', onClientGone);
+    if (socket.destroyed) {
+      backend.terminate();
+      return;
+    }
+    (req as Tagged)[kProtocol] = backend.protocol;
+    accepted = true;
+    let relaying = false;
+    // The acceptor may refuse a malformed handshake without calling back: drop the backend then.
+    socket.once('close', () => {
+      if (!relaying) backend.terminate();
+    });
+    acceptor.handleUpgrade(req, socket, head, (client) => {
+      relaying = true;
+      backend.off('message', hold);
+      const pair: Closable = {
+        close: (code, reason) => {
+          closeQuietly(client, code, reason);
+          closeQuietly(backend, code, reason);
+        },
+      };
+      counters.addSocket(colour, pair);
+      const forget = () => counters.removeSocket(colour, pair);
+      client.once('close', forget);
+      backend.once('close', forget);
+      relay(client, backend);
+      relay(backend, client);
+      for (const [data, isBinary] of early) client.send(data, { binary: isBinary });
+      early.length = 0;
+      if (backend.readyState !== WebSocket.OPEN) closeQuietly(client, 1011, 'backend closed');
+    });
+  });
+}

@@ -1,0 +1,81 @@
+/** The client side of the proxy daemon's control socket (see builtin/control.ts for the protocol). */
+import http from 'node:http';
+import type { Colour, Route } from '../config/schema.js';
+import { SwitchyardError, type ErrorCode } from '../errors.js';
+import type { Backends, DrainResult, ProxyControl, ProxyStatus } from './types.js';
+
+export const CONTROL_TIMEOUT_MS = 5_000;
+/** Extra time a drain call waits beyond the drain's own timeout, for the answer to arrive. */
+export const DRAIN_MARGIN_MS = 5_000;
+
+export interface ProxyClientOptions {
+  timeoutMs?: number;
+}
+
+function call<T>(socketPath: string, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request({
+      socketPath,
+      method,
+      path,
+      headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      agent: false,
+    });
+    const timer = setTimeout(() => {
+      req.destroy(new SwitchyardError('TIMEOUT', `the proxy did not answer ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err instanceof SwitchyardError ? err : new SwitchyardError('PROXY_FAILED', `cannot reach the proxy at ${socketPath}: ${err.message}`, { cause: err }));
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', () => {});
+      res.on('end', () => {
+        clearTimeout(timer);
+        let value: unknown;
+        try {
+          value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          reject(new SwitchyardError('PROXY_FAILED', `the proxy gave an unreadable answer to ${path} (HTTP ${res.statusCode})`));
+          return;
+        }
+        const err = (value as { error?: { code?: ErrorCode; message?: string; hint?: string } }).error;
+        if (res.statusCode !== 200 || err !== undefined) {
+          const opts = err?.hint === undefined ? {} : { hint: err.hint };
+          reject(new SwitchyardError(err?.code ?? 'PROXY_FAILED', err?.message ?? `the proxy answered ${path} with HTTP ${res.statusCode}`, opts));
+        } else {
+          resolve(value as T);
+        }
+      });
+    });
+    req.end(payload);
+  });
+}
+
+export interface ProxyClient extends ProxyControl {
+  shutdown(): Promise<void>;
+}
+
+export function proxyClient(socketPath: string, opts: ProxyClientOptions = {}): ProxyClient {
+  const t = opts.timeoutMs ?? CONTROL_TIMEOUT_MS;
+  return {
+    status: () => call<ProxyStatus>(socketPath, 'GET', '/status', undefined, t),
+    configure: async (routes: Route[]) => void (await call(socketPath, 'POST', '/configure', { routes }, t)),
+    setBackends: async (colour: Colour, backends: Backends) => void (await call(socketPath, 'POST', '/backends', { colour, backends }, t)),
+    switchTo: async (colour: Colour) => void (await call(socketPath, 'POST', '/switch', { colour }, t)),
+    drain: (colour: Colour, timeoutMs: number) => call<DrainResult>(socketPath, 'POST', '/drain', { colour, timeoutMs }, timeoutMs + DRAIN_MARGIN_MS),
+    shutdown: async () => void (await call(socketPath, 'POST', '/shutdown', {}, t)),
+  };
+}
+
+/** The daemon's status when one answers on the socket, else undefined (never throws). */
+export async function proxyAlive(socketPath: string, timeoutMs = 1_000): Promise<ProxyStatus | undefined> {
+  try {
+    return await call<ProxyStatus>(socketPath, 'GET', '/status', undefined, timeoutMs);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,77 @@
+/** Bringing a colour up and proving it fit for traffic (I1): start, health levels, smoke steps. */
+import type { Colour } from '../config/schema.js';
+import { SwitchyardError } from '../errors.js';
+import { waitHealthy, type LevelResult } from '../checks/health.js';
+import { runSmoke } from '../checks/smoke.js';
+import type { ProxyControl } from '../proxy/types.js';
+import type { Endpoint } from '../runtime/types.js';
+import type { Engine } from './context.js';
+import type { StepHandle } from './reporter.js';
+
+export async function startColour(e: Engine, proxy: ProxyControl, colour: Colour, release: string): Promise<Record<string, Endpoint>> {
+  await e.runtime.start(colour, release, { signal: e.signal });
+  const endpoints = await e.runtime.endpoints(colour);
+  await proxy.setBackends(colour, endpoints);
+  return endpoints;
+}
+
+function describeLevels(levels: LevelResult[]): string[] {
+  return levels.map((l) => `level ${l.level} ${l.name}: ${l.skipped ? 'skipped' : l.ok ? 'ok' : 'FAILED'}${l.detail ? ' - ' + l.detail : ''}`);
+}
+
+/** Waits until the colour passes every health level `healthyAfter` times in a row (or 1 when `warm`). */
+export async function healthGate(e: Engine, colour: Colour, h: StepHandle, opts: { warm?: boolean; timeoutMs?: number } = {}): Promise<void> {
+  const c = e.loaded.config.checks;
+  const endpoints = await e.runtime.endpoints(colour);
+  const result = await waitHealthy({
+    config: e.loaded.config,
+    colour,
+    endpoints,
+    status: () => e.runtime.status(colour),
+    projectDir: e.paths.root,
+    timeoutMs: opts.timeoutMs ?? c.timeout,
+    intervalMs: c.interval,
+    healthyAfter: opts.warm ? 1 : c.healthyAfter,
+    signal: e.signal,
+    onAttempt: (n: number, levels: LevelResult[]) => {
+      const bad = levels.find((l) => !l.ok && !l.skipped);
+      h.update(bad ? `attempt ${n}: level ${bad.level} ${bad.name} not yet` : `attempt ${n}: passing`);
+    },
+  });
+  for (const l of result.levels) e.reporter.event('health', { colour, ...l });
+  if (!result.ok) {
+    throw new SwitchyardError('HEALTH_FAILED', `${colour} did not become healthy after ${result.attempts} checks (${Math.round(result.ms)} ms)`, {
+      details: describeLevels(result.levels),
+      hint: `see its logs: switchyard logs ${colour}`,
+    });
+  }
+  h.ok(`${result.attempts} checks`);
+}
+
+export async function smokeGate(e: Engine, colour: Colour, h: StepHandle): Promise<void> {
+  const steps = e.loaded.config.checks.smoke;
+  if (steps.length === 0) {
+    h.skip('no smoke steps configured (checks.smoke)');
+    return;
+  }
+  const endpoints = await e.runtime.endpoints(colour);
+  const result = await runSmoke({
+    config: e.loaded.config,
+    colour,
+    endpoints,
+    projectDir: e.paths.root,
+    signal: e.signal,
+    onStep: (s) => {
+      h.update(`${s.name} ${s.ok ? '✓' : '✗'}`);
+      e.reporter.event('smoke', { colour, ...s });
+    },
+  });
+  if (!result.ok) {
+    const failed = result.steps.find((s) => !s.ok);
+    throw new SwitchyardError('SMOKE_FAILED', `smoke step "${failed?.name ?? '?'}" failed on ${colour}`, {
+      details: result.steps.map((s) => `${s.ok ? '✓' : '✗'} ${s.name}${s.detail ? ': ' + s.detail : ''}`),
+      hint: `run \`switchyard smoke ${colour}\` to repeat them, and see \`switchyard logs ${colour}\``,
+    });
+  }
+  h.ok(`${result.steps.length} steps passed`);
+}

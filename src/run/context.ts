@@ -1,0 +1,42 @@
+/** Everything a command needs, built once from the loaded config. */
+import type { LoadedConfig } from '../config/loaded.js';
+import { makeRedactor } from '../config/redact.js';
+import { createRuntime } from '../runtime/index.js';
+import type { Runtime } from '../runtime/types.js';
+import { projectPaths, type ProjectPaths } from '../state/paths.js';
+import { silentReporter, type Asker, type Reporter } from './reporter.js';
+
+export interface Engine {
+  loaded: LoadedConfig;
+  paths: ProjectPaths;
+  runtime: Runtime;
+  reporter: Reporter;
+  asker: Asker;
+  redact: (s: string) => string;
+  /** Aborted on SIGINT/SIGTERM: the running step stops and the command cleans up. */
+  signal: AbortSignal;
+}
+
+export const noTty: Asker = {
+  interactive: false,
+  confirm: () => Promise.reject(new Error('confirm() called without a TTY')),
+};
+
+export function createEngine(
+  loaded: LoadedConfig,
+  opts: { reporter?: Reporter; asker?: Asker; signal?: AbortSignal; runtime?: Runtime } = {},
+): Engine {
+  const paths = projectPaths(loaded.projectDir);
+  const redact = makeRedactor(loaded.secrets);
+  const runtime =
+    opts.runtime ?? createRuntime({ config: loaded.config, paths, serviceEnv: loaded.serviceEnv, redact });
+  return {
+    loaded,
+    paths,
+    runtime,
+    reporter: opts.reporter ?? silentReporter,
+    asker: opts.asker ?? noTty,
+    redact,
+    signal: opts.signal ?? new AbortController().signal,
+  };
+}

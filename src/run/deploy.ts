@@ -1,0 +1,158 @@
+/**
+ * deploy: the guide's eight steps against the inactive colour. Until traffic moves, nothing the
+ * users see changes: any failure (or Ctrl-C) stops the target and leaves state.json as it was (I2).
+ */
+import type { Colour } from '../config/schema.js';
+import { errorMessage, SwitchyardError } from '../errors.js';
+import { planDeploy } from '../plan/plan.js';
+import { ensureProxy } from '../proxy/launch.js';
+import { appendHistory, whoAmI } from '../state/history.js';
+import { acquireLock } from '../state/lock.js';
+import { activated, readState, withColourStatus, writeState } from '../state/state.js';
+import { healthGate, smokeGate, startColour } from './colour.js';
+import type { Engine } from './context.js';
+import { gatherFacts } from './facts.js';
+import { pruneReleases } from './prune.js';
+import { gitPull } from './pull.js';
+import { keepWarm } from './reap.js';
+import { newOperationId, StepRunner } from './steps.js';
+import { drainAndStop, drainSummary, switchAndVerify } from './traffic.js';
+
+export interface DeployOptions {
+  skipTests?: boolean;
+  autoSwitch?: boolean;
+  yes?: boolean;
+  keepOld?: boolean;
+  skipBackup?: boolean;
+  pull?: boolean;
+  ref?: string;
+  forceUnlock?: boolean;
+}
+
+export interface DeployResult {
+  id: string;
+  from: Colour;
+  to: Colour;
+  release: string;
+  ms: number;
+}
+
+export function interrupted(e: Engine, err: unknown, serving: Colour | null): unknown {
+  if (!e.signal.aborted) return err;
+  return new SwitchyardError('INTERRUPTED', `interrupted${serving ? `: ${serving} is still serving` : ''}`, { cause: err });
+}
+
+export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<DeployResult> {
+  const cfg = e.loaded.config;
+  const autoSwitch = !!(opts.autoSwitch || opts.yes || cfg.deploy.autoSwitch);
+  if (!autoSwitch && !e.asker.interactive) {
+    throw new SwitchyardError('NEEDS_TTY', 'deploy asks before switching traffic, and there is no terminal to ask on', {
+      hint: 'pass --auto-switch (or --yes) to switch without asking',
+    });
+  }
+  const lock = await acquireLock(e.paths, 'deploy', { forceUnlock: opts.forceUnlock });
+  const id = newOperationId();
+  const t0 = Date.now();
+  const steps = new StepRunner(e.reporter, 8);
+  const flags = Object.entries(opts).filter(([, v]) => v === true).map(([k]) => k);
+  let from: Colour | null = null;
+  let target: Colour | null = null;
+  let release: string | null = null;
+  let started = false;
+  let committed = false;
+  try {
+    const { control: proxy } = await ensureProxy(e.paths, { listen: { host: cfg.proxy.listen.host, port: cfg.proxy.listen.http }, routes: cfg.proxy.routes });
+
+    const plan = await steps.run('Determining deployment target', async (h) => {
+      const p = planDeploy(await gatherFacts(e, { ownLock: true }));
+      h.ok(`${p.from} -> ${p.target}`);
+      return p;
+    });
+    from = plan.from;
+    target = plan.target;
+    e.reporter.info(`Current environment: ${from}`);
+    e.reporter.info(`Target environment: ${target}`);
+    for (const n of plan.notes) e.reporter.warn(n);
+
+    if (opts.skipBackup) steps.skip('Backing up database', 'skipped (--skip-backup)');
+    else steps.skip('Backing up database', `no database backup configured (backup.kind: ${cfg.backup.kind})`);
+
+    if (opts.pull || cfg.deploy.pull) await steps.run('Pulling latest code', async (h) => h.ok(await gitPull(e.paths.root, e.signal)));
+    else steps.skip('Pulling latest code', opts.ref ? `deploying ref ${opts.ref}` : 'not requested (--pull or deploy.pull)');
+
+    await steps.run(`Building and starting ${target} environment`, async (h) => {
+      if (plan.replaceRunningTarget) {
+        h.update(`stopping the ${target} left running`);
+        await e.runtime.stop(target!);
+      }
+      h.update('snapshot and build');
+      const rel = await e.runtime.prepare({ ref: opts.ref, signal: e.signal });
+      release = rel.id;
+      h.update(`starting release ${rel.id}`);
+      started = true;
+      await startColour(e, proxy, target!, rel.id);
+      h.ok(`release ${rel.id}`);
+    });
+
+    await steps.run(`Running health checks on ${target}`, (h) => healthGate(e, target!, h));
+
+    if (opts.skipTests) steps.skip(`Running smoke tests on ${target}`, 'skipped (--skip-tests)');
+    else await steps.run(`Running smoke tests on ${target}`, (h) => smokeGate(e, target!, h));
+
+    await steps.run(`Switching traffic to ${target}`, async (h) => {
+      if (!autoSwitch) {
+        h.update('waiting for confirmation');
+        const yes = await e.asker.confirm(`All checks passed. Switch traffic to ${target}?`, false);
+        if (!yes) throw new SwitchyardError('ABORTED', `not switched: you answered no; ${from} is still serving`);
+      }
+      e.signal.throwIfAborted();
+      committed = true; // from here on, finishing is safer than undoing: signals no longer abort
+      const t = await switchAndVerify(e, proxy, from, target!);
+      const before = (await readState(e.paths))!;
+      const after = { ...activated(before, target!, release), lastDeploy: { id, type: 'deploy', at: new Date().toISOString(), from, to: target!, release, result: 'success' } };
+      await writeState(e.paths, after);
+      h.ok(`switched in ${t.switchMs} ms, verified through the proxy in ${t.verifyMs} ms`);
+    });
+
+    await steps.run(`Stopping ${from} environment`, async (h) => {
+      if (opts.keepOld) return h.skip('kept running (--keep-old)');
+      if (!cfg.deploy.stopOld) return h.skip('kept running (deploy.stopOld: false)');
+      if (cfg.deploy.keepOldFor > 0) {
+        await keepWarm(e, from!, (await readState(e.paths))!.colours[from!].release, cfg.deploy.keepOldFor);
+        return h.skip(`kept warm for ${Math.round(cfg.deploy.keepOldFor / 1000)} s (deploy.keepOldFor): a rollback now is a pure switch`);
+      }
+      try {
+        const d = await drainAndStop(e, proxy, from!);
+        await writeState(e.paths, withColourStatus((await readState(e.paths))!, from!, 'stopped'));
+        h.ok(drainSummary(d));
+      } catch (stopErr) {
+        // Traffic already moved and was verified: the deploy succeeded; say what is left to tidy.
+        h.fail(errorMessage(stopErr));
+        e.reporter.warn(`${from} could not be stopped cleanly; stop it with \`switchyard down ${from}\``);
+      }
+    });
+
+    await pruneReleases(e);
+    const ms = Date.now() - t0;
+    await appendHistory(e.paths, { id, type: 'deploy', time: new Date(t0).toISOString(), who: whoAmI(), from, to: target, release, result: 'success', ms, flags }, e.redact);
+    e.reporter.info(`✓ Deployment complete: ${target} is live (release ${release}) in ${(ms / 1000).toFixed(1)} s`);
+    e.reporter.event('result', { id, ok: true, from, to: target, release, ms });
+    return { id, from, to: target, release: release!, ms };
+  } catch (err) {
+    const error = committed ? err : interrupted(e, err, from);
+    if (!committed && started && target) {
+      if (opts.keepOld) e.reporter.warn(`${target} is kept running for debugging (--keep-old); it gets no traffic`);
+      else await e.runtime.stop(target).catch((stopErr) => e.reporter.warn(`could not stop ${target}: ${errorMessage(stopErr)}`));
+    }
+    if (from && !committed) e.reporter.warn(`${from} is still serving; state.json is unchanged`);
+    const aborted = error instanceof SwitchyardError && (error.code === 'ABORTED' || error.code === 'INTERRUPTED');
+    await appendHistory(
+      e.paths,
+      { id, type: 'deploy', time: new Date(t0).toISOString(), who: whoAmI(), from, to: target, release, result: aborted ? 'aborted' : 'failed', reason: errorMessage(error), ms: Date.now() - t0, flags },
+      e.redact,
+    ).catch(() => undefined);
+    throw error;
+  } finally {
+    await lock.release();
+  }
+}

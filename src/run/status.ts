@@ -1,0 +1,51 @@
+/** status: one view of state.json, .current-env, the runtime, the proxy and the lock, with every disagreement flagged. */
+import { COLOURS, type Colour } from '../config/schema.js';
+import { assess } from '../plan/assess.js';
+import type { Problem } from '../plan/facts.js';
+import { readHistory, type HistoryRecord } from '../state/history.js';
+import { describeLock, readLock, type LockView } from '../state/lock.js';
+import type { State } from '../state/state.js';
+import type { ServiceStatus } from '../runtime/types.js';
+import type { Engine } from './context.js';
+import { gatherFacts } from './facts.js';
+
+export interface StatusReport {
+  app: string;
+  active: Colour | null;
+  currentEnv: string | null;
+  proxy: { running: boolean; active: Colour | null; pid?: number; listen: string; inFlight?: Record<Colour, number> };
+  colours: Record<Colour, { release: string | null; state: string; services: ServiceStatus[] }>;
+  lock: (LockView & { description: string }) | null;
+  lastDeploy: HistoryRecord | null;
+  problems: Problem[];
+}
+
+export async function status(e: Engine): Promise<StatusReport> {
+  const facts = await gatherFacts(e);
+  const lock = await readLock(e.paths);
+  const problems = assess(facts);
+  if (lock && !lock.alive) problems.push({ what: describeLock(lock), fix: 'run your next command with --force-unlock to clear it' });
+  const services = Object.fromEntries(await Promise.all(COLOURS.map(async (c) => [c, await e.runtime.status(c)] as const))) as Record<Colour, ServiceStatus[]>;
+  const history = await readHistory(e.paths);
+  const last = [...history].reverse().find((h) => h.type === 'deploy' || h.type === 'rollback' || h.type === 'init') ?? null;
+  const st: State | undefined = facts.state;
+  const cfg = e.loaded.config;
+  return {
+    app: cfg.app,
+    active: st?.active ?? null,
+    currentEnv: facts.currentEnv ?? null,
+    proxy: {
+      running: !!facts.proxy,
+      active: facts.proxy?.active ?? null,
+      pid: facts.proxy?.pid,
+      listen: `${cfg.proxy.listen.host}:${cfg.proxy.listen.http}`,
+      inFlight: facts.proxy?.inFlight,
+    },
+    colours: Object.fromEntries(
+      COLOURS.map((c) => [c, { release: st?.colours[c].release ?? null, state: st?.colours[c].status ?? 'unknown', services: services[c] }]),
+    ) as StatusReport['colours'],
+    lock: lock ? { ...lock, description: describeLock(lock) } : null,
+    lastDeploy: last,
+    problems,
+  };
+}

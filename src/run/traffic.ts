@@ -1,0 +1,44 @@
+/**
+ * Moving traffic (I3): switch the proxy, prove the new colour answers through the public entry,
+ * and switch back by itself when it does not.
+ */
+import type { Colour } from '../config/schema.js';
+import { errorMessage, SwitchyardError } from '../errors.js';
+import type { DrainResult, ProxyControl } from '../proxy/types.js';
+import type { Engine } from './context.js';
+import { verifyPublic } from './verify.js';
+
+export async function switchAndVerify(e: Engine, proxy: ProxyControl, from: Colour | null, to: Colour): Promise<{ switchMs: number; verifyMs: number }> {
+  const t0 = Date.now();
+  await proxy.switchTo(to);
+  const switchMs = Date.now() - t0;
+  try {
+    // Not tied to e.signal: once traffic moved, finishing the verification is the safe path.
+    const verifyMs = await verifyPublic(e.loaded.config, to, e.loaded.config.deploy.verifyTimeout);
+    return { switchMs, verifyMs };
+  } catch (err) {
+    if (from) {
+      await proxy.switchTo(from);
+      throw new SwitchyardError('SWITCH_FAILED', `traffic moved to ${to} but it did not answer through the proxy; switched back to ${from}`, {
+        cause: err,
+        details: [errorMessage(err)],
+        hint: `check \`switchyard logs ${to}\` and \`switchyard status\``,
+      });
+    }
+    throw err;
+  }
+}
+
+/** Lets in-flight requests finish on `colour`, then stops its services. */
+export async function drainAndStop(e: Engine, proxy: ProxyControl, colour: Colour): Promise<DrainResult> {
+  const drained = await proxy.drain(colour, e.loaded.config.deploy.drainTimeout);
+  await e.runtime.stop(colour);
+  return drained;
+}
+
+export function drainSummary(d: DrainResult): string {
+  const parts = [`drained in ${d.ms} ms`];
+  if (d.timedOut) parts.push(`${d.inFlight} request(s) still open at the drain timeout`);
+  if (d.websocketsClosed) parts.push(`${d.websocketsClosed} WebSocket(s) closed with 1001`);
+  return parts.join(', ');
+}

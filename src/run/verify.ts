@@ -1,0 +1,43 @@
+/**
+ * After a switch, prove through the public entry that the new colour answers (I3): poll the proxy's
+ * public port until a response carries X-Switchyard-Env: <colour> with a non-5xx status.
+ */
+import { request } from 'undici';
+import type { Colour, Config } from '../config/schema.js';
+import { SwitchyardError } from '../errors.js';
+import { routeFor, sortRoutes } from '../proxy/routing.js';
+
+/** The path used to probe: the health path of the service behind the first route that reaches it. */
+export function verifyPath(config: Config): string {
+  const sorted = sortRoutes(config.proxy.routes);
+  for (const [name, svc] of Object.entries(config.services)) {
+    if (routeFor(sorted, svc.health.path)?.service === name) return svc.health.path;
+  }
+  return config.proxy.routes[0]!.path;
+}
+
+export function publicBase(config: Config): string {
+  const h = config.proxy.listen.host;
+  const host = h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
+  return `http://${host}:${config.proxy.listen.http}`;
+}
+
+export async function verifyPublic(config: Config, colour: Colour, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+  const url = publicBase(config) + verifyPath(config);
+  const started = Date.now();
+  let last = 'no response yet';
+  while (Date.now() - started < timeoutMs) {
+    signal?.throwIfAborted();
+    try {
+      const res = await request(url, { method: 'GET', headersTimeout: 2000, bodyTimeout: 2000, signal });
+      await res.body.dump();
+      const env = res.headers['x-switchyard-env'];
+      if (env === colour && res.statusCode < 500) return Date.now() - started;
+      last = `HTTP ${res.statusCode} from ${String(env ?? 'no colour header')}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new SwitchyardError('SWITCH_FAILED', `${url} did not answer from ${colour} within ${timeoutMs} ms (last: ${last})`);
+}

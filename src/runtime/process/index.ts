@@ -1,0 +1,70 @@
+/**
+ * The process runtime: each service of a colour is a detached local process started from an
+ * immutable release snapshot. See prepare.ts, start.ts and stop.ts for the three hard parts.
+ */
+import type { Colour } from '../../config/schema.js';
+import { SwitchyardError } from '../../errors.js';
+import { hasRelease, pruneReleases } from '../release.js';
+import { LOOPBACK } from '../ports.js';
+import type { ColourRun, Endpoint, PrepareOptions, Release, Runtime, RuntimeContext, ServiceStatus, StopOptions } from '../types.js';
+import { prepareRelease } from './prepare.js';
+import { liveness } from './procinfo.js';
+import { readRun, removeRun } from './runfile.js';
+import { startColour } from './start.js';
+import { stopProcess } from './stop.js';
+
+/** Used for a service in a run file that is no longer in the config. */
+const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+
+export function createProcessRuntime(ctx: RuntimeContext): Runtime {
+  const { paths, config } = ctx;
+
+  async function stop(colour: Colour, opts: StopOptions = {}): Promise<void> {
+    const run = await readRun(paths, colour);
+    if (!run) return;
+    const stuck: string[] = [];
+    await Promise.all(
+      Object.entries(run.services).map(async ([name, s]) => {
+        const timeout = config.services[name]?.stopTimeout ?? DEFAULT_STOP_TIMEOUT_MS;
+        const outcome = await stopProcess(s, timeout, opts.signal);
+        if (outcome === 'reused') ctx.log?.(`${name} (${colour}): pid ${s.pid} now belongs to another process; not signalled`);
+        if (outcome === 'killed') ctx.log?.(`${name} (${colour}): did not stop within ${timeout}ms of SIGTERM; killed`);
+        if (outcome === 'stuck') stuck.push(`${name} (pid ${s.pid})`);
+      }),
+    );
+    if (stuck.length > 0) {
+      // Keep the run file: it is the only record of processes we still own.
+      throw new SwitchyardError('TIMEOUT', `could not stop ${colour}: ${stuck.join(', ')} survived SIGKILL`, { hint: 'the process may be stuck in the kernel (D state); check `ps -o pid,stat,cmd -p PID`' });
+    }
+    await removeRun(paths, colour);
+  }
+
+  return {
+    kind: 'process',
+    prepare: (opts?: PrepareOptions): Promise<Release> => prepareRelease(ctx, opts),
+    start: (colour, release, opts) => startColour(ctx, colour, release, () => stop(colour), opts?.signal),
+    current: (colour): Promise<ColourRun | undefined> => readRun(paths, colour),
+    async status(colour): Promise<ServiceStatus[]> {
+      const run = await readRun(paths, colour);
+      const names = [...new Set([...Object.keys(config.services), ...Object.keys(run?.services ?? {})])];
+      return Promise.all(
+        names.map(async (service): Promise<ServiceStatus> => {
+          const s = run?.services[service];
+          if (!s) return { service, running: false, detail: run ? `not in the ${colour} run record` : `${colour} is not started` };
+          const l = await liveness(s.pid, s.startTicks);
+          const base = { service, pid: s.pid, port: s.port };
+          if (l === 'running') return { ...base, running: true, detail: `pid ${s.pid} on ${LOOPBACK}:${s.port}, release ${run.release}` };
+          if (l === 'reused') return { ...base, running: false, detail: `exited (pid ${s.pid} now belongs to another process)` };
+          return { ...base, running: false, detail: `exited (pid ${s.pid}); see ${paths.serviceLog(colour, service)}` };
+        }),
+      );
+    },
+    stop,
+    async endpoints(colour): Promise<Record<string, Endpoint>> {
+      const run = await readRun(paths, colour);
+      return Object.fromEntries(Object.entries(run?.services ?? {}).map(([name, s]) => [name, { host: LOOPBACK, port: s.port }]));
+    },
+    pruneReleases: (keep, protect) => pruneReleases(paths, keep, protect, Object.keys(config.services)),
+    hasRelease: (id) => hasRelease(paths, id),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * What the kernel says about a pid. Pids are reused, so a run file's pid alone proves nothing:
+ * we also compare the process start time (field 22 of /proc/<pid>/stat, in clock ticks since
+ * boot), recorded when we spawned it. Where /proc is missing (not Linux) we fall back to the pid.
+ */
+import fs from 'node:fs/promises';
+
+interface Stat {
+  state: string;
+  startTicks: string;
+}
+
+async function readStat(pid: number): Promise<Stat | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state), so field 22 is rest[19].
+  const state = rest[0];
+  const startTicks = rest[19];
+  return state && startTicks ? { state, startTicks } : undefined;
+}
+
+export async function readStartTicks(pid: number): Promise<string | undefined> {
+  return (await readStat(pid))?.startTicks;
+}
+
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export type Liveness = 'running' | 'gone' | 'reused';
+
+/** 'running' only when the pid is alive, not a zombie, and (where known) started when ours did. */
+export async function liveness(pid: number, startTicks: string | undefined): Promise<Liveness> {
+  if (!Number.isInteger(pid) || pid <= 1) return 'gone';
+  const stat = await readStat(pid);
+  if (!stat) return exists(pid) && startTicks === undefined ? 'running' : 'gone';
+  if (startTicks !== undefined && stat.startTicks !== startTicks) return 'reused';
+  return stat.state === 'Z' || stat.state === 'X' ? 'gone' : 'running';
+}
+
+/** Whether any process is still in the group (the service may have left children behind). */
+export function groupExists(pgid: number): boolean {
+  return pgid > 1 && exists(-pgid);
+}
+
+/** Signals the whole process group; false when it no longer exists. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  if (!Number.isInteger(pgid) || pgid <= 1) return false;
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * start(): every service of a release as one colour. Ports are checked before anything is spawned;
+ * the run file is rewritten after each spawn so a crash mid-start still leaves a record of what to
+ * stop; a process that dies within the startup grace fails the whole start (and is cleaned up).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import type { Colour } from '../../config/schema.js';
+import { SwitchyardError } from '../../errors.js';
+import { readManifest } from '../release.js';
+import { LOOPBACK, isPortFree, pickFreePort } from '../ports.js';
+import type { ColourRun, RuntimeContext } from '../types.js';
+import { describeArgv, toArgv } from './command.js';
+import { baseEnv, serviceDir } from './env.js';
+import { indent, openLog, tailLog } from './logs.js';
+import { liveness, readStartTicks } from './procinfo.js';
+import { readRun, removeRun, writeRun } from './runfile.js';
+
+/** A service that dies this soon after spawn almost surely crashed on startup (bad config, port). */
+export const STARTUP_GRACE_MS = 300;
+
+interface Spawned {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  logOffset: number;
+  exit?: { code: number | null; sig: NodeJS.Signals | null; error?: Error };
+}
+
+export async function assignPorts(ctx: RuntimeContext, colour: Colour): Promise<Record<string, number>> {
+  const ports: Record<string, number> = {};
+  const used = new Set<number>();
+  const names = Object.keys(ctx.config.services);
+  // Fixed ports first, so a picked one never collides with a fixed one.
+  for (const name of names) {
+    const fixed = ctx.config.services[name]!.port?.[colour];
+    if (fixed === undefined) continue;
+    const clash = Object.entries(ports).find(([, p]) => p === fixed);
+    if (clash) throw new SwitchyardError('PORT_IN_USE', `port ${fixed} is configured for both ${clash[0]} and ${name} (${colour})`, { hint: `give services.${name}.port.${colour} its own port` });
+    if (!(await isPortFree(fixed))) {
+      throw new SwitchyardError('PORT_IN_USE', `port ${fixed} for service ${name} (${colour}) is already in use on ${LOOPBACK}`, {
+        hint: `find the owner with \`ss -ltnp 'sport = :${fixed}'\` and stop it (a leftover ${colour} process? try \`switchyard status\`), or change services.${name}.port.${colour}`,
+      });
+    }
+    ports[name] = fixed;
+    used.add(fixed);
+  }
+  for (const name of names) {
+    if (ports[name] !== undefined) continue;
+    const p = await pickFreePort(used);
+    ports[name] = p;
+    used.add(p);
+  }
+  return ports;
+}
+
+function spawned(child: ChildProcess): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', (e) => resolve(e));
+  });
+}
+
+/** Resolves after `ms`, or as soon as any of the children exits. */
+function firstExitOrTimeout(procs: Spawned[], ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (procs.some((p) => p.exit)) return resolve();
+    const timer = setTimeout(resolve, ms);
+    for (const p of procs) p.child.once('exit', () => (clearTimeout(timer), resolve()));
+  });
+}
+
+export async function startColour(ctx: RuntimeContext, colour: Colour, release: string, stopAll: () => Promise<void>, signal?: AbortSignal): Promise<ColourRun> {
+  const { paths, config } = ctx;
+  const redact = ctx.redact ?? ((t: string) => t);
+  const manifest = await readManifest(paths, release);
+  if (!manifest) throw new SwitchyardError('START_FAILED', `release ${release} does not exist or is incomplete`, { hint: 'prepare a new release (deploy builds one)' });
+  const previous = await readRun(paths, colour);
+  if (previous) {
+    for (const [name, s] of Object.entries(previous.services)) {
+      if ((await liveness(s.pid, s.startTicks)) === 'running') {
+        throw new SwitchyardError('START_FAILED', `${colour} is already running (${name}: pid ${s.pid}, release ${previous.release})`, { hint: `stop ${colour} first` });
+      }
+    }
+    await removeRun(paths, colour);
+  }
+  for (const name of Object.keys(config.services)) {
+    const dir = serviceDir(paths, release, name);
+    if (!(await fs.stat(dir).catch(() => undefined))?.isDirectory()) {
+      throw new SwitchyardError('START_FAILED', `release ${release} has no folder for service ${name}`, { hint: 'the config changed since that release was built; deploy a new release' });
+    }
+  }
+  const ports = await assignPorts(ctx, colour);
+  const run: ColourRun = { colour, release, services: {} };
+  const procs: Spawned[] = [];
+  const fail = async (message: string, details: string[] = [], code: 'START_FAILED' | 'ABORTED' = 'START_FAILED'): Promise<never> => {
+    await stopAll();
+    await removeRun(paths, colour);
+    throw new SwitchyardError(code, message, { details, hint: code === 'START_FAILED' ? `see the service log under ${paths.colourLogs(colour)}` : undefined });
+  };
+  for (const name of Object.keys(config.services)) {
+    if (signal?.aborted) await fail(`starting ${colour} interrupted`, [], 'ABORTED');
+    const svc = config.services[name]!;
+    const port = ports[name]!;
+    const argv = toArgv(svc.command, svc.shell);
+    const logFile = paths.serviceLog(colour, name);
+    const { fh, offset } = await openLog(logFile);
+    await fh.write(`--- switchyard: start ${name} as ${colour}, release ${release}, port ${port}: ${redact(describeArgv(argv))} (${new Date().toISOString()}) ---\n`);
+    const env = {
+      ...baseEnv(ctx, name),
+      PORT: String(port),
+      HOST: LOOPBACK,
+      ENVIRONMENT_NAME: colour,
+      SWITCHYARD_COLOUR: colour,
+      SWITCHYARD_RELEASE: release,
+    };
+    // detached: its own process group, so stop() reaches any children and our exit does not kill it.
+    const child = spawn(argv.file, argv.args, { cwd: serviceDir(paths, release, name), env, stdio: ['ignore', fh.fd, fh.fd], detached: true });
+    const p: Spawned = { name, child, logFile, logOffset: offset };
+    child.once('exit', (code, sig) => (p.exit = { code, sig }));
+    const error = await spawned(child);
+    await fh.close();
+    if (error || child.pid === undefined) {
+      await fail(`could not start ${name} (${colour}): ${error?.message ?? 'no pid'}`, [`command: ${redact(describeArgv(argv))}`]);
+      return run; // unreachable: fail() throws
+    }
+    child.unref();
+    procs.push(p);
+    const startTicks = await readStartTicks(child.pid);
+    run.services[name] = { pid: child.pid, port, ...(startTicks ? { startTicks } : {}), startedAt: new Date().toISOString() };
+    await writeRun(paths, run);
+  }
+  await firstExitOrTimeout(procs, STARTUP_GRACE_MS);
+  const dead = procs.filter((p) => p.exit);
+  if (dead.length > 0) {
+    const how = (p: Spawned) => (p.exit!.sig ? `was killed by ${p.exit!.sig}` : `exited with code ${p.exit!.code}`);
+    const lines: string[] = [];
+    for (const p of dead) {
+      lines.push(`${p.name} (${colour}) ${how(p)} right after starting; last lines of ${p.logFile}:`, indent(redact(await tailLog(p.logFile, p.logOffset))));
+    }
+    await fail(lines.join('\n'), dead.map((p) => `log: ${p.logFile}`));
+  }
+  if (signal?.aborted) await fail(`starting ${colour} interrupted`, [], 'ABORTED');
+  return run;
+}

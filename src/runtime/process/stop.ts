@@ -1,0 +1,46 @@
+/**
+ * Stopping one service process: SIGTERM to its process group, poll, SIGKILL after stopTimeout.
+ * A pid whose start time no longer matches the run file is someone else's: never signalled.
+ */
+import { groupExists, liveness, signalGroup } from './procinfo.js';
+import type { ServiceRun } from '../types.js';
+
+/** How often we look whether the processes are gone; cheap (a /proc read and a kill 0). */
+export const STOP_POLL_MS = 50;
+/** After SIGKILL the kernel needs a moment; if the group survives this long, report it. */
+export const KILL_WAIT_MS = 5_000;
+
+export type StopOutcome = 'not-running' | 'reused' | 'terminated' | 'killed' | 'stuck';
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function gone(run: ServiceRun): Promise<boolean> {
+  const l = await liveness(run.pid, run.startTicks);
+  // A reused leader pid means ours exited and our whole group with it: the kernel does not hand
+  // out a number still used as a process group id. So a group by that number is not ours.
+  if (l === 'reused') return true;
+  return l === 'gone' && !groupExists(run.pid);
+}
+
+async function waitGone(run: ServiceRun, ms: number, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await gone(run)) return true;
+    if (Date.now() >= deadline || signal?.aborted) return false;
+    await sleep(Math.min(STOP_POLL_MS, Math.max(1, deadline - Date.now())));
+  }
+}
+
+export async function stopProcess(run: ServiceRun, stopTimeoutMs: number, signal?: AbortSignal): Promise<StopOutcome> {
+  const l = await liveness(run.pid, run.startTicks);
+  if (l === 'reused') return 'reused';
+  if (l === 'gone' && !groupExists(run.pid)) return 'not-running';
+  signalGroup(run.pid, 'SIGTERM');
+  // An aborted stop (second Ctrl-C) skips the grace period instead of leaving processes behind.
+  if (await waitGone(run, stopTimeoutMs, signal)) return 'terminated';
+  if ((await liveness(run.pid, run.startTicks)) === 'reused') return 'terminated';
+  signalGroup(run.pid, 'SIGKILL');
+  return (await waitGone(run, KILL_WAIT_MS)) ? 'killed' : 'stuck';
+}

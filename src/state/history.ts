@@ -1,0 +1,56 @@
+/** history.jsonl: one line per init/deploy/rollback/switch, appended; secrets redacted before writing (I8). */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Colour } from '../config/schema.js';
+import type { ProjectPaths } from './paths.js';
+
+export interface HistoryRecord {
+  id: string;
+  type: 'init' | 'deploy' | 'rollback' | 'switch' | 'down';
+  time: string;
+  who: string;
+  from: Colour | null;
+  to: Colour | null;
+  release: string | null;
+  result: 'success' | 'failed' | 'aborted';
+  reason?: string;
+  ms: number;
+  flags?: string[];
+}
+
+export function whoAmI(): string {
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    /* no passwd entry (containers): keep "unknown" */
+  }
+  return `${user}@${os.hostname()}`;
+}
+
+export async function appendHistory(paths: ProjectPaths, record: HistoryRecord, redact: (s: string) => string): Promise<void> {
+  await fs.mkdir(path.dirname(paths.history), { recursive: true, mode: 0o700 });
+  // One write of one line with O_APPEND: concurrent appends never interleave within a line.
+  await fs.appendFile(paths.history, redact(JSON.stringify(record)) + '\n', { mode: 0o600 });
+}
+
+export async function readHistory(paths: ProjectPaths): Promise<HistoryRecord[]> {
+  let text: string;
+  try {
+    text = await fs.readFile(paths.history, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const out: HistoryRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as HistoryRecord);
+    } catch {
+      // A torn last line (crash mid-append) is skipped, not fatal.
+    }
+  }
+  return out;
+}
