@@ -153,8 +153,11 @@ export async function waitHealthy(input: WaitHealthyInput): Promise<WaitHealthyR
   for (;;) {
     cancelled();
     attempts++;
-    levels = await checkOnce({ ...input, signal });
+    const round = await checkOnce({ ...input, signal });
     cancelled();
+    // A round cut short by the deadline only says "timed out"; the previous full round says why.
+    if (deadline.aborted && levels.length) return { ok: false, levels, attempts: attempts - 1, ms: elapsed() };
+    levels = round;
     input.onAttempt?.(attempts, levels);
     if (passed(levels)) {
       if (++streak >= healthyAfter) return { ok: true, levels, attempts, ms: elapsed() };
@@ -166,14 +169,10 @@ export async function waitHealthy(input: WaitHealthyInput): Promise<WaitHealthyR
         return { ok: false, levels, attempts, ms: elapsed() };
       }
     }
-    if (elapsed() + intervalMs >= timeoutMs) {
-      if (!passed(levels)) return { ok: false, levels, attempts, ms: elapsed() };
-      // Passing but not yet `healthyAfter` times in a row when time ran out.
-      levels = [...levels, fail(5, 'consecutive passes', `only ${streak} of ${healthyAfter} passing rounds in a row within ${timeoutMs} ms`)];
-      return { ok: false, levels, attempts, ms: elapsed() };
-    }
+    const remaining = timeoutMs - elapsed();
+    if (remaining <= 0 || deadline.aborted) return { ok: false, levels, attempts, ms: elapsed() };
     try {
-      await sleep(intervalMs, undefined, { signal });
+      await sleep(Math.min(intervalMs, remaining), undefined, { signal });
     } catch {
       cancelled();
       return { ok: false, levels, attempts, ms: elapsed() };

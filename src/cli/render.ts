@@ -75,9 +75,14 @@ export function createRenderer(opts: RenderOptions): Reporter & { error(text: st
     },
     error: (text, details = [], hint) => {
       if (opts.json) return emit('error', { message: text, details, ...(hint ? { hint } : {}) });
-      write(colours.red(`✗ ${text}`));
-      for (const d of details) write(`  - ${d}`);
-      if (hint) write(colours.dim(`  hint: ${hint}`));
+      if (openLine) {
+        out.write('\n');
+        openLine = false;
+      }
+      const err = (s: string) => process.stderr.write(r(s) + '\n');
+      err(colours.red(`✗ ${text}`));
+      for (const d of details) err(`  - ${d}`);
+      if (hint) err(colours.dim(`  hint: ${hint}`));
     },
   };
 }

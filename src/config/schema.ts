@@ -24,7 +24,8 @@ export const duration = z
       return z.NEVER;
     }
     return ms;
-  });
+  })
+  .meta({ description: 'A duration: "500ms", "30s", "2m", "1h", or a number of seconds.' });
 
 const port = z.number().int().min(1).max(65535);
 

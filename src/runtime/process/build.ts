@@ -24,8 +24,11 @@ export interface BuildOptions {
 
 export async function runBuild(o: BuildOptions): Promise<void> {
   if (o.signal?.aborted) throw new SwitchyardError('ABORTED', `build of ${o.service} interrupted`);
-  const { fh, offset } = await openLog(o.logFile);
-  await fh.write(`--- switchyard: build ${o.service}: ${o.redact(describeArgv(o.argv))} (${new Date().toISOString()}) ---\n`);
+  const { fh, offset: logStart } = await openLog(o.logFile);
+  const header = `--- switchyard: build ${o.service}: ${o.redact(describeArgv(o.argv))} (${new Date().toISOString()}) ---\n`;
+  await fh.write(header);
+  // Error tails show what the process printed, not our header.
+  const offset = logStart + Buffer.byteLength(header);
   let outcome: { code: number | null; sig: NodeJS.Signals | null; error?: Error; why?: 'timeout' | 'abort' };
   try {
     outcome = await new Promise((resolve) => {

@@ -104,8 +104,11 @@ export async function startColour(ctx: RuntimeContext, colour: Colour, release: 
     const port = ports[name]!;
     const argv = toArgv(svc.command, svc.shell);
     const logFile = paths.serviceLog(colour, name);
-    const { fh, offset } = await openLog(logFile);
-    await fh.write(`--- switchyard: start ${name} as ${colour}, release ${release}, port ${port}: ${redact(describeArgv(argv))} (${new Date().toISOString()}) ---\n`);
+    const { fh, offset: logStart } = await openLog(logFile);
+    const header = `--- switchyard: start ${name} as ${colour}, release ${release}, port ${port}: ${redact(describeArgv(argv))} (${new Date().toISOString()}) ---\n`;
+    await fh.write(header);
+    // Error tails show what the process printed, not our header.
+    const offset = logStart + Buffer.byteLength(header);
     const env = {
       ...baseEnv(ctx, name),
       PORT: String(port),

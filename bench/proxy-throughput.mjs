@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Proxy overhead: autocannon (50 keep-alive connections) against a trivial Node backend directly,
+// then through the built-in proxy. Backend and proxy run as child processes, as in production.
+// Usage: npm run build && node bench/proxy-throughput.mjs [--duration 10] [--connections 50]
+//    or (no build): node --import tsx bench/proxy-throughput.mjs --src
+// Writes bench/out/proxy-throughput.json. Talks to 127.0.0.1 only.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const role = opt('role', 'main');
+
+const body = JSON.stringify({ status: 'ok', env: 'blue' });
+
+if (role === 'backend') {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  process.on('disconnect', () => process.exit(0));
+} else if (role === 'proxy') {
+  const useSrc = args.includes('--src');
+  const mod = useSrc ? pathToFileURL(path.join(root, 'src/proxy/builtin/server.ts')).href : pathToFileURL(path.join(root, 'dist/proxy/builtin/server.js')).href;
+  const { ProxyServer } = await import(mod);
+  const backendPort = Number(opt('backend-port'));
+  const proxy = await ProxyServer.start({
+    listen: { host: '127.0.0.1', port: 0 },
+    routes: [{ path: '/', service: 'app' }],
+    backends: { blue: { app: { host: '127.0.0.1', port: backendPort } } },
+    active: 'blue',
+  });
+  process.send({ port: proxy.address.port });
+  process.on('disconnect', async () => {
+    await proxy.close(1000);
+    process.exit(0);
+  });
+} else {
+  const { default: autocannon } = await import('autocannon');
+  const duration = Number(opt('duration', '10'));
+  const connections = Number(opt('connections', '50'));
+  const useSrc = args.includes('--src') || !existsSync(path.join(root, 'dist/proxy/builtin/server.js'));
+  const self = fileURLToPath(import.meta.url);
+  const execArgv = useSrc ? ['--import', 'tsx'] : [];
+  const child = (extra) =>
+    new Promise((resolve, reject) => {
+      const c = spawn(process.execPath, [...execArgv, ...(extra.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', path.join(here, 'out')] : []), self, ...extra.filter((a) => a !== '--cpu-prof')], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      const t = setTimeout(() => reject(new Error(`${extra[1]} did not start in 15 s`)), 15_000);
+      c.once('message', (m) => {
+        clearTimeout(t);
+        resolve({ child: c, port: m.port });
+      });
+      c.once('exit', (code) => reject(new Error(`${extra[1]} exited with ${code}`)));
+    });
+  const run = (port) =>
+    new Promise((resolve, reject) => {
+      autocannon({ url: `http://127.0.0.1:${port}/api/health`, connections, duration, pipelining: 1 }, (err, r) => (err ? reject(err) : resolve(r)));
+    });
+  const summary = (r) => ({
+    reqPerSec: Math.round(r.requests.average),
+    p50ms: r.latency.p50,
+    p99ms: r.latency.p99,
+    total: r.requests.total,
+    errors: r.errors + r.timeouts + r.non2xx,
+  });
+
+  const backend = await child(['--role', 'backend']);
+  const proxyArgs = ['--role', 'proxy', '--backend-port', String(backend.port), ...(useSrc ? ['--src'] : []), ...(args.includes('--cpu-prof') ? ['--cpu-prof'] : [])];
+  const proxy = await child(proxyArgs);
+  try {
+    // Warm both paths (JIT, pools) before measuring.
+    await new Promise((r) => autocannon({ url: `http://127.0.0.1:${proxy.port}/`, connections, duration: 2 }, r));
+    const direct = summary(await run(backend.port));
+    const proxied = summary(await run(proxy.port));
+    const result = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: (await import('node:os')).cpus().length,
+      connections,
+      durationS: duration,
+      direct,
+      proxied,
+      throughputRatio: Number((proxied.reqPerSec / direct.reqPerSec).toFixed(3)),
+      p99Ratio: Number((proxied.p99ms / Math.max(direct.p99ms, 1)).toFixed(2)),
+      p50Ratio: Number((proxied.p50ms / Math.max(direct.p50ms, 1)).toFixed(2)),
+    };
+    console.log(JSON.stringify(result, null, 2));
+    mkdirSync(path.join(here, 'out'), { recursive: true });
+    writeFileSync(path.join(here, 'out', 'proxy-throughput.json'), JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    proxy.child.disconnect();
+    backend.child.disconnect();
+  }
+}

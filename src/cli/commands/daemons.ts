@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { runProxyDaemon } from '../../proxy/builtin/daemon.js';
+import { reap } from '../../run/reap.js';
+import type { Colour } from '../../config/schema.js';
+import { parseColour } from '../args.js';
+import { openEngine, type GlobalOptions } from '../session.js';
+import type { SetExit } from './index.js';
+
+export function registerProxy(program: Command, _setExit: SetExit): void {
+  program
+    .command('proxy')
+    .description('Run the built-in proxy in the foreground (init and every command start it detached when needed).')
+    .requiredOption('--project <dir>', 'project folder holding .switchyard/')
+    .action(async (o: { project: string }) => {
+      await runProxyDaemon(o.project);
+    });
+}
+
+export function registerReap(program: Command, _setExit: SetExit): void {
+  program
+    .command('reap', { hidden: true })
+    .description('internal: stop an idle colour after its keep-warm window (deploy.keepOldFor)')
+    .requiredOption('--colour <colour>', 'colour', parseColour)
+    .requiredOption('--release <id>', 'release the colour must still run')
+    .requiredOption('--after <ms>', 'wait this long first', (v) => Number.parseInt(v, 10))
+    .action(async (o: { colour: Colour; release: string; after: number }, cmd: Command) => {
+      const { engine, render } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
+      render.info(await reap(engine, o.colour, o.release, o.after));
+    });
+}

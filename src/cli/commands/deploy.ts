@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { deploy } from '../../run/deploy.js';
+import { openEngine, type GlobalOptions } from '../session.js';
+import type { SetExit } from './index.js';
+
+export function registerDeploy(program: Command, _setExit: SetExit): void {
+  program
+    .command('deploy')
+    .description(
+      'Deploy the current code to the inactive colour: back up, pull, build, start, health-check, smoke-test, ' +
+        'switch traffic (after asking, or with --auto-switch), verify, then drain and stop the old colour. ' +
+        'Any failure before the switch leaves the active colour serving and state.json unchanged.',
+    )
+    .option('--auto-switch', 'switch traffic without asking once every check passed (CI)')
+    .option('-y, --yes', 'same as --auto-switch')
+    .option('--skip-tests', 'do not run the smoke steps (emergencies only)')
+    .option('--skip-backup', 'do not back up the database first (recorded in history)')
+    .option('--keep-old', 'leave the old colour running after the switch (and a failed target, for debugging)')
+    .option('--pull', 'run `git pull --ff-only` in the project before building')
+    .option('--ref <ref>', 'deploy this git commit or tag (the working tree is not touched)')
+    .option('--force-unlock', 'clear a stale lock left by a command that died')
+    .addHelpText('after', '\nExit codes: 0 deployed; 1 failed, the active colour still serves; 2 usage/config error or a prompt without a TTY; 3 locked.')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const { engine } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
+      await deploy(engine, o);
+    });
+}

@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { parseColour } from '../args.js';
+import { down } from '../../run/down.js';
+import type { Colour } from '../../config/schema.js';
+import { openEngine, type GlobalOptions } from '../session.js';
+import type { SetExit } from './index.js';
+
+export function registerDown(program: Command, _setExit: SetExit): void {
+  program
+    .command('down')
+    .description('Stop both colours and the proxy (state, history, releases and shared data are kept). With a colour: stop only that idle colour.')
+    .argument('[colour]', 'stop only this colour (it must not be the active one)', parseColour)
+    .option('--force-unlock', 'clear a stale lock left by a command that died')
+    .action(async (colour: Colour | undefined, o: { forceUnlock?: boolean }, cmd: Command) => {
+      const { engine, render } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
+      for (const line of await down(engine, { colour, forceUnlock: o.forceUnlock })) render.info(`✓ ${line}`);
+    });
+}

@@ -1,0 +1,21 @@
+/** Registers every command; each lives in its own file: parse -> call the library -> render. */
+import type { Command } from 'commander';
+import { registerDeploy } from './deploy.js';
+import { registerDemo } from './demo.js';
+import { registerDown } from './down.js';
+import { registerHealth, registerSmoke } from './checks.js';
+import { registerHistory } from './history.js';
+import { registerInit } from './init.js';
+import { registerLogs } from './logs.js';
+import { registerProxy, registerReap } from './daemons.js';
+import { registerRollback } from './rollback.js';
+import { registerStatus } from './status.js';
+import { registerSwitch } from './switch.js';
+
+export type SetExit = (code: number) => void;
+
+export function registerCommands(program: Command, setExit: SetExit): void {
+  for (const register of [registerInit, registerDeploy, registerRollback, registerSwitch, registerHealth, registerSmoke, registerStatus, registerHistory, registerLogs, registerDown, registerDemo, registerProxy, registerReap]) {
+    register(program, setExit);
+  }
+}

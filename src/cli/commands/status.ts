@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { COLOURS } from '../../config/schema.js';
+import { ExitCode } from '../../errors.js';
+import { status } from '../../run/status.js';
+import { openEngine, wantsJson, type GlobalOptions } from '../session.js';
+import type { SetExit } from './index.js';
+
+export function registerStatus(program: Command, setExit: SetExit): void {
+  program
+    .command('status')
+    .description('Show the active colour, each colour and its services, the proxy, the lock and the last deploy. Exits 4 when they disagree, with the fix.')
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const { engine, render } = await openEngine(g);
+      const s = await status(engine);
+      if (s.problems.length) setExit(ExitCode.inconsistent);
+      if (wantsJson(g)) return render.event('status', s as unknown as Record<string, unknown>);
+      const p = s.proxy;
+      render.info(`app:          ${s.app}`);
+      render.info(`active:       ${s.active ?? '(none)'}   (.current-env: ${s.currentEnv ?? 'missing'})`);
+      render.info(`proxy:        ${p.running ? `running, pid ${p.pid}, sends traffic to ${p.active ?? 'nothing'}` : 'NOT running'} on ${p.listen}`);
+      for (const c of COLOURS) {
+        const col = s.colours[c];
+        render.info(`${c.padEnd(6)}        ${col.state}${col.release ? `, release ${col.release}` : ''}`);
+        for (const svc of col.services) {
+          render.info(`  ${svc.service.padEnd(12)} ${svc.running ? `running (pid ${svc.pid}, port ${svc.port})` : 'stopped'}${svc.detail ? ' - ' + svc.detail : ''}`);
+        }
+      }
+      render.info(`lock:         ${s.lock ? s.lock.description : 'free'}`);
+      if (s.lastDeploy) {
+        const d = s.lastDeploy;
+        render.info(`last:         ${d.type} ${d.from ?? '-'} -> ${d.to ?? '-'} ${d.result} at ${d.time}${d.reason ? ` (${d.reason})` : ''}`);
+      }
+      if (s.problems.length) {
+        render.warn('inconsistent state:');
+        for (const pr of s.problems) render.info(`  - ${pr.what}\n    fix: ${pr.fix}`);
+      }
+    });
+}

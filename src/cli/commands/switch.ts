@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { parseColour } from '../args.js';
+import { switchTraffic } from '../../run/switch.js';
+import type { Colour } from '../../config/schema.js';
+import { openEngine, type GlobalOptions } from '../session.js';
+import type { SetExit } from './index.js';
+
+export function registerSwitch(program: Command, _setExit: SetExit): void {
+  program
+    .command('switch')
+    .description('Move all traffic to a running colour, atomically. Refuses an unhealthy colour unless --force.')
+    .argument('<colour>', 'blue or green', parseColour)
+    .option('-f, --force', 'switch even if the colour fails its health check; also repairs state.json/.current-env')
+    .option('--force-unlock', 'clear a stale lock left by a command that died')
+    .action(async (colour: Colour, o: { force?: boolean; forceUnlock?: boolean }, cmd: Command) => {
+      const { engine } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
+      await switchTraffic(engine, colour, o);
+    });
+}

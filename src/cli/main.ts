@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * The switchyard CLI. This file owns the only process.exit: every command returns an exit code or
+ * throws; a SwitchyardError maps to its code (DESIGN.md §3), anything else is a bug (exit 1, "please report").
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, isSwitchyardError } from '../errors.js';
+import { registerCommands } from './commands/index.js';
+import { interrupt, renderer, wantsJson, type GlobalOptions } from './session.js';
+
+let signals = 0;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    signals++;
+    if (signals === 1) {
+      process.stderr.write(`\n${sig}: stopping safely (the active colour keeps serving)...\n`);
+      interrupt.abort(new Error(sig));
+    } else process.stderr.write(`${sig} again: still cleaning up, please wait\n`);
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('switchyard')
+    .description('Zero-downtime blue-green deployments on one machine.')
+    .version('0.1.0')
+    .option('-c, --config <file>', 'config file (default: ./switchyard.yml)')
+    .option('--json', 'print one JSON event per line instead of text (for CI)')
+    .option('-o, --output <format>', 'output format: text | json')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  let code: number = ExitCode.ok;
+  registerCommands(program, (c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    const g = program.opts<GlobalOptions>();
+    const r = renderer(g);
+    if (isSwitchyardError(e)) {
+      r.error(e.message, e.details, e.hint);
+      return e.exitCode;
+    }
+    r.error(`internal error: ${(e as Error)?.stack ?? String(e)}`, [], 'this is a bug in switchyard; please report it with the output above');
+    if (wantsJson(g)) process.stderr.write(String((e as Error)?.stack ?? e) + '\n');
+    return ExitCode.failed;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+    // Detached children and sockets are unref'd; flush output, then leave.
+    setImmediate(() => process.exit(code));
+  },
+  (e) => {
+    process.stderr.write(`fatal: ${String(e)}\n`);
+    process.exit(1);
+  },
+);

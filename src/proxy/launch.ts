@@ -1,0 +1,157 @@
+/**
+ * Starting and stopping the proxy daemon. The daemon outlives the CLI command that starts it
+ * (it must keep serving between deploys), so it runs detached with its output in proxy.log.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import { openSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import type { Route } from '../config/schema.js';
+import { SwitchyardError } from '../errors.js';
+import type { ProjectPaths } from '../state/paths.js';
+import { selfCommand } from '../util/self.js';
+import { loadSnapshot, saveSnapshot } from './builtin/snapshot.js';
+import { proxyAlive, proxyClient } from './client.js';
+import type { ProxyControl, ProxyStatus } from './types.js';
+
+export const START_TIMEOUT_MS = 10_000;
+export const POLL_MS = 50;
+/** The daemon gives in-flight requests 10 s; stopping waits a little longer than that. */
+export const STOP_TIMEOUT_MS = 15_000;
+const DOWN_HINT = 'run `switchyard down` then the command again';
+
+export interface ProxyWant {
+  listen: { host: string; port: number };
+  routes: Route[];
+}
+
+export interface LaunchOptions {
+  /** What to run instead of `switchyard proxy --project ROOT` (tests, before the CLI exists). */
+  command?: { file: string; args: string[] };
+  startTimeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sameRoutes = (a: Route[], b: Route[]) =>
+  a.length === b.length && a.every((r, i) => r.path === b[i]!.path && r.service === b[i]!.service);
+
+async function logTail(file: string, from: number, lines = 20): Promise<string> {
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  return text.slice(from).trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+export async function ensureProxy(
+  paths: ProjectPaths,
+  want: ProxyWant,
+  opts: LaunchOptions = {},
+): Promise<{ control: ProxyControl; started: boolean; status: ProxyStatus }> {
+  const control = proxyClient(paths.proxySocket);
+  const live = await proxyAlive(paths.proxySocket);
+  if (live !== undefined) {
+    if (live.listen.host !== want.listen.host || live.listen.port !== want.listen.port) {
+      throw new SwitchyardError(
+        'PROXY_FAILED',
+        `the running proxy listens on ${live.listen.host}:${live.listen.port} but the config says ${want.listen.host}:${want.listen.port}`,
+        { hint: DOWN_HINT },
+      );
+    }
+    if (sameRoutes(live.routes, want.routes)) return { control, started: false, status: live };
+    await control.configure(want.routes);
+    return { control, started: false, status: await control.status() };
+  }
+
+  // A dead daemon's snapshot keeps its colour and backends; listen and routes follow the config.
+  const prev = await loadSnapshot(paths.proxyState);
+  await saveSnapshot(paths.proxyState, { backends: {}, active: null, ...prev, listen: want.listen, routes: want.routes });
+  await fs.mkdir(path.dirname(paths.proxyLog), { recursive: true, mode: 0o700 });
+  const logStart = (await fs.stat(paths.proxyLog).catch(() => undefined))?.size ?? 0;
+  const cmd = opts.command ?? selfCommand(['proxy', '--project', paths.root]);
+  const fd = openSync(paths.proxyLog, 'a', 0o600);
+  let exited: string | undefined;
+  let child;
+  try {
+    child = spawn(cmd.file, cmd.args, { cwd: paths.root, detached: true, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  child.once('error', (e) => (exited = `could not be started: ${e.message}`));
+  child.once('exit', (code, signal) => (exited = `exited (${signal ?? `code ${code}`})`));
+  child.unref();
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? START_TIMEOUT_MS);
+  while (exited === undefined && Date.now() < deadline) {
+    const status = await proxyAlive(paths.proxySocket, 500);
+    if (status !== undefined) return { control, started: true, status };
+    await sleep(POLL_MS);
+  }
+  if (exited === undefined) child.kill('SIGTERM');
+  const tail = await logTail(paths.proxyLog, logStart);
+  const why = exited ?? `did not answer within ${Math.round((opts.startTimeoutMs ?? START_TIMEOUT_MS) / 1000)} s`;
+  const where = `${want.listen.host}:${want.listen.port}`;
+  if (/already in use|EADDRINUSE|PORT_IN_USE/.test(tail)) {
+    throw new SwitchyardError('PORT_IN_USE', `the proxy cannot listen on ${where}: the port is already in use`, {
+      details: tail === '' ? [] : tail.split('\n'),
+      hint: `stop whatever listens on ${where} or change proxy.listen in switchyard.yml`,
+    });
+  }
+  throw new SwitchyardError('PROXY_FAILED', `the proxy ${why}; see ${paths.proxyLog}`, {
+    details: tail === '' ? [] : tail.split('\n'),
+    hint: DOWN_HINT,
+  });
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A pid file may outlive its process and the pid be reused: only signal what looks like our daemon. */
+async function looksLikeDaemon(pid: number): Promise<boolean> {
+  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  return cmdline === undefined ? isRunning(pid) : cmdline.includes('proxy');
+}
+
+async function waitGone(pid: number, socketPath: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    // A daemon running inside this very process (tests) is done when its socket is gone.
+    const gone = pid === process.pid ? !(await fs.stat(socketPath).then(() => true, () => false)) : !isRunning(pid);
+    if (gone) return true;
+    await sleep(POLL_MS);
+  }
+  return false;
+}
+
+/** Stops the daemon (shutdown call, else SIGTERM to the pid file's process). True if one was running. */
+export async function stopProxy(paths: ProjectPaths, timeoutMs = STOP_TIMEOUT_MS): Promise<boolean> {
+  const live = await proxyAlive(paths.proxySocket);
+  let pid = live?.pid;
+  if (live !== undefined) {
+    await proxyClient(paths.proxySocket).shutdown().catch(() => {});
+  } else {
+    const text = await fs.readFile(paths.proxyPid, 'utf8').catch(() => '');
+    const n = Number.parseInt(text.trim(), 10);
+    if (Number.isInteger(n) && n > 0 && n !== process.pid && isRunning(n) && (await looksLikeDaemon(n))) {
+      pid = n;
+      try {
+        process.kill(n, 'SIGTERM');
+      } catch {
+        pid = undefined;
+      }
+    }
+  }
+  if (pid !== undefined && !(await waitGone(pid, paths.proxySocket, timeoutMs))) {
+    throw new SwitchyardError('PROXY_FAILED', `the proxy (pid ${pid}) did not stop within ${Math.round(timeoutMs / 1000)} s`, {
+      hint: `stop it with \`kill ${pid}\` and run the command again`,
+    });
+  }
+  if (live === undefined) {
+    await fs.rm(paths.proxySocket, { force: true });
+    await fs.rm(paths.proxyPid, { force: true });
+  }
+  return pid !== undefined;
+}
