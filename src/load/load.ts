@@ -6,6 +6,7 @@
 import { Pool } from 'undici';
 
 export interface LoadOptions {
+  method?: string;
   /** Origin, e.g. http://127.0.0.1:8080 (loopback only). */
   origin: string;
   path: string;
@@ -28,6 +29,8 @@ export interface LoadTotals {
   byColour: Record<string, number>;
   errors: Record<string, number>;
   ms: number;
+  /** Epoch ms when the load started; sample.at is relative to it. */
+  startedAt: number;
   samples: LoadSample[];
 }
 
@@ -57,7 +60,7 @@ export function startLoad(opts: LoadOptions): RunningLoad {
       sent++;
       const at = Date.now() - started;
       try {
-        const res = await pool.request({ method: 'GET', path: opts.path, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        const res = await pool.request({ method: (opts.method ?? 'GET') as 'GET', path: opts.path, headersTimeout: 10_000, bodyTimeout: 10_000 });
         await res.body.dump();
         const env = res.headers['x-switchyard-env'];
         samples.push({ at, status: res.statusCode, colour: typeof env === 'string' ? env : undefined });
@@ -71,7 +74,7 @@ export function startLoad(opts: LoadOptions): RunningLoad {
     await Promise.all(Array.from({ length: opts.connections ?? 8 }, worker));
     clearTimeout(deadline);
     await pool.close();
-    return summarise(samples, Date.now() - started);
+    return summarise(samples, started, Date.now() - started);
   })();
 
   return {
@@ -86,7 +89,7 @@ export function startLoad(opts: LoadOptions): RunningLoad {
   };
 }
 
-export function summarise(samples: LoadSample[], ms: number): LoadTotals {
+export function summarise(samples: LoadSample[], startedAt: number, ms: number): LoadTotals {
   const byColour: Record<string, number> = {};
   const errors: Record<string, number> = {};
   let ok = 0;
@@ -98,5 +101,5 @@ export function summarise(samples: LoadSample[], ms: number): LoadTotals {
     }
     if (s.colour) byColour[s.colour] = (byColour[s.colour] ?? 0) + 1;
   }
-  return { sent: samples.length, ok, failed: samples.length - ok, byColour, errors, ms, samples };
+  return { sent: samples.length, ok, failed: samples.length - ok, byColour, errors, ms, startedAt, samples };
 }

@@ -20,7 +20,7 @@ function describeLevels(levels: LevelResult[]): string[] {
 }
 
 /** Waits until the colour passes every health level `healthyAfter` times in a row (or 1 when `warm`). */
-export async function healthGate(e: Engine, colour: Colour, h: StepHandle, opts: { warm?: boolean; timeoutMs?: number } = {}): Promise<void> {
+export async function healthGate(e: Engine, colour: Colour, h: StepHandle, opts: { warm?: boolean; timeoutMs?: number } = {}): Promise<string> {
   const c = e.loaded.config.checks;
   const endpoints = await e.runtime.endpoints(colour);
   const result = await waitHealthy({
@@ -45,7 +45,7 @@ export async function healthGate(e: Engine, colour: Colour, h: StepHandle, opts:
       hint: `see its logs: switchyard logs ${colour}`,
     });
   }
-  h.ok(`${result.attempts} checks`);
+  return `healthy after ${result.attempts} check${result.attempts === 1 ? '' : 's'}`;
 }
 
 export async function smokeGate(e: Engine, colour: Colour, h: StepHandle): Promise<void> {

@@ -94,7 +94,7 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
       h.ok(`release ${rel.id}`);
     });
 
-    await steps.run(`Running health checks on ${target}`, (h) => healthGate(e, target!, h));
+    await steps.run(`Running health checks on ${target}`, async (h) => h.ok(await healthGate(e, target!, h)));
 
     if (opts.skipTests) steps.skip(`Running smoke tests on ${target}`, 'skipped (--skip-tests)');
     else await steps.run(`Running smoke tests on ${target}`, (h) => smokeGate(e, target!, h));

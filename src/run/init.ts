@@ -38,7 +38,7 @@ export async function init(e: Engine, opts: { skipTests?: boolean; ref?: string;
       await startColour(e, proxy, target, rel.id);
       h.ok(`release ${rel.id}`);
     });
-    await steps.run(`Running health checks on ${target}`, (h) => healthGate(e, target, h));
+    await steps.run(`Running health checks on ${target}`, async (h) => h.ok(await healthGate(e, target, h)));
     if (opts.skipTests) steps.skip(`Running smoke tests on ${target}`, 'skipped (--skip-tests)');
     else await steps.run(`Running smoke tests on ${target}`, (h) => smokeGate(e, target, h));
     await steps.run(`Activating ${target}`, async (h) => {

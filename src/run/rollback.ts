@@ -65,8 +65,8 @@ export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{
         await proxy.setBackends(plan.to, await e.runtime.endpoints(plan.to));
       }
       h.update('health checks');
-      await healthGate(e, plan.to, h, { warm: !plan.start });
-      h.ok(plan.start ? `started release ${plan.release}, healthy` : 'already running, healthy');
+      const healthy = await healthGate(e, plan.to, h, { warm: !plan.start });
+      h.ok(plan.start ? `started release ${plan.release}, ${healthy}` : `already running, ${healthy}`);
     });
 
     await steps.run(`Switching traffic to ${to}`, async (h) => {

@@ -26,7 +26,7 @@ export async function switchTraffic(e: Engine, to: Colour, opts: { force?: boole
     await proxy.setBackends(to, await e.runtime.endpoints(to));
     await steps.run(`Checking ${to}`, async (h) => {
       try {
-        await healthGate(e, to, h, { warm: true, timeoutMs: Math.min(cfg.checks.timeout, 10_000) });
+        h.ok(await healthGate(e, to, h, { warm: true, timeoutMs: Math.min(cfg.checks.timeout, 10_000) }));
       } catch (err) {
         if (!opts.force) throw err;
         h.fail(`${errorMessage(err)} (continuing: --force)`);

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,12 +70,18 @@ async function getJson(port: number, p: string): Promise<Record<string, unknown>
   return (await res.json()) as Record<string, unknown>;
 }
 
+/** Alive and not a zombie (orphans wait for pid 1 to reap them, which can take a while). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '');
+  } catch {
+    return true;
   }
 }
 
@@ -118,6 +125,28 @@ describe('process runtime: prepare', () => {
       assert.doesNotMatch(e.message, /s3cret/, 'the tail is redacted');
       return true;
     });
+    assert.deepEqual(await fs.readdir(paths.releases), []);
+  });
+
+  it('a build that outlives buildTimeout is stopped with its children and reported as TIMEOUT', async () => {
+    const pidFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'sy-pid-')), 'pid');
+    tmpDirs.push(path.dirname(pidFile));
+    const build = ['/bin/sh', '-c', `sleep 30 & echo $! > ${pidFile}; wait`];
+    const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api', { build, buildTimeout: '300ms' }) }));
+    const t0 = Date.now();
+    await assert.rejects(rt.prepare(), (e) => isSwitchyardError(e) && e.code === 'TIMEOUT' && /api/.test(e.message));
+    assert.ok(Date.now() - t0 < 4000);
+    const child = Number(await fs.readFile(pidFile, 'utf8'));
+    await waitFor(() => !alive(child), 2000);
+    assert.equal(alive(child), false, 'the build group was killed, not just its leader');
+    assert.deepEqual(await fs.readdir(paths.releases), []);
+  });
+
+  it('an aborted prepare stops the build and leaves no release', async () => {
+    const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api', { build: ['sleep', '30'] }) }));
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    await assert.rejects(rt.prepare({ signal: ac.signal }), (e) => isSwitchyardError(e) && e.code === 'ABORTED');
     assert.deepEqual(await fs.readdir(paths.releases), []);
   });
 
@@ -216,6 +245,35 @@ describe('process runtime: start, status, stop', () => {
     assert.match(await fs.readFile(paths.serviceLog('blue', 'api'), 'utf8'), /ignoring SIGTERM/);
   });
 
+  it('a colour started by another (exited) process is seen running and stops promptly', async () => {
+    const { root, paths, rt } = await project({ api: {} }, () => ({ api: svc('api') }));
+    const rel = await rt.prepare();
+    // What the CLI does: start, then exit; the service lives on, reparented, in its own group.
+    const script = path.join(root, 'start-blue.mts');
+    const src = (rel: string) => new URL(`../../src/${rel}`, import.meta.url).href;
+    await fs.writeFile(
+      script,
+      [
+        `import { configSchema } from '${src('config/schema.ts')}';`,
+        `import { projectPaths } from '${src('state/paths.ts')}';`,
+        `import { createRuntime } from '${src('runtime/index.ts')}';`,
+        `const config = configSchema.parse(${JSON.stringify({ app: 'rt-test', proxy: { listen: { http: 1 }, routes: [{ path: '/', service: 'api' }] }, services: { api: svc('api') } })});`,
+        `await createRuntime({ config, paths: projectPaths(${JSON.stringify(root)}), serviceEnv: {} }).start('blue', ${JSON.stringify(rel.id)});`,
+      ].join('\n'),
+    );
+    started.push({ rt, colour: 'blue' });
+    execFileSync(NODE, ['--import', 'tsx', script], { cwd: path.dirname(FIXTURE), timeout: 20_000, stdio: 'pipe' });
+    const run = await rt.current('blue');
+    assert.ok(run);
+    assert.equal((await rt.status('blue'))[0]!.running, true);
+    assert.equal((await getJson(run.services.api!.port, '/health')).colour, 'blue');
+    const t0 = Date.now();
+    await rt.stop('blue');
+    assert.ok(Date.now() - t0 < 1500, `stop took ${Date.now() - t0}ms (zombie waiting for pid 1 must not count as alive)`);
+    assert.equal(alive(run.services.api!.pid), false);
+    assert.equal(await fs.stat(paths.runFile('blue')).catch(() => undefined), undefined);
+  });
+
   it('a run file whose pid was reused is reported not running and the process is not signalled', async () => {
     const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api') }));
     const stranger = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
@@ -257,6 +315,11 @@ describe('process runtime: releases', () => {
     assert.deepEqual(left, [ids[0]!, ids[2]!, ids[3]!, '20000101-000000-fresh'].sort());
   });
 });
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+}
 
 async function freePort(): Promise<number> {
   const s = net.createServer();

@@ -45,7 +45,12 @@ const server = http.createServer((req, res) => {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
   if (url.pathname === '/' || url.pathname === '/index.html') return send(res, 200, 'text/html; charset=utf-8', page);
   // Resolve inside public/ only: "/../server.mjs" must not escape it.
-  const file = path.resolve(PUBLIC, '.' + decodeURIComponent(url.pathname));
+  let file;
+  try {
+    file = path.resolve(PUBLIC, '.' + decodeURIComponent(url.pathname));
+  } catch {
+    return send(res, 400, 'text/plain', 'bad path\n'); // malformed %-encoding
+  }
   if (!file.startsWith(PUBLIC + path.sep)) return send(res, 404, 'text/plain', 'not found\n');
   fs.readFile(file, (err, data) => {
     if (err) return send(res, 404, 'text/plain', 'not found\n');

@@ -64,7 +64,12 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
       const run = await readRun(paths, colour);
       return Object.fromEntries(Object.entries(run?.services ?? {}).map(([name, s]) => [name, { host: LOOPBACK, port: s.port }]));
     },
-    pruneReleases: (keep, protect) => pruneReleases(paths, keep, protect, Object.keys(config.services)),
+    async pruneReleases(keep, protect): Promise<string[]> {
+      // Whatever a colour is running from stays, even if the caller forgot to protect it.
+      const running = await Promise.all((['blue', 'green'] as const).map((c) => readRun(paths, c).catch(() => undefined)));
+      const inUse = running.flatMap((r) => (r ? [r.release] : []));
+      return pruneReleases(paths, keep, [...protect, ...inUse], Object.keys(config.services));
+    },
     hasRelease: (id) => hasRelease(paths, id),
   };
 }

@@ -49,9 +49,27 @@ export async function liveness(pid: number, startTicks: string | undefined): Pro
   return stat.state === 'Z' || stat.state === 'X' ? 'gone' : 'running';
 }
 
-/** Whether any process is still in the group (the service may have left children behind). */
-export function groupExists(pgid: number): boolean {
-  return pgid > 1 && exists(-pgid);
+/**
+ * Whether any live process is still in the group (the service may have left children behind).
+ * Zombies do not count: an orphan is reaped by pid 1, which in some containers takes seconds,
+ * and kill(-pgid, 0) still succeeds on a group of zombies.
+ */
+export async function groupAlive(pgid: number): Promise<boolean> {
+  if (pgid <= 1 || !exists(-pgid)) return false;
+  let entries: string[];
+  try {
+    entries = await fs.readdir('/proc');
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const text = await fs.readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // rest[0] is field 3 (state), rest[2] field 5 (process group id).
+    if (rest[2] === String(pgid) && rest[0] !== 'Z' && rest[0] !== 'X') return true;
+  }
+  return false;
 }
 
 /** Signals the whole process group; false when it no longer exists. */

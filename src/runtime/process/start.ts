@@ -82,7 +82,8 @@ export async function startColour(ctx: RuntimeContext, colour: Colour, release: 
         throw new SwitchyardError('START_FAILED', `${colour} is already running (${name}: pid ${s.pid}, release ${previous.release})`, { hint: `stop ${colour} first` });
       }
     }
-    await removeRun(paths, colour);
+    // Leaders are dead, but stop() also reaps any children they left in their groups.
+    await stopAll();
   }
   for (const name of Object.keys(config.services)) {
     const dir = serviceDir(paths, release, name);

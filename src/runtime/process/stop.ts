@@ -2,7 +2,7 @@
  * Stopping one service process: SIGTERM to its process group, poll, SIGKILL after stopTimeout.
  * A pid whose start time no longer matches the run file is someone else's: never signalled.
  */
-import { groupExists, liveness, signalGroup } from './procinfo.js';
+import { groupAlive, liveness, signalGroup } from './procinfo.js';
 import type { ServiceRun } from '../types.js';
 
 /** How often we look whether the processes are gone; cheap (a /proc read and a kill 0). */
@@ -21,7 +21,7 @@ async function gone(run: ServiceRun): Promise<boolean> {
   // A reused leader pid means ours exited and our whole group with it: the kernel does not hand
   // out a number still used as a process group id. So a group by that number is not ours.
   if (l === 'reused') return true;
-  return l === 'gone' && !groupExists(run.pid);
+  return l === 'gone' && !(await groupAlive(run.pid));
 }
 
 async function waitGone(run: ServiceRun, ms: number, signal?: AbortSignal): Promise<boolean> {
@@ -36,7 +36,7 @@ async function waitGone(run: ServiceRun, ms: number, signal?: AbortSignal): Prom
 export async function stopProcess(run: ServiceRun, stopTimeoutMs: number, signal?: AbortSignal): Promise<StopOutcome> {
   const l = await liveness(run.pid, run.startTicks);
   if (l === 'reused') return 'reused';
-  if (l === 'gone' && !groupExists(run.pid)) return 'not-running';
+  if (l === 'gone' && !(await groupAlive(run.pid))) return 'not-running';
   signalGroup(run.pid, 'SIGTERM');
   // An aborted stop (second Ctrl-C) skips the grace period instead of leaving processes behind.
   if (await waitGone(run, stopTimeoutMs, signal)) return 'terminated';

@@ -1,0 +1,84 @@
+/** init -> deploy -> rollback -> deploy with the example app, through the real CLI and proxy. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { makeProject, type Project } from '../helpers/project.ts';
+
+let p: Project;
+before(async () => {
+  p = await makeProject('example');
+});
+after(async () => {
+  await p.cleanup();
+});
+
+async function expectLive(colour: string, version: string, historyLen: number, lastType: string) {
+  assert.equal((await p.file('.current-env'))?.trim(), colour);
+  const state = JSON.parse((await p.file('.switchyard/state.json'))!);
+  assert.equal(state.active, colour);
+  assert.equal(state.colours[colour].status, 'live');
+  const health = await p.get('/api/health');
+  assert.equal(health.status, 200);
+  assert.equal(health.colour, colour);
+  const body = JSON.parse(health.body);
+  assert.equal(body.environment, colour);
+  assert.equal(body.version, version);
+  assert.equal(body.database, 'connected');
+  const page = await p.get('/');
+  assert.equal(page.colour, colour);
+  assert.match(page.body, new RegExp(version.replace(/\./g, '\\.')));
+  const history = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(history.length, historyLen);
+  const last = history.at(-1);
+  assert.equal(last.type, lastType);
+  assert.equal(last.result, 'success');
+  assert.equal(last.to, colour);
+  return state;
+}
+
+async function setVersion(v: string) {
+  for (const svc of ['api', 'frontend']) await fs.writeFile(path.join(p.dir, svc, 'VERSION'), `${v}\n`);
+}
+
+test('init -> deploy -> rollback -> deploy cycles keep state, .current-env, history and the header in step', async () => {
+  const init = await p.run(['init']);
+  assert.equal(init.code, 0, init.stdout + init.stderr);
+  assert.match(init.stdout, /\[6\/6\] Activating blue\.\.\. ✓/);
+  const s1 = await expectLive('blue', '1.0.0', 1, 'init');
+
+  await setVersion('2.0.0');
+  const d1 = await p.run(['deploy', '--auto-switch']);
+  assert.equal(d1.code, 0, d1.stdout + d1.stderr);
+  for (let i = 1; i <= 8; i++) assert.match(d1.stdout, new RegExp(`\\[${i}/8\\]`));
+  const s2 = await expectLive('green', '2.0.0', 2, 'deploy');
+  assert.equal(s2.colours.blue.release, s1.colours.blue.release);
+  assert.equal(s2.colours.blue.status, 'stopped');
+  assert.notEqual(s2.colours.green.release, s1.colours.blue.release);
+
+  // A later edit of the working tree must not change what runs: the release is a snapshot.
+  await setVersion('9.9.9');
+  assert.equal(JSON.parse((await p.get('/api/health')).body).version, '2.0.0');
+
+  const rb = await p.run(['rollback', '--force']);
+  assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+  const s3 = await expectLive('blue', '1.0.0', 3, 'rollback');
+  assert.equal(s3.colours.blue.release, s1.colours.blue.release, 'rollback restarts exactly the previous release');
+  assert.equal(s3.colours.green.status, 'stopped');
+
+  await setVersion('3.0.0');
+  const d2 = await p.run(['deploy', '--yes']);
+  assert.equal(d2.code, 0, d2.stdout + d2.stderr);
+  await expectLive('green', '3.0.0', 4, 'deploy');
+
+  const st = await p.run(['status', '--json']);
+  assert.equal(st.code, 0, st.stdout + st.stderr);
+  const report = JSON.parse(st.stdout.trim().split('\n').at(-1)!);
+  assert.equal(report.event, 'status');
+  assert.equal(report.active, 'green');
+  assert.equal(report.proxy.active, 'green');
+  assert.deepEqual(report.problems, []);
+
+  const hist = await p.run(['history', '--json']);
+  assert.equal(hist.stdout.trim().split('\n').length, 4);
+});

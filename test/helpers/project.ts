@@ -1,0 +1,85 @@
+/**
+ * E2E helpers: a temp project copied from a fixture, the built CLI run in it as a real child
+ * process (no TTY), and requests through the real proxy on 127.0.0.1.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface Project {
+  dir: string;
+  port: number;
+  env: NodeJS.ProcessEnv;
+  run(args: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
+  /** Starts the CLI and returns the child, for kill tests. */
+  spawn(args: string[]): ReturnType<typeof spawn>;
+  get(p: string): Promise<{ status: number; colour: string | undefined; body: string }>;
+  file(rel: string): Promise<string | undefined>;
+  setBehaviour(b: Record<string, unknown>): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function makeProject(fixture: 'fixture' | 'example' = 'fixture'): Promise<Project> {
+  const src = fixture === 'fixture' ? path.join(ROOT, 'test', 'fixtures', 'app') : path.join(ROOT, 'examples', 'app');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `sy-e2e-${fixture}-`));
+  await fs.cp(src, dir, { recursive: true, filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s) });
+  const port = await freePort();
+  const env = { ...process.env, SWITCHYARD_PORT: String(port), FORCE_COLOR: '0' };
+  const p: Project = {
+    dir,
+    port,
+    env,
+    run: (args, opts = {}) =>
+      new Promise((resolve) => {
+        const t0 = Date.now();
+        const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+        });
+      }),
+    spawn: (args) => spawn(process.execPath, [CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    get: async (pth) => {
+      const res = await request(`http://127.0.0.1:${port}${pth}`, { headersTimeout: 5000, bodyTimeout: 5000 });
+      const body = await res.body.text();
+      const c = res.headers['x-switchyard-env'];
+      return { status: res.statusCode, colour: typeof c === 'string' ? c : undefined, body };
+    },
+    file: async (rel) => fs.readFile(path.join(dir, rel), 'utf8').catch(() => undefined),
+    setBehaviour: async (b) => fs.writeFile(path.join(dir, 'behaviour.json'), JSON.stringify(b)),
+    cleanup: async () => {
+      await p.run(['down', '--force-unlock'], { timeoutMs: 30_000 });
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+  return p;
+}

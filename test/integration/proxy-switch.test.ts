@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Pool } from 'undici';
+import { WebSocket } from 'ws';
+import type { Colour } from '../../src/config/schema.js';
+import { get, startBackend, type TestBackend } from '../helpers/backends.js';
+import { local, snapshot, startProxy } from '../helpers/proxy.js';
+
+const routes = [{ path: '/', service: 'app' }];
+
+describe('switching and draining', { timeout: 60_000 }, () => {
+  let blue: TestBackend;
+  let green: TestBackend;
+  let p: Awaited<ReturnType<typeof startProxy>>;
+
+  before(async () => {
+    blue = await startBackend('blue');
+    green = await startBackend('green');
+    p = await startProxy(snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'));
+  });
+  after(async () => {
+    await p.stop();
+    await blue.close();
+    await green.close();
+  });
+
+  it('drops no request across 5 switches under keep-alive load, and new requests see the new colour', async () => {
+    await p.proxy.switchTo('blue');
+    const total = 3_000;
+    const client = new Pool(`http://127.0.0.1:${p.port}`, { connections: 20, pipelining: 1 });
+    // `expected` is the colour every request started from now on must get; `settled` is false while a switch runs.
+    let expected: Colour = 'blue';
+    let settled = true;
+    let started = 0;
+    let completed = 0;
+    const failures: string[] = [];
+    const seen = { blue: 0, green: 0 };
+    const worker = async () => {
+      while (started < total) {
+        started++;
+        const want = settled ? expected : undefined;
+        const r = await client.request({ path: '/load', method: 'GET' });
+        const body = await r.body.text();
+        const env = r.headers['x-switchyard-env'] as Colour;
+        if (r.statusCode !== 200) failures.push(`status ${r.statusCode}: ${body}`);
+        else if (want !== undefined && env !== want) failures.push(`started after the switch to ${want} but answered by ${env}`);
+        seen[env]++;
+        completed++;
+      }
+    };
+    const switcher = async () => {
+      for (let i = 1; i <= 5; i++) {
+        const deadline = Date.now() + 20_000;
+        while (completed < i * 450 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+        const next: Colour = expected === 'blue' ? 'green' : 'blue';
+        settled = false;
+        await p.proxy.switchTo(next);
+        expected = next;
+        settled = true;
+      }
+    };
+    const t0 = Date.now();
+    try {
+      await Promise.race([
+        Promise.all([...Array.from({ length: 20 }, worker), switcher()]),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('load did not finish in 40 s')), 40_000)),
+      ]);
+    } finally {
+      await client.close();
+    }
+    assert.deepEqual(failures, []);
+    assert.equal(completed, total);
+    assert.ok(seen.blue > 0 && seen.green > 0, `both colours answered: ${JSON.stringify(seen)}`);
+    assert.equal(expected, 'green');
+    assert.ok(Date.now() - t0 < 40_000);
+  });
+
+  it('lets a long request started before a switch finish on the old colour', async () => {
+    await p.proxy.switchTo('blue');
+    const arrived = blue.arrived('/slow');
+    const slow = get(p.port, '/slow?ms=2000');
+    await arrived;
+    await p.proxy.switchTo('green');
+    const after = await get(p.port, '/after');
+    assert.equal(after.headers['x-switchyard-env'], 'green');
+    const r = await slow;
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-switchyard-env'], 'blue');
+    assert.equal(JSON.parse(r.body).colour, 'blue');
+  });
+
+  it('drain waits for in-flight requests to the old colour', async () => {
+    await p.proxy.switchTo('blue');
+    const arrived = blue.arrived('/slow');
+    const slow = get(p.port, '/slow?ms=600');
+    await arrived;
+    await p.proxy.switchTo('green');
+    assert.equal((await p.proxy.status()).inFlight.blue, 1);
+    const d = await p.proxy.drain('blue', 5_000);
+    assert.equal(d.timedOut, false);
+    assert.equal(d.inFlight, 0);
+    assert.ok(d.ms >= 300, `drain returned after ${d.ms} ms, before the request ended`);
+    assert.ok(d.ms < 3_000);
+    assert.equal((await slow).status, 200);
+  });
+
+  it('drain gives up at its timeout and reports what is still open', async () => {
+    await p.proxy.switchTo('blue');
+    const arrived = blue.arrived('/slow');
+    const slow = get(p.port, '/slow?ms=1500');
+    await arrived;
+    await p.proxy.switchTo('green');
+    const d = await p.proxy.drain('blue', 200);
+    assert.equal(d.timedOut, true);
+    assert.equal(d.inFlight, 1);
+    assert.ok(d.ms >= 150 && d.ms < 1_000, `${d.ms} ms`);
+    // Closing the drained colour's pool is graceful: the running request still completes.
+    assert.equal((await slow).status, 200);
+  });
+
+  it('drain ends at once when nothing is open, and refuses the active colour', async () => {
+    await p.proxy.switchTo('green');
+    const d = await p.proxy.drain('blue', 5_000);
+    assert.equal(d.timedOut, false);
+    assert.equal(d.websocketsClosed, 0);
+    assert.ok(d.ms < 200, `${d.ms} ms`);
+    await assert.rejects(p.proxy.drain('green', 100), { code: 'PROXY_FAILED', message: /active/ });
+  });
+
+  it('closes the drained colour\'s WebSockets with 1001 on both sides', async () => {
+    await p.proxy.switchTo('blue');
+    const ws = new WebSocket(`ws://127.0.0.1:${p.port}/live`);
+    const hello = await new Promise<string>((resolve, reject) => {
+      ws.once('message', (d) => resolve(d.toString()));
+      ws.once('error', reject);
+    });
+    assert.match(hello, /^hello from blue/);
+    assert.equal((await p.proxy.status()).websockets.blue, 1);
+    await p.proxy.switchTo('green');
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    const d = await p.proxy.drain('blue', 1_000);
+    assert.equal(d.websocketsClosed, 1);
+    assert.equal(await closed, 1001);
+    const deadline = Date.now() + 5_000;
+    while (blue.closeCodes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(blue.closeCodes, [1001]);
+    assert.equal((await p.proxy.status()).websockets.blue, 0);
+  });
+
+  it('refuses to switch to a colour without backends for every route', async () => {
+    const lone = await startProxy(snapshot(routes, { blue: { app: local(blue.port) } }, 'blue'));
+    try {
+      await assert.rejects(lone.proxy.switchTo('green'), { code: 'PROXY_FAILED', message: /no backend for "app"/ });
+      assert.equal((await lone.proxy.status()).active, 'blue');
+    } finally {
+      await lone.stop();
+    }
+  });
+});
