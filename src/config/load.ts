@@ -28,7 +28,7 @@ const MIN_SECRET_LENGTH = 4; // shorter values ("1", "dev") would blank out ordi
 export function findConfigFile(opts: { file?: string; cwd: string }): string {
   if (opts.file !== undefined) {
     const file = path.resolve(opts.cwd, opts.file);
-    if (!existsSync(file)) throw new SwitchyardError('CONFIG_NOT_FOUND', `config file not found: ${file}`, { hint: NOT_FOUND_HINT });
+    if (!existsSync(file) || !statSync(file).isFile()) throw new SwitchyardError('CONFIG_NOT_FOUND', `config file not found: ${file}`, { hint: NOT_FOUND_HINT });
     return file;
   }
   for (const name of DEFAULT_NAMES) {

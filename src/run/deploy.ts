@@ -144,7 +144,7 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
       if (opts.keepOld) e.reporter.warn(`${target} is kept running for debugging (--keep-old); it gets no traffic`);
       else await e.runtime.stop(target).catch((stopErr) => e.reporter.warn(`could not stop ${target}: ${errorMessage(stopErr)}`));
     }
-    if (from && !committed) e.reporter.warn(`${from} is still serving; state.json is unchanged`);
+    if (from && !committed) e.reporter.warn(`${target && started && !opts.keepOld ? `${target} stopped; ` : ""}${from} is still serving; state.json is unchanged`);
     const aborted = error instanceof SwitchyardError && (error.code === 'ABORTED' || error.code === 'INTERRUPTED');
     await appendHistory(
       e.paths,

@@ -1,0 +1,73 @@
+/**
+ * Zero downtime (I3): a bounded keep-alive load through the real proxy while a whole deploy,
+ * five switches and a second deploy happen. Not one request may fail, and every request that
+ * starts after a switch returned must be answered by the new colour.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { startLoad } from '../../src/load/load.ts';
+import { makeProject, type Project } from '../helpers/project.ts';
+
+let p: Project;
+before(async () => {
+  p = await makeProject('fixture');
+  const r = await p.run(['init']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+});
+after(async () => {
+  await p.cleanup();
+});
+
+async function ok(args: string[]) {
+  const r = await p.run(args);
+  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  return Date.now();
+}
+
+test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, none reaches the old colour after a switch', async () => {
+  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 8, maxRequests: 80_000, maxMs: 120_000 });
+  while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
+
+  // Each entry: from this moment on, every new request must be answered by `colour`.
+  const marks: Array<{ at: number; colour: string }> = [];
+  await p.setBehaviour({ version: 'v2', mode: 'ok' });
+  marks.push({ at: await ok(['deploy', '--auto-switch', '--keep-old']), colour: 'green' });
+  for (const colour of ['blue', 'green', 'blue', 'green', 'blue']) marks.push({ at: await ok(['switch', colour]), colour });
+  await p.setBehaviour({ version: 'v3', mode: 'ok' });
+  marks.push({ at: await ok(['deploy', '--auto-switch']), colour: 'green' });
+  while (load.sent < 3000) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 300));
+  const totals = await load.stop();
+
+  assert.ok(totals.sent >= 3000, `sent ${totals.sent}`);
+  assert.equal(totals.failed, 0, `failed: ${JSON.stringify(totals.errors)}`);
+  assert.ok((totals.byColour.blue ?? 0) > 0 && (totals.byColour.green ?? 0) > 0, JSON.stringify(totals.byColour));
+  let checked = 0;
+  for (const s of totals.samples) {
+    const started = totals.startedAt + s.at;
+    const mark = marks.filter((m) => m.at <= started).at(-1);
+    if (!mark) continue;
+    checked++;
+    assert.equal(s.colour, mark.colour, `a request started ${started - mark.at} ms after the switch to ${mark.colour} was answered by ${s.colour}`);
+  }
+  assert.ok(checked > 500, `only ${checked} requests started after the first switch`);
+  // blue was stopped by the last deploy: nothing may have come from it afterwards.
+  const last = marks.at(-1)!;
+  assert.ok(totals.samples.filter((s) => totals.startedAt + s.at >= last.at).every((s) => s.colour === 'green'));
+});
+
+test('a 2 s request that starts before a switch completes on the old colour', async () => {
+  await ok(['deploy', '--auto-switch', '--keep-old']); // green -> blue, green kept warm
+  const slow = request(`http://127.0.0.1:${p.port}/api/slow?ms=2000`, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  await ok(['switch', 'green']);
+  const switchMs = Date.now() - t0;
+  const res = await slow;
+  const body = await res.body.text();
+  assert.equal(res.statusCode, 200, body);
+  assert.equal(res.headers['x-switchyard-env'], 'blue');
+  assert.ok(switchMs < 1700, `the switch waited for the slow request (${switchMs} ms)`);
+  assert.equal((await p.get('/api/echo')).colour, 'green');
+});
