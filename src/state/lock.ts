@@ -70,7 +70,7 @@ export async function acquireLock(paths: ProjectPaths, command: string, opts: { 
     const held = await readLock(paths);
     if (!held) continue; // released between our open and read: try again
     if (held.alive) {
-      throw new SwitchyardError('LOCKED', `another switchyard command holds the lock: ${describeLock(held)}`, {
+      throw new SwitchyardError('LOCKED', `another switchyard command holds the lock: ${held.command} (pid ${held.pid} on ${held.host}, since ${held.time})`, {
         hint: 'wait for it to finish; it releases the lock when done',
       });
     }

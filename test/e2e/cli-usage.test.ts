@@ -1,0 +1,83 @@
+/** Bad input gets a clear error, exit 2, and changes nothing; prompts never wait without a TTY (I7). */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { CLI, makeProject, type Project } from '../helpers/project.ts';
+
+let p: Project;
+before(async () => {
+  p = await makeProject('fixture');
+});
+after(async () => {
+  await p.cleanup();
+});
+
+test('--help lists every command and deploy --help explains its flags and exit codes', async () => {
+  const help = await p.run(['--help']);
+  assert.equal(help.code, 0);
+  for (const c of ['init', 'deploy', 'rollback', 'switch', 'health', 'smoke', 'status', 'history', 'logs', 'down', 'demo']) assert.match(help.stdout, new RegExp(`\\n  ${c}\\b`));
+  const d = await p.run(['deploy', '--help']);
+  for (const f of ['--auto-switch', '--skip-tests', '--keep-old', '--ref', '--pull', 'Exit codes']) assert.ok(d.stdout.includes(f), f);
+});
+
+test('unknown colour, unknown command and bad flags exit 2 with a message', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['switch', 'purple'], /unknown colour "purple": expected "blue" or "green"/],
+    [['health', 'red'], /unknown colour "red"/],
+    [['deploy', '--no-such-flag'], /unknown option '--no-such-flag'/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['health', 'blue', '--timeout', 'soon'], /expected a number of seconds/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await p.run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+});
+
+test('without a TTY, commands that would ask fail at once with exit 2 naming the flag', async () => {
+  const d = await p.run(['deploy']);
+  assert.equal(d.code, 2);
+  assert.match(d.stderr, /--auto-switch/);
+  const r = await p.run(['rollback']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--force/);
+  await assert.rejects(fs.access(path.join(p.dir, '.switchyard')), 'nothing was created');
+});
+
+test('invalid config: exit 2, every problem named by path, nothing started', async () => {
+  const yml = path.join(p.dir, 'switchyard.yml');
+  const original = await fs.readFile(yml, 'utf8');
+  await fs.writeFile(yml, original.replace('service: web', 'service: wbe').replace('interval: 100ms', 'interval: soon'));
+  try {
+    const r = await p.run(['init']);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /proxy\.routes\.1\.service: .*"wbe"/);
+    assert.match(r.stderr, /checks\.interval: .*"soon"/);
+    await assert.rejects(fs.access(path.join(p.dir, '.switchyard')), 'nothing was created');
+  } finally {
+    await fs.writeFile(yml, original);
+  }
+});
+
+test('missing environment variable: exit 2 naming it', async () => {
+  const env = { ...p.env };
+  delete env.SWITCHYARD_PORT;
+  const res = spawnSync(process.execPath, [CLI, 'status'], { cwd: p.dir, env, encoding: 'utf8' });
+  assert.equal(res.status, 2, res.stdout + res.stderr);
+  assert.match(res.stderr, /proxy\.listen\.http: .*SWITCHYARD_PORT/);
+});
+
+test('no config file: exit 2 with a hint', async () => {
+  const r = await p.run(['status', '-c', 'nope.yml']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /nope\.yml/);
+});
+
+test('status of a fresh project: nothing deployed, consistent, exit 0', async () => {
+  const r = await p.run(['status']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /active: +\(none\)/);
+});

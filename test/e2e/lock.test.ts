@@ -1,0 +1,29 @@
+/** One deploy at a time (I5): two concurrent deploys, one runs, the other exits 3 and changes nothing. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeProject, type Project } from '../helpers/project.ts';
+
+let p: Project;
+before(async () => {
+  p = await makeProject('fixture');
+  const r = await p.run(['init']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+});
+after(async () => {
+  await p.cleanup();
+});
+
+test('two concurrent deploys: one runs, the other exits 3 naming the owner', async () => {
+  await p.setBehaviour({ version: 'v2', mode: 'ok' });
+  const [a, b] = await Promise.all([p.run(['deploy', '--auto-switch']), p.run(['deploy', '--auto-switch'])]);
+  const codes = [a.code, b.code].sort();
+  assert.deepEqual(codes, [0, 3], `${a.stdout}${a.stderr}\n---\n${b.stdout}${b.stderr}`);
+  const loser = a.code === 3 ? a : b;
+  assert.match(loser.stderr, /another switchyard command holds the lock: deploy \(pid \d+ on /);
+  assert.doesNotMatch(loser.stdout, /\[4\/8\]/, 'the loser did no deploy step');
+  // Exactly one deploy happened: green is live, and history holds init + one deploy.
+  assert.equal((await p.get('/api/echo')).colour, 'green');
+  const history = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(history.map((h) => `${h.type}:${h.result}`), ['init:success', 'deploy:success']);
+  assert.equal((await p.run(['status'])).code, 0);
+});
