@@ -1,5 +1,4 @@
 /** Prompts only on a TTY (I7); the engine checks `interactive` and fails fast otherwise. */
-import { confirm } from '@inquirer/prompts';
 import type { Asker } from '../run/reporter.js';
 
 export function createAsker(interactive: boolean, signal: AbortSignal): Asker {
@@ -7,6 +6,8 @@ export function createAsker(interactive: boolean, signal: AbortSignal): Asker {
     interactive,
     confirm: async (message, defaultAnswer) => {
       if (!interactive) throw new Error('confirm() without a TTY');
+      // Loaded on first use: most runs (CI, --auto-switch) never prompt.
+      const { confirm } = await import('@inquirer/prompts');
       return confirm({ message, default: defaultAnswer }, { signal });
     },
   };

@@ -2,7 +2,7 @@
  * Renders engine progress: numbered steps with ✓/✗ like the guide, a spinner on a TTY, colour only
  * on a TTY, or one JSON event per line (--json). Everything printed goes through `redact` (I8).
  */
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import pc from 'picocolors';
 import { formatDuration } from '../config/duration.js';
 import type { Reporter, StepHandle } from '../run/reporter.js';
@@ -10,6 +10,8 @@ import type { Reporter, StepHandle } from '../run/reporter.js';
 export interface RenderOptions {
   json: boolean;
   tty: boolean;
+  /** ora, loaded by the caller only when a spinner can be shown (it is slow to import). */
+  spinner?: typeof import('ora').default;
   redact: (s: string) => string;
   out?: NodeJS.WritableStream;
 }
@@ -36,7 +38,7 @@ export function createRenderer(opts: RenderOptions): Reporter & { error(text: st
     const started = Date.now();
     let spinner: Ora | undefined;
     if (opts.json) emit('step', { index, total, title, status: 'start' });
-    else if (opts.tty) spinner = ora({ text: r(label), stream: out as NodeJS.WriteStream, discardStdin: false }).start();
+    else if (opts.tty && opts.spinner) spinner = opts.spinner({ text: r(label), stream: out as NodeJS.WriteStream, discardStdin: false }).start();
     else {
       if (openLine) out.write('\n');
       out.write(r(label));

@@ -17,12 +17,19 @@ export function wantsJson(g: GlobalOptions): boolean {
   return !!g.json || g.output === 'json';
 }
 
+let spinner: typeof import('ora').default | undefined;
+
 export function renderer(g: GlobalOptions, secrets: string[] = []) {
-  return createRenderer({ json: wantsJson(g), tty: !!process.stdout.isTTY && !wantsJson(g), redact: makeRedactor(secrets) });
+  return createRenderer({ json: wantsJson(g), tty: !!process.stdout.isTTY && !wantsJson(g), redact: makeRedactor(secrets), spinner });
+}
+
+/** The spinner library costs ~60 ms to import: only a terminal gets it. */
+export async function loadSpinner(g: GlobalOptions): Promise<void> {
+  if (process.stdout.isTTY && !wantsJson(g) && !spinner) spinner = (await import('ora')).default;
 }
 
 export async function openEngine(g: GlobalOptions): Promise<{ engine: Engine; render: ReturnType<typeof renderer> }> {
-  const loaded = await loadConfig({ file: g.config, cwd: process.cwd() });
+  const [loaded] = await Promise.all([loadConfig({ file: g.config, cwd: process.cwd() }), loadSpinner(g)]);
   const render = renderer(g, loaded.secrets);
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY && !wantsJson(g);
   const engine = createEngine(loaded, { reporter: render, asker: createAsker(interactive, interrupt.signal), signal: interrupt.signal });

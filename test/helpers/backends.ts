@@ -166,3 +166,13 @@ export function get(
     req.end(opts.body);
   });
 }
+
+/** Polls `check` every 20 ms until it is true; false when `timeoutMs` passed first. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return check();
+}

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
 import { WebSocket } from 'ws';
 import type { Colour } from '../../src/config/schema.js';
-import { get, startBackend, type TestBackend } from '../helpers/backends.js';
+import { get, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
 import { local, snapshot, startProxy } from '../helpers/proxy.js';
 
 const routes = [{ path: '/', service: 'app' }];
@@ -150,8 +150,7 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     const d = await p.proxy.drain('blue', 1_000);
     assert.equal(d.websocketsClosed, 1);
     assert.equal(await closed, 1001);
-    const deadline = Date.now() + 5_000;
-    while (blue.closeCodes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(await waitFor(() => blue.closeCodes.length > 0));
     assert.deepEqual(blue.closeCodes, [1001]);
     assert.equal((await p.proxy.status()).websockets.blue, 0);
   });

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runProxyDaemon } from '../../proxy/builtin/daemon.js';
 import { reap } from '../../run/reap.js';
 import type { Colour } from '../../config/schema.js';
 import { parseColour } from '../args.js';
@@ -12,6 +11,8 @@ export function registerProxy(program: Command, _setExit: SetExit): void {
     .description('Run the built-in proxy in the foreground (init and every command start it detached when needed).')
     .requiredOption('--project <dir>', 'project folder holding .switchyard/')
     .action(async (o: { project: string }) => {
+      // Imported here: the proxy (and ws) is not needed by any other command.
+      const { runProxyDaemon } = await import('../../proxy/builtin/daemon.js');
       await runProxyDaemon(o.project);
     });
 }

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { loadSnapshot } from '../../src/proxy/builtin/snapshot.js';
+import { proxyAlive } from '../../src/proxy/client.js';
+import { ensureProxy, stopProxy } from '../../src/proxy/launch.js';
+import { projectPaths, type ProjectPaths } from '../../src/state/paths.js';
+import { freePort, get, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
+import { local, tempProject } from '../helpers/proxy.js';
+
+// These spawn the real CLI (`switchyard proxy --project DIR` through selfCommand), detached.
+const routes = [{ path: '/', service: 'app' }];
+
+const running = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('ensureProxy / stopProxy', { timeout: 90_000 }, () => {
+  let blue: TestBackend;
+  let root: string;
+  let cleanup: () => Promise<void>;
+  let paths: ProjectPaths;
+
+  before(async () => {
+    blue = await startBackend('blue');
+    ({ root, cleanup } = await tempProject());
+    paths = projectPaths(root);
+  });
+  after(async () => {
+    await stopProxy(paths).catch(() => {});
+    await blue.close();
+    await cleanup();
+  });
+
+  it('starts a detached daemon once, reconfigures routes, and refuses another listen address', async () => {
+    const port = await freePort();
+    const want = { listen: { host: '127.0.0.1', port }, routes };
+    const first = await ensureProxy(paths, want);
+    assert.equal(first.started, true);
+    assert.equal(first.status.active, null);
+    assert.notEqual(first.status.pid, process.pid);
+    assert.equal((await loadSnapshot(paths.proxyState))?.active, null);
+
+    await first.control.setBackends('blue', { app: local(blue.port) });
+    await first.control.switchTo('blue');
+    assert.equal((await get(port, '/hello')).headers['x-switchyard-env'], 'blue');
+
+    const second = await ensureProxy(paths, want);
+    assert.equal(second.started, false);
+    assert.equal(second.status.pid, first.status.pid);
+
+    const moved = [{ path: '/api', service: 'app' }];
+    const third = await ensureProxy(paths, { ...want, routes: moved });
+    assert.equal(third.started, false);
+    assert.deepEqual(third.status.routes, moved);
+    assert.equal((await get(port, '/hello')).status, 404);
+
+    await assert.rejects(ensureProxy(paths, { ...want, listen: { host: '127.0.0.1', port: port + 1 } }), (e: Error & { code?: string; hint?: string }) => {
+      assert.equal(e.code, 'PROXY_FAILED');
+      assert.match(e.hint ?? '', /switchyard down/);
+      return true;
+    });
+
+    assert.equal(await stopProxy(paths), true);
+    assert.equal(running(first.status.pid), false);
+    assert.equal(await proxyAlive(paths.proxySocket), undefined);
+    await assert.rejects(fs.stat(paths.proxySocket), { code: 'ENOENT' });
+    assert.equal(await stopProxy(paths), false);
+
+    // Restarted, it serves the colour it served before, with the routes it was last given.
+    const again = await ensureProxy(paths, { ...want, routes });
+    assert.equal(again.started, true);
+    assert.equal(again.status.active, 'blue');
+    assert.equal((await get(port, '/hello')).headers['x-switchyard-env'], 'blue');
+  });
+
+  it('stops a daemon whose socket is gone with SIGTERM to its pid', async () => {
+    const live = await proxyAlive(paths.proxySocket);
+    assert.ok(live, 'the daemon from the previous test is running');
+    await fs.rm(paths.proxySocket);
+    assert.equal(await stopProxy(paths), true);
+    assert.ok(await waitFor(() => !running(live.pid)));
+    const log = await fs.readFile(paths.proxyLog, 'utf8');
+    assert.match(log, /stopping \(SIGTERM\)/);
+    await assert.rejects(fs.stat(paths.proxyPid), { code: 'ENOENT' });
+  });
+
+  it('reports a taken port as PORT_IN_USE with the log tail', async () => {
+    const squatter = net.createServer();
+    const taken = await new Promise<number>((r) => squatter.listen(0, '127.0.0.1', () => r((squatter.address() as net.AddressInfo).port)));
+    try {
+      await assert.rejects(ensureProxy(paths, { listen: { host: '127.0.0.1', port: taken }, routes }), (e: Error & { code?: string; details?: string[] }) => {
+        assert.equal(e.code, 'PORT_IN_USE');
+        assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${taken}`));
+        assert.ok((e.details ?? []).some((l) => l.includes('already in use')), JSON.stringify(e.details));
+        return true;
+      });
+    } finally {
+      await new Promise((r) => squatter.close(r));
+    }
+  });
+});
