@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Runs every benchmark (each a child process, one after another so they do not compete for the two
+// cores) and merges their figures into bench/results.json. `npm run bench` builds first.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const benches = [
+  { name: 'proxyThroughput', file: 'proxy-throughput.mjs', out: 'proxy-throughput.json', args: [] },
+  { name: 'switching', file: 'switch.mjs', out: 'switch.json', args: ['--rounds', '10'] },
+];
+const results = { when: new Date().toISOString(), node: process.version, machine: { cpus: (await import('node:os')).cpus().length } };
+let failed = 0;
+for (const b of benches) {
+  console.log(`\n== ${b.file}`);
+  const r = spawnSync(process.execPath, [path.join(here, b.file), ...b.args], { stdio: 'inherit', timeout: 15 * 60_000 });
+  const out = path.join(here, 'out', b.out);
+  if (r.status !== 0 || !fs.existsSync(out)) {
+    console.error(`${b.file} failed (exit ${r.status})`);
+    failed++;
+    continue;
+  }
+  results[b.name] = JSON.parse(fs.readFileSync(out, 'utf8'));
+}
+fs.writeFileSync(path.join(here, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+console.log(`\nwrote bench/results.json${failed ? ` (${failed} benchmark(s) failed)` : ''}`);
+process.exit(failed ? 1 : 0);
