@@ -8,6 +8,14 @@ import { ExitCode, isSwitchyardError } from '../errors.js';
 import { registerCommands } from './commands/index.js';
 import { interrupt, renderer, wantsJson, type GlobalOptions } from './session.js';
 
+// `switchyard status | head` closes our stdout early: that is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 let signals = 0;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {

@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { ExitCode } from '../../errors.js';
@@ -13,6 +12,7 @@ import { down } from '../../run/down.js';
 import { init } from '../../run/init.js';
 import { rollback } from '../../run/rollback.js';
 import { publicBase } from '../../run/verify.js';
+import { packageRoot } from '../../util/package-root.js';
 import { interrupt, renderer, type GlobalOptions } from '../session.js';
 import type { SetExit } from './index.js';
 
@@ -26,7 +26,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-const exampleDir = () => fileURLToPath(new URL('../../../examples/app', import.meta.url));
+const exampleDir = () => path.join(packageRoot(), 'examples', 'app');
 
 export function registerDemo(program: Command, setExit: SetExit): void {
   program
