@@ -5,12 +5,12 @@
 import type { Colour } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
 import { planDeploy } from '../plan/plan.js';
-import { ensureProxy } from '../proxy/launch.js';
 import { appendHistory, whoAmI } from '../state/history.js';
 import { acquireLock } from '../state/lock.js';
 import { activated, readState, withColourStatus, writeState } from '../state/state.js';
 import { healthGate, smokeGate, startColour } from './colour.js';
 import type { Engine } from './context.js';
+import { openProxy } from './proxy.js';
 import { gatherFacts } from './facts.js';
 import { pruneReleases } from './prune.js';
 import { gitPull } from './pull.js';
@@ -61,7 +61,7 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
   let started = false;
   let committed = false;
   try {
-    const { control: proxy } = await ensureProxy(e.paths, { listen: { host: cfg.proxy.listen.host, port: cfg.proxy.listen.http }, routes: cfg.proxy.routes });
+    const { control: proxy } = await openProxy(e);
 
     const plan = await steps.run('Determining deployment target', async (h) => {
       const p = planDeploy(await gatherFacts(e, { ownLock: true }));

@@ -1,12 +1,12 @@
 /** init: start the proxy, deploy to blue, check it, activate it, write state (the guide's init-bluegreen). */
 import { errorMessage } from '../errors.js';
 import { planInit } from '../plan/plan.js';
-import { ensureProxy } from '../proxy/launch.js';
 import { appendHistory, whoAmI } from '../state/history.js';
 import { acquireLock } from '../state/lock.js';
 import { activated, emptyState, readState, writeState } from '../state/state.js';
 import { healthGate, smokeGate, startColour } from './colour.js';
 import type { Engine } from './context.js';
+import { openProxy } from './proxy.js';
 import { interrupted } from './deploy.js';
 import { gatherFacts } from './facts.js';
 import { newOperationId, StepRunner } from './steps.js';
@@ -26,7 +26,7 @@ export async function init(e: Engine, opts: { skipTests?: boolean; ref?: string;
     planInit(await gatherFacts(e, { ownLock: true }));
     steps.skip('Starting shared services', 'none configured for the process runtime');
     const proxy = await steps.run('Starting proxy', async (h) => {
-      const p = await ensureProxy(e.paths, { listen: { host: cfg.proxy.listen.host, port: cfg.proxy.listen.http }, routes: cfg.proxy.routes });
+      const p = await openProxy(e);
       h.ok(`${p.started ? 'started' : 'already running'} on ${cfg.proxy.listen.host}:${cfg.proxy.listen.http} (pid ${p.status.pid})`);
       return p.control;
     });

@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Colour } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { ensureProxy } from '../proxy/launch.js';
 import { acquireLock } from '../state/lock.js';
 import { readState, withColourStatus, writeState } from '../state/state.js';
 import { selfCommand } from '../util/self.js';
 import type { Engine } from './context.js';
+import { openProxy } from './proxy.js';
 import { drainAndStop } from './traffic.js';
 
 export async function keepWarm(e: Engine, colour: Colour, release: string | null, afterMs: number): Promise<void> {
@@ -37,8 +37,7 @@ export async function reap(e: Engine, colour: Colour, release: string, afterMs: 
     try {
       const state = await readState(e.paths);
       if (!state || state.active === colour || state.colours[colour].release !== release) return `${colour} is no longer the idle ${release}: left alone`;
-      const cfg = e.loaded.config;
-      const { control } = await ensureProxy(e.paths, { listen: { host: cfg.proxy.listen.host, port: cfg.proxy.listen.http }, routes: cfg.proxy.routes });
+      const { control } = await openProxy(e);
       await drainAndStop(e, control, colour);
       await writeState(e.paths, withColourStatus(state, colour, 'stopped'));
       return `stopped ${colour} (release ${release}) after its keep-warm window`;

@@ -5,12 +5,12 @@
 import type { Colour } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
 import { planRollback } from '../plan/plan.js';
-import { ensureProxy } from '../proxy/launch.js';
 import { appendHistory, whoAmI } from '../state/history.js';
 import { acquireLock } from '../state/lock.js';
 import { activated, readState, withColourStatus, writeState } from '../state/state.js';
 import { healthGate, startColour } from './colour.js';
 import type { Engine } from './context.js';
+import { openProxy } from './proxy.js';
 import { interrupted } from './deploy.js';
 import { gatherFacts } from './facts.js';
 import { newOperationId, StepRunner } from './steps.js';
@@ -27,7 +27,6 @@ export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{
       hint: 'pass --force to roll back without asking',
     });
   }
-  const cfg = e.loaded.config;
   const lock = await acquireLock(e.paths, 'rollback', { forceUnlock: opts.forceUnlock });
   const id = newOperationId();
   const t0 = Date.now();
@@ -38,7 +37,7 @@ export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{
   let startedHere = false;
   let committed = false;
   try {
-    const { control: proxy } = await ensureProxy(e.paths, { listen: { host: cfg.proxy.listen.host, port: cfg.proxy.listen.http }, routes: cfg.proxy.routes });
+    const { control: proxy } = await openProxy(e);
     const plan = await steps.run('Determining rollback target', async (h) => {
       const p = planRollback(await gatherFacts(e, { ownLock: true }));
       h.ok(`${p.from} -> ${p.to}`);

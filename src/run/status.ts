@@ -8,6 +8,7 @@ import type { State } from '../state/state.js';
 import type { ServiceStatus } from '../runtime/types.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
+import { openProxy } from './proxy.js';
 
 export interface StatusReport {
   app: string;
@@ -18,10 +19,20 @@ export interface StatusReport {
   lock: (LockView & { description: string }) | null;
   lastDeploy: HistoryRecord | null;
   problems: Problem[];
+  /** What status did on its way (restarting a dead proxy). */
+  notes: string[];
 }
 
 export async function status(e: Engine): Promise<StatusReport> {
-  const facts = await gatherFacts(e);
+  let facts = await gatherFacts(e);
+  const notes: string[] = [];
+  // A dead proxy means users get nothing: any command that finds it dead brings it back, and it
+  // restores its saved colour from proxy.json.
+  if (!facts.proxy && facts.state?.active) {
+    const p = await openProxy(e);
+    notes.push(`the proxy was not running: restarted it (pid ${p.status.pid}), serving ${p.status.active ?? 'nothing'}`);
+    facts = await gatherFacts(e);
+  }
   const lock = await readLock(e.paths);
   const problems = assess(facts);
   if (lock && !lock.alive) problems.push({ what: describeLock(lock), fix: 'run your next command with --force-unlock to clear it' });
@@ -47,5 +58,6 @@ export async function status(e: Engine): Promise<StatusReport> {
     lock: lock ? { ...lock, description: describeLock(lock) } : null,
     lastDeploy: last,
     problems,
+    notes,
   };
 }

@@ -2,12 +2,12 @@
 import type { Colour } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import { planSwitch } from '../plan/plan.js';
-import { ensureProxy } from '../proxy/launch.js';
 import { appendHistory, whoAmI } from '../state/history.js';
 import { acquireLock } from '../state/lock.js';
 import { activated, emptyState, readState, writeState } from '../state/state.js';
 import { healthGate } from './colour.js';
 import type { Engine } from './context.js';
+import { openProxy } from './proxy.js';
 import { gatherFacts } from './facts.js';
 import { newOperationId, StepRunner } from './steps.js';
 import { switchAndVerify } from './traffic.js';
@@ -20,7 +20,7 @@ export async function switchTraffic(e: Engine, to: Colour, opts: { force?: boole
   const steps = new StepRunner(e.reporter, 3);
   let from: Colour | null = null;
   try {
-    const { control: proxy } = await ensureProxy(e.paths, { listen: { host: cfg.proxy.listen.host, port: cfg.proxy.listen.http }, routes: cfg.proxy.routes });
+    const { control: proxy } = await openProxy(e);
     const plan = planSwitch(await gatherFacts(e, { ownLock: true }), to);
     from = plan.from;
     await proxy.setBackends(to, await e.runtime.endpoints(to));

@@ -165,3 +165,7 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     }
   });
 });
+after(async () => {
+  await new Promise((r) => setTimeout(r, 500));
+  console.error('RES', process.getActiveResourcesInfo().join(','));
+});

@@ -15,6 +15,7 @@ export function registerStatus(program: Command, setExit: SetExit): void {
       const s = await status(engine);
       if (s.problems.length) setExit(ExitCode.inconsistent);
       if (wantsJson(g)) return render.event('status', s as unknown as Record<string, unknown>);
+      for (const n of s.notes) render.warn(n);
       const p = s.proxy;
       render.info(`app:          ${s.app}`);
       render.info(`active:       ${s.active ?? '(none)'}   (.current-env: ${s.currentEnv ?? 'missing'})`);
