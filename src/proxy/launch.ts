@@ -84,6 +84,9 @@ export async function ensureProxy(
     if (status !== undefined) return { control, started: true, status };
     await sleep(POLL_MS);
   }
+  // Another command may have started a daemon at the same moment: ours then exits, theirs serves.
+  const other = await proxyAlive(paths.proxySocket, 500);
+  if (other !== undefined) return { control, started: true, status: other };
   if (exited === undefined) child.kill('SIGTERM');
   const tail = await logTail(paths.proxyLog, logStart);
   const why = exited ?? `did not answer within ${Math.round((opts.startTimeoutMs ?? START_TIMEOUT_MS) / 1000)} s`;

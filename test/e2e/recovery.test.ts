@@ -89,9 +89,9 @@ test('deploy.keepOldFor keeps the old colour warm (rollback = pure switch), then
     assert.equal(d2.code, 0, d2.stdout + d2.stderr);
     await waitFor('the reaper to stop blue', async () => {
       ({ code, report } = await statusJson());
-      return report.colours.blue.services.every((s: { running: boolean }) => !s.running);
+      // The reaper stops the processes, then records it: wait for both.
+      return report.colours.blue.state === 'stopped' && report.colours.blue.services.every((s: { running: boolean }) => !s.running);
     });
-    assert.equal(report.colours.blue.state, 'stopped');
     assert.equal(report.active, 'green');
     assert.equal(code, 0);
   } finally {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { freePort, get, startBackend, startResettingBackend, type TestBackend } from '../helpers/backends.js';
 import { local, snapshot, startProxy } from '../helpers/proxy.js';
@@ -155,6 +156,24 @@ describe('proxy routing and headers', { timeout: 30_000 }, () => {
     } finally {
       await fp.stop();
       await flaky.close();
+    }
+  });
+
+  it('answers 502 when the backend sends a response Node cannot relay, and 400 for absolute-form targets', async () => {
+    const raw = net.createServer((s) => {
+      s.on('error', () => {});
+      s.once('data', () => s.end('HTTP/1.1 200 OK\r\nX-Bad: a\u0001b\r\nContent-Length: 2\r\n\r\nok'));
+    });
+    const rawPort = await new Promise<number>((r) => raw.listen(0, '127.0.0.1', () => r((raw.address() as net.AddressInfo).port)));
+    const rp = await startProxy(snapshot([{ path: '/', service: 'app' }], { blue: { app: local(rawPort) } }, 'blue'));
+    try {
+      const r = await get(rp.port, '/x');
+      assert.ok(r.status === 502, `status ${r.status}`);
+      const abs = await get(rp.port, 'http://elsewhere.test/x');
+      assert.equal(abs.status, 400);
+    } finally {
+      await rp.stop();
+      await new Promise((r) => raw.close(r));
     }
   });
 

@@ -67,12 +67,14 @@ describe('switching and draining', { timeout: 60_000 }, () => {
       }
     };
     const t0 = Date.now();
+    let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         Promise.all([...Array.from({ length: 20 }, worker), switcher()]),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('load did not finish in 40 s')), 40_000)),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('load did not finish in 40 s')), 40_000))),
       ]);
     } finally {
+      clearTimeout(timer);
       await client.close();
     }
     assert.deepEqual(failures, []);
@@ -164,8 +166,4 @@ describe('switching and draining', { timeout: 60_000 }, () => {
       await lone.stop();
     }
   });
-});
-after(async () => {
-  await new Promise((r) => setTimeout(r, 500));
-  console.error('RES', process.getActiveResourcesInfo().join(','));
 });

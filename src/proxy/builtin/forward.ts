@@ -82,7 +82,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.resume = resume;
     const res = this.res;
     if (res.destroyed) return false;
-    res.writeHead(status, statusText, clientResponseHeaders(raw, this.target.colour));
+    try {
+      res.writeHead(status, statusText, clientResponseHeaders(raw, this.target.colour));
+    } catch (err) {
+      // Headers Node refuses to send (invalid characters): nothing went out, so a 502 still can.
+      this.started = false;
+      throw err;
+    }
     return true;
   }
 

@@ -120,7 +120,10 @@ export class ProxyServer implements ProxyControl {
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const colour = this.active;
     if (colour === null) return plainResponse(res, 503, 'Service Unavailable: no environment is active yet');
-    const route = routeFor(this.sorted, req.url ?? '/');
+    const url = req.url ?? '';
+    // Absolute-form ("http://host/x") and "*" targets are for forward proxies, not for us.
+    if (url.charCodeAt(0) !== 47 /* / */) return plainResponse(res, 400, 'Bad Request: expected a path starting with "/"', colour);
+    const route = routeFor(this.sorted, url);
     if (route === undefined) return plainResponse(res, 404, 'Not Found: no route matches this path', colour);
     const target = this.targets[colour].http.get(route.service);
     if (target === undefined) {
