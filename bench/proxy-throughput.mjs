@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Proxy overhead: autocannon (50 keep-alive connections) against a trivial Node backend directly,
 // then through the built-in proxy. Backend and proxy run as child processes, as in production.
-// Usage: npm run build && node bench/proxy-throughput.mjs [--duration 10] [--connections 50]
+// Usage: npm run build && node bench/proxy-throughput.mjs [--duration 10] [--connections 50] [--cpu-prof]
+// PROXY_NODE_FLAGS adds node flags to both children (e.g. --max-semi-space-size=16).
 //    or (no build): node --import tsx bench/proxy-throughput.mjs --src
 // Writes bench/out/proxy-throughput.json. Talks to 127.0.0.1 only.
 import { spawn } from 'node:child_process';
@@ -50,7 +51,7 @@ if (role === 'backend') {
   const connections = Number(opt('connections', '50'));
   const useSrc = args.includes('--src') || !existsSync(path.join(root, 'dist/proxy/builtin/server.js'));
   const self = fileURLToPath(import.meta.url);
-  const execArgv = useSrc ? ['--import', 'tsx'] : [];
+  const execArgv = [...(useSrc ? ['--import', 'tsx'] : []), ...(process.env.PROXY_NODE_FLAGS ? process.env.PROXY_NODE_FLAGS.split(' ') : [])];
   const child = (extra) =>
     new Promise((resolve, reject) => {
       const c = spawn(process.execPath, [...execArgv, ...(extra.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', path.join(here, 'out')] : []), self, ...extra.filter((a) => a !== '--cpu-prof')], {
@@ -71,6 +72,8 @@ if (role === 'backend') {
     reqPerSec: Math.round(r.requests.average),
     p50ms: r.latency.p50,
     p99ms: r.latency.p99,
+    // autocannon's percentiles are whole milliseconds; the mean is not, and shows small shifts.
+    meanMs: Number(r.latency.average.toFixed(2)),
     total: r.requests.total,
     errors: r.errors + r.timeouts + r.non2xx,
   });
@@ -89,11 +92,13 @@ if (role === 'backend') {
       cpus: (await import('node:os')).cpus().length,
       connections,
       durationS: duration,
+      proxyFrom: useSrc ? 'src (tsx)' : 'dist',
       direct,
       proxied,
       throughputRatio: Number((proxied.reqPerSec / direct.reqPerSec).toFixed(3)),
       p99Ratio: Number((proxied.p99ms / Math.max(direct.p99ms, 1)).toFixed(2)),
       p50Ratio: Number((proxied.p50ms / Math.max(direct.p50ms, 1)).toFixed(2)),
+      meanLatencyRatio: Number((proxied.meanMs / direct.meanMs).toFixed(2)),
     };
     console.log(JSON.stringify(result, null, 2));
     mkdirSync(path.join(here, 'out'), { recursive: true });

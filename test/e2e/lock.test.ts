@@ -1,19 +1,12 @@
 /** One deploy at a time (I5): two concurrent deploys, one runs, the other exits 3 and changes nothing. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeProject, type Project } from '../helpers/project.ts';
+import { useProject } from '../helpers/project.ts';
 
-let p: Project;
-before(async () => {
-  p = await makeProject('fixture');
-  const r = await p.run(['init']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-});
-after(async () => {
-  await p.cleanup();
-});
+const project = useProject({ before, after }, 'fixture', { init: true });
 
 test('two concurrent deploys: one runs, the other exits 3 naming the owner', async () => {
+  const p = project();
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
   const [a, b] = await Promise.all([p.run(['deploy', '--auto-switch']), p.run(['deploy', '--auto-switch'])]);
   const codes = [a.code, b.code].sort();

@@ -3,20 +3,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { makeProject, type Project } from '../helpers/project.ts';
+import { useProject } from '../helpers/project.ts';
 
-let p: Project;
-before(async () => {
-  p = await makeProject('fixture');
-  const r = await p.run(['init']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-});
-after(async () => {
-  await p.cleanup();
-});
+const project = useProject({ before, after }, 'fixture', { init: true });
 
 async function statusJson() {
-  const r = await p.run(['status', '--json']);
+  const r = await project().run(['status', '--json']);
   return { code: r.code, report: JSON.parse(r.stdout.trim().split('\n').at(-1)!) };
 }
 
@@ -30,6 +22,7 @@ async function waitFor(what: string, fn: () => Promise<boolean>, ms = 15_000) {
 }
 
 test('Ctrl-C during a deploy stops the target, releases the lock and leaves blue serving', async () => {
+  const p = project();
   const stateBefore = await p.file('.switchyard/state.json');
   await p.setBehaviour({ version: 'v2', mode: 'healthHang' });
   const child = p.spawn(['deploy', '--auto-switch']);
@@ -54,6 +47,7 @@ test('Ctrl-C during a deploy stops the target, releases the lock and leaves blue
 });
 
 test('a killed proxy is restarted by the next command, on the colour it served', async () => {
+  const p = project();
   const pid = Number((await p.file('.switchyard/run/proxy.pid'))!.trim());
   process.kill(pid, 'SIGKILL');
   await waitFor('the proxy to die', async () => p.get('/api/echo').then(() => false, () => true));
@@ -66,6 +60,7 @@ test('a killed proxy is restarted by the next command, on the colour it served',
 });
 
 test('deploy.keepOldFor keeps the old colour warm (rollback = pure switch), then stops it', async () => {
+  const p = project();
   const yml = path.join(p.dir, 'switchyard.yml');
   const original = await fs.readFile(yml, 'utf8');
   await fs.writeFile(yml, original.replace('deploy:\n', 'deploy:\n  keepOldFor: 3s\n'));
@@ -100,6 +95,7 @@ test('deploy.keepOldFor keeps the old colour warm (rollback = pure switch), then
 });
 
 test('down <active colour> is refused (exit 2); down <idle colour> stops only that one', async () => {
+  const p = project();
   const r = await p.run(['down', 'green']);
   assert.equal(r.code, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /green is the active colour/);

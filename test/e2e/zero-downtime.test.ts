@@ -7,27 +7,20 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startLoad } from '../../src/load/load.ts';
-import { makeProject, type Project } from '../helpers/project.ts';
+import { useProject } from '../helpers/project.ts';
 
-let p: Project;
-before(async () => {
-  p = await makeProject('fixture');
-  const r = await p.run(['init']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-});
-after(async () => {
-  await p.cleanup();
-});
+const project = useProject({ before, after }, 'fixture', { init: true });
 
 /** Runs a command that must succeed; returns when it started and when it returned. */
 async function ok(args: string[]) {
   const start = Date.now();
-  const r = await p.run(args);
+  const r = await project().run(args);
   assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
   return { start, end: Date.now() };
 }
 
 test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, none reaches the old colour after a switch', async (t) => {
+  const p = project();
   const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 8, maxRequests: 80_000, maxMs: 120_000 });
   while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
 
@@ -50,7 +43,8 @@ test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, n
   let checked = 0;
   for (const s of totals.samples) {
     const started = totals.startedAt + s.at;
-    const i = marks.findLastIndex((m) => m.end <= started);
+    let i = marks.length - 1;
+    while (i >= 0 && marks[i]!.end > started) i--;
     if (i < 0) continue;
     const mark = marks[i]!;
     const next = marks[i + 1];
@@ -65,6 +59,7 @@ test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, n
 });
 
 test('a 2 s request that starts before a switch completes on the old colour', async () => {
+  const p = project();
   await ok(['deploy', '--auto-switch', '--keep-old']); // green -> blue, green kept warm
   const slow = request(`http://127.0.0.1:${p.port}/api/slow?ms=2000`, { headersTimeout: 10_000, bodyTimeout: 10_000 });
   await new Promise((r) => setTimeout(r, 300));

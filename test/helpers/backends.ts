@@ -19,6 +19,8 @@ export interface TestBackend {
   /** WebSocket connections the backend has open, and the close codes it received. */
   sockets: Set<WebSocket>;
   closeCodes: number[];
+  /** TCP connections currently open to this backend (the proxy's pooled ones included). */
+  connections(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export async function startBackend(colour: string): Promise<TestBackend> {
     hits,
     sockets,
     closeCodes,
+    connections: () => new Promise<number>((r, j) => server.getConnections((e, n) => (e ? j(e) : r(n)))),
     arrived: (path) => new Promise<void>((r) => waiters.set(path, [...(waiters.get(path) ?? []), r])),
     release: () => {
       const all = releases;

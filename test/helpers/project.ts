@@ -83,3 +83,22 @@ export async function makeProject(fixture: 'fixture' | 'example' = 'fixture'): P
   };
   return p;
 }
+
+/**
+ * Registers before/after hooks for a test file: a fresh project (optionally `init`ed, which must
+ * succeed) before, `down` and removal after. Returns a getter for the project.
+ */
+export function useProject(hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }, fixture: 'fixture' | 'example' = 'fixture', opts: { init?: boolean } = {}): () => Project {
+  let p: Project | undefined;
+  hooks.before(async () => {
+    p = await makeProject(fixture);
+    if (opts.init) {
+      const r = await p.run(['init']);
+      if (r.code !== 0) throw new Error(`init failed (${r.code}):\n${r.stdout}${r.stderr}`);
+    }
+  });
+  hooks.after(async () => {
+    await p?.cleanup();
+  });
+  return () => p!;
+}

@@ -7,6 +7,7 @@ import { checkOnce, waitHealthy, type HealthInput } from '../../src/checks/healt
 import { matchExpect } from '../../src/checks/expect.ts';
 import { runSmoke } from '../../src/checks/smoke.ts';
 import type { ServiceStatus } from '../../src/runtime/types.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
 import { SwitchyardError } from '../../src/errors.ts';
 import { apiServer, checkConfig, flappingServer, silentServer, slowStartServer, webServer, type TestServer } from '../helpers/check-servers.ts';
 
@@ -207,7 +208,7 @@ describe('waitHealthy', () => {
 });
 
 describe('smoke steps', () => {
-  const loginFlow = [
+  const loginFlow: NonNullable<ConfigInput["checks"]>["smoke"] = [
     { name: 'request code', request: { method: 'POST' as const, path: '/api/auth/request-code', json: { email: 'test@example.com' } }, expect: { status: 200 }, capture: { code: '$.devCode' } },
     { name: 'login', request: { method: 'POST' as const, path: '/api/auth/verify', json: { email: 'test@example.com', code: '{{code}}' } }, expect: { status: 200, json: { token: '*' } }, capture: { token: '$.token', email: '$.user.email' } },
     { name: 'me', request: { path: '/api/me', headers: { Authorization: 'Bearer {{token}}' } }, expect: { json: { email: '*' } } },
@@ -235,7 +236,8 @@ describe('smoke steps', () => {
 
   test('a failing step stops the rest, which are reported as not run', async () => {
     const { endpoints } = await pair({ devCode: '111111' });
-    const steps = [loginFlow[0], { ...loginFlow[1], request: { ...loginFlow[1]!.request, json: { email: 'a@b.c', code: 'wrong' } } }, loginFlow[2], loginFlow[3]];
+    const login = loginFlow[1] as { name: string; request: { path: string } };
+    const steps = [loginFlow[0], { ...login, request: { ...login.request, json: { email: 'a@b.c', code: 'wrong' } } }, loginFlow[2], loginFlow[3]];
     const r = await runSmoke({ config: checkConfig({ checks: { smoke: steps as typeof loginFlow } }), colour: 'green', endpoints, projectDir: tmp });
     assert.equal(r.ok, false);
     assert.deepEqual(r.steps.map((s) => [s.name, s.ok, s.skipped ?? false]), [['request code', true, false], ['login', false, false], ['me', false, true], ['frontend', false, true]]);

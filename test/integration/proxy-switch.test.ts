@@ -138,6 +138,19 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     await assert.rejects(p.proxy.drain('green', 100), { code: 'PROXY_FAILED', message: /active/ });
   });
 
+  it('drain closes the idle pooled connections to the drained colour at once', async () => {
+    await p.proxy.switchTo('blue');
+    await Promise.all(Array.from({ length: 5 }, () => get(p.port, '/warm')));
+    assert.ok((await blue.connections()) > 0, 'the proxy keeps pooled connections to blue');
+    await p.proxy.switchTo('green');
+    await p.proxy.drain('blue', 1_000);
+    // Well under the 4 s idle timeout of the pool: these close because of the drain.
+    assert.ok(await waitFor(async () => (await blue.connections()) === 0, 1_000), `blue still has ${await blue.connections()} connections`);
+    // Traffic can come back to blue later: a new pool is made on demand.
+    await p.proxy.switchTo('blue');
+    assert.equal((await get(p.port, '/back')).headers['x-switchyard-env'], 'blue');
+  });
+
   it('closes the drained colour\'s WebSockets with 1001 on both sides', async () => {
     await p.proxy.switchTo('blue');
     const ws = new WebSocket(`ws://127.0.0.1:${p.port}/live`);

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Colour } from '../../config/schema.js';
-import { backendRequestHeaders, clientResponseHeaders } from './headers.js';
+import { backendRequest, clientResponseHeaders } from './headers.js';
 import type { BackendPools } from './pools.js';
 
 /** Errors that mean "the pooled socket died under us", worth one retry on a fresh connection. */
@@ -34,13 +34,6 @@ export function plainResponse(res: ServerResponse, status: number, text: string,
   if (colour !== undefined) headers['x-switchyard-env'] = colour;
   res.writeHead(status, headers);
   res.end(body);
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const h = req.headers;
-  if (h['transfer-encoding'] !== undefined) return true;
-  const len = h['content-length'];
-  return len !== undefined && len !== '0';
 }
 
 const kHandler = Symbol('switchyard.forward');
@@ -156,16 +149,18 @@ export function forward(
   proto: 'http' | 'https',
   onEnd: (colour: Colour) => void,
 ): void {
+  const { headers, hasBody } = backendRequest(req.rawHeaders, { remoteAddress: req.socket.remoteAddress, proto });
   const opts: Dispatcher.DispatchOptions = {
     path: req.url ?? '/',
     method: req.method as Dispatcher.HttpMethod,
-    headers: backendRequestHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress, proto }),
-    body: hasBody(req) ? req : null,
+    headers,
+    body: hasBody ? req : null,
   };
   const tagged = res as Tagged;
   const handler = new ForwardHandler(tagged, opts, target, pools, onEnd);
   tagged[kHandler] = handler;
-  res.once('close', onClientClose);
+  // A shared listener, not once(): once() would allocate a wrapper per request.
+  res.on('close', onClientClose);
   try {
     pools.get(target.origin).dispatch(opts, handler);
   } catch (err) {

@@ -37,6 +37,11 @@ const RESPONSE_DROP = new Set([
 
 /** Names listed in a Connection header are hop-by-hop too (besides close/keep-alive). */
 function connectionTokens(value: string): Set<string> | undefined {
+  // Nearly every client and backend sends exactly one of these: skip the split.
+  if (value.length <= 10) {
+    const v = value.toLowerCase();
+    if (v === 'keep-alive' || v === 'close') return undefined;
+  }
   let set: Set<string> | undefined;
   for (const raw of value.split(',')) {
     const t = raw.trim().toLowerCase();
@@ -46,56 +51,74 @@ function connectionTokens(value: string): Set<string> | undefined {
   return set;
 }
 
+function dropNamed(flat: string[], names: Set<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (!names.has(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
+  return out;
+}
+
 export interface ForwardedInfo {
   remoteAddress: string | undefined;
   proto: 'http' | 'https';
 }
 
+export interface BackendRequest {
+  headers: string[];
+  /** Whether the client announced a body (Content-Length > 0 or Transfer-Encoding). */
+  hasBody: boolean;
+}
+
 /**
- * Request headers for the backend: hop-by-hop removed, X-Forwarded-* set. The Host header is
+ * Request headers for the backend: hop-by-hop removed, X-Forwarded-* set, in one pass over the
+ * raw array (reading req.headers would build a header object per request). The Host header is
  * passed through unchanged so virtual-host aware apps keep working.
  */
-export function backendRequestHeaders(raw: string[], info: ForwardedInfo): string[] {
-  const out: string[] = [];
+export function backendRequest(raw: string[], info: ForwardedInfo): BackendRequest {
+  let out: string[] = [];
   let xff: string | undefined;
   let host: string | undefined;
   let extra: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
-    if (lower === 'connection') extra = connectionTokens(raw[i + 1]!);
-  }
+  let hasBody = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
-    if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
-    else if (lower === 'host') host = value;
-    if (REQUEST_DROP.has(lower) || (extra !== undefined && extra.has(lower))) continue;
+    if (REQUEST_DROP.has(lower)) {
+      if (lower === 'connection') extra = connectionTokens(value);
+      else if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
+      else if (lower === 'transfer-encoding') hasBody = true;
+      continue;
+    }
+    if (lower === 'host') host = value;
+    else if (lower === 'content-length' && value !== '0') hasBody = true;
     out.push(name, value);
   }
+  if (extra !== undefined) out = dropNamed(out, extra);
   const addr = info.remoteAddress ?? 'unknown';
   out.push('x-forwarded-for', xff === undefined ? addr : `${xff}, ${addr}`, 'x-forwarded-proto', info.proto);
   if (host !== undefined) out.push('x-forwarded-host', host);
-  return out;
+  return { headers: out, hasBody };
 }
+
+/** Lengths of the response header names we may drop: most names are never lower-cased. */
+const RESPONSE_DROP_LENGTHS = new Set([...RESPONSE_DROP].map((n) => n.length));
 
 /** Response headers for the client, from undici's raw Buffer pairs, with X-Switchyard-Env added. */
 export function clientResponseHeaders(raw: Buffer[], colour: string): string[] {
-  const out: string[] = [];
+  let out: string[] = [];
   let extra: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    // Only a 10-byte name can be "connection": avoids decoding every name twice.
-    if (name.length === 10 && name.toString('latin1').toLowerCase() === 'connection') {
-      extra = connectionTokens(raw[i + 1]!.toString('latin1'));
-    }
-  }
-  for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
-    const lower = name.toLowerCase();
-    if (RESPONSE_DROP.has(lower) || (extra !== undefined && extra.has(lower))) continue;
+    if (RESPONSE_DROP_LENGTHS.has(name.length)) {
+      const lower = name.toLowerCase();
+      if (RESPONSE_DROP.has(lower)) {
+        if (lower === 'connection') extra = connectionTokens(raw[i + 1]!.toString('latin1'));
+        continue;
+      }
+    }
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
+  if (extra !== undefined) out = dropNamed(out, extra);
   out.push('X-Switchyard-Env', colour);
   return out;
 }
@@ -113,10 +136,11 @@ const WS_DROP = new Set([
 
 export function backendUpgradeHeaders(raw: string[], info: ForwardedInfo): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of pairs(backendRequestHeaders(raw, info))) {
+  for (const [name, value] of pairs(backendRequest(raw, info).headers)) {
     const lower = name.toLowerCase();
     if (WS_DROP.has(lower) && !lower.startsWith('x-forwarded-')) continue;
-    out[lower] = out[lower] === undefined ? value : `${out[lower]}, ${value}`;
+    // Repeated headers fold with commas, except Cookie, whose pairs are separated by semicolons.
+    out[lower] = out[lower] === undefined ? value : `${out[lower]}${lower === 'cookie' ? '; ' : ', '}${value}`;
   }
   return out;
 }
