@@ -5,17 +5,16 @@
 import type { Colour } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
 import { planDeploy } from '../plan/plan.js';
-import { appendHistory, whoAmI } from '../state/history.js';
-import { acquireLock } from '../state/lock.js';
 import { activated, readState, withColourStatus, writeState } from '../state/state.js';
 import { healthGate, smokeGate, startColour } from './colour.js';
 import type { Engine } from './context.js';
-import { openProxy } from './proxy.js';
 import { gatherFacts } from './facts.js';
+import { runOperation } from './operation.js';
+import { openProxy } from './proxy.js';
 import { pruneReleases } from './prune.js';
 import { gitPull } from './pull.js';
 import { keepWarm } from './reap.js';
-import { newOperationId, StepRunner } from './steps.js';
+import { StepRunner } from './steps.js';
 import { drainAndStop, drainSummary, switchAndVerify } from './traffic.js';
 
 export interface DeployOptions {
@@ -37,11 +36,6 @@ export interface DeployResult {
   ms: number;
 }
 
-export function interrupted(e: Engine, err: unknown, serving: Colour | null): unknown {
-  if (!e.signal.aborted) return err;
-  return new SwitchyardError('INTERRUPTED', `interrupted${serving ? `: ${serving} is still serving` : ''}`, { cause: err });
-}
-
 export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<DeployResult> {
   const cfg = e.loaded.config;
   const autoSwitch = !!(opts.autoSwitch || opts.yes || cfg.deploy.autoSwitch);
@@ -50,17 +44,9 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
       hint: 'pass --auto-switch (or --yes) to switch without asking',
     });
   }
-  const lock = await acquireLock(e.paths, 'deploy', { forceUnlock: opts.forceUnlock });
-  const id = newOperationId();
-  const t0 = Date.now();
-  const steps = new StepRunner(e.reporter, 8);
   const flags = Object.entries(opts).filter(([, v]) => v === true).map(([k]) => k);
-  let from: Colour | null = null;
-  let target: Colour | null = null;
-  let release: string | null = null;
-  let started = false;
-  let committed = false;
-  try {
+  return runOperation(e, 'deploy', { forceUnlock: opts.forceUnlock, flags }, async (op) => {
+    const steps = new StepRunner(e.reporter, 8);
     const { control: proxy } = await openProxy(e);
 
     const plan = await steps.run('Determining deployment target', async (h) => {
@@ -68,8 +54,9 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
       h.ok(`${p.from} -> ${p.target}`);
       return p;
     });
-    from = plan.from;
-    target = plan.target;
+    const { from, target } = plan;
+    op.from = from;
+    op.to = target;
     e.reporter.info(`Current environment: ${from}`);
     e.reporter.info(`Target environment: ${target}`);
     for (const n of plan.notes) e.reporter.warn(n);
@@ -83,34 +70,37 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     await steps.run(`Building and starting ${target} environment`, async (h) => {
       if (plan.replaceRunningTarget) {
         h.update(`stopping the ${target} left running`);
-        await e.runtime.stop(target!);
+        await e.runtime.stop(target);
       }
       h.update('snapshot and build');
       const rel = await e.runtime.prepare({ ref: opts.ref, signal: e.signal });
-      release = rel.id;
+      op.release = rel.id;
       h.update(`starting release ${rel.id}`);
-      started = true;
-      await startColour(e, proxy, target!, rel.id);
+      op.onFailure(async () => {
+        if (opts.keepOld) return `${target} kept running for debugging (--keep-old); it gets no traffic`;
+        await e.runtime.stop(target);
+        return `${target} stopped`;
+      });
+      await startColour(e, proxy, target, rel.id);
       h.ok(`release ${rel.id}`);
     });
 
-    await steps.run(`Running health checks on ${target}`, async (h) => h.ok(await healthGate(e, target!, h)));
+    await steps.run(`Running health checks on ${target}`, async (h) => h.ok(await healthGate(e, target, h)));
 
     if (opts.skipTests) steps.skip(`Running smoke tests on ${target}`, 'skipped (--skip-tests)');
-    else await steps.run(`Running smoke tests on ${target}`, (h) => smokeGate(e, target!, h));
+    else await steps.run(`Running smoke tests on ${target}`, (h) => smokeGate(e, target, h));
 
     await steps.run(`Switching traffic to ${target}`, async (h) => {
       if (!autoSwitch) {
         h.update('waiting for confirmation');
         const yes = await e.asker.confirm(`All checks passed. Switch traffic to ${target}?`, false);
-        if (!yes) throw new SwitchyardError('ABORTED', `not switched: you answered no; ${from} is still serving`);
+        if (!yes) throw new SwitchyardError('ABORTED', `not switched: you answered no`);
       }
       e.signal.throwIfAborted();
-      committed = true; // from here on, finishing is safer than undoing: signals no longer abort
-      const t = await switchAndVerify(e, proxy, from, target!);
+      op.committed = true;
+      const t = await switchAndVerify(e, proxy, from, target);
       const before = (await readState(e.paths))!;
-      const after = { ...activated(before, target!, release), lastDeploy: { id, type: 'deploy', at: new Date().toISOString(), from, to: target!, release, result: 'success' } };
-      await writeState(e.paths, after);
+      await writeState(e.paths, { ...activated(before, target, op.release), lastDeploy: op.summary() });
       h.ok(`switched in ${t.switchMs} ms, verified through the proxy in ${t.verifyMs} ms`);
     });
 
@@ -118,12 +108,12 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
       if (opts.keepOld) return h.skip('kept running (--keep-old)');
       if (!cfg.deploy.stopOld) return h.skip('kept running (deploy.stopOld: false)');
       if (cfg.deploy.keepOldFor > 0) {
-        await keepWarm(e, from!, (await readState(e.paths))!.colours[from!].release, cfg.deploy.keepOldFor);
+        await keepWarm(e, from, (await readState(e.paths))!.colours[from].release, cfg.deploy.keepOldFor);
         return h.skip(`kept warm for ${Math.round(cfg.deploy.keepOldFor / 1000)} s (deploy.keepOldFor): a rollback now is a pure switch`);
       }
       try {
-        const d = await drainAndStop(e, proxy, from!);
-        await writeState(e.paths, withColourStatus((await readState(e.paths))!, from!, 'stopped'));
+        const d = await drainAndStop(e, proxy, from);
+        await writeState(e.paths, withColourStatus((await readState(e.paths))!, from, 'stopped'));
         h.ok(drainSummary(d));
       } catch (stopErr) {
         // Traffic already moved and was verified: the deploy succeeded; say what is left to tidy.
@@ -133,26 +123,9 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     });
 
     await pruneReleases(e);
-    const ms = Date.now() - t0;
-    await appendHistory(e.paths, { id, type: 'deploy', time: new Date(t0).toISOString(), who: whoAmI(), from, to: target, release, result: 'success', ms, flags }, e.redact);
-    e.reporter.info(`✓ Deployment complete: ${target} is live (release ${release}) in ${(ms / 1000).toFixed(1)} s`);
-    e.reporter.event('result', { id, ok: true, from, to: target, release, ms });
-    return { id, from, to: target, release: release!, ms };
-  } catch (err) {
-    const error = committed ? err : interrupted(e, err, from);
-    if (!committed && started && target) {
-      if (opts.keepOld) e.reporter.warn(`${target} is kept running for debugging (--keep-old); it gets no traffic`);
-      else await e.runtime.stop(target).catch((stopErr) => e.reporter.warn(`could not stop ${target}: ${errorMessage(stopErr)}`));
-    }
-    if (from && !committed) e.reporter.warn(`${target && started && !opts.keepOld ? `${target} stopped; ` : ""}${from} is still serving; state.json is unchanged`);
-    const aborted = error instanceof SwitchyardError && (error.code === 'ABORTED' || error.code === 'INTERRUPTED');
-    await appendHistory(
-      e.paths,
-      { id, type: 'deploy', time: new Date(t0).toISOString(), who: whoAmI(), from, to: target, release, result: aborted ? 'aborted' : 'failed', reason: errorMessage(error), ms: Date.now() - t0, flags },
-      e.redact,
-    ).catch(() => undefined);
-    throw error;
-  } finally {
-    await lock.release();
-  }
+    const ms = Date.now() - op.t0;
+    e.reporter.info(`✓ Deployment complete: ${target} is live (release ${op.release}) in ${(ms / 1000).toFixed(1)} s`);
+    e.reporter.event('result', { id: op.id, ok: true, from, to: target, release: op.release, ms });
+    return { id: op.id, from, to: target, release: op.release!, ms };
+  });
 }

@@ -3,18 +3,14 @@ import fs from 'node:fs/promises';
 import { COLOURS, type Colour } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
 import { stopProxy } from '../proxy/launch.js';
-import { appendHistory, whoAmI } from '../state/history.js';
-import { acquireLock } from '../state/lock.js';
 import { readState, withColourStatus, writeState } from '../state/state.js';
 import type { Engine } from './context.js';
-import { newOperationId } from './steps.js';
+import { runOperation } from './operation.js';
 
 export async function down(e: Engine, opts: { colour?: Colour; forceUnlock?: boolean } = {}): Promise<string[]> {
-  const lock = await acquireLock(e.paths, 'down', { forceUnlock: opts.forceUnlock });
-  const t0 = Date.now();
-  const done: string[] = [];
-  try {
+  return runOperation(e, 'down', { forceUnlock: opts.forceUnlock }, async (op) => {
     let state = await readState(e.paths);
+    op.from = state?.active ?? null;
     if (opts.colour) {
       if (state?.active === opts.colour) {
         throw new SwitchyardError('USAGE', `${opts.colour} is the active colour; stopping it would take the app offline`, {
@@ -25,6 +21,7 @@ export async function down(e: Engine, opts: { colour?: Colour; forceUnlock?: boo
       if (state) await writeState(e.paths, withColourStatus(state, opts.colour, 'stopped'));
       return [`stopped ${opts.colour}`];
     }
+    const done: string[] = [];
     if (await stopProxy(e.paths)) done.push('stopped the proxy');
     for (const c of COLOURS) {
       await e.runtime.stop(c);
@@ -34,9 +31,6 @@ export async function down(e: Engine, opts: { colour?: Colour; forceUnlock?: boo
     // The proxy starts clean next time (no colour active until init activates one).
     await fs.rm(e.paths.proxyState, { force: true });
     if (state) await writeState(e.paths, { ...state, active: null });
-    await appendHistory(e.paths, { id: newOperationId(), type: 'down', time: new Date(t0).toISOString(), who: whoAmI(), from: state?.active ?? null, to: null, release: null, result: 'success', ms: Date.now() - t0 }, e.redact);
     return done;
-  } finally {
-    await lock.release();
-  }
+  });
 }

@@ -5,15 +5,13 @@
 import type { Colour } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
 import { planRollback } from '../plan/plan.js';
-import { appendHistory, whoAmI } from '../state/history.js';
-import { acquireLock } from '../state/lock.js';
 import { activated, readState, withColourStatus, writeState } from '../state/state.js';
 import { healthGate, startColour } from './colour.js';
 import type { Engine } from './context.js';
-import { openProxy } from './proxy.js';
-import { interrupted } from './deploy.js';
 import { gatherFacts } from './facts.js';
-import { newOperationId, StepRunner } from './steps.js';
+import { runOperation } from './operation.js';
+import { openProxy } from './proxy.js';
+import { StepRunner } from './steps.js';
 import { drainAndStop, drainSummary, switchAndVerify } from './traffic.js';
 
 export interface RollbackOptions {
@@ -27,56 +25,49 @@ export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{
       hint: 'pass --force to roll back without asking',
     });
   }
-  const lock = await acquireLock(e.paths, 'rollback', { forceUnlock: opts.forceUnlock });
-  const id = newOperationId();
-  const t0 = Date.now();
-  const steps = new StepRunner(e.reporter, 4);
-  let from: Colour | null = null;
-  let to: Colour | null = null;
-  let release: string | null = null;
-  let startedHere = false;
-  let committed = false;
-  try {
+  return runOperation(e, 'rollback', { forceUnlock: opts.forceUnlock, flags: opts.force ? ['force'] : [] }, async (op) => {
+    const steps = new StepRunner(e.reporter, 4);
     const { control: proxy } = await openProxy(e);
     const plan = await steps.run('Determining rollback target', async (h) => {
       const p = planRollback(await gatherFacts(e, { ownLock: true }));
       h.ok(`${p.from} -> ${p.to}`);
       return p;
     });
-    ({ from, to, release } = plan);
+    const { from, to, release } = plan;
+    Object.assign(op, { from, to, release });
     e.reporter.info(`Current environment: ${from}`);
     e.reporter.info(`Rolling back to: ${to} (release ${release})`);
     if (!opts.force && !(await e.asker.confirm('Continue with rollback?', false))) {
-      throw new SwitchyardError('ABORTED', `rollback cancelled; ${from} is still serving`);
+      throw new SwitchyardError('ABORTED', 'rollback cancelled');
     }
 
     await steps.run(`Ensuring ${to} environment is running`, async (h) => {
       if (plan.start) {
-        if (!(await e.runtime.hasRelease(plan.release))) {
-          throw new SwitchyardError('START_FAILED', `release ${plan.release} of ${plan.to} is no longer on disk`, {
+        if (!(await e.runtime.hasRelease(release))) {
+          throw new SwitchyardError('START_FAILED', `release ${release} of ${to} is no longer on disk`, {
             hint: 'deploy the version you want instead (`switchyard deploy --ref <commit>`)',
           });
         }
-        h.update(`starting release ${plan.release}`);
-        startedHere = true;
-        await startColour(e, proxy, plan.to, plan.release);
+        h.update(`starting release ${release}`);
+        op.onFailure(async () => {
+          await e.runtime.stop(to);
+          return `${to} stopped again`;
+        });
+        await startColour(e, proxy, to, release);
       } else {
-        await proxy.setBackends(plan.to, await e.runtime.endpoints(plan.to));
+        await proxy.setBackends(to, await e.runtime.endpoints(to));
       }
       h.update('health checks');
-      const healthy = await healthGate(e, plan.to, h, { warm: !plan.start });
-      h.ok(plan.start ? `started release ${plan.release}, ${healthy}` : `already running, ${healthy}`);
+      const healthy = await healthGate(e, to, h, { warm: !plan.start });
+      h.ok(plan.start ? `started release ${release}, ${healthy}` : `already running, ${healthy}`);
     });
 
     await steps.run(`Switching traffic to ${to}`, async (h) => {
       e.signal.throwIfAborted();
-      committed = true;
-      const t = await switchAndVerify(e, proxy, from, to!);
+      op.committed = true;
+      const t = await switchAndVerify(e, proxy, from, to);
       const before = (await readState(e.paths))!;
-      await writeState(e.paths, {
-        ...activated(before, to!, release),
-        lastDeploy: { id, type: 'rollback', at: new Date().toISOString(), from, to: to!, release, result: 'success' },
-      });
+      await writeState(e.paths, { ...activated(before, to, release), lastDeploy: op.summary() });
       h.ok(`switched in ${t.switchMs} ms, verified in ${t.verifyMs} ms`);
     });
 
@@ -84,26 +75,17 @@ export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{
       const stop = opts.force ? true : await e.asker.confirm(`Stop ${from} environment?`, true);
       if (!stop) return h.skip(`${from} left running (no traffic); stop it later with \`switchyard down ${from}\``);
       try {
-        const d = await drainAndStop(e, proxy, from!);
-        await writeState(e.paths, withColourStatus((await readState(e.paths))!, from!, 'stopped'));
+        const d = await drainAndStop(e, proxy, from);
+        await writeState(e.paths, withColourStatus((await readState(e.paths))!, from, 'stopped'));
         h.ok(`stopped; ${drainSummary(d)}`);
       } catch (stopErr) {
         h.fail(errorMessage(stopErr));
         e.reporter.warn(`${from} could not be stopped cleanly; stop it with \`switchyard down ${from}\``);
       }
     });
-    const ms = Date.now() - t0;
-    await appendHistory(e.paths, { id, type: 'rollback', time: new Date(t0).toISOString(), who: whoAmI(), from, to, release, result: 'success', ms }, e.redact);
+    const ms = Date.now() - op.t0;
     e.reporter.info(`✓ Rollback complete: ${to} is live (release ${release}) in ${(ms / 1000).toFixed(2)} s`);
-    e.reporter.event('result', { id, ok: true, from, to, release, ms });
-    return { id, from: from!, to: to!, release: release!, ms };
-  } catch (err) {
-    const error = committed ? err : interrupted(e, err, from);
-    if (!committed && startedHere && to) await e.runtime.stop(to).catch(() => undefined);
-    if (!committed && from) e.reporter.warn(`${from} is still serving; state.json is unchanged`);
-    await appendHistory(e.paths, { id, type: 'rollback', time: new Date(t0).toISOString(), who: whoAmI(), from, to, release, result: 'failed', reason: errorMessage(error), ms: Date.now() - t0 }, e.redact).catch(() => undefined);
-    throw error;
-  } finally {
-    await lock.release();
-  }
+    e.reporter.event('result', { id: op.id, ok: true, from, to, release, ms });
+    return { id: op.id, from, to, release, ms };
+  });
 }

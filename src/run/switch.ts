@@ -2,54 +2,47 @@
 import type { Colour } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import { planSwitch } from '../plan/plan.js';
-import { appendHistory, whoAmI } from '../state/history.js';
-import { acquireLock } from '../state/lock.js';
 import { activated, emptyState, readState, writeState } from '../state/state.js';
 import { healthGate } from './colour.js';
 import type { Engine } from './context.js';
-import { openProxy } from './proxy.js';
 import { gatherFacts } from './facts.js';
-import { newOperationId, StepRunner } from './steps.js';
+import { runOperation } from './operation.js';
+import { openProxy } from './proxy.js';
+import { StepRunner } from './steps.js';
 import { switchAndVerify } from './traffic.js';
+
+/** A health round of a running colour: its processes were already up, so give it up to 10 s. */
+const SWITCH_HEALTH_TIMEOUT_MS = 10_000;
 
 export async function switchTraffic(e: Engine, to: Colour, opts: { force?: boolean; forceUnlock?: boolean } = {}): Promise<{ id: string; from: Colour | null; to: Colour; ms: number }> {
   const cfg = e.loaded.config;
-  const lock = await acquireLock(e.paths, 'switch', { forceUnlock: opts.forceUnlock });
-  const id = newOperationId();
-  const t0 = Date.now();
-  const steps = new StepRunner(e.reporter, 3);
-  let from: Colour | null = null;
-  try {
+  return runOperation(e, 'switch', { forceUnlock: opts.forceUnlock, flags: opts.force ? ['force'] : [] }, async (op) => {
+    const steps = new StepRunner(e.reporter, 3);
     const { control: proxy } = await openProxy(e);
     const plan = planSwitch(await gatherFacts(e, { ownLock: true }), to);
-    from = plan.from;
+    Object.assign(op, { from: plan.from, to, release: plan.release });
     await proxy.setBackends(to, await e.runtime.endpoints(to));
     await steps.run(`Checking ${to}`, async (h) => {
       try {
-        h.ok(await healthGate(e, to, h, { warm: true, timeoutMs: Math.min(cfg.checks.timeout, 10_000) }));
+        h.ok(await healthGate(e, to, h, { warm: true, timeoutMs: Math.min(cfg.checks.timeout, SWITCH_HEALTH_TIMEOUT_MS) }));
       } catch (err) {
         if (!opts.force) throw err;
         h.fail(`${errorMessage(err)} (continuing: --force)`);
       }
     });
     await steps.run(`Switching traffic to ${to}`, async (h) => {
-      const t = await switchAndVerify(e, proxy, plan.alreadyActive ? null : from, to);
+      op.committed = true;
+      const t = await switchAndVerify(e, proxy, plan.alreadyActive ? null : plan.from, to);
       h.ok(`switched in ${t.switchMs} ms, verified in ${t.verifyMs} ms`);
     });
     await steps.run('Recording state', async () => {
       const before = (await readState(e.paths)) ?? emptyState(cfg.app);
-      const release = before.colours[to].release ?? (await e.runtime.current(to))?.release ?? null;
-      await writeState(e.paths, activated(before, to, release));
+      op.release = before.colours[to].release ?? (await e.runtime.current(to))?.release ?? null;
+      await writeState(e.paths, activated(before, to, op.release));
     });
-    const ms = Date.now() - t0;
-    await appendHistory(e.paths, { id, type: 'switch', time: new Date(t0).toISOString(), who: whoAmI(), from, to, release: plan.release, result: 'success', ms, flags: opts.force ? ['force'] : [] }, e.redact);
+    const ms = Date.now() - op.t0;
     e.reporter.info(`✓ ${to} is live`);
-    e.reporter.event('result', { id, ok: true, from, to, ms });
-    return { id, from, to, ms };
-  } catch (err) {
-    await appendHistory(e.paths, { id, type: 'switch', time: new Date(t0).toISOString(), who: whoAmI(), from, to, release: null, result: 'failed', reason: errorMessage(err), ms: Date.now() - t0 }, e.redact).catch(() => undefined);
-    throw err;
-  } finally {
-    await lock.release();
-  }
+    e.reporter.event('result', { id: op.id, ok: true, from: plan.from, to, ms });
+    return { id: op.id, from: plan.from, to, ms };
+  });
 }
