@@ -6,7 +6,26 @@ import { runSmoke } from '../checks/smoke.js';
 import type { ProxyControl } from '../proxy/types.js';
 import type { Endpoint } from '../runtime/types.js';
 import type { Engine } from './context.js';
+import type { Operation } from './operation.js';
 import type { StepHandle } from './reporter.js';
+
+/**
+ * Snapshot + build a release and start it as `target`. Registers the undo (stop the target, or
+ * keep it for debugging with --keep-old) before anything can be left running.
+ */
+export async function buildAndStart(e: Engine, op: Operation, proxy: ProxyControl, target: Colour, h: StepHandle, opts: { ref?: string; keepOld?: boolean } = {}): Promise<string> {
+  h.update('snapshot and build');
+  const rel = await e.runtime.prepare({ ref: opts.ref, signal: e.signal });
+  op.release = rel.id;
+  op.onFailure(async () => {
+    if (opts.keepOld) return `${target} kept running for debugging (--keep-old); it gets no traffic`;
+    await e.runtime.stop(target);
+    return `${target} stopped`;
+  });
+  h.update(`starting release ${rel.id}`);
+  await startColour(e, proxy, target, rel.id);
+  return rel.id;
+}
 
 export async function startColour(e: Engine, proxy: ProxyControl, colour: Colour, release: string): Promise<Record<string, Endpoint>> {
   await e.runtime.start(colour, release, { signal: e.signal });

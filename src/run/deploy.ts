@@ -6,7 +6,7 @@ import type { Colour } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
 import { planDeploy } from '../plan/plan.js';
 import { activated, readState, withColourStatus, writeState } from '../state/state.js';
-import { healthGate, smokeGate, startColour } from './colour.js';
+import { buildAndStart, healthGate, smokeGate } from './colour.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { runOperation } from './operation.js';
@@ -72,17 +72,7 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
         h.update(`stopping the ${target} left running`);
         await e.runtime.stop(target);
       }
-      h.update('snapshot and build');
-      const rel = await e.runtime.prepare({ ref: opts.ref, signal: e.signal });
-      op.release = rel.id;
-      h.update(`starting release ${rel.id}`);
-      op.onFailure(async () => {
-        if (opts.keepOld) return `${target} kept running for debugging (--keep-old); it gets no traffic`;
-        await e.runtime.stop(target);
-        return `${target} stopped`;
-      });
-      await startColour(e, proxy, target, rel.id);
-      h.ok(`release ${rel.id}`);
+      h.ok(`release ${await buildAndStart(e, op, proxy, target, h, { ref: opts.ref, keepOld: opts.keepOld })}`);
     });
 
     await steps.run(`Running health checks on ${target}`, async (h) => h.ok(await healthGate(e, target, h)));

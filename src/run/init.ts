@@ -1,7 +1,7 @@
 /** init: start the proxy, deploy to blue, check it, activate it, write state (the guide's init-bluegreen). */
 import { planInit } from '../plan/plan.js';
 import { activated, emptyState, readState, writeState } from '../state/state.js';
-import { healthGate, smokeGate, startColour } from './colour.js';
+import { buildAndStart, healthGate, smokeGate } from './colour.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { runOperation } from './operation.js';
@@ -23,14 +23,7 @@ export async function init(e: Engine, opts: { skipTests?: boolean; ref?: string;
     });
     await steps.run(`Building and starting ${target} environment`, async (h) => {
       if ((await e.runtime.status(target)).some((s) => s.running)) await e.runtime.stop(target);
-      const rel = await e.runtime.prepare({ ref: opts.ref, signal: e.signal });
-      op.release = rel.id;
-      op.onFailure(async () => {
-        await e.runtime.stop(target);
-        return `${target} stopped`;
-      });
-      await startColour(e, proxy, target, rel.id);
-      h.ok(`release ${rel.id}`);
+      h.ok(`release ${await buildAndStart(e, op, proxy, target, h, { ref: opts.ref })}`);
     });
     await steps.run(`Running health checks on ${target}`, async (h) => h.ok(await healthGate(e, target, h)));
     if (opts.skipTests) steps.skip(`Running smoke tests on ${target}`, 'skipped (--skip-tests)');
