@@ -32,3 +32,14 @@ export interface ProxyControl {
   /** Wait until no request is in flight to `colour` (or timeout), then close its WebSockets with 1001. */
   drain(colour: Colour, timeoutMs: number): Promise<DrainResult>;
 }
+
+/** One kind of proxy (built-in daemon, nginx): how the engine starts, probes and stops it. */
+export interface ProxyDriver {
+  readonly kind: string;
+  /** Starts the proxy if it is not running (restoring its saved colour), applies the config's routes. */
+  ensure(): Promise<{ control: ProxyControl; started: boolean; status: ProxyStatus }>;
+  /** The running proxy's status, or undefined when it is not running. Never throws, never starts it. */
+  alive(): Promise<ProxyStatus | undefined>;
+  /** Stops the proxy; true when one was running. */
+  stop(): Promise<boolean>;
+}

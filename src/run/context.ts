@@ -3,6 +3,8 @@ import type { LoadedConfig } from '../config/loaded.js';
 import { makeRedactor } from '../config/redact.js';
 import { createRuntime } from '../runtime/index.js';
 import type { Runtime } from '../runtime/types.js';
+import { proxyDriver } from '../proxy/index.js';
+import type { ProxyDriver } from '../proxy/types.js';
 import { projectPaths, type ProjectPaths } from '../state/paths.js';
 import { silentReporter, type Asker, type Reporter } from './reporter.js';
 
@@ -10,6 +12,7 @@ export interface Engine {
   loaded: LoadedConfig;
   paths: ProjectPaths;
   runtime: Runtime;
+  proxy: ProxyDriver;
   reporter: Reporter;
   asker: Asker;
   redact: (s: string) => string;
@@ -24,7 +27,7 @@ export const noTty: Asker = {
 
 export function createEngine(
   loaded: LoadedConfig,
-  opts: { reporter?: Reporter; asker?: Asker; signal?: AbortSignal; runtime?: Runtime } = {},
+  opts: { reporter?: Reporter; asker?: Asker; signal?: AbortSignal; runtime?: Runtime; proxy?: ProxyDriver } = {},
 ): Engine {
   const paths = projectPaths(loaded.projectDir);
   const redact = makeRedactor(loaded.secrets);
@@ -34,6 +37,7 @@ export function createEngine(
     loaded,
     paths,
     runtime,
+    proxy: opts.proxy ?? proxyDriver(paths, loaded.config),
     reporter: opts.reporter ?? silentReporter,
     asker: opts.asker ?? noTty,
     redact,

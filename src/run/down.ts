@@ -2,7 +2,6 @@
 import fs from 'node:fs/promises';
 import { COLOURS, type Colour } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
-import { stopProxy } from '../proxy/launch.js';
 import { readState, withColourStatus, writeState } from '../state/state.js';
 import type { Engine } from './context.js';
 import { runOperation } from './operation.js';
@@ -22,7 +21,7 @@ export async function down(e: Engine, opts: { colour?: Colour; forceUnlock?: boo
       return [`stopped ${opts.colour}`];
     }
     const done: string[] = [];
-    if (await stopProxy(e.paths)) done.push('stopped the proxy');
+    if (await e.proxy.stop()) done.push('stopped the proxy');
     for (const c of COLOURS) {
       await e.runtime.stop(c);
       done.push(`stopped ${c}`);

@@ -1,7 +1,6 @@
 /** Reads the world into Facts for the planner: state files, the runtime and the proxy. */
 import type { Colour } from '../config/schema.js';
 import type { Facts } from '../plan/facts.js';
-import { proxyAlive } from '../proxy/client.js';
 import type { ProxyStatus } from '../proxy/types.js';
 import { readLock } from '../state/lock.js';
 import { readCurrentEnv, readState } from '../state/state.js';
@@ -20,7 +19,7 @@ export async function gatherFacts(e: Engine, opts: { ownLock?: boolean } = {}): 
   const [state, currentEnv, proxy, lock, blue, green] = await Promise.all([
     readState(e.paths),
     readCurrentEnv(e.paths),
-    proxyAlive(e.paths.proxySocket),
+    e.proxy.alive(),
     readLock(e.paths),
     colourRunning(e, 'blue'),
     colourRunning(e, 'green'),

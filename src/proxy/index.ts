@@ -1,0 +1,23 @@
+/** Picks the proxy driver for the config's proxy.kind. */
+import type { Config } from '../config/schema.js';
+import type { ProjectPaths } from '../state/paths.js';
+import { proxyAlive } from './client.js';
+import { ensureProxy, stopProxy } from './launch.js';
+import type { ProxyDriver } from './types.js';
+
+export function builtinDriver(paths: ProjectPaths, config: Config): ProxyDriver {
+  const { listen, routes } = config.proxy;
+  return {
+    kind: 'builtin',
+    ensure: () => ensureProxy(paths, { listen: { host: listen.host, port: listen.http }, routes }),
+    alive: () => proxyAlive(paths.proxySocket),
+    stop: () => stopProxy(paths),
+  };
+}
+
+export function proxyDriver(paths: ProjectPaths, config: Config): ProxyDriver {
+  switch (config.proxy.kind) {
+    case 'builtin':
+      return builtinDriver(paths, config);
+  }
+}
