@@ -141,7 +141,7 @@ export const configSchema = z
   .object({
     $schema: z.string().optional(),
     app: name('app'),
-    runtime: z.enum(['process', 'docker']).default('process'),
+    runtime: z.literal('process').default('process'),
     env_file: z.string().optional(),
     proxy: proxySchema,
     services: z.record(name('a service name'), serviceSchema).refine((s) => Object.keys(s).length > 0, 'at least one service is needed'),
