@@ -17,7 +17,8 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 let signals = 0;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+// SIGHUP too: a closed terminal must not leave a half-done deploy and its lock behind.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
     signals++;
     if (signals === 1) {

@@ -80,12 +80,11 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     if (opts.skipTests) steps.skip(`Running smoke tests on ${target}`, 'skipped (--skip-tests)');
     else await steps.run(`Running smoke tests on ${target}`, (h) => smokeGate(e, target, h));
 
+    // Asked outside any step: a spinner would hide the question.
+    if (!autoSwitch && !(await e.asker.confirm(`All checks passed. Switch traffic to ${target}?`, false))) {
+      throw new SwitchyardError('ABORTED', 'not switched: you answered no');
+    }
     await steps.run(`Switching traffic to ${target}`, async (h) => {
-      if (!autoSwitch) {
-        h.update('waiting for confirmation');
-        const yes = await e.asker.confirm(`All checks passed. Switch traffic to ${target}?`, false);
-        if (!yes) throw new SwitchyardError('ABORTED', `not switched: you answered no`);
-      }
       e.signal.throwIfAborted();
       op.committed = true;
       const t = await switchAndVerify(e, proxy, from, target);

@@ -71,8 +71,8 @@ export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{
       h.ok(`switched in ${t.switchMs} ms, verified in ${t.verifyMs} ms`);
     });
 
+    const stop = opts.force ? true : await e.asker.confirm(`Stop ${from} environment?`, true);
     await steps.run(`Managing ${from} environment`, async (h) => {
-      const stop = opts.force ? true : await e.asker.confirm(`Stop ${from} environment?`, true);
       if (!stop) return h.skip(`${from} left running (no traffic); stop it later with \`switchyard down ${from}\``);
       try {
         const d = await drainAndStop(e, proxy, from);
