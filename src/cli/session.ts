@@ -19,13 +19,18 @@ export function wantsJson(g: GlobalOptions): boolean {
 
 let spinner: typeof import('ora').default | undefined;
 
+/** A terminal we can draw on: a PTY that reports 0 columns (some CI runners) would make a spinner loop its redraws. */
+function drawable(): boolean {
+  return !!process.stdout.isTTY && (process.stdout.columns ?? 0) > 0;
+}
+
 export function renderer(g: GlobalOptions, secrets: string[] = []) {
-  return createRenderer({ json: wantsJson(g), tty: !!process.stdout.isTTY && !wantsJson(g), redact: makeRedactor(secrets), spinner });
+  return createRenderer({ json: wantsJson(g), tty: drawable() && !wantsJson(g), redact: makeRedactor(secrets), spinner });
 }
 
 /** The spinner library costs ~60 ms to import: only a terminal gets it. */
 export async function loadSpinner(g: GlobalOptions): Promise<void> {
-  if (process.stdout.isTTY && !wantsJson(g) && !spinner) spinner = (await import('ora')).default;
+  if (drawable() && !wantsJson(g) && !spinner) spinner = (await import('ora')).default;
 }
 
 export async function openEngine(g: GlobalOptions): Promise<{ engine: Engine; render: ReturnType<typeof renderer> }> {

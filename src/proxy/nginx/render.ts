@@ -1,0 +1,178 @@
+/**
+ * The whole nginx.conf, rendered from the config and the backends: a pure function (no I/O), so
+ * it is unit-tested and the same inputs always give byte-identical text. The driver relies on that
+ * to skip reloads when nothing changed.
+ *
+ * Colour selection happens per request (DESIGN.md I3a): every service has one upstream per colour,
+ * and a server-level `if (-f green.active)` picks which one `proxy_pass` names. Switching is then
+ * a file rename, never a reload (a reload resets keep-alive client connections).
+ */
+import { COLOURS, type Colour, type NginxProxyConfig, type Route } from '../../config/schema.js';
+import { routeFor, sortRoutes } from '../routing.js';
+import type { Backends } from '../types.js';
+import type { NginxFiles } from './files.js';
+import { locationBlocks, q } from './locations.js';
+
+export interface RenderInput {
+  proxy: NginxProxyConfig;
+  files: NginxFiles;
+  /** Every service a route may name, so each gets its two upstreams even before it has a backend. */
+  services: string[];
+  backends: Partial<Record<Colour, Backends>>;
+  /** Absolute paths of the certificate and key, when TLS is configured. */
+  tls?: { cert: string; key: string };
+  /** `user` directive: only meaningful (and only rendered) when nginx starts as root. */
+  user?: string;
+  /** Set where the nginx version has it (1.27.4+): softens what a real reload does to keep-alive clients. */
+  keepaliveMinTimeout?: boolean;
+  /** false for tests that run nginx in the foreground. */
+  daemon?: boolean;
+}
+
+/** A closed port marked down: nginx accepts the upstream (so `nginx -t` passes) and answers 502 at once. */
+export const NO_BACKEND = 'server 127.0.0.1:1 down;';
+
+export const upstreamName = (service: string, colour: Colour | '$sy_colour') => `sy_${service}_${colour}`;
+
+const secs = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function upstreams(input: RenderInput): string[] {
+  const { proxy } = input;
+  const out: string[] = [];
+  for (const service of input.services) {
+    for (const colour of COLOURS) {
+      const b = input.backends[colour]?.[service];
+      out.push(
+        `  upstream ${upstreamName(service, colour)} {`,
+        // max_fails=0: a backend that failed once (restarting) is never skipped for fail_timeout.
+        b ? `    server ${hostPort(b.host, b.port)} max_fails=0;` : `    ${NO_BACKEND}`,
+        `    keepalive ${proxy.keepalive};`,
+        `    keepalive_timeout ${secs(proxy.upstreamKeepaliveTimeout)};`,
+        `    keepalive_requests 100000;`,
+        '  }',
+      );
+    }
+  }
+  return out;
+}
+
+/** What every proxied server block shares: the colour choice, its header, and the routes. */
+function proxiedBody(input: RenderInput, routes: Route[]): string[] {
+  return [
+    '    set $sy_colour blue;',
+    `    if (-f ${q(input.files.flag)}) {`,
+    '      set $sy_colour green;',
+    '    }',
+    '    add_header X-Switchyard-Env $sy_colour always;',
+    ...locationBlocks(routes, (service) => [`proxy_pass http://${upstreamName(service, '$sy_colour')};`]),
+  ];
+}
+
+function tlsLines(tls: { cert: string; key: string }): string[] {
+  // Mozilla "intermediate": TLS 1.2 + 1.3, forward-secret AEAD ciphers, client picks on 1.3.
+  return [
+    `    ssl_certificate ${q(tls.cert)};`,
+    `    ssl_certificate_key ${q(tls.key)};`,
+    '    ssl_protocols TLSv1.2 TLSv1.3;',
+    '    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384;',
+    '    ssl_prefer_server_ciphers off;',
+    '    ssl_session_cache shared:sy_ssl:10m;',
+    '    ssl_session_timeout 1d;',
+    '    ssl_session_tickets off;',
+  ];
+}
+
+function servers(input: RenderInput): string[] {
+  const { proxy } = input;
+  const routes = sortRoutes(proxy.routes);
+  const http = `    listen ${hostPort(proxy.listen.host, proxy.listen.http)};`;
+  if (proxy.listen.https === undefined || !input.tls) {
+    return ['  server {', http, ...proxiedBody(input, routes), '  }'];
+  }
+  const httpsPort = proxy.listen.https;
+  // $host has no port; the https port is added unless it is the default one.
+  const target = httpsPort === 443 ? 'https://$host$request_uri' : `https://$host:${httpsPort}$request_uri`;
+  return [
+    '  server {',
+    http,
+    `    return 301 ${target};`,
+    '  }',
+    '  server {',
+    `    listen ${hostPort(proxy.listen.host, httpsPort)} ssl;`,
+    ...tlsLines(input.tls),
+    ...proxiedBody(input, routes),
+    '  }',
+  ];
+}
+
+export function renderNginxConfig(input: RenderInput): string {
+  const { proxy, files } = input;
+  const t = (name: string) => `${files.temp}/${name}`;
+  return [
+    '# Rendered by switchyard: edits are overwritten. Colour switches change only green.active.',
+    ...(input.user ? [`user ${input.user};`] : []),
+    `daemon ${input.daemon === false ? 'off' : 'on'};`,
+    `worker_processes ${proxy.workerProcesses};`,
+    // Two descriptors per proxied connection (client + upstream), plus log and listen sockets.
+    `worker_rlimit_nofile ${proxy.workerConnections * 2 + 64};`,
+    `pid ${q(files.pid)};`,
+    `error_log ${q(files.errorLog)} warn;`,
+    '',
+    'events {',
+    `  worker_connections ${proxy.workerConnections};`,
+    '}',
+    '',
+    'http {',
+    '  server_tokens off;',
+    '  access_log off;',
+    '  default_type application/octet-stream;',
+    `  client_body_temp_path ${q(t('client_body'))};`,
+    `  proxy_temp_path ${q(t('proxy'))};`,
+    `  fastcgi_temp_path ${q(t('fastcgi'))};`,
+    `  uwsgi_temp_path ${q(t('uwsgi'))};`,
+    `  scgi_temp_path ${q(t('scgi'))};`,
+    `  client_max_body_size ${proxy.clientMaxBodySize};`,
+    '  keepalive_timeout 65s;',
+    '  keepalive_requests 100000;',
+    ...(input.keepaliveMinTimeout ? ['  keepalive_min_timeout 5s;'] : []),
+    '',
+    '  # WebSocket upgrade when asked; otherwise an empty Connection keeps the upstream connection pooled.',
+    '  map $http_upgrade $connection_upgrade {',
+    '    default upgrade;',
+    "    '' '';",
+    '  }',
+    '  proxy_http_version 1.1;',
+    '  proxy_set_header Upgrade $http_upgrade;',
+    '  proxy_set_header Connection $connection_upgrade;',
+    '  proxy_set_header Host $http_host;',
+    '  proxy_set_header X-Real-IP $remote_addr;',
+    '  proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    '  proxy_set_header X-Forwarded-Proto $scheme;',
+    '  proxy_set_header X-Forwarded-Host $host;',
+    '  # The proxy, not the backend, says which colour answered.',
+    '  proxy_hide_header X-Switchyard-Env;',
+    `  proxy_connect_timeout ${secs(proxy.connectTimeout)};`,
+    `  proxy_read_timeout ${secs(proxy.readTimeout)};`,
+    `  proxy_send_timeout ${secs(proxy.sendTimeout)};`,
+    '  proxy_next_upstream error timeout;',
+    '  proxy_buffering on;',
+    '',
+    ...upstreams(input),
+    '',
+    ...servers(input),
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** The services the routes name, in first-seen order (the upstreams nginx needs). */
+export function routedServices(routes: Route[]): string[] {
+  return [...new Set(routes.map((r) => r.service))];
+}
+
+/** Re-export for tests that check nginx matches routing.ts on a path. */
+export { routeFor, sortRoutes };
