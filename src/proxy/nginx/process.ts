@@ -1,0 +1,164 @@
+/**
+ * Running the nginx binary: version, `nginx -t`, start, reload, stop. Always with argument arrays,
+ * always `-p <.switchyard/nginx/>` and `-c <its nginx.conf>` so it is our own instance, and every
+ * wait bounded.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import { SwitchyardError } from '../../errors.js';
+import type { NginxFiles } from './files.js';
+import { isNginxMaster, workersOf } from './procfs.js';
+
+export const NGINX_CMD_TIMEOUT_MS = 15_000;
+export const START_TIMEOUT_MS = 10_000;
+export const RELOAD_TIMEOUT_MS = 10_000;
+export const STOP_TIMEOUT_MS = 15_000;
+const POLL_MS = 25;
+export const MISSING_HINT = 'install nginx (apt-get install nginx) or use proxy.kind: builtin';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface RunResult {
+  ok: boolean;
+  output: string;
+  missing: boolean;
+}
+
+/** Runs nginx; never throws for a non-zero exit (the caller decides what it means). */
+function run(binary: string, args: string[]): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(binary, args, { timeout: NGINX_CMD_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const output = `${stderr}${stdout}`.trim();
+      const code = (err as NodeJS.ErrnoException | null)?.code;
+      resolve({ ok: !err, output: code === 'ENOENT' ? '' : output, missing: code === 'ENOENT' || code === 'EACCES' });
+    });
+  });
+}
+
+function notInstalled(binary: string): SwitchyardError {
+  return new SwitchyardError('PROXY_FAILED', `nginx was not found (proxy.binary: ${binary})`, { hint: MISSING_HINT });
+}
+
+/** "1.22.1" from `nginx -v`; throws a clear error when the binary is missing. */
+export async function nginxVersion(binary: string): Promise<string> {
+  const r = await run(binary, ['-v']);
+  if (r.missing) throw notInstalled(binary);
+  const m = /nginx\/(\d+\.\d+\.\d+)/.exec(r.output);
+  if (!m) throw new SwitchyardError('PROXY_FAILED', `${binary} -v did not print an nginx version: ${r.output || '(nothing)'}`, { hint: MISSING_HINT });
+  return m[1]!;
+}
+
+export function versionAtLeast(v: string, min: string): boolean {
+  const a = v.split('.').map(Number);
+  const b = min.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return true;
+}
+
+const base = (f: NginxFiles) => ['-p', `${f.dir}/`, '-c', f.conf];
+
+/** nginx's own lines, without the "nginx: " prefix and the "test failed" trailer. */
+function nginxMessage(output: string): string[] {
+  return output
+    .split('\n')
+    .map((l) => l.replace(/^nginx: /, '').trim())
+    .filter((l) => l !== '' && !/test failed|test is successful|syntax is ok/.test(l));
+}
+
+/** `nginx -t` on the config file as it is on disk. Throws PROXY_FAILED with nginx's message. */
+export async function testConfig(binary: string, f: NginxFiles): Promise<void> {
+  // -e stderr: startup messages come back to us instead of a system log we may not write.
+  const r = await run(binary, ['-t', '-q', '-e', 'stderr', ...base(f)]);
+  if (r.missing) throw notInstalled(binary);
+  if (r.ok) return;
+  const lines = nginxMessage(r.output);
+  throw new SwitchyardError('PROXY_FAILED', `nginx rejected the configuration: ${lines[0] ?? 'no message'}`, {
+    details: lines.slice(1),
+    hint: `the previous configuration was kept; fix proxy in switchyard.yml (rendered file: ${f.conf})`,
+  });
+}
+
+/** The master's pid when one runs for this project (pid file + /proc check), else undefined. */
+export async function masterPid(f: NginxFiles): Promise<number | undefined> {
+  const n = Number.parseInt((await fs.readFile(f.pid, 'utf8').catch(() => '')).trim(), 10);
+  if (!Number.isInteger(n) || n <= 0) return undefined;
+  return (await isNginxMaster(n)) ? n : undefined;
+}
+
+export function canConnect(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return new Promise((resolve) => {
+    const s = net.connect({ host: h, port });
+    const done = (v: boolean) => (s.destroy(), resolve(v));
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+/** Starts a daemonised master and waits until it listens on every address. Returns its pid. */
+export async function startNginx(binary: string, f: NginxFiles, listens: { host: string; port: number }[]): Promise<number> {
+  const r = await run(binary, ['-e', 'stderr', ...base(f)]);
+  if (r.missing) throw notInstalled(binary);
+  if (!r.ok) {
+    const lines = nginxMessage(r.output);
+    const inUse = listens.find((l) => lines.some((x) => x.includes('Address already in use') && x.includes(`:${l.port}`)));
+    if (inUse || lines.some((x) => x.includes('Address already in use'))) {
+      const where = inUse ? `${inUse.host}:${inUse.port}` : listens.map((l) => `${l.host}:${l.port}`).join(', ');
+      throw new SwitchyardError('PORT_IN_USE', `nginx cannot listen on ${where}: the port is already in use`, {
+        details: lines,
+        hint: `stop whatever listens on ${where} or change proxy.listen in switchyard.yml`,
+      });
+    }
+    throw new SwitchyardError('PROXY_FAILED', `nginx did not start: ${lines[0] ?? 'no message'}`, { details: lines.slice(1), hint: `see ${f.errorLog}` });
+  }
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const pid = await masterPid(f);
+    if (pid !== undefined && (await Promise.all(listens.map((l) => canConnect(l.host, l.port)))).every(Boolean)) return pid;
+    await sleep(POLL_MS);
+  }
+  throw new SwitchyardError('PROXY_FAILED', `nginx started but did not listen within ${START_TIMEOUT_MS / 1000} s`, { hint: `see ${f.errorLog}` });
+}
+
+/**
+ * `nginx -s reload` without a second binary call: HUP to the master, then wait until a worker of
+ * the new generation exists (the master only forks them once the new config loaded). A config
+ * the master refuses leaves only old workers, which we report with the error log's last lines.
+ */
+export async function reloadNginx(f: NginxFiles, pid: number): Promise<void> {
+  const before = new Set((await workersOf(pid)).map((w) => w.pid));
+  process.kill(pid, 'SIGHUP');
+  const deadline = Date.now() + RELOAD_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const now = await workersOf(pid);
+    if (now.some((w) => !before.has(w.pid) && !w.shuttingDown)) return;
+    await sleep(POLL_MS);
+  }
+  const tail = (await fs.readFile(f.errorLog, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-5);
+  throw new SwitchyardError('PROXY_FAILED', `nginx did not start new workers within ${RELOAD_TIMEOUT_MS / 1000} s of a reload`, { details: tail, hint: `see ${f.errorLog}` });
+}
+
+async function waitExit(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!(await isNginxMaster(pid))) return true;
+    await sleep(POLL_MS);
+  }
+  return !(await isNginxMaster(pid));
+}
+
+/** Graceful stop (SIGQUIT: finish requests), then SIGTERM, then SIGKILL; each wait bounded. */
+export async function stopNginx(f: NginxFiles, pid: number, timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
+  for (const [sig, ms] of [['SIGQUIT', timeoutMs], ['SIGTERM', 3_000], ['SIGKILL', 2_000]] as const) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      break; // already gone
+    }
+    if (await waitExit(pid, ms)) break;
+  }
+  if (await isNginxMaster(pid)) throw new SwitchyardError('PROXY_FAILED', `nginx (pid ${pid}) did not stop`, { hint: `stop it with \`kill -9 ${pid}\`` });
+  await fs.rm(f.pid, { force: true });
+}

@@ -1,0 +1,80 @@
+/**
+ * What /proc says about an nginx master: its workers (children), which of them are an old
+ * generation still finishing requests after a reload, and the upstream connections they hold.
+ * nginx exposes none of this without a module; /proc is exact and costs a few reads.
+ */
+import fs from 'node:fs/promises';
+
+export interface Worker {
+  pid: number;
+  /** An old-generation worker (after a reload), closing once its requests are done. */
+  shuttingDown: boolean;
+}
+
+async function cmdline(pid: number): Promise<string | undefined> {
+  const raw = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  return raw?.replace(/\0/g, ' ').trim();
+}
+
+/** True when pid is alive and is an nginx master (a pid file can outlive its process). */
+export async function isNginxMaster(pid: number): Promise<boolean> {
+  const cmd = await cmdline(pid);
+  return cmd !== undefined && cmd.startsWith('nginx: master process');
+}
+
+export async function workersOf(master: number): Promise<Worker[]> {
+  const entries = await fs.readdir('/proc').catch(() => [] as string[]);
+  const out: Worker[] = [];
+  await Promise.all(
+    entries.map(async (e) => {
+      if (!/^\d+$/.test(e)) return;
+      const stat = await fs.readFile(`/proc/${e}/stat`, 'utf8').catch(() => undefined);
+      if (!stat) return;
+      // Field 4 (ppid) follows the state, after the parenthesised command name.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== master) return;
+      const cmd = (await cmdline(Number(e))) ?? '';
+      if (!cmd.includes('worker process')) return; // cache manager/loader are not workers
+      out.push({ pid: Number(e), shuttingDown: cmd.includes('shutting down') });
+    }),
+  );
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+/** Socket inodes the processes hold open (from /proc/<pid>/fd links "socket:[inode]"). */
+async function socketInodes(pids: number[]): Promise<Set<string>> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    const fds = await fs.readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      const link = await fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+      const m = /^socket:\[(\d+)\]$/.exec(link);
+      if (m) inodes.add(m[1]!);
+    }
+  }
+  return inodes;
+}
+
+/** "0100007F:1F90" -> port 8080 (the address part is not needed: backends are on this host). */
+const portOf = (hexAddr: string) => Number.parseInt(hexAddr.split(':')[1] ?? '', 16);
+
+/**
+ * Established TCP connections from the given processes to any of `ports` (IPv4 and IPv6):
+ * nginx's open upstream connections to a colour, busy or pooled.
+ */
+export async function upstreamConnections(pids: number[], ports: number[]): Promise<number> {
+  if (pids.length === 0 || ports.length === 0) return 0;
+  const wanted = new Set(ports);
+  const inodes = await socketInodes(pids);
+  let n = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await fs.readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // f[2] remote address, f[3] state (01 = ESTABLISHED), f[9] inode
+      if (f.length < 10 || f[3] !== '01') continue;
+      if (wanted.has(portOf(f[2]!)) && inodes.has(f[9]!)) n++;
+    }
+  }
+  return n;
+}
