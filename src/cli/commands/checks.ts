@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { waitHealthy } from '../../checks/health.js';
+import { checkOnce, waitHealthy } from '../../checks/health.js';
 import { runSmoke } from '../../checks/smoke.js';
 import type { Colour } from '../../config/schema.js';
 import { ExitCode } from '../../errors.js';
@@ -15,17 +15,18 @@ export function registerHealth(program: Command, setExit: SetExit): void {
     .option('--timeout <seconds>', 'keep polling up to this long for the colour to become healthy (default: check once)', parseSeconds)
     .action(async (colour: Colour, o: { timeout?: number }, cmd: Command) => {
       const { engine: e, render } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
-      const result = await waitHealthy({
+      const input = {
         config: e.loaded.config,
         colour,
         endpoints: await e.runtime.endpoints(colour),
         status: () => e.runtime.status(colour),
-        projectDir: e.paths.root,
-        timeoutMs: o.timeout ?? 0,
-        intervalMs: e.loaded.config.checks.interval,
-        healthyAfter: 1,
         signal: e.signal,
-      });
+      };
+      // Without --timeout: one round, like the guide's health-check.sh; with it: poll until healthy.
+      const result =
+        o.timeout === undefined
+          ? await checkOnce(input).then((levels) => ({ ok: levels.every((l) => l.ok || l.skipped), levels }))
+          : await waitHealthy({ ...input, timeoutMs: o.timeout, intervalMs: e.loaded.config.checks.interval, healthyAfter: 1 });
       for (const l of result.levels) {
         render.event('health', { colour, ...l });
         render.info(`${l.skipped ? '–' : l.ok ? '✓' : '✗'} level ${l.level} ${l.name}${l.detail ? ': ' + l.detail : ''}`);

@@ -1,0 +1,48 @@
+/** The read-only commands: health, smoke, logs, history, status --json. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useProject } from '../helpers/project.ts';
+
+const project = useProject({ before, after }, 'fixture', { init: true });
+
+test('health <colour>: one line per level, exit 0 only when all pass', async () => {
+  const p = project();
+  const ok = await p.run(['health', 'blue']);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  for (let level = 1; level <= 5; level++) assert.match(ok.stdout, new RegExp(`level ${level} `));
+  assert.match(ok.stdout, /blue is healthy/);
+  const down = await p.run(['health', 'green']);
+  assert.equal(down.code, 1, down.stdout + down.stderr);
+  assert.match(down.stdout, /✗ level 1 /);
+  const json = await p.run(['health', 'blue', '--json']);
+  const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'health');
+  assert.equal(events.length, 5);
+  assert.ok(events.every((e) => e.ok === true));
+});
+
+test('smoke <colour>: each step on its own line', async () => {
+  const r = await project().run(['smoke', 'blue']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /✓ echo/);
+  assert.match(r.stdout, /✓ page/);
+});
+
+test('logs <colour> [service] prints what the service wrote', async () => {
+  const p = project();
+  await p.get('/api/echo');
+  const r = await p.run(['logs', 'blue', 'api']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.ok(r.stdout.length > 0, 'the api log is not empty');
+  const all = await p.run(['logs', 'blue']);
+  assert.match(all.stdout, /^api \| /m);
+  assert.match(all.stdout, /^web \| /m);
+  const bad = await p.run(['logs', 'blue', 'nope']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /no service named "nope"/);
+});
+
+test('history lists the init', async () => {
+  const r = await project().run(['history']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /init +- -> blue +success/);
+});
