@@ -160,7 +160,9 @@ if [ -z "${SWITCHYARD_REBUILD_BASE:-}" ] && docker image inspect "$BASE_TAG" >/d
 else
   t=$(date +%s)
   mkdir -p "$CACHE_DIR/debs"
-  rootfs_tar="$CACHE_DIR/rootfs-$SUITE-node$NODE_VERSION.tar"
+  # The cached tree is keyed by node version and package list: changing either builds a new one.
+  pkg_key=$(printf '%s' "$IMAGE_PACKAGES" | sha256sum | cut -c1-8)
+  rootfs_tar="$CACHE_DIR/rootfs-$SUITE-node$NODE_VERSION-$pkg_key.tar"
   if [ -z "${SWITCHYARD_NO_CACHE:-}" ] && [ -s "$rootfs_tar" ]; then
     log "base image: importing the cached rootfs $rootfs_tar"
   else
@@ -215,6 +217,7 @@ else
       tar -C "$rootfs" --numeric-owner -cf "$rootfs_tar" .
     fi
   fi
+  old_id=$(docker image inspect -f '{{.Id}}' "$BASE_TAG" 2>/dev/null || true)
   log "docker import -> $BASE_TAG"
   docker import \
     --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' \
@@ -223,6 +226,10 @@ else
     --change 'CMD ["/bin/bash"]' \
     "$rootfs_tar" "$BASE_TAG" >/dev/null || die "docker import failed"
   if [ -n "${work:-}" ]; then rm -rf "$work"; trap - EXIT; fi
+  # The replaced image is now untagged; drop it unless a container still uses it.
+  if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$BASE_TAG")" ]; then
+    docker image rm "$old_id" >/dev/null 2>&1 || log "previous base image $old_id is still in use: kept"
+  fi
   log "base image $BASE_TAG built in $(elapsed "$t")"
 fi
 

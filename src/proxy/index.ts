@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { ProjectPaths } from '../state/paths.js';
 import { proxyAlive } from './client.js';
 import { ensureProxy, stopProxy } from './launch.js';
+import { nginxDriver } from './nginx/driver.js';
 import type { ProxyDriver } from './types.js';
 
 export function builtinDriver(paths: ProjectPaths, config: Config): ProxyDriver {
@@ -19,5 +20,7 @@ export function proxyDriver(paths: ProjectPaths, config: Config): ProxyDriver {
   switch (config.proxy.kind) {
     case 'builtin':
       return builtinDriver(paths, config);
+    case 'nginx':
+      return nginxDriver(paths, config);
   }
 }

@@ -61,8 +61,15 @@ export async function flagColour(f: NginxFiles): Promise<Colour> {
  * sees either the old or the new colour, never a half-written file.
  */
 export async function setFlag(f: NginxFiles, colour: Colour): Promise<void> {
-  if (colour === 'green') await writeFileAtomic(f.flag, 'green\n', 0o644);
-  else await fs.rm(f.flag, { force: true });
+  if (colour === 'green') {
+    // Only the name matters, not the content, so no fsync of the data before the rename: the
+    // switch is visible as soon as rename() returns. state.json, written next, is the durable record.
+    const tmp = `${f.flag}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, 'green\n', { mode: 0o644 });
+    await fs.rename(tmp, f.flag);
+  } else {
+    await fs.rm(f.flag, { force: true });
+  }
 }
 
 /** Folders nginx needs before it starts; the worker user must be able to write the temp ones. */

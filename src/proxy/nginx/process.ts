@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import { SwitchyardError } from '../../errors.js';
 import type { NginxFiles } from './files.js';
-import { isNginxMaster, workersOf } from './procfs.js';
+import { isNginxMaster, isNginxWorker, workersOf } from './procfs.js';
 
 export const NGINX_CMD_TIMEOUT_MS = 15_000;
 export const START_TIMEOUT_MS = 10_000;
@@ -124,8 +124,9 @@ export async function startNginx(binary: string, f: NginxFiles, listens: { host:
 
 /**
  * `nginx -s reload` without a second binary call: HUP to the master, then wait until a worker of
- * the new generation exists (the master only forks them once the new config loaded). A config
- * the master refuses leaves only old workers, which we report with the error log's last lines.
+ * the new generation exists (the master only forks them once the new config loaded) and every old
+ * one is shutting down (no longer accepting). A config the master refuses leaves only old
+ * workers, which we report with the error log's last lines.
  */
 export async function reloadNginx(f: NginxFiles, pid: number): Promise<void> {
   const before = new Set((await workersOf(pid)).map((w) => w.pid));
@@ -133,7 +134,9 @@ export async function reloadNginx(f: NginxFiles, pid: number): Promise<void> {
   const deadline = Date.now() + RELOAD_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const now = await workersOf(pid);
-    if (now.some((w) => !before.has(w.pid) && !w.shuttingDown)) return;
+    // Old workers accept new connections until told to quit, so both conditions are needed.
+    const fresh = now.some((w) => !before.has(w.pid) && !w.shuttingDown);
+    if (fresh && now.every((w) => !before.has(w.pid) || w.shuttingDown)) return;
     await sleep(POLL_MS);
   }
   const tail = (await fs.readFile(f.errorLog, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-5);
@@ -151,7 +154,10 @@ async function waitExit(pid: number, ms: number): Promise<boolean> {
 
 /** Graceful stop (SIGQUIT: finish requests), then SIGTERM, then SIGKILL; each wait bounded. */
 export async function stopNginx(f: NginxFiles, pid: number, timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
+  // Known before any signal: a SIGKILLed master cannot stop its workers, so we must.
+  const workers = (await workersOf(pid)).map((w) => w.pid);
   for (const [sig, ms] of [['SIGQUIT', timeoutMs], ['SIGTERM', 3_000], ['SIGKILL', 2_000]] as const) {
+    if (sig === 'SIGKILL') for (const w of workers) if (await isNginxWorker(w)) process.kill(w, 'SIGKILL');
     try {
       process.kill(pid, sig);
     } catch {

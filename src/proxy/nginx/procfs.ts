@@ -22,6 +22,10 @@ export async function isNginxMaster(pid: number): Promise<boolean> {
   return cmd !== undefined && cmd.startsWith('nginx: master process');
 }
 
+export async function isNginxWorker(pid: number): Promise<boolean> {
+  return ((await cmdline(pid)) ?? '').startsWith('nginx: worker process');
+}
+
 export async function workersOf(master: number): Promise<Worker[]> {
   const entries = await fs.readdir('/proc').catch(() => [] as string[]);
   const out: Worker[] = [];

@@ -8,7 +8,8 @@ import fs from 'node:fs/promises';
 import type { Colour } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import { readManifest } from '../release.js';
-import { LOOPBACK, isPortFree, pickFreePort } from '../ports.js';
+import { LOOPBACK, isPortFree } from '../ports.js';
+import { stablePorts } from './port-memory.js';
 import type { ColourRun, RuntimeContext } from '../types.js';
 import { describeArgv, toArgv } from './command.js';
 import { baseEnv, serviceDir } from './env.js';
@@ -45,12 +46,8 @@ export async function assignPorts(ctx: RuntimeContext, colour: Colour): Promise<
     ports[name] = fixed;
     used.add(fixed);
   }
-  for (const name of names) {
-    if (ports[name] !== undefined) continue;
-    const p = await pickFreePort(used);
-    ports[name] = p;
-    used.add(p);
-  }
+  // The rest keep the port they had last time when it is free (see port-memory.ts).
+  Object.assign(ports, await stablePorts(ctx.paths, colour, names.filter((n) => ports[n] === undefined), used));
   return ports;
 }
 

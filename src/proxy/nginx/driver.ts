@@ -1,0 +1,77 @@
+/**
+ * The nginx ProxyDriver (`proxy: { kind: nginx, mode: host }`): an nginx master on this machine,
+ * private to the project (.switchyard/nginx/), started by the first command that needs it and left
+ * running between commands like the built-in proxy daemon.
+ */
+import type { Config, NginxProxyConfig } from '../../config/schema.js';
+import { SwitchyardError } from '../../errors.js';
+import type { ProjectPaths } from '../../state/paths.js';
+import type { ProxyDriver, ProxyStatus } from '../types.js';
+import { applyConfig, nginxControl, nginxStatus, renderFor, type NginxSetup } from './control.js';
+import { ensureDirs, nginxFiles, readNginxState, restoreConfig, setFlag, swapConfig, writeNginxState } from './files.js';
+import { masterPid, nginxVersion, startNginx, stopNginx, testConfig, versionAtLeast } from './process.js';
+
+/** nginx 1.27.4 added keepalive_min_timeout (softens a real reload for keep-alive clients). */
+const KEEPALIVE_MIN_TIMEOUT_SINCE = '1.27.4';
+
+function listens(p: NginxProxyConfig): { host: string; port: number }[] {
+  return [p.listen.http, ...(p.listen.https === undefined ? [] : [p.listen.https])].map((port) => ({ host: p.listen.host, port }));
+}
+
+export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
+  if (config.proxy.kind !== 'nginx') throw new Error(`nginxDriver called for proxy.kind ${config.proxy.kind}`);
+  const proxy = config.proxy;
+  const files = nginxFiles(paths);
+  const routes = proxy.routes;
+  let setup: NginxSetup | undefined;
+  // The version check runs nginx once per command, and only when nginx is needed.
+  const getSetup = async (): Promise<NginxSetup> => {
+    setup ??= { proxy, files, projectDir: paths.root, keepaliveMinTimeout: versionAtLeast(await nginxVersion(proxy.binary), KEEPALIVE_MIN_TIMEOUT_SINCE) };
+    return setup;
+  };
+  const statusOf = async (pid: number): Promise<ProxyStatus> =>
+    nginxStatus({ proxy, files, projectDir: paths.root, keepaliveMinTimeout: false }, routes, pid);
+
+  return {
+    kind: 'nginx',
+    ensure: async () => {
+      const s = await getSetup();
+      const text = renderFor(s, routes, await readNginxState(files));
+      const control = nginxControl(s, routes);
+      const running = await masterPid(files);
+      if (running !== undefined) {
+        // Listen, routes or TLS may have changed in switchyard.yml: a real change, so a checked reload.
+        await applyConfig(s, text);
+        return { control, started: false, status: await statusOf(running) };
+      }
+      // A dead master's flag file and backends survive it, so it comes back on the same colour.
+      await ensureDirs(files);
+      const before = await swapConfig(files, text);
+      try {
+        await testConfig(proxy.binary, files);
+      } catch (e) {
+        await restoreConfig(files, before);
+        throw e;
+      }
+      const pid = await startNginx(proxy.binary, files, listens(proxy));
+      return { control, started: true, status: await statusOf(pid) };
+    },
+    alive: async () => {
+      const pid = await masterPid(files).catch(() => undefined);
+      return pid === undefined ? undefined : statusOf(pid).catch(() => undefined);
+    },
+    stop: async () => {
+      const pid = await masterPid(files);
+      if (pid === undefined) return false;
+      try {
+        await stopNginx(files, pid);
+      } catch (e) {
+        throw e instanceof SwitchyardError ? e : new SwitchyardError('PROXY_FAILED', `could not stop nginx: ${(e as Error).message}`);
+      }
+      // Like the built-in proxy after `down`: the next start has no colour active until init activates one.
+      await setFlag(files, 'blue');
+      await writeNginxState(files, { active: null, backends: {} });
+      return true;
+    },
+  };
+}

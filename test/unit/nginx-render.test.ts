@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { configSchema, type NginxProxyConfig } from '../../src/config/schema.ts';
+import { nginxFiles } from '../../src/proxy/nginx/files.ts';
+import { renderNginxConfig, routedServices } from '../../src/proxy/nginx/render.ts';
+import { projectPaths } from '../../src/state/paths.ts';
+
+const files = nginxFiles(projectPaths('/srv/app'));
+
+function proxy(extra: Record<string, unknown> = {}): NginxProxyConfig {
+  const routes = (extra.routes as { path: string; service: string }[]) ?? [
+    { path: '/api', service: 'api' },
+    { path: '/', service: 'web' },
+  ];
+  const c = configSchema.parse({
+    app: 'a',
+    proxy: { kind: 'nginx', listen: { http: 8080 }, ...extra, routes },
+    services: Object.fromEntries(routedServices(routes).map((s) => [s, { command: 'x', health: { path: '/' } }])),
+  });
+  if (c.proxy.kind !== 'nginx') throw new Error('not nginx');
+  return c.proxy;
+}
+
+const render = (p: NginxProxyConfig, more: Partial<Parameters<typeof renderNginxConfig>[0]> = {}) =>
+  renderNginxConfig({ proxy: p, files, services: routedServices(p.routes), backends: { blue: { api: { host: '127.0.0.1', port: 5001 }, web: { host: '127.0.0.1', port: 5002 } } }, ...more });
+
+test('a private instance: pid, logs and temp paths under .switchyard/nginx', () => {
+  const t = render(proxy());
+  assert.match(t, /^daemon on;$/m);
+  assert.match(t, /^pid "\/srv\/app\/\.switchyard\/nginx\/nginx\.pid";$/m);
+  assert.match(t, /^error_log "\/srv\/app\/\.switchyard\/nginx\/error\.log" warn;$/m);
+  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) assert.match(t, new RegExp(`${d}_temp_path "/srv/app/\\.switchyard/nginx/temp/${d}";`));
+  assert.match(t, /worker_processes auto;/);
+  assert.match(t, /server_tokens off;/);
+  assert.doesNotMatch(t, /keepalive_min_timeout/);
+  assert.match(render(proxy(), { keepaliveMinTimeout: true }), /keepalive_min_timeout 5s;/);
+  assert.match(render(proxy(), { daemon: false }), /^daemon off;$/m);
+  assert.match(render(proxy(), { user: 'deploy' }), /^user deploy;$/m);
+});
+
+test('two upstreams per service with keep-alive; a colour without backend stays valid', () => {
+  const t = render(proxy({ keepalive: 32 }));
+  assert.match(t, /upstream sy_api_blue \{\n    server 127\.0\.0\.1:5001 max_fails=0;\n    keepalive 32;/);
+  assert.match(t, /upstream sy_api_green \{\n    server 127\.0\.0\.1:1 down;\n    keepalive 32;/);
+  assert.match(t, /upstream sy_web_green \{/);
+  assert.match(t, /proxy_http_version 1\.1;/);
+  assert.match(t, /map \$http_upgrade \$connection_upgrade \{\n    default upgrade;\n    '' '';\n  \}/);
+  assert.match(t, /proxy_set_header Connection \$connection_upgrade;/);
+  assert.match(t, /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/);
+  assert.match(t, /proxy_set_header X-Forwarded-Proto \$scheme;/);
+});
+
+test('the colour is chosen per request from the flag file, and named in a header', () => {
+  const t = render(proxy());
+  assert.match(t, /set \$sy_colour blue;\n    if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n      set \$sy_colour green;\n    \}/);
+  assert.match(t, /add_header X-Switchyard-Env \$sy_colour always;/);
+  assert.match(t, /proxy_pass http:\/\/sy_api_\$sy_colour;/);
+  assert.match(t, /proxy_hide_header X-Switchyard-Env;/);
+});
+
+test('locations keep routing.ts semantics: /api is /api and /api/..., never /apix', () => {
+  const t = render(proxy());
+  assert.match(t, /location = "\/api" \{\n      proxy_pass http:\/\/sy_api_\$sy_colour;/);
+  assert.match(t, /location "\/api\/" \{\n      proxy_pass http:\/\/sy_api_\$sy_colour;/);
+  assert.match(t, /location "\/" \{\n      proxy_pass http:\/\/sy_web_\$sy_colour;/);
+  assert.doesNotMatch(t, /location "\/api" /);
+});
+
+test('a route ending in "/" gets an exact location for its bare path (no nginx 301), routed as routing.ts does', () => {
+  const t = render(proxy({ routes: [{ path: '/docs/', service: 'api' }, { path: '/', service: 'web' }] }));
+  assert.match(t, /location "\/docs\/" \{\n      proxy_pass http:\/\/sy_api_/);
+  assert.match(t, /location = "\/docs" \{\n      proxy_pass http:\/\/sy_web_/);
+});
+
+test('no "/" route: anything else is a 404 from nginx', () => {
+  const t = render(proxy({ routes: [{ path: '/api', service: 'api' }] }));
+  assert.match(t, /location "\/" \{\n      return 404 /);
+});
+
+test('both /api and /api/ routes do not render a duplicate location', () => {
+  const t = render(proxy({ routes: [{ path: '/api', service: 'api' }, { path: '/api/', service: 'web' }] }));
+  assert.equal(t.match(/location "\/api\/"/g)?.length, 1);
+  assert.equal(t.match(/location = "\/api"/g)?.length, 1);
+  assert.match(t, /location "\/api\/" \{\n      proxy_pass http:\/\/sy_web_/);
+});
+
+test('TLS: https server with cert, key and modern protocols; http answers 301 to https', () => {
+  const p = proxy({ listen: { http: 8080, https: 8443 }, tls: { cert: 'c.pem', key: 'k.pem' } });
+  const t = render(p, { tls: { cert: '/srv/app/c.pem', key: '/srv/app/k.pem' } });
+  assert.match(t, /listen 127\.0\.0\.1:8080;\n    return 301 https:\/\/\$host:8443\$request_uri;/);
+  assert.match(t, /listen 127\.0\.0\.1:8443 ssl;/);
+  assert.match(t, /ssl_certificate "\/srv\/app\/c\.pem";/);
+  assert.match(t, /ssl_certificate_key "\/srv\/app\/k\.pem";/);
+  assert.match(t, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
+  assert.equal(t.match(/add_header X-Switchyard-Env/g)?.length, 1, 'only the https server proxies');
+});
+
+test('the same inputs render byte-identical text (no reload when nothing changed)', () => {
+  assert.equal(render(proxy()), render(proxy()));
+  assert.notEqual(render(proxy()), render(proxy(), { backends: { blue: { api: { host: '127.0.0.1', port: 5009 } } } }));
+});
+
+test('schema: nginx defaults, https needs tls, mode container refused with a reason', () => {
+  const p = proxy();
+  assert.equal(p.mode, 'host');
+  assert.equal(p.binary, 'nginx');
+  assert.equal(p.keepalive, 64);
+  assert.equal(p.clientMaxBodySize, '10m');
+  const bad = configSchema.safeParse({
+    app: 'a',
+    proxy: { kind: 'nginx', mode: 'container', listen: { http: 1, https: 2 }, routes: [{ path: '/', service: 's' }] },
+    services: { s: { command: 'x', health: { path: '/' } } },
+  });
+  assert.equal(bad.success, false);
+  const msgs = bad.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  assert.ok(msgs.some((m) => /^proxy\.mode: .*not available yet/.test(m)), msgs.join('\n'));
+  assert.ok(msgs.some((m) => /^proxy\.tls: required when listen\.https/.test(m)), msgs.join('\n'));
+  const builtin = configSchema.parse({ app: 'a', proxy: { listen: { http: 1 }, routes: [{ path: '/', service: 's' }] }, services: { s: { command: 'x', health: { path: '/' } } } });
+  assert.equal(builtin.proxy.kind, 'builtin');
+});
