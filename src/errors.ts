@@ -91,3 +91,13 @@ export function isSwitchyardError(e: unknown): e is SwitchyardError {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/** The same error with every secret hidden from its message, details and hint (I8). */
+export function redactError(e: SwitchyardError, redact: (s: string) => string): SwitchyardError {
+  return new SwitchyardError(e.code, redact(e.message), {
+    hint: e.hint === undefined ? undefined : redact(e.hint),
+    details: e.details.map(redact),
+    cause: e.cause,
+    exitCode: e.exitCode,
+  });
+}

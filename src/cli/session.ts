@@ -24,7 +24,10 @@ function drawable(): boolean {
   return !!process.stdout.isTTY && (process.stdout.columns ?? 0) > 0;
 }
 
-export function renderer(g: GlobalOptions, secrets: string[] = []) {
+/** Secrets of the config this process loaded: the top-level error handler must hide them too. */
+let loadedSecrets: string[] = [];
+
+export function renderer(g: GlobalOptions, secrets: string[] = loadedSecrets) {
   return createRenderer({ json: wantsJson(g), tty: drawable() && !wantsJson(g), redact: makeRedactor(secrets), spinner });
 }
 
@@ -35,6 +38,7 @@ export async function loadSpinner(g: GlobalOptions): Promise<void> {
 
 export async function openEngine(g: GlobalOptions): Promise<{ engine: Engine; render: ReturnType<typeof renderer> }> {
   const [loaded] = await Promise.all([loadConfig({ file: g.config, cwd: process.cwd() }), loadSpinner(g)]);
+  loadedSecrets = loaded.secrets;
   const render = renderer(g, loaded.secrets);
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY && !wantsJson(g);
   const engine = createEngine(loaded, { reporter: render, asker: createAsker(interactive, interrupt.signal), signal: interrupt.signal });

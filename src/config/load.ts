@@ -6,12 +6,13 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { SwitchyardError } from '../errors.js';
+import { redactError, SwitchyardError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import type { LoadedConfig } from './loaded.js';
 import { interpolate, interpolateTree, parseDotenv, SECRET_NAME } from './env.js';
 import { formatIssues, formatProblem, type Problem } from './format-issues.js';
 import { runRules } from './rules.js';
+import { makeRedactor } from './redact.js';
 
 export interface LoadOptions {
   /** Config file, relative to cwd; default <cwd>/switchyard.yml, then switchyard.yaml. */
@@ -103,7 +104,11 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   const ruleProblems = runRules(config, { projectDir }).filter((p) => !underEnvProblem(p));
 
   problems.push(...envProblems, ...schemaProblems, ...ruleProblems);
-  if (problems.length || !result.success) throw invalid(file, problems, problems.length === envProblems.length);
+  if (problems.length || !result.success) {
+    // A problem line quotes the bad value, which may be a secret: hide what we know to be one.
+    const known = [...secretValues, ...[...tree.used].filter((n) => SECRET_NAME.test(n)).map((n) => vars[n] ?? '')];
+    throw redactError(invalid(file, problems, problems.length === envProblems.length), makeRedactor(known.filter((v) => v.length >= MIN_SECRET_LENGTH)));
+  }
 
   const serviceEnv: Record<string, Record<string, string>> = {};
   for (const [name, svc] of Object.entries(result.data.services)) {

@@ -283,3 +283,14 @@ test('serviceEnv layers env_file, service env_file and env; secrets are collecte
   const redact = makeRedactor(loaded.secrets);
   assert.equal(redact('connect postgres://app:hunter22@db with ghp_0123456789'), 'connect postgres://app:***@db with ***');
 });
+
+test('an invalid value that came from a secret is quoted as *** in the error (I8)', async () => {
+  const c = base();
+  (c as { env_file?: string }).env_file = '.env';
+  (c.proxy as { listen: { http: unknown } }).listen.http = '${DB_PASSWORD}';
+  const dir = project(stringify(c), { '.env': 'DB_PASSWORD=hunter2-not-a-port\n' });
+  const e = await failure(loadConfig({ cwd: dir, env: {} }));
+  const text = [e.message, ...e.details, e.hint ?? ''].join('\n');
+  assert.match(text, /proxy\.listen\.http: .*\*\*\*/);
+  assert.ok(!text.includes('hunter2-not-a-port'), text);
+});
