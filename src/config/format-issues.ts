@@ -86,6 +86,8 @@ function formatIssue(issue: Issue, data: unknown, schema: z.ZodType, path: Key[]
       });
     }
     case 'invalid_union':
+      // A discriminated union that matched no option carries no per-option errors, only its message.
+      if (issue.errors.length === 0) return [{ path: at, message: issue.message, got }];
       return formatUnion(issue.errors, data, schema, path);
     default:
       return [{ path: at, message: issue.message, got }];
