@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'NOT_INITIALISED'
   | 'ABORTED'
   | 'COMMAND_FAILED'
+  | 'DOCKER_UNREACHABLE'
   | 'TIMEOUT';
 
 const exitFor: Record<ErrorCode, ExitCodeValue> = {
@@ -57,6 +58,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   INTERRUPTED: ExitCode.failed,
   ABORTED: ExitCode.failed,
   COMMAND_FAILED: ExitCode.failed,
+  DOCKER_UNREACHABLE: ExitCode.failed,
   TIMEOUT: ExitCode.failed,
 };
 

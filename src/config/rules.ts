@@ -120,7 +120,88 @@ export const smokeStepsResolve: Rule = (c) => {
   return out;
 };
 
-export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve];
+/**
+ * Runtime-specific service keys. The schema accepts the union of both runtimes' keys (see
+ * serviceSchema); here each service is held to its runtime. Reads both the raw input (schema
+ * failed) and the parsed output (number port -> containerPort, { context } build -> dockerBuild).
+ */
+type LooseService = Record<string, unknown> | undefined;
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const DOCKER_ONLY = ['image', 'volumes', 'healthcheck', 'restart'] as const;
+/** Defaults the schema fills in; only a value different from these was written by the user. */
+const DOCKER_DEFAULTS: Record<string, unknown> = { volumes: [], restart: 'unless-stopped' };
+
+function dockerBuildOf(svc: LooseService): { context?: unknown; dockerfile?: unknown } | undefined {
+  if (isPlainObject(svc?.dockerBuild)) return svc.dockerBuild;
+  if (typeof svc?.build === 'string') return { context: svc.build };
+  return isPlainObject(svc?.build) ? svc.build : undefined;
+}
+
+function processService(name: string, svc: LooseService): Problem[] {
+  const out: Problem[] = [];
+  const at = (k: string) => `services.${name}.${k}`;
+  const cmd = svc?.command;
+  if (cmd === undefined || (Array.isArray(cmd) && cmd.length === 0)) out.push({ path: at('command'), message: 'required for runtime: process (the command that starts the service)' });
+  const p = svc?.containerPort ?? svc?.port;
+  if (typeof p === 'number') out.push({ path: at('port'), message: 'runtime: process needs one port per colour: { blue: N, green: M } (or leave port out to pick free ones)', got: p });
+  if (isPlainObject(svc?.dockerBuild) && svc?.build === undefined) out.push({ path: at('build'), message: 'a { context } build is for runtime: docker; for runtime: process, build is a command', got: svc.dockerBuild });
+  if (isPlainObject(svc?.build)) out.push({ path: at('build'), message: 'a { context } build is for runtime: docker; for runtime: process, build is a command', got: svc.build });
+  for (const k of DOCKER_ONLY) {
+    const v = svc?.[k];
+    if (v !== undefined && JSON.stringify(v) !== JSON.stringify(DOCKER_DEFAULTS[k])) out.push({ path: at(k), message: 'only used by runtime: docker' });
+  }
+  return out;
+}
+
+function dockerService(name: string, svc: LooseService, ctx: RuleContext): Problem[] {
+  const out: Problem[] = [];
+  const at = (k: string) => `services.${name}.${k}`;
+  const build = dockerBuildOf(svc);
+  if (Array.isArray(svc?.build)) out.push({ path: at('build'), message: 'for runtime: docker, build is a context folder ("./api") or { context, dockerfile, args }', got: svc.build });
+  if (svc?.image === undefined && !build && !Array.isArray(svc?.build)) out.push({ path: name ? `services.${name}` : 'services', message: 'needs "image" (a local tag) or "build" (a context folder) for runtime: docker' });
+  if (svc?.image !== undefined && build) out.push({ path: at('image'), message: 'give either image or build, not both' });
+  const p = svc?.containerPort ?? svc?.port;
+  if (p === undefined) out.push({ path: at('port'), message: 'required for runtime: docker: the port the service listens on inside the container' });
+  else if (typeof p !== 'number') out.push({ path: at('port'), message: 'for runtime: docker, port is the container port (a number); switchyard publishes it on a 127.0.0.1 port per colour', got: p });
+  if (svc?.shell === true) out.push({ path: at('shell'), message: 'only used by runtime: process (for docker, write command: ["sh", "-c", "..."])' });
+  if (build && typeof build.context === 'string') out.push(...buildFilesExist(at('build'), build as { context: string; dockerfile?: unknown }, ctx));
+  return out;
+}
+
+function buildFilesExist(at: string, b: { context: string; dockerfile?: unknown }, ctx: RuleContext): Problem[] {
+  const context = path.resolve(ctx.projectDir, b.context);
+  const kind = kindOf(context);
+  if (kind !== 'dir') return [{ path: at, message: kind ? 'build context is not a folder' : 'build context folder not found', got: b.context }];
+  const dockerfile = typeof b.dockerfile === 'string' ? b.dockerfile : 'Dockerfile';
+  const dkind = kindOf(path.resolve(context, dockerfile));
+  return dkind === 'file' ? [] : [{ path: `${at}.dockerfile`, message: `${dkind ? 'is not a file' : 'file not found'} (relative to the build context ${b.context})`, got: dockerfile }];
+}
+
+export const serviceKeysFitRuntime: Rule = (c, ctx) =>
+  entries(c.services).flatMap(([name, svc]) =>
+    c.runtime === 'docker' ? dockerService(name, svc as unknown as LooseService, ctx) : processService(name, svc as unknown as LooseService),
+  );
+
+/** Shared services are containers: docker only, each with an image or a build. */
+export const sharedServicesValid: Rule = (c, ctx) => {
+  const shared = entries(c.shared as Record<string, unknown> | undefined);
+  if (shared.length === 0) return [];
+  if (c.runtime !== 'docker') return [{ path: 'shared', message: 'shared services are containers: they need runtime: docker' }];
+  const taken = new Set(serviceNames(c));
+  return shared.flatMap(([name, raw]) => {
+    const s = raw as LooseService;
+    const out: Problem[] = [];
+    const build = typeof s?.build === 'string' ? { context: s.build } : isPlainObject(s?.build) ? s.build : undefined;
+    if (s?.image === undefined && !build) out.push({ path: `shared.${name}`, message: 'needs "image" (a local tag) or "build" (a context folder)' });
+    if (s?.image !== undefined && build) out.push({ path: `shared.${name}.image`, message: 'give either image or build, not both' });
+    if (build && typeof build.context === 'string') out.push(...buildFilesExist(`shared.${name}.build`, build as { context: string; dockerfile?: unknown }, ctx));
+    if (taken.has(name)) out.push({ path: `shared.${name}`, message: `a service is also named ${name}; shared and colour services need distinct names` });
+    if (typeof s?.env_file === 'string' && kindOf(path.resolve(ctx.projectDir, s.env_file)) !== 'file') out.push({ path: `shared.${name}.env_file`, message: 'file not found', got: s.env_file });
+    return out;
+  });
+};
+
+export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid];
 
 /** Run every rule; a rule that trips over a malformed config (already reported by the schema) is skipped. */
 export function runRules(config: Config, ctx: RuleContext): Problem[] {

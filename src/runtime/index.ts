@@ -1,4 +1,5 @@
-/** Picks the Runtime for a project. Only `process` exists today; docker will join it here. */
+/** Picks the Runtime for a project: local processes or Docker containers. */
+import { createDockerRuntime } from './docker/index.js';
 import { createProcessRuntime } from './process/index.js';
 import type { Runtime, RuntimeContext } from './types.js';
 
@@ -6,6 +7,8 @@ export function createRuntime(ctx: RuntimeContext): Runtime {
   switch (ctx.config.runtime) {
     case 'process':
       return createProcessRuntime(ctx);
+    case 'docker':
+      return createDockerRuntime(ctx);
     default: {
       const kind: never = ctx.config.runtime;
       throw new Error(`unknown runtime ${String(kind)}`);
@@ -15,3 +18,4 @@ export function createRuntime(ctx: RuntimeContext): Runtime {
 
 export type * from './types.js';
 export { createProcessRuntime } from './process/index.js';
+export { createDockerRuntime } from './docker/index.js';

@@ -78,4 +78,13 @@ export interface Runtime {
   pruneReleases(keep: number, protect: string[]): Promise<string[]>;
   /** Whether a release folder exists (so rollback can restart it without a rebuild). */
   hasRelease(id: string): Promise<boolean>;
+  /**
+   * Shared services (docker: `shared:` containers such as the database). Started by init, never
+   * stopped by stop(colour), deploy or rollback. Returns one line per service for the step output.
+   * Absent on runtimes without shared services.
+   */
+  startShared?(opts?: { signal?: AbortSignal }): Promise<string[]>;
+  /** Stops and removes the shared services; their data volumes stay. */
+  stopShared?(): Promise<void>;
+  sharedStatus?(): Promise<ServiceStatus[]>;
 }

@@ -1,0 +1,126 @@
+/**
+ * A colour's containers: `<app>-<service>-<colour>`, labelled, on the app network under the alias
+ * `<service>-<colour>`, with the container port published on a stable 127.0.0.1 port (remembered
+ * per colour and service in .switchyard/run/ports.json, like the process runtime). Docker itself
+ * is the record of what runs: no run file can disagree with it.
+ */
+import type Docker from 'dockerode';
+import type { Colour } from '../../config/schema.js';
+import { SwitchyardError } from '../../errors.js';
+import { stablePorts } from '../process/port-memory.js';
+import { LOOPBACK } from '../ports.js';
+import type { RuntimeContext } from '../types.js';
+import { call, statusOf } from './client.js';
+import { LABEL, containerName, imageTag, labelFilter, networkAlias, type Role } from './names.js';
+import { cmd, ensureVolumes, healthcheck, mounts, restartPolicy, seconds } from './spec.js';
+
+export interface Found {
+  id: string;
+  name: string;
+  service: string;
+  release: string | undefined;
+  info: Docker.ContainerInspectInfo;
+}
+
+/** The app's containers with the given role (and colour), inspected. Vanished ones are skipped. */
+export async function findContainers(docker: Docker, app: string, role: Role, colour?: Colour): Promise<Found[]> {
+  const list = await call('list containers', () => docker.listContainers({ all: true, filters: labelFilter(app, { role, ...(colour ? { colour } : {}) }) }));
+  const out: Found[] = [];
+  for (const c of list) {
+    try {
+      const info = await call(`inspect container ${c.Id.slice(0, 12)}`, () => docker.getContainer(c.Id).inspect());
+      out.push({ id: c.Id, name: info.Name.replace(/^\//, ''), service: c.Labels[LABEL.service] ?? '?', release: c.Labels[LABEL.release], info });
+    } catch (e) {
+      if (statusOf(e) !== 404) throw e;
+    }
+  }
+  return out;
+}
+
+/** The host port the container's first published port is bound to, if any. */
+export function publishedPort(info: Docker.ContainerInspectInfo): number | undefined {
+  const bindings = info.HostConfig?.PortBindings as Record<string, { HostPort?: string }[] | null> | undefined;
+  for (const list of Object.values(bindings ?? {})) {
+    const p = Number(list?.[0]?.HostPort);
+    if (Number.isInteger(p) && p > 0) return p;
+  }
+  return undefined;
+}
+
+/** Stops (SIGTERM, then SIGKILL after `stopMs`) and removes one container; a missing one is fine. */
+export async function removeContainer(docker: Docker, id: string, stopMs: number): Promise<void> {
+  const c = docker.getContainer(id);
+  try {
+    // The engine itself kills after t seconds; our bound only guards against a hung engine.
+    await call(`stop container ${id.slice(0, 12)}`, () => c.stop({ t: seconds(stopMs) }), stopMs + 30_000);
+  } catch (e) {
+    const s = statusOf(e);
+    if (s !== 304 && s !== 404) throw e;
+  }
+  try {
+    await call(`remove container ${id.slice(0, 12)}`, () => c.remove({ force: true, v: true }));
+  } catch (e) {
+    // 409: removal already in progress (another stop).
+    if (statusOf(e) !== 404 && statusOf(e) !== 409) throw e;
+  }
+}
+
+/** Host ports for the colour's services: remembered ones when free, new ones otherwise. */
+export async function assignHostPorts(ctx: RuntimeContext, colour: Colour): Promise<Record<string, number>> {
+  return stablePorts(ctx.paths, colour, Object.keys(ctx.config.services), new Set());
+}
+
+export async function createServiceContainer(ctx: RuntimeContext, docker: Docker, o: { colour: Colour; release: string; service: string; hostPort: number; network: string }): Promise<Docker.Container> {
+  const { config, paths } = ctx;
+  const svc = config.services[o.service]!;
+  const containerPort = `${svc.containerPort ?? 80}/tcp`;
+  const m = mounts(config.app, paths.root, svc.volumes);
+  await ensureVolumes(docker, config.app, m.volumes);
+  const env = {
+    ...(ctx.serviceEnv[o.service] ?? {}),
+    // PORT: the container port, which is what the app must listen on (images often default it).
+    PORT: String(svc.containerPort ?? 80),
+    ENVIRONMENT_NAME: o.colour,
+    SWITCHYARD_COLOUR: o.colour,
+    SWITCHYARD_RELEASE: o.release,
+  };
+  const command = cmd(svc.command);
+  const hc = healthcheck(svc.healthcheck);
+  try {
+    return await call(`create container ${containerName(config.app, o.service, o.colour)}`, () =>
+      docker.createContainer({
+        name: containerName(config.app, o.service, o.colour),
+        Image: imageTag(config.app, o.service, o.release),
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        ...(command ? { Cmd: command } : {}),
+        ...(hc ? { Healthcheck: hc } : {}),
+        Labels: {
+          [LABEL.app]: config.app,
+          [LABEL.service]: o.service,
+          [LABEL.colour]: o.colour,
+          [LABEL.release]: o.release,
+          [LABEL.role]: 'colour',
+        },
+        ExposedPorts: { [containerPort]: {} },
+        StopTimeout: seconds(svc.stopTimeout),
+        HostConfig: {
+          // Loopback only: the proxy is the public entry, a colour is never reachable from outside.
+          PortBindings: { [containerPort]: [{ HostIp: LOOPBACK, HostPort: String(o.hostPort) }] },
+          RestartPolicy: restartPolicy(svc.restart),
+          Binds: m.binds,
+          NetworkMode: o.network,
+          Init: false,
+        },
+        NetworkingConfig: { EndpointsConfig: { [o.network]: { Aliases: [networkAlias(o.service, o.colour)] } } },
+      }),
+    );
+  } catch (e) {
+    if (statusOf(e) === 404) {
+      throw new SwitchyardError('START_FAILED', `image ${imageTag(config.app, o.service, o.release)} of release ${o.release} is gone`, { hint: 'deploy a new release (its images were pruned or removed)', cause: e });
+    }
+    if (statusOf(e) === 409) {
+      throw new SwitchyardError('START_FAILED', `a container named ${containerName(config.app, o.service, o.colour)} already exists`, { hint: `remove it (\`docker rm -f ${containerName(config.app, o.service, o.colour)}\`) if it is not switchyard's`, cause: e });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The docker runtime: each service of a colour is a container built from a release image, shared
+ * services are long-lived containers beside them, all on the app's network. The engine is reached
+ * lazily: creating the runtime (every command does) never fails, the first call that needs Docker
+ * connects and reports an unreachable engine clearly.
+ */
+import type Docker from 'dockerode';
+import type { Colour } from '../../config/schema.js';
+import { SwitchyardError } from '../../errors.js';
+import { readManifest } from '../release.js';
+import { LOOPBACK } from '../ports.js';
+import type { ColourRun, Endpoint, PrepareOptions, Release, Runtime, RuntimeContext, ServiceStatus, StopOptions } from '../types.js';
+import { connect } from './client.js';
+import { findContainers, publishedPort, removeContainer } from './containers.js';
+import { colourStatus } from './health.js';
+import { imageExists, prepareImages } from './images.js';
+import { pruneImages, releaseComplete } from './prune.js';
+import { sharedStatus, startShared, stopShared } from './shared.js';
+import { runFrom, startColour } from './start.js';
+
+/** Used for a container of a service no longer in the config. */
+const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+
+export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv = process.env): Runtime {
+  const { config } = ctx;
+  let client: Promise<Docker> | undefined;
+  const docker = (): Promise<Docker> => {
+    // A failed connect is not cached: the next call (after the user started dockerd) tries again.
+    client ??= connect(env).catch((e: unknown) => {
+      client = undefined;
+      throw e;
+    });
+    return client;
+  };
+
+  async function stop(colour: Colour, opts: StopOptions = {}): Promise<void> {
+    const d = await docker();
+    const found = await findContainers(d, config.app, 'colour', colour);
+    const failed: string[] = [];
+    await Promise.all(
+      found.map(async (f) => {
+        if (opts.signal?.aborted) {
+          // A second Ctrl-C skips the grace period rather than leaving containers behind.
+          await removeContainer(d, f.id, 0).catch(() => failed.push(f.name));
+          return;
+        }
+        await removeContainer(d, f.id, config.services[f.service]?.stopTimeout ?? DEFAULT_STOP_TIMEOUT_MS).catch(() => failed.push(f.name));
+      }),
+    );
+    if (failed.length > 0) throw new SwitchyardError('TIMEOUT', `could not stop ${colour}: ${failed.join(', ')}`, { hint: 'check the engine (`docker ps -a`) and remove them with `docker rm -f`' });
+  }
+
+  return {
+    kind: 'docker',
+    prepare: async (opts?: PrepareOptions): Promise<Release> => prepareImages(ctx, await docker(), opts),
+    start: async (colour, release, opts) => {
+      if (!(await readManifest(ctx.paths, release))) throw new SwitchyardError('START_FAILED', `release ${release} does not exist or is incomplete`, { hint: 'prepare a new release (deploy builds one)' });
+      return startColour(ctx, await docker(), colour, release, () => stop(colour), opts?.signal);
+    },
+    current: async (colour): Promise<ColourRun | undefined> => runFrom(colour, await findContainers(await docker(), config.app, 'colour', colour)),
+    async status(colour): Promise<ServiceStatus[]> {
+      return colourStatus(colour, Object.keys(config.services), await findContainers(await docker(), config.app, 'colour', colour));
+    },
+    stop,
+    async endpoints(colour): Promise<Record<string, Endpoint>> {
+      const found = await findContainers(await docker(), config.app, 'colour', colour);
+      const out: Record<string, Endpoint> = {};
+      for (const f of found) {
+        const port = publishedPort(f.info);
+        if (port !== undefined) out[f.service] = { host: LOOPBACK, port };
+      }
+      return out;
+    },
+    pruneReleases: async (keep, protect) => pruneImages(ctx, await docker(), keep, protect),
+    async hasRelease(id): Promise<boolean> {
+      if (!(await readManifest(ctx.paths, id))) return false;
+      const d = await docker();
+      return releaseComplete(ctx, id, (tag) => imageExists(d, tag));
+    },
+    startShared: async (opts) => startShared(ctx, await docker(), opts?.signal),
+    stopShared: async () => stopShared(ctx, await docker()),
+    sharedStatus: async () => sharedStatus(ctx, await docker()),
+  };
+}
