@@ -10,6 +10,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const benches = [
   { name: 'proxyThroughput', file: 'proxy-throughput.mjs', out: 'proxy-throughput.json', args: [] },
   { name: 'switching', file: 'switch.mjs', out: 'switch.json', args: ['--rounds', '10'] },
+  { name: 'nginxSwitching', file: 'nginx-switch.mjs', out: 'nginx-switch.json', args: [] },
 ];
 const results = { when: new Date().toISOString(), node: process.version, machine: { cpus: (await import('node:os')).cpus().length } };
 let failed = 0;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Config } from './schema.js';
 import type { Problem } from './format-issues.js';
 import { routeFor, sortRoutes } from '../proxy/routing.js';
+import { tlsFilesExist } from '../proxy/nginx/rules.js';
 
 export interface RuleContext {
   /** Folder of the config file; relative paths are resolved against it. */
@@ -201,7 +202,7 @@ export const sharedServicesValid: Rule = (c, ctx) => {
   });
 };
 
-export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid];
+export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid, tlsFilesExist];
 
 /** Run every rule; a rule that trips over a malformed config (already reported by the schema) is skipped. */
 export function runRules(config: Config, ctx: RuleContext): Problem[] {
