@@ -6,7 +6,7 @@ import { readState, withColourStatus, writeState } from '../state/state.js';
 import type { Engine } from './context.js';
 import { runOperation } from './operation.js';
 
-export async function down(e: Engine, opts: { colour?: Colour; forceUnlock?: boolean } = {}): Promise<string[]> {
+export async function down(e: Engine, opts: { colour?: Colour; forceUnlock?: boolean; shared?: boolean } = {}): Promise<string[]> {
   return runOperation(e, 'down', { forceUnlock: opts.forceUnlock }, async (op) => {
     let state = await readState(e.paths);
     op.from = state?.active ?? null;
@@ -26,6 +26,10 @@ export async function down(e: Engine, opts: { colour?: Colour; forceUnlock?: boo
       await e.runtime.stop(c);
       done.push(`stopped ${c}`);
       if (state) state = withColourStatus(state, c, 'stopped');
+    }
+    if (opts.shared && e.runtime.stopShared) {
+      await e.runtime.stopShared();
+      done.push('stopped the shared services (their volumes are kept)');
     }
     // The proxy starts clean next time (no colour active until init activates one).
     await fs.rm(e.paths.proxyState, { force: true });

@@ -15,7 +15,9 @@ export async function init(e: Engine, opts: { skipTests?: boolean; ref?: string;
     const steps = new StepRunner(e.reporter, 6);
     const target = planInit(await gatherFacts(e, { ownLock: true })).target;
     op.to = target;
-    steps.skip('Starting shared services', 'none configured for the process runtime');
+    const shared = Object.keys(cfg.shared ?? {});
+    if (shared.length === 0 || !e.runtime.startShared) steps.skip('Starting shared services', 'none configured (shared:)');
+    else await steps.run('Starting shared services', async (h) => h.ok((await e.runtime.startShared!({ signal: e.signal })).join('; ')));
     const proxy = await steps.run('Starting proxy', async (h) => {
       const p = await openProxy(e);
       h.ok(`${p.started ? 'started' : 'already running'} on ${cfg.proxy.listen.host}:${cfg.proxy.listen.http} (pid ${p.status.pid})`);

@@ -16,6 +16,8 @@ export interface StatusReport {
   currentEnv: string | null;
   proxy: { running: boolean; active: Colour | null; pid?: number; listen: string; inFlight?: Record<Colour, number> };
   colours: Record<Colour, { release: string | null; state: string; services: ServiceStatus[] }>;
+  /** Shared services (docker runtime): never stopped by deploy or rollback. */
+  shared: ServiceStatus[];
   lock: (LockView & { description: string }) | null;
   lastDeploy: HistoryRecord | null;
   problems: Problem[];
@@ -38,6 +40,7 @@ export async function status(e: Engine): Promise<StatusReport> {
   if (lock && !lock.alive) problems.push({ what: describeLock(lock), fix: 'run your next command with --force-unlock to clear it' });
   const services = Object.fromEntries(await Promise.all(COLOURS.map(async (c) => [c, await e.runtime.status(c)] as const))) as Record<Colour, ServiceStatus[]>;
   const history = await readHistory(e.paths);
+  const shared = (await e.runtime.sharedStatus?.()) ?? [];
   const last = [...history].reverse().find((h) => h.type === 'deploy' || h.type === 'rollback' || h.type === 'init') ?? null;
   const st: State | undefined = facts.state;
   const cfg = e.loaded.config;
@@ -55,6 +58,7 @@ export async function status(e: Engine): Promise<StatusReport> {
     colours: Object.fromEntries(
       COLOURS.map((c) => [c, { release: st?.colours[c].release ?? null, state: st?.colours[c].status ?? 'unknown', services: services[c] }]),
     ) as StatusReport['colours'],
+    shared,
     lock: lock ? { ...lock, description: describeLock(lock) } : null,
     lastDeploy: last,
     problems,

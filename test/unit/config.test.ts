@@ -82,7 +82,7 @@ const bad: BadCase[] = [
   { name: 'port not a number', edit: (c) => (c.services.api.port.blue = 'abc'), path: 'services.api.port.blue', match: /expected a number \(got "abc"\)/ },
   { name: 'port too big', edit: (c) => (c.services.api.port.green = 70000), path: 'services.api.port.green', match: /at most 65535/ },
   { name: 'port not an integer', edit: (c) => (c.services.api.port.blue = 1.5), path: 'services.api.port.blue', match: /integer/ },
-  { name: 'unknown runtime', edit: (c) => (c.runtime = 'docker'), path: 'runtime', match: /expected "process" \(got "docker"\)/ },
+  { name: 'unknown runtime', edit: (c) => (c.runtime = 'kubernetes'), path: 'runtime', match: /expected one of "process", "docker" \(got "kubernetes"\)/ },
   { name: 'unknown service key', edit: (c) => (c.services.api.comand = 'x'), path: 'services.api.comand', match: /unknown key \(did you mean "command"\?\)/ },
   { name: 'unknown top-level key', edit: (c) => (c.chekcs = {}), path: 'chekcs', match: /did you mean "checks"/ },
   { name: 'unknown expect key', edit: (c) => (c.services.api.health.expect.stauts = 200), path: 'services.api.health.expect.stauts', match: /did you mean "status"/ },

@@ -27,6 +27,7 @@ export function registerStatus(program: Command, setExit: SetExit): void {
           render.info(`  ${svc.service.padEnd(12)} ${svc.running ? `running (pid ${svc.pid}, port ${svc.port})` : 'stopped'}${svc.detail ? ' - ' + svc.detail : ''}`);
         }
       }
+      for (const svc of s.shared) render.info(`shared ${svc.service.padEnd(12)} ${svc.running ? 'running' : 'stopped'}${svc.healthy === false ? ' (not healthy)' : ''}${svc.detail ? ' - ' + svc.detail : ''}`);
       render.info(`lock:         ${s.lock ? s.lock.description : 'free'}`);
       if (s.lastDeploy) {
         const d = s.lastDeploy;
