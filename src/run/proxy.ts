@@ -1,6 +1,18 @@
 /** The proxy as the engine uses it: started (or restarted with its saved colour) from the config. */
+import { COLOURS } from '../config/schema.js';
 import type { Engine } from './context.js';
 
-export function openProxy(e: Engine) {
-  return e.proxy.ensure();
+/**
+ * Ensures the proxy runs, and that it knows where BOTH colours will be reached: a proxy that
+ * names its backends in its configuration (nginx) is then complete from the start, and deploying
+ * the other colour later changes nothing in it (no reload, which would drop keep-alive requests).
+ */
+export async function openProxy(e: Engine) {
+  const p = await e.proxy.ensure();
+  for (const c of COLOURS) {
+    if (p.status.backends[c] === undefined || Object.keys(p.status.backends[c]!).length === 0) {
+      await p.control.setBackends(c, await e.runtime.plannedEndpoints(c));
+    }
+  }
+  return p;
 }

@@ -74,6 +74,11 @@ export interface Runtime {
   stop(colour: Colour, opts?: StopOptions): Promise<void>;
   /** Where each service of the colour can be reached. */
   endpoints(colour: Colour): Promise<Record<string, Endpoint>>;
+  /**
+   * Where each service of the colour WILL be reached when started (stable ports), without
+   * starting anything; lets a proxy that names its backends (nginx) be complete from the start.
+   */
+  plannedEndpoints(colour: Colour): Promise<Record<string, Endpoint>>;
   /** Delete release folders beyond `keep`, never those in `protect`. Returns the ids removed. */
   pruneReleases(keep: number, protect: string[]): Promise<string[]>;
   /** Whether a release folder exists (so rollback can restart it without a rebuild). */

@@ -6,6 +6,7 @@
  */
 import type Docker from 'dockerode';
 import type { Colour } from '../../config/schema.js';
+import { plannedPorts } from '../process/port-memory.js';
 import { SwitchyardError } from '../../errors.js';
 import { readManifest } from '../release.js';
 import { LOOPBACK } from '../ports.js';
@@ -70,6 +71,10 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
         if (port !== undefined) out[f.service] = { host: LOOPBACK, port };
       }
       return out;
+    },
+    async plannedEndpoints(colour): Promise<Record<string, Endpoint>> {
+      const ports = await plannedPorts(ctx.paths, colour, Object.keys(config.services));
+      return Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, { host: LOOPBACK, port }]));
     },
     pruneReleases: async (keep, protect) => pruneImages(ctx, await docker(), keep, protect),
     async hasRelease(id): Promise<boolean> {

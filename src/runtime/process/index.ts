@@ -3,6 +3,7 @@
  * immutable release snapshot. See prepare.ts, start.ts and stop.ts for the three hard parts.
  */
 import type { Colour } from '../../config/schema.js';
+import { plannedPorts } from './port-memory.js';
 import { SwitchyardError } from '../../errors.js';
 import { hasRelease, pruneReleases } from '../release.js';
 import { LOOPBACK } from '../ports.js';
@@ -63,6 +64,12 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
     async endpoints(colour): Promise<Record<string, Endpoint>> {
       const run = await readRun(paths, colour);
       return Object.fromEntries(Object.entries(run?.services ?? {}).map(([name, s]) => [name, { host: LOOPBACK, port: s.port }]));
+    },
+    async plannedEndpoints(colour): Promise<Record<string, Endpoint>> {
+      const fixed = Object.entries(config.services).flatMap(([n, svc]) => (svc.port ? [[n, svc.port[colour]] as const] : []));
+      const free = Object.keys(config.services).filter((n) => !config.services[n]!.port);
+      const ports = { ...Object.fromEntries(fixed), ...(await plannedPorts(paths, colour, free)) };
+      return Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, { host: LOOPBACK, port }]));
     },
     async pruneReleases(keep, protect): Promise<string[]> {
       // Whatever a colour is running from stays, even if the caller forgot to protect it.

@@ -43,3 +43,26 @@ export async function stablePorts(paths: ProjectPaths, colour: Colour, names: st
   if (JSON.stringify(mine) !== JSON.stringify(all[colour] ?? {})) await writeJsonAtomic(portsFile(paths), { ...all, [colour]: mine });
   return out;
 }
+
+/**
+ * The ports `colour` will use, without starting anything: remembered ones as they are (the colour
+ * may be running on them), new ones picked and remembered for the rest. The engine hands these to
+ * the proxy for BOTH colours up front, so nginx's upstreams are complete from the first start and
+ * the first deploy of the other colour needs no reload (which would drop keep-alive requests).
+ */
+export async function plannedPorts(paths: ProjectPaths, colour: Colour, names: string[]): Promise<Record<string, number>> {
+  const all = await readRemembered(paths);
+  const mine = { ...(all[colour] ?? {}) };
+  const taken = Object.values(all).flatMap((m) => Object.values(m ?? {}));
+  const out: Record<string, number> = {};
+  for (const name of names) {
+    const known = mine[name];
+    if (known !== undefined && Number.isInteger(known)) out[name] = known;
+    else {
+      out[name] = await pickFreePort([...taken, ...Object.values(out)]);
+      mine[name] = out[name];
+    }
+  }
+  if (JSON.stringify(mine) !== JSON.stringify(all[colour] ?? {})) await writeJsonAtomic(portsFile(paths), { ...all, [colour]: mine });
+  return out;
+}
