@@ -79,6 +79,8 @@ export interface Runtime {
    * starting anything; lets a proxy that names its backends (nginx) be complete from the start.
    */
   plannedEndpoints(colour: Colour): Promise<Record<string, Endpoint>>;
+  /** Streams service output where the runtime keeps it itself (docker); absent: the log files under .switchyard/logs. */
+  logs?(colour: Colour, services: string[], opts: { follow: boolean; signal?: AbortSignal }, write: (line: string) => void): Promise<void>;
   /** Delete release folders beyond `keep`, never those in `protect`. Returns the ids removed. */
   pruneReleases(keep: number, protect: string[]): Promise<string[]>;
   /** Whether a release folder exists (so rollback can restart it without a rebuild). */

@@ -81,6 +81,11 @@ test('init -> deploy -> rollback with containers, a shared database and nginx', 
   const state = JSON.parse(await fs.readFile(path.join(dir, 'docker', '.switchyard', 'state.json'), 'utf8'));
   assert.equal(state.active, 'blue');
 
+  const logs = cli('logs', 'blue');
+  assert.equal(logs.code, 0, logs.out);
+  assert.match(logs.out, /^api \| /m, 'container output of the api, streamed from the engine');
+  assert.match(logs.out, /^frontend \| /m);
+
   const st = cli('status');
   assert.equal(st.code, 0, st.out);
   assert.match(st.out, /shared db +running/);

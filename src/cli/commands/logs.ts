@@ -32,6 +32,11 @@ export function registerLogs(program: Command, _setExit: SetExit): void {
       if (service && !names.includes(service)) {
         throw new SwitchyardError('USAGE', `no service named ${JSON.stringify(service)}`, { hint: `services: ${names.join(', ')}` });
       }
+      if (e.runtime.logs) {
+        // The runtime keeps the output itself (docker): stream it from there, until Ctrl-C with -f.
+        await e.runtime.logs(colour, service ? [service] : names, { follow: !!o.follow, signal: interrupt.signal }, (l) => process.stdout.write(`${l}\n`));
+        return;
+      }
       const files = (service ? [service] : names).map((s) => ({ s, file: e.paths.serviceLog(colour, s), at: 0 }));
       const multi = files.length > 1;
       for (const f of files) f.at = printFrom(f.file, 0, multi ? `${f.s} | ` : '');

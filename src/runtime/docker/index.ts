@@ -7,6 +7,7 @@
 import type Docker from 'dockerode';
 import type { Colour } from '../../config/schema.js';
 import { plannedPorts } from '../process/port-memory.js';
+import { streamLogs } from './logs.js';
 import { SwitchyardError } from '../../errors.js';
 import { readManifest } from '../release.js';
 import { LOOPBACK } from '../ports.js';
@@ -71,6 +72,11 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
         if (port !== undefined) out[f.service] = { host: LOOPBACK, port };
       }
       return out;
+    },
+    async logs(colour, services, opts, write): Promise<void> {
+      const found = (await findContainers(await docker(), config.app, 'colour', colour)).filter((f) => services.includes(f.service));
+      if (found.length === 0) throw new SwitchyardError('USAGE', `${colour} has no containers for ${services.join(', ')}`, { hint: '`switchyard status` shows what runs' });
+      await streamLogs(await docker(), found.map((f) => ({ id: f.id, service: f.service })), opts, write);
     },
     async plannedEndpoints(colour): Promise<Record<string, Endpoint>> {
       const ports = await plannedPorts(ctx.paths, colour, Object.keys(config.services));

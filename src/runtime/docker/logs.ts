@@ -30,3 +30,41 @@ export async function containerTail(docker: Docker, id: string, lines = TAIL_LIN
     return '';
   }
 }
+
+/**
+ * `switchyard logs <colour> [service] [-f]` for containers: the engine's log stream, stdout and
+ * stderr demultiplexed by dockerode's modem, each line prefixed when several services are shown.
+ */
+export async function streamLogs(docker: Docker, containers: Array<{ id: string; service: string }>, opts: { follow: boolean; signal?: AbortSignal }, write: (line: string) => void): Promise<void> {
+  const prefix = containers.length > 1;
+  await Promise.all(
+    containers.map(async ({ id, service }) => {
+      if (!opts.follow) {
+        // Without follow the engine answers with the whole log at once (a Buffer).
+        const buf = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+        for (const l of demux(buf).split('\n')) if (l) write(prefix ? `${service} | ${l}` : l);
+        return;
+      }
+      const stream = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true })) as NodeJS.ReadableStream;
+      let partial = '';
+      const sink = new (await import('node:stream')).Writable({
+        write(chunk: Buffer, _enc, done) {
+          const lines = (partial + chunk.toString('utf8')).split('\n');
+          partial = lines.pop() ?? '';
+          for (const l of lines) write(prefix ? `${service} | ${l}` : l);
+          done();
+        },
+      });
+      docker.modem.demuxStream(stream, sink, sink);
+      await new Promise<void>((resolve) => {
+        const finish = () => {
+          if (partial) write(prefix ? `${service} | ${partial}` : partial);
+          resolve();
+        };
+        stream.on('end', finish);
+        stream.on('error', finish);
+        opts.signal?.addEventListener('abort', () => ((stream as unknown as { destroy?: () => void }).destroy?.(), finish()), { once: true });
+      });
+    }),
+  );
+}
