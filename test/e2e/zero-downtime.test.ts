@@ -21,7 +21,7 @@ async function ok(args: string[]) {
 
 test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, none reaches the old colour after a switch', async (t) => {
   const p = project();
-  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 8, maxRequests: 80_000, maxMs: 120_000 });
+  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 8, maxRequests: 200_000, maxMs: 150_000 });
   while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
 
   // Each command moves traffic to `colour`: every request that starts after it returned (and
@@ -32,7 +32,10 @@ test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, n
   for (const colour of ['blue', 'green', 'blue', 'green', 'blue']) marks.push({ ...(await ok(['switch', colour])), colour });
   await p.setBehaviour({ version: 'v3', mode: 'ok' });
   marks.push({ ...(await ok(['deploy', '--auto-switch'])), colour: 'green' });
-  while (load.sent < 3000) await new Promise((r) => setTimeout(r, 20));
+  // Keep the load going after the last command: at least 1,000 requests checked against the final colour.
+  const target = Math.max(3000, load.sent + 1000);
+  const deadline = Date.now() + 30_000;
+  while (load.sent < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 300));
   const totals = await load.stop();
 

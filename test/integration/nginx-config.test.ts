@@ -97,9 +97,10 @@ describe('nginx driver', { timeout: 90_000 }, () => {
       assert.equal(d.timedOut, false);
       assert.ok(d.ms >= 500, `drain returned after ${d.ms} ms, before the request ended`);
       assert.equal((await slow).status, 200);
-      const short = get(p.port, '/slow?ms=100');
+      // Long enough to still be in flight whatever the machine's load: the drain must time out.
+      const short = get(p.port, '/slow?ms=2000');
       await control.switchTo('blue');
-      const t = await control.drain('green', 150);
+      const t = await control.drain('green', 300);
       assert.equal(t.timedOut, true);
       assert.ok(t.inFlight >= 1);
       await short;
