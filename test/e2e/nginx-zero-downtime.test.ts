@@ -1,0 +1,70 @@
+/**
+ * Zero downtime through nginx (issue 3): a 16-connection keep-alive load while deploying, switching
+ * 10 times, rolling back and deploying again through the CLI. Not one request may fail, and every
+ * request that starts after a command returned must come from the colour it moved traffic to.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { startLoad } from '../../src/load/load.ts';
+import { makeProject, type Project } from '../helpers/project.ts';
+
+let p: Project;
+before(async () => {
+  p = await makeProject('fixture');
+  const file = path.join(p.dir, 'switchyard.yml');
+  await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace('kind: builtin', 'kind: nginx'));
+  const r = await p.run(['init']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+});
+after(async () => {
+  await p.cleanup();
+});
+
+async function ok(args: string[]) {
+  const start = Date.now();
+  const r = await p.run(args);
+  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  return { start, end: Date.now() };
+}
+
+test('deploy, 10 switches, rollback and deploy through nginx under load: 0 failed', async (t) => {
+  const conf = await p.file('.switchyard/nginx/nginx.conf');
+  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 16, maxRequests: 300_000, maxMs: 180_000 });
+  while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
+  const marks: Array<{ start: number; end: number; colour: string }> = [];
+  await p.setBehaviour({ version: 'v2', mode: 'ok' });
+  marks.push({ ...(await ok(['deploy', '--auto-switch', '--keep-old'])), colour: 'green' });
+  let colour = 'green';
+  for (let i = 0; i < 10; i++) {
+    colour = colour === 'blue' ? 'green' : 'blue';
+    marks.push({ ...(await ok(['switch', colour])), colour });
+  }
+  // Now green is live again with blue warm: roll back to blue, then deploy v3 to green.
+  marks.push({ ...(await ok(['rollback', '--force'])), colour: 'blue' });
+  await p.setBehaviour({ version: 'v3', mode: 'ok' });
+  marks.push({ ...(await ok(['deploy', '--auto-switch'])), colour: 'green' });
+  const target = Math.max(3000, load.sent + 1000);
+  const deadline = Date.now() + 30_000;
+  while (load.sent < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const totals = await load.stop();
+
+  t.diagnostic(`sent ${totals.sent} in ${totals.ms} ms, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}`);
+  assert.ok(totals.sent >= 3000, `sent ${totals.sent}`);
+  assert.equal(totals.failed, 0, `failed: ${JSON.stringify(totals.errors)}`);
+  let checked = 0;
+  for (const s of totals.samples) {
+    const started = totals.startedAt + s.at;
+    let i = marks.length - 1;
+    while (i >= 0 && marks[i]!.end > started) i--;
+    if (i < 0) continue;
+    const next = marks[i + 1];
+    if (next && started >= next.start) continue;
+    checked++;
+    assert.equal(s.colour, marks[i]!.colour, `a request started ${started - marks[i]!.end} ms after a switch to ${marks[i]!.colour} came from ${s.colour}`);
+  }
+  assert.ok(checked >= 1000, `only ${checked} requests were checked`);
+  // Both colours' upstreams existed from init on: no deploy or switch rewrote (reloaded) nginx.
+  assert.equal(await p.file('.switchyard/nginx/nginx.conf'), conf);
+});
