@@ -91,6 +91,14 @@ try {
   }
   const totals = await load.stop();
 
+  // The same rollback with the machine otherwise idle: what an operator sees at 3 a.m.
+  const quietRollbacks = [];
+  for (let i = 0; i < 3; i++) {
+    await run(['deploy', '--auto-switch', '--keep-old']);
+    const previous = (await colourNow()) === 'blue' ? 'green' : 'blue';
+    quietRollbacks.push(await timeToColour(['rollback', '--force'], previous));
+  }
+
   const result = {
     when: new Date().toISOString(),
     node: process.version,
@@ -103,6 +111,11 @@ try {
       trafficBackMs: { p50: round1(pct(rollbacks.map((s) => s.firstMs), 50)), max: round1(Math.max(...rollbacks.map((s) => s.firstMs))) },
       wallMs: { p50: round1(pct(rollbacks.map((s) => s.wallMs), 50)), max: round1(Math.max(...rollbacks.map((s) => s.wallMs))) },
       runs: rollbacks.length,
+      withoutLoad: {
+        trafficBackMs: { p50: round1(pct(quietRollbacks.map((s) => s.firstMs), 50)), max: round1(Math.max(...quietRollbacks.map((s) => s.firstMs))) },
+        wallMs: { p50: round1(pct(quietRollbacks.map((s) => s.wallMs), 50)), max: round1(Math.max(...quietRollbacks.map((s) => s.wallMs))) },
+        runs: quietRollbacks.length,
+      },
     },
     loadDuringSwitches: { sent: totals.sent, failed: totals.failed, byColour: totals.byColour, errors: totals.errors },
   };
