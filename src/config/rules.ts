@@ -202,7 +202,15 @@ export const sharedServicesValid: Rule = (c, ctx) => {
   });
 };
 
-export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid, tlsFilesExist];
+/** nginx in a container reaches the colours' containers: only the docker runtime has them. */
+export const proxyContainerNeedsDocker: Rule = (c) => {
+  const p = c.proxy as { kind?: unknown; mode?: unknown } | undefined;
+  return p?.kind === 'nginx' && p.mode === 'container' && c.runtime !== 'docker'
+    ? [{ path: 'proxy.mode', message: 'mode: container needs runtime: docker (use mode: host with runtime: process)', got: 'container' }]
+    : [];
+};
+
+export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid, tlsFilesExist, proxyContainerNeedsDocker];
 
 /** Run every rule; a rule that trips over a malformed config (already reported by the schema) is skipped. */
 export function runRules(config: Config, ctx: RuleContext): Problem[] {

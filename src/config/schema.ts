@@ -176,10 +176,10 @@ const nginxSize = z.union([z.string().regex(/^\d+[kKmMgG]?$/, 'expected a size s
 const nginxProxySchema = z
   .object({
     kind: z.literal('nginx'),
-    mode: z
-      .enum(['host', 'container'])
-      .default('host')
-      .refine((m) => m === 'host', 'mode: container is not available yet (it needs runtime: docker); use mode: host (nginx installed on this machine)'),
+    /** host: the nginx installed on this machine; container: the same nginx in a container `<app>-proxy` (needs runtime: docker). */
+    mode: z.enum(['host', 'container']).default('host'),
+    /** mode: container: the image that provides nginx (no registry here: a locally built one such as switchyard/base:bookworm). */
+    image: z.string().min(1).default('nginx:stable'),
     listen: z
       .object({
         http: port,
@@ -210,6 +210,8 @@ const nginxProxySchema = z
       ctx.addIssue({ code: 'custom', path: ['tls'], message: 'required when listen.https is set (tls: { cert, key })' });
     if (p.tls !== undefined && p.listen.https === undefined)
       ctx.addIssue({ code: 'custom', path: ['listen', 'https'], message: 'tls is set but no https port is: add listen.https' });
+    if (p.mode === 'container' && p.binary !== 'nginx')
+      ctx.addIssue({ code: 'custom', path: ['binary'], message: 'only used by mode: host (mode: container runs nginx from proxy.image)' });
     if (p.listen.https !== undefined && p.listen.https === p.listen.http)
       ctx.addIssue({ code: 'custom', path: ['listen', 'https'], message: 'same as listen.http; each needs its own port' });
   });

@@ -10,7 +10,7 @@ import type { Colour, NginxProxyConfig, Route } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import type { Backends, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
 import { ensureDirs, flagColour, readNginxState, restoreConfig, setFlag, swapConfig, writeNginxState, type NginxFiles, type NginxState } from './files.js';
-import { masterPid, reloadNginx, testConfig } from './process.js';
+import { masterPid, reloadNginx, testConfig, type NginxCommand } from './process.js';
 import { upstreamConnections, workersOf } from './procfs.js';
 import { renderNginxConfig, routedServices } from './render.js';
 
@@ -22,6 +22,13 @@ export interface NginxSetup {
   projectDir: string;
   /** From `nginx -v`: whether keepalive_min_timeout exists (1.27.4+). */
   keepaliveMinTimeout: boolean;
+  /** How to run one-off nginx commands (`-t`): the binary, or a throwaway container (mode: container). */
+  nginx: NginxCommand;
+}
+
+/** Absolute certificate paths, when TLS is configured. */
+export function tlsPaths(proxy: NginxProxyConfig, projectDir: string): { cert: string; key: string } | undefined {
+  return proxy.tls ? { cert: path.resolve(projectDir, proxy.tls.cert), key: path.resolve(projectDir, proxy.tls.key) } : undefined;
 }
 
 /** The worker user, only when we are root: nginx would otherwise drop to "nobody", which cannot read .switchyard (0700). */
@@ -31,15 +38,16 @@ function workerUser(proxy: NginxProxyConfig): string | undefined {
 }
 
 export function renderFor(s: NginxSetup, routes: Route[], state: NginxState): string {
-  const { tls } = s.proxy;
   return renderNginxConfig({
     proxy: { ...s.proxy, routes },
     files: s.files,
     services: routedServices(routes),
     backends: state.backends,
-    tls: tls ? { cert: path.resolve(s.projectDir, tls.cert), key: path.resolve(s.projectDir, tls.key) } : undefined,
+    tls: tlsPaths(s.proxy, s.projectDir),
     user: workerUser(s.proxy),
     keepaliveMinTimeout: s.keepaliveMinTimeout,
+    // In a container nginx is the main process: it must stay in the foreground.
+    daemon: s.proxy.mode !== 'container',
   });
 }
 
@@ -54,7 +62,7 @@ export async function applyConfig(s: NginxSetup, text: string): Promise<boolean>
   await ensureDirs(s.files);
   const before = await swapConfig(s.files, text);
   try {
-    await testConfig(s.proxy.binary, s.files);
+    await testConfig(s.nginx, s.files);
     const pid = await masterPid(s.files);
     if (pid !== undefined) await reloadNginx(s.files, pid);
   } catch (e) {

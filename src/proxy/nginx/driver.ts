@@ -7,7 +7,8 @@ import type { Config, NginxProxyConfig } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import type { ProjectPaths } from '../../state/paths.js';
 import type { ProxyDriver, ProxyStatus } from '../types.js';
-import { applyConfig, nginxControl, nginxStatus, renderFor, type NginxSetup } from './control.js';
+import { applyConfig, nginxControl, nginxStatus, renderFor, tlsPaths, type NginxSetup } from './control.js';
+import { removeProxyContainer, startCommand, stopProxyContainer, toolCommand } from './container.js';
 import { ensureDirs, nginxFiles, readNginxState, restoreConfig, setFlag, swapConfig, writeNginxState } from './files.js';
 import { masterPid, nginxVersion, startNginx, stopNginx, testConfig, versionAtLeast } from './process.js';
 
@@ -23,14 +24,18 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
   const proxy = config.proxy;
   const files = nginxFiles(paths);
   const routes = proxy.routes;
+  const inContainer = proxy.mode === 'container';
+  const tls = tlsPaths(proxy, paths.root);
+  // One-off commands (-v, -t): the binary, or a throwaway container of proxy.image.
+  const nginx = inContainer ? toolCommand(proxy, files, tls) : proxy.binary;
   let setup: NginxSetup | undefined;
   // The version check runs nginx once per command, and only when nginx is needed.
   const getSetup = async (): Promise<NginxSetup> => {
-    setup ??= { proxy, files, projectDir: paths.root, keepaliveMinTimeout: versionAtLeast(await nginxVersion(proxy.binary), KEEPALIVE_MIN_TIMEOUT_SINCE) };
+    setup ??= { proxy, files, projectDir: paths.root, nginx, keepaliveMinTimeout: versionAtLeast(await nginxVersion(nginx), KEEPALIVE_MIN_TIMEOUT_SINCE) };
     return setup;
   };
   const statusOf = async (pid: number): Promise<ProxyStatus> =>
-    nginxStatus({ proxy, files, projectDir: paths.root, keepaliveMinTimeout: false }, routes, pid);
+    nginxStatus({ proxy, files, projectDir: paths.root, nginx, keepaliveMinTimeout: false }, routes, pid);
 
   return {
     kind: 'nginx',
@@ -48,12 +53,13 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
       await ensureDirs(files);
       const before = await swapConfig(files, text);
       try {
-        await testConfig(proxy.binary, files);
+        await testConfig(nginx, files);
       } catch (e) {
         await restoreConfig(files, before);
         throw e;
       }
-      const pid = await startNginx(proxy.binary, files, listens(proxy));
+      if (inContainer) await removeProxyContainer(config.app); // a crashed one would hold the name
+      const pid = await startNginx(inContainer ? startCommand(config.app, proxy, files, tls) : proxy.binary, files, listens(proxy));
       return { control, started: true, status: await statusOf(pid) };
     },
     alive: async () => {
@@ -62,9 +68,11 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
     },
     stop: async () => {
       const pid = await masterPid(files);
-      if (pid === undefined) return false;
+      if (inContainer) {
+        if (!(await stopProxyContainer(config.app)) && pid === undefined) return false;
+      } else if (pid === undefined) return false;
       try {
-        await stopNginx(files, pid);
+        if (!inContainer) await stopNginx(files, pid!);
       } catch (e) {
         throw e instanceof SwitchyardError ? e : new SwitchyardError('PROXY_FAILED', `could not stop nginx: ${(e as Error).message}`);
       }

@@ -19,6 +19,12 @@ export const MISSING_HINT = 'install nginx (apt-get install nginx) or use proxy.
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * How nginx is run: the binary on this machine, or a command prefix that runs it in a container
+ * (`docker run ... IMAGE nginx`, see container.ts). Arguments are always appended as an array.
+ */
+export type NginxCommand = string | { file: string; args: string[] };
+
 interface RunResult {
   ok: boolean;
   output: string;
@@ -26,9 +32,10 @@ interface RunResult {
 }
 
 /** Runs nginx; never throws for a non-zero exit (the caller decides what it means). */
-function run(binary: string, args: string[]): Promise<RunResult> {
+function run(binary: NginxCommand, args: string[]): Promise<RunResult> {
+  const cmd = typeof binary === 'string' ? { file: binary, args: [] } : binary;
   return new Promise((resolve) => {
-    execFile(binary, args, { timeout: NGINX_CMD_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(cmd.file, [...cmd.args, ...args], { timeout: NGINX_CMD_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) => {
       const output = `${stderr}${stdout}`.trim();
       const code = (err as NodeJS.ErrnoException | null)?.code;
       resolve({ ok: !err, output: code === 'ENOENT' ? '' : output, missing: code === 'ENOENT' || code === 'EACCES' });
@@ -36,16 +43,17 @@ function run(binary: string, args: string[]): Promise<RunResult> {
   });
 }
 
-function notInstalled(binary: string): SwitchyardError {
+function notInstalled(binary: NginxCommand): SwitchyardError {
+  if (typeof binary !== 'string') return new SwitchyardError('PROXY_FAILED', `${binary.file} was not found (proxy.mode: container runs nginx with it)`, { hint: 'install Docker (scripts/setup-infra.sh) or use proxy.mode: host' });
   return new SwitchyardError('PROXY_FAILED', `nginx was not found (proxy.binary: ${binary})`, { hint: MISSING_HINT });
 }
 
 /** "1.22.1" from `nginx -v`; throws a clear error when the binary is missing. */
-export async function nginxVersion(binary: string): Promise<string> {
+export async function nginxVersion(binary: NginxCommand): Promise<string> {
   const r = await run(binary, ['-v']);
   if (r.missing) throw notInstalled(binary);
   const m = /nginx\/(\d+\.\d+\.\d+)/.exec(r.output);
-  if (!m) throw new SwitchyardError('PROXY_FAILED', `${binary} -v did not print an nginx version: ${r.output || '(nothing)'}`, { hint: MISSING_HINT });
+  if (!m) throw new SwitchyardError('PROXY_FAILED', `${typeof binary === 'string' ? binary : 'nginx'} -v did not print an nginx version: ${r.output || '(nothing)'}`, { hint: MISSING_HINT });
   return m[1]!;
 }
 
@@ -67,7 +75,7 @@ function nginxMessage(output: string): string[] {
 }
 
 /** `nginx -t` on the config file as it is on disk. Throws PROXY_FAILED with nginx's message. */
-export async function testConfig(binary: string, f: NginxFiles): Promise<void> {
+export async function testConfig(binary: NginxCommand, f: NginxFiles): Promise<void> {
   // -e stderr: startup messages come back to us instead of a system log we may not write.
   const r = await run(binary, ['-t', '-q', '-e', 'stderr', ...base(f)]);
   if (r.missing) throw notInstalled(binary);
@@ -98,7 +106,7 @@ export function canConnect(host: string, port: number, timeoutMs = 500): Promise
 }
 
 /** Starts a daemonised master and waits until it listens on every address. Returns its pid. */
-export async function startNginx(binary: string, f: NginxFiles, listens: { host: string; port: number }[]): Promise<number> {
+export async function startNginx(binary: NginxCommand, f: NginxFiles, listens: { host: string; port: number }[]): Promise<number> {
   const r = await run(binary, ['-e', 'stderr', ...base(f)]);
   if (r.missing) throw notInstalled(binary);
   if (!r.ok) {
