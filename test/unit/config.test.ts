@@ -108,6 +108,7 @@ const bad: BadCase[] = [
   { name: 'top level not a mapping', yaml: '- a\n- b\n', path: '(top level)', match: /mapping/ },
   { name: 'empty file', yaml: '# nothing\n', path: '(top level)', match: /empty/ },
   { name: 'bad http path', edit: (c) => (c.services.api.health.path = 'api/health'), path: 'services.api.health.path', match: /must start with "\/"/ },
+  { name: 'nginx in a container without docker', edit: (c) => Object.assign(c.proxy, { kind: 'nginx', mode: 'container' }), path: 'proxy.mode', match: /mode: container needs runtime: docker/ },
   { name: 'unknown proxy kind', edit: (c) => (c.proxy.kind = 'traefik'), path: 'proxy.kind', match: /expected kind: builtin or kind: nginx \(got "traefik"\)/ },
   { name: 'healthyAfter zero', edit: (c) => (c.checks.healthyAfter = 0), path: 'checks.healthyAfter', match: /at least 1 \(got 0\)/ },
   { name: 'healthyAfter not a number', edit: (c) => (c.checks.healthyAfter = 'two'), path: 'checks.healthyAfter', match: /expected a number/ },
