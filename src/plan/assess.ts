@@ -37,6 +37,15 @@ export function assess(f: Facts): Problem[] {
         : 'run `switchyard deploy` to start a new release',
     });
   }
+  const gone = s.active ? (f.missing?.[s.active] ?? []) : [];
+  if (s.active && f.running[s.active] && gone.length > 0) {
+    problems.push({
+      what: `${s.active} is active but its ${gone.join(', ')} ${gone.length === 1 ? 'is' : 'are'} not running (requests to ${gone.length === 1 ? 'it' : 'them'} fail)`,
+      fix: s.colours[s.active === 'blue' ? 'green' : 'blue'].release
+        ? 'run `switchyard rollback --force`, or `switchyard deploy` to replace the colour'
+        : 'run `switchyard deploy` to replace the colour',
+    });
+  }
   if (!f.lockHeld && s.active && COLOURS.every((c) => f.running[c])) {
     const idle = s.active === 'blue' ? 'green' : 'blue';
     if (s.colours[idle].status !== 'standby') {

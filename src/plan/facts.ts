@@ -6,6 +6,8 @@ export interface Facts {
   state: State | undefined;
   /** Whether any process/container of each colour is alive. */
   running: Record<Colour, boolean>;
+  /** Services that are NOT running in a colour where others are (a crashed process, a removed container). */
+  missing?: Record<Colour, string[]>;
   /** The proxy's active colour; undefined when the proxy is not running. */
   proxyActive: Colour | null | undefined;
   /** Contents of .current-env (trimmed), undefined when absent. */

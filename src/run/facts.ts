@@ -10,9 +10,11 @@ export interface World extends Facts {
   proxy: ProxyStatus | undefined;
 }
 
-export async function colourRunning(e: Engine, c: Colour): Promise<boolean> {
+/** Whether anything of the colour runs, and which of its services do not. */
+async function colourFacts(e: Engine, c: Colour): Promise<{ running: boolean; missing: string[] }> {
   const st = await e.runtime.status(c);
-  return st.some((s) => s.running);
+  const running = st.some((s) => s.running);
+  return { running, missing: running ? st.filter((s) => !s.running).map((s) => s.service) : [] };
 }
 
 export async function gatherFacts(e: Engine, opts: { ownLock?: boolean } = {}): Promise<World> {
@@ -21,14 +23,16 @@ export async function gatherFacts(e: Engine, opts: { ownLock?: boolean } = {}): 
     readCurrentEnv(e.paths),
     e.proxy.alive(),
     readLock(e.paths),
-    colourRunning(e, 'blue'),
-    colourRunning(e, 'green'),
+    colourFacts(e, 'blue'),
+    colourFacts(e, 'green'),
   ]);
-  const running = { blue, green } as Record<Colour, boolean>;
+  const running = { blue: blue.running, green: green.running } as Record<Colour, boolean>;
+  const missing = { blue: blue.missing, green: green.missing } as Record<Colour, string[]>;
   return {
     state,
     currentEnv,
     running,
+    missing,
     proxy,
     proxyActive: proxy ? proxy.active : undefined,
     lockHeld: !opts.ownLock && !!lock?.alive,

@@ -46,3 +46,19 @@ test('history lists the init', async () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /init +- -> blue +success/);
 });
+
+test('a crashed service of the live colour: status exits 4 naming it, and a deploy replaces the colour', async () => {
+  const p = project();
+  const run = JSON.parse((await p.file('.switchyard/run/blue.json'))!);
+  process.kill(run.services.api.pid, 'SIGKILL');
+  const deadline = Date.now() + 5000;
+  let st = await p.run(['status']);
+  while (st.code !== 4 && Date.now() < deadline) st = await p.run(['status']);
+  assert.equal(st.code, 4, st.stdout + st.stderr);
+  assert.match(st.stdout, /blue is active but its api is not running/);
+  assert.match(st.stdout, /fix: run `switchyard deploy`/);
+  const d = await p.run(['deploy', '--auto-switch']);
+  assert.equal(d.code, 0, d.stdout + d.stderr);
+  assert.equal((await p.run(['status'])).code, 0);
+  assert.equal((await p.get('/api/echo')).colour, 'green');
+});

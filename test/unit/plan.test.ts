@@ -103,6 +103,7 @@ test('assess: every disagreement is named with a fix', () => {
     [{ state: blueActive, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: undefined }, /\.current-env says \(missing\)/],
     [{ state: blueActive, running: { blue: false, green: false }, proxyActive: 'blue', currentEnv: 'blue' }, /none of its services is running/],
     [{ state: blueActive, running: { blue: true, green: true }, proxyActive: 'blue', currentEnv: 'blue' }, /both colours are running/],
+    [{ state: blueActive, running: { blue: true, green: false }, missing: { blue: ['api'], green: [] }, proxyActive: 'blue', currentEnv: 'blue' }, /blue is active but its api is not running/],
   ];
   for (const [f, re] of cases) {
     const problems = assess(facts(f));
