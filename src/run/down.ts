@@ -6,7 +6,10 @@ import { readState, withColourStatus, writeState } from '../state/state.js';
 import type { Engine } from './context.js';
 import { runOperation } from './operation.js';
 
-export async function down(e: Engine, opts: { colour?: Colour; forceUnlock?: boolean; shared?: boolean } = {}): Promise<string[]> {
+export async function down(e: Engine, opts: { colour?: Colour; forceUnlock?: boolean; shared?: boolean; volumes?: boolean; yes?: boolean } = {}): Promise<string[]> {
+  if (opts.volumes && !opts.yes && !e.asker.interactive) {
+    throw new SwitchyardError('NEEDS_TTY', 'down --volumes deletes the shared services\' data and asks first, but there is no terminal to ask on', { hint: 'pass --yes as well if you really mean to delete the data' });
+  }
   return runOperation(e, 'down', { forceUnlock: opts.forceUnlock }, async (op) => {
     let state = await readState(e.paths);
     op.from = state?.active ?? null;
@@ -27,9 +30,15 @@ export async function down(e: Engine, opts: { colour?: Colour; forceUnlock?: boo
       done.push(`stopped ${c}`);
       if (state) state = withColourStatus(state, c, 'stopped');
     }
-    if (opts.shared && e.runtime.stopShared) {
+    if ((opts.shared || opts.volumes) && e.runtime.stopShared) {
       await e.runtime.stopShared();
-      done.push('stopped the shared services (their volumes are kept)');
+      done.push(opts.volumes ? 'stopped the shared services' : 'stopped the shared services (their volumes are kept)');
+    }
+    if (opts.volumes && e.runtime.removeVolumes) {
+      if (opts.yes || (await e.asker.confirm('Delete the data volumes of the shared services? This cannot be undone.', false))) {
+        const gone = await e.runtime.removeVolumes();
+        done.push(gone.length ? `deleted volumes ${gone.join(', ')}` : 'no volumes to delete');
+      } else done.push('volumes kept (you answered no)');
     }
     // The proxy starts clean next time (no colour active until init activates one).
     await fs.rm(e.paths.proxyState, { force: true });

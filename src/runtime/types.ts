@@ -94,4 +94,6 @@ export interface Runtime {
   /** Stops and removes the shared services; their data volumes stay. */
   stopShared?(): Promise<void>;
   sharedStatus?(): Promise<ServiceStatus[]>;
+  /** Deletes the app's data volumes (`down --volumes`); call only after stopShared. Returns their names. */
+  removeVolumes?(): Promise<string[]>;
 }

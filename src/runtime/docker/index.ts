@@ -17,7 +17,7 @@ import { findContainers, publishedPort, removeContainer } from './containers.js'
 import { colourStatus } from './health.js';
 import { imageExists, prepareImages } from './images.js';
 import { pruneImages, releaseComplete } from './prune.js';
-import { sharedStatus, startShared, stopShared } from './shared.js';
+import { removeVolumes, sharedStatus, startShared, stopShared } from './shared.js';
 import { runFrom, startColour } from './start.js';
 
 /** Used for a container of a service no longer in the config. */
@@ -91,5 +91,6 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
     startShared: async (opts) => startShared(ctx, await docker(), opts?.signal),
     stopShared: async () => stopShared(ctx, await docker()),
     sharedStatus: async () => sharedStatus(ctx, await docker()),
+    removeVolumes: async () => removeVolumes(ctx, await docker()),
   };
 }

@@ -128,3 +128,11 @@ export async function sharedStatus(ctx: RuntimeContext, docker: Docker): Promise
   const names = [...new Set([...Object.keys(ctx.config.shared), ...found.keys()])];
   return names.map((n) => containerStatus(n, found.get(n), 'shared service not started'));
 }
+
+/** `down --volumes`: deletes the app's named volumes (labelled by switchyard), i.e. its data. */
+export async function removeVolumes(ctx: RuntimeContext, docker: Docker): Promise<string[]> {
+  const list = await call('list volumes', () => docker.listVolumes({ filters: JSON.stringify({ label: [`${LABEL.app}=${ctx.config.app}`] }) }));
+  const names = (list.Volumes ?? []).map((v) => v.Name);
+  for (const name of names) await call(`remove volume ${name}`, () => docker.getVolume(name).remove());
+  return names;
+}
