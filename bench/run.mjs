@@ -11,6 +11,8 @@ const benches = [
   { name: 'proxyThroughput', file: 'proxy-throughput.mjs', out: 'proxy-throughput.json', args: [] },
   { name: 'switching', file: 'switch.mjs', out: 'switch.json', args: ['--rounds', '10'] },
   { name: 'nginxSwitching', file: 'nginx-switch.mjs', out: 'nginx-switch.json', args: [] },
+  { name: 'proxiesCompare', file: 'proxies-compare.mjs', out: 'proxies-compare.json', args: ['--rounds', '3'] },
+  { name: 'deploySplit', file: 'deploy-split.mjs', out: 'deploy-split.json', args: [] },
 ];
 const results = { when: new Date().toISOString(), node: process.version, machine: { cpus: (await import('node:os')).cpus().length } };
 let failed = 0;

@@ -15,6 +15,8 @@ export interface LevelResult {
   ok: boolean;
   skipped: boolean;
   detail: string;
+  /** A failure that waiting cannot fix (a dead process, a container Docker calls unhealthy). */
+  final?: boolean;
 }
 
 export interface HealthInput {
@@ -70,7 +72,7 @@ async function levelsFromStatus(input: HealthInput): Promise<[LevelResult, Level
     rated.length === 0
       ? skip(2, 'runtime health', 'the runtime defines no health status')
       : sick.length
-        ? fail(2, 'runtime health', sick.join('; '))
+        ? { ...fail(2, 'runtime health', sick.join('; ')), final: rated.some((s) => s.failed === true) }
         : pass(2, 'runtime health', rated.map((s) => s.service).join(', '));
   return [l1, l2];
 }
@@ -131,7 +133,8 @@ const passed = (levels: LevelResult[]) => levels.every((l) => l.ok);
 
 /**
  * Healthy only after `healthyAfter` consecutive passing rounds (one lucky answer from a flapping
- * process is not enough). A dead process fails at once: waiting would not bring it back.
+ * process is not enough). A dead process, or a container Docker calls unhealthy, fails at once:
+ * waiting would not bring it back.
  */
 export async function waitHealthy(input: WaitHealthyInput): Promise<WaitHealthyResult> {
   const checks = input.config.checks;
@@ -166,6 +169,11 @@ export async function waitHealthy(input: WaitHealthyInput): Promise<WaitHealthyR
       const l1 = levels[0];
       if (l1 && !l1.ok) {
         l1.detail = `${l1.detail} - a process of ${input.colour} is gone, so waiting longer cannot help`;
+        return { ok: false, levels, attempts, ms: elapsed() };
+      }
+      const l2 = levels[1];
+      if (l2 && !l2.ok && l2.final) {
+        l2.detail = `${l2.detail} - the runtime's own health check failed, so waiting longer cannot help`;
         return { ok: false, levels, attempts, ms: elapsed() };
       }
     }

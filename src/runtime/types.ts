@@ -37,6 +37,8 @@ export interface ServiceStatus {
   port?: number;
   /** Runtime health (level 2): undefined when the runtime defines none. */
   healthy?: boolean;
+  /** The runtime's verdict is final (Docker: `unhealthy`, not `starting`): waiting will not help. */
+  failed?: boolean;
   detail?: string;
 }
 

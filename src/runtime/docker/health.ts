@@ -35,7 +35,7 @@ export function containerStatus(service: string, found: Found | undefined, where
   if (health === undefined || health === 'none' || health === '') return { ...running, detail: `${found.name} running${at}${rel}` };
   if (health === 'healthy') return { ...running, healthy: true, detail: `${found.name} healthy${at}${rel}` };
   if (health === 'starting') return { ...running, healthy: false, detail: `${found.name}: health check starting` };
-  return { ...running, healthy: false, detail: `${found.name} is ${health}: ${healthLog(found.info) || 'no health log'}` };
+  return { ...running, healthy: false, failed: health === 'unhealthy', detail: `${found.name} is ${health}: ${healthLog(found.info) || 'no health log'}` };
 }
 
 /** One status per configured service, plus any container of a service no longer configured. */

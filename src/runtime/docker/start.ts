@@ -79,7 +79,14 @@ export async function startColour(ctx: RuntimeContext, docker: Docker, colour: C
     const lines: string[] = [];
     for (const d of dead) {
       const s = d.info.State;
-      const how = s.OOMKilled ? 'was killed (out of memory)' : `exited with code ${s.ExitCode}${s.Error ? ` (${s.Error})` : ''}`;
+      // A container its restart policy already restarted shows Running and ExitCode 0: its code is
+      // gone, so say what is known instead of a misleading "code 0".
+      const restarts = d.info.RestartCount ?? 0;
+      const how = s.OOMKilled
+        ? 'was killed (out of memory)'
+        : s.Running || s.Restarting
+          ? `exited and was restarted ${restarts} time${restarts === 1 ? '' : 's'} by Docker`
+          : `exited with code ${s.ExitCode}${s.Error ? ` (${s.Error})` : ''}`;
       lines.push(`${d.service} (${colour}) ${how} right after starting; last lines of its output:`, indent(redact(await containerTail(docker, d.id))));
     }
     await fail(lines.join('\n'));

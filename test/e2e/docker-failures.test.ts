@@ -1,0 +1,194 @@
+/**
+ * Failure paths of the docker runtime behind nginx (issue 3): one project (the example images,
+ * nginx on the host, no shared database), `init` once (blue live), then each failure. Every one
+ * must exit 1 with a clear reason, leave blue serving through nginx, `state.json` and
+ * `.current-env` byte-for-byte unchanged and no green container behind. Last, `down <idle colour>`
+ * after `deploy --keep-old` must leave nginx's config valid and the live colour serving.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { CLI, freePort } from '../helpers/project.ts';
+import { makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
+
+const app = `syfail${process.pid}`;
+let p: DockerE2e;
+let stateBefore: string;
+let envBefore: string;
+
+const nginxConf = () => path.join(p.dir, '.switchyard', 'nginx', 'nginx.conf');
+const nginxPid = async () => Number((await p.file('.switchyard/nginx/nginx.pid'))?.trim());
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Replaces exactly one occurrence of `from` in a project file; returns a restore function. */
+async function edit(file: string, from: string | RegExp, to: string): Promise<() => Promise<void>> {
+  const original = await fs.readFile(file, 'utf8');
+  const next = original.replace(from, to);
+  assert.notEqual(next, original, `${file}: ${String(from)} not found`);
+  await fs.writeFile(file, next);
+  return () => fs.writeFile(file, original);
+}
+
+before(async () => {
+  assert.ok(existsSync(CLI), `${CLI} is missing: run \`npm run build\` first`);
+  execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 30_000 }); // fail, never skip, without an engine
+  p = await makeDockerProject({ app, sharedDb: false });
+  // Bound every health wait well below the test's own timeouts.
+  await edit(path.join(p.dir, 'switchyard.yml'), /^checks:\n/m, 'checks:\n  timeout: 30s\n');
+  const init = await p.cli(['init']);
+  assert.equal(init.code, 0, init.out);
+  assert.deepEqual(p.containers(), [`${app}-api-blue`, `${app}-frontend-blue`]);
+  stateBefore = (await p.file('.switchyard/state.json'))!;
+  envBefore = (await p.file('.current-env'))!;
+  assert.equal(envBefore.trim(), 'blue');
+});
+
+after(async () => {
+  if (p) await p.cleanup();
+});
+
+async function assertBlueUntouched(out: string) {
+  assert.equal(await p.file('.switchyard/state.json'), stateBefore, `state.json unchanged\n${out}`);
+  assert.equal(await p.file('.current-env'), envBefore, `.current-env unchanged\n${out}`);
+  for (const route of ['/api/health', '/']) {
+    const res = await p.get(route);
+    assert.equal(res.status, 200, `${route} through nginx`);
+    assert.equal(res.colour, 'blue', `${route} answered by blue`);
+  }
+  assert.equal(JSON.parse((await p.get('/api/health')).body).environment, 'blue');
+  assert.deepEqual(p.containers({ colour: 'green' }), [], 'no green container running');
+  assert.deepEqual(p.containers({ colour: 'green', all: true }), [], 'no green container left at all');
+  assert.deepEqual(p.containers({ colour: 'blue' }), [`${app}-api-blue`, `${app}-frontend-blue`], 'blue still runs');
+}
+
+async function lastHistory(): Promise<{ op?: string; result?: string; reason?: string }> {
+  return JSON.parse((await p.file('.switchyard/history.jsonl'))!.trim().split('\n').at(-1)!);
+}
+
+test('1. image build fails: the build log tail is in the message, blue keeps serving', async () => {
+  const restore = await edit(path.join(p.dir, 'api.Dockerfile'), 'COPY server.mjs VERSION /app/\n', 'COPY server.mjs VERSION /app/\nRUN echo "sy-e2e: this build step fails on purpose" && exit 1\n');
+  try {
+    const r = await p.cli(['deploy', '--auto-switch']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /docker build of api failed/);
+    assert.match(r.out, /sy-e2e: this build step fails on purpose/, 'the build log tail');
+    assert.match(r.out, /non-zero code: 1/);
+    await assertBlueUntouched(r.out);
+    assert.equal((await lastHistory()).result, 'failed');
+  } finally {
+    await restore();
+  }
+});
+
+test('2. container exits on start: exit code and its output in the message', async () => {
+  const restore = await edit(path.join(p.root, 'app', 'api', 'server.mjs'), /^/, "throw new Error('sy-e2e: refusing to start');\n");
+  try {
+    const r = await p.cli(['deploy', '--auto-switch']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /api \(green\) (exited with code 1|exited and was restarted \d+ times? by Docker) right after starting/);
+    assert.match(r.out, /sy-e2e: refusing to start/, "the container's last output lines");
+    await assertBlueUntouched(r.out);
+    assert.equal((await lastHistory()).result, 'failed');
+  } finally {
+    await restore();
+  }
+});
+
+test('3. HEALTHCHECK goes unhealthy: fails at the health checks naming the container and its health log', async () => {
+  const restore = await edit(
+    path.join(p.dir, 'switchyard.yml'),
+    '    port: 5000\n',
+    '    port: 5000\n    healthcheck: { test: ["CMD-SHELL", "echo sy-e2e probe says no; exit 1"], interval: 1s, timeout: 2s, retries: 1, startPeriod: 0s }\n',
+  );
+  try {
+    const t0 = Date.now();
+    const r = await p.cli(['deploy', '--auto-switch']);
+    const ms = Date.now() - t0;
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /\[5\/8\]/, 'it got as far as the health checks');
+    assert.match(r.out, new RegExp(`${app}-api-green is unhealthy: .*sy-e2e probe says no`), r.out);
+    // `unhealthy` is final: no reason to wait for checks.timeout (30 s).
+    assert.ok(ms < 20_000, `failed fast (${ms} ms)\n${r.out}`);
+    await assertBlueUntouched(r.out);
+    assert.equal((await lastHistory()).result, 'failed');
+  } finally {
+    await restore();
+  }
+});
+
+test('4. nginx -t rejects a config (TLS files that are not PEM): nginx keeps its config and serves blue', async () => {
+  await fs.writeFile(path.join(p.dir, 'bad.crt'), '-----BEGIN CERTIFICATE-----\nthis is not a certificate\n-----END CERTIFICATE-----\n');
+  await fs.writeFile(path.join(p.dir, 'bad.key'), '-----BEGIN PRIVATE KEY-----\nnor is this a key\n-----END PRIVATE KEY-----\n');
+  const httpsPort = await freePort();
+  const confBefore = await fs.readFile(nginxConf(), 'utf8');
+  const pidBefore = await nginxPid();
+  assert.ok(pidAlive(pidBefore), 'nginx runs before');
+  const yml = path.join(p.dir, 'switchyard.yml');
+  const restore = await edit(yml, /^( {2}listen: \{ http: [^,]+), host: 127\.0\.0\.1 \}\n/m, `$1, https: ${httpsPort}, host: 127.0.0.1 }\n  tls: { cert: ./bad.crt, key: ./bad.key }\n`);
+  try {
+    const r = await p.cli(['deploy', '--auto-switch']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /nginx rejected the configuration: .*(PEM|certificate|bad\.crt)/i, r.out);
+    assert.equal(await fs.readFile(nginxConf(), 'utf8'), confBefore, 'the running config file is unchanged');
+    assert.equal(await nginxPid(), pidBefore, 'same nginx master');
+    assert.ok(pidAlive(pidBefore), 'nginx still runs');
+    const open = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port: httpsPort });
+      s.setTimeout(1000, () => (s.destroy(), resolve(false)));
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    assert.equal(open, false, 'the rejected https listener was never opened');
+    await assertBlueUntouched(r.out); // plain HTTP still answers 200 (no redirect to the rejected https)
+  } finally {
+    await restore();
+  }
+});
+
+test('5. Docker engine unreachable: the message names the socket, nothing changes', async () => {
+  const confBefore = await fs.readFile(nginxConf(), 'utf8');
+  const r = await p.cli(['deploy', '--auto-switch'], { env: { DOCKER_HOST: 'unix:///nonexistent.sock' }, timeoutMs: 60_000 });
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /cannot reach the Docker engine at unix:\/\/\/nonexistent\.sock/);
+  assert.equal(await fs.readFile(nginxConf(), 'utf8'), confBefore, 'nginx config unchanged');
+  await assertBlueUntouched(r.out);
+});
+
+test('6. down <idle colour> after deploy --keep-old never breaks nginx', async () => {
+  const d = await p.cli(['deploy', '--auto-switch', '--keep-old']);
+  assert.equal(d.code, 0, d.out);
+  assert.equal((await p.get('/api/health')).colour, 'green');
+  assert.deepEqual(p.containers(), [`${app}-api-blue`, `${app}-api-green`, `${app}-frontend-blue`, `${app}-frontend-green`], 'blue kept warm');
+  const pid = await nginxPid();
+
+  const refused = await p.cli(['down', 'green']);
+  assert.equal(refused.code, 2, `the live colour is refused\n${refused.out}`);
+
+  const down = await p.cli(['down', 'blue']);
+  assert.equal(down.code, 0, down.out);
+  assert.deepEqual(p.containers({ all: true }), [`${app}-api-green`, `${app}-frontend-green`]);
+  // nginx -t on the file nginx runs: blue's upstreams now point at ports nothing listens on, which must not matter.
+  const t = execFileSync('nginx', ['-t', '-e', 'stderr', '-p', `${path.dirname(nginxConf())}/`, '-c', nginxConf()], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+  assert.equal(typeof t, 'string'); // a non-zero exit throws with nginx's message
+  assert.equal(await nginxPid(), pid);
+  assert.ok(pidAlive(pid), 'nginx still runs');
+  for (let i = 0; i < 20; i++) {
+    const res = await p.get(i % 2 ? '/' : '/api/health');
+    assert.equal(res.status, 200);
+    assert.equal(res.colour, 'green');
+  }
+  assert.equal((await p.file('.current-env'))?.trim(), 'green');
+  const st = await p.cli(['status']);
+  assert.equal(st.code, 0, st.out);
+});
