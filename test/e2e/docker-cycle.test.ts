@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
+import { docker, makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
 
 const app = `sye2e${process.pid}`;
 let p: DockerE2e;
@@ -60,4 +60,17 @@ test('init -> deploy -> rollback with containers, a shared database and nginx', 
   assert.equal(st.code, 0, st.out);
   assert.match(st.out, /shared db +running/);
   assert.ok(!st.out.includes('e2e-pg-secret-value'), 'the database password is not printed');
+});
+
+test('down --volumes asks (exit 2 without a terminal or --yes), then deletes the data volumes', async () => {
+  const refused = await cli('down', '--volumes');
+  assert.equal(refused.code, 2, refused.out);
+  assert.match(refused.out, /--yes/);
+  const volumes = () => docker('volume', 'ls', '-q', '--filter', `label=switchyard.app=${app}`).split('\n').filter(Boolean);
+  assert.ok(volumes().length > 0, 'the data volumes exist before');
+  const r = await cli('down', '--volumes', '--yes');
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /deleted volumes /);
+  assert.deepEqual(volumes(), []);
+  assert.deepEqual(containers(), []);
 });
