@@ -13,6 +13,7 @@ import { selfCommand } from '../util/self.js';
 import { loadSnapshot, saveSnapshot } from './builtin/snapshot.js';
 import { proxyAlive, proxyClient } from './client.js';
 import type { ProxyControl, ProxyStatus } from './types.js';
+import { pidAlive } from '../util/pid.js';
 
 export const START_TIMEOUT_MS = 10_000;
 export const POLL_MS = 50;
@@ -103,26 +104,18 @@ export async function ensureProxy(
   });
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** A pid file may outlive its process and the pid be reused: only signal what looks like our daemon. */
 async function looksLikeDaemon(pid: number): Promise<boolean> {
   const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
-  return cmdline === undefined ? isRunning(pid) : cmdline.includes('proxy');
+  return cmdline === undefined ? pidAlive(pid) : cmdline.includes('proxy');
 }
 
 async function waitGone(pid: number, socketPath: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     // A daemon running inside this very process (tests) is done when its socket is gone.
-    const gone = pid === process.pid ? !(await fs.stat(socketPath).then(() => true, () => false)) : !isRunning(pid);
+    const gone = pid === process.pid ? !(await fs.stat(socketPath).then(() => true, () => false)) : !pidAlive(pid);
     if (gone) return true;
     await sleep(POLL_MS);
   }
@@ -138,7 +131,7 @@ export async function stopProxy(paths: ProjectPaths, timeoutMs = STOP_TIMEOUT_MS
   } else {
     const text = await fs.readFile(paths.proxyPid, 'utf8').catch(() => '');
     const n = Number.parseInt(text.trim(), 10);
-    if (Number.isInteger(n) && n > 0 && n !== process.pid && isRunning(n) && (await looksLikeDaemon(n))) {
+    if (Number.isInteger(n) && n > 0 && n !== process.pid && pidAlive(n) && (await looksLikeDaemon(n))) {
       pid = n;
       try {
         process.kill(n, 'SIGTERM');

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { startLoad } from '../../src/load/load.ts';
+import { assertFollowsMarks, type Mark } from '../helpers/switch-marks.ts';
 import { makeProject, type Project } from '../helpers/project.ts';
 
 let p: Project;
@@ -33,7 +34,7 @@ test('deploy, 10 switches, rollback and deploy through nginx under load: 0 faile
   const conf = await p.file('.switchyard/nginx/nginx.conf');
   const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 16, maxRequests: 300_000, maxMs: 180_000 });
   while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
-  const marks: Array<{ start: number; end: number; colour: string }> = [];
+  const marks: Mark[] = [];
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
   marks.push({ ...(await ok(['deploy', '--auto-switch', '--keep-old'])), colour: 'green' });
   let colour = 'green';
@@ -53,17 +54,7 @@ test('deploy, 10 switches, rollback and deploy through nginx under load: 0 faile
   t.diagnostic(`sent ${totals.sent} in ${totals.ms} ms, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}`);
   assert.ok(totals.sent >= 3000, `sent ${totals.sent}`);
   assert.equal(totals.failed, 0, `failed: ${JSON.stringify(totals.errors)}`);
-  let checked = 0;
-  for (const s of totals.samples) {
-    const started = totals.startedAt + s.at;
-    let i = marks.length - 1;
-    while (i >= 0 && marks[i]!.end > started) i--;
-    if (i < 0) continue;
-    const next = marks[i + 1];
-    if (next && started >= next.start) continue;
-    checked++;
-    assert.equal(s.colour, marks[i]!.colour, `a request started ${started - marks[i]!.end} ms after a switch to ${marks[i]!.colour} came from ${s.colour}`);
-  }
+  const checked = assertFollowsMarks(totals, marks);
   assert.ok(checked >= 1000, `only ${checked} requests were checked`);
   // Both colours' upstreams existed from init on: no deploy or switch rewrote (reloaded) nginx.
   assert.equal(await p.file('.switchyard/nginx/nginx.conf'), conf);

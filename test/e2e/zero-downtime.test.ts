@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startLoad } from '../../src/load/load.ts';
+import { assertFollowsMarks, type Mark } from '../helpers/switch-marks.ts';
 import { useProject } from '../helpers/project.ts';
 
 const project = useProject({ before, after }, 'fixture', { init: true });
@@ -26,7 +27,7 @@ test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, n
 
   // Each command moves traffic to `colour`: every request that starts after it returned (and
   // before the next command started) must be answered by that colour.
-  const marks: Array<{ start: number; end: number; colour: string }> = [];
+  const marks: Mark[] = [];
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
   marks.push({ ...(await ok(['deploy', '--auto-switch', '--keep-old'])), colour: 'green' });
   for (const colour of ['blue', 'green', 'blue', 'green', 'blue']) marks.push({ ...(await ok(['switch', colour])), colour });
@@ -43,18 +44,7 @@ test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, n
   assert.ok(totals.sent >= 3000, `sent ${totals.sent}`);
   assert.equal(totals.failed, 0, `failed: ${JSON.stringify(totals.errors)}`);
   assert.ok((totals.byColour.blue ?? 0) > 0 && (totals.byColour.green ?? 0) > 0, JSON.stringify(totals.byColour));
-  let checked = 0;
-  for (const s of totals.samples) {
-    const started = totals.startedAt + s.at;
-    let i = marks.length - 1;
-    while (i >= 0 && marks[i]!.end > started) i--;
-    if (i < 0) continue;
-    const mark = marks[i]!;
-    const next = marks[i + 1];
-    if (next && started >= next.start) continue; // the next command may already have switched
-    checked++;
-    assert.equal(s.colour, mark.colour, `a request started ${started - mark.end} ms after the switch to ${mark.colour} returned was answered by ${s.colour}`);
-  }
+  const checked = assertFollowsMarks(totals, marks);
   assert.ok(checked > 500, `only ${checked} requests started after the first switch`);
   // blue was stopped by the last deploy: nothing may have come from it afterwards.
   const last = marks.at(-1)!;

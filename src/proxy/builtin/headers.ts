@@ -4,17 +4,12 @@
  * hot path and object building was a visible share of the profile.
  */
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) plus the ones undici refuses or we set ourselves. */
+/** Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded in either direction. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/** Requests: hop-by-hop, plus what undici refuses or we set ourselves. */
 const REQUEST_DROP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
+  ...HOP_BY_HOP,
   // Node answers "Expect: 100-continue" itself before the body is read; undici rejects it.
   'expect',
   'x-forwarded-for',
@@ -22,18 +17,8 @@ const REQUEST_DROP = new Set([
   'x-forwarded-host',
 ]);
 
-const RESPONSE_DROP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'x-switchyard-env',
-]);
+/** Responses: hop-by-hop, plus our own colour header (a backend must not fake it). */
+const RESPONSE_DROP = new Set([...HOP_BY_HOP, 'x-switchyard-env']);
 
 /** Names listed in a Connection header are hop-by-hop too (besides close/keep-alive). */
 function connectionTokens(value: string): Set<string> | undefined {

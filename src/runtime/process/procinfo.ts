@@ -4,6 +4,7 @@
  * boot), recorded when we spawned it. Where /proc is missing (not Linux) we fall back to the pid.
  */
 import fs from 'node:fs/promises';
+import { groupExists, pidAlive } from '../../util/pid.js';
 
 interface Stat {
   state: string;
@@ -29,14 +30,6 @@ export async function readStartTicks(pid: number): Promise<string | undefined> {
   return (await readStat(pid))?.startTicks;
 }
 
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export type Liveness = 'running' | 'gone' | 'reused';
 
@@ -44,7 +37,7 @@ export type Liveness = 'running' | 'gone' | 'reused';
 export async function liveness(pid: number, startTicks: string | undefined): Promise<Liveness> {
   if (!Number.isInteger(pid) || pid <= 1) return 'gone';
   const stat = await readStat(pid);
-  if (!stat) return exists(pid) && startTicks === undefined ? 'running' : 'gone';
+  if (!stat) return pidAlive(pid) && startTicks === undefined ? 'running' : 'gone';
   if (startTicks !== undefined && stat.startTicks !== startTicks) return 'reused';
   return stat.state === 'Z' || stat.state === 'X' ? 'gone' : 'running';
 }
@@ -55,7 +48,7 @@ export async function liveness(pid: number, startTicks: string | undefined): Pro
  * and kill(-pgid, 0) still succeeds on a group of zombies.
  */
 export async function groupAlive(pgid: number): Promise<boolean> {
-  if (pgid <= 1 || !exists(-pgid)) return false;
+  if (!groupExists(pgid)) return false;
   let entries: string[];
   try {
     entries = await fs.readdir('/proc');

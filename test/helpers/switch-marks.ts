@@ -1,0 +1,31 @@
+/**
+ * Checking a load against the commands that moved traffic: every request that started after a
+ * command returned (and before the next one started) must have been answered by that command's
+ * colour. Requests that start while a command runs may legitimately see either colour.
+ */
+import assert from 'node:assert/strict';
+import type { LoadTotals } from '../../src/load/load.ts';
+
+export interface Mark {
+  /** When the command started and returned (epoch ms). */
+  start: number;
+  end: number;
+  /** The colour it moved traffic to. */
+  colour: string;
+}
+
+/** Asserts the rule above for every sample; returns how many samples it checked. */
+export function assertFollowsMarks(totals: LoadTotals, marks: Mark[]): number {
+  let checked = 0;
+  for (const s of totals.samples) {
+    const started = totals.startedAt + s.at;
+    let i = marks.length - 1;
+    while (i >= 0 && marks[i]!.end > started) i--;
+    if (i < 0) continue;
+    const next = marks[i + 1];
+    if (next && started >= next.start) continue; // the next command may already have switched
+    checked++;
+    assert.equal(s.colour, marks[i]!.colour, `a request started ${started - marks[i]!.end} ms after the switch to ${marks[i]!.colour} returned was answered by ${s.colour}`);
+  }
+  return checked;
+}
