@@ -10,6 +10,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const benches = [
   { name: 'proxyThroughput', file: 'proxy-throughput.mjs', out: 'proxy-throughput.json', args: [] },
   { name: 'switching', file: 'switch.mjs', out: 'switch.json', args: ['--rounds', '10'] },
+  { name: 'switchingNginx', file: 'switch.mjs', out: 'switch-nginx.json', args: ['--rounds', '10', '--proxy', 'nginx'] },
   { name: 'nginxSwitching', file: 'nginx-switch.mjs', out: 'nginx-switch.json', args: [] },
   { name: 'proxiesCompare', file: 'proxies-compare.mjs', out: 'proxies-compare.json', args: ['--rounds', '3'] },
   { name: 'deploySplit', file: 'deploy-split.mjs', out: 'deploy-split.json', args: [] },

@@ -5,7 +5,8 @@
 //  - `rollback --force` wall time while the previous colour still runs (kept by --keep-old), and
 //    the time until traffic is back on it;
 //  - requests failed during all of that, under a bounded keep-alive load.
-// Usage: npm run build && node bench/switch.mjs [--rounds 10]. Writes bench/out/switch.json.
+// Usage: npm run build && node bench/switch.mjs [--rounds 10] [--proxy builtin|nginx].
+// Writes bench/out/switch.json (or switch-nginx.json).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -19,6 +20,9 @@ const cli = path.join(root, 'dist', 'switchyard.mjs');
 const { startLoad } = await import(pathToFileURL(path.join(root, 'dist', 'load', 'load.js')).href);
 const arg = (n, d) => (process.argv.includes(`--${n}`) ? process.argv[process.argv.indexOf(`--${n}`) + 1] : d);
 const rounds = Number(arg('rounds', '10'));
+// --proxy nginx: the same measurements through nginx (proxy.kind: nginx, mode: host).
+const proxyKind = arg('proxy', 'builtin');
+if (!['builtin', 'nginx'].includes(proxyKind)) throw new Error(`--proxy must be builtin or nginx, got ${proxyKind}`);
 
 const port = await new Promise((resolve) => {
   const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -28,6 +32,10 @@ const port = await new Promise((resolve) => {
 });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-switch-'));
 fs.cpSync(path.join(root, 'test', 'fixtures', 'app'), dir, { recursive: true });
+if (proxyKind === 'nginx') {
+  const yml = path.join(dir, 'switchyard.yml');
+  fs.writeFileSync(yml, fs.readFileSync(yml, 'utf8').replace('kind: builtin', 'kind: nginx'));
+}
 const env = { ...process.env, SWITCHYARD_PORT: String(port) };
 
 function run(args) {
@@ -102,6 +110,7 @@ try {
   const result = {
     when: new Date().toISOString(),
     node: process.version,
+    proxy: proxyKind,
     rounds,
     switch: {
       firstResponseMs: { p50: round1(pct(switches.map((s) => s.firstMs), 50)), max: round1(Math.max(...switches.map((s) => s.firstMs))) },
@@ -120,7 +129,7 @@ try {
     loadDuringSwitches: { sent: totals.sent, failed: totals.failed, byColour: totals.byColour, errors: totals.errors },
   };
   fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'bench', 'out', 'switch.json'), JSON.stringify(result, null, 2) + '\n');
+  fs.writeFileSync(path.join(root, 'bench', 'out', proxyKind === 'nginx' ? 'switch-nginx.json' : 'switch.json'), JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await run(['down', '--force-unlock']).catch((e) => console.error(String(e)));
