@@ -138,17 +138,41 @@ export async function startNginx(binary: NginxCommand, f: NginxFiles, listens: {
  */
 export async function reloadNginx(f: NginxFiles, pid: number): Promise<void> {
   const before = new Set((await workersOf(pid)).map((w) => w.pid));
+  const logFrom = (await fs.stat(f.errorLog).catch(() => undefined))?.size ?? 0;
   process.kill(pid, 'SIGHUP');
   const deadline = Date.now() + RELOAD_TIMEOUT_MS;
   while (Date.now() < deadline) {
+    // A master that refuses the new config says so at once ([emerg]) and keeps the old workers.
+    const fresh = await newLogLines(f.errorLog, logFrom);
+    const emerg = fresh.filter((l) => l.includes('[emerg]'));
+    if (emerg.length > 0) {
+      throw new SwitchyardError('PROXY_FAILED', `nginx refused to reload: ${emerg.at(-1)!.replace(/^.*\[emerg\] [^:]*: /, '')}`, {
+        details: emerg.slice(-5),
+        hint: `nginx keeps serving with its previous configuration; see ${f.errorLog}`,
+      });
+    }
     const now = await workersOf(pid);
     // Old workers accept new connections until told to quit, so both conditions are needed.
-    const fresh = now.some((w) => !before.has(w.pid) && !w.shuttingDown);
-    if (fresh && now.every((w) => !before.has(w.pid) || w.shuttingDown)) return;
+    const started = now.some((w) => !before.has(w.pid) && !w.shuttingDown);
+    if (started && now.every((w) => !before.has(w.pid) || w.shuttingDown)) return;
     await sleep(POLL_MS);
   }
   const tail = (await fs.readFile(f.errorLog, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-5);
   throw new SwitchyardError('PROXY_FAILED', `nginx did not start new workers within ${RELOAD_TIMEOUT_MS / 1000} s of a reload`, { details: tail, hint: `see ${f.errorLog}` });
+}
+
+async function newLogLines(file: string, from: number): Promise<string[]> {
+  const fh = await fs.open(file, 'r').catch(() => undefined);
+  if (!fh) return [];
+  try {
+    const { size } = await fh.stat();
+    if (size <= from) return [];
+    const buf = Buffer.alloc(Math.min(size - from, 64 * 1024));
+    await fh.read(buf, 0, buf.length, from);
+    return buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+  } finally {
+    await fh.close();
+  }
 }
 
 async function waitExit(pid: number, ms: number): Promise<boolean> {
