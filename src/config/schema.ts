@@ -4,35 +4,11 @@
  * all come from it. Cross-field checks live in rules.ts.
  */
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { command, duration, httpPath, name, port, type Colour } from './schema-prims.js';
+import { proxySchema } from './proxy-schema.js';
 
-export const COLOURS = ['blue', 'green'] as const;
-export type Colour = (typeof COLOURS)[number];
-
-const name = (what: string) =>
-  z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,39}$/, `${what} must be 1-40 characters of a-z, 0-9 and "-", starting with a letter`);
-
-/** Durations become milliseconds. */
-export const duration = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration such as "500ms", "30s" or "2m"` });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .meta({ description: 'A duration: "500ms", "30s", "2m", "1h", or a number of seconds.' });
-
-const port = z.number().int().min(1).max(65535);
-
-/** A command: an argument array (run as is) or a string (split on spaces, or run by /bin/sh when shell: true). */
-const command = z.union([z.string().min(1), z.array(z.string()).min(1)]);
-
-const httpPath = z.string().regex(/^\/[^\s]*$/, 'must start with "/" and contain no spaces');
+export { COLOURS, duration, type Colour } from './schema-prims.js';
+export { proxySchema, routeSchema, type BuiltinProxyConfig, type NginxProxyConfig, type ProxyConfig, type Route } from './proxy-schema.js';
 
 export const expectSchema = z
   .object({
@@ -149,76 +125,6 @@ export const sharedSchema = z
   })
   .strict();
 
-const routeSchema = z.object({ path: httpPath, service: z.string().min(1) }).strict();
-
-const listenHost = z.string().min(1).default('127.0.0.1');
-
-const builtinProxySchema = z
-  .object({
-    kind: z.literal('builtin').default('builtin'),
-    listen: z
-      .object({
-        http: port,
-        host: listenHost,
-      })
-      .strict(),
-    routes: z.array(routeSchema).min(1),
-  })
-  .strict();
-
-/** An nginx size such as "10m", "512k" or "0" (no limit). */
-const nginxSize = z.union([z.string().regex(/^\d+[kKmMgG]?$/, 'expected a size such as "10m", "512k" or "0"'), z.number().int().min(0).transform(String)]);
-
-/**
- * nginx driven by switchyard. `mode: container` (nginx in Docker) comes with the docker runtime;
- * until then it is refused here, so a config never silently gets an nginx it did not ask for.
- */
-const nginxProxySchema = z
-  .object({
-    kind: z.literal('nginx'),
-    /** host: the nginx installed on this machine; container: the same nginx in a container `<app>-proxy` (needs runtime: docker). */
-    mode: z.enum(['host', 'container']).default('host'),
-    /** mode: container: the image that provides nginx (no registry here: a locally built one such as switchyard/base:bookworm). */
-    image: z.string().min(1).default('nginx:stable'),
-    listen: z
-      .object({
-        http: port,
-        https: port.optional(),
-        host: listenHost,
-      })
-      .strict(),
-    /** Certificate and key files (PEM), relative to the project folder. */
-    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
-    routes: z.array(routeSchema).min(1),
-    binary: z.string().min(1).default('nginx'),
-    /** Worker user when switchyard runs as root (default: the owner of the project folder). */
-    user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'expected a user name').optional(),
-    workerProcesses: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
-    workerConnections: z.number().int().min(16).max(1_000_000).default(1024),
-    /** Idle keep-alive connections nginx keeps per upstream (colour of a service). */
-    keepalive: z.number().int().min(1).max(100_000).default(64),
-    /** Below the usual backend idle timeout (Node: 5 s), so nginx never reuses a connection the backend is closing. */
-    upstreamKeepaliveTimeout: duration.default(4_000),
-    clientMaxBodySize: nginxSize.default('10m'),
-    connectTimeout: duration.default(5_000),
-    readTimeout: duration.default(60_000),
-    sendTimeout: duration.default(60_000),
-  })
-  .strict()
-  .superRefine((p, ctx) => {
-    if (p.listen.https !== undefined && p.tls === undefined)
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'required when listen.https is set (tls: { cert, key })' });
-    if (p.tls !== undefined && p.listen.https === undefined)
-      ctx.addIssue({ code: 'custom', path: ['listen', 'https'], message: 'tls is set but no https port is: add listen.https' });
-    if (p.mode === 'container' && p.binary !== 'nginx')
-      ctx.addIssue({ code: 'custom', path: ['binary'], message: 'only used by mode: host (mode: container runs nginx from proxy.image)' });
-    if (p.listen.https !== undefined && p.listen.https === p.listen.http)
-      ctx.addIssue({ code: 'custom', path: ['listen', 'https'], message: 'same as listen.http; each needs its own port' });
-  });
-
-export const proxySchema = z.discriminatedUnion('kind', [builtinProxySchema, nginxProxySchema], {
-  error: (iss) => (iss.code === 'invalid_union' ? 'expected kind: builtin or kind: nginx' : undefined),
-});
 
 const requestSchema = z
   .object({
@@ -301,10 +207,6 @@ export type Expect = z.output<typeof expectSchema>;
 export type SmokeStep = z.output<typeof smokeStepSchema>;
 export type HttpSmokeStep = z.output<typeof httpStepSchema>;
 export type RunSmokeStep = z.output<typeof runStepSchema>;
-export type Route = z.output<typeof routeSchema>;
-export type ProxyConfig = z.output<typeof proxySchema>;
-export type NginxProxyConfig = z.output<typeof nginxProxySchema>;
-export type BuiltinProxyConfig = z.output<typeof builtinProxySchema>;
 export type Command = z.output<typeof command>;
 
 export function isColour(v: unknown): v is Colour {
