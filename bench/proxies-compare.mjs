@@ -14,6 +14,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { serveBackend, serveBuiltinProxy } from './lib/children.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -23,28 +24,10 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const role = opt('role', 'main');
-const body = JSON.stringify({ status: 'ok', env: 'blue' });
-
 if (role === 'backend') {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  });
-  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
-  process.on('disconnect', () => process.exit(0));
+  serveBackend();
 } else if (role === 'builtin') {
-  const { ProxyServer } = await import(pathToFileURL(path.join(root, 'dist/proxy/builtin/server.js')).href);
-  const proxy = await ProxyServer.start({
-    listen: { host: '127.0.0.1', port: 0 },
-    routes: [{ path: '/', service: 'app' }],
-    backends: { blue: { app: { host: '127.0.0.1', port: Number(opt('backend-port')) } } },
-    active: 'blue',
-  });
-  process.send({ port: proxy.address.port });
-  process.on('disconnect', async () => {
-    await proxy.close(1000);
-    process.exit(0);
-  });
+  await serveBuiltinProxy({ root, backendPort: Number(opt('backend-port')) });
 } else {
   if (!fs.existsSync(path.join(root, 'dist/proxy/nginx/driver.js'))) {
     console.error('dist/ is missing: run `npm run build` first');

@@ -7,9 +7,9 @@
 // Writes bench/out/proxy-throughput.json. Talks to 127.0.0.1 only.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { serveBackend, serveBuiltinProxy } from './lib/children.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -20,31 +20,10 @@ const opt = (name, dflt) => {
 };
 const role = opt('role', 'main');
 
-const body = JSON.stringify({ status: 'ok', env: 'blue' });
-
 if (role === 'backend') {
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  });
-  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
-  process.on('disconnect', () => process.exit(0));
+  serveBackend();
 } else if (role === 'proxy') {
-  const useSrc = args.includes('--src');
-  const mod = useSrc ? pathToFileURL(path.join(root, 'src/proxy/builtin/server.ts')).href : pathToFileURL(path.join(root, 'dist/proxy/builtin/server.js')).href;
-  const { ProxyServer } = await import(mod);
-  const backendPort = Number(opt('backend-port'));
-  const proxy = await ProxyServer.start({
-    listen: { host: '127.0.0.1', port: 0 },
-    routes: [{ path: '/', service: 'app' }],
-    backends: { blue: { app: { host: '127.0.0.1', port: backendPort } } },
-    active: 'blue',
-  });
-  process.send({ port: proxy.address.port });
-  process.on('disconnect', async () => {
-    await proxy.close(1000);
-    process.exit(0);
-  });
+  await serveBuiltinProxy({ root, backendPort: Number(opt('backend-port')), src: args.includes('--src') });
 } else {
   const { default: autocannon } = await import('autocannon');
   const duration = Number(opt('duration', '10'));

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startLoad } from '../../src/load/load.ts';
-import { assertFollowsMarks, type Mark } from '../helpers/switch-marks.ts';
+import { assertFollowsMarks, keepLoading, type Mark } from '../helpers/switch-marks.ts';
 import { useProject } from '../helpers/project.ts';
 
 const project = useProject({ before, after }, 'fixture', { init: true });
@@ -34,9 +34,7 @@ test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, n
   await p.setBehaviour({ version: 'v3', mode: 'ok' });
   marks.push({ ...(await ok(['deploy', '--auto-switch'])), colour: 'green' });
   // Keep the load going after the last command: at least 1,000 requests checked against the final colour.
-  const target = Math.max(3000, load.sent + 1000);
-  const deadline = Date.now() + 30_000;
-  while (load.sent < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await keepLoading(load);
   await new Promise((r) => setTimeout(r, 300));
   const totals = await load.stop();
 

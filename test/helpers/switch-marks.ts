@@ -29,3 +29,13 @@ export function assertFollowsMarks(totals: LoadTotals, marks: Mark[]): number {
   }
   return checked;
 }
+
+/**
+ * After the last command: keep the load going until it sent `floor` requests in all and `extra`
+ * more than now (so enough requests are checked against the final colour), bounded by `maxMs`.
+ */
+export async function keepLoading(load: { readonly sent: number }, opts: { floor?: number; extra?: number; maxMs?: number } = {}): Promise<void> {
+  const target = Math.max(opts.floor ?? 3000, load.sent + (opts.extra ?? 1000));
+  const deadline = Date.now() + (opts.maxMs ?? 30_000);
+  while (load.sent < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
