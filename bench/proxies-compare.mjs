@@ -15,14 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveBackend, serveBuiltinProxy } from './lib/children.mjs';
+import { args, opt, root } from './lib/options.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const role = opt('role', 'main');
 if (role === 'backend') {
   serveBackend();
@@ -165,8 +159,8 @@ if (role === 'backend') {
       code = 1;
     }
     console.log(JSON.stringify(result, null, 2));
-    fs.mkdirSync(path.join(here, 'out'), { recursive: true });
-    fs.writeFileSync(path.join(here, 'out', 'proxies-compare.json'), JSON.stringify(result, null, 2) + '\n');
+    fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'bench', 'out', 'proxies-compare.json'), JSON.stringify(result, null, 2) + '\n');
   } catch (e) {
     console.error(e);
     code = 1;

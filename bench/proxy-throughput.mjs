@@ -10,14 +10,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveBackend, serveBuiltinProxy } from './lib/children.mjs';
+import { args, opt, root } from './lib/options.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const role = opt('role', 'main');
 
 if (role === 'backend') {
@@ -33,7 +27,7 @@ if (role === 'backend') {
   const execArgv = [...(useSrc ? ['--import', 'tsx'] : []), ...(process.env.PROXY_NODE_FLAGS ? process.env.PROXY_NODE_FLAGS.split(' ') : [])];
   const child = (extra) =>
     new Promise((resolve, reject) => {
-      const c = spawn(process.execPath, [...execArgv, ...(extra.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', path.join(here, 'out')] : []), self, ...extra.filter((a) => a !== '--cpu-prof')], {
+      const c = spawn(process.execPath, [...execArgv, ...(extra.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', path.join(root, 'bench', 'out')] : []), self, ...extra.filter((a) => a !== '--cpu-prof')], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       const t = setTimeout(() => reject(new Error(`${extra[1]} did not start in 15 s`)), 15_000);
@@ -80,8 +74,8 @@ if (role === 'backend') {
       meanLatencyRatio: Number((proxied.meanMs / direct.meanMs).toFixed(2)),
     };
     console.log(JSON.stringify(result, null, 2));
-    mkdirSync(path.join(here, 'out'), { recursive: true });
-    writeFileSync(path.join(here, 'out', 'proxy-throughput.json'), JSON.stringify(result, null, 2) + '\n');
+    mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
+    writeFileSync(path.join(root, 'bench', 'out', 'proxy-throughput.json'), JSON.stringify(result, null, 2) + '\n');
   } finally {
     proxy.child.disconnect();
     backend.child.disconnect();

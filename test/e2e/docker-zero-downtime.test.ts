@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { startLoad } from '../../src/load/load.ts';
 import { makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
-import { assertFollowsMarks, keepLoading, type Mark } from '../helpers/switch-marks.ts';
+import { assertFollowsMarks, deployThenSwitch, keepLoading, type Mark } from '../helpers/switch-marks.ts';
 
 const app = `syzdt${process.pid}`;
 let p: DockerE2e;
@@ -34,14 +34,8 @@ async function ok(args: string[]) {
 test('container nginx under load: deploy, 10 switches and a rollback fail no request', async (t) => {
   const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/health', connections: 16, maxRequests: 400_000, maxMs: 240_000 });
   while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
-  const marks: Mark[] = [];
   await fs.writeFile(path.join(p.root, 'app', 'api', 'VERSION'), '2.0.0\n');
-  marks.push({ ...(await ok(['deploy', '--auto-switch', '--keep-old'])), colour: 'green' });
-  let colour = 'green';
-  for (let i = 0; i < 10; i++) {
-    colour = colour === 'blue' ? 'green' : 'blue';
-    marks.push({ ...(await ok(['switch', colour])), colour });
-  }
+  const marks: Mark[] = await deployThenSwitch(ok, 10);
   marks.push({ ...(await ok(['rollback', '--force'])), colour: 'blue' });
   // Keep the load going after the last command: at least 1,000 requests checked against the final colour.
   await keepLoading(load);

@@ -1,18 +1,13 @@
 /** init -> deploy -> rollback -> deploy -> down through the built CLI with `proxy.kind: nginx` (a real nginx). */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { isNginxMaster } from '../../src/proxy/nginx/procfs.js';
 import { makeProject, type Project } from '../helpers/project.js';
 
 let p: Project;
 before(async () => {
-  p = await makeProject('fixture');
-  const file = path.join(p.dir, 'switchyard.yml');
-  const yml = await fs.readFile(file, 'utf8');
-  assert.match(yml, /kind: builtin/);
-  await fs.writeFile(file, yml.replace('kind: builtin', 'kind: nginx'));
+  p = await makeProject('fixture', { proxy: 'nginx' });
 });
 after(async () => {
   await p.cleanup();

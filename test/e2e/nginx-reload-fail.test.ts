@@ -4,17 +4,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
 import net from 'node:net';
-import path from 'node:path';
 import { freePort, makeProject, type Project } from '../helpers/project.ts';
 
 let p: Project;
 let squatter: net.Server | undefined;
 before(async () => {
-  p = await makeProject('fixture');
-  const file = path.join(p.dir, 'switchyard.yml');
-  await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace('kind: builtin', 'kind: nginx'));
+  p = await makeProject('fixture', { proxy: 'nginx' });
   const r = await p.run(['init']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
 });

@@ -5,17 +5,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { startLoad } from '../../src/load/load.ts';
-import { assertFollowsMarks, keepLoading, type Mark } from '../helpers/switch-marks.ts';
+import { assertFollowsMarks, deployThenSwitch, keepLoading, type Mark } from '../helpers/switch-marks.ts';
 import { makeProject, type Project } from '../helpers/project.ts';
 
 let p: Project;
 before(async () => {
-  p = await makeProject('fixture');
-  const file = path.join(p.dir, 'switchyard.yml');
-  await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace('kind: builtin', 'kind: nginx'));
+  p = await makeProject('fixture', { proxy: 'nginx' });
   const r = await p.run(['init']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
 });
@@ -34,14 +30,8 @@ test('deploy, 10 switches, rollback and deploy through nginx under load: 0 faile
   const conf = await p.file('.switchyard/nginx/nginx.conf');
   const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 16, maxRequests: 300_000, maxMs: 180_000 });
   while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
-  const marks: Mark[] = [];
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
-  marks.push({ ...(await ok(['deploy', '--auto-switch', '--keep-old'])), colour: 'green' });
-  let colour = 'green';
-  for (let i = 0; i < 10; i++) {
-    colour = colour === 'blue' ? 'green' : 'blue';
-    marks.push({ ...(await ok(['switch', colour])), colour });
-  }
+  const marks: Mark[] = await deployThenSwitch(ok, 10);
   // Now green is live again with blue warm: roll back to blue, then deploy v3 to green.
   marks.push({ ...(await ok(['rollback', '--force'])), colour: 'blue' });
   await p.setBehaviour({ version: 'v3', mode: 'ok' });

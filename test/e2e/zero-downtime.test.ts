@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startLoad } from '../../src/load/load.ts';
-import { assertFollowsMarks, keepLoading, type Mark } from '../helpers/switch-marks.ts';
+import { assertFollowsMarks, deployThenSwitch, keepLoading, type Mark } from '../helpers/switch-marks.ts';
 import { useProject } from '../helpers/project.ts';
 
 const project = useProject({ before, after }, 'fixture', { init: true });
@@ -27,10 +27,8 @@ test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, n
 
   // Each command moves traffic to `colour`: every request that starts after it returned (and
   // before the next command started) must be answered by that colour.
-  const marks: Mark[] = [];
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
-  marks.push({ ...(await ok(['deploy', '--auto-switch', '--keep-old'])), colour: 'green' });
-  for (const colour of ['blue', 'green', 'blue', 'green', 'blue']) marks.push({ ...(await ok(['switch', colour])), colour });
+  const marks: Mark[] = await deployThenSwitch(ok, 5); // ends on blue
   await p.setBehaviour({ version: 'v3', mode: 'ok' });
   marks.push({ ...(await ok(['deploy', '--auto-switch'])), colour: 'green' });
   // Keep the load going after the last command: at least 1,000 requests checked against the final colour.

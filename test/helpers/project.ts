@@ -43,10 +43,17 @@ export interface Project {
   cleanup(): Promise<void>;
 }
 
-export async function makeProject(fixture: 'fixture' | 'example' = 'fixture'): Promise<Project> {
+/** A temp copy of a fixture; `proxy: 'nginx'` puts a real nginx (host mode) in front instead of the built-in proxy. */
+export async function makeProject(fixture: 'fixture' | 'example' = 'fixture', opts: { proxy?: 'builtin' | 'nginx' } = {}): Promise<Project> {
   const src = fixture === 'fixture' ? path.join(ROOT, 'test', 'fixtures', 'app') : path.join(ROOT, 'examples', 'app');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `sy-e2e-${fixture}-`));
   await fs.cp(src, dir, { recursive: true, filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s) });
+  if (opts.proxy === 'nginx') {
+    const yml = path.join(dir, 'switchyard.yml');
+    const text = await fs.readFile(yml, 'utf8');
+    if (!text.includes('kind: builtin')) throw new Error(`${fixture}/switchyard.yml has no "kind: builtin" to replace`);
+    await fs.writeFile(yml, text.replace('kind: builtin', 'kind: nginx'));
+  }
   const port = await freePort();
   const env = { ...process.env, SWITCHYARD_PORT: String(port), FORCE_COLOR: '0' };
   const p: Project = {

@@ -39,3 +39,18 @@ export async function keepLoading(load: { readonly sent: number }, opts: { floor
   const deadline = Date.now() + (opts.maxMs ?? 30_000);
   while (load.sent < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
+
+/**
+ * `deploy --auto-switch --keep-old` (green live, blue warm), then `switches` switches back and
+ * forth starting with blue. `run` runs one CLI command that must succeed and returns when it
+ * started and returned. Returns the marks, in order; green is live again after an even count.
+ */
+export async function deployThenSwitch(run: (args: string[]) => Promise<{ start: number; end: number }>, switches: number): Promise<Mark[]> {
+  const marks: Mark[] = [{ ...(await run(['deploy', '--auto-switch', '--keep-old'])), colour: 'green' }];
+  let colour = 'green';
+  for (let i = 0; i < switches; i++) {
+    colour = colour === 'blue' ? 'green' : 'blue';
+    marks.push({ ...(await run(['switch', colour])), colour });
+  }
+  return marks;
+}
