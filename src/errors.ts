@@ -34,6 +34,10 @@ export type ErrorCode =
   | 'ABORTED'
   | 'COMMAND_FAILED'
   | 'DOCKER_UNREACHABLE'
+  | 'BACKUP_FAILED'
+  | 'RESTORE_FAILED'
+  | 'DATABASE_UNREACHABLE'
+  | 'MIGRATION_FAILED'
   | 'TIMEOUT';
 
 const exitFor: Record<ErrorCode, ExitCodeValue> = {
@@ -58,6 +62,10 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   INTERRUPTED: ExitCode.failed,
   ABORTED: ExitCode.failed,
   COMMAND_FAILED: ExitCode.failed,
+  BACKUP_FAILED: ExitCode.failed,
+  RESTORE_FAILED: ExitCode.failed,
+  DATABASE_UNREACHABLE: ExitCode.failed,
+  MIGRATION_FAILED: ExitCode.failed,
   DOCKER_UNREACHABLE: ExitCode.failed,
   TIMEOUT: ExitCode.failed,
 };

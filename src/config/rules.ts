@@ -210,7 +210,22 @@ export const proxyContainerNeedsDocker: Rule = (c) => {
     : [];
 };
 
-export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid, tlsFilesExist, proxyContainerNeedsDocker];
+/** backup.container names a shared service; the migrate hook's service is a colour service. */
+export const backupAndHookTargetsExist: Rule = (c) => {
+  const out: Problem[] = [];
+  const b = c.backup as { kind?: unknown; container?: unknown } | undefined;
+  const shared = Object.keys((c.shared as Record<string, unknown> | undefined) ?? {});
+  if (b?.kind === 'postgres' && typeof b.container === 'string' && !shared.includes(b.container)) {
+    out.push({ path: 'backup.container', message: `no shared service named ${b.container}${shared.length ? ` (shared: ${shared.join(', ')})` : ' (there are no shared services; use url with the process runtime)'}`, got: b.container });
+  }
+  const m = (c.deploy as { hooks?: { migrate?: { service?: unknown } } } | undefined)?.hooks?.migrate;
+  if (typeof m?.service === 'string' && !serviceNames(c).includes(m.service)) {
+    out.push({ path: 'deploy.hooks.migrate.service', message: `no service named ${m.service} (services: ${serviceNames(c).join(', ')})`, got: m.service });
+  }
+  return out;
+};
+
+export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid, tlsFilesExist, proxyContainerNeedsDocker, backupAndHookTargetsExist];
 
 /** Run every rule; a rule that trips over a malformed config (already reported by the schema) is skipped. */
 export function runRules(config: Config, ctx: RuleContext): Problem[] {

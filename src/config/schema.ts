@@ -5,9 +5,11 @@
  */
 import { z } from 'zod';
 import { command, duration, httpPath, name, port, type Colour } from './schema-prims.js';
+import { backupSchema, hooksSchema } from './backup-schema.js';
 import { proxySchema } from './proxy-schema.js';
 
 export { COLOURS, duration, type Colour } from './schema-prims.js';
+export type { BackupConfig, CommandBackupConfig, MigrateHook, PostgresBackupConfig } from './backup-schema.js';
 export { proxySchema, routeSchema, type BuiltinProxyConfig, type NginxProxyConfig, type ProxyConfig, type Route } from './proxy-schema.js';
 
 export const expectSchema = z
@@ -177,10 +179,9 @@ export const deploySchema = z
     keepReleases: z.number().int().min(2).max(100).default(3),
     verifyTimeout: duration.default(10_000),
     exclude: z.array(z.string().min(1)).default(['.git', '.switchyard', 'node_modules/.cache']),
+    hooks: hooksSchema.default({}),
   })
   .strict();
-
-export const backupSchema = z.object({ kind: z.literal('none') }).strict();
 
 export const configSchema = z
   .object({

@@ -98,7 +98,9 @@ describe('nginx driver', { timeout: 90_000 }, () => {
       assert.ok(d.ms >= 500, `drain returned after ${d.ms} ms, before the request ended`);
       assert.equal((await slow).status, 200);
       // Long enough to still be in flight whatever the machine's load: the drain must time out.
+      const reached = green.arrived('/slow');
       const short = get(p.port, '/slow?ms=2000');
+      await reached; // in flight at green before the drain looks (not merely sent)
       await control.switchTo('blue');
       const t = await control.drain('green', 300);
       assert.equal(t.timedOut, true);
