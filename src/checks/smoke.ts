@@ -9,7 +9,7 @@ import { routeFor, sortRoutes } from '../proxy/routing.js';
 import type { Endpoint } from '../runtime/types.js';
 import { matchExpect, preview } from './expect.js';
 import { httpRequest, urlOf } from './http.js';
-import { runStep } from './smoke-run.js';
+import { runCommand } from '../util/run-command.js';
 import { captureText, evalJsonPath, fillJson, fillTemplate } from './template.js';
 
 export interface StepResult {
@@ -112,7 +112,7 @@ export async function runSmoke(input: SmokeInput): Promise<SmokeResult> {
     let ok: boolean;
     let detail: string;
     try {
-      if (isRun(step)) ({ ok, detail } = await runStep(step, { cwd: input.projectDir ?? process.cwd(), env: runEnv, signal: input.signal }));
+      if (isRun(step)) ({ ok, detail } = await runCommand(step, { cwd: input.projectDir ?? process.cwd(), env: runEnv, signal: input.signal }));
       else {
         detail = await httpStep(step, input, vars);
         ok = detail === '';

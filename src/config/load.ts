@@ -13,6 +13,7 @@ import { interpolate, interpolateTree, parseDotenv, SECRET_NAME } from './env.js
 import { formatIssues, formatProblem, type Problem } from './format-issues.js';
 import { runRules } from './rules.js';
 import { makeRedactor } from './redact.js';
+import { secretsInTree } from './secrets.js';
 
 export interface LoadOptions {
   /** Config file, relative to cwd; default <cwd>/switchyard.yml, then switchyard.yaml. */
@@ -118,6 +119,7 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
     serviceEnv[name] = { ...fileVars, ...own, ...svc.env };
   }
   for (const name of tree.used) if (SECRET_NAME.test(name)) secretValues.push(vars[name] ?? '');
+  secretValues.push(...secretsInTree(result.data));
   const secrets = [...new Set(secretValues.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
 
   return { config: result.data, file, projectDir, serviceEnv, secrets };

@@ -1,5 +1,5 @@
 /** The Runtime interface: how a colour's services are built, started, inspected and stopped. */
-import type { Colour, Config } from '../config/schema.js';
+import type { Colour, Command, Config } from '../config/schema.js';
 import type { ProjectPaths } from '../state/paths.js';
 
 export interface Endpoint {
@@ -28,6 +28,18 @@ export interface ColourRun {
   colour: Colour;
   release: string;
   services: Record<string, ServiceRun>;
+}
+
+export interface ExecCommand {
+  run: Command;
+  shell: boolean;
+  timeout: number;
+}
+
+export interface ExecOutcome {
+  ok: boolean;
+  /** Why it failed, with the tail of its output; empty when ok. */
+  detail: string;
 }
 
 export interface ServiceStatus {
@@ -81,6 +93,12 @@ export interface Runtime {
    * starting anything; lets a proxy that names its backends (nginx) be complete from the start.
    */
   plannedEndpoints(colour: Colour): Promise<Record<string, Endpoint>>;
+  /**
+   * Runs a command in a service of a started colour (the migrate hook): inside its container
+   * (docker exec), or as a process in its release folder with its environment (process). Bounded
+   * by command.timeout and the signal; never throws for a failing command, says why in `detail`.
+   */
+  exec(colour: Colour, service: string, command: ExecCommand, opts?: { env?: Record<string, string>; signal?: AbortSignal }): Promise<ExecOutcome>;
   /** Streams service output where the runtime keeps it itself (docker); absent: the log files under .switchyard/logs. */
   logs?(colour: Colour, services: string[], opts: { follow: boolean; signal?: AbortSignal }, write: (line: string) => void): Promise<void>;
   /** Delete release folders beyond `keep`, never those in `protect`. Returns the ids removed. */

@@ -15,6 +15,8 @@ const colourState = z.object({
   release: z.string().nullable(),
   status: z.enum(['live', 'standby', 'stopped']),
   since: z.string().optional(),
+  /** The database backup taken by the deploy that started this release (kept by retention). */
+  backup: z.string().optional(),
 });
 export const stateSchema = z.object({
   version: z.literal(1),
@@ -72,12 +74,16 @@ export async function readCurrentEnv(paths: ProjectPaths): Promise<string | unde
   }
 }
 
-/** The state after traffic moved to `to`. */
-export function activated(state: State, to: Colour, release: string | null): State {
+/**
+ * The state after traffic moved to `to`. `backup` is the dump the deploy took before changing
+ * anything; a rollback (same release, no new backup) keeps the one recorded for that release.
+ */
+export function activated(state: State, to: Colour, release: string | null, backup?: string): State {
   const from = state.active;
   const now = new Date().toISOString();
   const colours = { ...state.colours };
-  colours[to] = { release, status: 'live', since: now };
+  const kept = backup ?? (colours[to].release === release ? colours[to].backup : undefined);
+  colours[to] = { release, status: 'live', since: now, ...(kept ? { backup: kept } : {}) };
   if (from && from !== to) colours[from] = { ...colours[from], status: 'standby', since: now };
   return { ...state, active: to, colours };
 }

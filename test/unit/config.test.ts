@@ -131,6 +131,16 @@ const bad: BadCase[] = [
       c.checks.smoke[1].request.path = '/me';
     },
     path: 'checks.smoke.1.request.path', match: /no proxy route/ },
+  { name: 'backup kind unknown', edit: (c) => (c.backup = { kind: 'mysql' }), path: 'backup.kind', match: /none|postgres|command/ },
+  { name: 'postgres backup with neither url nor container', edit: (c) => (c.backup = { kind: 'postgres' }), path: 'backup', match: /exactly one of url .* or container/ },
+  { name: 'postgres backup with both url and container', edit: (c) => (c.backup = { kind: 'postgres', url: 'postgres://a@h/d', container: 'db' }), path: 'backup', match: /exactly one/ },
+  { name: 'postgres backup url of another scheme', edit: (c) => (c.backup = { kind: 'postgres', url: 'mysql://a@h/d' }), path: 'backup.url', match: /postgres:\/\// },
+  { name: 'backup container is not a shared service', edit: (c) => (c.backup = { kind: 'postgres', container: 'db' }), path: 'backup.container', match: /no shared service named db/ },
+  { name: 'backup keep of zero', edit: (c) => (c.backup = { kind: 'postgres', url: 'postgres://a@h/d', keep: 0 }), path: 'backup.keep', match: /at least 1|>=\s*1|too small/i },
+  { name: 'backup format unknown', edit: (c) => (c.backup = { kind: 'postgres', url: 'postgres://a@h/d', format: 'tar' }), path: 'backup.format', match: /custom|plain/ },
+  { name: 'command backup without dump', edit: (c) => (c.backup = { kind: 'command' }), path: 'backup.dump', match: /required/ },
+  { name: 'migrate hook in a missing service', edit: (c) => (c.deploy = { hooks: { migrate: { run: 'npm run migrate', service: 'worker' } } }), path: 'deploy.hooks.migrate.service', match: /no service named worker/ },
+  { name: 'migrate hook without run', edit: (c) => (c.deploy = { hooks: { migrate: { service: 'api' } } }), path: 'deploy.hooks.migrate.run', match: /required/ },
 ];
 
 for (const c of bad) {
@@ -294,4 +304,16 @@ test('an invalid value that came from a secret is quoted as *** in the error (I8
   const text = [e.message, ...e.details, e.hint ?? ''].join('\n');
   assert.match(text, /proxy\.listen\.http: .*\*\*\*/);
   assert.ok(!text.includes('hunter2-not-a-port'), text);
+});
+
+test('backup and migrate hook: defaults, and the URL password is a secret', async () => {
+  const cfg = base();
+  cfg.backup = { kind: 'postgres', url: 'postgres://app:${PGPASS_VALUE}@127.0.0.1:5432/shop' };
+  cfg.deploy = { hooks: { migrate: { run: ['npm', 'run', 'migrate'], service: 'api' } } };
+  const dir = project(stringify(cfg));
+  const loaded = await loadConfig({ cwd: dir, env: { PGPASS_VALUE: 's3cr%40t-pw' } });
+  assert.deepEqual(loaded.config.backup, { kind: 'postgres', url: 'postgres://app:s3cr%40t-pw@127.0.0.1:5432/shop', format: 'custom', dir: 'backups', keep: 5, timeout: 600_000 });
+  assert.deepEqual(loaded.config.deploy.hooks.migrate, { run: ['npm', 'run', 'migrate'], service: 'api', shell: false, timeout: 300_000 });
+  assert.ok(loaded.secrets.includes('s3cr%40t-pw') && loaded.secrets.includes('s3cr@t-pw'), 'raw and decoded URL passwords are secrets');
+  assert.equal(makeRedactor(loaded.secrets)('auth failed for s3cr@t-pw'), 'auth failed for ***');
 });

@@ -8,6 +8,8 @@ import type Docker from 'dockerode';
 import type { Colour } from '../../config/schema.js';
 import { plannedPorts } from '../process/port-memory.js';
 import { streamLogs } from './logs.js';
+import { execInContainer } from './exec.js';
+import { containerName } from './names.js';
 import { SwitchyardError } from '../../errors.js';
 import { readManifest } from '../release.js';
 import { LOOPBACK } from '../ports.js';
@@ -92,5 +94,6 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
     stopShared: async () => stopShared(ctx, await docker()),
     sharedStatus: async () => sharedStatus(ctx, await docker()),
     removeVolumes: async () => removeVolumes(ctx, await docker()),
+    exec: async (colour, service, command, opts) => execInContainer(await docker(), containerName(config.app, service, colour), command, opts),
   };
 }

@@ -13,6 +13,7 @@ import { liveness } from './procinfo.js';
 import { readRun, removeRun } from './runfile.js';
 import { startColour } from './start.js';
 import { stopProcess } from './stop.js';
+import { execInRelease } from './exec.js';
 
 /** Used for a service in a run file that is no longer in the config. */
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
@@ -78,5 +79,6 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
       return pruneReleases(paths, keep, [...protect, ...inUse], Object.keys(config.services));
     },
     hasRelease: (id) => hasRelease(paths, id),
+    exec: (colour, service, command, opts) => execInRelease(ctx, colour, service, command, opts),
   };
 }

@@ -1,6 +1,7 @@
 /**
- * A `run:` smoke step: a command run in the project folder against the target colour. Its own
- * process group, so a timeout kills the script and everything it started.
+ * Runs a configured command (a smoke `run:` step, the migrate hook) to completion, bounded by its
+ * timeout and an AbortSignal. Its own process group, so a timeout kills the script and everything
+ * it started. The outcome carries the tail of its output for the message.
  */
 import { spawn } from 'node:child_process';
 import type { RunSmokeStep } from '../config/schema.js';
@@ -28,7 +29,7 @@ function tail(text: string): string {
   return lines.length > TAIL_LINES ? `...\n${last}` : last;
 }
 
-export function runStep(step: RunSmokeStep, opts: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<RunOutcome> {
+export function runCommand(step: Pick<RunSmokeStep, 'run' | 'shell' | 'timeout'>, opts: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<RunOutcome> {
   const [file, ...args] = argvOf(step);
   return new Promise((resolve) => {
     let output = '';
