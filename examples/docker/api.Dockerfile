@@ -2,15 +2,21 @@
 #   docker build -f examples/docker/api.Dockerfile -t switchyard-example/api:dev examples/app/api
 # BASE is any image with Node.js >= 20 on PATH; tests use the locally built switchyard/base:bookworm
 # (scripts/setup-infra.sh), users can pass e.g. --build-arg BASE=node:20-bookworm-slim.
+# Run `npm run build` in the repository first: it writes vendor/pg.cjs (the bundled PostgreSQL
+# driver, scripts/bundle-example.mjs), which the image copies; nothing is installed in the build.
 ARG BASE=switchyard/base:bookworm
 FROM ${BASE}
 
 WORKDIR /app
 # Only the app's files: a local data/ store or node_modules in the folder stays out of the image.
 COPY server.mjs VERSION /app/
+COPY store-json.mjs store-postgres.mjs /app/
+COPY vendor/ /app/vendor/
 
 # HOST: the app listens on loopback by default, which a container's port mapping cannot reach.
-# STORE_PATH: blue and green share their JSON store when the same volume is mounted at /data.
+# DATABASE_URL (set at run time, e.g. by switchyard.yml) selects the PostgreSQL store. Without it the
+# API uses its JSON store at STORE_PATH: blue and green share it only when the same volume is
+# mounted at /data in both.
 ENV PORT=5000 HOST=0.0.0.0 STORE_PATH=/data/store.json
 EXPOSE 5000
 

@@ -20,7 +20,10 @@ export interface DockerE2e {
   port: number;
   env: NodeJS.ProcessEnv;
   cli(args: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number | null; out: string }>;
-  get(pathname: string): Promise<{ status: number; colour: string | undefined; body: string }>;
+  /** GET through nginx at 127.0.0.1:port; `colour` is the X-Switchyard-Env header. */
+  get(pathname: string, headers?: Record<string, string>): Promise<{ status: number; colour: string | undefined; body: string }>;
+  /** POST of a JSON body through nginx. */
+  post(pathname: string, json: unknown): Promise<{ status: number; colour: string | undefined; body: string }>;
   /** A file of the project folder, or undefined when missing. */
   file(rel: string): Promise<string | undefined>;
   /** Names of the app's containers (running only, unless `all`), sorted. */
@@ -31,9 +34,14 @@ export interface DockerE2e {
 export const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', timeout: 60_000 }).trim();
 const lines = (s: string) => s.split('\n').filter(Boolean);
 
-/** Drops the example's shared PostgreSQL (and the DATABASE_URL that points at it): faster start. */
+/**
+ * Drops the example's shared PostgreSQL (and the DATABASE_URL that points at it, with its comment):
+ * faster start. The API then keeps its users in a JSON file inside each container, which blue and
+ * green do NOT share: fine for tests whose sign-ins stay on one colour (the smoke steps' login),
+ * wrong for anything that carries a token from one colour to the other (use the database for that).
+ */
 export function withoutSharedDb(yml: string): string {
-  const out = yml.replace(/^shared:\n(?: {2}.*\n)+/m, '').replace(/^ {4}env:\n {6}DATABASE_URL: .*\n/m, '');
+  const out = yml.replace(/^shared:\n(?: {2}.*\n)+/m, '').replace(/^(?: {4}#.*\n)* {4}env:\n {6}DATABASE_URL: .*\n/m, '');
   if (out.includes('shared:') || out.includes('DATABASE_URL')) throw new Error('withoutSharedDb: the example switchyard.yml changed shape');
   return out;
 }
@@ -50,6 +58,11 @@ export async function makeDockerProject(opts: { app: string; sharedDb?: boolean;
   await fs.writeFile(yml, text);
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_PORT: String(port), FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env };
+  const send = async (method: 'GET' | 'POST', pathname: string, headers: Record<string, string>, body?: string) => {
+    const res = await request(`http://127.0.0.1:${port}${pathname}`, { method, headers, body, headersTimeout: 5000, bodyTimeout: 5000 });
+    const c = res.headers['x-switchyard-env'];
+    return { status: res.statusCode, colour: typeof c === 'string' ? c : undefined, body: await res.body.text() };
+  };
 
   const p: DockerE2e = {
     app,
@@ -69,11 +82,8 @@ export async function makeDockerProject(opts: { app: string; sharedDb?: boolean;
           resolve({ code, out });
         });
       }),
-    get: async (pathname) => {
-      const res = await request(`http://127.0.0.1:${port}${pathname}`, { headersTimeout: 5000, bodyTimeout: 5000 });
-      const c = res.headers['x-switchyard-env'];
-      return { status: res.statusCode, colour: typeof c === 'string' ? c : undefined, body: await res.body.text() };
-    },
+    get: (pathname, headers = {}) => send('GET', pathname, headers),
+    post: (pathname, json) => send('POST', pathname, { 'content-type': 'application/json' }, JSON.stringify(json)),
     file: async (rel) => fs.readFile(path.join(dir, rel), 'utf8').catch(() => undefined),
     containers: (o = {}) =>
       lines(docker('ps', ...(o.all ? ['-a'] : []), '--format', '{{.Names}}', '--filter', `label=switchyard.app=${app}`, ...(o.colour ? ['--filter', `label=switchyard.colour=${o.colour}`] : []))).sort(),

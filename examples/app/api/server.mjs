@@ -1,7 +1,9 @@
-// Example API (plain Node, no dependencies): the endpoints of the blue-green guide.
-// Blue and green run this same file side by side and share one JSON store on disk, which stands
-// in for the guide's shared PostgreSQL. Writes go through temp file + rename so a reader (the
-// other colour) never sees half a file.
+// Example API (plain Node, no npm dependencies): the endpoints of the blue-green guide.
+// Blue and green run this same file side by side and share one store:
+//   - PostgreSQL when DATABASE_URL is set (the guide's shared database; store-postgres.mjs, with the
+//     driver vendored in vendor/pg.cjs by `npm run build`);
+//   - otherwise a JSON file on disk at STORE_PATH (store-json.mjs), shared when both colours run on
+//     one machine and point at the same file.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,38 +21,23 @@ const readVersion = () => {
 const VERSION = readVersion();
 const ENVIRONMENT = process.env.ENVIRONMENT_NAME ?? 'local';
 const DEV = process.env.NODE_ENV !== 'production';
-// The service runs inside a release snapshot (.switchyard/releases/<id>/api), so a relative
-// STORE_PATH is taken from the project folder switchyard tells us, not from our cwd.
-const STORE = path.resolve(process.env.SWITCHYARD_PROJECT_DIR ?? process.cwd(), process.env.STORE_PATH ?? './data/store.json');
 const CODE_TTL_MS = 10 * 60_000;
 const MAX_BODY = 64 * 1024;
 const SLOW_CAP_MS = 10_000;
 
-fs.mkdirSync(path.dirname(STORE), { recursive: true });
-
-// Read on every request: the other colour may have written since.
-function load() {
-  try {
-    return { users: {}, codes: {}, tokens: {}, ...JSON.parse(fs.readFileSync(STORE, 'utf8')) };
-  } catch (e) {
-    if (e.code === 'ENOENT') return { users: {}, codes: {}, tokens: {} };
-    throw e;
+async function openStore() {
+  if (process.env.DATABASE_URL) {
+    // Imported only here, so the driver is loaded only when a database is configured.
+    const { createPostgresStore } = await import('./store-postgres.mjs');
+    return createPostgresStore(process.env.DATABASE_URL);
   }
+  // The service runs inside a release snapshot (.switchyard/releases/<id>/api), so a relative
+  // STORE_PATH is taken from the project folder switchyard tells us, not from our cwd.
+  const file = path.resolve(process.env.SWITCHYARD_PROJECT_DIR ?? process.cwd(), process.env.STORE_PATH ?? './data/store.json');
+  const { createJsonStore } = await import('./store-json.mjs');
+  return createJsonStore(file);
 }
-function save(db) {
-  const tmp = `${STORE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(db, null, 2), { mode: 0o600 });
-  fs.renameSync(tmp, STORE);
-}
-function databaseStatus() {
-  try {
-    fs.accessSync(path.dirname(STORE), fs.constants.R_OK | fs.constants.W_OK);
-    load();
-    return 'connected';
-  } catch {
-    return 'disconnected';
-  }
-}
+const store = await openStore();
 
 const CORS = {
   'access-control-allow-origin': '*',
@@ -84,37 +71,29 @@ function readJson(req) {
 const validEmail = (e) => typeof e === 'string' && /^[^\s@]+@[^\s@]+$/.test(e) && e.length <= 254;
 
 const routes = {
-  'GET /api/health': (req, res) => send(res, 200, { status: 'ok', database: databaseStatus(), environment: ENVIRONMENT, version: VERSION }),
+  'GET /api/health': async (req, res) =>
+    send(res, 200, { status: 'ok', store: store.kind, database: await store.status(), environment: ENVIRONMENT, version: VERSION }),
   'POST /api/auth/request-code': async (req, res) => {
     const { email } = await readJson(req);
     if (!validEmail(email)) return send(res, 400, { error: 'a valid email is required' });
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    const db = load();
-    db.codes[email.toLowerCase()] = { code, expiresAt: Date.now() + CODE_TTL_MS };
-    save(db);
+    await store.saveCode(email.toLowerCase(), code, Date.now() + CODE_TTL_MS);
     // A real app would email the code; outside production we hand it back so smoke tests can log in.
     send(res, 200, DEV ? { ok: true, devCode: code } : { ok: true });
   },
   'POST /api/auth/verify': async (req, res) => {
     const { email, code } = await readJson(req);
     if (!validEmail(email)) return send(res, 400, { error: 'a valid email is required' });
-    const key = email.toLowerCase();
-    const db = load();
-    const entry = db.codes[key];
-    if (!entry || entry.expiresAt < Date.now() || String(code) !== entry.code) return send(res, 401, { error: 'invalid or expired code' });
-    delete db.codes[key];
-    db.users[key] ??= { email: key, createdAt: new Date().toISOString() };
     const token = randomBytes(24).toString('hex');
-    db.tokens[token] = { email: key, createdAt: new Date().toISOString() };
-    save(db);
-    send(res, 200, { token, user: db.users[key] });
+    const user = await store.verify(email.toLowerCase(), String(code), token);
+    if (!user) return send(res, 401, { error: 'invalid or expired code' });
+    send(res, 200, { token, user });
   },
-  'GET /api/me': (req, res) => {
+  'GET /api/me': async (req, res) => {
     const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const db = load();
-    const session = token ? db.tokens[token] : undefined;
+    const session = token ? await store.session(token) : undefined;
     if (!session) return send(res, 401, { error: 'not signed in' });
-    send(res, 200, { user: db.users[session.email], environment: ENVIRONMENT });
+    send(res, 200, { user: session.user, environment: ENVIRONMENT });
   },
   'GET /api/slow': (req, res, url) => {
     const ms = Math.min(Math.max(Number(url.searchParams.get('ms')) || 0, 0), SLOW_CAP_MS);
@@ -153,12 +132,15 @@ const server = http.createServer(async (req, res) => {
 
 const PORT = Number(process.env.PORT ?? 5000);
 const HOST = process.env.HOST ?? '127.0.0.1';
-server.listen(PORT, HOST, () => console.log(`api ${VERSION} (${ENVIRONMENT}) listening on ${HOST}:${PORT}, store ${STORE}`));
+server.listen(PORT, HOST, () => console.log(`api ${VERSION} (${ENVIRONMENT}) listening on ${HOST}:${PORT}, store ${store.describe()}`));
+// Creates the tables (postgres) in the background: a database that is down does not stop the API,
+// /api/health says `database: disconnected` and every request tries again.
+void store.init();
 
 // Graceful stop: finish in-flight requests, then exit; bounded so a stuck client cannot hold us.
 function shutdown(sig) {
   console.log(`api: ${sig}, closing`);
-  server.close(() => process.exit(0));
+  server.close(() => store.close().then(() => process.exit(0), () => process.exit(0)));
   server.closeIdleConnections();
   setTimeout(() => process.exit(0), 10_000).unref();
 }
