@@ -14,6 +14,7 @@ const benches = [
   { name: 'nginxSwitching', file: 'nginx-switch.mjs', out: 'nginx-switch.json', args: [] },
   { name: 'proxiesCompare', file: 'proxies-compare.mjs', out: 'proxies-compare.json', args: ['--rounds', '3'] },
   { name: 'deploySplit', file: 'deploy-split.mjs', out: 'deploy-split.json', args: [] },
+  { name: 'backup', file: 'backup.mjs', out: 'backup.json', args: [] },
 ];
 const results = { when: new Date().toISOString(), node: process.version, machine: { cpus: (await import('node:os')).cpus().length } };
 let failed = 0;

@@ -28,6 +28,8 @@ export interface HealthInput {
   signal?: AbortSignal;
   /** Accepted for symmetry with runSmoke; health checks do not need it. */
   projectDir?: string;
+  /** Level 4, direct: connects to the database and runs SELECT 1 (from the backup connection). */
+  pingDatabase?: () => Promise<void>;
 }
 
 export interface WaitHealthyInput extends HealthInput {
@@ -100,11 +102,17 @@ async function endpointsLevel(input: HealthInput): Promise<LevelResult> {
   return summarise(3, 'health endpoints', results, services.map(([n, s]) => `${n} ${s.health.path}`).join(', '));
 }
 
+/** The app's own view (checks.database) and a direct connection with SELECT 1, each where configured. */
 async function databaseLevel(input: HealthInput): Promise<LevelResult> {
   const db = input.config.checks.database;
-  if (!db) return skip(4, 'database', 'no checks.database probe configured');
-  const problems = await probe(input, db.service, db.path, (r) => matchExpect(db.expect, r));
-  return summarise(4, 'database', [problems], `${db.service} ${db.path}`);
+  const ping = input.pingDatabase;
+  if (!db && !ping) return skip(4, 'database', 'no checks.database probe and no postgres backup connection configured');
+  const [viaApp, direct] = await Promise.all([
+    db ? probe(input, db.service, db.path, (r) => matchExpect(db.expect, r)) : Promise.resolve([]),
+    ping ? ping().then(() => [], (e: unknown) => [`direct connection: ${errorMessage(e)}`]) : Promise.resolve([]),
+  ]);
+  const what = [db ? `${db.service} ${db.path}` : '', ping ? 'direct SELECT 1' : ''].filter(Boolean).join(', ');
+  return summarise(4, 'database', [viaApp, direct], what);
 }
 
 /** Every route answers below 500; "/" must serve HTML when its service's health expects HTML. */

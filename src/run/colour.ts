@@ -6,6 +6,7 @@ import { runSmoke } from '../checks/smoke.js';
 import type { ProxyControl } from '../proxy/types.js';
 import type { Endpoint } from '../runtime/types.js';
 import type { Engine } from './context.js';
+import { databasePing } from './backup.js';
 import type { Operation } from './operation.js';
 import type { StepHandle } from './reporter.js';
 
@@ -47,6 +48,7 @@ export async function healthGate(e: Engine, colour: Colour, h: StepHandle, opts:
     colour,
     endpoints,
     status: () => e.runtime.status(colour),
+    pingDatabase: databasePing(e),
     projectDir: e.paths.root,
     timeoutMs: opts.timeoutMs ?? c.timeout,
     intervalMs: c.interval,

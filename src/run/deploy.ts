@@ -16,6 +16,9 @@ import { gitPull } from './pull.js';
 import { keepWarm } from './reap.js';
 import { StepRunner } from './steps.js';
 import { drainAndStop, drainSummary, switchAndVerify } from './traffic.js';
+import { backupFor, describeBackup, pruneBackups, warnMigrationWithoutBackup } from './backup.js';
+import { runMigration } from './migrate.js';
+import type { BackupMeta } from '../backup/types.js';
 
 export interface DeployOptions {
   skipTests?: boolean;
@@ -46,7 +49,7 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
   }
   const flags = Object.entries(opts).filter(([, v]) => v === true).map(([k]) => k);
   return runOperation(e, 'deploy', { forceUnlock: opts.forceUnlock, flags }, async (op) => {
-    const steps = new StepRunner(e.reporter, 8);
+    const steps = new StepRunner(e.reporter, cfg.deploy.hooks.migrate ? 9 : 8);
     const { control: proxy } = await openProxy(e);
 
     const plan = await steps.run('Determining deployment target', async (h) => {
@@ -61,8 +64,19 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     e.reporter.info(`Target environment: ${target}`);
     for (const n of plan.notes) e.reporter.warn(n);
 
+    const backupper = backupFor(e);
+    let backup: BackupMeta | undefined;
     if (opts.skipBackup) steps.skip('Backing up database', 'skipped (--skip-backup)');
-    else steps.skip('Backing up database', `no database backup configured (backup.kind: ${cfg.backup.kind})`);
+    else if (!backupper) steps.skip('Backing up database', `no database backup configured (backup.kind: ${cfg.backup.kind})`);
+    else {
+      backup = await steps.run('Backing up database', async (h) => {
+        h.update(backupper.describe());
+        const b = await backupper.backup({ reason: 'deploy', deployId: op.id, signal: e.signal });
+        h.ok(describeBackup(b));
+        return b;
+      });
+      op.backup = backup.file;
+    }
 
     if (opts.pull || cfg.deploy.pull) await steps.run('Pulling latest code', async (h) => h.ok(await gitPull(e.paths.root, e.signal)));
     else steps.skip('Pulling latest code', opts.ref ? `deploying ref ${opts.ref}` : 'not requested (--pull or deploy.pull)');
@@ -77,6 +91,11 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
 
     await steps.run(`Running health checks on ${target}`, async (h) => h.ok(await healthGate(e, target, h)));
 
+    if (cfg.deploy.hooks.migrate) {
+      if (!backup) await warnMigrationWithoutBackup(e, opts.skipBackup ? '--skip-backup' : `backup.kind: ${cfg.backup.kind}`);
+      await steps.run('Running database migration', async (h) => h.ok(await runMigration(e, target, backup)));
+    }
+
     if (opts.skipTests) steps.skip(`Running smoke tests on ${target}`, 'skipped (--skip-tests)');
     else await steps.run(`Running smoke tests on ${target}`, (h) => smokeGate(e, target, h));
 
@@ -89,7 +108,7 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
       op.committed = true;
       const t = await switchAndVerify(e, proxy, from, target);
       const before = (await readState(e.paths))!;
-      await writeState(e.paths, { ...activated(before, target, op.release), lastDeploy: op.summary() });
+      await writeState(e.paths, { ...activated(before, target, op.release, backup?.name), lastDeploy: op.summary() });
       h.ok(`switched in ${t.switchMs} ms, verified through the proxy in ${t.verifyMs} ms`);
     });
 
@@ -112,6 +131,7 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     });
 
     await pruneReleases(e);
+    await pruneBackups(e);
     const ms = Date.now() - op.t0;
     e.reporter.info(`✓ Deployment complete: ${target} is live (release ${op.release}) in ${(ms / 1000).toFixed(1)} s`);
     e.reporter.event('result', { id: op.id, ok: true, from, to: target, release: op.release, ms });

@@ -17,6 +17,8 @@ export class Operation {
   from: Colour | null = null;
   to: Colour | null = null;
   release: string | null = null;
+  /** The database backup this operation took (recorded in history). */
+  backup: string | undefined;
   /** Set right before traffic moves: from then on finishing is safer than undoing, and Ctrl-C no longer aborts. */
   committed = false;
   private readonly undo: Array<() => Promise<string | undefined>> = [];
@@ -63,6 +65,7 @@ function record(op: Operation, result: HistoryRecord['result'], reason?: string)
     ...(reason ? { reason } : {}),
     ms: Date.now() - op.t0,
     ...(op.flags.length ? { flags: op.flags } : {}),
+    ...(op.backup ? { backup: op.backup } : {}),
   };
 }
 

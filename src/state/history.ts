@@ -7,7 +7,7 @@ import type { ProjectPaths } from './paths.js';
 
 export interface HistoryRecord {
   id: string;
-  type: 'init' | 'deploy' | 'rollback' | 'switch' | 'down';
+  type: 'init' | 'deploy' | 'rollback' | 'switch' | 'down' | 'restore';
   time: string;
   who: string;
   from: Colour | null;
@@ -17,6 +17,8 @@ export interface HistoryRecord {
   reason?: string;
   ms: number;
   flags?: string[];
+  /** Path of the database backup the operation took. */
+  backup?: string;
 }
 
 export function whoAmI(): string {

@@ -5,6 +5,7 @@ import type { Colour } from '../../config/schema.js';
 import { ExitCode } from '../../errors.js';
 import { parseColour, parseSeconds } from '../args.js';
 import { openEngine, type GlobalOptions } from '../session.js';
+import { databasePing } from '../../run/backup.js';
 import type { SetExit } from './index.js';
 
 export function registerHealth(program: Command, setExit: SetExit): void {
@@ -20,6 +21,7 @@ export function registerHealth(program: Command, setExit: SetExit): void {
         colour,
         endpoints: await e.runtime.endpoints(colour),
         status: () => e.runtime.status(colour),
+        pingDatabase: databasePing(e),
         signal: e.signal,
       };
       // Without --timeout: one round, like the guide's health-check.sh; with it: poll until healthy.

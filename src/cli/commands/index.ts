@@ -1,5 +1,6 @@
 /** Registers every command; each lives in its own file: parse -> call the library -> render. */
 import type { Command } from 'commander';
+import { registerBackup, registerBackups, registerRestore } from './backup.js';
 import { registerDeploy } from './deploy.js';
 import { registerDemo } from './demo.js';
 import { registerDown } from './down.js';
@@ -15,7 +16,7 @@ import { registerSwitch } from './switch.js';
 export type SetExit = (code: number) => void;
 
 export function registerCommands(program: Command, setExit: SetExit): void {
-  for (const register of [registerInit, registerDeploy, registerRollback, registerSwitch, registerHealth, registerSmoke, registerStatus, registerHistory, registerLogs, registerDown, registerDemo, registerProxy, registerReap]) {
+  for (const register of [registerInit, registerDeploy, registerRollback, registerSwitch, registerHealth, registerSmoke, registerStatus, registerHistory, registerLogs, registerBackup, registerBackups, registerRestore, registerDown, registerDemo, registerProxy, registerReap]) {
     register(program, setExit);
   }
 }

@@ -1,0 +1,51 @@
+// A private PostgreSQL server for benchmarks, as test/helpers/postgres.ts makes one for tests (the
+// benches run plain node and cannot import TypeScript): a fresh cluster in a temp folder on
+// 127.0.0.1 at a free port, scram passwords; as root the server runs as the `postgres` user.
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const asRoot = process.getuid?.() === 0;
+const serverCmd = (bin, args) => (asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args]);
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const s = net.createServer().once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+
+export async function startPostgres({ user = 'sy_bench', password = `pw-${process.pid}-${Date.now().toString(36)}`, db = 'app' } = {}) {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-bench-pg-'));
+  const data = path.join(root, 'data');
+  const pwfile = path.join(root, 'pw');
+  await fs.writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', root]);
+  const port = await freePort();
+  const pg = (bin, args) => {
+    const [cmd, argv] = serverCmd(bin, args);
+    return run(cmd, argv, { timeout: 60_000 });
+  };
+  await pg('initdb', ['-D', data, '-U', user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+  // fsync stays on (unlike the tests): restore figures should include what a real server pays.
+  await fs.appendFile(path.join(data, 'postgresql.conf'), `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nlog_min_messages = warning\n`);
+  await pg('pg_ctl', ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-t', '60', 'start']);
+  const env = { ...process.env, PGPASSWORD: password, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: user, PGCONNECT_TIMEOUT: '5' };
+  const psql = async (sql, database = db) => (await run('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', sql], { env, timeout: 300_000, maxBuffer: 64 << 20 })).stdout;
+  await psql(`CREATE DATABASE ${db}`, 'postgres');
+  return {
+    port,
+    url: (d = db) => `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${d}`,
+    psql,
+    cleanup: async () => {
+      await pg('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
+      await fs.rm(root, { recursive: true, force: true });
+    },
+  };
+}
