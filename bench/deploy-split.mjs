@@ -3,7 +3,8 @@
 // exit) split into the steps the CLI reports as JSON events
 // ({"event":"step","index":..,"title":..,"status":"ok","ms":..}), for two setups:
 //  - process: test/fixtures/app (runtime process, built-in proxy);
-//  - docker:  examples/docker + examples/app (runtime docker, nginx on the host, shared PostgreSQL),
+//  - docker:  examples/docker + examples/app (runtime docker, nginx on the host, shared PostgreSQL
+//             backed up inside its container before each deploy: backupShare = backup / wall),
 //             copied to a temp dir under a unique app name, as test/e2e/docker-cycle.test.ts does.
 // Each: `init` first (untimed), then --rounds timed deploys (a version bump before each, so every
 // deploy ships a change), then everything it made is removed (for docker: `down --shared` and every
@@ -41,6 +42,7 @@ const STEPS = [
   ['pull', /^Pulling latest code/],
   ['buildStart', /^Building and starting /],
   ['health', /^Running health checks /],
+  ['migrate', /^Running database migration/],
   ['smoke', /^Running smoke tests /],
   ['switchVerify', /^Switching traffic /],
   ['drainStop', /^Stopping /],
@@ -131,7 +133,9 @@ async function scenario(name, { dir, cwd, env, bump, cleanup }) {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const p50 = Object.fromEntries(KEYS.map((k) => [k, runs.some((r) => r[k] === undefined) ? null : median(runs.map((r) => r[k]))]));
-  return { p50Ms: p50, runs };
+  // The backup's share of the whole deploy (issue: is a backup before every deploy affordable?).
+  const backupShare = p50.backup && p50.wall ? Number((p50.backup / p50.wall).toFixed(3)) : 0;
+  return { p50Ms: p50, backupShare, runs };
 }
 
 // --- (a) process runtime, built-in proxy, test/fixtures/app ---------------------------------------

@@ -75,6 +75,12 @@ test('init -> deploy -> rollback with containers, a shared database and nginx', 
   await fs.writeFile(path.join(p.root, 'app', 'api', 'VERSION'), '2.0.0\n');
   const d = await cli('deploy', '--auto-switch');
   assert.equal(d.code, 0, d.out);
+  // The guide's `docker exec ala-db pg_dump`: inside the db container, before anything changed.
+  assert.match(d.out, /Backing up database.*db-backup-\d{8}-\d{6}-.*\.dump \([\d.]+ (B|KiB|MiB), verified/);
+  assert.ok(d.out.indexOf('Backing up database') < d.out.indexOf('Building and starting green'));
+  const dumps = (await fs.readdir(path.join(p.dir, 'backups'))).filter((f) => f.endsWith('.dump'));
+  assert.equal(dumps.length, 1, dumps.join(', '));
+  assert.ok(!d.out.includes('e2e-pg-secret-value'), 'the database password is not printed');
   await assertHealth('green', '2.0.0');
   assert.deepEqual(containers(), [`${app}-api-green`, `${app}-db`, `${app}-frontend-green`]);
   await assertSignedIn(token, 'green');

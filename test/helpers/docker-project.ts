@@ -41,8 +41,11 @@ const lines = (s: string) => s.split('\n').filter(Boolean);
  * wrong for anything that carries a token from one colour to the other (use the database for that).
  */
 export function withoutSharedDb(yml: string): string {
-  const out = yml.replace(/^shared:\n(?: {2}.*\n)+/m, '').replace(/^(?: {4}#.*\n)* {4}env:\n {6}DATABASE_URL: .*\n/m, '');
-  if (out.includes('shared:') || out.includes('DATABASE_URL')) throw new Error('withoutSharedDb: the example switchyard.yml changed shape');
+  const out = yml
+    .replace(/^shared:\n(?: {2}.*\n)+/m, '')
+    .replace(/^(?: {4}#.*\n)* {4}env:\n {6}DATABASE_URL: .*\n/m, '')
+    .replace(/^(?:#.*\n)*backup: .*\n/m, '');
+  if (out.includes('shared:') || out.includes('DATABASE_URL') || out.includes('backup:')) throw new Error('withoutSharedDb: the example switchyard.yml changed shape');
   return out;
 }
 
