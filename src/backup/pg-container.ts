@@ -9,18 +9,17 @@
  * the engine multiplexes stdout and stderr in frames, which are split here with backpressure
  * into `io.stdout` (or collected) and a bounded stderr tail.
  *
- * Stopping (timeout, AbortSignal): the engine cannot signal an exec, and the exec's Pid (exec
- * inspect) is a host pid, meaningless inside the container's pid namespace. So every exec carries
- * a random marker in its environment, and a second exec of a fixed script (the marker is its
- * argument, not part of the script) finds the processes holding it in /proc: SIGINT first, which
- * makes the PostgreSQL clients send a cancel request so the server stops the query too, then
- * SIGKILL. We reject only once they are gone, so a caller can delete what was being written.
+ * Stopping (timeout, AbortSignal): the program is found by a marker in its environment and
+ * signalled from a second exec (src/runtime/docker/exec-control.ts); we reject only once it is
+ * gone, so a caller can delete what was being written.
  */
 import { randomBytes } from 'node:crypto';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { SwitchyardError, errorMessage, isSwitchyardError } from '../errors.js';
 import { API_TIMEOUT_MS, apiMessage, isConnectError, statusOf, unreachable, withTimeout } from '../runtime/docker/client.js';
+import { api, EXEC_MARKER, helperExec, sleep, stopMarked, targetOf } from '../runtime/docker/exec-control.js';
+import { Collector, demuxStream, drained, endAndFlush } from '../runtime/docker/exec-streams.js';
 import type { PgTool } from './types.js';
 
 export interface ContainerPgToolOptions {
@@ -44,25 +43,6 @@ const DEFAULT_CONNECT_TIMEOUT_S = 10;
 /** After the output ended, how long the engine may take to report the exit code. */
 const EXIT_WAIT_MS = 10_000;
 const EXIT_POLL_MS = 50;
-/** The whole stop (SIGINT, grace, SIGKILL, check) including the engine calls. */
-const KILL_WAIT_MS = 15_000;
-const MARKER = 'SWITCHYARD_EXEC_ID';
-
-/**
- * Run as `sh -c KILL_SCRIPT sh <marker>`: fixed text, the marker is $1. Signals every process whose
- * environment holds MARKER=<marker>: SIGINT, up to 2 s for them to go, then SIGKILL. Exit 0 once
- * none is left, 1 when some survived. Needs sh, tr, grep, sleep: any Debian- or busybox-based image.
- */
-const KILL_SCRIPT = [
-  `m="${MARKER}=$1"`,
-  `pids() { for d in /proc/[0-9]*; do { tr '\\000' '\\n' <"$d/environ" | grep -qxF "$m"; } 2>/dev/null && echo "\${d#/proc/}"; done; }`,
-  'p=$(pids); [ -n "$p" ] || exit 0',
-  'kill -INT $p 2>/dev/null',
-  'i=0; while [ $i -lt 20 ]; do p=$(pids); [ -n "$p" ] || exit 0; sleep 0.1; i=$((i+1)); done',
-  'kill -KILL $p 2>/dev/null',
-  'i=0; while [ $i -lt 10 ]; do p=$(pids); [ -n "$p" ] || exit 0; sleep 0.1; i=$((i+1)); done',
-  'exit 1',
-].join('\n');
 
 type Program = 'pg_dump' | 'pg_restore' | 'psql';
 type Why = 'timeout' | 'abort';
@@ -74,8 +54,6 @@ class Stopped extends Error {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function envMap(env: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of env ?? []) {
@@ -83,115 +61,6 @@ function envMap(env: string[] | undefined): Record<string, string> {
     if (i > 0) out[e.slice(0, i)] = e.slice(i + 1);
   }
   return out;
-}
-
-/** Where a client connects, for DOCKER_UNREACHABLE messages (the client's own socket, not our DOCKER_HOST). */
-function targetOf(docker: Docker | undefined): string | undefined {
-  const m = docker?.modem as { socketPath?: unknown; protocol?: unknown; host?: unknown; port?: unknown } | undefined;
-  if (!m) return undefined;
-  if (typeof m.socketPath === 'string') return `unix://${m.socketPath}`;
-  if (typeof m.host === 'string') return `${typeof m.protocol === 'string' ? m.protocol : 'tcp'}://${m.host}${m.port ? `:${String(m.port)}` : ''}`;
-  return undefined;
-}
-
-/** A Docker API call bounded by `ms`; a connection failure becomes DOCKER_UNREACHABLE. */
-async function api<T>(docker: Docker, what: string, fn: () => Promise<T>, ms = API_TIMEOUT_MS): Promise<T> {
-  try {
-    return await withTimeout(fn(), ms, what);
-  } catch (e) {
-    if (isConnectError(e)) throw unreachable(e, targetOf(docker));
-    throw e;
-  }
-}
-
-/** Waits for a Writable to take more (drain), or rejects when it fails or closes first. */
-function drained(w: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error) => {
-      w.off('drain', onDrain);
-      w.off('error', onError);
-      w.off('close', onClose);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onDrain = () => done();
-    const onError = (e: Error) => done(e);
-    const onClose = () => done(new Error('the output stream closed while the program was still writing'));
-    w.on('drain', onDrain);
-    w.on('error', onError);
-    w.on('close', onClose);
-  });
-}
-
-/** Ends a Writable and waits until everything is flushed (or it fails). */
-function endAndFlush(w: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (w.writableFinished) return resolve();
-    const onError = (e: Error) => (w.off('finish', onFinish), reject(e));
-    const onFinish = () => (w.off('error', onError), resolve());
-    w.once('error', onError);
-    w.once('finish', onFinish);
-    w.end();
-  });
-}
-
-/**
- * Splits the engine's multiplexed stream (1 byte stream, 3 zero bytes, 4 bytes big-endian length,
- * payload) as it arrives; for-await gives backpressure: the socket is not read while stdout waits.
- * Anything that does not look like a frame is passed on as stdout, as the project's demux does.
- */
-async function demuxStream(socket: Readable, stdout: (b: Buffer) => Promise<void> | void, stderr: (b: Buffer) => void): Promise<void> {
-  let buf: Buffer = Buffer.alloc(0);
-  let raw = false;
-  for await (const chunk of socket as AsyncIterable<Buffer>) {
-    if (raw) {
-      await stdout(chunk);
-      continue;
-    }
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    while (buf.length >= 8) {
-      const kind = buf[0]!;
-      if (kind > 2 || buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) {
-        raw = true;
-        const rest = buf;
-        buf = Buffer.alloc(0);
-        await stdout(rest);
-        break;
-      }
-      const size = buf.readUInt32BE(4);
-      if (buf.length < 8 + size) break;
-      const payload = buf.subarray(8, 8 + size);
-      buf = buf.subarray(8 + size);
-      if (kind === 2) stderr(payload);
-      else await stdout(payload);
-    }
-  }
-}
-
-/**
- * Output kept as bytes and decoded once at the end, so a character split across two frames is
- * not mangled: `head` mode keeps the first `max` bytes, `tail` mode the last ones.
- */
-class Collector {
-  private parts: Buffer[] = [];
-  private size = 0;
-  constructor(
-    private readonly max: number,
-    private readonly keep: 'head' | 'tail',
-  ) {}
-  add(b: Buffer): void {
-    if (this.keep === 'head') {
-      if (this.size >= this.max) return;
-      b = b.subarray(0, this.max - this.size);
-    }
-    this.parts.push(b);
-    this.size += b.length;
-    while (this.keep === 'tail' && this.size - this.parts[0]!.length >= this.max) this.size -= this.parts.shift()!.length;
-  }
-  text(): string {
-    const all = Buffer.concat(this.parts);
-    return (this.keep === 'tail' && all.length > this.max ? all.subarray(all.length - this.max) : all).toString('utf8');
-  }
 }
 
 /** Docker's own message when the exec could not start the program (written into stdout, exit 126/127). */
@@ -220,63 +89,6 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
   const apiFailed = (what: string, e: unknown) => (isSwitchyardError(e) ? e : fail(`Docker engine: ${what} of container ${name} failed: ${apiMessage(e)}`, 'check the engine (`docker info`) and its log', e));
   const missingContainer = (e?: unknown) => fail(`no container ${name}: is the shared database started?`, 'run `switchyard init` (it creates and starts the shared services)', e);
   const notRunning = (state: string) => fail(`container ${name} is not running (${state})`, `start the shared database: \`switchyard init\` (or \`docker start ${name}\`), and see \`docker logs ${name}\``);
-
-  /** Runs a fixed helper command (the kill script, cat) in the container, output collected. */
-  async function helperExec(docker: Docker, cmd: string[], ms: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const deadline = Date.now() + ms;
-    const left = () => Math.max(1, deadline - Date.now());
-    const exec = await api(docker, 'exec create', () => docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true }), left());
-    const socket = (await api(docker, 'exec start', () => exec.start({ hijack: true, stdin: false }), left())) as Duplex;
-    const stdout = new Collector(MAX_STDERR, 'tail');
-    const stderr = new Collector(MAX_STDERR, 'tail');
-    try {
-      await withTimeout(
-        demuxStream(socket, (b) => stdout.add(b), (b) => stderr.add(b)),
-        left(),
-        `${cmd[0]} in container ${name}`,
-      );
-    } finally {
-      socket.destroy();
-    }
-    for (;;) {
-      const info = await api(docker, 'exec inspect', () => exec.inspect(), left());
-      if (!info.Running) return { code: info.ExitCode, stdout: stdout.text(), stderr: stderr.text() };
-      if (Date.now() >= deadline) return { code: null, stdout: stdout.text(), stderr: stderr.text() };
-      await sleep(EXIT_POLL_MS);
-    }
-  }
-
-  /**
-   * Stops the program: the kill script inside the container, else (an image without sh) SIGKILL of
-   * the exec's host pid when the engine runs on this machine. `started`: exec start was called, so
-   * the program may appear a moment after a first pass found nothing (the engine answers the
-   * start before it launches the process). Returns a note when it may survive.
-   */
-  async function kill(docker: Docker, marker: string, exec: Docker.Exec, started: boolean): Promise<string | undefined> {
-    const deadline = Date.now() + KILL_WAIT_MS;
-    const survived = `it may still be running; check \`docker top ${name}\``;
-    for (;;) {
-      let scripted = false;
-      try {
-        const r = await helperExec(docker, ['sh', '-c', KILL_SCRIPT, 'sh', marker], Math.max(1_000, deadline - Date.now()));
-        scripted = r.code === 0 || r.code === 1;
-      } catch {
-        /* no sh in the image, or the engine failed: the host pid below */
-      }
-      const info = await api(docker, 'exec inspect', () => exec.inspect(), 5_000).catch(() => undefined);
-      if (!info) return survived;
-      if (!info.Running && (info.ExitCode !== null || !started)) return undefined;
-      if (!scripted && info.Running && info.Pid > 0 && Boolean((docker.modem as { socketPath?: unknown }).socketPath)) {
-        try {
-          process.kill(info.Pid, 'SIGKILL');
-        } catch {
-          /* not ours to signal (another pid namespace or user), or gone */
-        }
-      }
-      if (Date.now() >= deadline) return survived;
-      await sleep(100);
-    }
-  }
 
   async function run(program: Program, args: string[], io: { stdin?: Readable; stdout?: Writable; timeoutMs: number; signal?: AbortSignal }) {
     const what = `${program} in container ${name}`;
@@ -338,7 +150,7 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
       let password = opts.password ?? cenv.POSTGRES_PASSWORD;
       if (password === undefined && cenv.POSTGRES_PASSWORD_FILE) {
         // As the entrypoint reads it: $(cat file), trailing newlines dropped.
-        const r = await guard(helperExec(d, ['cat', cenv.POSTGRES_PASSWORD_FILE], Math.min(API_TIMEOUT_MS, io.timeoutMs)));
+        const r = await guard(helperExec(d, name, ['cat', cenv.POSTGRES_PASSWORD_FILE], Math.min(API_TIMEOUT_MS, io.timeoutMs)));
         if (r.code === 0) password = r.stdout.replace(/\n+$/, '');
       }
       const connectS = Math.min(DEFAULT_CONNECT_TIMEOUT_S, Math.max(2, Math.ceil(io.timeoutMs / 1000)));
@@ -349,7 +161,7 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
         PGAPPNAME: 'switchyard',
         PGCONNECT_TIMEOUT: String(connectS),
         ...(password !== undefined ? { PGPASSWORD: password } : {}),
-        [MARKER]: marker,
+        [EXEC_MARKER]: marker,
       };
 
       try {
@@ -447,7 +259,7 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
       cleanupStreams();
       let note: string | undefined;
       // Whatever went wrong while the program may run, it must not outlive the run.
-      if (docker && exec && !exited) note = await kill(docker, marker, exec, started);
+      if (docker && exec && !exited) note = await stopMarked(docker, name, marker, exec, started);
       if (io.stdout && !io.stdout.destroyed && !io.stdout.writableFinished) io.stdout.destroy();
       if (w) throw stoppedError(w, note);
       if (isSwitchyardError(e)) throw e;

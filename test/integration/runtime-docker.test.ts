@@ -111,6 +111,24 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.equal((await project.rt.current('blue'))?.release, release);
   });
 
+  it('exec (the migrate hook) runs argv in the colour container with its env; failures and timeouts are reported, the program stopped', timed, async () => {
+    const ok = await project.rt.exec('blue', 'api', { run: ['node', '-e', 'process.exit(process.env.GREETING === "hi" && process.env.COLOUR === "blue" ? 0 : 5)'], shell: false, timeout: 20_000 }, { env: { COLOUR: 'blue' } });
+    assert.deepEqual(ok, { ok: true, detail: '' });
+    const bad = await project.rt.exec('blue', 'api', { run: ['node', '-e', 'console.error("relation \\"nope\\" does not exist"); process.exit(3)'], shell: false, timeout: 20_000 });
+    assert.equal(bad.ok, false);
+    assert.match(bad.detail, /exited with code 3 in container .*-api-blue\n.*relation "nope" does not exist/s);
+    const missing = await project.rt.exec('blue', 'api', { run: ['no-such-migrate-tool'], shell: false, timeout: 20_000 });
+    assert.equal(missing.ok, false);
+    assert.match(missing.detail, /not found or not executable/);
+    const t0 = Date.now();
+    const slow = await project.rt.exec('blue', 'api', { run: ['node', '-e', 'setTimeout(() => {}, 60000)'], shell: false, timeout: 1_000 });
+    assert.equal(slow.ok, false);
+    assert.match(slow.detail, /timed out after 1000 ms and was stopped/);
+    assert.ok(Date.now() - t0 < 10_000, 'returns promptly after the timeout');
+    const top = await docker.getContainer(`${APP}-api-blue`).top();
+    assert.ok(!JSON.stringify(top.Processes).includes('60000'), 'the timed-out program is gone from the container');
+  });
+
   it('a container made unhealthy reports running, healthy: false and its health log', timed, async () => {
     const sick = await dockerProject({
       app: APP,

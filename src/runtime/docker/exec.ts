@@ -2,69 +2,70 @@
  * A command inside a running colour container (the migrate hook), through the Engine API: argv as
  * given (a string is run by /bin/sh -c only with shell: true), the container's own environment
  * plus `env`, output collected (tail kept), bounded by the command's timeout and the signal. On
- * timeout or abort the process is killed from the host by its pid (the engine runs here).
+ * timeout or abort the program is stopped inside the container by its marker (exec-control.ts).
  */
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
 import { argvOf } from '../../util/run-command.js';
 import type { ExecCommand, ExecOutcome } from '../types.js';
 import { apiMessage } from './client.js';
+import { api, EXEC_MARKER, sleep, stopMarked } from './exec-control.js';
+import { Collector, demuxStream } from './exec-streams.js';
 
-const MAX_OUTPUT_CHARS = 64 * 1024;
+const MAX_OUTPUT = 64 * 1024;
 const TAIL_LINES = 15;
+const EXIT_WAIT_MS = 10_000;
 
 export async function execInContainer(docker: Docker, container: string, command: ExecCommand, opts: { env?: Record<string, string>; signal?: AbortSignal } = {}): Promise<ExecOutcome> {
   const argv = argvOf(command);
+  const marker = randomBytes(12).toString('hex');
+  const env = { ...opts.env, [EXEC_MARKER]: marker };
   let exec: Docker.Exec;
-  let stream: NodeJS.ReadWriteStream;
+  let socket: Duplex;
   try {
     const c = docker.getContainer(container);
-    const info = await c.inspect();
+    const info = await api(docker, 'inspect', () => c.inspect());
     if (!info.State.Running) return { ok: false, detail: `container ${container} is not running (${info.State.Status})` };
-    exec = await c.exec({ Cmd: argv, Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`), AttachStdout: true, AttachStderr: true });
-    stream = (await exec.start({ hijack: true, stdin: false })) as NodeJS.ReadWriteStream;
+    exec = await api(docker, 'exec create', () => c.exec({ Cmd: argv, Env: Object.entries(env).map(([k, v]) => `${k}=${v}`), AttachStdout: true, AttachStderr: true }));
+    socket = (await api(docker, 'exec start', () => exec.start({ hijack: true, stdin: false }))) as Duplex;
   } catch (e) {
     return { ok: false, detail: `could not run ${argv[0]} in container ${container}: ${apiMessage(e)}` };
   }
-  let output = '';
-  const sink = new PassThrough();
-  sink.on('data', (c: Buffer) => (output = (output + c.toString('utf8')).slice(-MAX_OUTPUT_CHARS)));
-  docker.modem.demuxStream(stream, sink, sink);
+  const output = new Collector(MAX_OUTPUT, 'tail');
+  const tail = () => {
+    const text = output.text().trimEnd();
+    return text ? `\n${text.split('\n').slice(-TAIL_LINES).join('\n')}` : '';
+  };
 
   let why: 'timeout' | 'abort' | undefined;
-  const ended = new Promise<void>((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', () => resolve());
-  });
-  const stopped = new Promise<void>((resolve) => {
-    const timer = setTimeout(() => ((why = 'timeout'), resolve()), command.timeout);
-    const onAbort = () => ((why = 'abort'), resolve());
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    void ended.then(() => {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
-    });
-  });
-  await Promise.race([ended, stopped]);
-  const tail = () => {
-    const lines = output.trimEnd().split('\n');
-    return output.trim() ? `\n${lines.slice(-TAIL_LINES).join('\n')}` : '';
-  };
-  if (why) {
-    const pid = (await exec.inspect().catch(() => undefined))?.Pid;
-    if (pid) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
+  let onStop!: () => void;
+  const stopped = new Promise<void>((resolve) => (onStop = resolve));
+  const timer = setTimeout(() => ((why ??= 'timeout'), onStop()), command.timeout);
+  const onAbort = () => ((why ??= 'abort'), onStop());
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const pumping = demuxStream(socket, (b) => output.add(b), (b) => output.add(b)).catch(() => undefined);
+    await Promise.race([pumping, stopped]);
+    if (why) {
+      const note = await stopMarked(docker, container, marker, exec, true);
+      return { ok: false, detail: why === 'timeout' ? `timed out after ${command.timeout} ms and was stopped${note ? ` (${note})` : ''}${tail()}` : 'cancelled' };
+    }
+    let code: number | null = null;
+    for (const t0 = Date.now(); Date.now() - t0 < EXIT_WAIT_MS; await sleep(50)) {
+      const x = await api(docker, 'exec inspect', () => exec.inspect());
+      if (!x.Running && x.ExitCode !== null) {
+        code = x.ExitCode;
+        break;
       }
     }
-    (stream as unknown as { destroy?: () => void }).destroy?.();
-    return { ok: false, detail: why === 'timeout' ? `timed out after ${command.timeout} ms and was killed${tail()}` : 'cancelled' };
+    if (code === 0) return { ok: true, detail: '' };
+    if (code === null) return { ok: false, detail: `${argv.join(' ')} in container ${container}: its output ended but the engine still reports it running` };
+    const missing = code === 126 || code === 127 ? ` (${argv[0]} not found or not executable in the image)` : '';
+    return { ok: false, detail: `${argv.join(' ')} exited with code ${code}${missing} in container ${container}${tail()}` };
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    socket.destroy();
   }
-  const code = (await exec.inspect()).ExitCode;
-  if (code === 0) return { ok: true, detail: '' };
-  const missing = code === 126 || code === 127 ? ` (${argv[0]} not found or not executable in the image)` : '';
-  return { ok: false, detail: `${argv.join(' ')} exited with code ${code}${missing} in container ${container}${tail()}` };
 }
