@@ -10,7 +10,7 @@ FROM ${BASE}
 WORKDIR /app
 # Only the app's files: a local data/ store or node_modules in the folder stays out of the image.
 COPY server.mjs VERSION /app/
-COPY store-json.mjs store-postgres.mjs /app/
+COPY store-json.mjs store-postgres.mjs migrate.mjs /app/
 COPY vendor/ /app/vendor/
 
 # HOST: the app listens on loopback by default, which a container's port mapping cannot reach.

@@ -78,6 +78,10 @@ test('init -> deploy -> rollback with containers, a shared database and nginx', 
   // The guide's `docker exec ala-db pg_dump`: inside the db container, before anything changed.
   assert.match(d.out, /Backing up database.*db-backup-\d{8}-\d{6}-.*\.dump \([\d.]+ (B|KiB|MiB), verified/);
   assert.ok(d.out.indexOf('Backing up database') < d.out.indexOf('Building and starting green'));
+  // The example's migration, in green's api container, after its health checks, before the switch.
+  assert.match(d.out, /Running database migration.*`node migrate\.mjs` in api \(green\)/);
+  assert.ok(d.out.indexOf('Running health checks on green') < d.out.indexOf('Running database migration'));
+  assert.ok(d.out.indexOf('Running database migration') < d.out.indexOf('Switching traffic to green'));
   const dumps = (await fs.readdir(path.join(p.dir, 'backups'))).filter((f) => f.endsWith('.dump'));
   assert.equal(dumps.length, 1, dumps.join(', '));
   assert.ok(!d.out.includes('e2e-pg-secret-value'), 'the database password is not printed');

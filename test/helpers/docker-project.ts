@@ -44,8 +44,9 @@ export function withoutSharedDb(yml: string): string {
   const out = yml
     .replace(/^shared:\n(?: {2}.*\n)+/m, '')
     .replace(/^(?: {4}#.*\n)* {4}env:\n {6}DATABASE_URL: .*\n/m, '')
-    .replace(/^(?:#.*\n)*backup: .*\n/m, '');
-  if (out.includes('shared:') || out.includes('DATABASE_URL') || out.includes('backup:')) throw new Error('withoutSharedDb: the example switchyard.yml changed shape');
+    .replace(/^(?:#.*\n)*backup: .*\n/m, '')
+    .replace(/^(?:#.*\n)*deploy:\n {2}hooks:\n(?: {4}.*\n)+/m, '');
+  if (out.includes('shared:') || out.includes('DATABASE_URL') || out.includes('backup:') || out.includes('migrate:')) throw new Error('withoutSharedDb: the example switchyard.yml changed shape');
   return out;
 }
 

@@ -116,6 +116,8 @@ export function createPostgresStore(url) {
   return {
     kind: 'postgres',
     describe: () => `postgres ${where}`,
+    /** The migration (migrate.mjs, switchyard's deploy.hooks.migrate): creates the tables or throws. */
+    migrate: () => ready(),
     /** Creates the tables; a database that is down is only logged (the API starts anyway). */
     init: async () => {
       try {
