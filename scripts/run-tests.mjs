@@ -24,8 +24,17 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
-  cwd: root,
-  stdio: 'inherit',
-});
-process.exit(r.status ?? 1);
+// *.serial.test.ts files disturb shared infrastructure (e.g. restart the Docker engine): they run
+// after all the others, one at a time, so no other test is using what they break.
+const serial = files.filter((f) => f.endsWith('.serial.test.ts'));
+const parallel = files.filter((f) => !serial.includes(f));
+let status = 0;
+for (const [batch, n] of [[parallel, concurrency], [serial, '1']]) {
+  if (batch.length === 0) continue;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${n}`, ...batch], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) status = r.status ?? 1;
+}
+process.exit(status);

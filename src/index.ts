@@ -11,6 +11,7 @@ export { deploy, type DeployOptions, type DeployResult } from './run/deploy.js';
 export { rollback, type RollbackOptions } from './run/rollback.js';
 export { switchTraffic } from './run/switch.js';
 export { down } from './run/down.js';
+export { recover, type RecoverResult } from './run/recover.js';
 export { status, type StatusReport } from './run/status.js';
 export { readState, type State } from './state/state.js';
 export { readHistory, type HistoryRecord } from './state/history.js';

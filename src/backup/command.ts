@@ -63,7 +63,7 @@ export function commandBackupper(cfg: CommandBackupConfig, ctx: BackupCtx): Back
     prune: (protect) => pruneBackups(dir, cfg.keep, protect),
 
     async restore(file, opts = {}) {
-      const t0 = Date.now();
+      const t0 = performance.now();
       if (cfg.restore === undefined) {
         throw new SwitchyardError('RESTORE_FAILED', 'cannot restore: backup.restore is not configured', {
           hint: 'add backup.restore to switchyard.yml: a command that reads a dump on its standard input (e.g. ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f", "-"])',
@@ -71,7 +71,7 @@ export function commandBackupper(cfg: CommandBackupConfig, ctx: BackupCtx): Back
       }
       const meta = await resolveBackup(dir, file, { allowLatest: false });
       await run('restore', argvOf({ run: cfg.restore, shell: cfg.shell }), { stdin: createReadStream(meta.file), signal: opts.signal }, 'restore failed', 'RESTORE_FAILED');
-      return { tables: [], ms: Date.now() - t0 };
+      return { tables: [], ms: Math.round(performance.now() - t0) };
     },
   };
 }

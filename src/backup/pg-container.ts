@@ -236,10 +236,10 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
       }
 
       let code: number | undefined;
-      for (const t0 = Date.now(); code === undefined; ) {
+      for (const t0 = performance.now(); code === undefined; ) {
         const x = await guard(api(d, 'exec inspect', () => ex.inspect()));
         if (!x.Running && x.ExitCode !== null) [code, exited] = [x.ExitCode, true];
-        else if (Date.now() - t0 > EXIT_WAIT_MS) throw fail(`${what}: its output ended but the engine still reports it running after ${EXIT_WAIT_MS / 1000} s`, `check \`docker top ${name}\``);
+        else if (performance.now() - t0 > EXIT_WAIT_MS) throw fail(`${what}: its output ended but the engine still reports it running after ${EXIT_WAIT_MS / 1000} s`, `check \`docker top ${name}\``);
         else await guard(sleep(EXIT_POLL_MS));
       }
 

@@ -45,13 +45,13 @@ export function postgresBackupper(cfg: PostgresBackupConfig, tool: PgTool, ctx: 
     return r.stdout;
   }
 
-  const left = (deadline: number) => Math.max(MIN_STEP_MS, deadline - Date.now());
+  const left = (deadline: number) => Math.max(MIN_STEP_MS, deadline - performance.now());
 
   return {
     describe: () => `postgres ${target} (${cfg.format} dumps with ${tool.where('pg_dump')})`,
 
     async backup({ reason, deployId, signal }) {
-      const deadline = Date.now() + cfg.timeout;
+      const deadline = performance.now() + cfg.timeout;
       const failed = 'database backup failed';
       const formatArgs = cfg.format === 'custom' ? ['--format=custom'] : ['--format=plain', '--clean', '--if-exists'];
       return writeBackup({
@@ -80,7 +80,7 @@ export function postgresBackupper(cfg: PostgresBackupConfig, tool: PgTool, ctx: 
     prune: (protect) => pruneBackups(dir, cfg.keep, protect),
 
     async restore(file, opts = {}): Promise<RestoreResult> {
-      const t0 = Date.now();
+      const t0 = performance.now();
       const deadline = t0 + cfg.timeout;
       const { signal } = opts;
       const failed = 'restore failed';
@@ -105,7 +105,7 @@ export function postgresBackupper(cfg: PostgresBackupConfig, tool: PgTool, ctx: 
       }
       const counted = await sql(countRowsSql, left(deadline));
       const tables = JSON.parse(counted.trim() || '[]') as RestoreResult['tables'];
-      return { tables, ms: Date.now() - t0 };
+      return { tables, ms: Math.round(performance.now() - t0) };
     },
 
     async ping(opts = {}) {

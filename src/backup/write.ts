@@ -9,6 +9,7 @@ import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { errorMessage, isSwitchyardError, SwitchyardError } from '../errors.js';
 import { writeJsonAtomic } from '../state/atomic.js';
+import { describeDiskFull, diskFullCause } from '../util/disk-full.js';
 import { backupId, backupName, partialOf, sidecarOf, type Sidecar } from './files.js';
 import type { BackupMeta, BackupReason } from './types.js';
 
@@ -56,8 +57,8 @@ async function settle(out: Writable): Promise<void> {
 }
 
 export async function writeBackup(o: WriteBackupOptions): Promise<BackupMeta> {
-  const t0 = Date.now();
-  const at = new Date(t0);
+  const at = new Date();
+  const t0 = performance.now();
   await ensureBackupDir(o.dir);
   const name = backupName(at, backupId(o.reason, o.deployId), o.ext);
   const file = path.join(o.dir, name);
@@ -86,7 +87,7 @@ export async function writeBackup(o: WriteBackupOptions): Promise<BackupMeta> {
     if (bytes === 0) throw new SwitchyardError('BACKUP_FAILED', 'database backup failed: the dump came out empty', { hint: 'check that the dump command writes the dump to its standard output' });
     await o.verify(tmp);
     if (o.signal?.aborted) throw new SwitchyardError('ABORTED', 'database backup interrupted');
-    const side: Sidecar = { at: at.toISOString(), ...(o.deployId ? { deployId: o.deployId } : {}), reason: o.reason, format: o.format, bytes, verified: true, ms: Date.now() - t0 };
+    const side: Sidecar = { at: at.toISOString(), ...(o.deployId ? { deployId: o.deployId } : {}), reason: o.reason, format: o.format, bytes, verified: true, ms: Math.round(performance.now() - t0) };
     // The sidecar goes first: a dump under its final name always has one.
     await writeJsonAtomic(sidecarOf(file), side, 0o600);
     sidecarWritten = true;
@@ -99,6 +100,13 @@ export async function writeBackup(o: WriteBackupOptions): Promise<BackupMeta> {
     await fh?.close().catch(() => undefined);
     await fs.rm(tmp, { force: true });
     if (sidecarWritten) await fs.rm(sidecarOf(file), { force: true });
+    const full = diskFullCause(e);
+    if (full && !(isSwitchyardError(e) && (e.code === 'ABORTED' || e.code === 'TIMEOUT'))) {
+      throw new SwitchyardError('BACKUP_FAILED', `database backup failed: the disk holding ${o.dir} is full (${describeDiskFull(full).what.replace(/ writing .*/, '')}); the partial dump was removed`, {
+        hint: `free space there (see \`df -h ${o.dir}\`) or point backup.dir at a disk with room for a dump, then run the command again`,
+        cause: e,
+      });
+    }
     if (isSwitchyardError(e)) throw e;
     throw new SwitchyardError('BACKUP_FAILED', `database backup failed: could not write ${tmp}: ${errorMessage(e)}`, { hint: folderHint(o.dir), cause: e });
   }

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, isSwitchyardError } from '../errors.js';
+import { describeDiskFull, diskFullCause } from '../util/disk-full.js';
 import { registerCommands } from './commands/index.js';
 import { interrupt, renderer, wantsJson, type GlobalOptions } from './session.js';
 
@@ -52,6 +53,13 @@ async function main(argv: string[]): Promise<number> {
     if (isSwitchyardError(e)) {
       r.error(e.message, e.details, e.hint);
       return e.exitCode;
+    }
+    const full = diskFullCause(e);
+    if (full) {
+      // Not a bug: the disk filled up. Every state file is written atomically, so nothing is half-written.
+      const d = describeDiskFull(full);
+      r.error(`the disk is full: ${d.what}`, [], `${d.hint}; \`switchyard status\` shows what runs and what is live`);
+      return ExitCode.failed;
     }
     r.error(`internal error: ${(e as Error)?.stack ?? String(e)}`, [], 'this is a bug in switchyard; please report it with the output above');
     if (wantsJson(g)) process.stderr.write(String((e as Error)?.stack ?? e) + '\n');

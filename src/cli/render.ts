@@ -35,7 +35,7 @@ export function createRenderer(opts: RenderOptions): Reporter & { error(text: st
 
   const step = (index: number, total: number, title: string): StepHandle => {
     const label = `[${index}/${total}] ${title}...`;
-    const started = Date.now();
+    const started = performance.now();
     let spinner: Ora | undefined;
     if (opts.json) emit('step', { index, total, title, status: 'start' });
     else if (opts.tty && opts.spinner) spinner = opts.spinner({ text: r(label), stream: out as NodeJS.WriteStream, discardStdin: false }).start();
@@ -45,7 +45,7 @@ export function createRenderer(opts: RenderOptions): Reporter & { error(text: st
       openLine = true;
     }
     const finish = (status: 'ok' | 'fail' | 'skip', detail?: string) => {
-      const ms = Date.now() - started;
+      const ms = Math.round(performance.now() - started);
       if (opts.json) return emit('step', { index, total, title, status, ms, ...(detail ? { detail } : {}) });
       const mark = status === 'ok' ? colours.green('✓') : status === 'fail' ? colours.red('✗') : colours.dim('–');
       const tail = `${mark} ${colours.dim(`(${formatDuration(ms)})`)}${detail ? ' ' + detail : ''}`;

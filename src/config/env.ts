@@ -121,7 +121,9 @@ export function interpolateTree(tree: unknown, vars: Record<string, string | und
     if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, String(i)]));
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = walk(x, [...path, k]);
+      // defineProperty, not assignment: a "__proto__" key must stay an ordinary (and so reported)
+      // key, never become the object's prototype and smuggle in inherited settings.
+      for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: walk(x, [...path, k]), enumerable: true, writable: true, configurable: true });
       return out;
     }
     return v;

@@ -26,9 +26,21 @@ export function shortJson(v: unknown, max = 60): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/** Control characters (C0, DEL, C1, line/paragraph separators), which could break or forge output lines. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text from the config (keys, names, paths) made safe to print on one line: control characters
+ * become escapes (`\n`, `\u001b`), so a key cannot add lines of its own or drive the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function formatProblem(p: Problem): string {
   const where = p.path === '' ? '(top level)' : p.path;
-  return `${where}: ${p.message}${p.got === undefined ? '' : ` (got ${shortJson(p.got)})`}`;
+  return printable(`${where}: ${p.message}${p.got === undefined ? '' : ` (got ${shortJson(p.got)})`}`);
 }
 
 export function valueAt(data: unknown, path: readonly Key[]): unknown {

@@ -6,11 +6,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { redactError, SwitchyardError } from '../errors.js';
+import { errorMessage, redactError, SwitchyardError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import type { LoadedConfig } from './loaded.js';
 import { interpolate, interpolateTree, parseDotenv, SECRET_NAME } from './env.js';
-import { formatIssues, formatProblem, type Problem } from './format-issues.js';
+import { formatIssues, formatProblem, printable, type Problem } from './format-issues.js';
 import { runRules } from './rules.js';
 import { makeRedactor } from './redact.js';
 import { secretsInTree } from './secrets.js';
@@ -30,21 +30,22 @@ const MIN_SECRET_LENGTH = 4; // shorter values ("1", "dev") would blank out ordi
 export function findConfigFile(opts: { file?: string; cwd: string }): string {
   if (opts.file !== undefined) {
     const file = path.resolve(opts.cwd, opts.file);
-    if (!existsSync(file) || !statSync(file).isFile()) throw new SwitchyardError('CONFIG_NOT_FOUND', `config file not found: ${file}`, { hint: NOT_FOUND_HINT });
+    if (!existsSync(file) || !statSync(file).isFile()) throw new SwitchyardError('CONFIG_NOT_FOUND', `config file not found: ${printable(file)}`, { hint: NOT_FOUND_HINT });
     return file;
   }
   for (const name of DEFAULT_NAMES) {
     const file = path.resolve(opts.cwd, name);
     if (existsSync(file)) return file;
   }
-  throw new SwitchyardError('CONFIG_NOT_FOUND', `no switchyard.yml in ${path.resolve(opts.cwd)}`, { hint: NOT_FOUND_HINT });
+  throw new SwitchyardError('CONFIG_NOT_FOUND', `no switchyard.yml in ${printable(path.resolve(opts.cwd))}`, { hint: NOT_FOUND_HINT });
 }
 
 function invalid(file: string, problems: Problem[], onlyEnv: boolean): SwitchyardError {
   const n = problems.length;
-  return new SwitchyardError(onlyEnv ? 'ENV_MISSING' : 'CONFIG_INVALID', `${path.basename(file)} is invalid (${n} problem${n === 1 ? '' : 's'})`, {
+  const name = printable(path.basename(file));
+  return new SwitchyardError(onlyEnv ? 'ENV_MISSING' : 'CONFIG_INVALID', `${name} is invalid (${n} problem${n === 1 ? '' : 's'})`, {
     details: problems.map(formatProblem),
-    hint: onlyEnv ? 'set it in the environment or in the env_file' : `fix ${path.basename(file)}; its JSON Schema is schema/switchyard.schema.json`,
+    hint: onlyEnv ? 'set it in the environment or in the env_file' : `fix ${name}; its JSON Schema is schema/switchyard.schema.json`,
   });
 }
 
@@ -59,10 +60,30 @@ function parseYaml(text: string, file: string): { data?: unknown; problems: Prob
     });
     return { problems };
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // toJS refuses alias bombs ("billion laughs") with a ReferenceError: a problem like any other.
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return { problems: [{ path: path.basename(file), message: `YAML cannot be read: ${errorMessage(e).split('\n')[0] ?? ''}` }] };
+  }
   if (data === null || data === undefined) return { problems: [{ path: '', message: 'the file is empty; at least app, proxy and services are needed' }] };
   if (typeof data !== 'object' || Array.isArray(data)) return { problems: [{ path: '', message: 'expected a mapping (key: value) at the top level', got: data }] };
   return { data, problems: [] };
+}
+
+/**
+ * Keys that JavaScript objects treat specially. yaml keeps "__proto__" as an ordinary key, but zod
+ * silently drops it from mappings such as `services`: report it instead of ignoring part of the file.
+ */
+const RESERVED_KEYS = new Set(['__proto__']);
+
+function reservedKeyProblems(tree: unknown, at: string[] = []): Problem[] {
+  if (Array.isArray(tree)) return tree.flatMap((v, i) => reservedKeyProblems(v, [...at, String(i)]));
+  if (tree === null || typeof tree !== 'object') return [];
+  return Object.entries(tree).flatMap(([k, v]) =>
+    RESERVED_KEYS.has(k) ? [{ path: [...at, k].join('.'), message: `"${k}" is not allowed as a key` }] : reservedKeyProblems(v, [...at, k]),
+  );
 }
 
 function readEnvFile(file: string): Record<string, string> | undefined {
@@ -100,11 +121,13 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   const result = configSchema.safeParse(tree.value);
   // A missing variable also makes its value invalid; report the cause, not the symptom.
   const underEnvProblem = (p: Problem) => envProblems.some((e) => p.path === e.path || p.path.startsWith(`${e.path}.`));
-  const schemaProblems = result.success ? [] : formatIssues(result.error.issues, tree.value, configSchema).filter((p) => !underEnvProblem(p));
+  const reserved = reservedKeyProblems(tree.value);
+  const isReserved = (p: Problem) => reserved.some((r) => r.path === p.path);
+  const schemaProblems = result.success ? [] : formatIssues(result.error.issues, tree.value, configSchema).filter((p) => !underEnvProblem(p) && !isReserved(p));
   const config = (result.success ? result.data : tree.value) as Config;
   const ruleProblems = runRules(config, { projectDir }).filter((p) => !underEnvProblem(p));
 
-  problems.push(...envProblems, ...schemaProblems, ...ruleProblems);
+  problems.push(...envProblems, ...reserved, ...schemaProblems, ...ruleProblems);
   if (problems.length || !result.success) {
     // A problem line quotes the bad value, which may be a secret: hide what we know to be one.
     const known = [...secretValues, ...[...tree.used].filter((n) => SECRET_NAME.test(n)).map((n) => vars[n] ?? '')];

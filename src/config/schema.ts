@@ -4,7 +4,7 @@
  * all come from it. Cross-field checks live in rules.ts.
  */
 import { z } from 'zod';
-import { command, duration, httpPath, name, port, type Colour } from './schema-prims.js';
+import { command, duration, headerName, headerValue, httpPath, name, port, type Colour } from './schema-prims.js';
 import { backupSchema, hooksSchema } from './backup-schema.js';
 import { proxySchema } from './proxy-schema.js';
 
@@ -17,7 +17,7 @@ export const expectSchema = z
     status: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional(),
     json: z.record(z.string(), z.unknown()).optional(),
     contentType: z.string().min(1).optional(),
-    headers: z.record(z.string(), z.string()).optional(),
+    headers: z.record(headerName, headerValue).optional(),
     bodyContains: z.string().optional(),
   })
   .strict();
@@ -132,7 +132,7 @@ const requestSchema = z
   .object({
     method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
     path: httpPath,
-    headers: z.record(z.string(), z.string()).default({}),
+    headers: z.record(headerName, headerValue).default({}),
     json: z.unknown().optional(),
     body: z.string().optional(),
   })

@@ -1,11 +1,22 @@
 /** Consistency of the facts: every disagreement `status` must flag (exit 4), with the exact fix. */
 import { COLOURS } from '../config/schema.js';
 import type { Facts, Problem } from './facts.js';
+import { describeInterruption } from './recover.js';
 
 export function assess(f: Facts): Problem[] {
   const problems: Problem[] = [];
   const s = f.state;
+  // An interrupted operation explains (and recover repairs) proxy, state and colour disagreements:
+  // flag it alone rather than suggesting fixes that would act on top of it.
+  const settled = !f.interrupted;
+  if (f.interrupted) {
+    problems.push({
+      what: describeInterruption(f.interrupted),
+      fix: 'run `switchyard recover`: it finishes or undoes that operation and clears the lock it left',
+    });
+  }
   if (!s) {
+    if (!settled) return problems;
     const live = COLOURS.filter((c) => f.running[c]);
     if (live.length > 0 || f.proxyActive) {
       problems.push({
@@ -17,13 +28,13 @@ export function assess(f: Facts): Problem[] {
     }
     return problems;
   }
-  if (f.proxyActive !== undefined && f.proxyActive !== s.active) {
+  if (settled && f.proxyActive !== undefined && f.proxyActive !== s.active) {
     problems.push({
       what: `the proxy sends traffic to ${f.proxyActive ?? 'nothing'} but state.json says ${s.active ?? 'nothing'} is active`,
       fix: s.active ? `run \`switchyard switch ${s.active} --force\` to make the proxy agree` : 'run `switchyard init`',
     });
   }
-  if (s.active && f.currentEnv !== s.active) {
+  if (settled && s.active && f.currentEnv !== s.active) {
     problems.push({
       what: `.current-env says ${f.currentEnv === undefined ? '(missing)' : JSON.stringify(f.currentEnv)} but ${s.active} is active`,
       fix: `run \`switchyard switch ${s.active} --force\` (it rewrites .current-env)`,
@@ -46,7 +57,7 @@ export function assess(f: Facts): Problem[] {
         : 'run `switchyard deploy` to replace the colour',
     });
   }
-  if (!f.lockHeld && s.active && COLOURS.every((c) => f.running[c])) {
+  if (settled && !f.lockHeld && s.active && COLOURS.every((c) => f.running[c])) {
     const idle = s.active === 'blue' ? 'green' : 'blue';
     if (s.colours[idle].status !== 'standby') {
       problems.push({

@@ -1,5 +1,6 @@
 /** What the planner knows about the world: read by the engine, passed in, so planning stays pure. */
 import type { Colour } from '../config/schema.js';
+import type { JournalData } from '../state/journal.js';
 import type { State } from '../state/state.js';
 
 export interface Facts {
@@ -14,6 +15,8 @@ export interface Facts {
   currentEnv: string | undefined;
   /** Whether another command holds the lock right now (a deploy in progress explains two running colours). */
   lockHeld: boolean;
+  /** The journal of an operation whose process is gone (see src/state/journal.ts). */
+  interrupted?: JournalData;
 }
 
 export interface Problem {

@@ -38,6 +38,9 @@ export function planDeploy(f: Facts): DeployPlan {
   const notes: string[] = [];
   if (!f.running[from]) notes.push(`warning: the active colour ${from} is not running; users are not being served`);
   if (f.running[target]) notes.push(`${target} is running but not active: it will be stopped and replaced`);
+  if (f.currentEnv !== from) {
+    notes.push(`.current-env says ${f.currentEnv === undefined ? '(missing)' : JSON.stringify(f.currentEnv)} but state.json and the proxy say ${from} is active: deploying from ${from}; .current-env is rewritten when traffic moves`);
+  }
   return { from, target, replaceRunningTarget: f.running[target], notes };
 }
 

@@ -79,8 +79,8 @@ export async function ensureProxy(
   child.once('exit', (code, signal) => (exited = `exited (${signal ?? `code ${code}`})`));
   child.unref();
 
-  const deadline = Date.now() + (opts.startTimeoutMs ?? START_TIMEOUT_MS);
-  while (exited === undefined && Date.now() < deadline) {
+  const deadline = performance.now() + (opts.startTimeoutMs ?? START_TIMEOUT_MS);
+  while (exited === undefined && performance.now() < deadline) {
     const status = await proxyAlive(paths.proxySocket, 500);
     if (status !== undefined) return { control, started: true, status };
     await sleep(POLL_MS);
@@ -112,8 +112,8 @@ async function looksLikeDaemon(pid: number): Promise<boolean> {
 }
 
 async function waitGone(pid: number, socketPath: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
     // A daemon running inside this very process (tests) is done when its socket is gone.
     const gone = pid === process.pid ? !(await fs.stat(socketPath).then(() => true, () => false)) : !pidAlive(pid);
     if (gone) return true;

@@ -1,6 +1,7 @@
 /** Bringing a colour up and proving it fit for traffic (I1): start, health levels, smoke steps. */
 import type { Colour } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
+import { formatDuration } from '../config/duration.js';
 import { waitHealthy, type LevelResult } from '../checks/health.js';
 import { runSmoke } from '../checks/smoke.js';
 import type { ProxyControl } from '../proxy/types.js';
@@ -61,7 +62,10 @@ export async function healthGate(e: Engine, colour: Colour, h: StepHandle, opts:
   });
   for (const l of result.levels) e.reporter.event('health', { colour, ...l });
   if (!result.ok) {
-    throw new SwitchyardError('HEALTH_FAILED', `${colour} did not become healthy after ${result.attempts} checks (${Math.round(result.ms)} ms)`, {
+    const timeoutMs = opts.timeoutMs ?? c.timeout;
+    // Say which bound ran out, so the user knows which setting to look at (a dead process gives up earlier).
+    const bound = result.ms >= timeoutMs - c.interval ? ` within ${formatDuration(timeoutMs)}${timeoutMs === c.timeout ? ' (checks.timeout)' : ''}` : '';
+    throw new SwitchyardError('HEALTH_FAILED', `${colour} did not become healthy${bound} after ${result.attempts} checks (${Math.round(result.ms)} ms)`, {
       details: describeLevels(result.levels),
       hint: `see its logs: switchyard logs ${colour}`,
     });

@@ -18,6 +18,7 @@ import { StepRunner } from './steps.js';
 import { drainAndStop, drainSummary, switchAndVerify } from './traffic.js';
 import { backupFor, describeBackup, pruneBackups, warnMigrationWithoutBackup } from './backup.js';
 import { runMigration } from './migrate.js';
+import { offerRecovery } from './recover.js';
 import type { BackupMeta } from '../backup/types.js';
 
 export interface DeployOptions {
@@ -48,8 +49,9 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     });
   }
   const flags = Object.entries(opts).filter(([, v]) => v === true).map(([k]) => k);
+  await offerRecovery(e, 'deploy');
   return runOperation(e, 'deploy', { forceUnlock: opts.forceUnlock, flags }, async (op) => {
-    const steps = new StepRunner(e.reporter, cfg.deploy.hooks.migrate ? 9 : 8);
+    const steps = new StepRunner(e.reporter, cfg.deploy.hooks.migrate ? 9 : 8, op.journal);
     const { control: proxy } = await openProxy(e);
 
     const plan = await steps.run('Determining deployment target', async (h) => {
@@ -105,8 +107,8 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     }
     await steps.run(`Switching traffic to ${target}`, async (h) => {
       e.signal.throwIfAborted();
-      op.committed = true;
-      const t = await switchAndVerify(e, proxy, from, target);
+      await op.commit();
+      const t = await switchAndVerify(e, proxy, from, target, () => h.update(`verifying ${target} through the public entry`));
       const before = (await readState(e.paths))!;
       await writeState(e.paths, { ...activated(before, target, op.release, backup?.name), lastDeploy: op.summary() });
       h.ok(`switched in ${t.switchMs} ms, verified through the proxy in ${t.verifyMs} ms`);
@@ -120,7 +122,7 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
         return h.skip(`kept warm for ${Math.round(cfg.deploy.keepOldFor / 1000)} s (deploy.keepOldFor): a rollback now is a pure switch`);
       }
       try {
-        const d = await drainAndStop(e, proxy, from);
+        const d = await drainAndStop(e, proxy, from, () => h.update(`stopping ${from}`));
         await writeState(e.paths, withColourStatus((await readState(e.paths))!, from, 'stopped'));
         h.ok(drainSummary(d));
       } catch (stopErr) {

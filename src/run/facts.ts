@@ -2,6 +2,7 @@
 import type { Colour } from '../config/schema.js';
 import type { Facts } from '../plan/facts.js';
 import type { ProxyStatus } from '../proxy/types.js';
+import { readInterrupted } from '../state/journal.js';
 import { readLock } from '../state/lock.js';
 import { readCurrentEnv, readState } from '../state/state.js';
 import type { Engine } from './context.js';
@@ -18,13 +19,14 @@ async function colourFacts(e: Engine, c: Colour): Promise<{ running: boolean; mi
 }
 
 export async function gatherFacts(e: Engine, opts: { ownLock?: boolean } = {}): Promise<World> {
-  const [state, currentEnv, proxy, lock, blue, green] = await Promise.all([
+  const [state, currentEnv, proxy, lock, blue, green, interrupted] = await Promise.all([
     readState(e.paths),
     readCurrentEnv(e.paths),
     e.proxy.alive(),
     readLock(e.paths),
     colourFacts(e, 'blue'),
     colourFacts(e, 'green'),
+    readInterrupted(e.paths),
   ]);
   const running = { blue: blue.running, green: green.running } as Record<Colour, boolean>;
   const missing = { blue: blue.missing, green: green.missing } as Record<Colour, string[]>;
@@ -36,5 +38,6 @@ export async function gatherFacts(e: Engine, opts: { ownLock?: boolean } = {}): 
     proxy,
     proxyActive: proxy ? proxy.active : undefined,
     lockHeld: !opts.ownLock && !!lock?.alive,
+    ...(interrupted ? { interrupted } : {}),
   };
 }

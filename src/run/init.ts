@@ -12,7 +12,7 @@ import { switchAndVerify } from './traffic.js';
 export async function init(e: Engine, opts: { skipTests?: boolean; ref?: string; forceUnlock?: boolean } = {}): Promise<{ id: string; release: string; ms: number }> {
   const cfg = e.loaded.config;
   return runOperation(e, 'init', { forceUnlock: opts.forceUnlock }, async (op) => {
-    const steps = new StepRunner(e.reporter, 6);
+    const steps = new StepRunner(e.reporter, 6, op.journal);
     const target = planInit(await gatherFacts(e, { ownLock: true })).target;
     op.to = target;
     const shared = Object.keys(cfg.shared ?? {});
@@ -32,7 +32,7 @@ export async function init(e: Engine, opts: { skipTests?: boolean; ref?: string;
     else await steps.run(`Running smoke tests on ${target}`, (h) => smokeGate(e, target, h));
     await steps.run(`Activating ${target}`, async (h) => {
       e.signal.throwIfAborted();
-      op.committed = true;
+      await op.commit();
       const t = await switchAndVerify(e, proxy, null, target);
       const base = (await readState(e.paths)) ?? emptyState(cfg.app);
       await writeState(e.paths, { ...activated(base, target, op.release), lastDeploy: op.summary() });

@@ -14,7 +14,7 @@ import type { Engine } from './context.js';
 export async function runMigration(e: Engine, target: Colour, backup: BackupMeta | undefined): Promise<string> {
   const hook = e.loaded.config.deploy.hooks.migrate!;
   const env: Record<string, string> = { COLOUR: target, SWITCHYARD_COLOUR: target, ...(backup ? { SWITCHYARD_BACKUP: backup.file } : {}) };
-  const t0 = Date.now();
+  const t0 = performance.now();
   const where = hook.service ? `in ${hook.service} (${target})` : 'in the project folder';
   const out = hook.service
     ? await e.runtime.exec(target, hook.service, hook, { env, signal: e.signal })
@@ -27,5 +27,5 @@ export async function runMigration(e: Engine, target: Colour, backup: BackupMeta
         : 'traffic did not move. This deploy took no backup; check the database before deploying again',
     });
   }
-  return `\`${what}\` ${where} in ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  return `\`${what}\` ${where} in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
 }

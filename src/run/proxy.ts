@@ -9,6 +9,7 @@ import type { Engine } from './context.js';
  */
 export async function openProxy(e: Engine) {
   const p = await e.proxy.ensure();
+  for (const n of p.notes ?? []) e.reporter.warn(n);
   for (const c of COLOURS) {
     if (p.status.backends[c] === undefined || Object.keys(p.status.backends[c]!).length === 0) {
       await p.control.setBackends(c, await e.runtime.plannedEndpoints(c));

@@ -11,6 +11,7 @@ import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { runOperation } from './operation.js';
 import { openProxy } from './proxy.js';
+import { offerRecovery } from './recover.js';
 import { StepRunner } from './steps.js';
 import { drainAndStop, drainSummary, switchAndVerify } from './traffic.js';
 
@@ -25,8 +26,9 @@ export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{
       hint: 'pass --force to roll back without asking',
     });
   }
+  await offerRecovery(e, 'rollback');
   return runOperation(e, 'rollback', { forceUnlock: opts.forceUnlock, flags: opts.force ? ['force'] : [] }, async (op) => {
-    const steps = new StepRunner(e.reporter, 4);
+    const steps = new StepRunner(e.reporter, 4, op.journal);
     const { control: proxy } = await openProxy(e);
     const plan = await steps.run('Determining rollback target', async (h) => {
       const p = planRollback(await gatherFacts(e, { ownLock: true }));
@@ -34,7 +36,8 @@ export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{
       return p;
     });
     const { from, to, release } = plan;
-    Object.assign(op, { from, to, release });
+    // A warm colour was running before: undoing this rollback must leave it running.
+    Object.assign(op, { from, to, release, startsTarget: plan.start });
     e.reporter.info(`Current environment: ${from}`);
     e.reporter.info(`Rolling back to: ${to} (release ${release})`);
     if (!opts.force && !(await e.asker.confirm('Continue with rollback?', false))) {
@@ -64,7 +67,7 @@ export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{
 
     await steps.run(`Switching traffic to ${to}`, async (h) => {
       e.signal.throwIfAborted();
-      op.committed = true;
+      await op.commit();
       const t = await switchAndVerify(e, proxy, from, to);
       const before = (await readState(e.paths))!;
       await writeState(e.paths, { ...activated(before, to, release), lastDeploy: op.summary() });

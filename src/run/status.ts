@@ -3,6 +3,7 @@ import { COLOURS, type Colour } from '../config/schema.js';
 import { assess } from '../plan/assess.js';
 import type { Problem } from '../plan/facts.js';
 import { readHistory, type HistoryRecord } from '../state/history.js';
+import { ownerAlive, readJournal, type JournalData } from '../state/journal.js';
 import { describeLock, readLock, type LockView } from '../state/lock.js';
 import type { State } from '../state/state.js';
 import type { ServiceStatus } from '../runtime/types.js';
@@ -20,6 +21,8 @@ export interface StatusReport {
   shared: ServiceStatus[];
   lock: (LockView & { description: string }) | null;
   lastDeploy: HistoryRecord | null;
+  /** The journal of an operation in progress (alive) or interrupted (not alive). */
+  operation: (JournalData & { alive: boolean }) | null;
   problems: Problem[];
   /** What status did on its way (restarting a dead proxy). */
   notes: string[];
@@ -37,7 +40,11 @@ export async function status(e: Engine): Promise<StatusReport> {
   }
   const lock = await readLock(e.paths);
   const problems = assess(facts);
-  if (lock && !lock.alive) problems.push({ what: describeLock(lock), fix: 'run your next command with --force-unlock to clear it' });
+  const journal = await readJournal(e.paths);
+  const operation = journal ? { ...journal, alive: !facts.interrupted && (await ownerAlive(journal.owner)) } : null;
+  // The interrupted operation's own lock is part of that problem: `recover` clears it.
+  const ownLock = lock && facts.interrupted && lock.pid === facts.interrupted.owner.pid && lock.host === facts.interrupted.owner.host;
+  if (lock && !lock.alive && !ownLock) problems.push({ what: describeLock(lock), fix: 'run your next command with --force-unlock to clear it' });
   const services = Object.fromEntries(await Promise.all(COLOURS.map(async (c) => [c, await e.runtime.status(c)] as const))) as Record<Colour, ServiceStatus[]>;
   const history = await readHistory(e.paths);
   const shared = (await e.runtime.sharedStatus?.()) ?? [];
@@ -61,6 +68,7 @@ export async function status(e: Engine): Promise<StatusReport> {
     shared,
     lock: lock ? { ...lock, description: describeLock(lock) } : null,
     lastDeploy: last,
+    operation,
     problems,
     notes,
   };

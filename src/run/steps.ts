@@ -1,5 +1,9 @@
-/** Numbered steps: run a function as step i/n, report ✓/✗/– and its time, keep the error. */
+/**
+ * Numbered steps: run a function as step i/n, report ✓/✗/– and its time, keep the error. With a
+ * journal, each step's start is on disk before the step runs, and its end right after.
+ */
 import { errorMessage } from '../errors.js';
+import type { Journal } from '../state/journal.js';
 import type { Reporter, StepHandle } from './reporter.js';
 
 export class StepRunner {
@@ -7,10 +11,13 @@ export class StepRunner {
   constructor(
     private readonly reporter: Reporter,
     private readonly total: number,
+    private readonly journal?: Journal,
   ) {}
 
   async run<T>(title: string, fn: (h: StepHandle) => Promise<T>): Promise<T> {
-    const h = this.reporter.step(++this.index, this.total, title);
+    const index = ++this.index;
+    await this.journal?.stepStarted(index, title);
+    const h = this.reporter.step(index, this.total, title);
     let settled = false;
     const handle: StepHandle = {
       update: (t) => h.update(t),
@@ -18,18 +25,23 @@ export class StepRunner {
       fail: (d) => ((settled = true), h.fail(d)),
       skip: (d) => ((settled = true), h.skip(d)),
     };
+    let value: T;
     try {
-      const value = await fn(handle);
-      if (!settled) h.ok();
-      return value;
+      value = await fn(handle);
     } catch (e) {
       if (!settled) h.fail(errorMessage(e).split('\n')[0]);
+      await this.journal?.stepEnded(index, 'failed');
       throw e;
     }
+    if (!settled) h.ok();
+    await this.journal?.stepEnded(index, 'done');
+    return value;
   }
 
   skip(title: string, why: string): void {
-    this.reporter.step(++this.index, this.total, title).skip(why);
+    const index = ++this.index;
+    this.journal?.stepSkipped(index, title);
+    this.reporter.step(index, this.total, title).skip(why);
   }
 }
 

@@ -16,8 +16,9 @@ const SWITCH_HEALTH_TIMEOUT_MS = 10_000;
 
 export async function switchTraffic(e: Engine, to: Colour, opts: { force?: boolean; forceUnlock?: boolean } = {}): Promise<{ id: string; from: Colour | null; to: Colour; ms: number }> {
   const cfg = e.loaded.config;
-  return runOperation(e, 'switch', { forceUnlock: opts.forceUnlock, flags: opts.force ? ['force'] : [] }, async (op) => {
-    const steps = new StepRunner(e.reporter, 3);
+  // --force is the manual repair: it may replace an interrupted operation's journal; otherwise recover first.
+  return runOperation(e, 'switch', { forceUnlock: opts.forceUnlock, flags: opts.force ? ['force'] : [], interrupted: opts.force ? 'replace' : 'refuse' }, async (op) => {
+    const steps = new StepRunner(e.reporter, 3, op.journal);
     const { control: proxy } = await openProxy(e);
     const plan = planSwitch(await gatherFacts(e, { ownLock: true }), to);
     Object.assign(op, { from: plan.from, to, release: plan.release });
@@ -31,7 +32,7 @@ export async function switchTraffic(e: Engine, to: Colour, opts: { force?: boole
       }
     });
     await steps.run(`Switching traffic to ${to}`, async (h) => {
-      op.committed = true;
+      await op.commit();
       const t = await switchAndVerify(e, proxy, plan.alreadyActive ? null : plan.from, to);
       h.ok(`switched in ${t.switchMs} ms, verified in ${t.verifyMs} ms`);
     });

@@ -8,10 +8,12 @@ import type { DrainResult, ProxyControl } from '../proxy/types.js';
 import type { Engine } from './context.js';
 import { verifyPublic } from './verify.js';
 
-export async function switchAndVerify(e: Engine, proxy: ProxyControl, from: Colour | null, to: Colour): Promise<{ switchMs: number; verifyMs: number }> {
+/** `onSwitched` runs once the proxy moved, before verifying (progress output). */
+export async function switchAndVerify(e: Engine, proxy: ProxyControl, from: Colour | null, to: Colour, onSwitched?: () => void): Promise<{ switchMs: number; verifyMs: number }> {
   const t0 = Date.now();
   await proxy.switchTo(to);
   const switchMs = Date.now() - t0;
+  onSwitched?.();
   try {
     // Not tied to e.signal: once traffic moved, finishing the verification is the safe path.
     const verifyMs = await verifyPublic(e.loaded.config, to, e.loaded.config.deploy.verifyTimeout);
@@ -29,9 +31,10 @@ export async function switchAndVerify(e: Engine, proxy: ProxyControl, from: Colo
   }
 }
 
-/** Lets in-flight requests finish on `colour`, then stops its services. */
-export async function drainAndStop(e: Engine, proxy: ProxyControl, colour: Colour): Promise<DrainResult> {
+/** Lets in-flight requests finish on `colour`, then stops its services (`onDrained` in between, for progress output). */
+export async function drainAndStop(e: Engine, proxy: ProxyControl, colour: Colour, onDrained?: () => void): Promise<DrainResult> {
   const drained = await proxy.drain(colour, e.loaded.config.deploy.drainTimeout);
+  onDrained?.();
   await e.runtime.stop(colour);
   return drained;
 }

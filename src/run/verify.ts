@@ -45,15 +45,16 @@ export function publicEntry(config: Config): { base: string; dispatcher?: Dispat
 export async function verifyPublic(config: Config, colour: Colour, timeoutMs: number, signal?: AbortSignal): Promise<number> {
   const entry = publicEntry(config);
   const url = entry.base + verifyPath(config);
-  const started = Date.now();
+  // Monotonic: a wall clock that jumps must neither cut the wait short nor stretch it.
+  const started = performance.now();
   let last = 'no response yet';
-  while (Date.now() - started < timeoutMs) {
+  while (performance.now() - started < timeoutMs) {
     signal?.throwIfAborted();
     try {
       const res = await request(url, { method: 'GET', headersTimeout: 2000, bodyTimeout: 2000, signal, dispatcher: entry.dispatcher });
       await res.body.dump();
       const env = res.headers['x-switchyard-env'];
-      if (env === colour && res.statusCode < 500) return Date.now() - started;
+      if (env === colour && res.statusCode < 500) return Math.round(performance.now() - started);
       last = `HTTP ${res.statusCode} from ${String(env ?? 'no colour header')}`;
     } catch (e) {
       last = (e as Error).message;

@@ -8,15 +8,18 @@ export async function writeFileAtomic(file: string, data: string, mode = 0o600):
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fh = await fs.open(tmp, 'w', mode);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await fs.rename(tmp, file);
   } catch (e) {
+    // A full disk (ENOSPC) fails the write: never leave the half-written temp file behind.
     await fs.rm(tmp, { force: true });
+    // fh.writeFile's errors name no file; the message should say which one could not be written.
+    if (e instanceof Error && (e as NodeJS.ErrnoException).path === undefined) Object.assign(e, { path: file });
     throw e;
   }
 }

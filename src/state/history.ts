@@ -1,4 +1,4 @@
-/** history.jsonl: one line per init/deploy/rollback/switch, appended; secrets redacted before writing (I8). */
+/** history.jsonl: one line per init/deploy/rollback/switch/down/restore/recover, appended; secrets redacted before writing (I8). */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import type { ProjectPaths } from './paths.js';
 
 export interface HistoryRecord {
   id: string;
-  type: 'init' | 'deploy' | 'rollback' | 'switch' | 'down' | 'restore';
+  type: 'init' | 'deploy' | 'rollback' | 'switch' | 'down' | 'restore' | 'recover';
   time: string;
   who: string;
   from: Colour | null;

@@ -6,8 +6,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { SwitchyardError } from '../errors.js';
-import { pidAlive } from '../util/pid.js';
+import { liveness } from '../runtime/process/procinfo.js';
 import type { ProjectPaths } from './paths.js';
 
 export interface LockInfo {
@@ -37,7 +38,8 @@ export async function readLock(paths: ProjectPaths): Promise<LockView | undefine
     // Torn write by a killed owner: treat as stale, with unknown owner.
     return { pid: 0, host: os.hostname(), command: 'unknown', time: 'unknown', alive: false };
   }
-  const alive = info.host !== os.hostname() || pidAlive(info.pid);
+  // A zombie counts as gone: a killed owner whose parent never reaps it (pid 1 in some containers) does nothing more.
+  const alive = info.host !== os.hostname() || (await liveness(info.pid, undefined)) === 'running';
   return { ...info, alive };
 }
 
@@ -50,14 +52,32 @@ export interface Lock {
   release(): Promise<void>;
 }
 
+/**
+ * Creates `file` with `text`, or fails with EEXIST, so that nobody ever sees it empty or half
+ * written: the text goes to a temp file first, and link() gives it the lock's name atomically.
+ * (open O_EXCL + write left a moment where a second command read an empty lock, took it for a
+ * stale one, and with --force-unlock would have removed a live lock.) A write that fails (a full
+ * disk) leaves nothing behind.
+ */
+async function createComplete(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await fs.writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
+    await fs.link(tmp, file);
+  } catch (e) {
+    if (e instanceof Error && (e as NodeJS.ErrnoException).code !== 'EEXIST') Object.assign(e, { path: file });
+    throw e;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
 export async function acquireLock(paths: ProjectPaths, command: string, opts: { forceUnlock?: boolean } = {}): Promise<Lock> {
   await fs.mkdir(path.dirname(paths.lock), { recursive: true, mode: 0o700 });
   const mine: LockInfo = { pid: process.pid, host: os.hostname(), command, time: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fh = await fs.open(paths.lock, 'wx', 0o600);
-      await fh.writeFile(JSON.stringify(mine));
-      await fh.close();
+      await createComplete(paths.lock, JSON.stringify(mine));
       return {
         release: async () => {
           const now = await readLock(paths).catch(() => undefined);

@@ -36,14 +36,18 @@ export function emptyState(app: string): State {
   return { version: 1, app, active: null, colours: { blue: { ...none }, green: { ...none } }, updatedAt: new Date().toISOString() };
 }
 
+/** switchyard writes state.json atomically, so a broken one was changed by something else: rebuild it from what runs. */
+const REBUILD_HINT = (file: string) =>
+  `move it aside (\`mv ${file} ${file}.broken\`), run \`switchyard status\` to see what runs and which colour the proxy serves, then record that colour with \`switchyard switch <colour> --force\``;
+
 export async function readState(paths: ProjectPaths): Promise<State | undefined> {
   let raw: unknown;
   try {
     raw = await readJson(paths.state);
   } catch (e) {
-    throw new SwitchyardError('STATE_INVALID', `${paths.state} is not valid JSON`, {
+    throw new SwitchyardError('STATE_INVALID', `${paths.state} is not valid JSON (corrupt or cut short)`, {
       cause: e,
-      hint: 'restore it from a backup, or delete it and run `switchyard status` to see what is running',
+      hint: REBUILD_HINT(paths.state),
     });
   }
   if (raw === undefined) return undefined;
@@ -51,7 +55,7 @@ export async function readState(paths: ProjectPaths): Promise<State | undefined>
   if (!parsed.success) {
     throw new SwitchyardError('STATE_INVALID', `${paths.state} does not have the expected shape`, {
       details: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-      hint: 'delete it and run `switchyard status` to see what is running',
+      hint: REBUILD_HINT(paths.state),
     });
   }
   return parsed.data;

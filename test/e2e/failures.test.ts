@@ -81,7 +81,7 @@ test('the port the new colour needs is taken', async () => {
   }
 });
 
-test('deploy killed with SIGKILL mid-way: status explains, the next deploy succeeds', async () => {
+test('deploy killed with SIGKILL mid-way: status explains, recover converges, the next deploy succeeds', async () => {
   await p.setBehaviour({ version: 'v2', mode: 'healthHang' });
   const child = p.spawn(['deploy', '--auto-switch']);
   let out = '';
@@ -97,18 +97,26 @@ test('deploy killed with SIGKILL mid-way: status explains, the next deploy succe
   assert.equal((await p.get('/api/echo')).colour, 'blue');
   const st = await p.run(['status']);
   assert.equal(st.code, 4, st.stdout + st.stderr);
-  assert.match(st.stdout, /stale lock left by deploy/);
-  assert.match(st.stdout, /both colours are running/);
-  assert.match(st.stdout, /fix: .*--force-unlock/);
+  assert.match(st.stdout, /deploy \S+ \(blue -> green[^)]*\) was interrupted: its process \(pid \d+\) is gone; last step (started|done): \[[45]\]/);
+  assert.match(st.stdout, /fix: run `switchyard recover`/);
 
-  const blocked = await p.run(['deploy', '--auto-switch']);
-  assert.equal(blocked.code, 3, blocked.stdout + blocked.stderr);
-  assert.match(blocked.stderr, /--force-unlock/);
+  // Without a TTY the next deploy refuses before doing anything, --force-unlock or not.
+  for (const args of [['deploy', '--auto-switch'], ['deploy', '--auto-switch', '--force-unlock']]) {
+    const blocked = await p.run(args);
+    assert.equal(blocked.code, 4, blocked.stdout + blocked.stderr);
+    assert.match(blocked.stderr, /was interrupted[\s\S]*switchyard recover/);
+  }
+
+  const rec = await p.run(['recover']);
+  assert.equal(rec.code, 0, rec.stdout + rec.stderr);
+  assert.match(rec.stdout, /Stopping green\.\.\. ✓/);
+  assert.match(rec.stdout, /✓ Recovered: undid the deploy; blue is live/);
+  assert.equal(await p.file('.switchyard/state.json'), stateBefore);
+  assert.equal((await p.run(['status'])).code, 0);
 
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
-  const next = await p.run(['deploy', '--auto-switch', '--force-unlock']);
+  const next = await p.run(['deploy', '--auto-switch']);
   assert.equal(next.code, 0, next.stdout + next.stderr);
-  assert.match(next.stdout, /green is running but not active: it will be stopped and replaced/);
   const res = await p.get('/api/echo');
   assert.equal(res.colour, 'green');
   assert.equal(JSON.parse(res.body).version, 'v2');

@@ -9,6 +9,7 @@ import { registerHistory } from './history.js';
 import { registerInit } from './init.js';
 import { registerLogs } from './logs.js';
 import { registerProxy, registerReap } from './daemons.js';
+import { registerRecover } from './recover.js';
 import { registerRollback } from './rollback.js';
 import { registerStatus } from './status.js';
 import { registerSwitch } from './switch.js';
@@ -16,7 +17,7 @@ import { registerSwitch } from './switch.js';
 export type SetExit = (code: number) => void;
 
 export function registerCommands(program: Command, setExit: SetExit): void {
-  for (const register of [registerInit, registerDeploy, registerRollback, registerSwitch, registerHealth, registerSmoke, registerStatus, registerHistory, registerLogs, registerBackup, registerBackups, registerRestore, registerDown, registerDemo, registerProxy, registerReap]) {
+  for (const register of [registerInit, registerDeploy, registerRollback, registerRecover, registerSwitch, registerHealth, registerSmoke, registerStatus, registerHistory, registerLogs, registerBackup, registerBackups, registerRestore, registerDown, registerDemo, registerProxy, registerReap]) {
     register(program, setExit);
   }
 }

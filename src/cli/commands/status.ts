@@ -29,6 +29,10 @@ export function registerStatus(program: Command, setExit: SetExit): void {
       }
       for (const svc of s.shared) render.info(`shared ${svc.service.padEnd(12)} ${svc.running ? 'running' : 'stopped'}${svc.healthy === false ? ' (not healthy)' : ''}${svc.detail ? ' - ' + svc.detail : ''}`);
       render.info(`lock:         ${s.lock ? s.lock.description : 'free'}`);
+      if (s.operation?.alive) {
+        const at = s.operation.steps.at(-1);
+        render.info(`running:      ${s.operation.type} ${s.operation.id} (pid ${s.operation.owner.pid})${at ? `, step ${at.index}: ${at.title} (${at.status})` : ''}`);
+      }
       if (s.lastDeploy) {
         const d = s.lastDeploy;
         render.info(`last:         ${d.type} ${d.from ?? '-'} -> ${d.to ?? '-'} ${d.result} at ${d.time}${d.reason ? ` (${d.reason})` : ''}`);

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import type { Colour, NginxProxyConfig, Route } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import type { Backends, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
-import { ensureDirs, flagColour, readNginxState, restoreConfig, setFlag, swapConfig, writeNginxState, type NginxFiles, type NginxState } from './files.js';
+import { ensureDirs, flagColour, readNginxState, recordLoaded, restoreConfig, setFlag, stamped, stillLoaded, swapConfig, writeNginxState, type NginxFiles, type NginxState } from './files.js';
 import { masterPid, reloadNginx, testConfig, type NginxCommand } from './process.js';
 import { upstreamConnections, workersOf } from './procfs.js';
 import { renderNginxConfig, routedServices } from './render.js';
@@ -57,20 +57,34 @@ export function renderFor(s: NginxSetup, routes: Route[], state: NginxState): st
  * Returns whether the config changed.
  */
 export async function applyConfig(s: NginxSetup, text: string): Promise<boolean> {
+  const want = stamped(text);
   const current = await fs.readFile(s.files.conf, 'utf8').catch(() => undefined);
-  if (current === text) return false;
+  if (current === want) return false;
   await ensureDirs(s.files);
+  const running = await masterPid(s.files);
+  // Only the file changed (edited by hand, never loaded): nginx already runs `want`. Putting the
+  // file back needs no reload, and a reload would drop requests on keep-alive connections.
+  if (running !== undefined && (await stillLoaded(s.files, running, want, liveWorkers(running)))) {
+    await swapConfig(s.files, text);
+    return true;
+  }
   const before = await swapConfig(s.files, text);
   try {
     await testConfig(s.nginx, s.files);
     const pid = await masterPid(s.files);
-    if (pid !== undefined) await reloadNginx(s.files, pid);
+    if (pid !== undefined) {
+      await reloadNginx(s.files, pid);
+      await recordLoaded(s.files, pid, want, liveWorkers(pid));
+    }
   } catch (e) {
     await restoreConfig(s.files, before);
     throw e;
   }
   return true;
 }
+
+/** The master's current-generation workers (not the old ones finishing after a reload). */
+export const liveWorkers = (master: number) => async () => (await workersOf(master)).filter((w) => !w.shuttingDown).map((w) => w.pid);
 
 export async function nginxStatus(s: NginxSetup, routes: Route[], pid: number): Promise<ProxyStatus> {
   const state = await readNginxState(s.files);
@@ -128,7 +142,8 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
  * inFlight: an upper bound. WebSockets are not closed here; they end when the colour stops.
  */
 export async function drainColour(s: NginxSetup, colour: Colour, timeoutMs: number): Promise<DrainResult> {
-  const t0 = Date.now();
+  const t0 = performance.now();
+  const elapsed = () => Math.round(performance.now() - t0);
   const pid = await masterPid(s.files);
   const ports = Object.values((await readNginxState(s.files)).backends[colour] ?? {}).map((b) => b.port);
   let open = 0;
@@ -136,8 +151,8 @@ export async function drainColour(s: NginxSetup, colour: Colour, timeoutMs: numb
     const workers = await workersOf(pid);
     open = await upstreamConnections(workers.map((w) => w.pid), ports);
     if (open === 0 && !workers.some((w) => w.shuttingDown)) break;
-    if (Date.now() - t0 >= timeoutMs) return { inFlight: open, websocketsClosed: 0, timedOut: true, ms: Date.now() - t0 };
+    if (elapsed() >= timeoutMs) return { inFlight: open, websocketsClosed: 0, timedOut: true, ms: elapsed() };
     await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
   }
-  return { inFlight: 0, websocketsClosed: 0, timedOut: false, ms: Date.now() - t0 };
+  return { inFlight: 0, websocketsClosed: 0, timedOut: false, ms: elapsed() };
 }

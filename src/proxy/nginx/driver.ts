@@ -7,9 +7,9 @@ import type { Config, NginxProxyConfig } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import type { ProjectPaths } from '../../state/paths.js';
 import type { ProxyDriver, ProxyStatus } from '../types.js';
-import { applyConfig, nginxControl, nginxStatus, renderFor, tlsPaths, type NginxSetup } from './control.js';
+import { applyConfig, liveWorkers, nginxControl, nginxStatus, renderFor, tlsPaths, type NginxSetup } from './control.js';
 import { removeProxyContainer, startCommand, stopProxyContainer, toolCommand } from './container.js';
-import { ensureDirs, nginxFiles, readNginxState, restoreConfig, setFlag, swapConfig, writeNginxState } from './files.js';
+import { ensureDirs, keepHandEdits, nginxFiles, readNginxState, recordLoaded, restoreConfig, setFlag, stamped, swapConfig, writeNginxState } from './files.js';
 import { masterPid, nginxVersion, startNginx, stopNginx, testConfig, versionAtLeast } from './process.js';
 
 /** nginx 1.27.4 added keepalive_min_timeout (softens a real reload for keep-alive clients). */
@@ -43,11 +43,13 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
       const s = await getSetup();
       const text = renderFor(s, routes, await readNginxState(files));
       const control = nginxControl(s, routes);
+      const edited = await keepHandEdits(files, text);
+      const notes = edited ? [edited] : [];
       const running = await masterPid(files);
       if (running !== undefined) {
-        // Listen, routes or TLS may have changed in switchyard.yml: a real change, so a checked reload.
+        // Listen, routes or TLS may have changed in switchyard.yml (or the file by hand): a checked reload.
         await applyConfig(s, text);
-        return { control, started: false, status: await statusOf(running) };
+        return { control, started: false, status: await statusOf(running), notes };
       }
       // A dead master's flag file and backends survive it, so it comes back on the same colour.
       await ensureDirs(files);
@@ -60,7 +62,8 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
       }
       if (inContainer) await removeProxyContainer(config.app); // a crashed one would hold the name
       const pid = await startNginx(inContainer ? startCommand(config.app, proxy, files, tls) : proxy.binary, files, listens(proxy));
-      return { control, started: true, status: await statusOf(pid) };
+      await recordLoaded(files, pid, stamped(text), liveWorkers(pid));
+      return { control, started: true, status: await statusOf(pid), notes };
     },
     alive: async () => {
       const pid = await masterPid(files).catch(() => undefined);

@@ -6,6 +6,7 @@
  * blue. state.json only remembers what switchyard told nginx (backends per colour, last colour), so
  * a restarted nginx is rendered with the same upstreams.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Colour } from '../../config/schema.js';
@@ -20,6 +21,8 @@ export interface NginxFiles {
   errorLog: string;
   flag: string;
   state: string;
+  /** What switchyard last loaded into the running master (see recordLoaded). */
+  loaded: string;
   /** Parent of nginx's temp folders (request bodies, buffered responses). */
   temp: string;
 }
@@ -33,6 +36,7 @@ export function nginxFiles(paths: ProjectPaths): NginxFiles {
     errorLog: path.join(dir, 'error.log'),
     flag: path.join(dir, 'green.active'),
     state: path.join(dir, 'state.json'),
+    loaded: path.join(dir, 'loaded.json'),
     temp: path.join(dir, 'temp'),
   };
 }
@@ -78,14 +82,78 @@ export async function ensureDirs(f: NginxFiles): Promise<void> {
   await fs.mkdir(f.temp, { recursive: true, mode: 0o700 });
 }
 
-/** Writes the config, returning what was there before (undefined: no file) so it can be restored. */
+const STAMP = '# switchyard sha256 ';
+const sha256 = (t: string) => createHash('sha256').update(t).digest('hex');
+
+/**
+ * The config as written to disk: the rendered text plus a last comment line with its hash, so a
+ * later command can tell a file edited by hand (hash wrong or gone) from one rendered from an
+ * older switchyard.yml (hash right, text different: an ordinary config change).
+ */
+export function stamped(text: string): string {
+  const body = text.endsWith('\n') ? text : `${text}\n`;
+  return `${body}${STAMP}${sha256(body)}\n`;
+}
+
+/** Whether the file's text is not what switchyard wrote (edited by hand, or by another program). */
+export function editedByHand(fileText: string): boolean {
+  const i = fileText.lastIndexOf(STAMP);
+  if (i < 0) return true;
+  return fileText.slice(i) !== `${STAMP}${sha256(fileText.slice(0, i))}\n`;
+}
+
+/** Writes the config (stamped), returning what was there before (undefined: no file) so it can be restored. */
 export async function swapConfig(f: NginxFiles, text: string): Promise<string | undefined> {
   const before = await fs.readFile(f.conf, 'utf8').catch(() => undefined);
-  await writeFileAtomic(f.conf, text, 0o644);
+  await writeFileAtomic(f.conf, stamped(text), 0o644);
   return before;
+}
+
+/**
+ * A config edited by hand is about to be replaced by the rendered one: keep the user's version
+ * next to it (nginx.conf.edited) and say so. Returns the note, or undefined when nothing was edited.
+ */
+export async function keepHandEdits(f: NginxFiles, rendered: string): Promise<string | undefined> {
+  const current = await fs.readFile(f.conf, 'utf8').catch(() => undefined);
+  // An unstamped file equal to the rendered text was written by an older switchyard: not an edit.
+  if (current === undefined || current === rendered || !editedByHand(current)) return undefined;
+  const copy = `${f.conf}.edited`;
+  await writeFileAtomic(copy, current, 0o644);
+  return `${f.conf} was changed by hand: switchyard renders it from switchyard.yml, so it was rendered again (your version is saved in ${copy}; make lasting changes in switchyard.yml)`;
 }
 
 export async function restoreConfig(f: NginxFiles, before: string | undefined): Promise<void> {
   if (before === undefined) await fs.rm(f.conf, { force: true });
   else await writeFileAtomic(f.conf, before, 0o644);
+}
+
+interface Loaded {
+  master: number;
+  sha: string;
+  workers: number[];
+}
+
+/**
+ * After switchyard started or reloaded nginx with `text` (as written, stamped): remember which
+ * workers run it. A reload replaces every worker, so as long as those same workers serve, nginx
+ * runs exactly this text, whatever the file says now.
+ */
+export async function recordLoaded(f: NginxFiles, master: number, text: string, workers: () => Promise<number[]>): Promise<void> {
+  // Workers are forked just after the master binds: wait (bounded) until their number settles.
+  let seen = await workers();
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = await workers();
+    if (now.length > 0 && now.length === seen.length) break;
+    seen = now;
+  }
+  await writeJsonAtomic(f.loaded, { master, sha: sha256(text), workers: await workers() } satisfies Loaded);
+}
+
+/** Whether the master still runs what recordLoaded saw it load as `text` (no reload since, by anyone). */
+export async function stillLoaded(f: NginxFiles, master: number, text: string, workers: () => Promise<number[]>): Promise<boolean> {
+  const l = await readJson<Loaded>(f.loaded).catch(() => undefined);
+  if (!l || l.master !== master || l.sha !== sha256(text) || l.workers.length === 0) return false;
+  const now = await workers();
+  return now.length > 0 && now.every((w) => l.workers.includes(w));
 }

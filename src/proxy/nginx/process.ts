@@ -121,8 +121,8 @@ export async function startNginx(binary: NginxCommand, f: NginxFiles, listens: {
     }
     throw new SwitchyardError('PROXY_FAILED', `nginx did not start: ${lines[0] ?? 'no message'}`, { details: lines.slice(1), hint: `see ${f.errorLog}` });
   }
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + START_TIMEOUT_MS;
+  while (performance.now() < deadline) {
     const pid = await masterPid(f);
     if (pid !== undefined && (await Promise.all(listens.map((l) => canConnect(l.host, l.port)))).every(Boolean)) return pid;
     await sleep(POLL_MS);
@@ -140,8 +140,8 @@ export async function reloadNginx(f: NginxFiles, pid: number): Promise<void> {
   const before = new Set((await workersOf(pid)).map((w) => w.pid));
   const logFrom = (await fs.stat(f.errorLog).catch(() => undefined))?.size ?? 0;
   process.kill(pid, 'SIGHUP');
-  const deadline = Date.now() + RELOAD_TIMEOUT_MS;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + RELOAD_TIMEOUT_MS;
+  while (performance.now() < deadline) {
     // A master that refuses the new config says so at once ([emerg]) and keeps the old workers.
     const fresh = await newLogLines(f.errorLog, logFrom);
     const emerg = fresh.filter((l) => l.includes('[emerg]'));
@@ -176,8 +176,8 @@ async function newLogLines(file: string, from: number): Promise<string[]> {
 }
 
 async function waitExit(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
     if (!(await isNginxMaster(pid))) return true;
     await sleep(POLL_MS);
   }

@@ -74,13 +74,13 @@ async function createShared(ctx: RuntimeContext, docker: Docker, name: string, s
 
 /** Waits until the container runs and, with a HEALTHCHECK, is healthy; fails fast when it exits. */
 async function waitReady(ctx: RuntimeContext, docker: Docker, name: string, id: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
-  const t0 = Date.now();
+  const t0 = performance.now();
   for (;;) {
     const info = await call('inspect', () => docker.getContainer(id).inspect());
     const health = info.State.Health?.Status;
     if (info.State.Running && !info.State.Restarting && (health === undefined || health === 'healthy')) return health === 'healthy' ? 'healthy' : 'running';
     const failed = !info.State.Running || info.State.Restarting || health === 'unhealthy';
-    if (failed || Date.now() - t0 > timeoutMs || signal?.aborted) {
+    if (failed || performance.now() - t0 > timeoutMs || signal?.aborted) {
       const st = containerStatus(name, { id, name: sharedContainerName(ctx.config.app, name), service: name, release: undefined, info }, 'shared');
       const tail = (ctx.redact ?? ((t: string) => t))(await containerTail(docker, id));
       const why = failed ? st.detail : `not ready within ${Math.round(timeoutMs / 1000)} s (${st.detail})`;
@@ -97,7 +97,7 @@ export async function startShared(ctx: RuntimeContext, docker: Docker, signal?: 
   const existing = new Map((await findContainers(docker, ctx.config.app, 'shared')).map((f) => [f.service, f]));
   const out: string[] = [];
   for (const [name, s] of shared) {
-    const t0 = Date.now();
+    const t0 = performance.now();
     const found = existing.get(name);
     let id: string;
     let what: string;
@@ -111,7 +111,7 @@ export async function startShared(ctx: RuntimeContext, docker: Docker, signal?: 
       what = 'created';
     }
     const ready = await waitReady(ctx, docker, name, id, s.startTimeout, signal);
-    out.push(`${name}: ${what}, ${ready} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    out.push(`${name}: ${what}, ${ready} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
   return out;
 }

@@ -68,9 +68,9 @@ export async function startColour(ctx: RuntimeContext, docker: Docker, colour: C
     await fail(`could not start ${colour}: ${redact((e as { json?: { message?: string } }).json?.message ?? String(e))}`);
   }
 
-  const deadline = Date.now() + STARTUP_GRACE_MS;
+  const deadline = performance.now() + STARTUP_GRACE_MS;
   let dead: { service: string; id: string; info: Docker.ContainerInspectInfo }[] = [];
-  while (Date.now() < deadline && dead.length === 0) {
+  while (performance.now() < deadline && dead.length === 0) {
     await sleep(POLL_MS);
     const infos = await Promise.all(made.map(async (m) => ({ ...m, info: await call('inspect', () => docker.getContainer(m.id).inspect()) })));
     dead = infos.filter((x) => crashed(x.info));

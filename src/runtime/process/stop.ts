@@ -25,11 +25,12 @@ async function gone(run: ServiceRun): Promise<boolean> {
 }
 
 async function waitGone(run: ServiceRun, ms: number, signal?: AbortSignal): Promise<boolean> {
-  const deadline = Date.now() + ms;
+  // Monotonic: a wall clock set back by NTP or by hand must not stretch the grace period.
+  const deadline = performance.now() + ms;
   for (;;) {
     if (await gone(run)) return true;
-    if (Date.now() >= deadline || signal?.aborted) return false;
-    await sleep(Math.min(STOP_POLL_MS, Math.max(1, deadline - Date.now())));
+    if (performance.now() >= deadline || signal?.aborted) return false;
+    await sleep(Math.min(STOP_POLL_MS, Math.max(1, deadline - performance.now())));
   }
 }
 
