@@ -13,6 +13,9 @@ const benches = [
   { name: 'switchingNginx', file: 'switch.mjs', out: 'switch-nginx.json', args: ['--rounds', '10', '--proxy', 'nginx'] },
   { name: 'nginxSwitching', file: 'nginx-switch.mjs', out: 'nginx-switch.json', args: [] },
   { name: 'proxiesCompare', file: 'proxies-compare.mjs', out: 'proxies-compare.json', args: ['--rounds', '3'] },
+  { name: 'soak', file: 'soak.mjs', out: 'soak.json', args: ['--switches', '500'] },
+  { name: 'timeline', file: 'timeline.mjs', out: 'timeline.json', args: [] },
+  { name: 'timelineNginx', file: 'timeline.mjs', out: 'timeline-nginx.json', args: ['--proxy', 'nginx'] },
   { name: 'deploySplit', file: 'deploy-split.mjs', out: 'deploy-split.json', args: [] },
   { name: 'backup', file: 'backup.mjs', out: 'backup.json', args: [] },
 ];
@@ -20,8 +23,9 @@ const results = { when: new Date().toISOString(), node: process.version, machine
 let failed = 0;
 for (const b of benches) {
   console.log(`\n== ${b.file}`);
-  const r = spawnSync(process.execPath, [path.join(here, b.file), ...b.args], { stdio: 'inherit', timeout: 15 * 60_000 });
   const out = path.join(here, 'out', b.out);
+  fs.rmSync(out, { force: true }); // never merge a figure left by an earlier run
+  const r = spawnSync(process.execPath, [path.join(here, b.file), ...b.args], { stdio: 'inherit', timeout: 15 * 60_000 });
   if (r.status !== 0 || !fs.existsSync(out)) {
     console.error(`${b.file} failed (exit ${r.status})`);
     failed++;

@@ -134,7 +134,7 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
 
     await pruneReleases(e);
     await pruneBackups(e);
-    const ms = Date.now() - op.t0;
+    const ms = op.elapsed();
     e.reporter.info(`✓ Deployment complete: ${target} is live (release ${op.release}) in ${(ms / 1000).toFixed(1)} s`);
     e.reporter.event('result', { id: op.id, ok: true, from, to: target, release: op.release, ms });
     return { id: op.id, from, to: target, release: op.release!, ms };

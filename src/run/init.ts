@@ -38,7 +38,7 @@ export async function init(e: Engine, opts: { skipTests?: boolean; ref?: string;
       await writeState(e.paths, { ...activated(base, target, op.release), lastDeploy: op.summary() });
       h.ok(`verified through the proxy in ${t.verifyMs} ms`);
     });
-    const ms = Date.now() - op.t0;
+    const ms = op.elapsed();
     e.reporter.info(`✓ Initialised: ${target} is live on ${cfg.proxy.listen.host}:${cfg.proxy.listen.http} (release ${op.release})`);
     e.reporter.event('result', { id: op.id, ok: true, to: target, release: op.release, ms });
     return { id: op.id, release: op.release!, ms };

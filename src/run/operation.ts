@@ -16,7 +16,13 @@ import { newOperationId } from './steps.js';
 
 export class Operation {
   readonly id = newOperationId();
+  /** Wall-clock start, for the history record's time. */
   readonly t0 = Date.now();
+  private readonly m0 = performance.now();
+  /** Milliseconds since the start on the monotonic clock (a clock jump cannot make it negative). */
+  elapsed(): number {
+    return Math.round(performance.now() - this.m0);
+  }
   from: Colour | null = null;
   to: Colour | null = null;
   release: string | null = null;
@@ -89,7 +95,7 @@ function record(op: Operation, result: HistoryRecord['result'], reason?: string)
     release: op.release,
     result,
     ...(reason ? { reason } : {}),
-    ms: Date.now() - op.t0,
+    ms: op.elapsed(),
     ...(op.flags.length ? { flags: op.flags } : {}),
     ...(op.backup ? { backup: op.backup } : {}),
   };

@@ -86,7 +86,7 @@ export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{
         e.reporter.warn(`${from} could not be stopped cleanly; stop it with \`switchyard down ${from}\``);
       }
     });
-    const ms = Date.now() - op.t0;
+    const ms = op.elapsed();
     e.reporter.info(`✓ Rollback complete: ${to} is live (release ${release}) in ${(ms / 1000).toFixed(2)} s`);
     e.reporter.event('result', { id: op.id, ok: true, from, to, release, ms });
     return { id: op.id, from, to, release, ms };

@@ -41,7 +41,7 @@ export async function switchTraffic(e: Engine, to: Colour, opts: { force?: boole
       op.release = before.colours[to].release ?? (await e.runtime.current(to))?.release ?? null;
       await writeState(e.paths, activated(before, to, op.release));
     });
-    const ms = Date.now() - op.t0;
+    const ms = op.elapsed();
     e.reporter.info(`✓ ${to} is live`);
     e.reporter.event('result', { id: op.id, ok: true, from: plan.from, to, ms });
     return { id: op.id, from: plan.from, to, ms };

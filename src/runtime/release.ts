@@ -128,3 +128,13 @@ export async function pruneReleases(paths: ProjectPaths, keep: number, protect: 
   }
   return removed;
 }
+
+/**
+ * Files of the project that belong to switchyard, not to any release, when a service's cwd holds
+ * them (cwd: .): .current-env and the database backup folder. Never copied into a snapshot (a
+ * release must not carry every database dump) nor sent to the Docker engine as build context.
+ */
+export function projectOwnFiles(ctx: { config: { backup: { kind: string; dir?: string } }; paths: ProjectPaths }): string[] {
+  const b = ctx.config.backup;
+  return [ctx.paths.currentEnv, ...(b.kind !== 'none' && b.dir ? [path.resolve(ctx.paths.root, b.dir)] : [])];
+}

@@ -86,6 +86,19 @@ function alive(pid: number): boolean {
 }
 
 describe('process runtime: prepare', () => {
+  it('never copies .current-env nor the database backup folder into a snapshot', async () => {
+    const { root, paths, rt } = await project({ '.': { version: 'v1' } }, () => ({ api: svc('.') }), { backup: { kind: 'command', dump: ['true'], dir: 'db/dumps' } } as Partial<ConfigInput>);
+    await fs.mkdir(path.join(root, 'db', 'dumps'), { recursive: true });
+    await fs.writeFile(path.join(root, 'db', 'dumps', 'db-backup-x.dump'), 'secret data');
+    await fs.writeFile(path.join(root, 'db', 'schema.sql'), 'create table t();');
+    await fs.writeFile(path.join(root, '.current-env'), 'blue\n');
+    const rel = await rt.prepare();
+    const dir = path.join(paths.release(rel.id), 'api');
+    await assert.rejects(fs.access(path.join(dir, 'db', 'dumps')), 'backups stay out of releases');
+    await assert.rejects(fs.access(path.join(dir, '.current-env')));
+    assert.equal(await fs.readFile(path.join(dir, 'db', 'schema.sql'), 'utf8'), 'create table t();', 'the rest of the folder is copied');
+  });
+
   it('snapshots the working tree, runs the build there, and later edits do not change it', async () => {
     const build = [NODE, '-e', "require('fs').writeFileSync('built.txt', process.env.SWITCHYARD_RELEASE + ' ' + process.env.GREETING)"];
     const { root, paths, rt } = await project({ '.': { version: 'v1' } }, () => ({ api: svc('.', { build, env: { GREETING: 'hi' } }) }));

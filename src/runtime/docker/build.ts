@@ -26,7 +26,8 @@ export interface BuildSpec {
   labels: Record<string, string>;
   exclude: string[];
   /** Never sent to the engine (our state folder, when the context is the project folder). */
-  stateDir: string;
+  /** Never sent to the engine: switchyard's state folder and files (absolute paths). */
+  stateDir: string | string[];
   logFile: string;
   timeoutMs: number;
   signal?: AbortSignal;

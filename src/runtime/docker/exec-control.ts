@@ -55,8 +55,8 @@ export async function api<T>(docker: Docker, what: string, fn: () => Promise<T>,
 
 /** Runs a fixed helper command (the kill script, cat) in the container, output collected. */
 export async function helperExec(docker: Docker, name: string, cmd: string[], ms: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const deadline = Date.now() + ms;
-  const left = () => Math.max(1, deadline - Date.now());
+  const deadline = performance.now() + ms;
+  const left = () => Math.max(1, deadline - performance.now());
   const exec = await api(docker, 'exec create', () => docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true }), left());
   const socket = (await api(docker, 'exec start', () => exec.start({ hijack: true, stdin: false }), left())) as Duplex;
   const stdout = new Collector(MAX_OUTPUT, 'tail');
@@ -73,7 +73,7 @@ export async function helperExec(docker: Docker, name: string, cmd: string[], ms
   for (;;) {
     const info = await api(docker, 'exec inspect', () => exec.inspect(), left());
     if (!info.Running) return { code: info.ExitCode, stdout: stdout.text(), stderr: stderr.text() };
-    if (Date.now() >= deadline) return { code: null, stdout: stdout.text(), stderr: stderr.text() };
+    if (performance.now() >= deadline) return { code: null, stdout: stdout.text(), stderr: stderr.text() };
     await sleep(EXIT_POLL_MS);
   }
 }
@@ -85,12 +85,12 @@ export async function helperExec(docker: Docker, name: string, cmd: string[], ms
  * start before it launches the process). Returns a note when it may survive.
  */
 export async function stopMarked(docker: Docker, name: string, marker: string, exec: Docker.Exec, started: boolean): Promise<string | undefined> {
-  const deadline = Date.now() + KILL_WAIT_MS;
+  const deadline = performance.now() + KILL_WAIT_MS;
   const survived = `it may still be running; check \`docker top ${name}\``;
   for (;;) {
     let scripted = false;
     try {
-      const r = await helperExec(docker, name, ['sh', '-c', KILL_SCRIPT, 'sh', marker], Math.max(1_000, deadline - Date.now()));
+      const r = await helperExec(docker, name, ['sh', '-c', KILL_SCRIPT, 'sh', marker], Math.max(1_000, deadline - performance.now()));
       scripted = r.code === 0 || r.code === 1;
     } catch {
       /* no sh in the image, or the engine failed: the host pid below */
@@ -105,7 +105,7 @@ export async function stopMarked(docker: Docker, name: string, marker: string, e
         /* not ours to signal (another pid namespace or user), or gone */
       }
     }
-    if (Date.now() >= deadline) return survived;
+    if (performance.now() >= deadline) return survived;
     await sleep(100);
   }
 }

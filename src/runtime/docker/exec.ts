@@ -52,7 +52,7 @@ export async function execInContainer(docker: Docker, container: string, command
       return { ok: false, detail: why === 'timeout' ? `timed out after ${command.timeout} ms and was stopped${note ? ` (${note})` : ''}${tail()}` : 'cancelled' };
     }
     let code: number | null = null;
-    for (const t0 = Date.now(); Date.now() - t0 < EXIT_WAIT_MS; await sleep(50)) {
+    for (const t0 = performance.now(); performance.now() - t0 < EXIT_WAIT_MS; await sleep(50)) {
       const x = await api(docker, 'exec inspect', () => exec.inspect());
       if (!x.Running && x.ExitCode !== null) {
         code = x.ExitCode;

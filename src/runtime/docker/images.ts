@@ -11,6 +11,7 @@ import type Docker from 'dockerode';
 import type { DockerBuildConfig } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import { baseReleaseId, claimReleaseDir, writeManifest, type ReleaseManifest } from '../release.js';
+import { projectOwnFiles } from '../release.js';
 import { archiveInto, gitCheckout, resolveRef, type GitCheckout } from '../process/git.js';
 import type { PrepareOptions, Release, RuntimeContext } from '../types.js';
 import { buildImage } from './build.js';
@@ -157,7 +158,7 @@ async function buildService(
     args: b.args,
     labels,
     exclude: config.deploy.exclude,
-    stateDir: paths.dir,
+    stateDir: [paths.dir, ...projectOwnFiles(ctx)],
     logFile: paths.buildLog(id, name),
     timeoutMs: svc.buildTimeout,
     ...(signal ? { signal } : {}),

@@ -12,6 +12,7 @@ import { runBuild } from './build.js';
 import { toArgv } from './command.js';
 import { archiveInto, gitCheckout, resolveRef } from './git.js';
 import { copyWorkingTree } from './snapshot.js';
+import { projectOwnFiles } from '../release.js';
 import { baseEnv, serviceDir } from './env.js';
 
 export async function prepareRelease(ctx: RuntimeContext, opts: PrepareOptions = {}): Promise<Release> {
@@ -40,7 +41,7 @@ export async function prepareRelease(ctx: RuntimeContext, opts: PrepareOptions =
         if (!st?.isDirectory()) {
           throw new SwitchyardError('BUILD_FAILED', `service ${name}: cwd ${src} is not a folder`, { hint: `check services.${name}.cwd (relative to ${paths.root})` });
         }
-        await copyWorkingTree(src, dest, config.deploy.exclude, paths.dir);
+        await copyWorkingTree(src, dest, config.deploy.exclude, paths.dir, projectOwnFiles(ctx));
       }
       ctx.log?.(`release ${id}: ${name} snapshot ready`);
       if (svc.build !== undefined) {

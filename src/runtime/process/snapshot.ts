@@ -8,22 +8,24 @@ import path from 'node:path';
 
 /**
  * Exclude patterns: a bare name (".git") matches that name at any depth; a path
- * ("node_modules/.cache") matches that relative path at any depth. `never` is skipped always.
+ * ("node_modules/.cache") matches that relative path at any depth. `never` (absolute paths:
+ * switchyard's own state folder, .current-env, the backup folder) is skipped always.
  */
-export function makeExcluder(srcRoot: string, patterns: string[], never: string): (abs: string) => boolean {
+export function makeExcluder(srcRoot: string, patterns: string[], never: string | string[]): (abs: string) => boolean {
+  const nevers = (Array.isArray(never) ? never : [never]).map((n) => path.resolve(n));
   const clean = patterns.map((p) => p.replace(/^\.\/+|\/+$/g, '')).filter((p) => p.length > 0);
   const names = new Set(clean.filter((p) => !p.includes('/')));
   const paths = clean.filter((p) => p.includes('/'));
   return (abs) => {
-    if (abs === never || abs.startsWith(never + path.sep)) return true;
+    if (nevers.some((n) => abs === n || abs.startsWith(n + path.sep))) return true;
     if (names.has(path.basename(abs))) return true;
     const rel = path.relative(srcRoot, abs).split(path.sep).join('/');
     return paths.some((p) => rel === p || rel.endsWith('/' + p));
   };
 }
 
-export async function copyWorkingTree(src: string, dest: string, exclude: string[], stateDir: string): Promise<void> {
-  const excluded = makeExcluder(src, exclude, stateDir);
+export async function copyWorkingTree(src: string, dest: string, exclude: string[], stateDir: string, alsoNever: string[] = []): Promise<void> {
+  const excluded = makeExcluder(src, exclude, [stateDir, ...alsoNever]);
   const filter = async (from: string): Promise<boolean> => {
     if (excluded(from)) return false;
     // Sockets and FIFOs cannot be copied and are never part of an app's source.
