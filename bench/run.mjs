@@ -19,12 +19,15 @@ const benches = [
   { name: 'deploySplit', file: 'deploy-split.mjs', out: 'deploy-split.json', args: [] },
   { name: 'backup', file: 'backup.mjs', out: 'backup.json', args: [] },
 ];
-const results = { when: new Date().toISOString(), node: process.version, machine: { cpus: (await import('node:os')).cpus().length } };
+const os = await import('node:os');
+// The 1-minute load average as each benchmark starts: other work on the two cores skews every figure.
+const results = { when: new Date().toISOString(), node: process.version, machine: { cpus: os.cpus().length, loadAvg1mBefore: {} } };
 let failed = 0;
 for (const b of benches) {
   console.log(`\n== ${b.file}`);
   const out = path.join(here, 'out', b.out);
   fs.rmSync(out, { force: true }); // never merge a figure left by an earlier run
+  results.machine.loadAvg1mBefore[b.name] = Number(os.loadavg()[0].toFixed(2));
   const r = spawnSync(process.execPath, [path.join(here, b.file), ...b.args], { stdio: 'inherit', timeout: 15 * 60_000 });
   if (r.status !== 0 || !fs.existsSync(out)) {
     console.error(`${b.file} failed (exit ${r.status})`);

@@ -13,7 +13,7 @@
 // under load, and idle again after the load (backend keep-alive sockets time out after 4 s).
 // For nginx the figures are summed over the master and its workers.
 // Usage: npm run build && node bench/soak.mjs [--switches 500] [--proxy builtin|nginx|both]
-//        [--connections 16] [--every 250 (requests between switches)]
+//        [--connections 16] [--every 250 (requests between switches)]; --redraw: only the SVG again
 // Writes bench/out/soak.json and bench/out/soak.svg (copied to docs/soak.svg).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,13 +22,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveBackend } from './lib/children.mjs';
-import { opt, root } from './lib/options.mjs';
+import { args, opt, root } from './lib/options.mjs';
 import { childrenOf, fdKinds, usage } from './lib/proc.mjs';
 import { COLOURS, linePanel, svgDocument } from './lib/svg.mjs';
 
 const role = opt('role', 'main');
 if (role === 'backend') {
   serveBackend();
+} else if (args.includes('--redraw')) {
+  // Only the picture again, from the last bench/out/soak.json.
+  const result = JSON.parse(fs.readFileSync(path.join(root, 'bench', 'out', 'soak.json'), 'utf8'));
+  fs.writeFileSync(path.join(root, 'bench', 'out', 'soak.svg'), chart(result));
+  if (result.builtin && result.nginx) fs.writeFileSync(path.join(root, 'docs', 'soak.svg'), chart(result));
 } else {
   await main();
 }
@@ -250,15 +255,15 @@ async function main() {
 function chart(result) {
   const rows = ['builtin', 'nginx'].filter((k) => result[k]);
   const W = 960;
-  const H = 230;
-  const parts = [`<text x="20" y="26" font-size="16" font-weight="600" fill="${COLOURS.text}">Soak: memory and open fds while switching colours under keep-alive load</text>`];
+  const H = 250;
+  const parts = [`<text x="20" y="26" font-size="16" font-weight="600" fill="${COLOURS.text}">Soak: memory and open fds while switching colours back and forth under keep-alive load</text>`];
   rows.forEach((k, row) => {
     const r = result[k];
-    const who = k === 'builtin' ? 'built-in proxy daemon' : 'nginx (master + workers)';
-    const oy = 40 + row * H;
-    const sub = `${r.switches} switches, ${r.requests.toLocaleString('en-US')} requests, ${r.failed} failed`;
-    parts.push(...linePanel({ ox: 0, oy, width: W / 2, height: H, title: `${who}: RSS (MB) — ${sub}`, series: [{ label: 'RSS under load', colour: COLOURS.blue, points: r.series.map((s) => [s.switch, s.rssMb]) }], xLabel: 'switches done', yLabel: 'MB' }));
-    parts.push(...linePanel({ ox: W / 2, oy, width: W / 2, height: H, title: `${who}: open fds`, series: [{ label: 'fds under load', colour: COLOURS.green, points: r.series.map((s) => [s.switch, s.fds]) }, { label: `idle before ${r.fds.idleBefore} / after ${r.fds.idleAfter}`, colour: COLOURS.axis, dash: '4 3', points: [[0, r.fds.idleBefore], [r.switches, r.fds.idleAfter]] }], xLabel: 'switches done', yLabel: 'fds' }));
+    const who = k === 'builtin' ? 'Built-in proxy daemon' : 'nginx, master + workers';
+    const oy = 44 + row * H;
+    parts.push(`<text x="20" y="${oy + 16}" font-size="14" font-weight="600" fill="${COLOURS.text}">${who}: ${r.switches} switches, ${r.requests.toLocaleString('en-US')} requests, ${r.failed} failed</text>`);
+    parts.push(...linePanel({ ox: 0, oy: oy + 20, width: W / 2, height: H - 24, title: 'RSS under load (MB)', series: [{ label: `start ${r.rssMb.start}, end ${r.rssMb.end}, max ${r.rssMb.max}; idle ${r.rssMb.idleBefore} before, ${r.rssMb.idleAfter} after`, colour: COLOURS.blue, points: r.series.map((s) => [s.switch, s.rssMb]) }], xLabel: 'switches done', yLabel: 'MB' }));
+    parts.push(...linePanel({ ox: W / 2, oy: oy + 20, width: W / 2, height: H - 24, title: 'open fds', series: [{ label: 'under load', colour: COLOURS.green, points: r.series.map((s) => [s.switch, s.fds]) }, { label: `idle: ${r.fds.idleBefore} before the load, ${r.fds.idleAfter} after`, colour: COLOURS.axis, dash: '4 3', points: [[0, r.fds.idleBefore], [r.switches, r.fds.idleAfter]] }], xLabel: 'switches done', yLabel: 'fds' }));
   });
-  return svgDocument({ width: W, height: 50 + rows.length * H, title: 'switchyard soak: RSS and fds while switching' }, parts);
+  return svgDocument({ width: W, height: 54 + rows.length * H, title: 'switchyard soak: RSS and fds while switching' }, parts);
 }

@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { SwitchyardError } from '../errors.js';
+import { printable } from '../config/format-issues.js';
+import { ExitCode, SwitchyardError } from '../errors.js';
 import type { BackupMeta, BackupReason } from './types.js';
 
 const NAME = /^db-backup-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-([A-Za-z0-9_-]+)\.([a-z0-9]{1,10})$/;
@@ -113,23 +114,44 @@ export async function pruneBackups(dir: string, keep: number, protect: string[],
 /**
  * The backup a user named: `latest` (when allowed), a path, or a name in dir. Resolve `latest`
  * before taking the pre-restore safety backup, which would otherwise become the latest.
+ *
+ * Only a regular file directly inside the backup folder can be restored. A name that leads out of
+ * it (`../../etc/passwd`, an absolute path elsewhere, a symlink in the folder pointing out, judged
+ * on real paths) is refused with exit 2, a usage error, before anything runs. A name in the folder
+ * that is not a complete backup (missing, a partial, a sidecar) is RESTORE_FAILED as before.
  */
 export async function resolveBackup(dir: string, ref: string, opts: { allowLatest?: boolean; cwd?: string } = {}): Promise<BackupMeta> {
   const all = await listBackups(dir);
   const newest = all.slice(0, 5).map((b) => b.name);
   const hint = newest.length ? `the newest in ${dir}: ${newest.join(', ')}` : `there are no backups in ${dir} yet`;
+  const shown = printable(ref); // one line whatever the argument holds
+  const outside = () =>
+    new SwitchyardError('RESTORE_FAILED', `${shown} is not a backup in ${dir}: only backups in the backup folder can be restored`, {
+      hint: `copy the dump into ${dir} first; ${hint}`,
+      exitCode: ExitCode.usage,
+    });
+  let meta: BackupMeta | undefined;
+  let file: string;
   if (ref === 'latest' && opts.allowLatest !== false) {
-    if (all[0]) return all[0];
-    throw new SwitchyardError('RESTORE_FAILED', `there is no backup to restore: ${dir} holds no complete backup`, { hint: 'take one first (a deploy does), or name a dump file' });
+    if (!all[0]) throw new SwitchyardError('RESTORE_FAILED', `there is no backup to restore: ${dir} holds no complete backup`, { hint: 'take one first (a deploy does), or name a dump file' });
+    meta = all[0];
+    file = meta.file;
+  } else {
+    if (ref === '' || ref.includes('\0')) throw new SwitchyardError('RESTORE_FAILED', `not a backup name: ${JSON.stringify(ref)}`, { hint, exitCode: ExitCode.usage });
+    const inDir = !ref.includes('/') && !ref.includes(path.sep);
+    file = inDir ? path.join(dir, ref) : path.resolve(opts.cwd ?? process.cwd(), ref);
+    if (path.dirname(file) !== path.resolve(dir)) throw outside();
+    meta = all.find((b) => b.file === file);
   }
-  const inDir = !ref.includes('/') && !ref.includes(path.sep);
-  const file = inDir ? path.join(dir, ref) : path.resolve(opts.cwd ?? process.cwd(), ref);
-  const listed = all.find((b) => b.file === file);
-  if (listed) return listed;
-  const st = await fs.stat(file).catch(() => undefined);
+  const missing = () => new SwitchyardError('RESTORE_FAILED', ref.includes('/') ? `no backup file at ${printable(file)}` : `no backup named ${shown} in ${dir}`, { hint });
+  const realDir = await fs.realpath(dir).catch(() => undefined);
+  const real = await fs.realpath(file).catch(() => undefined);
+  if (realDir === undefined || real === undefined) throw missing();
+  if (path.dirname(real) !== realDir) throw outside();
+  const st = await fs.stat(real).catch(() => undefined);
   const base = path.basename(file);
-  if (!st?.isFile() || base.startsWith('.')) {
-    throw new SwitchyardError('RESTORE_FAILED', inDir ? `no backup named ${ref} in ${dir}` : `no backup file at ${file}`, { hint });
-  }
+  const isSidecar = base.endsWith('.json') && NAME.test(base.slice(0, -5));
+  if (!st?.isFile() || base.startsWith('.') || path.basename(real).startsWith('.') || isSidecar) throw missing();
+  if (meta) return meta;
   return metaFromName(file, st.size) ?? { file, name: base, at: st.mtime.toISOString(), reason: 'manual', format: path.extname(base).slice(1) || 'unknown', bytes: st.size, verified: false, ms: 0 };
 }

@@ -44,13 +44,14 @@ export function httpRequest(o: HttpRequestOptions): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(new HttpCheckError(`${target}: ${abortMessage(o.signal)}`));
     let settled = false;
+    let req: http.ClientRequest | undefined;
     const finish = (err: Error | undefined, res?: HttpResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
       if (err) {
-        req.destroy();
+        req?.destroy();
         reject(err);
       } else resolve(res as HttpResult);
     };
@@ -60,23 +61,29 @@ export function httpRequest(o: HttpRequestOptions): Promise<HttpResult> {
 
     const headers: Record<string, string | number> = { ...o.headers };
     if (o.body !== undefined) headers['content-length'] = Buffer.byteLength(o.body);
-    const req = http.request(
-      { host: o.endpoint.host, port: o.endpoint.port, method: o.method ?? 'GET', path: o.path, headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          if (size < MAX_BODY_BYTES) chunks.push(c);
-          size += c.length;
-        });
-        res.on('error', (e) => finish(new HttpCheckError(`${target}: ${e.message}`)));
-        res.on('end', () => {
-          const h: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
-          finish(undefined, { status: res.statusCode ?? 0, headers: h, bodyText: Buffer.concat(chunks).toString('utf8') });
-        });
-      },
-    );
+    const onResponse = (res: http.IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        if (size < MAX_BODY_BYTES) chunks.push(c);
+        size += c.length;
+      });
+      res.on('error', (e) => finish(new HttpCheckError(`${target}: ${e.message}`)));
+      res.on('end', () => {
+        const h: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
+        finish(undefined, { status: res.statusCode ?? 0, headers: h, bodyText: Buffer.concat(chunks).toString('utf8') });
+      });
+    };
+    const options = { host: o.endpoint.host, port: o.endpoint.port, method: o.method ?? 'GET', path: o.path, headers, agent: false };
+    try {
+      // Throws at once for a header value or path Node will not send (CR/LF, NUL, unescaped
+      // characters), e.g. from a value a smoke step captured: a failed check, never a crash.
+      req = http.request(options, onResponse);
+    } catch (e) {
+      finish(new HttpCheckError(`${target}: cannot send this request: ${(e as Error).message}`));
+      return;
+    }
     req.on('error', (e: NodeJS.ErrnoException) => {
       const why = e.code === 'ECONNREFUSED' ? 'connection refused (nothing listening)' : e.code === 'ECONNRESET' ? 'connection reset' : e.message;
       finish(new HttpCheckError(`${target}: ${why}`));

@@ -1,5 +1,6 @@
 /** Argument parsing helpers shared by commands: colours and durations are validated before anything runs. */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type OutputConfiguration } from 'commander';
+import { printable } from '../config/format-issues.js';
 import { parseDuration } from '../config/duration.js';
 import { isColour, type Colour } from '../config/schema.js';
 
@@ -8,8 +9,23 @@ export function parseColour(value: string): Colour {
   return value;
 }
 
+/** A whole number >= 1 (counts, limits): "abc", "1.5", "-3" or "0" are refused before anything runs. */
+export function parseCount(value: string): number {
+  const n = /^\d{1,9}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1)) throw new InvalidArgumentError(`expected a whole number of at least 1, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 export function parseSeconds(value: string): number {
   const ms = parseDuration(/^\d+(\.\d+)?$/.test(value) ? Number(value) : value);
   if (ms === undefined) throw new InvalidArgumentError(`expected a number of seconds or a duration like "30s", got ${JSON.stringify(value)}`);
   return ms;
 }
+
+/**
+ * Commander quotes the offending argument in its errors ("unknown command 'x'"). An argument may
+ * hold line breaks or terminal escapes: print them escaped, so an error stays one line of plain text.
+ */
+export const safeOutput: OutputConfiguration = {
+  outputError: (text, write) => write(`${printable(text.replace(/\n$/, ''))}\n`),
+};

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, isSwitchyardError } from '../errors.js';
 import { describeDiskFull, diskFullCause } from '../util/disk-full.js';
+import { safeOutput } from './args.js';
 import { registerCommands } from './commands/index.js';
 import { interrupt, renderer, wantsJson, type GlobalOptions } from './session.js';
 
@@ -37,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--json', 'print one JSON event per line instead of text (for CI)')
     .option('-o, --output <format>', 'output format: text | json')
     .exitOverride()
+    .configureOutput(safeOutput)
     .showHelpAfterError('(run with --help for usage)');
   let code: number = ExitCode.ok;
   registerCommands(program, (c) => (code = c));

@@ -8,6 +8,24 @@ export const routeSchema = z.object({ path: httpPath, service: z.string().min(1)
 
 const listenHost = z.string().min(1).default('127.0.0.1');
 
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** A body size for the built-in proxy, as nginx writes them ("10m", "512k", "1g", "0" = no limit) or a number of bytes; becomes bytes. */
+export const byteSize = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const m = typeof v === 'number' ? (Number.isSafeInteger(v) && v >= 0 ? ['', String(v), ''] : null) : /^(\d{1,12})([kKmMgG]?)$/.exec(v);
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: 'expected a size such as "10m", "512k", "1g", "0" (no limit) or a number of bytes' });
+      return z.NEVER;
+    }
+    return Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? 1);
+  })
+  .meta({ description: 'A size: "10m", "512k", "1g", "0" (no limit) or a number of bytes.' });
+
+/** The built-in proxy's default request body limit, the same as nginx's clientMaxBodySize default here. */
+export const DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024;
+
 const builtinProxySchema = z
   .object({
     kind: z.literal('builtin').default('builtin'),
@@ -18,6 +36,8 @@ const builtinProxySchema = z
       })
       .strict(),
     routes: z.array(routeSchema).min(1),
+    /** Largest request body the proxy forwards; larger ones get 413. */
+    maxBodySize: byteSize.default(DEFAULT_MAX_BODY_SIZE),
   })
   .strict();
 

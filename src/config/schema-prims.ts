@@ -27,8 +27,18 @@ export const duration = z
 
 export const port = z.number().int().min(1).max(65535);
 
-/** A command: an argument array (run as is) or a string (split on spaces, or run by /bin/sh when shell: true). */
-export const command = z.union([z.string().min(1), z.array(z.string()).min(1)]);
+/** No NUL: the operating system cannot pass one in an argument or a variable (spawn would throw). */
+export const noNul = (s: string) => !s.includes('\u0000');
+const argWord = z.string().refine(noNul, 'must not contain a NUL character');
+
+/**
+ * A command: an argument array (run as is) or a string (split on spaces, or run by /bin/sh when
+ * shell: true). Never empty: a blank string or an empty program name has nothing to run.
+ */
+export const command = z.union([
+  argWord.refine((s) => /\S/.test(s), 'must not be empty or blank'),
+  z.array(argWord).min(1).refine((a) => (a[0] ?? '') !== '', 'the first item (the program) must not be empty'),
+]);
 
 /** A request target as it goes on the wire: printable ASCII only (percent-encode the rest), so never a space, CR, LF or NUL. */
 export const httpPath = z.string().regex(/^\/[\u0021-\u007e]*$/, 'must start with "/" and contain only printable ASCII, no spaces (percent-encode anything else)');

@@ -4,7 +4,7 @@
  * all come from it. Cross-field checks live in rules.ts.
  */
 import { z } from 'zod';
-import { command, duration, headerName, headerValue, httpPath, name, port, type Colour } from './schema-prims.js';
+import { command, duration, headerName, headerValue, httpPath, name, noNul, port, type Colour } from './schema-prims.js';
 import { backupSchema, hooksSchema } from './backup-schema.js';
 import { proxySchema } from './proxy-schema.js';
 
@@ -31,7 +31,7 @@ const healthSchema = z
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
 /** Environment values (and Docker build args): YAML scalars, kept as strings. */
-const envValues = z.record(envName, z.union([z.string(), z.number(), z.boolean()]).transform(String));
+const envValues = z.record(envName, z.union([z.string().refine(noNul, 'must not contain a NUL character'), z.number(), z.boolean()]).transform(String));
 
 /** Docker (runtime: docker): `build: { context, dockerfile, args }`; dockerfile is relative to the context, as in compose. */
 export const dockerBuildSchema = z

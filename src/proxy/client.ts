@@ -73,7 +73,7 @@ export function proxyClient(socketPath: string, opts: ProxyClientOptions = {}): 
   const t = opts.timeoutMs ?? CONTROL_TIMEOUT_MS;
   return {
     status: () => call<ProxyStatus>(socketPath, 'GET', '/status', undefined, t),
-    configure: async (routes: Route[]) => void (await call(socketPath, 'POST', '/configure', { routes }, t)),
+    configure: async (routes: Route[], o: { maxBodySize?: number } = {}) => void (await call(socketPath, 'POST', '/configure', { routes, ...o }, t)),
     setBackends: async (colour: Colour, backends: Backends) => void (await call(socketPath, 'POST', '/backends', { colour, backends }, t)),
     switchTo: async (colour: Colour) => void (await call(socketPath, 'POST', '/switch', { colour }, t)),
     drain: (colour: Colour, timeoutMs: number) => call<DrainResult>(socketPath, 'POST', '/drain', { colour, timeoutMs }, timeoutMs + DRAIN_MARGIN_MS),

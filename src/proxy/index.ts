@@ -8,9 +8,10 @@ import type { ProxyDriver } from './types.js';
 
 export function builtinDriver(paths: ProjectPaths, config: Config): ProxyDriver {
   const { listen, routes } = config.proxy;
+  const maxBodySize = config.proxy.kind === 'builtin' ? config.proxy.maxBodySize : undefined;
   return {
     kind: 'builtin',
-    ensure: () => ensureProxy(paths, { listen: { host: listen.host, port: listen.http }, routes }),
+    ensure: () => ensureProxy(paths, { listen: { host: listen.host, port: listen.http }, routes, ...(maxBodySize === undefined ? {} : { maxBodySize }) }),
     alive: () => proxyAlive(paths.proxySocket),
     stop: () => stopProxy(paths),
   };

@@ -24,6 +24,8 @@ const DOWN_HINT = 'run `switchyard down` then the command again';
 export interface ProxyWant {
   listen: { host: string; port: number };
   routes: Route[];
+  /** Request body limit in bytes (0 = none); absent = the daemon's default. */
+  maxBodySize?: number;
 }
 
 export interface LaunchOptions {
@@ -56,14 +58,16 @@ export async function ensureProxy(
         { hint: DOWN_HINT },
       );
     }
-    if (sameRoutes(live.routes, want.routes)) return { control, started: false, status: live };
-    await control.configure(want.routes);
+    const sameLimit = want.maxBodySize === undefined || live.maxBodySize === want.maxBodySize;
+    if (sameRoutes(live.routes, want.routes) && sameLimit) return { control, started: false, status: live };
+    await control.configure(want.routes, want.maxBodySize === undefined ? {} : { maxBodySize: want.maxBodySize });
     return { control, started: false, status: await control.status() };
   }
 
   // A dead daemon's snapshot keeps its colour and backends; listen and routes follow the config.
   const prev = await loadSnapshot(paths.proxyState);
-  await saveSnapshot(paths.proxyState, { backends: {}, active: null, ...prev, listen: want.listen, routes: want.routes });
+  const limit = want.maxBodySize === undefined ? {} : { maxBodySize: want.maxBodySize };
+  await saveSnapshot(paths.proxyState, { backends: {}, active: null, ...prev, listen: want.listen, routes: want.routes, ...limit });
   await fs.mkdir(path.dirname(paths.proxyLog), { recursive: true, mode: 0o700 });
   const logStart = (await fs.stat(paths.proxyLog).catch(() => undefined))?.size ?? 0;
   const cmd = opts.command ?? selfCommand(['proxy', '--project', paths.root]);

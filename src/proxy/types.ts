@@ -12,6 +12,8 @@ export interface ProxyStatus {
   backends: Partial<Record<Colour, Backends>>;
   inFlight: Record<Colour, number>;
   websockets: Record<Colour, number>;
+  /** Built-in proxy: the request body limit in bytes (0 = none). */
+  maxBodySize?: number;
 }
 
 export interface DrainResult {
@@ -25,7 +27,8 @@ export interface DrainResult {
 
 export interface ProxyControl {
   status(): Promise<ProxyStatus>;
-  configure(routes: Route[]): Promise<void>;
+  /** Routes, and for the built-in proxy its request body limit (bytes, 0 = none). */
+  configure(routes: Route[], opts?: { maxBodySize?: number }): Promise<void>;
   setBackends(colour: Colour, backends: Backends): Promise<void>;
   /** Atomic: when this resolves, every new request goes to `colour`. */
   switchTo(colour: Colour): Promise<void>;

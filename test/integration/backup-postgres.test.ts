@@ -91,7 +91,8 @@ describe('postgres backups through this machine\'s pg_dump', () => {
     const b = open({ format: 'custom', dir: 'backups-path' });
     const beforeText = await pg.dumpText();
     const meta = await b.backup({ reason: 'manual' });
-    const copy = path.join(projectDir, 'copied.sql');
+    // Only files in the backup folder may be restored (see resolveBackup): the copy goes there.
+    const copy = path.join(path.dirname(meta.file), 'copied.sql');
     await fs.copyFile(meta.file, copy);
     await changeEverything();
     const result = await b.restore(copy);

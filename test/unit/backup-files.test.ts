@@ -199,9 +199,10 @@ describe('resolveBackup', () => {
     const newer = await fakeBackup(dir, '2025-02-02T00:00:00.000Z', 'dep2');
     assert.equal((await resolveBackup(dir, 'latest')).name, newer);
     assert.equal((await resolveBackup(dir, older)).file, path.join(dir, older));
-    assert.equal((await resolveBackup(root, path.join(dir, older))).name, older);
+    // A path (absolute, or relative to cwd) works when it leads into the backup folder.
+    assert.equal((await resolveBackup(dir, path.join(dir, older))).name, older);
     const rel = path.relative(root, path.join(dir, older));
-    assert.equal((await resolveBackup(root, rel, { cwd: root })).file, path.join(dir, older));
+    assert.equal((await resolveBackup(dir, rel, { cwd: root })).file, path.join(dir, older));
 
     const missing = await resolveBackup(dir, 'db-backup-20990101-000000-x.dump').catch((e: unknown) => e);
     assert.ok(missing instanceof SwitchyardError);

@@ -92,6 +92,14 @@ test('TLS: https server with cert, key and modern protocols; http answers 301 to
   assert.match(t, /ssl_certificate "\/srv\/app\/c\.pem";/);
   assert.match(t, /ssl_certificate_key "\/srv\/app\/k\.pem";/);
   assert.match(t, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
+  // Mozilla intermediate, guidelines 6.0: ECDHE + AEAD only (no DHE, no CBC), client's choice, no tickets.
+  assert.match(t, /ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;/);
+  assert.match(t, /ssl_ecdh_curve X25519:prime256v1:secp384r1;/);
+  assert.match(t, /ssl_prefer_server_ciphers off;/);
+  assert.match(t, /ssl_session_tickets off;/);
+  assert.match(t, /ssl_session_cache shared:\w+:10m;/);
+  assert.match(t, /ssl_session_timeout 1d;/);
+  assert.doesNotMatch(t, /TLSv1 |TLSv1\.1|SSLv3|[: ]DHE-|CBC|RC4|3DES/);
   assert.equal(t.match(/add_header X-Switchyard-Env/g)?.length, 1, 'only the https server proxies');
 });
 

@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { parseCount } from '../args.js';
 import { loadConfig } from '../../config/load.js';
 import { ExitCode } from '../../errors.js';
 import { startLoad } from '../../load/load.js';
@@ -33,7 +34,7 @@ export function registerDemo(program: Command, setExit: SetExit): void {
     .command('demo')
     .description('The whole cycle on the example app in a temp folder: init blue, deploy a new version to green under load, roll back, down.')
     .option('--keep', 'keep the temp folder (and print its path) instead of deleting it')
-    .option('--requests <n>', 'upper bound on requests the background load sends', (v) => Number.parseInt(v, 10), 100_000)
+    .option('--requests <n>', 'upper bound on requests the background load sends', parseCount, 100_000)
     .action(async (o: { keep?: boolean; requests: number }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const render = renderer(g);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseCount } from '../args.js';
 import { readHistory } from '../../state/history.js';
 import { projectPaths } from '../../state/paths.js';
 import { openEngine, wantsJson, type GlobalOptions } from '../session.js';
@@ -8,7 +9,7 @@ export function registerHistory(program: Command, _setExit: SetExit): void {
   program
     .command('history')
     .description('List past init/deploy/rollback/switch/down operations, newest last.')
-    .option('-n, --limit <count>', 'show only the last N records', (v) => Number.parseInt(v, 10))
+    .option('-n, --limit <count>', 'show only the last N records', parseCount)
     .action(async (o: { limit?: number }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const { engine, render } = await openEngine(g);

@@ -3,7 +3,7 @@
  * It is a separate server from the public one, so nothing on the public port can reach it.
  *
  *   GET  /status                               -> ProxyStatus
- *   POST /configure  { routes }                -> { ok: true }
+ *   POST /configure  { routes, maxBodySize? }  -> { ok: true }
  *   POST /backends   { colour, backends }      -> { ok: true }
  *   POST /switch     { colour }                -> { ok: true }
  *   POST /drain      { colour, timeoutMs }     -> DrainResult
@@ -52,7 +52,7 @@ async function handle(proxy: ProxyServer, req: http.IncomingMessage, onShutdown:
   const body = await readBody(req);
   switch (req.url) {
     case '/configure':
-      await proxy.configure(body.routes as never);
+      await proxy.configure(body.routes as never, body.maxBodySize === undefined ? {} : { maxBodySize: body.maxBodySize as never });
       return [200, { ok: true }];
     case '/backends':
       await proxy.setBackends(body.colour as never, body.backends as never);

@@ -46,6 +46,12 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
   }
   await fs.mkdir(path.dirname(paths.proxySocket), { recursive: true, mode: 0o700 });
   await fs.mkdir(path.dirname(paths.proxyPid), { recursive: true, mode: 0o700 });
+  // mkdir's mode only applies to a folder it creates: one that already existed (made by hand,
+  // or under a loose umask) is narrowed here, before the control socket is opened in it.
+  for (const dir of new Set([paths.dir, path.dirname(paths.proxySocket), path.dirname(paths.proxyPid)])) {
+    const st = await fs.stat(dir);
+    if ((st.mode & 0o077) !== 0) await fs.chmod(dir, st.mode & 0o700);
+  }
   await clearStaleSocket(paths.proxySocket);
 
   const proxy = await ProxyServer.start(snap, { persist: (s) => saveSnapshot(paths.proxyState, s) });

@@ -5,6 +5,7 @@
  * bench/proxy-throughput.mjs and the report in the README design section).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Colour } from '../../config/schema.js';
 import { backendRequest, clientResponseHeaders } from './headers.js';
@@ -19,8 +20,11 @@ export interface ForwardTarget {
   origin: string;
 }
 
-/** Sends a short text answer (errors from the proxy itself), unless the client is gone. */
-export function plainResponse(res: ServerResponse, status: number, text: string, colour?: Colour): void {
+/**
+ * Sends a short text answer (errors from the proxy itself), unless the client is gone. `close`:
+ * end the connection afterwards (a request body was left unread, so the stream is out of sync).
+ */
+export function plainResponse(res: ServerResponse, status: number, text: string, colour?: Colour, close = false): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
@@ -32,8 +36,41 @@ export function plainResponse(res: ServerResponse, status: number, text: string,
     'cache-control': 'no-store',
   };
   if (colour !== undefined) headers['x-switchyard-env'] = colour;
+  if (close) headers.connection = 'close';
   res.writeHead(status, headers);
   res.end(body);
+}
+
+function tooLarge(res: ServerResponse, max: number, colour: Colour): void {
+  plainResponse(res, 413, `Payload Too Large: the request body is larger than ${max} bytes (proxy.maxBodySize)`, colour, true);
+}
+
+/** Watches a chunked body on its way to the backend; past `max` bytes it stops reading and fails the backend request. */
+class BodyLimit extends Transform {
+  exceeded = false;
+  private seen = 0;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    readonly max: number,
+  ) {
+    super();
+    req.pipe(this);
+    // The client went away before the end: let undici see the body fail rather than wait for it.
+    req.once('close', () => {
+      if (!req.complete && !this.destroyed) this.destroy(new Error('client closed'));
+    });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    this.seen += chunk.length;
+    if (this.seen <= this.max) return cb(null, chunk);
+    this.exceeded = true;
+    // Stop reading the rest: the answer is 413 and the connection closes after it.
+    this.req.unpipe(this);
+    this.req.pause();
+    cb(new Error(`request body larger than ${this.max} bytes`));
+  }
 }
 
 const kHandler = Symbol('switchyard.forward');
@@ -63,6 +100,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly target: ForwardTarget,
     private readonly pools: BackendPools,
     private readonly onEnd: (colour: Colour) => void,
+    private readonly limit?: BodyLimit,
   ) {}
 
   onConnect(abort: (err?: Error) => void): void {
@@ -113,6 +151,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       this.res.destroy(err);
       return;
     }
+    if (this.limit?.exceeded) {
+      tooLarge(this.res, this.limit.max, this.target.colour);
+      return;
+    }
     const timeout = code === 'UND_ERR_HEADERS_TIMEOUT';
     plainResponse(this.res, timeout ? 504 : 502, timeout ? 'Gateway Timeout: the backend did not answer in time' : 'Bad Gateway: the backend is not reachable', this.target.colour);
   }
@@ -141,6 +183,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
  * Starts forwarding `req` to `target`. `onEnd(colour)` is called exactly once, when the client
  * response is finished or the client went away: that is what drain counts.
  */
+export interface ForwardOptions {
+  /** Bytes; 0 = no limit. A larger announced body gets 413 at once, a larger chunked one when it gets there. */
+  maxBodySize: number;
+  /** The client sent `Expect: 100-continue` and waits for the go-ahead before its body. */
+  expectContinue?: boolean;
+}
+
 export function forward(
   req: IncomingMessage,
   res: ServerResponse,
@@ -148,16 +197,26 @@ export function forward(
   pools: BackendPools,
   proto: 'http' | 'https',
   onEnd: (colour: Colour) => void,
+  fo: ForwardOptions = { maxBodySize: 0 },
 ): void {
-  const { headers, hasBody } = backendRequest(req.rawHeaders, { remoteAddress: req.socket.remoteAddress, proto });
+  const { headers, hasBody, contentLength, chunked } = backendRequest(req.rawHeaders, { remoteAddress: req.socket.remoteAddress, proto });
+  const max = fo.maxBodySize;
+  if (max > 0 && contentLength !== undefined && contentLength > max) {
+    // Refused before a byte of the body is read or the backend is contacted.
+    tooLarge(res, max, target.colour);
+    onEnd(target.colour);
+    return;
+  }
+  if (fo.expectContinue) res.writeContinue();
+  const limit = hasBody && chunked && max > 0 ? new BodyLimit(req, max) : undefined;
   const opts: Dispatcher.DispatchOptions = {
     path: req.url ?? '/',
     method: req.method as Dispatcher.HttpMethod,
     headers,
-    body: hasBody ? req : null,
+    body: hasBody ? (limit ?? req) : null,
   };
   const tagged = res as Tagged;
-  const handler = new ForwardHandler(tagged, opts, target, pools, onEnd);
+  const handler = new ForwardHandler(tagged, opts, target, pools, onEnd, limit);
   tagged[kHandler] = handler;
   // A shared listener, not once(): once() would allocate a wrapper per request.
   res.on('close', onClientClose);

@@ -51,6 +51,10 @@ export interface BackendRequest {
   headers: string[];
   /** Whether the client announced a body (Content-Length > 0 or Transfer-Encoding). */
   hasBody: boolean;
+  /** The announced Content-Length (Node's parser already refused a malformed or repeated one). */
+  contentLength: number | undefined;
+  /** A Transfer-Encoding body: its size is known only once it has been read. */
+  chunked: boolean;
 }
 
 /**
@@ -64,6 +68,8 @@ export function backendRequest(raw: string[], info: ForwardedInfo): BackendReque
   let host: string | undefined;
   let extra: Set<string> | undefined;
   let hasBody = false;
+  let contentLength: number | undefined;
+  let chunked = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -71,18 +77,21 @@ export function backendRequest(raw: string[], info: ForwardedInfo): BackendReque
     if (REQUEST_DROP.has(lower)) {
       if (lower === 'connection') extra = connectionTokens(value);
       else if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
-      else if (lower === 'transfer-encoding') hasBody = true;
+      else if (lower === 'transfer-encoding') hasBody = chunked = true;
       continue;
     }
     if (lower === 'host') host = value;
-    else if (lower === 'content-length' && value !== '0') hasBody = true;
+    else if (lower === 'content-length') {
+      contentLength = Number(value);
+      if (value !== '0') hasBody = true;
+    }
     out.push(name, value);
   }
   if (extra !== undefined) out = dropNamed(out, extra);
   const addr = info.remoteAddress ?? 'unknown';
   out.push('x-forwarded-for', xff === undefined ? addr : `${xff}, ${addr}`, 'x-forwarded-proto', info.proto);
   if (host !== undefined) out.push('x-forwarded-host', host);
-  return { headers: out, hasBody };
+  return { headers: out, hasBody, contentLength, chunked };
 }
 
 /** Lengths of the response header names we may drop: most names are never lower-cased. */

@@ -7,13 +7,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Colour, Route } from '../../config/schema.js';
 import { COLOURS } from '../../config/schema.js';
+import { DEFAULT_MAX_BODY_SIZE } from '../../config/proxy-schema.js';
 import { SwitchyardError } from '../../errors.js';
 import { routeFor, sortRoutes } from '../routing.js';
 import type { Backends, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
 import { Counters } from './counters.js';
 import { forward, plainResponse, type ForwardTarget } from './forward.js';
 import { BackendPools, originOf } from './pools.js';
-import { checkBackends, checkColour, checkRoutes, type Listen, type ProxySnapshot } from './snapshot.js';
+import { checkBackends, checkColour, checkMaxBodySize, checkRoutes, type Listen, type ProxySnapshot } from './snapshot.js';
 import { proxyWebSocket, rejectUpgrade } from './websocket.js';
 
 /** Slowloris guard: a client must send its headers within this time. */
@@ -23,11 +24,30 @@ export const REQUEST_TIMEOUT_MS = 120_000;
 export const CLIENT_KEEPALIVE_MS = 5_000;
 /** How often Node checks the two timeouts above; its default (30 s) would make them very loose. */
 const CONNECTIONS_CHECK_MS = 2_000;
+/** Request line + headers, as nginx's large_client_header_buffers (4 x 8k) allows roughly; more gets 431. */
+export const MAX_HEADER_SIZE = 16 * 1024;
 export const DRAIN_CLOSE_CODE = 1001;
+
+/** Bounds on what a client may send; tests shorten the timeouts. */
+export interface ProxyLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** How often the two timeouts are checked: a slow client is cut off within timeout + this. */
+  checkIntervalMs: number;
+  maxHeaderSize: number;
+}
+
+export const DEFAULT_LIMITS: ProxyLimits = {
+  headersTimeoutMs: HEADERS_TIMEOUT_MS,
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  checkIntervalMs: CONNECTIONS_CHECK_MS,
+  maxHeaderSize: MAX_HEADER_SIZE,
+};
 
 export interface ProxyServerOptions {
   /** Called with the next state before a change is applied and acknowledged. */
   persist?: (snap: ProxySnapshot) => Promise<void>;
+  limits?: Partial<ProxyLimits>;
 }
 
 interface ColourTargets {
@@ -42,6 +62,8 @@ export class ProxyServer implements ProxyControl {
   private snap: ProxySnapshot;
   private sorted: Route[] = [];
   private active: Colour | null = null;
+  /** Bytes; 0 = no limit. From the snapshot (proxy.maxBodySize). */
+  private maxBodySize = DEFAULT_MAX_BODY_SIZE;
   private targets: Record<Colour, ColourTargets> = { blue: emptyTargets(), green: emptyTargets() };
   private changes: Promise<unknown> = Promise.resolve();
   private readonly onEnd = (colour: Colour) => this.counters.requestEnded(colour);
@@ -49,15 +71,23 @@ export class ProxyServer implements ProxyControl {
   private constructor(snap: ProxySnapshot, private readonly opts: ProxyServerOptions) {
     this.snap = snap;
     this.apply(snap);
+    const limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.server = http.createServer(
       {
-        headersTimeout: HEADERS_TIMEOUT_MS,
-        requestTimeout: REQUEST_TIMEOUT_MS,
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
         keepAliveTimeout: CLIENT_KEEPALIVE_MS,
-        connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+        connectionsCheckingInterval: limits.checkIntervalMs,
+        // Set explicitly: NODE_OPTIONS=--insecure-http-parser or --max-http-header-size in the
+        // environment the daemon inherits must not loosen the parser (request smuggling, huge headers).
+        insecureHTTPParser: false,
+        maxHeaderSize: limits.maxHeaderSize,
+        requireHostHeader: true,
       },
-      (req, res) => this.onRequest(req, res),
+      (req, res) => this.onRequest(req, res, false),
     );
+    // Expect: 100-continue is answered only once the request passed the body size check.
+    this.server.on('checkContinue', (req, res) => this.onRequest(req, res, true));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
   }
 
@@ -106,6 +136,7 @@ export class ProxyServer implements ProxyControl {
     this.targets = next;
     this.sorted = sortRoutes(snap.routes);
     this.active = snap.active;
+    this.maxBodySize = snap.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
     this.snap = snap;
     const now = this.originsInUse();
     this.pools.close([...before].filter((o) => !now.has(o)));
@@ -117,7 +148,7 @@ export class ProxyServer implements ProxyControl {
     return out;
   }
 
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void {
     const colour = this.active;
     if (colour === null) return plainResponse(res, 503, 'Service Unavailable: no environment is active yet');
     const url = req.url ?? '';
@@ -130,7 +161,7 @@ export class ProxyServer implements ProxyControl {
       return plainResponse(res, 503, `Service Unavailable: no backend for service "${route.service}" in ${colour}`, colour);
     }
     this.counters.requestStarted(colour);
-    forward(req, res, target, this.pools, 'http', this.onEnd);
+    forward(req, res, target, this.pools, 'http', this.onEnd, { maxBodySize: this.maxBodySize, expectContinue });
   }
 
   private onUpgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
@@ -159,12 +190,13 @@ export class ProxyServer implements ProxyControl {
   async status(): Promise<ProxyStatus> {
     const { inFlight, websockets } = this.counters.snapshot();
     const s = this.snap;
-    return { pid: process.pid, active: s.active, listen: { ...s.listen }, routes: s.routes, backends: s.backends, inFlight, websockets };
+    return { pid: process.pid, active: s.active, listen: { ...s.listen }, routes: s.routes, backends: s.backends, inFlight, websockets, maxBodySize: this.maxBodySize };
   }
 
-  configure(routes: Route[]): Promise<void> {
+  async configure(routes: Route[], opts: { maxBodySize?: number } = {}): Promise<void> {
     const checked = checkRoutes(routes);
-    return this.change((s) => ({ ...s, routes: checked }));
+    const size = opts.maxBodySize === undefined ? undefined : checkMaxBodySize(opts.maxBodySize);
+    return this.change((s) => ({ ...s, routes: checked, ...(size === undefined ? {} : { maxBodySize: size }) }));
   }
 
   setBackends(colour: Colour, backends: Backends): Promise<void> {

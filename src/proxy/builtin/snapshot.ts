@@ -18,6 +18,8 @@ export interface ProxySnapshot {
   routes: Route[];
   backends: Partial<Record<Colour, Backends>>;
   active: Colour | null;
+  /** Largest request body forwarded, in bytes (0 = no limit); absent = the default. */
+  maxBodySize?: number;
 }
 
 function fail(what: string): never {
@@ -59,6 +61,11 @@ export function checkBackends(v: unknown): Backends {
   return out;
 }
 
+export function checkMaxBodySize(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail('maxBodySize: expected a number of bytes (0 = no limit)');
+  return v;
+}
+
 export function checkSnapshot(v: unknown): ProxySnapshot {
   if (!isObject(v)) fail('state: expected an object');
   const backends: Partial<Record<Colour, Backends>> = {};
@@ -67,7 +74,9 @@ export function checkSnapshot(v: unknown): ProxySnapshot {
     for (const [c, b] of Object.entries(v.backends)) backends[checkColour(c)] = checkBackends(b);
   }
   const active = v.active === null || v.active === undefined ? null : checkColour(v.active);
-  return { listen: checkListen(v.listen), routes: checkRoutes(v.routes), backends, active };
+  const snap: ProxySnapshot = { listen: checkListen(v.listen), routes: checkRoutes(v.routes), backends, active };
+  if (v.maxBodySize !== undefined) snap.maxBodySize = checkMaxBodySize(v.maxBodySize);
+  return snap;
 }
 
 export async function loadSnapshot(file: string): Promise<ProxySnapshot | undefined> {

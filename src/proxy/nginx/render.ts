@@ -72,13 +72,23 @@ function proxiedBody(input: RenderInput, routes: Route[]): string[] {
   ];
 }
 
+/**
+ * Mozilla's "intermediate" profile, guidelines 6.0 (ssl-config.mozilla.org): TLS 1.2 + 1.3, only
+ * ECDHE key exchange with AEAD ciphers on 1.2 (6.0 dropped the DHE suites), the client picks.
+ * The curve list leaves out 6.0's X25519MLKEM768: OpenSSL before 3.5 does not know it, and nginx
+ * would refuse the whole configuration. TLS 1.3's suites are OpenSSL's defaults, which are 6.0's.
+ */
+export const TLS_PROTOCOLS = 'TLSv1.2 TLSv1.3';
+export const TLS_CIPHERS = 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305';
+export const TLS_CURVES = 'X25519:prime256v1:secp384r1';
+
 function tlsLines(tls: { cert: string; key: string }): string[] {
-  // Mozilla "intermediate": TLS 1.2 + 1.3, forward-secret AEAD ciphers, client picks on 1.3.
   return [
     `    ssl_certificate ${q(tls.cert)};`,
     `    ssl_certificate_key ${q(tls.key)};`,
-    '    ssl_protocols TLSv1.2 TLSv1.3;',
-    '    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384;',
+    `    ssl_protocols ${TLS_PROTOCOLS};`,
+    `    ssl_ciphers ${TLS_CIPHERS};`,
+    `    ssl_ecdh_curve ${TLS_CURVES};`,
     '    ssl_prefer_server_ciphers off;',
     '    ssl_session_cache shared:sy_ssl:10m;',
     '    ssl_session_timeout 1d;',

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// Renders the README's benchmark tables from bench/results.json (written by `npm run bench`), so
+// every figure in them comes from one run. Prints them; with --write, replaces each table between
+// its <!-- name --> and <!-- /name --> markers in README.md (only inside "## Benchmarks").
+// Usage: node bench/table.mjs [--write] [--results bench/results.json]
+import fs from 'node:fs';
+import path from 'node:path';
+import { args, opt, root } from './lib/options.mjs';
+
+const r = JSON.parse(fs.readFileSync(path.resolve(opt('results', path.join(root, 'bench', 'results.json'))), 'utf8'));
+const num = (x) => (x >= 20 ? Math.round(x) : Math.round(x * 10) / 10);
+const n = (x) => (x === undefined || x === null ? '?' : Number(x).toLocaleString('en-US'));
+const ms = (x) => (x === undefined || x === null ? '?' : x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${num(x)} ms`);
+const pair = (a, b) => (a === undefined || b === undefined ? '?' : a < 1000 && b < 1000 ? `${num(a)} / ${num(b)} ms` : `${ms(a)} / ${ms(b)}`);
+const ratio = (x) => `${Number(Number(x).toFixed(2))}x`;
+const failedOf = (failed, sent) => `${n(failed)} of ${n(sent)}`;
+const row = (cells) => `| ${cells.join(' | ')} |`;
+
+const tables = {};
+const pc = r.proxiesCompare;
+const sw = r.switching;
+const swN = r.switchingNginx;
+const soak = r.soak;
+const tl = r.timeline;
+const tlN = r.timelineNginx;
+const ns = r.nginxSwitching;
+
+{
+  const lines = [row(['figure (one `npm run bench` run)', 'direct app', 'built-in proxy', 'nginx (host mode)']), row(['---', '---', '---', '---'])];
+  if (pc) {
+    lines.push(row([`throughput, ${pc.connections} keep-alive connections (req/s, median of ${pc.rounds} rounds; vs direct)`, n(pc.direct.reqPerSec), `${n(pc.builtin.reqPerSec)} (${ratio(pc.builtin.vsDirect.throughput)})`, `${n(pc.nginx.reqPerSec)} (${ratio(pc.nginx.vsDirect.throughput)})`]));
+    lines.push(row(['latency p50 / p99 (same runs)', pair(pc.direct.p50ms, pc.direct.p99ms), pair(pc.builtin.p50ms, pc.builtin.p99ms), pair(pc.nginx.p50ms, pc.nginx.p99ms)]));
+  }
+  if (soak) lines.push(row([`switch at the proxy: the switch call, under load (p50 / p99 of ${soak.builtin?.switches ?? soak.nginx?.switches}); every request started after it returned reached the new colour`, '–', soak.builtin ? pair(soak.builtin.switchToMs.p50, soak.builtin.switchToMs.p99) : '?', soak.nginx ? pair(soak.nginx.switchToMs.p50, soak.nginx.switchToMs.p99) : '?']));
+  if (sw || swN) {
+    lines.push(row(['switch end to end: `switchyard switch` started -> first response from the new colour, under load (p50 / max)', '–', sw ? pair(sw.switch.firstResponseMs.p50, sw.switch.firstResponseMs.max) : '?', swN ? pair(swN.switch.firstResponseMs.p50, swN.switch.firstResponseMs.max) : '?']));
+    lines.push(row(['`rollback --force`, previous colour still running: traffic back (p50, idle / under load)', '–', sw ? pair(sw.rollbackForce.withoutLoad.trafficBackMs.p50, sw.rollbackForce.trafficBackMs.p50) : '?', swN ? pair(swN.rollbackForce.withoutLoad.trafficBackMs.p50, swN.rollbackForce.trafficBackMs.p50) : '?']));
+    lines.push(row(['`rollback --force` wall time, including draining and stopping the failed colour (p50, idle / under load)', '–', sw ? pair(sw.rollbackForce.withoutLoad.wallMs.p50, sw.rollbackForce.wallMs.p50) : '?', swN ? pair(swN.rollbackForce.withoutLoad.wallMs.p50, swN.rollbackForce.wallMs.p50) : '?']));
+    lines.push(row([`failed requests, ${sw?.rounds ?? swN?.rounds} \`switch\` commands + ${sw?.rollbackForce.runs ?? swN?.rollbackForce.runs} deploy/rollback rounds under keep-alive load`, '–', sw ? failedOf(sw.loadDuringSwitches.failed, sw.loadDuringSwitches.sent) : '?', swN ? failedOf(swN.loadDuringSwitches.failed, swN.loadDuringSwitches.sent) : '?']));
+  }
+  if (soak) lines.push(row([`failed requests, ${soak.builtin?.switches ?? soak.nginx?.switches} switches back and forth (soak)`, '–', soak.builtin ? failedOf(soak.builtin.failed, soak.builtin.requests) : '?', soak.nginx ? failedOf(soak.nginx.failed, soak.nginx.requests) : '?']));
+  if (tl || tlN) lines.push(row(['failed requests, `deploy --auto-switch` then `rollback --force` of examples/app (timeline)', '–', tl ? failedOf(tl.failed, tl.requests) : '?', tlN ? failedOf(tlN.failed, tlN.requests) : '?']));
+  tables['bench-table'] = lines.join('\n');
+  if (ns?.reload) {
+    tables['bench-table'] += `\n\nFor comparison, switching nginx the usual way (rewrite the upstream, \`nginx -s reload\`; not used) failed ${failedOf(ns.reload.failed, ns.reload.requests)} requests over ${ns.switches} reloads in the same run, and took ${ms(ns.reload.switchLatencyMs.p50)} (p50) to reach the new colour against ${ms(ns.flag.switchLatencyMs.p50)} for switchyard's flag file (\`bench/nginx-switch.mjs\`).`;
+  }
+}
+
+if (soak) {
+  const lines = [row(['soak (`bench/soak.mjs`)', 'switches', 'requests', 'failed', 'misrouted', 'RSS MB: idle before / start / end / max / idle after', 'open fds: idle before / start / end / max / idle after']), row(['---', '---', '---', '---', '---', '---', '---'])];
+  const f = (o) => [o.idleBefore, o.start, o.end, o.max, o.idleAfter].join(' / ');
+  if (soak.builtin) lines.push(row(['built-in proxy daemon', n(soak.builtin.switches), n(soak.builtin.requests), n(soak.builtin.failed), `${n(soak.builtin.misrouted)} of ${n(soak.builtin.checkedColour)}`, f(soak.builtin.rssMb), f(soak.builtin.fds)]));
+  if (soak.nginx) lines.push(row(['nginx, master + workers', n(soak.nginx.switches), n(soak.nginx.requests), n(soak.nginx.failed), `${n(soak.nginx.misrouted)} of ${n(soak.nginx.checkedColour)}`, f(soak.nginx.rssMb), f(soak.nginx.fds)]));
+  tables['soak-table'] = lines.join('\n');
+}
+
+if (tl || tlN) {
+  const lines = [row(['timeline (`bench/timeline.mjs`)', 'requests', 'failed', 'empty 100 ms bars', 'longest pause between request starts', 'deploy wall', 'rollback wall', 'switch step (deploy / rollback)']), row(['---', '---', '---', '---', '---', '---', '---', '---'])];
+  for (const [name, t] of [['built-in proxy', tl], ['nginx', tlN]]) {
+    if (!t) continue;
+    lines.push(row([name, n(t.requests), n(t.failed), n(t.emptyBins), ms(t.longestPauseBetweenRequestStartsMs), ms(t.deploy.wallMs), ms(t.rollback.wallMs), `${t.deploy.switchStepMs.detail} / ${t.rollback.switchStepMs.detail}`]));
+  }
+  tables['timeline-table'] = lines.join('\n');
+}
+
+if (r.proxyThroughput) {
+  const p = r.proxyThroughput;
+  tables['proxy-table'] = [
+    row(['', 'req/s', 'p50', 'p99']),
+    row(['---', '---', '---', '---']),
+    row(['direct', n(p.direct.reqPerSec), ms(p.direct.p50ms), ms(p.direct.p99ms)]),
+    row(['built-in proxy', `${n(p.proxied.reqPerSec)} (${ratio(p.throughputRatio)})`, ms(p.proxied.p50ms), `${ms(p.proxied.p99ms)} (${ratio(p.p99Ratio)})`]),
+  ].join('\n');
+}
+
+if (pc) {
+  const v = (x) => `${ratio(x.throughput)}, p99 ${ratio(x.p99)}`;
+  tables['compare-table'] = [
+    row(['', 'req/s', 'p50', 'p99', 'vs direct']),
+    row(['---', '---', '---', '---', '---']),
+    row(['direct', n(pc.direct.reqPerSec), ms(pc.direct.p50ms), ms(pc.direct.p99ms), '']),
+    row(['built-in proxy', n(pc.builtin.reqPerSec), ms(pc.builtin.p50ms), ms(pc.builtin.p99ms), v(pc.builtin.vsDirect)]),
+    row([`nginx (${pc.nginxWorkers === 'auto' ? `${pc.cpus} workers` : `${pc.nginxWorkers} workers`})`, n(pc.nginx.reqPerSec), ms(pc.nginx.p50ms), ms(pc.nginx.p99ms), v(pc.nginx.vsDirect)]),
+  ].join('\n');
+}
+
+if (r.deploySplit) {
+  const d = r.deploySplit;
+  const cols = ['build', 'start', 'health', 'smoke', 'switchVerify', 'drainStop', 'other', 'wall'];
+  const lines = [row(['', 'build', 'start', 'health', 'smoke', 'switch + verify', 'drain + stop', 'CLI and the rest', 'wall']), row(cols.map(() => '---').concat('---'))];
+  for (const [k, label] of [['processBuiltin', 'processes + built-in proxy (fixture app)'], ['dockerNginx', 'docker + nginx (example images)']]) {
+    if (d[k]) lines.push(row([label, ...cols.map((c) => ms(d[k].p50Ms[c]))]));
+  }
+  tables['split-table'] = lines.join('\n');
+}
+
+for (const [name, text] of Object.entries(tables)) console.log(`<!-- ${name} -->\n${text}\n<!-- /${name} -->\n`);
+
+if (args.includes('--write')) {
+  const file = path.join(root, 'README.md');
+  let readme = fs.readFileSync(file, 'utf8');
+  const start = readme.indexOf('\n## Benchmarks\n');
+  const end = readme.indexOf('\n## ', start + 1);
+  if (start < 0 || end < 0) throw new Error('README.md has no "## Benchmarks" section');
+  let section = readme.slice(start, end);
+  for (const [name, text] of Object.entries(tables)) {
+    const re = new RegExp(`<!-- ${name} -->\\n[\\s\\S]*?<!-- /${name} -->`);
+    if (re.test(section)) section = section.replace(re, () => `<!-- ${name} -->\n${text}\n<!-- /${name} -->`);
+    else console.error(`README.md: no <!-- ${name} --> markers in "## Benchmarks"; left out`);
+  }
+  readme = readme.slice(0, start) + section + readme.slice(end);
+  fs.writeFileSync(file, readme);
+  console.log('updated README.md');
+}
