@@ -15,6 +15,7 @@
 // opening the proxy, pruning old releases, exit.
 // Usage: npm run build && node bench/deploy-split.mjs [--rounds 3] [--only process|docker]
 // Writes bench/out/deploy-split.json. Needs the Docker engine (fails if `docker info` fails) and nginx.
+import { freePort } from './lib/net.mjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -49,14 +50,6 @@ const STEPS = [
 ];
 const KEYS = [...STEPS.map(([k]) => k), 'build', 'start', 'other', 'wall'];
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);

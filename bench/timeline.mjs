@@ -9,6 +9,7 @@
 // Usage: npm run build && node bench/timeline.mjs [--proxy builtin|nginx] [--connections 8]
 // Writes bench/out/timeline.json and bench/out/timeline.svg (copied to docs/timeline.svg);
 // with --proxy nginx: timeline-nginx.json/.svg (docs/timeline-nginx.svg).
+import { freePort } from './lib/net.mjs';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -31,14 +32,6 @@ const BIN_MS = 100;
 const QUIET_MS = 1_500; // load alone before the deploy, between the commands and after the rollback
 const suffix = proxyKind === 'nginx' ? '-nginx' : '';
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-timeline-'));

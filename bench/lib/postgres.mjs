@@ -1,6 +1,7 @@
 // A private PostgreSQL server for benchmarks, as test/helpers/postgres.ts makes one for tests (the
 // benches run plain node and cannot import TypeScript): a fresh cluster in a temp folder on
 // 127.0.0.1 at a free port, scram passwords; as root the server runs as the `postgres` user.
+import { freePort } from './net.mjs';
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -12,14 +13,6 @@ const run = promisify(execFile);
 const asRoot = process.getuid?.() === 0;
 const serverCmd = (bin, args) => (asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args]);
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 
 export async function startPostgres({ user = 'sy_bench', password = `pw-${process.pid}-${Date.now().toString(36)}`, db = 'app' } = {}) {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-bench-pg-'));
