@@ -4,6 +4,13 @@ import { printable } from '../config/format-issues.js';
 import { parseDuration } from '../config/duration.js';
 import { isColour, type Colour } from '../config/schema.js';
 
+/** Quoted values in an error are cut to their first 60 characters: a 100 kB argument makes no 100 kB message. */
+export function clipQuoted(text: string, max = 60): string {
+  return text.replace(/(['"])((?:(?!\1)[^\n]){61,})\1/g, (_m, q: string, body: string) =>
+    body.length <= max ? `${q}${body}${q}` : `${q}${body.slice(0, max)}…${q} (${body.length} characters)`,
+  );
+}
+
 export function parseColour(value: string): Colour {
   if (!isColour(value)) throw new InvalidArgumentError(`unknown colour ${JSON.stringify(value)}: expected "blue" or "green"`);
   return value;
@@ -27,5 +34,5 @@ export function parseSeconds(value: string): number {
  * hold line breaks or terminal escapes: print them escaped, so an error stays one line of plain text.
  */
 export const safeOutput: OutputConfiguration = {
-  outputError: (text, write) => write(`${printable(text.replace(/\n$/, ''))}\n`),
+  outputError: (text, write) => write(`${clipQuoted(printable(text.replace(/\n$/, '')))}\n`),
 };

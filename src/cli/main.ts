@@ -72,8 +72,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv).then(
   (code) => {
     process.exitCode = code;
-    // Detached children and sockets are unref'd; flush output, then leave.
-    setImmediate(() => process.exit(code));
+    // Detached children and sockets are unref'd; leave once stderr and stdout are flushed (a write's
+    // callback runs when its data is handed to the OS), so a long message is never cut short.
+    process.stderr.write('', () => process.stdout.write('', () => process.exit(code)));
   },
   (e) => {
     process.stderr.write(`fatal: ${String(e)}\n`);
