@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { duration, httpPath, port } from './schema-prims.js';
+import { previewPort, trafficFields } from './traffic-schema.js';
 export const routeSchema = z.object({ path: httpPath, service: z.string().min(1) }).strict();
 
 const listenHost = z.string().min(1).default('127.0.0.1');
@@ -33,13 +34,19 @@ const builtinProxySchema = z
       .object({
         http: port,
         host: listenHost,
+        ...previewPort,
       })
       .strict(),
     routes: z.array(routeSchema).min(1),
     /** Largest request body the proxy forwards; larger ones get 413. */
     maxBodySize: byteSize.default(DEFAULT_MAX_BODY_SIZE),
+    ...trafficFields,
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.listen.preview !== undefined && p.listen.preview === p.listen.http)
+      ctx.addIssue({ code: 'custom', path: ['listen', 'preview'], message: 'same as listen.http; the preview listener needs its own port' });
+  });
 
 /** An nginx size such as "10m", "512k" or "0" (no limit). */
 const nginxSize = z.union([z.string().regex(/^\d+[kKmMgG]?$/, 'expected a size such as "10m", "512k" or "0"'), z.number().int().min(0).transform(String)]);
@@ -60,6 +67,7 @@ const nginxProxySchema = z
         http: port,
         https: port.optional(),
         host: listenHost,
+        ...previewPort,
       })
       .strict(),
     /** Certificate and key files (PEM), relative to the project folder. */
@@ -78,6 +86,7 @@ const nginxProxySchema = z
     connectTimeout: duration.default(5_000),
     readTimeout: duration.default(60_000),
     sendTimeout: duration.default(60_000),
+    ...trafficFields,
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -89,6 +98,8 @@ const nginxProxySchema = z
       ctx.addIssue({ code: 'custom', path: ['binary'], message: 'only used by mode: host (mode: container runs nginx from proxy.image)' });
     if (p.listen.https !== undefined && p.listen.https === p.listen.http)
       ctx.addIssue({ code: 'custom', path: ['listen', 'https'], message: 'same as listen.http; each needs its own port' });
+    if (p.listen.preview !== undefined && (p.listen.preview === p.listen.http || p.listen.preview === p.listen.https))
+      ctx.addIssue({ code: 'custom', path: ['listen', 'preview'], message: 'same as another listen port; the preview listener needs its own port' });
   });
 
 export const proxySchema = z.discriminatedUnion('kind', [builtinProxySchema, nginxProxySchema], {

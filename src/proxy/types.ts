@@ -1,6 +1,8 @@
 /** The Proxy interface the deploy engine talks to, whatever the proxy is (built-in, later nginx). */
 import type { Colour, Route } from '../config/schema.js';
 import type { Endpoint } from '../runtime/types.js';
+import type { ProxyFeatures } from './features.js';
+import type { TrafficStats } from './stats.js';
 
 export type Backends = Record<string, Endpoint>;
 
@@ -14,6 +16,32 @@ export interface ProxyStatus {
   websockets: Record<Colour, number>;
   /** Built-in proxy: the request body limit in bytes (0 = none). */
   maxBodySize?: number;
+  /** A weighted split in progress: `percent`% of clients go to `colour`, the rest to `active`. */
+  canary: Canary | null;
+  /** Maintenance mode: everyone outside the allowlist gets 503 with this message. */
+  maintenance: Maintenance | null;
+  /** Whether per-colour counting (the live watch) is on. */
+  watching: boolean;
+  /** What the proxy was configured with beyond routes (preview listener, stickiness, allowlist). */
+  features: ProxyFeatures;
+}
+
+export interface Canary {
+  colour: Colour;
+  /** 1..99 */
+  percent: number;
+}
+
+export interface Maintenance {
+  message: string;
+  /** ISO time it was turned on. */
+  since: string;
+}
+
+export interface ConfigureOptions {
+  /** Built-in proxy: request body limit in bytes (0 = none). */
+  maxBodySize?: number;
+  features?: ProxyFeatures;
 }
 
 export interface DrainResult {
@@ -27,11 +55,24 @@ export interface DrainResult {
 
 export interface ProxyControl {
   status(): Promise<ProxyStatus>;
-  /** Routes, and for the built-in proxy its request body limit (bytes, 0 = none). */
-  configure(routes: Route[], opts?: { maxBodySize?: number }): Promise<void>;
+  /** Routes, and for the built-in proxy its request body limit (bytes, 0 = none) and features. */
+  configure(routes: Route[], opts?: ConfigureOptions): Promise<void>;
   setBackends(colour: Colour, backends: Backends): Promise<void>;
-  /** Atomic: when this resolves, every new request goes to `colour`. */
+  /** Atomic: when this resolves, every new request goes to `colour`. Ends any canary split. */
   switchTo(colour: Colour): Promise<void>;
+  /**
+   * Atomic like switchTo: `percent`% of clients (sticky: by cookie or address, see features) go
+   * to `colour`, the rest to the active colour. 0 ends the split (everyone on the active colour).
+   * `colour` must not be the active one and must have backends; percent is an integer 0..99.
+   * A client in the split at P% is still in it at any larger percentage.
+   */
+  setWeight(colour: Colour, percent: number): Promise<void>;
+  /** Maintenance on (null message = the default page text) or off. */
+  setMaintenance(m: { on: true; message?: string } | { on: false }): Promise<void>;
+  /** Counting on (from zero when it was off; no change when already on) or off. */
+  setWatch(on: boolean): Promise<void>;
+  /** Cumulative per-colour figures since counting was turned on. */
+  stats(): Promise<TrafficStats>;
   /** Wait until no request is in flight to `colour` (or timeout), then close its WebSockets with 1001. */
   drain(colour: Colour, timeoutMs: number): Promise<DrainResult>;
 }
