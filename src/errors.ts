@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'RESTORE_FAILED'
   | 'DATABASE_UNREACHABLE'
   | 'MIGRATION_FAILED'
+  | 'WATCH_FAILED'
   | 'TIMEOUT';
 
 const exitFor: Record<ErrorCode, ExitCodeValue> = {
@@ -68,6 +69,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   MIGRATION_FAILED: ExitCode.failed,
   DOCKER_UNREACHABLE: ExitCode.failed,
   TIMEOUT: ExitCode.failed,
+  WATCH_FAILED: ExitCode.failed,
 };
 
 export interface SwitchyardErrorOptions {

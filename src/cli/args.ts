@@ -3,6 +3,7 @@ import { InvalidArgumentError, type OutputConfiguration } from 'commander';
 import { printable } from '../config/format-issues.js';
 import { parseDuration } from '../config/duration.js';
 import { isColour, type Colour } from '../config/schema.js';
+import { parseCanarySteps } from '../config/canary-schema.js';
 
 /** Quoted values in an error are cut to their first 60 characters: a 100 kB argument makes no 100 kB message. */
 export function clipQuoted(text: string, max = 60): string {
@@ -20,6 +21,20 @@ export function parseColour(value: string): Colour {
 export function parseCount(value: string): number {
   const n = /^\d{1,9}$/.test(value) ? Number(value) : Number.NaN;
   if (!(n >= 1)) throw new InvalidArgumentError(`expected a whole number of at least 1, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** "10,50,100": increasing percentages ending at 100. */
+export function parseCanary(value: string): number[] {
+  const r = parseCanarySteps(value);
+  if (!r.steps) throw new InvalidArgumentError(r.error ?? 'invalid');
+  return r.steps;
+}
+
+/** A percentage of clients for `switch --weight`: a whole number 0..100. */
+export function parseWeight(value: string): number {
+  const n = /^\d{1,3}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 0 && n <= 100)) throw new InvalidArgumentError(`expected a whole percentage from 0 to 100, got ${JSON.stringify(value)}`);
   return n;
 }
 

@@ -56,6 +56,7 @@ export const portsDistinct: Rule = (c) => {
   const out: Problem[] = [];
   const owner = new Map<number, string>();
   const proxyPort = c.proxy?.listen?.http;
+  const previewPort = (c.proxy?.listen as { preview?: unknown } | undefined)?.preview;
   for (const [name, svc] of entries(c.services)) {
     const p = svc?.port;
     if (!p || typeof p !== 'object') continue;
@@ -68,6 +69,7 @@ export const portsDistinct: Rule = (c) => {
       if (typeof n !== 'number') continue;
       const at = `services.${name}.port.${colour}`;
       if (n === proxyPort) out.push({ path: at, message: 'same as the proxy port (proxy.listen.http)', got: n });
+      else if (n === previewPort) out.push({ path: at, message: 'same as the preview port (proxy.listen.preview)', got: n });
       else if (owner.has(n)) out.push({ path: at, message: `already used by ${owner.get(n)}`, got: n });
       else owner.set(n, at);
     }
@@ -225,7 +227,13 @@ export const backupAndHookTargetsExist: Rule = (c) => {
   return out;
 };
 
-export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid, tlsFilesExist, proxyContainerNeedsDocker, backupAndHookTargetsExist];
+/** Smoke tests through the preview route need the preview listener. */
+export const smokeViaPreviewHasListener: Rule = (c) =>
+  c.checks?.smokeVia === 'preview' && c.proxy?.listen?.preview === undefined
+    ? [{ path: 'checks.smokeVia', message: 'preview needs a preview listener: set proxy.listen.preview to a free port', got: 'preview' }]
+    : [];
+
+export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid, tlsFilesExist, proxyContainerNeedsDocker, backupAndHookTargetsExist, smokeViaPreviewHasListener];
 
 /** Run every rule; a rule that trips over a malformed config (already reported by the schema) is skipped. */
 export function runRules(config: Config, ctx: RuleContext): Problem[] {

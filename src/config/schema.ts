@@ -3,6 +3,7 @@
  * types, the validation messages and the published JSON Schema (schema/switchyard.schema.json)
  * all come from it. Cross-field checks live in rules.ts.
  */
+import { canaryFields } from './canary-schema.js';
 import { z } from 'zod';
 import { command, duration, headerName, headerValue, httpPath, name, noNul, port, type Colour } from './schema-prims.js';
 import { backupSchema, hooksSchema } from './backup-schema.js';
@@ -166,6 +167,8 @@ export const checksSchema = z
     healthyAfter: z.number().int().min(1).max(100).default(2),
     database: z.object({ service: z.string().min(1), path: httpPath, expect: expectSchema }).strict().optional(),
     smoke: z.array(smokeStepSchema).default([]),
+    /** Where smoke steps send their requests: straight to the target's services, or through the proxy's preview listener. */
+    smokeVia: z.enum(['direct', 'preview']).default('direct'),
   })
   .strict();
 
@@ -180,6 +183,7 @@ export const deploySchema = z
     verifyTimeout: duration.default(10_000),
     exclude: z.array(z.string().min(1)).default(['.git', '.switchyard', 'node_modules/.cache']),
     hooks: hooksSchema.default({}),
+    ...canaryFields,
   })
   .strict();
 

@@ -57,7 +57,14 @@ export function assess(f: Facts): Problem[] {
         : 'run `switchyard deploy` to replace the colour',
     });
   }
-  if (settled && !f.lockHeld && s.active && COLOURS.every((c) => f.running[c])) {
+  const split = f.proxyCanary;
+  if (settled && split && !f.running[split.colour]) {
+    problems.push({
+      what: `the proxy sends ${split.percent}% of clients to ${split.colour}, which is not running (their requests fail)`,
+      fix: `run \`switchyard switch ${split.colour} --weight 0\` to put every client back on ${f.proxyActive ?? 'the live colour'}`,
+    });
+  }
+  if (settled && !f.lockHeld && s.active && !split && COLOURS.every((c) => f.running[c])) {
     const idle = s.active === 'blue' ? 'green' : 'blue';
     if (s.colours[idle].status !== 'standby') {
       problems.push({

@@ -2,6 +2,7 @@
 import type { Colour } from '../config/schema.js';
 import type { JournalData } from '../state/journal.js';
 import type { State } from '../state/state.js';
+import type { Canary } from '../proxy/types.js';
 
 export interface Facts {
   state: State | undefined;
@@ -11,6 +12,8 @@ export interface Facts {
   missing?: Record<Colour, string[]>;
   /** The proxy's active colour; undefined when the proxy is not running. */
   proxyActive: Colour | null | undefined;
+  /** A weighted split the proxy applies (switch --weight, a canary step), or null/undefined. */
+  proxyCanary?: Canary | null;
   /** Contents of .current-env (trimmed), undefined when absent. */
   currentEnv: string | undefined;
   /** Whether another command holds the lock right now (a deploy in progress explains two running colours). */

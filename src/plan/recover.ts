@@ -12,6 +12,7 @@
 import type { Colour } from '../config/schema.js';
 import type { JournalData } from '../state/journal.js';
 import type { State } from '../state/state.js';
+import type { Canary } from '../proxy/types.js';
 
 export interface RecoverFacts {
   journal: JournalData;
@@ -20,6 +21,8 @@ export interface RecoverFacts {
   running: Record<Colour, boolean>;
   /** Where the proxy sends traffic (it was started first if it was down). */
   proxyActive: Colour | null;
+  /** A weighted split the proxy applies, if any. */
+  proxyCanary?: Canary | null;
   /** The release each running colour runs (run records), for a switch's state. */
   runningRelease: Partial<Record<Colour, string>>;
   /** Health-round verdicts gathered so far. */
@@ -30,6 +33,8 @@ export interface RecoverFacts {
 export type RecoveryAction =
   /** Move the proxy (and verify through the public entry). */
   | { kind: 'switch'; to: Colour; why: string }
+  /** End a weighted split: every client back on the active colour. */
+  | { kind: 'end-split'; colour: Colour; percent: number; why: string }
   /** Write state.json and .current-env as the switch step would have. */
   | { kind: 'write-state'; active: Colour; release: string | null; backup: string | null; lastDeploy: boolean; why: string }
   /** Drain, then stop; `record` marks it stopped in state.json (only when state.json names it). */
@@ -119,6 +124,10 @@ function undo(f: RecoverFacts, outcome: 'undone' | 'switched-back', back?: Colou
   const serving = back ?? f.proxyActive;
   let activeAfter = s?.active ?? null;
   let rewritten = false;
+  // A canary step was interrupted: its clients go back first (a full switch back ends the split too).
+  if (!back && f.proxyCanary && f.proxyCanary.colour === to) {
+    actions.push({ kind: 'end-split', colour: to, percent: f.proxyCanary.percent, why: `${f.proxyCanary.percent}% of clients were on ${to}, which never took all traffic` });
+  }
   if (back) {
     actions.push({ kind: 'switch', to: back, why: `${to} fails its health checks and ${back} passes them` });
     if (s?.active !== back || f.currentEnv !== back) {

@@ -1,6 +1,7 @@
 /** Bringing a colour up and proving it fit for traffic (I1): start, health levels, smoke steps. */
 import type { Colour } from '../config/schema.js';
-import { SwitchyardError } from '../errors.js';
+import { errorMessage, SwitchyardError } from '../errors.js';
+import { originOf } from '../proxy/builtin/pools.js';
 import { formatDuration } from '../config/duration.js';
 import { waitHealthy, type LevelResult } from '../checks/health.js';
 import { runSmoke } from '../checks/smoke.js';
@@ -73,13 +74,36 @@ export async function healthGate(e: Engine, colour: Colour, h: StepHandle, opts:
   return `healthy after ${result.attempts} check${result.attempts === 1 ? '' : 's'}`;
 }
 
+/**
+ * checks.smokeVia: preview: every service is reached through the proxy's preview listener (the real
+ * proxy path), after proving that the listener serves `colour` (its X-Switchyard-Env header).
+ */
+async function viaPreview(e: Engine, colour: Colour): Promise<Record<string, Endpoint>> {
+  const cfg = e.loaded.config;
+  const port = cfg.proxy.listen.preview;
+  if (port === undefined) throw new SwitchyardError('CONFIG_INVALID', 'checks.smokeVia is preview but proxy.listen.preview is not set');
+  const at: Endpoint = { host: cfg.proxy.preview.host, port };
+  const route = cfg.proxy.routes.find((r) => r.path === '/') ?? cfg.proxy.routes[0]!;
+  const url = `${originOf(at)}${cfg.services[route.service]?.health.path ?? route.path}`;
+  let seen: string | null = null;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(cfg.checks.requestTimeout) });
+    await res.body?.cancel();
+    seen = res.headers.get('x-switchyard-env');
+  } catch (err) {
+    throw new SwitchyardError('SMOKE_FAILED', `the preview listener ${originOf(at)} does not answer: ${errorMessage(err)}`, { hint: '`switchyard status` shows the proxy' });
+  }
+  if (seen !== colour) throw new SwitchyardError('SMOKE_FAILED', `the preview listener serves ${seen ?? 'no colour'}, not ${colour}`, { hint: '`switchyard status` shows the proxy and the colours' });
+  return Object.fromEntries(Object.keys(cfg.services).map((s) => [s, at]));
+}
+
 export async function smokeGate(e: Engine, colour: Colour, h: StepHandle): Promise<void> {
   const steps = e.loaded.config.checks.smoke;
   if (steps.length === 0) {
     h.skip('no smoke steps configured (checks.smoke)');
     return;
   }
-  const endpoints = await e.runtime.endpoints(colour);
+  const endpoints = e.loaded.config.checks.smokeVia === 'preview' ? await viaPreview(e, colour) : await e.runtime.endpoints(colour);
   const result = await runSmoke({
     config: e.loaded.config,
     colour,

@@ -20,6 +20,9 @@ import { backupFor, describeBackup, pruneBackups, warnMigrationWithoutBackup } f
 import { runMigration } from './migrate.js';
 import { offerRecovery } from './recover.js';
 import type { BackupMeta } from '../backup/types.js';
+import { featuresOf } from '../proxy/features.js';
+import { previewLines, previewOf } from './preview.js';
+import { canarySteps, watchAfterSwitch, type ShiftContext } from './shift.js';
 
 export interface DeployOptions {
   skipTests?: boolean;
@@ -30,6 +33,10 @@ export interface DeployOptions {
   pull?: boolean;
   ref?: string;
   forceUnlock?: boolean;
+  /** Canary steps, e.g. [10, 50, 100] (overrides deploy.canary). */
+  canary?: number[];
+  /** How long each canary step lasts (overrides deploy.stepWait). */
+  stepWait?: number;
 }
 
 export interface DeployResult {
@@ -49,9 +56,12 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     });
   }
   const flags = Object.entries(opts).filter(([, v]) => v === true).map(([k]) => k);
+  const shares = (opts.canary ?? cfg.deploy.canary ?? [100]).filter((p) => p < 100);
+  if (shares.length) flags.push(`canary=${[...shares, 100].join(',')}`);
+  const rollbackOn = cfg.deploy.rollbackOn;
   await offerRecovery(e, 'deploy');
   return runOperation(e, 'deploy', { forceUnlock: opts.forceUnlock, flags }, async (op) => {
-    const steps = new StepRunner(e.reporter, cfg.deploy.hooks.migrate ? 9 : 8, op.journal);
+    const steps = new StepRunner(e.reporter, (cfg.deploy.hooks.migrate ? 9 : 8) + shares.length + (rollbackOn ? 1 : 0), op.journal);
     const { control: proxy } = await openProxy(e);
 
     const plan = await steps.run('Determining deployment target', async (h) => {
@@ -65,6 +75,14 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     e.reporter.info(`Current environment: ${from}`);
     e.reporter.info(`Target environment: ${target}`);
     for (const n of plan.notes) e.reporter.warn(n);
+
+    // The live watch counts from here: the old colour's figures until the switch are its baseline.
+    let watch: ShiftContext['watch'];
+    if (rollbackOn) {
+      await proxy.setWatch(true);
+      watch = { since: await proxy.stats(), thresholds: rollbackOn };
+    }
+    try {
 
     const backupper = backupFor(e);
     let backup: BackupMeta | undefined;
@@ -101,18 +119,25 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     if (opts.skipTests) steps.skip(`Running smoke tests on ${target}`, 'skipped (--skip-tests)');
     else await steps.run(`Running smoke tests on ${target}`, (h) => smokeGate(e, target, h));
 
+    if (!autoSwitch) {
+      const f = featuresOf(cfg.proxy);
+      if (f.preview || f.previewMatch) for (const l of previewLines(previewOf(f, target))) e.reporter.info(l);
+    }
     // Asked outside any step: a spinner would hide the question.
-    if (!autoSwitch && !(await e.asker.confirm(`All checks passed. Switch traffic to ${target}?`, false))) {
+    if (!autoSwitch && !(await e.asker.confirm(`All checks passed. ${shares.length ? `Shift traffic to ${target} in steps (${[...shares, 100].join('%, ')}%)` : `Switch traffic to ${target}`}?`, false))) {
       throw new SwitchyardError('ABORTED', 'not switched: you answered no');
     }
+    const shift: ShiftContext = { e, op, proxy, steps, from, target, ...(watch ? { watch } : {}) };
+    if (shares.length) await canarySteps(shift, shares, opts.stepWait ?? cfg.deploy.stepWait);
+    const before = (await readState(e.paths))!;
     await steps.run(`Switching traffic to ${target}`, async (h) => {
       e.signal.throwIfAborted();
       await op.commit();
       const t = await switchAndVerify(e, proxy, from, target, () => h.update(`verifying ${target} through the public entry`));
-      const before = (await readState(e.paths))!;
       await writeState(e.paths, { ...activated(before, target, op.release, backup?.name), lastDeploy: op.summary() });
       h.ok(`switched in ${t.switchMs} ms, verified through the proxy in ${t.verifyMs} ms`);
     });
+    if (watch) await watchAfterSwitch({ ...shift, watch }, cfg.deploy.watch, before);
 
     await steps.run(`Stopping ${from} environment`, async (h) => {
       if (opts.keepOld) return h.skip('kept running (--keep-old)');
@@ -131,6 +156,10 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
         e.reporter.warn(`${from} could not be stopped cleanly; stop it with \`switchyard down ${from}\``);
       }
     });
+
+    } finally {
+      if (watch) await proxy.setWatch(false).catch(() => undefined);
+    }
 
     await pruneReleases(e);
     await pruneBackups(e);

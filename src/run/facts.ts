@@ -37,6 +37,7 @@ export async function gatherFacts(e: Engine, opts: { ownLock?: boolean } = {}): 
     missing,
     proxy,
     proxyActive: proxy ? proxy.active : undefined,
+    proxyCanary: proxy?.canary ?? null,
     lockHeld: !opts.ownLock && !!lock?.alive,
     ...(interrupted ? { interrupted } : {}),
   };

@@ -6,7 +6,7 @@
  */
 import type { Colour } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
-import { appendHistory, whoAmI, type HistoryRecord } from '../state/history.js';
+import { appendHistory, whoAmI, type HistoryRecord, type WatchRecord } from '../state/history.js';
 import { Journal, JOURNALED, type JournaledType } from '../state/journal.js';
 import { acquireLock } from '../state/lock.js';
 import type { State } from '../state/state.js';
@@ -28,6 +28,10 @@ export class Operation {
   release: string | null = null;
   /** The database backup this operation took (recorded in history). */
   backup: string | undefined;
+  /** The live watch's figures, for the history record. */
+  watch: WatchRecord | undefined;
+  /** switch --weight: the percentage, for the history record. */
+  weight: number | undefined;
   /** What a successful operation did, for its history record (recover says what it recovered). */
   note: string | undefined;
   /** Set right before traffic moves: from then on finishing is safer than undoing, and Ctrl-C no longer aborts. */
@@ -98,6 +102,8 @@ function record(op: Operation, result: HistoryRecord['result'], reason?: string)
     ms: op.elapsed(),
     ...(op.flags.length ? { flags: op.flags } : {}),
     ...(op.backup ? { backup: op.backup } : {}),
+    ...(op.watch ? { watch: op.watch } : {}),
+    ...(op.weight !== undefined ? { weight: op.weight } : {}),
   };
 }
 

@@ -65,6 +65,7 @@ async function decide(e: Engine, j: JournalData): Promise<RecoveryPlan> {
       currentEnv: w.currentEnv,
       running: w.running,
       proxyActive: w.proxyActive ?? null,
+      proxyCanary: w.proxyCanary ?? null,
       runningRelease,
       healthy: verdicts,
       deploy: e.loaded.config.deploy,
@@ -81,6 +82,8 @@ function title(a: RecoveryAction): string {
   switch (a.kind) {
     case 'switch':
       return `Switching traffic back to ${a.to}`;
+    case 'end-split':
+      return `Ending the ${a.percent}% split to ${a.colour}`;
     case 'write-state':
       return `Recording ${a.active} as live in state.json and .current-env`;
     case 'stop':
@@ -96,6 +99,9 @@ async function act(e: Engine, j: JournalData, proxy: ProxyControl, a: RecoveryAc
       const t = await switchAndVerify(e, proxy, null, a.to);
       return `${a.why}: switched in ${t.switchMs} ms, verified in ${t.verifyMs} ms`;
     }
+    case 'end-split':
+      await proxy.setWeight(a.colour, 0);
+      return `${a.why}: every client is back on the live colour`;
     case 'write-state': {
       const base = (await readState(e.paths)) ?? emptyState(e.loaded.config.app);
       const next = activated(base, a.active, a.release, a.backup ? path.basename(a.backup) : undefined);

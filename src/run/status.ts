@@ -10,12 +10,27 @@ import type { ServiceStatus } from '../runtime/types.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { openProxy } from './proxy.js';
+import type { Canary, Maintenance } from '../proxy/types.js';
 
 export interface StatusReport {
   app: string;
   active: Colour | null;
   currentEnv: string | null;
-  proxy: { running: boolean; active: Colour | null; pid?: number; listen: string; inFlight?: Record<Colour, number> };
+  proxy: {
+    running: boolean;
+    active: Colour | null;
+    pid?: number;
+    listen: string;
+    inFlight?: Record<Colour, number>;
+    websockets?: Record<Colour, number>;
+    /** A weighted split in progress. */
+    canary?: Canary | null;
+    maintenance?: Maintenance | null;
+    /** The live watch is counting. */
+    watching?: boolean;
+    /** The preview listener's URL (serves the inactive colour). */
+    preview?: string | null;
+  };
   colours: Record<Colour, { release: string | null; state: string; services: ServiceStatus[] }>;
   /** Shared services (docker runtime): never stopped by deploy or rollback. */
   shared: ServiceStatus[];
@@ -61,6 +76,11 @@ export async function status(e: Engine): Promise<StatusReport> {
       pid: facts.proxy?.pid,
       listen: `${cfg.proxy.listen.host}:${cfg.proxy.listen.http}`,
       inFlight: facts.proxy?.inFlight,
+      websockets: facts.proxy?.websockets,
+      canary: facts.proxy?.canary ?? null,
+      maintenance: facts.proxy?.maintenance ?? null,
+      watching: facts.proxy?.watching ?? false,
+      preview: cfg.proxy.listen.preview === undefined ? null : `http://${cfg.proxy.preview.host}:${cfg.proxy.listen.preview}/`,
     },
     colours: Object.fromEntries(
       COLOURS.map((c) => [c, { release: st?.colours[c].release ?? null, state: st?.colours[c].status ?? 'unknown', services: services[c] }]),

@@ -10,11 +10,20 @@ import { runOperation } from './operation.js';
 import { openProxy } from './proxy.js';
 import { StepRunner } from './steps.js';
 import { switchAndVerify } from './traffic.js';
+import { splitTraffic } from './split.js';
 
 /** A health round of a running colour: its processes were already up, so give it up to 10 s. */
 const SWITCH_HEALTH_TIMEOUT_MS = 10_000;
 
-export async function switchTraffic(e: Engine, to: Colour, opts: { force?: boolean; forceUnlock?: boolean } = {}): Promise<{ id: string; from: Colour | null; to: Colour; ms: number }> {
+export interface SwitchOptions {
+  force?: boolean;
+  forceUnlock?: boolean;
+  /** Percent of clients to send to `to` (sticky); 100 or absent = all traffic, 0 = end a split. */
+  weight?: number;
+}
+
+export async function switchTraffic(e: Engine, to: Colour, opts: SwitchOptions = {}): Promise<{ id: string; from: Colour | null; to: Colour; ms: number }> {
+  if (opts.weight !== undefined && opts.weight < 100) return splitTraffic(e, to, opts.weight, opts);
   const cfg = e.loaded.config;
   // --force is the manual repair: it may replace an interrupted operation's journal; otherwise recover first.
   return runOperation(e, 'switch', { forceUnlock: opts.forceUnlock, flags: opts.force ? ['force'] : [], interrupted: opts.force ? 'replace' : 'refuse' }, async (op) => {

@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Colour } from '../config/schema.js';
 import type { ProjectPaths } from './paths.js';
+import type { Figures } from '../watch/judge.js';
 
 export interface HistoryRecord {
   id: string;
-  type: 'init' | 'deploy' | 'rollback' | 'switch' | 'down' | 'restore' | 'recover';
+  type: 'init' | 'deploy' | 'rollback' | 'switch' | 'down' | 'restore' | 'recover' | 'maintenance' | 'preview';
   time: string;
   who: string;
   from: Colour | null;
@@ -19,6 +20,22 @@ export interface HistoryRecord {
   flags?: string[];
   /** Path of the database backup the operation took. */
   backup?: string;
+  /** The live watch's last verdict (deploy with deploy.rollbackOn): the figures it judged. */
+  watch?: WatchRecord;
+  /** switch --weight: the percentage of clients sent to `to`. */
+  weight?: number;
+}
+
+export interface WatchRecord {
+  /** Percentage of clients on the new colour when judged (100 = after the full switch). */
+  percent: number;
+  windowMs: number;
+  verdict: 'ok' | 'fail' | 'waiting';
+  reasons: string[];
+  target: Figures;
+  baseline: Figures | null;
+  /** Automatic rollback: how long from the verdict until all traffic was back (ms). */
+  rollbackMs?: number;
 }
 
 export function whoAmI(): string {

@@ -214,3 +214,16 @@ test('assess: an interrupted journal is one problem whose fix is `switchyard rec
   // Without the journal the same facts are the old "both colours are running" problem.
   assert.match(assess({ state: blueLive, currentEnv: 'blue', running: { blue: true, green: true }, proxyActive: 'blue', lockHeld: false })[0]!.what, /both colours are running/);
 });
+
+test('killed during a canary step: the split ends first, then the target stops', () => {
+  const p = converge(planRecovery(facts({ proxyCanary: { colour: 'green', percent: 10 } })));
+  assert.equal(p.outcome, 'undone');
+  assert.deepEqual(kinds(p), ['end-split:green', 'stop:green']);
+});
+
+test('status flags a split toward a colour that is not running', () => {
+  const problems = assess({ state: blueLive, running: { blue: true, green: false }, proxyActive: 'blue', proxyCanary: { colour: 'green', percent: 25 }, currentEnv: 'blue', lockHeld: false });
+  assert.equal(problems.length, 1, JSON.stringify(problems));
+  assert.match(problems[0]!.what, /25% of clients to green, which is not running/);
+  assert.match(problems[0]!.fix, /switchyard switch green --weight 0/);
+});

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { deploy } from '../../run/deploy.js';
 import { openEngine, type GlobalOptions } from '../session.js';
+import { parseCanary, parseSeconds } from '../args.js';
 import type { SetExit } from './index.js';
 
 export function registerDeploy(program: Command, _setExit: SetExit): void {
@@ -18,8 +19,15 @@ export function registerDeploy(program: Command, _setExit: SetExit): void {
     .option('--keep-old', 'leave the old colour running after the switch (and a failed target, for debugging)')
     .option('--pull', 'run `git pull --ff-only` in the project before building')
     .option('--ref <ref>', 'deploy this git commit or tag (the working tree is not touched)')
+    .option('--canary <steps>', 'shift traffic in steps, e.g. 10,50,100 (percent of clients on the new colour; sticky per client)', parseCanary)
+    .option('--step-wait <duration>', 'how long each canary step lasts, e.g. 60s (default deploy.stepWait)', parseSeconds)
     .option('--force-unlock', 'clear a stale lock left by a command that died')
-    .addHelpText('after', '\nExit codes: 0 deployed; 1 failed, the active colour still serves; 2 usage/config error or a prompt without a TTY; 3 locked.')
+    .addHelpText(
+      'after',
+      '\nWith deploy.rollbackOn set, each canary step and the first deploy.watch (60 s) after the full switch are watched:\n' +
+        'past a threshold, every client goes back to the old colour by itself and the deploy fails (exit 1).\n' +
+        '\nExit codes: 0 deployed; 1 failed (or rolled back by the watch), the old colour serves; 2 usage/config error or a prompt without a TTY; 3 locked.',
+    )
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { engine } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
       await deploy(engine, o);

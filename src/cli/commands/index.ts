@@ -13,11 +13,12 @@ import { registerRecover } from './recover.js';
 import { registerRollback } from './rollback.js';
 import { registerStatus } from './status.js';
 import { registerSwitch } from './switch.js';
+import { registerMaintenance, registerPreview } from './traffic.js';
 
 export type SetExit = (code: number) => void;
 
 export function registerCommands(program: Command, setExit: SetExit): void {
-  for (const register of [registerInit, registerDeploy, registerRollback, registerRecover, registerSwitch, registerHealth, registerSmoke, registerStatus, registerHistory, registerLogs, registerBackup, registerBackups, registerRestore, registerDown, registerDemo, registerProxy, registerReap]) {
+  for (const register of [registerInit, registerDeploy, registerRollback, registerRecover, registerSwitch, registerPreview, registerMaintenance, registerHealth, registerSmoke, registerStatus, registerHistory, registerLogs, registerBackup, registerBackups, registerRestore, registerDown, registerDemo, registerProxy, registerReap]) {
     register(program, setExit);
   }
 }

@@ -20,6 +20,12 @@ export function registerStatus(program: Command, setExit: SetExit): void {
       render.info(`app:          ${s.app}`);
       render.info(`active:       ${s.active ?? '(none)'}   (.current-env: ${s.currentEnv ?? 'missing'})`);
       render.info(`proxy:        ${p.running ? `running, pid ${p.pid}, sends traffic to ${p.active ?? 'nothing'}` : 'NOT running'} on ${p.listen}`);
+      if (p.canary && p.active) render.info(`split:        ${p.canary.percent}% of clients on ${p.canary.colour}, ${100 - p.canary.percent}% on ${p.active}`);
+      if (p.maintenance) render.info(`maintenance:  ON since ${p.maintenance.since}: ${JSON.stringify(p.maintenance.message)} (\`switchyard maintenance off\` ends it)`);
+      if (p.preview) render.info(`preview:      ${p.preview} (the inactive colour)`);
+      if (p.watching) render.info('watching:     the live watch is counting per colour');
+      const open = COLOURS.filter((c) => (p.inFlight?.[c] ?? 0) + (p.websockets?.[c] ?? 0) > 0);
+      if (open.length) render.info(`open:         ${open.map((c) => `${c}: ${p.inFlight?.[c] ?? 0} request(s), ${p.websockets?.[c] ?? 0} WebSocket(s)`).join('; ')}`);
       for (const c of COLOURS) {
         const col = s.colours[c];
         render.info(`${c.padEnd(6)}        ${col.state}${col.release ? `, release ${col.release}` : ''}`);

@@ -1,0 +1,104 @@
+/**
+ * The traffic moves of a deploy beyond the single switch (issue 6): canary steps (a sticky share
+ * of clients on the new colour, each step watched), and the watch after the full switch. A step
+ * that trips deploy.rollbackOn puts every client back on the old colour by itself and fails the
+ * deploy (exit 1) with the figures in the message and in history.
+ */
+import type { RollbackOn } from '../config/canary-schema.js';
+import { formatDuration } from '../config/duration.js';
+import type { Colour } from '../config/schema.js';
+import { SwitchyardError } from '../errors.js';
+import type { TrafficStats } from '../proxy/stats.js';
+import type { ProxyControl } from '../proxy/types.js';
+import { writeState, type State } from '../state/state.js';
+import { describeFigures, type Verdict } from '../watch/judge.js';
+import type { Engine } from './context.js';
+import type { Operation } from './operation.js';
+import type { StepHandle } from './reporter.js';
+import type { StepRunner } from './steps.js';
+import { watchRecord, watchWindow, type WatchResult } from './watch.js';
+
+export interface ShiftContext {
+  e: Engine;
+  op: Operation;
+  proxy: ProxyControl;
+  steps: StepRunner;
+  from: Colour;
+  target: Colour;
+  /** Set when deploy.rollbackOn is: the figures when the watch was turned on. */
+  watch?: { since: TrafficStats; thresholds: RollbackOn };
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+function progress(h: StepHandle, label: string) {
+  return (v: Verdict, left: number) => h.update(`${label}: ${describeFigures(v.target)}; ${Math.ceil(left / 1000)} s left`);
+}
+
+function failure(c: ShiftContext, r: WatchResult, where: string, back: string): SwitchyardError {
+  const v = r.verdict;
+  return new SwitchyardError('WATCH_FAILED', `${c.target} ${where}: ${v.reasons.join('; ')}; ${back}`, {
+    details: [`${c.target}: ${describeFigures(v.target)}`, `${c.from}: ${v.baseline ? describeFigures(v.baseline) : 'too few requests to compare'}`],
+    hint: `see \`switchyard logs ${c.target}\` and \`switchyard history\``,
+  });
+}
+
+function judged(r: WatchResult): string {
+  return `${describeFigures(r.verdict.target)}${r.verdict.state === 'waiting' ? ' (too few requests to judge)' : ''}`;
+}
+
+/** The canary steps below 100%; the caller does the full switch afterwards. */
+export async function canarySteps(c: ShiftContext, percents: number[], stepWaitMs: number): Promise<void> {
+  const { e, op, proxy, target, from } = c;
+  // Before the first split: any failure or Ctrl-C from here puts every client back on `from`.
+  op.onFailure(async () => {
+    await proxy.setWeight(target, 0);
+    return `all clients are back on ${from}`;
+  });
+  for (const p of percents) {
+    await c.steps.run(`Shifting ${p}% of clients to ${target}`, async (h) => {
+      e.signal.throwIfAborted();
+      await proxy.setWeight(target, p);
+      if (!c.watch) {
+        h.update(`${p}%: waiting ${formatDuration(stepWaitMs)} (no deploy.rollbackOn: nothing is judged)`);
+        await sleep(stepWaitMs, e.signal);
+        e.signal.throwIfAborted();
+        return h.ok(`${p}% for ${formatDuration(stepWaitMs)}, not watched`);
+      }
+      const r = await watchWindow({ proxy, target, from, percent: p, ms: stepWaitMs, thresholds: c.watch.thresholds, since: c.watch.since, signal: e.signal, onTick: progress(h, `${p}%`) });
+      e.signal.throwIfAborted();
+      if (r.verdict.state === 'fail') {
+        await proxy.setWeight(target, 0);
+        op.watch = watchRecord(r, p, Math.round(performance.now() - r.at));
+        throw failure(c, r, `failed its canary at ${p}%`, `every client is back on ${from} (in ${op.watch.rollbackMs} ms)`);
+      }
+      op.watch = watchRecord(r, p);
+      h.ok(`${p}% for ${formatDuration(r.windowMs)}: ${judged(r)}`);
+    });
+  }
+}
+
+/**
+ * After the full switch: watch for deploy.watch; on a trip, switch back to `from` (still running),
+ * put state.json back as it was before the switch, and fail. `before`: state.json before the switch.
+ */
+export async function watchAfterSwitch(c: ShiftContext & { watch: NonNullable<ShiftContext['watch']> }, ms: number, before: State): Promise<void> {
+  const { e, op, proxy, target, from } = c;
+  await c.steps.run(`Watching ${target} for ${formatDuration(ms)}`, async (h) => {
+    // No abort signal: traffic moved already, and finishing the watch is the safe path.
+    const r = await watchWindow({ proxy, target, from, percent: 100, ms, thresholds: c.watch.thresholds, since: c.watch.since, onTick: progress(h, 'live') });
+    if (r.verdict.state === 'fail') {
+      await proxy.switchTo(from);
+      const rollbackMs = Math.round(performance.now() - r.at);
+      await writeState(e.paths, before);
+      op.watch = watchRecord(r, 100, rollbackMs);
+      throw failure(c, r, 'failed its watch after the switch', `switched back to ${from} in ${rollbackMs} ms`);
+    }
+    op.watch = watchRecord(r, 100);
+    h.ok(judged(r));
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * The live watch: polls the proxy's per-colour figures and judges the new colour against the old
+ * one (src/watch/judge.ts) until the window ends or a threshold trips. Used by each canary step and
+ * after the full switch. Baseline: the old colour over the same window when it served enough
+ * requests there (canary steps), else the old colour since the watch began (before the switch).
+ */
+import type { RollbackOn } from '../config/canary-schema.js';
+import type { Colour } from '../config/schema.js';
+import { diffStats, type TrafficStats } from '../proxy/stats.js';
+import type { ProxyControl } from '../proxy/types.js';
+import { judge, type Verdict } from '../watch/judge.js';
+import type { WatchRecord } from '../state/history.js';
+
+export const WATCH_POLL_MS = 500;
+
+export interface WatchInput {
+  proxy: ProxyControl;
+  target: Colour;
+  from: Colour;
+  /** Percent of clients on the target during this window. */
+  percent: number;
+  ms: number;
+  thresholds: RollbackOn;
+  /** Figures when the watch was turned on (the deploy's start): the old colour's fallback baseline. */
+  since: TrafficStats;
+  /** Stops the window early (Ctrl-C before the switch); the last verdict is returned. */
+  signal?: AbortSignal;
+  onTick?: (v: Verdict, leftMs: number) => void;
+}
+
+export interface WatchResult {
+  verdict: Verdict;
+  windowMs: number;
+  /** performance.now() when the verdict was reached. */
+  at: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+export async function watchWindow(w: WatchInput): Promise<WatchResult> {
+  const start = await w.proxy.stats();
+  const t0 = performance.now();
+  let verdict: Verdict = judge(diffStats(start, start).colours[w.target], null, w.thresholds);
+  for (;;) {
+    const left = w.ms - (performance.now() - t0);
+    if (left <= 0 || w.signal?.aborted) break;
+    await sleep(Math.min(WATCH_POLL_MS, left), w.signal);
+    const now = await w.proxy.stats();
+    const win = diffStats(now, start);
+    const sameWindow = win.colours[w.from];
+    const baseline = sameWindow.requests >= w.thresholds.minRequests ? sameWindow : diffStats(now, w.since).colours[w.from];
+    verdict = judge(win.colours[w.target], baseline, w.thresholds);
+    w.onTick?.(verdict, Math.max(0, w.ms - (performance.now() - t0)));
+    if (verdict.state === 'fail') break;
+  }
+  return { verdict, windowMs: Math.round(performance.now() - t0), at: performance.now() };
+}
+
+export function watchRecord(r: WatchResult, percent: number, rollbackMs?: number): WatchRecord {
+  return {
+    percent,
+    windowMs: r.windowMs,
+    verdict: r.verdict.state,
+    reasons: r.verdict.reasons,
+    target: r.verdict.target,
+    baseline: r.verdict.baseline,
+    ...(rollbackMs === undefined ? {} : { rollbackMs }),
+  };
+}
