@@ -18,6 +18,9 @@ const benches = [
   { name: 'timelineNginx', file: 'timeline.mjs', out: 'timeline-nginx.json', args: ['--proxy', 'nginx'] },
   { name: 'deploySplit', file: 'deploy-split.mjs', out: 'deploy-split.json', args: [] },
   { name: 'backup', file: 'backup.mjs', out: 'backup.json', args: [] },
+  { name: 'watchCost', file: 'watch-cost.mjs', out: 'watch-cost.json', args: [] },
+  { name: 'rollbackLatency', file: 'rollback-latency.mjs', out: 'rollback-latency.json', args: [] },
+  { name: 'rollbackLatencyNginx', file: 'rollback-latency.mjs', out: 'rollback-latency-nginx.json', args: ['--proxy', 'nginx'] },
 ];
 const os = await import('node:os');
 // The 1-minute load average as each benchmark starts: other work on the two cores skews every figure.

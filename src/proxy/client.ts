@@ -3,7 +3,8 @@ import http from 'node:http';
 import { dirname } from 'node:path';
 import type { Colour, Route } from '../config/schema.js';
 import { SwitchyardError, type ErrorCode } from '../errors.js';
-import type { Backends, DrainResult, ProxyControl, ProxyStatus } from './types.js';
+import { isTrafficStats, type TrafficStats } from './stats.js';
+import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus } from './types.js';
 
 export const CONTROL_TIMEOUT_MS = 5_000;
 /** Extra time a drain call waits beyond the drain's own timeout, for the answer to arrive. */
@@ -73,9 +74,17 @@ export function proxyClient(socketPath: string, opts: ProxyClientOptions = {}): 
   const t = opts.timeoutMs ?? CONTROL_TIMEOUT_MS;
   return {
     status: () => call<ProxyStatus>(socketPath, 'GET', '/status', undefined, t),
-    configure: async (routes: Route[], o: { maxBodySize?: number } = {}) => void (await call(socketPath, 'POST', '/configure', { routes, ...o }, t)),
+    configure: async (routes: Route[], o: ConfigureOptions = {}) => void (await call(socketPath, 'POST', '/configure', { routes, ...o }, t)),
     setBackends: async (colour: Colour, backends: Backends) => void (await call(socketPath, 'POST', '/backends', { colour, backends }, t)),
     switchTo: async (colour: Colour) => void (await call(socketPath, 'POST', '/switch', { colour }, t)),
+    setWeight: async (colour: Colour, percent: number) => void (await call(socketPath, 'POST', '/weight', { colour, percent }, t)),
+    setMaintenance: async (m: { on: true; message?: string } | { on: false }) => void (await call(socketPath, 'POST', '/maintenance', m, t)),
+    setWatch: async (on: boolean) => void (await call(socketPath, 'POST', '/watch', { on }, t)),
+    stats: async () => {
+      const s = await call<unknown>(socketPath, 'GET', '/stats', undefined, t);
+      if (!isTrafficStats(s)) throw new SwitchyardError('PROXY_FAILED', 'the proxy gave an unreadable answer to /stats');
+      return s as TrafficStats;
+    },
     drain: (colour: Colour, timeoutMs: number) => call<DrainResult>(socketPath, 'POST', '/drain', { colour, timeoutMs }, timeoutMs + DRAIN_MARGIN_MS),
     shutdown: async () => void (await call(socketPath, 'POST', '/shutdown', {}, t)),
   };

@@ -2,6 +2,7 @@
 import type { Config } from '../config/schema.js';
 import type { ProjectPaths } from '../state/paths.js';
 import { proxyAlive } from './client.js';
+import { featuresOf } from './features.js';
 import { ensureProxy, stopProxy } from './launch.js';
 import { nginxDriver } from './nginx/driver.js';
 import type { ProxyDriver } from './types.js';
@@ -11,7 +12,8 @@ export function builtinDriver(paths: ProjectPaths, config: Config): ProxyDriver 
   const maxBodySize = config.proxy.kind === 'builtin' ? config.proxy.maxBodySize : undefined;
   return {
     kind: 'builtin',
-    ensure: () => ensureProxy(paths, { listen: { host: listen.host, port: listen.http }, routes, ...(maxBodySize === undefined ? {} : { maxBodySize }) }),
+    ensure: () =>
+      ensureProxy(paths, { listen: { host: listen.host, port: listen.http }, routes, ...(maxBodySize === undefined ? {} : { maxBodySize }), features: featuresOf(config.proxy) }),
     alive: () => proxyAlive(paths.proxySocket),
     stop: () => stopProxy(paths),
   };

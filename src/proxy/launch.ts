@@ -12,7 +12,8 @@ import type { ProjectPaths } from '../state/paths.js';
 import { selfCommand } from '../util/self.js';
 import { loadSnapshot, saveSnapshot } from './builtin/snapshot.js';
 import { proxyAlive, proxyClient } from './client.js';
-import type { ProxyControl, ProxyStatus } from './types.js';
+import { sameFeatures, type ProxyFeatures } from './features.js';
+import type { ConfigureOptions, ProxyControl, ProxyStatus } from './types.js';
 import { pidAlive } from '../util/pid.js';
 
 export const START_TIMEOUT_MS = 10_000;
@@ -26,6 +27,8 @@ export interface ProxyWant {
   routes: Route[];
   /** Request body limit in bytes (0 = none); absent = the daemon's default. */
   maxBodySize?: number;
+  /** Preview listener, stickiness, allowlist; absent = leave the daemon's as they are. */
+  features?: ProxyFeatures;
 }
 
 export interface LaunchOptions {
@@ -59,15 +62,17 @@ export async function ensureProxy(
       );
     }
     const sameLimit = want.maxBodySize === undefined || live.maxBodySize === want.maxBodySize;
-    if (sameRoutes(live.routes, want.routes) && sameLimit) return { control, started: false, status: live };
-    await control.configure(want.routes, want.maxBodySize === undefined ? {} : { maxBodySize: want.maxBodySize });
+    const same = want.features === undefined || sameFeatures(live.features, want.features);
+    if (sameRoutes(live.routes, want.routes) && sameLimit && same) return { control, started: false, status: live };
+    // A preview port in use fails here with PORT_IN_USE, and the daemon keeps its previous state.
+    await control.configure(want.routes, configureOptions(want));
     return { control, started: false, status: await control.status() };
   }
 
-  // A dead daemon's snapshot keeps its colour and backends; listen and routes follow the config.
+  // A dead daemon's snapshot keeps its colour, backends, canary, maintenance and watch; listen,
+  // routes, the body limit and the features follow the config.
   const prev = await loadSnapshot(paths.proxyState);
-  const limit = want.maxBodySize === undefined ? {} : { maxBodySize: want.maxBodySize };
-  await saveSnapshot(paths.proxyState, { backends: {}, active: null, ...prev, listen: want.listen, routes: want.routes, ...limit });
+  await saveSnapshot(paths.proxyState, { backends: {}, active: null, ...prev, listen: want.listen, routes: want.routes, ...configureOptions(want) });
   await fs.mkdir(path.dirname(paths.proxyLog), { recursive: true, mode: 0o700 });
   const logStart = (await fs.stat(paths.proxyLog).catch(() => undefined))?.size ?? 0;
   const cmd = opts.command ?? selfCommand(['proxy', '--project', paths.root]);
@@ -95,11 +100,14 @@ export async function ensureProxy(
   if (exited === undefined) child.kill('SIGTERM');
   const tail = await logTail(paths.proxyLog, logStart);
   const why = exited ?? `did not answer within ${Math.round((opts.startTimeoutMs ?? START_TIMEOUT_MS) / 1000)} s`;
-  const where = `${want.listen.host}:${want.listen.port}`;
   if (/already in use|EADDRINUSE|PORT_IN_USE/.test(tail)) {
-    throw new SwitchyardError('PORT_IN_USE', `the proxy cannot listen on ${where}: the port is already in use`, {
+    // The public listener, or the preview one: the daemon's message names which.
+    const preview = /the preview listener cannot listen on (\S+):/.exec(tail);
+    const where = preview?.[1] ?? `${want.listen.host}:${want.listen.port}`;
+    const what = preview ? 'the preview listener' : 'the proxy';
+    throw new SwitchyardError('PORT_IN_USE', `${what} cannot listen on ${where}: the port is already in use`, {
       details: tail === '' ? [] : tail.split('\n'),
-      hint: `stop whatever listens on ${where} or change proxy.listen in switchyard.yml`,
+      hint: `stop whatever listens on ${where} or change ${preview ? 'proxy.listen.preview' : 'proxy.listen'} in switchyard.yml`,
     });
   }
   throw new SwitchyardError('PROXY_FAILED', `the proxy ${why}; see ${paths.proxyLog}`, {
@@ -108,6 +116,13 @@ export async function ensureProxy(
   });
 }
 
+
+function configureOptions(want: ProxyWant): ConfigureOptions {
+  return {
+    ...(want.maxBodySize === undefined ? {} : { maxBodySize: want.maxBodySize }),
+    ...(want.features === undefined ? {} : { features: want.features }),
+  };
+}
 
 /** A pid file may outlive its process and the pid be reused: only signal what looks like our daemon. */
 async function looksLikeDaemon(pid: number): Promise<boolean> {

@@ -1,39 +1,15 @@
 /** On a terminal, deploy and rollback ask (and a "no" changes nothing); `script` gives the CLI a real PTY. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { CLI, useProject } from '../helpers/project.ts';
+import { useProject } from '../helpers/project.ts';
+import { runOnTty } from '../helpers/tty.ts';
 
 const project = useProject({ before, after }, 'fixture', { init: true });
 
 /** Runs the CLI under a pseudo-terminal, answering each prompt that matches with the given keys. */
 function onTty(args: string[], answers: Array<[RegExp, string]>): Promise<{ code: number | null; out: string }> {
   const p = project();
-  return new Promise((resolve) => {
-    // script(1) runs the command with a PTY as its terminal (sized, as a real one is); the
-    // command line is built from our own constants, not from input.
-    const cmd = 'stty cols 120 rows 40; exec ' + [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: p.dir, env: { ...p.env, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    const pending = [...answers];
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const next = pending[0];
-      if (next && next[0].test(out)) {
-        pending.shift();
-        child.stdin.write(next[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    // Bounded: a runaway redraw loop must fail the test, not fill memory.
-    child.stdout.on('data', () => out.length > 1_000_000 && child.kill('SIGKILL'));
-    child.stderr.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
+  return runOnTty(p.dir, p.env, args, answers.map(([when, keys]) => ({ when, keys })));
 }
 
 test('deploy on a TTY asks before switching; "n" leaves blue serving and state unchanged', async () => {

@@ -2,17 +2,21 @@
  * The control API: JSON over HTTP on a unix socket that only the owner can open (mode 0600).
  * It is a separate server from the public one, so nothing on the public port can reach it.
  *
- *   GET  /status                               -> ProxyStatus
- *   POST /configure  { routes, maxBodySize? }  -> { ok: true }
- *   POST /backends   { colour, backends }      -> { ok: true }
- *   POST /switch     { colour }                -> { ok: true }
- *   POST /drain      { colour, timeoutMs }     -> DrainResult
- *   POST /shutdown                             -> { ok: true }, then the daemon stops
+ *   GET  /status                                         -> ProxyStatus
+ *   GET  /stats                                          -> TrafficStats
+ *   POST /configure    { routes, maxBodySize?, features? } -> { ok: true }
+ *   POST /backends     { colour, backends }              -> { ok: true }
+ *   POST /switch       { colour }                        -> { ok: true }
+ *   POST /weight       { colour, percent }               -> { ok: true }  (percent 0..99, 0 ends the split)
+ *   POST /maintenance  { on, message? }                  -> { ok: true }
+ *   POST /watch        { on }                            -> { ok: true }
+ *   POST /drain        { colour, timeoutMs }             -> DrainResult
+ *   POST /shutdown                                       -> { ok: true }, then the daemon stops
  * Errors: { error: { code, message, hint? } } with status 400 (bad call) or 500.
  */
 import fs from 'node:fs/promises';
 import http from 'node:http';
-import { isSwitchyardError } from '../../errors.js';
+import { isSwitchyardError, SwitchyardError } from '../../errors.js';
 import type { ProxyServer } from './server.js';
 
 const MAX_BODY = 1024 * 1024;
@@ -28,12 +32,15 @@ function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
     });
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
+      let v: unknown;
       try {
-        const v: unknown = text === '' ? {} : JSON.parse(text);
-        resolve(typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
+        v = text === '' ? {} : JSON.parse(text);
       } catch (e) {
-        reject(e);
+        reject(new SwitchyardError('PROXY_FAILED', `invalid control request: the body is not JSON (${e instanceof Error ? e.message : String(e)})`));
+        return;
       }
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) reject(new SwitchyardError('PROXY_FAILED', 'invalid control request: expected a JSON object'));
+      else resolve(v as Record<string, unknown>);
     });
     req.on('error', reject);
   });
@@ -48,17 +55,32 @@ function send(res: http.ServerResponse, status: number, value: unknown): void {
 async function handle(proxy: ProxyServer, req: http.IncomingMessage, onShutdown: () => void): Promise<[number, unknown]> {
   const route = `${req.method} ${req.url}`;
   if (route === 'GET /status') return [200, await proxy.status()];
+  if (route === 'GET /stats') return [200, await proxy.stats()];
   if (req.method !== 'POST') return [404, { error: { code: 'PROXY_FAILED', message: `unknown control call ${route}` } }];
   const body = await readBody(req);
   switch (req.url) {
     case '/configure':
-      await proxy.configure(body.routes as never, body.maxBodySize === undefined ? {} : { maxBodySize: body.maxBodySize as never });
+      await proxy.configure(body.routes as never, {
+        ...(body.maxBodySize === undefined ? {} : { maxBodySize: body.maxBodySize as never }),
+        ...(body.features === undefined ? {} : { features: body.features as never }),
+      });
       return [200, { ok: true }];
     case '/backends':
       await proxy.setBackends(body.colour as never, body.backends as never);
       return [200, { ok: true }];
     case '/switch':
       await proxy.switchTo(body.colour as never);
+      return [200, { ok: true }];
+    case '/weight':
+      // Both checked by the proxy (colour, integer 0..99): bad values are a 400 with the reason.
+      await proxy.setWeight(body.colour as never, body.percent as never);
+      return [200, { ok: true }];
+    case '/maintenance':
+      if (body.on === false) await proxy.setMaintenance({ on: false });
+      else await proxy.setMaintenance({ on: body.on as never, ...(body.message === undefined ? {} : { message: body.message as never }) });
+      return [200, { ok: true }];
+    case '/watch':
+      await proxy.setWatch(body.on as never);
       return [200, { ok: true }];
     case '/drain':
       return [200, await proxy.drain(body.colour as never, Number(body.timeoutMs))];

@@ -67,7 +67,13 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
     control = await startControlServer(paths.proxySocket, proxy, () => stop('shutdown call'));
     await fs.writeFile(paths.proxyPid, `${process.pid}\n`, { mode: 0o600 });
     const a = proxy.address;
-    log(`listening on ${a.host}:${a.port}, active ${snap.active ?? 'none'}, control ${paths.proxySocket}`);
+    const pv = proxy.previewAddress;
+    const extras = [
+      pv === undefined ? '' : `, preview ${pv.host}:${pv.port}`,
+      snap.canary ? `, canary ${snap.canary.percent}% to ${snap.canary.colour}` : '',
+      snap.maintenance ? ', maintenance on' : '',
+    ].join('');
+    log(`listening on ${a.host}:${a.port}, active ${snap.active ?? 'none'}${extras}, control ${paths.proxySocket}`);
     opts.onReady?.(proxy);
     if (opts.signal?.aborted) stop('abort');
     const why = await stopped;

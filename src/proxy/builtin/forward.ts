@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici';
 import type { Colour } from '../../config/schema.js';
 import { backendRequest, clientResponseHeaders } from './headers.js';
 import type { BackendPools } from './pools.js';
+import type { RequestRecorder } from './watch.js';
 
 /** Errors that mean "the pooled socket died under us", worth one retry on a fresh connection. */
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
@@ -93,6 +94,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private retried = false;
   private done = false;
   private oneOff: { close(): Promise<void> } | undefined;
+  /** The backend gave no (complete) answer: the proxy answered 502/504 itself or cut the response. */
+  private failed = false;
+  /** performance.now() at the start, only while counting (-1 otherwise). */
+  private readonly t0: number;
 
   constructor(
     private readonly res: Tagged,
@@ -100,8 +105,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly target: ForwardTarget,
     private readonly pools: BackendPools,
     private readonly onEnd: (colour: Colour) => void,
+    private readonly fo: ForwardOptions,
     private readonly limit?: BodyLimit,
-  ) {}
+  ) {
+    this.t0 = fo.recorder === undefined ? -1 : performance.now();
+  }
 
   onConnect(abort: (err?: Error) => void): void {
     if (this.done) abort(new Error('client closed'));
@@ -114,7 +122,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const res = this.res;
     if (res.destroyed) return false;
     try {
-      res.writeHead(status, statusText, clientResponseHeaders(raw, this.target.colour));
+      res.writeHead(status, statusText, clientResponseHeaders(raw, this.target.colour, this.fo.extraHeaders));
     } catch (err) {
       // Headers Node refuses to send (invalid characters): nothing went out, so a 502 still can.
       this.started = false;
@@ -148,6 +156,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     if (this.started) {
       // Part of the response already went out: only a broken connection tells the client.
+      this.failed = true;
       this.res.destroy(err);
       return;
     }
@@ -156,6 +165,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     const timeout = code === 'UND_ERR_HEADERS_TIMEOUT';
+    this.failed = true;
     plainResponse(this.res, timeout ? 504 : 502, timeout ? 'Gateway Timeout: the backend did not answer in time' : 'Bad Gateway: the backend is not reachable', this.target.colour);
   }
 
@@ -168,6 +178,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.done = true;
     this.res[kHandler] = undefined;
     this.onEnd(this.target.colour);
+    if (this.t0 >= 0) {
+      // No headers went out: the client left before any answer (status 0, not an error).
+      const status = this.res.headersSent ? this.res.statusCode : 0;
+      this.fo.recorder!.record(this.target.colour, status, performance.now() - this.t0, this.failed && status !== 0);
+    }
     if (!this.res.writableFinished) this.abortFn?.(new Error('client closed'));
   }
 
@@ -188,6 +203,10 @@ export interface ForwardOptions {
   maxBodySize: number;
   /** The client sent `Expect: 100-continue` and waits for the go-ahead before its body. */
   expectContinue?: boolean;
+  /** Extra response header pairs (name, value, ...) for a proxied answer, e.g. the canary cookie. */
+  extraHeaders?: string[];
+  /** Set only while counting: gets the request's outcome when it ends. */
+  recorder?: RequestRecorder;
 }
 
 export function forward(
@@ -203,8 +222,10 @@ export function forward(
   const max = fo.maxBodySize;
   if (max > 0 && contentLength !== undefined && contentLength > max) {
     // Refused before a byte of the body is read or the backend is contacted.
+    const t0 = performance.now();
     tooLarge(res, max, target.colour);
     onEnd(target.colour);
+    fo.recorder?.record(target.colour, 413, performance.now() - t0, false);
     return;
   }
   if (fo.expectContinue) res.writeContinue();
@@ -216,7 +237,7 @@ export function forward(
     body: hasBody ? (limit ?? req) : null,
   };
   const tagged = res as Tagged;
-  const handler = new ForwardHandler(tagged, opts, target, pools, onEnd, limit);
+  const handler = new ForwardHandler(tagged, opts, target, pools, onEnd, fo, limit);
   tagged[kHandler] = handler;
   // A shared listener, not once(): once() would allocate a wrapper per request.
   res.on('close', onClientClose);

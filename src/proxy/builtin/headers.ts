@@ -97,8 +97,8 @@ export function backendRequest(raw: string[], info: ForwardedInfo): BackendReque
 /** Lengths of the response header names we may drop: most names are never lower-cased. */
 const RESPONSE_DROP_LENGTHS = new Set([...RESPONSE_DROP].map((n) => n.length));
 
-/** Response headers for the client, from undici's raw Buffer pairs, with X-Switchyard-Env added. */
-export function clientResponseHeaders(raw: Buffer[], colour: string): string[] {
+/** Response headers for the client, from undici's raw Buffer pairs, with X-Switchyard-Env (and the `added` pairs) added. */
+export function clientResponseHeaders(raw: Buffer[], colour: string, added?: string[]): string[] {
   let out: string[] = [];
   let extra: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -114,6 +114,7 @@ export function clientResponseHeaders(raw: Buffer[], colour: string): string[] {
   }
   if (extra !== undefined) out = dropNamed(out, extra);
   out.push('X-Switchyard-Env', colour);
+  if (added !== undefined) for (const h of added) out.push(h);
   return out;
 }
 

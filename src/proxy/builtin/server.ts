@@ -1,27 +1,37 @@
 /**
  * The built-in reverse proxy: a public HTTP server that sends each request to the active colour's
- * backend for its route. The colour is read once when a request starts, so a switch is atomic:
- * requests already running finish where they started, every later one goes to the new colour.
+ * backend for its route (or, during a canary split, to the canary colour for a sticky share of
+ * clients), plus an optional preview listener serving the inactive colour. The routing table is
+ * read once when a request starts, so a change is atomic: requests already running finish where
+ * they started, every later one follows the new state.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Colour, Route } from '../../config/schema.js';
 import { COLOURS } from '../../config/schema.js';
-import { DEFAULT_MAX_BODY_SIZE } from '../../config/proxy-schema.js';
 import { SwitchyardError } from '../../errors.js';
-import { routeFor, sortRoutes } from '../routing.js';
-import type { Backends, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
+import type { ProxyFeatures } from '../features.js';
+import { DEFAULT_MAINTENANCE_MESSAGE } from '../maintenance-page.js';
+import type { TrafficStats } from '../stats.js';
+import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
 import { Counters } from './counters.js';
-import { forward, plainResponse, type ForwardTarget } from './forward.js';
-import { BackendPools, originOf } from './pools.js';
+import { checkBoolean, checkFeatures, checkPercent } from './features-check.js';
+import { forward, plainResponse } from './forward.js';
+import { bind, createListener } from './listen.js';
+import { checkMaintenanceMessage } from './maintenance.js';
+import { BackendPools } from './pools.js';
+import { PreviewSlot, type PreviewChange } from './preview.js';
 import { checkBackends, checkColour, checkMaxBodySize, checkRoutes, type Listen, type ProxySnapshot } from './snapshot.js';
+import { buildTable, decide, type Table } from './table.js';
+import { TrafficWatch } from './watch.js';
 import { proxyWebSocket, rejectUpgrade } from './websocket.js';
 
+export { CLIENT_KEEPALIVE_MS } from './listen.js';
 /** Slowloris guard: a client must send its headers within this time. */
 export const HEADERS_TIMEOUT_MS = 15_000;
 /** A client must finish sending its request (headers + body) within this time. */
 export const REQUEST_TIMEOUT_MS = 120_000;
-export const CLIENT_KEEPALIVE_MS = 5_000;
 /** How often Node checks the two timeouts above; its default (30 s) would make them very loose. */
 const CONNECTIONS_CHECK_MS = 2_000;
 /** Request line + headers, as nginx's large_client_header_buffers (4 x 8k) allows roughly; more gets 431. */
@@ -50,69 +60,43 @@ export interface ProxyServerOptions {
   limits?: Partial<ProxyLimits>;
 }
 
-interface ColourTargets {
-  http: Map<string, ForwardTarget>;
-  ws: Map<string, string>;
-}
+type Listener = 'public' | 'preview';
 
 export class ProxyServer implements ProxyControl {
   readonly counters = new Counters();
   private readonly pools = new BackendPools();
+  private readonly watch = new TrafficWatch();
   private readonly server: http.Server;
+  private readonly preview: PreviewSlot;
   private snap: ProxySnapshot;
-  private sorted: Route[] = [];
-  private active: Colour | null = null;
-  /** Bytes; 0 = no limit. From the snapshot (proxy.maxBodySize). */
-  private maxBodySize = DEFAULT_MAX_BODY_SIZE;
-  private targets: Record<Colour, ColourTargets> = { blue: emptyTargets(), green: emptyTargets() };
+  private table: Table;
   private changes: Promise<unknown> = Promise.resolve();
   private readonly onEnd = (colour: Colour) => this.counters.requestEnded(colour);
 
   private constructor(snap: ProxySnapshot, private readonly opts: ProxyServerOptions) {
     this.snap = snap;
-    this.apply(snap);
+    this.table = buildTable(snap);
+    this.watch.set(snap.watching === true);
     const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.server = http.createServer(
-      {
-        headersTimeout: limits.headersTimeoutMs,
-        requestTimeout: limits.requestTimeoutMs,
-        keepAliveTimeout: CLIENT_KEEPALIVE_MS,
-        connectionsCheckingInterval: limits.checkIntervalMs,
-        // Set explicitly: NODE_OPTIONS=--insecure-http-parser or --max-http-header-size in the
-        // environment the daemon inherits must not loosen the parser (request smuggling, huge headers).
-        insecureHTTPParser: false,
-        maxHeaderSize: limits.maxHeaderSize,
-        requireHostHeader: true,
-      },
-      (req, res) => this.onRequest(req, res, false),
-    );
-    // Expect: 100-continue is answered only once the request passed the body size check.
-    this.server.on('checkContinue', (req, res) => this.onRequest(req, res, true));
-    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    const handlers = (l: Listener) => ({
+      request: (req: http.IncomingMessage, res: http.ServerResponse, ec: boolean) => this.onRequest(req, res, ec, l),
+      upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head, l),
+    });
+    this.server = createListener(limits, handlers('public'));
+    this.preview = new PreviewSlot(() => createListener(limits, handlers('preview')));
   }
 
-  /** Starts serving `snap` on its listen address. Fails with PORT_IN_USE naming host:port. */
+  /** Starts serving `snap` on its listen address (and preview address). Fails with PORT_IN_USE naming host:port. */
   static async start(snap: ProxySnapshot, opts: ProxyServerOptions = {}): Promise<ProxyServer> {
     const proxy = new ProxyServer(snap, opts);
     const { host, port } = snap.listen;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        const where = `${host}:${port}`;
-        if (err.code === 'EADDRINUSE') {
-          reject(new SwitchyardError('PORT_IN_USE', `the proxy cannot listen on ${where}: the port is already in use`, {
-            cause: err,
-            hint: `stop whatever listens on ${where} or change proxy.listen in switchyard.yml`,
-          }));
-        } else {
-          reject(new SwitchyardError('PROXY_FAILED', `the proxy cannot listen on ${where}: ${err.message}`, { cause: err }));
-        }
-      };
-      proxy.server.once('error', onError);
-      proxy.server.listen(port, host, () => {
-        proxy.server.off('error', onError);
-        resolve();
-      });
-    });
+    await bind(proxy.server, host, port, 'proxy', 'proxy.listen');
+    try {
+      (await proxy.preview.prepare(snap.features?.preview ?? null)).commit();
+    } catch (err) {
+      await new Promise<void>((r) => proxy.server.close(() => r()));
+      throw err;
+    }
     return proxy;
   }
 
@@ -122,66 +106,67 @@ export class ProxyServer implements ProxyControl {
     return { host: a.address, port: a.port };
   }
 
+  /** The preview listener's bound address, or undefined when there is none. */
+  get previewAddress(): Listen | undefined {
+    return this.preview.address;
+  }
+
   private apply(snap: ProxySnapshot): void {
-    const next: Record<Colour, ColourTargets> = { blue: emptyTargets(), green: emptyTargets() };
-    for (const colour of COLOURS) {
-      for (const [service, endpoint] of Object.entries(snap.backends[colour] ?? {})) {
-        const origin = originOf(endpoint);
-        next[colour].http.set(service, { colour, origin });
-        next[colour].ws.set(service, origin.replace(/^http/, 'ws'));
-      }
-    }
     const before = this.originsInUse();
     // One synchronous swap: a request sees either the old or the new state, never a mix.
-    this.targets = next;
-    this.sorted = sortRoutes(snap.routes);
-    this.active = snap.active;
-    this.maxBodySize = snap.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
+    this.table = buildTable(snap);
     this.snap = snap;
+    this.watch.set(snap.watching === true);
     const now = this.originsInUse();
     this.pools.close([...before].filter((o) => !now.has(o)));
   }
 
   private originsInUse(colours: readonly Colour[] = COLOURS): Set<string> {
     const out = new Set<string>();
-    for (const c of colours) for (const t of this.targets[c].http.values()) out.add(t.origin);
+    for (const c of colours) for (const t of this.table.targets[c].values()) out.add(t.origin);
     return out;
   }
 
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void {
-    const colour = this.active;
-    if (colour === null) return plainResponse(res, 503, 'Service Unavailable: no environment is active yet');
-    const url = req.url ?? '';
-    // Absolute-form ("http://host/x") and "*" targets are for forward proxies, not for us.
-    if (url.charCodeAt(0) !== 47 /* / */) return plainResponse(res, 400, 'Bad Request: expected a path starting with "/"', colour);
-    const route = routeFor(this.sorted, url);
-    if (route === undefined) return plainResponse(res, 404, 'Not Found: no route matches this path', colour);
-    const target = this.targets[colour].http.get(route.service);
-    if (target === undefined) {
-      return plainResponse(res, 503, `Service Unavailable: no backend for service "${route.service}" in ${colour}`, colour);
-    }
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean, listener: Listener): void {
+    const t = this.table;
+    const d = decide(t, req, listener);
+    if (d.kind === 'reply') return plainResponse(res, d.status, d.text, d.colour);
+    if (d.kind === 'maintenance') return d.reply.send(res);
+    const colour = d.target.colour;
     this.counters.requestStarted(colour);
-    forward(req, res, target, this.pools, 'http', this.onEnd, { maxBodySize: this.maxBodySize, expectContinue });
+    forward(req, res, d.target, this.pools, 'http', this.onEnd, {
+      maxBodySize: t.maxBodySize,
+      expectContinue,
+      extraHeaders: d.extra,
+      recorder: d.counted && this.watch.on ? this.watch : undefined,
+    });
   }
 
-  private onUpgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
+  private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, listener: Listener): void {
     socket.on('error', () => socket.destroy());
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return rejectUpgrade(socket, 400, 'Bad Request: only WebSocket upgrades are supported');
-    const colour = this.active;
-    if (colour === null) return rejectUpgrade(socket, 503, 'Service Unavailable: no environment is active yet');
-    const route = routeFor(this.sorted, req.url ?? '/');
-    if (route === undefined) return rejectUpgrade(socket, 404, 'Not Found: no route matches this path', colour);
-    const origin = this.targets[colour].ws.get(route.service);
-    if (origin === undefined) return rejectUpgrade(socket, 503, `Service Unavailable: no backend for service "${route.service}" in ${colour}`, colour);
-    proxyWebSocket(req, socket, head, colour, origin, 'http', this.counters);
+    const d = decide(this.table, req, listener);
+    if (d.kind === 'reply') return rejectUpgrade(socket, d.status, d.text, d.colour);
+    if (d.kind === 'maintenance') return d.reply.reject(socket);
+    proxyWebSocket(req, socket, head, d.target.colour, d.target.ws, 'http', this.counters, d.extra);
   }
 
-  /** Changes run one at a time, and each is persisted before it takes effect. */
+  /**
+   * Changes run one at a time, and each is persisted before it takes effect. A change of the
+   * preview address binds the new listener first: if that fails, nothing changed.
+   */
   private change(next: (current: ProxySnapshot) => ProxySnapshot): Promise<void> {
     const run = this.changes.then(async () => {
       const snap = next(this.snap);
-      await this.opts.persist?.(snap);
+      const p: PreviewChange = await this.preview.prepare(snap.features?.preview ?? null);
+      try {
+        await this.opts.persist?.(snap);
+      } catch (err) {
+        await p.rollback();
+        throw err;
+      }
       this.apply(snap);
+      p.commit();
     });
     this.changes = run.catch(() => {});
     return run;
@@ -190,38 +175,94 @@ export class ProxyServer implements ProxyControl {
   async status(): Promise<ProxyStatus> {
     const { inFlight, websockets } = this.counters.snapshot();
     const s = this.snap;
-    return { pid: process.pid, active: s.active, listen: { ...s.listen }, routes: s.routes, backends: s.backends, inFlight, websockets, maxBodySize: this.maxBodySize };
+    const t = this.table;
+    return {
+      pid: process.pid,
+      active: s.active,
+      listen: { ...s.listen },
+      routes: s.routes,
+      backends: s.backends,
+      inFlight,
+      websockets,
+      maxBodySize: t.maxBodySize,
+      canary: t.canary === null ? null : { ...t.canary },
+      maintenance: s.maintenance ? { ...s.maintenance } : null,
+      watching: this.watch.on,
+      features: t.features,
+    };
   }
 
-  async configure(routes: Route[], opts: { maxBodySize?: number } = {}): Promise<void> {
+  async configure(routes: Route[], opts: ConfigureOptions = {}): Promise<void> {
     const checked = checkRoutes(routes);
     const size = opts.maxBodySize === undefined ? undefined : checkMaxBodySize(opts.maxBodySize);
-    return this.change((s) => ({ ...s, routes: checked, ...(size === undefined ? {} : { maxBodySize: size }) }));
+    const features: ProxyFeatures | undefined = opts.features === undefined ? undefined : checkFeatures(opts.features);
+    return this.change((s) => ({
+      ...s,
+      routes: checked,
+      ...(size === undefined ? {} : { maxBodySize: size }),
+      ...(features === undefined ? {} : { features }),
+    }));
   }
 
-  setBackends(colour: Colour, backends: Backends): Promise<void> {
+  async setBackends(colour: Colour, backends: Backends): Promise<void> {
     const c = checkColour(colour);
     const b = checkBackends(backends);
     return this.change((s) => ({ ...s, backends: { ...s.backends, [c]: b } }));
   }
 
-  switchTo(colour: Colour): Promise<void> {
+  async switchTo(colour: Colour): Promise<void> {
     const c = checkColour(colour);
     return this.change((s) => {
-      const have = s.backends[c] ?? {};
-      const missing = [...new Set(s.routes.map((r) => r.service))].filter((svc) => have[svc] === undefined);
-      if (missing.length > 0) {
-        throw new SwitchyardError('PROXY_FAILED', `cannot switch to ${c}: no backend for ${missing.map((m) => `"${m}"`).join(', ')}`, {
-          hint: `start ${c} first so its backends are known to the proxy`,
+      requireBackends(s, c, 'switch to');
+      return { ...s, active: c, canary: null };
+    });
+  }
+
+  async setWeight(colour: Colour, percent: number): Promise<void> {
+    const c = checkColour(colour);
+    const p = checkPercent(percent);
+    return this.change((s) => {
+      if (p === 0) return { ...s, canary: null };
+      if (s.active === null) {
+        throw new SwitchyardError('PROXY_FAILED', `cannot send ${p}% to ${c}: no colour is active yet`, { hint: 'switch to a colour first; a split shares traffic with the active one' });
+      }
+      if (s.active === c) {
+        throw new SwitchyardError('PROXY_FAILED', `cannot send ${p}% to ${c}: it is the active colour`, {
+          hint: `a split sends part of the traffic to the inactive colour (${c === 'blue' ? 'green' : 'blue'}); to move everyone, switch`,
         });
       }
-      return { ...s, active: c };
+      requireBackends(s, c, `send ${p}% to`);
+      return { ...s, canary: { colour: c, percent: p } };
     });
+  }
+
+  async setMaintenance(m: { on: true; message?: string } | { on: false }): Promise<void> {
+    const on = checkBoolean((m as { on?: unknown } | null)?.on, 'maintenance: on');
+    const msg = on && (m as { message?: unknown }).message !== undefined ? checkMaintenanceMessage((m as { message?: unknown }).message) : undefined;
+    return this.change((s) => {
+      if (!on) return { ...s, maintenance: null };
+      // Already on: a new message replaces the old one, `since` stays.
+      const since = s.maintenance?.since ?? new Date().toISOString();
+      return { ...s, maintenance: { message: msg ?? DEFAULT_MAINTENANCE_MESSAGE, since } };
+    });
+  }
+
+  async setWatch(on: boolean): Promise<void> {
+    const w = checkBoolean(on, 'watch: on');
+    return this.change((s) => ({ ...s, watching: w }));
+  }
+
+  /** While off: enabled false, with the figures as they were when counting stopped (zeros if never on). */
+  async stats(): Promise<TrafficStats> {
+    return this.watch.snapshot();
   }
 
   async drain(colour: Colour, timeoutMs: number): Promise<DrainResult> {
     const c = checkColour(colour);
-    if (c === this.active) throw new SwitchyardError('PROXY_FAILED', `cannot drain ${c}: it is the active colour`, { hint: 'switch to the other colour first' });
+    if (c === this.table.active) throw new SwitchyardError('PROXY_FAILED', `cannot drain ${c}: it is the active colour`, { hint: 'switch to the other colour first' });
+    if (this.table.canary?.colour === c) {
+      throw new SwitchyardError('PROXY_FAILED', `cannot drain ${c}: a canary split still sends it ${this.table.canary.percent}% of clients`, { hint: 'end the split first (weight 0), or switch' });
+    }
     const t0 = performance.now();
     const idle = await this.counters.waitIdle(c, Math.max(0, Number(timeoutMs) || 0));
     const websocketsClosed = this.counters.closeSockets(c, DRAIN_CLOSE_CODE, 'switchyard: environment drained');
@@ -235,15 +276,24 @@ export class ProxyServer implements ProxyControl {
   async close(graceMs: number): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    await this.preview.close(false);
     const deadline = Date.now() + graceMs;
     for (const c of COLOURS) await this.counters.waitIdle(c, deadline - Date.now());
     for (const c of COLOURS) this.counters.closeSockets(c, DRAIN_CLOSE_CODE, 'switchyard: proxy stopping');
     this.server.closeAllConnections();
+    await this.preview.close(true);
     await this.pools.destroyAll();
     await closed;
   }
 }
 
-function emptyTargets(): ColourTargets {
-  return { http: new Map(), ws: new Map() };
+/** A colour can take traffic only with a backend for every routed service. */
+function requireBackends(s: ProxySnapshot, c: Colour, what: string): void {
+  const have = s.backends[c] ?? {};
+  const missing = [...new Set(s.routes.map((r) => r.service))].filter((svc) => have[svc] === undefined);
+  if (missing.length > 0) {
+    throw new SwitchyardError('PROXY_FAILED', `cannot ${what} ${c}: no backend for ${missing.map((m) => `"${m}"`).join(', ')}`, {
+      hint: `start ${c} first so its backends are known to the proxy`,
+    });
+  }
 }

@@ -6,7 +6,9 @@ import type { Colour, Route } from '../../config/schema.js';
 import { isColour } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import { readJson, writeJsonAtomic } from '../../state/atomic.js';
-import type { Backends } from '../types.js';
+import type { ProxyFeatures } from '../features.js';
+import type { Backends, Canary, Maintenance } from '../types.js';
+import { checkBoolean, checkCanary, checkFeatures, checkMaintenanceState } from './features-check.js';
 
 export interface Listen {
   host: string;
@@ -20,6 +22,14 @@ export interface ProxySnapshot {
   active: Colour | null;
   /** Largest request body forwarded, in bytes (0 = no limit); absent = the default. */
   maxBodySize?: number;
+  /** A weighted split to the inactive colour; absent/null = none. */
+  canary?: Canary | null;
+  /** Maintenance mode; absent/null = off. */
+  maintenance?: Maintenance | null;
+  /** Per-colour counting on (the counts themselves are not persisted). */
+  watching?: boolean;
+  /** Preview listener, stickiness, allowlist; absent = NO_FEATURES. */
+  features?: ProxyFeatures;
 }
 
 function fail(what: string): never {
@@ -76,6 +86,10 @@ export function checkSnapshot(v: unknown): ProxySnapshot {
   const active = v.active === null || v.active === undefined ? null : checkColour(v.active);
   const snap: ProxySnapshot = { listen: checkListen(v.listen), routes: checkRoutes(v.routes), backends, active };
   if (v.maxBodySize !== undefined) snap.maxBodySize = checkMaxBodySize(v.maxBodySize);
+  if (v.canary !== undefined) snap.canary = checkCanary(v.canary);
+  if (v.maintenance !== undefined) snap.maintenance = checkMaintenanceState(v.maintenance);
+  if (v.watching !== undefined) snap.watching = checkBoolean(v.watching, 'state: watching');
+  if (v.features !== undefined) snap.features = checkFeatures(v.features);
   return snap;
 }
 

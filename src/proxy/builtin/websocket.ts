@@ -14,7 +14,8 @@ import { backendUpgradeHeaders } from './headers.js';
 export const WS_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const WS_MAX_PAYLOAD = 64 * 1024 * 1024;
 const kProtocol = Symbol('switchyard.ws.protocol');
-type Tagged = IncomingMessage & { [kProtocol]?: string };
+const kExtra = Symbol('switchyard.ws.extra');
+type Tagged = IncomingMessage & { [kProtocol]?: string; [kExtra]?: string[] };
 
 /** One shared acceptor; the protocol to accept travels on the request object. */
 const acceptor = new WebSocketServer({
@@ -23,6 +24,11 @@ const acceptor = new WebSocketServer({
   perMessageDeflate: false,
   maxPayload: WS_MAX_PAYLOAD,
   handleProtocols: (_offered, req) => (req as Tagged)[kProtocol] || false,
+});
+// Extra header pairs for the 101 (the canary cookie), carried on the request like the protocol.
+acceptor.on('headers', (headers: string[], req: IncomingMessage) => {
+  const extra = (req as Tagged)[kExtra];
+  if (extra !== undefined) for (let i = 0; i < extra.length; i += 2) headers.push(`${extra[i]}: ${extra[i + 1]}`);
 });
 
 /** An HTTP answer on a socket that asked for an upgrade and will not get one. */
@@ -78,7 +84,9 @@ export function proxyWebSocket(
   wsOrigin: string,
   proto: 'http' | 'https',
   counters: Counters,
+  extraHeaders?: string[],
 ): void {
+  if (extraHeaders !== undefined) (req as Tagged)[kExtra] = extraHeaders;
   const offered = (req.headers['sec-websocket-protocol'] ?? '')
     .split(',')
     .map((p) => p.trim())

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// What the live watch's counting costs the built-in proxy: autocannon (50 keep-alive connections)
+// through the proxy with the watch off and on, alternating rounds (off, on, off, on, ...) so drift
+// on the machine hits both alike. Backend and proxy are child processes; the proxy child turns its
+// watch on/off when the parent asks over IPC (ProxyServer.setWatch, what `deploy` does over the socket).
+// Usage: npm run build && node bench/watch-cost.mjs [--rounds 3] [--duration 5] [--connections 50]
+// Writes bench/out/watch-cost.json. Talks to 127.0.0.1 only.
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { serveBackend } from './lib/children.mjs';
+import { opt, root } from './lib/options.mjs';
+
+const role = opt('role', 'main');
+
+if (role === 'backend') {
+  serveBackend();
+} else if (role === 'proxy') {
+  const { ProxyServer } = await import(pathToFileURL(path.join(root, 'dist/proxy/builtin/server.js')).href);
+  const proxy = await ProxyServer.start({
+    listen: { host: '127.0.0.1', port: 0 },
+    routes: [{ path: '/', service: 'app' }],
+    backends: { blue: { app: { host: '127.0.0.1', port: Number(opt('backend-port')) } } },
+    active: 'blue',
+  });
+  process.on('message', async (m) => {
+    await proxy.setWatch(m.watch);
+    const s = await proxy.stats();
+    process.send({ ack: m.watch, counted: s.colours.blue.requests });
+  });
+  process.send({ port: proxy.address.port });
+  process.on('disconnect', async () => {
+    await proxy.close(1000);
+    process.exit(0);
+  });
+} else {
+  const { default: autocannon } = await import('autocannon');
+  const rounds = Number(opt('rounds', '3'));
+  const duration = Number(opt('duration', '5'));
+  const connections = Number(opt('connections', '50'));
+  const self = fileURLToPath(import.meta.url);
+  const child = (extra) =>
+    new Promise((resolve, reject) => {
+      const c = spawn(process.execPath, [self, ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const t = setTimeout(() => reject(new Error(`${extra[1]} did not start in 15 s`)), 15_000);
+      c.once('message', (m) => (clearTimeout(t), resolve({ child: c, port: m.port })));
+      c.once('exit', (code) => reject(new Error(`${extra[1]} exited with ${code}`)));
+    });
+  const cannon = (port, secs) =>
+    new Promise((resolve, reject) => autocannon({ url: `http://127.0.0.1:${port}/api/items`, connections, duration: secs, pipelining: 1 }, (err, r) => (err ? reject(err) : resolve(r))));
+  const setWatch = (c, watch) =>
+    new Promise((resolve) => {
+      c.once('message', resolve);
+      c.send({ watch });
+    });
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+  const backend = await child(['--role', 'backend']);
+  const proxy = await child(['--role', 'proxy', '--backend-port', String(backend.port)]);
+  try {
+    await cannon(proxy.port, 2); // warm up (JIT, pools)
+    const rps = { off: [], on: [] };
+    const p99 = { off: [], on: [] };
+    let counted = 0;
+    let sentWhileOn = 0;
+    for (let i = 0; i < rounds; i++) {
+      for (const mode of ['off', 'on']) {
+        await setWatch(proxy.child, mode === 'on');
+        const r = await cannon(proxy.port, duration);
+        if (r.errors + r.timeouts + r.non2xx > 0) throw new Error(`${mode}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
+        rps[mode].push(Math.round(r.requests.average));
+        p99[mode].push(r.latency.p99);
+        if (mode === 'on') {
+          // Read the counter before it is turned off: it must have counted every request of the round.
+          const ack = await setWatch(proxy.child, true);
+          counted += ack.counted;
+          sentWhileOn += r.requests.total;
+        }
+      }
+    }
+    const off = median(rps.off);
+    const on = median(rps.on);
+    const result = {
+      connections,
+      durationS: duration,
+      rounds,
+      reqPerSec: { watchOff: off, watchOn: on },
+      p99ms: { watchOff: median(p99.off), watchOn: median(p99.on) },
+      costPct: Number((((off - on) / off) * 100).toFixed(1)),
+      rounds_rps: rps,
+      countedWhileOn: counted,
+      sentWhileOn,
+    };
+    console.log(JSON.stringify(result, null, 2));
+    mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
+    writeFileSync(path.join(root, 'bench', 'out', 'watch-cost.json'), JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    proxy.child.disconnect();
+    backend.child.disconnect();
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Issue 6 end to end, through the real CLI, with each proxy (built-in and nginx on the host): the
+ * preview route during a held deploy, switch --weight with stickiness, automatic rollback of a
+ * release that fails 20% of requests (during a canary step, and after the full switch), no false
+ * alarm for healthy releases, and maintenance mode. Loads are bounded; loopback only.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { startLoad, type LoadTotals } from '../../src/load/load.ts';
+import type { HistoryRecord } from '../../src/state/history.ts';
+import { freePort, makeProject, type Project } from '../helpers/project.ts';
+import { cookieOf, get, shares } from '../helpers/traffic.ts';
+import { runOnTty } from '../helpers/tty.ts';
+
+const MIN_REQUESTS = 40;
+
+async function history(p: Project): Promise<HistoryRecord[]> {
+  return ((await p.file('.switchyard/history.jsonl')) ?? '').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as HistoryRecord);
+}
+const lastDeploy = async (p: Project) => (await history(p)).filter((h) => h.type === 'deploy').at(-1)!;
+
+/** No request failed in transport, 5xx came only from `bad`, and every request started after `end` was a 200 from `good`. */
+function assertRolledBack(totals: LoadTotals, end: number, good: string, bad: string): void {
+  assert.equal(totals.samples.filter((s) => s.status === 0).length, 0, `transport failures: ${JSON.stringify(totals.errors)}`);
+  const wrong = totals.samples.filter((s) => s.status >= 500 && s.colour !== bad);
+  assert.equal(wrong.length, 0, `5xx not from ${bad}: ${JSON.stringify(wrong.slice(0, 3))}`);
+  const late = totals.samples.filter((s) => totals.startedAt + s.at > end);
+  assert.ok(late.length >= 50, `only ${late.length} requests after the deploy returned`);
+  const off = late.filter((s) => s.status !== 200 || s.colour !== good);
+  assert.equal(off.length, 0, `after the rollback: ${JSON.stringify(off.slice(0, 3))}`);
+}
+
+for (const kind of ['builtin', 'nginx'] as const) {
+  describe(`${kind}: preview, weights, live watch and automatic rollback, maintenance`, { timeout: 400_000 }, () => {
+    let p: Project;
+    let preview: number;
+
+    before(async () => {
+      p = await makeProject('fixture', { proxy: kind });
+      preview = await freePort();
+      const yml = path.join(p.dir, 'switchyard.yml');
+      const text = (await fs.readFile(yml, 'utf8'))
+        .replace(
+          'listen: { http: "${SWITCHYARD_PORT}", host: 127.0.0.1 }',
+          `listen: { http: "\${SWITCHYARD_PORT}", host: 127.0.0.1, preview: ${preview} }\n  preview: { header: X-Preview, token: let-me-see }\n  maintenance: { allow: [127.0.0.1], retryAfter: 30s }`,
+        )
+        .replace('deploy:\n', `deploy:\n  watch: 4s\n  stepWait: 4s\n  rollbackOn: { errorRate: 2%, minRequests: ${MIN_REQUESTS} }\n`);
+      assert.match(text, /preview: \d+/);
+      assert.match(text, /rollbackOn/);
+      await fs.writeFile(yml, text);
+      const r = await p.run(['init']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    });
+    after(async () => {
+      await p?.cleanup();
+    });
+
+    test('while a deploy waits for its answer: preview port and preview header reach the target, the public port stays on blue', async () => {
+      await p.setBehaviour({ version: 'v2', mode: 'ok' });
+      let checked = false;
+      const r = await runOnTty(p.dir, p.env, ['deploy'], [
+        {
+          when: /Switch traffic to green\?/,
+          keys: 'n\r',
+          before: async () => {
+            for (let i = 0; i < 20; i++) assert.equal((await get(p.port, '/api/echo')).colour, 'blue');
+            const pv = await get(preview, '/api/echo');
+            assert.equal(pv.colour, 'green');
+            assert.match(pv.body, /"version":"v2"/);
+            assert.equal((await get(p.port, '/api/echo', { headers: { 'x-preview': 'let-me-see' } })).colour, 'green');
+            assert.equal((await get(p.port, '/api/echo', { headers: { 'x-preview': 'wrong' } })).colour, 'blue');
+            checked = true;
+          },
+        },
+      ], 90_000);
+      assert.equal(r.error, undefined, String((r.error as Error)?.stack ?? r.error));
+      assert.ok(checked, r.out);
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, new RegExp(`Preview of green: http://127\\.0\\.0\\.1:${preview}/`));
+      assert.equal((await get(p.port, '/api/echo')).colour, 'blue');
+    });
+
+    test('switch --weight 10: about 10% of new clients, sticky per client, shown by status; --weight 0 ends it', async () => {
+      await p.setBehaviour({ version: 'v2', mode: 'ok' });
+      let r = await p.run(['deploy', '--auto-switch', '--keep-old']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      r = await p.run(['switch', 'blue', '--weight', '10']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const s = await shares(p.port, '/api/items', 2000);
+      assert.deepEqual(Object.keys(s).sort(), ['blue', 'green'], JSON.stringify(s));
+      const share = s.blue! / 2000;
+      assert.ok(share >= 0.07 && share <= 0.13, `blue got ${(share * 100).toFixed(1)}% at weight 10`);
+      const first = await get(p.port, '/api/items');
+      const cookie = cookieOf(first, 'sy_canary');
+      if (cookie) {
+        for (let i = 0; i < 50; i++) assert.equal((await get(p.port, '/api/items', { headers: { cookie } })).colour, first.colour);
+      } else assert.fail(`no sticky cookie set while a split runs: ${JSON.stringify(first.headers)}`);
+      const st = await p.run(['status']);
+      assert.match(st.stdout, /split: +10% of clients on blue, 90% on green/);
+      r = await p.run(['switch', 'blue', '--weight', '0']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.deepEqual(await shares(p.port, '/api/items', 200), { green: 200 });
+      assert.equal((await history(p)).at(-1)?.weight, 0);
+    });
+
+    test('a release failing 20% of requests is rolled back during its canary step, with no operator action', async () => {
+      await p.setBehaviour({ version: 'v3', mode: 'errors', errorEvery: 5 });
+      const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/items', connections: 8, maxRequests: 200_000, maxMs: 90_000 });
+      const r = await p.run(['deploy', '--auto-switch', '--canary', '50,100', '--step-wait', '20s'], { timeoutMs: 90_000 });
+      const end = Date.now();
+      await new Promise((res) => setTimeout(res, 700));
+      const totals = await load.stop();
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr + r.stdout, /blue failed its canary at 50%: error rate \d+\.\d% is more than 2\.00% above/);
+      assertRolledBack(totals, end, 'green', 'blue');
+      const h = await lastDeploy(p);
+      assert.equal(h.result, 'failed');
+      assert.equal(h.watch?.verdict, 'fail');
+      assert.equal(h.watch?.percent, 50);
+      assert.ok(h.watch!.target.requests >= MIN_REQUESTS);
+      assert.ok(h.watch!.target.errorRate >= 0.15 && h.watch!.target.errorRate <= 0.25, `error rate ${h.watch!.target.errorRate}`);
+      assert.equal(typeof h.watch?.rollbackMs, 'number');
+      assert.match((await p.file('.switchyard/state.json')) ?? '', /"active": ?"green"/);
+    });
+
+    test('the same release is rolled back during the watch after a full switch', async () => {
+      await p.setBehaviour({ version: 'v3', mode: 'errors', errorEvery: 5 });
+      const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/items', connections: 8, maxRequests: 200_000, maxMs: 90_000 });
+      const r = await p.run(['deploy', '--auto-switch'], { timeoutMs: 90_000 });
+      const end = Date.now();
+      await new Promise((res) => setTimeout(res, 700));
+      const totals = await load.stop();
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr + r.stdout, /blue failed its watch after the switch: .*switched back to green in \d+ ms/);
+      assertRolledBack(totals, end, 'green', 'blue');
+      const h = await lastDeploy(p);
+      assert.equal(h.watch?.percent, 100);
+      assert.equal(h.watch?.verdict, 'fail');
+      assert.match((await p.file('.switchyard/state.json')) ?? '', /"active": ?"green"/);
+      assert.equal((await p.file('.current-env'))?.trim(), 'green');
+      const st = await p.run(['status']);
+      assert.equal(st.code, 0, st.stdout + st.stderr);
+    });
+
+    test('healthy releases are never rolled back: 5 deploys under load, 0 false alarms', async () => {
+      const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/items', connections: 4, maxRequests: 400_000, maxMs: 150_000 });
+      for (let i = 0; i < 5; i++) {
+        await p.setBehaviour({ version: `ok${i}`, mode: 'ok' });
+        const r = await p.run(['deploy', '--auto-switch'], { timeoutMs: 60_000 });
+        assert.equal(r.code, 0, `run ${i}: ${r.stdout}${r.stderr}`);
+        const h = await lastDeploy(p);
+        assert.equal(h.watch?.verdict, 'ok', `run ${i}: ${JSON.stringify(h.watch)}`);
+        assert.ok(h.watch!.target.requests >= MIN_REQUESTS, `run ${i}: judged on ${h.watch!.target.requests} requests`);
+      }
+      const totals = await load.stop();
+      assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
+    });
+
+    test('maintenance: 503 with Retry-After and the page for others, 200 for the allowlist; off restores', async () => {
+      let r = await p.run(['maintenance', 'on', '--message', 'Back at <5pm> & soon']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const other = await get(p.port, '/api/items', { from: '127.0.0.2' });
+      assert.equal(other.status, 503);
+      assert.equal(other.headers['retry-after'], '30');
+      assert.match(String(other.headers['content-type']), /text\/html/);
+      assert.match(other.body, /Back at &lt;5pm&gt; &amp; soon/);
+      assert.equal((await get(p.port, '/api/items')).status, 200, 'the allowlisted address is served');
+      const st = await p.run(['status']);
+      assert.match(st.stdout, /maintenance: +ON since/);
+      r = await p.run(['maintenance', 'off']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal((await get(p.port, '/api/items', { from: '127.0.0.2' })).status, 200);
+      assert.deepEqual((await history(p)).filter((h) => h.type === 'maintenance').map((h) => h.reason), ['on: Back at <5pm> & soon', 'off']);
+    });
+  });
+}

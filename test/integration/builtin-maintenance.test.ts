@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ProxyServer } from '../../src/proxy/builtin/server.js';
+import { loadSnapshot, saveSnapshot, type ProxySnapshot } from '../../src/proxy/builtin/snapshot.js';
+import { NO_FEATURES, type ProxyFeatures } from '../../src/proxy/features.js';
+import { DEFAULT_MAINTENANCE_MESSAGE, escapeHtml } from '../../src/proxy/maintenance-page.js';
+import { freePort, startBackend, type TestBackend } from '../helpers/backends.js';
+import { hit, wsHello } from '../helpers/builtin-traffic.js';
+import { local, snapshot, tempProject } from '../helpers/proxy.js';
+
+const routes = [{ path: '/', service: 'app' }];
+const OUTSIDER = '127.0.0.2';
+const MESSAGE = 'Back at 5 <b>pm</b> & "soon" \'ish\'';
+
+describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
+  let blue: TestBackend;
+  let green: TestBackend;
+  let root: string;
+  let cleanup: () => Promise<void>;
+  let file: string;
+  let proxy: ProxyServer;
+  let port: number;
+  let previewPort: number;
+  let features: ProxyFeatures;
+  const persist = (s: ProxySnapshot) => saveSnapshot(file, s);
+
+  before(async () => {
+    blue = await startBackend('blue');
+    green = await startBackend('green');
+    ({ root, cleanup } = await tempProject());
+    file = path.join(root, 'proxy.json');
+    previewPort = await freePort();
+    features = { ...NO_FEATURES, preview: { host: '127.0.0.1', port: previewPort }, maintenanceAllow: ['127.0.0.1', '10.0.0.0/8'], retryAfterS: 120 };
+    proxy = await ProxyServer.start({ ...snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'), features }, { persist });
+    port = proxy.address.port;
+  });
+  after(async () => {
+    await proxy.close(2_000);
+    await blue.close();
+    await green.close();
+    await cleanup();
+  });
+
+  it('answers everyone outside the allowlist with the 503 page, and lets the allowlist through', async () => {
+    assert.equal((await hit(port, '/x', { localAddress: OUTSIDER })).status, 200);
+    const t0 = Date.now();
+    await proxy.setMaintenance({ on: true, message: MESSAGE });
+    const st = await proxy.status();
+    assert.equal(st.maintenance?.message, MESSAGE);
+    assert.ok(Math.abs(Date.parse(st.maintenance!.since) - t0) < 5_000);
+
+    const r = await hit(port, '/x', { localAddress: OUTSIDER });
+    assert.equal(r.status, 503);
+    assert.equal(r.headers['retry-after'], '120');
+    assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal(r.headers['cache-control'], 'no-store');
+    assert.ok(r.body.includes(`<p>${escapeHtml(MESSAGE)}</p>`), r.body);
+    assert.ok(!r.body.includes('<b>pm</b>'), 'the message is escaped');
+    assert.equal(blue.hits.get('/x'), 1, 'the backend saw nothing while in maintenance');
+
+    const ok = await hit(port, '/x', { localAddress: '127.0.0.1' });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.colour, 'blue');
+  });
+
+  it('refuses WebSocket upgrades from outside the allowlist with 503', async () => {
+    const w = await wsHello(port, '/live', { localAddress: OUTSIDER });
+    assert.equal(w.status, 503);
+    assert.equal(w.headers?.['retry-after'], '120');
+    assert.match(w.body ?? '', /Down for maintenance/);
+    assert.match((await wsHello(port, '/live', { localAddress: '127.0.0.1' })).hello ?? '', /^hello from blue/);
+  });
+
+  it('leaves the preview listener alone', async () => {
+    const r = await hit(previewPort, '/check', { localAddress: OUTSIDER });
+    assert.equal(r.status, 200);
+    assert.equal(r.colour, 'green');
+  });
+
+  it('comes back after a restart still in maintenance', async () => {
+    const before = (await proxy.status()).maintenance;
+    const saved = await loadSnapshot(file);
+    assert.deepEqual(saved?.maintenance, before);
+    await proxy.close(1_000);
+    proxy = await ProxyServer.start({ ...saved!, listen: { host: '127.0.0.1', port } }, { persist });
+    assert.deepEqual((await proxy.status()).maintenance, before);
+    const r = await hit(port, '/again', { localAddress: OUTSIDER });
+    assert.equal(r.status, 503);
+    assert.ok(r.body.includes(escapeHtml(MESSAGE)));
+    assert.equal((await hit(port, '/again', { localAddress: '127.0.0.1' })).status, 200);
+  });
+
+  it('uses the default message, keeps `since` while on, and checks the message', async () => {
+    const since = (await proxy.status()).maintenance?.since;
+    await proxy.setMaintenance({ on: true });
+    const st = await proxy.status();
+    assert.equal(st.maintenance?.message, DEFAULT_MAINTENANCE_MESSAGE);
+    assert.equal(st.maintenance?.since, since);
+    assert.ok((await hit(port, '/d', { localAddress: OUTSIDER })).body.includes(escapeHtml(DEFAULT_MAINTENANCE_MESSAGE)));
+    for (const bad of ['', 'x'.repeat(2001), 'two\nlines', 'bell\u0007']) {
+      await assert.rejects(proxy.setMaintenance({ on: true, message: bad }), { code: 'PROXY_FAILED', message: /maintenance message/ });
+    }
+    assert.equal((await proxy.status()).maintenance?.message, DEFAULT_MAINTENANCE_MESSAGE, 'a refused message changes nothing');
+  });
+
+  it('restores service when turned off', async () => {
+    await proxy.setMaintenance({ on: false });
+    assert.equal((await proxy.status()).maintenance, null);
+    assert.equal((await loadSnapshot(file))?.maintenance, null);
+    const r = await hit(port, '/open', { localAddress: OUTSIDER });
+    assert.equal(r.status, 200);
+    assert.equal(r.colour, 'blue');
+    assert.match((await wsHello(port, '/live', { localAddress: OUTSIDER })).hello ?? '', /^hello from blue/);
+  });
+
+  it('with an empty allowlist nobody passes, and IPv4-mapped loopback matches 127.0.0.1', async () => {
+    await proxy.configure(routes, { features: { ...features, maintenanceAllow: [] } });
+    await proxy.setMaintenance({ on: true });
+    assert.equal((await hit(port, '/y', { localAddress: '127.0.0.1' })).status, 503);
+    await proxy.setMaintenance({ on: false });
+    await proxy.configure(routes, { features });
+    // A dual-stack listener sees IPv4 clients as ::ffff:127.0.0.1.
+    const dual = await ProxyServer.start({ ...snapshot(routes, { blue: { app: local(blue.port) } }, 'blue'), listen: { host: '::', port: 0 }, features: { ...features, preview: null } });
+    try {
+      await dual.setMaintenance({ on: true });
+      assert.equal((await hit(dual.address.port, '/z', { localAddress: '127.0.0.1' })).status, 200);
+      assert.equal((await hit(dual.address.port, '/z', { localAddress: OUTSIDER })).status, 503);
+    } finally {
+      await dual.close(500);
+    }
+  });
+});

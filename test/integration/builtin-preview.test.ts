@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ProxyServer } from '../../src/proxy/builtin/server.js';
+import { loadSnapshot, saveSnapshot, type ProxySnapshot } from '../../src/proxy/builtin/snapshot.js';
+import { NO_FEATURES, type ProxyFeatures } from '../../src/proxy/features.js';
+import { freePort, startBackend, type TestBackend } from '../helpers/backends.js';
+import { hit, many, wsHello } from '../helpers/builtin-traffic.js';
+import { local, snapshot, tempProject } from '../helpers/proxy.js';
+
+const routes = [{ path: '/', service: 'app' }];
+
+async function squat(): Promise<{ port: number; close: () => Promise<void> }> {
+  const s = net.createServer();
+  const port = await new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as net.AddressInfo).port)));
+  return { port, close: () => new Promise((r) => s.close(() => r())) };
+}
+
+describe('built-in proxy: preview', { timeout: 60_000 }, () => {
+  let blue: TestBackend;
+  let green: TestBackend;
+  let root: string;
+  let cleanup: () => Promise<void>;
+  let file: string;
+  let proxy: ProxyServer;
+  let port: number;
+  let previewPort: number;
+  let features: ProxyFeatures;
+
+  before(async () => {
+    blue = await startBackend('blue');
+    green = await startBackend('green');
+    ({ root, cleanup } = await tempProject());
+    file = path.join(root, 'proxy.json');
+    previewPort = await freePort();
+    features = {
+      ...NO_FEATURES,
+      preview: { host: '127.0.0.1', port: previewPort },
+      previewMatch: { header: 'X-Preview', cookie: 'sy_preview', token: 's3cret' },
+    };
+    const snap: ProxySnapshot = { ...snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'), features };
+    proxy = await ProxyServer.start(snap, { persist: (s) => saveSnapshot(file, s) });
+    port = proxy.address.port;
+  });
+  after(async () => {
+    await proxy.close(2_000);
+    await blue.close();
+    await green.close();
+    await cleanup();
+  });
+
+  it('serves the active colour publicly and the inactive one on the preview port', async () => {
+    const pub = await hit(port, '/page');
+    const pre = await hit(previewPort, '/page');
+    assert.equal(pub.colour, 'blue');
+    assert.equal(pre.status, 200);
+    assert.equal(pre.colour, 'green');
+    assert.equal(JSON.parse(pre.body).colour, 'green');
+    assert.deepEqual((await proxy.status()).features, features);
+    await proxy.switchTo('green');
+    assert.equal((await hit(previewPort, '/page')).colour, 'blue', 'preview follows: now blue is inactive');
+    assert.equal((await hit(port, '/page')).colour, 'green');
+    await proxy.switchTo('blue');
+  });
+
+  it('relays WebSockets on the preview port to the inactive colour', async () => {
+    assert.match((await wsHello(previewPort, '/live')).hello ?? '', /^hello from green/);
+    assert.match((await wsHello(port, '/live')).hello ?? '', /^hello from blue/);
+    assert.match((await wsHello(port, '/live', { headers: { 'x-preview': 's3cret' } })).hello ?? '', /^hello from green/);
+  });
+
+  it('sends a public request with the right header or cookie to the inactive colour, and only then', async () => {
+    assert.equal((await hit(port, '/h', { headers: { 'X-Preview': 's3cret' } })).colour, 'green');
+    assert.equal((await hit(port, '/h', { headers: { 'x-preview': 's3cret' } })).colour, 'green', 'header names are case-insensitive');
+    assert.equal((await hit(port, '/c', { headers: { cookie: 'a=1; sy_preview=s3cret; b=2' } })).colour, 'green');
+    const wrong: Array<Record<string, string>> = [{ 'x-preview': 'wrong' }, { 'x-preview': 's3cret2' }, { 'x-preview': '' }, { cookie: 'sy_preview=S3CRET' }, { cookie: 'sy_preview_x=s3cret' }, { 'x-preview-x': 's3cret' }, {}];
+    for (const headers of wrong) {
+      assert.equal((await hit(port, '/no', { headers })).colour, 'blue', JSON.stringify(headers));
+    }
+  });
+
+  it('answers 503 when there is no colour to preview', async () => {
+    await proxy.setBackends('green', {});
+    const r = await hit(previewPort, '/x');
+    assert.equal(r.status, 503);
+    assert.match(r.body, /no colour to preview/);
+    assert.equal((await hit(port, '/x', { headers: { 'x-preview': 's3cret' } })).status, 503);
+    assert.equal((await hit(port, '/x')).colour, 'blue');
+    await proxy.setBackends('green', { app: local(green.port) });
+    const idle = await ProxyServer.start({ ...snapshot(routes, { blue: { app: local(blue.port) } }, null), features: { ...NO_FEATURES, preview: { host: '127.0.0.1', port: 0 } } });
+    try {
+      const none = await hit(idle.previewAddress!.port, '/x');
+      assert.equal(none.status, 503);
+      assert.match(none.body, /no colour to preview/);
+    } finally {
+      await idle.close(500);
+    }
+  });
+
+  it('fails with PORT_IN_USE naming host:port when the preview port is taken, and changes nothing', async () => {
+    const taken = await squat();
+    try {
+      const before = await loadSnapshot(file);
+      await assert.rejects(proxy.configure(routes, { features: { ...features, preview: { host: '127.0.0.1', port: taken.port } } }), (e: Error & { code?: string; hint?: string }) => {
+        assert.equal(e.code, 'PORT_IN_USE');
+        assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${taken.port}`));
+        assert.match(e.hint ?? '', /proxy\.listen\.preview/);
+        return true;
+      });
+      assert.deepEqual((await proxy.status()).features, features);
+      assert.deepEqual(await loadSnapshot(file), before, 'nothing was persisted');
+      assert.equal((await hit(previewPort, '/still')).colour, 'green', 'the old preview listener still serves');
+    } finally {
+      await taken.close();
+    }
+  });
+
+  it('moves the preview listener to a new port, then closes it when preview is turned off', async () => {
+    const next = await freePort();
+    const moved = { ...features, preview: { host: '127.0.0.1', port: next } };
+    await proxy.configure(routes, { features: moved });
+    assert.equal((await hit(next, '/moved')).colour, 'green');
+    await assert.rejects(hit(previewPort, '/old'), { code: 'ECONNREFUSED' });
+    assert.deepEqual((await loadSnapshot(file))?.features, moved);
+
+    await proxy.configure(routes, { features: { ...moved, preview: null } });
+    await assert.rejects(hit(next, '/gone'), { code: 'ECONNREFUSED' });
+    assert.equal((await proxy.status()).features.preview, null);
+    await proxy.configure(routes, { features });
+    assert.equal((await hit(previewPort, '/back')).colour, 'green');
+  });
+
+  it('keeps the preview listener across a restart from the snapshot', async () => {
+    const saved = await loadSnapshot(file);
+    await proxy.close(1_000);
+    proxy = await ProxyServer.start({ ...saved!, listen: { host: '127.0.0.1', port } }, { persist: (s) => saveSnapshot(file, s) });
+    assert.deepEqual((await proxy.status()).features, features);
+    assert.equal((await hit(previewPort, '/r')).colour, 'green');
+  });
+
+  it('does not count preview traffic', async () => {
+    await proxy.setWatch(true);
+    await many(10, 5, () => hit(previewPort, '/p'));
+    await many(10, 5, () => hit(port, '/p', { headers: { 'x-preview': 's3cret' } }));
+    await many(7, 5, () => hit(port, '/p'));
+    const s = await proxy.stats();
+    assert.equal(s.colours.green.requests, 0);
+    assert.equal(s.colours.blue.requests, 7);
+    await proxy.setWatch(false);
+  });
+});

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ProxyServer } from '../../src/proxy/builtin/server.js';
+import { loadSnapshot, saveSnapshot, type ProxySnapshot } from '../../src/proxy/builtin/snapshot.js';
+import { errorRate, quantileMs, type ColourStats } from '../../src/proxy/stats.js';
+import { freePort, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
+import { hit, many, startFlakyBackend } from '../helpers/builtin-traffic.js';
+import { local, snapshot, tempProject } from '../helpers/proxy.js';
+
+const routes = [{ path: '/', service: 'app' }];
+const histogramTotal = (s: ColourStats) => s.latency.reduce((a, b) => a + b, 0);
+
+describe('built-in proxy: traffic stats (the live watch)', { timeout: 60_000 }, () => {
+  let flaky: Awaited<ReturnType<typeof startFlakyBackend>>;
+  let green: TestBackend;
+  let root: string;
+  let cleanup: () => Promise<void>;
+  let file: string;
+  let proxy: ProxyServer;
+  let port: number;
+  const persist = (s: ProxySnapshot) => saveSnapshot(file, s);
+
+  before(async () => {
+    flaky = await startFlakyBackend('blue', 5);
+    green = await startBackend('green');
+    ({ root, cleanup } = await tempProject());
+    file = path.join(root, 'proxy.json');
+    proxy = await ProxyServer.start(snapshot(routes, { blue: { app: local(flaky.port) }, green: { app: local(green.port) } }, 'blue'), { persist });
+    port = proxy.address.port;
+  });
+  after(async () => {
+    await proxy.close(2_000);
+    await flaky.close();
+    await green.close();
+    await cleanup();
+  });
+
+  it('is off by default and counts nothing then', async () => {
+    assert.equal((await proxy.status()).watching, false);
+    await many(20, 5, () => hit(port, '/off'));
+    const s = await proxy.stats();
+    assert.equal(s.enabled, false);
+    assert.equal(s.colours.blue.requests, 0);
+  });
+
+  it('counts 5xx answers as errors: exactly 20% with every 5th request failing', async () => {
+    await proxy.setWatch(true);
+    assert.equal((await proxy.status()).watching, true);
+    const start = flaky.count();
+    assert.equal(start % 5, 0, 'the backend starts a fresh cycle of 5');
+    const n = 500;
+    const hits = await many(n, 10, () => hit(port, '/flaky'));
+    assert.equal(hits.filter((h) => h.status === 500).length, n / 5);
+    const s = await proxy.stats();
+    assert.equal(s.enabled, true);
+    const b = s.colours.blue;
+    assert.equal(b.requests, n);
+    assert.equal(b.errors, n / 5);
+    assert.equal(b.failures, 0);
+    assert.equal(errorRate(b), 0.2);
+    assert.equal(histogramTotal(b), b.requests);
+    assert.equal(s.colours.green.requests, 0);
+  });
+
+  it('turning on while on changes nothing; off keeps the last figures and stops counting; on again starts from zero', async () => {
+    await proxy.setWatch(true);
+    assert.equal((await proxy.stats()).colours.blue.requests, 500);
+    await proxy.setWatch(false);
+    await many(25, 5, () => hit(port, '/off-again'));
+    const off = await proxy.stats();
+    assert.equal(off.enabled, false);
+    assert.equal(off.colours.blue.requests, 500, 'nothing counted while off');
+    await proxy.setWatch(true);
+    const fresh = await proxy.stats();
+    assert.equal(fresh.enabled, true);
+    assert.equal(fresh.colours.blue.requests, 0);
+    assert.equal(histogramTotal(fresh.colours.blue), 0);
+    // The flaky backend saw the 25 uncounted requests: realign it on a multiple of 5.
+    await many((5 - (flaky.count() % 5)) % 5, 1, () => hit(port, '/align'));
+    await proxy.setWatch(false);
+    await proxy.setWatch(true);
+  });
+
+  it('counts a dead backend\'s 502s as failures', async () => {
+    const dead = await freePort();
+    await proxy.setBackends('green', { app: local(dead) });
+    await proxy.switchTo('green');
+    const hits = await many(20, 5, () => hit(port, '/dead'));
+    assert.ok(hits.every((h) => h.status === 502 && h.colour === 'green'));
+    const g = (await proxy.stats()).colours.green;
+    assert.deepEqual([g.requests, g.errors, g.failures], [20, 20, 20]);
+    assert.equal(histogramTotal(g), 20);
+    await proxy.setBackends('green', { app: local(green.port) });
+    await proxy.switchTo('blue');
+  });
+
+  it('counts a client that left before any answer as a request with no error, and measures latency', async () => {
+    await proxy.switchTo('green');
+    await proxy.setWatch(false);
+    await proxy.setWatch(true);
+    const arrived = green.arrived('/slow');
+    const req = http.request({ host: '127.0.0.1', port, path: '/slow?ms=3000', agent: false });
+    req.on('error', () => {});
+    req.end();
+    await arrived;
+    req.destroy();
+    assert.ok(await waitFor(async () => (await proxy.stats()).colours.green.requests === 1, 3_000));
+    let g = (await proxy.stats()).colours.green;
+    assert.deepEqual([g.errors, g.failures], [0, 0]);
+
+    const slow = await hit(port, '/slow?ms=300');
+    assert.equal(slow.status, 200);
+    g = (await proxy.stats()).colours.green;
+    assert.equal(g.requests, 2);
+    assert.ok((quantileMs(g, 1) ?? 0) >= 300, `slowest bucket ${quantileMs(g, 1)} ms`);
+    assert.equal(histogramTotal(g), 2);
+    await proxy.switchTo('blue');
+  });
+
+  it('counts a canary split into both colours; the histograms add up to the requests', async () => {
+    await proxy.setWatch(false);
+    await proxy.setWatch(true);
+    await proxy.setWeight('green', 50);
+    const hits = await many(200, 10, () => hit(port, '/split'));
+    await proxy.setWeight('green', 0);
+    const s = await proxy.stats();
+    const byColour = { blue: hits.filter((h) => h.colour === 'blue').length, green: hits.filter((h) => h.colour === 'green').length };
+    assert.equal(s.colours.blue.requests, byColour.blue);
+    assert.equal(s.colours.green.requests, byColour.green);
+    assert.equal(s.colours.blue.requests + s.colours.green.requests, 200);
+    for (const c of ['blue', 'green'] as const) assert.equal(histogramTotal(s.colours[c]), s.colours[c].requests);
+  });
+
+  it('persists `watching` (not the counts) across a restart', async () => {
+    assert.equal((await loadSnapshot(file))?.watching, true);
+    const saved = await loadSnapshot(file);
+    await proxy.close(1_000);
+    proxy = await ProxyServer.start({ ...saved!, listen: { host: '127.0.0.1', port } }, { persist });
+    assert.equal((await proxy.status()).watching, true);
+    const s = await proxy.stats();
+    assert.equal(s.enabled, true);
+    assert.equal(s.colours.blue.requests, 0);
+    await hit(port, '/after-restart');
+    assert.equal((await proxy.stats()).colours.blue.requests, 1);
+    await proxy.setWatch(false);
+    assert.equal((await loadSnapshot(file))?.watching, false);
+  });
+});
