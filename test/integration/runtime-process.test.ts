@@ -65,6 +65,18 @@ async function startTracked(rt: Runtime, colour: Colour, release: string) {
   return rt.start(colour, release);
 }
 
+/**
+ * start() returns once the processes survived their first moments, not when they listen (the health
+ * checks wait for that): a test that talks to a service or signals it waits for its "listening" line.
+ */
+async function untilListening(logFile: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!/listening on/.test(await fs.readFile(logFile, 'utf8').catch(() => ''))) {
+    if (Date.now() > deadline) throw new Error(`${logFile}: no "listening on" line within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function getJson(port: number, p: string): Promise<Record<string, unknown>> {
   const res = await fetch(`http://127.0.0.1:${port}${p}`, { signal: AbortSignal.timeout(3000) });
   return (await res.json()) as Record<string, unknown>;
@@ -193,6 +205,7 @@ describe('process runtime: start, status, stop', () => {
     assert.equal(run.release, rel.id);
     const api = run.services.api!;
     assert.ok(api.startTicks, 'start time recorded');
+    await untilListening(paths.serviceLog('green', 'api'));
     const body = await getJson(api.port, '/health');
     assert.equal(body.colour, 'green');
     assert.equal(body.version, 'v7');
@@ -250,6 +263,7 @@ describe('process runtime: start, status, stop', () => {
     const { paths, rt } = await project({ api: { mode: 'ignoreSigterm' } }, () => ({ api: svc('api', { stopTimeout: '400ms' }) }));
     const rel = await rt.prepare();
     const run = await startTracked(rt, 'blue', rel.id);
+    await untilListening(paths.serviceLog('blue', 'api'));
     const t0 = Date.now();
     await rt.stop('blue');
     const took = Date.now() - t0;
