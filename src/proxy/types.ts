@@ -51,6 +51,8 @@ export interface DrainResult {
   websocketsClosed: number;
   timedOut: boolean;
   ms: number;
+  /** Built-in proxy: what was open on the colour when the drain began (what it waited for). */
+  openAtStart?: { requests: number; websockets: number };
 }
 
 export interface ProxyControl {

@@ -40,7 +40,9 @@ export async function drainAndStop(e: Engine, proxy: ProxyControl, colour: Colou
 }
 
 export function drainSummary(d: DrainResult): string {
-  const parts = [`drained in ${d.ms} ms`];
+  const o = d.openAtStart;
+  const waited = o && o.requests + o.websockets > 0 ? ` (open at the start: ${o.requests} request(s), ${o.websockets} WebSocket(s))` : o ? ' (nothing was open)' : '';
+  const parts = [`drained in ${d.ms} ms${waited}`];
   if (d.timedOut) parts.push(`${d.inFlight} request(s) still open at the drain timeout`);
   if (d.websocketsClosed) parts.push(`${d.websocketsClosed} WebSocket(s) closed with 1001`);
   return parts.join(', ');

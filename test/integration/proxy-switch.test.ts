@@ -180,3 +180,36 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('a drain you can see', { timeout: 30_000 }, () => {
+  it('waits for a 3 s request, closes an open WebSocket with 1001, reports both, and ends as soon as nothing is left', async () => {
+    const blue = await startBackend('blue');
+    const green = await startBackend('green');
+    const p = await startProxy(snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'));
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${p.port}/live`);
+      await new Promise<void>((resolve, reject) => (ws.once('message', () => resolve()), ws.once('error', reject)));
+      const arrived = blue.arrived('/slow');
+      const slow = get(p.port, '/slow?ms=3000');
+      await arrived;
+      await p.proxy.switchTo('green');
+      const seen = await p.proxy.status();
+      assert.deepEqual([seen.inFlight.blue, seen.websockets.blue], [1, 1], 'status shows what is still open on blue');
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      const d = await p.proxy.drain('blue', 10_000);
+      assert.deepEqual(d.openAtStart, { requests: 1, websockets: 1 });
+      assert.equal(d.timedOut, false);
+      assert.ok(d.ms >= 2_500 && d.ms < 6_000, `drain took ${d.ms} ms for a 3 s request (timeout 10 s)`);
+      assert.equal(d.websocketsClosed, 1);
+      assert.equal((await slow).status, 200);
+      assert.equal(await closed, 1001);
+      const empty = await p.proxy.drain('blue', 10_000);
+      assert.ok(empty.ms < 200, `an empty drain took ${empty.ms} ms`);
+      assert.deepEqual(empty.openAtStart, { requests: 0, websockets: 0 });
+    } finally {
+      await p.stop();
+      await blue.close();
+      await green.close();
+    }
+  });
+});

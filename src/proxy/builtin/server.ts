@@ -264,12 +264,14 @@ export class ProxyServer implements ProxyControl {
       throw new SwitchyardError('PROXY_FAILED', `cannot drain ${c}: a canary split still sends it ${this.table.canary.percent}% of clients`, { hint: 'end the split first (weight 0), or switch' });
     }
     const t0 = performance.now();
+    const at = this.counters.snapshot();
+    const openAtStart = { requests: at.inFlight[c], websockets: at.websockets[c] };
     const idle = await this.counters.waitIdle(c, Math.max(0, Number(timeoutMs) || 0));
     const websocketsClosed = this.counters.closeSockets(c, DRAIN_CLOSE_CODE, 'switchyard: environment drained');
     // The colour's processes can only exit promptly once our idle keep-alive sockets to them are gone.
     const other = this.originsInUse(COLOURS.filter((x) => x !== c));
     this.pools.close([...this.originsInUse([c])].filter((o) => !other.has(o)));
-    return { inFlight: this.counters.inFlightOf(c), websocketsClosed, timedOut: !idle, ms: Math.round(performance.now() - t0) };
+    return { inFlight: this.counters.inFlightOf(c), websocketsClosed, timedOut: !idle, ms: Math.round(performance.now() - t0), openAtStart };
   }
 
   /** Stops accepting, lets in-flight requests finish (up to graceMs), then closes everything. */
