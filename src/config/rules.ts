@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Config } from './schema.js';
 import type { Problem } from './format-issues.js';
 import { routeFor, sortRoutes } from '../proxy/routing.js';
-import { tlsFilesExist } from '../proxy/nginx/rules.js';
+import { nginxPreviewFits, tlsFilesExist } from '../proxy/nginx/rules.js';
 
 export interface RuleContext {
   /** Folder of the config file; relative paths are resolved against it. */
@@ -233,7 +233,7 @@ export const smokeViaPreviewHasListener: Rule = (c) =>
     ? [{ path: 'checks.smokeVia', message: 'preview needs a preview listener: set proxy.listen.preview to a free port', got: 'preview' }]
     : [];
 
-export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid, tlsFilesExist, proxyContainerNeedsDocker, backupAndHookTargetsExist, smokeViaPreviewHasListener];
+export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid, tlsFilesExist, proxyContainerNeedsDocker, backupAndHookTargetsExist, smokeViaPreviewHasListener, nginxPreviewFits];
 
 /** Run every rule; a rule that trips over a malformed config (already reported by the schema) is skipped. */
 export function runRules(config: Config, ctx: RuleContext): Problem[] {

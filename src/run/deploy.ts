@@ -79,6 +79,8 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     // The live watch counts from here: the old colour's figures until the switch are its baseline.
     let watch: ShiftContext['watch'];
     if (rollbackOn) {
+      // Off first: counting left on by a command that died starts over (and nginx's log is truncated).
+      await proxy.setWatch(false);
       await proxy.setWatch(true);
       watch = { since: await proxy.stats(), thresholds: rollbackOn };
     }

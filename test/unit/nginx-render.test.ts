@@ -52,7 +52,7 @@ test('two upstreams per service with keep-alive; a colour without backend stays 
 
 test('the colour is chosen per request from the flag file, and named in a header', () => {
   const t = render(proxy());
-  assert.match(t, /set \$sy_colour blue;\n    if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n      set \$sy_colour green;\n    \}/);
+  assert.match(t, /set \$sy_colour blue;\n    set \$sy_other green;\n    if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n      set \$sy_colour green;\n      set \$sy_other blue;\n    \}/);
   assert.match(t, /add_header X-Switchyard-Env \$sy_colour always;/);
   assert.match(t, /proxy_pass http:\/\/sy_api_\$sy_colour;/);
   assert.match(t, /proxy_hide_header X-Switchyard-Env;/);
@@ -101,6 +101,7 @@ test('TLS: https server with cert, key and modern protocols; http answers 301 to
   assert.match(t, /ssl_session_timeout 1d;/);
   assert.doesNotMatch(t, /TLSv1 |TLSv1\.1|SSLv3|[: ]DHE-|CBC|RC4|3DES/);
   assert.equal(t.match(/add_header X-Switchyard-Env/g)?.length, 1, 'only the https server proxies');
+  assert.equal(t.match(/access_log "/g)?.length, 1, 'and only it logs');
 });
 
 test('the same inputs render byte-identical text (no reload when nothing changed)', () => {

@@ -1,18 +1,24 @@
 /**
- * ProxyControl for nginx. Colour switches only touch the flag file (no reload, no dropped
- * keep-alive connections). Backends and routes are real config changes: re-render, and only when
- * the text changed, `nginx -t` then reload; a rejected config is put back as it was.
+ * ProxyControl for nginx. Colour switches, canary splits, maintenance and counting only touch
+ * files nginx tests per request (no reload, no dropped keep-alive connections). Backends, routes
+ * and features are real config changes: re-render, and only when the text changed, `nginx -t`
+ * then reload; a rejected config is put back as it was.
  */
 import path from 'node:path';
 import os from 'node:os';
 import fs from 'node:fs/promises';
-import type { Colour, NginxProxyConfig, Route } from '../../config/schema.js';
+import { isColour, type Colour, type NginxProxyConfig, type Route } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
+import { featuresOf, type ProxyFeatures } from '../features.js';
 import type { Backends, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
+import { checkPercent, clearSplit, readSplit, writeSplit } from './canary.js';
 import { ensureDirs, flagColour, readNginxState, recordLoaded, restoreConfig, setFlag, stamped, stillLoaded, swapConfig, writeNginxState, type NginxFiles, type NginxState } from './files.js';
+import { maintenanceOff, maintenanceOn, readMaintenance } from './maintenance.js';
 import { masterPid, reloadNginx, testConfig, type NginxCommand } from './process.js';
 import { upstreamConnections, workersOf } from './procfs.js';
 import { renderNginxConfig, routedServices } from './render.js';
+import { checkFeatures } from './render-traffic.js';
+import { LogReader, watchOff, watchOn, watching } from './watch.js';
 
 const DRAIN_POLL_MS = 50;
 
@@ -37,8 +43,9 @@ function workerUser(proxy: NginxProxyConfig): string | undefined {
   return proxy.user ?? os.userInfo().username;
 }
 
-export function renderFor(s: NginxSetup, routes: Route[], state: NginxState): string {
+export function renderFor(s: NginxSetup, routes: Route[], state: NginxState, features: ProxyFeatures = featuresOf(s.proxy)): string {
   return renderNginxConfig({
+    features,
     proxy: { ...s.proxy, routes },
     files: s.files,
     services: routedServices(routes),
@@ -89,46 +96,85 @@ export const liveWorkers = (master: number) => async () => (await workersOf(mast
 export async function nginxStatus(s: NginxSetup, routes: Route[], pid: number): Promise<ProxyStatus> {
   const state = await readNginxState(s.files);
   const flag = await flagColour(s.files);
+  // No flag and never switched: nothing was activated yet (nginx would send such requests to blue).
+  const active = state.active === null && flag === 'blue' ? null : flag;
+  const split = await readSplit(s.files);
   return {
     pid,
-    // No flag and never switched: nothing was activated yet (nginx would send such requests to blue).
-    active: state.active === null && flag === 'blue' ? null : flag,
+    active,
     listen: { host: s.proxy.listen.host, port: s.proxy.listen.http },
     routes,
     backends: state.backends,
     // nginx cannot count these per colour without a module; see drain().
     inFlight: { blue: 0, green: 0 },
     websockets: { blue: 0, green: 0 },
+    // A split to the active colour (left for a moment by a switch) sends nobody anywhere new.
+    canary: split && active !== null && split.colour !== active ? split : null,
+    maintenance: await readMaintenance(s.files),
+    watching: await watching(s.files),
+    features: state.features ?? featuresOf(s.proxy),
   };
+}
+
+/** Never send traffic to a colour nginx has no address for (it would 502), like the built-in proxy. */
+async function checkBackends(s: NginxSetup, routes: Route[], colour: Colour, what: string): Promise<void> {
+  const known = (await readNginxState(s.files)).backends[colour] ?? {};
+  const missing = routedServices(routes).filter((svc) => known[svc] === undefined);
+  if (missing.length > 0) {
+    throw new SwitchyardError('PROXY_FAILED', `cannot ${what} ${colour}: no backend for ${missing.map((m) => JSON.stringify(m)).join(', ')}`, {
+      hint: `start ${colour} first (deploy or rollback do)`,
+    });
+  }
 }
 
 export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyControl {
   let routes = initialRoutes;
+  let features = featuresOf(s.proxy);
+  // Where stats() left off in the access log (a byte offset and the unfinished last line).
+  const log = new LogReader();
   return {
     // pid 0: nginx is not running (the control object outlives a stop in tests).
     status: async () => nginxStatus(s, routes, (await masterPid(s.files)) ?? 0),
-    configure: async (next) => {
-      await applyConfig(s, renderFor(s, next, await readNginxState(s.files)));
+    configure: async (next, opts) => {
+      const want = opts?.features ? checkFeatures(opts.features) : features;
+      const state = await readNginxState(s.files);
+      await applyConfig(s, renderFor(s, next, state, want));
       routes = next;
+      features = want;
+      await writeNginxState(s.files, { ...state, features: want });
     },
     setBackends: async (colour: Colour, backends: Backends) => {
       const state = await readNginxState(s.files);
-      const next: NginxState = { ...state, backends: { ...state.backends, [colour]: backends } };
-      await applyConfig(s, renderFor(s, routes, next));
+      const next: NginxState = { ...state, backends: { ...state.backends, [colour]: backends }, features };
+      await applyConfig(s, renderFor(s, routes, next, features));
       await writeNginxState(s.files, next);
     },
     switchTo: async (colour: Colour) => {
-      // Like the built-in proxy: never move traffic to a colour nginx has no address for (it would 502).
-      const known = (await readNginxState(s.files)).backends[colour] ?? {};
-      const missing = routedServices(routes).filter((svc) => known[svc] === undefined);
-      if (missing.length > 0) {
-        throw new SwitchyardError('PROXY_FAILED', `cannot switch to ${colour}: no backend for ${missing.map((m) => JSON.stringify(m)).join(', ')}`, {
-          hint: `start ${colour} first (deploy or rollback do)`,
-        });
-      }
+      await checkBackends(s, routes, colour, 'switch to');
+      // Flag first, split second: a client in the split stays on `colour`, the others move to
+      // it; no request goes to a colour other than the old and the new one.
       await setFlag(s.files, colour);
+      await clearSplit(s.files);
       await writeNginxState(s.files, { ...(await readNginxState(s.files)), active: colour });
     },
+    setWeight: async (colour: Colour, percent: number) => {
+      checkPercent(percent);
+      if (!isColour(colour)) throw new SwitchyardError('PROXY_FAILED', `unknown colour ${JSON.stringify(colour)}: expected blue or green`);
+      if (percent === 0) return clearSplit(s.files);
+      const active = (await nginxStatus(s, routes, 0)).active;
+      if (active === null) throw new SwitchyardError('PROXY_FAILED', `cannot send ${percent}% to ${colour}: no colour is active yet`, { hint: 'switch to a colour first (init or deploy do)' });
+      if (active === colour) {
+        throw new SwitchyardError('PROXY_FAILED', `cannot send ${percent}% to ${colour}: it is the active colour`, {
+          hint: `a canary goes to the inactive colour (${colour === 'blue' ? 'green' : 'blue'}); to move everyone, switch`,
+        });
+      }
+      await checkBackends(s, routes, colour, 'send traffic to');
+      await writeSplit(s.files, colour, percent);
+    },
+    // A null or absent message is the default page text.
+    setMaintenance: async (m) => (m.on ? maintenanceOn(s.files, m.message ?? undefined) : maintenanceOff(s.files)),
+    setWatch: async (on) => (on ? watchOn(s.files) : watchOff(s.files)),
+    stats: () => log.read(s.files),
     drain: (colour, timeoutMs) => drainColour(s, colour, timeoutMs),
   };
 }

@@ -6,17 +6,23 @@
 import type { Config, NginxProxyConfig } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import type { ProjectPaths } from '../../state/paths.js';
+import { featuresOf } from '../features.js';
 import type { ProxyDriver, ProxyStatus } from '../types.js';
+import { clearSplit } from './canary.js';
 import { applyConfig, liveWorkers, nginxControl, nginxStatus, renderFor, tlsPaths, type NginxSetup } from './control.js';
 import { removeProxyContainer, startCommand, stopProxyContainer, toolCommand } from './container.js';
 import { ensureDirs, keepHandEdits, nginxFiles, readNginxState, recordLoaded, restoreConfig, setFlag, stamped, swapConfig, writeNginxState } from './files.js';
 import { masterPid, nginxVersion, startNginx, stopNginx, testConfig, versionAtLeast } from './process.js';
+import { watchOff } from './watch.js';
 
 /** nginx 1.27.4 added keepalive_min_timeout (softens a real reload for keep-alive clients). */
 const KEEPALIVE_MIN_TIMEOUT_SINCE = '1.27.4';
 
+/** Every address nginx must listen on: http, https, and the preview listener (its own host). */
 function listens(p: NginxProxyConfig): { host: string; port: number }[] {
-  return [p.listen.http, ...(p.listen.https === undefined ? [] : [p.listen.https])].map((port) => ({ host: p.listen.host, port }));
+  const pub = [p.listen.http, ...(p.listen.https === undefined ? [] : [p.listen.https])].map((port) => ({ host: p.listen.host, port }));
+  const preview = featuresOf(p).preview;
+  return preview ? [...pub, preview] : pub;
 }
 
 export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
@@ -24,6 +30,9 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
   const proxy = config.proxy;
   const files = nginxFiles(paths);
   const routes = proxy.routes;
+  // Rendered from the start; configure() may pass others later (and records them in state.json).
+  const features = featuresOf(proxy);
+  const recordFeatures = async () => writeNginxState(files, { ...(await readNginxState(files)), features });
   const inContainer = proxy.mode === 'container';
   const tls = tlsPaths(proxy, paths.root);
   // One-off commands (-v, -t): the binary, or a throwaway container of proxy.image.
@@ -41,7 +50,7 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
     kind: 'nginx',
     ensure: async () => {
       const s = await getSetup();
-      const text = renderFor(s, routes, await readNginxState(files));
+      const text = renderFor(s, routes, await readNginxState(files), features);
       const control = nginxControl(s, routes);
       const edited = await keepHandEdits(files, text);
       const notes = edited ? [edited] : [];
@@ -49,6 +58,7 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
       if (running !== undefined) {
         // Listen, routes or TLS may have changed in switchyard.yml (or the file by hand): a checked reload.
         await applyConfig(s, text);
+        await recordFeatures();
         return { control, started: false, status: await statusOf(running), notes };
       }
       // A dead master's flag file and backends survive it, so it comes back on the same colour.
@@ -63,6 +73,7 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
       if (inContainer) await removeProxyContainer(config.app); // a crashed one would hold the name
       const pid = await startNginx(inContainer ? startCommand(config.app, proxy, files, tls) : proxy.binary, files, listens(proxy));
       await recordLoaded(files, pid, stamped(text), liveWorkers(pid));
+      await recordFeatures();
       return { control, started: true, status: await statusOf(pid), notes };
     },
     alive: async () => {
@@ -80,7 +91,11 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
         throw e instanceof SwitchyardError ? e : new SwitchyardError('PROXY_FAILED', `could not stop nginx: ${(e as Error).message}`);
       }
       // Like the built-in proxy after `down`: the next start has no colour active until init activates one.
+      // A split needs an active colour, and nobody is counting any more. Maintenance stays as it
+      // was (turned on on purpose, it must survive a restart of the proxy).
       await setFlag(files, 'blue');
+      await clearSplit(files);
+      await watchOff(files);
       await writeNginxState(files, { active: null, backends: {} });
       return true;
     },

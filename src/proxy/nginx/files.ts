@@ -3,8 +3,10 @@
  * that never touches the system nginx (/etc/nginx, /var/log/nginx, /run/nginx.pid).
  *
  * The colour flag (green.active) is what nginx tests on every request: present = green, absent =
- * blue. state.json only remembers what switchyard told nginx (backends per colour, last colour), so
- * a restarted nginx is rendered with the same upstreams.
+ * blue. The same goes for the canary split (split -> split.<colour>.<percent>.<id>/), maintenance
+ * (maintenance.on) and counting (watch.on): flag files and a symlink, so none of them reloads nginx.
+ * state.json only remembers what switchyard told nginx (backends per colour, last colour, the
+ * features rendered), so a restarted nginx is rendered with the same upstreams.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -12,6 +14,8 @@ import path from 'node:path';
 import type { Colour } from '../../config/schema.js';
 import type { ProjectPaths } from '../../state/paths.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../../state/atomic.js';
+import type { ProxyFeatures } from '../features.js';
+import { DEFAULT_MAINTENANCE_MESSAGE, maintenancePage } from '../maintenance-page.js';
 import type { Backends } from '../types.js';
 
 export interface NginxFiles {
@@ -25,6 +29,17 @@ export interface NginxFiles {
   loaded: string;
   /** Parent of nginx's temp folders (request bodies, buffered responses). */
   temp: string;
+  /** Symlink to the current canary folder (absent: no split); see canary.ts. */
+  split: string;
+  /** Present while maintenance is on (JSON: message, since); see maintenance.ts. */
+  maintenanceFlag: string;
+  /** The page nginx answers with while maintenance is on. */
+  maintenancePage: string;
+  /** Present while counting is on (JSON: since); renamed to watchLast when turned off. */
+  watchFlag: string;
+  watchLast: string;
+  /** The JSON access log counting reads (written only while watchFlag exists). */
+  accessLog: string;
 }
 
 export function nginxFiles(paths: ProjectPaths): NginxFiles {
@@ -38,17 +53,25 @@ export function nginxFiles(paths: ProjectPaths): NginxFiles {
     state: path.join(dir, 'state.json'),
     loaded: path.join(dir, 'loaded.json'),
     temp: path.join(dir, 'temp'),
+    split: path.join(dir, 'split'),
+    maintenanceFlag: path.join(dir, 'maintenance.on'),
+    maintenancePage: path.join(dir, 'maintenance.html'),
+    watchFlag: path.join(dir, 'watch.on'),
+    watchLast: path.join(dir, 'watch.last'),
+    accessLog: path.join(dir, 'access.json'),
   };
 }
 
 export interface NginxState {
   active: Colour | null;
   backends: Partial<Record<Colour, Backends>>;
+  /** The features the running config was rendered with (absent: never recorded). */
+  features?: ProxyFeatures;
 }
 
 export async function readNginxState(f: NginxFiles): Promise<NginxState> {
   const s = await readJson<Partial<NginxState>>(f.state).catch(() => undefined);
-  return { active: s?.active ?? null, backends: s?.backends ?? {} };
+  return { active: s?.active ?? null, backends: s?.backends ?? {}, ...(s?.features ? { features: s.features } : {}) };
 }
 
 export async function writeNginxState(f: NginxFiles, s: NginxState): Promise<void> {
@@ -76,10 +99,17 @@ export async function setFlag(f: NginxFiles, colour: Colour): Promise<void> {
   }
 }
 
-/** Folders nginx needs before it starts; the worker user must be able to write the temp ones. */
+/**
+ * Folders nginx needs before it starts; the worker user must be able to write the temp ones. The
+ * access log is created here, owner-only, so nginx (which opens it as the master, before the
+ * workers start) finds it and never creates it 0644 itself.
+ */
 export async function ensureDirs(f: NginxFiles): Promise<void> {
   await fs.mkdir(f.dir, { recursive: true, mode: 0o755 });
   await fs.mkdir(f.temp, { recursive: true, mode: 0o700 });
+  await (await fs.open(f.accessLog, 'a', 0o600)).close();
+  // A page always exists, so even a maintenance flag made by hand answers with it (not a 404).
+  if (!(await fs.stat(f.maintenancePage).catch(() => undefined))) await writeFileAtomic(f.maintenancePage, maintenancePage(DEFAULT_MAINTENANCE_MESSAGE), 0o644);
 }
 
 const STAMP = '# switchyard sha256 ';

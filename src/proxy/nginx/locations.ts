@@ -9,9 +9,9 @@
  */
 import type { Route } from '../../config/schema.js';
 import { routeFor } from '../routing.js';
+import { q } from './syntax.js';
 
-/** nginx double-quoted string: only `"` and `\\` need escaping. */
-export const q = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+export { q };
 
 const NOT_FOUND = 'return 404 "Not Found: no route matches this path\\n";';
 

@@ -5,13 +5,17 @@
  *
  * Colour selection happens per request (DESIGN.md I3a): every service has one upstream per colour,
  * and a server-level `if (-f green.active)` picks which one `proxy_pass` names. Switching is then
- * a file rename, never a reload (a reload resets keep-alive client connections).
+ * a file rename, never a reload (a reload resets keep-alive client connections). Canary splits,
+ * preview, maintenance and counting work the same way (render-traffic.ts).
  */
 import { COLOURS, type Colour, type NginxProxyConfig, type Route } from '../../config/schema.js';
+import { NO_FEATURES, type ProxyFeatures } from '../features.js';
 import { routeFor, sortRoutes } from '../routing.js';
 import type { Backends } from '../types.js';
 import type { NginxFiles } from './files.js';
-import { locationBlocks, q } from './locations.js';
+import { locationBlocks } from './locations.js';
+import { previewServer, publicSelection, trafficHttpLines } from './render-traffic.js';
+import { checkConfigPath, hostPort, q } from './syntax.js';
 
 export interface RenderInput {
   proxy: NginxProxyConfig;
@@ -27,6 +31,8 @@ export interface RenderInput {
   keepaliveMinTimeout?: boolean;
   /** false for tests that run nginx in the foreground. */
   daemon?: boolean;
+  /** Preview listener and matcher, canary stickiness, maintenance allowlist (default: NO_FEATURES). */
+  features?: ProxyFeatures;
 }
 
 /** A closed port marked down: nginx accepts the upstream (so `nginx -t` passes) and answers 502 at once. */
@@ -35,10 +41,6 @@ export const NO_BACKEND = 'server 127.0.0.1:1 down;';
 export const upstreamName = (service: string, colour: Colour | '$sy_colour') => `sy_${service}_${colour}`;
 
 const secs = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
-
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 function upstreams(input: RenderInput): string[] {
   const { proxy } = input;
@@ -60,16 +62,11 @@ function upstreams(input: RenderInput): string[] {
   return out;
 }
 
-/** What every proxied server block shares: the colour choice, its header, and the routes. */
+const proxyLocations = (routes: Route[]) => locationBlocks(routes, (service) => [`proxy_pass http://${upstreamName(service, '$sy_colour')};`]);
+
+/** The public server's body: the colour choice (canary, preview, maintenance, counting), its header, and the routes. */
 function proxiedBody(input: RenderInput, routes: Route[]): string[] {
-  return [
-    '    set $sy_colour blue;',
-    `    if (-f ${q(input.files.flag)}) {`,
-    '      set $sy_colour green;',
-    '    }',
-    '    add_header X-Switchyard-Env $sy_colour always;',
-    ...locationBlocks(routes, (service) => [`proxy_pass http://${upstreamName(service, '$sy_colour')};`]),
-  ];
+  return [...publicSelection(input.files, input.features ?? NO_FEATURES), ...proxyLocations(routes)];
 }
 
 /**
@@ -99,6 +96,12 @@ function tlsLines(tls: { cert: string; key: string }): string[] {
 function servers(input: RenderInput): string[] {
   const { proxy } = input;
   const routes = sortRoutes(proxy.routes);
+  const preview = previewServer(input.files, input.features ?? NO_FEATURES, proxyLocations(routes));
+  return [...publicServers(input, routes), ...preview];
+}
+
+function publicServers(input: RenderInput, routes: Route[]): string[] {
+  const { proxy } = input;
   const http = `    listen ${hostPort(proxy.listen.host, proxy.listen.http)};`;
   if (proxy.listen.https === undefined || !input.tls) {
     return ['  server {', http, ...proxiedBody(input, routes), '  }'];
@@ -121,9 +124,10 @@ function servers(input: RenderInput): string[] {
 
 export function renderNginxConfig(input: RenderInput): string {
   const { proxy, files } = input;
+  checkConfigPath(files.dir);
   const t = (name: string) => `${files.temp}/${name}`;
   return [
-    '# Rendered by switchyard: edits are overwritten. Colour switches change only green.active.',
+    '# Rendered by switchyard: edits are overwritten. Colour, canary, maintenance and counting change only files next to it.',
     ...(input.user ? [`user ${input.user};`] : []),
     `daemon ${input.daemon === false ? 'off' : 'on'};`,
     `worker_processes ${proxy.workerProcesses};`,
@@ -170,6 +174,8 @@ export function renderNginxConfig(input: RenderInput): string {
     `  proxy_send_timeout ${secs(proxy.sendTimeout)};`,
     '  proxy_next_upstream error timeout;',
     '  proxy_buffering on;',
+    '',
+    ...trafficHttpLines(input.features ?? NO_FEATURES),
     '',
     ...upstreams(input),
     '',

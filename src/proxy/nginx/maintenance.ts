@@ -1,0 +1,48 @@
+/**
+ * Maintenance mode as files: nginx answers 503 with maintenance.html to everyone outside the
+ * allowlist while maintenance.on exists (tested per request, no reload). The page is written
+ * before the flag, so it is complete when the first 503 is served; the flag carries the message
+ * and the time it was turned on, for status().
+ */
+import fs from 'node:fs/promises';
+import { SwitchyardError } from '../../errors.js';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../../state/atomic.js';
+import { DEFAULT_MAINTENANCE_MESSAGE, maintenancePage } from '../maintenance-page.js';
+import type { Maintenance } from '../types.js';
+import type { NginxFiles } from './files.js';
+
+export const MAX_MESSAGE = 2_000;
+
+/** 1..2000 characters, no control characters (the page is one paragraph). */
+export function checkMessage(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (message.length === 0 || message.length > MAX_MESSAGE || /[\u0000-\u001f\u007f-\u009f]/.test(message)) {
+    throw new SwitchyardError('PROXY_FAILED', `invalid maintenance message: expected 1-${MAX_MESSAGE} characters without control characters (line breaks, tabs)`);
+  }
+  return message;
+}
+
+export async function readMaintenance(f: NginxFiles): Promise<Maintenance | null> {
+  const st = await fs.stat(f.maintenanceFlag).catch(() => undefined);
+  if (!st) return null;
+  const v = await readJson<Partial<Maintenance>>(f.maintenanceFlag).catch(() => undefined);
+  // A flag made by hand (touch) is still maintenance: nginx answers 503 whatever it holds.
+  return {
+    message: typeof v?.message === 'string' ? v.message : DEFAULT_MAINTENANCE_MESSAGE,
+    since: typeof v?.since === 'string' ? v.since : st.mtime.toISOString(),
+  };
+}
+
+/** On (or a new message while on: `since` stays when it was first turned on). */
+export async function maintenanceOn(f: NginxFiles, message = DEFAULT_MAINTENANCE_MESSAGE): Promise<void> {
+  checkMessage(message);
+  const since = (await readMaintenance(f))?.since ?? new Date().toISOString();
+  // The workers read the page; it is no secret (the same text every blocked client gets).
+  await writeFileAtomic(f.maintenancePage, maintenancePage(message), 0o644);
+  // nginx only stats the flag: owner-only is enough.
+  await writeJsonAtomic(f.maintenanceFlag, { message, since } satisfies Maintenance, 0o600);
+}
+
+export async function maintenanceOff(f: NginxFiles): Promise<void> {
+  await fs.rm(f.maintenanceFlag, { force: true });
+}
