@@ -6,7 +6,7 @@
 //   errorsToBackMs: the first 500 from the new colour -> the last request the new colour received
 //                   (after it, every request goes to the old colour);
 //   rollbackMs:     from the watch's verdict to all traffic back (recorded in history);
-//   detectMs:       errorsToBackMs - rollbackMs (the watch polls its proxy every 500 ms).
+//   detectMs:       errorsToBackMs - rollbackMs (the watch polls its proxy every 250 ms).
 // Usage: npm run build && node bench/rollback-latency.mjs [--rounds 3] [--proxy builtin|nginx]
 // Writes bench/out/rollback-latency[-nginx].json. Talks to 127.0.0.1 only.
 import { spawn } from 'node:child_process';

@@ -94,6 +94,23 @@ if (r.deploySplit) {
   tables['split-table'] = lines.join('\n');
 }
 
+{
+  const wc = r.watchCost;
+  const rl = r.rollbackLatency;
+  const rlN = r.rollbackLatencyNginx;
+  const lines = [row(['live watch (`bench/watch-cost.mjs`, `bench/rollback-latency.mjs`)', 'built-in proxy', 'nginx (host mode)']), row(['---', '---', '---'])];
+  if (wc) {
+    lines.push(row([`throughput with the watch off / on, ${wc.connections} keep-alive connections (req/s, median of ${wc.rounds} alternating rounds)`, `${n(wc.reqPerSec.watchOff)} / ${n(wc.reqPerSec.watchOn)} (${wc.costPct >= 0 ? '-' : '+'}${Math.abs(wc.costPct)}%)`, '–']));
+    lines.push(row(['requests counted while on / answered while on', `${n(wc.countedWhileOn)} / ${n(wc.sentWhileOn)}`, '–']));
+  }
+  for (const [k, label] of [['afterSwitchMedian', 'a release failing 20%, plain switch: first 500 -> every request back on the old colour (median; of which the switch back)'], ['canary50Median', 'the same in a 50% canary step']]) {
+    const cell = (x) => (x?.[k] ? `${ms(x[k].errorsToBackMs)} (${ms(x[k].rollbackMs)})` : '?');
+    if (rl || rlN) lines.push(row([label, cell(rl), cell(rlN)]));
+  }
+  if (rl || rlN) lines.push(row(['transport failures during those rollbacks', rl ? n(rl.transportFailures) : '?', rlN ? n(rlN.transportFailures) : '?']));
+  if (wc || rl || rlN) tables['watch-table'] = lines.join('\n');
+}
+
 for (const [name, text] of Object.entries(tables)) console.log(`<!-- ${name} -->\n${text}\n<!-- /${name} -->\n`);
 
 if (args.includes('--write')) {

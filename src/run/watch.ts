@@ -11,7 +11,7 @@ import type { ProxyControl } from '../proxy/types.js';
 import { judge, type Verdict } from '../watch/judge.js';
 import type { WatchRecord } from '../state/history.js';
 
-export const WATCH_POLL_MS = 500;
+export const WATCH_POLL_MS = 250;
 
 export interface WatchInput {
   proxy: ProxyControl;
