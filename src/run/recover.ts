@@ -164,12 +164,25 @@ export async function recover(e: Engine): Promise<RecoverResult> {
     if (plan.kind !== 'converge') throw new Error(`unexpected recovery plan ${plan.kind}`);
     const proxy = p.control;
     const verb = plan.outcome === 'finished' ? 'finishing' : plan.outcome === 'undone' ? 'undoing' : 'switching back';
-    e.reporter.info(`the proxy sends traffic to ${(await proxy.status()).active ?? 'nothing'}: ${verb} the ${j.type}`);
-    const steps = new StepRunner(e.reporter, plan.actions.length + 1);
+    const now = await proxy.status();
+    e.reporter.info(`the proxy sends traffic to ${now.active ?? 'nothing'}: ${verb} the ${j.type}`);
+    // A deploy turns the live watch's counting on and off again at its end: a killed one leaves it
+    // on (nginx's access log would keep growing). Nothing else reads it now, so it goes off; the
+    // output says so only when it was on.
+    const watching = j.type === 'deploy' && now.watching;
+    const steps = new StepRunner(e.reporter, plan.actions.length + (watching ? 1 : 0) + 1);
     for (const a of plan.actions) {
       await steps.run(title(a), async (h) => {
         const what = await act(e, j, proxy, a, h);
         actions.push(`${title(a).toLowerCase()}: ${what}`);
+        h.ok(what);
+      });
+    }
+    if (watching) {
+      await steps.run('Turning the live watch off', async (h) => {
+        await proxy.setWatch(false);
+        const what = 'the interrupted deploy left per-colour counting on';
+        actions.push(`turned the live watch off: ${what}`);
         h.ok(what);
       });
     }

@@ -31,6 +31,12 @@ export interface KillPoint {
 
 const stepIs = (status: string, title: RegExp): KillWhen => (ev) => ev.event === 'step' && ev.status === status && title.test(ev.title ?? '');
 
+/**
+ * While a step whose title matches runs: its first progress event. A canary step reports progress
+ * only after it set its weight, so a kill here lands with the step's split applied.
+ */
+export const duringStep = (title: RegExp): KillWhen => (ev, step) => ev.event === 'progress' && title.test(step);
+
 /** The deploy's steps in order; `backup` assumes backup.kind: command (so that step really runs). */
 export const DEPLOY_KILL_POINTS: KillPoint[] = [
   { name: 'after backup', when: stepIs('ok', /^Backing up database/), expect: 'from' },
@@ -144,7 +150,7 @@ export function startKeepAliveLoad(origin: string, opts: { path: string; connect
 export interface StatusReport {
   active: string | null;
   currentEnv: string | null;
-  proxy: { running: boolean; active: string | null };
+  proxy: { running: boolean; active: string | null; canary?: { colour: string; percent: number } | null; watching?: boolean };
   colours: Record<string, { state: string; release: string | null; services: Array<{ service: string; running: boolean }> }>;
   lock: unknown;
   operation: unknown;

@@ -84,11 +84,32 @@ export async function makeProject(fixture: 'fixture' | 'example' = 'fixture', op
     file: async (rel) => fs.readFile(path.join(dir, rel), 'utf8').catch(() => undefined),
     setBehaviour: async (b) => fs.writeFile(path.join(dir, 'behaviour.json'), JSON.stringify(b)),
     cleanup: async () => {
-      await p.run(['down', '--force-unlock'], { timeoutMs: 30_000 });
+      const down = await p.run(['down', '--force-unlock'], { timeoutMs: 30_000 });
+      // A test may leave a config `down` cannot load (a variable only its own run had): never leak the daemons.
+      if (down.code !== 0) await killLeftovers(dir);
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
   return p;
+}
+
+/** Best effort, by the project's own pid files: the proxy daemon, nginx, and each colour's process groups. */
+export async function killLeftovers(dir: string): Promise<void> {
+  const signals: Array<[number, NodeJS.Signals]> = [];
+  const readPid = async (f: string) => Number((await fs.readFile(path.join(dir, '.switchyard', f), 'utf8').catch(() => '')).trim());
+  // SIGTERM for the daemons: nginx's master then takes its workers with it (SIGKILL would orphan them).
+  for (const f of ['run/proxy.pid', 'nginx/nginx.pid']) signals.push([await readPid(f), 'SIGTERM']);
+  for (const c of ['blue', 'green']) {
+    const run = JSON.parse((await fs.readFile(path.join(dir, '.switchyard', 'run', `${c}.json`), 'utf8').catch(() => '{}')) || '{}') as { services?: Record<string, { pid?: number }> };
+    for (const s of Object.values(run.services ?? {})) if (s.pid) signals.push([-s.pid, 'SIGKILL']); // detached: its own process group
+  }
+  for (const [pid, sig] of signals.filter(([x]) => Number.isInteger(x) && Math.abs(x) > 1)) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* already gone */
+    }
+  }
 }
 
 /**

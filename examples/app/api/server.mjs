@@ -24,6 +24,10 @@ const DEV = process.env.NODE_ENV !== 'production';
 const CODE_TTL_MS = 10 * 60_000;
 const MAX_BODY = 64 * 1024;
 const SLOW_CAP_MS = 10_000;
+// A release with a bug, for tests of the canary watch: FAIL_EVERY=N makes every Nth GET request
+// (other than /api/health, so health checks still pass) answer 500. Unset or 0: off.
+const FAIL_EVERY = Math.max(0, Math.trunc(Number(process.env.FAIL_EVERY) || 0));
+let gets = 0;
 
 async function openStore() {
   if (process.env.DATABASE_URL) {
@@ -120,6 +124,7 @@ const server = http.createServer(async (req, res) => {
     res.writeHead(204, CORS);
     return res.end();
   }
+  if (FAIL_EVERY && req.method === 'GET' && url.pathname !== '/api/health' && ++gets % FAIL_EVERY === 0) return send(res, 500, { error: 'injected failure (FAIL_EVERY)' });
   const handler = routes[`${req.method} ${url.pathname}`];
   try {
     if (handler) return await handler(req, res, url);
