@@ -47,6 +47,14 @@ function failure(c: ShiftContext, r: WatchResult, where: string, back: string): 
   });
 }
 
+/** Restarts a proxy daemon that died during a watch (it comes back with its colour, split and counting). */
+function reviver(c: ShiftContext) {
+  return {
+    revive: async () => `the proxy stopped answering; restarted it (pid ${(await c.e.proxy.ensure()).status.pid})`,
+    onRevived: (what: string) => c.e.reporter.warn(what),
+  };
+}
+
 function judged(r: WatchResult): string {
   return `${describeFigures(r.verdict.target)}${r.verdict.state === 'waiting' ? ' (too few requests to judge)' : ''}`;
 }
@@ -69,7 +77,7 @@ export async function canarySteps(c: ShiftContext, percents: number[], stepWaitM
         e.signal.throwIfAborted();
         return h.ok(`${p}% for ${formatDuration(stepWaitMs)}, not watched`);
       }
-      const r = await watchWindow({ proxy, target, from, percent: p, ms: stepWaitMs, thresholds: c.watch.thresholds, since: c.watch.since, signal: e.signal, onTick: progress(h, `${p}%`) });
+      const r = await watchWindow({ proxy, target, from, percent: p, ms: stepWaitMs, thresholds: c.watch.thresholds, since: c.watch.since, signal: e.signal, onTick: progress(h, `${p}%`), ...reviver(c) });
       e.signal.throwIfAborted();
       if (r.verdict.state === 'fail') {
         await proxy.setWeight(target, 0);
@@ -90,7 +98,7 @@ export async function watchAfterSwitch(c: ShiftContext & { watch: NonNullable<Sh
   const { e, op, proxy, target, from } = c;
   await c.steps.run(`Watching ${target} for ${formatDuration(ms)}`, async (h) => {
     // No abort signal: traffic moved already, and finishing the watch is the safe path.
-    const r = await watchWindow({ proxy, target, from, percent: 100, ms, thresholds: c.watch.thresholds, since: c.watch.since, onTick: progress(h, 'live') });
+    const r = await watchWindow({ proxy, target, from, percent: 100, ms, thresholds: c.watch.thresholds, since: c.watch.since, onTick: progress(h, 'live'), ...reviver(c) });
     if (r.verdict.state === 'fail') {
       await proxy.switchTo(from);
       const rollbackMs = Math.round(performance.now() - r.at);

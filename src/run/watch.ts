@@ -26,6 +26,12 @@ export interface WatchInput {
   /** Stops the window early (Ctrl-C before the switch); the last verdict is returned. */
   signal?: AbortSignal;
   onTick?: (v: Verdict, leftMs: number) => void;
+  /**
+   * The proxy stopped answering (its daemon died): bring it back (it restores its colour, split and
+   * counting from its snapshot). The window then starts over, since its counters restarted at zero.
+   */
+  revive?: () => Promise<string>;
+  onRevived?: (what: string) => void;
 }
 
 export interface WatchResult {
@@ -46,15 +52,30 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
+/** stats(), reviving a dead proxy once per failure when the caller can. */
+async function statsOrRevive(w: WatchInput): Promise<{ stats: TrafficStats; revived: boolean }> {
+  try {
+    return { stats: await w.proxy.stats(), revived: false };
+  } catch (err) {
+    if (!w.revive) throw err;
+    w.onRevived?.(await w.revive());
+    return { stats: await w.proxy.stats(), revived: true };
+  }
+}
+
 export async function watchWindow(w: WatchInput): Promise<WatchResult> {
-  const start = await w.proxy.stats();
+  let start = (await statsOrRevive(w)).stats;
   const t0 = performance.now();
   let verdict: Verdict = judge(diffStats(start, start).colours[w.target], null, w.thresholds);
   for (;;) {
     const left = w.ms - (performance.now() - t0);
     if (left <= 0 || w.signal?.aborted) break;
     await sleep(Math.min(WATCH_POLL_MS, left), w.signal);
-    const now = await w.proxy.stats();
+    const { stats: now, revived } = await statsOrRevive(w);
+    if (revived) {
+      start = now;
+      continue;
+    }
     const win = diffStats(now, start);
     const sameWindow = win.colours[w.from];
     const baseline = sameWindow.requests >= w.thresholds.minRequests ? sameWindow : diffStats(now, w.since).colours[w.from];

@@ -158,6 +158,27 @@ for (const kind of ['builtin', 'nginx'] as const) {
       assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
     });
 
+    test('the proxy killed during the watch is restarted at once with its colour, and the watch goes on', { skip: kind !== 'builtin' && 'nginx is restarted by the same path; this kills the built-in daemon' }, async () => {
+      await p.setBehaviour({ version: 'v9', mode: 'ok' });
+      const child = p.spawn(['deploy', '--auto-switch']);
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const deadline = Date.now() + 60_000;
+      while (!/Watching \w+ for/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.match(out, /Watching \w+ for/);
+      const target = /Target environment: (\w+)/.exec(out)![1]!;
+      const pid = Number((await p.file('.switchyard/run/proxy.pid'))!.trim());
+      process.kill(pid, 'SIGKILL');
+      assert.equal(await exited, 0, out);
+      assert.match(out, /the proxy stopped answering; restarted it \(pid \d+\)/);
+      const now = Number((await p.file('.switchyard/run/proxy.pid'))!.trim());
+      assert.notEqual(now, pid);
+      assert.equal((await get(p.port, '/api/items')).colour, target);
+      assert.equal((await lastDeploy(p)).result, 'success');
+    });
+
     test('maintenance: 503 with Retry-After and the page for others, 200 for the allowlist; off restores', async () => {
       let r = await p.run(['maintenance', 'on', '--message', 'Back at <5pm> & soon']);
       assert.equal(r.code, 0, r.stdout + r.stderr);

@@ -279,8 +279,8 @@ export class ProxyServer implements ProxyControl {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     await this.preview.close(false);
-    const deadline = Date.now() + graceMs;
-    for (const c of COLOURS) await this.counters.waitIdle(c, deadline - Date.now());
+    const deadline = performance.now() + graceMs;
+    for (const c of COLOURS) await this.counters.waitIdle(c, deadline - performance.now());
     for (const c of COLOURS) this.counters.closeSockets(c, DRAIN_CLOSE_CODE, 'switchyard: proxy stopping');
     this.server.closeAllConnections();
     await this.preview.close(true);
