@@ -3,7 +3,10 @@
 // through the proxy with the watch off and on, alternating rounds (off, on, off, on, ...) so drift
 // on the machine hits both alike. Backend and proxy are child processes; the proxy child turns its
 // watch on/off when the parent asks over IPC (ProxyServer.setWatch, what `deploy` does over the socket).
-// Usage: npm run build && node bench/watch-cost.mjs [--rounds 3] [--duration 5] [--connections 50]
+// On a small shared VM the A/B throughput moves by +-15% between rounds, more than counting costs; so
+// the work counting adds to one request (two clock reads and one histogram update, as the forwarder
+// does) is also timed alone, over a million requests, and set against one request's share of time.
+// Usage: npm run build && node bench/watch-cost.mjs [--rounds 5] [--duration 5] [--connections 50]
 // Writes bench/out/watch-cost.json. Talks to 127.0.0.1 only.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -36,7 +39,7 @@ if (role === 'backend') {
   });
 } else {
   const { default: autocannon } = await import('autocannon');
-  const rounds = Number(opt('rounds', '3'));
+  const rounds = Number(opt('rounds', '5'));
   const duration = Number(opt('duration', '5'));
   const connections = Number(opt('connections', '50'));
   const self = fileURLToPath(import.meta.url);
@@ -79,6 +82,19 @@ if (role === 'backend') {
         }
       }
     }
+    // The counting path alone: what the forwarder adds per request while the watch is on.
+    const { emptyColourStats, record } = await import(pathToFileURL(path.join(root, 'dist/proxy/stats.js')).href);
+    const s = emptyColourStats();
+    const N = 1_000_000;
+    let sink = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) {
+      const start = performance.now();
+      record(s, i % 50 === 0 ? 500 : 200, performance.now() - start + (i % 7), false);
+      sink += s.requests;
+    }
+    const nsPerRequest = Number((((performance.now() - t0) * 1e6) / N).toFixed(1));
+    if (sink === 0) throw new Error('unreachable');
     const off = median(rps.off);
     const on = median(rps.on);
     const result = {
@@ -88,6 +104,9 @@ if (role === 'backend') {
       reqPerSec: { watchOff: off, watchOn: on },
       p99ms: { watchOff: median(p99.off), watchOn: median(p99.on) },
       costPct: Number((((off - on) / off) * 100).toFixed(1)),
+      countingNsPerRequest: nsPerRequest,
+      /** The counting path's share of one request's time at the watch-off throughput (one core per request stream). */
+      countingSharePct: Number(((nsPerRequest / (1e9 / off)) * 100).toFixed(2)),
       rounds_rps: rps,
       countedWhileOn: counted,
       sentWhileOn,
