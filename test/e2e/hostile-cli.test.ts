@@ -121,9 +121,11 @@ after(async () => {
 type Cmd = { name: string; colour?: 'required' | 'optional'; args: number; extraOptional?: number; flags: string[]; valued?: Array<[string, string[]]> };
 const COMMANDS: Cmd[] = [
   { name: 'init', args: 0, flags: ['--skip-tests', '-y', '--force-unlock'], valued: [['--ref', ['HEAD']]] },
-  { name: 'deploy', args: 0, flags: ['--auto-switch', '--skip-tests', '--skip-backup', '--keep-old', '--pull'], valued: [['--ref', ['v1']]] },
+  { name: 'deploy', args: 0, flags: ['--auto-switch', '--skip-tests', '--skip-backup', '--keep-old', '--pull'], valued: [['--ref', ['v1']], ['--canary', ['10,100']], ['--step-wait', ['5s']]] },
   { name: 'rollback', args: 0, flags: ['--force', '-f'] },
-  { name: 'switch', colour: 'required', args: 0, flags: ['--force'] },
+  { name: 'switch', colour: 'required', args: 0, flags: ['--force'], valued: [['--weight', ['10']]] },
+  { name: 'preview', colour: 'required', args: 0, flags: [] },
+  { name: 'maintenance', args: 1, flags: [], valued: [['--message', ['back soon']]] },
   { name: 'health', colour: 'required', args: 0, flags: [], valued: [['--timeout', ['1', '2s']]] },
   { name: 'smoke', colour: 'required', args: 0, flags: [] },
   { name: 'status', args: 0, flags: ['--json'] },
@@ -178,7 +180,16 @@ function badArgv(cmd: Cmd): fc.Arbitrary<string[]> {
     kinds.push(fc.tuple(BAD_COLOUR.filter((x) => !x.startsWith('-')), someArgs, flags).map(([c, rest, fl]) => ({ positional: [c, ...rest], options: fl })));
   }
   for (const [f] of cmd.valued ?? []) {
-    const bad = f === '--timeout' ? ['soon', '-1', '1e999', '', 'x'.repeat(1000), '1\n2'] : f === '-n' || f === '--requests' ? ['abc', '0', '-3', '1.5', '', '99999999999', ' 1'] : [];
+    const bad =
+      f === '--timeout' || f === '--step-wait'
+        ? ['soon', '-1', '1e999', '', 'x'.repeat(1000), '1\n2']
+        : f === '-n' || f === '--requests'
+          ? ['abc', '0', '-3', '1.5', '', '99999999999', ' 1']
+          : f === '--weight'
+            ? ['150', '-1', 'abc', '', '1.5', '10%', '0x10']
+            : f === '--canary'
+              ? ['50,10', '10,50', '0,100', 'abc', '', '101,100', '10,,100', '10,100\n']
+              : [];
     if (bad.length) kinds.push(fc.tuple(colour, someArgs, fc.constantFrom(...bad)).map(([c, rest, v]) => ({ positional: full(c, rest), options: [`${f}=${v}`] })));
   }
   return fc.oneof(...kinds).map((k) => [cmd.name, ...k.positional, ...k.options]);
