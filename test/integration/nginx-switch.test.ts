@@ -11,7 +11,8 @@ import { startBackend, type TestBackend } from '../helpers/backends.js';
 import { nginxProject, reloadSwitchedNginx, startWith, type NginxProject } from '../helpers/nginx.js';
 
 const SWITCHES = 10;
-const REQUESTS = 8_000;
+/** Upper bound only: the load stops once every switch happened and EVERY more requests were sent. */
+const REQUESTS = 200_000;
 const CONNECTIONS = 16;
 const EVERY = 300; // requests between switches, at least
 const SETTLE_MS = 100; // and time after the previous switch, so each colour serves a while
@@ -37,7 +38,11 @@ async function switchUnderLoad(port: number, switchTo: (c: Colour) => Promise<vo
     await switchTo(colour);
     switches.push({ colour, startedAt, returnedAt: Date.now() - t0 });
   }
-  const totals = await load.done;
+  // Keep loading after the last switch (a fast runtime would otherwise finish a fixed count before it).
+  const after = load.sent + EVERY;
+  const deadline = Date.now() + 20_000;
+  while (load.sent < after && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+  const totals = await load.stop();
   // Re-base on the load's own clock (it started a moment before t0).
   const shift = t0 - totals.startedAt;
   return { totals, switches: switches.map((s) => ({ ...s, startedAt: s.startedAt + shift, returnedAt: s.returnedAt + shift })) };
