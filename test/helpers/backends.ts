@@ -151,6 +151,13 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Something listening on a port of its own (to make a port "in use"); close() frees it. */
+export async function squat(): Promise<{ port: number; close: () => Promise<void> }> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  return { port: (s.address() as AddressInfo).port, close: () => new Promise((r) => s.close(() => r())) };
+}
+
 /** A simple request through Node's http client; returns status, headers and the whole body. */
 export function get(
   port: number,

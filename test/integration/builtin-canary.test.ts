@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startLoad } from '../../src/load/load.js';
 import { ProxyServer } from '../../src/proxy/builtin/server.js';
-import { loadSnapshot, saveSnapshot, type ProxySnapshot } from '../../src/proxy/builtin/snapshot.js';
+import { loadSnapshot, type ProxySnapshot } from '../../src/proxy/builtin/snapshot.js';
 import { inCanary } from '../../src/proxy/builtin/sticky.js';
 import { NO_FEATURES } from '../../src/proxy/features.js';
 import { startBackend, type TestBackend } from '../helpers/backends.js';
-import { local, snapshot, tempProject } from '../helpers/proxy.js';
+import { local, persistedProxy, restartPersisted, snapshot } from '../helpers/proxy.js';
 import { cookieValue, hit, many, wsHello } from '../helpers/builtin-traffic.js';
 
 const routes = [{ path: '/', service: 'app' }];
@@ -16,20 +15,15 @@ const routes = [{ path: '/', service: 'app' }];
 describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
   let blue: TestBackend;
   let green: TestBackend;
-  let root: string;
   let cleanup: () => Promise<void>;
   let file: string;
   let proxy: ProxyServer;
   let port: number;
-  const persist = (s: ProxySnapshot) => saveSnapshot(file, s);
 
   before(async () => {
     blue = await startBackend('blue');
     green = await startBackend('green');
-    ({ root, cleanup } = await tempProject());
-    file = path.join(root, 'proxy.json');
-    proxy = await ProxyServer.start(snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'), { persist });
-    port = proxy.address.port;
+    ({ proxy, port, file, cleanup } = await persistedProxy({ blue: blue.port, green: green.port }));
   });
   after(async () => {
     await proxy.close(2_000);
@@ -197,11 +191,9 @@ describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
     await proxy.configure(routes, { features: { ...NO_FEATURES, stickyCookie: 'sy_c2' } });
     await proxy.setWeight('green', 35);
     const inside = Array.from({ length: 500 }, () => randomUUID()).find((k) => inCanary(k, 35))!;
-    const saved = await loadSnapshot(file);
-    assert.deepEqual(saved?.canary, { colour: 'green', percent: 35 });
-    await proxy.close(1_000);
-
-    proxy = await ProxyServer.start({ ...saved!, listen: { host: '127.0.0.1', port } }, { persist });
+    let saved: ProxySnapshot;
+    ({ proxy, saved } = await restartPersisted(proxy, file, port));
+    assert.deepEqual(saved.canary, { colour: 'green', percent: 35 });
     const st = await proxy.status();
     assert.deepEqual(st.canary, { colour: 'green', percent: 35 });
     assert.equal(st.features.stickyCookie, 'sy_c2');

@@ -1,33 +1,18 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { runProxyDaemon } from '../../src/proxy/builtin/daemon.js';
 import { loadSnapshot, saveSnapshot } from '../../src/proxy/builtin/snapshot.js';
 import { proxyAlive, proxyClient } from '../../src/proxy/client.js';
 import { NO_FEATURES, type ProxyFeatures } from '../../src/proxy/features.js';
 import { ensureProxy, stopProxy } from '../../src/proxy/launch.js';
 import { projectPaths, type ProjectPaths } from '../../src/state/paths.js';
-import { freePort, startBackend, type TestBackend } from '../helpers/backends.js';
+import { freePort, squat, startBackend, type TestBackend } from '../helpers/backends.js';
 import { hit } from '../helpers/builtin-traffic.js';
-import { local, snapshot, tempProject } from '../helpers/proxy.js';
+import { daemonInProcess, local, snapshot, tempProject } from '../helpers/proxy.js';
 
 const routes = [{ path: '/', service: 'app' }];
 
-/** Runs the daemon in this process until `stop()`; resolves once it serves. */
-async function daemon(root: string): Promise<{ stop: () => Promise<void> }> {
-  const ac = new AbortController();
-  let ready!: () => void;
-  const serving = new Promise<void>((r) => (ready = r));
-  const done = runProxyDaemon(root, { signal: ac.signal, onReady: () => ready() });
-  await Promise.race([serving, done]);
-  return {
-    stop: async () => {
-      ac.abort();
-      await done;
-    },
-  };
-}
+const daemon = daemonInProcess;
 
 /** A raw control call, to see the daemon's answer to malformed bodies. */
 function raw(socketPath: string, method: string, path: string, body?: string): Promise<{ status: number; json: { error?: { code: string; message: string } } }> {
@@ -40,12 +25,6 @@ function raw(socketPath: string, method: string, path: string, body?: string): P
     req.on('error', reject);
     req.end(body);
   });
-}
-
-async function squat(): Promise<{ port: number; close: () => Promise<void> }> {
-  const s = net.createServer();
-  const port = await new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as net.AddressInfo).port)));
-  return { port, close: () => new Promise((r) => s.close(() => r())) };
 }
 
 describe('built-in proxy: control API and daemon persistence', { timeout: 90_000 }, () => {

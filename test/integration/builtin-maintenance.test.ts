@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ProxyServer } from '../../src/proxy/builtin/server.js';
-import { loadSnapshot, saveSnapshot, type ProxySnapshot } from '../../src/proxy/builtin/snapshot.js';
+import { loadSnapshot, type ProxySnapshot } from '../../src/proxy/builtin/snapshot.js';
 import { NO_FEATURES, type ProxyFeatures } from '../../src/proxy/features.js';
 import { DEFAULT_MAINTENANCE_MESSAGE, escapeHtml } from '../../src/proxy/maintenance-page.js';
 import { freePort, startBackend, type TestBackend } from '../helpers/backends.js';
 import { hit, wsHello } from '../helpers/builtin-traffic.js';
-import { local, snapshot, tempProject } from '../helpers/proxy.js';
+import { local, persistedProxy, restartPersisted, snapshot } from '../helpers/proxy.js';
 
 const routes = [{ path: '/', service: 'app' }];
 const OUTSIDER = '127.0.0.2';
@@ -16,24 +15,19 @@ const MESSAGE = 'Back at 5 <b>pm</b> & "soon" \'ish\'';
 describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
   let blue: TestBackend;
   let green: TestBackend;
-  let root: string;
   let cleanup: () => Promise<void>;
   let file: string;
   let proxy: ProxyServer;
   let port: number;
   let previewPort: number;
   let features: ProxyFeatures;
-  const persist = (s: ProxySnapshot) => saveSnapshot(file, s);
 
   before(async () => {
     blue = await startBackend('blue');
     green = await startBackend('green');
-    ({ root, cleanup } = await tempProject());
-    file = path.join(root, 'proxy.json');
     previewPort = await freePort();
     features = { ...NO_FEATURES, preview: { host: '127.0.0.1', port: previewPort }, maintenanceAllow: ['127.0.0.1', '10.0.0.0/8'], retryAfterS: 120 };
-    proxy = await ProxyServer.start({ ...snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'), features }, { persist });
-    port = proxy.address.port;
+    ({ proxy, port, file, cleanup } = await persistedProxy({ blue: blue.port, green: green.port }, features));
   });
   after(async () => {
     await proxy.close(2_000);
@@ -80,10 +74,9 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
 
   it('comes back after a restart still in maintenance', async () => {
     const before = (await proxy.status()).maintenance;
-    const saved = await loadSnapshot(file);
-    assert.deepEqual(saved?.maintenance, before);
-    await proxy.close(1_000);
-    proxy = await ProxyServer.start({ ...saved!, listen: { host: '127.0.0.1', port } }, { persist });
+    let saved: ProxySnapshot;
+    ({ proxy, saved } = await restartPersisted(proxy, file, port));
+    assert.deepEqual(saved.maintenance, before);
     assert.deepEqual((await proxy.status()).maintenance, before);
     const r = await hit(port, '/again', { localAddress: OUTSIDER });
     assert.equal(r.status, 503);

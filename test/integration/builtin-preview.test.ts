@@ -1,26 +1,17 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ProxyServer } from '../../src/proxy/builtin/server.js';
-import { loadSnapshot, saveSnapshot, type ProxySnapshot } from '../../src/proxy/builtin/snapshot.js';
+import { loadSnapshot } from '../../src/proxy/builtin/snapshot.js';
 import { NO_FEATURES, type ProxyFeatures } from '../../src/proxy/features.js';
-import { freePort, startBackend, type TestBackend } from '../helpers/backends.js';
+import { freePort, squat, startBackend, type TestBackend } from '../helpers/backends.js';
 import { hit, many, wsHello } from '../helpers/builtin-traffic.js';
-import { local, snapshot, tempProject } from '../helpers/proxy.js';
+import { local, persistedProxy, restartPersisted, snapshot } from '../helpers/proxy.js';
 
 const routes = [{ path: '/', service: 'app' }];
-
-async function squat(): Promise<{ port: number; close: () => Promise<void> }> {
-  const s = net.createServer();
-  const port = await new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as net.AddressInfo).port)));
-  return { port, close: () => new Promise((r) => s.close(() => r())) };
-}
 
 describe('built-in proxy: preview', { timeout: 60_000 }, () => {
   let blue: TestBackend;
   let green: TestBackend;
-  let root: string;
   let cleanup: () => Promise<void>;
   let file: string;
   let proxy: ProxyServer;
@@ -31,17 +22,13 @@ describe('built-in proxy: preview', { timeout: 60_000 }, () => {
   before(async () => {
     blue = await startBackend('blue');
     green = await startBackend('green');
-    ({ root, cleanup } = await tempProject());
-    file = path.join(root, 'proxy.json');
     previewPort = await freePort();
     features = {
       ...NO_FEATURES,
       preview: { host: '127.0.0.1', port: previewPort },
       previewMatch: { header: 'X-Preview', cookie: 'sy_preview', token: 's3cret' },
     };
-    const snap: ProxySnapshot = { ...snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'), features };
-    proxy = await ProxyServer.start(snap, { persist: (s) => saveSnapshot(file, s) });
-    port = proxy.address.port;
+    ({ proxy, port, file, cleanup } = await persistedProxy({ blue: blue.port, green: green.port }, features));
   });
   after(async () => {
     await proxy.close(2_000);
@@ -132,9 +119,7 @@ describe('built-in proxy: preview', { timeout: 60_000 }, () => {
   });
 
   it('keeps the preview listener across a restart from the snapshot', async () => {
-    const saved = await loadSnapshot(file);
-    await proxy.close(1_000);
-    proxy = await ProxyServer.start({ ...saved!, listen: { host: '127.0.0.1', port } }, { persist: (s) => saveSnapshot(file, s) });
+    ({ proxy } = await restartPersisted(proxy, file, port));
     assert.deepEqual((await proxy.status()).features, features);
     assert.equal((await hit(previewPort, '/r')).colour, 'green');
   });

@@ -1,34 +1,27 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ProxyServer } from '../../src/proxy/builtin/server.js';
-import { loadSnapshot, saveSnapshot, type ProxySnapshot } from '../../src/proxy/builtin/snapshot.js';
+import { loadSnapshot } from '../../src/proxy/builtin/snapshot.js';
 import { errorRate, quantileMs, type ColourStats } from '../../src/proxy/stats.js';
 import { freePort, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
 import { hit, many, startFlakyBackend } from '../helpers/builtin-traffic.js';
-import { local, snapshot, tempProject } from '../helpers/proxy.js';
+import { local, persistedProxy, restartPersisted } from '../helpers/proxy.js';
 
-const routes = [{ path: '/', service: 'app' }];
 const histogramTotal = (s: ColourStats) => s.latency.reduce((a, b) => a + b, 0);
 
 describe('built-in proxy: traffic stats (the live watch)', { timeout: 60_000 }, () => {
   let flaky: Awaited<ReturnType<typeof startFlakyBackend>>;
   let green: TestBackend;
-  let root: string;
   let cleanup: () => Promise<void>;
   let file: string;
   let proxy: ProxyServer;
   let port: number;
-  const persist = (s: ProxySnapshot) => saveSnapshot(file, s);
 
   before(async () => {
     flaky = await startFlakyBackend('blue', 5);
     green = await startBackend('green');
-    ({ root, cleanup } = await tempProject());
-    file = path.join(root, 'proxy.json');
-    proxy = await ProxyServer.start(snapshot(routes, { blue: { app: local(flaky.port) }, green: { app: local(green.port) } }, 'blue'), { persist });
-    port = proxy.address.port;
+    ({ proxy, port, file, cleanup } = await persistedProxy({ blue: flaky.port, green: green.port }));
   });
   after(async () => {
     await proxy.close(2_000);
@@ -135,9 +128,7 @@ describe('built-in proxy: traffic stats (the live watch)', { timeout: 60_000 }, 
 
   it('persists `watching` (not the counts) across a restart', async () => {
     assert.equal((await loadSnapshot(file))?.watching, true);
-    const saved = await loadSnapshot(file);
-    await proxy.close(1_000);
-    proxy = await ProxyServer.start({ ...saved!, listen: { host: '127.0.0.1', port } }, { persist });
+    ({ proxy } = await restartPersisted(proxy, file, port));
     assert.equal((await proxy.status()).watching, true);
     const s = await proxy.stats();
     assert.equal(s.enabled, true);

@@ -7,25 +7,11 @@ import { saveSnapshot } from '../../src/proxy/builtin/snapshot.js';
 import { proxyAlive, proxyClient } from '../../src/proxy/client.js';
 import { projectPaths, type ProjectPaths } from '../../src/state/paths.js';
 import { freePort, get, startBackend, type TestBackend } from '../helpers/backends.js';
-import { local, snapshot, tempProject } from '../helpers/proxy.js';
+import { daemonInProcess, local, snapshot, tempProject } from '../helpers/proxy.js';
 
 const routes = [{ path: '/', service: 'app' }];
 
-/** Runs the daemon in this process until `stop()`; resolves once it serves. */
-async function daemon(root: string): Promise<{ stop: () => Promise<void>; done: Promise<void> }> {
-  const ac = new AbortController();
-  let ready!: () => void;
-  const serving = new Promise<void>((r) => (ready = r));
-  const done = runProxyDaemon(root, { signal: ac.signal, onReady: () => ready() });
-  await Promise.race([serving, done]);
-  return {
-    done,
-    stop: async () => {
-      ac.abort();
-      await done;
-    },
-  };
-}
+const daemon = daemonInProcess;
 
 describe('proxy daemon', { timeout: 60_000 }, () => {
   let blue: TestBackend;

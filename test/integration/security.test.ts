@@ -27,7 +27,7 @@ import { parse, stringify } from 'yaml';
 import { runSmoke } from '../../src/checks/smoke.js';
 import { configSchema } from '../../src/config/schema.js';
 import { DEFAULT_MAX_BODY_SIZE } from '../../src/config/proxy-schema.js';
-import { runProxyDaemon } from '../../src/proxy/builtin/daemon.js';
+import { daemonInProcess } from '../helpers/proxy.js';
 import { DEFAULT_LIMITS, HEADERS_TIMEOUT_MS, MAX_HEADER_SIZE, ProxyServer, REQUEST_TIMEOUT_MS, type ProxyLimits } from '../../src/proxy/builtin/server.js';
 import { saveSnapshot, type ProxySnapshot } from '../../src/proxy/builtin/snapshot.js';
 import { proxyAlive, proxyClient } from '../../src/proxy/client.js';
@@ -392,12 +392,8 @@ describe('owner-only files', { timeout: 90_000 }, () => {
     const port = await freePort();
     const routes = [{ path: '/', service: 'app' }];
     await saveSnapshot(paths.proxyState, { ...snap(1), listen: { host: '127.0.0.1', port } });
-    const ac = new AbortController();
-    let ready!: () => void;
-    const serving = new Promise<void>((r) => (ready = r));
-    const done = runProxyDaemon(root, { signal: ac.signal, onReady: () => ready() });
+    const d = await daemonInProcess(root);
     try {
-      await Promise.race([serving, done]);
       assert.equal((await proxyClient(paths.proxySocket).status()).maxBodySize, DEFAULT_MAX_BODY_SIZE);
       const r = await ensureProxy(paths, { listen: { host: '127.0.0.1', port }, routes, maxBodySize: 2048 });
       assert.equal(r.started, false, 'the running daemon was reused');
@@ -406,8 +402,7 @@ describe('owner-only files', { timeout: 90_000 }, () => {
       const big = await rawClient(port, ['POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2049\r\n\r\n']);
       assert.equal(statusOf(big.text), 413);
     } finally {
-      ac.abort();
-      await done;
+      await d.stop();
       await fs.rm(root, { recursive: true, force: true });
     }
   });
@@ -419,18 +414,13 @@ describe('owner-only files', { timeout: 90_000 }, () => {
     await fs.chmod(path.join(root, '.switchyard'), 0o755);
     await fs.chmod(path.join(root, '.switchyard', 'run'), 0o777);
     await saveSnapshot(paths.proxyState, { ...snap(1), listen: { host: '127.0.0.1', port: 0 } });
-    const ac = new AbortController();
-    let ready!: () => void;
-    const serving = new Promise<void>((r) => (ready = r));
-    const done = runProxyDaemon(root, { signal: ac.signal, onReady: () => ready() });
+    const d = await daemonInProcess(root);
     try {
-      await Promise.race([serving, done]);
       assert.equal((await fs.stat(paths.dir)).mode & 0o777, 0o700);
       assert.equal((await fs.stat(path.join(paths.dir, 'run'))).mode & 0o777, 0o700);
       assert.equal((await fs.stat(paths.proxySocket)).mode & 0o777, 0o600);
     } finally {
-      ac.abort();
-      await done;
+      await d.stop();
       await fs.rm(root, { recursive: true, force: true });
     }
   });
