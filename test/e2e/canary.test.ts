@@ -180,7 +180,12 @@ for (const kind of ['builtin', 'nginx'] as const) {
     });
 
     test('maintenance: 503 with Retry-After and the page for others, 200 for the allowlist; off restores', async () => {
-      let r = await p.run(['maintenance', 'on', '--message', 'Back at <5pm> & soon']);
+      // A message no proxy would take is a usage error before the proxy is asked (exit 2), and changes nothing.
+      let r = await p.run(['maintenance', 'on', '--message', 'two\nlines']);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /control characters/);
+      assert.equal((await get(p.port, '/api/items', { from: '127.0.0.2' })).status, 200);
+      r = await p.run(['maintenance', 'on', '--message', 'Back at <5pm> & soon']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const other = await get(p.port, '/api/items', { from: '127.0.0.2' });
       assert.equal(other.status, 503);

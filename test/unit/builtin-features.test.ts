@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NO_FEATURES } from '../../src/proxy/features.js';
 import { checkCanary, checkFeatures, checkMaintenanceState, checkPercent } from '../../src/proxy/builtin/features-check.js';
-import { Allowlist, checkMaintenanceMessage } from '../../src/proxy/builtin/maintenance.js';
+import { Allowlist } from '../../src/proxy/builtin/maintenance.js';
+import { checkMaintenanceMessage } from '../../src/proxy/maintenance-page.js';
 import { checkSnapshot } from '../../src/proxy/builtin/snapshot.js';
 import { TrafficWatch } from '../../src/proxy/builtin/watch.js';
 
@@ -33,6 +34,8 @@ describe('control input checks', () => {
     assert.equal(checkMaintenanceMessage('x'.repeat(2000)).length, 2000);
     for (const bad of ['', 'x'.repeat(2001), 'line\nbreak', 'tab\there', 'esc\u001b[31m', 'del\u007f', 'c1\u0085', 5, null]) {
       assert.throws(() => checkMaintenanceMessage(bad), { code: 'PROXY_FAILED', message: /maintenance message/ });
+      // The CLI applies the same rule before any proxy, as a usage error (exit 2).
+      assert.throws(() => checkMaintenanceMessage(bad, 'USAGE'), { code: 'USAGE', message: /maintenance message/ });
     }
   });
 

@@ -8,7 +8,7 @@ import { isColour } from '../../config/schema.js';
 import { parseIpOrCidr } from '../../config/traffic-schema.js';
 import { SwitchyardError } from '../../errors.js';
 import type { Canary, Maintenance } from '../types.js';
-import { checkMaintenanceMessage } from './maintenance.js';
+import { checkMaintenanceMessage } from '../maintenance-page.js';
 
 function fail(what: string): never {
   throw new SwitchyardError('PROXY_FAILED', `invalid proxy ${what}`);

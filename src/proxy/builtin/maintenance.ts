@@ -6,22 +6,8 @@ import type { ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { parseIpOrCidr } from '../../config/traffic-schema.js';
-import { SwitchyardError } from '../../errors.js';
 import { maintenancePage } from '../maintenance-page.js';
 
-export const MAX_MAINTENANCE_MESSAGE = 2_000;
-
-/** A message for the page: 1..2000 characters, no control characters (C0, DEL, C1). */
-export function checkMaintenanceMessage(v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_MAINTENANCE_MESSAGE) {
-    throw new SwitchyardError('PROXY_FAILED', `invalid maintenance message: expected 1-${MAX_MAINTENANCE_MESSAGE} characters`);
-  }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(v)) {
-    throw new SwitchyardError('PROXY_FAILED', 'invalid maintenance message: it must not contain control characters (line breaks, tabs, escapes)');
-  }
-  return v;
-}
 
 /** The allowlist as a BlockList (IPs and CIDR blocks); IPv4-mapped IPv6 clients match their IPv4 rule. */
 export class Allowlist {

@@ -19,7 +19,7 @@ import { Counters } from './counters.js';
 import { checkBoolean, checkFeatures, checkPercent } from './features-check.js';
 import { forward, plainResponse } from './forward.js';
 import { bind, createListener } from './listen.js';
-import { checkMaintenanceMessage } from './maintenance.js';
+import { checkMaintenanceMessage } from '../maintenance-page.js';
 import { BackendPools } from './pools.js';
 import { PreviewSlot, type PreviewChange } from './preview.js';
 import { checkBackends, checkColour, checkMaxBodySize, checkRoutes, type Listen, type ProxySnapshot } from './snapshot.js';

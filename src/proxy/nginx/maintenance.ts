@@ -5,22 +5,11 @@
  * and the time it was turned on, for status().
  */
 import fs from 'node:fs/promises';
-import { SwitchyardError } from '../../errors.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../../state/atomic.js';
-import { DEFAULT_MAINTENANCE_MESSAGE, maintenancePage } from '../maintenance-page.js';
+import { checkMaintenanceMessage, DEFAULT_MAINTENANCE_MESSAGE, maintenancePage } from '../maintenance-page.js';
 import type { Maintenance } from '../types.js';
 import type { NginxFiles } from './files.js';
 
-export const MAX_MESSAGE = 2_000;
-
-/** 1..2000 characters, no control characters (the page is one paragraph). */
-export function checkMessage(message: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (message.length === 0 || message.length > MAX_MESSAGE || /[\u0000-\u001f\u007f-\u009f]/.test(message)) {
-    throw new SwitchyardError('PROXY_FAILED', `invalid maintenance message: expected 1-${MAX_MESSAGE} characters without control characters (line breaks, tabs)`);
-  }
-  return message;
-}
 
 export async function readMaintenance(f: NginxFiles): Promise<Maintenance | null> {
   const st = await fs.stat(f.maintenanceFlag).catch(() => undefined);
@@ -35,7 +24,7 @@ export async function readMaintenance(f: NginxFiles): Promise<Maintenance | null
 
 /** On (or a new message while on: `since` stays when it was first turned on). */
 export async function maintenanceOn(f: NginxFiles, message = DEFAULT_MAINTENANCE_MESSAGE): Promise<void> {
-  checkMessage(message);
+  checkMaintenanceMessage(message);
   const since = (await readMaintenance(f))?.since ?? new Date().toISOString();
   // The workers read the page; it is no secret (the same text every blocked client gets).
   await writeFileAtomic(f.maintenancePage, maintenancePage(message), 0o644);
