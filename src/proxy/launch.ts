@@ -15,6 +15,7 @@ import { proxyAlive, proxyClient } from './client.js';
 import { sameFeatures, type ProxyFeatures } from './features.js';
 import type { ConfigureOptions, ProxyControl, ProxyStatus } from './types.js';
 import { pidAlive } from '../util/pid.js';
+import { sleep } from '../util/sleep.js';
 
 export const START_TIMEOUT_MS = 10_000;
 export const POLL_MS = 50;
@@ -37,7 +38,6 @@ export interface LaunchOptions {
   startTimeoutMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sameRoutes = (a: Route[], b: Route[]) =>
   a.length === b.length && a.every((r, i) => r.path === b[i]!.path && r.service === b[i]!.service);
 
@@ -115,7 +115,6 @@ export async function ensureProxy(
     hint: DOWN_HINT,
   });
 }
-
 
 function configureOptions(want: ProxyWant): ConfigureOptions {
   return {

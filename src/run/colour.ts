@@ -42,6 +42,22 @@ function describeLevels(levels: LevelResult[]): string[] {
 }
 
 /** Waits until the colour passes every health level `healthyAfter` times in a row (or 1 when `warm`). */
+/** A colour whose processes were already running needs one passing round, within this (or checks.timeout when shorter). */
+export const WARM_HEALTH_TIMEOUT_MS = 10_000;
+
+/**
+ * The check before traffic moves to an already running colour (switch, switch --weight, preview):
+ * one passing health round. With `force`, a failure is shown and the command goes on.
+ */
+export async function warmHealthGate(e: Engine, colour: Colour, h: StepHandle, opts: { force?: boolean } = {}): Promise<void> {
+  try {
+    h.ok(await healthGate(e, colour, h, { warm: true, timeoutMs: Math.min(e.loaded.config.checks.timeout, WARM_HEALTH_TIMEOUT_MS) }));
+  } catch (err) {
+    if (!opts.force) throw err;
+    h.fail(`${errorMessage(err)} (continuing: --force)`);
+  }
+}
+
 export async function healthGate(e: Engine, colour: Colour, h: StepHandle, opts: { warm?: boolean; timeoutMs?: number } = {}): Promise<string> {
   const c = e.loaded.config.checks;
   const endpoints = await e.runtime.endpoints(colour);

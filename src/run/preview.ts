@@ -7,13 +7,12 @@
 import type { Colour } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
 import { featuresOf, type ProxyFeatures } from '../proxy/features.js';
-import { healthGate } from './colour.js';
+import { warmHealthGate } from './colour.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { openProxy } from './proxy.js';
 import { StepRunner } from './steps.js';
 
-const PREVIEW_HEALTH_TIMEOUT_MS = 10_000;
 
 export interface PreviewResult {
   colour: Colour;
@@ -42,7 +41,7 @@ export async function preview(e: Engine, colour: Colour): Promise<PreviewResult>
   }
   await control.setBackends(colour, await e.runtime.endpoints(colour));
   const steps = new StepRunner(e.reporter, 1);
-  await steps.run(`Checking ${colour}`, async (h) => h.ok(await healthGate(e, colour, h, { warm: true, timeoutMs: Math.min(cfg.checks.timeout, PREVIEW_HEALTH_TIMEOUT_MS) })));
+  await steps.run(`Checking ${colour}`, (h) => warmHealthGate(e, colour, h));
   const result = previewOf(f, colour);
   for (const line of previewLines(result)) e.reporter.info(line);
   e.reporter.event('result', { ok: true, ...result });

@@ -12,7 +12,7 @@ import { ownerAlive, readInterrupted, readJournal, removeJournal, type JournalDa
 import { describeLock, readLock } from '../state/lock.js';
 import { activated, emptyState, readState, withColourStatus, writeState } from '../state/state.js';
 import type { ProxyControl } from '../proxy/types.js';
-import { healthGate } from './colour.js';
+import { healthGate, WARM_HEALTH_TIMEOUT_MS } from './colour.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { interruptedError } from './interrupted.js';
@@ -23,8 +23,6 @@ import type { StepHandle } from './reporter.js';
 import { StepRunner } from './steps.js';
 import { drainAndStop, drainSummary, switchAndVerify } from './traffic.js';
 
-/** A health round of a colour that was running already: it gets as long as `switch` gives one. */
-const HEALTH_ROUND_TIMEOUT_MS = 10_000;
 
 export interface RecoverResult {
   /** The interrupted operation, when there was one. */
@@ -36,7 +34,8 @@ export interface RecoverResult {
 }
 
 async function healthy(e: Engine, colour: Colour, h: StepHandle): Promise<boolean> {
-  const timeoutMs = Math.min(e.loaded.config.checks.timeout, HEALTH_ROUND_TIMEOUT_MS);
+  // A colour that was running already: it gets as long as `switch` gives one.
+  const timeoutMs = Math.min(e.loaded.config.checks.timeout, WARM_HEALTH_TIMEOUT_MS);
   try {
     const verdict = await healthGate(e, colour, h, { warm: true, timeoutMs });
     e.reporter.info(`${colour}: ${verdict}`);

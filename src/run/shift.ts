@@ -17,6 +17,7 @@ import type { Operation } from './operation.js';
 import type { StepHandle } from './reporter.js';
 import type { StepRunner } from './steps.js';
 import { watchRecord, watchWindow, type WatchResult } from './watch.js';
+import { sleep } from '../util/sleep.js';
 
 export interface ShiftContext {
   e: Engine;
@@ -28,12 +29,6 @@ export interface ShiftContext {
   /** Set when deploy.rollbackOn is: the figures when the watch was turned on. */
   watch?: { since: TrafficStats; thresholds: RollbackOn };
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 
 function progress(h: StepHandle, label: string) {
   return (v: Verdict, left: number) => h.update(`${label}: ${describeFigures(v.target)}; ${Math.ceil(left / 1000)} s left`);
@@ -53,6 +48,21 @@ function reviver(c: ShiftContext) {
     revive: async () => `the proxy stopped answering; restarted it (pid ${(await c.e.proxy.ensure()).status.pid})`,
     onRevived: (what: string) => c.e.reporter.warn(what),
   };
+}
+
+/**
+ * Puts every client back on the old colour after a failed verdict. The proxy may have died at that
+ * very moment: then it is restarted (from its snapshot) and the move is made again, once, so a
+ * verdict is never lost to a dead daemon. Returns how long it took (ms, from `since`).
+ */
+export async function moveBack(back: () => Promise<void>, r: { revive: () => Promise<string>; onRevived: (what: string) => void }, since: number): Promise<number> {
+  try {
+    await back();
+  } catch {
+    r.onRevived(await r.revive());
+    await back();
+  }
+  return Math.round(performance.now() - since);
 }
 
 function judged(r: WatchResult): string {
@@ -80,9 +90,10 @@ export async function canarySteps(c: ShiftContext, percents: number[], stepWaitM
       const r = await watchWindow({ proxy, target, from, percent: p, ms: stepWaitMs, thresholds: c.watch.thresholds, since: c.watch.since, signal: e.signal, onTick: progress(h, `${p}%`), ...reviver(c) });
       e.signal.throwIfAborted();
       if (r.verdict.state === 'fail') {
-        await proxy.setWeight(target, 0);
-        op.watch = watchRecord(r, p, Math.round(performance.now() - r.at));
-        throw failure(c, r, `failed its canary at ${p}%`, `every client is back on ${from} (in ${op.watch.rollbackMs} ms)`);
+        op.watch = watchRecord(r, p); // in history even if putting clients back fails
+        const rollbackMs = await moveBack(() => proxy.setWeight(target, 0), reviver(c), r.at);
+        op.watch = watchRecord(r, p, rollbackMs);
+        throw failure(c, r, `failed its canary at ${p}%`, `every client is back on ${from} (in ${rollbackMs} ms)`);
       }
       op.watch = watchRecord(r, p);
       h.ok(`${p}% for ${formatDuration(r.windowMs)}: ${judged(r)}`);
@@ -100,8 +111,8 @@ export async function watchAfterSwitch(c: ShiftContext & { watch: NonNullable<Sh
     // No abort signal: traffic moved already, and finishing the watch is the safe path.
     const r = await watchWindow({ proxy, target, from, percent: 100, ms, thresholds: c.watch.thresholds, since: c.watch.since, onTick: progress(h, 'live'), ...reviver(c) });
     if (r.verdict.state === 'fail') {
-      await proxy.switchTo(from);
-      const rollbackMs = Math.round(performance.now() - r.at);
+      op.watch = watchRecord(r, 100); // in history even if switching back fails
+      const rollbackMs = await moveBack(() => proxy.switchTo(from), reviver(c), r.at);
       await writeState(e.paths, before);
       op.watch = watchRecord(r, 100, rollbackMs);
       throw failure(c, r, 'failed its watch after the switch', `switched back to ${from} in ${rollbackMs} ms`);

@@ -4,16 +4,15 @@
  * (it names who serves everyone else); the proxy's status and `switchyard status` show the split.
  */
 import type { Colour } from '../config/schema.js';
-import { errorMessage, SwitchyardError } from '../errors.js';
+import { SwitchyardError } from '../errors.js';
 import { planSwitch } from '../plan/plan.js';
-import { healthGate } from './colour.js';
+import { warmHealthGate } from './colour.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { runOperation } from './operation.js';
 import { openProxy } from './proxy.js';
 import { StepRunner } from './steps.js';
 
-const SPLIT_HEALTH_TIMEOUT_MS = 10_000;
 
 export async function splitTraffic(e: Engine, to: Colour, percent: number, opts: { force?: boolean; forceUnlock?: boolean }): Promise<{ id: string; from: Colour | null; to: Colour; ms: number }> {
   const cfg = e.loaded.config;
@@ -41,14 +40,7 @@ export async function splitTraffic(e: Engine, to: Colour, percent: number, opts:
     op.release = plan.release;
     const steps = new StepRunner(e.reporter, 2, op.journal);
     await proxy.setBackends(to, await e.runtime.endpoints(to));
-    await steps.run(`Checking ${to}`, async (h) => {
-      try {
-        h.ok(await healthGate(e, to, h, { warm: true, timeoutMs: Math.min(cfg.checks.timeout, SPLIT_HEALTH_TIMEOUT_MS) }));
-      } catch (err) {
-        if (!opts.force) throw err;
-        h.fail(`${errorMessage(err)} (continuing: --force)`);
-      }
-    });
+    await steps.run(`Checking ${to}`, (h) => warmHealthGate(e, to, h, { force: opts.force }));
     await steps.run(`Sending ${percent}% of clients to ${to}`, async (h) => {
       const t0 = performance.now();
       await proxy.setWeight(to, percent);

@@ -1,9 +1,8 @@
 /** switch <colour>: move traffic to an already running colour (refusing an unhealthy one unless forced). */
 import type { Colour } from '../config/schema.js';
-import { errorMessage } from '../errors.js';
 import { planSwitch } from '../plan/plan.js';
 import { activated, emptyState, readState, writeState } from '../state/state.js';
-import { healthGate } from './colour.js';
+import { warmHealthGate } from './colour.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { runOperation } from './operation.js';
@@ -12,8 +11,6 @@ import { StepRunner } from './steps.js';
 import { switchAndVerify } from './traffic.js';
 import { splitTraffic } from './split.js';
 
-/** A health round of a running colour: its processes were already up, so give it up to 10 s. */
-const SWITCH_HEALTH_TIMEOUT_MS = 10_000;
 
 export interface SwitchOptions {
   force?: boolean;
@@ -32,14 +29,7 @@ export async function switchTraffic(e: Engine, to: Colour, opts: SwitchOptions =
     const plan = planSwitch(await gatherFacts(e, { ownLock: true }), to);
     Object.assign(op, { from: plan.from, to, release: plan.release });
     await proxy.setBackends(to, await e.runtime.endpoints(to));
-    await steps.run(`Checking ${to}`, async (h) => {
-      try {
-        h.ok(await healthGate(e, to, h, { warm: true, timeoutMs: Math.min(cfg.checks.timeout, SWITCH_HEALTH_TIMEOUT_MS) }));
-      } catch (err) {
-        if (!opts.force) throw err;
-        h.fail(`${errorMessage(err)} (continuing: --force)`);
-      }
-    });
+    await steps.run(`Checking ${to}`, (h) => warmHealthGate(e, to, h, { force: opts.force }));
     await steps.run(`Switching traffic to ${to}`, async (h) => {
       await op.commit();
       const t = await switchAndVerify(e, proxy, plan.alreadyActive ? null : plan.from, to);

@@ -10,6 +10,7 @@ import { diffStats, type TrafficStats } from '../proxy/stats.js';
 import type { ProxyControl } from '../proxy/types.js';
 import { judge, type Verdict } from '../watch/judge.js';
 import type { WatchRecord } from '../state/history.js';
+import { sleep } from '../util/sleep.js';
 
 export const WATCH_POLL_MS = 250;
 
@@ -40,17 +41,6 @@ export interface WatchResult {
   /** performance.now() when the verdict was reached. */
   at: number;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** stats(), reviving a dead proxy once per failure when the caller can. */
 async function statsOrRevive(w: WatchInput): Promise<{ stats: TrafficStats; revived: boolean }> {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startLoad, type LoadTotals } from '../../src/load/load.ts';
 import type { HistoryRecord } from '../../src/state/history.ts';
 import { freePort, makeProject, type Project } from '../helpers/project.ts';
-import { cookieOf, get, shares } from '../helpers/traffic.ts';
+import { stickyCookie, get, shares } from '../helpers/traffic.ts';
 import { runOnTty } from '../helpers/tty.ts';
 
 const MIN_REQUESTS = 40;
@@ -93,7 +93,7 @@ for (const kind of ['builtin', 'nginx'] as const) {
       const share = s.blue! / 2000;
       assert.ok(share >= 0.07 && share <= 0.13, `blue got ${(share * 100).toFixed(1)}% at weight 10`);
       const first = await get(p.port, '/api/items');
-      const cookie = cookieOf(first, 'sy_canary');
+      const cookie = stickyCookie(first, 'sy_canary');
       if (cookie) {
         for (let i = 0; i < 50; i++) assert.equal((await get(p.port, '/api/items', { headers: { cookie } })).colour, first.colour);
       } else assert.fail(`no sticky cookie set while a split runs: ${JSON.stringify(first.headers)}`);

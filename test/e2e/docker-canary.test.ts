@@ -14,7 +14,7 @@ import { startLoad } from '../../src/load/load.ts';
 import type { HistoryRecord } from '../../src/state/history.ts';
 import { makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
 import { freePort } from '../helpers/project.ts';
-import { cookieOf, get, shares } from '../helpers/traffic.ts';
+import { stickyCookie, get, shares } from '../helpers/traffic.ts';
 
 const app = `sycan${process.pid}`;
 const MIN_REQUESTS = 40;
@@ -90,7 +90,7 @@ test('switch blue --weight 20: about 20% of new clients, sticky per client; --we
   t.diagnostic(`weight 20: ${JSON.stringify(s)} of ${n} cookie-less requests`);
   assert.ok(share >= 0.15 && share <= 0.25, `blue got ${(share * 100).toFixed(1)}% at weight 20: ${JSON.stringify(s)}`);
   const first = await get(p.port, ROUTE);
-  const cookie = cookieOf(first, 'sy_canary');
+  const cookie = stickyCookie(first, 'sy_canary');
   assert.ok(cookie, `no sticky cookie set while a split runs: ${JSON.stringify(first.headers)}`);
   for (let i = 0; i < 30; i++) {
     const a = await get(p.port, ROUTE, { headers: { cookie } });

@@ -152,6 +152,18 @@ const BAD_FLAG = fc.oneof(
   fc.constantFrom('-Q', '-Z', '-X', '--zz', '---', '--no-such-flag', '--auto-switch=maybe', `--${'q'.repeat(60_000)}`, '--\u001b[31m', '--a\nb'),
 );
 
+const DURATIONS = ['soon', '-1', '1e999', '', 'x'.repeat(1000), '1\n2'];
+const COUNTS = ['abc', '0', '-3', '1.5', '', '99999999999', ' 1'];
+/** Values each valued option must refuse (options not named here take any string). */
+const BAD_VALUES: Record<string, string[]> = {
+  '--timeout': DURATIONS,
+  '--step-wait': DURATIONS,
+  '-n': COUNTS,
+  '--requests': COUNTS,
+  '--weight': ['150', '-1', 'abc', '', '1.5', '10%', '0x10'],
+  '--canary': ['50,10', '10,50', '0,100', 'abc', '', '101,100', '10,,100', '10,100\n'],
+};
+
 const positionalNoise = NOISE.filter((s) => !s.startsWith('-'));
 
 /**
@@ -180,16 +192,7 @@ function badArgv(cmd: Cmd): fc.Arbitrary<string[]> {
     kinds.push(fc.tuple(BAD_COLOUR.filter((x) => !x.startsWith('-')), someArgs, flags).map(([c, rest, fl]) => ({ positional: [c, ...rest], options: fl })));
   }
   for (const [f] of cmd.valued ?? []) {
-    const bad =
-      f === '--timeout' || f === '--step-wait'
-        ? ['soon', '-1', '1e999', '', 'x'.repeat(1000), '1\n2']
-        : f === '-n' || f === '--requests'
-          ? ['abc', '0', '-3', '1.5', '', '99999999999', ' 1']
-          : f === '--weight'
-            ? ['150', '-1', 'abc', '', '1.5', '10%', '0x10']
-            : f === '--canary'
-              ? ['50,10', '10,50', '0,100', 'abc', '', '101,100', '10,,100', '10,100\n']
-              : [];
+    const bad = BAD_VALUES[f] ?? [];
     if (bad.length) kinds.push(fc.tuple(colour, someArgs, fc.constantFrom(...bad)).map(([c, rest, v]) => ({ positional: full(c, rest), options: [`${f}=${v}`] })));
   }
   return fc.oneof(...kinds).map((k) => [cmd.name, ...k.positional, ...k.options]);

@@ -15,7 +15,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { makeProject, type Project } from '../helpers/project.ts';
 import { assertConverged, duringStep, runAndKill, startKeepAliveLoad, statusJson } from '../helpers/kill-steps.ts';
-import { cookieOf, get, shares } from '../helpers/traffic.ts';
+import { stickyCookie, get, shares } from '../helpers/traffic.ts';
 
 const other = (c: string) => (c === 'blue' ? 'green' : 'blue');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,7 +26,7 @@ async function canaryClient(port: number, to: string): Promise<string> {
   for (let i = 0; i < 100; i++) {
     const a = await get(port, '/api/echo');
     if (a.colour === to) {
-      const cookie = cookieOf(a, 'sy_canary');
+      const cookie = stickyCookie(a, 'sy_canary');
       assert.ok(cookie, `no sticky cookie while a split runs: ${JSON.stringify(a.headers)}`);
       return cookie;
     }

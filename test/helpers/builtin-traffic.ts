@@ -7,37 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 
-export interface Hit {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  colour: string | undefined;
-  /** The first Set-Cookie the proxy sent, if any. */
-  setCookie: string | undefined;
-}
-
-export function hit(port: number, path = '/', opts: { headers?: Record<string, string>; localAddress?: string; agent?: http.Agent } = {}): Promise<Hit> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers: opts.headers, localAddress: opts.localAddress, agent: opts.agent ?? false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const env = res.headers['x-switchyard-env'];
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-          colour: typeof env === 'string' ? env : undefined,
-          setCookie: res.headers['set-cookie']?.[0],
-        });
-      });
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error(`request ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
+export { request as hit, type Answer as Hit } from './traffic.js';
 
 /** Runs `n` calls of `fn` with at most `concurrency` at a time; results in call order. */
 export async function many<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
@@ -85,10 +55,10 @@ export async function startFlakyBackend(colour: string, failEvery: number): Prom
 export function wsHello(
   port: number,
   path: string,
-  opts: { headers?: Record<string, string>; localAddress?: string } = {},
+  opts: { headers?: Record<string, string>; from?: string } = {},
 ): Promise<{ hello?: string; status?: number; body?: string; headers?: http.IncomingHttpHeaders; setCookie?: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: opts.headers, localAddress: opts.localAddress });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: opts.headers, localAddress: opts.from });
     let setCookie: string | undefined;
     ws.once('upgrade', (res) => (setCookie = res.headers['set-cookie']?.[0]));
     ws.once('message', (d) => {

@@ -3,13 +3,13 @@
  * behind a real nginx (blue active), requests from a chosen loopback address, and the master and
  * worker pids that prove no reload happened.
  */
-import http from 'node:http';
 import type { Colour } from '../../src/config/schema.js';
 import { masterPid } from '../../src/proxy/nginx/process.js';
 import { workersOf } from '../../src/proxy/nginx/procfs.js';
 import type { ProxyControl, ProxyDriver } from '../../src/proxy/types.js';
 import { startBackend, type TestBackend } from './backends.js';
 import { nginxProject, type NginxProject } from './nginx.js';
+import { request } from './traffic.js';
 
 export interface TrafficRig {
   p: NginxProject;
@@ -44,41 +44,13 @@ export async function trafficRig(proxy: Record<string, unknown> = {}, opts: { pr
   };
 }
 
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  colour: string | undefined;
-}
-
-/** One request on its own connection, optionally from another loopback address (127.0.0.2...). */
-export function send(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; from?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.from, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const env = res.headers['x-switchyard-env'];
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), colour: typeof env === 'string' ? env : undefined });
-      });
-      res.on('error', reject);
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error(`request ${path} timed out`)));
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
-
-/** The name=value part of the canary Set-Cookie, if the reply has one. */
-export function stickyCookie(r: Reply, name = 'sy_canary'): string | undefined {
-  const all = r.headers['set-cookie'] ?? [];
-  return all.map((c) => c.split(';')[0]!).find((c) => c.startsWith(`${name}=`));
-}
+/** One request (see traffic.ts); the nginx tests call it send. */
+export { request as send, stickyCookie, type Answer as Reply } from './traffic.js';
 
 /** Which colours `n` requests got, in order. */
-export async function colours(port: number, n: number, opts: Parameters<typeof send>[2] = {}): Promise<(string | undefined)[]> {
+export async function colours(port: number, n: number, opts: Parameters<typeof request>[2] = {}): Promise<(string | undefined)[]> {
   const out: (string | undefined)[] = [];
-  for (let i = 0; i < n; i++) out.push((await send(port, '/', opts)).colour);
+  for (let i = 0; i < n; i++) out.push((await request(port, '/', opts)).colour);
   return out;
 }
 

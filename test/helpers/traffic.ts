@@ -9,25 +9,39 @@ export interface Answer {
   colour: string | undefined;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The first Set-Cookie the proxy sent, if any. */
+  setCookie: string | undefined;
 }
 
-/** One request on a fresh connection; `from` picks the source address (e.g. 127.0.0.2: another client for the proxy). */
-export function get(port: number, path: string, opts: { headers?: Record<string, string>; from?: string } = {}): Promise<Answer> {
+/**
+ * One request on its own connection (or on `agent`'s); `from` picks the source address (e.g.
+ * 127.0.0.2: another client for the proxy).
+ */
+export function request(
+  port: number,
+  path = '/',
+  opts: { method?: string; headers?: Record<string, string>; body?: string; from?: string; agent?: http.Agent } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers: opts.headers ?? {}, agent: false, ...(opts.from ? { localAddress: opts.from } : {}) }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => {
-        const c = res.headers['x-switchyard-env'];
-        resolve({ status: res.statusCode ?? 0, colour: typeof c === 'string' ? c : undefined, headers: res.headers, body });
-      });
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    const req = http.request(
+      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: opts.agent ?? false, ...(opts.from ? { localAddress: opts.from } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const c = res.headers['x-switchyard-env'];
+          resolve({ status: res.statusCode ?? 0, colour: typeof c === 'string' ? c : undefined, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), setCookie: res.headers['set-cookie']?.[0] });
+        });
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error(`request ${path} timed out`)));
     req.on('error', reject);
-    req.end();
+    req.end(opts.body);
   });
 }
+
+export const get = request;
 
 /** `n` cookie-less requests, `parallel` at a time; how many each colour answered (non-2xx counted under "HTTP <status>"). */
 export async function shares(port: number, path: string, n: number, parallel = 8): Promise<Record<string, number>> {
@@ -45,9 +59,7 @@ export async function shares(port: number, path: string, n: number, parallel = 8
   return out;
 }
 
-/** The Set-Cookie pair (name=value) the proxy gave, if any. */
-export function cookieOf(a: Answer, name: string): string | undefined {
-  const sc = a.headers['set-cookie'] ?? [];
-  const hit = sc.map((c) => c.split(';')[0]!.trim()).find((c) => c.startsWith(`${name}=`));
-  return hit;
+/** The name=value part of the sticky Set-Cookie the proxy gave, if any. */
+export function stickyCookie(a: Pick<Answer, 'headers'>, name = 'sy_canary'): string | undefined {
+  return (a.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!.trim()).find((c) => c.startsWith(`${name}=`));
 }

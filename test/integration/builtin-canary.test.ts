@@ -144,15 +144,15 @@ describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
   it('address mode: one address, one colour; each address where its hash says; no cookie', async () => {
     await proxy.configure(routes, { features: { ...NO_FEATURES, sticky: 'address' } });
     await proxy.setWeight('green', 50);
-    const hits = await many(30, 5, () => hit(port, '/addr', { localAddress: '127.0.0.1' }));
+    const hits = await many(30, 5, () => hit(port, '/addr', { from: '127.0.0.1' }));
     assert.equal(new Set(hits.map((h) => h.colour)).size, 1);
     assert.equal(hits[0]!.colour, inCanary('127.0.0.1', 50) ? 'green' : 'blue');
     assert.ok(hits.every((h) => h.setCookie === undefined));
     const seen = new Set<string>();
     for (let i = 2; i < 20; i++) {
       const addr = `127.0.0.${i}`;
-      const a = await hit(port, '/addr', { localAddress: addr });
-      const b = await hit(port, '/addr', { localAddress: addr, headers: { cookie: 'sy_canary=whatever' } });
+      const a = await hit(port, '/addr', { from: addr });
+      const b = await hit(port, '/addr', { from: addr, headers: { cookie: 'sy_canary=whatever' } });
       assert.equal(a.colour, inCanary(addr, 50) ? 'green' : 'blue', addr);
       assert.equal(b.colour, a.colour, 'cookies play no part in address mode');
       seen.add(a.colour!);

@@ -77,9 +77,9 @@ describe('built-in proxy: control API and daemon persistence', { timeout: 90_000
       assert.equal(saved?.watching, true);
       assert.deepEqual(saved?.features, features);
 
-      assert.equal((await hit(port, '/m', { localAddress: '127.0.0.2' })).status, 503);
+      assert.equal((await hit(port, '/m', { from: '127.0.0.2' })).status, 503);
       assert.equal((await hit(previewPort, '/p')).colour, 'green');
-      await hit(port, '/counted', { localAddress: '127.0.0.1' });
+      await hit(port, '/counted', { from: '127.0.0.1' });
       const s = await c.stats();
       assert.equal(s.enabled, true);
       assert.equal(s.colours.blue.requests + s.colours.green.requests, 1);
@@ -108,7 +108,7 @@ describe('built-in proxy: control API and daemon persistence', { timeout: 90_000
       assert.equal(st.maintenance?.message, 'upgrade');
       assert.equal(st.watching, true);
       assert.equal(st.features.retryAfterS, 30);
-      assert.equal((await hit(port, '/m', { localAddress: '127.0.0.2' })).headers['retry-after'], '30');
+      assert.equal((await hit(port, '/m', { from: '127.0.0.2' })).headers['retry-after'], '30');
       assert.equal((await hit(st.features.preview!.port, '/p')).colour, 'green');
     } finally {
       await again.stop();

@@ -37,14 +37,14 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
   });
 
   it('answers everyone outside the allowlist with the 503 page, and lets the allowlist through', async () => {
-    assert.equal((await hit(port, '/x', { localAddress: OUTSIDER })).status, 200);
+    assert.equal((await hit(port, '/x', { from: OUTSIDER })).status, 200);
     const t0 = Date.now();
     await proxy.setMaintenance({ on: true, message: MESSAGE });
     const st = await proxy.status();
     assert.equal(st.maintenance?.message, MESSAGE);
     assert.ok(Math.abs(Date.parse(st.maintenance!.since) - t0) < 5_000);
 
-    const r = await hit(port, '/x', { localAddress: OUTSIDER });
+    const r = await hit(port, '/x', { from: OUTSIDER });
     assert.equal(r.status, 503);
     assert.equal(r.headers['retry-after'], '120');
     assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
@@ -53,21 +53,21 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
     assert.ok(!r.body.includes('<b>pm</b>'), 'the message is escaped');
     assert.equal(blue.hits.get('/x'), 1, 'the backend saw nothing while in maintenance');
 
-    const ok = await hit(port, '/x', { localAddress: '127.0.0.1' });
+    const ok = await hit(port, '/x', { from: '127.0.0.1' });
     assert.equal(ok.status, 200);
     assert.equal(ok.colour, 'blue');
   });
 
   it('refuses WebSocket upgrades from outside the allowlist with 503', async () => {
-    const w = await wsHello(port, '/live', { localAddress: OUTSIDER });
+    const w = await wsHello(port, '/live', { from: OUTSIDER });
     assert.equal(w.status, 503);
     assert.equal(w.headers?.['retry-after'], '120');
     assert.match(w.body ?? '', /Down for maintenance/);
-    assert.match((await wsHello(port, '/live', { localAddress: '127.0.0.1' })).hello ?? '', /^hello from blue/);
+    assert.match((await wsHello(port, '/live', { from: '127.0.0.1' })).hello ?? '', /^hello from blue/);
   });
 
   it('leaves the preview listener alone', async () => {
-    const r = await hit(previewPort, '/check', { localAddress: OUTSIDER });
+    const r = await hit(previewPort, '/check', { from: OUTSIDER });
     assert.equal(r.status, 200);
     assert.equal(r.colour, 'green');
   });
@@ -78,10 +78,10 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
     ({ proxy, saved } = await restartPersisted(proxy, file, port));
     assert.deepEqual(saved.maintenance, before);
     assert.deepEqual((await proxy.status()).maintenance, before);
-    const r = await hit(port, '/again', { localAddress: OUTSIDER });
+    const r = await hit(port, '/again', { from: OUTSIDER });
     assert.equal(r.status, 503);
     assert.ok(r.body.includes(escapeHtml(MESSAGE)));
-    assert.equal((await hit(port, '/again', { localAddress: '127.0.0.1' })).status, 200);
+    assert.equal((await hit(port, '/again', { from: '127.0.0.1' })).status, 200);
   });
 
   it('uses the default message, keeps `since` while on, and checks the message', async () => {
@@ -90,7 +90,7 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
     const st = await proxy.status();
     assert.equal(st.maintenance?.message, DEFAULT_MAINTENANCE_MESSAGE);
     assert.equal(st.maintenance?.since, since);
-    assert.ok((await hit(port, '/d', { localAddress: OUTSIDER })).body.includes(escapeHtml(DEFAULT_MAINTENANCE_MESSAGE)));
+    assert.ok((await hit(port, '/d', { from: OUTSIDER })).body.includes(escapeHtml(DEFAULT_MAINTENANCE_MESSAGE)));
     for (const bad of ['', 'x'.repeat(2001), 'two\nlines', 'bell\u0007']) {
       await assert.rejects(proxy.setMaintenance({ on: true, message: bad }), { code: 'PROXY_FAILED', message: /maintenance message/ });
     }
@@ -101,24 +101,24 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
     await proxy.setMaintenance({ on: false });
     assert.equal((await proxy.status()).maintenance, null);
     assert.equal((await loadSnapshot(file))?.maintenance, null);
-    const r = await hit(port, '/open', { localAddress: OUTSIDER });
+    const r = await hit(port, '/open', { from: OUTSIDER });
     assert.equal(r.status, 200);
     assert.equal(r.colour, 'blue');
-    assert.match((await wsHello(port, '/live', { localAddress: OUTSIDER })).hello ?? '', /^hello from blue/);
+    assert.match((await wsHello(port, '/live', { from: OUTSIDER })).hello ?? '', /^hello from blue/);
   });
 
   it('with an empty allowlist nobody passes, and IPv4-mapped loopback matches 127.0.0.1', async () => {
     await proxy.configure(routes, { features: { ...features, maintenanceAllow: [] } });
     await proxy.setMaintenance({ on: true });
-    assert.equal((await hit(port, '/y', { localAddress: '127.0.0.1' })).status, 503);
+    assert.equal((await hit(port, '/y', { from: '127.0.0.1' })).status, 503);
     await proxy.setMaintenance({ on: false });
     await proxy.configure(routes, { features });
     // A dual-stack listener sees IPv4 clients as ::ffff:127.0.0.1.
     const dual = await ProxyServer.start({ ...snapshot(routes, { blue: { app: local(blue.port) } }, 'blue'), listen: { host: '::', port: 0 }, features: { ...features, preview: null } });
     try {
       await dual.setMaintenance({ on: true });
-      assert.equal((await hit(dual.address.port, '/z', { localAddress: '127.0.0.1' })).status, 200);
-      assert.equal((await hit(dual.address.port, '/z', { localAddress: OUTSIDER })).status, 503);
+      assert.equal((await hit(dual.address.port, '/z', { from: '127.0.0.1' })).status, 200);
+      assert.equal((await hit(dual.address.port, '/z', { from: OUTSIDER })).status, 503);
     } finally {
       await dual.close(500);
     }

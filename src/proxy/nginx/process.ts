@@ -9,6 +9,7 @@ import net from 'node:net';
 import { SwitchyardError } from '../../errors.js';
 import type { NginxFiles } from './files.js';
 import { isNginxMaster, isNginxWorker, workersOf } from './procfs.js';
+import { sleep } from '../../util/sleep.js';
 
 export const NGINX_CMD_TIMEOUT_MS = 15_000;
 export const START_TIMEOUT_MS = 10_000;
@@ -16,8 +17,6 @@ export const RELOAD_TIMEOUT_MS = 10_000;
 export const STOP_TIMEOUT_MS = 15_000;
 const POLL_MS = 25;
 export const MISSING_HINT = 'install nginx (apt-get install nginx) or use proxy.kind: builtin';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * How nginx is run: the binary on this machine, or a command prefix that runs it in a container

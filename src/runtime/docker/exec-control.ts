@@ -16,7 +16,9 @@ const EXIT_POLL_MS = 50;
 /** The whole stop (SIGINT, grace, SIGKILL, check) including the engine calls. */
 const KILL_WAIT_MS = 15_000;
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../util/sleep.js';
+
+export { sleep };
 
 /**
  * Run as `sh -c KILL_SCRIPT sh <marker>`: fixed text, the marker is $1. Signals every process whose

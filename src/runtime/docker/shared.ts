@@ -19,9 +19,9 @@ import { LABEL, sharedContainerName, sharedImageTag } from './names.js';
 import { ensureNetwork } from './network.js';
 import { indent } from '../process/logs.js';
 import { cmd, ensureVolumes, healthcheck, mounts, publishSpec, restartPolicy, seconds } from './spec.js';
+import { sleep } from '../../util/sleep.js';
 
 const POLL_MS = 250;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function sharedImage(ctx: RuntimeContext, docker: Docker, name: string, s: SharedConfig, signal?: AbortSignal): Promise<string> {
   if (s.image !== undefined) {

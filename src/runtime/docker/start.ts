@@ -13,12 +13,11 @@ import { call } from './client.js';
 import { assignHostPorts, createServiceContainer, findContainers, publishedPort } from './containers.js';
 import { containerTail } from './logs.js';
 import { ensureNetwork } from './network.js';
+import { sleep } from '../../util/sleep.js';
 
 /** A container still up this long after start got past its entrypoint and config parsing. */
 export const STARTUP_GRACE_MS = 1_500;
 const POLL_MS = 100;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function runFrom(colour: Colour, found: Awaited<ReturnType<typeof findContainers>>): ColourRun | undefined {
   if (found.length === 0) return undefined;

@@ -4,6 +4,7 @@
  */
 import { groupAlive, liveness, signalGroup } from './procinfo.js';
 import type { ServiceRun } from '../types.js';
+import { sleep } from '../../util/sleep.js';
 
 /** How often we look whether the processes are gone; cheap (a /proc read and a kill 0). */
 export const STOP_POLL_MS = 50;
@@ -11,10 +12,6 @@ export const STOP_POLL_MS = 50;
 export const KILL_WAIT_MS = 5_000;
 
 export type StopOutcome = 'not-running' | 'reused' | 'terminated' | 'killed' | 'stuck';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 async function gone(run: ServiceRun): Promise<boolean> {
   const l = await liveness(run.pid, run.startTicks);
