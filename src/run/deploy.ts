@@ -33,6 +33,8 @@ export interface DeployOptions {
   pull?: boolean;
   ref?: string;
   forceUnlock?: boolean;
+  /** Recover an interrupted operation first without asking (what `switchyard recover` does). */
+  recover?: boolean;
   /** Canary steps, e.g. [10, 50, 100] (overrides deploy.canary). */
   canary?: number[];
   /** How long each canary step lasts (overrides deploy.stepWait). */
@@ -59,7 +61,7 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
   const shares = (opts.canary ?? cfg.deploy.canary ?? [100]).filter((p) => p < 100);
   if (shares.length) flags.push(`canary=${[...shares, 100].join(',')}`);
   const rollbackOn = cfg.deploy.rollbackOn;
-  await offerRecovery(e, 'deploy');
+  await offerRecovery(e, 'deploy', opts.recover);
   return runOperation(e, 'deploy', { forceUnlock: opts.forceUnlock, flags }, async (op) => {
     const steps = new StepRunner(e.reporter, (cfg.deploy.hooks.migrate ? 9 : 8) + shares.length + (rollbackOn ? 1 : 0), op.journal);
     const { control: proxy } = await openProxy(e);

@@ -25,7 +25,7 @@ export function defaultPolicy(type: HistoryRecord['type']): InterruptedPolicy {
 export function interruptedError(j: JournalData): SwitchyardError {
   return new SwitchyardError('INCONSISTENT', describeInterruption(j), {
     details: ['nothing was changed by this command'],
-    hint: 'run `switchyard recover` to finish or undo it, then run the command again',
+    hint: 'run `switchyard recover` to finish or undo it, then run the command again (deploy and rollback take --recover to do both in one go)',
   });
 }
 

@@ -200,14 +200,15 @@ export async function recover(e: Engine): Promise<RecoverResult> {
 }
 
 /**
- * deploy and rollback on a terminal: offer to recover an interrupted operation first. Without a
- * terminal (or on "no") they refuse with exit 4 before changing anything (runOperation does that).
+ * deploy and rollback: recover an interrupted operation first, when told to (`--recover`) or after
+ * asking on a terminal. Otherwise (no terminal, or "no") they refuse with exit 4 before changing
+ * anything (runOperation does that).
  */
-export async function offerRecovery(e: Engine, command: 'deploy' | 'rollback'): Promise<void> {
-  if (!e.asker.interactive) return;
+export async function offerRecovery(e: Engine, command: 'deploy' | 'rollback', told = false): Promise<void> {
+  if (!told && !e.asker.interactive) return;
   const j = await readInterrupted(e.paths);
   if (!j) return;
   e.reporter.warn(describeInterruption(j));
-  if (!(await e.asker.confirm(`Recover it first (switchyard recover), then ${command}?`, true))) throw interruptedError(j);
+  if (!told && !(await e.asker.confirm(`Recover it first (switchyard recover), then ${command}?`, true))) throw interruptedError(j);
   await recover(e);
 }

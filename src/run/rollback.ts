@@ -18,6 +18,8 @@ import { drainAndStop, drainSummary, switchAndVerify } from './traffic.js';
 export interface RollbackOptions {
   force?: boolean;
   forceUnlock?: boolean;
+  /** Recover an interrupted operation first without asking (what `switchyard recover` does). */
+  recover?: boolean;
 }
 
 export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{ id: string; from: Colour; to: Colour; release: string; ms: number }> {
@@ -26,8 +28,8 @@ export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{
       hint: 'pass --force to roll back without asking',
     });
   }
-  await offerRecovery(e, 'rollback');
-  return runOperation(e, 'rollback', { forceUnlock: opts.forceUnlock, flags: opts.force ? ['force'] : [] }, async (op) => {
+  await offerRecovery(e, 'rollback', opts.recover);
+  return runOperation(e, 'rollback', { forceUnlock: opts.forceUnlock, flags: [...(opts.force ? ['force'] : []), ...(opts.recover ? ['recover'] : [])] }, async (op) => {
     const steps = new StepRunner(e.reporter, 4, op.journal);
     const { control: proxy } = await openProxy(e);
     const plan = await steps.run('Determining rollback target', async (h) => {

@@ -9,7 +9,8 @@ export function registerRollback(program: Command, _setExit: SetExit): void {
     .description('Return traffic to the previous colour: start its kept release if stopped, health-check it, switch back, then stop the failed colour.')
     .option('-f, --force', 'no questions: roll back and stop the failed colour')
     .option('--force-unlock', 'clear a stale lock left by a command that died')
-    .action(async (o: { force?: boolean; forceUnlock?: boolean }, cmd: Command) => {
+    .option('--recover', 'first finish or undo an operation that was interrupted (what `switchyard recover` does), without asking')
+    .action(async (o: { force?: boolean; forceUnlock?: boolean; recover?: boolean }, cmd: Command) => {
       const { engine } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
       await rollback(engine, o);
     });
