@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Proxy throughput compared in ONE run on the same machine: autocannon (50 keep-alive connections)
+// Proxy throughput compared in ONE run on the same machine: wrk (2 threads, 50 keep-alive
+// connections, microsecond latency percentiles)
 // against a trivial Node backend directly, through the built-in proxy (a child process, started as
 // bench/proxy-throughput.mjs does) and through nginx rendered, checked (`nginx -t`) and started by
 // switchyard's own nginx driver (dist/proxy/nginx/driver.js, `proxy: { kind: nginx, mode: host }`).
 // Each path gets a 2 s warm-up, then a measured run (--rounds N: N alternating runs each, median
-// reported, all kept under "samples"); every run is bounded in time (--duration)
-// and in requests (--max-requests).
+// reported, all kept under "samples"); every run is bounded in time (--duration).
 // Usage: npm run build && node bench/proxies-compare.mjs [--duration 8] [--connections 50] [--rounds 1]
 // Writes bench/out/proxies-compare.json. Talks to 127.0.0.1 only.
 import { spawn } from 'node:child_process';
@@ -28,7 +28,7 @@ if (role === 'backend') {
     process.exit(1);
   }
   const dist = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
-  const { default: autocannon } = await import('autocannon');
+  const { runWrk } = await import('./lib/wrk.mjs');
   const { configSchema } = await dist('config/schema.js');
   const { nginxDriver } = await dist('proxy/nginx/driver.js');
   const { nginxVersion } = await dist('proxy/nginx/process.js');
@@ -36,7 +36,6 @@ if (role === 'backend') {
 
   const duration = Number(opt('duration', '8'));
   const connections = Number(opt('connections', '50'));
-  const maxRequests = Number(opt('max-requests', '1000000'));
   const rounds = Number(opt('rounds', '1'));
   const self = fileURLToPath(import.meta.url);
   const children = [];
@@ -66,26 +65,11 @@ if (role === 'backend') {
       c.once('message', (m) => (clearTimeout(t), resolve({ child: c, port: m.port })));
       c.once('exit', (code) => reject(new Error(`${extra[1]} exited with ${code}`)));
     });
-  const cannon = (port, seconds) =>
-    new Promise((resolve, reject) => {
-      autocannon(
-        { url: `http://127.0.0.1:${port}/api/health`, connections, duration: seconds, pipelining: 1, maxOverallRequests: maxRequests },
-        (err, r) => (err ? reject(err) : resolve(r)),
-      );
-    });
-  const summary = (r) => ({
-    reqPerSec: Math.round(r.requests.average),
-    p50ms: r.latency.p50,
-    p99ms: r.latency.p99,
-    // autocannon's percentiles are whole milliseconds; the mean is not.
-    meanMs: Number(r.latency.average.toFixed(2)),
-    total: r.requests.total,
-    errors: r.errors + r.timeouts + r.non2xx,
-  });
+  const cannon = (port, seconds) => runWrk({ url: `http://127.0.0.1:${port}/api/health`, connections, seconds });
   const ratios = (x, direct) => ({
     throughput: Number((x.reqPerSec / direct.reqPerSec).toFixed(3)),
-    p50: Number((x.p50ms / Math.max(direct.p50ms, 1)).toFixed(2)),
-    p99: Number((x.p99ms / Math.max(direct.p99ms, 1)).toFixed(2)),
+    p50: Number((x.p50ms / direct.p50ms).toFixed(2)),
+    p99: Number((x.p99ms / direct.p99ms).toFixed(2)),
     mean: Number((x.meanMs / direct.meanMs).toFixed(2)),
   });
   const freePort = () =>
@@ -128,7 +112,7 @@ if (role === 'backend') {
       const order = Object.entries(paths);
       if (round % 2) order.reverse();
       for (const [name, port] of order) {
-        const m = summary(await cannon(port, duration));
+        const m = await cannon(port, duration);
         samples[name].push(m);
         console.log(`${name.padEnd(8)} ${String(m.reqPerSec).padStart(7)} req/s  p50 ${m.p50ms} ms  p99 ${m.p99ms} ms  errors ${m.errors}`);
       }
@@ -143,7 +127,7 @@ if (role === 'backend') {
       cpus: os.cpus().length,
       connections,
       durationS: duration,
-      maxRequests,
+      tool: `wrk -t2 -c${connections} -d${duration}s`,
       rounds,
       // 1-minute load average when measuring started: other work on the machine skews every figure.
       loadAvg1mBefore: Number(loadBefore.toFixed(2)),
