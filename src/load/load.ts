@@ -24,6 +24,7 @@ export interface LoadSample {
 
 export interface LoadTotals {
   sent: number;
+  /** Answered 2xx; anything else (3xx included) counts as failed. */
   ok: number;
   failed: number;
   byColour: Record<string, number>;
@@ -94,7 +95,7 @@ export function summarise(samples: LoadSample[], startedAt: number, ms: number):
   const errors: Record<string, number> = {};
   let ok = 0;
   for (const s of samples) {
-    if (s.status >= 200 && s.status < 400) ok++;
+    if (s.status >= 200 && s.status < 300) ok++; // zero downtime means every request answered 2xx
     else {
       const key = s.error ?? `HTTP ${s.status}`;
       errors[key] = (errors[key] ?? 0) + 1;
