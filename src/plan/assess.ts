@@ -68,7 +68,7 @@ export function assess(f: Facts): Problem[] {
     const idle = s.active === 'blue' ? 'green' : 'blue';
     if (s.colours[idle].status !== 'standby') {
       problems.push({
-        what: `both colours are running; only ${s.active} serves traffic (${idle} was left by an interrupted command)`,
+        what: `both colours are running; only ${s.active} serves traffic (${idle} was left by an interrupted command or by a failed deploy with --keep-old)`,
         fix: `run \`switchyard deploy\` to replace ${idle}, or \`switchyard down ${idle}\` to stop it`,
       });
     }

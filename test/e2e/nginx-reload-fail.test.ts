@@ -1,6 +1,8 @@
 /**
  * A reload nginx refuses after `nginx -t` passed (its new listen port is taken): the command exits 1
  * with the reason, the previous configuration is put back, and the live colour keeps serving.
+ * Nothing else moves either: state.json, .current-env and nginx's own state are byte-identical, and
+ * history.jsonl only gains the failed command's own record (every earlier byte unchanged).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +23,15 @@ after(async () => {
 
 test('nginx refusing a reload leaves the old config serving and the command exits 1', async () => {
   const conf = await p.file('.switchyard/nginx/nginx.conf');
+  const state = await p.file('.switchyard/state.json');
+  const currentEnv = await p.file('.current-env');
+  const nginxState = await p.file('.switchyard/nginx/state.json');
+  const history = await p.file('.switchyard/history.jsonl');
+  assert.ok(state && currentEnv && nginxState && history, 'init wrote state.json, .current-env, nginx state and history');
+  assert.equal(currentEnv.trim(), 'blue');
+  const lastBefore = JSON.parse(history.trim().split('\n').at(-1)!);
+  assert.equal(lastBefore.type, 'init');
+  assert.equal(lastBefore.result, 'success');
   const taken = await freePort();
   squatter = net.createServer().listen(taken, '127.0.0.1');
   await new Promise((r) => squatter!.once('listening', r));
@@ -30,6 +41,23 @@ test('nginx refusing a reload leaves the old config serving and the command exit
   assert.match(r.stderr, /nginx refused to reload: .*Address already in use/);
   assert.ok(r.ms < 8000, `the refusal was noticed at once, not after the reload timeout (${r.ms} ms)`);
   assert.equal(await p.file('.switchyard/nginx/nginx.conf'), conf, 'the previous configuration was put back');
+  assert.equal(await p.file('.switchyard/state.json'), state, 'state.json unchanged, byte for byte');
+  assert.equal(await p.file('.current-env'), currentEnv, '.current-env unchanged, byte for byte');
+  assert.equal(await p.file('.switchyard/nginx/state.json'), nginxState, "nginx's own state unchanged");
+  assert.equal(await p.file('.switchyard/nginx/green.active'), undefined, 'the flag file still says blue');
+  assert.equal(await p.file('.switchyard/journal.json'), undefined, 'no journal left for recover: nothing moved');
+  // Every command appends one record, failed ones included: the old bytes stay, one line is added.
+  const historyAfter = (await p.file('.switchyard/history.jsonl'))!;
+  assert.ok(historyAfter.startsWith(history), 'history.jsonl: every earlier record unchanged, byte for byte');
+  const added = historyAfter.slice(history.length).trim().split('\n');
+  assert.equal(added.length, 1, `one record added: ${added.join('\n')}`);
+  const rec = JSON.parse(added[0]!);
+  assert.equal(rec.type, 'switch');
+  assert.equal(rec.result, 'failed');
+  assert.match(rec.reason, /nginx refused to reload/);
+  const st = await p.run(['status', '--json']);
+  const report = JSON.parse(st.stdout.trim().split('\n').at(-1)!);
+  assert.deepEqual(report.lastDeploy, lastBefore, 'the last deploy/rollback/init status reports is still the init, unchanged');
   const res = await p.get('/api/echo');
   assert.equal(res.status, 200);
   assert.equal(res.colour, 'blue');

@@ -188,7 +188,12 @@ describe('soak: 60 switches under keep-alive load', { timeout: 90_000 }, () => {
   });
 
   it('nginx (host mode): no failed request, fds of master and workers back to where they were', async (t) => {
-    if (spawnSync('nginx', ['-v']).error) return t.skip('nginx is not installed');
+    // nginx is part of what CI must have (scripts/setup-infra.sh installs it): missing, this fails.
+    const probe = spawnSync('nginx', ['-v'], { encoding: 'utf8', timeout: 10_000 });
+    assert.ok(
+      !probe.error && probe.status === 0,
+      `nginx is required for this test and was not found or did not run (\`nginx -v\`: ${probe.error?.message ?? `exit ${probe.status}: ${probe.stderr}`}); install it with \`sudo bash scripts/setup-infra.sh\` or \`apt-get install nginx\``,
+    );
     const p = await nginxProject([{ path: '/', service: 'app' }]);
     try {
       const { control, status } = await p.driver.ensure();

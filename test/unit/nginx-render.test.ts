@@ -128,3 +128,42 @@ test('schema: nginx defaults, https needs tls, container mode takes an image', (
   const builtin = configSchema.parse({ app: 'a', proxy: { listen: { http: 1 }, routes: [{ path: '/', service: 's' }] }, services: { s: { command: 'x', health: { path: '/' } } } });
   assert.equal(builtin.proxy.kind, 'builtin');
 });
+
+test('proxy timeouts: http-level lines from connectTimeout / readTimeout / sendTimeout, whole seconds rounded up', () => {
+  const defaults = render(proxy());
+  assert.match(defaults, /^  proxy_connect_timeout 5s;$/m);
+  assert.match(defaults, /^  proxy_read_timeout 60s;$/m);
+  assert.match(defaults, /^  proxy_send_timeout 60s;$/m);
+  for (const d of ['proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout']) {
+    assert.equal(defaults.match(new RegExp(`\\b${d}\\b`, 'g'))?.length, 1, `${d} is set once, for every location`);
+  }
+  const t = render(proxy({ connectTimeout: '2500ms', readTimeout: '2m', sendTimeout: '200ms' }));
+  assert.match(t, /^  proxy_connect_timeout 3s;$/m, '2.5 s rounds up, never down to a shorter wait');
+  assert.match(t, /^  proxy_read_timeout 120s;$/m);
+  assert.match(t, /^  proxy_send_timeout 1s;$/m, 'below a second is 1s, never 0s');
+  // Inside http { }, before the first upstream and server.
+  const http = t.indexOf('\nhttp {\n');
+  const firstUpstream = t.indexOf('  upstream ');
+  for (const d of ['proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout']) {
+    const at = t.indexOf(`  ${d} `);
+    assert.ok(http >= 0 && at > http && at < firstUpstream, `${d} is an http-level default`);
+  }
+});
+
+test('server_tokens off, and a keep-alive pool on every upstream of both colours', () => {
+  const t = render(proxy({ keepalive: 48, upstreamKeepaliveTimeout: '3500ms' }));
+  assert.match(t, /^  server_tokens off;$/m);
+  assert.ok(t.indexOf('  server_tokens off;') > t.indexOf('\nhttp {\n'), 'in the http block: every server');
+  const blocks = [...t.matchAll(/^  upstream (sy_\w+) \{\n([\s\S]*?)^  \}$/gm)].map((m) => ({ name: m[1]!, body: m[2]! }));
+  assert.deepEqual(blocks.map((b) => b.name).sort(), ['sy_api_blue', 'sy_api_green', 'sy_web_blue', 'sy_web_green']);
+  for (const b of blocks) {
+    assert.match(b.body, /^    keepalive 48;$/m, `${b.name}: the pool size from proxy.keepalive`);
+    assert.match(b.body, /^    keepalive_timeout 4s;$/m, `${b.name}: upstreamKeepaliveTimeout rounded up`);
+    assert.match(b.body, /^    keepalive_requests 100000;$/m, b.name);
+  }
+  // A pool is only used with HTTP/1.1 upstream requests and no "Connection: close" from nginx.
+  assert.match(t, /^  proxy_http_version 1\.1;$/m);
+  assert.match(t, /^  proxy_set_header Connection \$connection_upgrade;$/m);
+  assert.match(render(proxy()), /^    keepalive 64;$/m, 'default pool: 64');
+  assert.match(render(proxy()), /^    keepalive_timeout 4s;$/m, 'default upstream keep-alive: 4 s, below Node\'s 5 s');
+});
