@@ -31,7 +31,11 @@ export interface StatusReport {
     /** The preview listener's URL (serves the inactive colour). */
     preview?: string | null;
   };
-  colours: Record<Colour, { release: string | null; state: string; services: ServiceStatus[] }>;
+  /**
+   * release: what state.json records for the colour; running: the release its services actually
+   * run (they differ after a failed deploy kept with --keep-old, which state.json never records).
+   */
+  colours: Record<Colour, { release: string | null; state: string; services: ServiceStatus[]; running: string | null }>;
   /** Shared services (docker runtime): never stopped by deploy or rollback. */
   shared: ServiceStatus[];
   lock: (LockView & { description: string }) | null;
@@ -61,6 +65,7 @@ export async function status(e: Engine): Promise<StatusReport> {
   const ownLock = lock && facts.interrupted && lock.pid === facts.interrupted.owner.pid && lock.host === facts.interrupted.owner.host;
   if (lock && !lock.alive && !ownLock) problems.push({ what: describeLock(lock), fix: 'run your next command with --force-unlock to clear it' });
   const services = Object.fromEntries(await Promise.all(COLOURS.map(async (c) => [c, await e.runtime.status(c)] as const))) as Record<Colour, ServiceStatus[]>;
+  const running = Object.fromEntries(await Promise.all(COLOURS.map(async (c) => [c, services[c].some((x) => x.running) ? ((await e.runtime.current(c))?.release ?? null) : null] as const))) as Record<Colour, string | null>;
   const history = await readHistory(e.paths);
   const shared = (await e.runtime.sharedStatus?.()) ?? [];
   const last = [...history].reverse().find((h) => h.type === 'deploy' || h.type === 'rollback' || h.type === 'init') ?? null;
@@ -83,7 +88,7 @@ export async function status(e: Engine): Promise<StatusReport> {
       preview: cfg.proxy.listen.preview === undefined ? null : `http://${cfg.proxy.preview.host}:${cfg.proxy.listen.preview}/`,
     },
     colours: Object.fromEntries(
-      COLOURS.map((c) => [c, { release: st?.colours[c].release ?? null, state: st?.colours[c].status ?? 'unknown', services: services[c] }]),
+      COLOURS.map((c) => [c, { release: st?.colours[c].release ?? null, state: st?.colours[c].status ?? 'unknown', services: services[c], running: running[c] }]),
     ) as StatusReport['colours'],
     shared,
     lock: lock ? { ...lock, description: describeLock(lock) } : null,

@@ -29,7 +29,7 @@ const out = (r: RunResult) => `exit ${r.code}\n${r.stdout}${r.stderr}`;
 interface Report {
   active: string | null;
   proxy: { running: boolean; active: string | null };
-  colours: Record<'blue' | 'green', { state: string; release: string | null; services: { service: string; running: boolean; pid?: number }[] }>;
+  colours: Record<'blue' | 'green', { state: string; release: string | null; running: string | null; services: { service: string; running: boolean; pid?: number }[] }>;
   problems: { what: string; fix: string }[];
 }
 
@@ -165,6 +165,10 @@ describe('confused state with nginx: status flags it with the fix, and the fix w
     assert.equal(report.colours.blue.state, 'stopped', 'state.json: blue is not supposed to run');
     const bluePids = pidsOf(report, 'blue');
     assert.equal(bluePids.length, 2, 'but both of its services run');
+    // ... the failed release, which state.json never recorded: status says which one runs.
+    assert.ok(report.colours.blue.running && report.colours.blue.running !== report.colours.blue.release, JSON.stringify(report.colours.blue));
+    const text = await p.run(['status']);
+    assert.ok(text.stdout.includes(`running release ${report.colours.blue.running}, which state.json does not record`), out(text));
     assert.deepEqual(report.problems.map((x) => x.fix), ['run `switchyard deploy` to replace blue, or `switchyard down blue` to stop it']);
     const commands = await expectFlagged(/both colours are running; only green serves traffic/, 'run `switchyard deploy` to replace blue, or `switchyard down blue` to stop it');
     assert.deepEqual(commands, ['switchyard deploy', 'switchyard down blue']);

@@ -28,7 +28,8 @@ export function registerStatus(program: Command, setExit: SetExit): void {
       if (open.length) render.info(`open:         ${open.map((c) => `${c}: ${p.inFlight?.[c] ?? 0} request(s), ${p.websockets?.[c] ?? 0} WebSocket(s)`).join('; ')}`);
       for (const c of COLOURS) {
         const col = s.colours[c];
-        render.info(`${c.padEnd(6)}        ${col.state}${col.release ? `, release ${col.release}` : ''}`);
+        const unrecorded = col.running && col.running !== col.release ? `; running release ${col.running}, which state.json does not record (a failed deploy kept for debugging?)` : '';
+        render.info(`${c.padEnd(6)}        ${col.state}${col.release ? `, release ${col.release}` : ''}${unrecorded}`);
         for (const svc of col.services) {
           render.info(`  ${svc.service.padEnd(12)} ${svc.running ? `running (pid ${svc.pid}, port ${svc.port})` : 'stopped'}${svc.detail ? ' - ' + svc.detail : ''}`);
         }
