@@ -82,3 +82,54 @@ test('init -> deploy -> rollback -> deploy cycles keep state, .current-env, hist
   const hist = await p.run(['history', '--json']);
   assert.equal(hist.stdout.trim().split('\n').length, 4);
 });
+
+test('deploy --auto-switch --json: every stdout line is a JSON event, each of the 8 steps starts and ends, a final ok result', async () => {
+  // After the cycle above green is live, so this deploy goes to blue; run on its own, it inits first.
+  if ((await p.file('.switchyard/state.json')) === undefined) {
+    const init = await p.run(['init']);
+    assert.equal(init.code, 0, init.stdout + init.stderr);
+  }
+  const from = JSON.parse((await p.file('.switchyard/state.json'))!).active as 'blue' | 'green';
+  const to = from === 'blue' ? 'green' : 'blue';
+  const historyLen = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n').length;
+  await setVersion('4.0.0');
+  const r = await p.run(['deploy', '--auto-switch', '--json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.ok(r.stdout.endsWith('\n'), 'stdout ends with a newline');
+  const lines = r.stdout.slice(0, -1).split('\n');
+  const events = lines.map((line, i) => {
+    try {
+      return JSON.parse(line) as { event: string; time: string; [k: string]: unknown };
+    } catch {
+      return assert.fail(`stdout line ${i + 1} is not JSON: ${JSON.stringify(line)}`);
+    }
+  });
+  for (const ev of events) {
+    assert.equal(typeof ev.event, 'string', JSON.stringify(ev));
+    assert.ok(!Number.isNaN(Date.parse(ev.time)), `a time on ${JSON.stringify(ev)}`);
+  }
+  const steps = events.map((ev, at) => ({ ...ev, at })).filter((ev) => ev.event === 'step') as unknown as Array<{ index: number; total: number; title: string; status: string; at: number; detail?: string }>;
+  assert.ok(steps.every((s) => s.total === 8), 'every step is one of 8');
+  let lastEnd = -1;
+  for (let i = 1; i <= 8; i++) {
+    const mine = steps.filter((s) => s.index === i);
+    assert.equal(mine.length, 2, `step ${i}: one start and one end event: ${JSON.stringify(mine)}`);
+    const [start, end] = mine as [(typeof mine)[0], (typeof mine)[0]];
+    assert.equal(start.status, 'start');
+    assert.ok(start.at > lastEnd, `step ${i} starts after step ${i - 1} ended`);
+    // The example app has no database backup and is not a git checkout: steps 2 and 3 are skipped, saying why.
+    assert.equal(end.status, i === 2 || i === 3 ? 'skip' : 'ok', `step ${i} (${start.title}): ${JSON.stringify(end)}`);
+    if (end.status === 'skip') assert.ok(end.detail, `step ${i} says why it was skipped`);
+    assert.equal(end.title, start.title);
+    lastEnd = end.at;
+  }
+  assert.equal(steps.find((s) => s.index === 7)!.title, `Switching traffic to ${to}`);
+  const result = events.at(-1)!;
+  assert.equal(result.event, 'result', 'the last event is the result');
+  assert.equal(result.ok, true);
+  assert.deepEqual([result.from, result.to], [from, to]);
+  assert.equal(events.filter((ev) => ev.event === 'result').length, 1);
+  assert.ok(!events.some((ev) => ev.event === 'error'), 'no error event');
+  const s = await expectLive(to, '4.0.0', historyLen + 1, 'deploy');
+  assert.equal(result.release, s.colours[to].release);
+});

@@ -55,6 +55,26 @@ test('health endpoint answers 500', () => failingDeploy({ mode: 'health500' }, /
 test('health endpoint times out', () => failingDeploy({ mode: 'healthHang' }, /did not become healthy/));
 test('a smoke step fails', () => failingDeploy({ mode: 'smokeFail' }, /smoke step "echo" failed/));
 
+test('the new colour passes its checks directly but fails through the proxy: switched back by itself', async () => {
+  await p.setBehaviour({ version: 'v2', mode: 'proxyFail' });
+  const r = await p.run(['deploy', '--auto-switch']);
+  const out = r.stdout + r.stderr;
+  assert.equal(r.code, 1, out);
+  // Health and smoke passed (they hit green directly); only the verification through the proxy failed.
+  assert.match(r.stdout, /\[5\/8\] Running health checks on green\.\.\. ✓/);
+  assert.match(r.stdout, /\[6\/8\] Running smoke tests on green\.\.\. ✓ [^\n]*steps passed/);
+  assert.match(r.stdout, /\[7\/8\] Switching traffic to green\.\.\. ✗/);
+  assert.doesNotMatch(r.stdout, /\[8\/8\]/);
+  assert.match(out, /traffic moved to green but it did not answer through the proxy; switched back to blue/);
+  assert.match(out, /did not answer from green[^\n]*last: HTTP 500 from green/);
+  await assertUntouched(out);
+  const last = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n').map((l) => JSON.parse(l)).at(-1);
+  assert.equal(last.type, 'deploy');
+  assert.equal(last.to, 'green');
+  assert.match(last.reason, /did not answer through the proxy/);
+  await p.setBehaviour({ version: 'v1', mode: 'ok' });
+});
+
 test('build command fails', async () => {
   const yml = path.join(p.dir, 'switchyard.yml');
   const original = await fs.readFile(yml, 'utf8');
@@ -81,7 +101,69 @@ test('the port the new colour needs is taken', async () => {
   }
 });
 
-test('deploy killed with SIGKILL mid-way: status explains, recover converges, the next deploy succeeds', async () => {
+test('switch <colour> refuses a running colour that is not healthy (exit 1, nothing changes) unless --force', async () => {
+  // Its own project: this test moves traffic, the others compare against the first init's state.
+  const q = await makeProject('fixture');
+  try {
+    const init = await q.run(['init']);
+    assert.equal(init.code, 0, init.stdout + init.stderr);
+    // green: v2, healthy until the marker file exists; then make blue live again with green kept running.
+    const sick = path.join(q.dir, 'green-is-sick');
+    await q.setBehaviour({ version: 'v2', mode: 'ok', healthFailFile: sick });
+    const d = await q.run(['deploy', '--auto-switch', '--keep-old']);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    const back = await q.run(['switch', 'blue']);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    const running = async () => {
+      const st = await q.run(['status', '--json']);
+      const report = JSON.parse(st.stdout.trim().split('\n').at(-1)!);
+      return { blue: report.colours.blue.services.every((s: { running: boolean }) => s.running), green: report.colours.green.services.every((s: { running: boolean }) => s.running), report };
+    };
+    assert.deepEqual(await running().then(({ blue, green }) => ({ blue, green })), { blue: true, green: true });
+    await fs.writeFile(sick, 'sick\n');
+
+    const state0 = await q.file('.switchyard/state.json');
+    const env0 = await q.file('.current-env');
+    const historyLen = (await q.file('.switchyard/history.jsonl'))!.trim().split('\n').length;
+    const refused = await q.run(['switch', 'green']);
+    const out = refused.stdout + refused.stderr;
+    assert.equal(refused.code, 1, out);
+    assert.match(refused.stdout, /\[1\/3\] Checking green\.\.\. ✗/);
+    assert.doesNotMatch(refused.stdout, /\[2\/3\]/, 'never reached the switch step');
+    assert.match(out, /green did not become healthy/);
+    assert.equal(await q.file('.switchyard/state.json'), state0, 'state.json unchanged');
+    assert.equal(await q.file('.current-env'), env0, '.current-env unchanged');
+    for (let i = 0; i < 5; i++) {
+      const res = await q.get('/api/echo');
+      assert.equal(res.status, 200);
+      assert.equal(res.colour, 'blue', 'traffic stayed on blue');
+      assert.equal(JSON.parse(res.body).version, 'v1');
+    }
+    const history = (await q.file('.switchyard/history.jsonl'))!.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(history.length, historyLen + 1);
+    assert.deepEqual([history.at(-1).type, history.at(-1).to, history.at(-1).result], ['switch', 'green', 'failed']);
+    assert.equal((await running()).green, true, 'a refused switch leaves green running as it was');
+
+    const forced = await q.run(['switch', 'green', '--force']);
+    assert.equal(forced.code, 0, forced.stdout + forced.stderr);
+    assert.match(forced.stdout, /\[1\/3\] Checking green\.\.\. ✗[^\n]*continuing: --force/);
+    assert.match(forced.stdout, /\[2\/3\] Switching traffic to green\.\.\. ✓/);
+    assert.match(forced.stdout, /✓ green is live/);
+    const res = await q.get('/api/echo');
+    assert.equal(res.colour, 'green');
+    assert.equal(JSON.parse(res.body).version, 'v2');
+    assert.equal((await q.file('.current-env'))?.trim(), 'green');
+    const state = JSON.parse((await q.file('.switchyard/state.json'))!);
+    assert.equal(state.active, 'green');
+    assert.equal(state.colours.green.status, 'live');
+    const last = (await q.file('.switchyard/history.jsonl'))!.trim().split('\n').map((l) => JSON.parse(l)).at(-1);
+    assert.deepEqual([last.type, last.to, last.result, last.flags], ['switch', 'green', 'success', ['force']]);
+  } finally {
+    await q.cleanup();
+  }
+});
+
+test('deploy killed with SIGKILL mid-way: status explains, the next deploy --recover undoes it and succeeds', async () => {
   await p.setBehaviour({ version: 'v2', mode: 'healthHang' });
   const child = p.spawn(['deploy', '--auto-switch']);
   let out = '';
@@ -94,6 +176,7 @@ test('deploy killed with SIGKILL mid-way: status explains, recover converges, th
   await new Promise((r) => child.once('close', r));
 
   assert.equal(await p.file('.switchyard/state.json'), stateBefore);
+  assert.equal(await p.file('.current-env'), envBefore, '.current-env unchanged by the killed deploy');
   assert.equal((await p.get('/api/echo')).colour, 'blue');
   const st = await p.run(['status']);
   assert.equal(st.code, 4, st.stdout + st.stderr);
@@ -107,18 +190,17 @@ test('deploy killed with SIGKILL mid-way: status explains, recover converges, th
     assert.match(blocked.stderr, /was interrupted[\s\S]*switchyard recover/);
   }
 
-  const rec = await p.run(['recover']);
-  assert.equal(rec.code, 0, rec.stdout + rec.stderr);
-  assert.match(rec.stdout, /Stopping green\.\.\. ✓/);
-  assert.match(rec.stdout, /✓ Recovered: undid the deploy; blue is live/);
-  assert.equal(await p.file('.switchyard/state.json'), stateBefore);
-  assert.equal((await p.run(['status'])).code, 0);
-
+  // --recover undoes the interrupted deploy first (no TTY needed), then deploys.
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
-  const next = await p.run(['deploy', '--auto-switch']);
+  const next = await p.run(['deploy', '--auto-switch', '--recover']);
   assert.equal(next.code, 0, next.stdout + next.stderr);
+  assert.match(next.stdout, /was interrupted/);
+  assert.match(next.stdout, /✓ Recovered: undid the deploy; blue is live/);
+  assert.match(next.stdout, /✓ Deployment complete: green is live/);
   const res = await p.get('/api/echo');
   assert.equal(res.colour, 'green');
   assert.equal(JSON.parse(res.body).version, 'v2');
+  assert.equal((await p.file('.current-env'))?.trim(), 'green');
+  assert.equal(JSON.parse((await p.file('.switchyard/state.json'))!).active, 'green');
   assert.equal((await p.run(['status'])).code, 0);
 });

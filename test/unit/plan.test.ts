@@ -74,6 +74,27 @@ test('rollback: green active, blue warm -> pure switch', () => {
   assert.deepEqual(p, { from: 'green', to: 'blue', release: 'r1', start: false });
 });
 
+test('rollback: empty state after `down` (releases remembered, nothing active) -> not initialised (exit 2)', () => {
+  // What `down` leaves: every colour stopped, their releases kept, no active colour.
+  const afterDown = { ...withColourStatus(greenActiveBlueStopped, 'green', 'stopped'), active: null };
+  assert.equal(afterDown.colours.blue.release, 'r1');
+  assert.equal(afterDown.colours.green.release, 'r2');
+  for (const running of [{ blue: false, green: false }, { blue: true, green: true }]) {
+    assert.equal(code(() => planRollback(facts({ state: afterDown, running, proxyActive: undefined, currentEnv: undefined }))), 'NOT_INITIALISED');
+  }
+  assert.equal(code(() => planRollback(facts({ state: base }))), 'NOT_INITIALISED');
+});
+
+test('rollback: blue active with green as the previous colour -> back to green\'s release', () => {
+  // init (blue r1) -> deploy (green r2) -> deploy (blue r3): green keeps r2 as the rollback target.
+  const blueAgain = activated(greenActiveBlueStopped, 'blue', 'r3');
+  const stopped = withColourStatus(blueAgain, 'green', 'stopped');
+  const cold = planRollback(facts({ state: stopped, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: 'blue' }));
+  assert.deepEqual(cold, { from: 'blue', to: 'green', release: 'r2', start: true });
+  const warm = planRollback(facts({ state: blueAgain, running: { blue: true, green: true }, proxyActive: 'blue', currentEnv: 'blue' }));
+  assert.deepEqual(warm, { from: 'blue', to: 'green', release: 'r2', start: false });
+});
+
 test('init: refuses when a colour is active; allowed on a fresh or downed project', () => {
   assert.equal(code(() => planInit(facts({ state: blueActive }))), 'USAGE');
   assert.equal(planInit(facts({})).target, 'blue');
