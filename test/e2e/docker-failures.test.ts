@@ -2,7 +2,8 @@
  * Failure paths of the docker runtime behind nginx (issue 3): one project (the example images,
  * nginx on the host, no shared database), `init` once (blue live), then each failure. Every one
  * must exit 1 with a clear reason, leave blue serving through nginx, `state.json` and
- * `.current-env` byte-for-byte unchanged and no green container behind. Last, `down <idle colour>`
+ * `.current-env` byte-for-byte unchanged and no green container behind (4b: nginx refusing the
+ * reload of a changed config, its new port taken). Last, `down <idle colour>`
  * after `deploy --keep-old` must leave nginx's config valid and the live colour serving.
  */
 import { after, before, test } from 'node:test';
@@ -72,7 +73,7 @@ async function assertBlueUntouched(out: string) {
   assert.deepEqual(p.containers({ colour: 'blue' }), [`${app}-api-blue`, `${app}-frontend-blue`], 'blue still runs');
 }
 
-async function lastHistory(): Promise<{ op?: string; result?: string; reason?: string }> {
+async function lastHistory(): Promise<{ type?: string; result?: string; reason?: string }> {
   return JSON.parse((await p.file('.switchyard/history.jsonl'))!.trim().split('\n').at(-1)!);
 }
 
@@ -154,6 +155,63 @@ test('4. nginx -t rejects a config (TLS files that are not PEM): nginx keeps its
   } finally {
     await restore();
   }
+});
+
+test('4b. nginx reload fails (its new listen port is taken): nginx keeps its config and master, blue serves', async () => {
+  const confBefore = await fs.readFile(nginxConf(), 'utf8');
+  const pidBefore = await nginxPid();
+  assert.ok(pidAlive(pidBefore), 'nginx runs before');
+  const historyBefore = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n').length;
+  // Same nginx, new public port: `nginx -t` accepts it (it binds nothing), the master cannot bind it.
+  const taken = await freePort();
+  const squatter = net.createServer().listen(taken, '127.0.0.1');
+  await new Promise((r) => squatter.once('listening', r));
+  try {
+    const t0 = Date.now();
+    const r = await p.cli(['deploy', '--auto-switch'], { env: { SWITCHYARD_PORT: String(taken) } });
+    const ms = Date.now() - t0;
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /nginx refused to reload: .*Address already in use/, r.out);
+    assert.ok(ms < 20_000, `the refusal was noticed at once, not after a reload timeout (${ms} ms)\n${r.out}`);
+    assert.doesNotMatch(r.out, /Building and starting green/, 'nothing was built or started');
+    assert.equal(await fs.readFile(nginxConf(), 'utf8'), confBefore, 'the previous configuration was put back');
+    assert.equal(await nginxPid(), pidBefore, 'same nginx master');
+    assert.ok(pidAlive(pidBefore), 'nginx still runs');
+    // nginx -t on the restored file: it is the config nginx runs, and valid.
+    execFileSync('nginx', ['-t', '-e', 'stderr', '-p', `${path.dirname(nginxConf())}/`, '-c', nginxConf()], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+    await assertBlueUntouched(r.out);
+    const history = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n');
+    assert.equal(history.length, historyBefore + 1, 'one record for the failed deploy');
+    const last = JSON.parse(history.at(-1)!) as { type: string; result: string; reason?: string };
+    assert.deepEqual([last.type, last.result], ['deploy', 'failed']);
+    assert.match(last.reason ?? '', /nginx refused to reload: .*Address already in use/);
+    // nginx retries a refused bind() for about 2 s before it gives the reload up for good; the
+    // port must stay taken until then (a port freed inside that window is a known bug: nginx then
+    // loads the config reported as refused, see the report of this change).
+    const errorLog = path.join(path.dirname(nginxConf()), 'error.log');
+    const deadline = Date.now() + 10_000;
+    while (!(await fs.readFile(errorLog, 'utf8')).includes(`still could not bind()`)) {
+      assert.ok(Date.now() < deadline, `nginx gave the reload up within 10 s:\n${await fs.readFile(errorLog, 'utf8')}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  } finally {
+    await new Promise((r) => squatter.close(r));
+  }
+  await new Promise((res) => setTimeout(res, 1000));
+  assert.equal(await nginxPid(), pidBefore, 'same nginx master');
+  assert.equal(await fs.readFile(nginxConf(), 'utf8'), confBefore, 'still the previous configuration');
+  const takenOpen = await new Promise<boolean>((resolve) => {
+    const c = net.connect({ host: '127.0.0.1', port: taken });
+    c.setTimeout(1000, () => (c.destroy(), resolve(false)));
+    c.once('connect', () => (c.destroy(), resolve(true)));
+    c.once('error', () => resolve(false));
+  });
+  assert.equal(takenOpen, false, 'nginx never listens on the refused port');
+  await assertBlueUntouched('after the squatter left');
+  // And the next command on the original port goes through: nothing was left half-changed.
+  const st = await p.cli(['status']);
+  assert.equal(st.code, 0, st.out);
+  assert.match(st.out, new RegExp(`sends traffic to blue on 127\\.0\\.0\\.1:${p.port}`), st.out);
 });
 
 test('5. Docker engine unreachable: the message names the socket, nothing changes', async () => {

@@ -4,7 +4,13 @@
  * and pinned under the release tag, so a rollback starts exactly what was deployed even if the
  * user's tag moved since. The release folder holds only release.json (the id claim and the
  * manifest that rollback and prune read); the images hold everything else.
+ *
+ * The git commit an image is labelled (and its tag named) with is the one of its BUILD CONTEXT,
+ * not of the project folder: the context may be another checkout than switchyard.yml (or the
+ * only one). Each built image carries its context's commit as `switchyard.commit`; the release id
+ * (hence every tag of the release) carries it when all build contexts are at one commit.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -12,7 +18,7 @@ import type { DockerBuildConfig } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import { baseReleaseId, claimReleaseDir, writeManifest, type ReleaseManifest } from '../release.js';
 import { projectOwnFiles } from '../release.js';
-import { archiveInto, gitCheckout, resolveRef, type GitCheckout } from '../process/git.js';
+import { archiveInto, resolveRef, type GitCheckout } from '../process/git.js';
 import type { PrepareOptions, Release, RuntimeContext } from '../types.js';
 import { buildImage } from './build.js';
 import { apiMessage, call, statusOf } from './client.js';
@@ -70,14 +76,74 @@ export async function removeTags(docker: Docker, tags: string[]): Promise<void> 
   }
 }
 
+/** Git queries are local and quick. */
+const GIT_QUERY_TIMEOUT_MS = 30_000;
+
+function git(cwd: string, args: string[], signal?: AbortSignal): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd, timeout: GIT_QUERY_TIMEOUT_MS, signal, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout: String(stdout).trim() });
+    });
+  });
+}
+
+/** `rel` of `abs` under `dir`, or undefined when it is not inside. */
+function inside(dir: string, abs: string): string | undefined {
+  const rel = path.relative(dir, abs);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)) ? rel : undefined;
+}
+
+/**
+ * The git checkout a build context is in, or undefined when it is in none (or its repository has
+ * no commit). Dirty when the context, or its Dockerfile kept elsewhere in the same repository, has
+ * uncommitted changes; switchyard's own state (`ignore`: state folder, .current-env, backups) never
+ * counts when it lies inside the context.
+ */
+export async function contextCheckout(b: BuildContext, ignore: string[], signal?: AbortSignal): Promise<GitCheckout | undefined> {
+  const top = await git(b.context, ['rev-parse', '--show-toplevel'], signal);
+  if (top.code !== 0 || !top.stdout) return undefined;
+  const head = await git(b.context, ['rev-parse', '--short', 'HEAD'], signal);
+  if (head.code !== 0 || !head.stdout) return undefined;
+  const real = async (p: string) => fs.realpath(p).catch(() => path.resolve(p));
+  const [context, topDir, dockerfile] = await Promise.all([real(b.context), real(top.stdout), real(b.dockerfile)]);
+  const specs = ['.'];
+  // A Dockerfile outside the context (compose's `dockerfile: ../x.Dockerfile`) shapes the image too.
+  if (inside(context, dockerfile) === undefined && inside(topDir, dockerfile) !== undefined) specs.push(path.relative(context, dockerfile));
+  for (const p of await Promise.all(ignore.map(real))) {
+    const rel = inside(context, p);
+    if (rel) specs.push(`:(exclude)${rel}`);
+  }
+  const status = await git(b.context, ['status', '--porcelain', '--', ...specs], signal);
+  return { top: top.stdout, commit: head.stdout, dirty: status.code !== 0 || status.stdout.length > 0 };
+}
+
+/** The one commit all build contexts are at (dirty when any is), or undefined when they are not all in git at one commit. */
+function commonCheckout(checkouts: Array<GitCheckout | undefined>): GitCheckout | undefined {
+  const [first] = checkouts;
+  if (!first || checkouts.some((c) => c?.commit !== first.commit)) return undefined;
+  return { ...first, dirty: checkouts.some((c) => c!.dirty) };
+}
+
 export async function prepareImages(ctx: RuntimeContext, docker: Docker, opts: PrepareOptions = {}): Promise<Release> {
   const { config, paths } = ctx;
   const redact = ctx.redact ?? ((t: string) => t);
   const signal = opts.signal;
-  const source: Source = {
-    checkout: opts.ref !== undefined ? await resolveRef(paths.root, opts.ref, signal) : await gitCheckout(paths.root, signal),
-    ...(opts.ref !== undefined ? { ref: opts.ref } : {}),
-  };
+  // Each built service's commit: with --ref the commit the ref names (every context is exported
+  // from it); else the checkout its own context is in.
+  const commits = new Map<string, GitCheckout | undefined>();
+  let source: Source;
+  if (opts.ref !== undefined) {
+    const checkout = await resolveRef(paths.root, opts.ref, signal);
+    source = { checkout, ref: opts.ref };
+    for (const [name, svc] of Object.entries(config.services)) if (svc.dockerBuild) commits.set(name, checkout);
+  } else {
+    const ignore = [paths.dir, ...projectOwnFiles(ctx)];
+    for (const [name, svc] of Object.entries(config.services)) {
+      if (svc.dockerBuild) commits.set(name, await contextCheckout(resolveBuild(paths.root, svc.dockerBuild), ignore, signal));
+    }
+    source = { checkout: commonCheckout([...commits.values()]) };
+  }
   const createdAt = new Date();
   const id = await claimReleaseDir(paths, baseReleaseId(createdAt, source.checkout));
   const made: string[] = [];
@@ -88,7 +154,7 @@ export async function prepareImages(ctx: RuntimeContext, docker: Docker, opts: P
       if (svc.image !== undefined && !svc.dockerBuild) {
         await pinImage(docker, name, svc.image, tag);
       } else if (svc.dockerBuild) {
-        await buildService(ctx, docker, name, svc.dockerBuild, source, id, tag, createdAt, signal, redact);
+        await buildService(ctx, docker, name, svc.dockerBuild, source, commits.get(name), id, tag, createdAt, signal, redact);
       } else {
         throw new SwitchyardError('CONFIG_INVALID', `service ${name} has neither image nor build`, { hint: `set services.${name}.image or services.${name}.build` });
       }
@@ -124,6 +190,8 @@ async function buildService(
   name: string,
   spec: DockerBuildConfig,
   source: Source,
+  /** The checkout of this service's build context (labelled as switchyard.commit). */
+  checkout: GitCheckout | undefined,
   id: string,
   tag: string,
   createdAt: Date,
@@ -148,7 +216,7 @@ async function buildService(
     [LABEL.service]: name,
     [LABEL.release]: id,
     [LABEL.created]: createdAt.toISOString(),
-    ...(source.checkout ? { [LABEL.commit]: source.checkout.commit } : {}),
+    ...(checkout ? { [LABEL.commit]: checkout.commit } : {}),
   };
   await buildImage(docker, {
     what: name,
