@@ -8,12 +8,15 @@
 //    the exact row counts after) and its throughput in rows/s, dump-file MB/s and table MB/s
 //    (the table with its indexes as the server stores it: comparable across formats);
 //  - the database's own size for scale. Each figure is the median of --rounds runs.
-// Usage: npm run build && node bench/backup.mjs [--rows 100000] [--rounds 3]. Writes bench/out/backup.json.
+// Usage: npm run build && node bench/backup.mjs [--rows 100000] [--rounds 3] [--merge]. Writes
+// bench/out/backup.json; --merge also puts it into bench/results.json (as `backup`), for a re-run of
+// this benchmark alone.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startPostgres } from './lib/postgres.mjs';
+import { fillCustomers, startPostgres } from './lib/postgres.mjs';
+import { mergeIntoResults } from './lib/results.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
@@ -30,19 +33,6 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const r1 = (x) => Math.round(x * 10) / 10;
-
-async function fill(pg) {
-  await pg.psql(`
-    CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL, name text NOT NULL, created_at timestamptz NOT NULL, note text NOT NULL);
-    INSERT INTO customers (email, name, created_at, note)
-      SELECT 'customer' || g || '@example.com', 'Customer Name ' || g, timestamptz '2023-01-01' + g * interval '37 seconds',
-             left(repeat(md5(g::text) || ' ', 4), 100)
-      FROM generate_series(1, ${ROWS}) g;
-    CREATE INDEX customers_email ON customers (email);
-    ANALYZE customers;`);
-  const [bytes, tableBytes] = (await pg.psql(`SELECT pg_database_size(current_database()), pg_total_relation_size('customers')`)).trim().split('|').map(Number);
-  return { databaseMB: r1(bytes / MB), tableWithIndexesMB: r1(tableBytes / MB) };
-}
 
 async function measure(pg, projectDir, format, dataMB) {
   const cfg = backupSchema.parse({ kind: 'postgres', url: pg.url(), format, dir: `backups-${format}`, keep: ROUNDS + 1, timeout: '10m' });
@@ -77,17 +67,19 @@ const watchdog = setTimeout(() => {
 }, 10 * 60_000);
 watchdog.unref();
 
+const loadBefore = os.loadavg()[0];
 const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-backup-'));
 let pg;
 try {
   pg = await startPostgres();
   const pgDump = (await import('node:child_process')).execFileSync('pg_dump', ['--version'], { encoding: 'utf8' }).trim();
-  const scale = await fill(pg);
+  const scale = await fillCustomers(pg, ROWS);
   const result = { when: new Date().toISOString(), node: process.version, cpus: os.cpus().length, pgDump, rows: ROWS, rounds: ROUNDS, ...scale };
   for (const format of ['custom', 'plain']) result[format] = await measure(pg, projectDir, format, scale.tableWithIndexesMB);
   fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench', 'out', 'backup.json'), JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify(result, null, 2));
+  if (process.argv.includes('--merge')) mergeIntoResults('backup', result, loadBefore);
   clearTimeout(watchdog);
 } catch (e) {
   console.error(e.message ?? e);

@@ -5,7 +5,12 @@
 //  - process: test/fixtures/app (runtime process, built-in proxy);
 //  - docker:  examples/docker + examples/app (runtime docker, nginx on the host, shared PostgreSQL
 //             backed up inside its container before each deploy: backupShare = backup / wall),
-//             copied to a temp dir under a unique app name, as test/e2e/docker-cycle.test.ts does.
+//             copied to a temp dir under a unique app name, as test/e2e/docker-cycle.test.ts does;
+//             its database is the example's, a few rows;
+//  - process100k: the process setup again, now with `backup: { kind: postgres, url }` against a
+//             private PostgreSQL (bench/lib/postgres.mjs, fsync on) holding the generated
+//             `customers` table of --backup-rows rows (100k, as bench/backup.mjs): what a real
+//             backup costs a deploy (custom format, pg_dump + pg_restore --list + fsync).
 // Each: `init` first (untimed), then --rounds timed deploys (a version bump before each, so every
 // deploy ships a change), then everything it made is removed (for docker: `down --shared` and every
 // container, volume, image and network named after the app). Idle machine, no load.
@@ -13,9 +18,14 @@
 // backends set in the proxy), from the step's progress events.
 // "other" is the wall time no step accounts for: Node starting and loading the CLI, config, lock,
 // opening the proxy, pruning old releases, exit.
-// Usage: npm run build && node bench/deploy-split.mjs [--rounds 3] [--only process|docker]
-// Writes bench/out/deploy-split.json. Needs the Docker engine (fails if `docker info` fails) and nginx.
+// Usage: npm run build && node bench/deploy-split.mjs [--rounds 3] [--only process|docker|process100k]
+//        [--backup-rows 100000] [--merge]
+// Writes bench/out/deploy-split.json (--merge: also into bench/results.json as `deploySplit`, for a
+// re-run of this benchmark alone). Needs the Docker engine (fails if `docker info` fails), nginx,
+// and PostgreSQL's server and client programs (initdb, pg_ctl, pg_dump).
 import { freePort } from './lib/net.mjs';
+import { fillCustomers, startPostgres } from './lib/postgres.mjs';
+import { mergeIntoResults } from './lib/results.mjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -28,6 +38,12 @@ const cli = path.join(root, 'dist', 'switchyard.mjs');
 const arg = (n, d) => (process.argv.includes(`--${n}`) ? process.argv[process.argv.indexOf(`--${n}`) + 1] : d);
 const rounds = Number(arg('rounds', '3'));
 const only = arg('only', undefined);
+const backupRows = Number(arg('backup-rows', '100000'));
+const want = (k) => only === undefined || only === k;
+if (only !== undefined && !['process', 'docker', 'process100k'].includes(only)) {
+  console.error(`--only takes process, docker or process100k (got ${only})`);
+  process.exit(2);
+}
 const BASE = process.env.SWITCHYARD_BASE ?? 'switchyard/base:bookworm';
 const COMMAND_TIMEOUT_MS = 240_000;
 
@@ -132,18 +148,38 @@ async function scenario(name, { dir, cwd, env, bump, cleanup }) {
 }
 
 // --- (a) process runtime, built-in proxy, test/fixtures/app ---------------------------------------
-async function processScenario() {
+// With `databaseUrl`: the project backs that database up before every deploy (custom format).
+async function processScenario(name = 'process', databaseUrl = undefined) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-split-proc-'));
   fs.cpSync(path.join(root, 'test', 'fixtures', 'app'), dir, { recursive: true });
   const env = { ...process.env, SWITCHYARD_PORT: String(await freePort()), FORCE_COLOR: '0' };
+  if (databaseUrl) {
+    env.DATABASE_URL = databaseUrl;
+    fs.appendFileSync(path.join(dir, 'switchyard.yml'), 'backup: { kind: postgres, url: "${DATABASE_URL}", format: custom, timeout: 10m }\n');
+  }
   const behaviour = path.join(dir, 'behaviour.json');
-  return scenario('process', {
+  return scenario(name, {
     dir,
     cwd: dir,
     env,
     bump: (i) => fs.writeFileSync(behaviour, JSON.stringify({ version: `v${i + 2}`, mode: 'ok' })),
     cleanup: () => run(dir, env, ['down', '--force-unlock'], 60_000),
   });
+}
+
+// --- (c) the same, backing up a database of --backup-rows rows before every deploy --------------
+async function process100kScenario() {
+  const pg = await startPostgres();
+  try {
+    const scale = await fillCustomers(pg, backupRows);
+    console.log(`process100k: ${backupRows} rows in customers, database ${scale.databaseMB} MB`);
+    const out = await processScenario('process100k', pg.url());
+    // The step's detail names each dump: "db-backup-... (3.5 MiB, verified, 0.6 s)".
+    for (const r of out.runs) if (!/\.dump \([\d.]+ (KiB|MiB|GiB), verified/.test(r.detail.backup ?? '')) throw new Error(`process100k: no verified dump in the backup step: ${JSON.stringify(r.detail)}`);
+    return { rows: backupRows, format: 'custom', ...scale, ...out };
+  } finally {
+    await pg.cleanup();
+  }
 }
 
 // --- (b) docker runtime, nginx on the host, examples/docker ----------------------------------------
@@ -208,7 +244,7 @@ watchdog.unref();
 
 try {
   // Fail before spending minutes on the process part when the docker part cannot run.
-  if (only !== 'process') checkDocker();
+  if (want('docker')) checkDocker();
   const result = {
     when: new Date().toISOString(),
     node: process.version,
@@ -216,13 +252,16 @@ try {
     rounds,
     steps: KEYS,
   };
-  if (only !== 'docker') result.processBuiltin = await processScenario();
-  if (only !== 'process') {
+  const loadBefore = os.loadavg()[0];
+  if (want('process')) result.processBuiltin = await processScenario();
+  if (want('process100k')) result.processBackup100k = await process100kScenario();
+  if (want('docker')) {
     result.dockerNginx = { docker: docker('version', '--format', '{{.Server.Version}}'), nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8', timeout: 10_000 }).stderr.trim().replace(/^nginx version: /, ''), ...(await dockerScenario()) };
   }
   fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench', 'out', 'deploy-split.json'), JSON.stringify(result, null, 2) + '\n');
-  for (const k of ['processBuiltin', 'dockerNginx']) if (result[k]) console.log(`${k} p50 ms: ${JSON.stringify(result[k].p50Ms)}`);
+  for (const k of ['processBuiltin', 'processBackup100k', 'dockerNginx']) if (result[k]) console.log(`${k} p50 ms: ${JSON.stringify(result[k].p50Ms)}, backupShare ${result[k].backupShare}`);
+  if (process.argv.includes('--merge')) mergeIntoResults('deploySplit', result, loadBefore);
   clearTimeout(watchdog);
 } catch (e) {
   console.error(e.message ?? e);

@@ -112,6 +112,42 @@ if (r.deploySplit) {
   if (wc || rl || rlN) tables['watch-table'] = lines.join('\n');
 }
 
+{
+  // Backup and restore of the generated database (bench/backup.mjs), and what the backup costs a
+  // whole deploy of a project backing up such a database (bench/deploy-split.mjs, process100k).
+  const b = r.backup;
+  const d100 = r.deploySplit?.processBackup100k;
+  const dTiny = r.deploySplit?.dockerNginx;
+  if (b || d100) {
+    const mb = (x) => (x === undefined || x === null ? '?' : `${Number(x).toFixed(1)} MB`);
+    const fmt = (f, pick) => (b?.[f] ? pick(b[f]) : '?');
+    const rows = b?.rows ?? d100?.rows;
+    const lines = [
+      row([`backup and restore, ${n(rows)} rows${b ? ` (database ${mb(b.databaseMB)}, table with indexes ${mb(b.tableWithIndexesMB)}; median of ${b.rounds})` : ''}`, 'custom (`.dump`)', 'plain (`.sql`)']),
+      row(['---', '---', '---']),
+    ];
+    if (b) {
+      lines.push(row(['backup: `pg_dump` + verification + fsync + rename', fmt('custom', (x) => ms(x.backup.ms)), fmt('plain', (x) => ms(x.backup.ms))]));
+      lines.push(row(['file size', fmt('custom', (x) => mb(x.fileMB)), fmt('plain', (x) => mb(x.fileMB))]));
+      lines.push(row(['backup rows/s', fmt('custom', (x) => n(x.backup.rowsPerSec)), fmt('plain', (x) => n(x.backup.rowsPerSec))]));
+      lines.push(row(['restore: one transaction, replacing the data, then exact row counts', fmt('custom', (x) => ms(x.restore.ms)), fmt('plain', (x) => ms(x.restore.ms))]));
+      lines.push(row(['restore rows/s (table MB/s)', fmt('custom', (x) => `${n(x.restore.rowsPerSec)} (${num(x.restore.dataMBPerSec)})`), fmt('plain', (x) => `${n(x.restore.rowsPerSec)} (${num(x.restore.dataMBPerSec)})`)]));
+    }
+    if (d100) {
+      const share = (x) => `${Math.round(x.backupShare * 1000) / 10}% (${ms(x.p50Ms.backup)} of ${ms(x.p50Ms.wall)})`;
+      lines.push(row([`the backup's share of a whole \`deploy --auto-switch\` backing up ${n(d100.rows)} rows (process runtime, fixture app; p50 of ${r.deploySplit.rounds} deploys: backup step / wall)`, share(d100), '–']));
+      if (dTiny?.p50Ms?.backup) lines.push(row([`the same for the example app's few-row database (docker + nginx, \`pg_dump\` in its container)`, share(dTiny), '–']));
+    }
+    tables['backup-table'] = lines.join('\n');
+    // Say so when these figures were merged from a run of their own (--merge), not the full run.
+    const alone = ['backup', 'deploySplit'].filter((k) => r.rerunAlone?.[k]);
+    if (alone.length) {
+      const what = alone.map((k) => `\`bench/${k === 'backup' ? 'backup' : 'deploy-split'}.mjs\` (${r.rerunAlone[k].slice(0, 16).replace('T', ' ')} UTC, 1-minute load average before: ${r.machine?.loadAvg1mBefore?.[k] ?? '?'})`);
+      tables['backup-table'] += `\n\nThese figures come from ${alone.length > 1 ? 'separate runs' : 'a run'} of ${what.join(' and ')}, each run alone (\`--merge\`), not from the full \`npm run bench\` run.`;
+    }
+  }
+}
+
 for (const [name, text] of Object.entries(tables)) console.log(`<!-- ${name} -->\n${text}\n<!-- /${name} -->\n`);
 
 if (args.includes('--write')) {

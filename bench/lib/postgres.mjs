@@ -4,7 +4,6 @@
 import { freePort } from './net.mjs';
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +11,6 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const asRoot = process.getuid?.() === 0;
 const serverCmd = (bin, args) => (asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args]);
-
 
 export async function startPostgres({ user = 'sy_bench', password = `pw-${process.pid}-${Date.now().toString(36)}`, db = 'app' } = {}) {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-bench-pg-'));
@@ -41,4 +39,27 @@ export async function startPostgres({ user = 'sy_bench', password = `pw-${proces
       await fs.rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The benchmarks' generated database: a `customers` table of `rows` rows (id, email, name,
+ * created_at, a ~100-byte note) with its primary key and an index on email, analysed. Returns the
+ * database's size and the table's with its indexes (MB), after checking the row count.
+ */
+export async function fillCustomers(pg, rows, db) {
+  const MB = 1024 * 1024;
+  const r1 = (x) => Math.round(x * 10) / 10;
+  await pg.psql(
+    `CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL, name text NOT NULL, created_at timestamptz NOT NULL, note text NOT NULL);
+    INSERT INTO customers (email, name, created_at, note)
+      SELECT 'customer' || g || '@example.com', 'Customer Name ' || g, timestamptz '2023-01-01' + g * interval '37 seconds',
+             left(repeat(md5(g::text) || ' ', 4), 100)
+      FROM generate_series(1, ${rows}) g;
+    CREATE INDEX customers_email ON customers (email);
+    ANALYZE customers;`,
+    db,
+  );
+  const [count, bytes, tableBytes] = (await pg.psql(`SELECT count(*), pg_database_size(current_database()), pg_total_relation_size('customers') FROM customers`, db)).trim().split('|').map(Number);
+  if (count !== rows) throw new Error(`customers holds ${count} rows, expected ${rows}`);
+  return { databaseMB: r1(bytes / MB), tableWithIndexesMB: r1(tableBytes / MB) };
 }

@@ -1,7 +1,8 @@
 /**
  * Backupper for `backup.kind: command`: the user's dump command writes the dump to stdout, their
- * restore command reads it on stdin. Switchyard only knows that a dump is non-empty, so restores
- * report no table counts.
+ * restore command reads it on stdin. Switchyard only knows that a dump is non-empty, so such
+ * dumps are recorded and listed as not verified ("non-empty" only), and restores report no
+ * table counts.
  */
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
@@ -54,8 +55,8 @@ export function commandBackupper(cfg: CommandBackupConfig, ctx: BackupCtx): Back
         deployId,
         signal,
         produce: (out) => run('dump', argvOf({ run: cfg.dump, shell: cfg.shell }), { stdout: out, signal }, 'database backup failed', 'BACKUP_FAILED'),
-        // Non-empty is all that can be known of an unknown format; writeBackup checks that.
-        verify: async () => undefined,
+        // No verify: non-empty is all that can be known of an unknown format. writeBackup checks
+        // that and records the dump as not verified (check: non-empty), never as verified.
       }),
 
     list: () => listBackups(dir),

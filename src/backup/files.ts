@@ -14,7 +14,30 @@ const NAME = /^db-backup-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-([A-Za-z0-9
 /** Partial files and orphaned sidecars older than this are leftovers of a crash. */
 const STALE_MS = 60 * 60 * 1000;
 
-export type Sidecar = Pick<BackupMeta, 'at' | 'deployId' | 'reason' | 'format' | 'bytes' | 'verified' | 'ms'>;
+/**
+ * What the sidecar records. `check: "non-empty"` marks a dump nothing could read back (kind:
+ * command): it is only known to be non-empty, so it is never `verified`.
+ */
+export type Sidecar = Pick<BackupMeta, 'at' | 'deployId' | 'reason' | 'format' | 'bytes' | 'verified' | 'ms'> & { check?: 'non-empty' };
+
+/** Formats switchyard reads back after writing (pg_restore --list; the plain dump's last line). */
+const VERIFIABLE_FORMATS = new Set(['custom', 'plain']);
+
+/**
+ * The verdict a sidecar may claim. Earlier versions wrote `verified: true` for kind: command dumps
+ * after checking only that they were non-empty; such a claim (a format switchyard cannot read) is
+ * read as what it was: not verified, non-empty.
+ */
+function honest(side: Sidecar): Sidecar {
+  if (side.check === 'non-empty' || (side.verified && !VERIFIABLE_FORMATS.has(side.format))) return { ...side, verified: false, check: 'non-empty' };
+  return side;
+}
+
+/** How a listing names the verdict: "verified", "not verified (only checked non-empty)", "NOT verified". */
+export function verificationOf(m: BackupMeta): string {
+  if (m.verified) return 'verified';
+  return (m as BackupMeta & Pick<Sidecar, 'check'>).check === 'non-empty' ? 'not verified (only checked non-empty)' : 'NOT verified';
+}
 
 export const sidecarOf = (file: string) => `${file}.json`;
 export const partialOf = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.partial`);
@@ -52,7 +75,7 @@ function metaFromName(file: string, bytes: number): BackupMeta | undefined {
 async function readSidecar(file: string): Promise<Sidecar | undefined> {
   try {
     const s = JSON.parse(await fs.readFile(sidecarOf(file), 'utf8')) as Sidecar;
-    return typeof s.at === 'string' && typeof s.reason === 'string' ? s : undefined;
+    return typeof s.at === 'string' && typeof s.reason === 'string' ? honest(s) : undefined;
   } catch {
     return undefined; // missing or damaged: fall back to the name
   }

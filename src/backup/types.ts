@@ -21,7 +21,7 @@ export interface BackupMeta {
   /** custom | plain for postgres; the extension for kind: command. */
   format: string;
   bytes: number;
-  /** True when checked after writing (custom: `pg_restore --list` read it; plain/command: non-empty). */
+  /** True only when the dump was read back after writing (custom: `pg_restore --list`; plain: its closing "dump complete" line). A `kind: command` dump is only checked non-empty: false. */
   verified: boolean;
   /** How long the dump took. */
   ms: number;

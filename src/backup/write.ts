@@ -1,7 +1,9 @@
 /**
- * Writing one backup so that only complete, verified dumps ever carry a backup name (I6): the
- * producer streams into `.<name>.partial` (0600, in a 0700 folder), which is fsynced, checked,
- * given its sidecar and only then renamed. Any failure or abort deletes the partial file.
+ * Writing one backup so that only complete dumps ever carry a backup name (I6): the producer
+ * streams into `.<name>.partial` (0600, in a 0700 folder), which is fsynced, checked (non-empty,
+ * and read back by the format's own verifier where there is one), given its sidecar and only then
+ * renamed. Any failure or abort deletes the partial file. The sidecar records `verified: true`
+ * only when a verifier read the dump.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -22,8 +24,12 @@ export interface WriteBackupOptions {
   signal?: AbortSignal;
   /** Streams the dump into `out`; throws when the dump failed. */
   produce(out: Writable): Promise<void>;
-  /** Checks the finished temp file; throws when it is not a usable dump. */
-  verify(tmp: string): Promise<void>;
+  /**
+   * Checks the finished temp file; throws when it is not a usable dump. Without it (a format
+   * switchyard cannot read, kind: command) the dump is only known to be non-empty, and the
+   * sidecar says so: `verified: false, check: "non-empty"`.
+   */
+  verify?(tmp: string): Promise<void>;
 }
 
 const folderHint = (dir: string) => `make ${dir} a folder switchyard can write to, or point backup.dir somewhere else`;
@@ -85,9 +91,10 @@ export async function writeBackup(o: WriteBackupOptions): Promise<BackupMeta> {
     fh = undefined;
     if (o.signal?.aborted) throw new SwitchyardError('ABORTED', 'database backup interrupted');
     if (bytes === 0) throw new SwitchyardError('BACKUP_FAILED', 'database backup failed: the dump came out empty', { hint: 'check that the dump command writes the dump to its standard output' });
-    await o.verify(tmp);
+    if (o.verify) await o.verify(tmp);
     if (o.signal?.aborted) throw new SwitchyardError('ABORTED', 'database backup interrupted');
-    const side: Sidecar = { at: at.toISOString(), ...(o.deployId ? { deployId: o.deployId } : {}), reason: o.reason, format: o.format, bytes, verified: true, ms: Math.round(performance.now() - t0) };
+    const verdict: Pick<Sidecar, 'verified' | 'check'> = o.verify ? { verified: true } : { verified: false, check: 'non-empty' };
+    const side: Sidecar = { at: at.toISOString(), ...(o.deployId ? { deployId: o.deployId } : {}), reason: o.reason, format: o.format, bytes, ...verdict, ms: Math.round(performance.now() - t0) };
     // The sidecar goes first: a dump under its final name always has one.
     await writeJsonAtomic(sidecarOf(file), side, 0o600);
     sidecarWritten = true;

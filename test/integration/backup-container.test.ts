@@ -7,7 +7,8 @@
  * password absent from every exec's Cmd as the engine reports it; clear errors for a missing or
  * stopped container, a program missing from the image and an unreachable engine; abort and
  * timeout returning promptly with the program gone from the container (and its query cancelled);
- * and a backup -> change -> restore round trip through postgresBackupper. Everything is removed
+ * and a backup -> change -> restore round trip through postgresBackupper, in the custom and the
+ * plain format. Everything is removed
  * in `after`.
  */
 import { after, before, describe, it } from 'node:test';
@@ -305,36 +306,46 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     await psql('drop table filler');
   });
 
-  it('postgresBackupper over containerPgTool: backup -> change -> restore gives back the same database', { timeout: 180_000 }, async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-bk-rt-'));
-    dirs.push(dir);
-    await psql("create table notes (id serial primary key, body text); insert into notes (body) values ('first'), ('second')");
-    const cfg: PostgresBackupConfig = backupSchema.parse({ kind: 'postgres', container: DB, dir: path.join(dir, 'backups'), timeout: '120s' }) as PostgresBackupConfig;
-    const redact = (s: string) => s.split(PASSWORD).join('***');
-    const b = postgresBackupper(cfg, tool, { projectDir: dir, redact });
-    const dumpText = async () => {
-      const r = await tool.run('pg_dump', ['--format=plain', '--no-owner'], { timeoutMs: T });
-      assert.equal(r.code, 0, r.stderr);
-      return plain(r.stdout);
-    };
-    const before = await dumpText();
-    assert.match(before, /CREATE TABLE public\.notes/);
+  // Both formats: custom (pg_restore --clean --if-exists --single-transaction) and plain (psql
+  // --single-transaction over a dump taken with --clean --if-exists), each judged byte for byte
+  // on pg_dump's plain output before the change and after the restore.
+  for (const format of ['custom', 'plain'] as const) {
+    it(`postgresBackupper over containerPgTool (format ${format}): backup -> change -> restore gives back the same database`, { timeout: 180_000 }, async () => {
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), `sy-bk-rt-${format}-`));
+      dirs.push(dir);
+      await psql("drop table if exists notes; create table notes (id serial primary key, body text); insert into notes (body) values ('first'), ('second')");
+      assert.equal(await psql('select count(*) from items'), '500', 'items as the earlier tests left it');
+      const cfg: PostgresBackupConfig = backupSchema.parse({ kind: 'postgres', container: DB, dir: path.join(dir, 'backups'), format, timeout: '120s' }) as PostgresBackupConfig;
+      const redact = (s: string) => s.split(PASSWORD).join('***');
+      const b = postgresBackupper(cfg, tool, { projectDir: dir, redact });
+      const dumpText = async () => {
+        const r = await tool.run('pg_dump', ['--format=plain', '--no-owner'], { timeoutMs: T });
+        assert.equal(r.code, 0, r.stderr);
+        return plain(r.stdout);
+      };
+      const before = await dumpText();
+      assert.match(before, /CREATE TABLE public\.notes/);
 
-    const meta = await b.backup({ reason: 'manual' });
-    assert.equal(meta.verified, true);
-    assert.equal(meta.format, 'custom');
-    assert.equal((await fs.stat(meta.file)).mode & 0o777, 0o600);
-    assert.deepEqual((await b.list()).map((m) => m.name), [meta.name]);
+      const meta = await b.backup({ reason: 'manual' });
+      assert.equal(meta.verified, true);
+      assert.equal(meta.format, format);
+      assert.match(meta.name, format === 'custom' ? /\.dump$/ : /\.sql$/);
+      const head = (await fs.readFile(meta.file)).subarray(0, 64).toString('latin1');
+      if (format === 'custom') assert.ok(head.startsWith('PGDMP'), `a custom archive: ${JSON.stringify(head)}`);
+      else assert.match(head, /^--\n-- PostgreSQL database dump/, 'a plain SQL dump');
+      assert.equal((await fs.stat(meta.file)).mode & 0o777, 0o600);
+      assert.deepEqual((await b.list()).map((m) => m.name), [meta.name]);
 
-    await psql("update notes set body = 'changed' where id = 1; insert into notes (body) values ('third'); alter table notes add column extra int; delete from items where id > 100");
-    const changed = await dumpText();
-    assert.notEqual(changed, before);
+      await psql("update notes set body = 'changed' where id = 1; insert into notes (body) values ('third'); alter table notes add column extra int; delete from items where id > 100");
+      const changed = await dumpText();
+      assert.notEqual(changed, before);
 
-    const res = await b.restore(meta.file);
-    assert.equal(await dumpText(), before);
-    const counts = Object.fromEntries(res.tables.map((t) => [t.name, t.rows]));
-    assert.equal(counts['public.items'], 500);
-    assert.equal(counts['public.notes'], 2);
-    assert.equal(await psql('select body from notes order by id'), 'first\nsecond');
-  });
+      const res = await b.restore(meta.file);
+      assert.equal(await dumpText(), before);
+      const counts = Object.fromEntries(res.tables.map((t) => [t.name, t.rows]));
+      assert.equal(counts['public.items'], 500);
+      assert.equal(counts['public.notes'], 2);
+      assert.equal(await psql('select body from notes order by id'), 'first\nsecond');
+    });
+  }
 });

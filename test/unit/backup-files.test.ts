@@ -5,8 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { backupId, backupName, listBackups, parseBackupName, partialOf, pruneBackups, resolveBackup, sidecarOf } from '../../src/backup/files.ts';
+import { backupId, backupName, listBackups, parseBackupName, partialOf, pruneBackups, resolveBackup, sidecarOf, verificationOf } from '../../src/backup/files.ts';
+import { commandBackupper } from '../../src/backup/command.ts';
 import { ensureBackupDir, writeBackup, type WriteBackupOptions } from '../../src/backup/write.ts';
+import { backupSchema, type CommandBackupConfig } from '../../src/config/backup-schema.ts';
 import { SwitchyardError } from '../../src/errors.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'sy-backup-files-'));
@@ -134,6 +136,63 @@ describe('writeBackup', () => {
     assert.equal(err.exitCode, 1);
     assert.match(err.message, /cannot use the backup folder/);
     assert.ok(err.hint);
+  });
+});
+
+describe('verification is claimed only where a dump was read back', () => {
+  test('without a verifier the sidecar says not verified, checked non-empty; with one, verified', async () => {
+    const dir = freshDir();
+    const { verify: _none, ...noVerifier } = opts(dir);
+    const meta = await writeBackup({ ...noVerifier, ext: 'txt', format: 'txt' });
+    assert.equal(meta.verified, false);
+    const side = JSON.parse(await fs.readFile(sidecarOf(meta.file), 'utf8'));
+    assert.equal(side.verified, false);
+    assert.equal(side.check, 'non-empty');
+    const [listed] = await listBackups(dir);
+    assert.equal(listed!.verified, false);
+    assert.equal(verificationOf(listed!), 'not verified (only checked non-empty)');
+
+    let read = 0;
+    const checked = await writeBackup(opts(freshDir(), { verify: async (tmp) => void (read = (await fs.readFile(tmp)).length) }));
+    assert.equal(read, 10, 'the verifier read the temp file');
+    assert.equal(checked.verified, true);
+    assert.equal(JSON.parse(await fs.readFile(sidecarOf(checked.file), 'utf8')).check, undefined);
+    assert.equal(verificationOf((await listBackups(path.dirname(checked.file)))[0]!), 'verified');
+  });
+
+  test('kind: command dumps are recorded and listed as not verified (only non-emptiness is known)', async () => {
+    const projectDir = path.join(root, `cmd-${++n}`);
+    const cfg = backupSchema.parse({ kind: 'command', dump: ['sh', '-c', 'echo some dump'], extension: 'txt', dir: 'backups' }) as CommandBackupConfig;
+    const b = commandBackupper(cfg, { projectDir, redact: (x) => x });
+    const meta = await b.backup({ reason: 'manual' });
+    assert.equal(meta.verified, false);
+    assert.equal(await fs.readFile(meta.file, 'utf8'), 'some dump\n');
+    const side = JSON.parse(await fs.readFile(sidecarOf(meta.file), 'utf8'));
+    assert.deepEqual([side.verified, side.check], [false, 'non-empty']);
+    const [listed] = await b.list();
+    assert.equal(listed!.name, meta.name);
+    assert.equal(verificationOf(listed!), 'not verified (only checked non-empty)');
+    // An empty dump is still refused: non-empty is the check that does run.
+    const empty = commandBackupper(backupSchema.parse({ kind: 'command', dump: ['true'], dir: 'empty' }) as CommandBackupConfig, { projectDir, redact: (x) => x });
+    await assert.rejects(empty.backup({ reason: 'manual' }), /came out empty/);
+  });
+
+  test('a sidecar claiming "verified" for a format nothing reads back (older versions) is listed as not verified', async () => {
+    const dir = freshDir();
+    await fs.mkdir(dir, { recursive: true });
+    const old = backupName(new Date('2025-03-02T00:00:00Z'), 'dep-old', 'txt');
+    await fs.writeFile(path.join(dir, old), 'dump\n');
+    await fs.writeFile(sidecarOf(path.join(dir, old)), JSON.stringify({ at: '2025-03-02T00:00:00.000Z', reason: 'deploy', deployId: 'dep-old', format: 'txt', bytes: 5, verified: true, ms: 3 }));
+    const custom = await fakeBackup(dir, '2025-03-01T00:00:00.000Z', 'dep-custom');
+    const [a, b] = await listBackups(dir);
+    assert.equal(a!.name, old);
+    assert.equal(a!.verified, false);
+    assert.equal(verificationOf(a!), 'not verified (only checked non-empty)');
+    assert.equal(b!.name, custom);
+    assert.equal(verificationOf(b!), 'verified', 'a custom dump verified by pg_restore --list stays verified');
+    // No sidecar at all: nothing is known, and the listing says so plainly.
+    const bare = await fakeBackup(dir, '2025-03-03T00:00:00.000Z', 'dep-bare', { sidecar: false });
+    assert.equal(verificationOf((await listBackups(dir)).find((m) => m.name === bare)!), 'NOT verified');
   });
 });
 

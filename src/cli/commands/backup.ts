@@ -1,5 +1,6 @@
 /** `backup`, `backups` and `restore`: the database backups on demand (deploy takes its own). */
 import type { Command } from 'commander';
+import { verificationOf } from '../../backup/files.js';
 import { backupFor, describeBackup, formatBytes, protectedBackups, pruneBackups } from '../../run/backup.js';
 import { requireBackupper, restore } from '../../run/restore.js';
 import { openEngine, wantsJson, type GlobalOptions } from '../session.js';
@@ -39,7 +40,7 @@ export function registerBackups(program: Command, _setExit: SetExit): void {
       const kept = new Set(await protectedBackups(e));
       for (const m of all) {
         const why = m.deployId ? `deploy ${m.deployId}` : m.reason;
-        const flags = [m.verified ? 'verified' : 'NOT verified', kept.has(m.name) ? 'kept for a deployed release' : ''].filter(Boolean).join(', ');
+        const flags = [verificationOf(m), kept.has(m.name) ? 'kept for a deployed release' : ''].filter(Boolean).join(', ');
         render.info(`${m.at}  ${formatBytes(m.bytes).padStart(10)}  ${m.format.padEnd(6)}  ${why.padEnd(24)}  ${m.name}  (${flags})`);
       }
     });
