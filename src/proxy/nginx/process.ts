@@ -141,11 +141,15 @@ export async function reloadNginx(f: NginxFiles, pid: number): Promise<void> {
   process.kill(pid, 'SIGHUP');
   const deadline = performance.now() + RELOAD_TIMEOUT_MS;
   while (performance.now() < deadline) {
-    // A master that refuses the new config says so at once ([emerg]) and keeps the old workers.
+    // A master that refuses the new config says so ([emerg]) and keeps the old workers. A listen
+    // port it cannot bind is the exception: nginx retries bind() for about 2 s, and takes the new
+    // config if the port frees up meanwhile. So its bind() errors are final only once it says
+    // "still could not bind()"; until then new workers (it got the port) mean the reload happened.
     const fresh = await newLogLines(f.errorLog, logFrom);
     const emerg = fresh.filter((l) => l.includes('[emerg]'));
-    if (emerg.length > 0) {
-      throw new SwitchyardError('PROXY_FAILED', `nginx refused to reload: ${emerg.at(-1)!.replace(/^.*\[emerg\] [^:]*: /, '')}`, {
+    if (emerg.length > 0 && !emerg.every(isBindRetry)) {
+      const reason = emerg.filter((l) => !l.includes('still could not bind()')).at(-1) ?? emerg.at(-1)!;
+      throw new SwitchyardError('PROXY_FAILED', `nginx refused to reload: ${reason.replace(/^.*\[emerg\] [^:]*: /, '')}`, {
         details: emerg.slice(-5),
         hint: `nginx keeps serving with its previous configuration; see ${f.errorLog}`,
       });
@@ -159,6 +163,9 @@ export async function reloadNginx(f: NginxFiles, pid: number): Promise<void> {
   const tail = (await fs.readFile(f.errorLog, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-5);
   throw new SwitchyardError('PROXY_FAILED', `nginx did not start new workers within ${RELOAD_TIMEOUT_MS / 1000} s of a reload`, { details: tail, hint: `see ${f.errorLog}` });
 }
+
+/** `bind() to ... failed` before `still could not bind()`: nginx is still retrying. */
+const isBindRetry = (line: string) => /\bbind\(\) to \S+ failed/.test(line);
 
 async function newLogLines(file: string, from: number): Promise<string[]> {
   const fh = await fs.open(file, 'r').catch(() => undefined);
