@@ -181,6 +181,25 @@ test('logs blue api -f: prints what the container has written, then new output a
   }
 });
 
+test('logs blue api -f interrupted while it opens the stream: still exits 0 at once', async () => {
+  // A SIGINT that lands before the follow stream is open must not be lost (it once hung the command).
+  for (const delayMs of [150, 250, 350, 450]) {
+    const child = spawn(process.execPath, [CLI, 'logs', 'blue', 'api', '-f'], { cwd: p.dir, env: p.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    await new Promise((r) => setTimeout(r, delayMs));
+    child.kill('SIGINT');
+    let hung = false;
+    const killer = setTimeout(() => ((hung = true), child.kill('SIGKILL')), 10_000);
+    const { code, signal } = await exited;
+    clearTimeout(killer);
+    assert.ok(!hung, `SIGINT after ${delayMs} ms: still running 10 s later, killed; stderr ${err}`);
+    // Before Node installed its handler the default action ends it (signal SIGINT); after, exit 0.
+    assert.ok(code === 0 || signal === 'SIGINT', `SIGINT after ${delayMs} ms: exit ${code} (${signal}); stderr ${err}`);
+  }
+});
+
 test('deploy again: green live with a third release, blue stopped on its release; the user stays signed in', async () => {
   assert.ok(s.init && s.deploy && s.rollback && s.token, 'rollback passed');
   await setVersion(p, '3.0.0');

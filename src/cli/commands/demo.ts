@@ -65,8 +65,13 @@ export function registerDemo(program: Command, setExit: SetExit): void {
         }
       } finally {
         render.info('\n== switchyard down ==');
-        for (const line of await down(e).catch((err) => [`down failed: ${String(err)}`])) render.info(line);
-        if (o.keep) render.info(`kept ${dir}`);
+        let stopped = true;
+        for (const line of await down(e).catch((err) => ((stopped = false), [`down failed: ${String(err)}`]))) render.info(line);
+        if (!stopped) {
+          // Its pid files are the only way to find what still runs: keep the folder, fail the demo.
+          render.warn(`kept ${dir}: run \`switchyard down\` there (SWITCHYARD_PORT=${port}) to stop what is left`);
+          setExit(ExitCode.failed);
+        } else if (o.keep) render.info(`kept ${dir}`);
         else await fs.rm(dir, { recursive: true, force: true });
       }
     });

@@ -57,13 +57,19 @@ export async function streamLogs(docker: Docker, containers: Array<{ id: string;
       });
       docker.modem.demuxStream(stream, sink, sink);
       await new Promise<void>((resolve) => {
+        let finished = false;
         const finish = () => {
+          if (finished) return;
+          finished = true;
           if (partial) write(prefix ? `${service} | ${partial}` : partial);
           resolve();
         };
+        const stop = () => ((stream as unknown as { destroy?: () => void }).destroy?.(), finish());
         stream.on('end', finish);
         stream.on('error', finish);
-        opts.signal?.addEventListener('abort', () => ((stream as unknown as { destroy?: () => void }).destroy?.(), finish()), { once: true });
+        // A Ctrl-C that came while the stream was being opened has already fired: end at once.
+        if (opts.signal?.aborted) return stop();
+        opts.signal?.addEventListener('abort', stop, { once: true });
       });
     }),
   );
