@@ -15,6 +15,13 @@ const pair = (a, b) => (a === undefined || b === undefined ? '?' : a < 1000 && b
 const ratio = (x) => `${Number(Number(x).toFixed(2))}x`;
 const failedOf = (failed, sent) => `${n(failed)} of ${n(sent)}`;
 const row = (cells) => `| ${cells.join(' | ')} |`;
+// Figures merged from a benchmark run on its own (`--merge`) after the full run: each table says so.
+const aloneNote = (keys) => {
+  const ks = keys.filter((k) => r.rerunAlone?.[k]);
+  if (!ks.length) return '';
+  const what = ks.map((k) => `\`${k}\` (${r.rerunAlone[k].slice(0, 16).replace('T', ' ')} UTC, 1-minute load average before: ${r.machine?.loadAvg1mBefore?.[k] ?? '?'})`);
+  return `\n\nRe-measured alone after the full \`npm run bench\` run (\`--merge\`): ${what.join(', ')}.`;
+};
 
 const tables = {};
 const pc = r.proxiesCompare;
@@ -41,6 +48,7 @@ const ns = r.nginxSwitching;
   if (soak) lines.push(row([`failed requests, ${soak.builtin?.switches ?? soak.nginx?.switches} switches back and forth (soak)`, '–', soak.builtin ? failedOf(soak.builtin.failed, soak.builtin.requests) : '?', soak.nginx ? failedOf(soak.nginx.failed, soak.nginx.requests) : '?']));
   if (tl || tlN) lines.push(row(['failed requests, `deploy --auto-switch` then `rollback --force` of examples/app (timeline)', '–', tl ? failedOf(tl.failed, tl.requests) : '?', tlN ? failedOf(tlN.failed, tlN.requests) : '?']));
   tables['bench-table'] = lines.join('\n');
+  tables['bench-table'] += aloneNote(['switching', 'proxiesCompare']);
   if (ns?.reload) {
     tables['bench-table'] += `\n\nFor comparison, switching nginx the usual way (rewrite the upstream, \`nginx -s reload\`; not used) failed ${failedOf(ns.reload.failed, ns.reload.requests)} requests over ${ns.switches} reloads in the same run, and took ${ms(ns.reload.switchLatencyMs.p50)} (p50) to reach the new colour against ${ms(ns.flag.switchLatencyMs.p50)} for switchyard's flag file (\`bench/nginx-switch.mjs\`).`;
   }
@@ -71,6 +79,10 @@ if (r.proxyThroughput) {
     row(['direct', n(p.direct.reqPerSec), ms(p.direct.p50ms), ms(p.direct.p99ms)]),
     row(['built-in proxy', `${n(p.proxied.reqPerSec)} (${ratio(p.throughputRatio)})`, ms(p.proxied.p50ms), `${ms(p.proxied.p99ms)} (${ratio(p.p99Ratio)})`]),
   ].join('\n');
+  // The issue's targets for the built-in proxy, against this run.
+  const met = (ok) => (ok ? 'met' : 'NOT met');
+  tables['proxy-table'] += `\n\nTargets: throughput at least 0.3x direct: ${ratio(p.throughputRatio)}, ${met(p.throughputRatio >= 0.3)}; p99 under 3x direct's: ${ratio(p.p99Ratio)}, ${met(p.p99Ratio < 3)}. Measured with ${p.tool ?? 'autocannon'}.`;
+  tables['proxy-table'] += aloneNote(['proxyThroughput']);
 }
 
 if (pc) {
@@ -82,6 +94,7 @@ if (pc) {
     row(['built-in proxy', n(pc.builtin.reqPerSec), ms(pc.builtin.p50ms), ms(pc.builtin.p99ms), v(pc.builtin.vsDirect)]),
     row([`nginx (${pc.nginxWorkers === 'auto' ? `${pc.cpus} workers` : `${pc.nginxWorkers} workers`})`, n(pc.nginx.reqPerSec), ms(pc.nginx.p50ms), ms(pc.nginx.p99ms), v(pc.nginx.vsDirect)]),
   ].join('\n');
+  tables['compare-table'] += aloneNote(['proxiesCompare']);
 }
 
 if (r.deploySplit) {
@@ -92,6 +105,7 @@ if (r.deploySplit) {
     if (d[k]) lines.push(row([label, ...cols.map((c) => ms(d[k].p50Ms[c]))]));
   }
   tables['split-table'] = lines.join('\n');
+  tables['split-table'] += aloneNote(['deploySplit']);
 }
 
 {
@@ -139,12 +153,7 @@ if (r.deploySplit) {
       if (dTiny?.p50Ms?.backup) lines.push(row([`the same for the example app's few-row database (docker + nginx, \`pg_dump\` in its container)`, share(dTiny), '–']));
     }
     tables['backup-table'] = lines.join('\n');
-    // Say so when these figures were merged from a run of their own (--merge), not the full run.
-    const alone = ['backup', 'deploySplit'].filter((k) => r.rerunAlone?.[k]);
-    if (alone.length) {
-      const what = alone.map((k) => `\`bench/${k === 'backup' ? 'backup' : 'deploy-split'}.mjs\` (${r.rerunAlone[k].slice(0, 16).replace('T', ' ')} UTC, 1-minute load average before: ${r.machine?.loadAvg1mBefore?.[k] ?? '?'})`);
-      tables['backup-table'] += `\n\nThese figures come from ${alone.length > 1 ? 'separate runs' : 'a run'} of ${what.join(' and ')}, each run alone (\`--merge\`), not from the full \`npm run bench\` run.`;
-    }
+    tables['backup-table'] += aloneNote(['backup', 'deploySplit']);
   }
 }
 
