@@ -11,13 +11,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeProject, type Project, type RunResult } from '../helpers/project.ts';
+import { makeInitedProject, type Project, type RunResult } from '../helpers/project.ts';
 
 let p: Project;
 before(async () => {
-  p = await makeProject('fixture', { proxy: 'nginx' });
-  const r = await p.run(['init']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+  p = await makeInitedProject('fixture', { proxy: 'nginx' });
 });
 after(async () => {
   await p?.cleanup();

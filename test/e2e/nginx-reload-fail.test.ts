@@ -7,14 +7,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { freePort, makeProject, type Project } from '../helpers/project.ts';
+import { freePort, makeInitedProject, type Project } from '../helpers/project.ts';
 
 let p: Project;
 let squatter: net.Server | undefined;
 before(async () => {
-  p = await makeProject('fixture', { proxy: 'nginx' });
-  const r = await p.run(['init']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+  p = await makeInitedProject('fixture', { proxy: 'nginx' });
 });
 after(async () => {
   squatter?.close();

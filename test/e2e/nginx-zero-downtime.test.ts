@@ -7,13 +7,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLoad } from '../../src/load/load.ts';
 import { assertFollowsMarks, deployThenSwitch, keepLoading, type Mark } from '../helpers/switch-marks.ts';
-import { makeProject, type Project } from '../helpers/project.ts';
+import { makeInitedProject, type Project } from '../helpers/project.ts';
 
 let p: Project;
 before(async () => {
-  p = await makeProject('fixture', { proxy: 'nginx' });
-  const r = await p.run(['init']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+  p = await makeInitedProject('fixture', { proxy: 'nginx' });
 });
 after(async () => {
   await p.cleanup();

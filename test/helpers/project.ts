@@ -112,6 +112,17 @@ export async function killLeftovers(dir: string): Promise<void> {
   }
 }
 
+/** A fresh project on which `init` succeeded (or the error, with init's output, and nothing left running). */
+export async function makeInitedProject(fixture: 'fixture' | 'example' = 'fixture', opts: { proxy?: 'builtin' | 'nginx' } = {}): Promise<Project> {
+  const p = await makeProject(fixture, opts);
+  const r = await p.run(['init']);
+  if (r.code !== 0) {
+    await p.cleanup();
+    throw new Error(`init failed (${r.code}):\n${r.stdout}${r.stderr}`);
+  }
+  return p;
+}
+
 /**
  * Registers before/after hooks for a test file: a fresh project (optionally `init`ed, which must
  * succeed) before, `down` and removal after. Returns a getter for the project.
@@ -119,11 +130,7 @@ export async function killLeftovers(dir: string): Promise<void> {
 export function useProject(hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }, fixture: 'fixture' | 'example' = 'fixture', opts: { init?: boolean } = {}): () => Project {
   let p: Project | undefined;
   hooks.before(async () => {
-    p = await makeProject(fixture);
-    if (opts.init) {
-      const r = await p.run(['init']);
-      if (r.code !== 0) throw new Error(`init failed (${r.code}):\n${r.stdout}${r.stderr}`);
-    }
+    p = opts.init ? await makeInitedProject(fixture) : await makeProject(fixture);
   });
   hooks.after(async () => {
     await p?.cleanup();
