@@ -10,7 +10,6 @@
  * only one). Each built image carries its context's commit as `switchyard.commit`; the release id
  * (hence every tag of the release) carries it when all build contexts are at one commit.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -18,7 +17,7 @@ import type { DockerBuildConfig } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import { baseReleaseId, claimReleaseDir, writeManifest, type ReleaseManifest } from '../release.js';
 import { projectOwnFiles } from '../release.js';
-import { archiveInto, resolveRef, type GitCheckout } from '../process/git.js';
+import { archiveInto, git, resolveRef, type GitCheckout } from '../process/git.js';
 import type { PrepareOptions, Release, RuntimeContext } from '../types.js';
 import { buildImage } from './build.js';
 import { apiMessage, call, statusOf } from './client.js';
@@ -74,18 +73,6 @@ export async function removeTags(docker: Docker, tags: string[]): Promise<void> 
   for (const t of tags) {
     await call(`remove image ${t}`, () => docker.getImage(t).remove({ noprune: false })).catch(() => undefined);
   }
-}
-
-/** Git queries are local and quick. */
-const GIT_QUERY_TIMEOUT_MS = 30_000;
-
-function git(cwd: string, args: string[], signal?: AbortSignal): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile('git', args, { cwd, timeout: GIT_QUERY_TIMEOUT_MS, signal, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout).trim() });
-    });
-  });
 }
 
 /** `rel` of `abs` under `dir`, or undefined when it is not inside. */

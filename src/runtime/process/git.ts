@@ -17,7 +17,8 @@ interface GitResult {
   stderr: string;
 }
 
-function git(cwd: string, args: string[], signal?: AbortSignal): Promise<GitResult> {
+/** One git query (argument array, no shell), bounded in time; never throws: see `code`. */
+export function git(cwd: string, args: string[], signal?: AbortSignal): Promise<GitResult> {
   return new Promise((resolve) => {
     execFile('git', args, { cwd, timeout: GIT_QUERY_TIMEOUT_MS, signal, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
