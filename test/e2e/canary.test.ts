@@ -158,7 +158,9 @@ for (const kind of ['builtin', 'nginx'] as const) {
       assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
     });
 
-    test('the proxy killed during the watch is restarted at once with its colour, and the watch goes on', { skip: kind !== 'builtin' && 'nginx is restarted by the same path; this kills the built-in daemon' }, async () => {
+    // Built-in daemon only: registered for it alone rather than skipped for nginx. An nginx master
+    // SIGKILLed during the watch (its workers orphaned) is not tested end to end.
+    if (kind === 'builtin') test('the proxy killed during the watch is restarted at once with its colour, and the watch goes on', async () => {
       await p.setBehaviour({ version: 'v9', mode: 'ok' });
       const child = p.spawn(['deploy', '--auto-switch']);
       let out = '';
