@@ -6,7 +6,7 @@
 // switchyard's own nginx driver (dist/proxy/nginx/driver.js, `proxy: { kind: nginx, mode: host }`).
 // Each path gets a 2 s warm-up, then a measured run (--rounds N: N alternating runs each, median
 // reported, all kept under "samples"); every run is bounded in time (--duration).
-// Usage: npm run build && node bench/proxies-compare.mjs [--duration 8] [--connections 50] [--rounds 1]
+// Usage: npm run build && node bench/proxies-compare.mjs [--duration 8] [--connections 50] [--rounds 1] [--merge]
 // Writes bench/out/proxies-compare.json. Talks to 127.0.0.1 only.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -145,6 +145,8 @@ if (role === 'backend') {
     console.log(JSON.stringify(result, null, 2));
     fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
     fs.writeFileSync(path.join(root, 'bench', 'out', 'proxies-compare.json'), JSON.stringify(result, null, 2) + '\n');
+    // --merge: a re-run of this benchmark alone also replaces its figures in bench/results.json.
+    if (args.includes('--merge')) (await import('./lib/results.mjs')).mergeIntoResults('proxiesCompare', result, loadBefore);
   } catch (e) {
     console.error(e);
     code = 1;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Proxy overhead: wrk (2 threads, 50 keep-alive connections; microsecond latency percentiles)
 // against a trivial Node backend directly, then through the built-in proxy. Backend and proxy run as child processes, as in production.
-// Usage: npm run build && node bench/proxy-throughput.mjs [--duration 10] [--connections 50] [--cpu-prof]
+// Usage: npm run build && node bench/proxy-throughput.mjs [--duration 10] [--connections 50] [--cpu-prof] [--merge]
 // PROXY_NODE_FLAGS adds node flags to both children (e.g. --max-semi-space-size=16).
 //    or (no build): node --import tsx bench/proxy-throughput.mjs --src
 // Writes bench/out/proxy-throughput.json. Talks to 127.0.0.1 only.
@@ -21,6 +21,7 @@ if (role === 'backend') {
   await serveBuiltinProxy({ root, backendPort: Number(opt('backend-port')), src: args.includes('--src') });
 } else {
   const duration = Number(opt('duration', '10'));
+  const loadBefore = (await import('node:os')).loadavg()[0];
   const connections = Number(opt('connections', '50'));
   const useSrc = args.includes('--src') || !existsSync(path.join(root, 'dist/proxy/builtin/server.js'));
   const self = fileURLToPath(import.meta.url);
@@ -65,6 +66,8 @@ if (role === 'backend') {
     console.log(JSON.stringify(result, null, 2));
     mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
     writeFileSync(path.join(root, 'bench', 'out', 'proxy-throughput.json'), JSON.stringify(result, null, 2) + '\n');
+    // --merge: a re-run of this benchmark alone also replaces its figures in bench/results.json.
+    if (args.includes('--merge')) (await import('./lib/results.mjs')).mergeIntoResults('proxyThroughput', result, loadBefore);
   } finally {
     proxy.child.disconnect();
     backend.child.disconnect();

@@ -5,7 +5,7 @@
 //  - `rollback --force` wall time while the previous colour still runs (kept by --keep-old), and
 //    the time until traffic is back on it;
 //  - requests failed during all of that, under a bounded keep-alive load.
-// Usage: npm run build && node bench/switch.mjs [--rounds 10] [--proxy builtin|nginx].
+// Usage: npm run build && node bench/switch.mjs [--rounds 10] [--proxy builtin|nginx] [--merge].
 // Writes bench/out/switch.json (or switch-nginx.json).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +20,7 @@ const cli = path.join(root, 'dist', 'switchyard.mjs');
 const { startLoad } = await import(pathToFileURL(path.join(root, 'dist', 'load', 'load.js')).href);
 const arg = (n, d) => (process.argv.includes(`--${n}`) ? process.argv[process.argv.indexOf(`--${n}`) + 1] : d);
 const rounds = Number(arg('rounds', '10'));
+const loadBefore = os.loadavg()[0];
 // --proxy nginx: the same measurements through nginx (proxy.kind: nginx, mode: host).
 const proxyKind = arg('proxy', 'builtin');
 if (!['builtin', 'nginx'].includes(proxyKind)) throw new Error(`--proxy must be builtin or nginx, got ${proxyKind}`);
@@ -130,6 +131,8 @@ try {
   };
   fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench', 'out', proxyKind === 'nginx' ? 'switch-nginx.json' : 'switch.json'), JSON.stringify(result, null, 2) + '\n');
+  // --merge: a re-run of this benchmark alone also replaces its figures in bench/results.json.
+  if (process.argv.includes('--merge')) (await import('./lib/results.mjs')).mergeIntoResults(proxyKind === 'nginx' ? 'switchingNginx' : 'switching', result, loadBefore);
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await run(['down', '--force-unlock']).catch((e) => console.error(String(e)));
