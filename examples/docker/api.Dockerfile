@@ -20,8 +20,10 @@ COPY vendor/ /app/vendor/
 ENV PORT=5000 HOST=0.0.0.0 STORE_PATH=/data/store.json
 EXPOSE 5000
 
-# No curl in the image: node's fetch does the probe. Short interval so "starting" ends quickly.
-HEALTHCHECK --interval=2s --timeout=2s --start-period=10s --retries=3 \
+# No curl in the image: node's fetch does the probe. Short interval so "starting" ends quickly; a
+# generous timeout because the probe starts a whole node process, which on a busy 2-core host has
+# taken over 2 s three times in a row (Docker then reports "unhealthy" and switchyard refuses the colour).
+HEALTHCHECK --interval=2s --timeout=10s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 # tini as PID 1 forwards SIGTERM to node (whose handler drains connections) and reaps zombies.

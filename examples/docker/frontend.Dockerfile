@@ -12,7 +12,7 @@ COPY public /app/public
 ENV PORT=80 HOST=0.0.0.0
 EXPOSE 80
 
-HEALTHCHECK --interval=2s --timeout=2s --start-period=10s --retries=3 \
+HEALTHCHECK --interval=2s --timeout=10s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 ENTRYPOINT ["tini", "--"]

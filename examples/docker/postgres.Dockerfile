@@ -10,7 +10,7 @@ ENV PGDATA=/var/lib/postgresql/data
 EXPOSE 5432
 # SIGINT = PostgreSQL's "fast" shutdown: in-flight transactions are rolled back, data is safe.
 STOPSIGNAL SIGINT
-HEALTHCHECK --interval=2s --timeout=3s --start-period=20s --retries=3 \
+HEALTHCHECK --interval=2s --timeout=10s --start-period=20s --retries=3 \
   CMD ["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"]
 ENTRYPOINT ["postgres-entrypoint.sh"]
 CMD []
