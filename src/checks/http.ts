@@ -3,6 +3,7 @@
  * no agent, so no pooled keep-alive socket outlives a check or hides a restarted process.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { Endpoint } from '../runtime/types.js';
 
 export interface HttpResult {
@@ -20,6 +21,8 @@ export interface HttpRequestOptions {
   body?: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** https instead of http; `rejectUnauthorized: false` only for our own proxy on loopback. */
+  tls?: { rejectUnauthorized: boolean };
 }
 
 /** Bodies beyond this are cut: checks look at small JSON or the start of an HTML page. */
@@ -34,13 +37,13 @@ function abortMessage(signal: AbortSignal): string {
   return reason?.name === 'TimeoutError' ? 'no answer before the overall timeout' : 'cancelled';
 }
 
-export function urlOf(e: Endpoint, path = ''): string {
+export function urlOf(e: Endpoint, path = '', scheme = 'http'): string {
   const host = e.host.includes(':') ? `[${e.host}]` : e.host;
-  return `http://${host}:${e.port}${path}`;
+  return `${scheme}://${host}:${e.port}${path}`;
 }
 
 export function httpRequest(o: HttpRequestOptions): Promise<HttpResult> {
-  const target = `${o.method ?? 'GET'} ${urlOf(o.endpoint, o.path)}`;
+  const target = `${o.method ?? 'GET'} ${urlOf(o.endpoint, o.path, o.tls ? 'https' : 'http')}`;
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(new HttpCheckError(`${target}: ${abortMessage(o.signal)}`));
     let settled = false;
@@ -75,11 +78,11 @@ export function httpRequest(o: HttpRequestOptions): Promise<HttpResult> {
         finish(undefined, { status: res.statusCode ?? 0, headers: h, bodyText: Buffer.concat(chunks).toString('utf8') });
       });
     };
-    const options = { host: o.endpoint.host, port: o.endpoint.port, method: o.method ?? 'GET', path: o.path, headers, agent: false };
+    const options = { host: o.endpoint.host, port: o.endpoint.port, method: o.method ?? 'GET', path: o.path, headers, agent: false as const };
     try {
       // Throws at once for a header value or path Node will not send (CR/LF, NUL, unescaped
       // characters), e.g. from a value a smoke step captured: a failed check, never a crash.
-      req = http.request(options, onResponse);
+      req = o.tls ? https.request({ ...options, rejectUnauthorized: o.tls.rejectUnauthorized }, onResponse) : http.request(options, onResponse);
     } catch (e) {
       finish(new HttpCheckError(`${target}: cannot send this request: ${(e as Error).message}`));
       return;

@@ -7,7 +7,7 @@ export function createAsker(interactive: boolean, signal: AbortSignal): Asker {
     confirm: async (message, defaultAnswer) => {
       if (!interactive) throw new Error('confirm() without a TTY');
       // Loaded on first use: most runs (CI, --auto-switch) never prompt.
-      const { confirm } = await import('@inquirer/prompts');
+      const { default: confirm } = await import('@inquirer/confirm');
       return confirm({ message, default: defaultAnswer }, { signal });
     },
   };

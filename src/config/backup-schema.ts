@@ -2,7 +2,7 @@
  * The `backup:` section of switchyard.yml and the migration hook of `deploy.hooks`. Part of the
  * config schema (schema.ts), kept apart because backups bring many options of their own.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { command, duration } from './schema-prims.js';
 
 const common = {

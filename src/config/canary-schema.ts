@@ -2,7 +2,7 @@
  * deploy.canary / deploy.stepWait / deploy.watch / deploy.rollbackOn: gradual shifts and the live
  * watch that rolls a deploy back by itself (issue 6). Part of the `deploy:` section.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration } from './schema-prims.js';
 
 /** "2%" or a number of percent (2 = 2%); becomes a fraction (0.02). */

@@ -2,7 +2,7 @@
  * The `proxy:` section of switchyard.yml: a union on `kind` (builtin | nginx). Part of the config
  * schema (schema.ts), kept apart because nginx brings many options of its own.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration, httpPath, port } from './schema-prims.js';
 import { previewPort, trafficFields } from './traffic-schema.js';
 export const routeSchema = z.object({ path: httpPath, service: z.string().min(1) }).strict();

@@ -1,5 +1,5 @@
 /** Building blocks shared by the config schema's parts: colours, names, durations, ports, commands, paths. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDuration } from './duration.js';
 
 export const COLOURS = ['blue', 'green'] as const;

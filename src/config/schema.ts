@@ -4,7 +4,7 @@
  * all come from it. Cross-field checks live in rules.ts.
  */
 import { canaryFields } from './canary-schema.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { command, duration, headerName, headerValue, httpPath, name, noNul, port, type Colour } from './schema-prims.js';
 import { backupSchema, hooksSchema } from './backup-schema.js';
 import { proxySchema } from './proxy-schema.js';

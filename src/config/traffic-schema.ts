@@ -3,7 +3,7 @@
  * header/cookie, canary stickiness, and maintenance mode's allowlist. Part of `proxy:`.
  */
 import net from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration, headerName } from './schema-prims.js';
 
 /** RFC 6265 cookie-name: a token. */

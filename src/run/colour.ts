@@ -1,7 +1,7 @@
 /** Bringing a colour up and proving it fit for traffic (I1): start, health levels, smoke steps. */
 import type { Colour } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
-import { originOf } from '../proxy/builtin/pools.js';
+import { urlOf } from '../checks/http.js';
 import { formatDuration } from '../config/duration.js';
 import { waitHealthy, type LevelResult } from '../checks/health.js';
 import { runSmoke } from '../checks/smoke.js';
@@ -100,14 +100,14 @@ async function viaPreview(e: Engine, colour: Colour): Promise<Record<string, End
   if (port === undefined) throw new SwitchyardError('CONFIG_INVALID', 'checks.smokeVia is preview but proxy.listen.preview is not set');
   const at: Endpoint = { host: cfg.proxy.preview.host, port };
   const route = cfg.proxy.routes.find((r) => r.path === '/') ?? cfg.proxy.routes[0]!;
-  const url = `${originOf(at)}${cfg.services[route.service]?.health.path ?? route.path}`;
+  const url = `${urlOf(at)}${cfg.services[route.service]?.health.path ?? route.path}`;
   let seen: string | null = null;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(cfg.checks.requestTimeout) });
     await res.body?.cancel();
     seen = res.headers.get('x-switchyard-env');
   } catch (err) {
-    throw new SwitchyardError('SMOKE_FAILED', `the preview listener ${originOf(at)} does not answer: ${errorMessage(err)}`, { hint: '`switchyard status` shows the proxy' });
+    throw new SwitchyardError('SMOKE_FAILED', `the preview listener ${urlOf(at)} does not answer: ${errorMessage(err)}`, { hint: '`switchyard status` shows the proxy' });
   }
   if (seen !== colour) throw new SwitchyardError('SMOKE_FAILED', `the preview listener serves ${seen ?? 'no colour'}, not ${colour}`, { hint: '`switchyard status` shows the proxy and the colours' });
   return Object.fromEntries(Object.keys(cfg.services).map((s) => [s, at]));

@@ -2,10 +2,11 @@
  * After a switch, prove through the public entry that the new colour answers (I3): poll the proxy's
  * public port until a response carries X-Switchyard-Env: <colour> with a non-5xx status.
  */
-import { Agent, request, type Dispatcher } from 'undici';
 import type { Colour, Config } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
 import { routeFor, sortRoutes } from '../proxy/routing.js';
+import { httpRequest, urlOf, type HttpRequestOptions } from '../checks/http.js';
+import type { Endpoint } from '../runtime/types.js';
 
 /** The path used to probe: the health path of the service behind the first route that reaches it. */
 export function verifyPath(config: Config): string {
@@ -16,46 +17,41 @@ export function verifyPath(config: Config): string {
   return config.proxy.routes[0]!.path;
 }
 
-function loopbackHost(h: string): string {
-  return h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
-}
+const loopbackHost = (h: string) => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h);
 
 /** The plain-HTTP public entry (with TLS configured it only redirects). */
 export function publicBase(config: Config): string {
-  return `http://${loopbackHost(config.proxy.listen.host)}:${config.proxy.listen.http}`;
+  return urlOf({ host: loopbackHost(config.proxy.listen.host), port: config.proxy.listen.http });
 }
 
-const isLoopback = (h: string) => /^(127\.|localhost$|\[::1\]$)/.test(h);
-let selfSigned: Agent | undefined;
+const isLoopback = (h: string) => /^(127\.|localhost$|::1$)/.test(h);
 
 /**
  * Where users really arrive: https when the proxy terminates TLS. On a loopback address the
  * certificate is not checked (we are talking to our own proxy, often with a self-signed one).
  */
-export function publicEntry(config: Config): { base: string; dispatcher?: Dispatcher } {
+export function publicEntry(config: Config): { endpoint: Endpoint; tls?: HttpRequestOptions['tls'] } {
   const listen = config.proxy.listen as { host: string; http: number; https?: number };
   const host = loopbackHost(listen.host);
-  if (listen.https === undefined) return { base: `http://${host}:${listen.http}` };
-  const base = `https://${host}:${listen.https}`;
-  if (!isLoopback(host)) return { base };
-  selfSigned ??= new Agent({ connect: { rejectUnauthorized: false } });
-  return { base, dispatcher: selfSigned };
+  if (listen.https === undefined) return { endpoint: { host, port: listen.http } };
+  return { endpoint: { host, port: listen.https }, tls: { rejectUnauthorized: !isLoopback(host) } };
 }
 
 export async function verifyPublic(config: Config, colour: Colour, timeoutMs: number, signal?: AbortSignal): Promise<number> {
-  const entry = publicEntry(config);
-  const url = entry.base + verifyPath(config);
+  const { endpoint, tls } = publicEntry(config);
+  const path = verifyPath(config);
+  const url = urlOf(endpoint, path, tls ? 'https' : 'http');
   // Monotonic: a wall clock that jumps must neither cut the wait short nor stretch it.
   const started = performance.now();
   let last = 'no response yet';
   while (performance.now() - started < timeoutMs) {
     signal?.throwIfAborted();
     try {
-      const res = await request(url, { method: 'GET', headersTimeout: 2000, bodyTimeout: 2000, signal, dispatcher: entry.dispatcher });
-      await res.body.dump();
+      // node:http, one connection per probe: nothing pooled outlives the check.
+      const res = await httpRequest({ endpoint, path, tls, timeoutMs: 2000, signal });
       const env = res.headers['x-switchyard-env'];
-      if (env === colour && res.statusCode < 500) return Math.round(performance.now() - started);
-      last = `HTTP ${res.statusCode} from ${String(env ?? 'no colour header')}`;
+      if (env === colour && res.status < 500) return Math.round(performance.now() - started);
+      last = `HTTP ${res.status} from ${env ?? 'no colour header'}`;
     } catch (e) {
       last = (e as Error).message;
     }

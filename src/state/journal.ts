@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { COLOURS } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
 import { liveness, readStartTicks } from '../runtime/process/procinfo.js';

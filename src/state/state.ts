@@ -4,7 +4,7 @@
  * .current-env mirrors the active colour for the guide's users and scripts.
  */
 import fs from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { COLOURS, type Colour } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from './atomic.js';

@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { parseCount } from '../args.js';
 import { loadConfig } from '../../config/load.js';
 import { ExitCode } from '../../errors.js';
-import { startLoad } from '../../load/load.js';
 import { createEngine } from '../../run/context.js';
 import { deploy } from '../../run/deploy.js';
 import { down } from '../../run/down.js';
@@ -49,6 +48,8 @@ export function registerDemo(program: Command, setExit: SetExit): void {
         render.info('\n== switchyard init ==');
         await init(e);
         const origin = publicBase(loaded.config);
+        // Loaded here only: the load generator brings undici, which no other command needs.
+        const { startLoad } = await import('../../load/load.js');
         const load = startLoad({ origin, path: '/api/health', connections: 8, maxRequests: o.requests, maxMs: 120_000 });
         render.info(`\nbackground load: 8 keep-alive connections to ${origin}/api/health`);
         for (const svc of ['api', 'frontend']) await fs.writeFile(path.join(dir, svc, 'VERSION'), '2.0.0\n');

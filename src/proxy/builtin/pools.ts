@@ -25,10 +25,6 @@ const dispatcherOptions = {
   connectTimeout: BACKEND_CONNECT_TIMEOUT_MS,
 } as const;
 
-export function originOf(e: Endpoint): string {
-  return e.host.includes(':') ? `http://[${e.host}]:${e.port}` : `http://${e.host}:${e.port}`;
-}
-
 export class BackendPools {
   private readonly pools = new Map<string, Pool>();
 

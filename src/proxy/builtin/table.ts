@@ -13,7 +13,7 @@ import { routeFor, sortRoutes } from '../routing.js';
 import type { Canary } from '../types.js';
 import type { ForwardTarget } from './forward.js';
 import { Allowlist, MaintenanceReply } from './maintenance.js';
-import { originOf } from './pools.js';
+import { urlOf } from '../../checks/http.js';
 import { NO_PREVIEW_TEXT, PreviewMatcher } from './preview.js';
 import type { ProxySnapshot } from './snapshot.js';
 import { chooseSticky } from './sticky.js';
@@ -42,7 +42,7 @@ export function buildTable(snap: ProxySnapshot): Table {
   const targets: Record<Colour, Map<string, Target>> = { blue: new Map(), green: new Map() };
   for (const colour of COLOURS) {
     for (const [service, endpoint] of Object.entries(snap.backends[colour] ?? {})) {
-      const origin = originOf(endpoint);
+      const origin = urlOf(endpoint);
       targets[colour].set(service, { colour, origin, ws: origin.replace(/^http/, 'ws') });
     }
   }
