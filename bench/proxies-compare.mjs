@@ -3,7 +3,9 @@
 // connections, microsecond latency percentiles)
 // against a trivial Node backend directly, through the built-in proxy (a child process, started as
 // bench/proxy-throughput.mjs does) and through nginx rendered, checked (`nginx -t`) and started by
-// switchyard's own nginx driver (dist/proxy/nginx/driver.js, `proxy: { kind: nginx, mode: host }`).
+// switchyard's own nginx driver (dist/proxy/nginx/driver.js, `proxy: { kind: nginx, mode: host }`),
+// and, as a reference, through a bare undici forwarder (bench/lib/children.mjs): the built-in
+// proxy's design with none of its features, i.e. the most this design can give on this machine.
 // Each path gets a 2 s warm-up, then a measured run (--rounds N: N alternating runs each, median
 // reported, all kept under "samples"); every run is bounded in time (--duration).
 // Usage: npm run build && node bench/proxies-compare.mjs [--duration 8] [--connections 50] [--rounds 1] [--merge]
@@ -14,7 +16,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { serveBackend, serveBuiltinProxy } from './lib/children.mjs';
+import { serveBackend, serveBareForwarder, serveBuiltinProxy } from './lib/children.mjs';
 import { args, opt, root } from './lib/options.mjs';
 
 const role = opt('role', 'main');
@@ -22,6 +24,8 @@ if (role === 'backend') {
   serveBackend();
 } else if (role === 'builtin') {
   await serveBuiltinProxy({ root, backendPort: Number(opt('backend-port')) });
+} else if (role === 'bare') {
+  await serveBareForwarder({ root, backendPort: Number(opt('backend-port')) });
 } else {
   if (!fs.existsSync(path.join(root, 'dist/proxy/nginx/driver.js'))) {
     console.error('dist/ is missing: run `npm run build` first');
@@ -84,6 +88,7 @@ if (role === 'backend') {
   try {
     const backend = await child(['--role', 'backend']);
     const builtin = await child(['--role', 'builtin', '--backend-port', String(backend.port)]);
+    const bare = await child(['--role', 'bare', '--backend-port', String(backend.port)]);
 
     // nginx exactly as `proxy: { kind: nginx, mode: host }` runs it: the driver renders the config,
     // checks it with `nginx -t`, starts the master, and the colour comes from the flag file.
@@ -102,8 +107,8 @@ if (role === 'backend') {
     if (probe.status !== 200 || probe.headers.get('x-switchyard-env') !== 'blue') throw new Error(`nginx answered ${probe.status} from ${probe.headers.get('x-switchyard-env')}`);
     await probe.arrayBuffer();
 
-    const paths = { direct: backend.port, builtin: builtin.port, nginx: nginxPort };
-    const samples = { direct: [], builtin: [], nginx: [] };
+    const paths = { direct: backend.port, builtin: builtin.port, nginx: nginxPort, bare: bare.port };
+    const samples = { direct: [], builtin: [], nginx: [], bare: [] };
     const loadBefore = os.loadavg()[0];
     for (const [name, port] of Object.entries(paths)) await cannon(port, 2); // warm-up: JIT, pools, upstream keep-alive
     // With --rounds > 1 the order alternates (direct, builtin, nginx, then backwards) so a burst of
@@ -135,6 +140,9 @@ if (role === 'backend') {
       builtin: { ...measured.builtin, vsDirect: ratios(measured.builtin, measured.direct) },
       nginx: { ...measured.nginx, vsDirect: ratios(measured.nginx, measured.direct) },
       nginxVsBuiltin: ratios(measured.nginx, measured.builtin),
+      // Reference only: the built-in proxy's design without its features (see the file comment).
+      bareForwarder: { ...measured.bare, vsDirect: ratios(measured.bare, measured.direct) },
+      builtinVsBare: ratios(measured.builtin, measured.bare),
       ...(rounds > 1 ? { samples: Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, xs.map((m) => ({ reqPerSec: m.reqPerSec, p50ms: m.p50ms, p99ms: m.p99ms }))])) } : {}),
     };
     const failed = Object.values(samples).flat().reduce((n, m) => n + m.errors, 0);

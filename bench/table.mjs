@@ -93,6 +93,7 @@ if (pc) {
     row(['direct', n(pc.direct.reqPerSec), ms(pc.direct.p50ms), ms(pc.direct.p99ms), '']),
     row(['built-in proxy', n(pc.builtin.reqPerSec), ms(pc.builtin.p50ms), ms(pc.builtin.p99ms), v(pc.builtin.vsDirect)]),
     row([`nginx (${pc.nginxWorkers === 'auto' ? `${pc.cpus} workers` : `${pc.nginxWorkers} workers`})`, n(pc.nginx.reqPerSec), ms(pc.nginx.p50ms), ms(pc.nginx.p99ms), v(pc.nginx.vsDirect)]),
+    ...(pc.bareForwarder ? [row(['reference: bare undici forwarder (the built-in design, no features)', n(pc.bareForwarder.reqPerSec), ms(pc.bareForwarder.p50ms), ms(pc.bareForwarder.p99ms), v(pc.bareForwarder.vsDirect)])] : []),
   ].join('\n');
   tables['compare-table'] += aloneNote(['proxiesCompare']);
 }

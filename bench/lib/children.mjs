@@ -1,5 +1,5 @@
-// The child processes the throughput benchmarks measure: a trivial backend and the built-in proxy
-// in front of it. Each reports its port to the parent over IPC and exits when the parent goes.
+// The child processes the throughput benchmarks measure: a trivial backend, the built-in proxy in
+// front of it, and a bare forwarder (the floor of the built-in proxy's design). Each reports its port to the parent over IPC and exits when the parent goes.
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,4 +30,37 @@ export async function serveBuiltinProxy({ root, backendPort, src = false }) {
     await proxy.close(1000);
     process.exit(0);
   });
+}
+
+/**
+ * The floor of the built-in proxy's design, for comparison only: Node's HTTP server handing each
+ * request to an undici Pool with the same low-level dispatch API, and nothing else (no routing, no
+ * header rewriting, no X-Forwarded-*, no counting, no limits, no error pages). Whatever the
+ * built-in proxy costs beyond this is its features; what this costs is Node and undici.
+ */
+export async function serveBareForwarder({ root, backendPort }) {
+  const { Pool } = await import(pathToFileURL(path.join(root, 'node_modules', 'undici', 'index.js')).href);
+  const pool = new Pool(`http://127.0.0.1:${backendPort}`, { connections: 128, keepAliveTimeout: 60_000 });
+  const server = http.createServer((req, res) => {
+    pool.dispatch(
+      { path: req.url, method: req.method, headers: req.rawHeaders, body: null },
+      {
+        onConnect() {},
+        onHeaders(status, raw, _resume, text) {
+          const headers = [];
+          for (let i = 0; i < raw.length; i += 2) headers.push(raw[i].toString('latin1'), raw[i + 1].toString('latin1'));
+          res.writeHead(status, text, headers);
+          return true;
+        },
+        onData: (chunk) => res.write(chunk),
+        onComplete: () => res.end(),
+        onError: () => {
+          res.statusCode = 502;
+          res.end();
+        },
+      },
+    );
+  });
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  process.on('disconnect', () => process.exit(0));
 }

@@ -24,6 +24,9 @@ export const byteSize = z
   })
   .meta({ description: 'A size: "10m", "512k", "1g", "0" (no limit) or a number of bytes.' });
 
+/** Upper bound of proxy.workers: more processes than this only compete for the same cores. */
+export const MAX_PROXY_WORKERS = 16;
+
 /** The built-in proxy's default request body limit, the same as nginx's clientMaxBodySize default here. */
 export const DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024;
 
@@ -40,6 +43,12 @@ const builtinProxySchema = z
     routes: z.array(routeSchema).min(1),
     /** Largest request body the proxy forwards; larger ones get 413. */
     maxBodySize: byteSize.default(DEFAULT_MAX_BODY_SIZE),
+    /**
+     * Processes serving traffic. 1: the daemon itself. More: the daemon forks that many workers that
+     * share the listening ports and each apply every change before it is acknowledged. A change
+     * takes effect when the proxy daemon next starts.
+     */
+    workers: z.number().int().min(1).max(MAX_PROXY_WORKERS).default(1),
     ...trafficFields,
   })
   .strict()

@@ -13,7 +13,13 @@ export function builtinDriver(paths: ProjectPaths, config: Config): ProxyDriver 
   return {
     kind: 'builtin',
     ensure: () =>
-      ensureProxy(paths, { listen: { host: listen.host, port: listen.http }, routes, ...(maxBodySize === undefined ? {} : { maxBodySize }), features: featuresOf(config.proxy) }),
+      ensureProxy(paths, {
+        listen: { host: listen.host, port: listen.http },
+        routes,
+        ...(maxBodySize === undefined ? {} : { maxBodySize }),
+        features: featuresOf(config.proxy),
+        ...(config.proxy.kind === 'builtin' ? { workers: config.proxy.workers } : {}),
+      }),
     alive: () => proxyAlive(paths.proxySocket),
     stop: () => stopProxy(paths),
   };

@@ -30,6 +30,8 @@ export interface ProxyWant {
   maxBodySize?: number;
   /** Preview listener, stickiness, allowlist; absent = leave the daemon's as they are. */
   features?: ProxyFeatures;
+  /** Processes serving traffic (proxy.workers); read when the daemon starts. Absent = 1. */
+  workers?: number;
 }
 
 export interface LaunchOptions {
@@ -50,7 +52,7 @@ export async function ensureProxy(
   paths: ProjectPaths,
   want: ProxyWant,
   opts: LaunchOptions = {},
-): Promise<{ control: ProxyControl; started: boolean; status: ProxyStatus }> {
+): Promise<{ control: ProxyControl; started: boolean; status: ProxyStatus; notes?: string[] }> {
   const control = proxyClient(paths.proxySocket);
   const live = await proxyAlive(paths.proxySocket);
   if (live !== undefined) {
@@ -63,16 +65,27 @@ export async function ensureProxy(
     }
     const sameLimit = want.maxBodySize === undefined || live.maxBodySize === want.maxBodySize;
     const same = want.features === undefined || sameFeatures(live.features, want.features);
-    if (sameRoutes(live.routes, want.routes) && sameLimit && same) return { control, started: false, status: live };
+    // The number of processes is fixed while the daemon runs: say so rather than restart it (a restart drops connections).
+    const running = live.workers?.length ?? 1;
+    const notes = want.workers !== undefined && want.workers !== running ? [workersNote(running, want.workers)] : [];
+    if (sameRoutes(live.routes, want.routes) && sameLimit && same) return { control, started: false, status: live, ...(notes.length ? { notes } : {}) };
     // A preview port in use fails here with PORT_IN_USE, and the daemon keeps its previous state.
     await control.configure(want.routes, configureOptions(want));
-    return { control, started: false, status: await control.status() };
+    return { control, started: false, status: await control.status(), ...(notes.length ? { notes } : {}) };
   }
 
   // A dead daemon's snapshot keeps its colour, backends, canary, maintenance and watch; listen,
   // routes, the body limit and the features follow the config.
   const prev = await loadSnapshot(paths.proxyState);
-  await saveSnapshot(paths.proxyState, { backends: {}, active: null, ...prev, listen: want.listen, routes: want.routes, ...configureOptions(want) });
+  await saveSnapshot(paths.proxyState, {
+    backends: {},
+    active: null,
+    ...prev,
+    listen: want.listen,
+    routes: want.routes,
+    ...configureOptions(want),
+    ...(want.workers === undefined ? {} : { workers: want.workers }),
+  });
   await fs.mkdir(path.dirname(paths.proxyLog), { recursive: true, mode: 0o700 });
   const logStart = (await fs.stat(paths.proxyLog).catch(() => undefined))?.size ?? 0;
   const cmd = opts.command ?? selfCommand(['proxy', '--project', paths.root]);
@@ -114,6 +127,11 @@ export async function ensureProxy(
     details: tail === '' ? [] : tail.split('\n'),
     hint: DOWN_HINT,
   });
+}
+
+function workersNote(running: number, wanted: number): string {
+  const n = (k: number) => (k === 1 ? '1 process' : `${k} worker processes`);
+  return `proxy.workers is ${wanted} but the running proxy has ${n(running)}: the new number takes effect when the proxy restarts (\`switchyard down\`, then \`switchyard init\`)`;
 }
 
 function configureOptions(want: ProxyWant): ConfigureOptions {

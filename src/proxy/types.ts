@@ -24,6 +24,8 @@ export interface ProxyStatus {
   watching: boolean;
   /** What the proxy was configured with beyond routes (preview listener, stickiness, allowlist). */
   features: ProxyFeatures;
+  /** Built-in proxy with proxy.workers > 1: the pids of the processes serving traffic. */
+  workers?: number[];
 }
 
 export interface Canary {

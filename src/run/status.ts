@@ -20,6 +20,8 @@ export interface StatusReport {
     running: boolean;
     active: Colour | null;
     pid?: number;
+    /** Built-in proxy with proxy.workers > 1: the worker processes' pids. */
+    workers?: number[];
     listen: string;
     inFlight?: Record<Colour, number>;
     websockets?: Record<Colour, number>;
@@ -79,6 +81,7 @@ export async function status(e: Engine): Promise<StatusReport> {
       running: !!facts.proxy,
       active: facts.proxy?.active ?? null,
       pid: facts.proxy?.pid,
+      ...(facts.proxy?.workers ? { workers: facts.proxy.workers } : {}),
       listen: `${cfg.proxy.listen.host}:${cfg.proxy.listen.http}`,
       inFlight: facts.proxy?.inFlight,
       websockets: facts.proxy?.websockets,

@@ -11,6 +11,11 @@ export function registerProxy(program: Command, _setExit: SetExit): void {
     .description('Run the built-in proxy in the foreground (init and every command start it detached when needed).')
     .requiredOption('--project <dir>', 'project folder holding .switchyard/')
     .action(async (o: { project: string }) => {
+      // With proxy.workers > 1 the daemon forks itself (node:cluster): the same command line, run as a worker.
+      if ((await import('node:cluster')).default.isWorker) {
+        const { runReplicaWorker } = await import('../../proxy/builtin/replica-worker.js');
+        return runReplicaWorker(o.project);
+      }
       // Imported here: the proxy (and ws) is not needed by any other command.
       const { runProxyDaemon } = await import('../../proxy/builtin/daemon.js');
       await runProxyDaemon(o.project);

@@ -19,7 +19,8 @@ export function registerStatus(program: Command, setExit: SetExit): void {
       const p = s.proxy;
       render.info(`app:          ${s.app}`);
       render.info(`active:       ${s.active ?? '(none)'}   (.current-env: ${s.currentEnv ?? 'missing'})`);
-      render.info(`proxy:        ${p.running ? `running, pid ${p.pid}, sends traffic to ${p.active ?? 'nothing'}` : 'NOT running'} on ${p.listen}`);
+      const procs = p.workers ? ` (${p.workers.length} workers: ${p.workers.join(', ')})` : '';
+      render.info(`proxy:        ${p.running ? `running, pid ${p.pid}${procs}, sends traffic to ${p.active ?? 'nothing'}` : 'NOT running'} on ${p.listen}`);
       if (p.canary && p.active) render.info(`split:        ${p.canary.percent}% of clients on ${p.canary.colour}, ${100 - p.canary.percent}% on ${p.active}`);
       if (p.maintenance) render.info(`maintenance:  ON since ${p.maintenance.since}: ${JSON.stringify(p.maintenance.message)} (\`switchyard maintenance off\` ends it)`);
       if (p.preview) render.info(`preview:      ${p.preview} (the inactive colour)`);

@@ -17,7 +17,7 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import { isSwitchyardError, SwitchyardError } from '../../errors.js';
-import type { ProxyServer } from './server.js';
+import type { ProxyControl } from '../types.js';
 
 const MAX_BODY = 1024 * 1024;
 
@@ -52,7 +52,7 @@ function send(res: http.ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
-async function handle(proxy: ProxyServer, req: http.IncomingMessage, onShutdown: () => void): Promise<[number, unknown]> {
+async function handle(proxy: ProxyControl, req: http.IncomingMessage, onShutdown: () => void): Promise<[number, unknown]> {
   const route = `${req.method} ${req.url}`;
   if (route === 'GET /status') return [200, await proxy.status()];
   if (route === 'GET /stats') return [200, await proxy.stats()];
@@ -94,7 +94,7 @@ async function handle(proxy: ProxyServer, req: http.IncomingMessage, onShutdown:
 }
 
 /** Listens on `socketPath` (which must not exist) and restricts it to the owner right away. */
-export async function startControlServer(socketPath: string, proxy: ProxyServer, onShutdown: () => void): Promise<http.Server> {
+export async function startControlServer(socketPath: string, proxy: ProxyControl, onShutdown: () => void): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     handle(proxy, req, onShutdown).then(
       ([status, value]) => send(res, status, value),

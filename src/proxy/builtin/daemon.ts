@@ -9,9 +9,12 @@ import type http from 'node:http';
 import { SwitchyardError } from '../../errors.js';
 import { projectPaths } from '../../state/paths.js';
 import { proxyAlive } from '../client.js';
+import { selfScript } from '../../util/self.js';
+import type { ProxyControl } from '../types.js';
 import { startControlServer } from './control.js';
+import { ProxyReplicas } from './replicas.js';
 import { ProxyServer } from './server.js';
-import { loadSnapshot, saveSnapshot } from './snapshot.js';
+import { loadSnapshot, saveSnapshot, type Listen, type ProxySnapshot } from './snapshot.js';
 
 /** How long in-flight requests get to finish when the daemon is asked to stop. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -31,9 +34,12 @@ async function clearStaleSocket(socketPath: string): Promise<void> {
   await fs.rm(socketPath, { force: true });
 }
 
+/** What serves traffic: one ProxyServer in this process, or workers controlled from it. */
+type Served = ProxyControl & { readonly address: Listen; readonly previewAddress: Listen | undefined; close(graceMs: number): Promise<void> };
+
 export interface DaemonOptions {
   /** Resolves with the bound address once serving (tests use it with port 0). */
-  onReady?: (proxy: ProxyServer) => void;
+  onReady?: (proxy: Served) => void;
   /** Stops the daemon like a signal would; for running it in-process. */
   signal?: AbortSignal;
 }
@@ -54,10 +60,16 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
   }
   await clearStaleSocket(paths.proxySocket);
 
-  const proxy = await ProxyServer.start(snap, { persist: (s) => saveSnapshot(paths.proxyState, s) });
   let control: http.Server | undefined;
   let stop!: (why: string) => void;
   const stopped = new Promise<string>((resolve) => (stop = resolve));
+  const persist = (s: ProxySnapshot) => saveSnapshot(paths.proxyState, s);
+  const workers = snap.workers ?? 1;
+  // proxy.workers > 1: this process forks the workers that serve, and only controls them.
+  const proxy: Served =
+    workers > 1
+      ? await ProxyReplicas.start(workers, { exec: selfScript(['proxy', '--project', paths.root]), persist, log, onGiveUp: (why) => stop(why) })
+      : await ProxyServer.start(snap, { persist });
   const onSignal = (sig: NodeJS.Signals) => stop(sig);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -73,7 +85,8 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
       snap.canary ? `, canary ${snap.canary.percent}% to ${snap.canary.colour}` : '',
       snap.maintenance ? ', maintenance on' : '',
     ].join('');
-    log(`listening on ${a.host}:${a.port}, active ${snap.active ?? 'none'}${extras}, control ${paths.proxySocket}`);
+    const procs = proxy instanceof ProxyReplicas ? `, ${workers} workers (pids ${proxy.pids.join(', ')})` : '';
+    log(`listening on ${a.host}:${a.port}, active ${snap.active ?? 'none'}${extras}${procs}, control ${paths.proxySocket}`);
     opts.onReady?.(proxy);
     if (opts.signal?.aborted) stop('abort');
     const why = await stopped;

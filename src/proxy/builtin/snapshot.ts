@@ -30,6 +30,8 @@ export interface ProxySnapshot {
   watching?: boolean;
   /** Preview listener, stickiness, allowlist; absent = NO_FEATURES. */
   features?: ProxyFeatures;
+  /** Processes serving traffic (proxy.workers), read when the daemon starts; absent = 1. */
+  workers?: number;
 }
 
 function fail(what: string): never {
@@ -71,6 +73,11 @@ export function checkBackends(v: unknown): Backends {
   return out;
 }
 
+export function checkWorkers(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 64) fail('workers: expected a whole number of processes, at least 1');
+  return v;
+}
+
 export function checkMaxBodySize(v: unknown): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail('maxBodySize: expected a number of bytes (0 = no limit)');
   return v;
@@ -90,6 +97,7 @@ export function checkSnapshot(v: unknown): ProxySnapshot {
   if (v.maintenance !== undefined) snap.maintenance = checkMaintenanceState(v.maintenance);
   if (v.watching !== undefined) snap.watching = checkBoolean(v.watching, 'state: watching');
   if (v.features !== undefined) snap.features = checkFeatures(v.features);
+  if (v.workers !== undefined) snap.workers = checkWorkers(v.workers);
   return snap;
 }
 

@@ -7,7 +7,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import * as tar from 'tar-fs';
 import { SwitchyardError, errorMessage } from '../../errors.js';
 import { indent, openLog, tailLog } from '../process/logs.js';
 import { makeExcluder } from '../process/snapshot.js';
@@ -47,6 +46,8 @@ export async function buildImage(docker: Docker, o: BuildSpec): Promise<void> {
   const inside = !rel.startsWith('..') && !path.isAbsolute(rel);
   const dockerfileText = inside ? undefined : await fs.readFile(o.dockerfile);
   const excluded = makeExcluder(o.context, o.exclude, o.stateDir);
+  // Loaded here only (its own chunk in the CLI bundle): every other command starts without it.
+  const tar = await import('tar-fs');
   const stream = tar.pack(o.context, {
     ignore: (name) => excluded(name),
     finalize: dockerfileText === undefined,
