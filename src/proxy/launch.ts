@@ -129,7 +129,7 @@ export async function ensureProxy(
   });
 }
 
-function workersNote(running: number, wanted: number): string {
+export function workersNote(running: number, wanted: number): string {
   const n = (k: number) => (k === 1 ? '1 process' : `${k} worker processes`);
   return `proxy.workers is ${wanted} but the running proxy has ${n(running)}: the new number takes effect when the proxy restarts (\`switchyard down\`, then \`switchyard init\`)`;
 }

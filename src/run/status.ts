@@ -10,6 +10,7 @@ import type { ServiceStatus } from '../runtime/types.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { openProxy } from './proxy.js';
+import { workersNote } from '../proxy/launch.js';
 import type { Canary, Maintenance } from '../proxy/types.js';
 
 export interface StatusReport {
@@ -59,6 +60,9 @@ export async function status(e: Engine): Promise<StatusReport> {
     notes.push(`the proxy was not running: restarted it (pid ${p.status.pid}), serving ${p.status.active ?? 'nothing'}`);
     facts = await gatherFacts(e);
   }
+  const cfgProxy = e.loaded.config.proxy;
+  const runningWorkers = facts.proxy?.workers?.length ?? 1;
+  if (facts.proxy && cfgProxy.kind === 'builtin' && cfgProxy.workers !== runningWorkers) notes.push(workersNote(runningWorkers, cfgProxy.workers));
   const lock = await readLock(e.paths);
   const problems = assess(facts);
   const journal = await readJournal(e.paths);

@@ -43,8 +43,14 @@ export interface Project {
   cleanup(): Promise<void>;
 }
 
+export interface ProjectOptions {
+  proxy?: 'builtin' | 'nginx';
+  /** Built-in proxy: proxy.workers (processes serving traffic). */
+  workers?: number;
+}
+
 /** A temp copy of a fixture; `proxy: 'nginx'` puts a real nginx (host mode) in front instead of the built-in proxy. */
-export async function makeProject(fixture: 'fixture' | 'example' = 'fixture', opts: { proxy?: 'builtin' | 'nginx' } = {}): Promise<Project> {
+export async function makeProject(fixture: 'fixture' | 'example' = 'fixture', opts: ProjectOptions = {}): Promise<Project> {
   const src = fixture === 'fixture' ? path.join(ROOT, 'test', 'fixtures', 'app') : path.join(ROOT, 'examples', 'app');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `sy-e2e-${fixture}-`));
   await fs.cp(src, dir, { recursive: true, filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s) });
@@ -53,6 +59,12 @@ export async function makeProject(fixture: 'fixture' | 'example' = 'fixture', op
     const text = await fs.readFile(yml, 'utf8');
     if (!text.includes('kind: builtin')) throw new Error(`${fixture}/switchyard.yml has no "kind: builtin" to replace`);
     await fs.writeFile(yml, text.replace('kind: builtin', 'kind: nginx'));
+  }
+  if (opts.workers !== undefined) {
+    const yml = path.join(dir, 'switchyard.yml');
+    const text = await fs.readFile(yml, 'utf8');
+    if (!/^ {2}kind: builtin$/m.test(text)) throw new Error(`${fixture}/switchyard.yml has no "  kind: builtin" line to add workers to`);
+    await fs.writeFile(yml, text.replace(/^ {2}kind: builtin$/m, `  kind: builtin\n  workers: ${opts.workers}`));
   }
   const port = await freePort();
   const env = { ...process.env, SWITCHYARD_PORT: String(port), FORCE_COLOR: '0' };
@@ -113,7 +125,7 @@ export async function killLeftovers(dir: string): Promise<void> {
 }
 
 /** A fresh project on which `init` succeeded (or the error, with init's output, and nothing left running). */
-export async function makeInitedProject(fixture: 'fixture' | 'example' = 'fixture', opts: { proxy?: 'builtin' | 'nginx' } = {}): Promise<Project> {
+export async function makeInitedProject(fixture: 'fixture' | 'example' = 'fixture', opts: ProjectOptions = {}): Promise<Project> {
   const p = await makeProject(fixture, opts);
   const r = await p.run(['init']);
   if (r.code !== 0) {
@@ -127,10 +139,15 @@ export async function makeInitedProject(fixture: 'fixture' | 'example' = 'fixtur
  * Registers before/after hooks for a test file: a fresh project (optionally `init`ed, which must
  * succeed) before, `down` and removal after. Returns a getter for the project.
  */
-export function useProject(hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }, fixture: 'fixture' | 'example' = 'fixture', opts: { init?: boolean } = {}): () => Project {
+export function useProject(
+  hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void },
+  fixture: 'fixture' | 'example' = 'fixture',
+  opts: { init?: boolean } & ProjectOptions = {},
+): () => Project {
   let p: Project | undefined;
   hooks.before(async () => {
-    p = opts.init ? await makeInitedProject(fixture) : await makeProject(fixture);
+    const { init, ...o } = opts;
+    p = init ? await makeInitedProject(fixture, o) : await makeProject(fixture, o);
   });
   hooks.after(async () => {
     await p?.cleanup();

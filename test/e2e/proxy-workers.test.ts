@@ -1,0 +1,212 @@
+/**
+ * The built-in proxy with proxy.workers: 2, through the real CLI and real processes: the daemon
+ * forks two workers that share the public port. Every guarantee of the one-process proxy must hold
+ * across them (I3: no request fails during switches and deploys, none reaches the old colour after
+ * a switch returned, a drain waits for requests on either worker), and the process model must hold
+ * under faults: a killed worker is replaced from the saved state, a killed daemon takes its workers
+ * with it and the next command starts a fresh one on the same colour.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { request } from 'undici';
+import { startLoad } from '../../src/load/load.ts';
+import { proxyClient } from '../../src/proxy/client.ts';
+import { waitFor } from '../helpers/faults.ts';
+import { makeProject, useProject } from '../helpers/project.ts';
+import { assertFollowsMarks, deployThenSwitch, keepLoading, type Mark } from '../helpers/switch-marks.ts';
+
+const project = useProject({ before, after }, 'fixture', { init: true, workers: 2 });
+
+async function ok(args: string[]) {
+  const start = Date.now();
+  const r = await project().run(args);
+  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  return { start, end: Date.now(), out: r.stdout + r.stderr };
+}
+
+interface ProxyProcs {
+  pid: number;
+  workers: number[];
+  active: string | null;
+}
+
+async function proxyProcs(): Promise<ProxyProcs> {
+  const r = await ok(['status', '--json']);
+  const j = JSON.parse(r.out.trim().split('\n').at(-1)!) as { proxy: ProxyProcs };
+  return j.proxy;
+}
+
+/** CPU time (utime + stime, in clock ticks) a process has used so far. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** Command lines of processes running the proxy for `dir` ('' when none). */
+function daemonsOf(dir: string): string {
+  try {
+    return execFileSync('pgrep', ['-af', `proxy --project ${dir}`], { encoding: 'utf8' }).trim();
+  } catch (e) {
+    if ((e as { status?: number }).status === 1) return ''; // pgrep: nothing matched
+    throw e;
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('two workers: 3,000+ keep-alive requests through 2 deploys and 5 switches, none fails, none reaches the old colour after a switch, both workers serve', async (t) => {
+  const p = project();
+  const procs = await proxyProcs();
+  assert.equal(procs.workers.length, 2, JSON.stringify(procs));
+  assert.ok(!procs.workers.includes(procs.pid), 'the daemon controls; its workers serve');
+  const before = procs.workers.map(cpuTicks);
+
+  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 8, maxRequests: 200_000, maxMs: 150_000 });
+  while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
+  await p.setBehaviour({ version: 'v2', mode: 'ok' });
+  const marks: Mark[] = await deployThenSwitch(ok, 5); // ends on blue
+  await p.setBehaviour({ version: 'v3', mode: 'ok' });
+  marks.push({ ...(await ok(['deploy', '--auto-switch'])), colour: 'green' });
+  await keepLoading(load);
+  await new Promise((r) => setTimeout(r, 300));
+  const totals = await load.stop();
+
+  const used = procs.workers.map((pid, i) => cpuTicks(pid) - before[i]!);
+  t.diagnostic(`sent ${totals.sent}, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}, CPU ticks per worker ${used.join(' / ')}`);
+  assert.ok(totals.sent >= 3000, `sent ${totals.sent}`);
+  assert.equal(totals.failed, 0, `failed: ${JSON.stringify(totals.errors)}`);
+  assert.ok((totals.byColour.blue ?? 0) > 0 && (totals.byColour.green ?? 0) > 0, JSON.stringify(totals.byColour));
+  assert.ok(assertFollowsMarks(totals, marks) > 500);
+  // 8 keep-alive connections, handed out round-robin: both workers did real work.
+  for (const [i, u] of used.entries()) assert.ok(u >= 10, `worker ${procs.workers[i]} used only ${u} CPU ticks: it served nothing`);
+  assert.deepEqual((await proxyProcs()).workers, procs.workers, 'no worker was restarted');
+});
+
+test('two workers: a 2 s request that starts before a switch completes on the old colour, on whichever worker has it', async () => {
+  const p = project();
+  await ok(['deploy', '--auto-switch', '--keep-old']); // green -> blue, green kept warm
+  // Several slow requests on separate connections: with round-robin both workers hold some.
+  const slow = Array.from({ length: 4 }, () => request(`http://127.0.0.1:${p.port}/api/slow?ms=2000`, { headersTimeout: 10_000, bodyTimeout: 10_000 }));
+  await new Promise((r) => setTimeout(r, 300));
+  const open = await proxyClient(path.join(p.dir, '.switchyard', 'proxy.sock')).status();
+  assert.equal(open.inFlight.blue, 4, `open requests summed over the workers: ${JSON.stringify(open.inFlight)}`);
+  const { start, end } = await ok(['switch', 'green']);
+  assert.ok(end - start < 1700, `the switch waited for the slow requests (${end - start} ms)`);
+  for (const res of await Promise.all(slow)) {
+    assert.equal(res.statusCode, 200, await res.body.text());
+    await res.body.dump();
+    assert.equal(res.headers['x-switchyard-env'], 'blue');
+  }
+  assert.equal((await p.get('/api/echo')).colour, 'green');
+
+  // A deploy's drain of the old colour waits for what is open on both workers, and says how much that was.
+  const slower = Array.from({ length: 4 }, () => request(`http://127.0.0.1:${p.port}/api/slow?ms=3000`, { headersTimeout: 10_000, bodyTimeout: 10_000 }));
+  await new Promise((r) => setTimeout(r, 200));
+  const d = await ok(['deploy', '--auto-switch']); // green -> blue, green drained and stopped
+  for (const res of await Promise.all(slower)) {
+    await res.body.dump();
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['x-switchyard-env'], 'green');
+  }
+  assert.match(d.out, /open at the start: 4 request\(s\), 0 WebSocket\(s\)/, d.out);
+});
+
+test('two workers: counting (the live watch) adds up both workers', async () => {
+  const p = project();
+  const control = proxyClient(path.join(p.dir, '.switchyard', 'proxy.sock'));
+  const active = (await control.status()).active!;
+  await control.setWatch(false);
+  await control.setWatch(true);
+  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 8, maxRequests: 400, maxMs: 30_000 });
+  const totals = await load.done;
+  assert.equal(totals.failed, 0);
+  const stats = await control.stats();
+  await control.setWatch(false);
+  assert.equal(stats.colours[active as 'blue' | 'green'].requests, 400, JSON.stringify(stats.colours[active as 'blue' | 'green'].requests));
+  assert.equal(stats.colours[active as 'blue' | 'green'].latency.reduce((a, b) => a + b, 0), 400, 'every request in one latency bucket');
+});
+
+test('two workers: a SIGKILLed worker is replaced from the saved state; switching and serving go on', async () => {
+  const p = project();
+  const before = await proxyProcs();
+  const victim = before.workers[0]!;
+  process.kill(victim, 'SIGKILL');
+  await waitFor('the daemon to replace the worker', async () => {
+    const now = await proxyProcs();
+    return now.workers.length === 2 && !now.workers.includes(victim);
+  }, 15_000, 100);
+  const now = await proxyProcs();
+  assert.equal(now.pid, before.pid, 'the daemon itself kept running');
+  assert.ok(now.workers.includes(before.workers[1]!), 'the other worker kept running');
+  assert.ok(readFileSync(path.join(p.dir, '.switchyard', 'logs', 'proxy.log'), 'utf8').includes(`(pid ${victim}) exited (SIGKILL); starting a new one`));
+
+  // The replacement serves the same colour, and takes part in the next switch.
+  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 8, maxRequests: 3_000, maxMs: 30_000 });
+  while (load.sent < 200) await new Promise((r) => setTimeout(r, 20));
+  const to = now.active === 'blue' ? 'green' : 'blue';
+  const deployed = await ok(['deploy', '--auto-switch']);
+  const totals = await load.done;
+  assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
+  assert.ok(assertFollowsMarks(totals, [{ start: deployed.start, end: deployed.end, colour: to }]) > 0, 'requests after the deploy were checked');
+});
+
+test('two workers: a SIGKILLed daemon takes its workers with it; the next command starts a new one on the same colour', async () => {
+  const p = project();
+  const before = await proxyProcs();
+  process.kill(before.pid, 'SIGKILL');
+  // Idle workers close at once; the grace for open requests is 10 s.
+  await waitFor('the workers to exit', () => before.workers.every((w) => !alive(w)), 15_000, 50);
+  // The public port is free again: nothing orphaned holds it.
+  await new Promise<void>((resolve, reject) => {
+    const s = net.createServer().once('error', reject).listen(p.port, '127.0.0.1', () => s.close(() => resolve()));
+  });
+  const st = await ok(['status']);
+  assert.match(st.out, /the proxy was not running: restarted it/);
+  const after = await proxyProcs();
+  assert.notEqual(after.pid, before.pid);
+  assert.equal(after.workers.length, 2);
+  assert.equal(after.active, before.active);
+  assert.equal((await p.get('/api/echo')).colour, before.active);
+});
+
+test('two workers: changing proxy.workers is reported, not applied behind the running proxy', async () => {
+  const p = project();
+  const yml = path.join(p.dir, 'switchyard.yml');
+  writeFileSync(yml, readFileSync(yml, 'utf8').replace('workers: 2', 'workers: 3'));
+  try {
+    const note = /proxy\.workers is 3 but the running proxy has 2 worker processes: the new number takes effect when the proxy restarts/;
+    assert.match((await ok(['status'])).out, note);
+    // A command that uses the proxy says so too, and goes ahead with the running one.
+    assert.match((await ok(['switch', (await proxyProcs()).active!])).out, note);
+    assert.equal((await proxyProcs()).workers.length, 2);
+  } finally {
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('workers: 3', 'workers: 2'));
+  }
+});
+
+test('two workers: the port in use fails init with PORT_IN_USE and leaves no process behind', async () => {
+  const q = await makeProject('fixture', { workers: 2 });
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(q.port, '127.0.0.1', () => r()));
+  try {
+    const r = await q.run(['init']);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stdout + r.stderr, /cannot listen on 127\.0\.0\.1:\d+: the port is already in use/);
+    assert.equal(daemonsOf(q.dir), '', 'no daemon or worker left running');
+  } finally {
+    await new Promise<void>((r) => blocker.close(() => r()));
+    await q.cleanup();
+  }
+});
