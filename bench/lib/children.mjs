@@ -64,3 +64,48 @@ export async function serveBareForwarder({ root, backendPort }) {
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('disconnect', () => process.exit(0));
 }
+
+/**
+ * The real proxy daemon, `switchyard proxy` from dist/switchyard.mjs, as init starts it, in a temp
+ * project folder whose saved state routes / to the backend: with `workers` > 1 it forks that many
+ * workers (proxy.workers). Resolves once the port answers; `stop()` shuts it down (SIGTERM) and
+ * removes the folder.
+ */
+export async function startDaemon({ root, backendPort, port, workers }) {
+  const { spawn } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-daemon-'));
+  fs.mkdirSync(path.join(dir, '.switchyard'), { mode: 0o700 });
+  const snap = {
+    listen: { host: '127.0.0.1', port },
+    routes: [{ path: '/', service: 'app' }],
+    backends: { blue: { app: { host: '127.0.0.1', port: backendPort } } },
+    active: 'blue',
+    workers,
+  };
+  fs.writeFileSync(path.join(dir, '.switchyard', 'proxy.json'), JSON.stringify(snap));
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'switchyard.mjs'), 'proxy', '--project', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/' }, (res) => (res.resume(), resolve(res.statusCode === 200)));
+      req.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`the proxy daemon (${workers} workers) did not serve on 127.0.0.1:${port} within 15 s`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
