@@ -99,9 +99,10 @@ test('two workers: a 2 s request that starts before a switch completes on the ol
   await ok(['deploy', '--auto-switch', '--keep-old']); // green -> blue, green kept warm
   // Several slow requests on separate connections: with round-robin both workers hold some.
   const slow = Array.from({ length: 4 }, () => request(`http://127.0.0.1:${p.port}/api/slow?ms=2000`, { headersTimeout: 10_000, bodyTimeout: 10_000 }));
-  await new Promise((r) => setTimeout(r, 300));
-  const open = await proxyClient(path.join(p.dir, '.switchyard', 'proxy.sock')).status();
-  assert.equal(open.inFlight.blue, 4, `open requests summed over the workers: ${JSON.stringify(open.inFlight)}`);
+  // Open requests are summed over the workers (bounded wait: the requests may take a moment to arrive).
+  const control = proxyClient(path.join(p.dir, '.switchyard', 'proxy.sock'));
+  let open = { blue: 0, green: 0 };
+  await waitFor('4 requests open on blue', async () => (open = (await control.status()).inFlight).blue === 4, 1_500, 20).catch(() => assert.fail(`open requests summed over the workers: ${JSON.stringify(open)}`));
   const { start, end } = await ok(['switch', 'green']);
   assert.ok(end - start < 1700, `the switch waited for the slow requests (${end - start} ms)`);
   for (const res of await Promise.all(slow)) {
