@@ -32,13 +32,15 @@ function assertRolledBack(totals: LoadTotals, end: number, good: string, bad: st
   assert.equal(off.length, 0, `after the rollback: ${JSON.stringify(off.slice(0, 3))}`);
 }
 
-for (const kind of ['builtin', 'nginx'] as const) {
-  describe(`${kind}: preview, weights, live watch and automatic rollback, maintenance`, { timeout: 400_000 }, () => {
+// The built-in proxy also with proxy.workers: 2: the preview listener, the sticky split, counting
+// and maintenance must behave the same when two processes share the ports.
+for (const { kind, workers } of [{ kind: 'builtin' }, { kind: 'nginx' }, { kind: 'builtin', workers: 2 }] as const) {
+  describe(`${kind}${workers ? ` with ${workers} workers` : ''}: preview, weights, live watch and automatic rollback, maintenance`, { timeout: 400_000 }, () => {
     let p: Project;
     let preview: number;
 
     before(async () => {
-      p = await makeProject('fixture', { proxy: kind });
+      p = await makeProject('fixture', { proxy: kind, ...(workers ? { workers } : {}) });
       preview = await freePort();
       const yml = path.join(p.dir, 'switchyard.yml');
       const text = (await fs.readFile(yml, 'utf8'))

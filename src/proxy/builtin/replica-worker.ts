@@ -16,7 +16,8 @@ import { loadSnapshot, type ProxySnapshot } from './snapshot.js';
 export const ORPHAN_GRACE_MS = 10_000;
 
 function send(m: FromWorker): void {
-  process.send?.(m);
+  // The daemon may be gone (then 'disconnect' ends this worker): a failed send is not an error to crash on.
+  if (process.connected) process.send?.(m, undefined, undefined, () => {});
 }
 
 export async function runReplicaWorker(projectDir: string): Promise<void> {

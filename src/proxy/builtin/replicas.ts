@@ -81,6 +81,8 @@ export class ProxyReplicas implements ProxyControl {
   /** Forks the worker for slot `i` and resolves once it serves. */
   private spawn(i: number): Promise<void> {
     const worker = cluster.fork();
+    // A message to a worker that is going away fails with EPIPE: its exit is handled below, the error is not news.
+    worker.on('error', () => {});
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const slot: Slot = { worker, ready: false, exited };
     this.slots[i] = slot;
@@ -149,7 +151,7 @@ export class ProxyReplicas implements ProxyControl {
   }
 
   private tell(slot: Slot, m: ToWorker): void {
-    if (slot.worker.isConnected()) slot.worker.send(m);
+    if (slot.worker.isConnected()) slot.worker.send(m, undefined, () => {});
   }
 
   private call(slot: Slot, method: WorkerMethod, args: unknown[], persist = false): Promise<unknown> {
@@ -160,7 +162,8 @@ export class ProxyReplicas implements ProxyControl {
       }
       const id = ++this.seq;
       this.calls.set(id, { resolve, reject, slot });
-      slot.worker.send({ kind: 'call', id, method, args, persist } satisfies ToWorker);
+      // A send that fails means the worker is gone: its exit rejects this call (onExit).
+      slot.worker.send({ kind: 'call', id, method, args, persist } satisfies ToWorker, undefined, () => {});
     });
   }
 

@@ -47,7 +47,8 @@ export async function buildImage(docker: Docker, o: BuildSpec): Promise<void> {
   const dockerfileText = inside ? undefined : await fs.readFile(o.dockerfile);
   const excluded = makeExcluder(o.context, o.exclude, o.stateDir);
   // Loaded here only (its own chunk in the CLI bundle): every other command starts without it.
-  const tar = await import('tar-fs');
+  // CommonJS: its exports object is the default export, both from the bundle's chunk and under plain Node.
+  const tar = (await import('tar-fs')).default;
   const stream = tar.pack(o.context, {
     ignore: (name) => excluded(name),
     finalize: dockerfileText === undefined,
