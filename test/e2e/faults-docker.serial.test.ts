@@ -158,10 +158,11 @@ test('dockerd restarted during the health checks: the deploy fails clearly, blue
 
   // The deploy did not pass: it failed, saying the engine went away (never a stack trace).
   assert.equal(code, 1, out);
-  // What it says depends on the moment: dockerd first stops the containers (green's "exited",
-  // level 1), then stops answering ("cannot reach the Docker engine at ...").
+  // What it says depends on the moment: dockerd first stops the containers (level 1: green's api
+  // or frontend "exited", whichever went first), then stops answering ("cannot reach the Docker
+  // engine at ...").
   assert.match(out, /\[5\/8\] Running health checks on green\.\.\. ✗/, out);
-  assert.match(out, /green did not become healthy[\s\S]*level 1 processes running: FAILED - api: not running \(\S+ is exited|cannot reach the Docker engine at /, out);
+  assert.match(out, /green did not become healthy[\s\S]*level 1 processes running: FAILED - (api|frontend): not running \(\S+ is exited|cannot reach the Docker engine at /, out);
   assert.doesNotMatch(out, /internal error|please report/, out);
   assert.doesNotMatch(out, /\[7\/8\]/, 'no switch was attempted');
   assert.equal(await p.file('.switchyard/state.json'), stateBefore, 'state.json unchanged');
