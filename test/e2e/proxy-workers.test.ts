@@ -163,6 +163,36 @@ test('two workers: a SIGKILLed worker is replaced from the saved state; switchin
   assert.ok(assertFollowsMarks(totals, [{ start: deployed.start, end: deployed.end, colour: to }]) > 0, 'requests after the deploy were checked');
 });
 
+test('two workers: a hung worker (SIGSTOP) is killed and replaced; a change it blocked either fails whole or lands everywhere', async () => {
+  const p = project();
+  await ok(['deploy', '--auto-switch', '--keep-old']); // both colours running
+  const before = await proxyProcs();
+  const from = before.active!;
+  const to = from === 'blue' ? 'green' : 'blue';
+
+  // The first worker computes each change and has it saved: hung, the switch fails and nothing changes.
+  process.kill(before.workers[0]!, 'SIGSTOP');
+  const r = await project().run(['switch', to, '--force']);
+  assert.notEqual(r.code, 0, r.stdout + r.stderr);
+  // Whichever call reached it first (the status before the switch, or the switch) timed out.
+  assert.match(r.stdout + r.stderr, /did not answer (status|switchTo) within 3 s|proxy worker 1 was hung \(it did not answer \w+ within 3 s\) and was killed during the call/);
+  await waitFor('the hung worker to be replaced', async () => !(await proxyProcs()).workers.includes(before.workers[0]!), 15_000, 100);
+  const mid = await proxyProcs();
+  assert.equal(mid.active, from, 'the refused switch changed nothing');
+  assert.equal(mid.workers.length, 2);
+  for (let i = 0; i < 20; i++) assert.equal((await p.get('/api/echo')).colour, from);
+
+  // Another worker hung: the change is saved and applied by the first; the hung one is replaced
+  // from the saved state, so every worker ends on the new colour.
+  process.kill(mid.workers[1]!, 'SIGSTOP');
+  await ok(['switch', to, '--force']);
+  await waitFor('the second hung worker to be replaced', async () => {
+    const now = await proxyProcs();
+    return now.workers.length === 2 && !now.workers.includes(mid.workers[1]!);
+  }, 15_000, 100);
+  for (let i = 0; i < 20; i++) assert.equal((await p.get('/api/echo')).colour, to, `request ${i} after the switch`);
+});
+
 test('two workers: a SIGKILLed daemon takes its workers with it; the next command starts a new one on the same colour', async () => {
   const p = project();
   const before = await proxyProcs();

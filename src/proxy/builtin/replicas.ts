@@ -21,6 +21,14 @@ import type { Listen, ProxySnapshot } from './snapshot.js';
 
 /** How long a worker may take to come up (load the snapshot, bind). */
 export const WORKER_START_TIMEOUT_MS = 15_000;
+/**
+ * A worker that has not answered a call within this (beyond a drain's own timeout) is hung: it is
+ * killed and replaced. A live worker answers in milliseconds, even under load; this stays below the
+ * CLI's own control-call timeout, so the CLI hears the real outcome.
+ */
+export const WORKER_CALL_TIMEOUT_MS = 3_000;
+/** How long a status waits for each worker; below the CLI's liveness probe (500 ms). */
+export const STATUS_WAIT_MS = 250;
 /** More deaths than this within CRASH_WINDOW_MS and the daemon gives up (the next command restarts it). */
 export const MAX_CRASHES = 5;
 export const CRASH_WINDOW_MS = 60_000;
@@ -39,6 +47,8 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   exited: Promise<void>;
+  /** Why we killed it, when we did (a call it never answered). */
+  killedFor?: string;
 }
 
 export class ProxyReplicas implements ProxyControl {
@@ -135,7 +145,8 @@ export class ProxyReplicas implements ProxyControl {
     for (const [id, c] of this.calls) {
       if (c.slot !== slot) continue;
       this.calls.delete(id);
-      c.reject(new SwitchyardError('PROXY_FAILED', `proxy worker ${i + 1} exited (${how}) during the call`));
+      const what = slot.killedFor ? `was hung (it ${slot.killedFor}) and was killed` : `exited (${how})`;
+      c.reject(new SwitchyardError('PROXY_FAILED', `proxy worker ${i + 1} ${what} during the call`, { hint: 'it is replaced from the saved state; run the command again' }));
     }
     if (this.closing || !slot.ready || this.slots[i] !== slot) return;
     slot.ready = false;
@@ -145,7 +156,7 @@ export class ProxyReplicas implements ProxyControl {
       this.opts.onGiveUp(`proxy workers exited ${this.crashes.length} times within ${CRASH_WINDOW_MS / 1000} s`);
       return;
     }
-    this.opts.log(`worker ${i + 1} (pid ${slot.worker.process.pid}) exited (${how}); starting a new one`);
+    this.opts.log(`worker ${i + 1} (pid ${slot.worker.process.pid}) exited (${slot.killedFor ? `killed: it ${slot.killedFor}` : how}); starting a new one`);
     // Through the change queue: the new worker reads the snapshot no change is halfway through saving.
     this.queue(() => this.spawn(i)).catch((err: unknown) => this.opts.log(`worker ${i + 1} could not be restarted: ${(err as Error).message}`));
   }
@@ -161,7 +172,20 @@ export class ProxyReplicas implements ProxyControl {
         return;
       }
       const id = ++this.seq;
-      this.calls.set(id, { resolve, reject, slot });
+      const limit = WORKER_CALL_TIMEOUT_MS + (method === 'drain' ? Math.max(0, Number(args[1]) || 0) : 0);
+      const timer = setTimeout(() => {
+        if (!this.calls.delete(id)) return;
+        reject(new SwitchyardError('PROXY_FAILED', `proxy worker pid ${slot.worker.process.pid} did not answer ${method} within ${Math.round(limit / 1000)} s`));
+        // Hung: its exit brings a replacement from the saved snapshot.
+        slot.killedFor = `did not answer ${method} within ${Math.round(limit / 1000)} s`;
+        this.opts.log(`worker pid ${slot.worker.process.pid} ${slot.killedFor}; killing it`);
+        slot.worker.process.kill('SIGKILL');
+      }, limit);
+      const done = <T>(fn: (v: T) => void) => (v: T) => {
+        clearTimeout(timer);
+        fn(v);
+      };
+      this.calls.set(id, { resolve: done(resolve), reject: done(reject), slot });
       // A send that fails means the worker is gone: its exit rejects this call (onExit).
       slot.worker.send({ kind: 'call', id, method, args, persist } satisfies ToWorker, undefined, () => {});
     });
@@ -212,8 +236,19 @@ export class ProxyReplicas implements ProxyControl {
     return (await Promise.all(live.map((s) => this.call(s, method, args)))) as T[];
   }
 
+  /**
+   * From the workers that answer within STATUS_WAIT_MS: a status must come back quickly even with a
+   * worker hung (the CLI would take a slow answer for a dead proxy and try to start another). The
+   * hung worker's call still times out and the worker is replaced.
+   */
   async status(): Promise<ProxyStatus> {
-    return mergeStatus(await this.readAll<ProxyStatus>('status'), process.pid, this.pids);
+    const live = this.live();
+    const answers = await Promise.all(
+      live.map((s) => Promise.race([this.call(s, 'status', []).catch(() => undefined), new Promise((r) => setTimeout(r, STATUS_WAIT_MS).unref())])),
+    );
+    const got = answers.filter((a): a is ProxyStatus => a !== undefined);
+    if (got.length === 0) throw new SwitchyardError('PROXY_FAILED', 'no proxy worker answered');
+    return mergeStatus(got, process.pid, this.pids);
   }
 
   async stats(): Promise<TrafficStats> {
