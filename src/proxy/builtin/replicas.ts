@@ -158,7 +158,11 @@ export class ProxyReplicas implements ProxyControl {
     }
     this.opts.log(`worker ${i + 1} (pid ${slot.worker.process.pid}) exited (${slot.killedFor ? `killed: it ${slot.killedFor}` : how}); starting a new one`);
     // Through the change queue: the new worker reads the snapshot no change is halfway through saving.
-    this.queue(() => this.spawn(i)).catch((err: unknown) => this.opts.log(`worker ${i + 1} could not be restarted: ${(err as Error).message}`));
+    this.queue(() => this.spawn(i)).catch((err: unknown) => {
+      this.opts.log(`worker ${i + 1} could not be restarted: ${(err as Error).message}`);
+      // Serving nothing at all: stop, so the next command starts a whole new proxy.
+      if (this.live().length === 0 && !this.closing) this.opts.onGiveUp('no proxy worker is running and none could be restarted');
+    });
   }
 
   private tell(slot: Slot, m: ToWorker): void {
