@@ -42,6 +42,9 @@ export async function runReplicaWorker(projectDir: string): Promise<void> {
   const close = (graceMs: number) => (closing ??= proxy.close(graceMs));
   const done = new Promise<void>((resolve) => {
     process.on('disconnect', () => void close(ORPHAN_GRACE_MS).finally(resolve));
+    // Stopped by hand (or with its whole process group): finish what is in flight, then exit; the
+    // daemon, if it is still there, starts a replacement.
+    process.once('SIGTERM', () => void close(ORPHAN_GRACE_MS).finally(() => (process.disconnect?.(), resolve())));
     process.on('message', (m: ToWorker) => {
       if (m.kind === 'close') void close(m.graceMs).finally(() => (process.disconnect?.(), resolve()));
       else if (m.kind === 'persisted') {
