@@ -1,6 +1,5 @@
 /** The client side of the proxy daemon's control socket (see builtin/control.ts for the protocol). */
 import http from 'node:http';
-import { dirname } from 'node:path';
 import type { Colour, Route } from '../config/schema.js';
 import { SwitchyardError, type ErrorCode } from '../errors.js';
 import { isTrafficStats, type TrafficStats } from './stats.js';
@@ -47,14 +46,6 @@ function call<T>(socketPath: string, method: 'GET' | 'POST', path: string, body:
         const err = (value as { error?: { code?: ErrorCode; message?: string; hint?: string } }).error;
         if (res.statusCode !== 200 || err !== undefined) {
           const message = err?.message ?? `the proxy answered ${path} with HTTP ${res.statusCode}`;
-          if (err?.hint === undefined && /\bENOSPC\b|\bEDQUOT\b|no space left on device/i.test(message)) {
-            // The daemon persists every change before applying it: a full disk means the change was not made.
-            const dir = dirname(socketPath);
-            reject(new SwitchyardError('PROXY_FAILED', `the proxy could not save its state in ${dir}: the disk is full (${message}); it kept routing as before`, {
-              hint: `free space on the disk that holds ${dir} (see \`df -h ${dir}\`), then run the command again`,
-            }));
-            return;
-          }
           const opts = err?.hint === undefined ? {} : { hint: err.hint };
           reject(new SwitchyardError(err?.code ?? 'PROXY_FAILED', message, opts));
         } else {

@@ -65,9 +65,8 @@ export async function ensureProxy(
     }
     const sameLimit = want.maxBodySize === undefined || live.maxBodySize === want.maxBodySize;
     const same = want.features === undefined || sameFeatures(live.features, want.features);
-    // The number of processes is fixed while the daemon runs: say so rather than restart it (a restart drops connections).
-    const running = live.workers?.length ?? 1;
-    const notes = want.workers !== undefined && want.workers !== running ? [workersNote(running, want.workers)] : [];
+    const note = workersNote(live, want.workers);
+    const notes = note === undefined ? [] : [note];
     if (sameRoutes(live.routes, want.routes) && sameLimit && same) return { control, started: false, status: live, ...(notes.length ? { notes } : {}) };
     // A preview port in use fails here with PORT_IN_USE, and the daemon keeps its previous state.
     await control.configure(want.routes, configureOptions(want));
@@ -129,7 +128,13 @@ export async function ensureProxy(
   });
 }
 
-export function workersNote(running: number, wanted: number): string {
+/**
+ * The number of processes is fixed while the daemon runs: a config that wants another number is
+ * reported, not applied (a restart would drop connections). Undefined when they agree.
+ */
+export function workersNote(live: ProxyStatus, wanted: number | undefined): string | undefined {
+  const running = live.workers?.length ?? 1;
+  if (wanted === undefined || wanted === running) return undefined;
   const n = (k: number) => (k === 1 ? '1 process' : `${k} worker processes`);
   return `proxy.workers is ${wanted} but the running proxy has ${n(running)}: the new number takes effect when the proxy restarts (\`switchyard down\`, then \`switchyard init\`)`;
 }

@@ -61,8 +61,8 @@ export async function status(e: Engine): Promise<StatusReport> {
     facts = await gatherFacts(e);
   }
   const cfgProxy = e.loaded.config.proxy;
-  const runningWorkers = facts.proxy?.workers?.length ?? 1;
-  if (facts.proxy && cfgProxy.kind === 'builtin' && cfgProxy.workers !== runningWorkers) notes.push(workersNote(runningWorkers, cfgProxy.workers));
+  const note = facts.proxy && cfgProxy.kind === 'builtin' ? workersNote(facts.proxy, cfgProxy.workers) : undefined;
+  if (note) notes.push(note);
   const lock = await readLock(e.paths);
   const problems = assess(facts);
   const journal = await readJournal(e.paths);

@@ -15,6 +15,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { CLI, freePort } from '../helpers/project.ts';
 import { makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
+import { pidAlive } from '../../src/util/pid.ts';
 
 const app = `syfail${process.pid}`;
 let p: DockerE2e;
@@ -23,15 +24,6 @@ let envBefore: string;
 
 const nginxConf = () => path.join(p.dir, '.switchyard', 'nginx', 'nginx.conf');
 const nginxPid = async () => Number((await p.file('.switchyard/nginx/nginx.pid'))?.trim());
-const pidAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** Replaces exactly one occurrence of `from` in a project file; returns a restore function. */
 async function edit(file: string, from: string | RegExp, to: string): Promise<() => Promise<void>> {
   const original = await fs.readFile(file, 'utf8');

@@ -12,6 +12,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeInitedProject, type Project, type RunResult } from '../helpers/project.ts';
+import { pidAlive } from '../../src/util/pid.ts';
 
 let p: Project;
 before(async () => {
@@ -83,19 +84,10 @@ async function expectServed(colour: string, version: string) {
 
 const pidsOf = (report: Report, colour: 'blue' | 'green') => report.colours[colour].services.filter((s) => s.running).map((s) => s.pid!);
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 async function waitGone(pid: number, ms = 5_000) {
   const t0 = Date.now();
-  while (alive(pid) && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 25));
-  assert.equal(alive(pid), false, `pid ${pid} still alive after ${ms} ms`);
+  while (pidAlive(pid) && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(pidAlive(pid), false, `pid ${pid} still alive after ${ms} ms`);
 }
 
 describe('confused state with nginx: status flags it with the fix, and the fix works', { timeout: 240_000 }, () => {

@@ -9,15 +9,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { request } from 'undici';
 import { startLoad } from '../../src/load/load.ts';
 import { proxyClient } from '../../src/proxy/client.ts';
+import { pidAlive } from '../../src/util/pid.ts';
 import { waitFor } from '../helpers/faults.ts';
 import { makeProject, useProject } from '../helpers/project.ts';
-import { assertFollowsMarks, deployThenSwitch, keepLoading, type Mark } from '../helpers/switch-marks.ts';
+import { assertFollowsMarks, assertNoFailureThroughDeploysAndSwitches, keepLoading } from '../helpers/switch-marks.ts';
 
 const project = useProject({ before, after }, 'fixture', { init: true, workers: 2 });
 
@@ -57,14 +58,13 @@ function daemonsOf(dir: string): string {
   }
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** A deploy with --keep-old: both colours run; `from` is live, `to` warm. */
+async function bothColoursRunning(): Promise<{ before: ProxyProcs; from: string; to: string }> {
+  await ok(['deploy', '--auto-switch', '--keep-old']);
+  const before = await proxyProcs();
+  const from = before.active!;
+  return { before, from, to: from === 'blue' ? 'green' : 'blue' };
+}
 
 test('two workers: 3,000+ keep-alive requests through 2 deploys and 5 switches, none fails, none reaches the old colour after a switch, both workers serve', async (t) => {
   const p = project();
@@ -73,22 +73,9 @@ test('two workers: 3,000+ keep-alive requests through 2 deploys and 5 switches, 
   assert.ok(!procs.workers.includes(procs.pid), 'the daemon controls; its workers serve');
   const before = procs.workers.map(cpuTicks);
 
-  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 8, maxRequests: 200_000, maxMs: 150_000 });
-  while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
-  await p.setBehaviour({ version: 'v2', mode: 'ok' });
-  const marks: Mark[] = await deployThenSwitch(ok, 5); // ends on blue
-  await p.setBehaviour({ version: 'v3', mode: 'ok' });
-  marks.push({ ...(await ok(['deploy', '--auto-switch'])), colour: 'green' });
-  await keepLoading(load);
-  await new Promise((r) => setTimeout(r, 300));
-  const totals = await load.stop();
-
+  const totals = await assertNoFailureThroughDeploysAndSwitches(p, ok);
   const used = procs.workers.map((pid, i) => cpuTicks(pid) - before[i]!);
   t.diagnostic(`sent ${totals.sent}, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}, CPU ticks per worker ${used.join(' / ')}`);
-  assert.ok(totals.sent >= 3000, `sent ${totals.sent}`);
-  assert.equal(totals.failed, 0, `failed: ${JSON.stringify(totals.errors)}`);
-  assert.ok((totals.byColour.blue ?? 0) > 0 && (totals.byColour.green ?? 0) > 0, JSON.stringify(totals.byColour));
-  assert.ok(assertFollowsMarks(totals, marks) > 500);
   // 8 keep-alive connections, handed out round-robin: both workers did real work.
   for (const [i, u] of used.entries()) assert.ok(u >= 10, `worker ${procs.workers[i]} used only ${u} CPU ticks: it served nothing`);
   assert.deepEqual((await proxyProcs()).workers, procs.workers, 'no worker was restarted');
@@ -114,7 +101,7 @@ test('two workers: a 2 s request that starts before a switch completes on the ol
 
   // A deploy's drain of the old colour waits for what is open on both workers, and says how much that was.
   const slower = Array.from({ length: 4 }, () => request(`http://127.0.0.1:${p.port}/api/slow?ms=3000`, { headersTimeout: 10_000, bodyTimeout: 10_000 }));
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor('4 requests open on green', async () => (open = (await control.status()).inFlight).green === 4, 1_500, 20).catch(() => assert.fail(`open on green: ${JSON.stringify(open)}`));
   const d = await ok(['deploy', '--auto-switch']); // green -> blue, green drained and stopped
   for (const res of await Promise.all(slower)) {
     await res.body.dump();
@@ -155,7 +142,7 @@ test('two workers: a SIGKILLed worker is replaced from the saved state; switchin
 
   // The replacement serves the same colour, and takes part in the next switch.
   const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 8, maxRequests: 3_000, maxMs: 30_000 });
-  while (load.sent < 200) await new Promise((r) => setTimeout(r, 20));
+  await keepLoading(load, { floor: 200, extra: 0, maxMs: 10_000 });
   const to = now.active === 'blue' ? 'green' : 'blue';
   const deployed = await ok(['deploy', '--auto-switch']);
   const totals = await load.done;
@@ -165,10 +152,7 @@ test('two workers: a SIGKILLed worker is replaced from the saved state; switchin
 
 test('two workers: a hung worker (SIGSTOP) is killed and replaced; a change it blocked either fails whole or lands everywhere', async () => {
   const p = project();
-  await ok(['deploy', '--auto-switch', '--keep-old']); // both colours running
-  const before = await proxyProcs();
-  const from = before.active!;
-  const to = from === 'blue' ? 'green' : 'blue';
+  const { before, from, to } = await bothColoursRunning();
 
   // The first worker computes each change and has it saved: hung, the switch fails and nothing changes.
   process.kill(before.workers[0]!, 'SIGSTOP');
@@ -193,12 +177,41 @@ test('two workers: a hung worker (SIGSTOP) is killed and replaced; a change it b
   for (let i = 0; i < 20; i++) assert.equal((await p.get('/api/echo')).colour, to, `request ${i} after the switch`);
 });
 
+test('two workers: a change whose save fails changes nothing anywhere: no worker applies it, state files unchanged, traffic stays', async () => {
+  const p = project();
+  const { before, from, to } = await bothColoursRunning();
+  const stateBefore = await p.file('.switchyard/state.json');
+  const envBefore = await p.file('.current-env');
+  // The daemon saves by renaming a temp file over proxy.json: a non-empty directory there makes that fail (even for root).
+  const saved = path.join(p.dir, '.switchyard', 'proxy.json');
+  const snapshot = readFileSync(saved, 'utf8');
+  rmSync(saved);
+  mkdirSync(path.join(saved, 'in-the-way'), { recursive: true });
+  try {
+    const r = await p.run(['switch', to, '--force']);
+    assert.notEqual(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, new RegExp(`${from} is still serving`));
+    assert.match(r.stdout + r.stderr, /the proxy could not save its state in \S+\.switchyard: EISDIR: illegal operation on a directory, rename .*proxy\.json'; it kept routing as before/);
+    const now = await proxyProcs();
+    assert.equal(now.active, from, 'no worker applied the unsaved switch');
+    assert.deepEqual(now.workers, before.workers, 'nothing was applied, so no worker had to be replaced');
+    for (let i = 0; i < 20; i++) assert.equal((await p.get('/api/echo')).colour, from, `request ${i}`);
+    assert.equal(await p.file('.switchyard/state.json'), stateBefore);
+    assert.equal(await p.file('.current-env'), envBefore);
+  } finally {
+    rmSync(saved, { recursive: true, force: true });
+    writeFileSync(saved, snapshot, { mode: 0o600 });
+  }
+  await ok(['switch', to, '--force']);
+  for (let i = 0; i < 20; i++) assert.equal((await p.get('/api/echo')).colour, to, `request ${i} after the repaired switch`);
+});
+
 test('two workers: a SIGKILLed daemon takes its workers with it; the next command starts a new one on the same colour', async () => {
   const p = project();
   const before = await proxyProcs();
   process.kill(before.pid, 'SIGKILL');
   // Idle workers close at once; the grace for open requests is 10 s.
-  await waitFor('the workers to exit', () => before.workers.every((w) => !alive(w)), 15_000, 50);
+  await waitFor('the workers to exit', () => before.workers.every((w) => !pidAlive(w)), 15_000, 50);
   // The public port is free again: nothing orphaned holds it.
   await new Promise<void>((resolve, reject) => {
     const s = net.createServer().once('error', reject).listen(p.port, '127.0.0.1', () => s.close(() => resolve()));

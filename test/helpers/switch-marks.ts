@@ -54,3 +54,37 @@ export async function deployThenSwitch(run: (args: string[]) => Promise<{ start:
   }
   return marks;
 }
+
+/**
+ * The zero-downtime scenario of I3 through the project's public port: a bounded keep-alive load
+ * while a deploy, five switches and a second deploy happen (ending on green, blue stopped).
+ * Asserts: at least 3,000 requests, none failed, both colours seen, more than 500 requests checked
+ * against the command that last moved traffic, and nothing from blue after the last deploy.
+ */
+export async function assertNoFailureThroughDeploysAndSwitches(
+  p: { port: number; setBehaviour(b: Record<string, unknown>): Promise<void> },
+  run: (args: string[]) => Promise<{ start: number; end: number }>,
+): Promise<LoadTotals> {
+  const { startLoad } = await import('../../src/load/load.ts');
+  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 8, maxRequests: 200_000, maxMs: 150_000 });
+  await keepLoading(load, { floor: 300, extra: 0, maxMs: 30_000 });
+  // Each command moves traffic to `colour`: every request that starts after it returned (and
+  // before the next command started) must be answered by that colour.
+  await p.setBehaviour({ version: 'v2', mode: 'ok' });
+  const marks = await deployThenSwitch(run, 5); // ends on blue
+  await p.setBehaviour({ version: 'v3', mode: 'ok' });
+  marks.push({ ...(await run(['deploy', '--auto-switch'])), colour: 'green' });
+  // Keep the load going after the last command: at least 1,000 requests checked against the final colour.
+  await keepLoading(load);
+  const totals = await load.stop();
+
+  assert.ok(totals.sent >= 3000, `sent ${totals.sent}`);
+  assert.equal(totals.failed, 0, `failed: ${JSON.stringify(totals.errors)}`);
+  assert.ok((totals.byColour.blue ?? 0) > 0 && (totals.byColour.green ?? 0) > 0, JSON.stringify(totals.byColour));
+  const checked = assertFollowsMarks(totals, marks);
+  assert.ok(checked > 500, `only ${checked} requests started after the first switch`);
+  // blue was stopped by the last deploy: nothing may have come from it afterwards.
+  const last = marks.at(-1)!;
+  assert.ok(totals.samples.filter((s) => totals.startedAt + s.at >= last.end).every((s) => s.colour === 'green'));
+  return totals;
+}

@@ -8,18 +8,10 @@ import { ensureProxy, stopProxy } from '../../src/proxy/launch.js';
 import { projectPaths, type ProjectPaths } from '../../src/state/paths.js';
 import { freePort, get, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
 import { local, tempProject } from '../helpers/proxy.js';
+import { pidAlive } from '../../src/util/pid.ts';
 
 // These spawn the real CLI (`switchyard proxy --project DIR` through selfCommand), detached.
 const routes = [{ path: '/', service: 'app' }];
-
-const running = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('ensureProxy / stopProxy', { timeout: 90_000 }, () => {
   let blue: TestBackend;
@@ -68,7 +60,7 @@ describe('ensureProxy / stopProxy', { timeout: 90_000 }, () => {
     });
 
     assert.equal(await stopProxy(paths), true);
-    assert.equal(running(first.status.pid), false);
+    assert.equal(pidAlive(first.status.pid), false);
     assert.equal(await proxyAlive(paths.proxySocket), undefined);
     await assert.rejects(fs.stat(paths.proxySocket), { code: 'ENOENT' });
     assert.equal(await stopProxy(paths), false);
@@ -85,7 +77,7 @@ describe('ensureProxy / stopProxy', { timeout: 90_000 }, () => {
     assert.ok(live, 'the daemon from the previous test is running');
     await fs.rm(paths.proxySocket);
     assert.equal(await stopProxy(paths), true);
-    assert.ok(await waitFor(() => !running(live.pid)));
+    assert.ok(await waitFor(() => !pidAlive(live.pid)));
     const log = await fs.readFile(paths.proxyLog, 'utf8');
     assert.match(log, /stopping \(SIGTERM\)/);
     await assert.rejects(fs.stat(paths.proxyPid), { code: 'ENOENT' });

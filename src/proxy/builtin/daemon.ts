@@ -6,7 +6,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type http from 'node:http';
-import { SwitchyardError } from '../../errors.js';
+import { errorMessage, SwitchyardError } from '../../errors.js';
+import { diskFullCause } from '../../util/disk-full.js';
 import { projectPaths } from '../../state/paths.js';
 import { proxyAlive } from '../client.js';
 import { selfScript } from '../../util/self.js';
@@ -63,7 +64,7 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
   let control: http.Server | undefined;
   let stop!: (why: string) => void;
   const stopped = new Promise<string>((resolve) => (stop = resolve));
-  const persist = (s: ProxySnapshot) => saveSnapshot(paths.proxyState, s);
+  const persist = (s: ProxySnapshot) => saveState(paths.proxyState, s);
   const workers = snap.workers ?? 1;
   // proxy.workers > 1: this process forks the workers that serve, and only controls them.
   const proxy: Served =
@@ -102,6 +103,23 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
     await fs.rm(paths.proxySocket, { force: true });
     await removePidFile(paths.proxyPid);
     log('stopped');
+  }
+}
+
+/**
+ * Saves the state before a change is applied; when that fails the change is refused, and the
+ * error says so wherever it ends up (the control caller, through a worker or not).
+ */
+async function saveState(file: string, snap: ProxySnapshot): Promise<void> {
+  try {
+    await saveSnapshot(file, snap);
+  } catch (err) {
+    const dir = path.dirname(file);
+    const full = diskFullCause(err) !== undefined;
+    throw new SwitchyardError('PROXY_FAILED', `the proxy could not save its state in ${dir}: ${full ? 'the disk is full (' : ''}${errorMessage(err)}${full ? ')' : ''}; it kept routing as before`, {
+      cause: err,
+      hint: full ? `free space on the disk that holds ${dir} (see \`df -h ${dir}\`), then run the command again` : `check that ${dir} is writable and ${file} is a regular file, then run the command again`,
+    });
   }
 }
 
