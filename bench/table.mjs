@@ -120,9 +120,11 @@ if (r.deploySplit) {
   const rlN = r.rollbackLatencyNginx;
   const lines = [row(['live watch (`bench/watch-cost.mjs`, `bench/rollback-latency.mjs`)', 'built-in proxy', 'nginx (host mode)']), row(['---', '---', '---'])];
   if (wc) {
-    lines.push(row([`throughput with the watch off / on, ${wc.connections} keep-alive connections (req/s, median of ${wc.rounds} alternating rounds; change when on)`, `${n(wc.reqPerSec.watchOff)} / ${n(wc.reqPerSec.watchOn)} (${wc.costPct >= 0 ? '-' : '+'}${Math.abs(wc.costPct)}%)`, '–']));
-    lines.push(row(['requests counted while on / answered while on', `${n(wc.countedWhileOn)} / ${n(wc.sentWhileOn)}`, '–']));
-    if (wc.countingNsPerRequest !== undefined) lines.push(row(['the counting path alone (2 clock reads + histogram), per request; share of one request at that throughput', `${wc.countingNsPerRequest} ns (${wc.countingSharePct}%)`, 'one `-f` test + a buffered log line']));
+    const thr = (x) => `${n(x.reqPerSec.watchOff)} / ${n(x.reqPerSec.watchOn)} (${x.costPct >= 0 ? '-' : '+'}${Math.abs(x.costPct)}%)`;
+    const ng = wc.nginx;
+    lines.push(row([`throughput with the watch off / on, ${wc.connections} keep-alive connections (req/s, median of ${wc.rounds} alternating rounds; change when on)`, thr(wc), ng ? thr(ng) : '–']));
+    lines.push(row(['requests counted while on / answered while on', `${n(wc.countedWhileOn)} / ${n(wc.sentWhileOn)}`, ng ? `${n(ng.countedWhileOn)} / ${n(ng.sentWhileOn)}` : '–']));
+    if (wc.countingNsPerRequest !== undefined) lines.push(row(['the counting path alone (2 clock reads + histogram), per request; share of one request at that throughput', `${wc.countingNsPerRequest} ns (${wc.countingSharePct}%)`, 'one `-f` test + one unbuffered log line']));
   }
   for (const [k, label] of [['afterSwitchMedian', 'a release failing 20%, plain switch: first 500 -> every request back on the old colour (median; of which the switch back)'], ['canary50Median', 'the same in a 50% canary step']]) {
     const cell = (x) => (x?.[k] ? `${ms(x[k].errorsToBackMs)} (${ms(x[k].rollbackMs)})` : '?');

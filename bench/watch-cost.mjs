@@ -6,6 +6,8 @@
 // On a small shared VM the A/B throughput moves by +-15% between rounds, more than counting costs; so
 // the work counting adds to one request (two clock reads and one histogram update, as the forwarder
 // does) is also timed alone, over a million requests, and set against one request's share of time.
+// Then the same rounds through nginx (host mode, switchyard's driver), whose counting is an
+// unbuffered JSON access log line per request while the watch is on.
 // Usage: npm run build && node bench/watch-cost.mjs [--rounds 5] [--duration 5] [--connections 50]
 // Writes bench/out/watch-cost.json. Talks to 127.0.0.1 only.
 import { spawn } from 'node:child_process';
@@ -97,6 +99,7 @@ if (role === 'backend') {
     if (sink === 0) throw new Error('unreachable');
     const off = median(rps.off);
     const on = median(rps.on);
+    const nginx = await nginxRounds(backend.port, { rounds, duration, cannon, median });
     const result = {
       connections,
       durationS: duration,
@@ -110,6 +113,7 @@ if (role === 'backend') {
       rounds_rps: rps,
       countedWhileOn: counted,
       sentWhileOn,
+      nginx,
     };
     console.log(JSON.stringify(result, null, 2));
     mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
@@ -117,5 +121,62 @@ if (role === 'backend') {
   } finally {
     proxy.child.disconnect();
     backend.child.disconnect();
+  }
+}
+
+/**
+ * The same alternating rounds through a real nginx run by switchyard's driver (host mode), where
+ * counting is one `-f` test of the flag file per request and, while on, one JSON line written to
+ * the access log per request, unbuffered (each line reaches the file when its request ends).
+ */
+async function nginxRounds(backendPort, { rounds, duration, cannon, median }) {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const net = await import('node:net');
+  const dist = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
+  const { configSchema } = await dist('config/schema.js');
+  const { nginxDriver } = await dist('proxy/nginx/driver.js');
+  const { projectPaths } = await dist('state/paths.js');
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-watch-nginx-'));
+  const config = configSchema.parse({
+    app: 'bench',
+    proxy: { kind: 'nginx', listen: { http: port }, routes: [{ path: '/', service: 'app' }] },
+    services: { app: { command: 'true', health: { path: '/' } } },
+  });
+  const driver = nginxDriver(projectPaths(dir), config);
+  try {
+    const { control } = await driver.ensure();
+    await control.setBackends('blue', { app: { host: '127.0.0.1', port: backendPort } });
+    await control.switchTo('blue');
+    await cannon(port, 2);
+    const rps = { off: [], on: [] };
+    let counted = 0;
+    let sentWhileOn = 0;
+    for (let i = 0; i < rounds; i++) {
+      for (const mode of ['off', 'on']) {
+        await control.setWatch(mode === 'on');
+        const r = await cannon(port, duration);
+        if (r.errors + r.timeouts + r.non2xx > 0) throw new Error(`nginx ${mode}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
+        rps[mode].push(Math.round(r.requests.average));
+        if (mode === 'on') {
+          // Every request of the round is in the log once the round ended: no flush to wait for.
+          counted += (await control.stats()).colours.blue.requests;
+          sentWhileOn += r.requests.total;
+        }
+      }
+    }
+    await control.setWatch(false);
+    const off = median(rps.off);
+    const on = median(rps.on);
+    return { reqPerSec: { watchOff: off, watchOn: on }, costPct: Number((((off - on) / off) * 100).toFixed(1)), rounds_rps: rps, countedWhileOn: counted, sentWhileOn };
+  } finally {
+    await driver.stop().catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }

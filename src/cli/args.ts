@@ -44,10 +44,21 @@ export function parseSeconds(value: string): number {
   return ms;
 }
 
+/** Commander's "did you mean" line: built from our own command and option names, never from input. */
+const SUGGESTION = /\n(\(Did you mean (?:one of )?[\w\-, ]+\?\))$/;
+
 /**
  * Commander quotes the offending argument in its errors ("unknown command 'x'"). An argument may
- * hold line breaks or terminal escapes: print them escaped, so an error stays one line of plain text.
+ * hold line breaks or terminal escapes: print them escaped, so the error stays one line of plain
+ * text. Commander's suggestion, which it puts after a line break, keeps its own line.
  */
+export function formatCommanderError(text: string): string {
+  const body = text.replace(/\n$/, '');
+  const m = SUGGESTION.exec(body);
+  const message = m ? body.slice(0, m.index) : body;
+  return `${clipQuoted(printable(message))}\n${m ? `${m[1]}\n` : ''}`;
+}
+
 export const safeOutput: OutputConfiguration = {
-  outputError: (text, write) => write(`${clipQuoted(printable(text.replace(/\n$/, '')))}\n`),
+  outputError: (text, write) => write(formatCommanderError(text)),
 };

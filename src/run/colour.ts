@@ -80,14 +80,29 @@ export async function healthGate(e: Engine, colour: Colour, h: StepHandle, opts:
   for (const l of result.levels) e.reporter.event('health', { colour, ...l });
   if (!result.ok) {
     const timeoutMs = opts.timeoutMs ?? c.timeout;
+    const details = describeLevels(result.levels);
     // Say which bound ran out, so the user knows which setting to look at (a dead process gives up earlier).
     const bound = result.ms >= timeoutMs - c.interval ? ` within ${formatDuration(timeoutMs)}${timeoutMs === c.timeout ? ' (checks.timeout)' : ''}` : '';
     throw new SwitchyardError('HEALTH_FAILED', `${colour} did not become healthy${bound} after ${result.attempts} checks (${Math.round(result.ms)} ms)`, {
-      details: describeLevels(result.levels),
-      hint: `see its logs: switchyard logs ${colour}`,
+      details,
+      hint: await unreachableHint(e, colour, details, `see its logs: switchyard logs ${colour}`),
     });
   }
   return `healthy after ${result.attempts} check${result.attempts === 1 ? '' : 's'}`;
+}
+
+/** What a check reports when the colour's port accepted nothing, or closed without an answer (checks/http.ts). */
+const UNREACHABLE = /: connection (refused|reset)\b/;
+
+/**
+ * The hint of a failed health or smoke gate: the runtime's word on why a running colour's ports do
+ * not answer (an app in a container bound to 127.0.0.1), ahead of `hint`, when a check saw that.
+ */
+async function unreachableHint(e: Engine, colour: Colour, details: string[], hint: string): Promise<string> {
+  if (!e.runtime.unreachableHint || !details.some((d) => UNREACHABLE.test(d))) return hint;
+  // Only a better hint is at stake: an engine that does not answer now leaves the plain one.
+  const why = await e.runtime.unreachableHint(colour).catch(() => undefined);
+  return why ? `${why}; ${hint}` : hint;
 }
 
 /**
@@ -133,9 +148,10 @@ export async function smokeGate(e: Engine, colour: Colour, h: StepHandle): Promi
   });
   if (!result.ok) {
     const failed = result.steps.find((s) => !s.ok);
+    const details = result.steps.map((s) => `${s.ok ? '✓' : '✗'} ${s.name}${s.detail ? ': ' + s.detail : ''}`);
     throw new SwitchyardError('SMOKE_FAILED', `smoke step "${failed?.name ?? '?'}" failed on ${colour}`, {
-      details: result.steps.map((s) => `${s.ok ? '✓' : '✗'} ${s.name}${s.detail ? ': ' + s.detail : ''}`),
-      hint: `run \`switchyard smoke ${colour}\` to repeat them, and see \`switchyard logs ${colour}\``,
+      details,
+      hint: await unreachableHint(e, colour, details, `run \`switchyard smoke ${colour}\` to repeat them, and see \`switchyard logs ${colour}\``),
     });
   }
   h.ok(`${result.steps.length} steps passed`);

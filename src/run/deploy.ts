@@ -117,7 +117,7 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
 
     if (cfg.deploy.hooks.migrate) {
       if (!backup) await warnMigrationWithoutBackup(e, opts.skipBackup ? '--skip-backup' : `backup.kind: ${cfg.backup.kind}`);
-      await steps.run('Running database migration', async (h) => h.ok(await runMigration(e, target, backup)));
+      await steps.run('Running database migration', async (h) => h.ok(await runMigration(e, target, op.release!, backup)));
     }
 
     if (opts.skipTests) steps.skip(`Running smoke tests on ${target}`, 'skipped (--skip-tests)');

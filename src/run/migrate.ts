@@ -11,9 +11,24 @@ import { describeArgv, toArgv } from '../runtime/process/command.js';
 import { runCommand } from '../util/run-command.js';
 import type { Engine } from './context.js';
 
-export async function runMigration(e: Engine, target: Colour, backup: BackupMeta | undefined): Promise<string> {
+/**
+ * What the hook knows of the deploy, in every mode (project folder, process, container): the same
+ * colour, release and project variables a service of the target gets, and this deploy's backup.
+ */
+export function migrationEnv(e: Engine, target: Colour, release: string, backup: BackupMeta | undefined): Record<string, string> {
+  return {
+    COLOUR: target,
+    ENVIRONMENT_NAME: target,
+    SWITCHYARD_COLOUR: target,
+    SWITCHYARD_RELEASE: release,
+    SWITCHYARD_PROJECT_DIR: e.paths.root,
+    ...(backup ? { SWITCHYARD_BACKUP: backup.file } : {}),
+  };
+}
+
+export async function runMigration(e: Engine, target: Colour, release: string, backup: BackupMeta | undefined): Promise<string> {
   const hook = e.loaded.config.deploy.hooks.migrate!;
-  const env: Record<string, string> = { COLOUR: target, SWITCHYARD_COLOUR: target, ...(backup ? { SWITCHYARD_BACKUP: backup.file } : {}) };
+  const env = migrationEnv(e, target, release, backup);
   const t0 = performance.now();
   const where = hook.service ? `in ${hook.service} (${target})` : 'in the project folder';
   const out = hook.service

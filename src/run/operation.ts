@@ -4,12 +4,12 @@
  * it failed before traffic moved, remove the journal, release the lock. Keeping it in one place
  * keeps I2, I4 and I5 the same everywhere.
  */
-import type { Colour } from '../config/schema.js';
+import { otherColour, type Colour } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
 import { appendHistory, whoAmI, type HistoryRecord, type WatchRecord } from '../state/history.js';
 import { Journal, JOURNALED, type JournaledType } from '../state/journal.js';
 import { acquireLock } from '../state/lock.js';
-import type { State } from '../state/state.js';
+import { readState, type State } from '../state/state.js';
 import type { Engine } from './context.js';
 import { checkInterrupted, type InterruptedPolicy } from './interrupted.js';
 import { newOperationId } from './steps.js';
@@ -25,6 +25,13 @@ export class Operation {
   }
   from: Colour | null = null;
   to: Colour | null = null;
+  /**
+   * What the command was asked to do, read before its body ran: the history record of an
+   * operation that fails before it sets `from`/`to` (an unknown target, a colour not running)
+   * still says which move was refused. Never used for undo or recovery, which act only on what
+   * the operation itself recorded.
+   */
+  asked: { from: Colour | null; to: Colour | null } = { from: null, to: null };
   release: string | null = null;
   /** The database backup this operation took (recorded in history). */
   backup: string | undefined;
@@ -94,8 +101,8 @@ function record(op: Operation, result: HistoryRecord['result'], reason?: string)
     type: op.type,
     time: new Date(op.t0).toISOString(),
     who: whoAmI(),
-    from: op.from,
-    to: op.to,
+    from: op.from ?? op.asked.from,
+    to: op.to ?? op.asked.to,
     release: op.release,
     result,
     ...(reason ? { reason } : {}),
@@ -119,6 +126,21 @@ export interface OperationOptions {
   flags?: string[];
   /** What to do with a journal left by an interrupted operation (default: see interrupted.ts). */
   interrupted?: InterruptedPolicy;
+  /** The colour the command was asked to move to (switch), for the history record; see Operation.asked. */
+  to?: Colour;
+}
+
+/**
+ * The move a command asks for, from state.json as it was before its body ran: the target a switch
+ * names, the other colour for deploy and rollback, blue for init.
+ */
+async function askedMove(e: Engine, type: HistoryRecord['type'], to: Colour | undefined): Promise<Operation['asked']> {
+  // An unreadable state.json is the body's to report (it reads it again): here it only means
+  // that the record names no colour.
+  if (type === 'init') return { from: null, to: 'blue' };
+  if (type !== 'switch' && type !== 'deploy' && type !== 'rollback') return { from: null, to: null };
+  const active = (await readState(e.paths).catch(() => undefined))?.active ?? null;
+  return { from: active, to: type === 'switch' ? (to ?? null) : active && otherColour(active) };
 }
 
 export async function runOperation<T>(e: Engine, type: HistoryRecord['type'], opts: OperationOptions, body: (op: Operation) => Promise<T>): Promise<T> {
@@ -127,6 +149,7 @@ export async function runOperation<T>(e: Engine, type: HistoryRecord['type'], op
   const lock = await acquireLock(e.paths, type, { forceUnlock: opts.forceUnlock });
   const op = new Operation(type, opts.flags ?? []);
   try {
+    op.asked = await askedMove(e, type, opts.to);
     if (isJournaled(type)) {
       op.journal = await Journal.create(e.paths, { id: op.id, type, flags: op.flags }, () => ({
         from: op.from,

@@ -17,7 +17,7 @@ import { StepRunner } from './steps.js';
 export async function splitTraffic(e: Engine, to: Colour, percent: number, opts: { force?: boolean; forceUnlock?: boolean }): Promise<{ id: string; from: Colour | null; to: Colour; ms: number }> {
   const cfg = e.loaded.config;
   const flags = [`weight=${percent}`, ...(opts.force ? ['force'] : [])];
-  return runOperation(e, 'switch', { forceUnlock: opts.forceUnlock, flags }, async (op) => {
+  return runOperation(e, 'switch', { forceUnlock: opts.forceUnlock, flags, to }, async (op) => {
     const { control: proxy, status } = await openProxy(e);
     const active = status.active;
     Object.assign(op, { from: active, to, weight: percent });

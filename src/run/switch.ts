@@ -23,7 +23,7 @@ export async function switchTraffic(e: Engine, to: Colour, opts: SwitchOptions =
   if (opts.weight !== undefined && opts.weight < 100) return splitTraffic(e, to, opts.weight, opts);
   const cfg = e.loaded.config;
   // --force is the manual repair: it may replace an interrupted operation's journal; otherwise recover first.
-  return runOperation(e, 'switch', { forceUnlock: opts.forceUnlock, flags: opts.force ? ['force'] : [], interrupted: opts.force ? 'replace' : 'refuse' }, async (op) => {
+  return runOperation(e, 'switch', { forceUnlock: opts.forceUnlock, flags: opts.force ? ['force'] : [], interrupted: opts.force ? 'replace' : 'refuse', to }, async (op) => {
     const steps = new StepRunner(e.reporter, 3, op.journal);
     const { control: proxy } = await openProxy(e);
     const plan = planSwitch(await gatherFacts(e, { ownLock: true }), to);

@@ -99,6 +99,12 @@ export interface Runtime {
    * by command.timeout and the signal; never throws for a failing command, says why in `detail`.
    */
   exec(colour: Colour, service: string, command: ExecCommand, opts?: { env?: Record<string, string>; signal?: AbortSignal }): Promise<ExecOutcome>;
+  /**
+   * What to check when a colour's ports refuse or reset connections while its services run, where
+   * the runtime knows a likely cause (docker: an app listening on the container's own loopback).
+   * Undefined when nothing of the colour runs or there is nothing to add.
+   */
+  unreachableHint?(colour: Colour): Promise<string | undefined>;
   /** Streams service output where the runtime keeps it itself (docker); absent: the log files under .switchyard/logs. */
   logs?(colour: Colour, services: string[], opts: { follow: boolean; signal?: AbortSignal }, write: (line: string) => void): Promise<void>;
   /** Delete release folders beyond `keep`, never those in `protect`. Returns the ids removed. */

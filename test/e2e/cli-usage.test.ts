@@ -37,6 +37,22 @@ test('unknown colour, unknown command and bad flags exit 2 with a message', asyn
   }
 });
 
+test('usage errors print exactly: the message, the suggestion on its own line, where to get help', async () => {
+  const cases: Array<[string[], string]> = [
+    [['deplyo'], "error: unknown command 'deplyo'\n(Did you mean deploy?)\n(run with --help for usage)\n"],
+    [['deploy', '--auto-swich'], "error: unknown option '--auto-swich'\n(Did you mean --auto-switch?)\n(run with --help for usage)\n"],
+    [['switch'], "error: missing required argument 'colour'\n(run with --help for usage)\n"],
+    // A line break inside the argument stays escaped: the suggestion is the only extra line.
+    [['dep\nloy'], "error: unknown command 'dep\\nloy'\n(Did you mean deploy?)\n(run with --help for usage)\n"],
+  ];
+  for (const [args, expected] of cases) {
+    const r = await p.run(args);
+    assert.equal(r.code, 2, JSON.stringify(args));
+    assert.equal(r.stderr, expected, JSON.stringify(args));
+    assert.equal(r.stdout, '', JSON.stringify(args));
+  }
+});
+
 test('without a TTY, commands that would ask fail at once with exit 2 naming the flag', async () => {
   const d = await p.run(['deploy']);
   assert.equal(d.code, 2);

@@ -3,8 +3,10 @@
  * nginx on the host, no shared database), `init` once (blue live), then each failure. Every one
  * must exit 1 with a clear reason, leave blue serving through nginx, `state.json` and
  * `.current-env` byte-for-byte unchanged and no green container behind (4b: nginx refusing the
- * reload of a changed config, its new port taken). Last, `down <idle colour>`
- * after `deploy --keep-old` must leave nginx's config valid and the live colour serving.
+ * reload of a changed config, its new port taken; 2b: an app bound to 127.0.0.1 inside its container
+ * fails with a hint that says so). Then `down <idle colour>` after `deploy --keep-old` must leave
+ * nginx's config valid and the live colour serving, (7) an image that does not set HOST gets
+ * HOST=0.0.0.0 from switchyard, and (8) the migrate hook in a container knows the release.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { CLI, freePort } from '../helpers/project.ts';
-import { makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
+import { docker, makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
 import { pidAlive } from '../../src/util/pid.ts';
 
 const app = `syfail${process.pid}`;
@@ -101,6 +103,24 @@ test('2. container exits on start: exit code and its output in the message', asy
     assert.equal(r.code, 1, r.out);
     assert.match(r.out, /api \(green\) (exited with code 1|exited and was restarted \d+ times? by Docker) right after starting/);
     assert.match(r.out, /sy-e2e: refusing to start/, "the container's last output lines");
+    await assertBlueUntouched(r.out);
+    assert.equal((await lastHistory()).result, 'failed');
+  } finally {
+    await restore();
+  }
+});
+
+test('2b. the app listens on 127.0.0.1 inside its container: the health checks say what to check', async () => {
+  // A server that ignores HOST and binds the container's loopback: its own HEALTHCHECK (run inside
+  // the container) passes, but docker's port forwarder finds nothing on the container's address.
+  const restore = await edit(path.join(p.root, 'app', 'api', 'server.mjs'), "const HOST = process.env.HOST ?? '127.0.0.1';", "const HOST = '127.0.0.1';");
+  try {
+    const r = await p.cli(['deploy', '--auto-switch']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /green did not become healthy/);
+    assert.match(r.out, /connection (reset|refused)/, 'the checks saw the connection fail');
+    assert.match(r.out, new RegExp(`${app}-api-green \\(HOST=0\\.0\\.0\\.0\\)`), 'the hint names the container and its HOST');
+    assert.match(r.out, /must listen on 0\.0\.0\.0 \(every interface\), not 127\.0\.0\.1/);
     await assertBlueUntouched(r.out);
     assert.equal((await lastHistory()).result, 'failed');
   } finally {
@@ -235,4 +255,38 @@ test('6. down <idle colour> after deploy --keep-old never breaks nginx', async (
   assert.equal((await p.file('.current-env'))?.trim(), 'green');
   const st = await p.cli(['status']);
   assert.equal(st.code, 0, st.out);
+});
+
+test('7. an image that does not set HOST: switchyard sets HOST=0.0.0.0 in the container, so an app that honours it serves', async () => {
+  const restore = await edit(path.join(p.dir, 'api.Dockerfile'), 'ENV PORT=5000 HOST=0.0.0.0 STORE_PATH', 'ENV PORT=5000 STORE_PATH');
+  try {
+    const d = await p.cli(['deploy', '--auto-switch']);
+    assert.equal(d.code, 0, d.out);
+    assert.equal((await p.get('/api/health')).colour, 'blue');
+    const env = JSON.parse(docker('inspect', '--format', '{{json .Config.Env}}', `${app}-api-blue`)) as string[];
+    assert.ok(env.includes('HOST=0.0.0.0'), JSON.stringify(env));
+    // The frontend's image sets HOST itself: left as the image has it.
+    const fe = JSON.parse(docker('inspect', '--format', '{{json .Config.Env}}', `${app}-frontend-blue`)) as string[];
+    assert.deepEqual(fe.filter((v) => v.startsWith('HOST=')), ['HOST=0.0.0.0']);
+  } finally {
+    await restore();
+  }
+});
+
+test('8. the migrate hook inside a container gets the release, colour and project folder', async () => {
+  const script = "require('fs').writeFileSync('/tmp/migrate-env.json', JSON.stringify(process.env))";
+  const restore = await edit(path.join(p.dir, 'switchyard.yml'), /^checks:\n/m, `deploy:\n  hooks:\n    migrate: { run: [node, -e, ${JSON.stringify(script)}], service: api, timeout: 30s }\nchecks:\n`);
+  try {
+    const d = await p.cli(['deploy', '--auto-switch', '--json']);
+    assert.equal(d.code, 0, d.out);
+    const result = d.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((ev) => ev.event === 'result');
+    const live = result.to as string;
+    const env = JSON.parse(docker('exec', `${app}-api-${live}`, 'cat', '/tmp/migrate-env.json')) as Record<string, string>;
+    assert.equal(env.SWITCHYARD_RELEASE, result.release);
+    assert.equal(env.SWITCHYARD_COLOUR, live);
+    assert.equal(env.COLOUR, live);
+    assert.equal(env.SWITCHYARD_PROJECT_DIR, p.dir);
+  } finally {
+    await restore();
+  }
 });

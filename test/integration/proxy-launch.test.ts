@@ -9,6 +9,15 @@ import { projectPaths, type ProjectPaths } from '../../src/state/paths.js';
 import { freePort, get, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
 import { local, tempProject } from '../helpers/proxy.js';
 import { pidAlive } from '../../src/util/pid.ts';
+import { ORPHAN_CHECK_MS } from '../../src/proxy/builtin/daemon.js';
+
+/** Whether 127.0.0.1:port can be bound (nothing holds it). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
 
 // These spawn the real CLI (`switchyard proxy --project DIR` through selfCommand), detached.
 const routes = [{ path: '/', service: 'app' }];
@@ -72,15 +81,40 @@ describe('ensureProxy / stopProxy', { timeout: 90_000 }, () => {
     assert.equal((await get(port, '/hello')).headers['x-switchyard-env'], 'blue');
   });
 
-  it('stops a daemon whose socket is gone with SIGTERM to its pid', async () => {
+  it('a daemon whose control socket is removed notices, drains and exits, freeing the port', async () => {
     const live = await proxyAlive(paths.proxySocket);
     assert.ok(live, 'the daemon from the previous test is running');
+    const port = live.listen.port;
+    // A request in flight when the socket goes finishes (the daemon drains as on SIGTERM).
+    const slow = get(port, '/slow?ms=1500');
+    assert.ok(await waitFor(async () => ((await proxyAlive(paths.proxySocket))?.inFlight.blue ?? 0) > 0), 'the slow request reached the proxy');
     await fs.rm(paths.proxySocket);
-    assert.equal(await stopProxy(paths), true);
-    assert.ok(await waitFor(() => !pidAlive(live.pid)));
+    assert.ok(await waitFor(() => !pidAlive(live.pid), ORPHAN_CHECK_MS * 3 + 5_000), `pid ${live.pid} still running`);
+    assert.equal((await slow).status, 200, 'the request in flight finished');
     const log = await fs.readFile(paths.proxyLog, 'utf8');
-    assert.match(log, /stopping \(SIGTERM\)/);
+    assert.match(log, /stopping \(the control socket .*proxy\.sock is gone: no command can reach this proxy any more\)/);
     await assert.rejects(fs.stat(paths.proxyPid), { code: 'ENOENT' });
+    assert.equal(await portFree(port), true, `port ${port} is free again`);
+    assert.equal(await stopProxy(paths), false, 'nothing left to stop');
+  });
+
+  it('a daemon whose project folder is deleted exits within seconds, freeing the port', async () => {
+    const other = await tempProject();
+    const otherPaths = projectPaths(other.root);
+    try {
+      const port = await freePort();
+      const { status } = await ensureProxy(otherPaths, { listen: { host: '127.0.0.1', port }, routes });
+      assert.ok(pidAlive(status.pid));
+      const t0 = Date.now();
+      await fs.rm(other.root, { recursive: true, force: true });
+      assert.ok(await waitFor(() => !pidAlive(status.pid), ORPHAN_CHECK_MS * 3 + 5_000), `pid ${status.pid} still running`);
+      assert.equal(await portFree(port), true, `port ${port} is free again`);
+      // No in-flight request: it exits as soon as it noticed, well inside the bound above.
+      assert.ok(Date.now() - t0 < ORPHAN_CHECK_MS * 3 + 5_000);
+    } finally {
+      await stopProxy(otherPaths).catch(() => {});
+      await other.cleanup();
+    }
   });
 
   it('reports a taken port as PORT_IN_USE with the log tail', async () => {

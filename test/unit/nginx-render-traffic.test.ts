@@ -32,7 +32,7 @@ test('every request: active colour, canary bucket file, watch and maintenance fl
     'if ($status = 503) {\n      set $sy_maint "";',
     'if ($sy_maint) {\n      return 503;',
     'error_page 503 /.switchyard/maintenance;',
-    'access_log "/srv/app/.switchyard/nginx/access.json" sy_json buffer=32k flush=1s if=$sy_watch;',
+    'access_log "/srv/app/.switchyard/nginx/access.json" sy_json if=$sy_watch;',
     'add_header X-Switchyard-Env $sy_colour always;',
     'add_header Set-Cookie $sy_cookie always;',
     'location = /.switchyard/maintenance {\n      internal;\n      access_log off;\n      alias "/srv/app/.switchyard/nginx/maintenance.html";',

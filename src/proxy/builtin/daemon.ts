@@ -76,9 +76,11 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
   process.on('SIGINT', onSignal);
   const onAbort = () => stop('abort');
   opts.signal?.addEventListener('abort', onAbort);
+  let orphan: OrphanWatch | undefined;
   try {
     control = await startControlServer(paths.proxySocket, proxy, () => stop('shutdown call'));
     await fs.writeFile(paths.proxyPid, `${process.pid}\n`, { mode: 0o600 });
+    orphan = await watchForOrphaning(paths.root, paths.proxySocket, (why) => stop(why));
     const a = proxy.address;
     const pv = proxy.previewAddress;
     const extras = [
@@ -93,6 +95,7 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
     const why = await stopped;
     log(`stopping (${why})`);
   } finally {
+    orphan?.stop();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     opts.signal?.removeEventListener('abort', onAbort);
@@ -104,6 +107,47 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
     await removePidFile(paths.proxyPid);
     log('stopped');
   }
+}
+
+/** How often the daemon checks that its project folder and control socket are still there. */
+export const ORPHAN_CHECK_MS = 1_000;
+
+interface OrphanWatch {
+  stop(): void;
+}
+
+/**
+ * A daemon whose project folder was deleted (a temp folder cleaned up after a failed script), or
+ * whose control socket was removed or replaced, can no longer be reached by any command, yet it
+ * would hold the public port for ever. It checks both every ORPHAN_CHECK_MS and, when either is
+ * gone, stops as on SIGTERM: in-flight requests finish (SHUTDOWN_GRACE_MS), then the port is free.
+ */
+async function watchForOrphaning(root: string, socketPath: string, orphaned: (why: string) => void): Promise<OrphanWatch> {
+  const own = await fs.stat(socketPath);
+  let busy = false;
+  const check = async (): Promise<string | undefined> => {
+    if (!(await fs.stat(root).then((st) => st.isDirectory(), () => false))) return `the project folder ${root} is gone`;
+    const now = await fs.stat(socketPath).catch(() => undefined);
+    if (now === undefined) return `the control socket ${socketPath} is gone`;
+    if (now.ino !== own.ino || now.dev !== own.dev) return `the control socket ${socketPath} was replaced`;
+    return undefined;
+  };
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void check().then(
+      (why) => {
+        busy = false;
+        if (why !== undefined) {
+          clearInterval(timer);
+          orphaned(`${why}: no command can reach this proxy any more`);
+        }
+      },
+      () => (busy = false),
+    );
+  }, ORPHAN_CHECK_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 /**

@@ -137,7 +137,10 @@ export function publicSelection(files: NginxFiles, f: ProxyFeatures): string[] {
     ...when('$sy_maint', ['return 503;']),
     // A URI, not a named location: the redirect turns every method into GET, so POST or PUT get the page too.
     `    error_page 503 ${MAINTENANCE_URI};`,
-    `    access_log ${q(files.accessLog)} ${LOG_FORMAT_NAME} buffer=32k flush=1s if=$sy_watch;`,
+    // Unbuffered: each line is written when its request ends, so the live watch counts requests in
+    // the order they ended. Per-worker buffers (flush=1s) made it judge one worker's batch before
+    // another's, a second late. It costs a write per request only while a deploy watches.
+    `    access_log ${q(files.accessLog)} ${LOG_FORMAT_NAME} if=$sy_watch;`,
     '    add_header X-Switchyard-Env $sy_colour always;',
     ...(f.sticky === 'cookie' ? ['    add_header Set-Cookie $sy_cookie always;'] : []),
     `    location = ${MAINTENANCE_URI} {`,

@@ -6,7 +6,9 @@
  * new file would not be written. Turned on from off: truncate, then create watch.on with the start
  * time. Turned off: watch.on is renamed to watch.last with the end time, so the figures stay
  * readable (enabled: false, the last figures) until the next start. Lines are also filtered by
- * their time against that window: a worker may flush lines it buffered before the truncation.
+ * their time against that window: a worker may be writing the line of a request that ended just
+ * before the truncation. The log is unbuffered (render-traffic.ts), so lines arrive in the order
+ * requests end and a verdict never judges one worker's batch before another's.
  */
 import fs from 'node:fs/promises';
 import { readJson, writeJsonAtomic } from '../../state/atomic.js';

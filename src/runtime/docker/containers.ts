@@ -65,6 +65,33 @@ export async function removeContainer(docker: Docker, id: string, stopMs: number
   }
 }
 
+/**
+ * HOST=0.0.0.0 unless the image sets HOST itself (the config's env wins over both). Inside a
+ * container the app must listen on every interface: the published port reaches it on the
+ * container's own address, never on its loopback, so the process runtime's 127.0.0.1 would make
+ * the app unreachable (the most common mistake of an app moved into Docker).
+ */
+async function hostDefault(docker: Docker, image: string): Promise<Record<string, string>> {
+  const info = await call(`inspect image ${image}`, () => docker.getImage(image).inspect());
+  return (info.Config?.Env ?? []).some((v) => v.startsWith('HOST=')) ? {} : { HOST: '0.0.0.0' };
+}
+
+/**
+ * Containers that run while their published ports refuse or reset connections: docker's port
+ * forwarder reaches the container's address, where nothing listens when the app bound 127.0.0.1.
+ */
+export function listenHint(running: Found[]): string {
+  const hosts = running.map((f) => {
+    const host = (f.info.Config?.Env ?? []).find((v) => v.startsWith('HOST='))?.slice('HOST='.length);
+    return `${f.name} (HOST=${host ?? 'unset'})`;
+  });
+  return (
+    `${hosts.join(', ')} ${running.length === 1 ? 'runs' : 'run'}, yet a published port refused or reset the connection: ` +
+    'an app inside a container must listen on 0.0.0.0 (every interface), not 127.0.0.1 or localhost. ' +
+    'Check the address its server binds to (it should honour HOST; set it in services.<name>.env if the image needs another value)'
+  );
+}
+
 /** Host ports for the colour's services: remembered ones when free, new ones otherwise. */
 export async function assignHostPorts(ctx: RuntimeContext, colour: Colour): Promise<Record<string, number>> {
   return stablePorts(ctx.paths, colour, Object.keys(ctx.config.services), new Set());
@@ -76,7 +103,9 @@ export async function createServiceContainer(ctx: RuntimeContext, docker: Docker
   const containerPort = `${svc.containerPort ?? 80}/tcp`;
   const m = mounts(config.app, paths.root, svc.volumes);
   await ensureVolumes(docker, config.app, m.volumes);
+  const image = imageTag(config.app, o.service, o.release);
   const env = {
+    ...(await hostDefault(docker, image)),
     ...(ctx.serviceEnv[o.service] ?? {}),
     // PORT: the container port, which is what the app must listen on (images often default it).
     PORT: String(svc.containerPort ?? 80),
@@ -90,7 +119,7 @@ export async function createServiceContainer(ctx: RuntimeContext, docker: Docker
     return await call(`create container ${containerName(config.app, o.service, o.colour)}`, () =>
       docker.createContainer({
         name: containerName(config.app, o.service, o.colour),
-        Image: imageTag(config.app, o.service, o.release),
+        Image: image,
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         ...(command ? { Cmd: command } : {}),
         ...(hc ? { Healthcheck: hc } : {}),

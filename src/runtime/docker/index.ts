@@ -15,7 +15,7 @@ import { readManifest } from '../release.js';
 import { LOOPBACK } from '../ports.js';
 import type { ColourRun, Endpoint, PrepareOptions, Release, Runtime, RuntimeContext, ServiceStatus, StopOptions } from '../types.js';
 import { connect } from './client.js';
-import { findContainers, publishedPort, removeContainer } from './containers.js';
+import { findContainers, listenHint, publishedPort, removeContainer } from './containers.js';
 import { colourStatus } from './health.js';
 import { imageExists, prepareImages } from './images.js';
 import { pruneImages, releaseComplete } from './prune.js';
@@ -74,6 +74,10 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
         if (port !== undefined) out[f.service] = { host: LOOPBACK, port };
       }
       return out;
+    },
+    async unreachableHint(colour): Promise<string | undefined> {
+      const running = (await findContainers(await docker(), config.app, 'colour', colour)).filter((f) => f.info.State?.Running);
+      return running.length === 0 ? undefined : listenHint(running);
     },
     async logs(colour, services, opts, write): Promise<void> {
       const found = (await findContainers(await docker(), config.app, 'colour', colour)).filter((f) => services.includes(f.service));
