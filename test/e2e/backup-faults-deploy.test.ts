@@ -20,6 +20,7 @@ import { CLI, makeProject, type Project } from '../helpers/project.ts';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { childProcesses, createBigTable, isProgram, partialBytes, poll } from '../helpers/backup-procs.ts';
 import { history, unmount } from '../helpers/faults.ts';
+import { budget } from '../helpers/budget.ts';
 
 const PASSWORD = 'deploy-faults-S3cret';
 const WRONG = 'not-the-Password-42';
@@ -44,7 +45,7 @@ before(async () => {
   const init = await p.run(['init'], { timeoutMs: 60_000 });
   assert.equal(init.code, 0, init.stdout + init.stderr);
   assert.equal((await p.get('/api/health')).colour, 'blue');
-});
+}, budget(15_000));
 
 after(async () => {
   for (const m of mounts) {
@@ -60,7 +61,7 @@ after(async () => {
   await p?.cleanup();
   await pg?.cleanup();
   for (const d of temps) await fs.rm(d, { recursive: true, force: true });
-});
+}, budget(5_000));
 
 /** Everything in a folder, hidden files included; [] when it does not exist. */
 const entries = async (dir: string) => (await fs.readdir(dir).catch(() => [] as string[])).sort();
@@ -194,7 +195,7 @@ async function deploy(env: NodeJS.ProcessEnv, during?: (pid: number) => Promise<
 }
 
 for (const row of rows) {
-  test(`deploy with a backup fault: ${row.name}`, { timeout: 120_000 }, async () => {
+  test(`deploy with a backup fault: ${row.name}`, budget(5_200), async () => {
     const { env = {}, undo } = await row.setup();
     try {
       const before = {

@@ -13,6 +13,7 @@ import type { HistoryRecord } from '../../src/state/history.ts';
 import { freePort, makeProject, type Project } from '../helpers/project.ts';
 import { stickyCookie, get, shares } from '../helpers/traffic.ts';
 import { runOnTty } from '../helpers/tty.ts';
+import { budget } from '../helpers/budget.ts';
 
 const MIN_REQUESTS = 40;
 
@@ -35,7 +36,7 @@ function assertRolledBack(totals: LoadTotals, end: number, good: string, bad: st
 // The built-in proxy also with proxy.workers: 2: the preview listener, the sticky split, counting
 // and maintenance must behave the same when two processes share the ports.
 for (const { kind, workers } of [{ kind: 'builtin' }, { kind: 'nginx' }, { kind: 'builtin', workers: 2 }] as const) {
-  describe(`${kind}${workers ? ` with ${workers} workers` : ''}: preview, weights, live watch and automatic rollback, maintenance`, { timeout: 400_000 }, () => {
+  describe(`${kind}${workers ? ` with ${workers} workers` : ''}: preview, weights, live watch and automatic rollback, maintenance`, () => {
     let p: Project;
     let preview: number;
 
@@ -54,12 +55,12 @@ for (const { kind, workers } of [{ kind: 'builtin' }, { kind: 'nginx' }, { kind:
       await fs.writeFile(yml, text);
       const r = await p.run(['init']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-    });
+    }, budget(4_000));
     after(async () => {
       await p?.cleanup();
-    });
+    }, budget(3_000));
 
-    test('while a deploy waits for its answer: preview port and preview header reach the target, the public port stays on blue', async () => {
+    test('while a deploy waits for its answer: preview port and preview header reach the target, the public port stays on blue', budget(1_200), async () => {
       await p.setBehaviour({ version: 'v2', mode: 'ok' });
       let checked = false;
       const r = await runOnTty(p.dir, p.env, ['deploy'], [
@@ -84,7 +85,7 @@ for (const { kind, workers } of [{ kind: 'builtin' }, { kind: 'nginx' }, { kind:
       assert.equal((await get(p.port, '/api/echo')).colour, 'blue');
     });
 
-    test('switch --weight 10: about 10% of new clients, sticky per client, shown by status; --weight 0 ends it', async () => {
+    test('switch --weight 10: about 10% of new clients, sticky per client, shown by status; --weight 0 ends it', budget(10_700), async () => {
       await p.setBehaviour({ version: 'v2', mode: 'ok' });
       let r = await p.run(['deploy', '--auto-switch', '--keep-old']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -107,7 +108,7 @@ for (const { kind, workers } of [{ kind: 'builtin' }, { kind: 'nginx' }, { kind:
       assert.equal((await history(p)).at(-1)?.weight, 0);
     });
 
-    test('a release failing 20% of requests is rolled back during its canary step, with no operator action', async () => {
+    test('a release failing 20% of requests is rolled back during its canary step, with no operator action', budget(3_200), async () => {
       await p.setBehaviour({ version: 'v3', mode: 'errors', errorEvery: 5 });
       const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/items', connections: 8, maxRequests: 200_000, maxMs: 90_000 });
       const r = await p.run(['deploy', '--auto-switch', '--canary', '50,100', '--step-wait', '20s'], { timeoutMs: 90_000 });
@@ -127,7 +128,7 @@ for (const { kind, workers } of [{ kind: 'builtin' }, { kind: 'nginx' }, { kind:
       assert.match((await p.file('.switchyard/state.json')) ?? '', /"active": ?"green"/);
     });
 
-    test('the same release is rolled back during the watch after a full switch', async () => {
+    test('the same release is rolled back during the watch after a full switch', budget(2_700), async () => {
       await p.setBehaviour({ version: 'v3', mode: 'errors', errorEvery: 5 });
       const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/items', connections: 8, maxRequests: 200_000, maxMs: 90_000 });
       const r = await p.run(['deploy', '--auto-switch'], { timeoutMs: 90_000 });
@@ -146,7 +147,7 @@ for (const { kind, workers } of [{ kind: 'builtin' }, { kind: 'nginx' }, { kind:
       assert.equal(st.code, 0, st.stdout + st.stderr);
     });
 
-    test('healthy releases are never rolled back: 5 deploys under load, 0 false alarms', async () => {
+    test('healthy releases are never rolled back: 5 deploys under load, 0 false alarms', budget(28_500), async () => {
       const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/items', connections: 4, maxRequests: 400_000, maxMs: 150_000 });
       for (let i = 0; i < 5; i++) {
         await p.setBehaviour({ version: `ok${i}`, mode: 'ok' });
@@ -162,7 +163,7 @@ for (const { kind, workers } of [{ kind: 'builtin' }, { kind: 'nginx' }, { kind:
 
     // Built-in daemon only: registered for it alone rather than skipped for nginx. An nginx master
     // SIGKILLed during the watch (its workers orphaned) is not tested end to end.
-    if (kind === 'builtin') test('the proxy killed during the watch is restarted at once with its colour, and the watch goes on', async () => {
+    if (kind === 'builtin') test('the proxy killed during the watch is restarted at once with its colour, and the watch goes on', budget(5_300), async () => {
       await p.setBehaviour({ version: 'v9', mode: 'ok' });
       const child = p.spawn(['deploy', '--auto-switch']);
       let out = '';
@@ -183,7 +184,7 @@ for (const { kind, workers } of [{ kind: 'builtin' }, { kind: 'nginx' }, { kind:
       assert.equal((await lastDeploy(p)).result, 'success');
     });
 
-    test('maintenance: 503 with Retry-After and the page for others, 200 for the allowlist; off restores', async () => {
+    test('maintenance: 503 with Retry-After and the page for others, 200 for the allowlist; off restores', budget(1_200), async () => {
       // A message no proxy would take is a usage error before the proxy is asked (exit 2), and changes nothing.
       let r = await p.run(['maintenance', 'on', '--message', 'two\nlines']);
       assert.equal(r.code, 2, r.stdout + r.stderr);

@@ -5,16 +5,17 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CLI, makeProject, type Project } from '../helpers/project.ts';
+import { budget } from '../helpers/budget.ts';
 
 let p: Project;
 before(async () => {
   p = await makeProject('fixture');
-});
+}, budget(1_000));
 after(async () => {
   await p.cleanup();
-});
+}, budget(3_000));
 
-test('--help lists every command and deploy --help explains its flags and exit codes', async () => {
+test('--help lists every command and deploy --help explains its flags and exit codes', budget(400), async () => {
   const help = await p.run(['--help']);
   assert.equal(help.code, 0);
   for (const c of ['init', 'deploy', 'rollback', 'switch', 'health', 'smoke', 'status', 'history', 'logs', 'down', 'demo']) assert.match(help.stdout, new RegExp(`\\n  ${c}\\b`));
@@ -22,7 +23,7 @@ test('--help lists every command and deploy --help explains its flags and exit c
   for (const f of ['--auto-switch', '--skip-tests', '--keep-old', '--ref', '--pull', 'Exit codes']) assert.ok(d.stdout.includes(f), f);
 });
 
-test('unknown colour, unknown command and bad flags exit 2 with a message', async () => {
+test('unknown colour, unknown command and bad flags exit 2 with a message', budget(2_000), async () => {
   const cases: Array<[string[], RegExp]> = [
     [['switch', 'purple'], /unknown colour "purple": expected "blue" or "green"/],
     [['health', 'red'], /unknown colour "red"/],
@@ -37,7 +38,8 @@ test('unknown colour, unknown command and bad flags exit 2 with a message', asyn
   }
 });
 
-test('usage errors print exactly: the message, the suggestion on its own line, where to get help', async () => {
+// not yet measured: estimate
+test('usage errors print exactly: the message, the suggestion on its own line, where to get help', budget(2_000), async () => {
   const cases: Array<[string[], string]> = [
     [['deplyo'], "error: unknown command 'deplyo'\n(Did you mean deploy?)\n(run with --help for usage)\n"],
     [['deploy', '--auto-swich'], "error: unknown option '--auto-swich'\n(Did you mean --auto-switch?)\n(run with --help for usage)\n"],
@@ -53,7 +55,7 @@ test('usage errors print exactly: the message, the suggestion on its own line, w
   }
 });
 
-test('without a TTY, commands that would ask fail at once with exit 2 naming the flag', async () => {
+test('without a TTY, commands that would ask fail at once with exit 2 naming the flag', budget(500), async () => {
   const d = await p.run(['deploy']);
   assert.equal(d.code, 2);
   assert.match(d.stderr, /--auto-switch/);
@@ -63,7 +65,7 @@ test('without a TTY, commands that would ask fail at once with exit 2 naming the
   await assert.rejects(fs.access(path.join(p.dir, '.switchyard')), 'nothing was created');
 });
 
-test('invalid config: exit 2, every problem named by path, nothing started', async () => {
+test('invalid config: exit 2, every problem named by path, nothing started', budget(200), async () => {
   const yml = path.join(p.dir, 'switchyard.yml');
   const original = await fs.readFile(yml, 'utf8');
   await fs.writeFile(yml, original.replace('service: web', 'service: wbe').replace('interval: 100ms', 'interval: soon'));
@@ -78,7 +80,7 @@ test('invalid config: exit 2, every problem named by path, nothing started', asy
   }
 });
 
-test('missing environment variable: exit 2 naming it', async () => {
+test('missing environment variable: exit 2 naming it', budget(300), async () => {
   const env = { ...p.env };
   delete env.SWITCHYARD_PORT;
   const res = spawnSync(process.execPath, [CLI, 'status'], { cwd: p.dir, env, encoding: 'utf8' });
@@ -86,13 +88,13 @@ test('missing environment variable: exit 2 naming it', async () => {
   assert.match(res.stderr, /proxy\.listen\.http: .*SWITCHYARD_PORT/);
 });
 
-test('no config file: exit 2 with a hint', async () => {
+test('no config file: exit 2 with a hint', budget(500), async () => {
   const r = await p.run(['status', '-c', 'nope.yml']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /nope\.yml/);
 });
 
-test('status of a fresh project: nothing deployed, consistent, exit 0', async () => {
+test('status of a fresh project: nothing deployed, consistent, exit 0', budget(500), async () => {
   const r = await p.run(['status']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /active: +\(none\)/);

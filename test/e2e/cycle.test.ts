@@ -4,14 +4,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { makeProject, type Project } from '../helpers/project.ts';
+import { budget } from '../helpers/budget.ts';
 
 let p: Project;
 before(async () => {
   p = await makeProject('example');
-});
+}, budget(1_000));
 after(async () => {
   await p.cleanup();
-});
+}, budget(3_000));
 
 async function expectLive(colour: string, version: string, historyLen: number, lastType: string) {
   assert.equal((await p.file('.current-env'))?.trim(), colour);
@@ -41,7 +42,7 @@ async function setVersion(v: string) {
   for (const svc of ['api', 'frontend']) await fs.writeFile(path.join(p.dir, svc, 'VERSION'), `${v}\n`);
 }
 
-test('init -> deploy -> rollback -> deploy cycles keep state, .current-env, history and the header in step', async () => {
+test('init -> deploy -> rollback -> deploy cycles keep state, .current-env, history and the header in step', budget(6_800), async () => {
   const init = await p.run(['init']);
   assert.equal(init.code, 0, init.stdout + init.stderr);
   assert.match(init.stdout, /\[6\/6\] Activating blue\.\.\. ✓/);
@@ -83,7 +84,7 @@ test('init -> deploy -> rollback -> deploy cycles keep state, .current-env, hist
   assert.equal(hist.stdout.trim().split('\n').length, 4);
 });
 
-test('deploy --auto-switch --json: every stdout line is a JSON event, each of the 8 steps starts and ends, a final ok result', async () => {
+test('deploy --auto-switch --json: every stdout line is a JSON event, each of the 8 steps starts and ends, a final ok result', budget(1_500), async () => {
   // After the cycle above green is live, so this deploy goes to blue; run on its own, it inits first.
   if ((await p.file('.switchyard/state.json')) === undefined) {
     const init = await p.run(['init']);

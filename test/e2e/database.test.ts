@@ -18,6 +18,7 @@ import { parse, stringify } from 'yaml';
 import { makeProject, type Project, type RunResult } from '../helpers/project.ts';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { runOnTty } from '../helpers/tty.ts';
+import { budget } from '../helpers/budget.ts';
 
 let p: Project;
 let pg: TestPostgres;
@@ -67,14 +68,14 @@ before(async () => {
   p.env.DB_PASSWORD = PASSWORD;
   const init = await cli('init');
   assert.equal(init.code, 0, out(init));
-});
+}, budget(8_000));
 
 after(async () => {
   await p?.cleanup();
   await pg?.cleanup();
-});
+}, budget(5_000));
 
-test('deploy backs up first, migrates after the health checks and before the switch, and records the dump', async () => {
+test('deploy backs up first, migrates after the health checks and before the switch, and records the dump', budget(5_100), async () => {
   const r = await cli('deploy', '--auto-switch');
   assert.equal(r.code, 0, out(r));
   const order = ['Backing up database', 'Building and starting green', 'Running health checks on green', 'Running database migration', 'Running smoke tests on green', 'Switching traffic to green'];
@@ -100,7 +101,7 @@ test('deploy backs up first, migrates after the health checks and before the swi
   assertNoSecret(out(r) + out(list) + ((await p.file('.switchyard/history.jsonl')) ?? ''), 'deploy output or history');
 });
 
-test('a failing migration stops the deploy before the switch and names the backup to restore', async () => {
+test('a failing migration stops the deploy before the switch and names the backup to restore', budget(1_200), async () => {
   await migration('ALTER TABLE no_such_table ADD COLUMN x int;\n');
   const before = await p.file('.switchyard/state.json');
   const r = await cli('deploy', '--auto-switch');
@@ -115,7 +116,7 @@ test('a failing migration stops the deploy before the switch and names the backu
   assertNoSecret(out(r), 'the failed deploy');
 });
 
-test('a backup that fails stops the deploy before anything else; health level 4 says the database is down', async () => {
+test('a backup that fails stops the deploy before anything else; health level 4 says the database is down', budget(1_500), async () => {
   await migration('SELECT 1;\n');
   const before = { state: await p.file('.switchyard/state.json'), dumps: await dumps() };
   await pg.stop();
@@ -138,7 +139,7 @@ test('a backup that fails stops the deploy before anything else; health level 4 
   assert.match(h.stdout, /direct SELECT 1/);
 });
 
-test('--skip-backup is recorded in history, and the migration warns that no backup covers it', async () => {
+test('--skip-backup is recorded in history, and the migration warns that no backup covers it', budget(1_100), async () => {
   const r = await cli('deploy', '--auto-switch', '--skip-backup');
   assert.equal(r.code, 0, out(r));
   assert.match(out(r), /migration hook will change the database without a backup from this deploy \(--skip-backup\); the newest backup is db-backup-/);
@@ -147,7 +148,7 @@ test('--skip-backup is recorded in history, and the migration warns that no back
   assert.equal(last.backup, undefined);
 });
 
-test('restore: refused without a terminal or --yes; with --yes a safety backup first, then the data is back', async () => {
+test('restore: refused without a terminal or --yes; with --yes a safety backup first, then the data is back', budget(2_800), async () => {
   const taken = await cli('backup');
   assert.equal(taken.code, 0, out(taken));
   const name = /(db-backup-\d{8}-\d{6}-manual-[\w-]+\.dump)/.exec(taken.stdout)?.[1];
@@ -175,7 +176,7 @@ test('restore: refused without a terminal or --yes; with --yes a safety backup f
   assertNoSecret(out(taken) + out(r) + out(undo), 'backup/restore output');
 });
 
-test('retention: after 7 deploys exactly backup.keep complete backups remain, the newest ones', async () => {
+test('retention: after 7 deploys exactly backup.keep complete backups remain, the newest ones', budget(7_800), async () => {
   await migration('SELECT 1;\n');
   const ids: string[] = [];
   for (let i = 0; i < 7; i++) {
@@ -191,7 +192,7 @@ test('retention: after 7 deploys exactly backup.keep complete backups remain, th
   for (const f of files) assertNoSecret(f, 'a file name');
 });
 
-test('retention never deletes the backup the live release was deployed over, and `backups` marks it kept', async () => {
+test('retention never deletes the backup the live release was deployed over, and `backups` marks it kept', budget(2_900), async () => {
   await migration('SELECT 1;\n');
   const d = await cli('deploy', '--auto-switch');
   assert.equal(d.code, 0, out(d));
@@ -219,7 +220,7 @@ test('retention never deletes the backup the live release was deployed over, and
   for (const m of manual.slice(1)) assert.doesNotMatch(list.stdout.split('\n').find((l) => l.includes(m)) ?? '', /kept for a deployed release/);
 });
 
-test('a migration that times out stops the deploy before the switch and names this deploy\'s backup', async () => {
+test('a migration that times out stops the deploy before the switch and names this deploy\'s backup', budget(1_900), async () => {
   const yml = path.join(p.dir, 'switchyard.yml');
   const original = await fs.readFile(yml, 'utf8');
   const cfg = parse(original);
@@ -252,7 +253,7 @@ test('a migration that times out stops the deploy before the switch and names th
   }
 });
 
-test('restore on a real terminal asks: "n" restores nothing (exit 1), "y" restores the backup', async () => {
+test('restore on a real terminal asks: "n" restores nothing (exit 1), "y" restores the backup', budget(1_800), async () => {
   const taken = await cli('backup');
   assert.equal(taken.code, 0, out(taken));
   const name = /(db-backup-\d{8}-\d{6}-manual-[\w-]+\.dump)/.exec(taken.stdout)?.[1];
@@ -283,7 +284,7 @@ test('restore on a real terminal asks: "n" restores nothing (exit 1), "y" restor
   assertNoSecret(no.out + yes.out, 'the terminal output');
 });
 
-test('health level 4 through the CLI names a rejected password and a database that never answers', async () => {
+test('health level 4 through the CLI names a rejected password and a database that never answers', budget(1_700), async () => {
   const live = (await state()).active;
   const ok = await cli('health', live);
   assert.equal(ok.code, 0, out(ok));

@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { CLI } from '../helpers/project.ts';
+import { budget } from '../helpers/budget.ts';
 
 const MAX_REQUESTS = 10_000;
 
@@ -39,7 +40,7 @@ async function readPids(dir: string, into: { proxy: Set<number>; blue: Set<numbe
   }
 }
 
-test('demo: init, deploy under load, rollback and down; failed: 0, every step printed, nothing left running', async () => {
+test('demo: init, deploy under load, rollback and down; failed: 0, every step printed, nothing left running', budget(5_400), async () => {
   const child = spawn(process.execPath, [CLI, 'demo', '--requests', String(MAX_REQUESTS)], {
     cwd: os.tmpdir(),
     env: { ...process.env, FORCE_COLOR: '0' },

@@ -15,6 +15,7 @@ import type { HistoryRecord } from '../../src/state/history.ts';
 import { makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
 import { freePort } from '../helpers/project.ts';
 import { stickyCookie, get, shares } from '../helpers/traffic.ts';
+import { budget } from '../helpers/budget.ts';
 
 const app = `sycan${process.pid}`;
 const MIN_REQUESTS = 40;
@@ -53,12 +54,12 @@ before(async () => {
   const init = await p.cli(['init']);
   assert.equal(init.code, 0, init.out);
   assert.ok(p.containers().includes(`${app}-proxy`), `containers: ${p.containers().join(', ')}`);
-});
+}, budget(20_000));
 after(async () => {
   if (p) await p.cleanup();
-});
+}, budget(10_000));
 
-test('preview: the preview port and the preview header reach the kept old colour, the public port the live one', { timeout: 300_000 }, async () => {
+test('preview: the preview port and the preview header reach the kept old colour, the public port the live one', budget(29_200), async () => {
   const d = await p.cli(['deploy', '--auto-switch', '--keep-old']);
   assert.equal(d.code, 0, d.out);
   assert.deepEqual(p.containers({ colour: 'blue' }), [`${app}-api-blue`, `${app}-frontend-blue`], 'blue is kept running');
@@ -80,7 +81,7 @@ test('preview: the preview port and the preview header reach the kept old colour
   assert.match(pr.out, new RegExp(`http://127\\.0\\.0\\.1:${preview}/`));
 });
 
-test('switch blue --weight 20: about 20% of new clients, sticky per client; --weight 0 ends it', { timeout: 300_000 }, async (t) => {
+test('switch blue --weight 20: about 20% of new clients, sticky per client; --weight 0 ends it', budget(4_400), async (t) => {
   let r = await p.cli(['switch', 'blue', '--weight', '20']);
   assert.equal(r.code, 0, r.out);
   const n = 1000;
@@ -105,7 +106,7 @@ test('switch blue --weight 20: about 20% of new clients, sticky per client; --we
   assert.equal((await history()).at(-1)?.weight, 0);
 });
 
-test('a release failing 20% of requests is rolled back during its canary step, with no operator action', { timeout: 300_000 }, async (t) => {
+test('a release failing 20% of requests is rolled back during its canary step, with no operator action', budget(9_000), async (t) => {
   const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: ROUTE, connections: 8, maxRequests: 150_000, maxMs: 200_000 });
   const r = await p.cli(['deploy', '--auto-switch', '--canary', '50,100', '--step-wait', '20s'], { env: { FAIL_EVERY: '5' }, timeoutMs: 180_000 });
   const end = Date.now();
@@ -142,7 +143,7 @@ test('a release failing 20% of requests is rolled back during its canary step, w
   assert.doesNotMatch(st.out, /split:/);
 });
 
-test('maintenance on/off through the container nginx: 503 with Retry-After and the page, then 200', { timeout: 120_000 }, async () => {
+test('maintenance on/off through the container nginx: 503 with Retry-After and the page, then 200', budget(3_000), async () => {
   // maintenance.allow is empty on purpose, and the allowlist is not tested here: which client
   // address nginx sees depends on how its container is networked (the docker gateway's address on
   // a bridge network; 127.0.0.1 with the `--network host` that src/proxy/nginx/container.ts uses),

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { CLI } from '../helpers/project.ts';
 import { docker, expectLive, makeDockerProject, setVersion, type DockerE2e, type StateFile } from '../helpers/docker-project.ts';
+import { budget } from '../helpers/budget.ts';
 
 const app = `sye2e${process.pid}`;
 let p: DockerE2e;
@@ -55,13 +56,13 @@ const dbQuery = (sql: string) => docker('exec', `${app}-db`, 'psql', '-X', '-At'
 
 before(async () => {
   p = await makeDockerProject({ app, env: { POSTGRES_PASSWORD: SECRET } });
-});
+}, budget(1_000));
 
 after(async () => {
   if (p) await p.cleanup();
-});
+}, budget(10_000));
 
-test('init: shared database, blue live (state, history, containers, header), a user signed in on blue', async () => {
+test('init: shared database, blue live (state, history, containers, header), a user signed in on blue', budget(14_100), async () => {
   const init = await cli('init');
   assert.equal(init.code, 0, init.out);
   assert.match(init.out, /Starting shared services\.\.\. ✓ .*db: .*healthy/);
@@ -82,7 +83,7 @@ test('init: shared database, blue live (state, history, containers, header), a u
   assert.equal((await p.get('/api/me', { authorization: 'Bearer 0000' })).status, 401, 'an unknown token is refused');
 });
 
-test('deploy: backup, migration, green live with a new release, blue stopped; the user stays signed in', async () => {
+test('deploy: backup, migration, green live with a new release, blue stopped; the user stays signed in', budget(18_200), async () => {
   assert.ok(s.init && s.token, 'init passed');
   // The signed-in user must survive the colour change: green reads the same database.
   await setVersion(p, '2.0.0');
@@ -104,7 +105,7 @@ test('deploy: backup, migration, green live with a new release, blue stopped; th
   await assertSignedIn(s.token, 'green');
 });
 
-test('rollback: blue live again on exactly its previous release, green stopped; the user stays signed in', async () => {
+test('rollback: blue live again on exactly its previous release, green stopped; the user stays signed in', budget(5_400), async () => {
   assert.ok(s.init && s.deploy && s.token, 'deploy passed');
   // A later edit of the working tree must not change what a rollback starts: the release's images.
   await setVersion(p, '9.9.9');
@@ -124,7 +125,7 @@ test('rollback: blue live again on exactly its previous release, green stopped; 
   await assertSignedIn(s.token, 'blue');
 });
 
-test('logs blue api: only the api container of blue, unprefixed, secrets hidden', async () => {
+test('logs blue api: only the api container of blue, unprefixed, secrets hidden', budget(1_800), async () => {
   assert.ok(s.rollback, 'blue is live again');
   const all = await cli('logs', 'blue');
   assert.equal(all.code, 0, all.out);
@@ -144,7 +145,7 @@ test('logs blue api: only the api container of blue, unprefixed, secrets hidden'
   assert.match(unknown.out, /no service named "nope"/);
 });
 
-test('logs blue api -f: prints what the container has written, then new output as it comes, until SIGINT (exit 0)', async () => {
+test('logs blue api -f: prints what the container has written, then new output as it comes, until SIGINT (exit 0)', budget(700), async () => {
   assert.ok(s.rollback, 'blue is live again');
   const child = spawn(process.execPath, [CLI, 'logs', 'blue', 'api', '-f'], { cwd: p.dir, env: p.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -181,7 +182,7 @@ test('logs blue api -f: prints what the container has written, then new output a
   }
 });
 
-test('logs blue api -f interrupted while it opens the stream: still exits 0 at once', async () => {
+test('logs blue api -f interrupted while it opens the stream: still exits 0 at once', budget(1_700), async () => {
   // A SIGINT that lands before the follow stream is open must not be lost (it once hung the command).
   for (const delayMs of [150, 250, 350, 450]) {
     const child = spawn(process.execPath, [CLI, 'logs', 'blue', 'api', '-f'], { cwd: p.dir, env: p.env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -200,7 +201,7 @@ test('logs blue api -f interrupted while it opens the stream: still exits 0 at o
   }
 });
 
-test('deploy again: green live with a third release, blue stopped on its release; the user stays signed in', async () => {
+test('deploy again: green live with a third release, blue stopped on its release; the user stays signed in', budget(11_500), async () => {
   assert.ok(s.init && s.deploy && s.rollback && s.token, 'rollback passed');
   await setVersion(p, '3.0.0');
   const d = await cli('deploy', '--auto-switch');
@@ -226,7 +227,7 @@ test('deploy again: green live with a third release, blue stopped on its release
 
 const volumes = () => docker('volume', 'ls', '-q', '--filter', `label=switchyard.app=${app}`).split('\n').filter(Boolean);
 
-test('down (plain): colours and nginx stop, the shared database keeps running with its data volume', async () => {
+test('down (plain): colours and nginx stop, the shared database keeps running with its data volume', budget(1_200), async () => {
   assert.deepEqual(volumes(), [`${app}-pgdata`], 'the database volume exists before');
   const r = await cli('down');
   assert.equal(r.code, 0, r.out);
@@ -245,7 +246,7 @@ test('down (plain): colours and nginx stop, the shared database keeps running wi
   assert.deepEqual([last.type, last.result], ['down', 'success']);
 });
 
-test('down --volumes asks (exit 2 without a terminal or --yes), then deletes the data volumes', async () => {
+test('down --volumes asks (exit 2 without a terminal or --yes), then deletes the data volumes', budget(1_600), async () => {
   const refused = await cli('down', '--volumes');
   assert.equal(refused.code, 2, refused.out);
   assert.match(refused.out, /--yes/);

@@ -17,6 +17,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { CLI, freePort } from '../helpers/project.ts';
 import { docker, makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
+import { budget } from '../helpers/budget.ts';
 import { pidAlive } from '../../src/util/pid.ts';
 
 const app = `syfail${process.pid}`;
@@ -47,11 +48,11 @@ before(async () => {
   stateBefore = (await p.file('.switchyard/state.json'))!;
   envBefore = (await p.file('.current-env'))!;
   assert.equal(envBefore.trim(), 'blue');
-});
+}, budget(20_000));
 
 after(async () => {
   if (p) await p.cleanup();
-});
+}, budget(10_000));
 
 async function assertBlueUntouched(out: string) {
   assert.equal(await p.file('.switchyard/state.json'), stateBefore, `state.json unchanged\n${out}`);
@@ -81,7 +82,7 @@ async function lastHistory(): Promise<{ type?: string; result?: string; reason?:
   return JSON.parse((await p.file('.switchyard/history.jsonl'))!.trim().split('\n').at(-1)!);
 }
 
-test('1. image build fails: the build log tail is in the message, blue keeps serving', async () => {
+test('1. image build fails: the build log tail is in the message, blue keeps serving', budget(9_000), async () => {
   const restore = await edit(path.join(p.dir, 'api.Dockerfile'), 'COPY server.mjs VERSION /app/\n', 'COPY server.mjs VERSION /app/\nRUN echo "sy-e2e: this build step fails on purpose" && exit 1\n');
   try {
     const r = await p.cli(['deploy', '--auto-switch']);
@@ -96,7 +97,7 @@ test('1. image build fails: the build log tail is in the message, blue keeps ser
   }
 });
 
-test('2. container exits on start: exit code and its output in the message', async () => {
+test('2. container exits on start: exit code and its output in the message', budget(5_200), async () => {
   const restore = await edit(path.join(p.root, 'app', 'api', 'server.mjs'), /^/, "throw new Error('sy-e2e: refusing to start');\n");
   try {
     const r = await p.cli(['deploy', '--auto-switch']);
@@ -110,7 +111,8 @@ test('2. container exits on start: exit code and its output in the message', asy
   }
 });
 
-test('2b. the app listens on 127.0.0.1 inside its container: the health checks say what to check', async () => {
+// not yet measured: estimate
+test('2b. the app listens on 127.0.0.1 inside its container: the health checks say what to check', budget(40_000), async () => {
   // A server that ignores HOST and binds the container's loopback: its own HEALTHCHECK (run inside
   // the container) passes, but docker's port forwarder finds nothing on the container's address.
   const restore = await edit(path.join(p.root, 'app', 'api', 'server.mjs'), "const HOST = process.env.HOST ?? '127.0.0.1';", "const HOST = '127.0.0.1';");
@@ -128,7 +130,7 @@ test('2b. the app listens on 127.0.0.1 inside its container: the health checks s
   }
 });
 
-test('3. HEALTHCHECK goes unhealthy: fails at the health checks naming the container and its health log', async () => {
+test('3. HEALTHCHECK goes unhealthy: fails at the health checks naming the container and its health log', budget(14_200), async () => {
   const restore = await edit(
     path.join(p.dir, 'switchyard.yml'),
     '    port: 5000\n',
@@ -150,7 +152,7 @@ test('3. HEALTHCHECK goes unhealthy: fails at the health checks naming the conta
   }
 });
 
-test('4. nginx -t rejects a config (TLS files that are not PEM): nginx keeps its config and serves blue', async () => {
+test('4. nginx -t rejects a config (TLS files that are not PEM): nginx keeps its config and serves blue', budget(700), async () => {
   await fs.writeFile(path.join(p.dir, 'bad.crt'), '-----BEGIN CERTIFICATE-----\nthis is not a certificate\n-----END CERTIFICATE-----\n');
   await fs.writeFile(path.join(p.dir, 'bad.key'), '-----BEGIN PRIVATE KEY-----\nnor is this a key\n-----END PRIVATE KEY-----\n');
   const httpsPort = await freePort();
@@ -173,7 +175,7 @@ test('4. nginx -t rejects a config (TLS files that are not PEM): nginx keeps its
   }
 });
 
-test('4b. nginx reload fails (its new listen port is taken): nginx keeps its config and master, blue serves', async () => {
+test('4b. nginx reload fails (its new listen port is taken): nginx keeps its config and master, blue serves', budget(4_800), async () => {
   const confBefore = await fs.readFile(nginxConf(), 'utf8');
   const pidBefore = await nginxPid();
   assert.ok(pidAlive(pidBefore), 'nginx runs before');
@@ -220,7 +222,7 @@ test('4b. nginx reload fails (its new listen port is taken): nginx keeps its con
   assert.match(st.out, new RegExp(`sends traffic to blue on 127\\.0\\.0\\.1:${p.port}`), st.out);
 });
 
-test('5. Docker engine unreachable: the message names the socket, nothing changes', async () => {
+test('5. Docker engine unreachable: the message names the socket, nothing changes', budget(600), async () => {
   const confBefore = await fs.readFile(nginxConf(), 'utf8');
   const r = await p.cli(['deploy', '--auto-switch'], { env: { DOCKER_HOST: 'unix:///nonexistent.sock' }, timeoutMs: 60_000 });
   assert.equal(r.code, 1, r.out);
@@ -229,7 +231,7 @@ test('5. Docker engine unreachable: the message names the socket, nothing change
   await assertBlueUntouched(r.out);
 });
 
-test('6. down <idle colour> after deploy --keep-old never breaks nginx', async () => {
+test('6. down <idle colour> after deploy --keep-old never breaks nginx', budget(7_300), async () => {
   const d = await p.cli(['deploy', '--auto-switch', '--keep-old']);
   assert.equal(d.code, 0, d.out);
   assert.equal((await p.get('/api/health')).colour, 'green');
@@ -257,7 +259,8 @@ test('6. down <idle colour> after deploy --keep-old never breaks nginx', async (
   assert.equal(st.code, 0, st.out);
 });
 
-test('7. an image that does not set HOST: switchyard sets HOST=0.0.0.0 in the container, so an app that honours it serves', async () => {
+// not yet measured: estimate
+test('7. an image that does not set HOST: switchyard sets HOST=0.0.0.0 in the container, so an app that honours it serves', budget(15_000), async () => {
   const restore = await edit(path.join(p.dir, 'api.Dockerfile'), 'ENV PORT=5000 HOST=0.0.0.0 STORE_PATH', 'ENV PORT=5000 STORE_PATH');
   try {
     const d = await p.cli(['deploy', '--auto-switch']);
@@ -273,7 +276,8 @@ test('7. an image that does not set HOST: switchyard sets HOST=0.0.0.0 in the co
   }
 });
 
-test('8. the migrate hook inside a container gets the release, colour and project folder', async () => {
+// not yet measured: estimate
+test('8. the migrate hook inside a container gets the release, colour and project folder', budget(15_000), async () => {
   const script = "require('fs').writeFileSync('/tmp/migrate-env.json', JSON.stringify(process.env))";
   const restore = await edit(path.join(p.dir, 'switchyard.yml'), /^checks:\n/m, `deploy:\n  hooks:\n    migrate: { run: [node, -e, ${JSON.stringify(script)}], service: api, timeout: 30s }\nchecks:\n`);
   try {

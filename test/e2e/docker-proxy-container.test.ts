@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { docker, expectLive, makeDockerProject, setVersion, type DockerE2e } from '../helpers/docker-project.ts';
+import { budget } from '../helpers/budget.ts';
 
 const app = `syprx${process.pid}`;
 let p: DockerE2e;
@@ -19,12 +20,12 @@ before(async () => {
   const text = await fs.readFile(yml, 'utf8');
   assert.match(text, / {2}mode: host\n/);
   await fs.writeFile(yml, text.replace('  mode: host\n', '  mode: container\n  image: switchyard/base:bookworm\n'));
-});
+}, budget(1_000));
 after(async () => {
   if (p) await p.cleanup();
-});
+}, budget(10_000));
 
-test('init -> deploy -> rollback -> deploy -> down with nginx in its own container', async () => {
+test('init -> deploy -> rollback -> deploy -> down with nginx in its own container', budget(35_800), async () => {
   const proxy = `${app}-proxy`;
   const proxyId = () => docker('inspect', '--format', '{{.Id}}', proxy);
 

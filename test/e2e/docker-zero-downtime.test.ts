@@ -9,6 +9,7 @@ import path from 'node:path';
 import { startLoad } from '../../src/load/load.ts';
 import { makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
 import { assertFollowsMarks, deployThenSwitch, keepLoading, type Mark } from '../helpers/switch-marks.ts';
+import { budget } from '../helpers/budget.ts';
 
 const app = `syzdt${process.pid}`;
 let p: DockerE2e;
@@ -19,10 +20,10 @@ before(async () => {
   await fs.writeFile(yml, (await fs.readFile(yml, 'utf8')).replace('  mode: host\n', '  mode: container\n  image: switchyard/base:bookworm\n'));
   const init = await p.cli(['init']);
   assert.equal(init.code, 0, init.out);
-});
+}, budget(20_000));
 after(async () => {
   if (p) await p.cleanup();
-});
+}, budget(10_000));
 
 async function ok(args: string[]) {
   const start = Date.now();
@@ -31,7 +32,7 @@ async function ok(args: string[]) {
   return { start, end: Date.now() };
 }
 
-test('container nginx under load: deploy, 10 switches and a rollback fail no request', async (t) => {
+test('container nginx under load: deploy, 10 switches and a rollback fail no request', budget(51_700), async (t) => {
   const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/health', connections: 16, maxRequests: 400_000, maxMs: 240_000 });
   while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
   await fs.writeFile(path.join(p.root, 'app', 'api', 'VERSION'), '2.0.0\n');

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { CLI, makeProject, ROOT, type Project } from '../helpers/project.ts';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { budget } from '../helpers/budget.ts';
 
 const EMAIL = 'pg-user@example.com';
 let pg: TestPostgres;
@@ -33,12 +34,12 @@ before(async () => {
   const text = await fs.readFile(yml, 'utf8');
   assert.match(text, /^checks:\n/m);
   await fs.writeFile(yml, text.replace(/^checks:\n/m, 'checks:\n  timeout: 8s\n'));
-});
+}, budget(5_000));
 
 after(async () => {
   await p?.cleanup();
   await pg?.cleanup();
-});
+}, budget(5_000));
 
 const cli = (...args: string[]) => p.run(args, { env, timeoutMs: 120_000 });
 
@@ -80,7 +81,7 @@ async function setVersion(v: string) {
   for (const svc of ['api', 'frontend']) await fs.writeFile(path.join(p.dir, svc, 'VERSION'), `${v}\n`);
 }
 
-test('init -> sign in on blue -> deploy -> the token works on green -> rollback -> and on blue', async () => {
+test('init -> sign in on blue -> deploy -> the token works on green -> rollback -> and on blue', budget(8_300), async () => {
   const init = await cli('init');
   assert.equal(init.code, 0, init.stdout + init.stderr);
   await assertHealth('blue', '1.0.0');
@@ -124,7 +125,7 @@ test('init -> sign in on blue -> deploy -> the token works on green -> rollback 
   assert.ok(!(logs.stdout + logs.stderr).includes(pg.password), 'the database password is not logged');
 });
 
-test('database down: green still starts but fails the database check, blue stays; blue reconnects when it is back', async () => {
+test('database down: green still starts but fails the database check, blue stays; blue reconnects when it is back', budget(10_200), async () => {
   assert.ok(token, 'the first test signed in');
   await pg.stop();
   await assertHealth('blue', '1.0.0', 'disconnected');

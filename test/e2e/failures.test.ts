@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { makeProject, freePort, type Project } from '../helpers/project.ts';
+import { budget } from '../helpers/budget.ts';
 
 let p: Project;
 let stateBefore: string;
@@ -19,10 +20,10 @@ before(async () => {
   assert.equal(r.code, 0, r.stdout + r.stderr);
   stateBefore = (await p.file('.switchyard/state.json'))!;
   envBefore = (await p.file('.current-env'))!;
-});
+}, budget(4_000));
 after(async () => {
   await p.cleanup();
-});
+}, budget(3_000));
 
 async function assertUntouched(out: string) {
   assert.equal(await p.file('.switchyard/state.json'), stateBefore, 'state.json unchanged');
@@ -50,12 +51,12 @@ async function failingDeploy(behaviour: Record<string, unknown>, reason: RegExp,
   await p.setBehaviour({ version: 'v1', mode: 'ok' });
 }
 
-test('new version crashes on start', () => failingDeploy({ mode: 'crash' }, /exited|crash/i));
-test('health endpoint answers 500', () => failingDeploy({ mode: 'health500' }, /did not become healthy[\s\S]*500/));
-test('health endpoint times out', () => failingDeploy({ mode: 'healthHang' }, /did not become healthy/));
-test('a smoke step fails', () => failingDeploy({ mode: 'smokeFail' }, /smoke step "echo" failed/));
+test('new version crashes on start', budget(5_000), () => failingDeploy({ mode: 'crash' }, /exited|crash/i));
+test('health endpoint answers 500', budget(6_800), () => failingDeploy({ mode: 'health500' }, /did not become healthy[\s\S]*500/));
+test('health endpoint times out', budget(6_200), () => failingDeploy({ mode: 'healthHang' }, /did not become healthy/));
+test('a smoke step fails', budget(1_100), () => failingDeploy({ mode: 'smokeFail' }, /smoke step "echo" failed/));
 
-test('the new colour passes its checks directly but fails through the proxy: switched back by itself', async () => {
+test('the new colour passes its checks directly but fails through the proxy: switched back by itself', budget(4_200), async () => {
   await p.setBehaviour({ version: 'v2', mode: 'proxyFail' });
   const r = await p.run(['deploy', '--auto-switch']);
   const out = r.stdout + r.stderr;
@@ -75,7 +76,7 @@ test('the new colour passes its checks directly but fails through the proxy: swi
   await p.setBehaviour({ version: 'v1', mode: 'ok' });
 });
 
-test('build command fails', async () => {
+test('build command fails', budget(900), async () => {
   const yml = path.join(p.dir, 'switchyard.yml');
   const original = await fs.readFile(yml, 'utf8');
   await fs.writeFile(yml, original.replace('    command: node server.mjs\n', '    command: node server.mjs\n    build: ["node", "-e", "console.log(\'compiling\'); process.exit(3)"]\n'));
@@ -86,7 +87,7 @@ test('build command fails', async () => {
   }
 });
 
-test('the port the new colour needs is taken', async () => {
+test('the port the new colour needs is taken', budget(600), async () => {
   const yml = path.join(p.dir, 'switchyard.yml');
   const original = await fs.readFile(yml, 'utf8');
   const [bluePort, greenPort] = [await freePort(), await freePort()];
@@ -101,7 +102,7 @@ test('the port the new colour needs is taken', async () => {
   }
 });
 
-test('switch <colour> refuses a running colour that is not healthy (exit 1, nothing changes) unless --force', async () => {
+test('switch <colour> refuses a running colour that is not healthy (exit 1, nothing changes) unless --force', budget(15_700), async () => {
   // Its own project: this test moves traffic, the others compare against the first init's state.
   const q = await makeProject('fixture');
   try {
@@ -163,7 +164,7 @@ test('switch <colour> refuses a running colour that is not healthy (exit 1, noth
   }
 });
 
-test('deploy killed with SIGKILL mid-way: status explains, the next deploy --recover undoes it and succeeds', async () => {
+test('deploy killed with SIGKILL mid-way: status explains, the next deploy --recover undoes it and succeeds', budget(2_400), async () => {
   await p.setBehaviour({ version: 'v2', mode: 'healthHang' });
   const child = p.spawn(['deploy', '--auto-switch']);
   let out = '';

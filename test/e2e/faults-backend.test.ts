@@ -12,6 +12,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { makeProject, type Project } from '../helpers/project.ts';
 import { assertServedBy, loadOn, statusJson, warmUp } from '../helpers/faults.ts';
+import { budget } from '../helpers/budget.ts';
 
 const TIMEOUT_MS = 3000;
 const REQUEST_TIMEOUT_MS = 300;
@@ -27,10 +28,10 @@ before(async () => {
   await fs.writeFile(yml, tighter);
   const r = await p.run(['init']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-});
+}, budget(4_000));
 after(async () => {
   await proj?.cleanup();
-});
+}, budget(3_000));
 
 /** `deploy --auto-switch` of `behaviour` while a GET load runs through the proxy. */
 async function deployUnderLoad(behaviour: Record<string, unknown>) {
@@ -51,7 +52,7 @@ function stepMs(out: string, step: RegExp): number {
   return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
 }
 
-test('health answers slower than checks.requestTimeout: the deploy fails within checks.timeout, naming both bounds', async () => {
+test('health answers slower than checks.requestTimeout: the deploy fails within checks.timeout, naming both bounds', budget(5_400), async () => {
   const stateBefore = await project().file('.switchyard/state.json');
   const { r, out, totals } = await deployUnderLoad({ version: 'v2', mode: 'healthSlow', delayMs: 1000 });
   assert.equal(r.code, 1, out);
@@ -65,14 +66,14 @@ test('health answers slower than checks.requestTimeout: the deploy fails within 
   assert.equal((await statusJson(project())).code, 0);
 });
 
-test('health answers slowly but within checks.requestTimeout: the timeout is not cut short, the deploy passes', async () => {
+test('health answers slowly but within checks.requestTimeout: the timeout is not cut short, the deploy passes', budget(1_300), async () => {
   const { r, out, totals } = await deployUnderLoad({ version: 'v3', mode: 'healthSlow', delayMs: 150 });
   assert.equal(r.code, 0, out);
   assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
   assert.equal((await project().get('/api/echo')).colour, 'green');
 });
 
-test('the new colour resets connections: the health gate fails the deploy naming the resets; blue users see nothing', async () => {
+test('the new colour resets connections: the health gate fails the deploy naming the resets; blue users see nothing', budget(4_200), async () => {
   const p = project();
   const stateBefore = await p.file('.switchyard/state.json');
   const { r, out, totals, live } = await deployUnderLoad({ version: 'v4', mode: 'reset', resetEvery: 2 });
@@ -88,7 +89,7 @@ test('the new colour resets connections: the health gate fails the deploy naming
   assert.match((await p.file('.switchyard/logs/blue/api.log'))!, /resetting the connection of request #2/);
 });
 
-test('a live colour whose keep-alive connections die under the proxy: one retry on a fresh connection hides it from GET users', async () => {
+test('a live colour whose keep-alive connections die under the proxy: one retry on a fresh connection hides it from GET users', budget(1_800), async () => {
   const p = project();
   // Every connection is reset at its 5th request. The checks use one fresh connection per request,
   // so they pass; the proxy's pooled connections meet a reset every 5th request, and retry the

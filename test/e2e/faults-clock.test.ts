@@ -14,6 +14,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { makeProject, type Project } from '../helpers/project.ts';
 import { assertServedBy, loadOn, statusJson, waitFor, warmUp } from '../helpers/faults.ts';
+import { budget } from '../helpers/budget.ts';
 
 const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/faketime/libfaketimeMT.so.1'].find((f) => existsSync(f));
 let p: Project;
@@ -25,10 +26,10 @@ before(async () => {
   await p.setBehaviour({ version: 'v1', mode: 'ignoreSigterm' });
   const r = await p.run(['init']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-});
+}, budget(4_000));
 after(async () => {
   await p?.cleanup();
-});
+}, budget(5_000));
 
 const stepMs = (out: string, step: RegExp) => {
   const m = new RegExp(`${step.source}[^\\n]*\\((\\d+(?:\\.\\d+)?)(ms|s)\\)`).exec(out);
@@ -36,7 +37,7 @@ const stepMs = (out: string, step: RegExp) => {
   return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
 };
 
-test('the wall clock jumps +1 h during the health wait and -2 h during the stop grace: the deploy takes its normal time', async () => {
+test('the wall clock jumps +1 h during the health wait and -2 h during the stop grace: the deploy takes its normal time', budget(5_600), async () => {
   const clock = path.join(p.dir, 'clock-offset');
   await fs.writeFile(clock, '+0\n');
   const logOf = (c: string) => path.join(p.dir, '.switchyard', 'logs', c, 'api.log');

@@ -15,6 +15,7 @@ import { makeProject, type Project } from '../helpers/project.ts';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { createBigTable, partialBytes } from '../helpers/backup-procs.ts';
 import { assertServedBy, history, loadOn, statusJson, waitFor, warmUp } from '../helpers/faults.ts';
+import { budget } from '../helpers/budget.ts';
 
 let p: Project;
 let pg: TestPostgres;
@@ -31,11 +32,11 @@ before(async () => {
   p.env.DATABASE_URL = pg.url('big');
   const r = await p.run(['init']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-});
+}, budget(15_000));
 after(async () => {
   await p?.cleanup();
   await pg?.cleanup();
-});
+}, budget(5_000));
 
 /** Starts `deploy --auto-switch` (extra args) under load; `during` acts on the running deploy. */
 async function deployUnderLoad(extra: string[], during: (out: () => string) => Promise<void>) {
@@ -57,7 +58,7 @@ async function deployUnderLoad(extra: string[], during: (out: () => string) => P
   return { code, out, totals: await load.stop() };
 }
 
-test('restarted while pg_dump streams the backup: the deploy stops at the backup with pg_dump\'s words; no partial dump', async () => {
+test('restarted while pg_dump streams the backup: the deploy stops at the backup with pg_dump\'s words; no partial dump', budget(5_400), async () => {
   const stateBefore = await p.file('.switchyard/state.json');
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
   const { code, out, totals } = await deployUnderLoad([], async () => {
@@ -76,7 +77,7 @@ test('restarted while pg_dump streams the backup: the deploy stops at the backup
   assert.equal((await history(p)).at(-1)?.result, 'failed');
 });
 
-test('restarted while the health checks wait: level 4 fails until the server is back, then the deploy switches', async () => {
+test('restarted while the health checks wait: level 4 fails until the server is back, then the deploy switches', budget(6_600), async () => {
   // green starts slowly: the health step lasts ~2 s, and the server is down for ~1 s of it.
   await p.setBehaviour({ version: 'v2', mode: 'ok', startDelayMs: 2000 });
   let sawDown = false;
@@ -97,7 +98,7 @@ test('restarted while the health checks wait: level 4 fails until the server is 
   assert.deepEqual((await fs.readdir(backups())).filter((f) => f.endsWith('.partial')), []);
 });
 
-test('down for longer than checks.timeout during the health checks: the deploy fails before the switch naming the database', async () => {
+test('down for longer than checks.timeout during the health checks: the deploy fails before the switch naming the database', budget(9_700), async () => {
   const stateBefore = await p.file('.switchyard/state.json');
   await p.setBehaviour({ version: 'v3', mode: 'ok', startDelayMs: 500 });
   const { code, out, totals } = await deployUnderLoad([], async (text) => {

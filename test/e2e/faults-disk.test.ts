@@ -13,6 +13,7 @@ import { projectPaths } from '../../src/state/paths.ts';
 import { activated, emptyState, readState, writeState } from '../../src/state/state.ts';
 import { makeProject, type Project } from '../helpers/project.ts';
 import { assertServedBy, fillDisk, freeBytes, history, leftovers, loadOn, mountTmpfs, statusJson, unmount, waitFor, warmUp } from '../helpers/faults.ts';
+import { budget } from '../helpers/budget.ts';
 
 let p: Project;
 let sy: string;
@@ -34,13 +35,13 @@ before(async () => {
   await fs.writeFile(yml, (await fs.readFile(yml, 'utf8')) + `backup: { kind: command, dump: ${DUMP}, dir: backups-small, timeout: 20s }\n`);
   const r = await p.run(['init']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-});
+}, budget(4_000));
 
 after(async () => {
   await p?.run(['down', '--force-unlock'], { timeoutMs: 30_000 });
   for (const m of mounts.reverse()) unmount(m);
   if (p) await fs.rm(p.dir, { recursive: true, force: true });
-});
+}, budget(3_000));
 
 /** Runs `args` under load; returns the result and the load's totals. */
 async function underLoad(args: string[], opts: { during?: (out: () => string) => Promise<void> } = {}) {
@@ -67,7 +68,7 @@ async function unchanged(stateBefore: string, envBefore: string, out: string) {
   assert.equal(await p.file('.switchyard/lock'), undefined, 'no lock left behind');
 }
 
-test('backup folder on a full disk: deploy and backup exit 1 naming the folder, no partial dump, blue serves', async () => {
+test('backup folder on a full disk: deploy and backup exit 1 naming the folder, no partial dump, blue serves', budget(4_000), async () => {
   const stateBefore = (await p.file('.switchyard/state.json'))!;
   const envBefore = (await p.file('.current-env'))!;
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
@@ -92,7 +93,7 @@ test('backup folder on a full disk: deploy and backup exit 1 naming the folder, 
   assert.doesNotMatch(listed.stdout, /db-backup-/, 'no backup is listed');
 });
 
-test('.switchyard on a full disk: deploy and switch exit 1 naming the file; no lock, temp file or state change; blue serves', async () => {
+test('.switchyard on a full disk: deploy and switch exit 1 naming the file; no lock, temp file or state change; blue serves', budget(5_300), async () => {
   const stateBefore = (await p.file('.switchyard/state.json'))!;
   const envBefore = (await p.file('.current-env'))!;
   const filler = await fillDisk(sy);
@@ -121,7 +122,7 @@ test('.switchyard on a full disk: deploy and switch exit 1 naming the file; no l
   assert.equal((await p.get('/api/echo')).colour, 'green');
 });
 
-test('.switchyard fills up during a deploy: it stops before traffic moves, state.json is unchanged, green serves', async () => {
+test('.switchyard fills up during a deploy: it stops before traffic moves, state.json is unchanged, green serves', budget(4_900), async () => {
   const stateBefore = (await p.file('.switchyard/state.json'))!;
   const envBefore = (await p.file('.current-env'))!;
   assert.equal(envBefore.trim(), 'green');
@@ -157,7 +158,7 @@ test('.switchyard fills up during a deploy: it stops before traffic moves, state
   assert.equal(st.code, 0, JSON.stringify(st.report.problems));
 });
 
-test('state.json written on a full disk: the old file stays whole and no temp file is left', async () => {
+test('state.json written on a full disk: the old file stays whole and no temp file is left', budget(100), async () => {
   const dir = path.join(p.dir, 'tiny');
   await mountTmpfs(dir, '64k');
   mounts.push(dir);

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { CLI } from '../helpers/project.ts';
 import { docker, makeDockerProject, type DockerE2e } from '../helpers/docker-project.ts';
 import { loadOn, sleep, waitFor, warmUp } from '../helpers/faults.ts';
+import { budget } from '../helpers/budget.ts';
 
 const app = `syfdock${process.pid}`;
 const DOCKERD_LOG = '/var/log/dockerd.log';
@@ -102,7 +103,7 @@ before(async () => {
   await fs.writeFile(yml, (await fs.readFile(yml, 'utf8')).replace(/^checks:\n/m, 'checks:\n  timeout: 30s\n'));
   const init = await p.cli(['init']);
   assert.equal(init.code, 0, init.out);
-});
+}, budget(20_000));
 
 after(async () => {
   // Whatever happened above, the engine must be running for everything after this file.
@@ -111,9 +112,9 @@ after(async () => {
     await waitFor('the Docker engine to answer again', engineUp, 60_000, 250).catch(() => undefined);
   }
   if (p) await p.cleanup();
-});
+}, budget(20_000));
 
-test('dockerd restarted during the health checks: the deploy fails clearly, blue comes back and serves, state never changed', async (t) => {
+test('dockerd restarted during the health checks: the deploy fails clearly, blue comes back and serves, state never changed', budget(21_000), async (t) => {
   const stateBefore = await p.file('.switchyard/state.json');
   const envBefore = await p.file('.current-env');
   await fs.writeFile(path.join(p.root, 'app', 'api', 'VERSION'), '2.0.0\n');

@@ -16,6 +16,7 @@ import { editedByHand } from '../../src/proxy/nginx/files.ts';
 import { workersOf } from '../../src/proxy/nginx/procfs.ts';
 import { makeProject, type Project } from '../helpers/project.ts';
 import { assertServedBy, loadOn, sleep, statusJson, waitFor, warmUp } from '../helpers/faults.ts';
+import { budget } from '../helpers/budget.ts';
 
 let p: Project;
 let conf: string;
@@ -29,10 +30,10 @@ before(async () => {
   const r = await p.run(['init']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(editedByHand(await fs.readFile(conf, 'utf8')), false, 'a rendered config carries its hash');
-});
+}, budget(4_000));
 after(async () => {
   await p?.cleanup();
-});
+}, budget(3_000));
 
 /** Runs one command under an 8-connection keep-alive load through nginx; returns it and the totals. */
 async function underLoad(args: string[]) {
@@ -43,7 +44,7 @@ async function underLoad(args: string[]) {
   return { r, out: r.stdout + r.stderr, totals: await load.stop() };
 }
 
-test('a broken hand edit nginx never loaded: the next command renders the file again, keeps the edit aside, drops nothing', async () => {
+test('a broken hand edit nginx never loaded: the next command renders the file again, keeps the edit aside, drops nothing', budget(5_000), async () => {
   const rendered = await fs.readFile(conf, 'utf8');
   const pid = await masterPid();
   const workersBefore = (await workersOf(pid)).map((w) => w.pid);
@@ -70,7 +71,7 @@ test('a broken hand edit nginx never loaded: the next command renders the file a
   assert.doesNotMatch(again.stdout, /changed by hand/);
 });
 
-test('a valid hand edit nginx did load (HUP): the next deploy renders and reloads the real config (the reload may reset idle keep-alive connections)', async () => {
+test('a valid hand edit nginx did load (HUP): the next deploy renders and reloads the real config (the reload may reset idle keep-alive connections)', budget(5_000), async () => {
   await fs.rm(`${conf}.edited`, { force: true });
   const text = await fs.readFile(conf, 'utf8');
   const edited = text.replace(/add_header X-Switchyard-Env \$sy_colour always;/, '$&\n    add_header X-Hand-Edited yes always;');
@@ -102,7 +103,7 @@ test('a valid hand edit nginx did load (HUP): the next deploy renders and reload
   assert.match(await fs.readFile(`${conf}.edited`, 'utf8'), /X-Hand-Edited/);
 });
 
-test('a broken hand edit and a dead nginx: the next command renders the file again and restarts nginx on the live colour', async () => {
+test('a broken hand edit and a dead nginx: the next command renders the file again and restarts nginx on the live colour', budget(2_200), async () => {
   await fs.appendFile(conf, '\nhttp { broken\n');
   const pid = await masterPid();
   // The workers of a SIGKILLed master keep the listening socket: stop them too, as a crash would.

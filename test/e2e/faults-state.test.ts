@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, useProject } from '../helpers/project.ts';
 import { assertServedBy, history, loadOn, statusJson, warmUp } from '../helpers/faults.ts';
+import { budget } from '../helpers/budget.ts';
 
 const project = useProject({ before, after }, 'fixture', { init: true });
 
@@ -28,7 +29,7 @@ async function withLoad(fn: () => Promise<void>) {
   return load.stop();
 }
 
-test('state.json corrupt or truncated: every command that needs it exits 4 saying so and how to fix it; traffic is untouched', async () => {
+test('state.json corrupt or truncated: every command that needs it exits 4 saying so and how to fix it; traffic is untouched', budget(18_800), async () => {
   const p = project();
   const file = path.join(p.dir, '.switchyard', 'state.json');
   const good = await fs.readFile(file, 'utf8');
@@ -66,7 +67,7 @@ test('state.json corrupt or truncated: every command that needs it exits 4 sayin
   assert.equal((await statusJson(p)).report.colours.green.services.some((s: { running: boolean }) => s.running), false, 'no command started green');
 });
 
-test('.current-env edited by hand: status flags it with the fix; deploy and switch go by state.json and rewrite it', async () => {
+test('.current-env edited by hand: status flags it with the fix; deploy and switch go by state.json and rewrite it', budget(7_000), async () => {
   const p = project();
   const env = path.join(p.dir, '.current-env');
   const totals = await withLoad(async () => {
@@ -98,7 +99,7 @@ test('.current-env edited by hand: status flags it with the fix; deploy and swit
   assert.equal((await p.get('/api/echo')).colour, 'green');
 });
 
-test('a lock left by a dead process: every changing command exits 3 naming --force-unlock; reads work; --force-unlock clears it', async () => {
+test('a lock left by a dead process: every changing command exits 3 naming --force-unlock; reads work; --force-unlock clears it', budget(7_500), async () => {
   const p = project();
   const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
   const lockFile = path.join(p.dir, '.switchyard', 'lock');
@@ -124,7 +125,7 @@ test('a lock left by a dead process: every changing command exits 3 naming --for
   assertServedBy(totals, 'green', 'a stale lock');
 });
 
-test('two deploys started at the same moment: exactly one deploys, the other exits 3 naming it; traffic never fails', async () => {
+test('two deploys started at the same moment: exactly one deploys, the other exits 3 naming it; traffic never fails', budget(3_800), async () => {
   const p = project();
   // The new colour starts slowly, so the winner still holds the lock when the loser looks.
   await p.setBehaviour({ version: 'v3', mode: 'ok', startDelayMs: 800 });
@@ -163,7 +164,7 @@ test('two deploys started at the same moment: exactly one deploys, the other exi
   assert.equal((await statusJson(p)).code, 0);
 });
 
-test('two processes racing for the lock never see a half-written lock (no false "stale lock")', async () => {
+test('two processes racing for the lock never see a half-written lock (no false "stale lock")', budget(3_100), async () => {
   // Real processes hammering one lock for 1.5 s: thousands of contended acquisitions. A lock that
   // could be seen empty between its creation and its write shows up here as LOCK_STALE.
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-lock-race-'));

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { budget } from '../helpers/budget.ts';
 import { makeProject, type Project } from '../helpers/project.ts';
 
 const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
@@ -33,10 +34,10 @@ before(async () => {
   git(tmp, 'clone', '-q', origin, other);
   const r = await p.run(['init']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-});
+}, budget(4_000));
 after(async () => {
   await p.cleanup();
-});
+}, budget(3_000));
 
 async function push(version: string) {
   await fs.writeFile(path.join(other, 'behaviour.json'), JSON.stringify({ version, mode: 'ok' }));
@@ -45,7 +46,7 @@ async function push(version: string) {
   return git(other, 'rev-parse', '--short=7', 'HEAD');
 }
 
-test('deploy --pull fast-forwards the checkout and deploys the new commit', async () => {
+test('deploy --pull fast-forwards the checkout and deploys the new commit', budget(4_500), async () => {
   const commit = await push('v2');
   const r = await p.run(['deploy', '--auto-switch', '--pull']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -54,7 +55,7 @@ test('deploy --pull fast-forwards the checkout and deploys the new commit', asyn
   assert.equal(JSON.parse((await p.get('/api/echo')).body).version, 'v2');
 });
 
-test('a pull that cannot fast-forward stops the deploy with nothing changed', async () => {
+test('a pull that cannot fast-forward stops the deploy with nothing changed', budget(1_200), async () => {
   await push('v3');
   await fs.writeFile(path.join(p.dir, 'behaviour.json'), JSON.stringify({ version: 'local', mode: 'ok' }));
   git(p.dir, 'commit', '-qam', 'diverging local commit');
@@ -67,7 +68,7 @@ test('a pull that cannot fast-forward stops the deploy with nothing changed', as
   assert.equal(JSON.parse((await p.get('/api/echo')).body).version, 'v2');
 });
 
-test('deploy --ref deploys that commit; the working tree is untouched', async () => {
+test('deploy --ref deploys that commit; the working tree is untouched', budget(3_200), async () => {
   const tree = await p.file('behaviour.json');
   const r = await p.run(['deploy', '--auto-switch', '--ref', firstCommit]);
   assert.equal(r.code, 0, r.stdout + r.stderr);

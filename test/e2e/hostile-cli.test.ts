@@ -15,6 +15,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
+import { budget } from '../helpers/budget.ts';
 import { CLI, ROOT, freePort } from '../helpers/project.ts';
 
 const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
@@ -113,11 +114,11 @@ before(async () => {
     HOME: path.join(container, 'home'),
     TMPDIR: path.join(container, 'tmp'),
   };
-});
+}, budget(500));
 after(async () => {
   await cli(['down', '--force-unlock']);
   await fsp.rm(container, { recursive: true, force: true });
-});
+}, budget(2_000));
 
 // ---------------------------------------------------------------------------------------------
 
@@ -201,9 +202,9 @@ function badArgv(cmd: Cmd): fc.Arbitrary<string[]> {
   return fc.oneof(...kinds).map((k) => [cmd.name, ...k.positional, ...k.options]);
 }
 
-describe('random bad argv for every command', { timeout: 240_000, concurrency: 3 }, () => {
+describe('random bad argv for every command', { concurrency: 3 }, () => {
   for (const cmd of COMMANDS) {
-    test(`${cmd.name}: exit 2, one line, no stack trace, nothing written (seed ${SEED})`, async () => {
+    test(`${cmd.name}: exit 2, one line, no stack trace, nothing written (seed ${SEED})`, budget(4_800), async () => {
       const before = snapshot();
       await fc.assert(
         fc.asyncProperty(badArgv(cmd), async (argv) => {
@@ -216,7 +217,7 @@ describe('random bad argv for every command', { timeout: 240_000, concurrency: 3
     });
   }
 
-  test('unknown commands and top-level junk', async () => {
+  test('unknown commands and top-level junk', budget(3_700), async () => {
     const before = snapshot();
     await fc.assert(
       fc.asyncProperty(fc.oneof(NOISE.filter((s) => !['', '-', 'help'].includes(s) && !s.startsWith('-')), BAD_FLAG), fc.array(NOISE, { maxLength: 3 }), async (first, rest) => {
@@ -229,7 +230,7 @@ describe('random bad argv for every command', { timeout: 240_000, concurrency: 3
     assert.deepEqual(diff(before), NOTHING);
   });
 
-  test('-c with hostile config paths: exit 2 naming the problem, nothing written', async () => {
+  test('-c with hostile config paths: exit 2 naming the problem, nothing written', budget(2_200), async () => {
     const before = snapshot();
     for (const c of ['../../etc/passwd', '/etc/passwd', '../sibling', '../sibling/outside.txt', '/dev/zero', '/proc/self/environ', 'nope\n✗ forged line.yml', '\u001b[31mred.yml', 'x'.repeat(5000)]) {
       const argv = ['status', '-c', c];
@@ -240,8 +241,8 @@ describe('random bad argv for every command', { timeout: 240_000, concurrency: 3
   });
 });
 
-describe('restore only restores backups from the backup folder', { timeout: 120_000 }, () => {
-  test('traversal, absolute paths, symlinks out of the folder and a symlinked `latest` are refused with exit 2, before anything runs', async () => {
+describe('restore only restores backups from the backup folder', () => {
+  test('traversal, absolute paths, symlinks out of the folder and a symlinked `latest` are refused with exit 2, before anything runs', budget(3_700), async () => {
     const before = snapshot();
     const outside = [
       '../../etc/passwd', '/etc/passwd', path.join(sibling, 'outside.txt'), '../sibling/outside.txt', 'backups/../../sibling/outside.txt',
@@ -266,7 +267,7 @@ describe('restore only restores backups from the backup folder', { timeout: 120_
     assert.ok(!fs.existsSync(path.join(project, 'restored.out')));
   });
 
-  test('a backup in the folder is restored (so the refusals above are about the name, not the setup)', async () => {
+  test('a backup in the folder is restored (so the refusals above are about the name, not the setup)', budget(400), async () => {
     const before = snapshot();
     const r = await cli(['restore', GOOD, '--yes']);
     assert.equal(r.code, 0, r.stdout + r.stderr);

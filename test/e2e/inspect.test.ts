@@ -1,11 +1,12 @@
 /** The read-only commands: health, smoke, logs, history, status --json. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { budget } from '../helpers/budget.ts';
 import { useProject } from '../helpers/project.ts';
 
 const project = useProject({ before, after }, 'fixture', { init: true });
 
-test('health <colour>: one line per level, exit 0 only when all pass', async () => {
+test('health <colour>: one line per level, exit 0 only when all pass', budget(4_000), async () => {
   const p = project();
   const ok = await p.run(['health', 'blue']);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
@@ -20,14 +21,14 @@ test('health <colour>: one line per level, exit 0 only when all pass', async () 
   assert.ok(events.every((e) => e.ok === true));
 });
 
-test('smoke <colour>: each step on its own line', async () => {
+test('smoke <colour>: each step on its own line', budget(600), async () => {
   const r = await project().run(['smoke', 'blue']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /✓ echo/);
   assert.match(r.stdout, /✓ page/);
 });
 
-test('logs <colour> [service] prints what the service wrote', async () => {
+test('logs <colour> [service] prints what the service wrote', budget(1_500), async () => {
   const p = project();
   await p.get('/api/echo');
   const r = await p.run(['logs', 'blue', 'api']);
@@ -41,13 +42,13 @@ test('logs <colour> [service] prints what the service wrote', async () => {
   assert.match(bad.stderr, /no service named "nope"/);
 });
 
-test('history lists the init', async () => {
+test('history lists the init', budget(400), async () => {
   const r = await project().run(['history']);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /init +- -> blue +success/);
 });
 
-test('a crashed service of the live colour: status exits 4 naming it, and a deploy replaces the colour', async () => {
+test('a crashed service of the live colour: status exits 4 naming it, and a deploy replaces the colour', budget(1_600), async () => {
   const p = project();
   const run = JSON.parse((await p.file('.switchyard/run/blue.json'))!);
   process.kill(run.services.api.pid, 'SIGKILL');

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { budget } from '../helpers/budget.ts';
 import { makeProject, type Project } from '../helpers/project.ts';
 import { assertConverged, duringStep, runAndKill, startKeepAliveLoad, statusJson } from '../helpers/kill-steps.ts';
 import { stickyCookie, get, shares } from '../helpers/traffic.ts';
@@ -35,7 +36,7 @@ async function canaryClient(port: number, to: string): Promise<string> {
 }
 
 for (const kind of ['builtin', 'nginx'] as const) {
-  describe(`${kind}: deploy SIGKILLed during a canary step`, { timeout: 300_000 }, () => {
+  describe(`${kind}: deploy SIGKILLed during a canary step`, () => {
     let p: Project;
     let version = 1;
     let yml: string;
@@ -48,13 +49,13 @@ for (const kind of ['builtin', 'nginx'] as const) {
       assert.match(plain, /\ndeploy:\n/);
       const r = await p.run(['init']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-    });
+    }, budget(4_000));
     after(async () => {
       await p?.cleanup();
-    });
+    }, budget(3_000));
 
     for (const watched of [false, true]) {
-      test(`${watched ? 'watched (deploy.rollbackOn)' : 'not watched'}: recover ends the split, then stops the target; every client back on the old colour; 0 failed requests`, async (t) => {
+      test(`${watched ? 'watched (deploy.rollbackOn)' : 'not watched'}: recover ends the split, then stops the target; every client back on the old colour; 0 failed requests`, budget(29_200), async (t) => {
         // With rollbackOn the deploy turns counting on; watch: 2s keeps the next deploy short.
         await fs.writeFile(yml, watched ? plain.replace('\ndeploy:\n', '\ndeploy:\n  watch: 2s\n  rollbackOn: { errorRate: 2%, minRequests: 20 }\n') : plain);
         const from = await assertConverged(p);

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { budget } from '../helpers/budget.ts';
 import { CLI, makeProject, type Project } from '../helpers/project.ts';
 import { assertConverged, DEPLOY_KILL_POINTS, runAndKill, startKeepAliveLoad, statusJson, type Load } from '../helpers/kill-steps.ts';
 
@@ -34,10 +35,10 @@ before(async () => {
   await fs.writeFile(yml, text);
   const r = await p.run(['init']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-});
+}, budget(4_000));
 after(async () => {
   await p?.cleanup();
-});
+}, budget(3_000));
 
 function load(): Load {
   return startKeepAliveLoad(`http://127.0.0.1:${p.port}`, { path: '/api/echo', connections: 4, maxRequests: 60_000, maxMs: 60_000 });
@@ -66,7 +67,7 @@ async function deploysAgain(from: string): Promise<void> {
 }
 
 for (const kp of DEPLOY_KILL_POINTS) {
-  test(`deploy SIGKILLed ${kp.name}: status exits 4, recover converges, the next deploy succeeds, 0 failed requests`, async (t) => {
+  test(`deploy SIGKILLed ${kp.name}: status exits 4, recover converges, the next deploy succeeds, 0 failed requests`, budget(15_200), async (t) => {
     const from = await assertConverged(p);
     const to = other(from);
     const stateBefore = await p.file('.switchyard/state.json');
@@ -126,7 +127,7 @@ for (const kp of DEPLOY_KILL_POINTS) {
   });
 }
 
-test('deploy SIGKILLed during verify, then the new colour dies: recover switches traffic back to the old one', async (t) => {
+test('deploy SIGKILLed during verify, then the new colour dies: recover switches traffic back to the old one', budget(4_400), async (t) => {
   const from = await assertConverged(p);
   const to = other(from);
   const stateBefore = await p.file('.switchyard/state.json');
@@ -146,7 +147,7 @@ test('deploy SIGKILLed during verify, then the new colour dies: recover switches
   await deploysAgain(from);
 });
 
-test('the proxy daemon SIGKILLed mid-deploy: the next command restarts it on the state\'s colour; requests fail only while it is dead', async (t) => {
+test('the proxy daemon SIGKILLed mid-deploy: the next command restarts it on the state\'s colour; requests fail only while it is dead', budget(7_300), async (t) => {
   const from = await assertConverged(p);
   const l = load();
   await loadStarted(l);
@@ -196,7 +197,7 @@ test('the proxy daemon SIGKILLed mid-deploy: the next command restarts it on the
   assert.ok(afterRestart.length > 0 && afterRestart.every((s) => !s.error && s.status === 200));
 });
 
-test('the target\'s service process SIGKILLed during health: the deploy fails cleanly, the active colour serves', async (t) => {
+test('the target\'s service process SIGKILLed during health: the deploy fails cleanly, the active colour serves', budget(3_600), async (t) => {
   const from = await assertConverged(p);
   const to = other(from);
   const stateBefore = await p.file('.switchyard/state.json');
@@ -227,7 +228,7 @@ test('the target\'s service process SIGKILLed during health: the deploy fails cl
   await deploysAgain(from);
 });
 
-test('on a terminal, deploy offers to recover an interrupted deploy first, then deploys', async () => {
+test('on a terminal, deploy offers to recover an interrupted deploy first, then deploys', budget(4_200), async () => {
   const from = await assertConverged(p);
   await p.setBehaviour({ version: `v${++version}`, mode: 'ok' });
   const k = await runAndKill(p, ['deploy', '--auto-switch', '--json'], DEPLOY_KILL_POINTS.find((x) => x.name === 'after build/start')!.when);

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { budget } from '../helpers/budget.js';
 import { makeProject, type Project } from '../helpers/project.js';
 
 // Self-reference through the package's "exports" map: what `import 'switchyard'` gives a user.
@@ -16,12 +17,12 @@ describe('library API: import "switchyard"', () => {
   before(async () => {
     p = await makeProject('fixture');
     engine = lib.createEngine(await lib.loadConfig({ cwd: p.dir, env: p.env }));
-  });
+  }, budget(500));
   after(async () => {
     await p.cleanup();
-  });
+  }, budget(2_000));
 
-  it('init, deploy, switch back and status work without the CLI', async () => {
+  it('init, deploy, switch back and status work without the CLI', budget(3_900), async () => {
     const first = await lib.init(engine);
     assert.match(first.release, /^\d{8}-\d{6}-/);
     assert.equal((await p.get('/api/echo')).colour, 'blue');
@@ -44,7 +45,7 @@ describe('library API: import "switchyard"', () => {
     assert.deepEqual(types, ['init:success', 'deploy:success', 'rollback:success']);
   });
 
-  it('errors carry the exit code the CLI would use (a deploy without a TTY or --auto-switch)', async () => {
+  it('errors carry the exit code the CLI would use (a deploy without a TTY or --auto-switch)', budget(100), async () => {
     await assert.rejects(lib.deploy(engine, {}), (err: unknown) => {
       assert.ok(lib.isSwitchyardError(err));
       assert.equal(err.exitCode, lib.ExitCode.usage);

@@ -1,11 +1,12 @@
 /** One deploy at a time (I5): two concurrent deploys, one runs, the other exits 3 and changes nothing. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { budget } from '../helpers/budget.ts';
 import { useProject } from '../helpers/project.ts';
 
 const project = useProject({ before, after }, 'fixture', { init: true });
 
-test('two concurrent deploys: one runs, the other exits 3 naming the owner', async () => {
+test('two concurrent deploys: one runs, the other exits 3 naming the owner', budget(4_100), async () => {
   const p = project();
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
   const [a, b] = await Promise.all([p.run(['deploy', '--auto-switch']), p.run(['deploy', '--auto-switch'])]);

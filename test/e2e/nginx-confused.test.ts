@@ -11,16 +11,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { budget } from '../helpers/budget.ts';
 import { makeInitedProject, type Project, type RunResult } from '../helpers/project.ts';
 import { pidAlive } from '../../src/util/pid.ts';
 
 let p: Project;
 before(async () => {
   p = await makeInitedProject('fixture', { proxy: 'nginx' });
-});
+}, budget(4_000));
 after(async () => {
   await p?.cleanup();
-});
+}, budget(3_000));
 
 const FLAG = '.switchyard/nginx/green.active';
 const out = (r: RunResult) => `exit ${r.code}\n${r.stdout}${r.stderr}`;
@@ -90,8 +91,8 @@ async function waitGone(pid: number, ms = 5_000) {
   assert.equal(pidAlive(pid), false, `pid ${pid} still alive after ${ms} ms`);
 }
 
-describe('confused state with nginx: status flags it with the fix, and the fix works', { timeout: 240_000 }, () => {
-  it('(a) flag file flipped by hand: nginx routes to blue while state.json says green', async () => {
+describe('confused state with nginx: status flags it with the fix, and the fix works', () => {
+  it('(a) flag file flipped by hand: nginx routes to blue while state.json says green', budget(4_900), async () => {
     await p.setBehaviour({ version: 'v2' });
     // --keep-old: blue stays up (standby), so the hand-made flip really sends users to a live blue.
     const d = await p.run(['deploy', '--auto-switch', '--keep-old']);
@@ -134,7 +135,7 @@ describe('confused state with nginx: status flags it with the fix, and the fix w
     assert.equal((await p.file('.current-env'))?.trim(), 'green');
   });
 
-  it('(b) both colours running when only one should: a failed deploy kept with --keep-old', async () => {
+  it('(b) both colours running when only one should: a failed deploy kept with --keep-old', budget(4_800), async () => {
     // Back to one colour (blue's standby is intended; `down blue` ends it).
     const down = await p.run(['down', 'blue']);
     assert.equal(down.code, 0, out(down));
@@ -170,7 +171,7 @@ describe('confused state with nginx: status flags it with the fix, and the fix w
     await expectServed('green', 'v2');
   });
 
-  it("(c) a service process of the live colour missing: the live api killed", async () => {
+  it("(c) a service process of the live colour missing: the live api killed", budget(4_700), async () => {
     const { report } = await statusJson();
     const run = JSON.parse((await p.file('.switchyard/run/green.json'))!) as { services: Record<string, { pid: number }> };
     const api = run.services.api!.pid;
@@ -197,7 +198,7 @@ describe('confused state with nginx: status flags it with the fix, and the fix w
     assert.equal(await p.file(FLAG), undefined);
   });
 
-  it('(a, the other way) flag file created by hand while blue is live: nginx sends users to a stopped green', async () => {
+  it('(a, the other way) flag file created by hand while blue is live: nginx sends users to a stopped green', budget(1_500), async () => {
     await fs.writeFile(path.join(p.dir, FLAG), 'green\n');
     const r = await p.get('/api/health');
     assert.equal(r.status, 502, 'green has no process behind nginx');

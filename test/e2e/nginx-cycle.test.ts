@@ -3,15 +3,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { isNginxMaster } from '../../src/proxy/nginx/procfs.js';
+import { budget } from '../helpers/budget.js';
 import { makeProject, type Project } from '../helpers/project.js';
 
 let p: Project;
 before(async () => {
   p = await makeProject('fixture', { proxy: 'nginx' });
-});
+}, budget(1_000));
 after(async () => {
   await p.cleanup();
-});
+}, budget(2_000));
 
 async function expectLive(colour: string, version: string) {
   assert.equal((await p.file('.current-env'))?.trim(), colour);
@@ -33,7 +34,7 @@ async function masterPid(): Promise<number> {
   return Number((await p.file('.switchyard/nginx/nginx.pid'))?.trim());
 }
 
-test('init -> deploy -> rollback -> deploy through nginx, one master throughout, and down stops it', async () => {
+test('init -> deploy -> rollback -> deploy through nginx, one master throughout, and down stops it', budget(11_000), async () => {
   const init = await p.run(['init']);
   assert.equal(init.code, 0, init.stdout + init.stderr);
   const pid = await masterPid();

@@ -7,19 +7,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { budget } from '../helpers/budget.ts';
 import { freePort, makeInitedProject, type Project } from '../helpers/project.ts';
 
 let p: Project;
 let squatter: net.Server | undefined;
 before(async () => {
   p = await makeInitedProject('fixture', { proxy: 'nginx' });
-});
+}, budget(4_000));
 after(async () => {
   squatter?.close();
   await p.cleanup();
-});
+}, budget(3_000));
 
-test('nginx refusing a reload leaves the old config serving and the command exits 1', async () => {
+test('nginx refusing a reload leaves the old config serving and the command exits 1', budget(4_700), async () => {
   const conf = await p.file('.switchyard/nginx/nginx.conf');
   const state = await p.file('.switchyard/state.json');
   const currentEnv = await p.file('.current-env');
@@ -62,7 +63,7 @@ test('nginx refusing a reload leaves the old config serving and the command exit
   assert.equal((await p.run(['status'])).code, 0);
 });
 
-test('a listen port that frees up while nginx retries bind(): the reload took effect, and the command says so', async () => {
+test('a listen port that frees up while nginx retries bind(): the reload took effect, and the command says so', budget(1_500), async () => {
   const taken = await freePort();
   const late = net.createServer().listen(taken, '127.0.0.1');
   await new Promise((r) => late.once('listening', r));

@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Agent, request } from 'undici';
+import { budget } from '../helpers/budget.ts';
 import { freePort, makeProject, type Project } from '../helpers/project.ts';
 
 let p: Project;
@@ -22,11 +23,11 @@ before(async () => {
     file,
     yml.replace('kind: builtin', 'kind: nginx').replace('listen: { http: "${SWITCHYARD_PORT}", host: 127.0.0.1 }', `listen: { http: "\${SWITCHYARD_PORT}", https: ${httpsPort}, host: 127.0.0.1 }\n  tls: { cert: cert.pem, key: key.pem }`),
   );
-});
+}, budget(1_000));
 after(async () => {
   await p.cleanup();
   await insecure.close();
-});
+}, budget(3_000));
 
 async function overHttps(pathname: string) {
   const res = await request(`https://127.0.0.1:${httpsPort}${pathname}`, { dispatcher: insecure, headersTimeout: 5000, bodyTimeout: 5000 });
@@ -34,7 +35,7 @@ async function overHttps(pathname: string) {
   return { status: res.statusCode, colour: res.headers['x-switchyard-env'], body };
 }
 
-test('init and deploy verify through https; http answers 301 to https', async () => {
+test('init and deploy verify through https; http answers 301 to https', budget(4_400), async () => {
   const init = await p.run(['init']);
   assert.equal(init.code, 0, init.stdout + init.stderr);
   assert.equal((await overHttps('/api/echo')).colour, 'blue');
@@ -53,7 +54,7 @@ test('init and deploy verify through https; http answers 301 to https', async ()
   assert.match(String(plain.headers.location), new RegExp(`^https://[^/]+:${httpsPort}/api/echo$`));
 });
 
-test('a missing certificate is a config error (exit 2) before anything runs', async () => {
+test('a missing certificate is a config error (exit 2) before anything runs', budget(200), async () => {
   await fs.rename(path.join(p.dir, 'key.pem'), path.join(p.dir, 'key.moved'));
   try {
     const r = await p.run(['deploy', '--auto-switch']);

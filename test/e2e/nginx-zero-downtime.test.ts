@@ -7,15 +7,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLoad } from '../../src/load/load.ts';
 import { assertFollowsMarks, deployThenSwitch, keepLoading, type Mark } from '../helpers/switch-marks.ts';
+import { budget } from '../helpers/budget.ts';
 import { makeInitedProject, type Project } from '../helpers/project.ts';
 
 let p: Project;
 before(async () => {
   p = await makeInitedProject('fixture', { proxy: 'nginx' });
-});
+}, budget(4_000));
 after(async () => {
   await p.cleanup();
-});
+}, budget(3_000));
 
 async function ok(args: string[]) {
   const start = Date.now();
@@ -24,7 +25,7 @@ async function ok(args: string[]) {
   return { start, end: Date.now() };
 }
 
-test('deploy, 10 switches, rollback and deploy through nginx under load: 0 failed', async (t) => {
+test('deploy, 10 switches, rollback and deploy through nginx under load: 0 failed', budget(18_500), async (t) => {
   const conf = await p.file('.switchyard/nginx/nginx.conf');
   const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 16, maxRequests: 300_000, maxMs: 180_000 });
   while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));

@@ -8,15 +8,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { budget } from '../helpers/budget.ts';
 import { makeInitedProject, type Project } from '../helpers/project.ts';
 
 let p: Project;
 before(async () => {
   p = await makeInitedProject('fixture');
-}, { timeout: 60_000 });
+}, budget(3_000));
 after(async () => {
   await p.cleanup();
-}, { timeout: 60_000 });
+}, budget(1_500));
 
 const out = (r: { stdout: string; stderr: string }) => r.stdout + r.stderr;
 type Env = Record<string, string | undefined>;
@@ -39,7 +40,7 @@ function assertDeployVariables(env: Env, colour: string, release: string): void 
   assert.equal(env.SWITCHYARD_PROJECT_DIR, p.dir);
 }
 
-test('migrate hook in the project folder gets the release, colour and project folder', { timeout: 90_000 }, async () => {
+test('migrate hook in the project folder gets the release, colour and project folder', budget(5_700), async () => {
   await hookWritingEnv('migrate-env.json');
   const r = await p.run(['deploy', '--auto-switch', '--json']);
   assert.equal(r.code, 0, out(r));
@@ -50,7 +51,7 @@ test('migrate hook in the project folder gets the release, colour and project fo
   assert.equal(env.SWITCHYARD_BACKUP, undefined, 'no backup configured, so none named');
 });
 
-test('migrate hook inside a service of the target gets the same variables', { timeout: 90_000 }, async () => {
+test('migrate hook inside a service of the target gets the same variables', budget(1_600), async () => {
   // Relative to the service's release folder; the absolute path makes it findable from the test.
   const file = path.join(p.dir, 'migrate-env-service.json');
   await hookWritingEnv(file, 'api');
@@ -62,7 +63,7 @@ test('migrate hook inside a service of the target gets the same variables', { ti
   assert.ok(env.PORT, "and the service's own PORT");
 });
 
-test('a failed switch is recorded with the colours it was asked to move between', { timeout: 60_000 }, async () => {
+test('a failed switch is recorded with the colours it was asked to move between', budget(3_200), async () => {
   // blue is live after the second deploy; green was stopped by it.
   const live = JSON.parse((await p.file('.switchyard/state.json'))!).active as string;
   const other = live === 'blue' ? 'green' : 'blue';
@@ -77,7 +78,7 @@ test('a failed switch is recorded with the colours it was asked to move between'
   assert.match(h.stdout, new RegExp(`switch\\s+${live} -> ${other}\\s+failed`), h.stdout);
 });
 
-test('a deploy that fails before it chose its target is recorded with the move it was asked for', { timeout: 60_000 }, async () => {
+test('a deploy that fails before it chose its target is recorded with the move it was asked for', budget(2_500), async () => {
   const live = JSON.parse((await p.file('.switchyard/state.json'))!).active as string;
   const other = live === 'blue' ? 'green' : 'blue';
   // The proxy sends traffic elsewhere than state.json says: deploy refuses while planning.

@@ -16,6 +16,7 @@ import { request } from 'undici';
 import { startLoad } from '../../src/load/load.ts';
 import { proxyClient } from '../../src/proxy/client.ts';
 import { pidAlive } from '../../src/util/pid.ts';
+import { budget } from '../helpers/budget.ts';
 import { waitFor } from '../helpers/faults.ts';
 import { makeProject, useProject } from '../helpers/project.ts';
 import { assertFollowsMarks, assertNoFailureThroughDeploysAndSwitches, keepLoading } from '../helpers/switch-marks.ts';
@@ -66,7 +67,7 @@ async function bothColoursRunning(): Promise<{ before: ProxyProcs; from: string;
   return { before, from, to: from === 'blue' ? 'green' : 'blue' };
 }
 
-test('two workers: 3,000+ keep-alive requests through 2 deploys and 5 switches, none fails, none reaches the old colour after a switch, both workers serve', async (t) => {
+test('two workers: 3,000+ keep-alive requests through 2 deploys and 5 switches, none fails, none reaches the old colour after a switch, both workers serve', budget(13_000), async (t) => {
   const p = project();
   const procs = await proxyProcs();
   assert.equal(procs.workers.length, 2, JSON.stringify(procs));
@@ -81,7 +82,7 @@ test('two workers: 3,000+ keep-alive requests through 2 deploys and 5 switches, 
   assert.deepEqual((await proxyProcs()).workers, procs.workers, 'no worker was restarted');
 });
 
-test('two workers: a 2 s request that starts before a switch completes on the old colour, on whichever worker has it', async () => {
+test('two workers: a 2 s request that starts before a switch completes on the old colour, on whichever worker has it', budget(6_000), async () => {
   const p = project();
   await ok(['deploy', '--auto-switch', '--keep-old']); // green -> blue, green kept warm
   // Several slow requests on separate connections: with round-robin both workers hold some.
@@ -111,7 +112,7 @@ test('two workers: a 2 s request that starts before a switch completes on the ol
   assert.match(d.out, /open at the start: 4 request\(s\), 0 WebSocket\(s\)/, d.out);
 });
 
-test('two workers: counting (the live watch) adds up both workers', async () => {
+test('two workers: counting (the live watch) adds up both workers', budget(200), async () => {
   const p = project();
   const control = proxyClient(path.join(p.dir, '.switchyard', 'proxy.sock'));
   const active = (await control.status()).active!;
@@ -126,7 +127,7 @@ test('two workers: counting (the live watch) adds up both workers', async () => 
   assert.equal(stats.colours[active as 'blue' | 'green'].latency.reduce((a, b) => a + b, 0), 400, 'every request in one latency bucket');
 });
 
-test('two workers: a SIGKILLed worker is replaced from the saved state; switching and serving go on', async () => {
+test('two workers: a SIGKILLed worker is replaced from the saved state; switching and serving go on', budget(2_800), async () => {
   const p = project();
   const before = await proxyProcs();
   const victim = before.workers[0]!;
@@ -150,7 +151,7 @@ test('two workers: a SIGKILLed worker is replaced from the saved state; switchin
   assert.ok(assertFollowsMarks(totals, [{ start: deployed.start, end: deployed.end, colour: to }]) > 0, 'requests after the deploy were checked');
 });
 
-test('two workers: a hung worker (SIGSTOP) is killed and replaced; a change it blocked either fails whole or lands everywhere', async () => {
+test('two workers: a hung worker (SIGSTOP) is killed and replaced; a change it blocked either fails whole or lands everywhere', budget(8_600), async () => {
   const p = project();
   const { before, from, to } = await bothColoursRunning();
 
@@ -177,7 +178,7 @@ test('two workers: a hung worker (SIGSTOP) is killed and replaced; a change it b
   for (let i = 0; i < 20; i++) assert.equal((await p.get('/api/echo')).colour, to, `request ${i} after the switch`);
 });
 
-test('two workers: a change whose save fails changes nothing anywhere: no worker applies it, state files unchanged, traffic stays', async () => {
+test('two workers: a change whose save fails changes nothing anywhere: no worker applies it, state files unchanged, traffic stays', budget(1_800), async () => {
   const p = project();
   const { before, from, to } = await bothColoursRunning();
   const stateBefore = await p.file('.switchyard/state.json');
@@ -206,7 +207,7 @@ test('two workers: a change whose save fails changes nothing anywhere: no worker
   for (let i = 0; i < 20; i++) assert.equal((await p.get('/api/echo')).colour, to, `request ${i} after the repaired switch`);
 });
 
-test('two workers: a SIGKILLed daemon takes its workers with it; the next command starts a new one on the same colour', async () => {
+test('two workers: a SIGKILLed daemon takes its workers with it; the next command starts a new one on the same colour', budget(3_100), async () => {
   const p = project();
   const before = await proxyProcs();
   process.kill(before.pid, 'SIGKILL');
@@ -225,7 +226,7 @@ test('two workers: a SIGKILLed daemon takes its workers with it; the next comman
   assert.equal((await p.get('/api/echo')).colour, before.active);
 });
 
-test('two workers: changing proxy.workers is reported, not applied behind the running proxy', async () => {
+test('two workers: changing proxy.workers is reported, not applied behind the running proxy', budget(1_200), async () => {
   const p = project();
   const yml = path.join(p.dir, 'switchyard.yml');
   writeFileSync(yml, readFileSync(yml, 'utf8').replace('workers: 2', 'workers: 3'));
@@ -240,7 +241,7 @@ test('two workers: changing proxy.workers is reported, not applied behind the ru
   }
 });
 
-test('two workers: the port in use fails init with PORT_IN_USE and leaves no process behind', async () => {
+test('two workers: the port in use fails init with PORT_IN_USE and leaves no process behind', budget(1_300), async () => {
   const q = await makeProject('fixture', { workers: 2 });
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(q.port, '127.0.0.1', () => r()));

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { budget } from '../helpers/budget.ts';
 import { makeProject, type Project } from '../helpers/project.ts';
 
 let p: Project;
@@ -15,10 +16,10 @@ before(async () => {
   const text = await fs.readFile(yml, 'utf8');
   assert.match(text, /\ndeploy:\n/);
   await fs.writeFile(yml, text.replace('\ndeploy:\n', '\ndeploy:\n  keepReleases: 2\n'));
-});
+}, budget(1_000));
 after(async () => {
   await p.cleanup();
-});
+}, budget(3_000));
 
 async function releases(): Promise<string[]> {
   return (await fs.readdir(path.join(p.dir, '.switchyard', 'releases'))).sort();
@@ -45,7 +46,7 @@ async function deploy(version: string, expectColour: 'blue' | 'green'): Promise<
   return s.colours[expectColour].release!;
 }
 
-test('deploy.keepReleases: 2 keeps the newest two plus the live release and the rollback target; rollback --force still works', async () => {
+test('deploy.keepReleases: 2 keeps the newest two plus the live release and the rollback target; rollback --force still works', budget(6_700), async () => {
   await p.setBehaviour({ version: 'v1', mode: 'ok' });
   const init = await p.run(['init']);
   assert.equal(init.code, 0, init.stdout + init.stderr);

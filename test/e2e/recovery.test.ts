@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { budget } from '../helpers/budget.ts';
 import { useProject } from '../helpers/project.ts';
 
 const project = useProject({ before, after }, 'fixture', { init: true });
@@ -22,7 +23,7 @@ async function waitFor(what: string, fn: () => Promise<boolean>, ms = 15_000) {
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  test(`${signal === 'SIGINT' ? 'Ctrl-C (SIGINT)' : 'SIGTERM'} during a deploy stops the target, releases the lock and leaves blue serving`, async () => {
+  test(`${signal === 'SIGINT' ? 'Ctrl-C (SIGINT)' : 'SIGTERM'} during a deploy stops the target, releases the lock and leaves blue serving`, budget(1_900), async () => {
     const p = project();
     const stateBefore = await p.file('.switchyard/state.json');
     const envBefore = await p.file('.current-env');
@@ -50,7 +51,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-test('a killed proxy is restarted by the next command, on the colour it served', async () => {
+test('a killed proxy is restarted by the next command, on the colour it served', budget(400), async () => {
   const p = project();
   const pid = Number((await p.file('.switchyard/run/proxy.pid'))!.trim());
   process.kill(pid, 'SIGKILL');
@@ -63,7 +64,7 @@ test('a killed proxy is restarted by the next command, on the colour it served',
   assert.equal(res.colour, 'blue');
 });
 
-test('deploy.keepOldFor keeps the old colour warm (rollback = pure switch), then stops it', async () => {
+test('deploy.keepOldFor keeps the old colour warm (rollback = pure switch), then stops it', budget(4_100), async () => {
   const p = project();
   const yml = path.join(p.dir, 'switchyard.yml');
   const original = await fs.readFile(yml, 'utf8');
@@ -98,7 +99,7 @@ test('deploy.keepOldFor keeps the old colour warm (rollback = pure switch), then
   }
 });
 
-test('down <active colour> is refused (exit 2); down <idle colour> stops only that one', async () => {
+test('down <active colour> is refused (exit 2); down <idle colour> stops only that one', budget(1_300), async () => {
   const p = project();
   const r = await p.run(['down', 'green']);
   assert.equal(r.code, 2, r.stdout + r.stderr);

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { budget } from '../helpers/budget.ts';
 import { freePort, makeProject, useProject } from '../helpers/project.ts';
 
 const SECRET = 'tok-9f8e7d6c5b4a-do-not-print';
@@ -25,7 +26,7 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-test('a smoke failure that echoes the secret prints *** instead, and nothing switchyard writes holds it', async () => {
+test('a smoke failure that echoes the secret prints *** instead, and nothing switchyard writes holds it', budget(1_700), async () => {
   const p = project();
   await fs.writeFile(path.join(p.dir, '.env'), `API_TOKEN=${SECRET}\n`);
   const yml = path.join(p.dir, 'switchyard.yml');
@@ -84,7 +85,7 @@ async function secretsInFiles(dir: string, secrets: string[]): Promise<string[]>
   return leaks;
 }
 
-test('a whole cycle, a crashing app that prints its environment and a failed backup: no secret in any output or in any file switchyard wrote', async () => {
+test('a whole cycle, a crashing app that prints its environment and a failed backup: no secret in any output or in any file switchyard wrote', budget(7_200), async () => {
   const p = await makeProject('fixture');
   const planted = {
     dotenvToken: 'tok-dotenv-4f7a1e-never', // API_TOKEN in .env, sent as a smoke header
@@ -153,7 +154,7 @@ test('a whole cycle, a crashing app that prints its environment and a failed bac
   }
 });
 
-test('with nginx in front: the rendered config and everything under .switchyard/nginx hold no secret', async () => {
+test('with nginx in front: the rendered config and everything under .switchyard/nginx hold no secret', budget(6_300), async () => {
   const p = await makeProject('fixture', { proxy: 'nginx' });
   const token = 'tok-nginx-3b8e51-never';
   const password = 'pw-nginx-c40f2a-ADMIN';

@@ -20,6 +20,7 @@ import type { ProxyControl } from '../../src/proxy/types.ts';
 import { projectPaths } from '../../src/state/paths.ts';
 import { freePort, startBackend, type TestBackend } from '../helpers/backends.ts';
 import { nginxProject } from '../helpers/nginx.ts';
+import { budget } from '../helpers/budget.ts';
 import { CLI } from '../helpers/project.ts';
 
 const SWITCHES = 60;
@@ -153,26 +154,24 @@ function assertClean(r: SoakResult): void {
   assert.ok(r.idleAfter.fds <= r.idleBefore.fds + FD_MARGIN, `open fds idle: ${r.idleBefore.fds} before the load, ${r.idleAfter.fds} ${SETTLE_MS} ms after it`);
 }
 
-/**
- * Each part has its own timeout, sized from what it measured here (under the whole suite, two
- * files at a time on 2 cores: about 25 s for the built-in proxy, 20 s for nginx) with a margin:
- * the work is bounded by count (SWITCHES, each waiting at most SWITCH_WAIT_MS for its requests),
- * so a slow machine makes a part slower, never endless, and one part never eats the other's time.
+/*
+ * Each part has its own timeout, sized from what it measured (test/helpers/budget.ts): the work is
+ * bounded by count (SWITCHES, each waiting at most SWITCH_WAIT_MS for its requests), so a slow
+ * machine makes a part slower, never endless, and one part never eats the other's time (a shared
+ * 90 s budget once cancelled the nginx part after a slow built-in part on a fresh machine).
  */
-const PART_TIMEOUT_MS = 120_000;
-const HOOK_TIMEOUT_MS = 15_000;
 
 describe('soak: 60 switches under keep-alive load', () => {
   const backends: Record<Colour, TestBackend[]> = { blue: [], green: [] };
   before(async () => {
     for (const c of ['blue', 'green'] as const) backends[c] = [await startBackend(c), await startBackend(c)];
-  }, { timeout: HOOK_TIMEOUT_MS });
+  }, budget(300));
   after(async () => {
     for (const b of [...backends.blue, ...backends.green]) await b.close();
-  }, { timeout: HOOK_TIMEOUT_MS });
+  }, budget(300));
   const ep = (c: Colour, i: number) => ({ app: { host: '127.0.0.1', port: backends[c][i % 2]!.port } });
 
-  it('built-in proxy daemon: no failed request, fds back to where they were, RSS bounded', { timeout: PART_TIMEOUT_MS }, async (t) => {
+  it('built-in proxy daemon: no failed request, fds back to where they were, RSS bounded', budget(13_400), async (t) => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-soak-'));
     const paths = projectPaths(root);
     const port = await freePort();
@@ -202,7 +201,7 @@ describe('soak: 60 switches under keep-alive load', () => {
     }
   });
 
-  it('nginx (host mode): no failed request, fds of master and workers back to where they were', { timeout: PART_TIMEOUT_MS }, async (t) => {
+  it('nginx (host mode): no failed request, fds of master and workers back to where they were', budget(16_600), async (t) => {
     // nginx is part of what CI must have (scripts/setup-infra.sh installs it): missing, this fails.
     const probe = spawnSync('nginx', ['-v'], { encoding: 'utf8', timeout: 10_000 });
     assert.ok(

@@ -1,6 +1,7 @@
 /** On a terminal, deploy and rollback ask (and a "no" changes nothing); `script` gives the CLI a real PTY. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { budget } from '../helpers/budget.ts';
 import { useProject } from '../helpers/project.ts';
 import { runOnTty } from '../helpers/tty.ts';
 
@@ -12,7 +13,7 @@ function onTty(args: string[], answers: Array<[RegExp, string]>): Promise<{ code
   return runOnTty(p.dir, p.env, args, answers.map(([when, keys]) => ({ when, keys })));
 }
 
-test('deploy on a TTY asks before switching; "n" leaves blue serving and state unchanged', async () => {
+test('deploy on a TTY asks before switching; "n" leaves blue serving and state unchanged', budget(1_900), async () => {
   const p = project();
   const before = await p.file('.switchyard/state.json');
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
@@ -24,7 +25,7 @@ test('deploy on a TTY asks before switching; "n" leaves blue serving and state u
   assert.equal((await p.get('/api/echo')).colour, 'blue');
 });
 
-test('deploy on a TTY: "y" switches; rollback asks twice', async () => {
+test('deploy on a TTY: "y" switches; rollback asks twice', budget(1_600), async () => {
   const p = project();
   const d = await onTty(['deploy'], [[/Switch traffic to green\?/, 'y\r']]);
   assert.equal(d.code, 0, d.out);

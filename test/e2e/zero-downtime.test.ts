@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { assertNoFailureThroughDeploysAndSwitches } from '../helpers/switch-marks.ts';
+import { budget } from '../helpers/budget.ts';
 import { useProject } from '../helpers/project.ts';
 
 const project = useProject({ before, after }, 'fixture', { init: true });
@@ -19,12 +20,12 @@ async function ok(args: string[]) {
   return { start, end: Date.now() };
 }
 
-test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, none reaches the old colour after a switch', async (t) => {
+test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, none reaches the old colour after a switch', budget(7_000), async (t) => {
   const totals = await assertNoFailureThroughDeploysAndSwitches(project(), ok);
   t.diagnostic(`sent ${totals.sent} requests in ${totals.ms} ms, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}`);
 });
 
-test('a 2 s request that starts before a switch completes on the old colour', async () => {
+test('a 2 s request that starts before a switch completes on the old colour', budget(2_600), async () => {
   const p = project();
   await ok(['deploy', '--auto-switch', '--keep-old']); // green -> blue, green kept warm
   const slow = request(`http://127.0.0.1:${p.port}/api/slow?ms=2000`, { headersTimeout: 10_000, bodyTimeout: 10_000 });

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { budget } from './budget.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = path.join(ROOT, 'dist', 'switchyard.mjs');
@@ -140,17 +141,18 @@ export async function makeInitedProject(fixture: 'fixture' | 'example' = 'fixtur
  * succeed) before, `down` and removal after. Returns a getter for the project.
  */
 export function useProject(
-  hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void },
+  hooks: { before: (fn: () => Promise<void>, options: { timeout: number }) => void; after: (fn: () => Promise<void>, options: { timeout: number }) => void },
   fixture: 'fixture' | 'example' = 'fixture',
   opts: { init?: boolean } & ProjectOptions = {},
 ): () => Project {
   let p: Project | undefined;
+  // Measured: a copy and `init` take 2-4 s (the example with workers up to 5 s), `down` 1-3 s.
   hooks.before(async () => {
     const { init, ...o } = opts;
     p = init ? await makeInitedProject(fixture, o) : await makeProject(fixture, o);
-  });
+  }, budget(5_000));
   hooks.after(async () => {
     await p?.cleanup();
-  });
+  }, budget(3_000));
   return () => p!;
 }

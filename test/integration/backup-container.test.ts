@@ -28,6 +28,7 @@ import { createClient, withTimeout } from '../../src/runtime/docker/client.js';
 import { demux } from '../../src/runtime/docker/logs.js';
 import { LABEL } from '../../src/runtime/docker/names.js';
 import { BASE_IMAGE, cleanupApp, dockerClient, dockerProject, exampleBuild, uniqueApp, waitFor } from '../helpers/docker.js';
+import { budget } from '../helpers/budget.js';
 
 const APP = uniqueApp('sybk');
 const DB = `${APP}-db`;
@@ -41,11 +42,11 @@ const dirs: string[] = [];
 
 before(async () => {
   docker = await dockerClient();
-});
+}, budget(100));
 after(async () => {
   if (docker) await cleanupApp(docker, APP);
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
-});
+}, budget(5_000));
 
 async function rejects(p: Promise<unknown>): Promise<SwitchyardError> {
   try {
@@ -94,7 +95,7 @@ const sqlStream = (text: string) => Readable.from([Buffer.from(text)]);
 /** pg_dump --format=plain, without the random \restrict key newer pg_dump versions write. */
 const plain = (text: string) => text.replace(/^\\(un)?restrict .*$/gm, '');
 
-describe('containerPgTool: PostgreSQL client programs inside the database container', { timeout: 600_000 }, () => {
+describe('containerPgTool: PostgreSQL client programs inside the database container', () => {
   const tool = containerPgTool({ docker: async () => docker, container: DB });
   const psql = async (sql: string) => {
     const r = await tool.run('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], { timeoutMs: T });
@@ -119,9 +120,9 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     const lines = await project.rt.startShared!();
     assert.match(lines[0] ?? '', /^db: created, healthy/);
     assert.equal((await docker.getContainer(DB).inspect()).State.Running, true);
-  });
+  }, budget(3_700));
 
-  it('runs as the container POSTGRES_USER / POSTGRES_DB over TCP on 127.0.0.1; where() names the container', { timeout: 60_000 }, async () => {
+  it('runs as the container POSTGRES_USER / POSTGRES_DB over TCP on 127.0.0.1; where() names the container', budget(400), async () => {
     assert.equal(tool.where('pg_dump'), `pg_dump in container ${DB}`);
     // inet_client_addr() is NULL over a Unix socket: this is TCP, so scram auth really ran.
     assert.equal(await psql('select current_user, current_database(), inet_client_addr()'), `${USER}|${DATABASE}|127.0.0.1`);
@@ -132,7 +133,7 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     assert.deepEqual([r.code, r.stdout.trim()], [0, `${USER}|postgres`]);
   });
 
-  it('psql -f - runs SQL fed on stdin (stdin ends, so psql sees EOF)', { timeout: 60_000 }, async () => {
+  it('psql -f - runs SQL fed on stdin (stdin ends, so psql sees EOF)', budget(400), async () => {
     const sql = [
       'create table items (id int primary key, name text not null);',
       "insert into items select i, 'item ' || i from generate_series(1, 500) i;",
@@ -148,7 +149,7 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     assert.match(bad.stderr, /relation "no_such_table" does not exist/);
   });
 
-  it('pg_dump --format=custom streams to a file that pg_restore --list reads back on stdin', { timeout: 60_000 }, async () => {
+  it('pg_dump --format=custom streams to a file that pg_restore --list reads back on stdin', budget(600), async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-bk-'));
     dirs.push(dir);
     const file = path.join(dir, 'db.dump');
@@ -172,7 +173,7 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     assert.match(junk.stderr, /input file does not appear to be a valid archive|did not find magic string/);
   });
 
-  it('a wrong password is refused by the server; the password is in no exec Cmd the engine reports', { timeout: 60_000 }, async () => {
+  it('a wrong password is refused by the server; the password is in no exec Cmd the engine reports', budget(200), async () => {
     const wrong = containerPgTool({ docker: async () => docker, container: DB, password: 'definitely-not-it' });
     const r = await wrong.run('psql', ['-X', '--no-password', '-At', '-c', 'select 1'], { timeoutMs: T });
     assert.notEqual(r.code, 0);
@@ -189,7 +190,7 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     for (const x of execs) assert.ok(!JSON.stringify(x).includes(PASSWORD), 'no password in what the engine reports about the exec');
   });
 
-  it('the password may come from the file POSTGRES_PASSWORD_FILE names (docker secrets)', { timeout: 120_000 }, async () => {
+  it('the password may come from the file POSTGRES_PASSWORD_FILE names (docker secrets)', budget(3_600), async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-bk-secret-'));
     dirs.push(dir);
     const secret = `file-pw-${randomBytes(6).toString('hex')}`;
@@ -214,7 +215,7 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     await c.remove({ force: true });
   });
 
-  it('a missing container and a stopped container give clear BACKUP_FAILED errors', { timeout: 120_000 }, async () => {
+  it('a missing container and a stopped container give clear BACKUP_FAILED errors', budget(400), async () => {
     const missing = await rejects(containerPgTool({ docker: async () => docker, container: `${APP}-nope` }).run('pg_dump', [], { timeoutMs: T }));
     assert.equal(missing.code, 'BACKUP_FAILED');
     assert.equal(missing.message, `no container ${APP}-nope: is the shared database started?`);
@@ -230,7 +231,7 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     assert.match(err.hint ?? '', /switchyard init|docker start/);
   });
 
-  it('a program missing from the image: "pg_dump is not installed in container ..."', { timeout: 120_000 }, async () => {
+  it('a program missing from the image: "pg_dump is not installed in container ..."', budget(600), async () => {
     const name = `${APP}-noclient`;
     const c = await docker.createContainer({ name, Image: BASE_IMAGE, Entrypoint: ['sleep'], Cmd: ['300'], Labels: { [LABEL.app]: APP } });
     await c.start();
@@ -247,7 +248,7 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     await c.remove({ force: true });
   });
 
-  it('an unreachable engine: DOCKER_UNREACHABLE naming the socket', { timeout: 30_000 }, async () => {
+  it('an unreachable engine: DOCKER_UNREACHABLE naming the socket', budget(100), async () => {
     const t = containerPgTool({ docker: () => createClient({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' }), container: DB });
     const err = await rejects(t.run('psql', ['-c', 'select 1'], { timeoutMs: 10_000 }));
     assert.equal(err.code, 'DOCKER_UNREACHABLE');
@@ -273,7 +274,7 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     return { err, ms };
   }
 
-  it('an AbortSignal during a long psql returns promptly and the program is gone from the container', { timeout: 60_000 }, async () => {
+  it('an AbortSignal during a long psql returns promptly and the program is gone from the container', budget(700), async () => {
     const ac = new AbortController();
     const { err, ms } = await stopLong('abort_probe', { timeoutMs: 60_000, signal: ac.signal }, () => ac.abort());
     assert.equal(err.code, 'ABORTED');
@@ -284,7 +285,7 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     assert.equal(pre.code, 'ABORTED');
   });
 
-  it('the timeout stops a long psql the same way', { timeout: 60_000 }, async () => {
+  it('the timeout stops a long psql the same way', budget(4_500), async () => {
     const t0 = Date.now();
     const { err } = await stopLong('timeout_probe', { timeoutMs: 4_000 }, () => undefined);
     assert.equal(err.code, 'TIMEOUT');
@@ -292,7 +293,7 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
     assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
   });
 
-  it('a failing output stream stops pg_dump and rejects with its error', { timeout: 60_000 }, async () => {
+  it('a failing output stream stops pg_dump and rejects with its error', budget(1_600), async () => {
     await psql("create table filler as select i, md5(i::text) || md5((i + 1)::text) as s from generate_series(1, 200000) i");
     let got = 0;
     const broken = new Writable({
@@ -310,7 +311,7 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
   // --single-transaction over a dump taken with --clean --if-exists), each judged byte for byte
   // on pg_dump's plain output before the change and after the restore.
   for (const format of ['custom', 'plain'] as const) {
-    it(`postgresBackupper over containerPgTool (format ${format}): backup -> change -> restore gives back the same database`, { timeout: 180_000 }, async () => {
+    it(`postgresBackupper over containerPgTool (format ${format}): backup -> change -> restore gives back the same database`, budget(1_900), async () => {
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), `sy-bk-rt-${format}-`));
       dirs.push(dir);
       await psql("drop table if exists notes; create table notes (id serial primary key, body text); insert into notes (body) values ('first'), ('second')");

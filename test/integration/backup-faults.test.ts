@@ -12,6 +12,7 @@ import { backupSchema, type CommandBackupConfig, type PostgresBackupConfig } fro
 import { SwitchyardError } from '../../src/errors.ts';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { childProcesses, createBigTable, isProgram, partialBytes, poll, processGone } from '../helpers/backup-procs.ts';
+import { budget } from '../helpers/budget.ts';
 
 const PASSWORD = 'faults-Secret-4711';
 const projectDir = mkdtempSync(path.join(tmpdir(), 'sy-backup-faults-'));
@@ -24,11 +25,11 @@ before(async () => {
   pg = await startTestPostgres({ password: PASSWORD });
   await pg.psql(`CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 1000) g;`);
   await createBigTable(pg, 'big', 200_000);
-});
+}, budget(2_300));
 after(async () => {
   await pg?.cleanup();
   rmSync(projectDir, { recursive: true, force: true });
-});
+}, budget(500));
 
 /** A fresh backup folder name for each case, so "nothing left" means an empty (or absent) folder. */
 const freshDir = () => `backups-${++n}`;
@@ -80,7 +81,7 @@ async function startBigBackup(signal?: AbortSignal) {
 }
 
 describe('backup faults: a clear error, exit code 1, and no file left', () => {
-  test('wrong password', async () => {
+  test('wrong password', budget(100), async () => {
     const url = pg.url().replace(encodeURIComponent(PASSWORD), 'wrong-Secret-0815');
     const { b, dir } = postgres({ url });
     const e = await expectFault(b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /^database backup failed: the database rejected the password for user sy_test$/);
@@ -88,7 +89,7 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
     await assertNothingLeft(dir);
   });
 
-  test('pg_dump missing from PATH', async () => {
+  test('pg_dump missing from PATH', budget(100), async () => {
     const empty = await fs.mkdtemp(path.join(tmpdir(), 'sy-empty-path-'));
     const { b, dir } = postgres({}, { pathEnv: empty });
     const e = await expectFault(b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /pg_dump is not installed on this machine/);
@@ -98,7 +99,7 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
     await fs.rm(empty, { recursive: true });
   });
 
-  test('backup folder not writable (its parent is a regular file)', async () => {
+  test('backup folder not writable (its parent is a regular file)', budget(100), async () => {
     const blocker = path.join(projectDir, `not-a-folder-${++n}`);
     await fs.writeFile(blocker, 'x');
     const { b } = postgres({ dir: path.relative(projectDir, path.join(blocker, 'backups')) });
@@ -106,14 +107,14 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
     assert.equal(await fs.readFile(blocker, 'utf8'), 'x');
   });
 
-  test('pg_dump killed halfway', async () => {
+  test('pg_dump killed halfway', budget(100), async () => {
     const { running, dir, pid } = await startBigBackup();
     process.kill(pid, 'SIGKILL');
     await expectFault(running, 'BACKUP_FAILED', /^database backup failed: pg_dump was killed by SIGKILL$/);
     await assertNothingLeft(dir);
   });
 
-  test('aborted halfway (Ctrl-C): pg_dump is stopped and nothing is left', async () => {
+  test('aborted halfway (Ctrl-C): pg_dump is stopped and nothing is left', budget(100), async () => {
     const ac = new AbortController();
     const { running, dir, pid } = await startBigBackup(ac.signal);
     ac.abort();
@@ -123,7 +124,7 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
     await assertNothingLeft(dir);
   });
 
-  test('a restore that fails halfway changes nothing (one transaction)', async () => {
+  test('a restore that fails halfway changes nothing (one transaction)', budget(1_200), async () => {
     const { b, dir } = postgres({ format: 'plain' });
     const meta = await b.backup({ reason: 'manual' });
     const text = await fs.readFile(meta.file, 'utf8');
@@ -156,7 +157,7 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
     await expectFault(b.restore('db-backup-20990101-000000-nope.dump'), 'RESTORE_FAILED', /no backup named/);
   });
 
-  test('kind: command: a failing, a missing and a slow dump command; restore without a restore command', async () => {
+  test('kind: command: a failing, a missing and a slow dump command; restore without a restore command', budget(600), async () => {
     const failing = command({ dump: ['sh', '-c', 'echo half-a-dump; echo "boom: cannot reach db" >&2; exit 3'] });
     const e = await expectFault(failing.b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /backup\.dump \(sh -c .*\) exited with code 3/);
     assert.deepEqual(e.details, ['boom: cannot reach db']);
@@ -186,7 +187,7 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
     await expectFault(ok.b.restore(meta.name), 'RESTORE_FAILED', /backup\.restore is not configured/);
   });
 
-  test('database down: backup, restore and ping say nothing accepts connections', async () => {
+  test('database down: backup, restore and ping say nothing accepts connections', budget(800), async () => {
     const { b, dir } = postgres();
     const meta = await b.backup({ reason: 'manual' });
     await pg.stop();
@@ -203,7 +204,7 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
 });
 
 describe('kind: command round trip', () => {
-  test('dump to stdout, restore from stdin, file named with the extension', async () => {
+  test('dump to stdout, restore from stdin, file named with the extension', budget(100), async () => {
     const target = path.join(projectDir, 'restored.txt');
     const { b } = command({ dump: ['sh', '-c', 'printf "line one\\nline two\\n"'], restore: ['sh', '-c', `cat > ${target}`], extension: 'txt' });
     const meta = await b.backup({ reason: 'deploy', deployId: 'dep-9' });

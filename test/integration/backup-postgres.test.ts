@@ -11,6 +11,7 @@ import type { Backupper } from '../../src/backup/types.ts';
 import { backupSchema, type PostgresBackupConfig } from '../../src/config/backup-schema.ts';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { childProcesses, createBigTable, isProgram, type ProcInfo } from '../helpers/backup-procs.ts';
+import { budget } from '../helpers/budget.ts';
 
 // Characters that must survive URL decoding; distinctive, so a leak is easy to spot.
 const PASSWORD = 'Pw:s3cr@t/with%odd&chars';
@@ -28,11 +29,11 @@ before(async () => {
     INSERT INTO orders (user_id, total, note) SELECT 1 + g % 50, g * 1.25, CASE WHEN g % 7 = 0 THEN E'tab\\there, quote '' and newline\\n' END FROM generate_series(1, 120) g;
     INSERT INTO sales."Odd ""Name"", too" VALUES ('a', '{"x": 1}'), ('b', '[1, 2]'), ('c', 'null');
   `);
-});
+}, budget(1_700));
 after(async () => {
   await pg?.cleanup();
   rmSync(projectDir, { recursive: true, force: true });
-});
+}, budget(500));
 
 function config(over: Record<string, unknown> = {}): PostgresBackupConfig {
   return backupSchema.parse({ kind: 'postgres', url: pg.url(), timeout: '2m', ...over }) as PostgresBackupConfig;
@@ -60,7 +61,7 @@ const expectedCounts = [
 
 describe('postgres backups through this machine\'s pg_dump', () => {
   for (const format of ['plain', 'custom'] as const) {
-    test(`${format}: backup, change the data, restore: the database is as it was, byte for byte`, async () => {
+    test(`${format}: backup, change the data, restore: the database is as it was, byte for byte`, budget(800), async () => {
       const b = open({ format, dir: `backups-${format}` });
       const beforeText = await pg.dumpText();
       const meta = await b.backup({ reason: 'deploy', deployId: `d-${format}` });
@@ -87,7 +88,7 @@ describe('postgres backups through this machine\'s pg_dump', () => {
     });
   }
 
-  test('a restore by path, and restoring a copy whose extension lies (the content decides)', async () => {
+  test('a restore by path, and restoring a copy whose extension lies (the content decides)', budget(600), async () => {
     const b = open({ format: 'custom', dir: 'backups-path' });
     const beforeText = await pg.dumpText();
     const meta = await b.backup({ reason: 'manual' });
@@ -100,7 +101,7 @@ describe('postgres backups through this machine\'s pg_dump', () => {
     assert.deepEqual(result.tables, expectedCounts);
   });
 
-  test('retention: 7 backups with keep 5 leave exactly the newest 5 complete ones and nothing partial', async () => {
+  test('retention: 7 backups with keep 5 leave exactly the newest 5 complete ones and nothing partial', budget(1_100), async () => {
     const b = open({ format: 'custom', dir: 'backups-retention', keep: 5 });
     const taken: string[] = [];
     for (let i = 0; i < 7; i++) {
@@ -116,7 +117,7 @@ describe('postgres backups through this machine\'s pg_dump', () => {
     assert.deepEqual(entries, newest5.flatMap((n) => [n, `${n}.json`]).sort());
   });
 
-  test('the password is never in the argv of the running pg_dump, nor in describe()', async () => {
+  test('the password is never in the argv of the running pg_dump, nor in describe()', budget(2_200), async () => {
     await createBigTable(pg, 'big', 200_000);
     const b = open({ format: 'custom', dir: 'backups-argv', url: pg.url('big') });
     assert.ok(!b.describe().includes(PASSWORD) && !b.describe().includes(encodeURIComponent(PASSWORD)));
@@ -142,7 +143,7 @@ describe('postgres backups through this machine\'s pg_dump', () => {
     assert.deepEqual(dumps[0]!.argv.slice(1), ['--no-password', '--format=custom', '--no-owner']);
   });
 
-  test('ping answers through psql; openBackupper picks the host tool for url and none for kind none', async () => {
+  test('ping answers through psql; openBackupper picks the host tool for url and none for kind none', budget(100), async () => {
     const b = openBackupper(config({ dir: 'backups-open' }), { projectDir, app: 'demo', redact: (s) => s });
     assert.ok(b?.ping);
     await b.ping({ timeoutMs: 5000 });

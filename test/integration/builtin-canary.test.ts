@@ -9,10 +9,11 @@ import { NO_FEATURES } from '../../src/proxy/features.js';
 import { startBackend, type TestBackend } from '../helpers/backends.js';
 import { local, persistedProxy, restartPersisted, snapshot } from '../helpers/proxy.js';
 import { cookieValue, hit, many, wsHello } from '../helpers/builtin-traffic.js';
+import { budget } from '../helpers/budget.js';
 
 const routes = [{ path: '/', service: 'app' }];
 
-describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
+describe('built-in proxy: canary split', () => {
   let blue: TestBackend;
   let green: TestBackend;
   let cleanup: () => Promise<void>;
@@ -24,15 +25,15 @@ describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
     blue = await startBackend('blue');
     green = await startBackend('green');
     ({ proxy, port, file, cleanup } = await persistedProxy({ blue: blue.port, green: green.port }));
-  });
+  }, budget(100));
   after(async () => {
     await proxy.close(2_000);
     await blue.close();
     await green.close();
     await cleanup();
-  });
+  }, budget(100));
 
-  it('sends about 10% of new clients to the canary, each told its sticky cookie', async () => {
+  it('sends about 10% of new clients to the canary, each told its sticky cookie', budget(1_800), async () => {
     await proxy.setWeight('green', 10);
     assert.deepEqual((await proxy.status()).canary, { colour: 'green', percent: 10 });
     const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 20 });
@@ -53,7 +54,7 @@ describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
     }
   });
 
-  it('keeps one client that sends its cookie back on one colour, without setting it again', async () => {
+  it('keeps one client that sends its cookie back on one colour, without setting it again', budget(100), async () => {
     await proxy.setWeight('green', 10);
     const first = await hit(port, '/me');
     const id = cookieValue(first.setCookie)!;
@@ -67,7 +68,7 @@ describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
     assert.equal((await hit(port, '/out', { headers: { cookie: `sy_canary=${outside}` } })).colour, 'blue');
   });
 
-  it('keeps every client that was on the canary at 10% on it at 50%', async () => {
+  it('keeps every client that was on the canary at 10% on it at 50%', budget(600), async () => {
     await proxy.setWeight('green', 10);
     const clients = (await many(300, 20, () => hit(port, '/join'))).map((h) => ({ id: cookieValue(h.setCookie)!, colour: h.colour }));
     const onCanary = clients.filter((c) => c.colour === 'green');
@@ -81,7 +82,7 @@ describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
     assert.ok(greenLater > onCanary.length, `more clients on the canary at 50% (${greenLater}) than at 10% (${onCanary.length})`);
   });
 
-  it('sends WebSocket upgrades by the same split, and sets the cookie on the 101', async () => {
+  it('sends WebSocket upgrades by the same split, and sets the cookie on the 101', budget(100), async () => {
     await proxy.setWeight('green', 30);
     const inside = Array.from({ length: 500 }, () => randomUUID()).find((k) => inCanary(k, 30))!;
     const outside = Array.from({ length: 500 }, () => randomUUID()).find((k) => !inCanary(k, 30))!;
@@ -93,7 +94,7 @@ describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
     assert.match(fresh.hello ?? '', new RegExp(`^hello from ${inCanary(id, 30) ? 'green' : 'blue'}`));
   });
 
-  it('refuses the active colour, 100, fractions, and a colour without backends', async () => {
+  it('refuses the active colour, 100, fractions, and a colour without backends', budget(100), async () => {
     await assert.rejects(proxy.setWeight('blue', 10), (e: Error & { code?: string; hint?: string }) => {
       assert.equal(e.code, 'PROXY_FAILED');
       assert.match(e.message, /active colour/);
@@ -118,7 +119,7 @@ describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
     }
   });
 
-  it('ends the split with weight 0 and with a switch (no cookie set any more)', async () => {
+  it('ends the split with weight 0 and with a switch (no cookie set any more)', budget(100), async () => {
     await proxy.setWeight('green', 50);
     await proxy.setWeight('green', 0);
     assert.equal((await proxy.status()).canary, null);
@@ -134,14 +135,14 @@ describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
     await proxy.switchTo('blue');
   });
 
-  it('refuses to drain the canary colour while the split is on', async () => {
+  it('refuses to drain the canary colour while the split is on', budget(100), async () => {
     await proxy.setWeight('green', 20);
     await assert.rejects(proxy.drain('green', 100), { code: 'PROXY_FAILED', message: /canary/ });
     await proxy.setWeight('green', 0);
     assert.equal((await proxy.drain('green', 100)).timedOut, false);
   });
 
-  it('address mode: one address, one colour; each address where its hash says; no cookie', async () => {
+  it('address mode: one address, one colour; each address where its hash says; no cookie', budget(100), async () => {
     await proxy.configure(routes, { features: { ...NO_FEATURES, sticky: 'address' } });
     await proxy.setWeight('green', 50);
     const hits = await many(30, 5, () => hit(port, '/addr', { from: '127.0.0.1' }));
@@ -162,7 +163,7 @@ describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
     await proxy.configure(routes, { features: NO_FEATURES });
   });
 
-  it('fails no request under keep-alive load while the weight changes and traffic switches', async () => {
+  it('fails no request under keep-alive load while the weight changes and traffic switches', budget(2_000), async () => {
     await proxy.switchTo('blue');
     const load = startLoad({ origin: `http://127.0.0.1:${port}`, path: '/load', connections: 16, maxRequests: 6_000, maxMs: 30_000 });
     const steps: Array<() => Promise<void>> = [
@@ -186,7 +187,7 @@ describe('built-in proxy: canary split', { timeout: 120_000 }, () => {
     assert.ok((totals.byColour.blue ?? 0) > 0 && (totals.byColour.green ?? 0) > 0, JSON.stringify(totals.byColour));
   });
 
-  it('comes back after a restart with the same split, from the persisted snapshot', async () => {
+  it('comes back after a restart with the same split, from the persisted snapshot', budget(100), async () => {
     await proxy.switchTo('blue');
     await proxy.configure(routes, { features: { ...NO_FEATURES, stickyCookie: 'sy_c2' } });
     await proxy.setWeight('green', 35);

@@ -9,6 +9,7 @@ import { projectPaths, type ProjectPaths } from '../../src/state/paths.js';
 import { freePort, squat, startBackend, type TestBackend } from '../helpers/backends.js';
 import { hit } from '../helpers/builtin-traffic.js';
 import { daemonInProcess, local, snapshot, tempProject } from '../helpers/proxy.js';
+import { budget } from '../helpers/budget.js';
 
 const routes = [{ path: '/', service: 'app' }];
 
@@ -27,7 +28,7 @@ function raw(socketPath: string, method: string, path: string, body?: string): P
   });
 }
 
-describe('built-in proxy: control API and daemon persistence', { timeout: 90_000 }, () => {
+describe('built-in proxy: control API and daemon persistence', () => {
   let blue: TestBackend;
   let green: TestBackend;
   let root: string;
@@ -41,15 +42,15 @@ describe('built-in proxy: control API and daemon persistence', { timeout: 90_000
     ({ root, cleanup } = await tempProject());
     paths = projectPaths(root);
     port = await freePort();
-  });
+  }, budget(100));
   after(async () => {
     await stopProxy(paths).catch(() => {});
     await blue.close();
     await green.close();
     await cleanup();
-  });
+  }, budget(100));
 
-  it('carries weight, maintenance, watch, stats and features over the socket, and persists them', async () => {
+  it('carries weight, maintenance, watch, stats and features over the socket, and persists them', budget(200), async () => {
     await saveSnapshot(paths.proxyState, snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue', port));
     const d = await daemon(root);
     try {
@@ -115,7 +116,7 @@ describe('built-in proxy: control API and daemon persistence', { timeout: 90_000
     }
   });
 
-  it('answers bad control bodies with 400 and a clear message', async () => {
+  it('answers bad control bodies with 400 and a clear message', budget(100), async () => {
     const d = await daemon(root);
     try {
       const cases: Array<[string, string | undefined, RegExp]> = [
@@ -147,7 +148,7 @@ describe('built-in proxy: control API and daemon persistence', { timeout: 90_000
     }
   });
 
-  it('ensureProxy passes features to a new daemon, reconfigures a live one, and a restart keeps the split', async () => {
+  it('ensureProxy passes features to a new daemon, reconfigures a live one, and a restart keeps the split', budget(5_300), async () => {
     const listen = { host: '127.0.0.1', port: await freePort() };
     const want = { listen, routes, features: NO_FEATURES };
     await saveSnapshot(paths.proxyState, snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue', listen.port));

@@ -7,12 +7,13 @@ import { DEFAULT_MAINTENANCE_MESSAGE, escapeHtml } from '../../src/proxy/mainten
 import { freePort, startBackend, type TestBackend } from '../helpers/backends.js';
 import { hit, wsHello } from '../helpers/builtin-traffic.js';
 import { local, persistedProxy, restartPersisted, snapshot } from '../helpers/proxy.js';
+import { budget } from '../helpers/budget.js';
 
 const routes = [{ path: '/', service: 'app' }];
 const OUTSIDER = '127.0.0.2';
 const MESSAGE = 'Back at 5 <b>pm</b> & "soon" \'ish\'';
 
-describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
+describe('built-in proxy: maintenance mode', () => {
   let blue: TestBackend;
   let green: TestBackend;
   let cleanup: () => Promise<void>;
@@ -28,15 +29,15 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
     previewPort = await freePort();
     features = { ...NO_FEATURES, preview: { host: '127.0.0.1', port: previewPort }, maintenanceAllow: ['127.0.0.1', '10.0.0.0/8'], retryAfterS: 120 };
     ({ proxy, port, file, cleanup } = await persistedProxy({ blue: blue.port, green: green.port }, features));
-  });
+  }, budget(100));
   after(async () => {
     await proxy.close(2_000);
     await blue.close();
     await green.close();
     await cleanup();
-  });
+  }, budget(100));
 
-  it('answers everyone outside the allowlist with the 503 page, and lets the allowlist through', async () => {
+  it('answers everyone outside the allowlist with the 503 page, and lets the allowlist through', budget(100), async () => {
     assert.equal((await hit(port, '/x', { from: OUTSIDER })).status, 200);
     const t0 = Date.now();
     await proxy.setMaintenance({ on: true, message: MESSAGE });
@@ -58,7 +59,7 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
     assert.equal(ok.colour, 'blue');
   });
 
-  it('refuses WebSocket upgrades from outside the allowlist with 503', async () => {
+  it('refuses WebSocket upgrades from outside the allowlist with 503', budget(100), async () => {
     const w = await wsHello(port, '/live', { from: OUTSIDER });
     assert.equal(w.status, 503);
     assert.equal(w.headers?.['retry-after'], '120');
@@ -66,13 +67,13 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
     assert.match((await wsHello(port, '/live', { from: '127.0.0.1' })).hello ?? '', /^hello from blue/);
   });
 
-  it('leaves the preview listener alone', async () => {
+  it('leaves the preview listener alone', budget(100), async () => {
     const r = await hit(previewPort, '/check', { from: OUTSIDER });
     assert.equal(r.status, 200);
     assert.equal(r.colour, 'green');
   });
 
-  it('comes back after a restart still in maintenance', async () => {
+  it('comes back after a restart still in maintenance', budget(100), async () => {
     const before = (await proxy.status()).maintenance;
     let saved: ProxySnapshot;
     ({ proxy, saved } = await restartPersisted(proxy, file, port));
@@ -84,7 +85,7 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
     assert.equal((await hit(port, '/again', { from: '127.0.0.1' })).status, 200);
   });
 
-  it('uses the default message, keeps `since` while on, and checks the message', async () => {
+  it('uses the default message, keeps `since` while on, and checks the message', budget(100), async () => {
     const since = (await proxy.status()).maintenance?.since;
     await proxy.setMaintenance({ on: true });
     const st = await proxy.status();
@@ -97,7 +98,7 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
     assert.equal((await proxy.status()).maintenance?.message, DEFAULT_MAINTENANCE_MESSAGE, 'a refused message changes nothing');
   });
 
-  it('restores service when turned off', async () => {
+  it('restores service when turned off', budget(100), async () => {
     await proxy.setMaintenance({ on: false });
     assert.equal((await proxy.status()).maintenance, null);
     assert.equal((await loadSnapshot(file))?.maintenance, null);
@@ -107,7 +108,7 @@ describe('built-in proxy: maintenance mode', { timeout: 60_000 }, () => {
     assert.match((await wsHello(port, '/live', { from: OUTSIDER })).hello ?? '', /^hello from blue/);
   });
 
-  it('with an empty allowlist nobody passes, and IPv4-mapped loopback matches 127.0.0.1', async () => {
+  it('with an empty allowlist nobody passes, and IPv4-mapped loopback matches 127.0.0.1', budget(100), async () => {
     await proxy.configure(routes, { features: { ...features, maintenanceAllow: [] } });
     await proxy.setMaintenance({ on: true });
     assert.equal((await hit(port, '/y', { from: '127.0.0.1' })).status, 503);

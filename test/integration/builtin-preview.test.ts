@@ -6,10 +6,11 @@ import { NO_FEATURES, type ProxyFeatures } from '../../src/proxy/features.js';
 import { freePort, squat, startBackend, type TestBackend } from '../helpers/backends.js';
 import { hit, many, wsHello } from '../helpers/builtin-traffic.js';
 import { local, persistedProxy, restartPersisted, snapshot } from '../helpers/proxy.js';
+import { budget } from '../helpers/budget.js';
 
 const routes = [{ path: '/', service: 'app' }];
 
-describe('built-in proxy: preview', { timeout: 60_000 }, () => {
+describe('built-in proxy: preview', () => {
   let blue: TestBackend;
   let green: TestBackend;
   let cleanup: () => Promise<void>;
@@ -29,15 +30,15 @@ describe('built-in proxy: preview', { timeout: 60_000 }, () => {
       previewMatch: { header: 'X-Preview', cookie: 'sy_preview', token: 's3cret' },
     };
     ({ proxy, port, file, cleanup } = await persistedProxy({ blue: blue.port, green: green.port }, features));
-  });
+  }, budget(100));
   after(async () => {
     await proxy.close(2_000);
     await blue.close();
     await green.close();
     await cleanup();
-  });
+  }, budget(100));
 
-  it('serves the active colour publicly and the inactive one on the preview port', async () => {
+  it('serves the active colour publicly and the inactive one on the preview port', budget(100), async () => {
     const pub = await hit(port, '/page');
     const pre = await hit(previewPort, '/page');
     assert.equal(pub.colour, 'blue');
@@ -51,13 +52,13 @@ describe('built-in proxy: preview', { timeout: 60_000 }, () => {
     await proxy.switchTo('blue');
   });
 
-  it('relays WebSockets on the preview port to the inactive colour', async () => {
+  it('relays WebSockets on the preview port to the inactive colour', budget(100), async () => {
     assert.match((await wsHello(previewPort, '/live')).hello ?? '', /^hello from green/);
     assert.match((await wsHello(port, '/live')).hello ?? '', /^hello from blue/);
     assert.match((await wsHello(port, '/live', { headers: { 'x-preview': 's3cret' } })).hello ?? '', /^hello from green/);
   });
 
-  it('sends a public request with the right header or cookie to the inactive colour, and only then', async () => {
+  it('sends a public request with the right header or cookie to the inactive colour, and only then', budget(100), async () => {
     assert.equal((await hit(port, '/h', { headers: { 'X-Preview': 's3cret' } })).colour, 'green');
     assert.equal((await hit(port, '/h', { headers: { 'x-preview': 's3cret' } })).colour, 'green', 'header names are case-insensitive');
     assert.equal((await hit(port, '/c', { headers: { cookie: 'a=1; sy_preview=s3cret; b=2' } })).colour, 'green');
@@ -67,7 +68,7 @@ describe('built-in proxy: preview', { timeout: 60_000 }, () => {
     }
   });
 
-  it('answers 503 when there is no colour to preview', async () => {
+  it('answers 503 when there is no colour to preview', budget(100), async () => {
     await proxy.setBackends('green', {});
     const r = await hit(previewPort, '/x');
     assert.equal(r.status, 503);
@@ -85,7 +86,7 @@ describe('built-in proxy: preview', { timeout: 60_000 }, () => {
     }
   });
 
-  it('fails with PORT_IN_USE naming host:port when the preview port is taken, and changes nothing', async () => {
+  it('fails with PORT_IN_USE naming host:port when the preview port is taken, and changes nothing', budget(100), async () => {
     const taken = await squat();
     try {
       const before = await loadSnapshot(file);
@@ -103,7 +104,7 @@ describe('built-in proxy: preview', { timeout: 60_000 }, () => {
     }
   });
 
-  it('moves the preview listener to a new port, then closes it when preview is turned off', async () => {
+  it('moves the preview listener to a new port, then closes it when preview is turned off', budget(100), async () => {
     const next = await freePort();
     const moved = { ...features, preview: { host: '127.0.0.1', port: next } };
     await proxy.configure(routes, { features: moved });
@@ -118,13 +119,13 @@ describe('built-in proxy: preview', { timeout: 60_000 }, () => {
     assert.equal((await hit(previewPort, '/back')).colour, 'green');
   });
 
-  it('keeps the preview listener across a restart from the snapshot', async () => {
+  it('keeps the preview listener across a restart from the snapshot', budget(100), async () => {
     ({ proxy } = await restartPersisted(proxy, file, port));
     assert.deepEqual((await proxy.status()).features, features);
     assert.equal((await hit(previewPort, '/r')).colour, 'green');
   });
 
-  it('does not count preview traffic', async () => {
+  it('does not count preview traffic', budget(100), async () => {
     await proxy.setWatch(true);
     await many(10, 5, () => hit(previewPort, '/p'));
     await many(10, 5, () => hit(port, '/p', { headers: { 'x-preview': 's3cret' } }));

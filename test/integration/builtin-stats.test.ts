@@ -7,10 +7,11 @@ import { errorRate, quantileMs, type ColourStats } from '../../src/proxy/stats.j
 import { freePort, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
 import { hit, many, startFlakyBackend } from '../helpers/builtin-traffic.js';
 import { local, persistedProxy, restartPersisted } from '../helpers/proxy.js';
+import { budget } from '../helpers/budget.js';
 
 const histogramTotal = (s: ColourStats) => s.latency.reduce((a, b) => a + b, 0);
 
-describe('built-in proxy: traffic stats (the live watch)', { timeout: 60_000 }, () => {
+describe('built-in proxy: traffic stats (the live watch)', () => {
   let flaky: Awaited<ReturnType<typeof startFlakyBackend>>;
   let green: TestBackend;
   let cleanup: () => Promise<void>;
@@ -22,15 +23,15 @@ describe('built-in proxy: traffic stats (the live watch)', { timeout: 60_000 }, 
     flaky = await startFlakyBackend('blue', 5);
     green = await startBackend('green');
     ({ proxy, port, file, cleanup } = await persistedProxy({ blue: flaky.port, green: green.port }));
-  });
+  }, budget(100));
   after(async () => {
     await proxy.close(2_000);
     await flaky.close();
     await green.close();
     await cleanup();
-  });
+  }, budget(100));
 
-  it('is off by default and counts nothing then', async () => {
+  it('is off by default and counts nothing then', budget(100), async () => {
     assert.equal((await proxy.status()).watching, false);
     await many(20, 5, () => hit(port, '/off'));
     const s = await proxy.stats();
@@ -38,7 +39,7 @@ describe('built-in proxy: traffic stats (the live watch)', { timeout: 60_000 }, 
     assert.equal(s.colours.blue.requests, 0);
   });
 
-  it('counts 5xx answers as errors: exactly 20% with every 5th request failing', async () => {
+  it('counts 5xx answers as errors: exactly 20% with every 5th request failing', budget(700), async () => {
     await proxy.setWatch(true);
     assert.equal((await proxy.status()).watching, true);
     const start = flaky.count();
@@ -57,7 +58,7 @@ describe('built-in proxy: traffic stats (the live watch)', { timeout: 60_000 }, 
     assert.equal(s.colours.green.requests, 0);
   });
 
-  it('turning on while on changes nothing; off keeps the last figures and stops counting; on again starts from zero', async () => {
+  it('turning on while on changes nothing; off keeps the last figures and stops counting; on again starts from zero', budget(100), async () => {
     await proxy.setWatch(true);
     assert.equal((await proxy.stats()).colours.blue.requests, 500);
     await proxy.setWatch(false);
@@ -76,7 +77,7 @@ describe('built-in proxy: traffic stats (the live watch)', { timeout: 60_000 }, 
     await proxy.setWatch(true);
   });
 
-  it('counts a dead backend\'s 502s as failures', async () => {
+  it('counts a dead backend\'s 502s as failures', budget(100), async () => {
     const dead = await freePort();
     await proxy.setBackends('green', { app: local(dead) });
     await proxy.switchTo('green');
@@ -89,7 +90,7 @@ describe('built-in proxy: traffic stats (the live watch)', { timeout: 60_000 }, 
     await proxy.switchTo('blue');
   });
 
-  it('counts a client that left before any answer as a request with no error, and measures latency', async () => {
+  it('counts a client that left before any answer as a request with no error, and measures latency', budget(300), async () => {
     await proxy.switchTo('green');
     await proxy.setWatch(false);
     await proxy.setWatch(true);
@@ -112,7 +113,7 @@ describe('built-in proxy: traffic stats (the live watch)', { timeout: 60_000 }, 
     await proxy.switchTo('blue');
   });
 
-  it('counts a canary split into both colours; the histograms add up to the requests', async () => {
+  it('counts a canary split into both colours; the histograms add up to the requests', budget(400), async () => {
     await proxy.setWatch(false);
     await proxy.setWatch(true);
     await proxy.setWeight('green', 50);
@@ -126,7 +127,7 @@ describe('built-in proxy: traffic stats (the live watch)', { timeout: 60_000 }, 
     for (const c of ['blue', 'green'] as const) assert.equal(histogramTotal(s.colours[c]), s.colours[c].requests);
   });
 
-  it('persists `watching` (not the counts) across a restart', async () => {
+  it('persists `watching` (not the counts) across a restart', budget(100), async () => {
     assert.equal((await loadSnapshot(file))?.watching, true);
     ({ proxy } = await restartPersisted(proxy, file, port));
     assert.equal((await proxy.status()).watching, true);

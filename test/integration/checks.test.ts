@@ -10,6 +10,7 @@ import type { ServiceStatus } from '../../src/runtime/types.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { SwitchyardError } from '../../src/errors.ts';
 import { apiServer, checkConfig, flappingServer, silentServer, slowStartServer, webServer, type TestServer } from '../helpers/check-servers.ts';
+import { budget } from '../helpers/budget.ts';
 
 const servers: TestServer[] = [];
 const track = async (p: Promise<TestServer>) => {
@@ -21,7 +22,7 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'sy-checks-'));
 after(async () => {
   await Promise.all(servers.map((s) => s.close()));
   rmSync(tmp, { recursive: true, force: true });
-});
+}, budget(100));
 
 /** Gone or a zombie (an orphan waits for pid 1 to reap it, which may take a while in a container). */
 function alive(pid: number): boolean {
@@ -58,10 +59,10 @@ const level = (levels: Awaited<ReturnType<typeof checkOnce>>, n: number) => {
 
 describe('matchExpect', () => {
   const res = { status: 200, headers: { 'Content-Type': 'application/json', 'X-Env': 'green' }, bodyText: '{"a":{"b":[1,{"c":"x"}]},"empty":"","n":null}' };
-  test('passes a deep subset with "*" and case-insensitive headers', () => {
+  test('passes a deep subset with "*" and case-insensitive headers', budget(100), () => {
     assert.deepEqual(matchExpect({ status: [200, 204], json: { a: { b: [1, { c: '*' }] } }, contentType: 'JSON', headers: { 'x-env': 'green', 'content-type': '*' } }, res), []);
   });
-  test('says what was expected and what came', () => {
+  test('says what was expected and what came', budget(100), () => {
     const p = matchExpect({ status: 201, json: { a: { b: [2] }, empty: '*', n: '*', gone: 1 }, headers: { 'x-missing': '*' }, bodyContains: 'zzz' }, res);
     assert.ok(p.some((x) => /^status: expected 201, got 200/.test(x)));
     assert.ok(p.includes('json.a.b[0]: expected 2, got 1'));
@@ -71,7 +72,7 @@ describe('matchExpect', () => {
     assert.ok(p.includes('header x-missing: missing'));
     assert.ok(p.some((x) => x.startsWith('body: expected to contain "zzz"')));
   });
-  test('without status any 2xx passes; long bodies are cut', () => {
+  test('without status any 2xx passes; long bodies are cut', budget(100), () => {
     assert.deepEqual(matchExpect({}, { status: 204, headers: {}, bodyText: '' }), []);
     const [p] = matchExpect({}, { status: 500, headers: {}, bodyText: 'x'.repeat(1000) });
     assert.ok(p && p.length < 300 && p.includes('(1000 chars)'));
@@ -79,7 +80,7 @@ describe('matchExpect', () => {
 });
 
 describe('health levels', () => {
-  test('all five levels pass (level 2 skipped without runtime health, level 4 probing the database)', async () => {
+  test('all five levels pass (level 2 skipped without runtime health, level 4 probing the database)', budget(100), async () => {
     const { endpoints } = await pair();
     const config = checkConfig({ checks: { database: { service: 'api', path: '/api/health', expect: { json: { database: 'connected' } } } } });
     const levels = await checkOnce(input(endpoints, { config }));
@@ -87,7 +88,7 @@ describe('health levels', () => {
     assert.match(level(levels, 1).detail, /api \(pid 1000\)/);
   });
 
-  test('level 1 fails when a process is not running, and waitHealthy gives up at once', async () => {
+  test('level 1 fails when a process is not running, and waitHealthy gives up at once', budget(100), async () => {
     const { endpoints } = await pair();
     const status = async (): Promise<ServiceStatus[]> => [
       { service: 'api', running: false, detail: 'exited with code 1' },
@@ -101,7 +102,7 @@ describe('health levels', () => {
     assert.match(level(r.levels, 1).detail, /api: not running \(exited with code 1\).*waiting longer cannot help/);
   });
 
-  test('level 2 uses the runtime health where defined', async () => {
+  test('level 2 uses the runtime health where defined', budget(100), async () => {
     const { endpoints } = await pair();
     const sick = await checkOnce(input(endpoints, { status: async () => [{ service: 'api', running: true, healthy: false, detail: 'starting' }, { service: 'web', running: true, healthy: true }] }));
     assert.equal(level(sick, 2).ok, false);
@@ -110,21 +111,21 @@ describe('health levels', () => {
     assert.deepEqual([level(fine, 2).ok, level(fine, 2).skipped], [true, false]);
   });
 
-  test('level 3 fails when a health endpoint answers differently', async () => {
+  test('level 3 fails when a health endpoint answers differently', budget(100), async () => {
     const { endpoints } = await pair({ health: 'degraded' });
     const l3 = level(await checkOnce(input(endpoints)), 3);
     assert.equal(l3.ok, false);
     assert.match(l3.detail, /api GET \/api\/health: json\.status: expected "ok", got "degraded"/);
   });
 
-  test('level 3 fails when nothing listens', async () => {
+  test('level 3 fails when nothing listens', budget(100), async () => {
     const { web } = await pair();
     const l3 = level(await checkOnce(input({ api: { host: '127.0.0.1', port: 1 }, web: web.endpoint })), 3);
     assert.equal(l3.ok, false);
     assert.match(l3.detail, /connection refused/);
   });
 
-  test('level 4 fails when the database is disconnected, and is skipped when not configured', async () => {
+  test('level 4 fails when the database is disconnected, and is skipped when not configured', budget(100), async () => {
     const { endpoints } = await pair({ database: 'disconnected' });
     const config = checkConfig({ checks: { database: { service: 'api', path: '/api/health', expect: { json: { database: 'connected' } } } } });
     const l4 = level(await checkOnce(input(endpoints, { config })), 4);
@@ -134,7 +135,7 @@ describe('health levels', () => {
     assert.deepEqual([skipped.ok, skipped.skipped], [true, true]);
   });
 
-  test('level 5 fails on a 5xx route and on a frontend that does not serve HTML', async () => {
+  test('level 5 fails on a 5xx route and on a frontend that does not serve HTML', budget(100), async () => {
     const { endpoints } = await pair();
     const config = checkConfig({ routes: [{ path: '/api/boom', service: 'api' }, { path: '/api', service: 'api' }, { path: '/', service: 'web' }] });
     const l5 = level(await checkOnce(input(endpoints, { config })), 5);
@@ -163,7 +164,7 @@ describe('waitHealthy', () => {
     status: running(['api']),
   });
 
-  test('needs healthyAfter consecutive passing rounds', async () => {
+  test('needs healthyAfter consecutive passing rounds', budget(100), async () => {
     const { endpoints } = await pair();
     const seen: number[] = [];
     const r = await waitHealthy({ ...input(endpoints), timeoutMs: 5000, intervalMs: 20, healthyAfter: 3, onAttempt: (n) => seen.push(n) });
@@ -172,7 +173,7 @@ describe('waitHealthy', () => {
     assert.deepEqual(seen, [1, 2, 3]);
   });
 
-  test('a server alternating 200/500 never becomes healthy', async () => {
+  test('a server alternating 200/500 never becomes healthy', budget(1_200), async () => {
     const s = await track(flappingServer());
     const r = await waitHealthy({ ...single(s), timeoutMs: 1200, intervalMs: 30, healthyAfter: 2 });
     assert.equal(r.ok, false);
@@ -180,14 +181,14 @@ describe('waitHealthy', () => {
     assert.ok(r.ms < 2500);
   });
 
-  test('a server that is ready after 1 s becomes healthy within the timeout', async () => {
+  test('a server that is ready after 1 s becomes healthy within the timeout', budget(1_200), async () => {
     const s = await track(slowStartServer(1000));
     const r = await waitHealthy({ ...single(s), timeoutMs: 5000, intervalMs: 100, healthyAfter: 2 });
     assert.equal(r.ok, true, JSON.stringify(r.levels));
     assert.ok(r.ms >= 900 && r.ms < 4000, `took ${r.ms} ms`);
   });
 
-  test('a server that never answers fails within the timeout plus a margin', async () => {
+  test('a server that never answers fails within the timeout plus a margin', budget(800), async () => {
     const s = await track(silentServer());
     const t0 = Date.now();
     const r = await waitHealthy({ ...single(s), timeoutMs: 800, intervalMs: 50, healthyAfter: 1 });
@@ -197,7 +198,7 @@ describe('waitHealthy', () => {
     assert.match(level(r.levels, 3).detail, /no answer/);
   });
 
-  test('an abort signal stops the wait with ABORTED', async () => {
+  test('an abort signal stops the wait with ABORTED', budget(200), async () => {
     const s = await track(silentServer());
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);
@@ -216,7 +217,7 @@ describe('smoke steps', () => {
     { name: 'CORS', request: { method: 'OPTIONS' as const, path: '/api/health', headers: { Origin: 'https://example.com' } }, expect: { status: 204, headers: { 'access-control-allow-origin': '*' } } },
   ];
 
-  test("the guide's login flow with captures, templates and a CORS check", async () => {
+  test("the guide's login flow with captures, templates and a CORS check", budget(100), async () => {
     const { api, web, endpoints } = await pair();
     const reported: string[] = [];
     const r = await runSmoke({ config: checkConfig({ checks: { smoke: loginFlow } }), colour: 'green', endpoints, projectDir: tmp, onStep: (s) => reported.push(s.name) });
@@ -226,7 +227,7 @@ describe('smoke steps', () => {
     assert.deepEqual(web.seen, ['GET /'], 'routing sends "/" to the web service only');
   });
 
-  test('an expect mismatch names the request, the service and the difference', async () => {
+  test('an expect mismatch names the request, the service and the difference', budget(100), async () => {
     const { endpoints } = await pair();
     const steps = [{ name: 'health', request: { path: '/api/health' }, expect: { json: { status: 'fine' } } }];
     const r = await runSmoke({ config: checkConfig({ checks: { smoke: steps } }), colour: 'green', endpoints, projectDir: tmp });
@@ -234,7 +235,7 @@ describe('smoke steps', () => {
     assert.match(r.steps[0]?.detail ?? '', /GET \/api\/health -> api: json\.status: expected "fine", got "ok"/);
   });
 
-  test('a failing step stops the rest, which are reported as not run', async () => {
+  test('a failing step stops the rest, which are reported as not run', budget(100), async () => {
     const { endpoints } = await pair({ devCode: '111111' });
     const login = loginFlow[1] as { name: string; request: { path: string } };
     const steps = [loginFlow[0], { ...login, request: { ...login.request, json: { email: 'a@b.c', code: 'wrong' } } }, loginFlow[2], loginFlow[3]];
@@ -245,7 +246,7 @@ describe('smoke steps', () => {
     assert.match(r.steps[2]?.detail ?? '', /not run/);
   });
 
-  test('an unknown template variable and a missing capture fail with a clear message', async () => {
+  test('an unknown template variable and a missing capture fail with a clear message', budget(100), async () => {
     const { endpoints } = await pair();
     const r1 = await runSmoke({ config: checkConfig({ checks: { smoke: [{ name: 't', request: { path: '/api/{{nope}}' } }] } }), colour: 'green', endpoints });
     assert.match(r1.steps[0]?.detail ?? '', /unknown variable \{\{nope\}\} \(captured so far: none\)/);
@@ -253,7 +254,7 @@ describe('smoke steps', () => {
     assert.match(r2.steps[0]?.detail ?? '', /capture x: \$\.data\[0\]\.id not found/);
   });
 
-  test('a run step gets TARGET_URL, COLOUR and SERVICE_<NAME>_URL and runs in the project folder', async () => {
+  test('a run step gets TARGET_URL, COLOUR and SERVICE_<NAME>_URL and runs in the project folder', budget(100), async () => {
     const { api, web, endpoints } = await pair();
     const script = "require('fs').writeFileSync('env.json', JSON.stringify({t: process.env.TARGET_URL, c: process.env.COLOUR, a: process.env.SERVICE_API_URL, x: process.env.EXTRA}))";
     const steps = [
@@ -266,7 +267,7 @@ describe('smoke steps', () => {
     assert.equal(readFileSync(path.join(tmp, 'shell.txt'), 'utf8').trim(), 'blue');
   });
 
-  test('a failing run step shows the last lines of its output; a missing command is named', async () => {
+  test('a failing run step shows the last lines of its output; a missing command is named', budget(100), async () => {
     const { endpoints } = await pair();
     const script = 'for (let i = 1; i <= 30; i++) console.log("line " + i); console.error("boom"); process.exit(3)';
     const r = await runSmoke({ config: checkConfig({ checks: { smoke: [{ name: 'bad', run: [process.execPath, '-e', script] }] } }), colour: 'blue', endpoints, projectDir: tmp });
@@ -279,7 +280,7 @@ describe('smoke steps', () => {
     assert.match(r2.steps[0]?.detail ?? '', /could not run "no-such-command-xyz"/);
   });
 
-  test('a run step that outlives its timeout is killed with its process group', async () => {
+  test('a run step that outlives its timeout is killed with its process group', budget(600), async () => {
     const { endpoints } = await pair();
     // The child spawns a grandchild that would keep running; both must be gone after the timeout.
     const pidFile = path.join(tmp, 'grandchild.pid');

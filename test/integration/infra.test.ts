@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { budget } from '../helpers/budget.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,7 +37,7 @@ after(async () => {
   for (const n of networks) await docker(['network', 'rm', n]).catch(() => undefined);
   if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]).catch(() => undefined);
   if (images.length) await docker(['image', 'rm', '-f', ...images]).catch(() => undefined);
-});
+}, budget(5_000));
 
 type Out = { stdout: string; stderr: string };
 
@@ -105,12 +106,12 @@ async function health(name: string): Promise<string> {
 const HELLO = "require('http').createServer((q,s)=>{s.setHeader('content-type','text/plain');s.end('hello from '+process.env.WHO)}).listen(8000,'0.0.0.0')";
 
 describe('infrastructure (scripts/setup-infra.sh)', () => {
-  it('the Docker engine answers', async () => {
+  it('the Docker engine answers', budget(100), async () => {
     const v = await docker(['version', '--format', '{{.Server.Version}}'], 15_000);
     assert.match(v, /^\d+\.\d+/, `docker version should print the engine version: ${FIX}`);
   });
 
-  it(`the base image ${BASE} exists and carries node, nginx, postgres and tini`, async () => {
+  it(`the base image ${BASE} exists and carries node, nginx, postgres and tini`, budget(300), async () => {
     await docker(['image', 'inspect', BASE]).catch((e: Error) => {
       throw new Error(`base image ${BASE} is missing (${e.message.split('\n')[0]}): ${FIX}`);
     });
@@ -121,14 +122,14 @@ describe('infrastructure (scripts/setup-infra.sh)', () => {
     assert.match(out, /tini version/, 'tini in the image');
   });
 
-  it('nginx and pg_dump work on the host', async () => {
+  it('nginx and pg_dump work on the host', budget(100), async () => {
     const ngx = await exec('nginx', ['-v']);
     assert.match(ngx.stderr + ngx.stdout, /nginx version: nginx\/\d+\.\d+/);
     const pg = await exec('pg_dump', ['--version']);
     assert.match(pg.stdout, /pg_dump \(PostgreSQL\) \d+/);
   });
 
-  it('containers on a user-defined network answer by name and on a published 127.0.0.1 port', async () => {
+  it('containers on a user-defined network answer by name and on a published 127.0.0.1 port', budget(1_300), async () => {
     const net = `sy-infra-net-${tag}`;
     networks.push(net);
     await docker(['network', 'create', '--label', LABEL, net]);
@@ -153,7 +154,7 @@ describe('infrastructure (scripts/setup-infra.sh)', () => {
     assert.equal(fromA, 'hello from b');
   });
 
-  it('the example API and frontend images build from the base image and report healthy', async () => {
+  it('the example API and frontend images build from the base image and report healthy', budget(9_000), async () => {
     const net = `sy-infra-app-${tag}`;
     networks.push(net);
     await docker(['network', 'create', '--label', LABEL, net]);
@@ -177,7 +178,7 @@ describe('infrastructure (scripts/setup-infra.sh)', () => {
     }
   });
 
-  it('a PostgreSQL container from the base image accepts psql from the host through a loopback port', async () => {
+  it('a PostgreSQL container from the base image accepts psql from the host through a loopback port', budget(4_700), async () => {
     const image = `switchyard-test/infra-postgres:${tag}`;
     images.push(image);
     await docker(['build', '-q', '--build-arg', `BASE=${BASE}`, '-f', path.join(ROOT, 'examples/docker/postgres.Dockerfile'), '-t', image, path.join(ROOT, 'examples/docker')], 120_000);
@@ -199,7 +200,7 @@ describe('infrastructure (scripts/setup-infra.sh)', () => {
     assert.ok(!(logs.stdout + logs.stderr).includes(password), 'the password must not appear in the container log');
   });
 
-  it('an nginx container from the base image serves a mounted config in the foreground', async () => {
+  it('an nginx container from the base image serves a mounted config in the foreground', budget(700), async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-infra-nginx-'));
     try {
       const conf = path.join(dir, 'nginx.conf');

@@ -8,17 +8,18 @@ import fs from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { startLoad } from '../../src/load/load.js';
 import { colours, generation, send, stickyCookie, trafficRig, type TrafficRig } from '../helpers/nginx-traffic.js';
+import { budget } from '../helpers/budget.js';
 
 const all = <T>(xs: T[], v: T) => xs.every((x) => x === v);
 
-describe('nginx canary, sticky by cookie', { timeout: 120_000 }, () => {
+describe('nginx canary, sticky by cookie', () => {
   let r: TrafficRig;
   before(async () => {
     r = await trafficRig();
-  });
-  after(async () => r.close());
+  }, budget(800));
+  after(async () => r.close(), budget(300));
 
-  it('refuses the active colour, a colour without backends and a bad percentage', async () => {
+  it('refuses the active colour, a colour without backends and a bad percentage', budget(1_500), async () => {
     await assert.rejects(r.control.setWeight('blue', 10), (e: any) => e.code === 'PROXY_FAILED' && /active colour/.test(e.message) && /switch/.test(e.hint));
     for (const bad of [100, -1, 1.5, Number.NaN]) await assert.rejects(r.control.setWeight('green', bad), { code: 'PROXY_FAILED' });
     const other = await trafficRig();
@@ -31,7 +32,7 @@ describe('nginx canary, sticky by cookie', { timeout: 120_000 }, () => {
     }
   });
 
-  it('weight 10: about 10% of 2,000 cookie-less requests go to green; the split hands out a cookie', async (t) => {
+  it('weight 10: about 10% of 2,000 cookie-less requests go to green; the split hands out a cookie', budget(1_200), async (t) => {
     const g0 = await generation(r.p);
     const none = await send(r.p.port, '/');
     assert.equal(stickyCookie(none), undefined, 'no split: no cookie');
@@ -47,7 +48,7 @@ describe('nginx canary, sticky by cookie', { timeout: 120_000 }, () => {
     assert.deepEqual(await generation(r.p), g0, 'no reload');
   });
 
-  it('one client with its cookie stays on one colour; raising 10 -> 50 keeps canary clients on the canary', async () => {
+  it('one client with its cookie stays on one colour; raising 10 -> 50 keeps canary clients on the canary', budget(500), async () => {
     await r.control.setWeight('green', 10);
     // Clients get their cookie from their first answer, then send it.
     const clients: { cookie: string; first: string }[] = [];
@@ -79,7 +80,7 @@ describe('nginx canary, sticky by cookie', { timeout: 120_000 }, () => {
     assert.ok(greenAt50 > greenAt10 && greenAt50 >= 15 && greenAt50 <= 45, `green clients: ${greenAt10} at 10%, ${greenAt50} at 50%`);
   });
 
-  it('0 ends the split; switchTo ends it too and prunes the split folders', async () => {
+  it('0 ends the split; switchTo ends it too and prunes the split folders', budget(100), async () => {
     await r.control.setWeight('green', 30);
     await r.control.setWeight('green', 0);
     assert.equal((await r.control.status()).canary, null);
@@ -105,7 +106,7 @@ describe('nginx canary, sticky by cookie', { timeout: 120_000 }, () => {
     assert.equal((await r.control.status()).canary, null);
   });
 
-  it('weight changes and switches under a keep-alive load: no failed request, no reload', async (t) => {
+  it('weight changes and switches under a keep-alive load: no failed request, no reload', budget(3_300), async (t) => {
     const g0 = await generation(r.p);
     const load = startLoad({ origin: `http://127.0.0.1:${r.p.port}`, path: '/', connections: 16, maxRequests: 12_000, maxMs: 60_000 });
     const steps: [string, () => Promise<void>][] = [
@@ -132,14 +133,14 @@ describe('nginx canary, sticky by cookie', { timeout: 120_000 }, () => {
   });
 });
 
-describe('nginx canary, sticky by address', { timeout: 60_000 }, () => {
+describe('nginx canary, sticky by address', () => {
   let r: TrafficRig;
   before(async () => {
     r = await trafficRig({ sticky: 'address' });
-  });
-  after(async () => r.close());
+  }, budget(700));
+  after(async () => r.close(), budget(300));
 
-  it('one address, one colour; no cookie; a canary address stays as the split grows', async () => {
+  it('one address, one colour; no cookie; a canary address stays as the split grows', budget(300), async () => {
     const g0 = await generation(r.p);
     await r.control.setWeight('green', 10);
     const addresses = Array.from({ length: 40 }, (_, i) => `127.0.0.${i + 2}`);
@@ -166,14 +167,14 @@ describe('nginx canary, sticky by address', { timeout: 60_000 }, () => {
   });
 });
 
-describe('nginx canary with an unusual cookie name', { timeout: 60_000 }, () => {
+describe('nginx canary with an unusual cookie name', () => {
   let r: TrafficRig;
   before(async () => {
     r = await trafficRig({ stickyCookie: 'c$k.1' });
-  });
-  after(async () => r.close());
+  }, budget(700));
+  after(async () => r.close(), budget(300));
 
-  it('a "$" in the cookie name is sent and matched literally', async () => {
+  it('a "$" in the cookie name is sent and matched literally', budget(100), async () => {
     await r.control.setWeight('green', 50);
     const first = await send(r.p.port, '/');
     const cookie = stickyCookie(first, 'c$k.1');

@@ -8,6 +8,7 @@ import { isNginxMaster, workersOf } from '../../src/proxy/nginx/procfs.js';
 import { testConfig } from '../../src/proxy/nginx/process.js';
 import { freePort, get, startBackend, type TestBackend } from '../helpers/backends.js';
 import { nginxProject, type NginxProject } from '../helpers/nginx.js';
+import { budget } from '../helpers/budget.js';
 
 const routes = [
   { path: '/api', service: 'api' },
@@ -19,7 +20,7 @@ const who = async (port: number, p: string) => {
   return { status: r.status, env: r.headers['x-switchyard-env'], backend: r.status === 200 ? (JSON.parse(r.body) as { colour: string }).colour : undefined };
 };
 
-describe('nginx driver', { timeout: 90_000 }, () => {
+describe('nginx driver', () => {
   let api: TestBackend;
   let web: TestBackend;
   let p: NginxProject;
@@ -28,14 +29,14 @@ describe('nginx driver', { timeout: 90_000 }, () => {
     api = await startBackend('api-blue');
     web = await startBackend('web-blue');
     p = await nginxProject(routes);
-  });
+  }, budget(100));
   after(async () => {
     await p.cleanup();
     await api.close();
     await web.close();
-  });
+  }, budget(100));
 
-  it('starts and passes nginx -t while the inactive colour has nothing running', async () => {
+  it('starts and passes nginx -t while the inactive colour has nothing running', budget(800), async () => {
     const { control, started, status } = await p.driver.ensure();
     assert.equal(started, true);
     assert.equal(status.active, null, 'nothing activated yet');
@@ -47,7 +48,7 @@ describe('nginx driver', { timeout: 90_000 }, () => {
     assert.equal((await p.driver.alive())?.active, 'blue');
   });
 
-  it('routes like routing.ts: /api and /api/x to api, /apix and / to web', async () => {
+  it('routes like routing.ts: /api and /api/x to api, /apix and / to web', budget(100), async () => {
     assert.equal((await who(p.port, '/api')).backend, 'api-blue');
     assert.equal((await who(p.port, '/api/x?y=1')).backend, 'api-blue');
     assert.equal((await who(p.port, '/api?x')).backend, 'api-blue');
@@ -60,7 +61,7 @@ describe('nginx driver', { timeout: 90_000 }, () => {
     assert.equal(r.headers['server'], 'nginx', 'server_tokens off: no version');
   });
 
-  it('reloads only when the rendered config changed, and waits for the new workers', async () => {
+  it('reloads only when the rendered config changed, and waits for the new workers', budget(500), async () => {
     const { control } = await p.driver.ensure();
     const pid = (await p.driver.alive())!.pid;
     const w0 = (await workersOf(pid)).map((w) => w.pid);
@@ -82,7 +83,7 @@ describe('nginx driver', { timeout: 90_000 }, () => {
     }
   });
 
-  it('drain waits for a request in flight to the old colour', async () => {
+  it('drain waits for a request in flight to the old colour', budget(7_300), async () => {
     const green = await startBackend('web-green');
     try {
       const { control } = await p.driver.ensure();
@@ -111,7 +112,7 @@ describe('nginx driver', { timeout: 90_000 }, () => {
     }
   });
 
-  it('a rejected config (bad TLS path) fails with nginx\'s message, is restored, and nginx keeps serving', async () => {
+  it('a rejected config (bad TLS path) fails with nginx\'s message, is restored, and nginx keeps serving', budget(100), async () => {
     const before = await fs.readFile(p.files.conf, 'utf8');
     const https = await freePort();
     const bad = p.driverWith({ listen: { http: p.port, https }, tls: { cert: 'missing/cert.pem', key: 'missing/key.pem' } });
@@ -125,7 +126,7 @@ describe('nginx driver', { timeout: 90_000 }, () => {
     assert.equal((await who(p.port, '/')).status, 200);
   });
 
-  it('a taken port is PORT_IN_USE naming host:port; a missing binary says how to install nginx', async () => {
+  it('a taken port is PORT_IN_USE naming host:port; a missing binary says how to install nginx', budget(2_600), async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const taken = (blocker.address() as net.AddressInfo).port;
@@ -142,7 +143,7 @@ describe('nginx driver', { timeout: 90_000 }, () => {
     }
   });
 
-  it('stop() ends the master; alive() then says so', async () => {
+  it('stop() ends the master; alive() then says so', budget(100), async () => {
     const pid = (await p.driver.alive())!.pid;
     assert.equal(await p.driver.stop(), true);
     assert.equal(await p.driver.alive(), undefined);

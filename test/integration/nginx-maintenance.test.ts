@@ -9,17 +9,18 @@ import { after, before, describe, it } from 'node:test';
 import { startLoad } from '../../src/load/load.js';
 import { DEFAULT_MAINTENANCE_MESSAGE } from '../../src/proxy/maintenance-page.js';
 import { generation, send, trafficRig, type TrafficRig } from '../helpers/nginx-traffic.js';
+import { budget } from '../helpers/budget.js';
 
 const OUTSIDE = '127.0.0.2';
 
-describe('nginx maintenance mode', { timeout: 60_000 }, () => {
+describe('nginx maintenance mode', () => {
   let r: TrafficRig;
   before(async () => {
     r = await trafficRig({ maintenance: { allow: ['127.0.0.1', '10.0.0.0/8'], retryAfter: '2m' } });
-  });
-  after(async () => r.close());
+  }, budget(600));
+  after(async () => r.close(), budget(300));
 
-  it('on: 503 with Retry-After and the page outside the allowlist, the app inside; off restores; no reload', async () => {
+  it('on: 503 with Retry-After and the page outside the allowlist, the app inside; off restores; no reload', budget(100), async () => {
     const g0 = await generation(r.p);
     const message = 'Back at 5 <b>pm</b> & "soon"';
     await r.control.setMaintenance({ on: true, message });
@@ -61,7 +62,7 @@ describe('nginx maintenance mode', { timeout: 60_000 }, () => {
     assert.deepEqual(await generation(r.p), g0, 'same master and workers: no reload');
   });
 
-  it('default message; a new message keeps `since`; a bad message is refused; owner-only flag', async () => {
+  it('default message; a new message keeps `since`; a bad message is refused; owner-only flag', budget(100), async () => {
     await r.control.setMaintenance({ on: true });
     const first = (await r.control.status()).maintenance!;
     assert.equal(first.message, DEFAULT_MAINTENANCE_MESSAGE);
@@ -78,7 +79,7 @@ describe('nginx maintenance mode', { timeout: 60_000 }, () => {
     await r.control.setMaintenance({ on: false });
   });
 
-  it('toggled under an allowlisted keep-alive load: no request fails, the load never notices', async (t) => {
+  it('toggled under an allowlisted keep-alive load: no request fails, the load never notices', budget(1_600), async (t) => {
     const g0 = await generation(r.p);
     const load = startLoad({ origin: `http://127.0.0.1:${r.p.port}`, path: '/', connections: 8, maxRequests: 4_000, maxMs: 30_000 });
     for (let i = 0; i < 6; i++) {

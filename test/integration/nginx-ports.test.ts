@@ -12,8 +12,9 @@ import { configSchema } from '../../src/config/schema.js';
 import { tlsFilesExist } from '../../src/proxy/nginx/rules.js';
 import { portsFile, stablePorts } from '../../src/runtime/process/port-memory.js';
 import { projectPaths } from '../../src/state/paths.js';
+import { budget } from '../helpers/budget.js';
 
-test('a picked port is remembered per colour and service, reused while free, replaced when taken', async () => {
+test('a picked port is remembered per colour and service, reused while free, replaced when taken', budget(100), async () => {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-ports-'));
   const paths = projectPaths(root);
   try {
@@ -44,7 +45,7 @@ test('a picked port is remembered per colour and service, reused while free, rep
   }
 });
 
-test('tls files must exist (relative to the project folder)', async () => {
+test('tls files must exist (relative to the project folder)', budget(100), async () => {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-tls-rule-'));
   try {
     await fs.writeFile(path.join(root, 'cert.pem'), 'x');

@@ -10,19 +10,20 @@ import { canConnect } from '../../src/proxy/nginx/process.js';
 import { freePort } from '../helpers/backends.js';
 import { nginxConfig } from '../helpers/nginx.js';
 import { generation, send, trafficRig, type TrafficRig } from '../helpers/nginx-traffic.js';
+import { budget } from '../helpers/budget.js';
 
 const TOKEN = "s3cr$t{x}'#";
 
-describe('nginx preview', { timeout: 60_000 }, () => {
+describe('nginx preview', () => {
   let r: TrafficRig;
   let preview: number;
   before(async () => {
     preview = await freePort();
     r = await trafficRig({ preview: { header: 'X-Preview', cookie: 'sy_preview', token: TOKEN } }, { preview });
-  });
-  after(async () => r.close());
+  }, budget(700));
+  after(async () => r.close(), budget(300));
 
-  it('the preview port answers from the inactive colour and says which', async () => {
+  it('the preview port answers from the inactive colour and says which', budget(100), async () => {
     const g0 = await generation(r.p);
     const st = await r.control.status();
     assert.deepEqual(st.features.preview, { host: '127.0.0.1', port: preview });
@@ -39,7 +40,7 @@ describe('nginx preview', { timeout: 60_000 }, () => {
     assert.deepEqual(await generation(r.p), g0, 'no reload');
   });
 
-  it('public port: the header or cookie with the token goes to the inactive colour; a wrong token is ignored', async () => {
+  it('public port: the header or cookie with the token goes to the inactive colour; a wrong token is ignored', budget(100), async () => {
     const pub = (headers: Record<string, string>) => send(r.p.port, '/', { headers }).then((x) => x.colour);
     assert.equal(await pub({ 'x-preview': TOKEN }), 'green');
     assert.equal(await pub({ 'X-PREVIEW': TOKEN }), 'green', 'header names are case-insensitive');
@@ -58,7 +59,7 @@ describe('nginx preview', { timeout: 60_000 }, () => {
     await r.control.switchTo('blue');
   });
 
-  it('the preview listener is not in maintenance and not counted', async () => {
+  it('the preview listener is not in maintenance and not counted', budget(1_300), async () => {
     await r.control.setWatch(true);
     await r.control.setMaintenance({ on: true });
     try {
@@ -77,7 +78,7 @@ describe('nginx preview', { timeout: 60_000 }, () => {
     await r.control.setWatch(false);
   });
 
-  it('configure() without preview reloads once and closes the preview listener', async () => {
+  it('configure() without preview reloads once and closes the preview listener', budget(300), async () => {
     const g0 = await generation(r.p);
     const cfg = nginxConfig(r.p.port, [{ path: '/', service: 'app' }]);
     await r.control.configure([{ path: '/', service: 'app' }], { features: featuresOf(cfg.proxy) });

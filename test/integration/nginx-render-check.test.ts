@@ -14,6 +14,7 @@ import { featuresOf } from '../../src/proxy/features.js';
 import { ensureDirs, nginxFiles, swapConfig, type NginxFiles } from '../../src/proxy/nginx/files.js';
 import { renderNginxConfig } from '../../src/proxy/nginx/render.js';
 import { projectPaths } from '../../src/state/paths.js';
+import { budget } from '../helpers/budget.js';
 
 function nginxT(f: NginxFiles): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) =>
@@ -21,7 +22,7 @@ function nginxT(f: NginxFiles): Promise<{ ok: boolean; output: string }> {
   );
 }
 
-describe('nginx -t accepts every rendered combination', { timeout: 120_000 }, () => {
+describe('nginx -t accepts every rendered combination', () => {
   let root: string;
   let f: NginxFiles;
   before(async () => {
@@ -34,10 +35,10 @@ describe('nginx -t accepts every rendered combination', { timeout: 120_000 }, ()
         e ? reject(e) : resolve(),
       ),
     );
-  });
-  after(async () => fs.rm(root, { recursive: true, force: true }));
+  }, budget(200));
+  after(async () => fs.rm(root, { recursive: true, force: true }), budget(100));
 
-  it('64 combinations', async (t) => {
+  it('64 combinations', budget(1_700), async (t) => {
     const matches = [{}, { header: 'X-Preview' }, { cookie: 'pv$1' }, { header: 'X-Sy-Preview', cookie: 'sy_preview' }];
     let n = 0;
     for (const preview of [false, true])

@@ -9,6 +9,7 @@ import type { Colour } from '../../src/config/schema.js';
 import { startLoad, type LoadTotals } from '../../src/load/load.js';
 import { startBackend, type TestBackend } from '../helpers/backends.js';
 import { nginxProject, reloadSwitchedNginx, startWith, type NginxProject } from '../helpers/nginx.js';
+import { budget } from '../helpers/budget.js';
 
 const SWITCHES = 10;
 /** Upper bound only: the load stops once every switch happened and EVERY more requests were sent. */
@@ -67,7 +68,7 @@ function wrongColour(totals: LoadTotals, switches: Switch[]): { wrong: string[];
   return { wrong, checked };
 }
 
-describe('switching colours under keep-alive load through nginx', { timeout: 180_000 }, () => {
+describe('switching colours under keep-alive load through nginx', () => {
   let blue: TestBackend;
   let green: TestBackend;
   let p: NginxProject;
@@ -76,14 +77,14 @@ describe('switching colours under keep-alive load through nginx', { timeout: 180
     blue = await startBackend('blue');
     green = await startBackend('green');
     p = await nginxProject([{ path: '/', service: 'app' }]);
-  });
+  }, budget(100));
   after(async () => {
     await p.cleanup();
     await blue.close();
     await green.close();
-  });
+  }, budget(100));
 
-  it('flag file: 10 switches, 0 failed requests, new requests see the new colour at once, no reload', async (t) => {
+  it('flag file: 10 switches, 0 failed requests, new requests see the new colour at once, no reload', budget(2_500), async (t) => {
     const control = await startWith(p, 'app', blue.port, green.port);
     const pid = (await p.driver.alive())!.pid;
     const { totals, switches } = await switchUnderLoad(p.port, (c) => control.switchTo(c));
@@ -102,7 +103,7 @@ describe('switching colours under keep-alive load through nginx', { timeout: 180
     assert.ok(switches.every((s) => s.startedAt < totals.ms), 'every switch happened during the load');
   });
 
-  it('reload per switch (the approach replaced), for comparison: failures reported, not asserted', async (t) => {
+  it('reload per switch (the approach replaced), for comparison: failures reported, not asserted', budget(1_400), async (t) => {
     const old = await reloadSwitchedNginx({ blue: blue.port, green: green.port });
     try {
       const { totals, switches } = await switchUnderLoad(old.port, (c) => old.switchTo(c));

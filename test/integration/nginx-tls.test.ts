@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { freePort, get, startBackend, type TestBackend } from '../helpers/backends.js';
 import { nginxProject, startWith, type NginxProject } from '../helpers/nginx.js';
+import { budget } from '../helpers/budget.js';
 
 function selfSigned(dir: string): Promise<void> {
   return new Promise((resolve, reject) =>
@@ -19,7 +20,7 @@ function selfSigned(dir: string): Promise<void> {
   );
 }
 
-describe('nginx with TLS', { timeout: 60_000 }, () => {
+describe('nginx with TLS', () => {
   let blue: TestBackend;
   let p: NginxProject;
   let https: number;
@@ -31,14 +32,14 @@ describe('nginx with TLS', { timeout: 60_000 }, () => {
     p = await nginxProject([{ path: '/', service: 'app' }]);
     await fs.mkdir(path.join(p.root, 'tls'));
     await selfSigned(p.root);
-  });
+  }, budget(300));
   after(async () => {
     await p.cleanup();
     await blue.close();
     await agent.close();
-  });
+  }, budget(100));
 
-  it('answers HTTPS through nginx and redirects HTTP with 301', async () => {
+  it('answers HTTPS through nginx and redirects HTTP with 301', budget(600), async () => {
     const driver = p.driverWith({ listen: { http: p.port, https }, tls: { cert: 'tls/cert.pem', key: 'tls/key.pem' } });
     const { control } = await driver.ensure();
     await control.setBackends('blue', { app: { host: '127.0.0.1', port: blue.port } });

@@ -13,6 +13,7 @@ import { workersOf } from '../../src/proxy/nginx/procfs.js';
 import type { ProxyControl } from '../../src/proxy/types.js';
 import { startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
 import { nginxProject, startWith, type NginxProject } from '../helpers/nginx.js';
+import { budget } from '../helpers/budget.js';
 
 interface Opened {
   ws: WebSocket;
@@ -46,7 +47,7 @@ function echo(ws: WebSocket, text: string): Promise<string> {
 
 const closed = (ws: WebSocket) => new Promise<void>((r) => (ws.readyState === WebSocket.CLOSED ? r() : ws.once('close', () => r())));
 
-describe('WebSocket through nginx', { timeout: 60_000 }, () => {
+describe('WebSocket through nginx', () => {
   let blue: TestBackend;
   let green: TestBackend;
   let p: NginxProject;
@@ -58,15 +59,15 @@ describe('WebSocket through nginx', { timeout: 60_000 }, () => {
     green = await startBackend('green');
     p = await nginxProject([{ path: '/', service: 'app' }]);
     control = await startWith(p, 'app', blue.port, green.port);
-  });
+  }, budget(600));
   after(async () => {
     for (const ws of opened) ws.terminate();
     await p.cleanup();
     await blue.close();
     await green.close();
-  });
+  }, budget(200));
 
-  it('upgrades to the active colour, echoes messages, and names the colour on the 101', async () => {
+  it('upgrades to the active colour, echoes messages, and names the colour on the 101', budget(100), async () => {
     const a = await open(`ws://127.0.0.1:${p.port}/chat?room=1`);
     opened.push(a.ws);
     assert.equal(a.upgrade.statusCode, 101);
@@ -84,7 +85,7 @@ describe('WebSocket through nginx', { timeout: 60_000 }, () => {
     assert.ok(await waitFor(() => blue.sockets.size === 0), 'the close reached the backend');
   });
 
-  it('after a switch (flag file, no reload) a new WebSocket lands on green while the open one keeps talking to blue', async () => {
+  it('after a switch (flag file, no reload) a new WebSocket lands on green while the open one keeps talking to blue', budget(100), async () => {
     const old = await open(`ws://127.0.0.1:${p.port}/old`);
     opened.push(old.ws);
     assert.equal(old.upgrade.headers['x-switchyard-env'], 'blue');

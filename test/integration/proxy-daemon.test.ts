@@ -8,12 +8,13 @@ import { proxyAlive, proxyClient } from '../../src/proxy/client.js';
 import { projectPaths, type ProjectPaths } from '../../src/state/paths.js';
 import { freePort, get, startBackend, type TestBackend } from '../helpers/backends.js';
 import { daemonInProcess, local, snapshot, tempProject } from '../helpers/proxy.js';
+import { budget } from '../helpers/budget.js';
 
 const routes = [{ path: '/', service: 'app' }];
 
 const daemon = daemonInProcess;
 
-describe('proxy daemon', { timeout: 60_000 }, () => {
+describe('proxy daemon', () => {
   let blue: TestBackend;
   let green: TestBackend;
   let root: string;
@@ -27,18 +28,18 @@ describe('proxy daemon', { timeout: 60_000 }, () => {
     ({ root, cleanup } = await tempProject());
     paths = projectPaths(root);
     port = await freePort();
-  });
+  }, budget(100));
   after(async () => {
     await blue.close();
     await green.close();
     await cleanup();
-  });
+  }, budget(100));
 
-  it('refuses to start without a snapshot', async () => {
+  it('refuses to start without a snapshot', budget(100), async () => {
     await assert.rejects(runProxyDaemon(root), { code: 'PROXY_FAILED', message: /no proxy state/ });
   });
 
-  it('serves, owns a 0600 control socket and persists every change before answering', async () => {
+  it('serves, owns a 0600 control socket and persists every change before answering', budget(200), async () => {
     await saveSnapshot(paths.proxyState, snapshot(routes, {}, null, port));
     const d = await daemon(root);
     try {
@@ -79,7 +80,7 @@ describe('proxy daemon', { timeout: 60_000 }, () => {
     await assert.rejects(fs.stat(paths.proxyPid), { code: 'ENOENT' });
   });
 
-  it('remembers the active colour across a restart', async () => {
+  it('remembers the active colour across a restart', budget(100), async () => {
     const d = await daemon(root);
     try {
       const s = await proxyAlive(paths.proxySocket);
@@ -92,7 +93,7 @@ describe('proxy daemon', { timeout: 60_000 }, () => {
     }
   });
 
-  it('lets an in-flight request finish when asked to stop', async () => {
+  it('lets an in-flight request finish when asked to stop', budget(500), async () => {
     const d = await daemon(root);
     const arrived = green.arrived('/slow');
     const slow = get(port, '/slow?ms=500');
@@ -105,7 +106,7 @@ describe('proxy daemon', { timeout: 60_000 }, () => {
     assert.ok(Date.now() - t0 < 5_000);
   });
 
-  it('replaces a stale socket file but refuses to start beside a live daemon', async () => {
+  it('replaces a stale socket file but refuses to start beside a live daemon', budget(100), async () => {
     await fs.writeFile(paths.proxySocket, 'stale');
     const d = await daemon(root);
     try {
@@ -117,7 +118,7 @@ describe('proxy daemon', { timeout: 60_000 }, () => {
     }
   });
 
-  it('fails with PORT_IN_USE naming host:port when the public port is taken', async () => {
+  it('fails with PORT_IN_USE naming host:port when the public port is taken', budget(100), async () => {
     const squatter = net.createServer();
     const taken = await new Promise<number>((r) => squatter.listen(0, '127.0.0.1', () => r((squatter.address() as net.AddressInfo).port)));
     try {

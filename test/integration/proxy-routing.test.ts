@@ -4,13 +4,14 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { freePort, get, startBackend, startResettingBackend, type TestBackend } from '../helpers/backends.js';
 import { local, snapshot, startProxy } from '../helpers/proxy.js';
+import { budget } from '../helpers/budget.js';
 
 const routes = [
   { path: '/', service: 'web' },
   { path: '/api', service: 'api' },
 ];
 
-describe('proxy routing and headers', { timeout: 30_000 }, () => {
+describe('proxy routing and headers', () => {
   let api: TestBackend;
   let web: TestBackend;
   let p: Awaited<ReturnType<typeof startProxy>>;
@@ -19,14 +20,14 @@ describe('proxy routing and headers', { timeout: 30_000 }, () => {
     api = await startBackend('blue');
     web = await startBackend('blue');
     p = await startProxy(snapshot(routes, { blue: { api: local(api.port), web: local(web.port) } }, 'blue'));
-  });
+  }, budget(100));
   after(async () => {
     await p.stop();
     await api.close();
     await web.close();
-  });
+  }, budget(100));
 
-  it('sends each path to the longest matching prefix and marks the colour', async () => {
+  it('sends each path to the longest matching prefix and marks the colour', budget(100), async () => {
     const before = api.hits.get('/api/users') ?? 0;
     const r = await get(p.port, '/api/users?x=1');
     assert.equal(r.status, 200);
@@ -39,7 +40,7 @@ describe('proxy routing and headers', { timeout: 30_000 }, () => {
     assert.equal(web.hits.get('/'), 1);
   });
 
-  it('sets X-Forwarded-* and strips hop-by-hop request headers', async () => {
+  it('sets X-Forwarded-* and strips hop-by-hop request headers', budget(100), async () => {
     const r = await get(p.port, '/api/echo', {
       headers: {
         host: 'shop.example.test',
@@ -61,7 +62,7 @@ describe('proxy routing and headers', { timeout: 30_000 }, () => {
     for (const gone of ['x-drop-me', 'keep-alive', 'te', 'proxy-authorization']) assert.equal(h[gone], undefined, gone);
   });
 
-  it('strips hop-by-hop response headers, including those named in Connection', async () => {
+  it('strips hop-by-hop response headers, including those named in Connection', budget(100), async () => {
     const r = await get(p.port, '/api/hop');
     assert.equal(r.status, 200);
     assert.equal(r.headers['x-keep'], 'yes');
@@ -69,14 +70,14 @@ describe('proxy routing and headers', { timeout: 30_000 }, () => {
     assert.equal(r.headers['x-switchyard-env'], 'blue');
   });
 
-  it('streams request bodies to the backend', async () => {
+  it('streams request bodies to the backend', budget(100), async () => {
     const body = 'x'.repeat(256 * 1024);
     const r = await get(p.port, '/api/upload', { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
     assert.equal(r.status, 200);
     assert.equal(JSON.parse(r.body).received, body.length);
   });
 
-  it('delivers the first chunk of a streamed response before the backend ends it', async () => {
+  it('delivers the first chunk of a streamed response before the backend ends it', budget(100), async () => {
     const first = await new Promise<{ chunk: string; res: http.IncomingMessage }>((resolve, reject) => {
       const req = http.get({ host: '127.0.0.1', port: p.port, path: '/api/hold', agent: false }, (res) => {
         res.once('data', (c: Buffer) => resolve({ chunk: c.toString(), res }));
@@ -94,7 +95,7 @@ describe('proxy routing and headers', { timeout: 30_000 }, () => {
     assert.equal(rest.join(''), 'last\n');
   });
 
-  it('answers a path without a route with 404', async () => {
+  it('answers a path without a route with 404', budget(100), async () => {
     const only = await startProxy(snapshot([{ path: '/api', service: 'api' }], { blue: { api: local(api.port) } }, 'blue'));
     try {
       const r = await get(only.port, '/nowhere');
@@ -105,7 +106,7 @@ describe('proxy routing and headers', { timeout: 30_000 }, () => {
     }
   });
 
-  it('answers 503 with no active colour and when the colour lacks the service', async () => {
+  it('answers 503 with no active colour and when the colour lacks the service', budget(100), async () => {
     const none = await startProxy(snapshot(routes, {}, null));
     const partial = await startProxy(snapshot(routes, { blue: { api: local(api.port) } }, 'blue'));
     try {
@@ -122,7 +123,7 @@ describe('proxy routing and headers', { timeout: 30_000 }, () => {
     }
   });
 
-  it('answers 502 when the backend refuses the connection', async () => {
+  it('answers 502 when the backend refuses the connection', budget(100), async () => {
     const dead = await freePort();
     const bad = await startProxy(snapshot(routes, { blue: { api: local(dead), web: local(dead) } }, 'blue'));
     try {
@@ -136,7 +137,7 @@ describe('proxy routing and headers', { timeout: 30_000 }, () => {
     }
   });
 
-  it('retries an idempotent request once when a reused backend connection is reset', async () => {
+  it('retries an idempotent request once when a reused backend connection is reset', budget(100), async () => {
     const flaky = await startResettingBackend();
     const fp = await startProxy(snapshot([{ path: '/', service: 'app' }], { blue: { app: local(flaky.port) } }, 'blue'));
     try {
@@ -159,7 +160,7 @@ describe('proxy routing and headers', { timeout: 30_000 }, () => {
     }
   });
 
-  it('answers 502 when the backend sends a response Node cannot relay, and 400 for absolute-form targets', async () => {
+  it('answers 502 when the backend sends a response Node cannot relay, and 400 for absolute-form targets', budget(100), async () => {
     const raw = net.createServer((s) => {
       s.on('error', () => {});
       s.once('data', () => s.end('HTTP/1.1 200 OK\r\nX-Bad: a\u0001b\r\nContent-Length: 2\r\n\r\nok'));
@@ -177,7 +178,7 @@ describe('proxy routing and headers', { timeout: 30_000 }, () => {
     }
   });
 
-  it('does not expose the control API on the public port', async () => {
+  it('does not expose the control API on the public port', budget(100), async () => {
     const apiOnly = await startProxy(snapshot([{ path: '/api', service: 'api' }], { blue: { api: local(api.port) }, green: { api: local(web.port) } }, 'blue'));
     try {
       const s = await get(apiOnly.port, '/status');

@@ -5,10 +5,11 @@ import { WebSocket } from 'ws';
 import type { Colour } from '../../src/config/schema.js';
 import { get, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
 import { local, snapshot, startProxy } from '../helpers/proxy.js';
+import { budget } from '../helpers/budget.js';
 
 const routes = [{ path: '/', service: 'app' }];
 
-describe('switching and draining', { timeout: 60_000 }, () => {
+describe('switching and draining', () => {
   let blue: TestBackend;
   let green: TestBackend;
   let p: Awaited<ReturnType<typeof startProxy>>;
@@ -17,14 +18,14 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     blue = await startBackend('blue');
     green = await startBackend('green');
     p = await startProxy(snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'));
-  });
+  }, budget(100));
   after(async () => {
     await p.stop();
     await blue.close();
     await green.close();
-  });
+  }, budget(100));
 
-  it('drops no request across 5 switches under keep-alive load, and new requests see the new colour', async () => {
+  it('drops no request across 5 switches under keep-alive load, and new requests see the new colour', budget(2_000), async () => {
     await p.proxy.switchTo('blue');
     const total = 3_000;
     const client = new Pool(`http://127.0.0.1:${p.port}`, { connections: 20, pipelining: 1 });
@@ -86,7 +87,7 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     assert.ok(Date.now() - t0 < 40_000);
   });
 
-  it('lets a long request started before a switch finish on the old colour', async () => {
+  it('lets a long request started before a switch finish on the old colour', budget(2_000), async () => {
     await p.proxy.switchTo('blue');
     const arrived = blue.arrived('/slow');
     const slow = get(p.port, '/slow?ms=2000');
@@ -100,7 +101,7 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     assert.equal(JSON.parse(r.body).colour, 'blue');
   });
 
-  it('drain waits for in-flight requests to the old colour', async () => {
+  it('drain waits for in-flight requests to the old colour', budget(600), async () => {
     await p.proxy.switchTo('blue');
     const arrived = blue.arrived('/slow');
     const slow = get(p.port, '/slow?ms=600');
@@ -115,7 +116,7 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     assert.equal((await slow).status, 200);
   });
 
-  it('drain gives up at its timeout and reports what is still open', async () => {
+  it('drain gives up at its timeout and reports what is still open', budget(1_500), async () => {
     await p.proxy.switchTo('blue');
     const arrived = blue.arrived('/slow');
     const slow = get(p.port, '/slow?ms=1500');
@@ -129,7 +130,7 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     assert.equal((await slow).status, 200);
   });
 
-  it('drain ends at once when nothing is open, and refuses the active colour', async () => {
+  it('drain ends at once when nothing is open, and refuses the active colour', budget(100), async () => {
     await p.proxy.switchTo('green');
     const d = await p.proxy.drain('blue', 5_000);
     assert.equal(d.timedOut, false);
@@ -138,7 +139,7 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     await assert.rejects(p.proxy.drain('green', 100), { code: 'PROXY_FAILED', message: /active/ });
   });
 
-  it('drain closes the idle pooled connections to the drained colour at once', async () => {
+  it('drain closes the idle pooled connections to the drained colour at once', budget(100), async () => {
     await p.proxy.switchTo('blue');
     await Promise.all(Array.from({ length: 5 }, () => get(p.port, '/warm')));
     assert.ok((await blue.connections()) > 0, 'the proxy keeps pooled connections to blue');
@@ -151,7 +152,7 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     assert.equal((await get(p.port, '/back')).headers['x-switchyard-env'], 'blue');
   });
 
-  it('closes the drained colour\'s WebSockets with 1001 on both sides', async () => {
+  it('closes the drained colour\'s WebSockets with 1001 on both sides', budget(100), async () => {
     await p.proxy.switchTo('blue');
     const ws = new WebSocket(`ws://127.0.0.1:${p.port}/live`);
     const hello = await new Promise<string>((resolve, reject) => {
@@ -170,7 +171,7 @@ describe('switching and draining', { timeout: 60_000 }, () => {
     assert.equal((await p.proxy.status()).websockets.blue, 0);
   });
 
-  it('refuses to switch to a colour without backends for every route', async () => {
+  it('refuses to switch to a colour without backends for every route', budget(100), async () => {
     const lone = await startProxy(snapshot(routes, { blue: { app: local(blue.port) } }, 'blue'));
     try {
       await assert.rejects(lone.proxy.switchTo('green'), { code: 'PROXY_FAILED', message: /no backend for "app"/ });
@@ -181,8 +182,8 @@ describe('switching and draining', { timeout: 60_000 }, () => {
   });
 });
 
-describe('a drain you can see', { timeout: 30_000 }, () => {
-  it('waits for a 3 s request, closes an open WebSocket with 1001, reports both, and ends as soon as nothing is left', async () => {
+describe('a drain you can see', () => {
+  it('waits for a 3 s request, closes an open WebSocket with 1001, reports both, and ends as soon as nothing is left', budget(3_000), async () => {
     const blue = await startBackend('blue');
     const green = await startBackend('green');
     const p = await startProxy(snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'));

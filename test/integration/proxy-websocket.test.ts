@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { freePort, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
 import { local, snapshot, startProxy } from '../helpers/proxy.js';
+import { budget } from '../helpers/budget.js';
 
 const routes = [{ path: '/', service: 'app' }];
 
@@ -17,20 +18,20 @@ function open(url: string, protocols: string[] = []): Promise<{ ws: WebSocket; h
 const next = (ws: WebSocket) =>
   new Promise<{ data: Buffer; isBinary: boolean }>((resolve) => ws.once('message', (data, isBinary) => resolve({ data: data as Buffer, isBinary })));
 
-describe('WebSocket relay', { timeout: 30_000 }, () => {
+describe('WebSocket relay', () => {
   let blue: TestBackend;
   let p: Awaited<ReturnType<typeof startProxy>>;
 
   before(async () => {
     blue = await startBackend('blue');
     p = await startProxy(snapshot(routes, { blue: { app: local(blue.port) } }, 'blue'));
-  });
+  }, budget(100));
   after(async () => {
     await p.stop();
     await blue.close();
-  });
+  }, budget(100));
 
-  it('relays text and binary messages both ways with the path and X-Forwarded-For', async () => {
+  it('relays text and binary messages both ways with the path and X-Forwarded-For', budget(100), async () => {
     const { ws, hello } = await open(`ws://127.0.0.1:${p.port}/chat?room=1`);
     assert.equal(hello, 'hello from blue /chat?room=1 127.0.0.1');
     ws.send('ping-text');
@@ -43,13 +44,13 @@ describe('WebSocket relay', { timeout: 30_000 }, () => {
     await new Promise((r) => ws.once('close', r));
   });
 
-  it('accepts the client with the subprotocol the backend chose', async () => {
+  it('accepts the client with the subprotocol the backend chose', budget(100), async () => {
     const { ws } = await open(`ws://127.0.0.1:${p.port}/chat`, ['chat.v1', 'chat.v2']);
     assert.equal(ws.protocol, 'chat.v2');
     ws.terminate();
   });
 
-  it('relays ping and pong end to end', async () => {
+  it('relays ping and pong end to end', budget(100), async () => {
     const { ws } = await open(`ws://127.0.0.1:${p.port}/chat`);
     const pong = new Promise<string>((resolve) => ws.once('pong', (d) => resolve(d.toString())));
     ws.ping('are-you-there');
@@ -57,7 +58,7 @@ describe('WebSocket relay', { timeout: 30_000 }, () => {
     ws.terminate();
   });
 
-  it('passes the backend close code to the client and the client close code to the backend', async () => {
+  it('passes the backend close code to the client and the client close code to the backend', budget(100), async () => {
     const a = await open(`ws://127.0.0.1:${p.port}/chat`);
     const code = new Promise<number>((resolve) => a.ws.once('close', (c) => resolve(c)));
     a.ws.send('close-me');
@@ -70,7 +71,7 @@ describe('WebSocket relay', { timeout: 30_000 }, () => {
     assert.ok(await waitFor(async () => (await p.proxy.status()).websockets.blue === 0), 'the relay was forgotten');
   });
 
-  it('answers an upgrade it cannot serve with a plain HTTP status', async () => {
+  it('answers an upgrade it cannot serve with a plain HTTP status', budget(100), async () => {
     const dead = await freePort();
     const none = await startProxy(snapshot(routes, {}, null));
     const bad = await startProxy(snapshot(routes, { blue: { app: local(dead) } }, 'blue'));

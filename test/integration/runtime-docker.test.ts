@@ -23,6 +23,7 @@ import type { RuntimeContext } from '../../src/runtime/types.js';
 import { projectPaths } from '../../src/state/paths.js';
 import { BASE_IMAGE, cleanupApp, dockerClient, dockerProject, exampleBuild, uniqueApp, waitFor, type DockerProject } from '../helpers/docker.js';
 import { freePort } from '../helpers/project.js';
+import { budget } from '../helpers/budget.js';
 
 const APP = uniqueApp();
 const health = { path: '/api/health' };
@@ -31,11 +32,11 @@ const dirs: string[] = [];
 
 before(async () => {
   docker = await dockerClient();
-});
+}, budget(100));
 after(async () => {
   if (docker) await cleanupApp(docker, APP);
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
-});
+}, budget(5_000));
 
 async function rejects(p: Promise<unknown>): Promise<SwitchyardError> {
   try {
@@ -46,8 +47,6 @@ async function rejects(p: Promise<unknown>): Promise<SwitchyardError> {
   }
   assert.fail('expected a rejection');
 }
-
-const timed = { timeout: 120_000 };
 
 /**
  * A project read the way the CLI reads it: switchyard.yml (JSON is YAML) and `files` written to a
@@ -96,7 +95,7 @@ const inGit = (dir: string) => {
   }
 };
 
-describe('docker runtime', { timeout: 600_000 }, () => {
+describe('docker runtime', () => {
   let project: Awaited<ReturnType<typeof dockerProject>>;
   let release: string;
 
@@ -112,9 +111,9 @@ describe('docker runtime', { timeout: 600_000 }, () => {
       },
       { 'api.env': '# the api service env_file\nFROM_ENV_FILE=from-the-env-file\nGREETING=from-the-env-file\n', 'hostdata/hello.txt': 'hello from the host\n' },
     );
-  });
+  }, budget(100));
 
-  it('prepare builds one image per service, tagged and labelled with the release', timed, async () => {
+  it('prepare builds one image per service, tagged and labelled with the release', budget(3_200), async () => {
     const rel = await project.rt.prepare();
     release = rel.id;
     assert.match(release, /^\d{8}-\d{6}-/);
@@ -127,7 +126,7 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.equal(await project.rt.hasRelease('20000101-000000-nope'), false);
   });
 
-  it('a broken Dockerfile fails with BUILD_FAILED and the build log tail', timed, async () => {
+  it('a broken Dockerfile fails with BUILD_FAILED and the build log tail', budget(500), async () => {
     const ctxDir = path.join(project.dir, 'broken');
     await fs.mkdir(ctxDir, { recursive: true });
     await fs.writeFile(path.join(ctxDir, 'Dockerfile'), 'FROM switchyard/base:bookworm\nRUN echo marker-before-failure && exit 3\n');
@@ -140,7 +139,7 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.equal(images.length, 0, 'no image left from the failed build');
   });
 
-  it('start blue: named, labelled containers with ENVIRONMENT_NAME, reachable on 127.0.0.1, healthy after the HEALTHCHECK', timed, async () => {
+  it('start blue: named, labelled containers with ENVIRONMENT_NAME, reachable on 127.0.0.1, healthy after the HEALTHCHECK', budget(3_100), async () => {
     const run = await project.rt.start('blue', release);
     assert.equal(run.release, release);
     const c = await docker.getContainer(`${APP}-api-blue`).inspect();
@@ -187,7 +186,7 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.equal((await project.rt.current('blue'))?.release, release);
   });
 
-  it('exec (the migrate hook) runs argv in the colour container with its env; failures and timeouts are reported, the program stopped', timed, async () => {
+  it('exec (the migrate hook) runs argv in the colour container with its env; failures and timeouts are reported, the program stopped', budget(1_700), async () => {
     const ok = await project.rt.exec('blue', 'api', { run: ['node', '-e', 'process.exit(process.env.GREETING === "hi" && process.env.COLOUR === "blue" ? 0 : 5)'], shell: false, timeout: 20_000 }, { env: { COLOUR: 'blue' } });
     assert.deepEqual(ok, { ok: true, detail: '' });
     const mounted = await project.rt.exec('blue', 'api', { run: ['node', '-e', 'process.exit(require("fs").readFileSync("/hostdata/hello.txt", "utf8") === "hello from the host\\n" && process.env.FROM_ENV_FILE === "from-the-env-file" ? 0 : 4)'], shell: false, timeout: 20_000 });
@@ -207,7 +206,7 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.ok(!JSON.stringify(top.Processes).includes('60000'), 'the timed-out program is gone from the container');
   });
 
-  it('a container made unhealthy reports running, healthy: false and its health log', timed, async () => {
+  it('a container made unhealthy reports running, healthy: false and its health log', budget(11_100), async () => {
     const sick = await dockerProject({
       app: APP,
       services: {
@@ -228,7 +227,7 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.deepEqual(await sick.rt.endpoints('green'), {});
   });
 
-  it('a container that exits on start fails with START_FAILED and leaves nothing behind', timed, async () => {
+  it('a container that exits on start fails with START_FAILED and leaves nothing behind', budget(500), async () => {
     const crash = await dockerProject({
       app: APP,
       services: { api: { build: exampleBuild.api, port: 5000, health, command: ['node', '-e', "console.error('boom-on-start'); process.exit(3)"] } },
@@ -241,7 +240,7 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.equal(left.length, 0);
   });
 
-  it('image: a local tag is pinned under the release tag; the release keeps its image when the tag moves', timed, async () => {
+  it('image: a local tag is pinned under the release tag; the release keeps its image when the tag moves', budget(3_000), async () => {
     const upstream = `${APP}-upstream:v1`;
     await docker.getImage(BASE_IMAGE).tag({ repo: `${APP}-upstream`, tag: 'v1' });
     const baseId = (await docker.getImage(BASE_IMAGE).inspect()).Id;
@@ -286,7 +285,7 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.deepEqual(await pinned.rt.endpoints('green'), {});
   });
 
-  it('image: a tag this engine does not have fails at once with BUILD_FAILED naming it (no pull), and leaves no tag or release behind', timed, async () => {
+  it('image: a tag this engine does not have fails at once with BUILD_FAILED naming it (no pull), and leaves no tag or release behind', budget(100), async () => {
     const missing = `${APP}-missing:nope`;
     assert.equal((await docker.listImages({ filters: { reference: [missing] } })).length, 0, 'the image really is missing');
     const upstream = `${APP}-upstream:v1`;
@@ -312,7 +311,7 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.deepEqual(await fs.readdir(broken.ctx.paths.releases).catch(() => []), [], 'no release folder left');
   });
 
-  it('build: the image is tagged and labelled with the git commit of its build context, not of the project folder', timed, async () => {
+  it('build: the image is tagged and labelled with the git commit of its build context, not of the project folder', budget(4_100), async () => {
     const dockerfile = `FROM ${BASE_IMAGE}\nCOPY hello.txt /hello.txt\n`;
     const ctxRepo = await tempTree({ Dockerfile: dockerfile, 'hello.txt': 'one\n' }, true);
     const plainCtx = await tempTree({ Dockerfile: dockerfile, 'hello.txt': 'plain\n' }, false);
@@ -378,7 +377,7 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.equal(g.label, rootRepo.commit);
   });
 
-  it('shared postgres starts once, accepts connections and survives stop(colour)', timed, async () => {
+  it('shared postgres starts once, accepts connections and survives stop(colour)', budget(4_400), async () => {
     const pgPort = await freePort();
     const withDb = await dockerProject({
       app: APP,
@@ -401,7 +400,7 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.equal((await withDb.rt.sharedStatus!())[0]?.running, false);
   });
 
-  it('prune keeps the newest and the protected releases, removes the rest', timed, async () => {
+  it('prune keeps the newest and the protected releases, removes the rest', budget(1_600), async () => {
     const second = (await project.rt.prepare()).id;
     const third = (await project.rt.prepare()).id;
     const removed = await project.rt.pruneReleases(1, [release]);
@@ -413,7 +412,7 @@ describe('docker runtime', { timeout: 600_000 }, () => {
     assert.ok(!tags.includes(`${APP}-api:${second}`));
   });
 
-  it('engine unreachable: a clear error naming the socket', timed, async () => {
+  it('engine unreachable: a clear error naming the socket', budget(100), async () => {
     const rt = createDockerRuntime(project.ctx, { ...process.env, DOCKER_HOST: 'unix:///nonexistent.sock' });
     const err = await rejects(rt.status('blue'));
     assert.equal(err.code, 'DOCKER_UNREACHABLE');

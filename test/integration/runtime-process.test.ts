@@ -17,6 +17,7 @@ import { projectPaths } from '../../src/state/paths.js';
 import { createRuntime } from '../../src/runtime/index.js';
 import { isPortFree } from '../../src/runtime/ports.js';
 import type { Runtime } from '../../src/runtime/types.js';
+import { budget } from '../helpers/budget.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/app/server.mjs', import.meta.url));
 const NODE = process.execPath;
@@ -34,7 +35,7 @@ after(async () => {
     }
   }
   for (const d of tmpDirs) await fs.rm(d, { recursive: true, force: true });
-});
+}, budget(500));
 
 type Services = ConfigInput['services'];
 
@@ -98,7 +99,7 @@ function alive(pid: number): boolean {
 }
 
 describe('process runtime: prepare', () => {
-  it('never copies .current-env nor the database backup folder into a snapshot', async () => {
+  it('never copies .current-env nor the database backup folder into a snapshot', budget(100), async () => {
     const { root, paths, rt } = await project({ '.': { version: 'v1' } }, () => ({ api: svc('.') }), { backup: { kind: 'command', dump: ['true'], dir: 'db/dumps' } } as Partial<ConfigInput>);
     await fs.mkdir(path.join(root, 'db', 'dumps'), { recursive: true });
     await fs.writeFile(path.join(root, 'db', 'dumps', 'db-backup-x.dump'), 'secret data');
@@ -111,7 +112,7 @@ describe('process runtime: prepare', () => {
     assert.equal(await fs.readFile(path.join(dir, 'db', 'schema.sql'), 'utf8'), 'create table t();', 'the rest of the folder is copied');
   });
 
-  it('snapshots the working tree, runs the build there, and later edits do not change it', async () => {
+  it('snapshots the working tree, runs the build there, and later edits do not change it', budget(400), async () => {
     const build = [NODE, '-e', "require('fs').writeFileSync('built.txt', process.env.SWITCHYARD_RELEASE + ' ' + process.env.GREETING)"];
     const { root, paths, rt } = await project({ '.': { version: 'v1' } }, () => ({ api: svc('.', { build, env: { GREETING: 'hi' } }) }));
     await fs.mkdir(path.join(root, 'node_modules', '.cache'), { recursive: true });
@@ -138,7 +139,7 @@ describe('process runtime: prepare', () => {
     assert.equal(await rt.hasRelease('../..'), false);
   });
 
-  it('a failing build is BUILD_FAILED with the exit code and log tail, and leaves no release', async () => {
+  it('a failing build is BUILD_FAILED with the exit code and log tail, and leaves no release', budget(200), async () => {
     const build = [NODE, '-e', "console.log('compiling'); console.error('error: token s3cret broke it'); process.exit(3)"];
     const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api', { build }) }));
     await assert.rejects(rt.prepare(), (e) => {
@@ -153,7 +154,7 @@ describe('process runtime: prepare', () => {
     assert.deepEqual(await fs.readdir(paths.releases), []);
   });
 
-  it('a build that outlives buildTimeout is stopped with its children and reported as TIMEOUT', async () => {
+  it('a build that outlives buildTimeout is stopped with its children and reported as TIMEOUT', budget(300), async () => {
     const pidFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'sy-pid-')), 'pid');
     tmpDirs.push(path.dirname(pidFile));
     const build = ['/bin/sh', '-c', `sleep 30 & echo $! > ${pidFile}; wait`];
@@ -167,7 +168,7 @@ describe('process runtime: prepare', () => {
     assert.deepEqual(await fs.readdir(paths.releases), []);
   });
 
-  it('an aborted prepare stops the build and leaves no release', async () => {
+  it('an aborted prepare stops the build and leaves no release', budget(200), async () => {
     const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api', { build: ['sleep', '30'] }) }));
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);
@@ -175,7 +176,7 @@ describe('process runtime: prepare', () => {
     assert.deepEqual(await fs.readdir(paths.releases), []);
   });
 
-  it('a ref is exported with git archive; the working tree is untouched; unknown refs are GIT_FAILED', async () => {
+  it('a ref is exported with git archive; the working tree is untouched; unknown refs are GIT_FAILED', budget(200), async () => {
     const { root, paths, rt } = await project({ api: { version: 'v1' } }, () => ({ api: svc('api') }));
     const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
     git('init', '-q');
@@ -198,7 +199,7 @@ describe('process runtime: prepare', () => {
 });
 
 describe('process runtime: start, status, stop', () => {
-  it('starts each service with PORT and ENVIRONMENT_NAME, logs its output, and stops it', async () => {
+  it('starts each service with PORT and ENVIRONMENT_NAME, logs its output, and stops it', budget(500), async () => {
     const { paths, rt } = await project({ api: { version: 'v7' }, web: { version: 'v7' } }, () => ({ api: svc('api'), web: svc('web') }));
     const rel = await rt.prepare();
     const run = await startTracked(rt, 'green', rel.id);
@@ -222,7 +223,7 @@ describe('process runtime: start, status, stop', () => {
     await rt.stop('green'); // idempotent
   });
 
-  it('a service that crashes at start is START_FAILED and nothing is left running', async () => {
+  it('a service that crashes at start is START_FAILED and nothing is left running', budget(300), async () => {
     const webPort = await freePort();
     const { paths, rt } = await project({ api: { mode: 'crash' }, web: {} }, () => ({ web: svc('web', { port: { blue: webPort, green: webPort } }), api: svc('api') }));
     const rel = await rt.prepare();
@@ -239,7 +240,7 @@ describe('process runtime: start, status, stop', () => {
     await assert.rejects(fs.access(paths.runFile('blue')));
   });
 
-  it('a configured port already in use is PORT_IN_USE, before anything is spawned', async () => {
+  it('a configured port already in use is PORT_IN_USE, before anything is spawned', budget(100), async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as net.AddressInfo).port;
@@ -259,7 +260,7 @@ describe('process runtime: start, status, stop', () => {
     }
   });
 
-  it('stop escalates to SIGKILL for a process that ignores SIGTERM', async () => {
+  it('stop escalates to SIGKILL for a process that ignores SIGTERM', budget(700), async () => {
     const { paths, rt } = await project({ api: { mode: 'ignoreSigterm' } }, () => ({ api: svc('api', { stopTimeout: '400ms' }) }));
     const rel = await rt.prepare();
     const run = await startTracked(rt, 'blue', rel.id);
@@ -272,7 +273,7 @@ describe('process runtime: start, status, stop', () => {
     assert.match(await fs.readFile(paths.serviceLog('blue', 'api'), 'utf8'), /ignoring SIGTERM/);
   });
 
-  it('a colour started by another (exited) process is seen running and stops promptly', async () => {
+  it('a colour started by another (exited) process is seen running and stops promptly', budget(1_400), async () => {
     const { root, paths, rt } = await project({ api: {} }, () => ({ api: svc('api') }));
     const rel = await rt.prepare();
     // What the CLI does: start, then exit; the service lives on, reparented, in its own group.
@@ -301,7 +302,7 @@ describe('process runtime: start, status, stop', () => {
     assert.equal(await fs.stat(paths.runFile('blue')).catch(() => undefined), undefined);
   });
 
-  it('a run file whose pid was reused is reported not running and the process is not signalled', async () => {
+  it('a run file whose pid was reused is reported not running and the process is not signalled', budget(100), async () => {
     const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api') }));
     const stranger = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
     stranger.unref();
@@ -319,7 +320,7 @@ describe('process runtime: start, status, stop', () => {
 });
 
 describe('process runtime: releases', () => {
-  it('prune keeps the newest and the protected ones, and removes stale incomplete folders', async () => {
+  it('prune keeps the newest and the protected ones, and removes stale incomplete folders', budget(100), async () => {
     const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api') }));
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push((await rt.prepare()).id);

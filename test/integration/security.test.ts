@@ -37,6 +37,7 @@ import { projectPaths } from '../../src/state/paths.js';
 import { freePort } from '../helpers/backends.js';
 import { nginxProject, type NginxProject } from '../helpers/nginx.js';
 import { CLI, ROOT } from '../helpers/project.js';
+import { budget } from '../helpers/budget.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -159,7 +160,7 @@ async function assertAllRefused(port: number, backendSeen: Seen[], what: string)
   assert.equal(reached().length, before, `${what}: a refused request reached the backend: ${JSON.stringify(reached().map((s) => s.url))}`);
 }
 
-describe('built-in proxy against hostile clients', { timeout: 60_000, concurrency: true }, () => {
+describe('built-in proxy against hostile clients', { concurrency: true }, () => {
   let backend: Awaited<ReturnType<typeof recordingBackend>>;
   let proxy: ProxyServer;
   let port: number;
@@ -168,20 +169,20 @@ describe('built-in proxy against hostile clients', { timeout: 60_000, concurrenc
     backend = await recordingBackend();
     proxy = await ProxyServer.start(snap(backend.port, { maxBodySize: 4096 }));
     port = proxy.address.port;
-  });
+  }, budget(100));
   after(async () => {
     await proxy.close(1_000);
     await backend.close();
-  });
+  }, budget(1_000));
 
-  it('malformed requests and smuggling attempts: 400, connection closed, nothing reaches the backend', async () => {
+  it('malformed requests and smuggling attempts: 400, connection closed, nothing reaches the backend', budget(200), async () => {
     const ok = await rawClient(port, ['GET /fine HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n']);
     assert.equal(statusOf(ok.text), 200, 'a well-formed request on the same proxy passes');
     await assertAllRefused(port, backend.seen, 'in-process proxy');
     assert.ok(!backend.seen.some((s) => s.url === '/smuggled'));
   });
 
-  it('headers: up to 16 KiB pass, more get 431', async () => {
+  it('headers: up to 16 KiB pass, more get 431', budget(200), async () => {
     assert.equal(DEFAULT_LIMITS.maxHeaderSize, 16 * 1024);
     const ok = await rawClient(port, [`GET /h HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(12 * 1024)}\r\nConnection: close\r\n\r\n`]);
     assert.equal(statusOf(ok.text), 200);
@@ -189,7 +190,7 @@ describe('built-in proxy against hostile clients', { timeout: 60_000, concurrenc
     assert.equal(statusOf(big.text), 431);
   });
 
-  it('a body announced larger than maxBodySize: 413 before any of it is read, the backend never asked', async () => {
+  it('a body announced larger than maxBodySize: 413 before any of it is read, the backend never asked', budget(200), async () => {
     const r = await rawClient(port, ['POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n', 'x'.repeat(100)]);
     assert.equal(statusOf(r.text), 413, r.text);
     assert.match(r.text, /proxy\.maxBodySize/);
@@ -202,7 +203,7 @@ describe('built-in proxy against hostile clients', { timeout: 60_000, concurrenc
     assert.equal(backend.seen.filter((s) => s.url === '/big').length, 0);
   });
 
-  it('within the limit: Expect: 100-continue gets its go-ahead, and bodies reach the backend whole', async () => {
+  it('within the limit: Expect: 100-continue gets its go-ahead, and bodies reach the backend whole', budget(300), async () => {
     const e = await rawClient(port, ['POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n', 300, 'y'.repeat(100)]);
     assert.match(e.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
     assert.match(e.text, /"received":100/);
@@ -214,7 +215,7 @@ describe('built-in proxy against hostile clients', { timeout: 60_000, concurrenc
     assert.equal(backend.seen.find((s) => s.url === '/chunked-ok')?.bytes, 3000);
   });
 
-  it('a chunked body that grows past maxBodySize: 413, and the backend never gets it whole', async () => {
+  it('a chunked body that grows past maxBodySize: 413, and the backend never gets it whole', budget(400), async () => {
     const chunks = Array.from({ length: 6 }, () => `3e8\r\n${'d'.repeat(1000)}\r\n`);
     const r = await rawClient(port, ['POST /chunked-big HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n', ...chunks.flatMap((c) => [c, 20]), '0\r\n\r\n']);
     assert.equal(statusOf(r.text), 413, r.text);
@@ -226,7 +227,7 @@ describe('built-in proxy against hostile clients', { timeout: 60_000, concurrenc
     }
   });
 
-  it('maxBodySize: the default is 10 MiB, 0 means no limit, and it can be changed on a running proxy', async () => {
+  it('maxBodySize: the default is 10 MiB, 0 means no limit, and it can be changed on a running proxy', budget(700), async () => {
     assert.equal(DEFAULT_MAX_BODY_SIZE, 10 * 1024 * 1024);
     const dflt = await ProxyServer.start(snap(backend.port));
     const none = await ProxyServer.start(snap(backend.port, { maxBodySize: 0 }));
@@ -248,7 +249,7 @@ describe('built-in proxy against hostile clients', { timeout: 60_000, concurrenc
     }
   });
 
-  it('proxy.maxBodySize in switchyard.yml: sizes as nginx writes them, in bytes', () => {
+  it('proxy.maxBodySize in switchyard.yml: sizes as nginx writes them, in bytes', budget(100), () => {
     const parse1 = (maxBodySize: unknown) =>
       configSchema.safeParse({ app: 'a', proxy: { listen: { http: 8080 }, routes: [{ path: '/', service: 'w' }], ...(maxBodySize === undefined ? {} : { maxBodySize }) }, services: { w: { command: 'x', health: { path: '/' } } } });
     const bytes = (v: unknown) => {
@@ -265,7 +266,7 @@ describe('built-in proxy against hostile clients', { timeout: 60_000, concurrenc
     for (const bad of ['10x', '-1', -1, 1.5, '', '1 m', 'lots']) assert.equal(bytes(bad), 'invalid', JSON.stringify(bad));
   });
 
-  it('slow clients: headers sent a byte a second are cut off at the headers timeout; a slow body at the request timeout', async () => {
+  it('slow clients: headers sent a byte a second are cut off at the headers timeout; a slow body at the request timeout', budget(16_000), async () => {
     assert.ok(HEADERS_TIMEOUT_MS <= 15_000 && REQUEST_TIMEOUT_MS <= 120_000 && DEFAULT_LIMITS.checkIntervalMs <= 2_000);
     // The real defaults for the headers (the daemon runs with them); shortened bounds for a slow body.
     const short: Partial<ProxyLimits> = { headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, checkIntervalMs: 200 };
@@ -288,8 +289,8 @@ describe('built-in proxy against hostile clients', { timeout: 60_000, concurrenc
   });
 });
 
-describe('the proxy daemon when NODE_OPTIONS asks for a lenient parser', { timeout: 60_000 }, () => {
-  it('still refuses malformed requests and smuggling, and 431s huge headers', async () => {
+describe('the proxy daemon when NODE_OPTIONS asks for a lenient parser', () => {
+  it('still refuses malformed requests and smuggling, and 431s huge headers', budget(700), async () => {
     assert.ok(existsSync(CLI), `${CLI} is missing: run npm run build first`);
     const backend = await recordingBackend();
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-sec-daemon-'));
@@ -323,8 +324,8 @@ describe('the proxy daemon when NODE_OPTIONS asks for a lenient parser', { timeo
   });
 });
 
-describe('owner-only files', { timeout: 90_000 }, () => {
-  it('after init and backup under umask 000 with a world-writable .switchyard: folders 0700, files and socket 0600; maxBodySize reaches the daemon', async () => {
+describe('owner-only files', () => {
+  it('after init and backup under umask 000 with a world-writable .switchyard: folders 0700, files and socket 0600; maxBodySize reaches the daemon', budget(3_700), async () => {
     assert.ok(existsSync(CLI), `${CLI} is missing: run npm run build first`);
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-sec-modes-'));
     const port = await freePort();
@@ -386,7 +387,7 @@ describe('owner-only files', { timeout: 90_000 }, () => {
     }
   });
 
-  it('ensureProxy hands a changed maxBodySize to a running daemon, which persists it', async () => {
+  it('ensureProxy hands a changed maxBodySize to a running daemon, which persists it', budget(100), async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-sec-limit-'));
     const paths = projectPaths(root);
     const port = await freePort();
@@ -407,7 +408,7 @@ describe('owner-only files', { timeout: 90_000 }, () => {
     }
   });
 
-  it('the daemon narrows a state folder it did not create', async () => {
+  it('the daemon narrows a state folder it did not create', budget(100), async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-sec-daemon-dir-'));
     const paths = projectPaths(root);
     await fs.mkdir(path.join(root, '.switchyard', 'run'), { recursive: true });
@@ -426,8 +427,8 @@ describe('owner-only files', { timeout: 90_000 }, () => {
   });
 });
 
-describe('smoke steps and values captured from a hostile backend', { timeout: 30_000 }, () => {
-  it('a captured value with CR/LF used in a header fails the step; nothing is injected, nothing crashes', async () => {
+describe('smoke steps and values captured from a hostile backend', () => {
+  it('a captured value with CR/LF used in a header fails the step; nothing is injected, nothing crashes', budget(700), async () => {
     const backend = await recordingBackend();
     const crashes: unknown[] = [];
     const onCrash = (e: unknown) => crashes.push(e);
@@ -500,7 +501,7 @@ function handshake(port: number, p: Probe): Promise<string> {
   });
 }
 
-describe('nginx TLS (Mozilla intermediate)', { timeout: 60_000 }, () => {
+describe('nginx TLS (Mozilla intermediate)', () => {
   let p: NginxProject;
   let https: number;
   let tlsDir: string;
@@ -521,14 +522,14 @@ describe('nginx TLS (Mozilla intermediate)', { timeout: 60_000 }, () => {
     control = tls.createServer({ key, cert, minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }, (s) => s.end());
     await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
     controlPort = (control.address() as net.AddressInfo).port;
-  });
+  }, budget(200));
   after(async () => {
     await p.cleanup();
     await new Promise((r) => control.close(r));
     await new Promise((r) => app.close(r));
-  });
+  }, budget(100));
 
-  it('refuses TLS 1.0/1.1, DHE and CBC suites; accepts TLS 1.2 (ECDHE + AEAD) and 1.3; no version in Server', async () => {
+  it('refuses TLS 1.0/1.1, DHE and CBC suites; accepts TLS 1.2 (ECDHE + AEAD) and 1.3; no version in Server', budget(600), async () => {
     for (const v of ['TLSv1', 'TLSv1.1'] as const) assert.match(await handshake(controlPort, { version: v }), new RegExp(`^${v.replace('.', '\\.')} `), `control: the probe must be able to speak ${v}`);
 
     const driver = p.driverWith({ listen: { http: p.port, https }, tls: { cert: 'tls/cert.pem', key: 'tls/key.pem' } });
