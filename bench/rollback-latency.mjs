@@ -7,7 +7,8 @@
 //                   (after it, every request goes to the old colour);
 //   rollbackMs:     from the watch's verdict to all traffic back (recorded in history);
 //   detectMs:       errorsToBackMs - rollbackMs (the watch polls its proxy every 250 ms).
-// Usage: npm run build && node bench/rollback-latency.mjs [--rounds 3] [--proxy builtin|nginx]
+// Usage: npm run build && node bench/rollback-latency.mjs [--rounds 3] [--proxy builtin|nginx] [--merge]
+// (--merge: a re-run of this benchmark alone also replaces its figures in bench/results.json)
 // Writes bench/out/rollback-latency[-nginx].json. Talks to 127.0.0.1 only.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +17,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from './lib/net.mjs';
 import { opt, root } from './lib/options.mjs';
+
+const loadBefore = os.loadavg()[0];
 
 const rounds = Number(opt('rounds', '3'));
 const proxyKind = opt('proxy', 'builtin');
@@ -94,6 +97,7 @@ try {
   console.log(JSON.stringify(out, null, 2));
   fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench', 'out', proxyKind === 'nginx' ? 'rollback-latency-nginx.json' : 'rollback-latency.json'), JSON.stringify(out, null, 2) + '\n');
+  if (process.argv.includes('--merge')) (await import('./lib/results.mjs')).mergeIntoResults(proxyKind === 'nginx' ? 'rollbackLatencyNginx' : 'rollbackLatency', out, loadBefore);
 } finally {
   await run(['down', '--force-unlock']).catch((e) => console.error(String(e)));
   fs.rmSync(dir, { recursive: true, force: true });

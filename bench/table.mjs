@@ -131,7 +131,7 @@ if (r.deploySplit) {
     if (rl || rlN) lines.push(row([label, cell(rl), cell(rlN)]));
   }
   if (rl || rlN) lines.push(row(['transport failures during those rollbacks', rl ? n(rl.transportFailures) : '?', rlN ? n(rlN.transportFailures) : '?']));
-  if (wc || rl || rlN) tables['watch-table'] = lines.join('\n');
+  if (wc || rl || rlN) tables['watch-table'] = lines.join('\n') + aloneNote(['watchCost', 'rollbackLatency', 'rollbackLatencyNginx']);
 }
 
 {

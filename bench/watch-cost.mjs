@@ -8,7 +8,8 @@
 // does) is also timed alone, over a million requests, and set against one request's share of time.
 // Then the same rounds through nginx (host mode, switchyard's driver), whose counting is an
 // unbuffered JSON access log line per request while the watch is on.
-// Usage: npm run build && node bench/watch-cost.mjs [--rounds 5] [--duration 5] [--connections 50]
+// Usage: npm run build && node bench/watch-cost.mjs [--rounds 5] [--duration 5] [--connections 50] [--merge]
+// (--merge: a re-run of this benchmark alone also replaces its figures in bench/results.json)
 // Writes bench/out/watch-cost.json. Talks to 127.0.0.1 only.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,7 @@ if (role === 'backend') {
     process.exit(0);
   });
 } else {
+  const loadBefore = (await import('node:os')).loadavg()[0];
   const { default: autocannon } = await import('autocannon');
   const rounds = Number(opt('rounds', '5'));
   const duration = Number(opt('duration', '5'));
@@ -118,6 +120,7 @@ if (role === 'backend') {
     console.log(JSON.stringify(result, null, 2));
     mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
     writeFileSync(path.join(root, 'bench', 'out', 'watch-cost.json'), JSON.stringify(result, null, 2) + '\n');
+    if (process.argv.includes('--merge')) (await import('./lib/results.mjs')).mergeIntoResults('watchCost', result, loadBefore);
   } finally {
     proxy.child.disconnect();
     backend.child.disconnect();

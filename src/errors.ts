@@ -1,6 +1,6 @@
 /**
  * Typed errors. A SwitchyardError is something the user can act on: it carries an exit code
- * (DESIGN.md §3) and a hint. Anything else reaching the top-level catch is a bug in switchyard.
+ * (ExitCode below, the table of the README's "Commands") and a hint. Anything else reaching the top-level catch is a bug in switchyard.
  */
 export const ExitCode = {
   ok: 0,

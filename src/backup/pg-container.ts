@@ -10,16 +10,31 @@
  * into `io.stdout` (or collected) and a bounded stderr tail.
  *
  * Stopping (timeout, AbortSignal): the program is found by a marker in its environment and
- * signalled from a second exec (src/runtime/docker/exec-control.ts); we reject only once it is
+ * signalled from a second exec (the Docker runtime's exec control); we reject only once it is
  * gone, so a caller can delete what was being written.
  */
 import { randomBytes } from 'node:crypto';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { SwitchyardError, errorMessage, isSwitchyardError } from '../errors.js';
-import { API_TIMEOUT_MS, apiMessage, isConnectError, statusOf, unreachable, withTimeout } from '../runtime/docker/client.js';
-import { api, EXEC_MARKER, helperExec, sleep, stopMarked, targetOf } from '../runtime/docker/exec-control.js';
-import { Collector, demuxStream, drained, endAndFlush } from '../runtime/docker/exec-streams.js';
+import {
+  API_TIMEOUT_MS,
+  api,
+  apiMessage,
+  Collector,
+  demuxStream,
+  drained,
+  endAndFlush,
+  EXEC_MARKER,
+  helperExec,
+  isConnectError,
+  sleep,
+  statusOf,
+  stopMarked,
+  targetOf,
+  unreachable,
+  withTimeout,
+} from '../runtime/docker/index.js';
 import type { PgTool } from './types.js';
 
 export interface ContainerPgToolOptions {

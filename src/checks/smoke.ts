@@ -5,7 +5,7 @@
  */
 import type { Colour, Config, HttpSmokeStep, RunSmokeStep, SmokeStep } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { routeFor, sortRoutes } from '../proxy/routing.js';
+import { routeFor, sortRoutes } from '../config/routes.js';
 import type { Endpoint } from '../runtime/types.js';
 import { matchExpect, preview } from './expect.js';
 import { httpRequest, urlOf } from './http.js';

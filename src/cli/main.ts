@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The switchyard CLI. This file owns the only process.exit: every command returns an exit code or
- * throws; a SwitchyardError maps to its code (DESIGN.md §3), anything else is a bug (exit 1, "please report").
+ * throws; a SwitchyardError maps to its code (errors.ts), anything else is a bug (exit 1, "please report").
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, isSwitchyardError } from '../errors.js';

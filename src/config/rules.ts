@@ -8,15 +8,11 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './schema.js';
 import type { Problem } from './format-issues.js';
-import { routeFor, sortRoutes } from '../proxy/routing.js';
-import { nginxPreviewFits, tlsFilesExist } from '../proxy/nginx/rules.js';
+import type { Rule, RuleContext } from './rule.js';
+import { routeFor, sortRoutes } from './routes.js';
+import { nginxPreviewFits, tlsFilesExist } from './nginx-rules.js';
 
-export interface RuleContext {
-  /** Folder of the config file; relative paths are resolved against it. */
-  projectDir: string;
-}
-
-export type Rule = (config: Config, ctx: RuleContext) => Problem[];
+export type { Rule, RuleContext } from './rule.js';
 
 const entries = <T>(o: Record<string, T> | undefined): [string, T][] =>
   o !== null && typeof o === 'object' && !Array.isArray(o) ? Object.entries(o) : [];

@@ -6,8 +6,7 @@
 import { openBackupper } from '../backup/index.js';
 import { containerPgTool } from '../backup/pg-container.js';
 import type { BackupMeta, Backupper } from '../backup/types.js';
-import { connect } from '../runtime/docker/client.js';
-import { sharedContainerName } from '../runtime/docker/names.js';
+import { connect, sharedContainerName } from '../runtime/docker/index.js';
 import { readState } from '../state/state.js';
 import type { Engine } from './context.js';
 

@@ -4,7 +4,7 @@
  */
 import type { Colour, Config } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
-import { routeFor, sortRoutes } from '../proxy/routing.js';
+import { routeFor, sortRoutes } from '../config/routes.js';
 import { httpRequest, urlOf, type HttpRequestOptions } from '../checks/http.js';
 import type { Endpoint } from '../runtime/types.js';
 

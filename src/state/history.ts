@@ -4,7 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Colour } from '../config/schema.js';
 import type { ProjectPaths } from './paths.js';
-import type { Figures } from '../watch/judge.js';
+
+/** A colour's figures over a live watch's window, as a verdict judged them and history records them. */
+export interface Figures {
+  requests: number;
+  errors: number;
+  failures: number;
+  /** Fraction 0..1. */
+  errorRate: number;
+  /** Upper bound of the p99 bucket, ms; undefined without requests. */
+  p99Ms?: number;
+}
 
 export interface HistoryRecord {
   id: string;

@@ -10,7 +10,7 @@ import os from 'node:os';
 import * as z from 'zod';
 import { COLOURS } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
-import { liveness, readStartTicks } from '../runtime/process/procinfo.js';
+import { liveness, readStartTicks } from '../util/procinfo.js';
 import { readJson, writeJsonAtomic } from './atomic.js';
 import type { ProjectPaths } from './paths.js';
 

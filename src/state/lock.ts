@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SwitchyardError } from '../errors.js';
-import { liveness } from '../runtime/process/procinfo.js';
+import { liveness } from '../util/procinfo.js';
 import type { ProjectPaths } from './paths.js';
 
 export interface LockInfo {

@@ -4,7 +4,15 @@
  * it started. The outcome carries the tail of its output for the message.
  */
 import { spawn } from 'node:child_process';
-import type { RunSmokeStep } from '../config/schema.js';
+
+/** A command as the config gives it (a smoke `run:` step, the migrate hook): argv or a string. */
+export interface CommandSpec {
+  run: string | string[];
+  /** Run through /bin/sh -c (pipes, &&); otherwise a string is split on spaces. */
+  shell: boolean;
+  /** Milliseconds. */
+  timeout: number;
+}
 
 export interface RunOutcome {
   ok: boolean;
@@ -18,7 +26,7 @@ const KILL_GRACE_MS = 2_000;
 /** After the process exits, how long to wait for its pipes (a grandchild may hold them open). */
 const PIPE_DRAIN_MS = 500;
 
-export function argvOf(step: Pick<RunSmokeStep, 'run' | 'shell'>): string[] {
+export function argvOf(step: Pick<CommandSpec, 'run' | 'shell'>): string[] {
   if (step.shell) return ['/bin/sh', '-c', Array.isArray(step.run) ? step.run.join(' ') : step.run];
   return Array.isArray(step.run) ? step.run : step.run.trim().split(/\s+/);
 }
@@ -29,7 +37,7 @@ function tail(text: string): string {
   return lines.length > TAIL_LINES ? `...\n${last}` : last;
 }
 
-export function runCommand(step: Pick<RunSmokeStep, 'run' | 'shell' | 'timeout'>, opts: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<RunOutcome> {
+export function runCommand(step: CommandSpec, opts: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<RunOutcome> {
   const [file, ...args] = argvOf(step);
   return new Promise((resolve) => {
     let output = '';

@@ -5,16 +5,9 @@
  */
 import type { RollbackOn } from '../config/canary-schema.js';
 import { errorRate, quantileMs, type ColourStats } from '../proxy/stats.js';
+import type { Figures } from '../state/history.js';
 
-export interface Figures {
-  requests: number;
-  errors: number;
-  failures: number;
-  /** Fraction 0..1. */
-  errorRate: number;
-  /** Upper bound of the p99 bucket, ms; undefined without requests. */
-  p99Ms?: number;
-}
+export type { Figures };
 
 export interface Verdict {
   /** waiting: too few requests to judge yet; fail: past a threshold. */

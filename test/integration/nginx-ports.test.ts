@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { configSchema } from '../../src/config/schema.js';
-import { tlsFilesExist } from '../../src/proxy/nginx/rules.js';
+import { tlsFilesExist } from '../../src/config/nginx-rules.js';
 import { portsFile, stablePorts } from '../../src/runtime/process/port-memory.js';
 import { projectPaths } from '../../src/state/paths.js';
 import { budget } from '../helpers/budget.js';

@@ -7,7 +7,7 @@ import { geoNetwork } from '../../src/proxy/nginx/allowlist.ts';
 import { nginxFiles } from '../../src/proxy/nginx/files.ts';
 import { renderNginxConfig } from '../../src/proxy/nginx/render.ts';
 import { checkFeatures } from '../../src/proxy/nginx/render-traffic.ts';
-import { nginxPreviewFits } from '../../src/proxy/nginx/rules.ts';
+import { nginxPreviewFits } from '../../src/config/nginx-rules.ts';
 import { checkConfigPath, qv } from '../../src/proxy/nginx/syntax.ts';
 import { projectPaths } from '../../src/state/paths.ts';
 

@@ -4,7 +4,7 @@ import { verificationOf } from '../../backup/files.js';
 import { backupFor, describeBackup, formatBytes, protectedBackups, pruneBackups } from '../../run/backup.js';
 import { requireBackupper, restore } from '../../run/restore.js';
 import { openEngine, wantsJson, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 export function registerBackup(program: Command, _setExit: SetExit): void {
   program

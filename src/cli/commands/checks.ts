@@ -6,7 +6,7 @@ import { ExitCode } from '../../errors.js';
 import { parseColour, parseSeconds } from '../args.js';
 import { openEngine, type GlobalOptions } from '../session.js';
 import { databasePing } from '../../run/backup.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 export function registerHealth(program: Command, setExit: SetExit): void {
   program

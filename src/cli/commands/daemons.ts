@@ -3,7 +3,7 @@ import { reap } from '../../run/reap.js';
 import type { Colour } from '../../config/schema.js';
 import { parseColour } from '../args.js';
 import { openEngine, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 export function registerProxy(program: Command, _setExit: SetExit): void {
   program

@@ -14,7 +14,7 @@ import { rollback } from '../../run/rollback.js';
 import { publicBase } from '../../run/verify.js';
 import { packageRoot } from '../../util/package-root.js';
 import { interrupt, renderer, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

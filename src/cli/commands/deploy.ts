@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { deploy } from '../../run/deploy.js';
 import { openEngine, type GlobalOptions } from '../session.js';
 import { parseCanary, parseSeconds } from '../args.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 export function registerDeploy(program: Command, _setExit: SetExit): void {
   program

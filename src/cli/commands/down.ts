@@ -3,7 +3,7 @@ import { parseColour } from '../args.js';
 import { down } from '../../run/down.js';
 import type { Colour } from '../../config/schema.js';
 import { openEngine, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 export function registerDown(program: Command, _setExit: SetExit): void {
   program

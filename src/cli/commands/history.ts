@@ -3,7 +3,7 @@ import { parseCount } from '../args.js';
 import { readHistory } from '../../state/history.js';
 import { projectPaths } from '../../state/paths.js';
 import { openEngine, wantsJson, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 export function registerHistory(program: Command, _setExit: SetExit): void {
   program

@@ -14,11 +14,9 @@ import { registerRollback } from './rollback.js';
 import { registerStatus } from './status.js';
 import { registerSwitch } from './switch.js';
 import { registerMaintenance, registerPreview } from './traffic.js';
-
-export type SetExit = (code: number) => void;
+import type { Register, SetExit } from './register.js';
 
 export function registerCommands(program: Command, setExit: SetExit): void {
-  for (const register of [registerInit, registerDeploy, registerRollback, registerRecover, registerSwitch, registerPreview, registerMaintenance, registerHealth, registerSmoke, registerStatus, registerHistory, registerLogs, registerBackup, registerBackups, registerRestore, registerDown, registerDemo, registerProxy, registerReap]) {
-    register(program, setExit);
-  }
+  const all: Register[] = [registerInit, registerDeploy, registerRollback, registerRecover, registerSwitch, registerPreview, registerMaintenance, registerHealth, registerSmoke, registerStatus, registerHistory, registerLogs, registerBackup, registerBackups, registerRestore, registerDown, registerDemo, registerProxy, registerReap];
+  for (const register of all) register(program, setExit);
 }

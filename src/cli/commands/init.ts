@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { init } from '../../run/init.js';
 import { openEngine, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 export function registerInit(program: Command, _setExit: SetExit): void {
   program

@@ -5,7 +5,7 @@ import { SwitchyardError } from '../../errors.js';
 import type { Colour } from '../../config/schema.js';
 import { parseColour } from '../args.js';
 import { interrupt, openEngine, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 /** Prints a file from `from` on, returning the new offset. */
 function printFrom(file: string, from: number, prefix: string, redact: (s: string) => string): number {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { recover } from '../../run/recover.js';
 import { openEngine, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 export function registerRecover(program: Command, _setExit: SetExit): void {
   program

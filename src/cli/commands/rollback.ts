@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { rollback } from '../../run/rollback.js';
 import { openEngine, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 export function registerRollback(program: Command, _setExit: SetExit): void {
   program

@@ -3,7 +3,7 @@ import { COLOURS } from '../../config/schema.js';
 import { ExitCode } from '../../errors.js';
 import { status } from '../../run/status.js';
 import { openEngine, wantsJson, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 export function registerStatus(program: Command, setExit: SetExit): void {
   program

@@ -3,7 +3,7 @@ import { parseColour, parseWeight } from '../args.js';
 import { switchTraffic } from '../../run/switch.js';
 import type { Colour } from '../../config/schema.js';
 import { openEngine, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 export function registerSwitch(program: Command, _setExit: SetExit): void {
   program

@@ -6,7 +6,7 @@ import type { Colour } from '../../config/schema.js';
 import { maintenance } from '../../run/maintenance.js';
 import { preview } from '../../run/preview.js';
 import { openEngine, type GlobalOptions } from '../session.js';
-import type { SetExit } from './index.js';
+import type { SetExit } from './register.js';
 
 function parseOnOff(v: string): boolean {
   if (v === 'on' || v === 'off') return v === 'on';

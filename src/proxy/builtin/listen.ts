@@ -5,10 +5,33 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { SwitchyardError } from '../../errors.js';
-import type { ProxyLimits } from './server.js';
 
 /** Node checks the headers/request timeouts this often; keep-alive idle time toward clients. */
 export const CLIENT_KEEPALIVE_MS = 5_000;
+/** Slowloris guard: a client must send its headers within this time. */
+export const HEADERS_TIMEOUT_MS = 15_000;
+/** A client must finish sending its request (headers + body) within this time. */
+export const REQUEST_TIMEOUT_MS = 120_000;
+/** How often Node checks the two timeouts above; its default (30 s) would make them very loose. */
+const CONNECTIONS_CHECK_MS = 2_000;
+/** Request line + headers, as nginx's large_client_header_buffers (4 x 8k) allows roughly; more gets 431. */
+export const MAX_HEADER_SIZE = 16 * 1024;
+
+/** Bounds on what a client may send; tests shorten the timeouts. */
+export interface ProxyLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** How often the two timeouts are checked: a slow client is cut off within timeout + this. */
+  checkIntervalMs: number;
+  maxHeaderSize: number;
+}
+
+export const DEFAULT_LIMITS: ProxyLimits = {
+  headersTimeoutMs: HEADERS_TIMEOUT_MS,
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  checkIntervalMs: CONNECTIONS_CHECK_MS,
+  maxHeaderSize: MAX_HEADER_SIZE,
+};
 
 export interface ListenerHandlers {
   request(req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void;

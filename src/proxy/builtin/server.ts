@@ -18,7 +18,7 @@ import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus
 import { Counters } from './counters.js';
 import { checkBoolean, checkFeatures, checkPercent } from './features-check.js';
 import { forward, plainResponse } from './forward.js';
-import { bind, createListener } from './listen.js';
+import { bind, createListener, DEFAULT_LIMITS, type ProxyLimits } from './listen.js';
 import { checkMaintenanceMessage } from '../maintenance-page.js';
 import { BackendPools } from './pools.js';
 import { PreviewSlot, type PreviewChange } from './preview.js';
@@ -27,32 +27,8 @@ import { buildTable, decide, type Table } from './table.js';
 import { TrafficWatch } from './watch.js';
 import { proxyWebSocket, rejectUpgrade } from './websocket.js';
 
-export { CLIENT_KEEPALIVE_MS } from './listen.js';
-/** Slowloris guard: a client must send its headers within this time. */
-export const HEADERS_TIMEOUT_MS = 15_000;
-/** A client must finish sending its request (headers + body) within this time. */
-export const REQUEST_TIMEOUT_MS = 120_000;
-/** How often Node checks the two timeouts above; its default (30 s) would make them very loose. */
-const CONNECTIONS_CHECK_MS = 2_000;
-/** Request line + headers, as nginx's large_client_header_buffers (4 x 8k) allows roughly; more gets 431. */
-export const MAX_HEADER_SIZE = 16 * 1024;
+export { CLIENT_KEEPALIVE_MS, DEFAULT_LIMITS, HEADERS_TIMEOUT_MS, MAX_HEADER_SIZE, REQUEST_TIMEOUT_MS, type ProxyLimits } from './listen.js';
 export const DRAIN_CLOSE_CODE = 1001;
-
-/** Bounds on what a client may send; tests shorten the timeouts. */
-export interface ProxyLimits {
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  /** How often the two timeouts are checked: a slow client is cut off within timeout + this. */
-  checkIntervalMs: number;
-  maxHeaderSize: number;
-}
-
-export const DEFAULT_LIMITS: ProxyLimits = {
-  headersTimeoutMs: HEADERS_TIMEOUT_MS,
-  requestTimeoutMs: REQUEST_TIMEOUT_MS,
-  checkIntervalMs: CONNECTIONS_CHECK_MS,
-  maxHeaderSize: MAX_HEADER_SIZE,
-};
 
 export interface ProxyServerOptions {
   /** Called with the next state before a change is applied and acknowledged. */

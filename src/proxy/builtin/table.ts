@@ -9,7 +9,7 @@ import { COLOURS } from '../../config/schema.js';
 import { DEFAULT_MAX_BODY_SIZE } from '../../config/proxy-schema.js';
 import { DEFAULT_MAINTENANCE_MESSAGE } from '../maintenance-page.js';
 import { NO_FEATURES, type ProxyFeatures } from '../features.js';
-import { routeFor, sortRoutes } from '../routing.js';
+import { routeFor, sortRoutes } from '../../config/routes.js';
 import type { Canary } from '../types.js';
 import type { ForwardTarget } from './forward.js';
 import { Allowlist, MaintenanceReply } from './maintenance.js';

@@ -1,5 +1,5 @@
 /**
- * nginx `location` blocks with the same matching as src/proxy/routing.ts: the longest prefix wins,
+ * nginx `location` blocks with the same matching as src/config/routes.ts: the longest prefix wins,
  * and "/api" matches "/api" and "/api/x" but not "/apix". A bare `location /api` would also match
  * "/apix", so a route "/api" becomes `location = /api` plus `location /api/`.
  *
@@ -8,7 +8,7 @@
  * so an exact location renders what routing.ts would do.
  */
 import type { Route } from '../../config/schema.js';
-import { routeFor } from '../routing.js';
+import { routeFor } from '../../config/routes.js';
 import { q } from './syntax.js';
 
 export { q };

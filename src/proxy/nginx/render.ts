@@ -3,14 +3,14 @@
  * it is unit-tested and the same inputs always give byte-identical text. The driver relies on that
  * to skip reloads when nothing changed.
  *
- * Colour selection happens per request (DESIGN.md I3a): every service has one upstream per colour,
+ * Colour selection happens per request (I3a, docs/design.md): every service has one upstream per colour,
  * and a server-level `if (-f green.active)` picks which one `proxy_pass` names. Switching is then
  * a file rename, never a reload (a reload resets keep-alive client connections). Canary splits,
  * preview, maintenance and counting work the same way (render-traffic.ts).
  */
 import { COLOURS, type Colour, type NginxProxyConfig, type Route } from '../../config/schema.js';
 import { NO_FEATURES, type ProxyFeatures } from '../features.js';
-import { routeFor, sortRoutes } from '../routing.js';
+import { routeFor, sortRoutes } from '../../config/routes.js';
 import type { Backends } from '../types.js';
 import type { NginxFiles } from './files.js';
 import { locationBlocks } from './locations.js';

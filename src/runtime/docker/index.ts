@@ -22,6 +22,17 @@ import { pruneImages, releaseComplete } from './prune.js';
 import { removeVolumes, sharedStatus, startShared, stopShared } from './shared.js';
 import { runFrom, startColour } from './start.js';
 
+/*
+ * The Docker runtime's public face for the rest of switchyard: the runtime itself, and the engine
+ * plumbing that the container backup (backup/pg-container.ts, pg_dump through `docker exec`) and
+ * the backup wiring (run/backup.ts) share with it. Nothing outside runtime/docker/ imports its
+ * inner files (scripts/check-layers.mjs checks it).
+ */
+export { API_TIMEOUT_MS, apiMessage, connect, isConnectError, statusOf, unreachable, withTimeout } from './client.js';
+export { api, EXEC_MARKER, helperExec, sleep, stopMarked, targetOf } from './exec-control.js';
+export { Collector, demuxStream, drained, endAndFlush } from './exec-streams.js';
+export { sharedContainerName } from './names.js';
+
 /** Used for a container of a service no longer in the config. */
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 

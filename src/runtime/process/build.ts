@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { SwitchyardError } from '../../errors.js';
 import { describeArgv, type Argv } from './command.js';
 import { indent, openLog, tailLog } from './logs.js';
-import { signalGroup } from './procinfo.js';
+import { signalGroup } from '../../util/procinfo.js';
 
 /** After SIGTERM on timeout/abort, how long the build gets before SIGKILL. */
 const BUILD_KILL_GRACE_MS = 3_000;

@@ -9,7 +9,7 @@ import { hasRelease, pruneReleases } from '../release.js';
 import { LOOPBACK } from '../ports.js';
 import type { ColourRun, Endpoint, PrepareOptions, Release, Runtime, RuntimeContext, ServiceStatus, StopOptions } from '../types.js';
 import { prepareRelease } from './prepare.js';
-import { liveness } from './procinfo.js';
+import { liveness } from '../../util/procinfo.js';
 import { readRun, removeRun } from './runfile.js';
 import { startColour } from './start.js';
 import { stopProcess } from './stop.js';

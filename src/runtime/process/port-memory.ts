@@ -2,7 +2,7 @@
  * Stable ports for services without a configured port: the first port picked for (colour, service)
  * is remembered in .switchyard/run/ports.json and reused while it is free. A proxy that names
  * backends in its config (nginx upstreams) then needs no reload on each deploy, and a reload is
- * what drops keep-alive requests (DESIGN.md I3a).
+ * what drops keep-alive requests (I3a, docs/design.md).
  */
 import path from 'node:path';
 import type { Colour } from '../../config/schema.js';

@@ -14,7 +14,7 @@ import type { ColourRun, RuntimeContext } from '../types.js';
 import { describeArgv, toArgv } from './command.js';
 import { baseEnv, serviceDir } from './env.js';
 import { indent, openLog, tailLog } from './logs.js';
-import { liveness, readStartTicks } from './procinfo.js';
+import { liveness, readStartTicks } from '../../util/procinfo.js';
 import { readRun, removeRun, writeRun } from './runfile.js';
 
 /** A service that dies this soon after spawn almost surely crashed on startup (bad config, port). */

@@ -2,7 +2,7 @@
  * Stopping one service process: SIGTERM to its process group, poll, SIGKILL after stopTimeout.
  * A pid whose start time no longer matches the run file is someone else's: never signalled.
  */
-import { groupAlive, liveness, signalGroup } from './procinfo.js';
+import { groupAlive, liveness, signalGroup } from '../../util/procinfo.js';
 import type { ServiceRun } from '../types.js';
 import { sleep } from '../../util/sleep.js';
 

@@ -1,5 +1,5 @@
 /** Path-prefix routing shared by the proxy and the checks: the longest matching prefix wins. */
-import type { Route } from '../config/schema.js';
+import type { Route } from './schema.js';
 
 /** Routes sorted once, longest prefix first. */
 export function sortRoutes(routes: Route[]): Route[] {

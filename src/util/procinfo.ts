@@ -4,7 +4,7 @@
  * boot), recorded when we spawned it. Where /proc is missing (not Linux) we fall back to the pid.
  */
 import fs from 'node:fs/promises';
-import { groupExists, pidAlive } from '../../util/pid.js';
+import { groupExists, pidAlive } from './pid.js';
 
 interface Stat {
   state: string;

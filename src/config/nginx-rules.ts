@@ -6,8 +6,8 @@
 import { statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Problem } from '../../config/format-issues.js';
-import type { Rule } from '../../config/rules.js';
+import type { Problem } from './format-issues.js';
+import type { Rule } from './rule.js';
 
 const isFile = (f: string) => {
   try {
