@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'DATABASE_UNREACHABLE'
   | 'MIGRATION_FAILED'
   | 'WATCH_FAILED'
+  | 'STEP_FAILED'
   | 'TIMEOUT';
 
 const exitFor: Record<ErrorCode, ExitCodeValue> = {
@@ -70,6 +71,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   DOCKER_UNREACHABLE: ExitCode.failed,
   TIMEOUT: ExitCode.failed,
   WATCH_FAILED: ExitCode.failed,
+  STEP_FAILED: ExitCode.failed,
 };
 
 export interface SwitchyardErrorOptions {

@@ -16,7 +16,13 @@ export interface RenderOptions {
   out?: NodeJS.WritableStream;
 }
 
-export function createRenderer(opts: RenderOptions): Reporter & { error(text: string, details?: string[], hint?: string): void } {
+/** What an error is, as data: its code and the exit code it ends the command with (--json carries both). */
+export interface ErrorMeta {
+  code: string;
+  exitCode: number;
+}
+
+export function createRenderer(opts: RenderOptions): Reporter & { error(text: string, details: string[], hint: string | undefined, meta: ErrorMeta): void } {
   const out = opts.out ?? process.stdout;
   const colours = pc.createColors(opts.tty);
   const r = opts.redact;
@@ -75,8 +81,8 @@ export function createRenderer(opts: RenderOptions): Reporter & { error(text: st
     event: (name, data) => {
       if (opts.json) emit(name, data);
     },
-    error: (text, details = [], hint) => {
-      if (opts.json) return emit('error', { message: text, details, ...(hint ? { hint } : {}) });
+    error: (text, details, hint, meta) => {
+      if (opts.json) return emit('error', { code: meta.code, exitCode: meta.exitCode, message: text, details, ...(hint ? { hint } : {}) });
       if (openLine) {
         out.write('\n');
         openLine = false;

@@ -17,6 +17,7 @@ import { keepWarm } from './reap.js';
 import { StepRunner } from './steps.js';
 import { drainAndStop, drainSummary, switchAndVerify } from './traffic.js';
 import { backupFor, describeBackup, pruneBackups, warnMigrationWithoutBackup } from './backup.js';
+import { checkOptions, deployOptions } from './options.js';
 import { runMigration } from './migrate.js';
 import { offerRecovery } from './recover.js';
 import type { BackupMeta } from '../backup/types.js';
@@ -50,6 +51,7 @@ export interface DeployResult {
 }
 
 export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<DeployResult> {
+  checkOptions('deploy', deployOptions, opts);
   const cfg = e.loaded.config;
   const autoSwitch = !!(opts.autoSwitch || opts.yes || cfg.deploy.autoSwitch);
   if (!autoSwitch && !e.asker.interactive) {

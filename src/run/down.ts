@@ -4,9 +4,11 @@ import { COLOURS, type Colour } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
 import { readState, withColourStatus, writeState } from '../state/state.js';
 import type { Engine } from './context.js';
+import { checkOptions, downOptions } from './options.js';
 import { runOperation } from './operation.js';
 
 export async function down(e: Engine, opts: { colour?: Colour; forceUnlock?: boolean; shared?: boolean; volumes?: boolean; yes?: boolean } = {}): Promise<string[]> {
+  checkOptions('down', downOptions, opts);
   if (opts.volumes && !opts.yes && !e.asker.interactive) {
     throw new SwitchyardError('NEEDS_TTY', 'down --volumes deletes the shared services\' data and asks first, but there is no terminal to ask on', { hint: 'pass --yes as well if you really mean to delete the data' });
   }

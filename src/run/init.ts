@@ -5,11 +5,13 @@ import { buildAndStart, healthGate, smokeGate } from './colour.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { runOperation } from './operation.js';
+import { checkOptions, initOptions } from './options.js';
 import { openProxy } from './proxy.js';
 import { StepRunner } from './steps.js';
 import { switchAndVerify } from './traffic.js';
 
 export async function init(e: Engine, opts: { skipTests?: boolean; ref?: string; forceUnlock?: boolean } = {}): Promise<{ id: string; release: string; ms: number }> {
+  checkOptions('init', initOptions, opts);
   const cfg = e.loaded.config;
   return runOperation(e, 'init', { forceUnlock: opts.forceUnlock }, async (op) => {
     const steps = new StepRunner(e.reporter, 6, op.journal);

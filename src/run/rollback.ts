@@ -10,6 +10,7 @@ import { healthGate, startColour } from './colour.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { runOperation } from './operation.js';
+import { checkOptions, rollbackOptions } from './options.js';
 import { openProxy } from './proxy.js';
 import { offerRecovery } from './recover.js';
 import { StepRunner } from './steps.js';
@@ -23,6 +24,7 @@ export interface RollbackOptions {
 }
 
 export async function rollback(e: Engine, opts: RollbackOptions = {}): Promise<{ id: string; from: Colour; to: Colour; release: string; ms: number }> {
+  checkOptions('rollback', rollbackOptions, opts);
   if (!opts.force && !e.asker.interactive) {
     throw new SwitchyardError('NEEDS_TTY', 'rollback asks for confirmation, and there is no terminal to ask on', {
       hint: 'pass --force to roll back without asking',

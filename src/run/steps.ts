@@ -2,7 +2,8 @@
  * Numbered steps: run a function as step i/n, report ✓/✗/– and its time, keep the error. With a
  * journal, each step's start is on disk before the step runs, and its end right after.
  */
-import { errorMessage } from '../errors.js';
+import { errorMessage, isSwitchyardError, SwitchyardError } from '../errors.js';
+import { diskFullCause } from '../util/disk-full.js';
 import type { Journal } from '../state/journal.js';
 import type { Reporter, StepHandle } from './reporter.js';
 
@@ -28,8 +29,10 @@ export class StepRunner {
     let value: T;
     try {
       value = await fn(handle);
-    } catch (e) {
-      if (!settled) h.fail(errorMessage(e).split('\n')[0]);
+    } catch (caught) {
+      const e = inContext(caught, title);
+      // The step's own line already names it: it shows the cause alone.
+      if (!settled) h.fail(errorMessage(caught).split('\n')[0]);
       await this.journal?.stepEnded(index, 'failed');
       throw e;
     }
@@ -48,4 +51,22 @@ export class StepRunner {
 export function newOperationId(): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${t}-${Math.random().toString(16).slice(2, 6)}`;
+}
+
+/** Programming errors: bugs in switchyard, reported as such (with their stack), never reworded. */
+const BUGS = [TypeError, ReferenceError, RangeError, SyntaxError];
+
+/**
+ * A plain error from outside switchyard's own checks (a file system call, the Docker engine, a
+ * socket) gets what was being done in front of it, so the message says where it happened instead
+ * of a bare "EACCES: permission denied" or a stack trace. A SwitchyardError already says it; an
+ * abort and a full disk are worded by the operation and the CLI; a programming error stays a bug.
+ */
+export function inContext(e: unknown, doing: string): unknown {
+  if (isSwitchyardError(e) || !(e instanceof Error) || BUGS.some((B) => e instanceof B)) return e;
+  if (e.name === 'AbortError' || diskFullCause(e) !== undefined) return e;
+  return new SwitchyardError('STEP_FAILED', `${doing}: ${e.message}`, {
+    cause: e,
+    hint: 'the cause is in the message; `switchyard status` shows what runs and what is live',
+  });
 }

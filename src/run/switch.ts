@@ -6,6 +6,7 @@ import { warmHealthGate } from './colour.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { runOperation } from './operation.js';
+import { checkColour, checkOptions, switchOptions } from './options.js';
 import { openProxy } from './proxy.js';
 import { StepRunner } from './steps.js';
 import { switchAndVerify } from './traffic.js';
@@ -20,6 +21,8 @@ export interface SwitchOptions {
 }
 
 export async function switchTraffic(e: Engine, to: Colour, opts: SwitchOptions = {}): Promise<{ id: string; from: Colour | null; to: Colour; ms: number }> {
+  checkColour('switch', to);
+  checkOptions('switch', switchOptions, opts);
   if (opts.weight !== undefined && opts.weight < 100) return splitTraffic(e, to, opts.weight, opts);
   const cfg = e.loaded.config;
   // --force is the manual repair: it may replace an interrupted operation's journal; otherwise recover first.

@@ -55,6 +55,25 @@ test('usage errors print exactly: the message, the suggestion on its own line, w
   }
 });
 
+// not yet measured: estimate
+test('--json: an error is one event on stdout carrying its code and exit code', budget(2_000), async () => {
+  const cases: Array<[string[], string, number, RegExp]> = [
+    [['status', '--json', '--bogus'], 'USAGE', 2, /^unknown option '--bogus'$/],
+    [['switch', 'purple', '--json'], 'USAGE', 2, /unknown colour "purple"/],
+    [['deploy', '--json'], 'NEEDS_TTY', 2, /no terminal to ask on/],
+    [['status', '--json', '-c', 'nope.yml'], 'CONFIG_NOT_FOUND', 2, /config file not found/],
+  ];
+  for (const [args, code, exitCode, message] of cases) {
+    const r = await p.run(args);
+    assert.equal(r.code, exitCode, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; code?: string; exitCode?: number; message?: string });
+    const errors = events.filter((ev) => ev.event === 'error');
+    assert.equal(errors.length, 1, r.stdout);
+    assert.deepEqual([errors[0]!.code, errors[0]!.exitCode], [code, exitCode], r.stdout);
+    assert.match(errors[0]!.message ?? '', message);
+  }
+});
+
 test('without a TTY, commands that would ask fail at once with exit 2 naming the flag', budget(500), async () => {
   const d = await p.run(['deploy']);
   assert.equal(d.code, 2);

@@ -73,11 +73,17 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
 const HINT = '(run with --help for usage)';
 const SUGGESTION = /^\(Did you mean (one of )?--?[a-z][a-z-]*(, --?[a-z][a-z-]*)*\?\)$|^\(Did you mean (one of )?[a-z]+(, [a-z]+)*\?\)$/;
 
-/** Exit 2, one line of message (+ commander's usage hint), no stack trace, nothing on stdout. */
+/** Exit 2, one line of message (+ commander's usage hint), no stack trace, nothing on stdout (with --json: one error event). */
 function assertUsageError(r: Run, argv: string[]): void {
   const what = `switchyard ${argv.map((a) => (a.length > 60 ? `${JSON.stringify(a.slice(0, 60))}…(${a.length})` : JSON.stringify(a))).join(' ')}`;
   assert.equal(r.code, 2, `${what}: exit ${r.code}\n${r.stderr.slice(0, 500)}`);
-  assert.equal(r.stdout, '', `${what}: printed on stdout`);
+  if (argv.includes('--json')) {
+    // With --json, stdout carries the error as one event: its code and exit code, as data.
+    const lines = r.stdout.split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 1, `${what}: stdout ${JSON.stringify(r.stdout.slice(0, 300))}`);
+    const ev = JSON.parse(lines[0]!) as { event?: string; code?: string; exitCode?: number };
+    assert.deepEqual([ev.event, ev.exitCode, typeof ev.code], ['error', 2, 'string'], `${what}: ${lines[0]!.slice(0, 300)}`);
+  } else assert.equal(r.stdout, '', `${what}: printed on stdout`);
   const lines = r.stderr.split('\n').filter((l) => l !== '');
   assert.ok(lines.length >= 1, `${what}: no message`);
   for (const l of lines) {
