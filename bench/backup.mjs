@@ -35,7 +35,14 @@ const median = (xs) => {
 const r1 = (x) => Math.round(x * 10) / 10;
 
 async function measure(pg, projectDir, format, dataMB) {
-  const cfg = backupSchema.parse({ kind: 'postgres', url: pg.url(), format, dir: `backups-${format}`, keep: ROUNDS + 1, timeout: '10m' });
+  const cfg = backupSchema.parse({
+    kind: 'postgres',
+    url: pg.url(),
+    format,
+    dir: `backups-${format}`,
+    keep: ROUNDS + 1,
+    timeout: '10m',
+  });
   const b = openBackupper(cfg, { projectDir, app: 'bench', redact: (s) => s });
   const runs = [];
   for (let i = 0; i < ROUNDS; i++) {
@@ -46,18 +53,33 @@ async function measure(pg, projectDir, format, dataMB) {
     const restored = await b.restore(meta.file);
     const restoreMs = performance.now() - t1;
     const rows = restored.tables.find((t) => t.name === 'public.customers')?.rows;
-    if (rows !== ROWS) throw new Error(`${format}: restore reported ${rows} rows in public.customers, expected ${ROWS}`);
+    if (rows !== ROWS)
+      throw new Error(`${format}: restore reported ${rows} rows in public.customers, expected ${ROWS}`);
     runs.push({ backupMs, restoreMs, bytes: meta.bytes });
-    console.log(`${format} #${i + 1}: backup ${Math.round(backupMs)} ms, ${r1(meta.bytes / MB)} MB; restore ${Math.round(restoreMs)} ms`);
+    console.log(
+      `${format} #${i + 1}: backup ${Math.round(backupMs)} ms, ${r1(meta.bytes / MB)} MB; restore ${Math.round(restoreMs)} ms`,
+    );
   }
   const backupMs = median(runs.map((r) => r.backupMs));
   const restoreMs = median(runs.map((r) => r.restoreMs));
   const bytes = median(runs.map((r) => r.bytes));
   return {
-    backup: { ms: Math.round(backupMs), maxMs: Math.round(Math.max(...runs.map((r) => r.backupMs))), rowsPerSec: Math.round(ROWS / (backupMs / 1000)), fileMBPerSec: r1(bytes / MB / (backupMs / 1000)), dataMBPerSec: r1(dataMB / (backupMs / 1000)) },
+    backup: {
+      ms: Math.round(backupMs),
+      maxMs: Math.round(Math.max(...runs.map((r) => r.backupMs))),
+      rowsPerSec: Math.round(ROWS / (backupMs / 1000)),
+      fileMBPerSec: r1(bytes / MB / (backupMs / 1000)),
+      dataMBPerSec: r1(dataMB / (backupMs / 1000)),
+    },
     fileMB: r1(bytes / MB),
     fileBytes: bytes,
-    restore: { ms: Math.round(restoreMs), maxMs: Math.round(Math.max(...runs.map((r) => r.restoreMs))), rowsPerSec: Math.round(ROWS / (restoreMs / 1000)), fileMBPerSec: r1(bytes / MB / (restoreMs / 1000)), dataMBPerSec: r1(dataMB / (restoreMs / 1000)) },
+    restore: {
+      ms: Math.round(restoreMs),
+      maxMs: Math.round(Math.max(...runs.map((r) => r.restoreMs))),
+      rowsPerSec: Math.round(ROWS / (restoreMs / 1000)),
+      fileMBPerSec: r1(bytes / MB / (restoreMs / 1000)),
+      dataMBPerSec: r1(dataMB / (restoreMs / 1000)),
+    },
   };
 }
 
@@ -72,10 +94,21 @@ const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-backup-'));
 let pg;
 try {
   pg = await startPostgres();
-  const pgDump = (await import('node:child_process')).execFileSync('pg_dump', ['--version'], { encoding: 'utf8' }).trim();
+  const pgDump = (await import('node:child_process'))
+    .execFileSync('pg_dump', ['--version'], { encoding: 'utf8' })
+    .trim();
   const scale = await fillCustomers(pg, ROWS);
-  const result = { when: new Date().toISOString(), node: process.version, cpus: os.cpus().length, pgDump, rows: ROWS, rounds: ROUNDS, ...scale };
-  for (const format of ['custom', 'plain']) result[format] = await measure(pg, projectDir, format, scale.tableWithIndexesMB);
+  const result = {
+    when: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    pgDump,
+    rows: ROWS,
+    rounds: ROUNDS,
+    ...scale,
+  };
+  for (const format of ['custom', 'plain'])
+    result[format] = await measure(pg, projectDir, format, scale.tableWithIndexesMB);
   fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench', 'out', 'backup.json'), JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify(result, null, 2));

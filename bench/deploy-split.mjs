@@ -85,7 +85,10 @@ function run(cwd, env, args, timeoutMs = COMMAND_TIMEOUT_MS) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const wallMs = Math.round(performance.now() - t0);
-      if (code !== 0) return reject(new Error(`switchyard ${args.join(' ')} exited ${code ?? signal} after ${wallMs} ms:\n${out}${err}`));
+      if (code !== 0)
+        return reject(
+          new Error(`switchyard ${args.join(' ')} exited ${code ?? signal} after ${wallMs} ms:\n${out}${err}`),
+        );
       const events = out
         .split('\n')
         .filter((l) => l.startsWith('{'))
@@ -120,9 +123,18 @@ async function timedDeploy(cwd, env) {
   // build+start split further by the step's own progress events ("snapshot and build", then
   // "starting release ..."): their timestamps are ISO with milliseconds.
   const bs = events.find((e) => e.event === 'step' && e.status === 'start' && STEPS[3][1].test(e.title));
-  const starting = bs && events.find((e) => e.event === 'progress' && e.index === bs.index && /^starting release /.test(e.text));
+  const starting =
+    bs && events.find((e) => e.event === 'progress' && e.index === bs.index && /^starting release /.test(e.text));
   const build = starting ? Date.parse(starting.time) - Date.parse(bs.time) : undefined;
-  return { ...split, build, start: build === undefined ? undefined : split.buildStart - build, other: wallMs - stepsMs, wall: wallMs, commandMs: result?.ms, detail };
+  return {
+    ...split,
+    build,
+    start: build === undefined ? undefined : split.buildStart - build,
+    other: wallMs - stepsMs,
+    wall: wallMs,
+    commandMs: result?.ms,
+    detail,
+  };
 }
 
 async function scenario(name, { dir, cwd, env, bump, cleanup }) {
@@ -141,7 +153,9 @@ async function scenario(name, { dir, cwd, env, bump, cleanup }) {
     await cleanup().catch((e) => console.error(`${name} cleanup: ${e.message}`));
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const p50 = Object.fromEntries(KEYS.map((k) => [k, runs.some((r) => r[k] === undefined) ? null : median(runs.map((r) => r[k]))]));
+  const p50 = Object.fromEntries(
+    KEYS.map((k) => [k, runs.some((r) => r[k] === undefined) ? null : median(runs.map((r) => r[k]))]),
+  );
   // The backup's share of the whole deploy (issue: is a backup before every deploy affordable?).
   const backupShare = p50.backup && p50.wall ? Number((p50.backup / p50.wall).toFixed(3)) : 0;
   return { p50Ms: p50, backupShare, runs };
@@ -155,7 +169,10 @@ async function processScenario(name = 'process', databaseUrl = undefined) {
   const env = { ...process.env, SWITCHYARD_PORT: String(await freePort()), FORCE_COLOR: '0' };
   if (databaseUrl) {
     env.DATABASE_URL = databaseUrl;
-    fs.appendFileSync(path.join(dir, 'switchyard.yml'), 'backup: { kind: postgres, url: "${DATABASE_URL}", format: custom, timeout: 10m }\n');
+    fs.appendFileSync(
+      path.join(dir, 'switchyard.yml'),
+      'backup: { kind: postgres, url: "${DATABASE_URL}", format: custom, timeout: 10m }\n',
+    );
   }
   const behaviour = path.join(dir, 'behaviour.json');
   return scenario(name, {
@@ -175,7 +192,9 @@ async function process100kScenario() {
     console.log(`process100k: ${backupRows} rows in customers, database ${scale.databaseMB} MB`);
     const out = await processScenario('process100k', pg.url());
     // The step's detail names each dump: "db-backup-... (3.5 MiB, verified, 0.6 s)".
-    for (const r of out.runs) if (!/\.dump \([\d.]+ (KiB|MiB|GiB), verified/.test(r.detail.backup ?? '')) throw new Error(`process100k: no verified dump in the backup step: ${JSON.stringify(r.detail)}`);
+    for (const r of out.runs)
+      if (!/\.dump \([\d.]+ (KiB|MiB|GiB), verified/.test(r.detail.backup ?? ''))
+        throw new Error(`process100k: no verified dump in the backup step: ${JSON.stringify(r.detail)}`);
     return { rows: backupRows, format: 'custom', ...scale, ...out };
   } finally {
     await pg.cleanup();
@@ -183,14 +202,17 @@ async function process100kScenario() {
 }
 
 // --- (b) docker runtime, nginx on the host, examples/docker ----------------------------------------
-const docker = (...a) => execFileSync('docker', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).trim();
+const docker = (...a) =>
+  execFileSync('docker', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).trim();
 const lines = (s) => s.split('\n').filter(Boolean);
 
 function checkDocker() {
   try {
     docker('info', '--format', '{{.ServerVersion}}');
   } catch (e) {
-    throw new Error(`deploy-split needs the Docker engine for its docker + nginx part, and \`docker info\` failed: ${(e.stderr || e.message).toString().trim()}\n(start dockerd, or run scripts/setup-infra.sh as root)`);
+    throw new Error(
+      `deploy-split needs the Docker engine for its docker + nginx part, and \`docker info\` failed: ${(e.stderr || e.message).toString().trim()}\n(start dockerd, or run scripts/setup-infra.sh as root)`,
+    );
   }
   try {
     docker('image', 'inspect', '--format', '{{.Id}}', BASE);
@@ -201,9 +223,20 @@ function checkDocker() {
 
 function removeDockerObjects(app) {
   const label = `label=switchyard.app=${app}`;
-  for (const c of new Set([...lines(docker('ps', '-aq', '--filter', `name=${app}-`)), ...lines(docker('ps', '-aq', '--filter', label))])) docker('rm', '-f', c);
-  for (const v of new Set([...lines(docker('volume', 'ls', '-q', '--filter', `name=${app}-`)), ...lines(docker('volume', 'ls', '-q', '--filter', label))])) docker('volume', 'rm', v);
-  for (const i of lines(docker('images', '--format', '{{.Repository}}:{{.Tag}}')).filter((i) => i.startsWith(`${app}-`))) docker('image', 'rm', '-f', i);
+  for (const c of new Set([
+    ...lines(docker('ps', '-aq', '--filter', `name=${app}-`)),
+    ...lines(docker('ps', '-aq', '--filter', label)),
+  ]))
+    docker('rm', '-f', c);
+  for (const v of new Set([
+    ...lines(docker('volume', 'ls', '-q', '--filter', `name=${app}-`)),
+    ...lines(docker('volume', 'ls', '-q', '--filter', label)),
+  ]))
+    docker('volume', 'rm', v);
+  for (const i of lines(docker('images', '--format', '{{.Repository}}:{{.Tag}}')).filter((i) =>
+    i.startsWith(`${app}-`),
+  ))
+    docker('image', 'rm', '-f', i);
   for (const i of lines(docker('images', '-q', '--filter', label))) docker('image', 'rm', '-f', i);
   for (const n of lines(docker('network', 'ls', '-q', '--filter', `name=${app}-`))) docker('network', 'rm', n);
 }
@@ -212,14 +245,26 @@ async function dockerScenario() {
   checkDocker();
   const app = `sybenchsplit${process.pid}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-split-docker-'));
-  fs.cpSync(path.join(root, 'examples', 'app'), path.join(dir, 'app'), { recursive: true, filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s) });
-  fs.cpSync(path.join(root, 'examples', 'docker'), path.join(dir, 'docker'), { recursive: true, filter: (s) => !/[/\\](\.switchyard|\.current-env)$/.test(s) });
+  fs.cpSync(path.join(root, 'examples', 'app'), path.join(dir, 'app'), {
+    recursive: true,
+    filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s),
+  });
+  fs.cpSync(path.join(root, 'examples', 'docker'), path.join(dir, 'docker'), {
+    recursive: true,
+    filter: (s) => !/[/\\](\.switchyard|\.current-env)$/.test(s),
+  });
   const yml = path.join(dir, 'docker', 'switchyard.yml');
   const text = fs.readFileSync(yml, 'utf8');
-  if (!text.includes('app: ala')) throw new Error('examples/docker/switchyard.yml no longer says `app: ala`: update the rename here');
+  if (!text.includes('app: ala'))
+    throw new Error('examples/docker/switchyard.yml no longer says `app: ala`: update the rename here');
   fs.writeFileSync(yml, text.replace('app: ala', `app: ${app}`));
   const cwd = path.join(dir, 'docker');
-  const env = { ...process.env, SWITCHYARD_PORT: String(await freePort()), POSTGRES_PASSWORD: `bench-${process.pid}-pg`, FORCE_COLOR: '0' };
+  const env = {
+    ...process.env,
+    SWITCHYARD_PORT: String(await freePort()),
+    POSTGRES_PASSWORD: `bench-${process.pid}-pg`,
+    FORCE_COLOR: '0',
+  };
   const version = path.join(dir, 'app', 'api', 'VERSION');
   const out = await scenario('docker', {
     dir,
@@ -227,11 +272,15 @@ async function dockerScenario() {
     env,
     bump: (i) => fs.writeFileSync(version, `1.0.${i + 1}\n`),
     cleanup: async () => {
-      await run(cwd, env, ['down', '--shared', '--force-unlock'], 120_000).catch((e) => console.error(String(e.message)));
+      await run(cwd, env, ['down', '--shared', '--force-unlock'], 120_000).catch((e) =>
+        console.error(String(e.message)),
+      );
       removeDockerObjects(app);
     },
   });
-  const left = lines(docker('ps', '-aq', '--filter', `label=switchyard.app=${app}`)).length + lines(docker('volume', 'ls', '-q', '--filter', `name=${app}-`)).length;
+  const left =
+    lines(docker('ps', '-aq', '--filter', `label=switchyard.app=${app}`)).length +
+    lines(docker('volume', 'ls', '-q', '--filter', `name=${app}-`)).length;
   if (left) throw new Error(`${left} docker object(s) of ${app} are left after cleanup`);
   return { app, ...out };
 }
@@ -256,11 +305,18 @@ try {
   if (want('process')) result.processBuiltin = await processScenario();
   if (want('process100k')) result.processBackup100k = await process100kScenario();
   if (want('docker')) {
-    result.dockerNginx = { docker: docker('version', '--format', '{{.Server.Version}}'), nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8', timeout: 10_000 }).stderr.trim().replace(/^nginx version: /, ''), ...(await dockerScenario()) };
+    result.dockerNginx = {
+      docker: docker('version', '--format', '{{.Server.Version}}'),
+      nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8', timeout: 10_000 })
+        .stderr.trim()
+        .replace(/^nginx version: /, ''),
+      ...(await dockerScenario()),
+    };
   }
   fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench', 'out', 'deploy-split.json'), JSON.stringify(result, null, 2) + '\n');
-  for (const k of ['processBuiltin', 'processBackup100k', 'dockerNginx']) if (result[k]) console.log(`${k} p50 ms: ${JSON.stringify(result[k].p50Ms)}, backupShare ${result[k].backupShare}`);
+  for (const k of ['processBuiltin', 'processBackup100k', 'dockerNginx'])
+    if (result[k]) console.log(`${k} p50 ms: ${JSON.stringify(result[k].p50Ms)}, backupShare ${result[k].backupShare}`);
   if (process.argv.includes('--merge')) mergeIntoResults('deploySplit', result, loadBefore);
   clearTimeout(watchdog);
 } catch (e) {

@@ -24,7 +24,8 @@ const arg = (n, d) => (process.argv.includes(`--${n}`) ? process.argv[process.ar
 const SWITCHES = Number(arg('switches', '10'));
 const LOAD = { connections: 16, maxRequests: 20_000, maxMs: 60_000 };
 
-const listen = (server, port = 0) => new Promise((r) => server.listen(port, '127.0.0.1', () => r(server.address().port)));
+const listen = (server, port = 0) =>
+  new Promise((r) => server.listen(port, '127.0.0.1', () => r(server.address().port)));
 const freePort = async () => {
   const s = http.createServer();
   const p = await listen(s);
@@ -78,24 +79,39 @@ async function measure(port, switchTo) {
 }
 
 const nginx = (dir, conf, args) =>
-  new Promise((resolve, reject) => execFile('nginx', ['-e', 'stderr', '-p', `${dir}/`, '-c', conf, ...args], { timeout: 10_000 }, (e, _o, err) => (e ? reject(new Error(`${e.message}: ${err}`)) : resolve())));
+  new Promise((resolve, reject) =>
+    execFile('nginx', ['-e', 'stderr', '-p', `${dir}/`, '-c', conf, ...args], { timeout: 10_000 }, (e, _o, err) =>
+      e ? reject(new Error(`${e.message}: ${err}`)) : resolve(),
+    ),
+  );
 
 async function reloadMethod(ports) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-reload-'));
   const port = await freePort();
   const include = path.join(dir, 'upstream.conf');
   const conf = path.join(dir, 'nginx.conf');
-  const upstream = (c) => `upstream app { server 127.0.0.1:${ports[c]}; keepalive 64; }\nmap $host $sy_colour { default ${c}; }\n`;
+  const upstream = (c) =>
+    `upstream app { server 127.0.0.1:${ports[c]}; keepalive 64; }\nmap $host $sy_colour { default ${c}; }\n`;
   fs.writeFileSync(include, upstream('blue'));
-  fs.writeFileSync(conf, [
-    ...(process.geteuid?.() === 0 ? ['user root;'] : []),
-    `pid ${dir}/nginx.pid;`, `error_log ${dir}/error.log warn;`, 'worker_processes auto;', 'events { worker_connections 1024; }',
-    'http {', '  access_log off;',
-    `  client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/pt; fastcgi_temp_path ${dir}/ft; uwsgi_temp_path ${dir}/ut; scgi_temp_path ${dir}/st;`,
-    `  include ${include};`, '  proxy_http_version 1.1;', '  proxy_set_header Connection "";',
-    `  server { listen 127.0.0.1:${port}; add_header X-Switchyard-Env $sy_colour always; location / { proxy_pass http://app; } }`,
-    '}', '',
-  ].join('\n'));
+  fs.writeFileSync(
+    conf,
+    [
+      ...(process.geteuid?.() === 0 ? ['user root;'] : []),
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log warn;`,
+      'worker_processes auto;',
+      'events { worker_connections 1024; }',
+      'http {',
+      '  access_log off;',
+      `  client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/pt; fastcgi_temp_path ${dir}/ft; uwsgi_temp_path ${dir}/ut; scgi_temp_path ${dir}/st;`,
+      `  include ${include};`,
+      '  proxy_http_version 1.1;',
+      '  proxy_set_header Connection "";',
+      `  server { listen 127.0.0.1:${port}; add_header X-Switchyard-Env $sy_colour always; location / { proxy_pass http://app; } }`,
+      '}',
+      '',
+    ].join('\n'),
+  );
   await nginx(dir, conf, []);
   try {
     return await measure(port, async (c) => {

@@ -49,7 +49,8 @@ if (role === 'backend') {
   // Whatever happens, nothing this benchmark started outlives it.
   const cleanup = async () => {
     for (const c of children) if (c.connected) c.disconnect();
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) setTimeout(() => c.kill('SIGKILL'), 2000).unref();
+    for (const c of children)
+      if (c.exitCode === null && c.signalCode === null) setTimeout(() => c.kill('SIGKILL'), 2000).unref();
     if (driver) await driver.stop().catch((e) => console.error(`stopping nginx: ${e.message}`));
     driver = undefined;
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -104,7 +105,8 @@ if (role === 'backend') {
     await control.setBackends('blue', { app: { host: '127.0.0.1', port: backend.port } });
     await control.switchTo('blue');
     const probe = await fetch(`http://127.0.0.1:${nginxPort}/api/health`);
-    if (probe.status !== 200 || probe.headers.get('x-switchyard-env') !== 'blue') throw new Error(`nginx answered ${probe.status} from ${probe.headers.get('x-switchyard-env')}`);
+    if (probe.status !== 200 || probe.headers.get('x-switchyard-env') !== 'blue')
+      throw new Error(`nginx answered ${probe.status} from ${probe.headers.get('x-switchyard-env')}`);
     await probe.arrayBuffer();
 
     const paths = { direct: backend.port, builtin: builtin.port, nginx: nginxPort, bare: bare.port };
@@ -119,7 +121,9 @@ if (role === 'backend') {
       for (const [name, port] of order) {
         const m = await cannon(port, duration);
         samples[name].push(m);
-        console.log(`${name.padEnd(8)} ${String(m.reqPerSec).padStart(7)} req/s  p50 ${m.p50ms} ms  p99 ${m.p99ms} ms  errors ${m.errors}`);
+        console.log(
+          `${name.padEnd(8)} ${String(m.reqPerSec).padStart(7)} req/s  p50 ${m.p50ms} ms  p99 ${m.p99ms} ms  errors ${m.errors}`,
+        );
       }
     }
     const medianRun = (xs) => [...xs].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(xs.length / 2)];
@@ -143,9 +147,20 @@ if (role === 'backend') {
       // Reference only: the built-in proxy's design without its features (see the file comment).
       bareForwarder: { ...measured.bare, vsDirect: ratios(measured.bare, measured.direct) },
       builtinVsBare: ratios(measured.builtin, measured.bare),
-      ...(rounds > 1 ? { samples: Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, xs.map((m) => ({ reqPerSec: m.reqPerSec, p50ms: m.p50ms, p99ms: m.p99ms }))])) } : {}),
+      ...(rounds > 1
+        ? {
+            samples: Object.fromEntries(
+              Object.entries(samples).map(([k, xs]) => [
+                k,
+                xs.map((m) => ({ reqPerSec: m.reqPerSec, p50ms: m.p50ms, p99ms: m.p99ms })),
+              ]),
+            ),
+          }
+        : {}),
     };
-    const failed = Object.values(samples).flat().reduce((n, m) => n + m.errors, 0);
+    const failed = Object.values(samples)
+      .flat()
+      .reduce((n, m) => n + m.errors, 0);
     if (failed) {
       console.error(`${failed} request(s) failed`);
       code = 1;
@@ -154,7 +169,8 @@ if (role === 'backend') {
     fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
     fs.writeFileSync(path.join(root, 'bench', 'out', 'proxies-compare.json'), JSON.stringify(result, null, 2) + '\n');
     // --merge: a re-run of this benchmark alone also replaces its figures in bench/results.json.
-    if (args.includes('--merge')) (await import('./lib/results.mjs')).mergeIntoResults('proxiesCompare', result, loadBefore);
+    if (args.includes('--merge'))
+      (await import('./lib/results.mjs')).mergeIntoResults('proxiesCompare', result, loadBefore);
   } catch (e) {
     console.error(e);
     code = 1;

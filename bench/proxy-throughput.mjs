@@ -30,12 +30,24 @@ if (role === 'backend') {
   const connections = Number(opt('connections', '50'));
   const useSrc = args.includes('--src') || !existsSync(path.join(root, 'dist/proxy/builtin/server.js'));
   const self = fileURLToPath(import.meta.url);
-  const execArgv = [...(useSrc ? ['--import', 'tsx'] : []), ...(process.env.PROXY_NODE_FLAGS ? process.env.PROXY_NODE_FLAGS.split(' ') : [])];
+  const execArgv = [
+    ...(useSrc ? ['--import', 'tsx'] : []),
+    ...(process.env.PROXY_NODE_FLAGS ? process.env.PROXY_NODE_FLAGS.split(' ') : []),
+  ];
   const child = (extra) =>
     new Promise((resolve, reject) => {
-      const c = spawn(process.execPath, [...execArgv, ...(extra.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', path.join(root, 'bench', 'out')] : []), self, ...extra.filter((a) => a !== '--cpu-prof')], {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
+      const c = spawn(
+        process.execPath,
+        [
+          ...execArgv,
+          ...(extra.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', path.join(root, 'bench', 'out')] : []),
+          self,
+          ...extra.filter((a) => a !== '--cpu-prof'),
+        ],
+        {
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        },
+      );
       const t = setTimeout(() => reject(new Error(`${extra[1]} did not start in 15 s`)), 15_000);
       c.once('message', (m) => {
         clearTimeout(t);
@@ -43,13 +55,23 @@ if (role === 'backend') {
       });
       c.once('exit', (code) => reject(new Error(`${extra[1]} exited with ${code}`)));
     });
-  const run = (port, seconds = duration) => runWrk({ url: `http://127.0.0.1:${port}/api/health`, connections, seconds });
+  const run = (port, seconds = duration) =>
+    runWrk({ url: `http://127.0.0.1:${port}/api/health`, connections, seconds });
 
   const backend = await child(['--role', 'backend']);
-  const proxyArgs = ['--role', 'proxy', '--backend-port', String(backend.port), ...(useSrc ? ['--src'] : []), ...(args.includes('--cpu-prof') ? ['--cpu-prof'] : [])];
+  const proxyArgs = [
+    '--role',
+    'proxy',
+    '--backend-port',
+    String(backend.port),
+    ...(useSrc ? ['--src'] : []),
+    ...(args.includes('--cpu-prof') ? ['--cpu-prof'] : []),
+  ];
   const proxy = await child(proxyArgs);
   // The same proxy as the real daemon runs it with proxy.workers: N (from dist/ only).
-  const daemon = useSrc ? undefined : await startDaemon({ root, backendPort: backend.port, port: await freePort(), workers });
+  const daemon = useSrc
+    ? undefined
+    : await startDaemon({ root, backendPort: backend.port, port: await freePort(), workers });
   try {
     const paths = { direct: backend.port, proxied: proxy.port, ...(daemon ? { workers: daemon.port } : {}) };
     const samples = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
@@ -64,7 +86,9 @@ if (role === 'backend') {
       for (const [name, port] of order) {
         const m = await run(port);
         samples[name].push(m);
-        console.error(`${name.padEnd(8)} ${String(m.reqPerSec).padStart(7)} req/s  p50 ${m.p50ms} ms  p99 ${m.p99ms} ms`);
+        console.error(
+          `${name.padEnd(8)} ${String(m.reqPerSec).padStart(7)} req/s  p50 ${m.p50ms} ms  p99 ${m.p99ms} ms`,
+        );
       }
     }
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -79,7 +103,10 @@ if (role === 'backend') {
         p99Ratio: Number(median(p99).toFixed(2)),
         p50Ratio: Number(median(p50).toFixed(2)),
         meanLatencyRatio: Number(median(mean).toFixed(2)),
-        range: { throughput: [Math.min(...t), Math.max(...t)].map((x) => Number(x.toFixed(3))), p99: [Math.min(...p99), Math.max(...p99)].map((x) => Number(x.toFixed(2))) },
+        range: {
+          throughput: [Math.min(...t), Math.max(...t)].map((x) => Number(x.toFixed(3))),
+          p99: [Math.min(...p99), Math.max(...p99)].map((x) => Number(x.toFixed(2))),
+        },
       };
     };
     const result = {
@@ -95,13 +122,19 @@ if (role === 'backend') {
       proxied: medianRun(samples.proxied),
       ...ratiosOf('proxied'),
       ...(daemon ? { workers: { count: workers, ...medianRun(samples.workers), ...ratiosOf('workers') } } : {}),
-      runs: Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, xs.map((m) => ({ reqPerSec: m.reqPerSec, p50ms: m.p50ms, p99ms: m.p99ms }))])),
+      runs: Object.fromEntries(
+        Object.entries(samples).map(([k, xs]) => [
+          k,
+          xs.map((m) => ({ reqPerSec: m.reqPerSec, p50ms: m.p50ms, p99ms: m.p99ms })),
+        ]),
+      ),
     };
     console.log(JSON.stringify(result, null, 2));
     mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
     writeFileSync(path.join(root, 'bench', 'out', 'proxy-throughput.json'), JSON.stringify(result, null, 2) + '\n');
     // --merge: a re-run of this benchmark alone also replaces its figures in bench/results.json.
-    if (args.includes('--merge')) (await import('./lib/results.mjs')).mergeIntoResults('proxyThroughput', result, loadBefore);
+    if (args.includes('--merge'))
+      (await import('./lib/results.mjs')).mergeIntoResults('proxyThroughput', result, loadBefore);
   } finally {
     proxy.child.disconnect();
     backend.child.disconnect();

@@ -49,7 +49,8 @@ function run(args, expect = 0) {
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (code !== expect) reject(new Error(`switchyard ${args.join(' ')} exited ${code} (expected ${expect}):\n${out}`));
+      if (code !== expect)
+        reject(new Error(`switchyard ${args.join(' ')} exited ${code} (expected ${expect}):\n${out}`));
       else resolve(out);
     });
   });
@@ -69,35 +70,69 @@ async function once(args) {
   const live = JSON.parse(fs.readFileSync(path.join(dir, '.switchyard', 'state.json'), 'utf8')).active;
   const target = live === 'blue' ? 'green' : 'blue';
   behave({ version: `bad-${Date.now()}`, mode: 'errors', errorEvery: 5 });
-  const load = startLoad({ origin: `http://127.0.0.1:${port}`, path: '/api/items', connections: 8, maxRequests: 400_000, maxMs: 120_000 });
+  const load = startLoad({
+    origin: `http://127.0.0.1:${port}`,
+    path: '/api/items',
+    connections: 8,
+    maxRequests: 400_000,
+    maxMs: 120_000,
+  });
   await run(args, 1);
   await new Promise((r) => setTimeout(r, 500));
   const t = await load.stop();
   const transport = t.samples.filter((s) => s.status === 0).length;
-  const firstError = t.samples.filter((s) => s.colour === target && s.status >= 500).reduce((m, s) => Math.min(m, s.at), Infinity);
+  const firstError = t.samples
+    .filter((s) => s.colour === target && s.status >= 500)
+    .reduce((m, s) => Math.min(m, s.at), Infinity);
   const lastOnTarget = t.samples.filter((s) => s.colour === target).reduce((m, s) => Math.max(m, s.at), -Infinity);
   const h = lastDeploy();
   if (h.watch?.verdict !== 'fail') throw new Error(`not rolled back by the watch: ${JSON.stringify(h)}`);
   const errorsToBackMs = lastOnTarget - firstError;
-  return { errorsToBackMs, rollbackMs: h.watch.rollbackMs, detectMs: errorsToBackMs - h.watch.rollbackMs, judgedRequests: h.watch.target.requests, errorRate: h.watch.target.errorRate, transportFailures: transport, sent: t.sent };
+  return {
+    errorsToBackMs,
+    rollbackMs: h.watch.rollbackMs,
+    detectMs: errorsToBackMs - h.watch.rollbackMs,
+    judgedRequests: h.watch.target.requests,
+    errorRate: h.watch.target.errorRate,
+    transportFailures: transport,
+    sent: t.sent,
+  };
 }
 
 try {
   await run(['init']);
-  const out = { proxy: proxyKind, rounds, thresholds: { errorRate: '2%', minRequests: 40 }, afterSwitch: [], canary50: [] };
+  const out = {
+    proxy: proxyKind,
+    rounds,
+    thresholds: { errorRate: '2%', minRequests: 40 },
+    afterSwitch: [],
+    canary50: [],
+  };
   for (let i = 0; i < rounds; i++) {
     out.afterSwitch.push(await once(['deploy', '--auto-switch']));
     out.canary50.push(await once(['deploy', '--auto-switch', '--canary', '50,100']));
-    console.log(`round ${i + 1}: after switch ${out.afterSwitch.at(-1).errorsToBackMs} ms, canary 50% ${out.canary50.at(-1).errorsToBackMs} ms`);
+    console.log(
+      `round ${i + 1}: after switch ${out.afterSwitch.at(-1).errorsToBackMs} ms, canary 50% ${out.canary50.at(-1).errorsToBackMs} ms`,
+    );
   }
   for (const k of ['afterSwitch', 'canary50']) {
-    out[`${k}Median`] = Object.fromEntries(['errorsToBackMs', 'detectMs', 'rollbackMs'].map((f) => [f, median(out[k].map((r) => r[f]))]));
+    out[`${k}Median`] = Object.fromEntries(
+      ['errorsToBackMs', 'detectMs', 'rollbackMs'].map((f) => [f, median(out[k].map((r) => r[f]))]),
+    );
   }
   out.transportFailures = [...out.afterSwitch, ...out.canary50].reduce((a, r) => a + r.transportFailures, 0);
   console.log(JSON.stringify(out, null, 2));
   fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'bench', 'out', proxyKind === 'nginx' ? 'rollback-latency-nginx.json' : 'rollback-latency.json'), JSON.stringify(out, null, 2) + '\n');
-  if (process.argv.includes('--merge')) (await import('./lib/results.mjs')).mergeIntoResults(proxyKind === 'nginx' ? 'rollbackLatencyNginx' : 'rollbackLatency', out, loadBefore);
+  fs.writeFileSync(
+    path.join(root, 'bench', 'out', proxyKind === 'nginx' ? 'rollback-latency-nginx.json' : 'rollback-latency.json'),
+    JSON.stringify(out, null, 2) + '\n',
+  );
+  if (process.argv.includes('--merge'))
+    (await import('./lib/results.mjs')).mergeIntoResults(
+      proxyKind === 'nginx' ? 'rollbackLatencyNginx' : 'rollbackLatency',
+      out,
+      loadBefore,
+    );
 } finally {
   await run(['down', '--force-unlock']).catch((e) => console.error(String(e)));
   fs.rmSync(dir, { recursive: true, force: true });

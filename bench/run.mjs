@@ -10,7 +10,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const benches = [
   { name: 'proxyThroughput', file: 'proxy-throughput.mjs', out: 'proxy-throughput.json', args: [] },
   { name: 'switching', file: 'switch.mjs', out: 'switch.json', args: ['--rounds', '10'] },
-  { name: 'switchingNginx', file: 'switch.mjs', out: 'switch-nginx.json', args: ['--rounds', '10', '--proxy', 'nginx'] },
+  {
+    name: 'switchingNginx',
+    file: 'switch.mjs',
+    out: 'switch-nginx.json',
+    args: ['--rounds', '10', '--proxy', 'nginx'],
+  },
   { name: 'nginxSwitching', file: 'nginx-switch.mjs', out: 'nginx-switch.json', args: [] },
   { name: 'proxiesCompare', file: 'proxies-compare.mjs', out: 'proxies-compare.json', args: ['--rounds', '3'] },
   { name: 'soak', file: 'soak.mjs', out: 'soak.json', args: ['--switches', '500'] },
@@ -20,18 +25,30 @@ const benches = [
   { name: 'backup', file: 'backup.mjs', out: 'backup.json', args: [] },
   { name: 'watchCost', file: 'watch-cost.mjs', out: 'watch-cost.json', args: [] },
   { name: 'rollbackLatency', file: 'rollback-latency.mjs', out: 'rollback-latency.json', args: [] },
-  { name: 'rollbackLatencyNginx', file: 'rollback-latency.mjs', out: 'rollback-latency-nginx.json', args: ['--proxy', 'nginx'] },
+  {
+    name: 'rollbackLatencyNginx',
+    file: 'rollback-latency.mjs',
+    out: 'rollback-latency-nginx.json',
+    args: ['--proxy', 'nginx'],
+  },
 ];
 const os = await import('node:os');
 // The 1-minute load average as each benchmark starts: other work on the two cores skews every figure.
-const results = { when: new Date().toISOString(), node: process.version, machine: { cpus: os.cpus().length, loadAvg1mBefore: {} } };
+const results = {
+  when: new Date().toISOString(),
+  node: process.version,
+  machine: { cpus: os.cpus().length, loadAvg1mBefore: {} },
+};
 let failed = 0;
 for (const b of benches) {
   console.log(`\n== ${b.file}`);
   const out = path.join(here, 'out', b.out);
   fs.rmSync(out, { force: true }); // never merge a figure left by an earlier run
   results.machine.loadAvg1mBefore[b.name] = Number(os.loadavg()[0].toFixed(2));
-  const r = spawnSync(process.execPath, [path.join(here, b.file), ...b.args], { stdio: 'inherit', timeout: 15 * 60_000 });
+  const r = spawnSync(process.execPath, [path.join(here, b.file), ...b.args], {
+    stdio: 'inherit',
+    timeout: 15 * 60_000,
+  });
   if (r.status !== 0 || !fs.existsSync(out)) {
     console.error(`${b.file} failed (exit ${r.status})`);
     failed++;

@@ -59,7 +59,8 @@ async function main() {
   const WARMUP_MS = 2_000;
   const SETTLE_MS = 5_000; // > the daemon's 4 s backend keep-alive: its pooled sockets are gone
   const which = opt('proxy', 'both');
-  if (!['builtin', 'nginx', 'both'].includes(which)) throw new Error(`--proxy must be builtin, nginx or both, got ${which}`);
+  if (!['builtin', 'nginx', 'both'].includes(which))
+    throw new Error(`--proxy must be builtin, nginx or both, got ${which}`);
   const routes = [{ path: '/', service: 'app' }];
   const self = fileURLToPath(import.meta.url);
   const cli = path.join(root, 'dist', 'switchyard.mjs');
@@ -79,7 +80,9 @@ async function main() {
 
   const backend = () =>
     new Promise((resolve, reject) => {
-      const c = spawn(process.execPath, [self, '--role', 'backend'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const c = spawn(process.execPath, [self, '--role', 'backend'], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       children.push(c);
       const t = setTimeout(() => reject(new Error('a backend did not start in 15 s')), 15_000);
       c.once('message', (m) => (clearTimeout(t), resolve({ host: '127.0.0.1', port: m.port })));
@@ -119,7 +122,13 @@ async function main() {
       return { switch: switchNo, rssMb: mb(u.rssKb), fds: u.fds };
     };
     const idleBefore = sample(0);
-    const load = startLoad({ origin: `http://127.0.0.1:${port}`, path: '/soak', connections: CONNECTIONS, maxRequests: SWITCHES * EVERY * 4 + 500_000, maxMs: 8 * 60_000 });
+    const load = startLoad({
+      origin: `http://127.0.0.1:${port}`,
+      path: '/soak',
+      connections: CONNECTIONS,
+      maxRequests: SWITCHES * EVERY * 4 + 500_000,
+      maxMs: 8 * 60_000,
+    });
     await sleep(WARMUP_MS);
     const series = [sample(0)];
     const marks = [];
@@ -130,7 +139,8 @@ async function main() {
     const t0 = Date.now();
     for (let i = 1; i <= SWITCHES; i++) {
       const deadline = Date.now() + 10_000;
-      while ((load.sent < last.sent + EVERY || Date.now() - last.at < MIN_GAP_MS) && Date.now() < deadline) await sleep(2);
+      while ((load.sent < last.sent + EVERY || Date.now() - last.at < MIN_GAP_MS) && Date.now() < deadline)
+        await sleep(2);
       const to = colour === 'blue' ? 'green' : 'blue';
       const start = Date.now();
       switchToMs.push(await doSwitch(to, colour));
@@ -140,7 +150,10 @@ async function main() {
       colour = to;
       last = { sent: load.sent, at: end };
       if (i % SAMPLE_EVERY === 0 || i === SWITCHES) series.push(sample(i));
-      if (i % 100 === 0) console.log(`${name}: ${i} switches, ${load.sent} requests, rss ${series.at(-1).rssMb} MB, fds ${series.at(-1).fds}`);
+      if (i % 100 === 0)
+        console.log(
+          `${name}: ${i} switches, ${load.sent} requests, rss ${series.at(-1).rssMb} MB, fds ${series.at(-1).fds}`,
+        );
     }
     const switchingMs = Date.now() - t0;
     const totals = await load.stop();
@@ -163,11 +176,25 @@ async function main() {
       // every new request goes to the new colour (checked: misrouted).
       switchCycleMs: { p50: pct(switchMs, 50), p99: pct(switchMs, 99), max: Math.max(...switchMs) },
       switchToMs: { p50: r2(pct(switchToMs, 50)), p99: r2(pct(switchToMs, 99)), max: r2(Math.max(...switchToMs)) },
-      rssMb: { idleBefore: idleBefore.rssMb, start: underLoad[0].rssMb, end: underLoad.at(-1).rssMb, max: Math.max(...underLoad.map((s) => s.rssMb)), idleAfter: idleAfter.rssMb },
-      fds: { idleBefore: idleBefore.fds, start: underLoad[0].fds, end: underLoad.at(-1).fds, max: Math.max(...underLoad.map((s) => s.fds)), idleAfter: idleAfter.fds },
+      rssMb: {
+        idleBefore: idleBefore.rssMb,
+        start: underLoad[0].rssMb,
+        end: underLoad.at(-1).rssMb,
+        max: Math.max(...underLoad.map((s) => s.rssMb)),
+        idleAfter: idleAfter.rssMb,
+      },
+      fds: {
+        idleBefore: idleBefore.fds,
+        start: underLoad[0].fds,
+        end: underLoad.at(-1).fds,
+        max: Math.max(...underLoad.map((s) => s.fds)),
+        idleAfter: idleAfter.fds,
+      },
       series: underLoad,
     };
-    console.log(`${name}: ${result.switches} switches in ${result.switchingS} s, ${result.requests} requests, ${result.failed} failed, ${wrong} misrouted of ${checked}; rss MB ${JSON.stringify(result.rssMb)}; fds ${JSON.stringify(result.fds)}`);
+    console.log(
+      `${name}: ${result.switches} switches in ${result.switchingS} s, ${result.requests} requests, ${result.failed} failed, ${wrong} misrouted of ${checked}; rss MB ${JSON.stringify(result.rssMb)}; fds ${JSON.stringify(result.fds)}`,
+    );
     return result;
   }
 
@@ -179,23 +206,38 @@ async function main() {
     const port = await freePort();
     cleanups.push(async () => (await stopProxy(paths), fs.rmSync(tmp, { recursive: true, force: true })));
     // The daemon exactly as every command starts it: the CLI bundle, detached, output in proxy.log.
-    const { control, status } = await ensureProxy(paths, { listen: { host: '127.0.0.1', port }, routes }, { command: { file: process.execPath, args: [cli, 'proxy', '--project', tmp] } });
+    const { control, status } = await ensureProxy(
+      paths,
+      { listen: { host: '127.0.0.1', port }, routes },
+      { command: { file: process.execPath, args: [cli, 'proxy', '--project', tmp] } },
+    );
     await control.setBackends('blue', { app: blue[0] });
     await control.setBackends('green', { app: green[0] });
     await control.switchTo('blue');
     const visits = { blue: 0, green: 0 };
     let drainTimedOut = 0;
     try {
-      const r = await soak('builtin', port, async (to, from) => {
-        visits[to]++;
-        await control.setBackends(to, { app: (to === 'blue' ? blue : green)[visits[to] % 2] });
-        const t = performance.now();
-        await control.switchTo(to);
-        const ms = performance.now() - t;
-        if ((await control.drain(from, 2_000)).timedOut) drainTimedOut++;
-        return ms;
-      }, () => [status.pid]);
-      return { pid: status.pid, cycle: 'setBackends (alternating backend process) + switchTo + drain(old colour)', drainTimedOut, fdKindsAfter: fdKinds(status.pid), ...r };
+      const r = await soak(
+        'builtin',
+        port,
+        async (to, from) => {
+          visits[to]++;
+          await control.setBackends(to, { app: (to === 'blue' ? blue : green)[visits[to] % 2] });
+          const t = performance.now();
+          await control.switchTo(to);
+          const ms = performance.now() - t;
+          if ((await control.drain(from, 2_000)).timedOut) drainTimedOut++;
+          return ms;
+        },
+        () => [status.pid],
+      );
+      return {
+        pid: status.pid,
+        cycle: 'setBackends (alternating backend process) + switchTo + drain(old colour)',
+        drainTimedOut,
+        fdKindsAfter: fdKinds(status.pid),
+        ...r,
+      };
     } finally {
       await cleanups.pop()();
     }
@@ -206,7 +248,11 @@ async function main() {
     const green = await backend();
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-soak-nginx-'));
     const port = await freePort();
-    const config = configSchema.parse({ app: 'soak', proxy: { kind: 'nginx', listen: { http: port, host: '127.0.0.1' }, routes }, services: { app: { command: 'true', health: { path: '/' } } } });
+    const config = configSchema.parse({
+      app: 'soak',
+      proxy: { kind: 'nginx', listen: { http: port, host: '127.0.0.1' }, routes },
+      services: { app: { command: 'true', health: { path: '/' } } },
+    });
     const driver = nginxDriver(projectPaths(tmp), config);
     cleanups.push(async () => (await driver.stop(), fs.rmSync(tmp, { recursive: true, force: true })));
     try {
@@ -216,13 +262,25 @@ async function main() {
       await control.switchTo('blue');
       const master = status.pid;
       const workers = () => childrenOf(master);
-      const r = await soak('nginx', port, async (to) => {
-        await control.setBackends(to, { app: to === 'blue' ? blue : green });
-        const t = performance.now();
-        await control.switchTo(to);
-        return performance.now() - t;
-      }, () => [master, ...workers()]);
-      return { nginx: await nginxVersion('nginx'), masterPid: master, workers: workers().length, cycle: 'setBackends (unchanged: no reload) + switchTo (flag file)', summedOver: 'master + workers', ...r };
+      const r = await soak(
+        'nginx',
+        port,
+        async (to) => {
+          await control.setBackends(to, { app: to === 'blue' ? blue : green });
+          const t = performance.now();
+          await control.switchTo(to);
+          return performance.now() - t;
+        },
+        () => [master, ...workers()],
+      );
+      return {
+        nginx: await nginxVersion('nginx'),
+        masterPid: master,
+        workers: workers().length,
+        cycle: 'setBackends (unchanged: no reload) + switchTo (flag file)',
+        summedOver: 'master + workers',
+        ...r,
+      };
     } finally {
       await cleanups.pop()();
     }
@@ -230,7 +288,12 @@ async function main() {
 
   let code = 0;
   try {
-    const result = { when: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAvg1mBefore: Number(os.loadavg()[0].toFixed(2)) };
+    const result = {
+      when: new Date().toISOString(),
+      node: process.version,
+      cpus: os.cpus().length,
+      loadAvg1mBefore: Number(os.loadavg()[0].toFixed(2)),
+    };
     if (which !== 'nginx') result.builtin = await builtin();
     if (which !== 'builtin') result.nginx = await nginx();
     for (const k of ['builtin', 'nginx']) if (result[k] && (result[k].failed > 0 || result[k].misrouted > 0)) code = 1;
@@ -256,14 +319,60 @@ function chart(result) {
   const rows = ['builtin', 'nginx'].filter((k) => result[k]);
   const W = 960;
   const H = 250;
-  const parts = [`<text x="20" y="26" font-size="16" font-weight="600" fill="${COLOURS.text}">Soak: memory and open fds while switching colours back and forth under keep-alive load</text>`];
+  const parts = [
+    `<text x="20" y="26" font-size="16" font-weight="600" fill="${COLOURS.text}">Soak: memory and open fds while switching colours back and forth under keep-alive load</text>`,
+  ];
   rows.forEach((k, row) => {
     const r = result[k];
     const who = k === 'builtin' ? 'Built-in proxy daemon' : 'nginx, master + workers';
     const oy = 44 + row * H;
-    parts.push(`<text x="20" y="${oy + 16}" font-size="14" font-weight="600" fill="${COLOURS.text}">${who}: ${r.switches} switches, ${r.requests.toLocaleString('en-US')} requests, ${r.failed} failed</text>`);
-    parts.push(...linePanel({ ox: 0, oy: oy + 20, width: W / 2, height: H - 24, title: 'RSS under load (MB)', series: [{ label: `start ${r.rssMb.start}, end ${r.rssMb.end}, max ${r.rssMb.max}; idle ${r.rssMb.idleBefore} before, ${r.rssMb.idleAfter} after`, colour: COLOURS.blue, points: r.series.map((s) => [s.switch, s.rssMb]) }], xLabel: 'switches done', yLabel: 'MB' }));
-    parts.push(...linePanel({ ox: W / 2, oy: oy + 20, width: W / 2, height: H - 24, title: 'open fds', series: [{ label: 'under load', colour: COLOURS.green, points: r.series.map((s) => [s.switch, s.fds]) }, { label: `idle: ${r.fds.idleBefore} before the load, ${r.fds.idleAfter} after`, colour: COLOURS.axis, dash: '4 3', points: [[0, r.fds.idleBefore], [r.switches, r.fds.idleAfter]] }], xLabel: 'switches done', yLabel: 'fds' }));
+    parts.push(
+      `<text x="20" y="${oy + 16}" font-size="14" font-weight="600" fill="${COLOURS.text}">${who}: ${r.switches} switches, ${r.requests.toLocaleString('en-US')} requests, ${r.failed} failed</text>`,
+    );
+    parts.push(
+      ...linePanel({
+        ox: 0,
+        oy: oy + 20,
+        width: W / 2,
+        height: H - 24,
+        title: 'RSS under load (MB)',
+        series: [
+          {
+            label: `start ${r.rssMb.start}, end ${r.rssMb.end}, max ${r.rssMb.max}; idle ${r.rssMb.idleBefore} before, ${r.rssMb.idleAfter} after`,
+            colour: COLOURS.blue,
+            points: r.series.map((s) => [s.switch, s.rssMb]),
+          },
+        ],
+        xLabel: 'switches done',
+        yLabel: 'MB',
+      }),
+    );
+    parts.push(
+      ...linePanel({
+        ox: W / 2,
+        oy: oy + 20,
+        width: W / 2,
+        height: H - 24,
+        title: 'open fds',
+        series: [
+          { label: 'under load', colour: COLOURS.green, points: r.series.map((s) => [s.switch, s.fds]) },
+          {
+            label: `idle: ${r.fds.idleBefore} before the load, ${r.fds.idleAfter} after`,
+            colour: COLOURS.axis,
+            dash: '4 3',
+            points: [
+              [0, r.fds.idleBefore],
+              [r.switches, r.fds.idleAfter],
+            ],
+          },
+        ],
+        xLabel: 'switches done',
+        yLabel: 'fds',
+      }),
+    );
   });
-  return svgDocument({ width: W, height: 54 + rows.length * H, title: 'switchyard soak: RSS and fds while switching' }, parts);
+  return svgDocument(
+    { width: W, height: 54 + rows.length * H, title: 'switchyard soak: RSS and fds while switching' },
+    parts,
+  );
 }

@@ -88,7 +88,13 @@ const round1 = (x) => Math.round(x * 10) / 10;
 
 try {
   await run(['init']);
-  const load = startLoad({ origin: `http://127.0.0.1:${port}`, path: '/api/echo', connections: 8, maxRequests: 2_000_000, maxMs: 600_000 });
+  const load = startLoad({
+    origin: `http://127.0.0.1:${port}`,
+    path: '/api/echo',
+    connections: 8,
+    maxRequests: 2_000_000,
+    maxMs: 600_000,
+  });
   await run(['deploy', '--auto-switch', '--keep-old']); // green live, blue warm
 
   const switches = [];
@@ -121,25 +127,81 @@ try {
     proxy: proxyKind,
     rounds,
     switch: {
-      firstResponseMs: { p50: round1(pct(switches.map((s) => s.firstMs), 50)), max: round1(Math.max(...switches.map((s) => s.firstMs))) },
-      commandWallMs: { p50: round1(pct(switches.map((s) => s.wallMs), 50)), max: round1(Math.max(...switches.map((s) => s.wallMs))) },
+      firstResponseMs: {
+        p50: round1(
+          pct(
+            switches.map((s) => s.firstMs),
+            50,
+          ),
+        ),
+        max: round1(Math.max(...switches.map((s) => s.firstMs))),
+      },
+      commandWallMs: {
+        p50: round1(
+          pct(
+            switches.map((s) => s.wallMs),
+            50,
+          ),
+        ),
+        max: round1(Math.max(...switches.map((s) => s.wallMs))),
+      },
     },
     rollbackForce: {
-      trafficBackMs: { p50: round1(pct(rollbacks.map((s) => s.firstMs), 50)), max: round1(Math.max(...rollbacks.map((s) => s.firstMs))) },
-      wallMs: { p50: round1(pct(rollbacks.map((s) => s.wallMs), 50)), max: round1(Math.max(...rollbacks.map((s) => s.wallMs))) },
+      trafficBackMs: {
+        p50: round1(
+          pct(
+            rollbacks.map((s) => s.firstMs),
+            50,
+          ),
+        ),
+        max: round1(Math.max(...rollbacks.map((s) => s.firstMs))),
+      },
+      wallMs: {
+        p50: round1(
+          pct(
+            rollbacks.map((s) => s.wallMs),
+            50,
+          ),
+        ),
+        max: round1(Math.max(...rollbacks.map((s) => s.wallMs))),
+      },
       runs: rollbacks.length,
       withoutLoad: {
-        trafficBackMs: { p50: round1(pct(quietRollbacks.map((s) => s.firstMs), 50)), max: round1(Math.max(...quietRollbacks.map((s) => s.firstMs))) },
-        wallMs: { p50: round1(pct(quietRollbacks.map((s) => s.wallMs), 50)), max: round1(Math.max(...quietRollbacks.map((s) => s.wallMs))) },
+        trafficBackMs: {
+          p50: round1(
+            pct(
+              quietRollbacks.map((s) => s.firstMs),
+              50,
+            ),
+          ),
+          max: round1(Math.max(...quietRollbacks.map((s) => s.firstMs))),
+        },
+        wallMs: {
+          p50: round1(
+            pct(
+              quietRollbacks.map((s) => s.wallMs),
+              50,
+            ),
+          ),
+          max: round1(Math.max(...quietRollbacks.map((s) => s.wallMs))),
+        },
         runs: quietRollbacks.length,
       },
     },
     loadDuringSwitches: { sent: totals.sent, failed: totals.failed, byColour: totals.byColour, errors: totals.errors },
   };
   fs.mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'bench', 'out', proxyKind === 'nginx' ? 'switch-nginx.json' : 'switch.json'), JSON.stringify(result, null, 2) + '\n');
+  fs.writeFileSync(
+    path.join(root, 'bench', 'out', proxyKind === 'nginx' ? 'switch-nginx.json' : 'switch.json'),
+    JSON.stringify(result, null, 2) + '\n',
+  );
   // --merge: a re-run of this benchmark alone also replaces its figures in bench/results.json.
-  if (process.argv.includes('--merge')) (await import('./lib/results.mjs')).mergeIntoResults(proxyKind === 'nginx' ? 'switchingNginx' : 'switching', result, loadBefore);
+  if (process.argv.includes('--merge'))
+    (await import('./lib/results.mjs')).mergeIntoResults(
+      proxyKind === 'nginx' ? 'switchingNginx' : 'switching',
+      result,
+      loadBefore,
+    );
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await run(['down', '--force-unlock']).catch((e) => console.error(String(e)));

@@ -11,7 +11,8 @@ const r = JSON.parse(fs.readFileSync(path.resolve(opt('results', path.join(root,
 const num = (x) => (x >= 20 ? Math.round(x) : Math.round(x * 10) / 10);
 const n = (x) => (x === undefined || x === null ? '?' : Number(x).toLocaleString('en-US'));
 const ms = (x) => (x === undefined || x === null ? '?' : x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${num(x)} ms`);
-const pair = (a, b) => (a === undefined || b === undefined ? '?' : a < 1000 && b < 1000 ? `${num(a)} / ${num(b)} ms` : `${ms(a)} / ${ms(b)}`);
+const pair = (a, b) =>
+  a === undefined || b === undefined ? '?' : a < 1000 && b < 1000 ? `${num(a)} / ${num(b)} ms` : `${ms(a)} / ${ms(b)}`;
 const ratio = (x) => `${Number(Number(x).toFixed(2))}x`;
 const failedOf = (failed, sent) => `${n(failed)} of ${n(sent)}`;
 const row = (cells) => `| ${cells.join(' | ')} |`;
@@ -19,7 +20,10 @@ const row = (cells) => `| ${cells.join(' | ')} |`;
 const aloneNote = (keys) => {
   const ks = keys.filter((k) => r.rerunAlone?.[k]);
   if (!ks.length) return '';
-  const what = ks.map((k) => `\`${k}\` (${r.rerunAlone[k].slice(0, 16).replace('T', ' ')} UTC, 1-minute load average before: ${r.machine?.loadAvg1mBefore?.[k] ?? '?'})`);
+  const what = ks.map(
+    (k) =>
+      `\`${k}\` (${r.rerunAlone[k].slice(0, 16).replace('T', ' ')} UTC, 1-minute load average before: ${r.machine?.loadAvg1mBefore?.[k] ?? '?'})`,
+  );
   return `\n\nRe-measured alone after the full \`npm run bench\` run (\`--merge\`): ${what.join(', ')}.`;
 };
 
@@ -33,40 +37,169 @@ const tlN = r.timelineNginx;
 const ns = r.nginxSwitching;
 
 {
-  const lines = [row(['figure (one `npm run bench` run)', 'direct app', 'built-in proxy', 'nginx (host mode)']), row(['---', '---', '---', '---'])];
+  const lines = [
+    row(['figure (one `npm run bench` run)', 'direct app', 'built-in proxy', 'nginx (host mode)']),
+    row(['---', '---', '---', '---']),
+  ];
   if (pc) {
-    lines.push(row([`throughput, ${pc.connections} keep-alive connections (req/s, median of ${pc.rounds} rounds; vs direct)`, n(pc.direct.reqPerSec), `${n(pc.builtin.reqPerSec)} (${ratio(pc.builtin.vsDirect.throughput)})`, `${n(pc.nginx.reqPerSec)} (${ratio(pc.nginx.vsDirect.throughput)})`]));
-    lines.push(row(['latency p50 / p99 (same runs)', pair(pc.direct.p50ms, pc.direct.p99ms), pair(pc.builtin.p50ms, pc.builtin.p99ms), pair(pc.nginx.p50ms, pc.nginx.p99ms)]));
+    lines.push(
+      row([
+        `throughput, ${pc.connections} keep-alive connections (req/s, median of ${pc.rounds} rounds; vs direct)`,
+        n(pc.direct.reqPerSec),
+        `${n(pc.builtin.reqPerSec)} (${ratio(pc.builtin.vsDirect.throughput)})`,
+        `${n(pc.nginx.reqPerSec)} (${ratio(pc.nginx.vsDirect.throughput)})`,
+      ]),
+    );
+    lines.push(
+      row([
+        'latency p50 / p99 (same runs)',
+        pair(pc.direct.p50ms, pc.direct.p99ms),
+        pair(pc.builtin.p50ms, pc.builtin.p99ms),
+        pair(pc.nginx.p50ms, pc.nginx.p99ms),
+      ]),
+    );
   }
-  if (soak) lines.push(row([`switch at the proxy: the switch call, under load (p50 / p99 of ${soak.builtin?.switches ?? soak.nginx?.switches}); every request started after it returned reached the new colour`, '–', soak.builtin ? pair(soak.builtin.switchToMs.p50, soak.builtin.switchToMs.p99) : '?', soak.nginx ? pair(soak.nginx.switchToMs.p50, soak.nginx.switchToMs.p99) : '?']));
+  if (soak)
+    lines.push(
+      row([
+        `switch at the proxy: the switch call, under load (p50 / p99 of ${soak.builtin?.switches ?? soak.nginx?.switches}); every request started after it returned reached the new colour`,
+        '–',
+        soak.builtin ? pair(soak.builtin.switchToMs.p50, soak.builtin.switchToMs.p99) : '?',
+        soak.nginx ? pair(soak.nginx.switchToMs.p50, soak.nginx.switchToMs.p99) : '?',
+      ]),
+    );
   if (sw || swN) {
-    lines.push(row(['switch end to end: `switchyard switch` started -> first response from the new colour, under load (p50 / max)', '–', sw ? pair(sw.switch.firstResponseMs.p50, sw.switch.firstResponseMs.max) : '?', swN ? pair(swN.switch.firstResponseMs.p50, swN.switch.firstResponseMs.max) : '?']));
-    lines.push(row(['`rollback --force`, previous colour still running: traffic back (p50, idle / under load)', '–', sw ? pair(sw.rollbackForce.withoutLoad.trafficBackMs.p50, sw.rollbackForce.trafficBackMs.p50) : '?', swN ? pair(swN.rollbackForce.withoutLoad.trafficBackMs.p50, swN.rollbackForce.trafficBackMs.p50) : '?']));
-    lines.push(row(['`rollback --force` wall time, including draining and stopping the failed colour (p50, idle / under load)', '–', sw ? pair(sw.rollbackForce.withoutLoad.wallMs.p50, sw.rollbackForce.wallMs.p50) : '?', swN ? pair(swN.rollbackForce.withoutLoad.wallMs.p50, swN.rollbackForce.wallMs.p50) : '?']));
-    lines.push(row([`failed requests, ${sw?.rounds ?? swN?.rounds} \`switch\` commands + ${sw?.rollbackForce.runs ?? swN?.rollbackForce.runs} deploy/rollback rounds under keep-alive load`, '–', sw ? failedOf(sw.loadDuringSwitches.failed, sw.loadDuringSwitches.sent) : '?', swN ? failedOf(swN.loadDuringSwitches.failed, swN.loadDuringSwitches.sent) : '?']));
+    lines.push(
+      row([
+        'switch end to end: `switchyard switch` started -> first response from the new colour, under load (p50 / max)',
+        '–',
+        sw ? pair(sw.switch.firstResponseMs.p50, sw.switch.firstResponseMs.max) : '?',
+        swN ? pair(swN.switch.firstResponseMs.p50, swN.switch.firstResponseMs.max) : '?',
+      ]),
+    );
+    lines.push(
+      row([
+        '`rollback --force`, previous colour still running: traffic back (p50, idle / under load)',
+        '–',
+        sw ? pair(sw.rollbackForce.withoutLoad.trafficBackMs.p50, sw.rollbackForce.trafficBackMs.p50) : '?',
+        swN ? pair(swN.rollbackForce.withoutLoad.trafficBackMs.p50, swN.rollbackForce.trafficBackMs.p50) : '?',
+      ]),
+    );
+    lines.push(
+      row([
+        '`rollback --force` wall time, including draining and stopping the failed colour (p50, idle / under load)',
+        '–',
+        sw ? pair(sw.rollbackForce.withoutLoad.wallMs.p50, sw.rollbackForce.wallMs.p50) : '?',
+        swN ? pair(swN.rollbackForce.withoutLoad.wallMs.p50, swN.rollbackForce.wallMs.p50) : '?',
+      ]),
+    );
+    lines.push(
+      row([
+        `failed requests, ${sw?.rounds ?? swN?.rounds} \`switch\` commands + ${sw?.rollbackForce.runs ?? swN?.rollbackForce.runs} deploy/rollback rounds under keep-alive load`,
+        '–',
+        sw ? failedOf(sw.loadDuringSwitches.failed, sw.loadDuringSwitches.sent) : '?',
+        swN ? failedOf(swN.loadDuringSwitches.failed, swN.loadDuringSwitches.sent) : '?',
+      ]),
+    );
   }
-  if (soak) lines.push(row([`failed requests, ${soak.builtin?.switches ?? soak.nginx?.switches} switches back and forth (soak)`, '–', soak.builtin ? failedOf(soak.builtin.failed, soak.builtin.requests) : '?', soak.nginx ? failedOf(soak.nginx.failed, soak.nginx.requests) : '?']));
-  if (tl || tlN) lines.push(row(['failed requests, `deploy --auto-switch` then `rollback --force` of examples/app (timeline)', '–', tl ? failedOf(tl.failed, tl.requests) : '?', tlN ? failedOf(tlN.failed, tlN.requests) : '?']));
+  if (soak)
+    lines.push(
+      row([
+        `failed requests, ${soak.builtin?.switches ?? soak.nginx?.switches} switches back and forth (soak)`,
+        '–',
+        soak.builtin ? failedOf(soak.builtin.failed, soak.builtin.requests) : '?',
+        soak.nginx ? failedOf(soak.nginx.failed, soak.nginx.requests) : '?',
+      ]),
+    );
+  if (tl || tlN)
+    lines.push(
+      row([
+        'failed requests, `deploy --auto-switch` then `rollback --force` of examples/app (timeline)',
+        '–',
+        tl ? failedOf(tl.failed, tl.requests) : '?',
+        tlN ? failedOf(tlN.failed, tlN.requests) : '?',
+      ]),
+    );
   tables['bench-table'] = lines.join('\n');
   tables['bench-table'] += aloneNote(['switching', 'proxiesCompare']);
   if (ns?.reload) {
-    tables['bench-table'] += `\n\nFor comparison, switching nginx the usual way (rewrite the upstream, \`nginx -s reload\`; not used) failed ${failedOf(ns.reload.failed, ns.reload.requests)} requests over ${ns.switches} reloads in the same run, and took ${ms(ns.reload.switchLatencyMs.p50)} (p50) to reach the new colour against ${ms(ns.flag.switchLatencyMs.p50)} for switchyard's flag file (\`bench/nginx-switch.mjs\`).`;
+    tables['bench-table'] +=
+      `\n\nFor comparison, switching nginx the usual way (rewrite the upstream, \`nginx -s reload\`; not used) failed ${failedOf(ns.reload.failed, ns.reload.requests)} requests over ${ns.switches} reloads in the same run, and took ${ms(ns.reload.switchLatencyMs.p50)} (p50) to reach the new colour against ${ms(ns.flag.switchLatencyMs.p50)} for switchyard's flag file (\`bench/nginx-switch.mjs\`).`;
   }
 }
 
 if (soak) {
-  const lines = [row(['soak (`bench/soak.mjs`)', 'switches', 'requests', 'failed', 'misrouted', 'RSS MB: idle before / start / end / max / idle after', 'open fds: idle before / start / end / max / idle after']), row(['---', '---', '---', '---', '---', '---', '---'])];
+  const lines = [
+    row([
+      'soak (`bench/soak.mjs`)',
+      'switches',
+      'requests',
+      'failed',
+      'misrouted',
+      'RSS MB: idle before / start / end / max / idle after',
+      'open fds: idle before / start / end / max / idle after',
+    ]),
+    row(['---', '---', '---', '---', '---', '---', '---']),
+  ];
   const f = (o) => [o.idleBefore, o.start, o.end, o.max, o.idleAfter].join(' / ');
-  if (soak.builtin) lines.push(row(['built-in proxy daemon', n(soak.builtin.switches), n(soak.builtin.requests), n(soak.builtin.failed), `${n(soak.builtin.misrouted)} of ${n(soak.builtin.checkedColour)}`, f(soak.builtin.rssMb), f(soak.builtin.fds)]));
-  if (soak.nginx) lines.push(row(['nginx, master + workers', n(soak.nginx.switches), n(soak.nginx.requests), n(soak.nginx.failed), `${n(soak.nginx.misrouted)} of ${n(soak.nginx.checkedColour)}`, f(soak.nginx.rssMb), f(soak.nginx.fds)]));
+  if (soak.builtin)
+    lines.push(
+      row([
+        'built-in proxy daemon',
+        n(soak.builtin.switches),
+        n(soak.builtin.requests),
+        n(soak.builtin.failed),
+        `${n(soak.builtin.misrouted)} of ${n(soak.builtin.checkedColour)}`,
+        f(soak.builtin.rssMb),
+        f(soak.builtin.fds),
+      ]),
+    );
+  if (soak.nginx)
+    lines.push(
+      row([
+        'nginx, master + workers',
+        n(soak.nginx.switches),
+        n(soak.nginx.requests),
+        n(soak.nginx.failed),
+        `${n(soak.nginx.misrouted)} of ${n(soak.nginx.checkedColour)}`,
+        f(soak.nginx.rssMb),
+        f(soak.nginx.fds),
+      ]),
+    );
   tables['soak-table'] = lines.join('\n');
 }
 
 if (tl || tlN) {
-  const lines = [row(['timeline (`bench/timeline.mjs`)', 'requests', 'failed', 'empty 100 ms bars', 'longest pause between request starts', 'deploy wall', 'rollback wall', 'switch step (deploy / rollback)']), row(['---', '---', '---', '---', '---', '---', '---', '---'])];
-  for (const [name, t] of [['built-in proxy', tl], ['nginx', tlN]]) {
+  const lines = [
+    row([
+      'timeline (`bench/timeline.mjs`)',
+      'requests',
+      'failed',
+      'empty 100 ms bars',
+      'longest pause between request starts',
+      'deploy wall',
+      'rollback wall',
+      'switch step (deploy / rollback)',
+    ]),
+    row(['---', '---', '---', '---', '---', '---', '---', '---']),
+  ];
+  for (const [name, t] of [
+    ['built-in proxy', tl],
+    ['nginx', tlN],
+  ]) {
     if (!t) continue;
-    lines.push(row([name, n(t.requests), n(t.failed), n(t.emptyBins), ms(t.longestPauseBetweenRequestStartsMs), ms(t.deploy.wallMs), ms(t.rollback.wallMs), `${t.deploy.switchStepMs.detail} / ${t.rollback.switchStepMs.detail}`]));
+    lines.push(
+      row([
+        name,
+        n(t.requests),
+        n(t.failed),
+        n(t.emptyBins),
+        ms(t.longestPauseBetweenRequestStartsMs),
+        ms(t.deploy.wallMs),
+        ms(t.rollback.wallMs),
+        `${t.deploy.switchStepMs.detail} / ${t.rollback.switchStepMs.detail}`,
+      ]),
+    );
   }
   tables['timeline-table'] = lines.join('\n');
 }
@@ -79,14 +212,32 @@ if (r.proxyThroughput) {
     row(['', 'req/s', 'p50', 'p99']),
     row(['---', '---', '---', '---']),
     row(['direct', n(p.direct.reqPerSec), ms(p.direct.p50ms), ms(p.direct.p99ms)]),
-    row(['built-in proxy, one process (the default)', `${n(p.proxied.reqPerSec)} (${ratio(p.throughputRatio)})`, ms(p.proxied.p50ms), `${ms(p.proxied.p99ms)} (${ratio(p.p99Ratio)})`]),
-    ...(w ? [row([`built-in proxy, \`proxy.workers: ${w.count}\``, `${n(w.reqPerSec)} (${ratio(w.throughputRatio)})`, ms(w.p50ms), `${ms(w.p99ms)} (${ratio(w.p99Ratio)})`])] : []),
+    row([
+      'built-in proxy, one process (the default)',
+      `${n(p.proxied.reqPerSec)} (${ratio(p.throughputRatio)})`,
+      ms(p.proxied.p50ms),
+      `${ms(p.proxied.p99ms)} (${ratio(p.p99Ratio)})`,
+    ]),
+    ...(w
+      ? [
+          row([
+            `built-in proxy, \`proxy.workers: ${w.count}\``,
+            `${n(w.reqPerSec)} (${ratio(w.throughputRatio)})`,
+            ms(w.p50ms),
+            `${ms(w.p99ms)} (${ratio(w.p99Ratio)})`,
+          ]),
+        ]
+      : []),
   ].join('\n');
   // The issue's targets for the built-in proxy, against this run.
   const met = (ok) => (ok ? 'met' : 'NOT met');
-  const judge = (x) => `throughput at least 0.3x direct: ${ratio(x.throughputRatio)}${range(x)}, ${met(x.throughputRatio >= 0.3)}; p99 under 3x direct's: ${ratio(x.p99Ratio)}, ${met(x.p99Ratio < 3)}`;
-  const how = p.rounds ? `Medians of ${p.rounds} alternating rounds (each path's median run above; the ratios are the medians of each round's own ratios), measured with ${p.tool}.` : `Measured with ${p.tool ?? 'autocannon'}.`;
-  tables['proxy-table'] += `\n\nTargets, one process: ${judge(p)}.${w ? ` With \`proxy.workers: ${w.count}\`: ${judge(w)}.` : ''} ${how}`;
+  const judge = (x) =>
+    `throughput at least 0.3x direct: ${ratio(x.throughputRatio)}${range(x)}, ${met(x.throughputRatio >= 0.3)}; p99 under 3x direct's: ${ratio(x.p99Ratio)}, ${met(x.p99Ratio < 3)}`;
+  const how = p.rounds
+    ? `Medians of ${p.rounds} alternating rounds (each path's median run above; the ratios are the medians of each round's own ratios), measured with ${p.tool}.`
+    : `Measured with ${p.tool ?? 'autocannon'}.`;
+  tables['proxy-table'] +=
+    `\n\nTargets, one process: ${judge(p)}.${w ? ` With \`proxy.workers: ${w.count}\`: ${judge(w)}.` : ''} ${how}`;
   tables['proxy-table'] += aloneNote(['proxyThroughput']);
 }
 
@@ -96,9 +247,31 @@ if (pc) {
     row(['', 'req/s', 'p50', 'p99', 'vs direct']),
     row(['---', '---', '---', '---', '---']),
     row(['direct', n(pc.direct.reqPerSec), ms(pc.direct.p50ms), ms(pc.direct.p99ms), '']),
-    row(['built-in proxy', n(pc.builtin.reqPerSec), ms(pc.builtin.p50ms), ms(pc.builtin.p99ms), v(pc.builtin.vsDirect)]),
-    row([`nginx (${pc.nginxWorkers === 'auto' ? `${pc.cpus} workers` : `${pc.nginxWorkers} workers`})`, n(pc.nginx.reqPerSec), ms(pc.nginx.p50ms), ms(pc.nginx.p99ms), v(pc.nginx.vsDirect)]),
-    ...(pc.bareForwarder ? [row(['reference: bare undici forwarder (the built-in design, no features)', n(pc.bareForwarder.reqPerSec), ms(pc.bareForwarder.p50ms), ms(pc.bareForwarder.p99ms), v(pc.bareForwarder.vsDirect)])] : []),
+    row([
+      'built-in proxy',
+      n(pc.builtin.reqPerSec),
+      ms(pc.builtin.p50ms),
+      ms(pc.builtin.p99ms),
+      v(pc.builtin.vsDirect),
+    ]),
+    row([
+      `nginx (${pc.nginxWorkers === 'auto' ? `${pc.cpus} workers` : `${pc.nginxWorkers} workers`})`,
+      n(pc.nginx.reqPerSec),
+      ms(pc.nginx.p50ms),
+      ms(pc.nginx.p99ms),
+      v(pc.nginx.vsDirect),
+    ]),
+    ...(pc.bareForwarder
+      ? [
+          row([
+            'reference: bare undici forwarder (the built-in design, no features)',
+            n(pc.bareForwarder.reqPerSec),
+            ms(pc.bareForwarder.p50ms),
+            ms(pc.bareForwarder.p99ms),
+            v(pc.bareForwarder.vsDirect),
+          ]),
+        ]
+      : []),
   ].join('\n');
   tables['compare-table'] += aloneNote(['proxiesCompare']);
 }
@@ -106,8 +279,14 @@ if (pc) {
 if (r.deploySplit) {
   const d = r.deploySplit;
   const cols = ['build', 'start', 'health', 'smoke', 'switchVerify', 'drainStop', 'other', 'wall'];
-  const lines = [row(['', 'build', 'start', 'health', 'smoke', 'switch + verify', 'drain + stop', 'CLI and the rest', 'wall']), row(cols.map(() => '---').concat('---'))];
-  for (const [k, label] of [['processBuiltin', 'processes + built-in proxy (fixture app)'], ['dockerNginx', 'docker + nginx (example images)']]) {
+  const lines = [
+    row(['', 'build', 'start', 'health', 'smoke', 'switch + verify', 'drain + stop', 'CLI and the rest', 'wall']),
+    row(cols.map(() => '---').concat('---')),
+  ];
+  for (const [k, label] of [
+    ['processBuiltin', 'processes + built-in proxy (fixture app)'],
+    ['dockerNginx', 'docker + nginx (example images)'],
+  ]) {
     if (d[k]) lines.push(row([label, ...cols.map((c) => ms(d[k].p50Ms[c]))]));
   }
   tables['split-table'] = lines.join('\n');
@@ -118,20 +297,57 @@ if (r.deploySplit) {
   const wc = r.watchCost;
   const rl = r.rollbackLatency;
   const rlN = r.rollbackLatencyNginx;
-  const lines = [row(['live watch (`bench/watch-cost.mjs`, `bench/rollback-latency.mjs`)', 'built-in proxy', 'nginx (host mode)']), row(['---', '---', '---'])];
+  const lines = [
+    row(['live watch (`bench/watch-cost.mjs`, `bench/rollback-latency.mjs`)', 'built-in proxy', 'nginx (host mode)']),
+    row(['---', '---', '---']),
+  ];
   if (wc) {
-    const thr = (x) => `${n(x.reqPerSec.watchOff)} / ${n(x.reqPerSec.watchOn)} (${x.costPct >= 0 ? '-' : '+'}${Math.abs(x.costPct)}%)`;
+    const thr = (x) =>
+      `${n(x.reqPerSec.watchOff)} / ${n(x.reqPerSec.watchOn)} (${x.costPct >= 0 ? '-' : '+'}${Math.abs(x.costPct)}%)`;
     const ng = wc.nginx;
-    lines.push(row([`throughput with the watch off / on, ${wc.connections} keep-alive connections (req/s, median of ${wc.rounds} alternating rounds; change when on)`, thr(wc), ng ? thr(ng) : '–']));
-    lines.push(row(['requests counted while on / answered while on', `${n(wc.countedWhileOn)} / ${n(wc.sentWhileOn)}`, ng ? `${n(ng.countedWhileOn)} / ${n(ng.sentWhileOn)}` : '–']));
-    if (wc.countingNsPerRequest !== undefined) lines.push(row(['the counting path alone (2 clock reads + histogram), per request; share of one request at that throughput', `${wc.countingNsPerRequest} ns (${wc.countingSharePct}%)`, 'one `-f` test + one unbuffered log line']));
+    lines.push(
+      row([
+        `throughput with the watch off / on, ${wc.connections} keep-alive connections (req/s, median of ${wc.rounds} alternating rounds; change when on)`,
+        thr(wc),
+        ng ? thr(ng) : '–',
+      ]),
+    );
+    lines.push(
+      row([
+        'requests counted while on / answered while on',
+        `${n(wc.countedWhileOn)} / ${n(wc.sentWhileOn)}`,
+        ng ? `${n(ng.countedWhileOn)} / ${n(ng.sentWhileOn)}` : '–',
+      ]),
+    );
+    if (wc.countingNsPerRequest !== undefined)
+      lines.push(
+        row([
+          'the counting path alone (2 clock reads + histogram), per request; share of one request at that throughput',
+          `${wc.countingNsPerRequest} ns (${wc.countingSharePct}%)`,
+          'one `-f` test + one unbuffered log line',
+        ]),
+      );
   }
-  for (const [k, label] of [['afterSwitchMedian', 'a release failing 20%, plain switch: first 500 -> every request back on the old colour (median; of which the switch back)'], ['canary50Median', 'the same in a 50% canary step']]) {
+  for (const [k, label] of [
+    [
+      'afterSwitchMedian',
+      'a release failing 20%, plain switch: first 500 -> every request back on the old colour (median; of which the switch back)',
+    ],
+    ['canary50Median', 'the same in a 50% canary step'],
+  ]) {
     const cell = (x) => (x?.[k] ? `${ms(x[k].errorsToBackMs)} (${ms(x[k].rollbackMs)})` : '?');
     if (rl || rlN) lines.push(row([label, cell(rl), cell(rlN)]));
   }
-  if (rl || rlN) lines.push(row(['transport failures during those rollbacks', rl ? n(rl.transportFailures) : '?', rlN ? n(rlN.transportFailures) : '?']));
-  if (wc || rl || rlN) tables['watch-table'] = lines.join('\n') + aloneNote(['watchCost', 'rollbackLatency', 'rollbackLatencyNginx']);
+  if (rl || rlN)
+    lines.push(
+      row([
+        'transport failures during those rollbacks',
+        rl ? n(rl.transportFailures) : '?',
+        rlN ? n(rlN.transportFailures) : '?',
+      ]),
+    );
+  if (wc || rl || rlN)
+    tables['watch-table'] = lines.join('\n') + aloneNote(['watchCost', 'rollbackLatency', 'rollbackLatencyNginx']);
 }
 
 {
@@ -145,20 +361,61 @@ if (r.deploySplit) {
     const fmt = (f, pick) => (b?.[f] ? pick(b[f]) : '?');
     const rows = b?.rows ?? d100?.rows;
     const lines = [
-      row([`backup and restore, ${n(rows)} rows${b ? ` (database ${mb(b.databaseMB)}, table with indexes ${mb(b.tableWithIndexesMB)}; median of ${b.rounds})` : ''}`, 'custom (`.dump`)', 'plain (`.sql`)']),
+      row([
+        `backup and restore, ${n(rows)} rows${b ? ` (database ${mb(b.databaseMB)}, table with indexes ${mb(b.tableWithIndexesMB)}; median of ${b.rounds})` : ''}`,
+        'custom (`.dump`)',
+        'plain (`.sql`)',
+      ]),
       row(['---', '---', '---']),
     ];
     if (b) {
-      lines.push(row(['backup: `pg_dump` + verification + fsync + rename', fmt('custom', (x) => ms(x.backup.ms)), fmt('plain', (x) => ms(x.backup.ms))]));
+      lines.push(
+        row([
+          'backup: `pg_dump` + verification + fsync + rename',
+          fmt('custom', (x) => ms(x.backup.ms)),
+          fmt('plain', (x) => ms(x.backup.ms)),
+        ]),
+      );
       lines.push(row(['file size', fmt('custom', (x) => mb(x.fileMB)), fmt('plain', (x) => mb(x.fileMB))]));
-      lines.push(row(['backup rows/s', fmt('custom', (x) => n(x.backup.rowsPerSec)), fmt('plain', (x) => n(x.backup.rowsPerSec))]));
-      lines.push(row(['restore: one transaction, replacing the data, then exact row counts', fmt('custom', (x) => ms(x.restore.ms)), fmt('plain', (x) => ms(x.restore.ms))]));
-      lines.push(row(['restore rows/s (table MB/s)', fmt('custom', (x) => `${n(x.restore.rowsPerSec)} (${num(x.restore.dataMBPerSec)})`), fmt('plain', (x) => `${n(x.restore.rowsPerSec)} (${num(x.restore.dataMBPerSec)})`)]));
+      lines.push(
+        row([
+          'backup rows/s',
+          fmt('custom', (x) => n(x.backup.rowsPerSec)),
+          fmt('plain', (x) => n(x.backup.rowsPerSec)),
+        ]),
+      );
+      lines.push(
+        row([
+          'restore: one transaction, replacing the data, then exact row counts',
+          fmt('custom', (x) => ms(x.restore.ms)),
+          fmt('plain', (x) => ms(x.restore.ms)),
+        ]),
+      );
+      lines.push(
+        row([
+          'restore rows/s (table MB/s)',
+          fmt('custom', (x) => `${n(x.restore.rowsPerSec)} (${num(x.restore.dataMBPerSec)})`),
+          fmt('plain', (x) => `${n(x.restore.rowsPerSec)} (${num(x.restore.dataMBPerSec)})`),
+        ]),
+      );
     }
     if (d100) {
       const share = (x) => `${Math.round(x.backupShare * 1000) / 10}% (${ms(x.p50Ms.backup)} of ${ms(x.p50Ms.wall)})`;
-      lines.push(row([`the backup's share of a whole \`deploy --auto-switch\` backing up ${n(d100.rows)} rows (process runtime, fixture app; p50 of ${r.deploySplit.rounds} deploys: backup step / wall)`, share(d100), '–']));
-      if (dTiny?.p50Ms?.backup) lines.push(row([`the same for the example app's few-row database (docker + nginx, \`pg_dump\` in its container)`, share(dTiny), '–']));
+      lines.push(
+        row([
+          `the backup's share of a whole \`deploy --auto-switch\` backing up ${n(d100.rows)} rows (process runtime, fixture app; p50 of ${r.deploySplit.rounds} deploys: backup step / wall)`,
+          share(d100),
+          '–',
+        ]),
+      );
+      if (dTiny?.p50Ms?.backup)
+        lines.push(
+          row([
+            `the same for the example app's few-row database (docker + nginx, \`pg_dump\` in its container)`,
+            share(dTiny),
+            '–',
+          ]),
+        );
     }
     tables['backup-table'] = lines.join('\n');
     tables['backup-table'] += aloneNote(['backup', 'deploySplit']);

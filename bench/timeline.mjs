@@ -35,7 +35,10 @@ const suffix = proxyKind === 'nginx' ? '-nginx' : '';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-timeline-'));
-fs.cpSync(path.join(root, 'examples', 'app'), dir, { recursive: true, filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s) });
+fs.cpSync(path.join(root, 'examples', 'app'), dir, {
+  recursive: true,
+  filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s),
+});
 if (proxyKind === 'nginx') {
   const yml = path.join(dir, 'switchyard.yml');
   const text = fs.readFileSync(yml, 'utf8');
@@ -91,7 +94,13 @@ let code = 0;
 let load;
 try {
   await run(['init']);
-  load = startLoad({ origin: `http://127.0.0.1:${port}`, path: '/api/health', connections: CONNECTIONS, maxRequests: 1_000_000, maxMs: 150_000 });
+  load = startLoad({
+    origin: `http://127.0.0.1:${port}`,
+    path: '/api/health',
+    connections: CONNECTIONS,
+    maxRequests: 1_000_000,
+    maxMs: 150_000,
+  });
   await sleep(QUIET_MS);
   for (const svc of ['api', 'frontend']) fs.writeFileSync(path.join(dir, svc, 'VERSION'), '2.0.0\n');
   const deploy = await run(['--json', 'deploy', '--auto-switch']);
@@ -144,7 +153,11 @@ try {
     failed: totals.failed,
     errors: totals.errors,
     byColour: totals.byColour,
-    requestsPerBin: { min: Math.min(...perBin), median: [...perBin].sort((a, b) => a - b)[Math.floor(perBin.length / 2)], max: Math.max(...perBin) },
+    requestsPerBin: {
+      min: Math.min(...perBin),
+      median: [...perBin].sort((a, b) => a - b)[Math.floor(perBin.length / 2)],
+      max: Math.max(...perBin),
+    },
     emptyBins: inner.filter((b) => b.blue + b.green === 0).length,
     longestPauseBetweenRequestStartsMs: maxPause.ms,
     longestPauseAtMs: maxPause.atMs,
@@ -179,8 +192,16 @@ try {
     ],
     markers,
     spans: [
-      { fromMs: rel(deploy.start), toMs: rel(deploy.end), label: `switchyard deploy --auto-switch (${((deploy.end - deploy.start) / 1000).toFixed(1)} s)` },
-      { fromMs: rel(rollback.start), toMs: rel(rollback.end), label: `switchyard rollback --force (${((rollback.end - rollback.start) / 1000).toFixed(1)} s)` },
+      {
+        fromMs: rel(deploy.start),
+        toMs: rel(deploy.end),
+        label: `switchyard deploy --auto-switch (${((deploy.end - deploy.start) / 1000).toFixed(1)} s)`,
+      },
+      {
+        fromMs: rel(rollback.start),
+        toMs: rel(rollback.end),
+        label: `switchyard rollback --force (${((rollback.end - rollback.start) / 1000).toFixed(1)} s)`,
+      },
     ],
     yLabel: `requests started per ${BIN_MS} ms`,
   });

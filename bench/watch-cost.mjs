@@ -55,7 +55,11 @@ if (role === 'backend') {
       c.once('exit', (code) => reject(new Error(`${extra[1]} exited with ${code}`)));
     });
   const cannon = (port, secs) =>
-    new Promise((resolve, reject) => autocannon({ url: `http://127.0.0.1:${port}/api/items`, connections, duration: secs, pipelining: 1 }, (err, r) => (err ? reject(err) : resolve(r))));
+    new Promise((resolve, reject) =>
+      autocannon({ url: `http://127.0.0.1:${port}/api/items`, connections, duration: secs, pipelining: 1 }, (err, r) =>
+        err ? reject(err) : resolve(r),
+      ),
+    );
   const setWatch = (c, watch) =>
     new Promise((resolve) => {
       c.once('message', resolve);
@@ -75,7 +79,8 @@ if (role === 'backend') {
       for (const mode of ['off', 'on']) {
         await setWatch(proxy.child, mode === 'on');
         const r = await cannon(proxy.port, duration);
-        if (r.errors + r.timeouts + r.non2xx > 0) throw new Error(`${mode}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
+        if (r.errors + r.timeouts + r.non2xx > 0)
+          throw new Error(`${mode}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
         rps[mode].push(Math.round(r.requests.average));
         p99[mode].push(r.latency.p99);
         if (mode === 'on') {
@@ -120,7 +125,8 @@ if (role === 'backend') {
     console.log(JSON.stringify(result, null, 2));
     mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
     writeFileSync(path.join(root, 'bench', 'out', 'watch-cost.json'), JSON.stringify(result, null, 2) + '\n');
-    if (process.argv.includes('--merge')) (await import('./lib/results.mjs')).mergeIntoResults('watchCost', result, loadBefore);
+    if (process.argv.includes('--merge'))
+      (await import('./lib/results.mjs')).mergeIntoResults('watchCost', result, loadBefore);
   } finally {
     proxy.child.disconnect();
     backend.child.disconnect();
@@ -165,7 +171,8 @@ async function nginxRounds(backendPort, { rounds, duration, cannon, median }) {
       for (const mode of ['off', 'on']) {
         await control.setWatch(mode === 'on');
         const r = await cannon(port, duration);
-        if (r.errors + r.timeouts + r.non2xx > 0) throw new Error(`nginx ${mode}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
+        if (r.errors + r.timeouts + r.non2xx > 0)
+          throw new Error(`nginx ${mode}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
         rps[mode].push(Math.round(r.requests.average));
         if (mode === 'on') {
           // Every request of the round is in the log once the round ended: no flush to wait for.
@@ -177,7 +184,13 @@ async function nginxRounds(backendPort, { rounds, duration, cannon, median }) {
     await control.setWatch(false);
     const off = median(rps.off);
     const on = median(rps.on);
-    return { reqPerSec: { watchOff: off, watchOn: on }, costPct: Number((((off - on) / off) * 100).toFixed(1)), rounds_rps: rps, countedWhileOn: counted, sentWhileOn };
+    return {
+      reqPerSec: { watchOff: off, watchOn: on },
+      costPct: Number((((off - on) / off) * 100).toFixed(1)),
+      rounds_rps: rps,
+      countedWhileOn: counted,
+      sentWhileOn,
+    };
   } finally {
     await driver.stop().catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });

@@ -28,6 +28,8 @@ await build({
   // ws loads these optional native helpers inside try/catch; they are not installed.
   external: ['bufferutil', 'utf-8-validate'],
   define: { __SWITCHYARD_BUNDLE__: 'true' },
-  banner: { js: "import { createRequire as __syCreateRequire } from 'node:module';\nconst require = __syCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __syCreateRequire } from 'node:module';\nconst require = __syCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

@@ -42,7 +42,8 @@ function files(dir) {
   });
 }
 
-const IMPORT = /^\s*(?:import|export)\s[^;]*?from\s+['"](\.[^'"]+)['"]|^\s*import\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/gm;
+const IMPORT =
+  /^\s*(?:import|export)\s[^;]*?from\s+['"](\.[^'"]+)['"]|^\s*import\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/gm;
 
 export function graph() {
   const edges = new Map();
@@ -121,7 +122,9 @@ export function pastFaces(edges) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const edges = graph();
-  const missing = [...edges].flatMap(([f, ds]) => ds.filter((d) => !edges.has(d)).map((d) => `src/${f} imports src/${d}, which does not exist`));
+  const missing = [...edges].flatMap(([f, ds]) =>
+    ds.filter((d) => !edges.has(d)).map((d) => `src/${f} imports src/${d}, which does not exist`),
+  );
   const circles = cycles(edges);
   const up = upward(edges);
   const faces = pastFaces(edges);
@@ -131,8 +134,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const f of faces) console.error(`inner file: ${f}`);
   const n = [...edges.values()].reduce((a, d) => a + d.length, 0);
   if (missing.length + circles.length + up.length + faces.length > 0) {
-    console.error(`check-layers: ${circles.length} circle(s), ${up.length} upward import(s), ${faces.length} import(s) of an inner file, ${missing.length} missing in ${edges.size} files`);
+    console.error(
+      `check-layers: ${circles.length} circle(s), ${up.length} upward import(s), ${faces.length} import(s) of an inner file, ${missing.length} missing in ${edges.size} files`,
+    );
     process.exit(1);
   }
-  console.log(`check-layers: ${edges.size} files, ${n} imports: no circle, no upward import, no inner file of ${FACES.join(', ')} imported from outside (layers: ${LAYERS.map(([l]) => l).join(' < ')})`);
+  console.log(
+    `check-layers: ${edges.size} files, ${n} imports: no circle, no upward import, no inner file of ${FACES.join(', ')} imported from outside (layers: ${LAYERS.map(([l]) => l).join(' < ')})`,
+  );
 }

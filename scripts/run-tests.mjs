@@ -29,7 +29,10 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const serial = files.filter((f) => f.endsWith('.serial.test.ts'));
 const parallel = files.filter((f) => !serial.includes(f));
 let status = 0;
-for (const [batch, n] of [[parallel, concurrency], [serial, '1']]) {
+for (const [batch, n] of [
+  [parallel, concurrency],
+  [serial, '1'],
+]) {
   if (batch.length === 0) continue;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${n}`, ...batch], {
     cwd: root,

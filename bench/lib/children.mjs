@@ -48,7 +48,8 @@ export async function serveBareForwarder({ root, backendPort }) {
         onConnect() {},
         onHeaders(status, raw, _resume, text) {
           const headers = [];
-          for (let i = 0; i < raw.length; i += 2) headers.push(raw[i].toString('latin1'), raw[i + 1].toString('latin1'));
+          for (let i = 0; i < raw.length; i += 2)
+            headers.push(raw[i].toString('latin1'), raw[i + 1].toString('latin1'));
           res.writeHead(status, text, headers);
           return true;
         },
@@ -85,12 +86,17 @@ export async function startDaemon({ root, backendPort, port, workers }) {
     workers,
   };
   fs.writeFileSync(path.join(dir, '.switchyard', 'proxy.json'), JSON.stringify(snap));
-  const child = spawn(process.execPath, [path.join(root, 'dist', 'switchyard.mjs'), 'proxy', '--project', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'switchyard.mjs'), 'proxy', '--project', dir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const deadline = Date.now() + 15_000;
   for (;;) {
     const up = await new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/' }, (res) => (res.resume(), resolve(res.statusCode === 200)));
+      const req = http.get(
+        { host: '127.0.0.1', port, path: '/' },
+        (res) => (res.resume(), resolve(res.statusCode === 200)),
+      );
       req.on('error', () => resolve(false));
     });
     if (up) break;

@@ -12,7 +12,11 @@ const run = promisify(execFile);
 const asRoot = process.getuid?.() === 0;
 const serverCmd = (bin, args) => (asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args]);
 
-export async function startPostgres({ user = 'sy_bench', password = `pw-${process.pid}-${Date.now().toString(36)}`, db = 'app' } = {}) {
+export async function startPostgres({
+  user = 'sy_bench',
+  password = `pw-${process.pid}-${Date.now().toString(36)}`,
+  db = 'app',
+} = {}) {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-bench-pg-'));
   const data = path.join(root, 'data');
   const pwfile = path.join(root, 'pw');
@@ -23,12 +27,40 @@ export async function startPostgres({ user = 'sy_bench', password = `pw-${proces
     const [cmd, argv] = serverCmd(bin, args);
     return run(cmd, argv, { timeout: 60_000 });
   };
-  await pg('initdb', ['-D', data, '-U', user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+  await pg('initdb', [
+    '-D',
+    data,
+    '-U',
+    user,
+    `--pwfile=${pwfile}`,
+    '--auth=scram-sha-256',
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+    '--no-sync',
+  ]);
   // fsync stays on (unlike the tests): restore figures should include what a real server pays.
-  await fs.appendFile(path.join(data, 'postgresql.conf'), `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nlog_min_messages = warning\n`);
+  await fs.appendFile(
+    path.join(data, 'postgresql.conf'),
+    `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nlog_min_messages = warning\n`,
+  );
   await pg('pg_ctl', ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-t', '60', 'start']);
-  const env = { ...process.env, PGPASSWORD: password, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: user, PGCONNECT_TIMEOUT: '5' };
-  const psql = async (sql, database = db) => (await run('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', sql], { env, timeout: 300_000, maxBuffer: 64 << 20 })).stdout;
+  const env = {
+    ...process.env,
+    PGPASSWORD: password,
+    PGHOST: '127.0.0.1',
+    PGPORT: String(port),
+    PGUSER: user,
+    PGCONNECT_TIMEOUT: '5',
+  };
+  const psql = async (sql, database = db) =>
+    (
+      await run('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', sql], {
+        env,
+        timeout: 300_000,
+        maxBuffer: 64 << 20,
+      })
+    ).stdout;
   await psql(`CREATE DATABASE ${db}`, 'postgres');
   return {
     port,
@@ -59,7 +91,15 @@ export async function fillCustomers(pg, rows, db) {
     ANALYZE customers;`,
     db,
   );
-  const [count, bytes, tableBytes] = (await pg.psql(`SELECT count(*), pg_database_size(current_database()), pg_total_relation_size('customers') FROM customers`, db)).trim().split('|').map(Number);
+  const [count, bytes, tableBytes] = (
+    await pg.psql(
+      `SELECT count(*), pg_database_size(current_database()), pg_total_relation_size('customers') FROM customers`,
+      db,
+    )
+  )
+    .trim()
+    .split('|')
+    .map(Number);
   if (count !== rows) throw new Error(`customers holds ${count} rows, expected ${rows}`);
   return { databaseMB: r1(bytes / MB), tableWithIndexesMB: r1(tableBytes / MB) };
 }

@@ -37,7 +37,13 @@ export function fdKinds(pid) {
     } catch {
       continue;
     }
-    const kind = link.startsWith('socket:') ? 'socket' : link.startsWith('pipe:') ? 'pipe' : link.startsWith('anon_inode:') ? link.slice(11) : 'file';
+    const kind = link.startsWith('socket:')
+      ? 'socket'
+      : link.startsWith('pipe:')
+        ? 'pipe'
+        : link.startsWith('anon_inode:')
+          ? link.slice(11)
+          : 'file';
     kinds[kind] = (kinds[kind] ?? 0) + 1;
   }
   return kinds;

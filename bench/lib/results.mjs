@@ -9,7 +9,13 @@ import { root } from './options.mjs';
 
 export function mergeIntoResults(name, data, loadAvg1mBefore = os.loadavg()[0]) {
   const file = path.join(root, 'bench', 'results.json');
-  const results = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : { when: new Date().toISOString(), node: process.version, machine: { cpus: os.cpus().length, loadAvg1mBefore: {} } };
+  const results = fs.existsSync(file)
+    ? JSON.parse(fs.readFileSync(file, 'utf8'))
+    : {
+        when: new Date().toISOString(),
+        node: process.version,
+        machine: { cpus: os.cpus().length, loadAvg1mBefore: {} },
+      };
   results[name] = data;
   results.machine ??= { cpus: os.cpus().length, loadAvg1mBefore: {} };
   results.machine.loadAvg1mBefore ??= {};

@@ -20,11 +20,23 @@ export function commandBackupper(cfg: CommandBackupConfig, ctx: BackupCtx): Back
   const dir = path.resolve(ctx.projectDir, cfg.dir);
   const show = (argv: string[]) => ctx.redact(argv.join(' '));
 
-  async function run(key: 'dump' | 'restore', argv: string[], io: Pick<StreamExecOptions, 'stdin' | 'stdout' | 'signal'>, what: string, code: ErrorCode): Promise<void> {
+  async function run(
+    key: 'dump' | 'restore',
+    argv: string[],
+    io: Pick<StreamExecOptions, 'stdin' | 'stdout' | 'signal'>,
+    what: string,
+    code: ErrorCode,
+  ): Promise<void> {
     const [file, ...args] = argv as [string, ...string[]];
     let r;
     try {
-      r = await streamExec(file, args, { ...io, cwd: ctx.projectDir, env: process.env, timeoutMs: cfg.timeout, what: `backup.${key} (${show(argv)})` });
+      r = await streamExec(file, args, {
+        ...io,
+        cwd: ctx.projectDir,
+        env: process.env,
+        timeoutMs: cfg.timeout,
+        what: `backup.${key} (${show(argv)})`,
+      });
     } catch (e) {
       if (isSwitchyardError(e) && e.code === 'ABORTED') throw e;
       const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
@@ -39,7 +51,10 @@ export function commandBackupper(cfg: CommandBackupConfig, ctx: BackupCtx): Back
     if (r.code !== 0) {
       const sig = signalOf(r.code);
       const how = sig ? `was killed by ${sig}` : `exited with code ${r.code}`;
-      throw new SwitchyardError(code, `${what}: backup.${key} (${show(argv)}) ${how}`, { hint: `see its messages below, and backup.${key} in switchyard.yml`, details: stderrTail(r.stderr, ctx.redact) });
+      throw new SwitchyardError(code, `${what}: backup.${key} (${show(argv)}) ${how}`, {
+        hint: `see its messages below, and backup.${key} in switchyard.yml`,
+        details: stderrTail(r.stderr, ctx.redact),
+      });
     }
   }
 
@@ -54,7 +69,14 @@ export function commandBackupper(cfg: CommandBackupConfig, ctx: BackupCtx): Back
         reason,
         deployId,
         signal,
-        produce: (out) => run('dump', argvOf({ run: cfg.dump, shell: cfg.shell }), { stdout: out, signal }, 'database backup failed', 'BACKUP_FAILED'),
+        produce: (out) =>
+          run(
+            'dump',
+            argvOf({ run: cfg.dump, shell: cfg.shell }),
+            { stdout: out, signal },
+            'database backup failed',
+            'BACKUP_FAILED',
+          ),
         // No verify: non-empty is all that can be known of an unknown format. writeBackup checks
         // that and records the dump as not verified (check: non-empty), never as verified.
       }),
@@ -71,7 +93,13 @@ export function commandBackupper(cfg: CommandBackupConfig, ctx: BackupCtx): Back
         });
       }
       const meta = await resolveBackup(dir, file, { allowLatest: false });
-      await run('restore', argvOf({ run: cfg.restore, shell: cfg.shell }), { stdin: createReadStream(meta.file), signal: opts.signal }, 'restore failed', 'RESTORE_FAILED');
+      await run(
+        'restore',
+        argvOf({ run: cfg.restore, shell: cfg.shell }),
+        { stdin: createReadStream(meta.file), signal: opts.signal },
+        'restore failed',
+        'RESTORE_FAILED',
+      );
       return { tables: [], ms: Math.round(performance.now() - t0) };
     },
   };

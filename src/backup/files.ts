@@ -18,7 +18,9 @@ const STALE_MS = 60 * 60 * 1000;
  * What the sidecar records. `check: "non-empty"` marks a dump nothing could read back (kind:
  * command): it is only known to be non-empty, so it is never `verified`.
  */
-export type Sidecar = Pick<BackupMeta, 'at' | 'deployId' | 'reason' | 'format' | 'bytes' | 'verified' | 'ms'> & { check?: 'non-empty' };
+export type Sidecar = Pick<BackupMeta, 'at' | 'deployId' | 'reason' | 'format' | 'bytes' | 'verified' | 'ms'> & {
+  check?: 'non-empty';
+};
 
 /** Formats switchyard reads back after writing (pg_restore --list; the plain dump's last line). */
 const VERIFIABLE_FORMATS = new Set(['custom', 'plain']);
@@ -29,14 +31,17 @@ const VERIFIABLE_FORMATS = new Set(['custom', 'plain']);
  * read as what it was: not verified, non-empty.
  */
 function honest(side: Sidecar): Sidecar {
-  if (side.check === 'non-empty' || (side.verified && !VERIFIABLE_FORMATS.has(side.format))) return { ...side, verified: false, check: 'non-empty' };
+  if (side.check === 'non-empty' || (side.verified && !VERIFIABLE_FORMATS.has(side.format)))
+    return { ...side, verified: false, check: 'non-empty' };
   return side;
 }
 
 /** How a listing names the verdict: "verified", "not verified (only checked non-empty)", "NOT verified". */
 export function verificationOf(m: BackupMeta): string {
   if (m.verified) return 'verified';
-  return (m as BackupMeta & Pick<Sidecar, 'check'>).check === 'non-empty' ? 'not verified (only checked non-empty)' : 'NOT verified';
+  return (m as BackupMeta & Pick<Sidecar, 'check'>).check === 'non-empty'
+    ? 'not verified (only checked non-empty)'
+    : 'NOT verified';
 }
 
 export const sidecarOf = (file: string) => `${file}.json`;
@@ -67,9 +72,23 @@ function metaFromName(file: string, bytes: number): BackupMeta | undefined {
   const name = path.basename(file);
   const p = parseBackupName(name);
   if (!p) return undefined;
-  const reason: BackupReason = p.id.startsWith('manual-') ? 'manual' : p.id.startsWith('pre-restore-') ? 'pre-restore' : 'deploy';
+  const reason: BackupReason = p.id.startsWith('manual-')
+    ? 'manual'
+    : p.id.startsWith('pre-restore-')
+      ? 'pre-restore'
+      : 'deploy';
   const format = p.ext === 'dump' ? 'custom' : p.ext === 'sql' ? 'plain' : p.ext;
-  return { file, name, at: p.at, ...(reason === 'deploy' ? { deployId: p.id } : {}), reason, format, bytes, verified: false, ms: 0 };
+  return {
+    file,
+    name,
+    at: p.at,
+    ...(reason === 'deploy' ? { deployId: p.id } : {}),
+    reason,
+    format,
+    bytes,
+    verified: false,
+    ms: 0,
+  };
 }
 
 async function readSidecar(file: string): Promise<Sidecar | undefined> {
@@ -103,7 +122,10 @@ export async function listBackups(dir: string): Promise<BackupMeta[]> {
     found.push({ meta, mtime: st.mtimeMs });
   }
   // Sidecar times have milliseconds, names only seconds; mtime breaks the remaining ties.
-  found.sort((a, b) => Date.parse(b.meta.at) - Date.parse(a.meta.at) || b.mtime - a.mtime || b.meta.name.localeCompare(a.meta.name));
+  found.sort(
+    (a, b) =>
+      Date.parse(b.meta.at) - Date.parse(a.meta.at) || b.mtime - a.mtime || b.meta.name.localeCompare(a.meta.name),
+  );
   return found.map((f) => f.meta);
 }
 
@@ -122,7 +144,9 @@ export async function pruneBackups(dir: string, keep: number, protect: string[],
     removed.push(b.name);
   }
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-    const leftover = (name.startsWith('.db-backup-') && name.endsWith('.partial')) || (name.endsWith('.json') && NAME.test(name.slice(0, -5)));
+    const leftover =
+      (name.startsWith('.db-backup-') && name.endsWith('.partial')) ||
+      (name.endsWith('.json') && NAME.test(name.slice(0, -5)));
     if (!leftover) continue;
     const file = path.join(dir, name);
     const st = await fs.stat(file).catch(() => undefined);
@@ -143,30 +167,50 @@ export async function pruneBackups(dir: string, keep: number, protect: string[],
  * on real paths) is refused with exit 2, a usage error, before anything runs. A name in the folder
  * that is not a complete backup (missing, a partial, a sidecar) is RESTORE_FAILED as before.
  */
-export async function resolveBackup(dir: string, ref: string, opts: { allowLatest?: boolean; cwd?: string } = {}): Promise<BackupMeta> {
+export async function resolveBackup(
+  dir: string,
+  ref: string,
+  opts: { allowLatest?: boolean; cwd?: string } = {},
+): Promise<BackupMeta> {
   const all = await listBackups(dir);
   const newest = all.slice(0, 5).map((b) => b.name);
   const hint = newest.length ? `the newest in ${dir}: ${newest.join(', ')}` : `there are no backups in ${dir} yet`;
   const shown = printable(ref); // one line whatever the argument holds
   const outside = () =>
-    new SwitchyardError('RESTORE_FAILED', `${shown} is not a backup in ${dir}: only backups in the backup folder can be restored`, {
-      hint: `copy the dump into ${dir} first; ${hint}`,
-      exitCode: ExitCode.usage,
-    });
+    new SwitchyardError(
+      'RESTORE_FAILED',
+      `${shown} is not a backup in ${dir}: only backups in the backup folder can be restored`,
+      {
+        hint: `copy the dump into ${dir} first; ${hint}`,
+        exitCode: ExitCode.usage,
+      },
+    );
   let meta: BackupMeta | undefined;
   let file: string;
   if (ref === 'latest' && opts.allowLatest !== false) {
-    if (!all[0]) throw new SwitchyardError('RESTORE_FAILED', `there is no backup to restore: ${dir} holds no complete backup`, { hint: 'take one first (a deploy does), or name a dump file' });
+    if (!all[0])
+      throw new SwitchyardError('RESTORE_FAILED', `there is no backup to restore: ${dir} holds no complete backup`, {
+        hint: 'take one first (a deploy does), or name a dump file',
+      });
     meta = all[0];
     file = meta.file;
   } else {
-    if (ref === '' || ref.includes('\0')) throw new SwitchyardError('RESTORE_FAILED', `not a backup name: ${JSON.stringify(ref)}`, { hint, exitCode: ExitCode.usage });
+    if (ref === '' || ref.includes('\0'))
+      throw new SwitchyardError('RESTORE_FAILED', `not a backup name: ${JSON.stringify(ref)}`, {
+        hint,
+        exitCode: ExitCode.usage,
+      });
     const inDir = !ref.includes('/') && !ref.includes(path.sep);
     file = inDir ? path.join(dir, ref) : path.resolve(opts.cwd ?? process.cwd(), ref);
     if (path.dirname(file) !== path.resolve(dir)) throw outside();
     meta = all.find((b) => b.file === file);
   }
-  const missing = () => new SwitchyardError('RESTORE_FAILED', ref.includes('/') ? `no backup file at ${printable(file)}` : `no backup named ${shown} in ${dir}`, { hint });
+  const missing = () =>
+    new SwitchyardError(
+      'RESTORE_FAILED',
+      ref.includes('/') ? `no backup file at ${printable(file)}` : `no backup named ${shown} in ${dir}`,
+      { hint },
+    );
   const realDir = await fs.realpath(dir).catch(() => undefined);
   const real = await fs.realpath(file).catch(() => undefined);
   if (realDir === undefined || real === undefined) throw missing();
@@ -176,5 +220,16 @@ export async function resolveBackup(dir: string, ref: string, opts: { allowLates
   const isSidecar = base.endsWith('.json') && NAME.test(base.slice(0, -5));
   if (!st?.isFile() || base.startsWith('.') || path.basename(real).startsWith('.') || isSidecar) throw missing();
   if (meta) return meta;
-  return metaFromName(file, st.size) ?? { file, name: base, at: st.mtime.toISOString(), reason: 'manual', format: path.extname(base).slice(1) || 'unknown', bytes: st.size, verified: false, ms: 0 };
+  return (
+    metaFromName(file, st.size) ?? {
+      file,
+      name: base,
+      at: st.mtime.toISOString(),
+      reason: 'manual',
+      format: path.extname(base).slice(1) || 'unknown',
+      bytes: st.size,
+      verified: false,
+      ms: 0,
+    }
+  );
 }

@@ -30,9 +30,13 @@ export function openBackupper(cfg: BackupConfig, ctx: OpenBackupContext): Backup
     case 'postgres': {
       if (cfg.url !== undefined) return postgresBackupper(cfg, hostPgTool(cfg.url), bctx);
       if (!ctx.containerTool) {
-        throw new SwitchyardError('CONFIG_INVALID', `backup.container (${cfg.container ?? ''}) needs the docker runtime to reach the container`, {
-          hint: 'use runtime: docker with a shared service, or give backup.url to dump with this machine\'s pg_dump',
-        });
+        throw new SwitchyardError(
+          'CONFIG_INVALID',
+          `backup.container (${cfg.container ?? ''}) needs the docker runtime to reach the container`,
+          {
+            hint: "use runtime: docker with a shared service, or give backup.url to dump with this machine's pg_dump",
+          },
+        );
       }
       return postgresBackupper(cfg, ctx.containerTool(cfg), bctx);
     }
@@ -48,9 +52,17 @@ export function backupDir(cfg: BackupConfig, projectDir: string): string | undef
  * What `switchyard restore <ref>` means: `latest` (the newest complete backup), a name in the
  * backup folder, or a path. Resolve before taking the pre-restore safety backup.
  */
-export async function resolveRestoreTarget(cfg: BackupConfig, projectDir: string, ref: string, cwd = process.cwd()): Promise<BackupMeta> {
+export async function resolveRestoreTarget(
+  cfg: BackupConfig,
+  projectDir: string,
+  ref: string,
+  cwd = process.cwd(),
+): Promise<BackupMeta> {
   const dir = backupDir(cfg, projectDir);
-  if (dir === undefined) throw new SwitchyardError('RESTORE_FAILED', 'no database backups are configured (backup.kind: none)', { hint: 'configure backup: in switchyard.yml' });
+  if (dir === undefined)
+    throw new SwitchyardError('RESTORE_FAILED', 'no database backups are configured (backup.kind: none)', {
+      hint: 'configure backup: in switchyard.yml',
+    });
   return resolveBackup(dir, ref, { allowLatest: true, cwd });
 }
 

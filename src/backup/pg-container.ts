@@ -95,24 +95,53 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
       client = undefined;
       if (isSwitchyardError(e)) throw e;
       if (isConnectError(e)) throw unreachable(e);
-      throw new SwitchyardError('BACKUP_FAILED', `cannot connect to the Docker engine: ${errorMessage(e)}`, { cause: e });
+      throw new SwitchyardError('BACKUP_FAILED', `cannot connect to the Docker engine: ${errorMessage(e)}`, {
+        cause: e,
+      });
     }
   };
 
   const fail = (message: string, hint?: string, cause?: unknown) =>
-    new SwitchyardError('BACKUP_FAILED', message, { ...(hint ? { hint } : {}), ...(cause === undefined ? {} : { cause }) });
-  const apiFailed = (what: string, e: unknown) => (isSwitchyardError(e) ? e : fail(`Docker engine: ${what} of container ${name} failed: ${apiMessage(e)}`, 'check the engine (`docker info`) and its log', e));
-  const missingContainer = (e?: unknown) => fail(`no container ${name}: is the shared database started?`, 'run `switchyard init` (it creates and starts the shared services)', e);
-  const notRunning = (state: string) => fail(`container ${name} is not running (${state})`, `start the shared database: \`switchyard init\` (or \`docker start ${name}\`), and see \`docker logs ${name}\``);
+    new SwitchyardError('BACKUP_FAILED', message, {
+      ...(hint ? { hint } : {}),
+      ...(cause === undefined ? {} : { cause }),
+    });
+  const apiFailed = (what: string, e: unknown) =>
+    isSwitchyardError(e)
+      ? e
+      : fail(
+          `Docker engine: ${what} of container ${name} failed: ${apiMessage(e)}`,
+          'check the engine (`docker info`) and its log',
+          e,
+        );
+  const missingContainer = (e?: unknown) =>
+    fail(
+      `no container ${name}: is the shared database started?`,
+      'run `switchyard init` (it creates and starts the shared services)',
+      e,
+    );
+  const notRunning = (state: string) =>
+    fail(
+      `container ${name} is not running (${state})`,
+      `start the shared database: \`switchyard init\` (or \`docker start ${name}\`), and see \`docker logs ${name}\``,
+    );
 
-  async function run(program: Program, args: string[], io: { stdin?: Readable; stdout?: Writable; timeoutMs: number; signal?: AbortSignal }) {
+  async function run(
+    program: Program,
+    args: string[],
+    io: { stdin?: Readable; stdout?: Writable; timeoutMs: number; signal?: AbortSignal },
+  ) {
     const what = `${program} in container ${name}`;
     const stoppedError = (why: Why, note?: string) =>
       why === 'abort'
         ? new SwitchyardError('ABORTED', `${what} interrupted${note ? `: ${note}` : ''}`)
-        : new SwitchyardError('TIMEOUT', `${what} did not finish within ${Math.round(io.timeoutMs / 1000)} s and was stopped${note ? `: ${note}` : ''}`, {
-            hint: 'raise backup.timeout if the database is large',
-          });
+        : new SwitchyardError(
+            'TIMEOUT',
+            `${what} did not finish within ${Math.round(io.timeoutMs / 1000)} s and was stopped${note ? `: ${note}` : ''}`,
+            {
+              hint: 'raise backup.timeout if the database is large',
+            },
+          );
     if (io.signal?.aborted) throw stoppedError('abort');
 
     // One timer and the signal stop every step, setup included.
@@ -157,7 +186,10 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
       }
       const st = info.State;
       if (st.Paused) throw notRunning('paused');
-      if (!st.Running || st.Restarting) throw notRunning(st.Restarting ? 'restarting' : st.Status === 'exited' ? `exited with code ${st.ExitCode}` : st.Status);
+      if (!st.Running || st.Restarting)
+        throw notRunning(
+          st.Restarting ? 'restarting' : st.Status === 'exited' ? `exited with code ${st.ExitCode}` : st.Status,
+        );
 
       const cenv = envMap(info.Config.Env);
       const user = opts.user ?? cenv.POSTGRES_USER ?? 'postgres';
@@ -165,7 +197,9 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
       let password = opts.password ?? cenv.POSTGRES_PASSWORD;
       if (password === undefined && cenv.POSTGRES_PASSWORD_FILE) {
         // As the entrypoint reads it: $(cat file), trailing newlines dropped.
-        const r = await guard(helperExec(d, name, ['cat', cenv.POSTGRES_PASSWORD_FILE], Math.min(API_TIMEOUT_MS, io.timeoutMs)));
+        const r = await guard(
+          helperExec(d, name, ['cat', cenv.POSTGRES_PASSWORD_FILE], Math.min(API_TIMEOUT_MS, io.timeoutMs)),
+        );
         if (r.code === 0) password = r.stdout.replace(/\n+$/, '');
       }
       const connectS = Math.min(DEFAULT_CONNECT_TIMEOUT_S, Math.max(2, Math.ceil(io.timeoutMs / 1000)));
@@ -254,7 +288,11 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
       for (const t0 = performance.now(); code === undefined; ) {
         const x = await guard(api(d, 'exec inspect', () => ex.inspect()));
         if (!x.Running && x.ExitCode !== null) [code, exited] = [x.ExitCode, true];
-        else if (performance.now() - t0 > EXIT_WAIT_MS) throw fail(`${what}: its output ended but the engine still reports it running after ${EXIT_WAIT_MS / 1000} s`, `check \`docker top ${name}\``);
+        else if (performance.now() - t0 > EXIT_WAIT_MS)
+          throw fail(
+            `${what}: its output ended but the engine still reports it running after ${EXIT_WAIT_MS / 1000} s`,
+            `check \`docker top ${name}\``,
+          );
         else await guard(sleep(EXIT_POLL_MS));
       }
 
@@ -263,7 +301,10 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
         const text = `${head.text()}\n${stderr}`;
         const oci = startFailure(text);
         if (code === 127 || (oci && /executable file not found|no such file or directory/i.test(oci))) {
-          throw fail(`${program} is not installed in container ${name}`, `use a database image that has the PostgreSQL client programs (the official postgres images do), or set backup.url to use this machine's ${program}`);
+          throw fail(
+            `${program} is not installed in container ${name}`,
+            `use a database image that has the PostgreSQL client programs (the official postgres images do), or set backup.url to use this machine's ${program}`,
+          );
         }
         if (oci) throw fail(`could not run ${what}: ${oci}`, `check the image of ${name}`);
       }

@@ -47,7 +47,9 @@ function decode(part: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new SwitchyardError('CONFIG_INVALID', 'backup.url has a malformed %-escape', { hint: 'write % itself as %25 in the user, password or database name' });
+    throw new SwitchyardError('CONFIG_INVALID', 'backup.url has a malformed %-escape', {
+      hint: 'write % itself as %25 in the user, password or database name',
+    });
   }
 }
 
@@ -57,10 +59,14 @@ export function parsePgUrl(url: string): PgUrl {
     u = new URL(url);
   } catch {
     // The message must not echo the URL: it holds the password.
-    throw new SwitchyardError('CONFIG_INVALID', 'backup.url is not a valid URL', { hint: 'expected postgres://user:password@host:5432/database (percent-encode @ : / in the password as %40 %3A %2F)' });
+    throw new SwitchyardError('CONFIG_INVALID', 'backup.url is not a valid URL', {
+      hint: 'expected postgres://user:password@host:5432/database (percent-encode @ : / in the password as %40 %3A %2F)',
+    });
   }
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
-    throw new SwitchyardError('CONFIG_INVALID', 'backup.url must start with postgres:// or postgresql://', { hint: 'expected postgres://user:password@host:5432/database' });
+    throw new SwitchyardError('CONFIG_INVALID', 'backup.url must start with postgres:// or postgresql://', {
+      hint: 'expected postgres://user:password@host:5432/database',
+    });
   }
   const env: Record<string, string> = {};
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -113,13 +119,21 @@ export function hostPgTool(url: string, opts: { pathEnv?: string } = {}): PgTool
     where: (program) => `this machine's ${program}`,
     run: async (program, args, io) => {
       try {
-        return await streamExec(program, args, { ...io, env: childEnv(conn, opts.pathEnv, io.timeoutMs), what: program });
+        return await streamExec(program, args, {
+          ...io,
+          env: childEnv(conn, opts.pathEnv, io.timeoutMs),
+          what: program,
+        });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-          throw new SwitchyardError('COMMAND_FAILED', `${program} is not installed on this machine (not found on PATH)`, {
-            hint: `install the PostgreSQL client programs (Debian/Ubuntu: apt-get install postgresql-client, matching the server's major version), or set backup.container to run ${program} inside the database's container`,
-            cause: e,
-          });
+          throw new SwitchyardError(
+            'COMMAND_FAILED',
+            `${program} is not installed on this machine (not found on PATH)`,
+            {
+              hint: `install the PostgreSQL client programs (Debian/Ubuntu: apt-get install postgresql-client, matching the server's major version), or set backup.container to run ${program} inside the database's container`,
+              cause: e,
+            },
+          );
         }
         throw e;
       }

@@ -32,7 +32,13 @@ export function postgresBackupper(cfg: PostgresBackupConfig, tool: PgTool, ctx: 
   const timeoutHint = `raise backup.timeout (now ${Math.round(cfg.timeout / 1000)} s) if the database is that big, or check why it is slow`;
 
   /** Runs one program; any failure becomes a `code` error that says what went wrong in plain words. */
-  async function run(program: Program, args: string[], io: Parameters<PgTool['run']>[2], what: string, code: ErrorCode): Promise<string> {
+  async function run(
+    program: Program,
+    args: string[],
+    io: Parameters<PgTool['run']>[2],
+    what: string,
+    code: ErrorCode,
+  ): Promise<string> {
     const fail = { what, code, redact: ctx.redact, where: tool.where(program) };
     let r: Awaited<ReturnType<PgTool['run']>>;
     try {
@@ -63,13 +69,29 @@ export function postgresBackupper(cfg: PostgresBackupConfig, tool: PgTool, ctx: 
         signal,
         produce: async (out) => {
           // To stdout, not --file: pg_dump never creates the file itself, so it cannot leave one behind.
-          await run('pg_dump', [...formatArgs, '--no-owner'], { stdout: out, timeoutMs: left(deadline), signal }, failed, 'BACKUP_FAILED');
+          await run(
+            'pg_dump',
+            [...formatArgs, '--no-owner'],
+            { stdout: out, timeoutMs: left(deadline), signal },
+            failed,
+            'BACKUP_FAILED',
+          );
         },
         verify: async (tmp) => {
           if (cfg.format === 'custom') {
-            await run('pg_restore', ['--list'], { stdin: createReadStream(tmp), timeoutMs: left(deadline), signal }, `${failed}: the new dump does not read back (pg_restore --list)`, 'BACKUP_FAILED');
+            await run(
+              'pg_restore',
+              ['--list'],
+              { stdin: createReadStream(tmp), timeoutMs: left(deadline), signal },
+              `${failed}: the new dump does not read back (pg_restore --list)`,
+              'BACKUP_FAILED',
+            );
           } else if (!(await plainDumpComplete(tmp))) {
-            throw new SwitchyardError('BACKUP_FAILED', `${failed}: the dump does not end with "PostgreSQL database dump complete"`, { hint: 'pg_dump stopped early; see its messages and try again' });
+            throw new SwitchyardError(
+              'BACKUP_FAILED',
+              `${failed}: the dump does not end with "PostgreSQL database dump complete"`,
+              { hint: 'pg_dump stopped early; see its messages and try again' },
+            );
           }
         },
       });
@@ -89,19 +111,37 @@ export function postgresBackupper(cfg: PostgresBackupConfig, tool: PgTool, ctx: 
       const custom = await isCustomArchive(meta.file);
       // psql takes the end of input as the end of COPY data: a cut plain dump would "succeed" with rows missing.
       if (!custom && !(await plainDumpComplete(meta.file))) {
-        throw new SwitchyardError('RESTORE_FAILED', `restore failed: ${meta.name} is not a complete plain dump (it does not end with "PostgreSQL database dump complete")`, {
-          hint: 'pick another backup; a SQL script of your own can be run with psql directly',
-        });
+        throw new SwitchyardError(
+          'RESTORE_FAILED',
+          `restore failed: ${meta.name} is not a complete plain dump (it does not end with "PostgreSQL database dump complete")`,
+          {
+            hint: 'pick another backup; a SQL script of your own can be run with psql directly',
+          },
+        );
       }
-      const sql = (q: string, timeoutMs: number) => run('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', q], { timeoutMs, signal }, failed, 'RESTORE_FAILED');
+      const sql = (q: string, timeoutMs: number) =>
+        run('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', q], { timeoutMs, signal }, failed, 'RESTORE_FAILED');
       // Also proves the connection works before anything is fed in.
       const db = (await sql('SELECT current_database()', left(deadline))).trim();
       const stdin = createReadStream(meta.file);
       if (custom) {
-        const args = ['--clean', '--if-exists', '--single-transaction', '--no-owner', '--exit-on-error', `--dbname=${restoreDbArg(db)}`];
+        const args = [
+          '--clean',
+          '--if-exists',
+          '--single-transaction',
+          '--no-owner',
+          '--exit-on-error',
+          `--dbname=${restoreDbArg(db)}`,
+        ];
         await run('pg_restore', args, { stdin, timeoutMs: left(deadline), signal }, failed, 'RESTORE_FAILED');
       } else {
-        await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], { stdin, timeoutMs: left(deadline), signal }, failed, 'RESTORE_FAILED');
+        await run(
+          'psql',
+          ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'],
+          { stdin, timeoutMs: left(deadline), signal },
+          failed,
+          'RESTORE_FAILED',
+        );
       }
       const counted = await sql(countRowsSql, left(deadline));
       const tables = JSON.parse(counted.trim() || '[]') as RestoreResult['tables'];
@@ -109,9 +149,19 @@ export function postgresBackupper(cfg: PostgresBackupConfig, tool: PgTool, ctx: 
     },
 
     async ping(opts = {}) {
-      const out = await run('psql', ['-X', '-At', '-c', 'SELECT 1'], { timeoutMs: opts.timeoutMs ?? PING_TIMEOUT_MS, signal: opts.signal }, 'database unreachable', 'DATABASE_UNREACHABLE');
+      const out = await run(
+        'psql',
+        ['-X', '-At', '-c', 'SELECT 1'],
+        { timeoutMs: opts.timeoutMs ?? PING_TIMEOUT_MS, signal: opts.signal },
+        'database unreachable',
+        'DATABASE_UNREACHABLE',
+      );
       if (out.trim() !== '1') {
-        throw new SwitchyardError('DATABASE_UNREACHABLE', `database unreachable: SELECT 1 answered ${JSON.stringify(ctx.redact(out.trim().slice(0, 80)))}`, { hint: 'check that backup points at a PostgreSQL database' });
+        throw new SwitchyardError(
+          'DATABASE_UNREACHABLE',
+          `database unreachable: SELECT 1 answered ${JSON.stringify(ctx.redact(out.trim().slice(0, 80)))}`,
+          { hint: 'check that backup points at a PostgreSQL database' },
+        );
       }
     },
   };

@@ -40,7 +40,12 @@ export function streamExec(file: string, args: string[], o: StreamExecOptions): 
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(new SwitchyardError('ABORTED', `${o.what} interrupted`));
     // Its own process group: a timeout or Ctrl-C kills a `sh -c` dump and everything it started.
-    const child = spawn(file, args, { env: o.env, cwd: o.cwd, detached: true, stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, {
+      env: o.env,
+      cwd: o.cwd,
+      detached: true,
+      stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
     const childOut = child.stdout as Readable;
     const childErr = child.stderr as Readable;
     let stderr = '';
@@ -102,7 +107,13 @@ export function streamExec(file: string, args: string[], o: StreamExecOptions): 
       childErr.destroy();
       if (spawnError) return reject(spawnError);
       if (why === 'abort') return reject(new SwitchyardError('ABORTED', `${o.what} interrupted`));
-      if (why === 'timeout') return reject(new SwitchyardError('TIMEOUT', `${o.what} timed out after ${o.timeoutMs < 10_000 ? `${o.timeoutMs} ms` : `${Math.round(o.timeoutMs / 1000)} s`} and was killed`));
+      if (why === 'timeout')
+        return reject(
+          new SwitchyardError(
+            'TIMEOUT',
+            `${o.what} timed out after ${o.timeoutMs < 10_000 ? `${o.timeoutMs} ms` : `${Math.round(o.timeoutMs / 1000)} s`} and was killed`,
+          ),
+        );
       if (streamError) return reject(streamError);
       const code = exit?.code ?? 128 + (exit?.sig ? (constants.signals[exit.sig] ?? 0) : 0);
       resolve({ code, stdout, stderr });
@@ -118,7 +129,8 @@ export function streamExec(file: string, args: string[], o: StreamExecOptions): 
         setTimeout(() => {
           if (settled) return;
           // A dump whose stream never ended cannot be trusted to be complete.
-          if (o.stdout) streamError ??= new Error(`${o.what} exited but a process it started still holds its output open`);
+          if (o.stdout)
+            streamError ??= new Error(`${o.what} exited but a process it started still holds its output open`);
           childOut.destroy();
           void out.then(finish);
         }, PIPE_DRAIN_MS),

@@ -42,7 +42,10 @@ export async function ensureBackupDir(dir: string): Promise<void> {
     if (!st.isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'ENOTDIR' });
     if ((st.mode & 0o077) !== 0) await fs.chmod(dir, 0o700);
   } catch (e) {
-    throw new SwitchyardError('BACKUP_FAILED', `cannot use the backup folder ${dir}: ${errorMessage(e)}`, { hint: folderHint(dir), cause: e });
+    throw new SwitchyardError('BACKUP_FAILED', `cannot use the backup folder ${dir}: ${errorMessage(e)}`, {
+      hint: folderHint(dir),
+      cause: e,
+    });
   }
 }
 
@@ -70,13 +73,18 @@ export async function writeBackup(o: WriteBackupOptions): Promise<BackupMeta> {
   const file = path.join(o.dir, name);
   const tmp = partialOf(file);
   if (await fs.stat(file).catch(() => undefined)) {
-    throw new SwitchyardError('BACKUP_FAILED', `a backup named ${name} already exists`, { hint: 'wait a second and try again; backups are never overwritten' });
+    throw new SwitchyardError('BACKUP_FAILED', `a backup named ${name} already exists`, {
+      hint: 'wait a second and try again; backups are never overwritten',
+    });
   }
   let fh: fs.FileHandle | undefined;
   try {
     fh = await fs.open(tmp, 'wx', 0o600);
   } catch (e) {
-    throw new SwitchyardError('BACKUP_FAILED', `cannot write in the backup folder ${o.dir}: ${errorMessage(e)}`, { hint: folderHint(o.dir), cause: e });
+    throw new SwitchyardError('BACKUP_FAILED', `cannot write in the backup folder ${o.dir}: ${errorMessage(e)}`, {
+      hint: folderHint(o.dir),
+      cause: e,
+    });
   }
   let sidecarWritten = false;
   const out = fh.createWriteStream({ autoClose: false });
@@ -90,11 +98,24 @@ export async function writeBackup(o: WriteBackupOptions): Promise<BackupMeta> {
     await fh.close();
     fh = undefined;
     if (o.signal?.aborted) throw new SwitchyardError('ABORTED', 'database backup interrupted');
-    if (bytes === 0) throw new SwitchyardError('BACKUP_FAILED', 'database backup failed: the dump came out empty', { hint: 'check that the dump command writes the dump to its standard output' });
+    if (bytes === 0)
+      throw new SwitchyardError('BACKUP_FAILED', 'database backup failed: the dump came out empty', {
+        hint: 'check that the dump command writes the dump to its standard output',
+      });
     if (o.verify) await o.verify(tmp);
     if (o.signal?.aborted) throw new SwitchyardError('ABORTED', 'database backup interrupted');
-    const verdict: Pick<Sidecar, 'verified' | 'check'> = o.verify ? { verified: true } : { verified: false, check: 'non-empty' };
-    const side: Sidecar = { at: at.toISOString(), ...(o.deployId ? { deployId: o.deployId } : {}), reason: o.reason, format: o.format, bytes, ...verdict, ms: Math.round(performance.now() - t0) };
+    const verdict: Pick<Sidecar, 'verified' | 'check'> = o.verify
+      ? { verified: true }
+      : { verified: false, check: 'non-empty' };
+    const side: Sidecar = {
+      at: at.toISOString(),
+      ...(o.deployId ? { deployId: o.deployId } : {}),
+      reason: o.reason,
+      format: o.format,
+      bytes,
+      ...verdict,
+      ms: Math.round(performance.now() - t0),
+    };
     // The sidecar goes first: a dump under its final name always has one.
     await writeJsonAtomic(sidecarOf(file), side, 0o600);
     sidecarWritten = true;
@@ -109,12 +130,19 @@ export async function writeBackup(o: WriteBackupOptions): Promise<BackupMeta> {
     if (sidecarWritten) await fs.rm(sidecarOf(file), { force: true });
     const full = diskFullCause(e);
     if (full && !(isSwitchyardError(e) && (e.code === 'ABORTED' || e.code === 'TIMEOUT'))) {
-      throw new SwitchyardError('BACKUP_FAILED', `database backup failed: the disk holding ${o.dir} is full (${describeDiskFull(full).what.replace(/ writing .*/, '')}); the partial dump was removed`, {
-        hint: `free space there (see \`df -h ${o.dir}\`) or point backup.dir at a disk with room for a dump, then run the command again`,
-        cause: e,
-      });
+      throw new SwitchyardError(
+        'BACKUP_FAILED',
+        `database backup failed: the disk holding ${o.dir} is full (${describeDiskFull(full).what.replace(/ writing .*/, '')}); the partial dump was removed`,
+        {
+          hint: `free space there (see \`df -h ${o.dir}\`) or point backup.dir at a disk with room for a dump, then run the command again`,
+          cause: e,
+        },
+      );
     }
     if (isSwitchyardError(e)) throw e;
-    throw new SwitchyardError('BACKUP_FAILED', `database backup failed: could not write ${tmp}: ${errorMessage(e)}`, { hint: folderHint(o.dir), cause: e });
+    throw new SwitchyardError('BACKUP_FAILED', `database backup failed: could not write ${tmp}: ${errorMessage(e)}`, {
+      hint: folderHint(o.dir),
+      cause: e,
+    });
   }
 }

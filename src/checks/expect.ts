@@ -18,7 +18,8 @@ const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
 
 function header(res: ResponseLike, name: string): string | undefined {
   const want = name.toLowerCase();
-  for (const [k, v] of Object.entries(res.headers)) if (k.toLowerCase() === want && v !== undefined) return Array.isArray(v) ? v.join(', ') : v;
+  for (const [k, v] of Object.entries(res.headers))
+    if (k.toLowerCase() === want && v !== undefined) return Array.isArray(v) ? v.join(', ') : v;
   return undefined;
 }
 
@@ -38,7 +39,8 @@ function subset(want: unknown, got: unknown, at: string, out: string[]): void {
     if (!Array.isArray(got)) out.push(`${at}: expected a list, got ${show(got)}`);
     else want.forEach((w, i) => subset(w, got[i], `${at}[${i}]`, out));
   } else if (want !== null && typeof want === 'object') {
-    if (got === null || typeof got !== 'object' || Array.isArray(got)) out.push(`${at}: expected an object, got ${show(got)}`);
+    if (got === null || typeof got !== 'object' || Array.isArray(got))
+      out.push(`${at}: expected an object, got ${show(got)}`);
     else for (const [k, w] of Object.entries(want)) subset(w, (got as Record<string, unknown>)[k], `${at}.${k}`, out);
   } else if (want !== got) {
     out.push(`${at}: expected ${show(want)}, got ${show(got)}`);
@@ -51,7 +53,8 @@ function subset(want: unknown, got: unknown, at: string, out: string[]): void {
  */
 export function matchExpect(expect: Expect, res: ResponseLike): string[] {
   const out: string[] = [];
-  const statuses = expect.status === undefined ? undefined : Array.isArray(expect.status) ? expect.status : [expect.status];
+  const statuses =
+    expect.status === undefined ? undefined : Array.isArray(expect.status) ? expect.status : [expect.status];
   if (statuses ? !statuses.includes(res.status) : res.status < 200 || res.status > 299) {
     const want = statuses ? statuses.join(' or ') : '2xx';
     out.push(`status: expected ${want}, got ${res.status}${res.bodyText ? ` (body: ${preview(res.bodyText)})` : ''}`);
@@ -64,10 +67,13 @@ export function matchExpect(expect: Expect, res: ResponseLike): string[] {
   for (const [name, want] of Object.entries(expect.headers ?? {})) {
     const got = header(res, name);
     if (got === undefined) out.push(`header ${name}: missing`);
-    else if (want !== '*' && got.trim() !== want) out.push(`header ${name}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+    else if (want !== '*' && got.trim() !== want)
+      out.push(`header ${name}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
   }
   if (expect.bodyContains !== undefined && !res.bodyText.includes(expect.bodyContains))
-    out.push(`body: expected to contain ${JSON.stringify(expect.bodyContains)}, got ${JSON.stringify(preview(res.bodyText))}`);
+    out.push(
+      `body: expected to contain ${JSON.stringify(expect.bodyContains)}, got ${JSON.stringify(preview(res.bodyText))}`,
+    );
   if (expect.json !== undefined) {
     let body: unknown;
     try {

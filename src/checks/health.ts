@@ -46,9 +46,27 @@ export interface WaitHealthyResult {
   ms: number;
 }
 
-const pass = (level: LevelResult['level'], name: string, detail: string): LevelResult => ({ level, name, ok: true, skipped: false, detail });
-const fail = (level: LevelResult['level'], name: string, detail: string): LevelResult => ({ level, name, ok: false, skipped: false, detail });
-const skip = (level: LevelResult['level'], name: string, detail: string): LevelResult => ({ level, name, ok: true, skipped: true, detail });
+const pass = (level: LevelResult['level'], name: string, detail: string): LevelResult => ({
+  level,
+  name,
+  ok: true,
+  skipped: false,
+  detail,
+});
+const fail = (level: LevelResult['level'], name: string, detail: string): LevelResult => ({
+  level,
+  name,
+  ok: false,
+  skipped: false,
+  detail,
+});
+const skip = (level: LevelResult['level'], name: string, detail: string): LevelResult => ({
+  level,
+  name,
+  ok: true,
+  skipped: true,
+  detail,
+});
 
 async function levelsFromStatus(input: HealthInput): Promise<[LevelResult, LevelResult]> {
   let statuses: ServiceStatus[];
@@ -80,11 +98,21 @@ async function levelsFromStatus(input: HealthInput): Promise<[LevelResult, Level
 }
 
 /** GET a path on a service; problems as strings (empty = pass). */
-async function probe(input: HealthInput, service: string, path: string, judge: (r: Awaited<ReturnType<typeof httpRequest>>) => string[]): Promise<string[]> {
+async function probe(
+  input: HealthInput,
+  service: string,
+  path: string,
+  judge: (r: Awaited<ReturnType<typeof httpRequest>>) => string[],
+): Promise<string[]> {
   const endpoint = input.endpoints[service];
   if (!endpoint) return [`${service}: no endpoint known for ${input.colour}`];
   try {
-    const res = await httpRequest({ endpoint, path, timeoutMs: input.config.checks.requestTimeout, signal: input.signal });
+    const res = await httpRequest({
+      endpoint,
+      path,
+      timeoutMs: input.config.checks.requestTimeout,
+      signal: input.signal,
+    });
     return judge(res).map((p) => `${service} GET ${path}: ${p}`);
   } catch (e) {
     return [errorMessage(e)];
@@ -98,7 +126,9 @@ function summarise(level: LevelResult['level'], name: string, problems: string[]
 
 async function endpointsLevel(input: HealthInput): Promise<LevelResult> {
   const services = Object.entries(input.config.services);
-  const results = await Promise.all(services.map(([name, s]) => probe(input, name, s.health.path, (r) => matchExpect(s.health.expect, r))));
+  const results = await Promise.all(
+    services.map(([name, s]) => probe(input, name, s.health.path, (r) => matchExpect(s.health.expect, r))),
+  );
   return summarise(3, 'health endpoints', results, services.map(([n, s]) => `${n} ${s.health.path}`).join(', '));
 }
 
@@ -109,7 +139,12 @@ async function databaseLevel(input: HealthInput): Promise<LevelResult> {
   if (!db && !ping) return skip(4, 'database', 'no checks.database probe and no postgres backup connection configured');
   const [viaApp, direct] = await Promise.all([
     db ? probe(input, db.service, db.path, (r) => matchExpect(db.expect, r)) : Promise.resolve([]),
-    ping ? ping().then(() => [], (e: unknown) => [`direct connection: ${errorMessage(e)}`]) : Promise.resolve([]),
+    ping
+      ? ping().then(
+          () => [],
+          (e: unknown) => [`direct connection: ${errorMessage(e)}`],
+        )
+      : Promise.resolve([]),
   ]);
   const what = [db ? `${db.service} ${db.path}` : '', ping ? 'direct SELECT 1' : ''].filter(Boolean).join(', ');
   return summarise(4, 'database', [viaApp, direct], what);
@@ -124,7 +159,9 @@ async function routesLevel(input: HealthInput): Promise<LevelResult> {
         if (res.status >= 500) return [`status ${res.status}`];
         const wantsHtml = /html/i.test(input.config.services[r.service]?.health.expect.contentType ?? '');
         const ct = res.headers['content-type'] ?? '';
-        return r.path === '/' && wantsHtml && !/html/i.test(ct) ? [`expected an HTML page, got content-type ${JSON.stringify(ct)}`] : [];
+        return r.path === '/' && wantsHtml && !/html/i.test(ct)
+          ? [`expected an HTML page, got content-type ${JSON.stringify(ct)}`]
+          : [];
       }),
     ),
   );
@@ -133,7 +170,12 @@ async function routesLevel(input: HealthInput): Promise<LevelResult> {
 
 /** One round of all five levels (levels 3-5 concurrently). */
 export async function checkOnce(input: HealthInput): Promise<LevelResult[]> {
-  const [[l1, l2], l3, l4, l5] = await Promise.all([levelsFromStatus(input), endpointsLevel(input), databaseLevel(input), routesLevel(input)]);
+  const [[l1, l2], l3, l4, l5] = await Promise.all([
+    levelsFromStatus(input),
+    endpointsLevel(input),
+    databaseLevel(input),
+    routesLevel(input),
+  ]);
   return [l1, l2, l3, l4, l5];
 }
 
@@ -155,7 +197,10 @@ export async function waitHealthy(input: WaitHealthyInput): Promise<WaitHealthyR
   const deadline = AbortSignal.timeout(Math.max(1, timeoutMs));
   const signal = input.signal ? AbortSignal.any([input.signal, deadline]) : deadline;
   const cancelled = () => {
-    if (input.signal?.aborted) throw new SwitchyardError('ABORTED', `health check of ${input.colour} was cancelled`, { cause: input.signal.reason });
+    if (input.signal?.aborted)
+      throw new SwitchyardError('ABORTED', `health check of ${input.colour} was cancelled`, {
+        cause: input.signal.reason,
+      });
   };
 
   let attempts = 0;

@@ -59,7 +59,10 @@ export function httpRequest(o: HttpRequestOptions): Promise<HttpResult> {
       } else resolve(res as HttpResult);
     };
     const onAbort = () => finish(new HttpCheckError(`${target}: ${abortMessage(o.signal as AbortSignal)}`));
-    const timer = setTimeout(() => finish(new HttpCheckError(`${target}: no answer within ${o.timeoutMs} ms`)), o.timeoutMs);
+    const timer = setTimeout(
+      () => finish(new HttpCheckError(`${target}: no answer within ${o.timeoutMs} ms`)),
+      o.timeoutMs,
+    );
     o.signal?.addEventListener('abort', onAbort, { once: true });
 
     const headers: Record<string, string | number> = { ...o.headers };
@@ -74,21 +77,40 @@ export function httpRequest(o: HttpRequestOptions): Promise<HttpResult> {
       res.on('error', (e) => finish(new HttpCheckError(`${target}: ${e.message}`)));
       res.on('end', () => {
         const h: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
-        finish(undefined, { status: res.statusCode ?? 0, headers: h, bodyText: Buffer.concat(chunks).toString('utf8') });
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
+        finish(undefined, {
+          status: res.statusCode ?? 0,
+          headers: h,
+          bodyText: Buffer.concat(chunks).toString('utf8'),
+        });
       });
     };
-    const options = { host: o.endpoint.host, port: o.endpoint.port, method: o.method ?? 'GET', path: o.path, headers, agent: false as const };
+    const options = {
+      host: o.endpoint.host,
+      port: o.endpoint.port,
+      method: o.method ?? 'GET',
+      path: o.path,
+      headers,
+      agent: false as const,
+    };
     try {
       // Throws at once for a header value or path Node will not send (CR/LF, NUL, unescaped
       // characters), e.g. from a value a smoke step captured: a failed check, never a crash.
-      req = o.tls ? https.request({ ...options, rejectUnauthorized: o.tls.rejectUnauthorized }, onResponse) : http.request(options, onResponse);
+      req = o.tls
+        ? https.request({ ...options, rejectUnauthorized: o.tls.rejectUnauthorized }, onResponse)
+        : http.request(options, onResponse);
     } catch (e) {
       finish(new HttpCheckError(`${target}: cannot send this request: ${(e as Error).message}`));
       return;
     }
     req.on('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ECONNREFUSED' ? 'connection refused (nothing listening)' : e.code === 'ECONNRESET' ? 'connection reset' : e.message;
+      const why =
+        e.code === 'ECONNREFUSED'
+          ? 'connection refused (nothing listening)'
+          : e.code === 'ECONNRESET'
+            ? 'connection reset'
+            : e.message;
       finish(new HttpCheckError(`${target}: ${why}`));
     });
     req.end(o.body);

@@ -43,7 +43,8 @@ const isRun = (s: SmokeStep): s is RunSmokeStep => 'run' in s;
 /** TARGET_URL, COLOUR and SERVICE_<NAME>_URL for `run:` steps. */
 export function smokeEnv(config: Config, colour: Colour, endpoints: Record<string, Endpoint>): Record<string, string> {
   const env: Record<string, string> = { COLOUR: colour };
-  for (const [name, e] of Object.entries(endpoints)) env[`SERVICE_${name.toUpperCase().replace(/-/g, '_')}_URL`] = urlOf(e);
+  for (const [name, e] of Object.entries(endpoints))
+    env[`SERVICE_${name.toUpperCase().replace(/-/g, '_')}_URL`] = urlOf(e);
   const routes = config.proxy.routes;
   const front = routes.find((r) => r.path === '/') ?? routes[0];
   const target = front && endpoints[front.service];
@@ -63,7 +64,8 @@ async function httpStep(step: HttpSmokeStep, input: SmokeInput, vars: Record<str
   let body: string | undefined;
   if (step.request.json !== undefined) {
     body = JSON.stringify(fillJson(step.request.json, vars));
-    if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/json';
   } else if (step.request.body !== undefined) body = fillTemplate(step.request.body, vars);
 
   const res = await httpRequest({
@@ -88,7 +90,8 @@ async function httpStep(step: HttpSmokeStep, input: SmokeInput, vars: Record<str
   }
   for (const [name, jsonPath] of captures) {
     const v = evalJsonPath(json, jsonPath);
-    if (v === undefined || v === null) return `capture ${name}: ${jsonPath} not found in ${JSON.stringify(preview(res.bodyText))}`;
+    if (v === undefined || v === null)
+      return `capture ${name}: ${jsonPath} not found in ${JSON.stringify(preview(res.bodyText))}`;
     vars[name] = captureText(v);
   }
   return '';
@@ -112,7 +115,12 @@ export async function runSmoke(input: SmokeInput): Promise<SmokeResult> {
     let ok: boolean;
     let detail: string;
     try {
-      if (isRun(step)) ({ ok, detail } = await runCommand(step, { cwd: input.projectDir ?? process.cwd(), env: runEnv, signal: input.signal }));
+      if (isRun(step))
+        ({ ok, detail } = await runCommand(step, {
+          cwd: input.projectDir ?? process.cwd(),
+          env: runEnv,
+          signal: input.signal,
+        }));
       else {
         detail = await httpStep(step, input, vars);
         ok = detail === '';

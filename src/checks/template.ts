@@ -11,7 +11,9 @@ export function fillTemplate(text: string, vars: Record<string, string>): string
   return text.replace(VAR, (_, name: string) => {
     if (!Object.hasOwn(vars, name)) {
       const known = Object.keys(vars);
-      throw new TemplateError(`unknown variable {{${name}}} (captured so far: ${known.length ? known.join(', ') : 'none'})`);
+      throw new TemplateError(
+        `unknown variable {{${name}}} (captured so far: ${known.length ? known.join(', ') : 'none'})`,
+      );
     }
     return vars[name] as string;
   });

@@ -13,7 +13,8 @@ export function clipQuoted(text: string, max = 60): string {
 }
 
 export function parseColour(value: string): Colour {
-  if (!isColour(value)) throw new InvalidArgumentError(`unknown colour ${JSON.stringify(value)}: expected "blue" or "green"`);
+  if (!isColour(value))
+    throw new InvalidArgumentError(`unknown colour ${JSON.stringify(value)}: expected "blue" or "green"`);
   return value;
 }
 
@@ -34,13 +35,17 @@ export function parseCanary(value: string): number[] {
 /** A percentage of clients for `switch --weight`: a whole number 0..100. */
 export function parseWeight(value: string): number {
   const n = /^\d{1,3}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(n >= 0 && n <= 100)) throw new InvalidArgumentError(`expected a whole percentage from 0 to 100, got ${JSON.stringify(value)}`);
+  if (!(n >= 0 && n <= 100))
+    throw new InvalidArgumentError(`expected a whole percentage from 0 to 100, got ${JSON.stringify(value)}`);
   return n;
 }
 
 export function parseSeconds(value: string): number {
   const ms = parseDuration(/^\d+(\.\d+)?$/.test(value) ? Number(value) : value);
-  if (ms === undefined) throw new InvalidArgumentError(`expected a number of seconds or a duration like "30s", got ${JSON.stringify(value)}`);
+  if (ms === undefined)
+    throw new InvalidArgumentError(
+      `expected a number of seconds or a duration like "30s", got ${JSON.stringify(value)}`,
+    );
   return ms;
 }
 

@@ -32,7 +32,13 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 /** --json or -o json / --output json anywhere among the arguments (for errors before the options were parsed). */
 function asksForJson(argv: string[]): boolean {
-  return argv.some((a, i) => a === '--json' || a === '--output=json' || a === '-ojson' || ((a === '-o' || a === '--output') && argv[i + 1] === 'json'));
+  return argv.some(
+    (a, i) =>
+      a === '--json' ||
+      a === '--output=json' ||
+      a === '-ojson' ||
+      ((a === '-o' || a === '--output') && argv[i + 1] === 'json'),
+  );
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -52,11 +58,15 @@ async function main(argv: string[]): Promise<number> {
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return ExitCode.ok;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0)
+        return ExitCode.ok;
       // Commander printed its message on stderr; with --json stdout still gets the event, as data.
       if (asksForJson(argv)) {
         const [message = '', ...more] = e.message.replace(/^error: /, '').split('\n');
-        renderer({ json: true }).error(message, more, 'run with --help for usage', { code: 'USAGE', exitCode: ExitCode.usage });
+        renderer({ json: true }).error(message, more, 'run with --help for usage', {
+          code: 'USAGE',
+          exitCode: ExitCode.usage,
+        });
       }
       return ExitCode.usage;
     }
@@ -70,10 +80,18 @@ async function main(argv: string[]): Promise<number> {
     if (full) {
       // Not a bug: the disk filled up. Every state file is written atomically, so nothing is half-written.
       const d = describeDiskFull(full);
-      r.error(`the disk is full: ${d.what}`, [], `${d.hint}; \`switchyard status\` shows what runs and what is live`, { code: 'DISK_FULL', exitCode: ExitCode.failed });
+      r.error(`the disk is full: ${d.what}`, [], `${d.hint}; \`switchyard status\` shows what runs and what is live`, {
+        code: 'DISK_FULL',
+        exitCode: ExitCode.failed,
+      });
       return ExitCode.failed;
     }
-    r.error(`internal error: ${(e as Error)?.stack ?? String(e)}`, [], 'this is a bug in switchyard; please report it with the output above', { code: 'INTERNAL', exitCode: ExitCode.failed });
+    r.error(
+      `internal error: ${(e as Error)?.stack ?? String(e)}`,
+      [],
+      'this is a bug in switchyard; please report it with the output above',
+      { code: 'INTERNAL', exitCode: ExitCode.failed },
+    );
     if (wantsJson(g)) process.stderr.write(String((e as Error)?.stack ?? e) + '\n');
     return ExitCode.failed;
   }

@@ -22,7 +22,9 @@ export interface ErrorMeta {
   exitCode: number;
 }
 
-export function createRenderer(opts: RenderOptions): Reporter & { error(text: string, details: string[], hint: string | undefined, meta: ErrorMeta): void } {
+export function createRenderer(
+  opts: RenderOptions,
+): Reporter & { error(text: string, details: string[], hint: string | undefined, meta: ErrorMeta): void } {
   const out = opts.out ?? process.stdout;
   const colours = pc.createColors(opts.tty);
   const r = opts.redact;
@@ -44,7 +46,8 @@ export function createRenderer(opts: RenderOptions): Reporter & { error(text: st
     const started = performance.now();
     let spinner: Ora | undefined;
     if (opts.json) emit('step', { index, total, title, status: 'start' });
-    else if (opts.tty && opts.spinner) spinner = opts.spinner({ text: r(label), stream: out as NodeJS.WriteStream, discardStdin: false }).start();
+    else if (opts.tty && opts.spinner)
+      spinner = opts.spinner({ text: r(label), stream: out as NodeJS.WriteStream, discardStdin: false }).start();
     else {
       if (openLine) out.write('\n');
       out.write(r(label));
@@ -82,7 +85,14 @@ export function createRenderer(opts: RenderOptions): Reporter & { error(text: st
       if (opts.json) emit(name, data);
     },
     error: (text, details, hint, meta) => {
-      if (opts.json) return emit('error', { code: meta.code, exitCode: meta.exitCode, message: text, details, ...(hint ? { hint } : {}) });
+      if (opts.json)
+        return emit('error', {
+          code: meta.code,
+          exitCode: meta.exitCode,
+          message: text,
+          details,
+          ...(hint ? { hint } : {}),
+        });
       if (openLine) {
         out.write('\n');
         openLine = false;

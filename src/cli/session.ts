@@ -28,7 +28,12 @@ function drawable(): boolean {
 let loadedSecrets: string[] = [];
 
 export function renderer(g: GlobalOptions, secrets: string[] = loadedSecrets) {
-  return createRenderer({ json: wantsJson(g), tty: drawable() && !wantsJson(g), redact: makeRedactor(secrets), spinner });
+  return createRenderer({
+    json: wantsJson(g),
+    tty: drawable() && !wantsJson(g),
+    redact: makeRedactor(secrets),
+    spinner,
+  });
 }
 
 /** The spinner library costs ~60 ms to import: only a terminal gets it. */
@@ -41,6 +46,10 @@ export async function openEngine(g: GlobalOptions): Promise<{ engine: Engine; re
   loadedSecrets = loaded.secrets;
   const render = renderer(g, loaded.secrets);
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY && !wantsJson(g);
-  const engine = createEngine(loaded, { reporter: render, asker: createAsker(interactive, interrupt.signal), signal: interrupt.signal });
+  const engine = createEngine(loaded, {
+    reporter: render,
+    asker: createAsker(interactive, interrupt.signal),
+    signal: interrupt.signal,
+  });
   return { engine, render };
 }

@@ -29,7 +29,10 @@ const postgresBackupSchema = z
   .strict()
   .superRefine((b, ctx) => {
     if ((b.url === undefined) === (b.container === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give exactly one of url (pg_dump on this machine) or container (pg_dump inside a shared service)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give exactly one of url (pg_dump on this machine) or container (pg_dump inside a shared service)',
+      });
     }
     if (b.url !== undefined && !/^postgres(ql)?:\/\//.test(b.url)) {
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'expected a postgres:// or postgresql:// URL' });
@@ -48,12 +51,19 @@ const commandBackupSchema = z
     restore: command.optional(),
     shell: z.boolean().default(false),
     /** File name extension of the dumps. */
-    extension: z.string().regex(/^[a-z0-9]{1,10}$/, 'expected 1-10 characters of a-z and 0-9').default('dump'),
+    extension: z
+      .string()
+      .regex(/^[a-z0-9]{1,10}$/, 'expected 1-10 characters of a-z and 0-9')
+      .default('dump'),
     ...common,
   })
   .strict();
 
-export const backupSchema = z.discriminatedUnion('kind', [z.object({ kind: z.literal('none') }).strict(), postgresBackupSchema, commandBackupSchema]);
+export const backupSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }).strict(),
+  postgresBackupSchema,
+  commandBackupSchema,
+]);
 
 export const migrateHookSchema = z
   .object({

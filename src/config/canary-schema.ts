@@ -31,7 +31,10 @@ export const latencyLimit = z
       const s = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$/.exec(v) : null;
       if (s) return { ms: Math.round(Number(s[1]) * (s[2] === 's' ? 1000 : 1)) };
     }
-    ctx.addIssue({ code: 'custom', message: 'expected a factor of the old colour\'s p99 such as "2x" (at least 1x), or a limit such as "500ms"' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a factor of the old colour\'s p99 such as "2x" (at least 1x), or a limit such as "500ms"',
+    });
     return z.NEVER;
   })
   .meta({ description: 'p99 limit: "2x" the old colour, or an absolute "500ms".' });
@@ -48,7 +51,10 @@ export const rollbackOnSchema = z
     latencyFloor: duration.default(25),
   })
   .strict()
-  .refine((r) => r.errorRate !== undefined || r.p99 !== undefined, 'give at least one threshold: errorRate (e.g. "2%") or p99 (e.g. "2x")');
+  .refine(
+    (r) => r.errorRate !== undefined || r.p99 !== undefined,
+    'give at least one threshold: errorRate (e.g. "2%") or p99 (e.g. "2x")',
+  );
 
 /** Canary steps: increasing percentages, the last one 100 ("10,50,100" on the command line). */
 export const canarySteps = z
@@ -73,7 +79,10 @@ export type RollbackOn = z.output<typeof rollbackOnSchema>;
 /** Parses "10,50,100" from the command line with the same rules; undefined + message when invalid. */
 export function parseCanarySteps(text: string): { steps?: number[]; error?: string } {
   const parts = text.split(',').map((s) => s.trim());
-  if (parts.some((p) => !/^\d{1,3}$/.test(p))) return { error: `expected percentages like "10,50,100", got ${JSON.stringify(text)}` };
+  if (parts.some((p) => !/^\d{1,3}$/.test(p)))
+    return { error: `expected percentages like "10,50,100", got ${JSON.stringify(text)}` };
   const r = canarySteps.safeParse(parts.map(Number));
-  return r.success ? { steps: r.data } : { error: `${r.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(text)})` };
+  return r.success
+    ? { steps: r.data }
+    : { error: `${r.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(text)})` };
 }

@@ -123,7 +123,13 @@ export function interpolateTree(tree: unknown, vars: Record<string, string | und
       const out: Record<string, unknown> = {};
       // defineProperty, not assignment: a "__proto__" key must stay an ordinary (and so reported)
       // key, never become the object's prototype and smuggle in inherited settings.
-      for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: walk(x, [...path, k]), enumerable: true, writable: true, configurable: true });
+      for (const [k, x] of Object.entries(v))
+        Object.defineProperty(out, k, {
+          value: walk(x, [...path, k]),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       return out;
     }
     return v;

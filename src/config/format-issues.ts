@@ -81,9 +81,24 @@ function formatIssue(issue: Issue, data: unknown, schema: z.ZodType, path: Key[]
     case 'too_big':
       return [{ path: at, message: sizeMessage(issue), got }];
     case 'invalid_value':
-      return [{ path: at, message: issue.values.length === 1 ? `expected ${shortJson(issue.values[0])}` : `expected one of ${issue.values.map((v) => shortJson(v)).join(', ')}`, got }];
+      return [
+        {
+          path: at,
+          message:
+            issue.values.length === 1
+              ? `expected ${shortJson(issue.values[0])}`
+              : `expected one of ${issue.values.map((v) => shortJson(v)).join(', ')}`,
+          got,
+        },
+      ];
     case 'invalid_format':
-      return [{ path: at, message: issue.message.startsWith('Invalid') ? `has the wrong format (${issue.format})` : issue.message, got }];
+      return [
+        {
+          path: at,
+          message: issue.message.startsWith('Invalid') ? `has the wrong format (${issue.format})` : issue.message,
+          got,
+        },
+      ];
     case 'invalid_key': {
       const inner = issue.issues[0];
       const why = inner && !inner.message.startsWith('Invalid') ? inner.message : 'is not a valid key';
@@ -130,15 +145,21 @@ function sizeMessage(issue: Extract<Issue, { code: 'too_small' | 'too_big' }>): 
  */
 function formatUnion(branches: Issue[][], data: unknown, schema: z.ZodType, path: Key[]): Problem[] {
   const got = valueAt(data, path);
-  const rootType = (errs: Issue[]) => errs.length === 1 && errs[0]?.code === 'invalid_type' && errs[0].path.length === 0;
+  const rootType = (errs: Issue[]) =>
+    errs.length === 1 && errs[0]?.code === 'invalid_type' && errs[0].path.length === 0;
   if (branches.every(rootType)) {
-    const types = [...new Set(branches.map((e) => typeName((e[0] as Extract<Issue, { code: 'invalid_type' }>).expected)))];
+    const types = [
+      ...new Set(branches.map((e) => typeName((e[0] as Extract<Issue, { code: 'invalid_type' }>).expected))),
+    ];
     if (got === undefined) return [{ path: dotted(path), message: `required: ${types.join(' or ')}` }];
     return [{ path: dotted(path), message: `expected ${types.join(' or ')}`, got }];
   }
   const shapeMisses = (errs: Issue[]) =>
     errs.filter((e) => e.code === 'unrecognized_keys' || valueAt(data, [...path, ...e.path]) === undefined).length;
-  const onlyMissing = branches.filter((errs) => !rootType(errs) && errs.every((e) => e.path.length === 1 && valueAt(data, [...path, ...e.path]) === undefined));
+  const onlyMissing = branches.filter(
+    (errs) =>
+      !rootType(errs) && errs.every((e) => e.path.length === 1 && valueAt(data, [...path, ...e.path]) === undefined),
+  );
   if (onlyMissing.length === branches.length && branches.length > 1) {
     const keys = branches.map((errs) => errs.map((e) => `"${String(e.path[0])}"`).join(' + '));
     return [{ path: dotted(path), message: `needs ${keys.join(' or ')}`, got }];

@@ -30,23 +30,34 @@ const MIN_SECRET_LENGTH = 4; // shorter values ("1", "dev") would blank out ordi
 export function findConfigFile(opts: { file?: string; cwd: string }): string {
   if (opts.file !== undefined) {
     const file = path.resolve(opts.cwd, opts.file);
-    if (!existsSync(file) || !statSync(file).isFile()) throw new SwitchyardError('CONFIG_NOT_FOUND', `config file not found: ${printable(file)}`, { hint: NOT_FOUND_HINT });
+    if (!existsSync(file) || !statSync(file).isFile())
+      throw new SwitchyardError('CONFIG_NOT_FOUND', `config file not found: ${printable(file)}`, {
+        hint: NOT_FOUND_HINT,
+      });
     return file;
   }
   for (const name of DEFAULT_NAMES) {
     const file = path.resolve(opts.cwd, name);
     if (existsSync(file)) return file;
   }
-  throw new SwitchyardError('CONFIG_NOT_FOUND', `no switchyard.yml in ${printable(path.resolve(opts.cwd))}`, { hint: NOT_FOUND_HINT });
+  throw new SwitchyardError('CONFIG_NOT_FOUND', `no switchyard.yml in ${printable(path.resolve(opts.cwd))}`, {
+    hint: NOT_FOUND_HINT,
+  });
 }
 
 function invalid(file: string, problems: Problem[], onlyEnv: boolean): SwitchyardError {
   const n = problems.length;
   const name = printable(path.basename(file));
-  return new SwitchyardError(onlyEnv ? 'ENV_MISSING' : 'CONFIG_INVALID', `${name} is invalid (${n} problem${n === 1 ? '' : 's'})`, {
-    details: problems.map(formatProblem),
-    hint: onlyEnv ? 'set it in the environment or in the env_file' : `fix ${name}; its JSON Schema is schema/switchyard.schema.json`,
-  });
+  return new SwitchyardError(
+    onlyEnv ? 'ENV_MISSING' : 'CONFIG_INVALID',
+    `${name} is invalid (${n} problem${n === 1 ? '' : 's'})`,
+    {
+      details: problems.map(formatProblem),
+      hint: onlyEnv
+        ? 'set it in the environment or in the env_file'
+        : `fix ${name}; its JSON Schema is schema/switchyard.schema.json`,
+    },
+  );
 }
 
 /** Parse the YAML text; syntax errors become problems naming line and column. */
@@ -56,7 +67,10 @@ function parseYaml(text: string, file: string): { data?: unknown; problems: Prob
     const problems = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
       const where = pos ? `${path.basename(file)}:${pos.line}:${pos.col}` : path.basename(file);
-      return { path: where, message: `YAML syntax error: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}` };
+      return {
+        path: where,
+        message: `YAML syntax error: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
+      };
     });
     return { problems };
   }
@@ -65,10 +79,16 @@ function parseYaml(text: string, file: string): { data?: unknown; problems: Prob
     // toJS refuses alias bombs ("billion laughs") with a ReferenceError: a problem like any other.
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    return { problems: [{ path: path.basename(file), message: `YAML cannot be read: ${errorMessage(e).split('\n')[0] ?? ''}` }] };
+    return {
+      problems: [
+        { path: path.basename(file), message: `YAML cannot be read: ${errorMessage(e).split('\n')[0] ?? ''}` },
+      ],
+    };
   }
-  if (data === null || data === undefined) return { problems: [{ path: '', message: 'the file is empty; at least app, proxy and services are needed' }] };
-  if (typeof data !== 'object' || Array.isArray(data)) return { problems: [{ path: '', message: 'expected a mapping (key: value) at the top level', got: data }] };
+  if (data === null || data === undefined)
+    return { problems: [{ path: '', message: 'the file is empty; at least app, proxy and services are needed' }] };
+  if (typeof data !== 'object' || Array.isArray(data))
+    return { problems: [{ path: '', message: 'expected a mapping (key: value) at the top level', got: data }] };
   return { data, problems: [] };
 }
 
@@ -82,7 +102,9 @@ function reservedKeyProblems(tree: unknown, at: string[] = []): Problem[] {
   if (Array.isArray(tree)) return tree.flatMap((v, i) => reservedKeyProblems(v, [...at, String(i)]));
   if (tree === null || typeof tree !== 'object') return [];
   return Object.entries(tree).flatMap(([k, v]) =>
-    RESERVED_KEYS.has(k) ? [{ path: [...at, k].join('.'), message: `"${k}" is not allowed as a key` }] : reservedKeyProblems(v, [...at, k]),
+    RESERVED_KEYS.has(k)
+      ? [{ path: [...at, k].join('.'), message: `"${k}" is not allowed as a key` }]
+      : reservedKeyProblems(v, [...at, k]),
   );
 }
 
@@ -111,19 +133,29 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
     const name = interpolate(raw.env_file, env).value;
     const vars = readEnvFile(path.resolve(projectDir, name));
     if (vars) fileVars = vars;
-    else problems.push({ path: 'env_file', message: `file not found: ${path.resolve(projectDir, name)}`, got: raw.env_file });
+    else
+      problems.push({
+        path: 'env_file',
+        message: `file not found: ${path.resolve(projectDir, name)}`,
+        got: raw.env_file,
+      });
     secretValues.push(...Object.values(fileVars));
   }
   const vars: Record<string, string | undefined> = { ...fileVars, ...env };
   const tree = interpolateTree(raw, vars);
-  const envProblems: Problem[] = tree.problems.map((p) => ({ path: p.path, message: `variable \${${p.name}} is not set` }));
+  const envProblems: Problem[] = tree.problems.map((p) => ({
+    path: p.path,
+    message: `variable \${${p.name}} is not set`,
+  }));
 
   const result = configSchema.safeParse(tree.value);
   // A missing variable also makes its value invalid; report the cause, not the symptom.
   const underEnvProblem = (p: Problem) => envProblems.some((e) => p.path === e.path || p.path.startsWith(`${e.path}.`));
   const reserved = reservedKeyProblems(tree.value);
   const isReserved = (p: Problem) => reserved.some((r) => r.path === p.path);
-  const schemaProblems = result.success ? [] : formatIssues(result.error.issues, tree.value, configSchema).filter((p) => !underEnvProblem(p) && !isReserved(p));
+  const schemaProblems = result.success
+    ? []
+    : formatIssues(result.error.issues, tree.value, configSchema).filter((p) => !underEnvProblem(p) && !isReserved(p));
   const config = (result.success ? result.data : tree.value) as Config;
   const ruleProblems = runRules(config, { projectDir }).filter((p) => !underEnvProblem(p));
 
@@ -131,7 +163,10 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   if (problems.length || !result.success) {
     // A problem line quotes the bad value, which may be a secret: hide what we know to be one.
     const known = [...secretValues, ...[...tree.used].filter((n) => SECRET_NAME.test(n)).map((n) => vars[n] ?? '')];
-    throw redactError(invalid(file, problems, problems.length === envProblems.length), makeRedactor(known.filter((v) => v.length >= MIN_SECRET_LENGTH)));
+    throw redactError(
+      invalid(file, problems, problems.length === envProblems.length),
+      makeRedactor(known.filter((v) => v.length >= MIN_SECRET_LENGTH)),
+    );
   }
 
   const serviceEnv: Record<string, Record<string, string>> = {};
@@ -143,7 +178,9 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   }
   for (const name of tree.used) if (SECRET_NAME.test(name)) secretValues.push(vars[name] ?? '');
   secretValues.push(...secretsInTree(result.data));
-  const secrets = [...new Set(secretValues.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
+  const secrets = [...new Set(secretValues.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort(
+    (a, b) => b.length - a.length,
+  );
 
   return { config: result.data, file, projectDir, serviceEnv, secrets };
 }

@@ -23,7 +23,8 @@ export const tlsFilesExist: Rule = (c, ctx) => {
   const out: Problem[] = [];
   for (const k of ['cert', 'key'] as const) {
     const v = p.tls[k];
-    if (typeof v === 'string' && !isFile(path.resolve(ctx.projectDir, v))) out.push({ path: `proxy.tls.${k}`, message: 'file not found', got: v });
+    if (typeof v === 'string' && !isFile(path.resolve(ctx.projectDir, v)))
+      out.push({ path: `proxy.tls.${k}`, message: 'file not found', got: v });
   }
   return out;
 };
@@ -39,9 +40,17 @@ export const nginxPreviewFits: Rule = (c) => {
   const out: Problem[] = [];
   const { header, host } = p.preview;
   if (typeof header === 'string' && !/^[A-Za-z0-9-]{1,256}$/.test(header)) {
-    out.push({ path: 'proxy.preview.header', message: 'with nginx the preview header may only have letters, digits and "-" (nginx ignores headers with "_")', got: header });
+    out.push({
+      path: 'proxy.preview.header',
+      message: 'with nginx the preview header may only have letters, digits and "-" (nginx ignores headers with "_")',
+      got: header,
+    });
   }
-  if (typeof host === 'string' && net.isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$/.test(host)) {
+  if (
+    typeof host === 'string' &&
+    net.isIP(host) === 0 &&
+    !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$/.test(host)
+  ) {
     out.push({ path: 'proxy.preview.host', message: 'expected an IP address or a host name', got: host });
   }
   return out;

@@ -15,9 +15,17 @@ const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 10
 export const byteSize = z
   .union([z.string(), z.number()])
   .transform((v, ctx) => {
-    const m = typeof v === 'number' ? (Number.isSafeInteger(v) && v >= 0 ? ['', String(v), ''] : null) : /^(\d{1,12})([kKmMgG]?)$/.exec(v);
+    const m =
+      typeof v === 'number'
+        ? Number.isSafeInteger(v) && v >= 0
+          ? ['', String(v), '']
+          : null
+        : /^(\d{1,12})([kKmMgG]?)$/.exec(v);
     if (!m) {
-      ctx.addIssue({ code: 'custom', message: 'expected a size such as "10m", "512k", "1g", "0" (no limit) or a number of bytes' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected a size such as "10m", "512k", "1g", "0" (no limit) or a number of bytes',
+      });
       return z.NEVER;
     }
     return Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? 1);
@@ -54,11 +62,18 @@ const builtinProxySchema = z
   .strict()
   .superRefine((p, ctx) => {
     if (p.listen.preview !== undefined && p.listen.preview === p.listen.http)
-      ctx.addIssue({ code: 'custom', path: ['listen', 'preview'], message: 'same as listen.http; the preview listener needs its own port' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listen', 'preview'],
+        message: 'same as listen.http; the preview listener needs its own port',
+      });
   });
 
 /** An nginx size such as "10m", "512k" or "0" (no limit). */
-const nginxSize = z.union([z.string().regex(/^\d+[kKmMgG]?$/, 'expected a size such as "10m", "512k" or "0"'), z.number().int().min(0).transform(String)]);
+const nginxSize = z.union([
+  z.string().regex(/^\d+[kKmMgG]?$/, 'expected a size such as "10m", "512k" or "0"'),
+  z.number().int().min(0).transform(String),
+]);
 
 /**
  * nginx driven by switchyard. `mode: container` (nginx in Docker) comes with the docker runtime;
@@ -80,11 +95,17 @@ const nginxProxySchema = z
       })
       .strict(),
     /** Certificate and key files (PEM), relative to the project folder. */
-    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    tls: z
+      .object({ cert: z.string().min(1), key: z.string().min(1) })
+      .strict()
+      .optional(),
     routes: z.array(routeSchema).min(1),
     binary: z.string().min(1).default('nginx'),
     /** Worker user when switchyard runs as root (default: the owner of the project folder). */
-    user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'expected a user name').optional(),
+    user: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'expected a user name')
+      .optional(),
     workerProcesses: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
     workerConnections: z.number().int().min(16).max(1_000_000).default(1024),
     /** Idle keep-alive connections nginx keeps per upstream (colour of a service). */
@@ -100,15 +121,35 @@ const nginxProxySchema = z
   .strict()
   .superRefine((p, ctx) => {
     if (p.listen.https !== undefined && p.tls === undefined)
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'required when listen.https is set (tls: { cert, key })' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls'],
+        message: 'required when listen.https is set (tls: { cert, key })',
+      });
     if (p.tls !== undefined && p.listen.https === undefined)
-      ctx.addIssue({ code: 'custom', path: ['listen', 'https'], message: 'tls is set but no https port is: add listen.https' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listen', 'https'],
+        message: 'tls is set but no https port is: add listen.https',
+      });
     if (p.mode === 'container' && p.binary !== 'nginx')
-      ctx.addIssue({ code: 'custom', path: ['binary'], message: 'only used by mode: host (mode: container runs nginx from proxy.image)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['binary'],
+        message: 'only used by mode: host (mode: container runs nginx from proxy.image)',
+      });
     if (p.listen.https !== undefined && p.listen.https === p.listen.http)
-      ctx.addIssue({ code: 'custom', path: ['listen', 'https'], message: 'same as listen.http; each needs its own port' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listen', 'https'],
+        message: 'same as listen.http; each needs its own port',
+      });
     if (p.listen.preview !== undefined && (p.listen.preview === p.listen.http || p.listen.preview === p.listen.https))
-      ctx.addIssue({ code: 'custom', path: ['listen', 'preview'], message: 'same as another listen port; the preview listener needs its own port' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listen', 'preview'],
+        message: 'same as another listen port; the preview listener needs its own port',
+      });
   });
 
 export const proxySchema = z.discriminatedUnion('kind', [builtinProxySchema, nginxProxySchema], {

@@ -37,14 +37,21 @@ export const routePathsUnique: Rule = (c) => {
     if (typeof r?.path !== 'string') return;
     const first = seen.get(r.path);
     if (first === undefined) seen.set(r.path, i);
-    else out.push({ path: `proxy.routes.${i}.path`, message: `duplicate route; proxy.routes.${first}.path is the same`, got: r.path });
+    else
+      out.push({
+        path: `proxy.routes.${i}.path`,
+        message: `duplicate route; proxy.routes.${first}.path is the same`,
+        got: r.path,
+      });
   });
   return out;
 };
 
 export const databaseServiceExists: Rule = (c) => {
   const s = c.checks?.database?.service;
-  return typeof s === 'string' && !serviceNames(c).includes(s) ? [{ path: 'checks.database.service', message: noSuchService(s, c) }] : [];
+  return typeof s === 'string' && !serviceNames(c).includes(s)
+    ? [{ path: 'checks.database.service', message: noSuchService(s, c) }]
+    : [];
 };
 
 /** Each colour of each service needs its own port, distinct from every other and from the proxy's. */
@@ -57,7 +64,11 @@ export const portsDistinct: Rule = (c) => {
     const p = svc?.port;
     if (!p || typeof p !== 'object') continue;
     if (typeof p.blue === 'number' && p.blue === p.green) {
-      out.push({ path: `services.${name}.port.green`, message: 'same as port.blue; each colour needs its own port', got: p.green });
+      out.push({
+        path: `services.${name}.port.green`,
+        message: 'same as port.blue; each colour needs its own port',
+        got: p.green,
+      });
       continue;
     }
     for (const colour of ['blue', 'green'] as const) {
@@ -65,7 +76,8 @@ export const portsDistinct: Rule = (c) => {
       if (typeof n !== 'number') continue;
       const at = `services.${name}.port.${colour}`;
       if (n === proxyPort) out.push({ path: at, message: 'same as the proxy port (proxy.listen.http)', got: n });
-      else if (n === previewPort) out.push({ path: at, message: 'same as the preview port (proxy.listen.preview)', got: n });
+      else if (n === previewPort)
+        out.push({ path: at, message: 'same as the preview port (proxy.listen.preview)', got: n });
       else if (owner.has(n)) out.push({ path: at, message: `already used by ${owner.get(n)}`, got: n });
       else owner.set(n, at);
     }
@@ -87,10 +99,16 @@ export const serviceFilesExist: Rule = (c, ctx) =>
     const out: Problem[] = [];
     const cwd = typeof svc?.cwd === 'string' ? svc.cwd : '.';
     const cwdKind = kindOf(path.resolve(ctx.projectDir, cwd));
-    if (cwdKind !== 'dir') out.push({ path: `services.${name}.cwd`, message: cwdKind ? 'is not a folder' : 'folder not found', got: cwd });
+    if (cwdKind !== 'dir')
+      out.push({ path: `services.${name}.cwd`, message: cwdKind ? 'is not a folder' : 'folder not found', got: cwd });
     if (typeof svc?.env_file === 'string') {
       const kind = kindOf(path.resolve(ctx.projectDir, svc.env_file));
-      if (kind !== 'file') out.push({ path: `services.${name}.env_file`, message: kind ? 'is not a file' : 'file not found', got: svc.env_file });
+      if (kind !== 'file')
+        out.push({
+          path: `services.${name}.env_file`,
+          message: kind ? 'is not a file' : 'file not found',
+          got: svc.env_file,
+        });
     }
     return out;
   });
@@ -107,7 +125,8 @@ export const smokeStepsResolve: Rule = (c) => {
     const walk = (v: unknown, at: string) => {
       if (typeof v === 'string') {
         for (const m of v.matchAll(TEMPLATE))
-          if (!captured.has(m[1] as string)) out.push({ path: at, message: `{{${m[1]}}} is not captured by an earlier step` });
+          if (!captured.has(m[1] as string))
+            out.push({ path: at, message: `{{${m[1]}}} is not captured by an earlier step` });
       } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
     };
     walk(step.request, `checks.smoke.${i}.request`);
@@ -125,7 +144,8 @@ export const smokeStepsResolve: Rule = (c) => {
  * failed) and the parsed output (number port -> containerPort, { context } build -> dockerBuild).
  */
 type LooseService = Record<string, unknown> | undefined;
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const DOCKER_ONLY = ['image', 'volumes', 'healthcheck', 'restart'] as const;
 /** Defaults the schema fills in; only a value different from these was written by the user. */
 const DOCKER_DEFAULTS: Record<string, unknown> = { volumes: [], restart: 'unless-stopped' };
@@ -140,14 +160,32 @@ function processService(name: string, svc: LooseService): Problem[] {
   const out: Problem[] = [];
   const at = (k: string) => `services.${name}.${k}`;
   const cmd = svc?.command;
-  if (cmd === undefined || (Array.isArray(cmd) && cmd.length === 0)) out.push({ path: at('command'), message: 'required for runtime: process (the command that starts the service)' });
+  if (cmd === undefined || (Array.isArray(cmd) && cmd.length === 0))
+    out.push({ path: at('command'), message: 'required for runtime: process (the command that starts the service)' });
   const p = svc?.containerPort ?? svc?.port;
-  if (typeof p === 'number') out.push({ path: at('port'), message: 'runtime: process needs one port per colour: { blue: N, green: M } (or leave port out to pick free ones)', got: p });
-  if (isPlainObject(svc?.dockerBuild) && svc?.build === undefined) out.push({ path: at('build'), message: 'a { context } build is for runtime: docker; for runtime: process, build is a command', got: svc.dockerBuild });
-  if (isPlainObject(svc?.build)) out.push({ path: at('build'), message: 'a { context } build is for runtime: docker; for runtime: process, build is a command', got: svc.build });
+  if (typeof p === 'number')
+    out.push({
+      path: at('port'),
+      message:
+        'runtime: process needs one port per colour: { blue: N, green: M } (or leave port out to pick free ones)',
+      got: p,
+    });
+  if (isPlainObject(svc?.dockerBuild) && svc?.build === undefined)
+    out.push({
+      path: at('build'),
+      message: 'a { context } build is for runtime: docker; for runtime: process, build is a command',
+      got: svc.dockerBuild,
+    });
+  if (isPlainObject(svc?.build))
+    out.push({
+      path: at('build'),
+      message: 'a { context } build is for runtime: docker; for runtime: process, build is a command',
+      got: svc.build,
+    });
   for (const k of DOCKER_ONLY) {
     const v = svc?.[k];
-    if (v !== undefined && JSON.stringify(v) !== JSON.stringify(DOCKER_DEFAULTS[k])) out.push({ path: at(k), message: 'only used by runtime: docker' });
+    if (v !== undefined && JSON.stringify(v) !== JSON.stringify(DOCKER_DEFAULTS[k]))
+      out.push({ path: at(k), message: 'only used by runtime: docker' });
   }
   return out;
 }
@@ -156,46 +194,93 @@ function dockerService(name: string, svc: LooseService, ctx: RuleContext): Probl
   const out: Problem[] = [];
   const at = (k: string) => `services.${name}.${k}`;
   const build = dockerBuildOf(svc);
-  if (Array.isArray(svc?.build)) out.push({ path: at('build'), message: 'for runtime: docker, build is a context folder ("./api") or { context, dockerfile, args }', got: svc.build });
-  if (svc?.image === undefined && !build && !Array.isArray(svc?.build)) out.push({ path: name ? `services.${name}` : 'services', message: 'needs "image" (a local tag) or "build" (a context folder) for runtime: docker' });
-  if (svc?.image !== undefined && build) out.push({ path: at('image'), message: 'give either image or build, not both' });
+  if (Array.isArray(svc?.build))
+    out.push({
+      path: at('build'),
+      message: 'for runtime: docker, build is a context folder ("./api") or { context, dockerfile, args }',
+      got: svc.build,
+    });
+  if (svc?.image === undefined && !build && !Array.isArray(svc?.build))
+    out.push({
+      path: name ? `services.${name}` : 'services',
+      message: 'needs "image" (a local tag) or "build" (a context folder) for runtime: docker',
+    });
+  if (svc?.image !== undefined && build)
+    out.push({ path: at('image'), message: 'give either image or build, not both' });
   const p = svc?.containerPort ?? svc?.port;
-  if (p === undefined) out.push({ path: at('port'), message: 'required for runtime: docker: the port the service listens on inside the container' });
-  else if (typeof p !== 'number') out.push({ path: at('port'), message: 'for runtime: docker, port is the container port (a number); switchyard publishes it on a 127.0.0.1 port per colour', got: p });
-  if (svc?.shell === true) out.push({ path: at('shell'), message: 'only used by runtime: process (for docker, write command: ["sh", "-c", "..."])' });
-  if (build && typeof build.context === 'string') out.push(...buildFilesExist(at('build'), build as { context: string; dockerfile?: unknown }, ctx));
+  if (p === undefined)
+    out.push({
+      path: at('port'),
+      message: 'required for runtime: docker: the port the service listens on inside the container',
+    });
+  else if (typeof p !== 'number')
+    out.push({
+      path: at('port'),
+      message:
+        'for runtime: docker, port is the container port (a number); switchyard publishes it on a 127.0.0.1 port per colour',
+      got: p,
+    });
+  if (svc?.shell === true)
+    out.push({
+      path: at('shell'),
+      message: 'only used by runtime: process (for docker, write command: ["sh", "-c", "..."])',
+    });
+  if (build && typeof build.context === 'string')
+    out.push(...buildFilesExist(at('build'), build as { context: string; dockerfile?: unknown }, ctx));
   return out;
 }
 
 function buildFilesExist(at: string, b: { context: string; dockerfile?: unknown }, ctx: RuleContext): Problem[] {
   const context = path.resolve(ctx.projectDir, b.context);
   const kind = kindOf(context);
-  if (kind !== 'dir') return [{ path: at, message: kind ? 'build context is not a folder' : 'build context folder not found', got: b.context }];
+  if (kind !== 'dir')
+    return [
+      { path: at, message: kind ? 'build context is not a folder' : 'build context folder not found', got: b.context },
+    ];
   const dockerfile = typeof b.dockerfile === 'string' ? b.dockerfile : 'Dockerfile';
   const dkind = kindOf(path.resolve(context, dockerfile));
-  return dkind === 'file' ? [] : [{ path: `${at}.dockerfile`, message: `${dkind ? 'is not a file' : 'file not found'} (relative to the build context ${b.context})`, got: dockerfile }];
+  return dkind === 'file'
+    ? []
+    : [
+        {
+          path: `${at}.dockerfile`,
+          message: `${dkind ? 'is not a file' : 'file not found'} (relative to the build context ${b.context})`,
+          got: dockerfile,
+        },
+      ];
 }
 
 export const serviceKeysFitRuntime: Rule = (c, ctx) =>
   entries(c.services).flatMap(([name, svc]) =>
-    c.runtime === 'docker' ? dockerService(name, svc as unknown as LooseService, ctx) : processService(name, svc as unknown as LooseService),
+    c.runtime === 'docker'
+      ? dockerService(name, svc as unknown as LooseService, ctx)
+      : processService(name, svc as unknown as LooseService),
   );
 
 /** Shared services are containers: docker only, each with an image or a build. */
 export const sharedServicesValid: Rule = (c, ctx) => {
   const shared = entries(c.shared as Record<string, unknown> | undefined);
   if (shared.length === 0) return [];
-  if (c.runtime !== 'docker') return [{ path: 'shared', message: 'shared services are containers: they need runtime: docker' }];
+  if (c.runtime !== 'docker')
+    return [{ path: 'shared', message: 'shared services are containers: they need runtime: docker' }];
   const taken = new Set(serviceNames(c));
   return shared.flatMap(([name, raw]) => {
     const s = raw as LooseService;
     const out: Problem[] = [];
     const build = typeof s?.build === 'string' ? { context: s.build } : isPlainObject(s?.build) ? s.build : undefined;
-    if (s?.image === undefined && !build) out.push({ path: `shared.${name}`, message: 'needs "image" (a local tag) or "build" (a context folder)' });
-    if (s?.image !== undefined && build) out.push({ path: `shared.${name}.image`, message: 'give either image or build, not both' });
-    if (build && typeof build.context === 'string') out.push(...buildFilesExist(`shared.${name}.build`, build as { context: string; dockerfile?: unknown }, ctx));
-    if (taken.has(name)) out.push({ path: `shared.${name}`, message: `a service is also named ${name}; shared and colour services need distinct names` });
-    if (typeof s?.env_file === 'string' && kindOf(path.resolve(ctx.projectDir, s.env_file)) !== 'file') out.push({ path: `shared.${name}.env_file`, message: 'file not found', got: s.env_file });
+    if (s?.image === undefined && !build)
+      out.push({ path: `shared.${name}`, message: 'needs "image" (a local tag) or "build" (a context folder)' });
+    if (s?.image !== undefined && build)
+      out.push({ path: `shared.${name}.image`, message: 'give either image or build, not both' });
+    if (build && typeof build.context === 'string')
+      out.push(...buildFilesExist(`shared.${name}.build`, build as { context: string; dockerfile?: unknown }, ctx));
+    if (taken.has(name))
+      out.push({
+        path: `shared.${name}`,
+        message: `a service is also named ${name}; shared and colour services need distinct names`,
+      });
+    if (typeof s?.env_file === 'string' && kindOf(path.resolve(ctx.projectDir, s.env_file)) !== 'file')
+      out.push({ path: `shared.${name}.env_file`, message: 'file not found', got: s.env_file });
     return out;
   });
 };
@@ -204,7 +289,13 @@ export const sharedServicesValid: Rule = (c, ctx) => {
 export const proxyContainerNeedsDocker: Rule = (c) => {
   const p = c.proxy as { kind?: unknown; mode?: unknown } | undefined;
   return p?.kind === 'nginx' && p.mode === 'container' && c.runtime !== 'docker'
-    ? [{ path: 'proxy.mode', message: 'mode: container needs runtime: docker (use mode: host with runtime: process)', got: 'container' }]
+    ? [
+        {
+          path: 'proxy.mode',
+          message: 'mode: container needs runtime: docker (use mode: host with runtime: process)',
+          got: 'container',
+        },
+      ]
     : [];
 };
 
@@ -214,11 +305,19 @@ export const backupAndHookTargetsExist: Rule = (c) => {
   const b = c.backup as { kind?: unknown; container?: unknown } | undefined;
   const shared = Object.keys((c.shared as Record<string, unknown> | undefined) ?? {});
   if (b?.kind === 'postgres' && typeof b.container === 'string' && !shared.includes(b.container)) {
-    out.push({ path: 'backup.container', message: `no shared service named ${b.container}${shared.length ? ` (shared: ${shared.join(', ')})` : ' (there are no shared services; use url with the process runtime)'}`, got: b.container });
+    out.push({
+      path: 'backup.container',
+      message: `no shared service named ${b.container}${shared.length ? ` (shared: ${shared.join(', ')})` : ' (there are no shared services; use url with the process runtime)'}`,
+      got: b.container,
+    });
   }
   const m = (c.deploy as { hooks?: { migrate?: { service?: unknown } } } | undefined)?.hooks?.migrate;
   if (typeof m?.service === 'string' && !serviceNames(c).includes(m.service)) {
-    out.push({ path: 'deploy.hooks.migrate.service', message: `no service named ${m.service} (services: ${serviceNames(c).join(', ')})`, got: m.service });
+    out.push({
+      path: 'deploy.hooks.migrate.service',
+      message: `no service named ${m.service} (services: ${serviceNames(c).join(', ')})`,
+      got: m.service,
+    });
   }
   return out;
 };
@@ -226,10 +325,30 @@ export const backupAndHookTargetsExist: Rule = (c) => {
 /** Smoke tests through the preview route need the preview listener. */
 export const smokeViaPreviewHasListener: Rule = (c) =>
   c.checks?.smokeVia === 'preview' && c.proxy?.listen?.preview === undefined
-    ? [{ path: 'checks.smokeVia', message: 'preview needs a preview listener: set proxy.listen.preview to a free port', got: 'preview' }]
+    ? [
+        {
+          path: 'checks.smokeVia',
+          message: 'preview needs a preview listener: set proxy.listen.preview to a free port',
+          got: 'preview',
+        },
+      ]
     : [];
 
-export const rules: Rule[] = [routeServicesExist, routePathsUnique, databaseServiceExists, portsDistinct, serviceFilesExist, smokeStepsResolve, serviceKeysFitRuntime, sharedServicesValid, tlsFilesExist, proxyContainerNeedsDocker, backupAndHookTargetsExist, smokeViaPreviewHasListener, nginxPreviewFits];
+export const rules: Rule[] = [
+  routeServicesExist,
+  routePathsUnique,
+  databaseServiceExists,
+  portsDistinct,
+  serviceFilesExist,
+  smokeStepsResolve,
+  serviceKeysFitRuntime,
+  sharedServicesValid,
+  tlsFilesExist,
+  proxyContainerNeedsDocker,
+  backupAndHookTargetsExist,
+  smokeViaPreviewHasListener,
+  nginxPreviewFits,
+];
 
 /** Run every rule; a rule that trips over a malformed config (already reported by the schema) is skipped. */
 export function runRules(config: Config, ctx: RuleContext): Problem[] {

@@ -5,17 +5,36 @@
  */
 import { canaryFields } from './canary-schema.js';
 import * as z from 'zod';
-import { command, duration, headerName, headerValue, httpPath, name, noNul, port, type Colour } from './schema-prims.js';
+import {
+  command,
+  duration,
+  headerName,
+  headerValue,
+  httpPath,
+  name,
+  noNul,
+  port,
+  type Colour,
+} from './schema-prims.js';
 import { backupSchema, hooksSchema } from './backup-schema.js';
 import { proxySchema } from './proxy-schema.js';
 
 export { COLOURS, duration, type Colour } from './schema-prims.js';
 export type { BackupConfig, CommandBackupConfig, MigrateHook, PostgresBackupConfig } from './backup-schema.js';
-export { proxySchema, routeSchema, type BuiltinProxyConfig, type NginxProxyConfig, type ProxyConfig, type Route } from './proxy-schema.js';
+export {
+  proxySchema,
+  routeSchema,
+  type BuiltinProxyConfig,
+  type NginxProxyConfig,
+  type ProxyConfig,
+  type Route,
+} from './proxy-schema.js';
 
 export const expectSchema = z
   .object({
-    status: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional(),
+    status: z
+      .union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)])
+      .optional(),
     json: z.record(z.string(), z.unknown()).optional(),
     contentType: z.string().min(1).optional(),
     headers: z.record(headerName, headerValue).optional(),
@@ -32,7 +51,10 @@ const healthSchema = z
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
 /** Environment values (and Docker build args): YAML scalars, kept as strings. */
-const envValues = z.record(envName, z.union([z.string().refine(noNul, 'must not contain a NUL character'), z.number(), z.boolean()]).transform(String));
+const envValues = z.record(
+  envName,
+  z.union([z.string().refine(noNul, 'must not contain a NUL character'), z.number(), z.boolean()]).transform(String),
+);
 
 /** Docker (runtime: docker): `build: { context, dockerfile, args }`; dockerfile is relative to the context, as in compose. */
 export const dockerBuildSchema = z
@@ -44,7 +66,9 @@ export const dockerBuildSchema = z
   .strict();
 
 /** A mount: "name:/path" (a named volume, switchyard prefixes it with the app) or "./host/path:/path", optionally ":ro". */
-const volume = z.string().regex(/^[^:\s]+:\/[^:\s]*(:(ro|rw))?$/, 'expected "name:/path", "./host/path:/path" or either with ":ro"');
+const volume = z
+  .string()
+  .regex(/^[^:\s]+:\/[^:\s]*(:(ro|rw))?$/, 'expected "name:/path", "./host/path:/path" or either with ":ro"');
 
 const restartPolicy = z.enum(['no', 'always', 'unless-stopped', 'on-failure']);
 
@@ -91,7 +115,11 @@ type DockerBuild = z.output<typeof dockerBuildSchema>;
 const isDockerBuild = (b: unknown): b is DockerBuild => typeof b === 'object' && b !== null && !Array.isArray(b);
 
 export const serviceSchema = serviceInput.transform(({ command: cmd, build, port: p, environment, ...rest }) => {
-  const dockerBuild: DockerBuild | undefined = isDockerBuild(build) ? build : typeof build === 'string' ? { context: build, args: {} } : undefined;
+  const dockerBuild: DockerBuild | undefined = isDockerBuild(build)
+    ? build
+    : typeof build === 'string'
+      ? { context: build, args: {} }
+      : undefined;
   return {
     ...rest,
     env: { ...(environment ?? {}), ...rest.env },
@@ -118,7 +146,11 @@ export const sharedSchema = z
     env_file: z.string().optional(),
     volumes: z.array(volume).default([]),
     /** Published ports, "[host-ip:]host-port:container-port"; without an ip they bind 127.0.0.1 only. */
-    ports: z.array(z.string().regex(/^((\d{1,3}\.){3}\d{1,3}:)?\d{1,5}:\d{1,5}$/, 'expected "127.0.0.1:5432:5432" or "5432:5432"')).default([]),
+    ports: z
+      .array(
+        z.string().regex(/^((\d{1,3}\.){3}\d{1,3}:)?\d{1,5}:\d{1,5}$/, 'expected "127.0.0.1:5432:5432" or "5432:5432"'),
+      )
+      .default([]),
     command: command.optional(),
     healthcheck: dockerHealthcheckSchema.optional(),
     restart: restartPolicy.default('unless-stopped'),
@@ -127,7 +159,6 @@ export const sharedSchema = z
     startTimeout: duration.default(120_000),
   })
   .strict();
-
 
 const requestSchema = z
   .object({
@@ -144,7 +175,12 @@ const httpStepSchema = z
     name: z.string().min(1),
     request: requestSchema,
     expect: expectSchema.default({ status: 200 }),
-    capture: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().regex(/^\$(\.[A-Za-z_$][\w$-]*|\[\d+\])*$/, 'expected a path such as "$.data.token"')).default({}),
+    capture: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+        z.string().regex(/^\$(\.[A-Za-z_$][\w$-]*|\[\d+\])*$/, 'expected a path such as "$.data.token"'),
+      )
+      .default({}),
   })
   .strict();
 
@@ -165,7 +201,10 @@ export const checksSchema = z
     timeout: duration.default(60_000),
     requestTimeout: duration.default(5_000),
     healthyAfter: z.number().int().min(1).max(100).default(2),
-    database: z.object({ service: z.string().min(1), path: httpPath, expect: expectSchema }).strict().optional(),
+    database: z
+      .object({ service: z.string().min(1), path: httpPath, expect: expectSchema })
+      .strict()
+      .optional(),
     smoke: z.array(smokeStepSchema).default([]),
     /** Where smoke steps send their requests: straight to the target's services, or through the proxy's preview listener. */
     smokeVia: z.enum(['direct', 'preview']).default('direct'),
@@ -194,7 +233,9 @@ export const configSchema = z
     runtime: z.enum(['process', 'docker']).default('process'),
     env_file: z.string().optional(),
     proxy: proxySchema,
-    services: z.record(name('a service name'), serviceSchema).refine((s) => Object.keys(s).length > 0, 'at least one service is needed'),
+    services: z
+      .record(name('a service name'), serviceSchema)
+      .refine((s) => Object.keys(s).length > 0, 'at least one service is needed'),
     shared: z.record(name('a shared service name'), sharedSchema).default({}),
     checks: checksSchema.default(() => checksSchema.parse({})),
     deploy: deploySchema.default(() => deploySchema.parse({})),

@@ -7,10 +7,17 @@ import * as z from 'zod';
 import { duration, headerName } from './schema-prims.js';
 
 /** RFC 6265 cookie-name: a token. */
-export const cookieName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, 'must be a cookie name (letters, digits and !#$%&\'*+.^_`|~-, at most 64)');
+export const cookieName = z
+  .string()
+  .regex(
+    /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/,
+    "must be a cookie name (letters, digits and !#$%&'*+.^_`|~-, at most 64)",
+  );
 
 /** An IPv4/IPv6 address, or a CIDR block such as 10.0.0.0/8 or fd00::/8. */
-export const ipOrCidr = z.string().refine((s) => parseIpOrCidr(s) !== undefined, 'expected an IP address or a CIDR block such as 10.0.0.0/8');
+export const ipOrCidr = z
+  .string()
+  .refine((s) => parseIpOrCidr(s) !== undefined, 'expected an IP address or a CIDR block such as 10.0.0.0/8');
 
 export function parseIpOrCidr(s: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
   const [address = '', prefixText, extra] = s.split('/');
@@ -24,7 +31,10 @@ export function parseIpOrCidr(s: string): { address: string; prefix: number; fam
 }
 
 /** The value a preview header/cookie must carry: printable ASCII without separators that would break a cookie. */
-const token = z.string().regex(/^[\u0021-\u007e]{1,200}$/, 'must be 1-200 printable ASCII characters without spaces').refine((s) => !/[;,"\\]/.test(s), 'must not contain ; , " or \\');
+const token = z
+  .string()
+  .regex(/^[\u0021-\u007e]{1,200}$/, 'must be 1-200 printable ASCII characters without spaces')
+  .refine((s) => !/[;,"\\]/.test(s), 'must not contain ; , " or \\');
 
 export const previewSchema = z
   .object({

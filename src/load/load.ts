@@ -44,7 +44,8 @@ export interface RunningLoad {
 
 export function assertLoopback(origin: string): void {
   const host = new URL(origin).hostname;
-  if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(host)) throw new Error(`load targets must be loopback addresses, got ${host}`);
+  if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(host))
+    throw new Error(`load targets must be loopback addresses, got ${host}`);
 }
 
 export function startLoad(opts: LoadOptions): RunningLoad {
@@ -61,12 +62,22 @@ export function startLoad(opts: LoadOptions): RunningLoad {
       sent++;
       const at = Date.now() - started;
       try {
-        const res = await pool.request({ method: (opts.method ?? 'GET') as 'GET', path: opts.path, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        const res = await pool.request({
+          method: (opts.method ?? 'GET') as 'GET',
+          path: opts.path,
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+        });
         await res.body.dump();
         const env = res.headers['x-switchyard-env'];
         samples.push({ at, status: res.statusCode, colour: typeof env === 'string' ? env : undefined });
       } catch (e) {
-        samples.push({ at, status: 0, colour: undefined, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
+        samples.push({
+          at,
+          status: 0,
+          colour: undefined,
+          error: (e as NodeJS.ErrnoException).code ?? (e as Error).message,
+        });
       }
     }
   };
@@ -95,7 +106,8 @@ export function summarise(samples: LoadSample[], startedAt: number, ms: number):
   const errors: Record<string, number> = {};
   let ok = 0;
   for (const s of samples) {
-    if (s.status >= 200 && s.status < 300) ok++; // zero downtime means every request answered 2xx
+    if (s.status >= 200 && s.status < 300)
+      ok++; // zero downtime means every request answered 2xx
     else {
       const key = s.error ?? `HTTP ${s.status}`;
       errors[key] = (errors[key] ?? 0) + 1;

@@ -29,9 +29,13 @@ export function planDeploy(f: Facts): DeployPlan {
     throw new SwitchyardError('NOT_INITIALISED', 'nothing is deployed yet', { hint: 'run `switchyard init` first' });
   }
   if (f.proxyActive !== undefined && f.proxyActive !== s.active) {
-    throw new SwitchyardError('INCONSISTENT', `the proxy serves ${f.proxyActive ?? 'nothing'} but state.json says ${s.active}`, {
-      hint: `run \`switchyard status\` and fix that first (\`switchyard switch ${s.active} --force\`)`,
-    });
+    throw new SwitchyardError(
+      'INCONSISTENT',
+      `the proxy serves ${f.proxyActive ?? 'nothing'} but state.json says ${s.active}`,
+      {
+        hint: `run \`switchyard status\` and fix that first (\`switchyard switch ${s.active} --force\`)`,
+      },
+    );
   }
   const from = s.active;
   const target = otherColour(from);
@@ -39,7 +43,9 @@ export function planDeploy(f: Facts): DeployPlan {
   if (!f.running[from]) notes.push(`warning: the active colour ${from} is not running; users are not being served`);
   if (f.running[target]) notes.push(`${target} is running but not active: it will be stopped and replaced`);
   if (f.currentEnv !== from) {
-    notes.push(`.current-env says ${f.currentEnv === undefined ? '(missing)' : JSON.stringify(f.currentEnv)} but state.json and the proxy say ${from} is active: deploying from ${from}; .current-env is rewritten when traffic moves`);
+    notes.push(
+      `.current-env says ${f.currentEnv === undefined ? '(missing)' : JSON.stringify(f.currentEnv)} but state.json and the proxy say ${from} is active: deploying from ${from}; .current-env is rewritten when traffic moves`,
+    );
   }
   return { from, target, replaceRunningTarget: f.running[target], notes };
 }
@@ -55,7 +61,9 @@ export interface RollbackPlan {
 export function planRollback(f: Facts): RollbackPlan {
   const s = f.state;
   if (!s || !s.active) {
-    throw new SwitchyardError('NOT_INITIALISED', 'nothing is deployed, so there is nothing to roll back', { hint: 'run `switchyard init` first' });
+    throw new SwitchyardError('NOT_INITIALISED', 'nothing is deployed, so there is nothing to roll back', {
+      hint: 'run `switchyard init` first',
+    });
   }
   const to = otherColour(s.active);
   const release = s.colours[to].release;
@@ -77,7 +85,9 @@ export interface SwitchPlan {
 export function planSwitch(f: Facts, to: Colour): SwitchPlan {
   if (!f.running[to]) {
     throw new SwitchyardError('USAGE', `${to} is not running, so traffic cannot move to it`, {
-      hint: f.state?.colours[to].release ? 'use `switchyard rollback` (it starts the previous colour first)' : 'deploy to it first',
+      hint: f.state?.colours[to].release
+        ? 'use `switchyard rollback` (it starts the previous colour first)'
+        : 'deploy to it first',
     });
   }
   const from = f.state?.active ?? null;

@@ -36,7 +36,14 @@ export type RecoveryAction =
   /** End a weighted split: every client back on the active colour. */
   | { kind: 'end-split'; colour: Colour; percent: number; why: string }
   /** Write state.json and .current-env as the switch step would have. */
-  | { kind: 'write-state'; active: Colour; release: string | null; backup: string | null; lastDeploy: boolean; why: string }
+  | {
+      kind: 'write-state';
+      active: Colour;
+      release: string | null;
+      backup: string | null;
+      lastDeploy: boolean;
+      why: string;
+    }
   /** Drain, then stop; `record` marks it stopped in state.json (only when state.json names it). */
   | { kind: 'stop'; colour: Colour; record: boolean; why: string }
   /** deploy.keepOldFor: leave it warm, with the reaper to stop it later. */
@@ -70,7 +77,9 @@ export function describeInterruption(j: JournalData): string {
   const started = [...ran].reverse().find((s) => s.status === 'started' || s.status === 'failed');
   const done = [...ran].reverse().find((s) => s.status === 'done');
   const where = [
-    started ? `last step started: ${stepLabel(started)}${started.status === 'failed' ? ' (failed)' : ' (not finished)'}` : undefined,
+    started
+      ? `last step started: ${stepLabel(started)}${started.status === 'failed' ? ' (failed)' : ' (not finished)'}`
+      : undefined,
     done ? `last step done: ${stepLabel(done)}` : ran.length === 0 ? 'no step had started' : undefined,
   ].filter(Boolean);
   return `${head}${where.length ? `; ${where.join('; ')}` : ''}`;
@@ -82,11 +91,14 @@ function stopsOld(f: RecoverFacts): { stop: boolean; warmMs?: number; why: strin
   if (j.type === 'deploy') {
     if (j.flags.includes('keepOld')) return { stop: false, why: 'kept running (--keep-old)' };
     if (!f.deploy.stopOld) return { stop: false, why: 'kept running (deploy.stopOld: false)' };
-    if (f.deploy.keepOldFor > 0) return { stop: false, warmMs: f.deploy.keepOldFor, why: 'kept warm (deploy.keepOldFor)' };
+    if (f.deploy.keepOldFor > 0)
+      return { stop: false, warmMs: f.deploy.keepOldFor, why: 'kept warm (deploy.keepOldFor)' };
     return { stop: true, why: 'as the deploy would have after the switch' };
   }
   if (j.type === 'rollback') {
-    return j.flags.includes('force') ? { stop: true, why: 'as `rollback --force` would have' } : { stop: false, why: 'left running (rollback asks before stopping it)' };
+    return j.flags.includes('force')
+      ? { stop: true, why: 'as `rollback --force` would have' }
+      : { stop: false, why: 'left running (rollback asks before stopping it)' };
   }
   return { stop: false, why: `left as it is (${j.type} never stops a colour)` };
 }
@@ -99,7 +111,14 @@ function finish(f: RecoverFacts, to: Colour): RecoveryPlan {
   const release = j.release ?? s?.colours[to].release ?? f.runningRelease[to] ?? null;
   const recorded = s?.active === to && f.currentEnv === to && s.colours[to].release === release;
   if (!recorded) {
-    actions.push({ kind: 'write-state', active: to, release, backup: j.backup, lastDeploy: j.type !== 'switch', why: `traffic is on ${to} and it is healthy` });
+    actions.push({
+      kind: 'write-state',
+      active: to,
+      release,
+      backup: j.backup,
+      lastDeploy: j.type !== 'switch',
+      why: `traffic is on ${to} and it is healthy`,
+    });
   }
   const from = j.from;
   if (from && from !== to) {
@@ -109,7 +128,13 @@ function finish(f: RecoverFacts, to: Colour): RecoveryPlan {
     if (policy.stop && (f.running[from] || fromStatus !== 'stopped')) {
       actions.push({ kind: 'stop', colour: from, record: true, why: policy.why });
     } else if (policy.warmMs && f.running[from]) {
-      actions.push({ kind: 'keep-warm', colour: from, release: s?.colours[from].release ?? f.runningRelease[from] ?? null, ms: policy.warmMs, why: policy.why });
+      actions.push({
+        kind: 'keep-warm',
+        colour: from,
+        release: s?.colours[from].release ?? f.runningRelease[from] ?? null,
+        ms: policy.warmMs,
+        why: policy.why,
+      });
     } else if (f.running[from]) notes.push(`${from} ${policy.why}`);
   }
   return { kind: 'converge', outcome: 'finished', active: to, actions, notes };
@@ -126,25 +151,44 @@ function undo(f: RecoverFacts, outcome: 'undone' | 'switched-back', back?: Colou
   let rewritten = false;
   // A canary step was interrupted: its clients go back first (a full switch back ends the split too).
   if (!back && f.proxyCanary && f.proxyCanary.colour === to) {
-    actions.push({ kind: 'end-split', colour: to, percent: f.proxyCanary.percent, why: `${f.proxyCanary.percent}% of clients were on ${to}, which never took all traffic` });
+    actions.push({
+      kind: 'end-split',
+      colour: to,
+      percent: f.proxyCanary.percent,
+      why: `${f.proxyCanary.percent}% of clients were on ${to}, which never took all traffic`,
+    });
   }
   if (back) {
     actions.push({ kind: 'switch', to: back, why: `${to} fails its health checks and ${back} passes them` });
     if (s?.active !== back || f.currentEnv !== back) {
       rewritten = s?.active === to;
       activeAfter = back;
-      actions.push({ kind: 'write-state', active: back, release: s?.colours[back].release ?? f.runningRelease[back] ?? null, backup: null, lastDeploy: false, why: `${back} serves again` });
+      actions.push({
+        kind: 'write-state',
+        active: back,
+        release: s?.colours[back].release ?? f.runningRelease[back] ?? null,
+        backup: null,
+        lastDeploy: false,
+        why: `${back} serves again`,
+      });
     }
   }
   // Never stop what serves, nor what state.json calls active: only what this operation started.
   if (j.startsTarget && f.running[to] && to !== serving && to !== activeAfter) {
     // state.json is left as it was (I2), unless this recovery just rewrote it away from `to`.
-    actions.push({ kind: 'stop', colour: to, record: rewritten, why: outcome === 'undone' ? `${to} never received traffic` : `${to} is not fit for traffic` });
+    actions.push({
+      kind: 'stop',
+      colour: to,
+      record: rewritten,
+      why: outcome === 'undone' ? `${to} never received traffic` : `${to} is not fit for traffic`,
+    });
   } else if (f.running[to] && to !== serving && !j.startsTarget) {
     notes.push(`${to} was running before the ${j.type}: left running`);
   }
   if (!back && s?.active && f.proxyActive !== s.active) {
-    notes.push(`the proxy sends traffic to ${f.proxyActive ?? 'nothing'} but state.json says ${s.active}: not caused by this ${j.type}, see \`switchyard status\``);
+    notes.push(
+      `the proxy sends traffic to ${f.proxyActive ?? 'nothing'} but state.json says ${s.active}: not caused by this ${j.type}, see \`switchyard status\``,
+    );
   }
   return { kind: 'converge', outcome, active: serving ?? null, actions, notes };
 }

@@ -13,14 +13,23 @@ export interface ProxyClientOptions {
   timeoutMs?: number;
 }
 
-function call<T>(socketPath: string, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<T> {
+function call<T>(
+  socketPath: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request({
       socketPath,
       method,
       path,
-      headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      headers:
+        payload === undefined
+          ? {}
+          : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
       agent: false,
     });
     const timer = setTimeout(() => {
@@ -28,7 +37,13 @@ function call<T>(socketPath: string, method: 'GET' | 'POST', path: string, body:
     }, timeoutMs);
     req.on('error', (err) => {
       clearTimeout(timer);
-      reject(err instanceof SwitchyardError ? err : new SwitchyardError('PROXY_FAILED', `cannot reach the proxy at ${socketPath}: ${err.message}`, { cause: err }));
+      reject(
+        err instanceof SwitchyardError
+          ? err
+          : new SwitchyardError('PROXY_FAILED', `cannot reach the proxy at ${socketPath}: ${err.message}`, {
+              cause: err,
+            }),
+      );
     });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -40,7 +55,12 @@ function call<T>(socketPath: string, method: 'GET' | 'POST', path: string, body:
         try {
           value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         } catch {
-          reject(new SwitchyardError('PROXY_FAILED', `the proxy gave an unreadable answer to ${path} (HTTP ${res.statusCode})`));
+          reject(
+            new SwitchyardError(
+              'PROXY_FAILED',
+              `the proxy gave an unreadable answer to ${path} (HTTP ${res.statusCode})`,
+            ),
+          );
           return;
         }
         const err = (value as { error?: { code?: ErrorCode; message?: string; hint?: string } }).error;
@@ -65,18 +85,24 @@ export function proxyClient(socketPath: string, opts: ProxyClientOptions = {}): 
   const t = opts.timeoutMs ?? CONTROL_TIMEOUT_MS;
   return {
     status: () => call<ProxyStatus>(socketPath, 'GET', '/status', undefined, t),
-    configure: async (routes: Route[], o: ConfigureOptions = {}) => void (await call(socketPath, 'POST', '/configure', { routes, ...o }, t)),
-    setBackends: async (colour: Colour, backends: Backends) => void (await call(socketPath, 'POST', '/backends', { colour, backends }, t)),
+    configure: async (routes: Route[], o: ConfigureOptions = {}) =>
+      void (await call(socketPath, 'POST', '/configure', { routes, ...o }, t)),
+    setBackends: async (colour: Colour, backends: Backends) =>
+      void (await call(socketPath, 'POST', '/backends', { colour, backends }, t)),
     switchTo: async (colour: Colour) => void (await call(socketPath, 'POST', '/switch', { colour }, t)),
-    setWeight: async (colour: Colour, percent: number) => void (await call(socketPath, 'POST', '/weight', { colour, percent }, t)),
-    setMaintenance: async (m: { on: true; message?: string } | { on: false }) => void (await call(socketPath, 'POST', '/maintenance', m, t)),
+    setWeight: async (colour: Colour, percent: number) =>
+      void (await call(socketPath, 'POST', '/weight', { colour, percent }, t)),
+    setMaintenance: async (m: { on: true; message?: string } | { on: false }) =>
+      void (await call(socketPath, 'POST', '/maintenance', m, t)),
     setWatch: async (on: boolean) => void (await call(socketPath, 'POST', '/watch', { on }, t)),
     stats: async () => {
       const s = await call<unknown>(socketPath, 'GET', '/stats', undefined, t);
-      if (!isTrafficStats(s)) throw new SwitchyardError('PROXY_FAILED', 'the proxy gave an unreadable answer to /stats');
+      if (!isTrafficStats(s))
+        throw new SwitchyardError('PROXY_FAILED', 'the proxy gave an unreadable answer to /stats');
       return s as TrafficStats;
     },
-    drain: (colour: Colour, timeoutMs: number) => call<DrainResult>(socketPath, 'POST', '/drain', { colour, timeoutMs }, timeoutMs + DRAIN_MARGIN_MS),
+    drain: (colour: Colour, timeoutMs: number) =>
+      call<DrainResult>(socketPath, 'POST', '/drain', { colour, timeoutMs }, timeoutMs + DRAIN_MARGIN_MS),
     shutdown: async () => void (await call(socketPath, 'POST', '/shutdown', {}, t)),
   };
 }

@@ -40,7 +40,9 @@ export function featuresOf(proxy: ProxyConfig): ProxyFeatures {
   const match = p.header !== undefined || p.cookie !== undefined;
   return {
     preview: proxy.listen.preview === undefined ? null : { host: p.host, port: proxy.listen.preview },
-    previewMatch: match ? { ...(p.header ? { header: p.header } : {}), ...(p.cookie ? { cookie: p.cookie } : {}), token: p.token } : null,
+    previewMatch: match
+      ? { ...(p.header ? { header: p.header } : {}), ...(p.cookie ? { cookie: p.cookie } : {}), token: p.token }
+      : null,
     sticky: proxy.sticky,
     stickyCookie: proxy.stickyCookie,
     maintenanceAllow: [...proxy.maintenance.allow],

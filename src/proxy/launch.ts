@@ -67,7 +67,8 @@ export async function ensureProxy(
     const same = want.features === undefined || sameFeatures(live.features, want.features);
     const note = workersNote(live, want.workers);
     const notes = note === undefined ? [] : [note];
-    if (sameRoutes(live.routes, want.routes) && sameLimit && same) return { control, started: false, status: live, ...(notes.length ? { notes } : {}) };
+    if (sameRoutes(live.routes, want.routes) && sameLimit && same)
+      return { control, started: false, status: live, ...(notes.length ? { notes } : {}) };
     // A preview port in use fails here with PORT_IN_USE, and the daemon keeps its previous state.
     await control.configure(want.routes, configureOptions(want));
     return { control, started: false, status: await control.status(), ...(notes.length ? { notes } : {}) };
@@ -156,7 +157,13 @@ async function waitGone(pid: number, socketPath: string, timeoutMs: number): Pro
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     // A daemon running inside this very process (tests) is done when its socket is gone.
-    const gone = pid === process.pid ? !(await fs.stat(socketPath).then(() => true, () => false)) : !pidAlive(pid);
+    const gone =
+      pid === process.pid
+        ? !(await fs.stat(socketPath).then(
+            () => true,
+            () => false,
+          ))
+        : !pidAlive(pid);
     if (gone) return true;
     await sleep(POLL_MS);
   }
@@ -168,7 +175,9 @@ export async function stopProxy(paths: ProjectPaths, timeoutMs = STOP_TIMEOUT_MS
   const live = await proxyAlive(paths.proxySocket);
   let pid = live?.pid;
   if (live !== undefined) {
-    await proxyClient(paths.proxySocket).shutdown().catch(() => {});
+    await proxyClient(paths.proxySocket)
+      .shutdown()
+      .catch(() => {});
   } else {
     const text = await fs.readFile(paths.proxyPid, 'utf8').catch(() => '');
     const n = Number.parseInt(text.trim(), 10);
@@ -182,9 +191,13 @@ export async function stopProxy(paths: ProjectPaths, timeoutMs = STOP_TIMEOUT_MS
     }
   }
   if (pid !== undefined && !(await waitGone(pid, paths.proxySocket, timeoutMs))) {
-    throw new SwitchyardError('PROXY_FAILED', `the proxy (pid ${pid}) did not stop within ${Math.round(timeoutMs / 1000)} s`, {
-      hint: `stop it with \`kill ${pid}\` and run the command again`,
-    });
+    throw new SwitchyardError(
+      'PROXY_FAILED',
+      `the proxy (pid ${pid}) did not stop within ${Math.round(timeoutMs / 1000)} s`,
+      {
+        hint: `stop it with \`kill ${pid}\` and run the command again`,
+      },
+    );
   }
   if (live === undefined) {
     await fs.rm(paths.proxySocket, { force: true });

@@ -10,11 +10,17 @@ export const MAX_MAINTENANCE_MESSAGE = 2_000;
  */
 export function checkMaintenanceMessage(v: unknown, code: ErrorCode = 'PROXY_FAILED'): string {
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_MAINTENANCE_MESSAGE) {
-    throw new SwitchyardError(code, `invalid maintenance message: expected 1-${MAX_MAINTENANCE_MESSAGE} characters (got ${typeof v === 'string' ? v.length : typeof v})`);
+    throw new SwitchyardError(
+      code,
+      `invalid maintenance message: expected 1-${MAX_MAINTENANCE_MESSAGE} characters (got ${typeof v === 'string' ? v.length : typeof v})`,
+    );
   }
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(v)) {
-    throw new SwitchyardError(code, 'invalid maintenance message: it must not contain control characters (line breaks, tabs, escapes)');
+    throw new SwitchyardError(
+      code,
+      'invalid maintenance message: it must not contain control characters (line breaks, tabs, escapes)',
+    );
   }
   return v;
 }

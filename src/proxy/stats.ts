@@ -97,6 +97,11 @@ export function isTrafficStats(v: unknown): v is TrafficStats {
   if (typeof o.enabled !== 'boolean' || typeof o.colours !== 'object' || o.colours === null) return false;
   return COLOURS.every((c) => {
     const s = o.colours![c] as Partial<ColourStats> | undefined;
-    return !!s && [s.requests, s.errors, s.failures].every((n) => typeof n === 'number') && Array.isArray(s.latency) && s.latency.length === LATENCY_BOUNDS_MS.length + 1;
+    return (
+      !!s &&
+      [s.requests, s.errors, s.failures].every((n) => typeof n === 'number') &&
+      Array.isArray(s.latency) &&
+      s.latency.length === LATENCY_BOUNDS_MS.length + 1
+    );
   });
 }

@@ -21,7 +21,13 @@ export function backupFor(e: Engine): Backupper | undefined {
     projectDir: e.paths.root,
     app: cfg.app,
     redact: e.redact,
-    containerTool: (pg) => containerPgTool({ docker: () => (docker ??= connect()), container: sharedContainerName(cfg.app, pg.container!), user: pg.user, database: pg.database }),
+    containerTool: (pg) =>
+      containerPgTool({
+        docker: () => (docker ??= connect()),
+        container: sharedContainerName(cfg.app, pg.container!),
+        user: pg.user,
+        database: pg.database,
+      }),
   });
   cache.set(e, b);
   return b;
@@ -59,7 +65,10 @@ export async function pruneBackups(e: Engine, alsoKeep: string[] = []): Promise<
   if (!b) return;
   try {
     const removed = await b.prune([...(await protectedBackups(e)), ...alsoKeep]);
-    if (removed.length) e.reporter.info(`Removed ${removed.length} old backup${removed.length === 1 ? '' : 's'} (backup.keep: ${keepOf(e)})`);
+    if (removed.length)
+      e.reporter.info(
+        `Removed ${removed.length} old backup${removed.length === 1 ? '' : 's'} (backup.keep: ${keepOf(e)})`,
+      );
   } catch (err) {
     // Retention is housekeeping: a deploy that already switched is not failed by it.
     e.reporter.warn(`could not prune old backups: ${e.redact(err instanceof Error ? err.message : String(err))}`);
@@ -78,6 +87,8 @@ function keepOf(e: Engine): number {
 export async function warnMigrationWithoutBackup(e: Engine, why: string): Promise<void> {
   const b = backupFor(e);
   const newest = b ? (await b.list().catch(() => []))[0] : undefined;
-  const age = newest ? `the newest backup is ${newest.name}, taken ${newest.at} (before this deploy)` : 'there is no backup at all';
+  const age = newest
+    ? `the newest backup is ${newest.name}, taken ${newest.at} (before this deploy)`
+    : 'there is no backup at all';
   e.reporter.warn(`a migration hook will change the database without a backup from this deploy (${why}); ${age}`);
 }

@@ -16,7 +16,14 @@ import type { StepHandle } from './reporter.js';
  * Snapshot + build a release and start it as `target`. Registers the undo (stop the target, or
  * keep it for debugging with --keep-old) before anything can be left running.
  */
-export async function buildAndStart(e: Engine, op: Operation, proxy: ProxyControl, target: Colour, h: StepHandle, opts: { ref?: string; keepOld?: boolean } = {}): Promise<string> {
+export async function buildAndStart(
+  e: Engine,
+  op: Operation,
+  proxy: ProxyControl,
+  target: Colour,
+  h: StepHandle,
+  opts: { ref?: string; keepOld?: boolean } = {},
+): Promise<string> {
   h.update('snapshot and build');
   const rel = await e.runtime.prepare({ ref: opts.ref, signal: e.signal });
   op.release = rel.id;
@@ -30,7 +37,12 @@ export async function buildAndStart(e: Engine, op: Operation, proxy: ProxyContro
   return rel.id;
 }
 
-export async function startColour(e: Engine, proxy: ProxyControl, colour: Colour, release: string): Promise<Record<string, Endpoint>> {
+export async function startColour(
+  e: Engine,
+  proxy: ProxyControl,
+  colour: Colour,
+  release: string,
+): Promise<Record<string, Endpoint>> {
   await e.runtime.start(colour, release, { signal: e.signal });
   const endpoints = await e.runtime.endpoints(colour);
   await proxy.setBackends(colour, endpoints);
@@ -38,7 +50,10 @@ export async function startColour(e: Engine, proxy: ProxyControl, colour: Colour
 }
 
 function describeLevels(levels: LevelResult[]): string[] {
-  return levels.map((l) => `level ${l.level} ${l.name}: ${l.skipped ? 'skipped' : l.ok ? 'ok' : 'FAILED'}${l.detail ? ' - ' + l.detail : ''}`);
+  return levels.map(
+    (l) =>
+      `level ${l.level} ${l.name}: ${l.skipped ? 'skipped' : l.ok ? 'ok' : 'FAILED'}${l.detail ? ' - ' + l.detail : ''}`,
+  );
 }
 
 /** Waits until the colour passes every health level `healthyAfter` times in a row (or 1 when `warm`). */
@@ -49,16 +64,31 @@ export const WARM_HEALTH_TIMEOUT_MS = 10_000;
  * The check before traffic moves to an already running colour (switch, switch --weight, preview):
  * one passing health round. With `force`, a failure is shown and the command goes on.
  */
-export async function warmHealthGate(e: Engine, colour: Colour, h: StepHandle, opts: { force?: boolean } = {}): Promise<void> {
+export async function warmHealthGate(
+  e: Engine,
+  colour: Colour,
+  h: StepHandle,
+  opts: { force?: boolean } = {},
+): Promise<void> {
   try {
-    h.ok(await healthGate(e, colour, h, { warm: true, timeoutMs: Math.min(e.loaded.config.checks.timeout, WARM_HEALTH_TIMEOUT_MS) }));
+    h.ok(
+      await healthGate(e, colour, h, {
+        warm: true,
+        timeoutMs: Math.min(e.loaded.config.checks.timeout, WARM_HEALTH_TIMEOUT_MS),
+      }),
+    );
   } catch (err) {
     if (!opts.force) throw err;
     h.fail(`${errorMessage(err)} (continuing: --force)`);
   }
 }
 
-export async function healthGate(e: Engine, colour: Colour, h: StepHandle, opts: { warm?: boolean; timeoutMs?: number } = {}): Promise<string> {
+export async function healthGate(
+  e: Engine,
+  colour: Colour,
+  h: StepHandle,
+  opts: { warm?: boolean; timeoutMs?: number } = {},
+): Promise<string> {
   const c = e.loaded.config.checks;
   const endpoints = await e.runtime.endpoints(colour);
   const result = await waitHealthy({
@@ -82,11 +112,18 @@ export async function healthGate(e: Engine, colour: Colour, h: StepHandle, opts:
     const timeoutMs = opts.timeoutMs ?? c.timeout;
     const details = describeLevels(result.levels);
     // Say which bound ran out, so the user knows which setting to look at (a dead process gives up earlier).
-    const bound = result.ms >= timeoutMs - c.interval ? ` within ${formatDuration(timeoutMs)}${timeoutMs === c.timeout ? ' (checks.timeout)' : ''}` : '';
-    throw new SwitchyardError('HEALTH_FAILED', `${colour} did not become healthy${bound} after ${result.attempts} checks (${Math.round(result.ms)} ms)`, {
-      details,
-      hint: await unreachableHint(e, colour, details, `see its logs: switchyard logs ${colour}`),
-    });
+    const bound =
+      result.ms >= timeoutMs - c.interval
+        ? ` within ${formatDuration(timeoutMs)}${timeoutMs === c.timeout ? ' (checks.timeout)' : ''}`
+        : '';
+    throw new SwitchyardError(
+      'HEALTH_FAILED',
+      `${colour} did not become healthy${bound} after ${result.attempts} checks (${Math.round(result.ms)} ms)`,
+      {
+        details,
+        hint: await unreachableHint(e, colour, details, `see its logs: switchyard logs ${colour}`),
+      },
+    );
   }
   return `healthy after ${result.attempts} check${result.attempts === 1 ? '' : 's'}`;
 }
@@ -112,7 +149,8 @@ async function unreachableHint(e: Engine, colour: Colour, details: string[], hin
 async function viaPreview(e: Engine, colour: Colour): Promise<Record<string, Endpoint>> {
   const cfg = e.loaded.config;
   const port = cfg.proxy.listen.preview;
-  if (port === undefined) throw new SwitchyardError('CONFIG_INVALID', 'checks.smokeVia is preview but proxy.listen.preview is not set');
+  if (port === undefined)
+    throw new SwitchyardError('CONFIG_INVALID', 'checks.smokeVia is preview but proxy.listen.preview is not set');
   const at: Endpoint = { host: cfg.proxy.preview.host, port };
   const route = cfg.proxy.routes.find((r) => r.path === '/') ?? cfg.proxy.routes[0]!;
   const url = `${urlOf(at)}${cfg.services[route.service]?.health.path ?? route.path}`;
@@ -122,9 +160,16 @@ async function viaPreview(e: Engine, colour: Colour): Promise<Record<string, End
     await res.body?.cancel();
     seen = res.headers.get('x-switchyard-env');
   } catch (err) {
-    throw new SwitchyardError('SMOKE_FAILED', `the preview listener ${urlOf(at)} does not answer: ${errorMessage(err)}`, { hint: '`switchyard status` shows the proxy' });
+    throw new SwitchyardError(
+      'SMOKE_FAILED',
+      `the preview listener ${urlOf(at)} does not answer: ${errorMessage(err)}`,
+      { hint: '`switchyard status` shows the proxy' },
+    );
   }
-  if (seen !== colour) throw new SwitchyardError('SMOKE_FAILED', `the preview listener serves ${seen ?? 'no colour'}, not ${colour}`, { hint: '`switchyard status` shows the proxy and the colours' });
+  if (seen !== colour)
+    throw new SwitchyardError('SMOKE_FAILED', `the preview listener serves ${seen ?? 'no colour'}, not ${colour}`, {
+      hint: '`switchyard status` shows the proxy and the colours',
+    });
   return Object.fromEntries(Object.keys(cfg.services).map((s) => [s, at]));
 }
 
@@ -134,7 +179,8 @@ export async function smokeGate(e: Engine, colour: Colour, h: StepHandle): Promi
     h.skip('no smoke steps configured (checks.smoke)');
     return;
   }
-  const endpoints = e.loaded.config.checks.smokeVia === 'preview' ? await viaPreview(e, colour) : await e.runtime.endpoints(colour);
+  const endpoints =
+    e.loaded.config.checks.smokeVia === 'preview' ? await viaPreview(e, colour) : await e.runtime.endpoints(colour);
   const result = await runSmoke({
     config: e.loaded.config,
     colour,
@@ -151,7 +197,12 @@ export async function smokeGate(e: Engine, colour: Colour, h: StepHandle): Promi
     const details = result.steps.map((s) => `${s.ok ? '✓' : '✗'} ${s.name}${s.detail ? ': ' + s.detail : ''}`);
     throw new SwitchyardError('SMOKE_FAILED', `smoke step "${failed?.name ?? '?'}" failed on ${colour}`, {
       details,
-      hint: await unreachableHint(e, colour, details, `run \`switchyard smoke ${colour}\` to repeat them, and see \`switchyard logs ${colour}\``),
+      hint: await unreachableHint(
+        e,
+        colour,
+        details,
+        `run \`switchyard smoke ${colour}\` to repeat them, and see \`switchyard logs ${colour}\``,
+      ),
     });
   }
   h.ok(`${result.steps.length} steps passed`);

@@ -59,13 +59,19 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
       hint: 'pass --auto-switch (or --yes) to switch without asking',
     });
   }
-  const flags = Object.entries(opts).filter(([, v]) => v === true).map(([k]) => k);
+  const flags = Object.entries(opts)
+    .filter(([, v]) => v === true)
+    .map(([k]) => k);
   const shares = (opts.canary ?? cfg.deploy.canary ?? [100]).filter((p) => p < 100);
   if (shares.length) flags.push(`canary=${[...shares, 100].join(',')}`);
   const rollbackOn = cfg.deploy.rollbackOn;
   await offerRecovery(e, 'deploy', opts.recover);
   return runOperation(e, 'deploy', { forceUnlock: opts.forceUnlock, flags }, async (op) => {
-    const steps = new StepRunner(e.reporter, (cfg.deploy.hooks.migrate ? 9 : 8) + shares.length + (rollbackOn ? 1 : 0), op.journal);
+    const steps = new StepRunner(
+      e.reporter,
+      (cfg.deploy.hooks.migrate ? 9 : 8) + shares.length + (rollbackOn ? 1 : 0),
+      op.journal,
+    );
     const { control: proxy } = await openProxy(e);
 
     const plan = await steps.run('Determining deployment target', async (h) => {
@@ -89,80 +95,97 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
       watch = { since: await proxy.stats(), thresholds: rollbackOn };
     }
     try {
+      const backupper = backupFor(e);
+      let backup: BackupMeta | undefined;
+      if (opts.skipBackup) steps.skip('Backing up database', 'skipped (--skip-backup)');
+      else if (!backupper)
+        steps.skip('Backing up database', `no database backup configured (backup.kind: ${cfg.backup.kind})`);
+      else {
+        backup = await steps.run('Backing up database', async (h) => {
+          h.update(backupper.describe());
+          const b = await backupper.backup({ reason: 'deploy', deployId: op.id, signal: e.signal });
+          h.ok(describeBackup(b));
+          return b;
+        });
+        op.backup = backup.file;
+      }
 
-    const backupper = backupFor(e);
-    let backup: BackupMeta | undefined;
-    if (opts.skipBackup) steps.skip('Backing up database', 'skipped (--skip-backup)');
-    else if (!backupper) steps.skip('Backing up database', `no database backup configured (backup.kind: ${cfg.backup.kind})`);
-    else {
-      backup = await steps.run('Backing up database', async (h) => {
-        h.update(backupper.describe());
-        const b = await backupper.backup({ reason: 'deploy', deployId: op.id, signal: e.signal });
-        h.ok(describeBackup(b));
-        return b;
+      if (opts.pull || cfg.deploy.pull)
+        await steps.run('Pulling latest code', async (h) => h.ok(await gitPull(e.paths.root, e.signal)));
+      else
+        steps.skip(
+          'Pulling latest code',
+          opts.ref ? `deploying ref ${opts.ref}` : 'not requested (--pull or deploy.pull)',
+        );
+
+      await steps.run(`Building and starting ${target} environment`, async (h) => {
+        if (plan.replaceRunningTarget) {
+          h.update(`stopping the ${target} left running`);
+          await e.runtime.stop(target);
+        }
+        h.ok(`release ${await buildAndStart(e, op, proxy, target, h, { ref: opts.ref, keepOld: opts.keepOld })}`);
       });
-      op.backup = backup.file;
-    }
 
-    if (opts.pull || cfg.deploy.pull) await steps.run('Pulling latest code', async (h) => h.ok(await gitPull(e.paths.root, e.signal)));
-    else steps.skip('Pulling latest code', opts.ref ? `deploying ref ${opts.ref}` : 'not requested (--pull or deploy.pull)');
+      await steps.run(`Running health checks on ${target}`, async (h) => h.ok(await healthGate(e, target, h)));
 
-    await steps.run(`Building and starting ${target} environment`, async (h) => {
-      if (plan.replaceRunningTarget) {
-        h.update(`stopping the ${target} left running`);
-        await e.runtime.stop(target);
+      if (cfg.deploy.hooks.migrate) {
+        if (!backup)
+          await warnMigrationWithoutBackup(e, opts.skipBackup ? '--skip-backup' : `backup.kind: ${cfg.backup.kind}`);
+        await steps.run('Running database migration', async (h) =>
+          h.ok(await runMigration(e, target, op.release!, backup)),
+        );
       }
-      h.ok(`release ${await buildAndStart(e, op, proxy, target, h, { ref: opts.ref, keepOld: opts.keepOld })}`);
-    });
 
-    await steps.run(`Running health checks on ${target}`, async (h) => h.ok(await healthGate(e, target, h)));
+      if (opts.skipTests) steps.skip(`Running smoke tests on ${target}`, 'skipped (--skip-tests)');
+      else await steps.run(`Running smoke tests on ${target}`, (h) => smokeGate(e, target, h));
 
-    if (cfg.deploy.hooks.migrate) {
-      if (!backup) await warnMigrationWithoutBackup(e, opts.skipBackup ? '--skip-backup' : `backup.kind: ${cfg.backup.kind}`);
-      await steps.run('Running database migration', async (h) => h.ok(await runMigration(e, target, op.release!, backup)));
-    }
-
-    if (opts.skipTests) steps.skip(`Running smoke tests on ${target}`, 'skipped (--skip-tests)');
-    else await steps.run(`Running smoke tests on ${target}`, (h) => smokeGate(e, target, h));
-
-    if (!autoSwitch) {
-      const f = featuresOf(cfg.proxy);
-      if (f.preview || f.previewMatch) for (const l of previewLines(previewOf(f, target))) e.reporter.info(l);
-    }
-    // Asked outside any step: a spinner would hide the question.
-    if (!autoSwitch && !(await e.asker.confirm(`All checks passed. ${shares.length ? `Shift traffic to ${target} in steps (${[...shares, 100].join('%, ')}%)` : `Switch traffic to ${target}`}?`, false))) {
-      throw new SwitchyardError('ABORTED', 'not switched: you answered no');
-    }
-    const shift: ShiftContext = { e, op, proxy, steps, from, target, ...(watch ? { watch } : {}) };
-    if (shares.length) await canarySteps(shift, shares, opts.stepWait ?? cfg.deploy.stepWait);
-    const before = (await readState(e.paths))!;
-    await steps.run(`Switching traffic to ${target}`, async (h) => {
-      e.signal.throwIfAborted();
-      await op.commit();
-      const t = await switchAndVerify(e, proxy, from, target, () => h.update(`verifying ${target} through the public entry`));
-      await writeState(e.paths, { ...activated(before, target, op.release, backup?.name), lastDeploy: op.summary() });
-      h.ok(`switched in ${t.switchMs} ms, verified through the proxy in ${t.verifyMs} ms`);
-    });
-    if (watch) await watchAfterSwitch({ ...shift, watch }, cfg.deploy.watch, before);
-
-    await steps.run(`Stopping ${from} environment`, async (h) => {
-      if (opts.keepOld) return h.skip('kept running (--keep-old)');
-      if (!cfg.deploy.stopOld) return h.skip('kept running (deploy.stopOld: false)');
-      if (cfg.deploy.keepOldFor > 0) {
-        await keepWarm(e, from, (await readState(e.paths))!.colours[from].release, cfg.deploy.keepOldFor);
-        return h.skip(`kept warm for ${Math.round(cfg.deploy.keepOldFor / 1000)} s (deploy.keepOldFor): a rollback now is a pure switch`);
+      if (!autoSwitch) {
+        const f = featuresOf(cfg.proxy);
+        if (f.preview || f.previewMatch) for (const l of previewLines(previewOf(f, target))) e.reporter.info(l);
       }
-      try {
-        const d = await drainAndStop(e, proxy, from, () => h.update(`stopping ${from}`));
-        await writeState(e.paths, withColourStatus((await readState(e.paths))!, from, 'stopped'));
-        h.ok(drainSummary(d));
-      } catch (stopErr) {
-        // Traffic already moved and was verified: the deploy succeeded; say what is left to tidy.
-        h.fail(errorMessage(stopErr));
-        e.reporter.warn(`${from} could not be stopped cleanly; stop it with \`switchyard down ${from}\``);
+      // Asked outside any step: a spinner would hide the question.
+      if (
+        !autoSwitch &&
+        !(await e.asker.confirm(
+          `All checks passed. ${shares.length ? `Shift traffic to ${target} in steps (${[...shares, 100].join('%, ')}%)` : `Switch traffic to ${target}`}?`,
+          false,
+        ))
+      ) {
+        throw new SwitchyardError('ABORTED', 'not switched: you answered no');
       }
-    });
+      const shift: ShiftContext = { e, op, proxy, steps, from, target, ...(watch ? { watch } : {}) };
+      if (shares.length) await canarySteps(shift, shares, opts.stepWait ?? cfg.deploy.stepWait);
+      const before = (await readState(e.paths))!;
+      await steps.run(`Switching traffic to ${target}`, async (h) => {
+        e.signal.throwIfAborted();
+        await op.commit();
+        const t = await switchAndVerify(e, proxy, from, target, () =>
+          h.update(`verifying ${target} through the public entry`),
+        );
+        await writeState(e.paths, { ...activated(before, target, op.release, backup?.name), lastDeploy: op.summary() });
+        h.ok(`switched in ${t.switchMs} ms, verified through the proxy in ${t.verifyMs} ms`);
+      });
+      if (watch) await watchAfterSwitch({ ...shift, watch }, cfg.deploy.watch, before);
 
+      await steps.run(`Stopping ${from} environment`, async (h) => {
+        if (opts.keepOld) return h.skip('kept running (--keep-old)');
+        if (!cfg.deploy.stopOld) return h.skip('kept running (deploy.stopOld: false)');
+        if (cfg.deploy.keepOldFor > 0) {
+          await keepWarm(e, from, (await readState(e.paths))!.colours[from].release, cfg.deploy.keepOldFor);
+          return h.skip(
+            `kept warm for ${Math.round(cfg.deploy.keepOldFor / 1000)} s (deploy.keepOldFor): a rollback now is a pure switch`,
+          );
+        }
+        try {
+          const d = await drainAndStop(e, proxy, from, () => h.update(`stopping ${from}`));
+          await writeState(e.paths, withColourStatus((await readState(e.paths))!, from, 'stopped'));
+          h.ok(drainSummary(d));
+        } catch (stopErr) {
+          // Traffic already moved and was verified: the deploy succeeded; say what is left to tidy.
+          h.fail(errorMessage(stopErr));
+          e.reporter.warn(`${from} could not be stopped cleanly; stop it with \`switchyard down ${from}\``);
+        }
+      });
     } finally {
       if (watch) await proxy.setWatch(false).catch(() => undefined);
     }

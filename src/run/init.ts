@@ -10,7 +10,10 @@ import { openProxy } from './proxy.js';
 import { StepRunner } from './steps.js';
 import { switchAndVerify } from './traffic.js';
 
-export async function init(e: Engine, opts: { skipTests?: boolean; ref?: string; forceUnlock?: boolean } = {}): Promise<{ id: string; release: string; ms: number }> {
+export async function init(
+  e: Engine,
+  opts: { skipTests?: boolean; ref?: string; forceUnlock?: boolean } = {},
+): Promise<{ id: string; release: string; ms: number }> {
   checkOptions('init', initOptions, opts);
   const cfg = e.loaded.config;
   return runOperation(e, 'init', { forceUnlock: opts.forceUnlock }, async (op) => {
@@ -18,11 +21,17 @@ export async function init(e: Engine, opts: { skipTests?: boolean; ref?: string;
     const target = planInit(await gatherFacts(e, { ownLock: true })).target;
     op.to = target;
     const shared = Object.keys(cfg.shared ?? {});
-    if (shared.length === 0 || !e.runtime.startShared) steps.skip('Starting shared services', 'none configured (shared:)');
-    else await steps.run('Starting shared services', async (h) => h.ok((await e.runtime.startShared!({ signal: e.signal })).join('; ')));
+    if (shared.length === 0 || !e.runtime.startShared)
+      steps.skip('Starting shared services', 'none configured (shared:)');
+    else
+      await steps.run('Starting shared services', async (h) =>
+        h.ok((await e.runtime.startShared!({ signal: e.signal })).join('; ')),
+      );
     const proxy = await steps.run('Starting proxy', async (h) => {
       const p = await openProxy(e);
-      h.ok(`${p.started ? 'started' : 'already running'} on ${cfg.proxy.listen.host}:${cfg.proxy.listen.http} (pid ${p.status.pid})`);
+      h.ok(
+        `${p.started ? 'started' : 'already running'} on ${cfg.proxy.listen.host}:${cfg.proxy.listen.http} (pid ${p.status.pid})`,
+      );
       return p.control;
     });
     await steps.run(`Building and starting ${target} environment`, async (h) => {
@@ -41,7 +50,9 @@ export async function init(e: Engine, opts: { skipTests?: boolean; ref?: string;
       h.ok(`verified through the proxy in ${t.verifyMs} ms`);
     });
     const ms = op.elapsed();
-    e.reporter.info(`✓ Initialised: ${target} is live on ${cfg.proxy.listen.host}:${cfg.proxy.listen.http} (release ${op.release})`);
+    e.reporter.info(
+      `✓ Initialised: ${target} is live on ${cfg.proxy.listen.host}:${cfg.proxy.listen.http} (release ${op.release})`,
+    );
     e.reporter.event('result', { id: op.id, ok: true, to: target, release: op.release, ms });
     return { id: op.id, release: op.release!, ms };
   });

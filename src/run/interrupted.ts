@@ -30,11 +30,17 @@ export function interruptedError(j: JournalData): SwitchyardError {
 }
 
 /** Applies the policy; returns what to do once the command succeeded (discard), if anything. */
-export async function checkInterrupted(e: Engine, type: HistoryRecord['type'], policy = defaultPolicy(type)): Promise<(() => Promise<void>) | undefined> {
+export async function checkInterrupted(
+  e: Engine,
+  type: HistoryRecord['type'],
+  policy = defaultPolicy(type),
+): Promise<(() => Promise<void>) | undefined> {
   if (policy === 'ignore') return undefined;
   const j = await readInterrupted(e.paths);
   if (!j) return undefined;
   if (policy === 'refuse') throw interruptedError(j);
-  e.reporter.warn(`${describeInterruption(j)}; ${policy === 'replace' ? 'its journal is replaced by this command' : 'its journal is dropped once this command succeeds'}`);
+  e.reporter.warn(
+    `${describeInterruption(j)}; ${policy === 'replace' ? 'its journal is replaced by this command' : 'its journal is dropped once this command succeeds'}`,
+  );
   return policy === 'discard' ? () => removeJournal(e.paths) : undefined;
 }

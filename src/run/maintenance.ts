@@ -9,8 +9,11 @@ import type { Engine } from './context.js';
 import { openProxy } from './proxy.js';
 import { newOperationId } from './steps.js';
 
-
-export async function maintenance(e: Engine, on: boolean, message?: string): Promise<{ on: boolean; message: string | null; allow: string[] }> {
+export async function maintenance(
+  e: Engine,
+  on: boolean,
+  message?: string,
+): Promise<{ on: boolean; message: string | null; allow: string[] }> {
   const t0 = performance.now();
   const text = on ? checkMaintenanceMessage(message ?? DEFAULT_MAINTENANCE_MESSAGE, 'USAGE') : null;
   const { control } = await openProxy(e);
@@ -18,7 +21,18 @@ export async function maintenance(e: Engine, on: boolean, message?: string): Pro
   const cfg = e.loaded.config;
   await appendHistory(
     e.paths,
-    { id: newOperationId(), type: 'maintenance', time: new Date().toISOString(), who: whoAmI(), from: null, to: null, release: null, result: 'success', reason: on ? `on: ${text}` : 'off', ms: Math.round(performance.now() - t0) },
+    {
+      id: newOperationId(),
+      type: 'maintenance',
+      time: new Date().toISOString(),
+      who: whoAmI(),
+      from: null,
+      to: null,
+      release: null,
+      result: 'success',
+      reason: on ? `on: ${text}` : 'off',
+      ms: Math.round(performance.now() - t0),
+    },
     e.redact,
   );
   return { on, message: text, allow: [...cfg.proxy.maintenance.allow] };

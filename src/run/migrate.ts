@@ -15,7 +15,12 @@ import type { Engine } from './context.js';
  * What the hook knows of the deploy, in every mode (project folder, process, container): the same
  * colour, release and project variables a service of the target gets, and this deploy's backup.
  */
-export function migrationEnv(e: Engine, target: Colour, release: string, backup: BackupMeta | undefined): Record<string, string> {
+export function migrationEnv(
+  e: Engine,
+  target: Colour,
+  release: string,
+  backup: BackupMeta | undefined,
+): Record<string, string> {
   return {
     COLOUR: target,
     ENVIRONMENT_NAME: target,
@@ -26,7 +31,12 @@ export function migrationEnv(e: Engine, target: Colour, release: string, backup:
   };
 }
 
-export async function runMigration(e: Engine, target: Colour, release: string, backup: BackupMeta | undefined): Promise<string> {
+export async function runMigration(
+  e: Engine,
+  target: Colour,
+  release: string,
+  backup: BackupMeta | undefined,
+): Promise<string> {
   const hook = e.loaded.config.deploy.hooks.migrate!;
   const env = migrationEnv(e, target, release, backup);
   const t0 = performance.now();

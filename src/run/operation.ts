@@ -78,7 +78,15 @@ export class Operation {
 
   /** state.lastDeploy for this operation. */
   summary(): NonNullable<State['lastDeploy']> {
-    return { id: this.id, type: this.type, at: new Date().toISOString(), from: this.from, to: this.to!, release: this.release, result: 'success' };
+    return {
+      id: this.id,
+      type: this.type,
+      at: new Date().toISOString(),
+      from: this.from,
+      to: this.to!,
+      release: this.release,
+      result: 'success',
+    };
   }
 
   async undoAll(e: Engine): Promise<string[]> {
@@ -143,7 +151,12 @@ async function askedMove(e: Engine, type: HistoryRecord['type'], to: Colour | un
   return { from: active, to: type === 'switch' ? (to ?? null) : active && otherColour(active) };
 }
 
-export async function runOperation<T>(e: Engine, type: HistoryRecord['type'], opts: OperationOptions, body: (op: Operation) => Promise<T>): Promise<T> {
+export async function runOperation<T>(
+  e: Engine,
+  type: HistoryRecord['type'],
+  opts: OperationOptions,
+  body: (op: Operation) => Promise<T>,
+): Promise<T> {
   // Before the lock: an interrupted operation left a stale lock too, and its journal is the better explanation.
   const discard = await checkInterrupted(e, type, opts.interrupted);
   const lock = await acquireLock(e.paths, type, { forceUnlock: opts.forceUnlock });
@@ -174,17 +187,24 @@ export async function runOperation<T>(e: Engine, type: HistoryRecord['type'], op
       if (on !== undefined && on !== op.to) op.committed = false;
     }
     if (!op.committed) {
-      if (e.signal.aborted) error = new SwitchyardError('INTERRUPTED', `interrupted${op.from ? `: ${op.from} is still serving` : ''}`, { cause: err });
+      if (e.signal.aborted)
+        error = new SwitchyardError('INTERRUPTED', `interrupted${op.from ? `: ${op.from} is still serving` : ''}`, {
+          cause: err,
+        });
       const undone = await op.undoAll(e);
       if (op.from) e.reporter.warn([...undone, `${op.from} is still serving; state.json is unchanged`].join('; '));
       await op.journal?.remove().catch(() => undefined);
     } else if (op.journal) {
       // Traffic may have moved and nothing was undone: the journal stays for `switchyard recover`.
       await op.journal.keepFailed(errorMessage(error));
-      e.reporter.warn('the operation stopped after traffic may have moved: run `switchyard recover` to make the proxy, the colours and state.json agree');
+      e.reporter.warn(
+        'the operation stopped after traffic may have moved: run `switchyard recover` to make the proxy, the colours and state.json agree',
+      );
     }
     const aborted = error instanceof SwitchyardError && (error.code === 'ABORTED' || error.code === 'INTERRUPTED');
-    await appendHistory(e.paths, record(op, aborted ? 'aborted' : 'failed', errorMessage(error)), e.redact).catch(() => undefined);
+    await appendHistory(e.paths, record(op, aborted ? 'aborted' : 'failed', errorMessage(error)), e.redact).catch(
+      () => undefined,
+    );
     throw error;
   } finally {
     await lock.release();

@@ -35,19 +35,27 @@ export const deployOptions = z
 
 export const rollbackOptions = z.object({ force: flag, forceUnlock: flag, recover: flag }).strict();
 
-export const switchOptions = z.object({ force: flag, forceUnlock: flag, weight: z.number().int().min(0).max(100).optional() }).strict();
+export const switchOptions = z
+  .object({ force: flag, forceUnlock: flag, weight: z.number().int().min(0).max(100).optional() })
+  .strict();
 
-export const downOptions = z.object({ colour: colour.optional(), forceUnlock: flag, shared: flag, volumes: flag, yes: flag }).strict();
+export const downOptions = z
+  .object({ colour: colour.optional(), forceUnlock: flag, shared: flag, volumes: flag, yes: flag })
+  .strict();
 
 /** `opts` as `schema` reads it, or a USAGE error naming every problem. */
 export function checkOptions<S extends z.ZodType>(operation: string, schema: S, opts: unknown): z.output<S> {
   const r = schema.safeParse(opts ?? {});
   if (r.success) return r.data;
   const problems = formatIssues(r.error.issues, opts, schema).map(formatProblem);
-  throw new SwitchyardError('USAGE', `invalid options for ${operation} (${problems.length} problem${problems.length === 1 ? '' : 's'})`, {
-    details: problems,
-    hint: `see the ${operation} options in the library's types (DeployOptions, ...) or \`switchyard ${operation} --help\``,
-  });
+  throw new SwitchyardError(
+    'USAGE',
+    `invalid options for ${operation} (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
+    {
+      details: problems,
+      hint: `see the ${operation} options in the library's types (DeployOptions, ...) or \`switchyard ${operation} --help\``,
+    },
+  );
 }
 
 /** The target colour of a switch, as the CLI's parser would check it. */

@@ -13,7 +13,6 @@ import { gatherFacts } from './facts.js';
 import { openProxy } from './proxy.js';
 import { StepRunner } from './steps.js';
 
-
 export interface PreviewResult {
   colour: Colour;
   url: string | null;
@@ -31,7 +30,9 @@ export async function preview(e: Engine, colour: Colour): Promise<PreviewResult>
   }
   const { control, status } = await openProxy(e);
   if (status.active === colour) {
-    throw new SwitchyardError('USAGE', `${colour} is the live colour: the preview route shows the other one`, { hint: `\`switchyard preview ${colour === 'blue' ? 'green' : 'blue'}\`` });
+    throw new SwitchyardError('USAGE', `${colour} is the live colour: the preview route shows the other one`, {
+      hint: `\`switchyard preview ${colour === 'blue' ? 'green' : 'blue'}\``,
+    });
   }
   const facts = await gatherFacts(e);
   if (!facts.running[colour]) {
@@ -49,7 +50,9 @@ export async function preview(e: Engine, colour: Colour): Promise<PreviewResult>
 }
 
 export function previewUrl(f: ProxyFeatures): string | null {
-  return f.preview ? `http://${f.preview.host.includes(':') ? `[${f.preview.host}]` : f.preview.host}:${f.preview.port}/` : null;
+  return f.preview
+    ? `http://${f.preview.host.includes(':') ? `[${f.preview.host}]` : f.preview.host}:${f.preview.port}/`
+    : null;
 }
 
 export function previewOf(f: ProxyFeatures, colour: Colour): PreviewResult {

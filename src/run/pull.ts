@@ -7,7 +7,10 @@ import { execArgs } from '../util/exec.js';
 export async function gitPull(dir: string, signal?: AbortSignal): Promise<string> {
   if (!fs.existsSync(path.join(dir, '.git'))) {
     const top = await execArgs('git', ['-C', dir, 'rev-parse', '--show-toplevel']).catch(() => undefined);
-    if (!top) throw new SwitchyardError('GIT_FAILED', `${dir} is not a git checkout, so there is nothing to pull`, { hint: 'drop --pull (or deploy.pull) for this project' });
+    if (!top)
+      throw new SwitchyardError('GIT_FAILED', `${dir} is not a git checkout, so there is nothing to pull`, {
+        hint: 'drop --pull (or deploy.pull) for this project',
+      });
   }
   try {
     const r = await execArgs('git', ['-C', dir, 'pull', '--ff-only'], { timeoutMs: 120_000, signal });

@@ -15,7 +15,17 @@ import { openProxy } from './proxy.js';
 import { drainAndStop } from './traffic.js';
 
 export async function keepWarm(e: Engine, colour: Colour, release: string | null, afterMs: number): Promise<void> {
-  const cmd = selfCommand(['reap', '--colour', colour, '--release', release ?? '', '--after', String(afterMs), '-c', e.loaded.file]);
+  const cmd = selfCommand([
+    'reap',
+    '--colour',
+    colour,
+    '--release',
+    release ?? '',
+    '--after',
+    String(afterMs),
+    '-c',
+    e.loaded.file,
+  ]);
   fs.mkdirSync(e.paths.logs, { recursive: true, mode: 0o700 });
   const log = fs.openSync(`${e.paths.logs}/reaper.log`, 'a', 0o600);
   const child = spawn(cmd.file, cmd.args, { detached: true, stdio: ['ignore', log, log], cwd: e.paths.root });
@@ -36,7 +46,8 @@ export async function reap(e: Engine, colour: Colour, release: string, afterMs: 
     }
     try {
       const state = await readState(e.paths);
-      if (!state || state.active === colour || state.colours[colour].release !== release) return `${colour} is no longer the idle ${release}: left alone`;
+      if (!state || state.active === colour || state.colours[colour].release !== release)
+        return `${colour} is no longer the idle ${release}: left alone`;
       const { control } = await openProxy(e);
       await drainAndStop(e, control, colour);
       await writeState(e.paths, withColourStatus(state, colour, 'stopped'));

@@ -23,7 +23,6 @@ import type { StepHandle } from './reporter.js';
 import { StepRunner } from './steps.js';
 import { drainAndStop, drainSummary, switchAndVerify } from './traffic.js';
 
-
 export interface RecoverResult {
   /** The interrupted operation, when there was one. */
   interrupted: JournalData | undefined;
@@ -104,7 +103,16 @@ async function act(e: Engine, j: JournalData, proxy: ProxyControl, a: RecoveryAc
     case 'write-state': {
       const base = (await readState(e.paths)) ?? emptyState(e.loaded.config.app);
       const next = activated(base, a.active, a.release, a.backup ? path.basename(a.backup) : undefined);
-      if (a.lastDeploy) next.lastDeploy = { id: j.id, type: j.type, at: new Date().toISOString(), from: j.from, to: a.active, release: a.release, result: 'success' };
+      if (a.lastDeploy)
+        next.lastDeploy = {
+          id: j.id,
+          type: j.type,
+          at: new Date().toISOString(),
+          from: j.from,
+          to: a.active,
+          release: a.release,
+          result: 'success',
+        };
       await writeState(e.paths, next);
       return `${a.why}${a.release ? ` (release ${a.release})` : ''}`;
     }
@@ -124,16 +132,25 @@ export async function recover(e: Engine): Promise<RecoverResult> {
   const j = await readJournal(e.paths);
   // A live owner is still working: its journal and lock are its own.
   if (j && (await ownerAlive(j.owner))) {
-    throw new SwitchyardError('LOCKED', `${j.type} ${j.id} is still running (pid ${j.owner.pid} on ${j.owner.host}): nothing to recover`, {
-      hint: 'wait for it to finish',
-    });
+    throw new SwitchyardError(
+      'LOCKED',
+      `${j.type} ${j.id} is still running (pid ${j.owner.pid} on ${j.owner.host}): nothing to recover`,
+      {
+        hint: 'wait for it to finish',
+      },
+    );
   }
   const lock = await readLock(e.paths);
   const stale = lock && !lock.alive ? lock : undefined;
   if (!j && !stale) {
     e.reporter.info('Nothing to recover: no operation was interrupted');
     e.reporter.event('result', { ok: true, outcome: 'nothing' });
-    return { interrupted: undefined, outcome: 'nothing', active: (await readState(e.paths))?.active ?? null, actions: [] };
+    return {
+      interrupted: undefined,
+      outcome: 'nothing',
+      active: (await readState(e.paths))?.active ?? null,
+      actions: [],
+    };
   }
   // forceUnlock: only a dead owner's lock is ever cleared (lock.ts), and this one's owner is gone.
   return runOperation(e, 'recover', { forceUnlock: true, interrupted: 'ignore' }, async (op) => {
@@ -144,7 +161,12 @@ export async function recover(e: Engine): Promise<RecoverResult> {
       op.note = actions.join('; ');
       e.reporter.info('✓ No operation was interrupted; the lock is free again');
       e.reporter.event('result', { ok: true, outcome: 'lock-cleared', actions });
-      return { interrupted: undefined, outcome: 'lock-cleared', active: (await readState(e.paths))?.active ?? null, actions };
+      return {
+        interrupted: undefined,
+        outcome: 'lock-cleared',
+        active: (await readState(e.paths))?.active ?? null,
+        actions,
+      };
     }
     Object.assign(op, { from: j.from, to: j.to, release: j.release });
     e.reporter.info(describeInterruption(j));
@@ -191,8 +213,15 @@ export async function recover(e: Engine): Promise<RecoverResult> {
       h.ok(stale ? 'and cleared the stale lock it left' : undefined);
     });
     const outcome = plan.outcome;
-    const done = outcome === 'finished' ? `finished the ${j.type}` : outcome === 'undone' ? `undid the ${j.type}` : `switched back to ${plan.active}`;
-    e.reporter.info(`✓ Recovered: ${done}; ${plan.active ? `${plan.active} is live` : 'nothing is live'}, and the proxy, the colours and state.json agree`);
+    const done =
+      outcome === 'finished'
+        ? `finished the ${j.type}`
+        : outcome === 'undone'
+          ? `undid the ${j.type}`
+          : `switched back to ${plan.active}`;
+    e.reporter.info(
+      `✓ Recovered: ${done}; ${plan.active ? `${plan.active} is live` : 'nothing is live'}, and the proxy, the colours and state.json agree`,
+    );
     op.note = `${j.type} ${j.id} interrupted: ${done}${actions.length ? ` (${actions.join('; ')})` : ''}`;
     e.reporter.event('result', { ok: true, id: op.id, outcome, active: plan.active, interrupted: j.id, actions });
     return { interrupted: j, outcome, active: plan.active, actions };
@@ -209,6 +238,7 @@ export async function offerRecovery(e: Engine, command: 'deploy' | 'rollback', t
   const j = await readInterrupted(e.paths);
   if (!j) return;
   e.reporter.warn(describeInterruption(j));
-  if (!told && !(await e.asker.confirm(`Recover it first (switchyard recover), then ${command}?`, true))) throw interruptedError(j);
+  if (!told && !(await e.asker.confirm(`Recover it first (switchyard recover), then ${command}?`, true)))
+    throw interruptedError(j);
   await recover(e);
 }

@@ -27,16 +27,27 @@ export function requireBackupper(e: Engine): Backupper {
   return b;
 }
 
-export async function restore(e: Engine, which: string, opts: { yes?: boolean; forceUnlock?: boolean } = {}): Promise<RestoreOutcome> {
+export async function restore(
+  e: Engine,
+  which: string,
+  opts: { yes?: boolean; forceUnlock?: boolean } = {},
+): Promise<RestoreOutcome> {
   const b = requireBackupper(e);
   const target = await resolveRestoreTarget(e.loaded.config.backup, e.paths.root, which);
   if (!opts.yes && !e.asker.interactive) {
-    throw new SwitchyardError('NEEDS_TTY', `restore replaces the database's data with ${target.name} and asks first, but there is no terminal to ask on`, {
-      hint: 'pass --yes if you really mean to restore it',
-    });
+    throw new SwitchyardError(
+      'NEEDS_TTY',
+      `restore replaces the database's data with ${target.name} and asks first, but there is no terminal to ask on`,
+      {
+        hint: 'pass --yes if you really mean to restore it',
+      },
+    );
   }
   return runOperation(e, 'restore', { forceUnlock: opts.forceUnlock, flags: opts.yes ? ['yes'] : [] }, async (op) => {
-    if (!opts.yes && !(await e.asker.confirm(`Replace the data of ${b.describe()} with ${target.name} (taken ${target.at})?`, false))) {
+    if (
+      !opts.yes &&
+      !(await e.asker.confirm(`Replace the data of ${b.describe()} with ${target.name} (taken ${target.at})?`, false))
+    ) {
       throw new SwitchyardError('ABORTED', 'not restored: you answered no');
     }
     e.reporter.info(`Taking a safety backup of the current data first...`);
@@ -49,7 +60,11 @@ export async function restore(e: Engine, which: string, opts: { yes?: boolean; f
       result = await b.restore(target.file, { signal: e.signal });
     } catch (err) {
       if (err instanceof SwitchyardError) {
-        throw new SwitchyardError(err.code, err.message, { details: err.details, cause: err, hint: `${err.hint ? `${err.hint}. ` : ''}The data before this restore is in ${safety.name}` });
+        throw new SwitchyardError(err.code, err.message, {
+          details: err.details,
+          cause: err,
+          hint: `${err.hint ? `${err.hint}. ` : ''}The data before this restore is in ${safety.name}`,
+        });
       }
       throw err;
     }

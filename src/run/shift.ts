@@ -31,13 +31,17 @@ export interface ShiftContext {
 }
 
 function progress(h: StepHandle, label: string) {
-  return (v: Verdict, left: number) => h.update(`${label}: ${describeFigures(v.target)}; ${Math.ceil(left / 1000)} s left`);
+  return (v: Verdict, left: number) =>
+    h.update(`${label}: ${describeFigures(v.target)}; ${Math.ceil(left / 1000)} s left`);
 }
 
 function failure(c: ShiftContext, r: WatchResult, where: string, back: string): SwitchyardError {
   const v = r.verdict;
   return new SwitchyardError('WATCH_FAILED', `${c.target} ${where}: ${v.reasons.join('; ')}; ${back}`, {
-    details: [`${c.target}: ${describeFigures(v.target)}`, `${c.from}: ${v.baseline ? describeFigures(v.baseline) : 'too few requests to compare'}`],
+    details: [
+      `${c.target}: ${describeFigures(v.target)}`,
+      `${c.from}: ${v.baseline ? describeFigures(v.baseline) : 'too few requests to compare'}`,
+    ],
     hint: `see \`switchyard logs ${c.target}\` and \`switchyard history\``,
   });
 }
@@ -55,7 +59,11 @@ function reviver(c: ShiftContext) {
  * very moment: then it is restarted (from its snapshot) and the move is made again, once, so a
  * verdict is never lost to a dead daemon. Returns how long it took (ms, from `since`).
  */
-export async function moveBack(back: () => Promise<void>, r: { revive: () => Promise<string>; onRevived: (what: string) => void }, since: number): Promise<number> {
+export async function moveBack(
+  back: () => Promise<void>,
+  r: { revive: () => Promise<string>; onRevived: (what: string) => void },
+  since: number,
+): Promise<number> {
   try {
     await back();
   } catch {
@@ -87,7 +95,18 @@ export async function canarySteps(c: ShiftContext, percents: number[], stepWaitM
         e.signal.throwIfAborted();
         return h.ok(`${p}% for ${formatDuration(stepWaitMs)}, not watched`);
       }
-      const r = await watchWindow({ proxy, target, from, percent: p, ms: stepWaitMs, thresholds: c.watch.thresholds, since: c.watch.since, signal: e.signal, onTick: progress(h, `${p}%`), ...reviver(c) });
+      const r = await watchWindow({
+        proxy,
+        target,
+        from,
+        percent: p,
+        ms: stepWaitMs,
+        thresholds: c.watch.thresholds,
+        since: c.watch.since,
+        signal: e.signal,
+        onTick: progress(h, `${p}%`),
+        ...reviver(c),
+      });
       e.signal.throwIfAborted();
       if (r.verdict.state === 'fail') {
         op.watch = watchRecord(r, p); // in history even if putting clients back fails
@@ -105,11 +124,25 @@ export async function canarySteps(c: ShiftContext, percents: number[], stepWaitM
  * After the full switch: watch for deploy.watch; on a trip, switch back to `from` (still running),
  * put state.json back as it was before the switch, and fail. `before`: state.json before the switch.
  */
-export async function watchAfterSwitch(c: ShiftContext & { watch: NonNullable<ShiftContext['watch']> }, ms: number, before: State): Promise<void> {
+export async function watchAfterSwitch(
+  c: ShiftContext & { watch: NonNullable<ShiftContext['watch']> },
+  ms: number,
+  before: State,
+): Promise<void> {
   const { e, op, proxy, target, from } = c;
   await c.steps.run(`Watching ${target} for ${formatDuration(ms)}`, async (h) => {
     // No abort signal: traffic moved already, and finishing the watch is the safe path.
-    const r = await watchWindow({ proxy, target, from, percent: 100, ms, thresholds: c.watch.thresholds, since: c.watch.since, onTick: progress(h, 'live'), ...reviver(c) });
+    const r = await watchWindow({
+      proxy,
+      target,
+      from,
+      percent: 100,
+      ms,
+      thresholds: c.watch.thresholds,
+      since: c.watch.since,
+      onTick: progress(h, 'live'),
+      ...reviver(c),
+    });
     if (r.verdict.state === 'fail') {
       op.watch = watchRecord(r, 100); // in history even if switching back fails
       const rollbackMs = await moveBack(() => proxy.switchTo(from), reviver(c), r.at);

@@ -13,19 +13,30 @@ import { runOperation } from './operation.js';
 import { openProxy } from './proxy.js';
 import { StepRunner } from './steps.js';
 
-
-export async function splitTraffic(e: Engine, to: Colour, percent: number, opts: { force?: boolean; forceUnlock?: boolean }): Promise<{ id: string; from: Colour | null; to: Colour; ms: number }> {
+export async function splitTraffic(
+  e: Engine,
+  to: Colour,
+  percent: number,
+  opts: { force?: boolean; forceUnlock?: boolean },
+): Promise<{ id: string; from: Colour | null; to: Colour; ms: number }> {
   const cfg = e.loaded.config;
   const flags = [`weight=${percent}`, ...(opts.force ? ['force'] : [])];
   return runOperation(e, 'switch', { forceUnlock: opts.forceUnlock, flags, to }, async (op) => {
     const { control: proxy, status } = await openProxy(e);
     const active = status.active;
     Object.assign(op, { from: active, to, weight: percent });
-    if (active === null) throw new SwitchyardError('USAGE', 'no colour is live yet, so there is nothing to split', { hint: 'run `switchyard init` first' });
-    if (active === to) {
-      throw new SwitchyardError('USAGE', `${to} is the live colour: --weight sends a share of clients to the other one`, {
-        hint: `\`switchyard switch ${to === 'blue' ? 'green' : 'blue'} --weight ${percent}\`${status.canary ? `, or \`switchyard switch ${status.canary.colour} --weight 0\` to end the split` : ''}`,
+    if (active === null)
+      throw new SwitchyardError('USAGE', 'no colour is live yet, so there is nothing to split', {
+        hint: 'run `switchyard init` first',
       });
+    if (active === to) {
+      throw new SwitchyardError(
+        'USAGE',
+        `${to} is the live colour: --weight sends a share of clients to the other one`,
+        {
+          hint: `\`switchyard switch ${to === 'blue' ? 'green' : 'blue'} --weight ${percent}\`${status.canary ? `, or \`switchyard switch ${status.canary.colour} --weight 0\` to end the split` : ''}`,
+        },
+      );
     }
     if (percent === 0) {
       const steps = new StepRunner(e.reporter, 1, op.journal);
@@ -44,9 +55,13 @@ export async function splitTraffic(e: Engine, to: Colour, percent: number, opts:
     await steps.run(`Sending ${percent}% of clients to ${to}`, async (h) => {
       const t0 = performance.now();
       await proxy.setWeight(to, percent);
-      h.ok(`in ${Math.round(performance.now() - t0)} ms; sticky by ${cfg.proxy.sticky}; the other ${100 - percent}% stay on ${active}`);
+      h.ok(
+        `in ${Math.round(performance.now() - t0)} ms; sticky by ${cfg.proxy.sticky}; the other ${100 - percent}% stay on ${active}`,
+      );
     });
-    e.reporter.info(`✓ ${percent}% of clients on ${to}, ${100 - percent}% on ${active}; \`switchyard switch ${to}\` moves everyone, \`switchyard switch ${to} --weight 0\` ends the split`);
+    e.reporter.info(
+      `✓ ${percent}% of clients on ${to}, ${100 - percent}% on ${active}; \`switchyard switch ${to}\` moves everyone, \`switchyard switch ${to} --weight 0\` ends the split`,
+    );
     e.reporter.event('result', { id: op.id, ok: true, from: active, to, weight: percent, ms: op.elapsed() });
     return { id: op.id, from: active, to, ms: op.elapsed() };
   });

@@ -57,7 +57,9 @@ export async function status(e: Engine): Promise<StatusReport> {
   // restores its saved colour from proxy.json.
   if (!facts.proxy && facts.state?.active) {
     const p = await openProxy(e);
-    notes.push(`the proxy was not running: restarted it (pid ${p.status.pid}), serving ${p.status.active ?? 'nothing'}`);
+    notes.push(
+      `the proxy was not running: restarted it (pid ${p.status.pid}), serving ${p.status.active ?? 'nothing'}`,
+    );
     facts = await gatherFacts(e);
   }
   const cfgProxy = e.loaded.config.proxy;
@@ -68,13 +70,25 @@ export async function status(e: Engine): Promise<StatusReport> {
   const journal = await readJournal(e.paths);
   const operation = journal ? { ...journal, alive: !facts.interrupted && (await ownerAlive(journal.owner)) } : null;
   // The interrupted operation's own lock is part of that problem: `recover` clears it.
-  const ownLock = lock && facts.interrupted && lock.pid === facts.interrupted.owner.pid && lock.host === facts.interrupted.owner.host;
-  if (lock && !lock.alive && !ownLock) problems.push({ what: describeLock(lock), fix: 'run your next command with --force-unlock to clear it' });
-  const services = Object.fromEntries(await Promise.all(COLOURS.map(async (c) => [c, await e.runtime.status(c)] as const))) as Record<Colour, ServiceStatus[]>;
-  const running = Object.fromEntries(await Promise.all(COLOURS.map(async (c) => [c, services[c].some((x) => x.running) ? ((await e.runtime.current(c))?.release ?? null) : null] as const))) as Record<Colour, string | null>;
+  const ownLock =
+    lock && facts.interrupted && lock.pid === facts.interrupted.owner.pid && lock.host === facts.interrupted.owner.host;
+  if (lock && !lock.alive && !ownLock)
+    problems.push({ what: describeLock(lock), fix: 'run your next command with --force-unlock to clear it' });
+  const services = Object.fromEntries(
+    await Promise.all(COLOURS.map(async (c) => [c, await e.runtime.status(c)] as const)),
+  ) as Record<Colour, ServiceStatus[]>;
+  const running = Object.fromEntries(
+    await Promise.all(
+      COLOURS.map(
+        async (c) =>
+          [c, services[c].some((x) => x.running) ? ((await e.runtime.current(c))?.release ?? null) : null] as const,
+      ),
+    ),
+  ) as Record<Colour, string | null>;
   const history = await readHistory(e.paths);
   const shared = (await e.runtime.sharedStatus?.()) ?? [];
-  const last = [...history].reverse().find((h) => h.type === 'deploy' || h.type === 'rollback' || h.type === 'init') ?? null;
+  const last =
+    [...history].reverse().find((h) => h.type === 'deploy' || h.type === 'rollback' || h.type === 'init') ?? null;
   const st: State | undefined = facts.state;
   const cfg = e.loaded.config;
   return {
@@ -92,10 +106,19 @@ export async function status(e: Engine): Promise<StatusReport> {
       canary: facts.proxy?.canary ?? null,
       maintenance: facts.proxy?.maintenance ?? null,
       watching: facts.proxy?.watching ?? false,
-      preview: cfg.proxy.listen.preview === undefined ? null : `http://${cfg.proxy.preview.host}:${cfg.proxy.listen.preview}/`,
+      preview:
+        cfg.proxy.listen.preview === undefined ? null : `http://${cfg.proxy.preview.host}:${cfg.proxy.listen.preview}/`,
     },
     colours: Object.fromEntries(
-      COLOURS.map((c) => [c, { release: st?.colours[c].release ?? null, state: st?.colours[c].status ?? 'unknown', services: services[c], running: running[c] }]),
+      COLOURS.map((c) => [
+        c,
+        {
+          release: st?.colours[c].release ?? null,
+          state: st?.colours[c].status ?? 'unknown',
+          services: services[c],
+          running: running[c],
+        },
+      ]),
     ) as StatusReport['colours'],
     shared,
     lock: lock ? { ...lock, description: describeLock(lock) } : null,

@@ -9,7 +9,13 @@ import type { Engine } from './context.js';
 import { verifyPublic } from './verify.js';
 
 /** `onSwitched` runs once the proxy moved, before verifying (progress output). */
-export async function switchAndVerify(e: Engine, proxy: ProxyControl, from: Colour | null, to: Colour, onSwitched?: () => void): Promise<{ switchMs: number; verifyMs: number }> {
+export async function switchAndVerify(
+  e: Engine,
+  proxy: ProxyControl,
+  from: Colour | null,
+  to: Colour,
+  onSwitched?: () => void,
+): Promise<{ switchMs: number; verifyMs: number }> {
   const t0 = Date.now();
   await proxy.switchTo(to);
   const switchMs = Date.now() - t0;
@@ -21,18 +27,27 @@ export async function switchAndVerify(e: Engine, proxy: ProxyControl, from: Colo
   } catch (err) {
     if (from) {
       await proxy.switchTo(from);
-      throw new SwitchyardError('SWITCH_FAILED', `traffic moved to ${to} but it did not answer through the proxy; switched back to ${from}`, {
-        cause: err,
-        details: [errorMessage(err)],
-        hint: `check \`switchyard logs ${to}\` and \`switchyard status\``,
-      });
+      throw new SwitchyardError(
+        'SWITCH_FAILED',
+        `traffic moved to ${to} but it did not answer through the proxy; switched back to ${from}`,
+        {
+          cause: err,
+          details: [errorMessage(err)],
+          hint: `check \`switchyard logs ${to}\` and \`switchyard status\``,
+        },
+      );
     }
     throw err;
   }
 }
 
 /** Lets in-flight requests finish on `colour`, then stops its services (`onDrained` in between, for progress output). */
-export async function drainAndStop(e: Engine, proxy: ProxyControl, colour: Colour, onDrained?: () => void): Promise<DrainResult> {
+export async function drainAndStop(
+  e: Engine,
+  proxy: ProxyControl,
+  colour: Colour,
+  onDrained?: () => void,
+): Promise<DrainResult> {
   const drained = await proxy.drain(colour, e.loaded.config.deploy.drainTimeout);
   onDrained?.();
   await e.runtime.stop(colour);
@@ -41,7 +56,12 @@ export async function drainAndStop(e: Engine, proxy: ProxyControl, colour: Colou
 
 export function drainSummary(d: DrainResult): string {
   const o = d.openAtStart;
-  const waited = o && o.requests + o.websockets > 0 ? ` (open at the start: ${o.requests} request(s), ${o.websockets} WebSocket(s))` : o ? ' (nothing was open)' : '';
+  const waited =
+    o && o.requests + o.websockets > 0
+      ? ` (open at the start: ${o.requests} request(s), ${o.websockets} WebSocket(s))`
+      : o
+        ? ' (nothing was open)'
+        : '';
   const parts = [`drained in ${d.ms} ms${waited}`];
   if (d.timedOut) parts.push(`${d.inFlight} request(s) still open at the drain timeout`);
   if (d.websocketsClosed) parts.push(`${d.websocketsClosed} WebSocket(s) closed with 1001`);

@@ -37,7 +37,12 @@ export function publicEntry(config: Config): { endpoint: Endpoint; tls?: HttpReq
   return { endpoint: { host, port: listen.https }, tls: { rejectUnauthorized: !isLoopback(host) } };
 }
 
-export async function verifyPublic(config: Config, colour: Colour, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+export async function verifyPublic(
+  config: Config,
+  colour: Colour,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<number> {
   const { endpoint, tls } = publicEntry(config);
   const path = verifyPath(config);
   const url = urlOf(endpoint, path, tls ? 'https' : 'http');
@@ -57,5 +62,8 @@ export async function verifyPublic(config: Config, colour: Colour, timeoutMs: nu
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new SwitchyardError('SWITCH_FAILED', `${url} did not answer from ${colour} within ${timeoutMs} ms (last: ${last})`);
+  throw new SwitchyardError(
+    'SWITCH_FAILED',
+    `${url} did not answer from ${colour} within ${timeoutMs} ms (last: ${last})`,
+  );
 }

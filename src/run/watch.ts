@@ -68,7 +68,8 @@ export async function watchWindow(w: WatchInput): Promise<WatchResult> {
     }
     const win = diffStats(now, start);
     const sameWindow = win.colours[w.from];
-    const baseline = sameWindow.requests >= w.thresholds.minRequests ? sameWindow : diffStats(now, w.since).colours[w.from];
+    const baseline =
+      sameWindow.requests >= w.thresholds.minRequests ? sameWindow : diffStats(now, w.since).colours[w.from];
     verdict = judge(win.colours[w.target], baseline, w.thresholds);
     w.onTick?.(verdict, Math.max(0, w.ms - (performance.now() - t0)));
     if (verdict.state === 'fail') break;

@@ -103,22 +103,34 @@ async function listReleaseDirs(paths: ProjectPaths): Promise<Listed[]> {
 /** Complete releases, newest first (by createdAt, then id so equal times still sort stably). */
 export async function listReleases(paths: ProjectPaths): Promise<ReleaseManifest[]> {
   const all = (await listReleaseDirs(paths)).flatMap((r) => (r.manifest ? [r.manifest] : []));
-  return all.sort((a, b) => (a.createdAt === b.createdAt ? b.id.localeCompare(a.id) : b.createdAt.localeCompare(a.createdAt)));
+  return all.sort((a, b) =>
+    a.createdAt === b.createdAt ? b.id.localeCompare(a.id) : b.createdAt.localeCompare(a.createdAt),
+  );
 }
 
 /**
  * Keeps the newest `keep` complete releases plus everything in `protect`; removes older complete
  * ones and incomplete ones past the grace period. Returns the ids removed.
  */
-export async function pruneReleases(paths: ProjectPaths, keep: number, protect: string[], services: string[], now = Date.now()): Promise<string[]> {
+export async function pruneReleases(
+  paths: ProjectPaths,
+  keep: number,
+  protect: string[],
+  services: string[],
+  now = Date.now(),
+): Promise<string[]> {
   const keepSet = new Set(protect);
   const listed = await listReleaseDirs(paths);
   const complete = listed.filter((r) => r.manifest).map((r) => r.manifest as ReleaseManifest);
-  complete.sort((a, b) => (a.createdAt === b.createdAt ? b.id.localeCompare(a.id) : b.createdAt.localeCompare(a.createdAt)));
+  complete.sort((a, b) =>
+    a.createdAt === b.createdAt ? b.id.localeCompare(a.id) : b.createdAt.localeCompare(a.createdAt),
+  );
   for (const m of complete.slice(0, Math.max(0, keep))) keepSet.add(m.id);
   const doomed = [
     ...complete.filter((m) => !keepSet.has(m.id)).map((m) => m.id),
-    ...listed.filter((r) => !r.manifest && !keepSet.has(r.id) && now - r.mtimeMs > INCOMPLETE_GRACE_MS).map((r) => r.id),
+    ...listed
+      .filter((r) => !r.manifest && !keepSet.has(r.id) && now - r.mtimeMs > INCOMPLETE_GRACE_MS)
+      .map((r) => r.id),
   ];
   const removed: string[] = [];
   for (const id of doomed) {
@@ -134,7 +146,10 @@ export async function pruneReleases(paths: ProjectPaths, keep: number, protect: 
  * them (cwd: .): .current-env and the database backup folder. Never copied into a snapshot (a
  * release must not carry every database dump) nor sent to the Docker engine as build context.
  */
-export function projectOwnFiles(ctx: { config: { backup: { kind: string; dir?: string } }; paths: ProjectPaths }): string[] {
+export function projectOwnFiles(ctx: {
+  config: { backup: { kind: string; dir?: string } };
+  paths: ProjectPaths;
+}): string[] {
   const b = ctx.config.backup;
   return [ctx.paths.currentEnv, ...(b.kind !== 'none' && b.dir ? [path.resolve(ctx.paths.root, b.dir)] : [])];
 }

@@ -98,7 +98,12 @@ export interface Runtime {
    * (docker exec), or as a process in its release folder with its environment (process). Bounded
    * by command.timeout and the signal; never throws for a failing command, says why in `detail`.
    */
-  exec(colour: Colour, service: string, command: ExecCommand, opts?: { env?: Record<string, string>; signal?: AbortSignal }): Promise<ExecOutcome>;
+  exec(
+    colour: Colour,
+    service: string,
+    command: ExecCommand,
+    opts?: { env?: Record<string, string>; signal?: AbortSignal },
+  ): Promise<ExecOutcome>;
   /**
    * What to check when a colour's ports refuse or reset connections while its services run, where
    * the runtime knows a likely cause (docker: an app listening on the container's own loopback).
@@ -106,7 +111,12 @@ export interface Runtime {
    */
   unreachableHint?(colour: Colour): Promise<string | undefined>;
   /** Streams service output where the runtime keeps it itself (docker); absent: the log files under .switchyard/logs. */
-  logs?(colour: Colour, services: string[], opts: { follow: boolean; signal?: AbortSignal }, write: (line: string) => void): Promise<void>;
+  logs?(
+    colour: Colour,
+    services: string[],
+    opts: { follow: boolean; signal?: AbortSignal },
+    write: (line: string) => void,
+  ): Promise<void>;
   /** Delete release folders beyond `keep`, never those in `protect`. Returns the ids removed. */
   pruneReleases(keep: number, protect: string[]): Promise<string[]>;
   /** Whether a release folder exists (so rollback can restart it without a rebuild). */

@@ -5,7 +5,10 @@ import { randomBytes } from 'node:crypto';
 
 export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   const fh = await fs.open(tmp, 'w', mode);
   try {
     try {

@@ -58,7 +58,11 @@ export function whoAmI(): string {
   return `${user}@${os.hostname()}`;
 }
 
-export async function appendHistory(paths: ProjectPaths, record: HistoryRecord, redact: (s: string) => string): Promise<void> {
+export async function appendHistory(
+  paths: ProjectPaths,
+  record: HistoryRecord,
+  redact: (s: string) => string,
+): Promise<void> {
   await fs.mkdir(path.dirname(paths.history), { recursive: true, mode: 0o700 });
   // One write of one line with O_APPEND: concurrent appends never interleave within a line.
   await fs.appendFile(paths.history, redact(JSON.stringify(record)) + '\n', { mode: 0o600 });

@@ -112,11 +112,19 @@ export class Journal {
     private readonly facts: () => JournalFacts,
   ) {}
 
-  static async create(paths: ProjectPaths, op: { id: string; type: JournaledType; flags: string[] }, facts: () => JournalFacts): Promise<Journal> {
+  static async create(
+    paths: ProjectPaths,
+    op: { id: string; type: JournaledType; flags: string[] },
+    facts: () => JournalFacts,
+  ): Promise<Journal> {
     const owner: JournalOwner = { pid: process.pid, host: os.hostname() };
     const ticks = await readStartTicks(process.pid);
     if (ticks) owner.startTicks = ticks;
-    const j = new Journal(paths, { id: op.id, type: op.type, owner, startedAt: new Date().toISOString(), flags: op.flags }, facts);
+    const j = new Journal(
+      paths,
+      { id: op.id, type: op.type, owner, startedAt: new Date().toISOString(), flags: op.flags },
+      facts,
+    );
     await j.write();
     return j;
   }

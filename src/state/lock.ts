@@ -72,7 +72,11 @@ async function createComplete(file: string, text: string): Promise<void> {
   }
 }
 
-export async function acquireLock(paths: ProjectPaths, command: string, opts: { forceUnlock?: boolean } = {}): Promise<Lock> {
+export async function acquireLock(
+  paths: ProjectPaths,
+  command: string,
+  opts: { forceUnlock?: boolean } = {},
+): Promise<Lock> {
   await fs.mkdir(path.dirname(paths.lock), { recursive: true, mode: 0o700 });
   const mine: LockInfo = { pid: process.pid, host: os.hostname(), command, time: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -90,9 +94,13 @@ export async function acquireLock(paths: ProjectPaths, command: string, opts: { 
     const held = await readLock(paths);
     if (!held) continue; // released between our open and read: try again
     if (held.alive) {
-      throw new SwitchyardError('LOCKED', `another switchyard command holds the lock: ${held.command} (pid ${held.pid} on ${held.host}, since ${held.time})`, {
-        hint: 'wait for it to finish; it releases the lock when done',
-      });
+      throw new SwitchyardError(
+        'LOCKED',
+        `another switchyard command holds the lock: ${held.command} (pid ${held.pid} on ${held.host}, since ${held.time})`,
+        {
+          hint: 'wait for it to finish; it releases the lock when done',
+        },
+      );
     }
     if (!opts.forceUnlock) {
       throw new SwitchyardError('LOCK_STALE', describeLock(held), {
@@ -101,5 +109,7 @@ export async function acquireLock(paths: ProjectPaths, command: string, opts: { 
     }
     await fs.rm(paths.lock, { force: true });
   }
-  throw new SwitchyardError('LOCKED', 'could not take the lock (another command raced for it)', { hint: 'run the command again' });
+  throw new SwitchyardError('LOCKED', 'could not take the lock (another command raced for it)', {
+    hint: 'run the command again',
+  });
 }

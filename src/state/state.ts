@@ -24,7 +24,15 @@ export const stateSchema = z.object({
   active: colour.nullable(),
   colours: z.object({ blue: colourState, green: colourState }),
   lastDeploy: z
-    .object({ id: z.string(), type: z.string(), at: z.string(), from: colour.nullable(), to: colour, release: z.string().nullable(), result: z.string() })
+    .object({
+      id: z.string(),
+      type: z.string(),
+      at: z.string(),
+      from: colour.nullable(),
+      to: colour,
+      release: z.string().nullable(),
+      result: z.string(),
+    })
     .optional(),
   updatedAt: z.string(),
 });
@@ -33,7 +41,13 @@ export type ColourState = z.infer<typeof colourState>;
 
 export function emptyState(app: string): State {
   const none: ColourState = { release: null, status: 'stopped' };
-  return { version: 1, app, active: null, colours: { blue: { ...none }, green: { ...none } }, updatedAt: new Date().toISOString() };
+  return {
+    version: 1,
+    app,
+    active: null,
+    colours: { blue: { ...none }, green: { ...none } },
+    updatedAt: new Date().toISOString(),
+  };
 }
 
 /** switchyard writes state.json atomically, so a broken one was changed by something else: rebuild it from what runs. */
@@ -93,5 +107,8 @@ export function activated(state: State, to: Colour, release: string | null, back
 }
 
 export function withColourStatus(state: State, c: Colour, status: ColourState['status']): State {
-  return { ...state, colours: { ...state.colours, [c]: { ...state.colours[c], status, since: new Date().toISOString() } } };
+  return {
+    ...state,
+    colours: { ...state.colours, [c]: { ...state.colours[c], status, since: new Date().toISOString() } },
+  };
 }

@@ -11,13 +11,20 @@ export function diskFullCause(e: unknown): NodeJS.ErrnoException | undefined {
   for (let cur = e, depth = 0; cur && depth < 8; cur = (cur as { cause?: unknown }).cause, depth++) {
     const code = (cur as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && FULL.has(code)) return cur as NodeJS.ErrnoException;
-    if (typeof (cur as Error).message === 'string' && /\bENOSPC\b|no space left on device/i.test((cur as Error).message)) return cur as NodeJS.ErrnoException;
+    if (
+      typeof (cur as Error).message === 'string' &&
+      /\bENOSPC\b|no space left on device/i.test((cur as Error).message)
+    )
+      return cur as NodeJS.ErrnoException;
   }
   return undefined;
 }
 
 /** "no space left on device (ENOSPC)" plus the folder, for a message; and the fix, for a hint. */
-export function describeDiskFull(err: NodeJS.ErrnoException, fallbackDir?: string): { what: string; folder: string | undefined; hint: string } {
+export function describeDiskFull(
+  err: NodeJS.ErrnoException,
+  fallbackDir?: string,
+): { what: string; folder: string | undefined; hint: string } {
   const code = typeof err.code === 'string' && FULL.has(err.code) ? err.code : 'ENOSPC';
   // copyfile and rename name both files: the one being written is `dest`.
   const written = (err as { dest?: unknown }).dest ?? err.path;

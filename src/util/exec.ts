@@ -7,18 +7,32 @@ export interface ExecResult {
   stderr: string;
 }
 
-export function execArgs(file: string, args: string[], opts: { cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ExecResult> {
+export function execArgs(
+  file: string,
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     execFile(
       file,
       args,
-      { cwd: opts.cwd, timeout: opts.timeoutMs ?? 120_000, signal: opts.signal, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      {
+        cwd: opts.cwd,
+        timeout: opts.timeoutMs ?? 120_000,
+        signal: opts.signal,
+        maxBuffer: 16 * 1024 * 1024,
+        encoding: 'utf8',
+      },
       (err, stdout, stderr) => {
         if (!err) return resolve({ stdout, stderr });
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
         const what = `${file} ${args.join(' ')}`;
         if (e.code === 'ENOENT') {
-          return reject(new SwitchyardError('COMMAND_FAILED', `${file} is not installed (running \`${what}\`)`, { hint: `install ${file} and try again` }));
+          return reject(
+            new SwitchyardError('COMMAND_FAILED', `${file} is not installed (running \`${what}\`)`, {
+              hint: `install ${file} and try again`,
+            }),
+          );
         }
         const why = e.killed ? 'timed out' : `exited with ${String(e.code)}`;
         const tail = (stderr || stdout).trim().split('\n').slice(-10);

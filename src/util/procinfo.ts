@@ -30,7 +30,6 @@ export async function readStartTicks(pid: number): Promise<string | undefined> {
   return (await readStat(pid))?.startTicks;
 }
 
-
 export type Liveness = 'running' | 'gone' | 'reused';
 
 /** 'running' only when the pid is alive, not a zombie, and (where known) started when ours did. */

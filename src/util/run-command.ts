@@ -37,7 +37,10 @@ function tail(text: string): string {
   return lines.length > TAIL_LINES ? `...\n${last}` : last;
 }
 
-export function runCommand(step: CommandSpec, opts: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<RunOutcome> {
+export function runCommand(
+  step: CommandSpec,
+  opts: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal },
+): Promise<RunOutcome> {
   const [file, ...args] = argvOf(step);
   return new Promise((resolve) => {
     let output = '';
@@ -46,7 +49,12 @@ export function runCommand(step: CommandSpec, opts: { cwd: string; env: NodeJS.P
     let exit: { code: number | null; sig: NodeJS.Signals | null } | undefined;
     let done = false;
     const timers: NodeJS.Timeout[] = [];
-    const child = spawn(file as string, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file as string, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const collect = (c: Buffer) => {
       output = (output + c.toString('utf8')).slice(-MAX_OUTPUT_CHARS);
     };
@@ -94,7 +102,10 @@ export function runCommand(step: CommandSpec, opts: { cwd: string; env: NodeJS.P
       finish({ ok: false, detail: `${argvOf(step).join(' ')} ${how}${out}` });
     };
     child.on('error', (e: NodeJS.ErrnoException) =>
-      finish({ ok: false, detail: `could not run ${JSON.stringify(file)}: ${e.code === 'ENOENT' ? 'command not found (or cwd missing)' : e.message}` }),
+      finish({
+        ok: false,
+        detail: `could not run ${JSON.stringify(file)}: ${e.code === 'ENOENT' ? 'command not found (or cwd missing)' : e.message}`,
+      }),
     );
     child.on('exit', (code, sig) => {
       exit = { code, sig };

@@ -12,7 +12,8 @@ declare const __SWITCHYARD_BUNDLE__: boolean | undefined;
 /** The same as selfCommand, split into node flags, the script, and its arguments (what node:cluster wants). */
 export function selfScript(args: string[]): { execArgv: string[]; script: string; args: string[] } {
   const root = packageRoot();
-  if (typeof __SWITCHYARD_BUNDLE__ !== 'undefined') return { execArgv: [], script: path.join(root, 'dist', 'switchyard.mjs'), args };
+  if (typeof __SWITCHYARD_BUNDLE__ !== 'undefined')
+    return { execArgv: [], script: path.join(root, 'dist', 'switchyard.mjs'), args };
   if (import.meta.url.endsWith('.ts')) {
     const tsx = createRequire(import.meta.url).resolve('tsx');
     return { execArgv: ['--import', tsx], script: path.join(root, 'src', 'cli', 'main.ts'), args };

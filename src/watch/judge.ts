@@ -19,11 +19,18 @@ export interface Verdict {
 
 export function figuresOf(s: ColourStats): Figures {
   const p99 = quantileMs(s, 0.99);
-  return { requests: s.requests, errors: s.errors, failures: s.failures, errorRate: errorRate(s), ...(p99 === undefined ? {} : { p99Ms: p99 }) };
+  return {
+    requests: s.requests,
+    errors: s.errors,
+    failures: s.failures,
+    errorRate: errorRate(s),
+    ...(p99 === undefined ? {} : { p99Ms: p99 }),
+  };
 }
 
 export const pct = (f: number) => `${(f * 100).toFixed(f < 0.1 ? 2 : 1)}%`;
-const ms = (n: number | undefined) => (n === undefined ? '-' : Number.isFinite(n) ? `${n < 10 ? n.toFixed(1) : Math.round(n)} ms` : '> 60 s');
+const ms = (n: number | undefined) =>
+  n === undefined ? '-' : Number.isFinite(n) ? `${n < 10 ? n.toFixed(1) : Math.round(n)} ms` : '> 60 s';
 
 export function describeFigures(f: Figures): string {
   return `${f.requests} requests, ${f.errors} errors (${pct(f.errorRate)}${f.failures ? `, ${f.failures} without an answer` : ''}), p99 ${ms(f.p99Ms)}`;
@@ -33,12 +40,20 @@ export function judge(target: ColourStats, baseline: ColourStats | null, t: Roll
   const tf = figuresOf(target);
   const usable = baseline !== null && baseline.requests >= t.minRequests;
   const bf = usable ? figuresOf(baseline) : null;
-  if (tf.requests < t.minRequests) return { state: 'waiting', reasons: [`${tf.requests} of ${t.minRequests} requests needed to judge`], target: tf, baseline: bf };
+  if (tf.requests < t.minRequests)
+    return {
+      state: 'waiting',
+      reasons: [`${tf.requests} of ${t.minRequests} requests needed to judge`],
+      target: tf,
+      baseline: bf,
+    };
   const reasons: string[] = [];
   if (t.errorRate !== undefined) {
     const base = bf?.errorRate ?? 0;
     if (tf.errorRate - base > t.errorRate) {
-      reasons.push(`error rate ${pct(tf.errorRate)} is more than ${pct(t.errorRate)} above ${bf ? `the old colour's ${pct(base)}` : 'zero (the old colour had too few requests to compare)'}`);
+      reasons.push(
+        `error rate ${pct(tf.errorRate)} is more than ${pct(t.errorRate)} above ${bf ? `the old colour's ${pct(base)}` : 'zero (the old colour had too few requests to compare)'}`,
+      );
     }
   }
   if (t.p99 !== undefined && tf.p99Ms !== undefined) {

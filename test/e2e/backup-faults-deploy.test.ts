@@ -33,7 +33,9 @@ const mounts: string[] = [];
 
 before(async () => {
   pg = await startTestPostgres({ password: PASSWORD });
-  await pg.psql('CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL); INSERT INTO items SELECT g, $$item $$ || g FROM generate_series(1, 50) g');
+  await pg.psql(
+    'CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL); INSERT INTO items SELECT g, $$item $$ || g FROM generate_series(1, 50) g',
+  );
   // ~40 MB of rows: pg_dump streams for a second or more, long enough to kill it halfway.
   await createBigTable(pg, 'big', 300_000);
   p = await makeProject('fixture');
@@ -79,7 +81,8 @@ interface Row {
 }
 
 /** Sets backup.dir (the rest of the config as in before()). */
-const withBackupDir = (dir: string) => fs.writeFile(yml, stringify({ ...baseConfig, backup: { ...baseConfig.backup, dir } }));
+const withBackupDir = (dir: string) =>
+  fs.writeFile(yml, stringify({ ...baseConfig, backup: { ...baseConfig.backup, dir } }));
 
 const rows: Row[] = [
   {
@@ -101,9 +104,16 @@ const rows: Row[] = [
       temps.push(bin);
       await fs.symlink(process.execPath, path.join(bin, 'node'));
       // Positive control: pg_dump is on the normal PATH, and not on this one.
-      assert.ok((process.env.PATH ?? '').split(':').some((d) => existsSync(path.join(d, 'pg_dump'))), 'pg_dump is on the normal PATH');
+      assert.ok(
+        (process.env.PATH ?? '').split(':').some((d) => existsSync(path.join(d, 'pg_dump'))),
+        'pg_dump is on the normal PATH',
+      );
       assert.equal(existsSync(path.join(bin, 'pg_dump')), false);
-      assert.equal(execFileSync(path.join(bin, 'node'), ['-p', '1'], { encoding: 'utf8' }).trim(), '1', 'node runs from the new PATH');
+      assert.equal(
+        execFileSync(path.join(bin, 'node'), ['-p', '1'], { encoding: 'utf8' }).trim(),
+        '1',
+        'node runs from the new PATH',
+      );
       return { env: { PATH: bin } };
     },
   },
@@ -131,7 +141,10 @@ const rows: Row[] = [
     async setup() {
       const dir = path.join(p.dir, 'ro-backups');
       await fs.mkdir(dir);
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k,mode=0700', 'tmpfs', dir], { stdio: 'pipe', timeout: 10_000 });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k,mode=0700', 'tmpfs', dir], {
+        stdio: 'pipe',
+        timeout: 10_000,
+      });
       mounts.push(dir);
       // Positive control: even root gets EROFS writing there.
       await assert.rejects(fs.writeFile(path.join(dir, 'probe'), 'x'), /EROFS/);
@@ -170,12 +183,19 @@ const rows: Row[] = [
 ];
 
 /** Runs `deploy --auto-switch` with extra env; with `during`, spawned so the test can act on it. */
-async function deploy(env: NodeJS.ProcessEnv, during?: (pid: number) => Promise<void>): Promise<{ code: number | null; out: string }> {
+async function deploy(
+  env: NodeJS.ProcessEnv,
+  during?: (pid: number) => Promise<void>,
+): Promise<{ code: number | null; out: string }> {
   if (!during) {
     const r = await p.run(['deploy', '--auto-switch'], { env, timeoutMs: 90_000 });
     return { code: r.code, out: r.stdout + r.stderr };
   }
-  const child = spawn(process.execPath, [CLI, 'deploy', '--auto-switch'], { cwd: p.dir, env: { ...p.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'deploy', '--auto-switch'], {
+    cwd: p.dir,
+    env: { ...p.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -215,7 +235,11 @@ for (const row of rows) {
       assert.doesNotMatch(out, /Building/, 'nothing was built or started');
       assert.ok(!out.includes(PASSWORD) && !out.includes(WRONG), 'no password in the output');
 
-      assert.deepEqual(await entries(path.join(p.dir, row.dir)), [], 'no dump, no sidecar, no hidden partial in the backup folder');
+      assert.deepEqual(
+        await entries(path.join(p.dir, row.dir)),
+        [],
+        'no dump, no sidecar, no hidden partial in the backup folder',
+      );
       assert.equal(await p.file('.switchyard/state.json'), before.state, 'state.json unchanged');
       assert.equal(await p.file('.current-env'), before.current, '.current-env unchanged');
       const live = await p.get('/api/health');

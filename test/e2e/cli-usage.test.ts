@@ -18,9 +18,23 @@ after(async () => {
 test('--help lists every command and deploy --help explains its flags and exit codes', budget(400), async () => {
   const help = await p.run(['--help']);
   assert.equal(help.code, 0);
-  for (const c of ['init', 'deploy', 'rollback', 'switch', 'health', 'smoke', 'status', 'history', 'logs', 'down', 'demo']) assert.match(help.stdout, new RegExp(`\\n  ${c}\\b`));
+  for (const c of [
+    'init',
+    'deploy',
+    'rollback',
+    'switch',
+    'health',
+    'smoke',
+    'status',
+    'history',
+    'logs',
+    'down',
+    'demo',
+  ])
+    assert.match(help.stdout, new RegExp(`\\n  ${c}\\b`));
   const d = await p.run(['deploy', '--help']);
-  for (const f of ['--auto-switch', '--skip-tests', '--keep-old', '--ref', '--pull', 'Exit codes']) assert.ok(d.stdout.includes(f), f);
+  for (const f of ['--auto-switch', '--skip-tests', '--keep-old', '--ref', '--pull', 'Exit codes'])
+    assert.ok(d.stdout.includes(f), f);
 });
 
 test('unknown colour, unknown command and bad flags exit 2 with a message', budget(2_000), async () => {
@@ -39,21 +53,28 @@ test('unknown colour, unknown command and bad flags exit 2 with a message', budg
 });
 
 // not yet measured: estimate
-test('usage errors print exactly: the message, the suggestion on its own line, where to get help', budget(2_000), async () => {
-  const cases: Array<[string[], string]> = [
-    [['deplyo'], "error: unknown command 'deplyo'\n(Did you mean deploy?)\n(run with --help for usage)\n"],
-    [['deploy', '--auto-swich'], "error: unknown option '--auto-swich'\n(Did you mean --auto-switch?)\n(run with --help for usage)\n"],
-    [['switch'], "error: missing required argument 'colour'\n(run with --help for usage)\n"],
-    // A line break inside the argument stays escaped: the suggestion is the only extra line.
-    [['dep\nloy'], "error: unknown command 'dep\\nloy'\n(Did you mean deploy?)\n(run with --help for usage)\n"],
-  ];
-  for (const [args, expected] of cases) {
-    const r = await p.run(args);
-    assert.equal(r.code, 2, JSON.stringify(args));
-    assert.equal(r.stderr, expected, JSON.stringify(args));
-    assert.equal(r.stdout, '', JSON.stringify(args));
-  }
-});
+test(
+  'usage errors print exactly: the message, the suggestion on its own line, where to get help',
+  budget(2_000),
+  async () => {
+    const cases: Array<[string[], string]> = [
+      [['deplyo'], "error: unknown command 'deplyo'\n(Did you mean deploy?)\n(run with --help for usage)\n"],
+      [
+        ['deploy', '--auto-swich'],
+        "error: unknown option '--auto-swich'\n(Did you mean --auto-switch?)\n(run with --help for usage)\n",
+      ],
+      [['switch'], "error: missing required argument 'colour'\n(run with --help for usage)\n"],
+      // A line break inside the argument stays escaped: the suggestion is the only extra line.
+      [['dep\nloy'], "error: unknown command 'dep\\nloy'\n(Did you mean deploy?)\n(run with --help for usage)\n"],
+    ];
+    for (const [args, expected] of cases) {
+      const r = await p.run(args);
+      assert.equal(r.code, 2, JSON.stringify(args));
+      assert.equal(r.stderr, expected, JSON.stringify(args));
+      assert.equal(r.stdout, '', JSON.stringify(args));
+    }
+  },
+);
 
 // not yet measured: estimate
 test('--json: an error is one event on stdout carrying its code and exit code', budget(2_000), async () => {
@@ -66,7 +87,10 @@ test('--json: an error is one event on stdout carrying its code and exit code', 
   for (const [args, code, exitCode, message] of cases) {
     const r = await p.run(args);
     assert.equal(r.code, exitCode, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; code?: string; exitCode?: number; message?: string });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; code?: string; exitCode?: number; message?: string });
     const errors = events.filter((ev) => ev.event === 'error');
     assert.equal(errors.length, 1, r.stdout);
     assert.deepEqual([errors[0]!.code, errors[0]!.exitCode], [code, exitCode], r.stdout);
@@ -87,7 +111,10 @@ test('without a TTY, commands that would ask fail at once with exit 2 naming the
 test('invalid config: exit 2, every problem named by path, nothing started', budget(200), async () => {
   const yml = path.join(p.dir, 'switchyard.yml');
   const original = await fs.readFile(yml, 'utf8');
-  await fs.writeFile(yml, original.replace('service: web', 'service: wbe').replace('interval: 100ms', 'interval: soon'));
+  await fs.writeFile(
+    yml,
+    original.replace('service: web', 'service: wbe').replace('interval: 100ms', 'interval: soon'),
+  );
   try {
     const r = await p.run(['init']);
     assert.equal(r.code, 2, r.stdout + r.stderr);

@@ -83,7 +83,11 @@ async function lastHistory(): Promise<{ type?: string; result?: string; reason?:
 }
 
 test('1. image build fails: the build log tail is in the message, blue keeps serving', budget(9_000), async () => {
-  const restore = await edit(path.join(p.dir, 'api.Dockerfile'), 'COPY server.mjs VERSION /app/\n', 'COPY server.mjs VERSION /app/\nRUN echo "sy-e2e: this build step fails on purpose" && exit 1\n');
+  const restore = await edit(
+    path.join(p.dir, 'api.Dockerfile'),
+    'COPY server.mjs VERSION /app/\n',
+    'COPY server.mjs VERSION /app/\nRUN echo "sy-e2e: this build step fails on purpose" && exit 1\n',
+  );
   try {
     const r = await p.cli(['deploy', '--auto-switch']);
     assert.equal(r.code, 1, r.out);
@@ -98,11 +102,18 @@ test('1. image build fails: the build log tail is in the message, blue keeps ser
 });
 
 test('2. container exits on start: exit code and its output in the message', budget(5_200), async () => {
-  const restore = await edit(path.join(p.root, 'app', 'api', 'server.mjs'), /^/, "throw new Error('sy-e2e: refusing to start');\n");
+  const restore = await edit(
+    path.join(p.root, 'app', 'api', 'server.mjs'),
+    /^/,
+    "throw new Error('sy-e2e: refusing to start');\n",
+  );
   try {
     const r = await p.cli(['deploy', '--auto-switch']);
     assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /api \(green\) (exited with code 1|exited and was restarted \d+ times? by Docker) right after starting/);
+    assert.match(
+      r.out,
+      /api \(green\) (exited with code 1|exited and was restarted \d+ times? by Docker) right after starting/,
+    );
     assert.match(r.out, /sy-e2e: refusing to start/, "the container's last output lines");
     await assertBlueUntouched(r.out);
     assert.equal((await lastHistory()).result, 'failed');
@@ -112,119 +123,162 @@ test('2. container exits on start: exit code and its output in the message', bud
 });
 
 // not yet measured: estimate
-test('2b. the app listens on 127.0.0.1 inside its container: the health checks say what to check', budget(40_000), async () => {
-  // A server that ignores HOST and binds the container's loopback: its own HEALTHCHECK (run inside
-  // the container) passes, but docker's port forwarder finds nothing on the container's address.
-  const restore = await edit(path.join(p.root, 'app', 'api', 'server.mjs'), "const HOST = process.env.HOST ?? '127.0.0.1';", "const HOST = '127.0.0.1';");
-  try {
-    const r = await p.cli(['deploy', '--auto-switch']);
-    assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /green did not become healthy/);
-    assert.match(r.out, /connection (reset|refused)/, 'the checks saw the connection fail');
-    assert.match(r.out, new RegExp(`${app}-api-green \\(HOST=0\\.0\\.0\\.0\\)`), 'the hint names the container and its HOST');
-    assert.match(r.out, /must listen on 0\.0\.0\.0 \(every interface\), not 127\.0\.0\.1/);
-    await assertBlueUntouched(r.out);
-    assert.equal((await lastHistory()).result, 'failed');
-  } finally {
-    await restore();
-  }
-});
+test(
+  '2b. the app listens on 127.0.0.1 inside its container: the health checks say what to check',
+  budget(40_000),
+  async () => {
+    // A server that ignores HOST and binds the container's loopback: its own HEALTHCHECK (run inside
+    // the container) passes, but docker's port forwarder finds nothing on the container's address.
+    const restore = await edit(
+      path.join(p.root, 'app', 'api', 'server.mjs'),
+      "const HOST = process.env.HOST ?? '127.0.0.1';",
+      "const HOST = '127.0.0.1';",
+    );
+    try {
+      const r = await p.cli(['deploy', '--auto-switch']);
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, /green did not become healthy/);
+      assert.match(r.out, /connection (reset|refused)/, 'the checks saw the connection fail');
+      assert.match(
+        r.out,
+        new RegExp(`${app}-api-green \\(HOST=0\\.0\\.0\\.0\\)`),
+        'the hint names the container and its HOST',
+      );
+      assert.match(r.out, /must listen on 0\.0\.0\.0 \(every interface\), not 127\.0\.0\.1/);
+      await assertBlueUntouched(r.out);
+      assert.equal((await lastHistory()).result, 'failed');
+    } finally {
+      await restore();
+    }
+  },
+);
 
-test('3. HEALTHCHECK goes unhealthy: fails at the health checks naming the container and its health log', budget(14_200), async () => {
-  const restore = await edit(
-    path.join(p.dir, 'switchyard.yml'),
-    '    port: 5000\n',
-    '    port: 5000\n    healthcheck: { test: ["CMD-SHELL", "echo sy-e2e probe says no; exit 1"], interval: 1s, timeout: 2s, retries: 1, startPeriod: 0s }\n',
-  );
-  try {
-    const t0 = Date.now();
-    const r = await p.cli(['deploy', '--auto-switch']);
-    const ms = Date.now() - t0;
-    assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /\[5\/8\]/, 'it got as far as the health checks');
-    assert.match(r.out, new RegExp(`${app}-api-green is unhealthy: .*sy-e2e probe says no`), r.out);
-    // `unhealthy` is final: no reason to wait for checks.timeout (30 s).
-    assert.ok(ms < 20_000, `failed fast (${ms} ms)\n${r.out}`);
-    await assertBlueUntouched(r.out);
-    assert.equal((await lastHistory()).result, 'failed');
-  } finally {
-    await restore();
-  }
-});
+test(
+  '3. HEALTHCHECK goes unhealthy: fails at the health checks naming the container and its health log',
+  budget(14_200),
+  async () => {
+    const restore = await edit(
+      path.join(p.dir, 'switchyard.yml'),
+      '    port: 5000\n',
+      '    port: 5000\n    healthcheck: { test: ["CMD-SHELL", "echo sy-e2e probe says no; exit 1"], interval: 1s, timeout: 2s, retries: 1, startPeriod: 0s }\n',
+    );
+    try {
+      const t0 = Date.now();
+      const r = await p.cli(['deploy', '--auto-switch']);
+      const ms = Date.now() - t0;
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, /\[5\/8\]/, 'it got as far as the health checks');
+      assert.match(r.out, new RegExp(`${app}-api-green is unhealthy: .*sy-e2e probe says no`), r.out);
+      // `unhealthy` is final: no reason to wait for checks.timeout (30 s).
+      assert.ok(ms < 20_000, `failed fast (${ms} ms)\n${r.out}`);
+      await assertBlueUntouched(r.out);
+      assert.equal((await lastHistory()).result, 'failed');
+    } finally {
+      await restore();
+    }
+  },
+);
 
-test('4. nginx -t rejects a config (TLS files that are not PEM): nginx keeps its config and serves blue', budget(700), async () => {
-  await fs.writeFile(path.join(p.dir, 'bad.crt'), '-----BEGIN CERTIFICATE-----\nthis is not a certificate\n-----END CERTIFICATE-----\n');
-  await fs.writeFile(path.join(p.dir, 'bad.key'), '-----BEGIN PRIVATE KEY-----\nnor is this a key\n-----END PRIVATE KEY-----\n');
-  const httpsPort = await freePort();
-  const confBefore = await fs.readFile(nginxConf(), 'utf8');
-  const pidBefore = await nginxPid();
-  assert.ok(pidAlive(pidBefore), 'nginx runs before');
-  const yml = path.join(p.dir, 'switchyard.yml');
-  const restore = await edit(yml, /^( {2}listen: \{ http: [^,]+), host: 127\.0\.0\.1 \}\n/m, `$1, https: ${httpsPort}, host: 127.0.0.1 }\n  tls: { cert: ./bad.crt, key: ./bad.key }\n`);
-  try {
-    const r = await p.cli(['deploy', '--auto-switch']);
-    assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /nginx rejected the configuration: .*(PEM|certificate|bad\.crt)/i, r.out);
-    assert.equal(await fs.readFile(nginxConf(), 'utf8'), confBefore, 'the running config file is unchanged');
+test(
+  '4. nginx -t rejects a config (TLS files that are not PEM): nginx keeps its config and serves blue',
+  budget(700),
+  async () => {
+    await fs.writeFile(
+      path.join(p.dir, 'bad.crt'),
+      '-----BEGIN CERTIFICATE-----\nthis is not a certificate\n-----END CERTIFICATE-----\n',
+    );
+    await fs.writeFile(
+      path.join(p.dir, 'bad.key'),
+      '-----BEGIN PRIVATE KEY-----\nnor is this a key\n-----END PRIVATE KEY-----\n',
+    );
+    const httpsPort = await freePort();
+    const confBefore = await fs.readFile(nginxConf(), 'utf8');
+    const pidBefore = await nginxPid();
+    assert.ok(pidAlive(pidBefore), 'nginx runs before');
+    const yml = path.join(p.dir, 'switchyard.yml');
+    const restore = await edit(
+      yml,
+      /^( {2}listen: \{ http: [^,]+), host: 127\.0\.0\.1 \}\n/m,
+      `$1, https: ${httpsPort}, host: 127.0.0.1 }\n  tls: { cert: ./bad.crt, key: ./bad.key }\n`,
+    );
+    try {
+      const r = await p.cli(['deploy', '--auto-switch']);
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, /nginx rejected the configuration: .*(PEM|certificate|bad\.crt)/i, r.out);
+      assert.equal(await fs.readFile(nginxConf(), 'utf8'), confBefore, 'the running config file is unchanged');
+      assert.equal(await nginxPid(), pidBefore, 'same nginx master');
+      assert.ok(pidAlive(pidBefore), 'nginx still runs');
+      assert.equal(await portOpen(httpsPort), false, 'the rejected https listener was never opened');
+      await assertBlueUntouched(r.out); // plain HTTP still answers 200 (no redirect to the rejected https)
+    } finally {
+      await restore();
+    }
+  },
+);
+
+test(
+  '4b. nginx reload fails (its new listen port is taken): nginx keeps its config and master, blue serves',
+  budget(4_800),
+  async () => {
+    const confBefore = await fs.readFile(nginxConf(), 'utf8');
+    const pidBefore = await nginxPid();
+    assert.ok(pidAlive(pidBefore), 'nginx runs before');
+    const historyBefore = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n').length;
+    // Same nginx, new public port: `nginx -t` accepts it (it binds nothing), the master cannot bind it.
+    const taken = await freePort();
+    const squatter = net.createServer().listen(taken, '127.0.0.1');
+    await new Promise((r) => squatter.once('listening', r));
+    try {
+      const t0 = Date.now();
+      const r = await p.cli(['deploy', '--auto-switch'], { env: { SWITCHYARD_PORT: String(taken) } });
+      const ms = Date.now() - t0;
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, /nginx refused to reload: .*Address already in use/, r.out);
+      assert.ok(ms < 20_000, `the refusal was noticed at once, not after a reload timeout (${ms} ms)\n${r.out}`);
+      assert.doesNotMatch(r.out, /Building and starting green/, 'nothing was built or started');
+      assert.equal(await fs.readFile(nginxConf(), 'utf8'), confBefore, 'the previous configuration was put back');
+      assert.equal(await nginxPid(), pidBefore, 'same nginx master');
+      assert.ok(pidAlive(pidBefore), 'nginx still runs');
+      // nginx -t on the restored file: it is the config nginx runs, and valid.
+      execFileSync('nginx', ['-t', '-e', 'stderr', '-p', `${path.dirname(nginxConf())}/`, '-c', nginxConf()], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 15_000,
+      });
+      await assertBlueUntouched(r.out);
+      const history = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n');
+      assert.equal(history.length, historyBefore + 1, 'one record for the failed deploy');
+      const last = JSON.parse(history.at(-1)!) as { type: string; result: string; reason?: string };
+      assert.deepEqual([last.type, last.result], ['deploy', 'failed']);
+      assert.match(last.reason ?? '', /nginx refused to reload: .*Address already in use/);
+      // nginx retries a refused bind() for about 2 s; switchyard reports the refusal only once nginx
+      // gave the reload up for good, so that is already in its log when the command returns.
+      const errorLog = path.join(path.dirname(nginxConf()), 'error.log');
+      assert.ok(
+        (await fs.readFile(errorLog, 'utf8')).includes('still could not bind()'),
+        'the refusal was final when reported',
+      );
+    } finally {
+      await new Promise((r) => squatter.close(r));
+    }
+    // An absence check: give nginx a second in which it must not take the freed port.
+    await new Promise((res) => setTimeout(res, 1000));
     assert.equal(await nginxPid(), pidBefore, 'same nginx master');
-    assert.ok(pidAlive(pidBefore), 'nginx still runs');
-    assert.equal(await portOpen(httpsPort), false, 'the rejected https listener was never opened');
-    await assertBlueUntouched(r.out); // plain HTTP still answers 200 (no redirect to the rejected https)
-  } finally {
-    await restore();
-  }
-});
-
-test('4b. nginx reload fails (its new listen port is taken): nginx keeps its config and master, blue serves', budget(4_800), async () => {
-  const confBefore = await fs.readFile(nginxConf(), 'utf8');
-  const pidBefore = await nginxPid();
-  assert.ok(pidAlive(pidBefore), 'nginx runs before');
-  const historyBefore = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n').length;
-  // Same nginx, new public port: `nginx -t` accepts it (it binds nothing), the master cannot bind it.
-  const taken = await freePort();
-  const squatter = net.createServer().listen(taken, '127.0.0.1');
-  await new Promise((r) => squatter.once('listening', r));
-  try {
-    const t0 = Date.now();
-    const r = await p.cli(['deploy', '--auto-switch'], { env: { SWITCHYARD_PORT: String(taken) } });
-    const ms = Date.now() - t0;
-    assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /nginx refused to reload: .*Address already in use/, r.out);
-    assert.ok(ms < 20_000, `the refusal was noticed at once, not after a reload timeout (${ms} ms)\n${r.out}`);
-    assert.doesNotMatch(r.out, /Building and starting green/, 'nothing was built or started');
-    assert.equal(await fs.readFile(nginxConf(), 'utf8'), confBefore, 'the previous configuration was put back');
-    assert.equal(await nginxPid(), pidBefore, 'same nginx master');
-    assert.ok(pidAlive(pidBefore), 'nginx still runs');
-    // nginx -t on the restored file: it is the config nginx runs, and valid.
-    execFileSync('nginx', ['-t', '-e', 'stderr', '-p', `${path.dirname(nginxConf())}/`, '-c', nginxConf()], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
-    await assertBlueUntouched(r.out);
-    const history = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n');
-    assert.equal(history.length, historyBefore + 1, 'one record for the failed deploy');
-    const last = JSON.parse(history.at(-1)!) as { type: string; result: string; reason?: string };
-    assert.deepEqual([last.type, last.result], ['deploy', 'failed']);
-    assert.match(last.reason ?? '', /nginx refused to reload: .*Address already in use/);
-    // nginx retries a refused bind() for about 2 s; switchyard reports the refusal only once nginx
-    // gave the reload up for good, so that is already in its log when the command returns.
-    const errorLog = path.join(path.dirname(nginxConf()), 'error.log');
-    assert.ok((await fs.readFile(errorLog, 'utf8')).includes('still could not bind()'), 'the refusal was final when reported');
-  } finally {
-    await new Promise((r) => squatter.close(r));
-  }
-  // An absence check: give nginx a second in which it must not take the freed port.
-  await new Promise((res) => setTimeout(res, 1000));
-  assert.equal(await nginxPid(), pidBefore, 'same nginx master');
-  assert.equal(await fs.readFile(nginxConf(), 'utf8'), confBefore, 'still the previous configuration');
-  assert.equal(await portOpen(taken), false, 'nginx never listens on the refused port');
-  await assertBlueUntouched('after the squatter left');
-  // And the next command on the original port goes through: nothing was left half-changed.
-  const st = await p.cli(['status']);
-  assert.equal(st.code, 0, st.out);
-  assert.match(st.out, new RegExp(`sends traffic to blue on 127\\.0\\.0\\.1:${p.port}`), st.out);
-});
+    assert.equal(await fs.readFile(nginxConf(), 'utf8'), confBefore, 'still the previous configuration');
+    assert.equal(await portOpen(taken), false, 'nginx never listens on the refused port');
+    await assertBlueUntouched('after the squatter left');
+    // And the next command on the original port goes through: nothing was left half-changed.
+    const st = await p.cli(['status']);
+    assert.equal(st.code, 0, st.out);
+    assert.match(st.out, new RegExp(`sends traffic to blue on 127\\.0\\.0\\.1:${p.port}`), st.out);
+  },
+);
 
 test('5. Docker engine unreachable: the message names the socket, nothing changes', budget(600), async () => {
   const confBefore = await fs.readFile(nginxConf(), 'utf8');
-  const r = await p.cli(['deploy', '--auto-switch'], { env: { DOCKER_HOST: 'unix:///nonexistent.sock' }, timeoutMs: 60_000 });
+  const r = await p.cli(['deploy', '--auto-switch'], {
+    env: { DOCKER_HOST: 'unix:///nonexistent.sock' },
+    timeoutMs: 60_000,
+  });
   assert.equal(r.code, 1, r.out);
   assert.match(r.out, /cannot reach the Docker engine at unix:\/\/\/nonexistent\.sock/);
   assert.equal(await fs.readFile(nginxConf(), 'utf8'), confBefore, 'nginx config unchanged');
@@ -235,7 +289,11 @@ test('6. down <idle colour> after deploy --keep-old never breaks nginx', budget(
   const d = await p.cli(['deploy', '--auto-switch', '--keep-old']);
   assert.equal(d.code, 0, d.out);
   assert.equal((await p.get('/api/health')).colour, 'green');
-  assert.deepEqual(p.containers(), [`${app}-api-blue`, `${app}-api-green`, `${app}-frontend-blue`, `${app}-frontend-green`], 'blue kept warm');
+  assert.deepEqual(
+    p.containers(),
+    [`${app}-api-blue`, `${app}-api-green`, `${app}-frontend-blue`, `${app}-frontend-green`],
+    'blue kept warm',
+  );
   const pid = await nginxPid();
 
   const refused = await p.cli(['down', 'green']);
@@ -245,7 +303,11 @@ test('6. down <idle colour> after deploy --keep-old never breaks nginx', budget(
   assert.equal(down.code, 0, down.out);
   assert.deepEqual(p.containers({ all: true }), [`${app}-api-green`, `${app}-frontend-green`]);
   // nginx -t on the file nginx runs: blue's upstreams now point at ports nothing listens on, which must not matter.
-  const t = execFileSync('nginx', ['-t', '-e', 'stderr', '-p', `${path.dirname(nginxConf())}/`, '-c', nginxConf()], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+  const t = execFileSync('nginx', ['-t', '-e', 'stderr', '-p', `${path.dirname(nginxConf())}/`, '-c', nginxConf()], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 15_000,
+  });
   assert.equal(typeof t, 'string'); // a non-zero exit throws with nginx's message
   assert.equal(await nginxPid(), pid);
   assert.ok(pidAlive(pid), 'nginx still runs');
@@ -260,32 +322,54 @@ test('6. down <idle colour> after deploy --keep-old never breaks nginx', budget(
 });
 
 // not yet measured: estimate
-test('7. an image that does not set HOST: switchyard sets HOST=0.0.0.0 in the container, so an app that honours it serves', budget(15_000), async () => {
-  const restore = await edit(path.join(p.dir, 'api.Dockerfile'), 'ENV PORT=5000 HOST=0.0.0.0 STORE_PATH', 'ENV PORT=5000 STORE_PATH');
-  try {
-    const d = await p.cli(['deploy', '--auto-switch']);
-    assert.equal(d.code, 0, d.out);
-    assert.equal((await p.get('/api/health')).colour, 'blue');
-    const env = JSON.parse(docker('inspect', '--format', '{{json .Config.Env}}', `${app}-api-blue`)) as string[];
-    assert.ok(env.includes('HOST=0.0.0.0'), JSON.stringify(env));
-    // The frontend's image sets HOST itself: left as the image has it.
-    const fe = JSON.parse(docker('inspect', '--format', '{{json .Config.Env}}', `${app}-frontend-blue`)) as string[];
-    assert.deepEqual(fe.filter((v) => v.startsWith('HOST=')), ['HOST=0.0.0.0']);
-  } finally {
-    await restore();
-  }
-});
+test(
+  '7. an image that does not set HOST: switchyard sets HOST=0.0.0.0 in the container, so an app that honours it serves',
+  budget(15_000),
+  async () => {
+    const restore = await edit(
+      path.join(p.dir, 'api.Dockerfile'),
+      'ENV PORT=5000 HOST=0.0.0.0 STORE_PATH',
+      'ENV PORT=5000 STORE_PATH',
+    );
+    try {
+      const d = await p.cli(['deploy', '--auto-switch']);
+      assert.equal(d.code, 0, d.out);
+      assert.equal((await p.get('/api/health')).colour, 'blue');
+      const env = JSON.parse(docker('inspect', '--format', '{{json .Config.Env}}', `${app}-api-blue`)) as string[];
+      assert.ok(env.includes('HOST=0.0.0.0'), JSON.stringify(env));
+      // The frontend's image sets HOST itself: left as the image has it.
+      const fe = JSON.parse(docker('inspect', '--format', '{{json .Config.Env}}', `${app}-frontend-blue`)) as string[];
+      assert.deepEqual(
+        fe.filter((v) => v.startsWith('HOST=')),
+        ['HOST=0.0.0.0'],
+      );
+    } finally {
+      await restore();
+    }
+  },
+);
 
 // not yet measured: estimate
 test('8. the migrate hook inside a container gets the release, colour and project folder', budget(15_000), async () => {
   const script = "require('fs').writeFileSync('/tmp/migrate-env.json', JSON.stringify(process.env))";
-  const restore = await edit(path.join(p.dir, 'switchyard.yml'), /^checks:\n/m, `deploy:\n  hooks:\n    migrate: { run: [node, -e, ${JSON.stringify(script)}], service: api, timeout: 30s }\nchecks:\n`);
+  const restore = await edit(
+    path.join(p.dir, 'switchyard.yml'),
+    /^checks:\n/m,
+    `deploy:\n  hooks:\n    migrate: { run: [node, -e, ${JSON.stringify(script)}], service: api, timeout: 30s }\nchecks:\n`,
+  );
   try {
     const d = await p.cli(['deploy', '--auto-switch', '--json']);
     assert.equal(d.code, 0, d.out);
-    const result = d.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((ev) => ev.event === 'result');
+    const result = d.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .find((ev) => ev.event === 'result');
     const live = result.to as string;
-    const env = JSON.parse(docker('exec', `${app}-api-${live}`, 'cat', '/tmp/migrate-env.json')) as Record<string, string>;
+    const env = JSON.parse(docker('exec', `${app}-api-${live}`, 'cat', '/tmp/migrate-env.json')) as Record<
+      string,
+      string
+    >;
     assert.equal(env.SWITCHYARD_RELEASE, result.release);
     assert.equal(env.SWITCHYARD_COLOUR, live);
     assert.equal(env.COLOUR, live);

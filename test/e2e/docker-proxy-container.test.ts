@@ -31,14 +31,30 @@ test('init -> deploy -> rollback -> deploy -> down with nginx in its own contain
 
   const init = await p.cli(['init']);
   assert.equal(init.code, 0, init.out);
-  const s1 = await expectLive(p, { colour: 'blue', version: '1.0.0', type: 'init', from: null, historyLength: 1, idle: { status: 'stopped', release: null }, others: [proxy] });
+  const s1 = await expectLive(p, {
+    colour: 'blue',
+    version: '1.0.0',
+    type: 'init',
+    from: null,
+    historyLength: 1,
+    idle: { status: 'stopped', release: null },
+    others: [proxy],
+  });
   // The nginx serving the requests is the container's: the same one all along (a switch is a flag file, no restart).
   const id = proxyId();
 
   await setVersion(p, '2.0.0');
   const d = await p.cli(['deploy', '--auto-switch']);
   assert.equal(d.code, 0, d.out);
-  const s2 = await expectLive(p, { colour: 'green', version: '2.0.0', type: 'deploy', from: 'blue', historyLength: 2, idle: { status: 'stopped', release: s1.colours.blue.release }, others: [proxy] });
+  const s2 = await expectLive(p, {
+    colour: 'green',
+    version: '2.0.0',
+    type: 'deploy',
+    from: 'blue',
+    historyLength: 2,
+    idle: { status: 'stopped', release: s1.colours.blue.release },
+    others: [proxy],
+  });
   assert.notEqual(s2.colours.green.release, s1.colours.blue.release, 'a new release');
   assert.equal(proxyId(), id, 'the same proxy container');
 
@@ -62,7 +78,15 @@ test('init -> deploy -> rollback -> deploy -> down with nginx in its own contain
   await setVersion(p, '3.0.0');
   const d2 = await p.cli(['deploy', '--auto-switch']);
   assert.equal(d2.code, 0, d2.out);
-  const s4 = await expectLive(p, { colour: 'green', version: '3.0.0', type: 'deploy', from: 'blue', historyLength: 4, idle: { status: 'stopped', release: s1.colours.blue.release }, others: [proxy] });
+  const s4 = await expectLive(p, {
+    colour: 'green',
+    version: '3.0.0',
+    type: 'deploy',
+    from: 'blue',
+    historyLength: 4,
+    idle: { status: 'stopped', release: s1.colours.blue.release },
+    others: [proxy],
+  });
   assert.notEqual(s4.colours.green.release, s2.colours.green.release, 'a new release, not the rolled-back one');
   assert.equal(proxyId(), id, 'the same proxy container');
 

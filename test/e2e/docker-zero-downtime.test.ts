@@ -17,7 +17,13 @@ let p: DockerE2e;
 before(async () => {
   p = await makeDockerProject({ app, sharedDb: false });
   const yml = path.join(p.dir, 'switchyard.yml');
-  await fs.writeFile(yml, (await fs.readFile(yml, 'utf8')).replace('  mode: host\n', '  mode: container\n  image: switchyard/base:bookworm\n'));
+  await fs.writeFile(
+    yml,
+    (await fs.readFile(yml, 'utf8')).replace(
+      '  mode: host\n',
+      '  mode: container\n  image: switchyard/base:bookworm\n',
+    ),
+  );
   const init = await p.cli(['init']);
   assert.equal(init.code, 0, init.out);
 }, budget(20_000));
@@ -33,7 +39,13 @@ async function ok(args: string[]) {
 }
 
 test('container nginx under load: deploy, 10 switches and a rollback fail no request', budget(51_700), async (t) => {
-  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/health', connections: 16, maxRequests: 400_000, maxMs: 240_000 });
+  const load = startLoad({
+    origin: `http://127.0.0.1:${p.port}`,
+    path: '/api/health',
+    connections: 16,
+    maxRequests: 400_000,
+    maxMs: 240_000,
+  });
   while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
   await fs.writeFile(path.join(p.root, 'app', 'api', 'VERSION'), '2.0.0\n');
   const marks: Mark[] = await deployThenSwitch(ok, 10);
@@ -41,7 +53,9 @@ test('container nginx under load: deploy, 10 switches and a rollback fail no req
   // Keep the load going after the last command: at least 1,000 requests checked against the final colour.
   await keepLoading(load);
   const totals = await load.stop();
-  t.diagnostic(`sent ${totals.sent} in ${totals.ms} ms, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}`);
+  t.diagnostic(
+    `sent ${totals.sent} in ${totals.ms} ms, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}`,
+  );
   assert.ok(totals.sent >= 3000, `sent ${totals.sent}`);
   assert.equal(totals.failed, 0, `failed: ${JSON.stringify(totals.errors)}`);
   assert.ok(assertFollowsMarks(totals, marks) >= 1000);

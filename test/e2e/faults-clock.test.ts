@@ -16,7 +16,11 @@ import { makeProject, type Project } from '../helpers/project.ts';
 import { assertServedBy, loadOn, statusJson, waitFor, warmUp } from '../helpers/faults.ts';
 import { budget } from '../helpers/budget.ts';
 
-const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/faketime/libfaketimeMT.so.1'].find((f) => existsSync(f));
+const LIBFAKETIME = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1',
+  '/usr/lib/faketime/libfaketimeMT.so.1',
+].find((f) => existsSync(f));
 let p: Project;
 
 before(async () => {
@@ -37,47 +41,72 @@ const stepMs = (out: string, step: RegExp) => {
   return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
 };
 
-test('the wall clock jumps +1 h during the health wait and -2 h during the stop grace: the deploy takes its normal time', budget(5_600), async () => {
-  const clock = path.join(p.dir, 'clock-offset');
-  await fs.writeFile(clock, '+0\n');
-  const logOf = (c: string) => path.join(p.dir, '.switchyard', 'logs', c, 'api.log');
-  const blueLogBefore = (await fs.readFile(logOf('blue'), 'utf8')).length;
-  await p.setBehaviour({ version: 'v2', mode: 'ok', startDelayMs: 1200 });
+test(
+  'the wall clock jumps +1 h during the health wait and -2 h during the stop grace: the deploy takes its normal time',
+  budget(5_600),
+  async () => {
+    const clock = path.join(p.dir, 'clock-offset');
+    await fs.writeFile(clock, '+0\n');
+    const logOf = (c: string) => path.join(p.dir, '.switchyard', 'logs', c, 'api.log');
+    const blueLogBefore = (await fs.readFile(logOf('blue'), 'utf8')).length;
+    await p.setBehaviour({ version: 'v2', mode: 'ok', startDelayMs: 1200 });
 
-  const load = loadOn(p.port, { maxRequests: 40_000, maxMs: 60_000 });
-  await warmUp(load);
-  const t0 = performance.now();
-  // Only this command runs on the fake clock (p.env is the environment p.spawn uses).
-  const fake = { LD_PRELOAD: LIBFAKETIME!, FAKETIME_TIMESTAMP_FILE: clock, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
-  Object.assign(p.env, fake);
-  const child = p.spawn(['deploy', '--auto-switch']);
-  for (const k of Object.keys(fake)) delete p.env[k];
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const closed = new Promise<number | null>((r) => child.once('close', r));
-  const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await waitFor("green's slow start", async () => /delaying start by 1200 ms/.test(await fs.readFile(logOf('green'), 'utf8').catch(() => '')), 15_000, 10);
-  await fs.writeFile(clock, '+3600\n'); // one hour forward, while the health checks wait
-  await waitFor('blue to get its SIGTERM', async () => (await fs.readFile(logOf('blue'), 'utf8')).slice(blueLogBefore).includes('ignoring SIGTERM'), 20_000, 10);
-  await fs.writeFile(clock, '-3600\n'); // two hours back, while the stop waits for blue
-  // A wall-clock stop deadline would now be two hours away: the kill timer above bounds that.
-  const code = await closed;
-  clearTimeout(kill);
-  const ms = performance.now() - t0;
-  const totals = await load.stop();
+    const load = loadOn(p.port, { maxRequests: 40_000, maxMs: 60_000 });
+    await warmUp(load);
+    const t0 = performance.now();
+    // Only this command runs on the fake clock (p.env is the environment p.spawn uses).
+    const fake = {
+      LD_PRELOAD: LIBFAKETIME!,
+      FAKETIME_TIMESTAMP_FILE: clock,
+      FAKETIME_NO_CACHE: '1',
+      FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    };
+    Object.assign(p.env, fake);
+    const child = p.spawn(['deploy', '--auto-switch']);
+    for (const k of Object.keys(fake)) delete p.env[k];
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const closed = new Promise<number | null>((r) => child.once('close', r));
+    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await waitFor(
+      "green's slow start",
+      async () => /delaying start by 1200 ms/.test(await fs.readFile(logOf('green'), 'utf8').catch(() => '')),
+      15_000,
+      10,
+    );
+    await fs.writeFile(clock, '+3600\n'); // one hour forward, while the health checks wait
+    await waitFor(
+      'blue to get its SIGTERM',
+      async () => (await fs.readFile(logOf('blue'), 'utf8')).slice(blueLogBefore).includes('ignoring SIGTERM'),
+      20_000,
+      10,
+    );
+    await fs.writeFile(clock, '-3600\n'); // two hours back, while the stop waits for blue
+    // A wall-clock stop deadline would now be two hours away: the kill timer above bounds that.
+    const code = await closed;
+    clearTimeout(kill);
+    const ms = performance.now() - t0;
+    const totals = await load.stop();
 
-  assert.equal(code, 0, `the deploy did not finish (killed after 30 s means a wait used the wall clock):\n${out}`);
-  assert.ok(ms < 15_000, `the deploy took ${Math.round(ms)} ms`);
-  assert.match(out, /\[5\/8\] Running health checks on green\.\.\. ✓/);
-  const stop = stepMs(out, /\[8\/8\] Stopping blue environment\.\.\. ✓/);
-  assert.ok(stop >= 1800 && stop < 6000, `stopping blue took ${stop} ms: stopTimeout is 2 s, then SIGKILL`);
-  assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
-  assert.equal((await p.get('/api/echo')).colour, 'green');
-  const st = await statusJson(p);
-  assert.equal(st.code, 0, st.out);
-  assert.ok(st.report.colours.blue.services.every((s: { running: boolean }) => !s.running), 'blue was killed after its grace period');
-  // The jumps really reached the CLI: state.json's last write (after the stop) carries the fake time.
-  const updatedAt = Date.parse(JSON.parse((await p.file('.switchyard/state.json'))!).updatedAt);
-  assert.ok(updatedAt < Date.now() - 50 * 60_000, `state.json was written at ${new Date(updatedAt).toISOString()}, not an hour in the past: libfaketime did not apply`);
-});
+    assert.equal(code, 0, `the deploy did not finish (killed after 30 s means a wait used the wall clock):\n${out}`);
+    assert.ok(ms < 15_000, `the deploy took ${Math.round(ms)} ms`);
+    assert.match(out, /\[5\/8\] Running health checks on green\.\.\. ✓/);
+    const stop = stepMs(out, /\[8\/8\] Stopping blue environment\.\.\. ✓/);
+    assert.ok(stop >= 1800 && stop < 6000, `stopping blue took ${stop} ms: stopTimeout is 2 s, then SIGKILL`);
+    assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
+    assert.equal((await p.get('/api/echo')).colour, 'green');
+    const st = await statusJson(p);
+    assert.equal(st.code, 0, st.out);
+    assert.ok(
+      st.report.colours.blue.services.every((s: { running: boolean }) => !s.running),
+      'blue was killed after its grace period',
+    );
+    // The jumps really reached the CLI: state.json's last write (after the stop) carries the fake time.
+    const updatedAt = Date.parse(JSON.parse((await p.file('.switchyard/state.json'))!).updatedAt);
+    assert.ok(
+      updatedAt < Date.now() - 50 * 60_000,
+      `state.json was written at ${new Date(updatedAt).toISOString()}, not an hour in the past: libfaketime did not apply`,
+    );
+  },
+);

@@ -77,7 +77,9 @@ async function restartDockerd(): Promise<{ downMs: number }> {
  */
 function othersBusy(): string[] {
   const busy: string[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid && Number(d) !== process.ppid)) {
+  for (const pid of readdirSync('/proc').filter(
+    (d) => /^\d+$/.test(d) && Number(d) !== process.pid && Number(d) !== process.ppid,
+  )) {
     const cmd = (() => {
       try {
         return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
@@ -85,9 +87,23 @@ function othersBusy(): string[] {
         return '';
       }
     })();
-    if (/\bnode\b/.test(cmd) && /test\/(e2e|integration)\/(docker-|runtime-docker|backup-container|infra)|bench\/.*docker/.test(cmd) && !cmd.includes('faults-docker')) busy.push(`pid ${pid}: ${cmd.slice(0, 120)}`);
+    if (
+      /\bnode\b/.test(cmd) &&
+      /test\/(e2e|integration)\/(docker-|runtime-docker|backup-container|infra)|bench\/.*docker/.test(cmd) &&
+      !cmd.includes('faults-docker')
+    )
+      busy.push(`pid ${pid}: ${cmd.slice(0, 120)}`);
   }
-  const rows = docker('ps', '-a', '--filter', 'label=switchyard.app', '--format', '{{.Label "switchyard.app"}} {{.State}}').split('\n').filter(Boolean);
+  const rows = docker(
+    'ps',
+    '-a',
+    '--filter',
+    'label=switchyard.app',
+    '--format',
+    '{{.Label "switchyard.app"}} {{.State}}',
+  )
+    .split('\n')
+    .filter(Boolean);
   return [...busy, ...rows.filter((r) => !r.startsWith(`${app} `) && /created|restarting|removing/.test(r))];
 }
 
@@ -114,89 +130,123 @@ after(async () => {
   if (p) await p.cleanup();
 }, budget(20_000));
 
-test('dockerd restarted during the health checks: the deploy fails clearly, blue comes back and serves, state never changed', budget(21_000), async (t) => {
-  const stateBefore = await p.file('.switchyard/state.json');
-  const envBefore = await p.file('.current-env');
-  await fs.writeFile(path.join(p.root, 'app', 'api', 'VERSION'), '2.0.0\n');
+test(
+  'dockerd restarted during the health checks: the deploy fails clearly, blue comes back and serves, state never changed',
+  budget(21_000),
+  async (t) => {
+    const stateBefore = await p.file('.switchyard/state.json');
+    const envBefore = await p.file('.current-env');
+    await fs.writeFile(path.join(p.root, 'app', 'api', 'VERSION'), '2.0.0\n');
 
-  // Bounded: no other Docker test may be creating containers when the engine goes away.
-  let busy: string[] = [];
-  await waitFor('other Docker tests to leave the engine idle', () => (busy = othersBusy()).length === 0, 300_000, 1000).catch((e) => {
-    throw new Error(`${(e as Error).message}: ${busy.join('; ')}`);
-  });
+    // Bounded: no other Docker test may be creating containers when the engine goes away.
+    let busy: string[] = [];
+    await waitFor(
+      'other Docker tests to leave the engine idle',
+      () => (busy = othersBusy()).length === 0,
+      300_000,
+      1000,
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}: ${busy.join('; ')}`);
+    });
 
-  const load = loadOn(p.port, { path: '/api/health', connections: 8, maxRequests: 200_000, maxMs: 240_000 });
-  await warmUp(load, 200);
-  const child = spawn(process.execPath, [CLI, 'deploy', '--auto-switch'], { cwd: p.dir, env: p.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const closed = new Promise<number | null>((r) => child.once('close', r));
-  const kill = setTimeout(() => child.kill('SIGKILL'), 240_000);
-  let outage = { from: 0, to: 0, downMs: 0 };
-  try {
-    await waitFor('the health step of the deploy', () => /\[5\/8\] Running health checks on green/.test(out), 180_000, 20);
-    outage.from = Date.now();
-    outage = { ...outage, ...(await restartDockerd()) };
-  } finally {
-    if (!engineUp()) startDockerd();
-  }
-  const code = await closed;
-  clearTimeout(kill);
+    const load = loadOn(p.port, { path: '/api/health', connections: 8, maxRequests: 200_000, maxMs: 240_000 });
+    await warmUp(load, 200);
+    const child = spawn(process.execPath, [CLI, 'deploy', '--auto-switch'], {
+      cwd: p.dir,
+      env: p.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const closed = new Promise<number | null>((r) => child.once('close', r));
+    const kill = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    let outage = { from: 0, to: 0, downMs: 0 };
+    try {
+      await waitFor(
+        'the health step of the deploy',
+        () => /\[5\/8\] Running health checks on green/.test(out),
+        180_000,
+        20,
+      );
+      outage.from = Date.now();
+      outage = { ...outage, ...(await restartDockerd()) };
+    } finally {
+      if (!engineUp()) startDockerd();
+    }
+    const code = await closed;
+    clearTimeout(kill);
 
-  const exitedAt = Date.now();
-  // Blue's containers come back by their restart policy: wait until nginx gets a 200 from blue. A
-  // status check is needed: while blue's container is still down nginx answers 502, and its
-  // X-Switchyard-Env header names blue on that 502 too (a CI run ended the outage on such an answer).
-  const blueAnswers = async () => {
-    const r = await p.get('/api/health').catch(() => undefined);
-    return r?.status === 200 && r.colour === 'blue';
-  };
-  await waitFor('blue to answer through nginx again', blueAnswers, 90_000, 250);
-  outage.to = Date.now();
-  await sleep(1500);
-  const totals = await load.stop();
+    const exitedAt = Date.now();
+    // Blue's containers come back by their restart policy: wait until nginx gets a 200 from blue. A
+    // status check is needed: while blue's container is still down nginx answers 502, and its
+    // X-Switchyard-Env header names blue on that 502 too (a CI run ended the outage on such an answer).
+    const blueAnswers = async () => {
+      const r = await p.get('/api/health').catch(() => undefined);
+      return r?.status === 200 && r.colour === 'blue';
+    };
+    await waitFor('blue to answer through nginx again', blueAnswers, 90_000, 250);
+    outage.to = Date.now();
+    await sleep(1500);
+    const totals = await load.stop();
 
-  // The deploy did not pass: it failed, saying the engine went away (never a stack trace).
-  assert.equal(code, 1, out);
-  // What it says depends on the moment: dockerd first stops the containers (level 1: green's api
-  // or frontend "exited", whichever went first), then stops answering ("cannot reach the Docker
-  // engine at ...").
-  assert.match(out, /\[5\/8\] Running health checks on green\.\.\. ✗/, out);
-  assert.match(out, /green did not become healthy[\s\S]*level 1 processes running: FAILED - (api|frontend): not running \(\S+ is exited|cannot reach the Docker engine at /, out);
-  assert.doesNotMatch(out, /internal error|please report/, out);
-  assert.doesNotMatch(out, /\[7\/8\]/, 'no switch was attempted');
-  assert.equal(await p.file('.switchyard/state.json'), stateBefore, 'state.json unchanged');
-  assert.equal(await p.file('.current-env'), envBefore, '.current-env unchanged');
+    // The deploy did not pass: it failed, saying the engine went away (never a stack trace).
+    assert.equal(code, 1, out);
+    // What it says depends on the moment: dockerd first stops the containers (level 1: green's api
+    // or frontend "exited", whichever went first), then stops answering ("cannot reach the Docker
+    // engine at ...").
+    assert.match(out, /\[5\/8\] Running health checks on green\.\.\. ✗/, out);
+    assert.match(
+      out,
+      /green did not become healthy[\s\S]*level 1 processes running: FAILED - (api|frontend): not running \(\S+ is exited|cannot reach the Docker engine at /,
+      out,
+    );
+    assert.doesNotMatch(out, /internal error|please report/, out);
+    assert.doesNotMatch(out, /\[7\/8\]/, 'no switch was attempted');
+    assert.equal(await p.file('.switchyard/state.json'), stateBefore, 'state.json unchanged');
+    assert.equal(await p.file('.current-env'), envBefore, '.current-env unchanged');
 
-  // Outside the outage, not one request failed; inside it, failures are the engine's, not ours.
-  const outside = totals.samples.filter((s) => {
-    const t = totals.startedAt + s.at;
-    return t < outage.from || t > outage.to;
-  });
-  const failedOutside = outside.filter((s) => s.status < 200 || s.status >= 400);
-  const timeline = `(ms since the load began: engine stopped ${outage.from - totals.startedAt}, deploy exited ${exitedAt - totals.startedAt}, blue answered ${outage.to - totals.startedAt})`;
-  assert.equal(failedOutside.length, 0, `failed outside the engine outage ${timeline}: ${JSON.stringify(failedOutside.slice(0, 5))}`);
-  assert.ok(outside.filter((s) => totals.startedAt + s.at > outage.to).length > 100, 'enough requests after the engine came back');
-  assert.ok(outside.every((s) => s.colour === 'blue'), 'only blue ever served');
+    // Outside the outage, not one request failed; inside it, failures are the engine's, not ours.
+    const outside = totals.samples.filter((s) => {
+      const t = totals.startedAt + s.at;
+      return t < outage.from || t > outage.to;
+    });
+    const failedOutside = outside.filter((s) => s.status < 200 || s.status >= 400);
+    const timeline = `(ms since the load began: engine stopped ${outage.from - totals.startedAt}, deploy exited ${exitedAt - totals.startedAt}, blue answered ${outage.to - totals.startedAt})`;
+    assert.equal(
+      failedOutside.length,
+      0,
+      `failed outside the engine outage ${timeline}: ${JSON.stringify(failedOutside.slice(0, 5))}`,
+    );
+    assert.ok(
+      outside.filter((s) => totals.startedAt + s.at > outage.to).length > 100,
+      'enough requests after the engine came back',
+    );
+    assert.ok(
+      outside.every((s) => s.colour === 'blue'),
+      'only blue ever served',
+    );
 
-  // After the outage: a fresh keep-alive load through nginx, all blue, none failed.
-  const after = loadOn(p.port, { path: '/api/health', connections: 8, maxRequests: 2000, maxMs: 30_000 });
-  const t2 = await after.done;
-  assert.equal(t2.failed, 0, JSON.stringify(t2.errors));
-  assert.deepEqual(Object.keys(t2.byColour), ['blue']);
+    // After the outage: a fresh keep-alive load through nginx, all blue, none failed.
+    const after = loadOn(p.port, { path: '/api/health', connections: 8, maxRequests: 2000, maxMs: 30_000 });
+    const t2 = await after.done;
+    assert.equal(t2.failed, 0, JSON.stringify(t2.errors));
+    assert.deepEqual(Object.keys(t2.byColour), ['blue']);
 
-  // status explains what is left (the engine restarted green's containers too) and the fix works.
-  const st = await p.cli(['status']);
-  if (st.code !== 0) {
-    assert.equal(st.code, 4, st.out);
-    assert.match(st.out, /fix: run `switchyard (deploy|down green|recover)/, st.out);
-  }
-  const fix = await p.cli(/switchyard recover/.test(st.out) ? ['recover'] : ['down', 'green']);
-  assert.equal(fix.code, 0, fix.out);
-  if (p.containers().length > 2) assert.equal((await p.cli(['down', 'green'])).code, 0);
-  const again = await p.cli(['status']);
-  assert.equal(again.code, 0, again.out);
-  assert.deepEqual(p.containers(), [`${app}-api-blue`, `${app}-frontend-blue`]);
-  t.diagnostic(`engine down for ${outage.downMs} ms; ${totals.failed} of ${totals.sent} requests failed, all inside the outage (${outage.to - outage.from} ms until blue answered again)`);
-});
+    // status explains what is left (the engine restarted green's containers too) and the fix works.
+    const st = await p.cli(['status']);
+    if (st.code !== 0) {
+      assert.equal(st.code, 4, st.out);
+      assert.match(st.out, /fix: run `switchyard (deploy|down green|recover)/, st.out);
+    }
+    const fix = await p.cli(/switchyard recover/.test(st.out) ? ['recover'] : ['down', 'green']);
+    assert.equal(fix.code, 0, fix.out);
+    if (p.containers().length > 2) assert.equal((await p.cli(['down', 'green'])).code, 0);
+    const again = await p.cli(['status']);
+    assert.equal(again.code, 0, again.out);
+    assert.deepEqual(p.containers(), [`${app}-api-blue`, `${app}-frontend-blue`]);
+    t.diagnostic(
+      `engine down for ${outage.downMs} ms; ${totals.failed} of ${totals.sent} requests failed, all inside the outage (${outage.to - outage.from} ms until blue answered again)`,
+    );
+  },
+);

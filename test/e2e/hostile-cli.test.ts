@@ -52,7 +52,10 @@ function snapshot(): Map<string, string> {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       const st = fs.lstatSync(p);
-      out.set(path.relative(container, p), `${e.isDirectory() ? 'd' : e.isSymbolicLink() ? `l>${fs.readlinkSync(p)}` : 'f'}:${st.size}:${e.isDirectory() ? '' : st.mtimeMs}:${(st.mode & 0o777).toString(8)}`);
+      out.set(
+        path.relative(container, p),
+        `${e.isDirectory() ? 'd' : e.isSymbolicLink() ? `l>${fs.readlinkSync(p)}` : 'f'}:${st.size}:${e.isDirectory() ? '' : st.mtimeMs}:${(st.mode & 0o777).toString(8)}`,
+      );
       if (e.isDirectory()) walk(p);
     }
   };
@@ -60,7 +63,10 @@ function snapshot(): Map<string, string> {
   return out;
 }
 
-function diff(before: Map<string, string>, now = snapshot()): { added: string[]; changed: string[]; removed: string[] } {
+function diff(
+  before: Map<string, string>,
+  now = snapshot(),
+): { added: string[]; changed: string[]; removed: string[] } {
   return {
     added: [...now.keys()].filter((k) => !before.has(k)),
     changed: [...before.keys()].filter((k) => now.has(k) && now.get(k) !== before.get(k)),
@@ -71,7 +77,8 @@ const NOTHING = { added: [], changed: [], removed: [] };
 
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
 const HINT = '(run with --help for usage)';
-const SUGGESTION = /^\(Did you mean (one of )?--?[a-z][a-z-]*(, --?[a-z][a-z-]*)*\?\)$|^\(Did you mean (one of )?[a-z]+(, [a-z]+)*\?\)$/;
+const SUGGESTION =
+  /^\(Did you mean (one of )?--?[a-z][a-z-]*(, --?[a-z][a-z-]*)*\?\)$|^\(Did you mean (one of )?[a-z]+(, [a-z]+)*\?\)$/;
 
 /** Exit 2, one line of message (+ commander's usage hint), no stack trace, nothing on stdout (with --json: one error event). */
 function assertUsageError(r: Run, argv: string[]): void {
@@ -82,17 +89,26 @@ function assertUsageError(r: Run, argv: string[]): void {
     const lines = r.stdout.split('\n').filter((l) => l !== '');
     assert.equal(lines.length, 1, `${what}: stdout ${JSON.stringify(r.stdout.slice(0, 300))}`);
     const ev = JSON.parse(lines[0]!) as { event?: string; code?: string; exitCode?: number };
-    assert.deepEqual([ev.event, ev.exitCode, typeof ev.code], ['error', 2, 'string'], `${what}: ${lines[0]!.slice(0, 300)}`);
+    assert.deepEqual(
+      [ev.event, ev.exitCode, typeof ev.code],
+      ['error', 2, 'string'],
+      `${what}: ${lines[0]!.slice(0, 300)}`,
+    );
   } else assert.equal(r.stdout, '', `${what}: printed on stdout`);
   const lines = r.stderr.split('\n').filter((l) => l !== '');
   assert.ok(lines.length >= 1, `${what}: no message`);
   for (const l of lines) {
     assert.ok(!CONTROL.test(l), `${what}: control character in ${JSON.stringify(l.slice(0, 120))}`);
-    assert.doesNotMatch(l, /^\s+at |internal error|TypeError|ReferenceError|please report/, `${what}: ${l.slice(0, 200)}`);
+    assert.doesNotMatch(
+      l,
+      /^\s+at |internal error|TypeError|ReferenceError|please report/,
+      `${what}: ${l.slice(0, 200)}`,
+    );
   }
   // Commander's suggestion, when it has one, is its own line: made of our names, never of the input.
   const rest = lines.slice(1).filter((l) => !SUGGESTION.test(l));
-  if (lines[0]!.startsWith('error: ')) assert.deepEqual(rest, [HINT], `${what}: more than one line:\n${r.stderr.slice(0, 500)}`);
+  if (lines[0]!.startsWith('error: '))
+    assert.deepEqual(rest, [HINT], `${what}: more than one line:\n${r.stderr.slice(0, 500)}`);
   else assert.match(lines[0]!, /^✗ \S/, `${what}: ${lines[0]!.slice(0, 200)}`);
 }
 
@@ -128,10 +144,26 @@ after(async () => {
 
 // ---------------------------------------------------------------------------------------------
 
-type Cmd = { name: string; colour?: 'required' | 'optional'; args: number; extraOptional?: number; flags: string[]; valued?: Array<[string, string[]]> };
+type Cmd = {
+  name: string;
+  colour?: 'required' | 'optional';
+  args: number;
+  extraOptional?: number;
+  flags: string[];
+  valued?: Array<[string, string[]]>;
+};
 const COMMANDS: Cmd[] = [
   { name: 'init', args: 0, flags: ['--skip-tests', '-y', '--force-unlock'], valued: [['--ref', ['HEAD']]] },
-  { name: 'deploy', args: 0, flags: ['--auto-switch', '--skip-tests', '--skip-backup', '--keep-old', '--pull'], valued: [['--ref', ['v1']], ['--canary', ['10,100']], ['--step-wait', ['5s']]] },
+  {
+    name: 'deploy',
+    args: 0,
+    flags: ['--auto-switch', '--skip-tests', '--skip-backup', '--keep-old', '--pull'],
+    valued: [
+      ['--ref', ['v1']],
+      ['--canary', ['10,100']],
+      ['--step-wait', ['5s']],
+    ],
+  },
   { name: 'rollback', args: 0, flags: ['--force', '-f'] },
   { name: 'switch', colour: 'required', args: 0, flags: ['--force'], valued: [['--weight', ['10']]] },
   { name: 'preview', colour: 'required', args: 0, flags: [] },
@@ -151,15 +183,60 @@ const COMMANDS: Cmd[] = [
 
 const NOISE = fc.oneof(
   fc.constantFrom(
-    '../../etc/passwd', '/etc/passwd', '..%2f..%2fetc%2fpasswd', '../sibling', 'a\nb', 'line one\nline two\r\n', '\u001b[2J\u001b[31mred', '\u2028', '日本語',
-    '${HOME}', '$(touch pwned)', '`touch pwned`', '; touch /tmp/pwned', '*', '~', ' ', '', 'blue\n', 'x'.repeat(100_000), '%n%s%x', '\\',
+    '../../etc/passwd',
+    '/etc/passwd',
+    '..%2f..%2fetc%2fpasswd',
+    '../sibling',
+    'a\nb',
+    'line one\nline two\r\n',
+    '\u001b[2J\u001b[31mred',
+    '\u2028',
+    '日本語',
+    '${HOME}',
+    '$(touch pwned)',
+    '`touch pwned`',
+    '; touch /tmp/pwned',
+    '*',
+    '~',
+    ' ',
+    '',
+    'blue\n',
+    'x'.repeat(100_000),
+    '%n%s%x',
+    '\\',
   ),
   fc.string({ maxLength: 20 }).filter((s) => !s.includes('\u0000')),
 );
-const BAD_COLOUR = fc.oneof(fc.constantFrom('purple', 'Blue', 'GREEN', 'blue ', ' green', '', 'blu', 'blue\ngreen', '../blue', 'b'.repeat(100_000), '\u001b[34mblue'), NOISE.filter((s) => s !== 'blue' && s !== 'green'));
+const BAD_COLOUR = fc.oneof(
+  fc.constantFrom(
+    'purple',
+    'Blue',
+    'GREEN',
+    'blue ',
+    ' green',
+    '',
+    'blu',
+    'blue\ngreen',
+    '../blue',
+    'b'.repeat(100_000),
+    '\u001b[34mblue',
+  ),
+  NOISE.filter((s) => s !== 'blue' && s !== 'green'),
+);
 const BAD_FLAG = fc.oneof(
   fc.string({ unit: fc.constantFrom(...'abcxyz-0123'.split('')), minLength: 1, maxLength: 10 }).map((s) => `--zz-${s}`),
-  fc.constantFrom('-Q', '-Z', '-X', '--zz', '---', '--no-such-flag', '--auto-switch=maybe', `--${'q'.repeat(60_000)}`, '--\u001b[31m', '--a\nb'),
+  fc.constantFrom(
+    '-Q',
+    '-Z',
+    '-X',
+    '--zz',
+    '---',
+    '--no-such-flag',
+    '--auto-switch=maybe',
+    `--${'q'.repeat(60_000)}`,
+    '--\u001b[31m',
+    '--a\nb',
+  ),
 );
 
 const DURATIONS = ['soon', '-1', '1e999', '', 'x'.repeat(1000), '1\n2'];
@@ -193,17 +270,37 @@ function badArgv(cmd: Cmd): fc.Arbitrary<string[]> {
       return { positional: full(c, rest), options: fl };
     }),
     // Every slot filled, then one or two arguments more.
-    fc.tuple(colour, fc.array(positionalNoise, { minLength: slots - (cmd.colour ? 1 : 0), maxLength: slots - (cmd.colour ? 1 : 0) }), fc.array(positionalNoise, { minLength: 1, maxLength: 2 }), flags).map(([c, rest, more, fl]) => ({
-      positional: [...full(c, rest), ...more],
-      options: fl,
-    })),
+    fc
+      .tuple(
+        colour,
+        fc.array(positionalNoise, { minLength: slots - (cmd.colour ? 1 : 0), maxLength: slots - (cmd.colour ? 1 : 0) }),
+        fc.array(positionalNoise, { minLength: 1, maxLength: 2 }),
+        flags,
+      )
+      .map(([c, rest, more, fl]) => ({
+        positional: [...full(c, rest), ...more],
+        options: fl,
+      })),
   ];
   if (cmd.colour === 'required') {
-    kinds.push(fc.tuple(BAD_COLOUR.filter((x) => !x.startsWith('-')), someArgs, flags).map(([c, rest, fl]) => ({ positional: [c, ...rest], options: fl })));
+    kinds.push(
+      fc
+        .tuple(
+          BAD_COLOUR.filter((x) => !x.startsWith('-')),
+          someArgs,
+          flags,
+        )
+        .map(([c, rest, fl]) => ({ positional: [c, ...rest], options: fl })),
+    );
   }
   for (const [f] of cmd.valued ?? []) {
     const bad = BAD_VALUES[f] ?? [];
-    if (bad.length) kinds.push(fc.tuple(colour, someArgs, fc.constantFrom(...bad)).map(([c, rest, v]) => ({ positional: full(c, rest), options: [`${f}=${v}`] })));
+    if (bad.length)
+      kinds.push(
+        fc
+          .tuple(colour, someArgs, fc.constantFrom(...bad))
+          .map(([c, rest, v]) => ({ positional: full(c, rest), options: [`${f}=${v}`] })),
+      );
   }
   return fc.oneof(...kinds).map((k) => [cmd.name, ...k.positional, ...k.options]);
 }
@@ -226,11 +323,18 @@ describe('random bad argv for every command', { concurrency: 3 }, () => {
   test('unknown commands and top-level junk', budget(3_700), async () => {
     const before = snapshot();
     await fc.assert(
-      fc.asyncProperty(fc.oneof(NOISE.filter((s) => !['', '-', 'help'].includes(s) && !s.startsWith('-')), BAD_FLAG), fc.array(NOISE, { maxLength: 3 }), async (first, rest) => {
-        fc.pre(!COMMANDS.some((c) => c.name === first) && !['reap', 'help'].includes(first));
-        const argv = [first, ...rest];
-        assertUsageError(await cli(argv), argv);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          NOISE.filter((s) => !['', '-', 'help'].includes(s) && !s.startsWith('-')),
+          BAD_FLAG,
+        ),
+        fc.array(NOISE, { maxLength: 3 }),
+        async (first, rest) => {
+          fc.pre(!COMMANDS.some((c) => c.name === first) && !['reap', 'help'].includes(first));
+          const argv = [first, ...rest];
+          assertUsageError(await cli(argv), argv);
+        },
+      ),
       { numRuns: Math.max(6, Math.round(RUNS / 4)), seed: SEED, endOnFailure: true },
     );
     assert.deepEqual(diff(before), NOTHING);
@@ -238,7 +342,17 @@ describe('random bad argv for every command', { concurrency: 3 }, () => {
 
   test('-c with hostile config paths: exit 2 naming the problem, nothing written', budget(2_200), async () => {
     const before = snapshot();
-    for (const c of ['../../etc/passwd', '/etc/passwd', '../sibling', '../sibling/outside.txt', '/dev/zero', '/proc/self/environ', 'nope\n✗ forged line.yml', '\u001b[31mred.yml', 'x'.repeat(5000)]) {
+    for (const c of [
+      '../../etc/passwd',
+      '/etc/passwd',
+      '../sibling',
+      '../sibling/outside.txt',
+      '/dev/zero',
+      '/proc/self/environ',
+      'nope\n✗ forged line.yml',
+      '\u001b[31mred.yml',
+      'x'.repeat(5000),
+    ]) {
       const argv = ['status', '-c', c];
       const r = await cli(argv);
       assertUsageError(r, argv);
@@ -248,38 +362,69 @@ describe('random bad argv for every command', { concurrency: 3 }, () => {
 });
 
 describe('restore only restores backups from the backup folder', () => {
-  test('traversal, absolute paths, symlinks out of the folder and a symlinked `latest` are refused with exit 2, before anything runs', budget(3_700), async () => {
-    const before = snapshot();
-    const outside = [
-      '../../etc/passwd', '/etc/passwd', path.join(sibling, 'outside.txt'), '../sibling/outside.txt', 'backups/../../sibling/outside.txt',
-      'db-backup-20991231-235959-evil.dump', path.join(project, 'backups', 'db-backup-20991231-235959-evil.dump'), 'passwd-link.sql', 'latest',
-      '..', '.', './switchyard.yml', '/', `${'../'.repeat(30)}etc/shadow`,
-    ];
-    for (const ref of outside) {
-      const argv = ['restore', ref, '--yes'];
-      const r = await cli(argv);
-      assertUsageError(r, argv);
-      assert.match(r.stderr, /is not a backup in .*: only backups in the backup folder can be restored/, r.stderr);
-    }
-    // Names inside the folder that are not a complete backup: RESTORE_FAILED as before (exit 1), also one clean line.
-    for (const ref of [`${GOOD}.json`, 'switchyard.yml', '..%2fsibling%2foutside.txt', 'a\nb\u001b[31m', 'db-backup-20990101-000000-nope.dump']) {
-      const r = await cli(['restore', ref, '--yes']);
-      assert.equal(r.code, 1, r.stderr);
-      const lines = r.stderr.split('\n').filter((l) => l !== '');
-      assert.match(lines[0]!, /^✗ no backup named /);
-      for (const l of lines) assert.ok(!CONTROL.test(l), JSON.stringify(l));
-    }
-    assert.deepEqual(diff(before), NOTHING, 'a refused restore changed something (safety backup, lock, history or the restore command ran)');
-    assert.ok(!fs.existsSync(path.join(project, 'restored.out')));
-  });
+  test(
+    'traversal, absolute paths, symlinks out of the folder and a symlinked `latest` are refused with exit 2, before anything runs',
+    budget(3_700),
+    async () => {
+      const before = snapshot();
+      const outside = [
+        '../../etc/passwd',
+        '/etc/passwd',
+        path.join(sibling, 'outside.txt'),
+        '../sibling/outside.txt',
+        'backups/../../sibling/outside.txt',
+        'db-backup-20991231-235959-evil.dump',
+        path.join(project, 'backups', 'db-backup-20991231-235959-evil.dump'),
+        'passwd-link.sql',
+        'latest',
+        '..',
+        '.',
+        './switchyard.yml',
+        '/',
+        `${'../'.repeat(30)}etc/shadow`,
+      ];
+      for (const ref of outside) {
+        const argv = ['restore', ref, '--yes'];
+        const r = await cli(argv);
+        assertUsageError(r, argv);
+        assert.match(r.stderr, /is not a backup in .*: only backups in the backup folder can be restored/, r.stderr);
+      }
+      // Names inside the folder that are not a complete backup: RESTORE_FAILED as before (exit 1), also one clean line.
+      for (const ref of [
+        `${GOOD}.json`,
+        'switchyard.yml',
+        '..%2fsibling%2foutside.txt',
+        'a\nb\u001b[31m',
+        'db-backup-20990101-000000-nope.dump',
+      ]) {
+        const r = await cli(['restore', ref, '--yes']);
+        assert.equal(r.code, 1, r.stderr);
+        const lines = r.stderr.split('\n').filter((l) => l !== '');
+        assert.match(lines[0]!, /^✗ no backup named /);
+        for (const l of lines) assert.ok(!CONTROL.test(l), JSON.stringify(l));
+      }
+      assert.deepEqual(
+        diff(before),
+        NOTHING,
+        'a refused restore changed something (safety backup, lock, history or the restore command ran)',
+      );
+      assert.ok(!fs.existsSync(path.join(project, 'restored.out')));
+    },
+  );
 
-  test('a backup in the folder is restored (so the refusals above are about the name, not the setup)', budget(400), async () => {
-    const before = snapshot();
-    const r = await cli(['restore', GOOD, '--yes']);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.equal(await fsp.readFile(path.join(project, 'restored.out'), 'utf8'), 'GOOD DUMP\n');
-    const d = diff(before);
-    const outsideProject = [...d.added, ...d.changed, ...d.removed].filter((p) => !p.startsWith(`project${path.sep}`));
-    assert.deepEqual(outsideProject, [], 'a restore wrote outside the project folder');
-  });
+  test(
+    'a backup in the folder is restored (so the refusals above are about the name, not the setup)',
+    budget(400),
+    async () => {
+      const before = snapshot();
+      const r = await cli(['restore', GOOD, '--yes']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(await fsp.readFile(path.join(project, 'restored.out'), 'utf8'), 'GOOD DUMP\n');
+      const d = diff(before);
+      const outsideProject = [...d.added, ...d.changed, ...d.removed].filter(
+        (p) => !p.startsWith(`project${path.sep}`),
+      );
+      assert.deepEqual(outsideProject, [], 'a restore wrote outside the project folder');
+    },
+  );
 });

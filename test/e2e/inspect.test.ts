@@ -16,7 +16,11 @@ test('health <colour>: one line per level, exit 0 only when all pass', budget(4_
   assert.equal(down.code, 1, down.stdout + down.stderr);
   assert.match(down.stdout, /✗ level 1 /);
   const json = await p.run(['health', 'blue', '--json']);
-  const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'health');
+  const events = json.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.event === 'health');
   assert.equal(events.length, 5);
   assert.ok(events.every((e) => e.ok === true));
 });
@@ -48,18 +52,22 @@ test('history lists the init', budget(400), async () => {
   assert.match(r.stdout, /init +- -> blue +success/);
 });
 
-test('a crashed service of the live colour: status exits 4 naming it, and a deploy replaces the colour', budget(1_600), async () => {
-  const p = project();
-  const run = JSON.parse((await p.file('.switchyard/run/blue.json'))!);
-  process.kill(run.services.api.pid, 'SIGKILL');
-  const deadline = Date.now() + 5000;
-  let st = await p.run(['status']);
-  while (st.code !== 4 && Date.now() < deadline) st = await p.run(['status']);
-  assert.equal(st.code, 4, st.stdout + st.stderr);
-  assert.match(st.stdout, /blue is active but its api is not running/);
-  assert.match(st.stdout, /fix: run `switchyard deploy`/);
-  const d = await p.run(['deploy', '--auto-switch']);
-  assert.equal(d.code, 0, d.stdout + d.stderr);
-  assert.equal((await p.run(['status'])).code, 0);
-  assert.equal((await p.get('/api/echo')).colour, 'green');
-});
+test(
+  'a crashed service of the live colour: status exits 4 naming it, and a deploy replaces the colour',
+  budget(1_600),
+  async () => {
+    const p = project();
+    const run = JSON.parse((await p.file('.switchyard/run/blue.json'))!);
+    process.kill(run.services.api.pid, 'SIGKILL');
+    const deadline = Date.now() + 5000;
+    let st = await p.run(['status']);
+    while (st.code !== 4 && Date.now() < deadline) st = await p.run(['status']);
+    assert.equal(st.code, 4, st.stdout + st.stderr);
+    assert.match(st.stdout, /blue is active but its api is not running/);
+    assert.match(st.stdout, /fix: run `switchyard deploy`/);
+    const d = await p.run(['deploy', '--auto-switch']);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    assert.equal((await p.run(['status'])).code, 0);
+    assert.equal((await p.get('/api/echo')).colour, 'green');
+  },
+);

@@ -46,33 +46,62 @@ describe('library API: import "switchyard"', () => {
   });
 
   // not yet measured: estimate
-  it('options are checked before anything runs: every problem at once, a usage error, no history record', budget(200), async () => {
-    const before = (await lib.readHistory(engine.paths)).length;
-    const t0 = performance.now();
-    await assert.rejects(lib.deploy(engine, { canary: [-5], stepWait: -1, autoswitch: true } as never), (err: unknown) => {
-      assert.ok(lib.isSwitchyardError(err));
-      assert.equal(err.code, 'USAGE');
-      assert.equal(err.exitCode, lib.ExitCode.usage);
-      assert.match(err.message, /^invalid options for deploy \(\d+ problems\)$/);
-      assert.ok(err.details.some((d) => d.startsWith('canary.0: must be at least 1')), err.details.join('; '));
-      assert.ok(err.details.some((d) => d.startsWith('stepWait:')), err.details.join('; '));
-      assert.ok(err.details.some((d) => d.startsWith('autoswitch: unknown key (did you mean "autoSwitch"?)')), err.details.join('; '));
-      return true;
-    });
-    await assert.rejects(lib.switchTraffic(engine, 'purple' as never), (err: unknown) => lib.isSwitchyardError(err) && err.code === 'USAGE' && /colour/.test(err.details.join(' ')));
-    await assert.rejects(lib.switchTraffic(engine, 'green', { weight: 150 }), (err: unknown) => lib.isSwitchyardError(err) && err.code === 'USAGE' && /weight: must be at most 100/.test(err.details.join(' ')));
-    // No backup, build or health step ran: it failed at once, and recorded nothing.
-    assert.ok(performance.now() - t0 < 1_000, `took ${Math.round(performance.now() - t0)} ms`);
-    assert.equal((await lib.readHistory(engine.paths)).length, before);
-    assert.equal((await p.get('/api/echo')).colour, 'blue');
-  });
+  it(
+    'options are checked before anything runs: every problem at once, a usage error, no history record',
+    budget(200),
+    async () => {
+      const before = (await lib.readHistory(engine.paths)).length;
+      const t0 = performance.now();
+      await assert.rejects(
+        lib.deploy(engine, { canary: [-5], stepWait: -1, autoswitch: true } as never),
+        (err: unknown) => {
+          assert.ok(lib.isSwitchyardError(err));
+          assert.equal(err.code, 'USAGE');
+          assert.equal(err.exitCode, lib.ExitCode.usage);
+          assert.match(err.message, /^invalid options for deploy \(\d+ problems\)$/);
+          assert.ok(
+            err.details.some((d) => d.startsWith('canary.0: must be at least 1')),
+            err.details.join('; '),
+          );
+          assert.ok(
+            err.details.some((d) => d.startsWith('stepWait:')),
+            err.details.join('; '),
+          );
+          assert.ok(
+            err.details.some((d) => d.startsWith('autoswitch: unknown key (did you mean "autoSwitch"?)')),
+            err.details.join('; '),
+          );
+          return true;
+        },
+      );
+      await assert.rejects(
+        lib.switchTraffic(engine, 'purple' as never),
+        (err: unknown) => lib.isSwitchyardError(err) && err.code === 'USAGE' && /colour/.test(err.details.join(' ')),
+      );
+      await assert.rejects(
+        lib.switchTraffic(engine, 'green', { weight: 150 }),
+        (err: unknown) =>
+          lib.isSwitchyardError(err) &&
+          err.code === 'USAGE' &&
+          /weight: must be at most 100/.test(err.details.join(' ')),
+      );
+      // No backup, build or health step ran: it failed at once, and recorded nothing.
+      assert.ok(performance.now() - t0 < 1_000, `took ${Math.round(performance.now() - t0)} ms`);
+      assert.equal((await lib.readHistory(engine.paths)).length, before);
+      assert.equal((await p.get('/api/echo')).colour, 'blue');
+    },
+  );
 
-  it('errors carry the exit code the CLI would use (a deploy without a TTY or --auto-switch)', budget(100), async () => {
-    await assert.rejects(lib.deploy(engine, {}), (err: unknown) => {
-      assert.ok(lib.isSwitchyardError(err));
-      assert.equal(err.exitCode, lib.ExitCode.usage);
-      return true;
-    });
-    assert.equal((await p.get('/api/echo')).colour, 'blue');
-  });
+  it(
+    'errors carry the exit code the CLI would use (a deploy without a TTY or --auto-switch)',
+    budget(100),
+    async () => {
+      await assert.rejects(lib.deploy(engine, {}), (err: unknown) => {
+        assert.ok(lib.isSwitchyardError(err));
+        assert.equal(err.exitCode, lib.ExitCode.usage);
+        return true;
+      });
+      assert.equal((await p.get('/api/echo')).colour, 'blue');
+    },
+  );
 });

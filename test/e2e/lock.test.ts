@@ -17,7 +17,13 @@ test('two concurrent deploys: one runs, the other exits 3 naming the owner', bud
   assert.doesNotMatch(loser.stdout, /\[4\/8\]/, 'the loser did no deploy step');
   // Exactly one deploy happened: green is live, and history holds init + one deploy.
   assert.equal((await p.get('/api/echo')).colour, 'green');
-  const history = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(history.map((h) => `${h.type}:${h.result}`), ['init:success', 'deploy:success']);
+  const history = (await p.file('.switchyard/history.jsonl'))!
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    history.map((h) => `${h.type}:${h.result}`),
+    ['init:success', 'deploy:success'],
+  );
   assert.equal((await p.run(['status'])).code, 0);
 });

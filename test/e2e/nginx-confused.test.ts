@@ -29,13 +29,25 @@ const out = (r: RunResult) => `exit ${r.code}\n${r.stdout}${r.stderr}`;
 interface Report {
   active: string | null;
   proxy: { running: boolean; active: string | null };
-  colours: Record<'blue' | 'green', { state: string; release: string | null; running: string | null; services: { service: string; running: boolean; pid?: number }[] }>;
+  colours: Record<
+    'blue' | 'green',
+    {
+      state: string;
+      release: string | null;
+      running: string | null;
+      services: { service: string; running: boolean; pid?: number }[];
+    }
+  >;
   problems: { what: string; fix: string }[];
 }
 
 async function statusJson(): Promise<{ code: number | null; report: Report }> {
   const r = await p.run(['status', '--json']);
-  const line = r.stdout.trim().split('\n').reverse().find((l) => l.includes('"status"'));
+  const line = r.stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.includes('"status"'));
   assert.ok(line, `status --json printed no status event: ${out(r)}`);
   return { code: r.code, report: JSON.parse(line) as Report };
 }
@@ -83,7 +95,8 @@ async function expectServed(colour: string, version: string) {
   assert.equal(body.version, version);
 }
 
-const pidsOf = (report: Report, colour: 'blue' | 'green') => report.colours[colour].services.filter((s) => s.running).map((s) => s.pid!);
+const pidsOf = (report: Report, colour: 'blue' | 'green') =>
+  report.colours[colour].services.filter((s) => s.running).map((s) => s.pid!);
 
 async function waitGone(pid: number, ms = 5_000) {
   const t0 = Date.now();
@@ -107,7 +120,11 @@ describe('confused state with nginx: status flags it with the fix, and the fix w
     await fs.rm(path.join(p.dir, FLAG)); // by hand, as someone "fixing" nginx would
     await expectServed('blue', 'v1');
     assert.equal(await p.file('.switchyard/state.json'), stateBefore, 'state.json still says green');
-    assert.equal(JSON.parse((await p.file('.switchyard/nginx/state.json'))!).active, 'green', "the driver's own record still says green: only the flag file tells");
+    assert.equal(
+      JSON.parse((await p.file('.switchyard/nginx/state.json'))!).active,
+      'green',
+      "the driver's own record still says green: only the flag file tells",
+    );
 
     const { code, report } = await statusJson();
     assert.equal(code, 4);
@@ -122,7 +139,10 @@ describe('confused state with nginx: status flags it with the fix, and the fix w
     ]);
     const text = await p.run(['status']);
     assert.match(text.stdout, /proxy: +running, pid \d+, sends traffic to blue on 127\.0\.0\.1:\d+/, out(text));
-    const [fix, ...more] = await expectFlagged(/the proxy sends traffic to blue but state\.json says green is active/, 'run `switchyard switch green --force` to make the proxy agree');
+    const [fix, ...more] = await expectFlagged(
+      /the proxy sends traffic to blue but state\.json says green is active/,
+      'run `switchyard switch green --force` to make the proxy agree',
+    );
     assert.deepEqual(more, []);
     assert.equal(fix, 'switchyard switch green --force');
 
@@ -130,7 +150,7 @@ describe('confused state with nginx: status flags it with the fix, and the fix w
     const fixed = await expectClean();
     assert.equal(fixed.proxy.active, 'green');
     assert.equal(fixed.active, 'green');
-    assert.ok(await p.file(FLAG) !== undefined, 'the flag file is back');
+    assert.ok((await p.file(FLAG)) !== undefined, 'the flag file is back');
     await expectServed('green', 'v2');
     assert.equal((await p.file('.current-env'))?.trim(), 'green');
   });
@@ -157,11 +177,23 @@ describe('confused state with nginx: status flags it with the fix, and the fix w
     const bluePids = pidsOf(report, 'blue');
     assert.equal(bluePids.length, 2, 'but both of its services run');
     // ... the failed release, which state.json never recorded: status says which one runs.
-    assert.ok(report.colours.blue.running && report.colours.blue.running !== report.colours.blue.release, JSON.stringify(report.colours.blue));
+    assert.ok(
+      report.colours.blue.running && report.colours.blue.running !== report.colours.blue.release,
+      JSON.stringify(report.colours.blue),
+    );
     const text = await p.run(['status']);
-    assert.ok(text.stdout.includes(`running release ${report.colours.blue.running}, which state.json does not record`), out(text));
-    assert.deepEqual(report.problems.map((x) => x.fix), ['run `switchyard deploy` to replace blue, or `switchyard down blue` to stop it']);
-    const commands = await expectFlagged(/both colours are running; only green serves traffic/, 'run `switchyard deploy` to replace blue, or `switchyard down blue` to stop it');
+    assert.ok(
+      text.stdout.includes(`running release ${report.colours.blue.running}, which state.json does not record`),
+      out(text),
+    );
+    assert.deepEqual(
+      report.problems.map((x) => x.fix),
+      ['run `switchyard deploy` to replace blue, or `switchyard down blue` to stop it'],
+    );
+    const commands = await expectFlagged(
+      /both colours are running; only green serves traffic/,
+      'run `switchyard deploy` to replace blue, or `switchyard down blue` to stop it',
+    );
     assert.deepEqual(commands, ['switchyard deploy', 'switchyard down blue']);
 
     await runPrinted(commands[1]!);
@@ -171,9 +203,11 @@ describe('confused state with nginx: status flags it with the fix, and the fix w
     await expectServed('green', 'v2');
   });
 
-  it("(c) a service process of the live colour missing: the live api killed", budget(4_700), async () => {
+  it('(c) a service process of the live colour missing: the live api killed', budget(4_700), async () => {
     const { report } = await statusJson();
-    const run = JSON.parse((await p.file('.switchyard/run/green.json'))!) as { services: Record<string, { pid: number }> };
+    const run = JSON.parse((await p.file('.switchyard/run/green.json'))!) as {
+      services: Record<string, { pid: number }>;
+    };
     const api = run.services.api!.pid;
     assert.ok(pidsOf(report, 'green').includes(api));
     process.kill(api, 'SIGKILL');
@@ -184,7 +218,9 @@ describe('confused state with nginx: status flags it with the fix, and the fix w
     assert.equal(flagged.code, 4);
     assert.equal(flagged.report.colours.green.services.find((s) => s.service === 'api')?.running, false);
     const fixText = 'run `switchyard rollback --force`, or `switchyard deploy` to replace the colour';
-    assert.deepEqual(flagged.report.problems, [{ what: 'green is active but its api is not running (requests to it fail)', fix: fixText }]);
+    assert.deepEqual(flagged.report.problems, [
+      { what: 'green is active but its api is not running (requests to it fail)', fix: fixText },
+    ]);
     const commands = await expectFlagged(/green is active but its api is not running \(requests to it fail\)/, fixText);
     assert.deepEqual(commands, ['switchyard rollback --force', 'switchyard deploy']);
 
@@ -198,25 +234,34 @@ describe('confused state with nginx: status flags it with the fix, and the fix w
     assert.equal(await p.file(FLAG), undefined);
   });
 
-  it('(a, the other way) flag file created by hand while blue is live: nginx sends users to a stopped green', budget(1_500), async () => {
-    await fs.writeFile(path.join(p.dir, FLAG), 'green\n');
-    const r = await p.get('/api/health');
-    assert.equal(r.status, 502, 'green has no process behind nginx');
-    assert.equal(r.colour, 'green', 'nginx picked green from the flag file');
+  it(
+    '(a, the other way) flag file created by hand while blue is live: nginx sends users to a stopped green',
+    budget(1_500),
+    async () => {
+      await fs.writeFile(path.join(p.dir, FLAG), 'green\n');
+      const r = await p.get('/api/health');
+      assert.equal(r.status, 502, 'green has no process behind nginx');
+      assert.equal(r.colour, 'green', 'nginx picked green from the flag file');
 
-    const { code, report } = await statusJson();
-    assert.equal(code, 4);
-    assert.equal(report.active, 'blue');
-    assert.equal(report.proxy.active, 'green');
-    const fixText = 'run `switchyard switch blue --force` to make the proxy agree';
-    assert.deepEqual(report.problems, [{ what: 'the proxy sends traffic to green but state.json says blue is active', fix: fixText }]);
-    const commands = await expectFlagged(/the proxy sends traffic to green but state\.json says blue is active/, fixText);
-    assert.deepEqual(commands, ['switchyard switch blue --force']);
+      const { code, report } = await statusJson();
+      assert.equal(code, 4);
+      assert.equal(report.active, 'blue');
+      assert.equal(report.proxy.active, 'green');
+      const fixText = 'run `switchyard switch blue --force` to make the proxy agree';
+      assert.deepEqual(report.problems, [
+        { what: 'the proxy sends traffic to green but state.json says blue is active', fix: fixText },
+      ]);
+      const commands = await expectFlagged(
+        /the proxy sends traffic to green but state\.json says blue is active/,
+        fixText,
+      );
+      assert.deepEqual(commands, ['switchyard switch blue --force']);
 
-    await runPrinted(commands[0]!);
-    const fixed = await expectClean();
-    assert.equal(fixed.proxy.active, 'blue');
-    assert.equal(await p.file(FLAG), undefined, 'the flag file is gone again');
-    await expectServed('blue', 'v1');
-  });
+      await runPrinted(commands[0]!);
+      const fixed = await expectClean();
+      assert.equal(fixed.proxy.active, 'blue');
+      assert.equal(await p.file(FLAG), undefined, 'the flag file is gone again');
+      await expectServed('blue', 'v1');
+    },
+  );
 });

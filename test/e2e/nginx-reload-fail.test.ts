@@ -26,7 +26,10 @@ test('nginx refusing a reload leaves the old config serving and the command exit
   const currentEnv = await p.file('.current-env');
   const nginxState = await p.file('.switchyard/nginx/state.json');
   const history = await p.file('.switchyard/history.jsonl');
-  assert.ok(state && currentEnv && nginxState && history, 'init wrote state.json, .current-env, nginx state and history');
+  assert.ok(
+    state && currentEnv && nginxState && history,
+    'init wrote state.json, .current-env, nginx state and history',
+  );
   assert.equal(currentEnv.trim(), 'blue');
   const lastBefore = JSON.parse(history.trim().split('\n').at(-1)!);
   assert.equal(lastBefore.type, 'init');
@@ -56,35 +59,43 @@ test('nginx refusing a reload leaves the old config serving and the command exit
   assert.match(rec.reason, /nginx refused to reload/);
   const st = await p.run(['status', '--json']);
   const report = JSON.parse(st.stdout.trim().split('\n').at(-1)!);
-  assert.deepEqual(report.lastDeploy, lastBefore, 'the last deploy/rollback/init status reports is still the init, unchanged');
+  assert.deepEqual(
+    report.lastDeploy,
+    lastBefore,
+    'the last deploy/rollback/init status reports is still the init, unchanged',
+  );
   const res = await p.get('/api/echo');
   assert.equal(res.status, 200);
   assert.equal(res.colour, 'blue');
   assert.equal((await p.run(['status'])).code, 0);
 });
 
-test('a listen port that frees up while nginx retries bind(): the reload took effect, and the command says so', budget(1_500), async () => {
-  const taken = await freePort();
-  const late = net.createServer().listen(taken, '127.0.0.1');
-  await new Promise((r) => late.once('listening', r));
-  const errorLog = '.switchyard/nginx/error.log';
-  const logBefore = (await p.file(errorLog))?.length ?? 0;
-  const run = p.run(['switch', 'blue'], { env: { SWITCHYARD_PORT: String(taken) } });
-  // nginx logs each failed bind() and retries for about 2 s: free the port after the first one.
-  const deadline = Date.now() + 8000;
-  while (!((await p.file(errorLog)) ?? '').slice(logBefore).includes(`bind() to 127.0.0.1:${taken} failed`)) {
-    assert.ok(Date.now() < deadline, 'nginx never tried to bind the new port');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await new Promise((r) => late.close(r));
-  const r = await run;
-  assert.equal(r.code, 0, `nginx got the port on a retry and runs the new config: ${r.stdout}${r.stderr}`);
-  const res = await fetch(`http://127.0.0.1:${taken}/api/echo`);
-  assert.equal(res.status, 200);
-  assert.equal(res.headers.get('x-switchyard-env'), 'blue');
-  await res.arrayBuffer();
-  // Back to the project's own port, so the rest of the suite and cleanup find it there.
-  const back = await p.run(['switch', 'blue']);
-  assert.equal(back.code, 0, back.stdout + back.stderr);
-  assert.equal((await p.get('/api/echo')).colour, 'blue');
-});
+test(
+  'a listen port that frees up while nginx retries bind(): the reload took effect, and the command says so',
+  budget(1_500),
+  async () => {
+    const taken = await freePort();
+    const late = net.createServer().listen(taken, '127.0.0.1');
+    await new Promise((r) => late.once('listening', r));
+    const errorLog = '.switchyard/nginx/error.log';
+    const logBefore = (await p.file(errorLog))?.length ?? 0;
+    const run = p.run(['switch', 'blue'], { env: { SWITCHYARD_PORT: String(taken) } });
+    // nginx logs each failed bind() and retries for about 2 s: free the port after the first one.
+    const deadline = Date.now() + 8000;
+    while (!((await p.file(errorLog)) ?? '').slice(logBefore).includes(`bind() to 127.0.0.1:${taken} failed`)) {
+      assert.ok(Date.now() < deadline, 'nginx never tried to bind the new port');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => late.close(r));
+    const r = await run;
+    assert.equal(r.code, 0, `nginx got the port on a retry and runs the new config: ${r.stdout}${r.stderr}`);
+    const res = await fetch(`http://127.0.0.1:${taken}/api/echo`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-switchyard-env'), 'blue');
+    await res.arrayBuffer();
+    // Back to the project's own port, so the rest of the suite and cleanup find it there.
+    const back = await p.run(['switch', 'blue']);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    assert.equal((await p.get('/api/echo')).colour, 'blue');
+  },
+);

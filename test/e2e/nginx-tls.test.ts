@@ -16,12 +16,35 @@ before(async () => {
   p = await makeProject('fixture');
   httpsPort = await freePort();
   // A self-signed certificate made here, for this test only.
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', path.join(p.dir, 'key.pem'), '-out', path.join(p.dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      path.join(p.dir, 'key.pem'),
+      '-out',
+      path.join(p.dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const file = path.join(p.dir, 'switchyard.yml');
   const yml = await fs.readFile(file, 'utf8');
   await fs.writeFile(
     file,
-    yml.replace('kind: builtin', 'kind: nginx').replace('listen: { http: "${SWITCHYARD_PORT}", host: 127.0.0.1 }', `listen: { http: "\${SWITCHYARD_PORT}", https: ${httpsPort}, host: 127.0.0.1 }\n  tls: { cert: cert.pem, key: key.pem }`),
+    yml
+      .replace('kind: builtin', 'kind: nginx')
+      .replace(
+        'listen: { http: "${SWITCHYARD_PORT}", host: 127.0.0.1 }',
+        `listen: { http: "\${SWITCHYARD_PORT}", https: ${httpsPort}, host: 127.0.0.1 }\n  tls: { cert: cert.pem, key: key.pem }`,
+      ),
   );
 }, budget(1_000));
 after(async () => {
@@ -30,7 +53,11 @@ after(async () => {
 }, budget(3_000));
 
 async function overHttps(pathname: string) {
-  const res = await request(`https://127.0.0.1:${httpsPort}${pathname}`, { dispatcher: insecure, headersTimeout: 5000, bodyTimeout: 5000 });
+  const res = await request(`https://127.0.0.1:${httpsPort}${pathname}`, {
+    dispatcher: insecure,
+    headersTimeout: 5000,
+    bodyTimeout: 5000,
+  });
   const body = await res.body.text();
   return { status: res.statusCode, colour: res.headers['x-switchyard-env'], body };
 }

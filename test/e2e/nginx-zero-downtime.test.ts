@@ -27,7 +27,13 @@ async function ok(args: string[]) {
 
 test('deploy, 10 switches, rollback and deploy through nginx under load: 0 failed', budget(18_500), async (t) => {
   const conf = await p.file('.switchyard/nginx/nginx.conf');
-  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 16, maxRequests: 300_000, maxMs: 180_000 });
+  const load = startLoad({
+    origin: `http://127.0.0.1:${p.port}`,
+    path: '/api/echo',
+    connections: 16,
+    maxRequests: 300_000,
+    maxMs: 180_000,
+  });
   while (load.sent < 300) await new Promise((r) => setTimeout(r, 20));
   await p.setBehaviour({ version: 'v2', mode: 'ok' });
   const marks: Mark[] = await deployThenSwitch(ok, 10);
@@ -39,7 +45,9 @@ test('deploy, 10 switches, rollback and deploy through nginx under load: 0 faile
   await keepLoading(load);
   const totals = await load.stop();
 
-  t.diagnostic(`sent ${totals.sent} in ${totals.ms} ms, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}`);
+  t.diagnostic(
+    `sent ${totals.sent} in ${totals.ms} ms, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}`,
+  );
   assert.ok(totals.sent >= 3000, `sent ${totals.sent}`);
   assert.equal(totals.failed, 0, `failed: ${JSON.stringify(totals.errors)}`);
   const checked = assertFollowsMarks(totals, marks);

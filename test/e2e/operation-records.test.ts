@@ -21,7 +21,21 @@ after(async () => {
 
 const out = (r: { stdout: string; stderr: string }) => r.stdout + r.stderr;
 type Env = Record<string, string | undefined>;
-const history = async () => (await p.file('.switchyard/history.jsonl'))!.trim().split('\n').map((l) => JSON.parse(l) as { type: string; from: string | null; to: string | null; result: string; release: string | null; reason?: string });
+const history = async () =>
+  (await p.file('.switchyard/history.jsonl'))!
+    .trim()
+    .split('\n')
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          type: string;
+          from: string | null;
+          to: string | null;
+          result: string;
+          release: string | null;
+          reason?: string;
+        },
+    );
 
 /** Sets deploy.hooks.migrate to a node script that writes the variables it got to `file` (relative to where it runs). */
 async function hookWritingEnv(file: string, service?: string): Promise<void> {
@@ -44,7 +58,11 @@ test('migrate hook in the project folder gets the release, colour and project fo
   await hookWritingEnv('migrate-env.json');
   const r = await p.run(['deploy', '--auto-switch', '--json']);
   assert.equal(r.code, 0, out(r));
-  const result = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((ev) => ev.event === 'result');
+  const result = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .find((ev) => ev.event === 'result');
   assert.ok(result?.release, `the deploy reported its release\n${out(r)}`);
   const env = JSON.parse((await p.file('migrate-env.json'))!) as Env;
   assertDeployVariables(env, 'green', result.release);
@@ -57,7 +75,11 @@ test('migrate hook inside a service of the target gets the same variables', budg
   await hookWritingEnv(file, 'api');
   const r = await p.run(['deploy', '--auto-switch', '--json']);
   assert.equal(r.code, 0, out(r));
-  const result = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((ev) => ev.event === 'result');
+  const result = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .find((ev) => ev.event === 'result');
   const env = JSON.parse(await fs.readFile(file, 'utf8')) as Env;
   assertDeployVariables(env, 'blue', result.release);
   assert.ok(env.PORT, "and the service's own PORT");
@@ -71,27 +93,37 @@ test('a failed switch is recorded with the colours it was asked to move between'
   assert.equal(r.code, 2, out(r));
   assert.match(out(r), new RegExp(`${other} is not running`));
   const last = (await history()).at(-1)!;
-  assert.deepEqual({ type: last.type, from: last.from, to: last.to, result: last.result }, { type: 'switch', from: live, to: other, result: 'failed' });
+  assert.deepEqual(
+    { type: last.type, from: last.from, to: last.to, result: last.result },
+    { type: 'switch', from: live, to: other, result: 'failed' },
+  );
   const h = await p.run(['history']);
   assert.equal(h.code, 0, out(h));
   // The first switch of this project: the only line that can match.
   assert.match(h.stdout, new RegExp(`switch\\s+${live} -> ${other}\\s+failed`), h.stdout);
 });
 
-test('a deploy that fails before it chose its target is recorded with the move it was asked for', budget(2_500), async () => {
-  const live = JSON.parse((await p.file('.switchyard/state.json'))!).active as string;
-  const other = live === 'blue' ? 'green' : 'blue';
-  // The proxy sends traffic elsewhere than state.json says: deploy refuses while planning.
-  const s = await p.run(['switch', live, '--force']);
-  assert.equal(s.code, 0, out(s));
-  const state = JSON.parse((await p.file('.switchyard/state.json'))!);
-  await fs.writeFile(path.join(p.dir, '.switchyard', 'state.json'), JSON.stringify({ ...state, active: other }));
-  try {
-    const r = await p.run(['deploy', '--auto-switch']);
-    assert.equal(r.code, 4, out(r));
-    const last = (await history()).at(-1)!;
-    assert.deepEqual({ type: last.type, from: last.from, to: last.to, result: last.result }, { type: 'deploy', from: other, to: live, result: 'failed' });
-  } finally {
-    await fs.writeFile(path.join(p.dir, '.switchyard', 'state.json'), JSON.stringify(state));
-  }
-});
+test(
+  'a deploy that fails before it chose its target is recorded with the move it was asked for',
+  budget(2_500),
+  async () => {
+    const live = JSON.parse((await p.file('.switchyard/state.json'))!).active as string;
+    const other = live === 'blue' ? 'green' : 'blue';
+    // The proxy sends traffic elsewhere than state.json says: deploy refuses while planning.
+    const s = await p.run(['switch', live, '--force']);
+    assert.equal(s.code, 0, out(s));
+    const state = JSON.parse((await p.file('.switchyard/state.json'))!);
+    await fs.writeFile(path.join(p.dir, '.switchyard', 'state.json'), JSON.stringify({ ...state, active: other }));
+    try {
+      const r = await p.run(['deploy', '--auto-switch']);
+      assert.equal(r.code, 4, out(r));
+      const last = (await history()).at(-1)!;
+      assert.deepEqual(
+        { type: last.type, from: last.from, to: last.to, result: last.result },
+        { type: 'deploy', from: other, to: live, result: 'failed' },
+      );
+    } finally {
+      await fs.writeFile(path.join(p.dir, '.switchyard', 'state.json'), JSON.stringify(state));
+    }
+  },
+);

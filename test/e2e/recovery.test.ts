@@ -23,39 +23,52 @@ async function waitFor(what: string, fn: () => Promise<boolean>, ms = 15_000) {
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  test(`${signal === 'SIGINT' ? 'Ctrl-C (SIGINT)' : 'SIGTERM'} during a deploy stops the target, releases the lock and leaves blue serving`, budget(1_900), async () => {
-    const p = project();
-    const stateBefore = await p.file('.switchyard/state.json');
-    const envBefore = await p.file('.current-env');
-    await p.setBehaviour({ version: 'v2', mode: 'healthHang' });
-    const child = p.spawn(['deploy', '--auto-switch']);
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    await waitFor('the health step', async () => /\[4\/8\][^\n]*✓/.test(out));
-    child.kill(signal);
-    const code = await new Promise((r) => child.once('close', r));
-    assert.equal(code, 1, out);
-    assert.match(out, /interrupted: blue is still serving/);
-    assert.match(out, /green stopped; blue is still serving; state\.json is unchanged/);
-    assert.equal(await p.file('.switchyard/state.json'), stateBefore);
-    assert.equal(await p.file('.current-env'), envBefore);
-    assert.equal(await p.file('.switchyard/lock'), undefined, 'lock released');
-    const { code: st, report } = await statusJson();
-    assert.equal(st, 0, JSON.stringify(report.problems));
-    assert.ok(report.colours.green.services.every((s: { running: boolean }) => !s.running));
-    assert.equal((await p.get('/api/echo')).colour, 'blue');
-    const last = (await p.file('.switchyard/history.jsonl'))!.trim().split('\n').map((l) => JSON.parse(l)).at(-1);
-    assert.equal(last.result, 'aborted');
-    await p.setBehaviour({ version: 'v1', mode: 'ok' });
-  });
+  test(
+    `${signal === 'SIGINT' ? 'Ctrl-C (SIGINT)' : 'SIGTERM'} during a deploy stops the target, releases the lock and leaves blue serving`,
+    budget(1_900),
+    async () => {
+      const p = project();
+      const stateBefore = await p.file('.switchyard/state.json');
+      const envBefore = await p.file('.current-env');
+      await p.setBehaviour({ version: 'v2', mode: 'healthHang' });
+      const child = p.spawn(['deploy', '--auto-switch']);
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (out += d));
+      await waitFor('the health step', async () => /\[4\/8\][^\n]*✓/.test(out));
+      child.kill(signal);
+      const code = await new Promise((r) => child.once('close', r));
+      assert.equal(code, 1, out);
+      assert.match(out, /interrupted: blue is still serving/);
+      assert.match(out, /green stopped; blue is still serving; state\.json is unchanged/);
+      assert.equal(await p.file('.switchyard/state.json'), stateBefore);
+      assert.equal(await p.file('.current-env'), envBefore);
+      assert.equal(await p.file('.switchyard/lock'), undefined, 'lock released');
+      const { code: st, report } = await statusJson();
+      assert.equal(st, 0, JSON.stringify(report.problems));
+      assert.ok(report.colours.green.services.every((s: { running: boolean }) => !s.running));
+      assert.equal((await p.get('/api/echo')).colour, 'blue');
+      const last = (await p.file('.switchyard/history.jsonl'))!
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .at(-1);
+      assert.equal(last.result, 'aborted');
+      await p.setBehaviour({ version: 'v1', mode: 'ok' });
+    },
+  );
 }
 
 test('a killed proxy is restarted by the next command, on the colour it served', budget(400), async () => {
   const p = project();
   const pid = Number((await p.file('.switchyard/run/proxy.pid'))!.trim());
   process.kill(pid, 'SIGKILL');
-  await waitFor('the proxy to die', async () => p.get('/api/echo').then(() => false, () => true));
+  await waitFor('the proxy to die', async () =>
+    p.get('/api/echo').then(
+      () => false,
+      () => true,
+    ),
+  );
   const r = await p.run(['status']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /the proxy was not running: restarted it \(pid \d+\), serving blue/);
@@ -90,7 +103,10 @@ test('deploy.keepOldFor keeps the old colour warm (rollback = pure switch), then
     await waitFor('the reaper to stop blue', async () => {
       ({ code, report } = await statusJson());
       // The reaper stops the processes, then records it: wait for both.
-      return report.colours.blue.state === 'stopped' && report.colours.blue.services.every((s: { running: boolean }) => !s.running);
+      return (
+        report.colours.blue.state === 'stopped' &&
+        report.colours.blue.services.every((s: { running: boolean }) => !s.running)
+      );
     });
     assert.equal(report.active, 'green');
     assert.equal(code, 0);

@@ -58,7 +58,10 @@ function childrenOf(ppid: number): number[] {
     })
     .map(Number);
 }
-const usage = (pids: number[]) => ({ rssMb: Math.round(pids.reduce((s, p) => s + rssMb(p), 0) * 10) / 10, fds: pids.reduce((s, p) => s + fdCount(p), 0) });
+const usage = (pids: number[]) => ({
+  rssMb: Math.round(pids.reduce((s, p) => s + rssMb(p), 0) * 10) / 10,
+  fds: pids.reduce((s, p) => s + fdCount(p), 0),
+});
 
 interface Mark {
   start: number;
@@ -78,7 +81,8 @@ function misrouted(totals: LoadTotals, marks: Mark[]): { wrong: string[]; checke
     const next = marks[i + 1];
     if (next && t >= next.start - 50) continue;
     checked++;
-    if (s.colour !== marks[i]!.colour) wrong.push(`${t - marks[i]!.end} ms after the switch to ${marks[i]!.colour}: ${s.colour}`);
+    if (s.colour !== marks[i]!.colour)
+      wrong.push(`${t - marks[i]!.end} ms after the switch to ${marks[i]!.colour}: ${s.colour}`);
   }
   return { wrong, checked };
 }
@@ -95,10 +99,21 @@ interface SoakResult {
 }
 
 /** The load, SWITCHES switches (`doSwitch(to, from)`), /proc samples of `pids()`. */
-async function soak(t: TestContext, port: number, doSwitch: (to: Colour, from: Colour) => Promise<void>, pids: () => number[]): Promise<SoakResult> {
+async function soak(
+  t: TestContext,
+  port: number,
+  doSwitch: (to: Colour, from: Colour) => Promise<void>,
+  pids: () => number[],
+): Promise<SoakResult> {
   const t0 = Date.now();
   const idleBefore = usage(pids());
-  const load = startLoad({ origin: `http://127.0.0.1:${port}`, path: '/soak', connections: CONNECTIONS, maxRequests: SWITCHES * EVERY * 6 + 50_000, maxMs: 60_000 });
+  const load = startLoad({
+    origin: `http://127.0.0.1:${port}`,
+    path: '/soak',
+    connections: CONNECTIONS,
+    maxRequests: SWITCHES * EVERY * 6 + 50_000,
+    maxMs: 60_000,
+  });
   let totals: LoadTotals | undefined;
   try {
     await sleep(WARMUP_MS);
@@ -109,7 +124,8 @@ async function soak(t: TestContext, port: number, doSwitch: (to: Colour, from: C
     let last = { sent: load.sent, at: Date.now() };
     for (let i = 1; i <= SWITCHES; i++) {
       const deadline = Date.now() + SWITCH_WAIT_MS;
-      while ((load.sent < last.sent + EVERY || Date.now() - last.at < MIN_GAP_MS) && Date.now() < deadline) await sleep(2);
+      while ((load.sent < last.sent + EVERY || Date.now() - last.at < MIN_GAP_MS) && Date.now() < deadline)
+        await sleep(2);
       const to: Colour = colour === 'blue' ? 'green' : 'blue';
       const s = Date.now();
       await doSwitch(to, colour);
@@ -135,10 +151,18 @@ async function soak(t: TestContext, port: number, doSwitch: (to: Colour, from: C
     const { wrong, checked } = misrouted(totals, marks);
     const r = { totals, wrong, checked, idleBefore, start, end, idleAfter, maxUnderLoad: max };
     const switchMs = marks.map((m) => m.end - m.start).sort((a, b) => a - b);
-    t.diagnostic(`took ${Date.now() - t0} ms: warm-up ${WARMUP_MS} ms, ${SWITCHES} switches in ${marks.at(-1)!.end - marks[0]!.start} ms (each ${switchMs[0]}-${switchMs.at(-1)} ms, median ${switchMs[switchMs.length >> 1]}), settle ${Date.now() - settleFrom} ms`);
-    t.diagnostic(`${SWITCHES} switches, ${totals.sent} requests in ${totals.ms} ms, failed ${totals.failed} ${JSON.stringify(totals.errors)}, by colour ${JSON.stringify(totals.byColour)}, colour checked on ${checked}`);
-    t.diagnostic(`RSS MB: idle ${idleBefore.rssMb}, start ${start.rssMb}, end ${end.rssMb}, max ${max.rssMb}, idle after ${idleAfter.rssMb}`);
-    t.diagnostic(`fds: idle ${idleBefore.fds}, start ${start.fds}, end ${end.fds}, max ${max.fds}, idle after ${idleAfter.fds}`);
+    t.diagnostic(
+      `took ${Date.now() - t0} ms: warm-up ${WARMUP_MS} ms, ${SWITCHES} switches in ${marks.at(-1)!.end - marks[0]!.start} ms (each ${switchMs[0]}-${switchMs.at(-1)} ms, median ${switchMs[switchMs.length >> 1]}), settle ${Date.now() - settleFrom} ms`,
+    );
+    t.diagnostic(
+      `${SWITCHES} switches, ${totals.sent} requests in ${totals.ms} ms, failed ${totals.failed} ${JSON.stringify(totals.errors)}, by colour ${JSON.stringify(totals.byColour)}, colour checked on ${checked}`,
+    );
+    t.diagnostic(
+      `RSS MB: idle ${idleBefore.rssMb}, start ${start.rssMb}, end ${end.rssMb}, max ${max.rssMb}, idle after ${idleAfter.rssMb}`,
+    );
+    t.diagnostic(
+      `fds: idle ${idleBefore.fds}, start ${start.fds}, end ${end.fds}, max ${max.fds}, idle after ${idleAfter.fds}`,
+    );
     return r;
   } finally {
     if (totals === undefined) await load.stop();
@@ -149,9 +173,16 @@ function assertClean(r: SoakResult): void {
   assert.equal(r.totals.failed, 0, `failed requests: ${JSON.stringify(r.totals.errors)}`);
   assert.ok(r.totals.sent >= SWITCHES * EVERY, `only ${r.totals.sent} requests`);
   assert.ok((r.totals.byColour.blue ?? 0) > 0 && (r.totals.byColour.green ?? 0) > 0, JSON.stringify(r.totals.byColour));
-  assert.deepEqual(r.wrong.slice(0, 5), [], `${r.wrong.length} request(s) reached the old colour after a switch returned`);
+  assert.deepEqual(
+    r.wrong.slice(0, 5),
+    [],
+    `${r.wrong.length} request(s) reached the old colour after a switch returned`,
+  );
   assert.ok(r.checked > r.totals.sent * 0.2, `only ${r.checked} requests checked against their colour`);
-  assert.ok(r.idleAfter.fds <= r.idleBefore.fds + FD_MARGIN, `open fds idle: ${r.idleBefore.fds} before the load, ${r.idleAfter.fds} ${SETTLE_MS} ms after it`);
+  assert.ok(
+    r.idleAfter.fds <= r.idleBefore.fds + FD_MARGIN,
+    `open fds idle: ${r.idleBefore.fds} before the load, ${r.idleAfter.fds} ${SETTLE_MS} ms after it`,
+  );
 }
 
 /*
@@ -171,58 +202,86 @@ describe('soak: 60 switches under keep-alive load', () => {
   }, budget(300));
   const ep = (c: Colour, i: number) => ({ app: { host: '127.0.0.1', port: backends[c][i % 2]!.port } });
 
-  it('built-in proxy daemon: no failed request, fds back to where they were, RSS bounded', budget(13_400), async (t) => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-soak-'));
-    const paths = projectPaths(root);
-    const port = await freePort();
-    try {
-      const { control, status } = await ensureProxy(paths, { listen: { host: '127.0.0.1', port }, routes: [{ path: '/', service: 'app' }] }, { command: { file: process.execPath, args: [CLI, 'proxy', '--project', root] } });
-      assert.notEqual(status.pid, process.pid, 'the daemon runs in its own process');
-      await control.setBackends('blue', ep('blue', 0));
-      await control.setBackends('green', ep('green', 0));
-      await control.switchTo('blue');
-      // What a deploy does to the proxy: the incoming colour on a new backend process, switch,
-      // then drain the outgoing colour (which closes its pooled connections).
-      const visits = { blue: 0, green: 0 };
-      let drainTimedOut = 0;
-      const r = await soak(t, port, async (to, from) => {
-        visits[to]++;
-        await control.setBackends(to, ep(to, visits[to]));
-        await control.switchTo(to);
-        if ((await control.drain(from, 2_000)).timedOut) drainTimedOut++;
-      }, () => [status.pid]);
-      assertClean(r);
-      assert.equal(drainTimedOut, 0);
-      assert.ok(r.end.rssMb - r.start.rssMb < RSS_GROWTH_LIMIT_MB, `RSS grew from ${r.start.rssMb} to ${r.end.rssMb} MB in ${SWITCHES} switches`);
-      assert.ok(r.idleAfter.rssMb - r.start.rssMb < RSS_GROWTH_LIMIT_MB, `RSS idle after the load: ${r.idleAfter.rssMb} MB (start ${r.start.rssMb})`);
-    } finally {
-      await stopProxy(paths).catch(() => {});
-      fs.rmSync(root, { recursive: true, force: true });
-    }
-  });
+  it(
+    'built-in proxy daemon: no failed request, fds back to where they were, RSS bounded',
+    budget(13_400),
+    async (t) => {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-soak-'));
+      const paths = projectPaths(root);
+      const port = await freePort();
+      try {
+        const { control, status } = await ensureProxy(
+          paths,
+          { listen: { host: '127.0.0.1', port }, routes: [{ path: '/', service: 'app' }] },
+          { command: { file: process.execPath, args: [CLI, 'proxy', '--project', root] } },
+        );
+        assert.notEqual(status.pid, process.pid, 'the daemon runs in its own process');
+        await control.setBackends('blue', ep('blue', 0));
+        await control.setBackends('green', ep('green', 0));
+        await control.switchTo('blue');
+        // What a deploy does to the proxy: the incoming colour on a new backend process, switch,
+        // then drain the outgoing colour (which closes its pooled connections).
+        const visits = { blue: 0, green: 0 };
+        let drainTimedOut = 0;
+        const r = await soak(
+          t,
+          port,
+          async (to, from) => {
+            visits[to]++;
+            await control.setBackends(to, ep(to, visits[to]));
+            await control.switchTo(to);
+            if ((await control.drain(from, 2_000)).timedOut) drainTimedOut++;
+          },
+          () => [status.pid],
+        );
+        assertClean(r);
+        assert.equal(drainTimedOut, 0);
+        assert.ok(
+          r.end.rssMb - r.start.rssMb < RSS_GROWTH_LIMIT_MB,
+          `RSS grew from ${r.start.rssMb} to ${r.end.rssMb} MB in ${SWITCHES} switches`,
+        );
+        assert.ok(
+          r.idleAfter.rssMb - r.start.rssMb < RSS_GROWTH_LIMIT_MB,
+          `RSS idle after the load: ${r.idleAfter.rssMb} MB (start ${r.start.rssMb})`,
+        );
+      } finally {
+        await stopProxy(paths).catch(() => {});
+        fs.rmSync(root, { recursive: true, force: true });
+      }
+    },
+  );
 
-  it('nginx (host mode): no failed request, fds of master and workers back to where they were', budget(16_600), async (t) => {
-    // nginx is part of what CI must have (scripts/setup-infra.sh installs it): missing, this fails.
-    const probe = spawnSync('nginx', ['-v'], { encoding: 'utf8', timeout: 10_000 });
-    assert.ok(
-      !probe.error && probe.status === 0,
-      `nginx is required for this test and was not found or did not run (\`nginx -v\`: ${probe.error?.message ?? `exit ${probe.status}: ${probe.stderr}`}); install it with \`sudo bash scripts/setup-infra.sh\` or \`apt-get install nginx\``,
-    );
-    const p = await nginxProject([{ path: '/', service: 'app' }]);
-    try {
-      const { control, status } = await p.driver.ensure();
-      await control.setBackends('blue', ep('blue', 0));
-      await control.setBackends('green', ep('green', 0));
-      await control.switchTo('blue');
-      const c: ProxyControl = control;
-      // What `switchyard switch` does: set the colour's backends (unchanged: no reload), flip the flag.
-      const r = await soak(t, p.port, async (to) => {
-        await c.setBackends(to, ep(to, 0));
-        await c.switchTo(to);
-      }, () => [status.pid, ...childrenOf(status.pid)]);
-      assertClean(r);
-    } finally {
-      await p.cleanup();
-    }
-  });
+  it(
+    'nginx (host mode): no failed request, fds of master and workers back to where they were',
+    budget(16_600),
+    async (t) => {
+      // nginx is part of what CI must have (scripts/setup-infra.sh installs it): missing, this fails.
+      const probe = spawnSync('nginx', ['-v'], { encoding: 'utf8', timeout: 10_000 });
+      assert.ok(
+        !probe.error && probe.status === 0,
+        `nginx is required for this test and was not found or did not run (\`nginx -v\`: ${probe.error?.message ?? `exit ${probe.status}: ${probe.stderr}`}); install it with \`sudo bash scripts/setup-infra.sh\` or \`apt-get install nginx\``,
+      );
+      const p = await nginxProject([{ path: '/', service: 'app' }]);
+      try {
+        const { control, status } = await p.driver.ensure();
+        await control.setBackends('blue', ep('blue', 0));
+        await control.setBackends('green', ep('green', 0));
+        await control.switchTo('blue');
+        const c: ProxyControl = control;
+        // What `switchyard switch` does: set the colour's backends (unchanged: no reload), flip the flag.
+        const r = await soak(
+          t,
+          p.port,
+          async (to) => {
+            await c.setBackends(to, ep(to, 0));
+            await c.switchTo(to);
+          },
+          () => [status.pid, ...childrenOf(status.pid)],
+        );
+        assertClean(r);
+      } finally {
+        await p.cleanup();
+      }
+    },
+  );
 });

@@ -10,7 +10,12 @@ const project = useProject({ before, after }, 'fixture', { init: true });
 /** Runs the CLI under a pseudo-terminal, answering each prompt that matches with the given keys. */
 function onTty(args: string[], answers: Array<[RegExp, string]>): Promise<{ code: number | null; out: string }> {
   const p = project();
-  return runOnTty(p.dir, p.env, args, answers.map(([when, keys]) => ({ when, keys })));
+  return runOnTty(
+    p.dir,
+    p.env,
+    args,
+    answers.map(([when, keys]) => ({ when, keys })),
+  );
 }
 
 test('deploy on a TTY asks before switching; "n" leaves blue serving and state unchanged', budget(1_900), async () => {
@@ -30,7 +35,13 @@ test('deploy on a TTY: "y" switches; rollback asks twice', budget(1_600), async 
   const d = await onTty(['deploy'], [[/Switch traffic to green\?/, 'y\r']]);
   assert.equal(d.code, 0, d.out);
   assert.equal((await p.get('/api/echo')).colour, 'green');
-  const r = await onTty(['rollback'], [[/Continue with rollback\?/, 'y\r'], [/Stop green environment\?/, 'n\r']]);
+  const r = await onTty(
+    ['rollback'],
+    [
+      [/Continue with rollback\?/, 'y\r'],
+      [/Stop green environment\?/, 'n\r'],
+    ],
+  );
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /green left running/);
   assert.equal((await p.get('/api/echo')).colour, 'blue');

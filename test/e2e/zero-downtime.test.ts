@@ -20,10 +20,16 @@ async function ok(args: string[]) {
   return { start, end: Date.now() };
 }
 
-test('3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, none reaches the old colour after a switch', budget(7_000), async (t) => {
-  const totals = await assertNoFailureThroughDeploysAndSwitches(project(), ok);
-  t.diagnostic(`sent ${totals.sent} requests in ${totals.ms} ms, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}`);
-});
+test(
+  '3,000+ keep-alive requests through 2 deploys and 5 switches: none fails, none reaches the old colour after a switch',
+  budget(7_000),
+  async (t) => {
+    const totals = await assertNoFailureThroughDeploysAndSwitches(project(), ok);
+    t.diagnostic(
+      `sent ${totals.sent} requests in ${totals.ms} ms, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}`,
+    );
+  },
+);
 
 test('a 2 s request that starts before a switch completes on the old colour', budget(2_600), async () => {
   const p = project();

@@ -38,7 +38,11 @@ export async function startBackend(colour: string): Promise<TestBackend> {
     waiters.delete(url.pathname);
     const json = (status: number, value: unknown, extra: Record<string, string> = {}) => {
       const body = JSON.stringify(value);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        ...extra,
+      });
       res.end(body);
     };
     if (url.pathname.endsWith('/slow')) {
@@ -54,7 +58,11 @@ export async function startBackend(colour: string): Promise<TestBackend> {
       return;
     }
     if (url.pathname.endsWith('/hop')) {
-      return json(200, { colour }, { connection: 'keep-alive, X-Hop-Resp', 'x-hop-resp': 'secret', 'keep-alive': 'timeout=5', 'x-keep': 'yes' });
+      return json(
+        200,
+        { colour },
+        { connection: 'keep-alive, X-Hop-Resp', 'x-hop-resp': 'secret', 'keep-alive': 'timeout=5', 'x-keep': 'yes' },
+      );
     }
     if (req.method === 'POST') {
       let size = 0;
@@ -67,7 +75,7 @@ export async function startBackend(colour: string): Promise<TestBackend> {
 
   const wss = new WebSocketServer({
     server,
-    handleProtocols: (offered) => (offered.has('chat.v2') ? 'chat.v2' : [...offered][0] ?? false),
+    handleProtocols: (offered) => (offered.has('chat.v2') ? 'chat.v2' : ([...offered][0] ?? false)),
   });
   wss.on('connection', (ws, req) => {
     sockets.add(ws);
@@ -110,7 +118,11 @@ export async function startBackend(colour: string): Promise<TestBackend> {
  * A raw backend that answers the first request of each connection with keep-alive, then resets the
  * connection when a second request arrives on it: the keep-alive reuse race, made deterministic.
  */
-export async function startResettingBackend(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+export async function startResettingBackend(): Promise<{
+  port: number;
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
   let connections = 0;
   const open = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -128,7 +140,9 @@ export async function startResettingBackend(): Promise<{ port: number; connectio
       buf += d.toString('latin1');
       if (!buf.includes('\r\n\r\n')) return;
       answered = true;
-      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\nok');
+      socket.write(
+        'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\nok',
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -165,12 +179,17 @@ export function get(
   opts: { method?: string; headers?: Record<string, string>; body?: string; socketPath?: string } = {},
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(10_000, () => req.destroy(new Error(`request ${path} timed out`)));
     req.on('error', reject);
     req.end(opts.body);

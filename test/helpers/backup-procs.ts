@@ -43,7 +43,12 @@ export function processGone(pid: number): boolean {
 export const isProgram = (p: ProcInfo, program: string) => (p.argv[0] ?? '').split('/').pop() === program;
 
 /** Polls `fn` every few ms until it returns a value; throws after timeoutMs. */
-export async function poll<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number, everyMs = 3): Promise<T> {
+export async function poll<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  everyMs = 3,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -30,7 +30,10 @@ export function cookieValue(setCookie: string | undefined, name = 'sy_canary'): 
 }
 
 /** A backend that answers 500 to every `failEvery`-th request (counted across all connections), 200 otherwise. */
-export async function startFlakyBackend(colour: string, failEvery: number): Promise<{ port: number; count: () => number; close: () => Promise<void> }> {
+export async function startFlakyBackend(
+  colour: string,
+  failEvery: number,
+): Promise<{ port: number; count: () => number; close: () => Promise<void> }> {
   let n = 0;
   const server = http.createServer((req, res) => {
     n++;
@@ -68,7 +71,9 @@ export function wsHello(
     ws.once('unexpected-response', (_req, res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', () => resolve({ status: res.statusCode ?? 0 }));
     });
     ws.once('error', reject);

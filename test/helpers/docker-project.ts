@@ -20,9 +20,15 @@ export interface DockerE2e {
   dir: string;
   port: number;
   env: NodeJS.ProcessEnv;
-  cli(args: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number | null; out: string }>;
+  cli(
+    args: string[],
+    opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number },
+  ): Promise<{ code: number | null; out: string }>;
   /** GET through nginx at 127.0.0.1:port; `colour` is the X-Switchyard-Env header. */
-  get(pathname: string, headers?: Record<string, string>): Promise<{ status: number; colour: string | undefined; body: string }>;
+  get(
+    pathname: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; colour: string | undefined; body: string }>;
   /** POST of a JSON body through nginx. */
   post(pathname: string, json: unknown): Promise<{ status: number; colour: string | undefined; body: string }>;
   /** A file of the project folder, or undefined when missing. */
@@ -32,7 +38,8 @@ export interface DockerE2e {
   cleanup(): Promise<void>;
 }
 
-export const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', timeout: 60_000 }).trim();
+export const docker = (...args: string[]): string =>
+  execFileSync('docker', args, { encoding: 'utf8', timeout: 60_000 }).trim();
 const lines = (s: string) => s.split('\n').filter(Boolean);
 
 /**
@@ -47,24 +54,47 @@ export function withoutSharedDb(yml: string): string {
     .replace(/^(?: {4}#.*\n)* {4}env:\n {6}DATABASE_URL: .*\n/m, '')
     .replace(/^(?:#.*\n)*backup: .*\n/m, '')
     .replace(/^(?:#.*\n)*deploy:\n {2}hooks:\n(?: {4}.*\n)+/m, '');
-  if (out.includes('shared:') || out.includes('DATABASE_URL') || out.includes('backup:') || out.includes('migrate:')) throw new Error('withoutSharedDb: the example switchyard.yml changed shape');
+  if (out.includes('shared:') || out.includes('DATABASE_URL') || out.includes('backup:') || out.includes('migrate:'))
+    throw new Error('withoutSharedDb: the example switchyard.yml changed shape');
   return out;
 }
 
-export async function makeDockerProject(opts: { app: string; sharedDb?: boolean; env?: NodeJS.ProcessEnv }): Promise<DockerE2e> {
+export async function makeDockerProject(opts: {
+  app: string;
+  sharedDb?: boolean;
+  env?: NodeJS.ProcessEnv;
+}): Promise<DockerE2e> {
   const { app } = opts;
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-e2e-docker-'));
-  await fs.cp(path.join(ROOT, 'examples', 'app'), path.join(root, 'app'), { recursive: true, filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s) });
-  await fs.cp(path.join(ROOT, 'examples', 'docker'), path.join(root, 'docker'), { recursive: true, filter: (s) => !/[/\\](\.switchyard|\.current-env)$/.test(s) });
+  await fs.cp(path.join(ROOT, 'examples', 'app'), path.join(root, 'app'), {
+    recursive: true,
+    filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s),
+  });
+  await fs.cp(path.join(ROOT, 'examples', 'docker'), path.join(root, 'docker'), {
+    recursive: true,
+    filter: (s) => !/[/\\](\.switchyard|\.current-env)$/.test(s),
+  });
   const dir = path.join(root, 'docker');
   const yml = path.join(dir, 'switchyard.yml');
   let text = (await fs.readFile(yml, 'utf8')).replace('app: ala', `app: ${app}`);
   if (opts.sharedDb === false) text = withoutSharedDb(text);
   await fs.writeFile(yml, text);
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_PORT: String(port), FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SWITCHYARD_PORT: String(port),
+    FORCE_COLOR: '0',
+    NO_COLOR: '1',
+    ...opts.env,
+  };
   const send = async (method: 'GET' | 'POST', pathname: string, headers: Record<string, string>, body?: string) => {
-    const res = await request(`http://127.0.0.1:${port}${pathname}`, { method, headers, body, headersTimeout: 5000, bodyTimeout: 5000 });
+    const res = await request(`http://127.0.0.1:${port}${pathname}`, {
+      method,
+      headers,
+      body,
+      headersTimeout: 5000,
+      bodyTimeout: 5000,
+    });
     const c = res.headers['x-switchyard-env'];
     return { status: res.statusCode, colour: typeof c === 'string' ? c : undefined, body: await res.body.text() };
   };
@@ -77,7 +107,11 @@ export async function makeDockerProject(opts: { app: string; sharedDb?: boolean;
     env,
     cli: (args, o = {}) =>
       new Promise((resolve) => {
-        const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [CLI, ...args], {
+          cwd: dir,
+          env: { ...env, ...o.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         child.stdout.on('data', (d) => (out += d));
         child.stderr.on('data', (d) => (out += d));
@@ -91,13 +125,26 @@ export async function makeDockerProject(opts: { app: string; sharedDb?: boolean;
     post: (pathname, json) => send('POST', pathname, { 'content-type': 'application/json' }, JSON.stringify(json)),
     file: async (rel) => fs.readFile(path.join(dir, rel), 'utf8').catch(() => undefined),
     containers: (o = {}) =>
-      lines(docker('ps', ...(o.all ? ['-a'] : []), '--format', '{{.Names}}', '--filter', `label=switchyard.app=${app}`, ...(o.colour ? ['--filter', `label=switchyard.colour=${o.colour}`] : []))).sort(),
+      lines(
+        docker(
+          'ps',
+          ...(o.all ? ['-a'] : []),
+          '--format',
+          '{{.Names}}',
+          '--filter',
+          `label=switchyard.app=${app}`,
+          ...(o.colour ? ['--filter', `label=switchyard.colour=${o.colour}`] : []),
+        ),
+      ).sort(),
     cleanup: async () => {
       await p.cli(['down', '--shared', '--force-unlock'], { timeoutMs: 90_000 });
       // Everything made in Docker is named after the app (containers, volumes, images, network): remove it all.
       for (const c of lines(docker('ps', '-aq', '--filter', `name=${app}-`))) docker('rm', '-f', c);
       for (const v of lines(docker('volume', 'ls', '-q', '--filter', `name=${app}-`))) docker('volume', 'rm', v);
-      for (const i of lines(docker('images', '--format', '{{.Repository}}:{{.Tag}}')).filter((i) => i.startsWith(`${app}-`))) docker('image', 'rm', '-f', i);
+      for (const i of lines(docker('images', '--format', '{{.Repository}}:{{.Tag}}')).filter((i) =>
+        i.startsWith(`${app}-`),
+      ))
+        docker('image', 'rm', '-f', i);
       for (const n of lines(docker('network', 'ls', '-q', '--filter', `name=${app}-`))) docker('network', 'rm', n);
       await fs.rm(root, { recursive: true, force: true });
     },
@@ -123,7 +170,10 @@ export interface HistoryLine {
 }
 
 export async function historyLines(p: DockerE2e): Promise<HistoryLine[]> {
-  return ((await p.file('.switchyard/history.jsonl')) ?? '').split('\n').filter(Boolean).map((l) => JSON.parse(l) as HistoryLine);
+  return ((await p.file('.switchyard/history.jsonl')) ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as HistoryLine);
 }
 
 export interface StateFile {
@@ -183,7 +233,11 @@ export async function expectLive(p: DockerE2e, want: LiveStep): Promise<StateFil
   assert.equal(state.colours[idle].release, want.idle.release, `state.json colours.${idle}.release`);
 
   const history = await historyLines(p);
-  assert.equal(history.length, want.historyLength, `history.jsonl has ${want.historyLength} records: ${history.map((h) => `${h.type}:${h.result}`).join(', ')}`);
+  assert.equal(
+    history.length,
+    want.historyLength,
+    `history.jsonl has ${want.historyLength} records: ${history.map((h) => `${h.type}:${h.result}`).join(', ')}`,
+  );
   const last = history.at(-1)!;
   assert.deepEqual(
     { type: last.type, from: last.from, to: last.to, result: last.result, release: last.release },
@@ -191,7 +245,14 @@ export async function expectLive(p: DockerE2e, want: LiveStep): Promise<StateFil
     'the last history.jsonl record',
   );
   assert.deepEqual(
-    state.lastDeploy && { id: state.lastDeploy.id, type: state.lastDeploy.type, from: state.lastDeploy.from, to: state.lastDeploy.to, release: state.lastDeploy.release, result: state.lastDeploy.result },
+    state.lastDeploy && {
+      id: state.lastDeploy.id,
+      type: state.lastDeploy.type,
+      from: state.lastDeploy.from,
+      to: state.lastDeploy.to,
+      release: state.lastDeploy.release,
+      result: state.lastDeploy.result,
+    },
     { id: last.id, type: want.type, from: want.from, to: colour, release: live.release, result: 'success' },
     'state.json lastDeploy is the same operation',
   );
@@ -199,8 +260,19 @@ export async function expectLive(p: DockerE2e, want: LiveStep): Promise<StateFil
   const expected = [...services.map((s) => `${p.app}-${s}-${colour}`), ...(want.others ?? [])].sort();
   assert.deepEqual(p.containers(), expected, 'running containers of the app');
   assert.deepEqual(p.containers({ all: true }), expected, 'no other container of the app, running or not');
-  const labels = lines(docker('inspect', '--format', '{{.Name}} {{index .Config.Labels "switchyard.colour"}} {{index .Config.Labels "switchyard.release"}} {{.State.Status}}', ...services.map((s) => `${p.app}-${s}-${colour}`)));
-  assert.deepEqual(labels, services.map((s) => `/${p.app}-${s}-${colour} ${colour} ${live.release} running`), 'colour containers run the live release');
+  const labels = lines(
+    docker(
+      'inspect',
+      '--format',
+      '{{.Name}} {{index .Config.Labels "switchyard.colour"}} {{index .Config.Labels "switchyard.release"}} {{.State.Status}}',
+      ...services.map((s) => `${p.app}-${s}-${colour}`),
+    ),
+  );
+  assert.deepEqual(
+    labels,
+    services.map((s) => `/${p.app}-${s}-${colour} ${colour} ${live.release} running`),
+    'colour containers run the live release',
+  );
 
   // Through the proxy, several times (no request may still reach the old colour).
   for (let i = 0; i < 3; i++) {
@@ -208,11 +280,18 @@ export async function expectLive(p: DockerE2e, want: LiveStep): Promise<StateFil
     assert.equal(h.status, 200, `/api/health through the proxy: ${h.body}`);
     assert.equal(h.colour, colour, 'X-Switchyard-Env of /api/health');
     const body = JSON.parse(h.body) as { environment?: string; version?: string };
-    assert.deepEqual({ environment: body.environment, version: body.version }, { environment: colour, version: want.version }, `/api/health body: ${h.body}`);
+    assert.deepEqual(
+      { environment: body.environment, version: body.version },
+      { environment: colour, version: want.version },
+      `/api/health body: ${h.body}`,
+    );
     const page = await p.get('/');
     assert.equal(page.status, 200, '/ through the proxy');
     assert.equal(page.colour, colour, 'X-Switchyard-Env of /');
-    assert.ok(page.body.includes(`id="colour">${colour}<`) && page.body.includes(`id="version">${want.version}<`), `the frontend page of ${colour} ${want.version}: ${page.body.slice(0, 400)}`);
+    assert.ok(
+      page.body.includes(`id="colour">${colour}<`) && page.body.includes(`id="version">${want.version}<`),
+      `the frontend page of ${colour} ${want.version}: ${page.body.slice(0, 400)}`,
+    );
   }
   return state;
 }

@@ -13,7 +13,12 @@ import type { Project } from './project.ts';
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it is true, at most `ms`; fails the test naming `what` otherwise. */
-export async function waitFor(what: string, fn: () => Promise<boolean> | boolean, ms = 15_000, every = 50): Promise<void> {
+export async function waitFor(
+  what: string,
+  fn: () => Promise<boolean> | boolean,
+  ms = 15_000,
+  every = 50,
+): Promise<void> {
   const deadline = performance.now() + ms;
   while (performance.now() < deadline) {
     if (await fn()) return;
@@ -23,7 +28,10 @@ export async function waitFor(what: string, fn: () => Promise<boolean> | boolean
 }
 
 /** A bounded keep-alive GET load through the project's public port (127.0.0.1 only). */
-export function loadOn(port: number, opts: { path?: string; connections?: number; maxRequests?: number; maxMs?: number } = {}): RunningLoad {
+export function loadOn(
+  port: number,
+  opts: { path?: string; connections?: number; maxRequests?: number; maxMs?: number } = {},
+): RunningLoad {
   return startLoad({
     origin: `http://127.0.0.1:${port}`,
     path: opts.path ?? '/api/echo',
@@ -41,7 +49,11 @@ export async function warmUp(load: RunningLoad, n = 100): Promise<void> {
 /** Not one request failed, and every answer came from `colour`. */
 export function assertServedBy(totals: LoadTotals, colour: string, what: string): void {
   assert.ok(totals.sent > 0, `${what}: the load sent nothing`);
-  assert.equal(totals.failed, 0, `${what}: ${totals.failed} of ${totals.sent} requests failed: ${JSON.stringify(totals.errors)}`);
+  assert.equal(
+    totals.failed,
+    0,
+    `${what}: ${totals.failed} of ${totals.sent} requests failed: ${JSON.stringify(totals.errors)}`,
+  );
   assert.deepEqual(Object.keys(totals.byColour), [colour], `${what}: answered by ${JSON.stringify(totals.byColour)}`);
 }
 
@@ -59,7 +71,11 @@ export async function statusJson(p: Project): Promise<{ code: number | null; rep
 }
 
 export async function history(p: Project): Promise<any[]> {
-  return ((await p.file('.switchyard/history.jsonl')) ?? '').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return ((await p.file('.switchyard/history.jsonl')) ?? '')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** Every file under `dir` (relative paths), recursively; sockets included. */
@@ -84,7 +100,10 @@ export async function leftovers(dir: string): Promise<string[]> {
 /** Mounts a tmpfs of `size` (e.g. "256k") on `dir` (created). Needs root; throws otherwise. */
 export async function mountTmpfs(dir: string, size: string): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe', timeout: 10_000 });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], {
+    stdio: 'pipe',
+    timeout: 10_000,
+  });
 }
 
 export function unmount(dir: string): void {

@@ -29,19 +29,29 @@ export interface KillPoint {
   expect: 'from' | 'to' | 'either';
 }
 
-const stepIs = (status: string, title: RegExp): KillWhen => (ev) => ev.event === 'step' && ev.status === status && title.test(ev.title ?? '');
+const stepIs =
+  (status: string, title: RegExp): KillWhen =>
+  (ev) =>
+    ev.event === 'step' && ev.status === status && title.test(ev.title ?? '');
 
 /**
  * While a step whose title matches runs: its first progress event. A canary step reports progress
  * only after it set its weight, so a kill here lands with the step's split applied.
  */
-export const duringStep = (title: RegExp): KillWhen => (ev, step) => ev.event === 'progress' && title.test(step);
+export const duringStep =
+  (title: RegExp): KillWhen =>
+  (ev, step) =>
+    ev.event === 'progress' && title.test(step);
 
 /** The deploy's steps in order; `backup` assumes backup.kind: command (so that step really runs). */
 export const DEPLOY_KILL_POINTS: KillPoint[] = [
   { name: 'after backup', when: stepIs('ok', /^Backing up database/), expect: 'from' },
   { name: 'after build/start', when: stepIs('ok', /^Building and starting/), expect: 'from' },
-  { name: 'during health', when: (ev, step) => ev.event === 'progress' && /^Running health checks/.test(step), expect: 'from' },
+  {
+    name: 'during health',
+    when: (ev, step) => ev.event === 'progress' && /^Running health checks/.test(step),
+    expect: 'from',
+  },
   { name: 'during smoke', when: (ev) => ev.event === 'smoke', expect: 'from' },
   { name: 'at switch', when: stepIs('start', /^Switching traffic/), expect: 'either' },
   { name: 'during verify', when: (ev) => ev.event === 'progress' && /^verifying/.test(ev.text ?? ''), expect: 'to' },
@@ -91,8 +101,20 @@ export function runAndKill(p: Project, args: string[], when: KillWhen, timeoutMs
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       const end = Date.now();
-      if (eventAt === undefined && signal === 'SIGKILL') return reject(new Error(`${args.join(' ')} timed out after ${timeoutMs} ms without the event; events: ${JSON.stringify(events.slice(-5))}\n${stderr}`));
-      resolve({ killed: signal === 'SIGKILL', code, events, stderr, eventMs: eventAt === undefined ? undefined : eventAt - t0, exitMs: end - (eventAt ?? t0) });
+      if (eventAt === undefined && signal === 'SIGKILL')
+        return reject(
+          new Error(
+            `${args.join(' ')} timed out after ${timeoutMs} ms without the event; events: ${JSON.stringify(events.slice(-5))}\n${stderr}`,
+          ),
+        );
+      resolve({
+        killed: signal === 'SIGKILL',
+        code,
+        events,
+        stderr,
+        eventMs: eventAt === undefined ? undefined : eventAt - t0,
+        exitMs: end - (eventAt ?? t0),
+      });
     });
   });
 }
@@ -106,7 +128,10 @@ export interface Load {
  * A bounded keep-alive load through the proxy (loopback only): `connections` loops, each sending
  * the next request as soon as the last one answered, and waiting `backoffMs` after a failure.
  */
-export function startKeepAliveLoad(origin: string, opts: { path: string; connections?: number; maxRequests: number; maxMs: number; backoffMs?: number }): Load {
+export function startKeepAliveLoad(
+  origin: string,
+  opts: { path: string; connections?: number; maxRequests: number; maxMs: number; backoffMs?: number },
+): Load {
   assertLoopback(origin);
   const connections = opts.connections ?? 4;
   const pool = new Pool(origin, { connections, keepAliveTimeout: 10_000, pipelining: 1 });
@@ -125,7 +150,12 @@ export function startKeepAliveLoad(origin: string, opts: { path: string; connect
         const env = res.headers['x-switchyard-env'];
         samples.push({ at, status: res.statusCode, colour: typeof env === 'string' ? env : undefined });
       } catch (e) {
-        samples.push({ at, status: 0, colour: undefined, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
+        samples.push({
+          at,
+          status: 0,
+          colour: undefined,
+          error: (e as NodeJS.ErrnoException).code ?? (e as Error).message,
+        });
         await new Promise((r) => setTimeout(r, opts.backoffMs ?? 20));
       }
     }
@@ -150,8 +180,16 @@ export function startKeepAliveLoad(origin: string, opts: { path: string; connect
 export interface StatusReport {
   active: string | null;
   currentEnv: string | null;
-  proxy: { running: boolean; active: string | null; canary?: { colour: string; percent: number } | null; watching?: boolean };
-  colours: Record<string, { state: string; release: string | null; services: Array<{ service: string; running: boolean }> }>;
+  proxy: {
+    running: boolean;
+    active: string | null;
+    canary?: { colour: string; percent: number } | null;
+    watching?: boolean;
+  };
+  colours: Record<
+    string,
+    { state: string; release: string | null; services: Array<{ service: string; running: boolean }> }
+  >;
   lock: unknown;
   operation: unknown;
   problems: Array<{ what: string; fix: string }>;
@@ -176,10 +214,16 @@ export async function assertConverged(p: Project): Promise<string> {
   assert.ok(active, 'a colour is active');
   assert.equal(report.currentEnv, active, '.current-env agrees with state.json');
   assert.equal(report.proxy.active, active, 'the proxy agrees with state.json');
-  assert.ok(report.colours[active]!.services.every((s) => s.running), `${active} runs`);
+  assert.ok(
+    report.colours[active]!.services.every((s) => s.running),
+    `${active} runs`,
+  );
   const idle = active === 'blue' ? 'green' : 'blue';
   const idleRuns = report.colours[idle]!.services.some((s) => s.running);
-  assert.ok(!idleRuns || report.colours[idle]!.state === 'standby', `${idle} is stopped or standby (state: ${report.colours[idle]!.state}, running: ${idleRuns})`);
+  assert.ok(
+    !idleRuns || report.colours[idle]!.state === 'standby',
+    `${idle} is stopped or standby (state: ${report.colours[idle]!.state}, running: ${idleRuns})`,
+  );
   if (!idleRuns) assert.notEqual(report.colours[idle]!.state, 'live');
   assert.equal(report.operation, null, 'no journal left');
   assert.equal(report.lock, null, 'no lock left');

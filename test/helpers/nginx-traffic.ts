@@ -21,11 +21,15 @@ export interface TrafficRig {
 }
 
 /** `preview`: a port for listen.preview (the project picks the http port itself). */
-export async function trafficRig(proxy: Record<string, unknown> = {}, opts: { preview?: number } = {}): Promise<TrafficRig> {
+export async function trafficRig(
+  proxy: Record<string, unknown> = {},
+  opts: { preview?: number } = {},
+): Promise<TrafficRig> {
   const blue = await startBackend('blue');
   const green = await startBackend('green');
   const p = await nginxProject([{ path: '/', service: 'app' }], proxy);
-  const driver = opts.preview === undefined ? p.driver : p.driverWith({ listen: { http: p.port, preview: opts.preview } });
+  const driver =
+    opts.preview === undefined ? p.driver : p.driverWith({ listen: { http: p.port, preview: opts.preview } });
   const { control } = await driver.ensure();
   await control.setBackends('blue', { app: { host: '127.0.0.1', port: blue.port } });
   await control.setBackends('green', { app: { host: '127.0.0.1', port: green.port } });
@@ -48,7 +52,11 @@ export async function trafficRig(proxy: Record<string, unknown> = {}, opts: { pr
 export { request as send, stickyCookie, type Answer as Reply } from './traffic.js';
 
 /** Which colours `n` requests got, in order. */
-export async function colours(port: number, n: number, opts: Parameters<typeof request>[2] = {}): Promise<(string | undefined)[]> {
+export async function colours(
+  port: number,
+  n: number,
+  opts: Parameters<typeof request>[2] = {},
+): Promise<(string | undefined)[]> {
   const out: (string | undefined)[] = [];
   for (let i = 0; i < n; i++) out.push((await request(port, '/', opts)).colour);
   return out;

@@ -28,8 +28,14 @@ export interface NginxProject {
 }
 
 export function nginxConfig(port: number, routes: Route[], proxy: Record<string, unknown> = {}): Config {
-  const services = Object.fromEntries([...new Set(routes.map((r) => r.service))].map((s) => [s, { command: 'true', health: { path: '/' } }]));
-  return configSchema.parse({ app: 'nx', proxy: { kind: 'nginx', listen: { http: port }, routes, ...proxy }, services });
+  const services = Object.fromEntries(
+    [...new Set(routes.map((r) => r.service))].map((s) => [s, { command: 'true', health: { path: '/' } }]),
+  );
+  return configSchema.parse({
+    app: 'nx',
+    proxy: { kind: 'nginx', listen: { http: port }, routes, ...proxy },
+    services,
+  });
 }
 
 export async function nginxProject(routes: Route[], proxy: Record<string, unknown> = {}): Promise<NginxProject> {
@@ -58,7 +64,12 @@ export async function nginxProject(routes: Route[], proxy: Record<string, unknow
 }
 
 /** ensure() + both colours' backends for one service, blue active. */
-export async function startWith(p: NginxProject, service: string, blue: number, green: number | undefined): Promise<ProxyControl> {
+export async function startWith(
+  p: NginxProject,
+  service: string,
+  blue: number,
+  green: number | undefined,
+): Promise<ProxyControl> {
   const { control } = await p.driver.ensure();
   await control.setBackends('blue', { [service]: { host: '127.0.0.1', port: blue } });
   if (green !== undefined) await control.setBackends('green', { [service]: { host: '127.0.0.1', port: green } });
@@ -70,12 +81,16 @@ export async function startWith(p: NginxProject, service: string, blue: number, 
  * The old way, kept only to measure it: a config whose upstream comes from an included file,
  * switched by rewriting that file and `nginx -s reload`. Runs in its own prefix folder.
  */
-export async function reloadSwitchedNginx(ports: { blue: number; green: number }): Promise<{ port: number; switchTo(c: 'blue' | 'green'): Promise<void>; stop(): Promise<void> }> {
+export async function reloadSwitchedNginx(ports: {
+  blue: number;
+  green: number;
+}): Promise<{ port: number; switchTo(c: 'blue' | 'green'): Promise<void>; stop(): Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-nginx-reload-'));
   const port = await freePort();
   const include = path.join(dir, 'upstream.conf');
   const conf = path.join(dir, 'nginx.conf');
-  const upstream = (c: 'blue' | 'green') => `upstream app { server 127.0.0.1:${ports[c]}; keepalive 64; }\nmap $host $sy_colour { default ${c}; }\n`;
+  const upstream = (c: 'blue' | 'green') =>
+    `upstream app { server 127.0.0.1:${ports[c]}; keepalive 64; }\nmap $host $sy_colour { default ${c}; }\n`;
   await fs.writeFile(include, upstream('blue'));
   await fs.writeFile(
     conf,
@@ -97,7 +112,11 @@ export async function reloadSwitchedNginx(ports: { blue: number; green: number }
     ].join('\n'),
   );
   const nginx = (args: string[]) =>
-    new Promise<void>((resolve, reject) => execFile('nginx', ['-e', 'stderr', '-p', `${dir}/`, '-c', conf, ...args], { timeout: 10_000 }, (e, _o, err) => (e ? reject(new Error(`${e.message}: ${err}`)) : resolve())));
+    new Promise<void>((resolve, reject) =>
+      execFile('nginx', ['-e', 'stderr', '-p', `${dir}/`, '-c', conf, ...args], { timeout: 10_000 }, (e, _o, err) =>
+        e ? reject(new Error(`${e.message}: ${err}`)) : resolve(),
+      ),
+    );
   await nginx([]);
   return {
     port,

@@ -31,9 +31,12 @@ export interface TestPostgres {
 
 const asRoot = process.getuid?.() === 0;
 /** argv to run a server-side binary as the postgres user when we are root. */
-const serverCmd = (bin: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args]);
+const serverCmd = (bin: string, args: string[]): [string, string[]] =>
+  asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
 
-export async function startTestPostgres(opts: { user?: string; password?: string; db?: string } = {}): Promise<TestPostgres> {
+export async function startTestPostgres(
+  opts: { user?: string; password?: string; db?: string } = {},
+): Promise<TestPostgres> {
   const user = opts.user ?? 'sy_test';
   const password = opts.password ?? `pw-${process.pid}-${Date.now().toString(36)}`;
   const db = opts.db ?? 'app';
@@ -47,9 +50,30 @@ export async function startTestPostgres(opts: { user?: string; password?: string
     const [cmd, argv] = serverCmd(bin, args);
     return run(cmd, argv, { timeout: 60_000 });
   };
-  await pg('initdb', ['-D', data, '-U', user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
-  await fs.appendFile(data + '/postgresql.conf', `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\nlog_min_messages = warning\n`);
-  const env = { ...process.env, PGPASSWORD: password, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: user, PGCONNECT_TIMEOUT: '5' };
+  await pg('initdb', [
+    '-D',
+    data,
+    '-U',
+    user,
+    `--pwfile=${pwfile}`,
+    '--auth=scram-sha-256',
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+    '--no-sync',
+  ]);
+  await fs.appendFile(
+    data + '/postgresql.conf',
+    `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\nlog_min_messages = warning\n`,
+  );
+  const env = {
+    ...process.env,
+    PGPASSWORD: password,
+    PGHOST: '127.0.0.1',
+    PGPORT: String(port),
+    PGUSER: user,
+    PGCONNECT_TIMEOUT: '5',
+  };
   const start = async () => {
     await pg('pg_ctl', ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-t', '60', 'start']);
   };
@@ -58,7 +82,13 @@ export async function startTestPostgres(opts: { user?: string; password?: string
   };
   await start();
   const psql = async (sql: string, database = db) =>
-    (await run('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', sql], { env, timeout: 60_000, maxBuffer: 64 << 20 })).stdout;
+    (
+      await run('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', sql], {
+        env,
+        timeout: 60_000,
+        maxBuffer: 64 << 20,
+      })
+    ).stdout;
   await psql(`CREATE DATABASE ${db}`, 'postgres');
   return {
     port,
@@ -66,7 +96,9 @@ export async function startTestPostgres(opts: { user?: string; password?: string
     password,
     url: (d = db) => `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${d}`,
     psql,
-    dumpText: async (d = db) => (await run('pg_dump', ['--format=plain', '--no-owner', '-d', d], { env, timeout: 60_000, maxBuffer: 256 << 20 })).stdout,
+    dumpText: async (d = db) =>
+      (await run('pg_dump', ['--format=plain', '--no-owner', '-d', d], { env, timeout: 60_000, maxBuffer: 256 << 20 }))
+        .stdout,
     stop,
     start,
     cleanup: async () => {

@@ -51,7 +51,10 @@ export interface ProjectOptions {
 }
 
 /** A temp copy of a fixture; `proxy: 'nginx'` puts a real nginx (host mode) in front instead of the built-in proxy. */
-export async function makeProject(fixture: 'fixture' | 'example' = 'fixture', opts: ProjectOptions = {}): Promise<Project> {
+export async function makeProject(
+  fixture: 'fixture' | 'example' = 'fixture',
+  opts: ProjectOptions = {},
+): Promise<Project> {
   const src = fixture === 'fixture' ? path.join(ROOT, 'test', 'fixtures', 'app') : path.join(ROOT, 'examples', 'app');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `sy-e2e-${fixture}-`));
   await fs.cp(src, dir, { recursive: true, filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s) });
@@ -64,7 +67,8 @@ export async function makeProject(fixture: 'fixture' | 'example' = 'fixture', op
   if (opts.workers !== undefined) {
     const yml = path.join(dir, 'switchyard.yml');
     const text = await fs.readFile(yml, 'utf8');
-    if (!/^ {2}kind: builtin$/m.test(text)) throw new Error(`${fixture}/switchyard.yml has no "  kind: builtin" line to add workers to`);
+    if (!/^ {2}kind: builtin$/m.test(text))
+      throw new Error(`${fixture}/switchyard.yml has no "  kind: builtin" line to add workers to`);
     await fs.writeFile(yml, text.replace(/^ {2}kind: builtin$/m, `  kind: builtin\n  workers: ${opts.workers}`));
   }
   const port = await freePort();
@@ -76,7 +80,11 @@ export async function makeProject(fixture: 'fixture' | 'example' = 'fixture', op
     run: (args, opts = {}) =>
       new Promise((resolve) => {
         const t0 = Date.now();
-        const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [CLI, ...args], {
+          cwd: dir,
+          env: { ...env, ...opts.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d) => (stdout += d));
@@ -109,11 +117,14 @@ export async function makeProject(fixture: 'fixture' | 'example' = 'fixture', op
 /** Best effort, by the project's own pid files: the proxy daemon, nginx, and each colour's process groups. */
 export async function killLeftovers(dir: string): Promise<void> {
   const signals: Array<[number, NodeJS.Signals]> = [];
-  const readPid = async (f: string) => Number((await fs.readFile(path.join(dir, '.switchyard', f), 'utf8').catch(() => '')).trim());
+  const readPid = async (f: string) =>
+    Number((await fs.readFile(path.join(dir, '.switchyard', f), 'utf8').catch(() => '')).trim());
   // SIGTERM for the daemons: nginx's master then takes its workers with it (SIGKILL would orphan them).
   for (const f of ['run/proxy.pid', 'nginx/nginx.pid']) signals.push([await readPid(f), 'SIGTERM']);
   for (const c of ['blue', 'green']) {
-    const run = JSON.parse((await fs.readFile(path.join(dir, '.switchyard', 'run', `${c}.json`), 'utf8').catch(() => '{}')) || '{}') as { services?: Record<string, { pid?: number }> };
+    const run = JSON.parse(
+      (await fs.readFile(path.join(dir, '.switchyard', 'run', `${c}.json`), 'utf8').catch(() => '{}')) || '{}',
+    ) as { services?: Record<string, { pid?: number }> };
     for (const s of Object.values(run.services ?? {})) if (s.pid) signals.push([-s.pid, 'SIGKILL']); // detached: its own process group
   }
   for (const [pid, sig] of signals.filter(([x]) => Number.isInteger(x) && Math.abs(x) > 1)) {
@@ -126,7 +137,10 @@ export async function killLeftovers(dir: string): Promise<void> {
 }
 
 /** A fresh project on which `init` succeeded (or the error, with init's output, and nothing left running). */
-export async function makeInitedProject(fixture: 'fixture' | 'example' = 'fixture', opts: ProjectOptions = {}): Promise<Project> {
+export async function makeInitedProject(
+  fixture: 'fixture' | 'example' = 'fixture',
+  opts: ProjectOptions = {},
+): Promise<Project> {
   const p = await makeProject(fixture, opts);
   const r = await p.run(['init']);
   if (r.code !== 0) {
@@ -141,7 +155,10 @@ export async function makeInitedProject(fixture: 'fixture' | 'example' = 'fixtur
  * succeed) before, `down` and removal after. Returns a getter for the project.
  */
 export function useProject(
-  hooks: { before: (fn: () => Promise<void>, options: { timeout: number }) => void; after: (fn: () => Promise<void>, options: { timeout: number }) => void },
+  hooks: {
+    before: (fn: () => Promise<void>, options: { timeout: number }) => void;
+    after: (fn: () => Promise<void>, options: { timeout: number }) => void;
+  },
   fixture: 'fixture' | 'example' = 'fixture',
   opts: { init?: boolean } & ProjectOptions = {},
 ): () => Project {

@@ -25,7 +25,9 @@ export function snapshot(
 
 export const local = (port: number) => ({ host: '127.0.0.1', port });
 
-export async function startProxy(snap: ProxySnapshot): Promise<{ proxy: ProxyServer; port: number; stop: () => Promise<void> }> {
+export async function startProxy(
+  snap: ProxySnapshot,
+): Promise<{ proxy: ProxyServer; port: number; stop: () => Promise<void> }> {
   const proxy = await ProxyServer.start(snap);
   return { proxy, port: proxy.address.port, stop: () => proxy.close(2_000) };
 }
@@ -37,20 +39,35 @@ const routesToApp: Route[] = [{ path: '/', service: 'app' }];
  * blue, persisting every change to <temp>/proxy.json as the daemon does (restart it from there with
  * restartPersisted). `cleanup` removes the folder; close the proxy first.
  */
-export async function persistedProxy(ports: { blue: number; green: number }, features?: ProxyFeatures): Promise<{ proxy: ProxyServer; port: number; file: string; cleanup: () => Promise<void> }> {
+export async function persistedProxy(
+  ports: { blue: number; green: number },
+  features?: ProxyFeatures,
+): Promise<{ proxy: ProxyServer; port: number; file: string; cleanup: () => Promise<void> }> {
   const { root, cleanup } = await tempProject();
   const file = path.join(root, 'proxy.json');
   const snap = snapshot(routesToApp, { blue: { app: local(ports.blue) }, green: { app: local(ports.green) } }, 'blue');
-  const proxy = await ProxyServer.start(features ? { ...snap, features } : snap, { persist: (s) => saveSnapshot(file, s) });
+  const proxy = await ProxyServer.start(features ? { ...snap, features } : snap, {
+    persist: (s) => saveSnapshot(file, s),
+  });
   return { proxy, port: proxy.address.port, file, cleanup };
 }
 
 /** Closes `proxy` and starts a new one on the same port from what it persisted in `file` (a daemon restart). */
-export async function restartPersisted(proxy: ProxyServer, file: string, port: number): Promise<{ proxy: ProxyServer; saved: ProxySnapshot }> {
+export async function restartPersisted(
+  proxy: ProxyServer,
+  file: string,
+  port: number,
+): Promise<{ proxy: ProxyServer; saved: ProxySnapshot }> {
   const saved = await loadSnapshot(file);
   if (!saved) throw new Error(`${file}: nothing persisted`);
   await proxy.close(1_000);
-  return { proxy: await ProxyServer.start({ ...saved, listen: { host: '127.0.0.1', port } }, { persist: (s) => saveSnapshot(file, s) }), saved };
+  return {
+    proxy: await ProxyServer.start(
+      { ...saved, listen: { host: '127.0.0.1', port } },
+      { persist: (s) => saveSnapshot(file, s) },
+    ),
+    saved,
+  };
 }
 
 /**

@@ -25,7 +25,11 @@ export function assertFollowsMarks(totals: LoadTotals, marks: Mark[]): number {
     const next = marks[i + 1];
     if (next && started >= next.start) continue; // the next command may already have switched
     checked++;
-    assert.equal(s.colour, marks[i]!.colour, `a request started ${started - marks[i]!.end} ms after the switch to ${marks[i]!.colour} returned was answered by ${s.colour}`);
+    assert.equal(
+      s.colour,
+      marks[i]!.colour,
+      `a request started ${started - marks[i]!.end} ms after the switch to ${marks[i]!.colour} returned was answered by ${s.colour}`,
+    );
   }
   return checked;
 }
@@ -34,7 +38,10 @@ export function assertFollowsMarks(totals: LoadTotals, marks: Mark[]): number {
  * After the last command: keep the load going until it sent `floor` requests in all and `extra`
  * more than now (so enough requests are checked against the final colour), bounded by `maxMs`.
  */
-export async function keepLoading(load: { readonly sent: number }, opts: { floor?: number; extra?: number; maxMs?: number } = {}): Promise<void> {
+export async function keepLoading(
+  load: { readonly sent: number },
+  opts: { floor?: number; extra?: number; maxMs?: number } = {},
+): Promise<void> {
   const target = Math.max(opts.floor ?? 3000, load.sent + (opts.extra ?? 1000));
   const deadline = Date.now() + (opts.maxMs ?? 30_000);
   while (load.sent < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -45,7 +52,10 @@ export async function keepLoading(load: { readonly sent: number }, opts: { floor
  * forth starting with blue. `run` runs one CLI command that must succeed and returns when it
  * started and returned. Returns the marks, in order; green is live again after an even count.
  */
-export async function deployThenSwitch(run: (args: string[]) => Promise<{ start: number; end: number }>, switches: number): Promise<Mark[]> {
+export async function deployThenSwitch(
+  run: (args: string[]) => Promise<{ start: number; end: number }>,
+  switches: number,
+): Promise<Mark[]> {
   const marks: Mark[] = [{ ...(await run(['deploy', '--auto-switch', '--keep-old'])), colour: 'green' }];
   let colour = 'green';
   for (let i = 0; i < switches; i++) {
@@ -66,7 +76,13 @@ export async function assertNoFailureThroughDeploysAndSwitches(
   run: (args: string[]) => Promise<{ start: number; end: number }>,
 ): Promise<LoadTotals> {
   const { startLoad } = await import('../../src/load/load.ts');
-  const load = startLoad({ origin: `http://127.0.0.1:${p.port}`, path: '/api/echo', connections: 8, maxRequests: 200_000, maxMs: 150_000 });
+  const load = startLoad({
+    origin: `http://127.0.0.1:${p.port}`,
+    path: '/api/echo',
+    connections: 8,
+    maxRequests: 200_000,
+    maxMs: 150_000,
+  });
   await keepLoading(load, { floor: 300, extra: 0, maxMs: 30_000 });
   // Each command moves traffic to `colour`: every request that starts after it returned (and
   // before the next command started) must be answered by that colour.

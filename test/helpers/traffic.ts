@@ -24,14 +24,28 @@ export function request(
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: opts.agent ?? false, ...(opts.from ? { localAddress: opts.from } : {}) },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        headers: opts.headers ?? {},
+        agent: opts.agent ?? false,
+        ...(opts.from ? { localAddress: opts.from } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
           const c = res.headers['x-switchyard-env'];
-          resolve({ status: res.statusCode ?? 0, colour: typeof c === 'string' ? c : undefined, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), setCookie: res.headers['set-cookie']?.[0] });
+          resolve({
+            status: res.statusCode ?? 0,
+            colour: typeof c === 'string' ? c : undefined,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            setCookie: res.headers['set-cookie']?.[0],
+          });
         });
       },
     );

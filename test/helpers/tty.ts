@@ -13,11 +13,23 @@ export interface TtyAnswer {
   before?: () => Promise<void>;
 }
 
-export function runOnTty(dir: string, env: NodeJS.ProcessEnv, args: string[], answers: TtyAnswer[], timeoutMs = 60_000): Promise<{ code: number | null; out: string; error?: unknown }> {
+export function runOnTty(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  answers: TtyAnswer[],
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; out: string; error?: unknown }> {
   return new Promise((resolve) => {
     // The command line is built from our own constants and quoted, not from outside input.
-    const cmd = 'stty cols 120 rows 40; exec ' + [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: dir, env: { ...env, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const cmd =
+      'stty cols 120 rows 40; exec ' +
+      [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
+      cwd: dir,
+      env: { ...env, TERM: 'xterm' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     let busy = false;
     let error: unknown;

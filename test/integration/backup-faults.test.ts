@@ -23,7 +23,9 @@ const ctx = { projectDir, redact: (s: string) => s };
 
 before(async () => {
   pg = await startTestPostgres({ password: PASSWORD });
-  await pg.psql(`CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 1000) g;`);
+  await pg.psql(
+    `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 1000) g;`,
+  );
   await createBigTable(pg, 'big', 200_000);
 }, budget(2_300));
 after(async () => {
@@ -35,7 +37,13 @@ after(async () => {
 const freshDir = () => `backups-${++n}`;
 
 function pgConfig(over: Record<string, unknown> = {}): PostgresBackupConfig {
-  return backupSchema.parse({ kind: 'postgres', url: pg.url(), timeout: '1m', dir: freshDir(), ...over }) as PostgresBackupConfig;
+  return backupSchema.parse({
+    kind: 'postgres',
+    url: pg.url(),
+    timeout: '1m',
+    dir: freshDir(),
+    ...over,
+  }) as PostgresBackupConfig;
 }
 function postgres(over: Record<string, unknown> = {}, tool?: { pathEnv?: string }): { b: Backupper; dir: string } {
   const cfg = pgConfig(over);
@@ -47,7 +55,12 @@ function command(over: Record<string, unknown>): { b: Backupper; dir: string } {
 }
 
 /** The failure is a SwitchyardError for exit code 1 with a hint, says `message`, and leaks no password. */
-async function expectFault(p: Promise<unknown>, code: string, message: RegExp, opts: { hint?: boolean } = {}): Promise<SwitchyardError> {
+async function expectFault(
+  p: Promise<unknown>,
+  code: string,
+  message: RegExp,
+  opts: { hint?: boolean } = {},
+): Promise<SwitchyardError> {
   const e = await p.then(
     () => assert.fail('expected a failure'),
     (err: unknown) => err,
@@ -73,10 +86,14 @@ async function startBigBackup(signal?: AbortSignal) {
   const { b, dir } = postgres({ url: pg.url('big'), format: 'custom' });
   const running = b.backup({ reason: 'manual', signal });
   running.catch(() => undefined);
-  const dump = await poll('pg_dump writing', async () => {
-    const p = childProcesses().find((c) => isProgram(c, 'pg_dump'));
-    return p && (await partialBytes(dir)) ? p : undefined;
-  }, 20_000);
+  const dump = await poll(
+    'pg_dump writing',
+    async () => {
+      const p = childProcesses().find((c) => isProgram(c, 'pg_dump'));
+      return p && (await partialBytes(dir)) ? p : undefined;
+    },
+    20_000,
+  );
   return { running, dir, pid: dump.pid };
 }
 
@@ -84,7 +101,11 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
   test('wrong password', budget(100), async () => {
     const url = pg.url().replace(encodeURIComponent(PASSWORD), 'wrong-Secret-0815');
     const { b, dir } = postgres({ url });
-    const e = await expectFault(b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /^database backup failed: the database rejected the password for user sy_test$/);
+    const e = await expectFault(
+      b.backup({ reason: 'manual' }),
+      'BACKUP_FAILED',
+      /^database backup failed: the database rejected the password for user sy_test$/,
+    );
     assert.ok(e.details.some((l) => l.includes('password authentication failed')));
     await assertNothingLeft(dir);
   });
@@ -92,7 +113,11 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
   test('pg_dump missing from PATH', budget(100), async () => {
     const empty = await fs.mkdtemp(path.join(tmpdir(), 'sy-empty-path-'));
     const { b, dir } = postgres({}, { pathEnv: empty });
-    const e = await expectFault(b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /pg_dump is not installed on this machine/);
+    const e = await expectFault(
+      b.backup({ reason: 'manual' }),
+      'BACKUP_FAILED',
+      /pg_dump is not installed on this machine/,
+    );
     assert.match(e.hint!, /apt-get install postgresql-client/);
     assert.match(e.hint!, /backup\.container/);
     await assertNothingLeft(dir);
@@ -103,7 +128,11 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
     const blocker = path.join(projectDir, `not-a-folder-${++n}`);
     await fs.writeFile(blocker, 'x');
     const { b } = postgres({ dir: path.relative(projectDir, path.join(blocker, 'backups')) });
-    await expectFault(b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /cannot use the backup folder .*not-a-folder-\d+\/backups/);
+    await expectFault(
+      b.backup({ reason: 'manual' }),
+      'BACKUP_FAILED',
+      /cannot use the backup folder .*not-a-folder-\d+\/backups/,
+    );
     assert.equal(await fs.readFile(blocker, 'utf8'), 'x');
   });
 
@@ -136,7 +165,10 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
     const unrestrict = (t: string) => t.replace(/^\\(un)?restrict \S+$/gm, '');
     const beforeText = unrestrict(await pg.dumpText());
     const e = await expectFault(b.restore(bad), 'RESTORE_FAILED', /^restore failed: psql exited with code 3$/);
-    assert.ok(e.details.some((l) => /ERROR: +invalid input syntax for type integer: "five hundred"/.test(l)), e.details.join('\n'));
+    assert.ok(
+      e.details.some((l) => /ERROR: +invalid input syntax for type integer: "five hundred"/.test(l)),
+      e.details.join('\n'),
+    );
     assert.equal(unrestrict(await pg.dumpText()), beforeText);
 
     // Cut inside the COPY data: psql would take the end of input as the end of the rows and succeed.
@@ -145,11 +177,17 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
     await expectFault(b.restore(cut), 'RESTORE_FAILED', /is not a complete plain dump/);
     assert.equal(unrestrict(await pg.dumpText()), beforeText);
 
-    const custom = await postgres({ format: 'custom', dir: path.relative(projectDir, dir) }).b.backup({ reason: 'manual' });
+    const custom = await postgres({ format: 'custom', dir: path.relative(projectDir, dir) }).b.backup({
+      reason: 'manual',
+    });
     const bytes = await fs.readFile(custom.file);
     const cutDump = path.join(dir, 'db-backup-20200101-000000-cut.dump');
     await fs.writeFile(cutDump, bytes.subarray(0, bytes.length - 200));
-    await expectFault(b.restore(cutDump), 'RESTORE_FAILED', /^restore failed: the file is not a complete PostgreSQL custom-format dump$/);
+    await expectFault(
+      b.restore(cutDump),
+      'RESTORE_FAILED',
+      /^restore failed: the file is not a complete PostgreSQL custom-format dump$/,
+    );
     const garbage = path.join(dir, 'db-backup-20200101-000000-garbage.dump');
     await fs.writeFile(garbage, 'PGDMP this is not an archive');
     await expectFault(b.restore(garbage), 'RESTORE_FAILED', /cannot read the dump's format version/);
@@ -157,46 +195,68 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
     await expectFault(b.restore('db-backup-20990101-000000-nope.dump'), 'RESTORE_FAILED', /no backup named/);
   });
 
-  test('kind: command: a failing, a missing and a slow dump command; restore without a restore command', budget(600), async () => {
-    const failing = command({ dump: ['sh', '-c', 'echo half-a-dump; echo "boom: cannot reach db" >&2; exit 3'] });
-    const e = await expectFault(failing.b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /backup\.dump \(sh -c .*\) exited with code 3/);
-    assert.deepEqual(e.details, ['boom: cannot reach db']);
-    await assertNothingLeft(failing.dir);
+  test(
+    'kind: command: a failing, a missing and a slow dump command; restore without a restore command',
+    budget(600),
+    async () => {
+      const failing = command({ dump: ['sh', '-c', 'echo half-a-dump; echo "boom: cannot reach db" >&2; exit 3'] });
+      const e = await expectFault(
+        failing.b.backup({ reason: 'manual' }),
+        'BACKUP_FAILED',
+        /backup\.dump \(sh -c .*\) exited with code 3/,
+      );
+      assert.deepEqual(e.details, ['boom: cannot reach db']);
+      await assertNothingLeft(failing.dir);
 
-    const shell = command({ dump: 'echo out; exit 5', shell: true });
-    await expectFault(shell.b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /exited with code 5/);
-    await assertNothingLeft(shell.dir);
+      const shell = command({ dump: 'echo out; exit 5', shell: true });
+      await expectFault(shell.b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /exited with code 5/);
+      await assertNothingLeft(shell.dir);
 
-    const missing = command({ dump: 'no-such-dumper --all' });
-    await expectFault(missing.b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /backup\.dump command not found: no-such-dumper/);
-    await assertNothingLeft(missing.dir);
+      const missing = command({ dump: 'no-such-dumper --all' });
+      await expectFault(
+        missing.b.backup({ reason: 'manual' }),
+        'BACKUP_FAILED',
+        /backup\.dump command not found: no-such-dumper/,
+      );
+      await assertNothingLeft(missing.dir);
 
-    const empty = command({ dump: ['true'] });
-    await expectFault(empty.b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /empty/);
-    await assertNothingLeft(empty.dir);
+      const empty = command({ dump: ['true'] });
+      await expectFault(empty.b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /empty/);
+      await assertNothingLeft(empty.dir);
 
-    const slow = command({ dump: ['sh', '-c', 'echo started; sleep 30'], timeout: '500ms' });
-    const t0 = Date.now();
-    const te = await expectFault(slow.b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /timed out after/);
-    assert.match(te.hint!, /backup\.timeout/);
-    assert.ok(Date.now() - t0 < 5_000, 'the timeout did not stop the command');
-    await assertNothingLeft(slow.dir);
+      const slow = command({ dump: ['sh', '-c', 'echo started; sleep 30'], timeout: '500ms' });
+      const t0 = Date.now();
+      const te = await expectFault(slow.b.backup({ reason: 'manual' }), 'BACKUP_FAILED', /timed out after/);
+      assert.match(te.hint!, /backup\.timeout/);
+      assert.ok(Date.now() - t0 < 5_000, 'the timeout did not stop the command');
+      await assertNothingLeft(slow.dir);
 
-    const ok = command({ dump: ['sh', '-c', 'echo some dump'] });
-    const meta = await ok.b.backup({ reason: 'manual' });
-    await expectFault(ok.b.restore(meta.name), 'RESTORE_FAILED', /backup\.restore is not configured/);
-  });
+      const ok = command({ dump: ['sh', '-c', 'echo some dump'] });
+      const meta = await ok.b.backup({ reason: 'manual' });
+      await expectFault(ok.b.restore(meta.name), 'RESTORE_FAILED', /backup\.restore is not configured/);
+    },
+  );
 
   test('database down: backup, restore and ping say nothing accepts connections', budget(800), async () => {
     const { b, dir } = postgres();
     const meta = await b.backup({ reason: 'manual' });
     await pg.stop();
     try {
-      const e = await expectFault(b.backup({ reason: 'manual' }), 'BACKUP_FAILED', new RegExp(`^database backup failed: nothing accepts connections at 127\\.0\\.0\\.1:${pg.port}: is the database running\\?$`));
+      const e = await expectFault(
+        b.backup({ reason: 'manual' }),
+        'BACKUP_FAILED',
+        new RegExp(
+          `^database backup failed: nothing accepts connections at 127\\.0\\.0\\.1:${pg.port}: is the database running\\?$`,
+        ),
+      );
       assert.ok(e.details.some((l) => /Connection refused/.test(l)));
       assert.deepEqual(await fs.readdir(dir).then((x) => x.sort()), [meta.name, `${meta.name}.json`]);
       await expectFault(b.restore(meta.name), 'RESTORE_FAILED', /nothing accepts connections at 127\.0\.0\.1/);
-      await expectFault(b.ping!({ timeoutMs: 3000 }), 'DATABASE_UNREACHABLE', /^database unreachable: nothing accepts connections/);
+      await expectFault(
+        b.ping!({ timeoutMs: 3000 }),
+        'DATABASE_UNREACHABLE',
+        /^database unreachable: nothing accepts connections/,
+      );
     } finally {
       await pg.start();
     }
@@ -206,7 +266,11 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
 describe('kind: command round trip', () => {
   test('dump to stdout, restore from stdin, file named with the extension', budget(100), async () => {
     const target = path.join(projectDir, 'restored.txt');
-    const { b } = command({ dump: ['sh', '-c', 'printf "line one\\nline two\\n"'], restore: ['sh', '-c', `cat > ${target}`], extension: 'txt' });
+    const { b } = command({
+      dump: ['sh', '-c', 'printf "line one\\nline two\\n"'],
+      restore: ['sh', '-c', `cat > ${target}`],
+      extension: 'txt',
+    });
     const meta = await b.backup({ reason: 'deploy', deployId: 'dep-9' });
     assert.match(meta.name, /^db-backup-\d{8}-\d{6}-dep-9\.txt$/);
     assert.equal(meta.format, 'txt');

@@ -38,7 +38,8 @@ after(async () => {
 function config(over: Record<string, unknown> = {}): PostgresBackupConfig {
   return backupSchema.parse({ kind: 'postgres', url: pg.url(), timeout: '2m', ...over }) as PostgresBackupConfig;
 }
-const open = (over: Record<string, unknown> = {}): Backupper => postgresBackupper(config(over), hostPgTool(config(over).url!), { projectDir, redact: (s) => s });
+const open = (over: Record<string, unknown> = {}): Backupper =>
+  postgresBackupper(config(over), hostPgTool(config(over).url!), { projectDir, redact: (s) => s });
 
 /** pg_dump 15.14+ writes a random `\restrict` key into every plain dump; everything else must match byte for byte. */
 const normalise = (dump: string) => dump.replace(/^\\(un)?restrict \S+$/gm, '\\$1restrict KEY');
@@ -59,33 +60,40 @@ const expectedCounts = [
   { name: 'sales.Odd "Name", too', rows: 3 },
 ];
 
-describe('postgres backups through this machine\'s pg_dump', () => {
+describe("postgres backups through this machine's pg_dump", () => {
   for (const format of ['plain', 'custom'] as const) {
-    test(`${format}: backup, change the data, restore: the database is as it was, byte for byte`, budget(800), async () => {
-      const b = open({ format, dir: `backups-${format}` });
-      const beforeText = await pg.dumpText();
-      const meta = await b.backup({ reason: 'deploy', deployId: `d-${format}` });
-      assert.equal(meta.name, path.basename(meta.file));
-      assert.match(meta.name, new RegExp(`^db-backup-\\d{8}-\\d{6}-d-${format}\\.${format === 'custom' ? 'dump' : 'sql'}$`));
-      assert.equal(meta.verified, true);
-      assert.equal(meta.format, format);
-      assert.equal(meta.bytes, (await fs.stat(meta.file)).size);
-      assert.ok(meta.bytes > 1000);
-      assert.equal((await fs.stat(meta.file)).mode & 0o777, 0o600);
-      assert.equal((await fs.stat(path.dirname(meta.file))).mode & 0o777, 0o700);
-      const head = (await fs.readFile(meta.file)).subarray(0, 5).toString('latin1');
-      if (format === 'custom') assert.equal(head, 'PGDMP');
-      else assert.match(await fs.readFile(meta.file, 'utf8'), /DROP TABLE IF EXISTS public\.orders;/);
-      assert.deepEqual(await b.list(), [meta]);
+    test(
+      `${format}: backup, change the data, restore: the database is as it was, byte for byte`,
+      budget(800),
+      async () => {
+        const b = open({ format, dir: `backups-${format}` });
+        const beforeText = await pg.dumpText();
+        const meta = await b.backup({ reason: 'deploy', deployId: `d-${format}` });
+        assert.equal(meta.name, path.basename(meta.file));
+        assert.match(
+          meta.name,
+          new RegExp(`^db-backup-\\d{8}-\\d{6}-d-${format}\\.${format === 'custom' ? 'dump' : 'sql'}$`),
+        );
+        assert.equal(meta.verified, true);
+        assert.equal(meta.format, format);
+        assert.equal(meta.bytes, (await fs.stat(meta.file)).size);
+        assert.ok(meta.bytes > 1000);
+        assert.equal((await fs.stat(meta.file)).mode & 0o777, 0o600);
+        assert.equal((await fs.stat(path.dirname(meta.file))).mode & 0o777, 0o700);
+        const head = (await fs.readFile(meta.file)).subarray(0, 5).toString('latin1');
+        if (format === 'custom') assert.equal(head, 'PGDMP');
+        else assert.match(await fs.readFile(meta.file, 'utf8'), /DROP TABLE IF EXISTS public\.orders;/);
+        assert.deepEqual(await b.list(), [meta]);
 
-      await changeEverything();
-      assert.notEqual(normalise(await pg.dumpText()), normalise(beforeText));
+        await changeEverything();
+        assert.notEqual(normalise(await pg.dumpText()), normalise(beforeText));
 
-      const result = await b.restore(meta.name);
-      assert.equal(normalise(await pg.dumpText()), normalise(beforeText));
-      assert.deepEqual(result.tables, expectedCounts);
-      assert.ok(result.ms > 0);
-    });
+        const result = await b.restore(meta.name);
+        assert.equal(normalise(await pg.dumpText()), normalise(beforeText));
+        assert.deepEqual(result.tables, expectedCounts);
+        assert.ok(result.ms > 0);
+      },
+    );
   }
 
   test('a restore by path, and restoring a copy whose extension lies (the content decides)', budget(600), async () => {
@@ -101,21 +109,25 @@ describe('postgres backups through this machine\'s pg_dump', () => {
     assert.deepEqual(result.tables, expectedCounts);
   });
 
-  test('retention: 7 backups with keep 5 leave exactly the newest 5 complete ones and nothing partial', budget(1_100), async () => {
-    const b = open({ format: 'custom', dir: 'backups-retention', keep: 5 });
-    const taken: string[] = [];
-    for (let i = 0; i < 7; i++) {
-      taken.push((await b.backup({ reason: 'manual' })).name);
-      await b.prune([]);
-    }
-    const newest5 = taken.slice(2).reverse();
-    assert.deepEqual(
-      (await b.list()).map((m) => m.name),
-      newest5,
-    );
-    const entries = (await fs.readdir(path.join(projectDir, 'backups-retention'))).sort();
-    assert.deepEqual(entries, newest5.flatMap((n) => [n, `${n}.json`]).sort());
-  });
+  test(
+    'retention: 7 backups with keep 5 leave exactly the newest 5 complete ones and nothing partial',
+    budget(1_100),
+    async () => {
+      const b = open({ format: 'custom', dir: 'backups-retention', keep: 5 });
+      const taken: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        taken.push((await b.backup({ reason: 'manual' })).name);
+        await b.prune([]);
+      }
+      const newest5 = taken.slice(2).reverse();
+      assert.deepEqual(
+        (await b.list()).map((m) => m.name),
+        newest5,
+      );
+      const entries = (await fs.readdir(path.join(projectDir, 'backups-retention'))).sort();
+      assert.deepEqual(entries, newest5.flatMap((n) => [n, `${n}.json`]).sort());
+    },
+  );
 
   test('the password is never in the argv of the running pg_dump, nor in describe()', budget(2_200), async () => {
     await createBigTable(pg, 'big', 200_000);
@@ -137,20 +149,30 @@ describe('postgres backups through this machine\'s pg_dump', () => {
     assert.ok(meta.bytes > 1_000_000);
     for (const p of seen) {
       const argv = p.argv.join(' ');
-      for (const secret of [PASSWORD, encodeURIComponent(PASSWORD), 's3cr@t']) assert.ok(!argv.includes(secret), `${secret} in argv: ${argv}`);
+      for (const secret of [PASSWORD, encodeURIComponent(PASSWORD), 's3cr@t'])
+        assert.ok(!argv.includes(secret), `${secret} in argv: ${argv}`);
       assert.ok(!argv.includes('postgres://'), `a URL in argv: ${argv}`);
     }
     assert.deepEqual(dumps[0]!.argv.slice(1), ['--no-password', '--format=custom', '--no-owner']);
   });
 
-  test('ping answers through psql; openBackupper picks the host tool for url and none for kind none', budget(100), async () => {
-    const b = openBackupper(config({ dir: 'backups-open' }), { projectDir, app: 'demo', redact: (s) => s });
-    assert.ok(b?.ping);
-    await b.ping({ timeoutMs: 5000 });
-    assert.equal(openBackupper({ kind: 'none' }, { projectDir, app: 'demo', redact: (s) => s }), undefined);
-    assert.throws(
-      () => openBackupper(backupSchema.parse({ kind: 'postgres', container: 'db' }), { projectDir, app: 'demo', redact: (s) => s }),
-      /needs the docker runtime/,
-    );
-  });
+  test(
+    'ping answers through psql; openBackupper picks the host tool for url and none for kind none',
+    budget(100),
+    async () => {
+      const b = openBackupper(config({ dir: 'backups-open' }), { projectDir, app: 'demo', redact: (s) => s });
+      assert.ok(b?.ping);
+      await b.ping({ timeoutMs: 5000 });
+      assert.equal(openBackupper({ kind: 'none' }, { projectDir, app: 'demo', redact: (s) => s }), undefined);
+      assert.throws(
+        () =>
+          openBackupper(backupSchema.parse({ kind: 'postgres', container: 'db' }), {
+            projectDir,
+            app: 'demo',
+            redact: (s) => s,
+          }),
+        /needs the docker runtime/,
+      );
+    },
+  );
 });

@@ -70,24 +70,39 @@ describe('built-in proxy: canary split', () => {
 
   it('keeps every client that was on the canary at 10% on it at 50%', budget(600), async () => {
     await proxy.setWeight('green', 10);
-    const clients = (await many(300, 20, () => hit(port, '/join'))).map((h) => ({ id: cookieValue(h.setCookie)!, colour: h.colour }));
+    const clients = (await many(300, 20, () => hit(port, '/join'))).map((h) => ({
+      id: cookieValue(h.setCookie)!,
+      colour: h.colour,
+    }));
     const onCanary = clients.filter((c) => c.colour === 'green');
     assert.ok(onCanary.length > 0);
     await proxy.setWeight('green', 50);
-    const later = await many(clients.length, 20, (i) => hit(port, '/again', { headers: { cookie: `sy_canary=${clients[i]!.id}` } }));
+    const later = await many(clients.length, 20, (i) =>
+      hit(port, '/again', { headers: { cookie: `sy_canary=${clients[i]!.id}` } }),
+    );
     for (let i = 0; i < clients.length; i++) {
-      if (clients[i]!.colour === 'green') assert.equal(later[i]!.colour, 'green', `client ${clients[i]!.id} left the canary at 50%`);
+      if (clients[i]!.colour === 'green')
+        assert.equal(later[i]!.colour, 'green', `client ${clients[i]!.id} left the canary at 50%`);
     }
     const greenLater = later.filter((h) => h.colour === 'green').length;
-    assert.ok(greenLater > onCanary.length, `more clients on the canary at 50% (${greenLater}) than at 10% (${onCanary.length})`);
+    assert.ok(
+      greenLater > onCanary.length,
+      `more clients on the canary at 50% (${greenLater}) than at 10% (${onCanary.length})`,
+    );
   });
 
   it('sends WebSocket upgrades by the same split, and sets the cookie on the 101', budget(100), async () => {
     await proxy.setWeight('green', 30);
     const inside = Array.from({ length: 500 }, () => randomUUID()).find((k) => inCanary(k, 30))!;
     const outside = Array.from({ length: 500 }, () => randomUUID()).find((k) => !inCanary(k, 30))!;
-    assert.match((await wsHello(port, '/ws', { headers: { cookie: `sy_canary=${inside}` } })).hello ?? '', /^hello from green/);
-    assert.match((await wsHello(port, '/ws', { headers: { cookie: `sy_canary=${outside}` } })).hello ?? '', /^hello from blue/);
+    assert.match(
+      (await wsHello(port, '/ws', { headers: { cookie: `sy_canary=${inside}` } })).hello ?? '',
+      /^hello from green/,
+    );
+    assert.match(
+      (await wsHello(port, '/ws', { headers: { cookie: `sy_canary=${outside}` } })).hello ?? '',
+      /^hello from blue/,
+    );
     const fresh = await wsHello(port, '/ws');
     const id = cookieValue(fresh.setCookie);
     assert.ok(id, 'a new client gets its sticky cookie with the upgrade');
@@ -163,29 +178,39 @@ describe('built-in proxy: canary split', () => {
     await proxy.configure(routes, { features: NO_FEATURES });
   });
 
-  it('fails no request under keep-alive load while the weight changes and traffic switches', budget(2_000), async () => {
-    await proxy.switchTo('blue');
-    const load = startLoad({ origin: `http://127.0.0.1:${port}`, path: '/load', connections: 16, maxRequests: 6_000, maxMs: 30_000 });
-    const steps: Array<() => Promise<void>> = [
-      () => proxy.setWeight('green', 10),
-      () => proxy.setWeight('green', 50),
-      () => proxy.setWeight('green', 0),
-      () => proxy.setWeight('green', 90),
-      () => proxy.switchTo('green'),
-      () => proxy.setWeight('blue', 25),
-      () => proxy.switchTo('blue'),
-    ];
-    for (const step of steps) {
-      const target = load.sent + 500;
-      const deadline = Date.now() + 10_000;
-      while (load.sent < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      await step();
-    }
-    const totals = await load.done;
-    assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
-    assert.ok(totals.sent >= 3_500, `only ${totals.sent} requests were sent`);
-    assert.ok((totals.byColour.blue ?? 0) > 0 && (totals.byColour.green ?? 0) > 0, JSON.stringify(totals.byColour));
-  });
+  it(
+    'fails no request under keep-alive load while the weight changes and traffic switches',
+    budget(2_000),
+    async () => {
+      await proxy.switchTo('blue');
+      const load = startLoad({
+        origin: `http://127.0.0.1:${port}`,
+        path: '/load',
+        connections: 16,
+        maxRequests: 6_000,
+        maxMs: 30_000,
+      });
+      const steps: Array<() => Promise<void>> = [
+        () => proxy.setWeight('green', 10),
+        () => proxy.setWeight('green', 50),
+        () => proxy.setWeight('green', 0),
+        () => proxy.setWeight('green', 90),
+        () => proxy.switchTo('green'),
+        () => proxy.setWeight('blue', 25),
+        () => proxy.switchTo('blue'),
+      ];
+      for (const step of steps) {
+        const target = load.sent + 500;
+        const deadline = Date.now() + 10_000;
+        while (load.sent < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        await step();
+      }
+      const totals = await load.done;
+      assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
+      assert.ok(totals.sent >= 3_500, `only ${totals.sent} requests were sent`);
+      assert.ok((totals.byColour.blue ?? 0) > 0 && (totals.byColour.green ?? 0) > 0, JSON.stringify(totals.byColour));
+    },
+  );
 
   it('comes back after a restart with the same split, from the persisted snapshot', budget(100), async () => {
     await proxy.switchTo('blue');

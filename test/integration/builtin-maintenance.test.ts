@@ -27,7 +27,12 @@ describe('built-in proxy: maintenance mode', () => {
     blue = await startBackend('blue');
     green = await startBackend('green');
     previewPort = await freePort();
-    features = { ...NO_FEATURES, preview: { host: '127.0.0.1', port: previewPort }, maintenanceAllow: ['127.0.0.1', '10.0.0.0/8'], retryAfterS: 120 };
+    features = {
+      ...NO_FEATURES,
+      preview: { host: '127.0.0.1', port: previewPort },
+      maintenanceAllow: ['127.0.0.1', '10.0.0.0/8'],
+      retryAfterS: 120,
+    };
     ({ proxy, port, file, cleanup } = await persistedProxy({ blue: blue.port, green: green.port }, features));
   }, budget(100));
   after(async () => {
@@ -37,27 +42,31 @@ describe('built-in proxy: maintenance mode', () => {
     await cleanup();
   }, budget(100));
 
-  it('answers everyone outside the allowlist with the 503 page, and lets the allowlist through', budget(100), async () => {
-    assert.equal((await hit(port, '/x', { from: OUTSIDER })).status, 200);
-    const t0 = Date.now();
-    await proxy.setMaintenance({ on: true, message: MESSAGE });
-    const st = await proxy.status();
-    assert.equal(st.maintenance?.message, MESSAGE);
-    assert.ok(Math.abs(Date.parse(st.maintenance!.since) - t0) < 5_000);
+  it(
+    'answers everyone outside the allowlist with the 503 page, and lets the allowlist through',
+    budget(100),
+    async () => {
+      assert.equal((await hit(port, '/x', { from: OUTSIDER })).status, 200);
+      const t0 = Date.now();
+      await proxy.setMaintenance({ on: true, message: MESSAGE });
+      const st = await proxy.status();
+      assert.equal(st.maintenance?.message, MESSAGE);
+      assert.ok(Math.abs(Date.parse(st.maintenance!.since) - t0) < 5_000);
 
-    const r = await hit(port, '/x', { from: OUTSIDER });
-    assert.equal(r.status, 503);
-    assert.equal(r.headers['retry-after'], '120');
-    assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
-    assert.equal(r.headers['cache-control'], 'no-store');
-    assert.ok(r.body.includes(`<p>${escapeHtml(MESSAGE)}</p>`), r.body);
-    assert.ok(!r.body.includes('<b>pm</b>'), 'the message is escaped');
-    assert.equal(blue.hits.get('/x'), 1, 'the backend saw nothing while in maintenance');
+      const r = await hit(port, '/x', { from: OUTSIDER });
+      assert.equal(r.status, 503);
+      assert.equal(r.headers['retry-after'], '120');
+      assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
+      assert.equal(r.headers['cache-control'], 'no-store');
+      assert.ok(r.body.includes(`<p>${escapeHtml(MESSAGE)}</p>`), r.body);
+      assert.ok(!r.body.includes('<b>pm</b>'), 'the message is escaped');
+      assert.equal(blue.hits.get('/x'), 1, 'the backend saw nothing while in maintenance');
 
-    const ok = await hit(port, '/x', { from: '127.0.0.1' });
-    assert.equal(ok.status, 200);
-    assert.equal(ok.colour, 'blue');
-  });
+      const ok = await hit(port, '/x', { from: '127.0.0.1' });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.colour, 'blue');
+    },
+  );
 
   it('refuses WebSocket upgrades from outside the allowlist with 503', budget(100), async () => {
     const w = await wsHello(port, '/live', { from: OUTSIDER });
@@ -93,9 +102,16 @@ describe('built-in proxy: maintenance mode', () => {
     assert.equal(st.maintenance?.since, since);
     assert.ok((await hit(port, '/d', { from: OUTSIDER })).body.includes(escapeHtml(DEFAULT_MAINTENANCE_MESSAGE)));
     for (const bad of ['', 'x'.repeat(2001), 'two\nlines', 'bell\u0007']) {
-      await assert.rejects(proxy.setMaintenance({ on: true, message: bad }), { code: 'PROXY_FAILED', message: /maintenance message/ });
+      await assert.rejects(proxy.setMaintenance({ on: true, message: bad }), {
+        code: 'PROXY_FAILED',
+        message: /maintenance message/,
+      });
     }
-    assert.equal((await proxy.status()).maintenance?.message, DEFAULT_MAINTENANCE_MESSAGE, 'a refused message changes nothing');
+    assert.equal(
+      (await proxy.status()).maintenance?.message,
+      DEFAULT_MAINTENANCE_MESSAGE,
+      'a refused message changes nothing',
+    );
   });
 
   it('restores service when turned off', budget(100), async () => {
@@ -115,7 +131,11 @@ describe('built-in proxy: maintenance mode', () => {
     await proxy.setMaintenance({ on: false });
     await proxy.configure(routes, { features });
     // A dual-stack listener sees IPv4 clients as ::ffff:127.0.0.1.
-    const dual = await ProxyServer.start({ ...snapshot(routes, { blue: { app: local(blue.port) } }, 'blue'), listen: { host: '::', port: 0 }, features: { ...features, preview: null } });
+    const dual = await ProxyServer.start({
+      ...snapshot(routes, { blue: { app: local(blue.port) } }, 'blue'),
+      listen: { host: '::', port: 0 },
+      features: { ...features, preview: null },
+    });
     try {
       await dual.setMaintenance({ on: true });
       assert.equal((await hit(dual.address.port, '/z', { from: '127.0.0.1' })).status, 200);

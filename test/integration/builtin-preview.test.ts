@@ -55,18 +55,37 @@ describe('built-in proxy: preview', () => {
   it('relays WebSockets on the preview port to the inactive colour', budget(100), async () => {
     assert.match((await wsHello(previewPort, '/live')).hello ?? '', /^hello from green/);
     assert.match((await wsHello(port, '/live')).hello ?? '', /^hello from blue/);
-    assert.match((await wsHello(port, '/live', { headers: { 'x-preview': 's3cret' } })).hello ?? '', /^hello from green/);
+    assert.match(
+      (await wsHello(port, '/live', { headers: { 'x-preview': 's3cret' } })).hello ?? '',
+      /^hello from green/,
+    );
   });
 
-  it('sends a public request with the right header or cookie to the inactive colour, and only then', budget(100), async () => {
-    assert.equal((await hit(port, '/h', { headers: { 'X-Preview': 's3cret' } })).colour, 'green');
-    assert.equal((await hit(port, '/h', { headers: { 'x-preview': 's3cret' } })).colour, 'green', 'header names are case-insensitive');
-    assert.equal((await hit(port, '/c', { headers: { cookie: 'a=1; sy_preview=s3cret; b=2' } })).colour, 'green');
-    const wrong: Array<Record<string, string>> = [{ 'x-preview': 'wrong' }, { 'x-preview': 's3cret2' }, { 'x-preview': '' }, { cookie: 'sy_preview=S3CRET' }, { cookie: 'sy_preview_x=s3cret' }, { 'x-preview-x': 's3cret' }, {}];
-    for (const headers of wrong) {
-      assert.equal((await hit(port, '/no', { headers })).colour, 'blue', JSON.stringify(headers));
-    }
-  });
+  it(
+    'sends a public request with the right header or cookie to the inactive colour, and only then',
+    budget(100),
+    async () => {
+      assert.equal((await hit(port, '/h', { headers: { 'X-Preview': 's3cret' } })).colour, 'green');
+      assert.equal(
+        (await hit(port, '/h', { headers: { 'x-preview': 's3cret' } })).colour,
+        'green',
+        'header names are case-insensitive',
+      );
+      assert.equal((await hit(port, '/c', { headers: { cookie: 'a=1; sy_preview=s3cret; b=2' } })).colour, 'green');
+      const wrong: Array<Record<string, string>> = [
+        { 'x-preview': 'wrong' },
+        { 'x-preview': 's3cret2' },
+        { 'x-preview': '' },
+        { cookie: 'sy_preview=S3CRET' },
+        { cookie: 'sy_preview_x=s3cret' },
+        { 'x-preview-x': 's3cret' },
+        {},
+      ];
+      for (const headers of wrong) {
+        assert.equal((await hit(port, '/no', { headers })).colour, 'blue', JSON.stringify(headers));
+      }
+    },
+  );
 
   it('answers 503 when there is no colour to preview', budget(100), async () => {
     await proxy.setBackends('green', {});
@@ -76,7 +95,10 @@ describe('built-in proxy: preview', () => {
     assert.equal((await hit(port, '/x', { headers: { 'x-preview': 's3cret' } })).status, 503);
     assert.equal((await hit(port, '/x')).colour, 'blue');
     await proxy.setBackends('green', { app: local(green.port) });
-    const idle = await ProxyServer.start({ ...snapshot(routes, { blue: { app: local(blue.port) } }, null), features: { ...NO_FEATURES, preview: { host: '127.0.0.1', port: 0 } } });
+    const idle = await ProxyServer.start({
+      ...snapshot(routes, { blue: { app: local(blue.port) } }, null),
+      features: { ...NO_FEATURES, preview: { host: '127.0.0.1', port: 0 } },
+    });
     try {
       const none = await hit(idle.previewAddress!.port, '/x');
       assert.equal(none.status, 503);
@@ -86,23 +108,30 @@ describe('built-in proxy: preview', () => {
     }
   });
 
-  it('fails with PORT_IN_USE naming host:port when the preview port is taken, and changes nothing', budget(100), async () => {
-    const taken = await squat();
-    try {
-      const before = await loadSnapshot(file);
-      await assert.rejects(proxy.configure(routes, { features: { ...features, preview: { host: '127.0.0.1', port: taken.port } } }), (e: Error & { code?: string; hint?: string }) => {
-        assert.equal(e.code, 'PORT_IN_USE');
-        assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${taken.port}`));
-        assert.match(e.hint ?? '', /proxy\.listen\.preview/);
-        return true;
-      });
-      assert.deepEqual((await proxy.status()).features, features);
-      assert.deepEqual(await loadSnapshot(file), before, 'nothing was persisted');
-      assert.equal((await hit(previewPort, '/still')).colour, 'green', 'the old preview listener still serves');
-    } finally {
-      await taken.close();
-    }
-  });
+  it(
+    'fails with PORT_IN_USE naming host:port when the preview port is taken, and changes nothing',
+    budget(100),
+    async () => {
+      const taken = await squat();
+      try {
+        const before = await loadSnapshot(file);
+        await assert.rejects(
+          proxy.configure(routes, { features: { ...features, preview: { host: '127.0.0.1', port: taken.port } } }),
+          (e: Error & { code?: string; hint?: string }) => {
+            assert.equal(e.code, 'PORT_IN_USE');
+            assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${taken.port}`));
+            assert.match(e.hint ?? '', /proxy\.listen\.preview/);
+            return true;
+          },
+        );
+        assert.deepEqual((await proxy.status()).features, features);
+        assert.deepEqual(await loadSnapshot(file), before, 'nothing was persisted');
+        assert.equal((await hit(previewPort, '/still')).colour, 'green', 'the old preview listener still serves');
+      } finally {
+        await taken.close();
+      }
+    },
+  );
 
   it('moves the preview listener to a new port, then closes it when preview is turned off', budget(100), async () => {
     const next = await freePort();

@@ -58,26 +58,30 @@ describe('built-in proxy: traffic stats (the live watch)', () => {
     assert.equal(s.colours.green.requests, 0);
   });
 
-  it('turning on while on changes nothing; off keeps the last figures and stops counting; on again starts from zero', budget(100), async () => {
-    await proxy.setWatch(true);
-    assert.equal((await proxy.stats()).colours.blue.requests, 500);
-    await proxy.setWatch(false);
-    await many(25, 5, () => hit(port, '/off-again'));
-    const off = await proxy.stats();
-    assert.equal(off.enabled, false);
-    assert.equal(off.colours.blue.requests, 500, 'nothing counted while off');
-    await proxy.setWatch(true);
-    const fresh = await proxy.stats();
-    assert.equal(fresh.enabled, true);
-    assert.equal(fresh.colours.blue.requests, 0);
-    assert.equal(histogramTotal(fresh.colours.blue), 0);
-    // The flaky backend saw the 25 uncounted requests: realign it on a multiple of 5.
-    await many((5 - (flaky.count() % 5)) % 5, 1, () => hit(port, '/align'));
-    await proxy.setWatch(false);
-    await proxy.setWatch(true);
-  });
+  it(
+    'turning on while on changes nothing; off keeps the last figures and stops counting; on again starts from zero',
+    budget(100),
+    async () => {
+      await proxy.setWatch(true);
+      assert.equal((await proxy.stats()).colours.blue.requests, 500);
+      await proxy.setWatch(false);
+      await many(25, 5, () => hit(port, '/off-again'));
+      const off = await proxy.stats();
+      assert.equal(off.enabled, false);
+      assert.equal(off.colours.blue.requests, 500, 'nothing counted while off');
+      await proxy.setWatch(true);
+      const fresh = await proxy.stats();
+      assert.equal(fresh.enabled, true);
+      assert.equal(fresh.colours.blue.requests, 0);
+      assert.equal(histogramTotal(fresh.colours.blue), 0);
+      // The flaky backend saw the 25 uncounted requests: realign it on a multiple of 5.
+      await many((5 - (flaky.count() % 5)) % 5, 1, () => hit(port, '/align'));
+      await proxy.setWatch(false);
+      await proxy.setWatch(true);
+    },
+  );
 
-  it('counts a dead backend\'s 502s as failures', budget(100), async () => {
+  it("counts a dead backend's 502s as failures", budget(100), async () => {
     const dead = await freePort();
     await proxy.setBackends('green', { app: local(dead) });
     await proxy.switchTo('green');
@@ -90,28 +94,32 @@ describe('built-in proxy: traffic stats (the live watch)', () => {
     await proxy.switchTo('blue');
   });
 
-  it('counts a client that left before any answer as a request with no error, and measures latency', budget(300), async () => {
-    await proxy.switchTo('green');
-    await proxy.setWatch(false);
-    await proxy.setWatch(true);
-    const arrived = green.arrived('/slow');
-    const req = http.request({ host: '127.0.0.1', port, path: '/slow?ms=3000', agent: false });
-    req.on('error', () => {});
-    req.end();
-    await arrived;
-    req.destroy();
-    assert.ok(await waitFor(async () => (await proxy.stats()).colours.green.requests === 1, 3_000));
-    let g = (await proxy.stats()).colours.green;
-    assert.deepEqual([g.errors, g.failures], [0, 0]);
+  it(
+    'counts a client that left before any answer as a request with no error, and measures latency',
+    budget(300),
+    async () => {
+      await proxy.switchTo('green');
+      await proxy.setWatch(false);
+      await proxy.setWatch(true);
+      const arrived = green.arrived('/slow');
+      const req = http.request({ host: '127.0.0.1', port, path: '/slow?ms=3000', agent: false });
+      req.on('error', () => {});
+      req.end();
+      await arrived;
+      req.destroy();
+      assert.ok(await waitFor(async () => (await proxy.stats()).colours.green.requests === 1, 3_000));
+      let g = (await proxy.stats()).colours.green;
+      assert.deepEqual([g.errors, g.failures], [0, 0]);
 
-    const slow = await hit(port, '/slow?ms=300');
-    assert.equal(slow.status, 200);
-    g = (await proxy.stats()).colours.green;
-    assert.equal(g.requests, 2);
-    assert.ok((quantileMs(g, 1) ?? 0) >= 300, `slowest bucket ${quantileMs(g, 1)} ms`);
-    assert.equal(histogramTotal(g), 2);
-    await proxy.switchTo('blue');
-  });
+      const slow = await hit(port, '/slow?ms=300');
+      assert.equal(slow.status, 200);
+      g = (await proxy.stats()).colours.green;
+      assert.equal(g.requests, 2);
+      assert.ok((quantileMs(g, 1) ?? 0) >= 300, `slowest bucket ${quantileMs(g, 1)} ms`);
+      assert.equal(histogramTotal(g), 2);
+      await proxy.switchTo('blue');
+    },
+  );
 
   it('counts a canary split into both colours; the histograms add up to the requests', budget(400), async () => {
     await proxy.setWatch(false);
@@ -120,7 +128,10 @@ describe('built-in proxy: traffic stats (the live watch)', () => {
     const hits = await many(200, 10, () => hit(port, '/split'));
     await proxy.setWeight('green', 0);
     const s = await proxy.stats();
-    const byColour = { blue: hits.filter((h) => h.colour === 'blue').length, green: hits.filter((h) => h.colour === 'green').length };
+    const byColour = {
+      blue: hits.filter((h) => h.colour === 'blue').length,
+      green: hits.filter((h) => h.colour === 'green').length,
+    };
     assert.equal(s.colours.blue.requests, byColour.blue);
     assert.equal(s.colours.green.requests, byColour.green);
     assert.equal(s.colours.blue.requests + s.colours.green.requests, 200);

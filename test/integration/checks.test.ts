@@ -9,7 +9,15 @@ import { runSmoke } from '../../src/checks/smoke.ts';
 import type { ServiceStatus } from '../../src/runtime/types.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { SwitchyardError } from '../../src/errors.ts';
-import { apiServer, checkConfig, flappingServer, silentServer, slowStartServer, webServer, type TestServer } from '../helpers/check-servers.ts';
+import {
+  apiServer,
+  checkConfig,
+  flappingServer,
+  silentServer,
+  slowStartServer,
+  webServer,
+  type TestServer,
+} from '../helpers/check-servers.ts';
 import { budget } from '../helpers/budget.ts';
 
 const servers: TestServer[] = [];
@@ -38,8 +46,10 @@ function alive(pid: number): boolean {
   }
 }
 
-const running = (names: string[], extra: Partial<ServiceStatus> = {}) => async (): Promise<ServiceStatus[]> =>
-  names.map((service, i) => ({ service, running: true, pid: 1000 + i, ...extra }));
+const running =
+  (names: string[], extra: Partial<ServiceStatus> = {}) =>
+  async (): Promise<ServiceStatus[]> =>
+    names.map((service, i) => ({ service, running: true, pid: 1000 + i, ...extra }));
 
 async function pair(api: Parameters<typeof apiServer>[0] = {}, web: Parameters<typeof webServer>[0] = {}) {
   const a = await track(apiServer(api));
@@ -58,12 +68,35 @@ const level = (levels: Awaited<ReturnType<typeof checkOnce>>, n: number) => {
 };
 
 describe('matchExpect', () => {
-  const res = { status: 200, headers: { 'Content-Type': 'application/json', 'X-Env': 'green' }, bodyText: '{"a":{"b":[1,{"c":"x"}]},"empty":"","n":null}' };
+  const res = {
+    status: 200,
+    headers: { 'Content-Type': 'application/json', 'X-Env': 'green' },
+    bodyText: '{"a":{"b":[1,{"c":"x"}]},"empty":"","n":null}',
+  };
   test('passes a deep subset with "*" and case-insensitive headers', budget(100), () => {
-    assert.deepEqual(matchExpect({ status: [200, 204], json: { a: { b: [1, { c: '*' }] } }, contentType: 'JSON', headers: { 'x-env': 'green', 'content-type': '*' } }, res), []);
+    assert.deepEqual(
+      matchExpect(
+        {
+          status: [200, 204],
+          json: { a: { b: [1, { c: '*' }] } },
+          contentType: 'JSON',
+          headers: { 'x-env': 'green', 'content-type': '*' },
+        },
+        res,
+      ),
+      [],
+    );
   });
   test('says what was expected and what came', budget(100), () => {
-    const p = matchExpect({ status: 201, json: { a: { b: [2] }, empty: '*', n: '*', gone: 1 }, headers: { 'x-missing': '*' }, bodyContains: 'zzz' }, res);
+    const p = matchExpect(
+      {
+        status: 201,
+        json: { a: { b: [2] }, empty: '*', n: '*', gone: 1 },
+        headers: { 'x-missing': '*' },
+        bodyContains: 'zzz',
+      },
+      res,
+    );
     assert.ok(p.some((x) => /^status: expected 201, got 200/.test(x)));
     assert.ok(p.includes('json.a.b[0]: expected 2, got 1'));
     assert.ok(p.includes('json.empty: expected a value, got ""'));
@@ -80,13 +113,28 @@ describe('matchExpect', () => {
 });
 
 describe('health levels', () => {
-  test('all five levels pass (level 2 skipped without runtime health, level 4 probing the database)', budget(100), async () => {
-    const { endpoints } = await pair();
-    const config = checkConfig({ checks: { database: { service: 'api', path: '/api/health', expect: { json: { database: 'connected' } } } } });
-    const levels = await checkOnce(input(endpoints, { config }));
-    assert.deepEqual(levels.map((l) => [l.level, l.ok, l.skipped]), [[1, true, false], [2, true, true], [3, true, false], [4, true, false], [5, true, false]]);
-    assert.match(level(levels, 1).detail, /api \(pid 1000\)/);
-  });
+  test(
+    'all five levels pass (level 2 skipped without runtime health, level 4 probing the database)',
+    budget(100),
+    async () => {
+      const { endpoints } = await pair();
+      const config = checkConfig({
+        checks: { database: { service: 'api', path: '/api/health', expect: { json: { database: 'connected' } } } },
+      });
+      const levels = await checkOnce(input(endpoints, { config }));
+      assert.deepEqual(
+        levels.map((l) => [l.level, l.ok, l.skipped]),
+        [
+          [1, true, false],
+          [2, true, true],
+          [3, true, false],
+          [4, true, false],
+          [5, true, false],
+        ],
+      );
+      assert.match(level(levels, 1).detail, /api \(pid 1000\)/);
+    },
+  );
 
   test('level 1 fails when a process is not running, and waitHealthy gives up at once', budget(100), async () => {
     const { endpoints } = await pair();
@@ -95,7 +143,12 @@ describe('health levels', () => {
       { service: 'web', running: true },
     ];
     const t0 = Date.now();
-    const r = await waitHealthy({ ...input(endpoints, { status }), timeoutMs: 10_000, intervalMs: 50, healthyAfter: 2 });
+    const r = await waitHealthy({
+      ...input(endpoints, { status }),
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      healthyAfter: 2,
+    });
     assert.equal(r.ok, false);
     assert.equal(r.attempts, 1);
     assert.ok(Date.now() - t0 < 3000);
@@ -104,7 +157,14 @@ describe('health levels', () => {
 
   test('level 2 uses the runtime health where defined', budget(100), async () => {
     const { endpoints } = await pair();
-    const sick = await checkOnce(input(endpoints, { status: async () => [{ service: 'api', running: true, healthy: false, detail: 'starting' }, { service: 'web', running: true, healthy: true }] }));
+    const sick = await checkOnce(
+      input(endpoints, {
+        status: async () => [
+          { service: 'api', running: true, healthy: false, detail: 'starting' },
+          { service: 'web', running: true, healthy: true },
+        ],
+      }),
+    );
     assert.equal(level(sick, 2).ok, false);
     assert.match(level(sick, 2).detail, /api: unhealthy \(starting\)/);
     const fine = await checkOnce(input(endpoints, { status: running(['api', 'web'], { healthy: true }) }));
@@ -127,7 +187,9 @@ describe('health levels', () => {
 
   test('level 4 fails when the database is disconnected, and is skipped when not configured', budget(100), async () => {
     const { endpoints } = await pair({ database: 'disconnected' });
-    const config = checkConfig({ checks: { database: { service: 'api', path: '/api/health', expect: { json: { database: 'connected' } } } } });
+    const config = checkConfig({
+      checks: { database: { service: 'api', path: '/api/health', expect: { json: { database: 'connected' } } } },
+    });
     const l4 = level(await checkOnce(input(endpoints, { config })), 4);
     assert.equal(l4.ok, false);
     assert.match(l4.detail, /json\.database: expected "connected", got "disconnected"/);
@@ -137,7 +199,13 @@ describe('health levels', () => {
 
   test('level 5 fails on a 5xx route and on a frontend that does not serve HTML', budget(100), async () => {
     const { endpoints } = await pair();
-    const config = checkConfig({ routes: [{ path: '/api/boom', service: 'api' }, { path: '/api', service: 'api' }, { path: '/', service: 'web' }] });
+    const config = checkConfig({
+      routes: [
+        { path: '/api/boom', service: 'api' },
+        { path: '/api', service: 'api' },
+        { path: '/', service: 'web' },
+      ],
+    });
     const l5 = level(await checkOnce(input(endpoints, { config })), 5);
     assert.equal(l5.ok, false);
     assert.match(l5.detail, /api GET \/api\/boom: status 502/);
@@ -149,7 +217,11 @@ describe('health levels', () => {
         web: { command: 'x', health: { path: '/health' } },
       },
     });
-    assert.equal(level(await checkOnce(input(plain.endpoints, { config: config2 })), 5).ok, true, 'HTML is only required when web health expects it');
+    assert.equal(
+      level(await checkOnce(input(plain.endpoints, { config: config2 })), 5).ok,
+      true,
+      'HTML is only required when web health expects it',
+    );
     const l5b = level(await checkOnce(input(plain.endpoints)), 5);
     assert.equal(l5b.ok, false);
     assert.match(l5b.detail, /web GET \/: expected an HTML page/);
@@ -158,7 +230,10 @@ describe('health levels', () => {
 
 describe('waitHealthy', () => {
   const single = (s: TestServer) => ({
-    config: checkConfig({ services: { api: { command: 'x', health: { path: '/health' } } }, routes: [{ path: '/', service: 'api' }] }),
+    config: checkConfig({
+      services: { api: { command: 'x', health: { path: '/health' } } },
+      routes: [{ path: '/', service: 'api' }],
+    }),
     colour: 'blue' as const,
     endpoints: { api: s.endpoint },
     status: running(['api']),
@@ -167,7 +242,13 @@ describe('waitHealthy', () => {
   test('needs healthyAfter consecutive passing rounds', budget(100), async () => {
     const { endpoints } = await pair();
     const seen: number[] = [];
-    const r = await waitHealthy({ ...input(endpoints), timeoutMs: 5000, intervalMs: 20, healthyAfter: 3, onAttempt: (n) => seen.push(n) });
+    const r = await waitHealthy({
+      ...input(endpoints),
+      timeoutMs: 5000,
+      intervalMs: 20,
+      healthyAfter: 3,
+      onAttempt: (n) => seen.push(n),
+    });
     assert.equal(r.ok, true);
     assert.equal(r.attempts, 3);
     assert.deepEqual(seen, [1, 2, 3]);
@@ -203,26 +284,60 @@ describe('waitHealthy', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);
     const t0 = Date.now();
-    await assert.rejects(waitHealthy({ ...single(s), timeoutMs: 10_000, signal: ac.signal }), (e) => e instanceof SwitchyardError && e.code === 'ABORTED');
+    await assert.rejects(
+      waitHealthy({ ...single(s), timeoutMs: 10_000, signal: ac.signal }),
+      (e) => e instanceof SwitchyardError && e.code === 'ABORTED',
+    );
     assert.ok(Date.now() - t0 < 1500);
   });
 });
 
 describe('smoke steps', () => {
-  const loginFlow: NonNullable<ConfigInput["checks"]>["smoke"] = [
-    { name: 'request code', request: { method: 'POST' as const, path: '/api/auth/request-code', json: { email: 'test@example.com' } }, expect: { status: 200 }, capture: { code: '$.devCode' } },
-    { name: 'login', request: { method: 'POST' as const, path: '/api/auth/verify', json: { email: 'test@example.com', code: '{{code}}' } }, expect: { status: 200, json: { token: '*' } }, capture: { token: '$.token', email: '$.user.email' } },
-    { name: 'me', request: { path: '/api/me', headers: { Authorization: 'Bearer {{token}}' } }, expect: { json: { email: '*' } } },
+  const loginFlow: NonNullable<ConfigInput['checks']>['smoke'] = [
+    {
+      name: 'request code',
+      request: { method: 'POST' as const, path: '/api/auth/request-code', json: { email: 'test@example.com' } },
+      expect: { status: 200 },
+      capture: { code: '$.devCode' },
+    },
+    {
+      name: 'login',
+      request: {
+        method: 'POST' as const,
+        path: '/api/auth/verify',
+        json: { email: 'test@example.com', code: '{{code}}' },
+      },
+      expect: { status: 200, json: { token: '*' } },
+      capture: { token: '$.token', email: '$.user.email' },
+    },
+    {
+      name: 'me',
+      request: { path: '/api/me', headers: { Authorization: 'Bearer {{token}}' } },
+      expect: { json: { email: '*' } },
+    },
     { name: 'frontend', request: { path: '/' }, expect: { contentType: 'text/html', bodyContains: 'id="root"' } },
-    { name: 'CORS', request: { method: 'OPTIONS' as const, path: '/api/health', headers: { Origin: 'https://example.com' } }, expect: { status: 204, headers: { 'access-control-allow-origin': '*' } } },
+    {
+      name: 'CORS',
+      request: { method: 'OPTIONS' as const, path: '/api/health', headers: { Origin: 'https://example.com' } },
+      expect: { status: 204, headers: { 'access-control-allow-origin': '*' } },
+    },
   ];
 
   test("the guide's login flow with captures, templates and a CORS check", budget(100), async () => {
     const { api, web, endpoints } = await pair();
     const reported: string[] = [];
-    const r = await runSmoke({ config: checkConfig({ checks: { smoke: loginFlow } }), colour: 'green', endpoints, projectDir: tmp, onStep: (s) => reported.push(s.name) });
+    const r = await runSmoke({
+      config: checkConfig({ checks: { smoke: loginFlow } }),
+      colour: 'green',
+      endpoints,
+      projectDir: tmp,
+      onStep: (s) => reported.push(s.name),
+    });
     assert.equal(r.ok, true, JSON.stringify(r.steps));
-    assert.deepEqual(reported, loginFlow.map((s) => s.name));
+    assert.deepEqual(
+      reported,
+      loginFlow.map((s) => s.name),
+    );
     assert.ok(api.seen.includes('POST /api/auth/verify'));
     assert.deepEqual(web.seen, ['GET /'], 'routing sends "/" to the web service only');
   });
@@ -230,7 +345,12 @@ describe('smoke steps', () => {
   test('an expect mismatch names the request, the service and the difference', budget(100), async () => {
     const { endpoints } = await pair();
     const steps = [{ name: 'health', request: { path: '/api/health' }, expect: { json: { status: 'fine' } } }];
-    const r = await runSmoke({ config: checkConfig({ checks: { smoke: steps } }), colour: 'green', endpoints, projectDir: tmp });
+    const r = await runSmoke({
+      config: checkConfig({ checks: { smoke: steps } }),
+      colour: 'green',
+      endpoints,
+      projectDir: tmp,
+    });
     assert.equal(r.ok, false);
     assert.match(r.steps[0]?.detail ?? '', /GET \/api\/health -> api: json\.status: expected "fine", got "ok"/);
   });
@@ -238,45 +358,99 @@ describe('smoke steps', () => {
   test('a failing step stops the rest, which are reported as not run', budget(100), async () => {
     const { endpoints } = await pair({ devCode: '111111' });
     const login = loginFlow[1] as { name: string; request: { path: string } };
-    const steps = [loginFlow[0], { ...login, request: { ...login.request, json: { email: 'a@b.c', code: 'wrong' } } }, loginFlow[2], loginFlow[3]];
-    const r = await runSmoke({ config: checkConfig({ checks: { smoke: steps as typeof loginFlow } }), colour: 'green', endpoints, projectDir: tmp });
+    const steps = [
+      loginFlow[0],
+      { ...login, request: { ...login.request, json: { email: 'a@b.c', code: 'wrong' } } },
+      loginFlow[2],
+      loginFlow[3],
+    ];
+    const r = await runSmoke({
+      config: checkConfig({ checks: { smoke: steps as typeof loginFlow } }),
+      colour: 'green',
+      endpoints,
+      projectDir: tmp,
+    });
     assert.equal(r.ok, false);
-    assert.deepEqual(r.steps.map((s) => [s.name, s.ok, s.skipped ?? false]), [['request code', true, false], ['login', false, false], ['me', false, true], ['frontend', false, true]]);
+    assert.deepEqual(
+      r.steps.map((s) => [s.name, s.ok, s.skipped ?? false]),
+      [
+        ['request code', true, false],
+        ['login', false, false],
+        ['me', false, true],
+        ['frontend', false, true],
+      ],
+    );
     assert.match(r.steps[1]?.detail ?? '', /status: expected 200, got 401/);
     assert.match(r.steps[2]?.detail ?? '', /not run/);
   });
 
   test('an unknown template variable and a missing capture fail with a clear message', budget(100), async () => {
     const { endpoints } = await pair();
-    const r1 = await runSmoke({ config: checkConfig({ checks: { smoke: [{ name: 't', request: { path: '/api/{{nope}}' } }] } }), colour: 'green', endpoints });
+    const r1 = await runSmoke({
+      config: checkConfig({ checks: { smoke: [{ name: 't', request: { path: '/api/{{nope}}' } }] } }),
+      colour: 'green',
+      endpoints,
+    });
     assert.match(r1.steps[0]?.detail ?? '', /unknown variable \{\{nope\}\} \(captured so far: none\)/);
-    const r2 = await runSmoke({ config: checkConfig({ checks: { smoke: [{ name: 'c', request: { path: '/api/health' }, capture: { x: '$.data[0].id' } }] } }), colour: 'green', endpoints });
+    const r2 = await runSmoke({
+      config: checkConfig({
+        checks: { smoke: [{ name: 'c', request: { path: '/api/health' }, capture: { x: '$.data[0].id' } }] },
+      }),
+      colour: 'green',
+      endpoints,
+    });
     assert.match(r2.steps[0]?.detail ?? '', /capture x: \$\.data\[0\]\.id not found/);
   });
 
-  test('a run step gets TARGET_URL, COLOUR and SERVICE_<NAME>_URL and runs in the project folder', budget(100), async () => {
-    const { api, web, endpoints } = await pair();
-    const script = "require('fs').writeFileSync('env.json', JSON.stringify({t: process.env.TARGET_URL, c: process.env.COLOUR, a: process.env.SERVICE_API_URL, x: process.env.EXTRA}))";
-    const steps = [
-      { name: 'custom', run: [process.execPath, '-e', script] },
-      { name: 'shell', run: 'echo "$COLOUR" > shell.txt', shell: true },
-    ];
-    const r = await runSmoke({ config: checkConfig({ checks: { smoke: steps } }), colour: 'blue', endpoints, projectDir: tmp, env: { EXTRA: 'yes' } });
-    assert.equal(r.ok, true, JSON.stringify(r.steps));
-    assert.deepEqual(JSON.parse(readFileSync(path.join(tmp, 'env.json'), 'utf8')), { t: web.url, c: 'blue', a: api.url, x: 'yes' });
-    assert.equal(readFileSync(path.join(tmp, 'shell.txt'), 'utf8').trim(), 'blue');
-  });
+  test(
+    'a run step gets TARGET_URL, COLOUR and SERVICE_<NAME>_URL and runs in the project folder',
+    budget(100),
+    async () => {
+      const { api, web, endpoints } = await pair();
+      const script =
+        "require('fs').writeFileSync('env.json', JSON.stringify({t: process.env.TARGET_URL, c: process.env.COLOUR, a: process.env.SERVICE_API_URL, x: process.env.EXTRA}))";
+      const steps = [
+        { name: 'custom', run: [process.execPath, '-e', script] },
+        { name: 'shell', run: 'echo "$COLOUR" > shell.txt', shell: true },
+      ];
+      const r = await runSmoke({
+        config: checkConfig({ checks: { smoke: steps } }),
+        colour: 'blue',
+        endpoints,
+        projectDir: tmp,
+        env: { EXTRA: 'yes' },
+      });
+      assert.equal(r.ok, true, JSON.stringify(r.steps));
+      assert.deepEqual(JSON.parse(readFileSync(path.join(tmp, 'env.json'), 'utf8')), {
+        t: web.url,
+        c: 'blue',
+        a: api.url,
+        x: 'yes',
+      });
+      assert.equal(readFileSync(path.join(tmp, 'shell.txt'), 'utf8').trim(), 'blue');
+    },
+  );
 
   test('a failing run step shows the last lines of its output; a missing command is named', budget(100), async () => {
     const { endpoints } = await pair();
     const script = 'for (let i = 1; i <= 30; i++) console.log("line " + i); console.error("boom"); process.exit(3)';
-    const r = await runSmoke({ config: checkConfig({ checks: { smoke: [{ name: 'bad', run: [process.execPath, '-e', script] }] } }), colour: 'blue', endpoints, projectDir: tmp });
+    const r = await runSmoke({
+      config: checkConfig({ checks: { smoke: [{ name: 'bad', run: [process.execPath, '-e', script] }] } }),
+      colour: 'blue',
+      endpoints,
+      projectDir: tmp,
+    });
     const d = r.steps[0]?.detail ?? '';
     assert.match(d, /exited with code 3/);
     assert.match(d, /line 30/);
     assert.match(d, /boom/);
     assert.doesNotMatch(d, /line 1\n/);
-    const r2 = await runSmoke({ config: checkConfig({ checks: { smoke: [{ name: 'nope', run: 'no-such-command-xyz --flag' }] } }), colour: 'blue', endpoints, projectDir: tmp });
+    const r2 = await runSmoke({
+      config: checkConfig({ checks: { smoke: [{ name: 'nope', run: 'no-such-command-xyz --flag' }] } }),
+      colour: 'blue',
+      endpoints,
+      projectDir: tmp,
+    });
     assert.match(r2.steps[0]?.detail ?? '', /could not run "no-such-command-xyz"/);
   });
 
@@ -286,7 +460,14 @@ describe('smoke steps', () => {
     const pidFile = path.join(tmp, 'grandchild.pid');
     const script = `const c = require('child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' }); require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(c.pid)); console.log('started'); setTimeout(() => {}, 60000)`;
     const t0 = Date.now();
-    const r = await runSmoke({ config: checkConfig({ checks: { smoke: [{ name: 'slow', run: [process.execPath, '-e', script], timeout: '500ms' }] } }), colour: 'blue', endpoints, projectDir: tmp });
+    const r = await runSmoke({
+      config: checkConfig({
+        checks: { smoke: [{ name: 'slow', run: [process.execPath, '-e', script], timeout: '500ms' }] },
+      }),
+      colour: 'blue',
+      endpoints,
+      projectDir: tmp,
+    });
     assert.ok(Date.now() - t0 < 4000, `took ${Date.now() - t0} ms`);
     assert.equal(r.ok, false);
     assert.match(r.steps[0]?.detail ?? '', /timed out after 500 ms/);

@@ -103,7 +103,8 @@ async function health(name: string): Promise<string> {
 }
 
 // A tiny HTTP server that says which container answered; run with the base image's node.
-const HELLO = "require('http').createServer((q,s)=>{s.setHeader('content-type','text/plain');s.end('hello from '+process.env.WHO)}).listen(8000,'0.0.0.0')";
+const HELLO =
+  "require('http').createServer((q,s)=>{s.setHeader('content-type','text/plain');s.end('hello from '+process.env.WHO)}).listen(8000,'0.0.0.0')";
 
 describe('infrastructure (scripts/setup-infra.sh)', () => {
   it('the Docker engine answers', budget(100), async () => {
@@ -115,7 +116,16 @@ describe('infrastructure (scripts/setup-infra.sh)', () => {
     await docker(['image', 'inspect', BASE]).catch((e: Error) => {
       throw new Error(`base image ${BASE} is missing (${e.message.split('\n')[0]}): ${FIX}`);
     });
-    const out = await docker(['run', '--rm', '--network', 'none', BASE, 'sh', '-c', 'node --version; nginx -v 2>&1; postgres --version; tini --version']);
+    const out = await docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      BASE,
+      'sh',
+      '-c',
+      'node --version; nginx -v 2>&1; postgres --version; tini --version',
+    ]);
     assert.match(out, /^v(2\d|[3-9]\d)\./m, 'node >= 20 in the image');
     assert.match(out, /nginx version: nginx\//, 'nginx in the image');
     assert.match(out, /postgres \(PostgreSQL\) \d+/, 'postgres in the image');
@@ -129,30 +139,34 @@ describe('infrastructure (scripts/setup-infra.sh)', () => {
     assert.match(pg.stdout, /pg_dump \(PostgreSQL\) \d+/);
   });
 
-  it('containers on a user-defined network answer by name and on a published 127.0.0.1 port', budget(1_300), async () => {
-    const net = `sy-infra-net-${tag}`;
-    networks.push(net);
-    await docker(['network', 'create', '--label', LABEL, net]);
-    const a = `sy-infra-a-${tag}`;
-    const b = `sy-infra-b-${tag}`;
-    await runContainer(a, ['--network', net, '-e', 'WHO=a', '-p', '127.0.0.1::8000', BASE, 'node', '-e', HELLO]);
-    await runContainer(b, ['--network', net, '-e', 'WHO=b', BASE, 'node', '-e', HELLO]);
+  it(
+    'containers on a user-defined network answer by name and on a published 127.0.0.1 port',
+    budget(1_300),
+    async () => {
+      const net = `sy-infra-net-${tag}`;
+      networks.push(net);
+      await docker(['network', 'create', '--label', LABEL, net]);
+      const a = `sy-infra-a-${tag}`;
+      const b = `sy-infra-b-${tag}`;
+      await runContainer(a, ['--network', net, '-e', 'WHO=a', '-p', '127.0.0.1::8000', BASE, 'node', '-e', HELLO]);
+      await runContainer(b, ['--network', net, '-e', 'WHO=b', BASE, 'node', '-e', HELLO]);
 
-    const pa = await published(a, 8000);
-    const body = await until(`HTTP answer from ${a} on ${pa.host}:${pa.port}`, async () => {
-      const r = await httpGet(`http://${pa.host}:${pa.port}/`);
-      return r.status === 200 ? r.body : undefined;
-    });
-    assert.equal(body, 'hello from a');
+      const pa = await published(a, 8000);
+      const body = await until(`HTTP answer from ${a} on ${pa.host}:${pa.port}`, async () => {
+        const r = await httpGet(`http://${pa.host}:${pa.port}/`);
+        return r.status === 200 ? r.body : undefined;
+      });
+      assert.equal(body, 'hello from a');
 
-    // Docker's embedded DNS: b is reachable from a by its container name on the shared network.
-    const fromA = await until(`${a} reaching ${b} by name`, async () => {
-      const fetchB = `fetch('http://${b}:8000/',{signal:AbortSignal.timeout(2000)}).then(r=>r.text()).then(t=>console.log(t))`;
-      const out = await docker(['exec', a, 'node', '-e', fetchB]);
-      return out || undefined;
-    });
-    assert.equal(fromA, 'hello from b');
-  });
+      // Docker's embedded DNS: b is reachable from a by its container name on the shared network.
+      const fromA = await until(`${a} reaching ${b} by name`, async () => {
+        const fetchB = `fetch('http://${b}:8000/',{signal:AbortSignal.timeout(2000)}).then(r=>r.text()).then(t=>console.log(t))`;
+        const out = await docker(['exec', a, 'node', '-e', fetchB]);
+        return out || undefined;
+      });
+      assert.equal(fromA, 'hello from b');
+    },
+  );
 
   it('the example API and frontend images build from the base image and report healthy', budget(9_000), async () => {
     const net = `sy-infra-app-${tag}`;
@@ -161,7 +175,20 @@ describe('infrastructure (scripts/setup-infra.sh)', () => {
     for (const svc of ['api', 'frontend'] as const) {
       const image = `switchyard-test/infra-${svc}:${tag}`;
       images.push(image);
-      await docker(['build', '-q', '--build-arg', `BASE=${BASE}`, '-f', path.join(ROOT, 'examples/docker', `${svc}.Dockerfile`), '-t', image, path.join(ROOT, 'examples/app', svc)], 120_000);
+      await docker(
+        [
+          'build',
+          '-q',
+          '--build-arg',
+          `BASE=${BASE}`,
+          '-f',
+          path.join(ROOT, 'examples/docker', `${svc}.Dockerfile`),
+          '-t',
+          image,
+          path.join(ROOT, 'examples/app', svc),
+        ],
+        120_000,
+      );
       const name = `sy-infra-${svc}-${tag}`;
       const port = svc === 'api' ? 5000 : 80;
       await runContainer(name, ['--network', net, '-e', 'ENVIRONMENT_NAME=blue', '-p', `127.0.0.1::${port}`, image]);
@@ -178,35 +205,95 @@ describe('infrastructure (scripts/setup-infra.sh)', () => {
     }
   });
 
-  it('a PostgreSQL container from the base image accepts psql from the host through a loopback port', budget(4_700), async () => {
-    const image = `switchyard-test/infra-postgres:${tag}`;
-    images.push(image);
-    await docker(['build', '-q', '--build-arg', `BASE=${BASE}`, '-f', path.join(ROOT, 'examples/docker/postgres.Dockerfile'), '-t', image, path.join(ROOT, 'examples/docker')], 120_000);
-    const vol = `sy-infra-pg-${tag}`;
-    volumes.push(vol);
-    const name = `sy-infra-pg-${tag}`;
-    const password = randomBytes(9).toString('base64url');
-    await runContainer(name, ['-e', `POSTGRES_PASSWORD=${password}`, '-e', 'POSTGRES_USER=app', '-e', 'POSTGRES_DB=appdb', '-v', `${vol}:/var/lib/postgresql/data`, '-p', '127.0.0.1::5432', image]);
-    await until(`${name} healthy`, async () => ((await health(name)) === 'healthy' ? true : undefined));
-    const p = await published(name, 5432);
-    const env = { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' };
-    const q = await exec('psql', ['-h', p.host, '-p', String(p.port), '-U', 'app', '-d', 'appdb', '-Atc', 'select current_user, current_database()'], 15_000, env);
-    assert.equal(q.stdout.trim(), 'app|appdb');
-    await assert.rejects(
-      exec('psql', ['-h', p.host, '-p', String(p.port), '-U', 'app', '-d', 'appdb', '-Atc', 'select 1'], 15_000, { ...env, PGPASSWORD: 'wrong' }),
-      /password authentication failed/,
-    );
-    const logs = await exec('docker', ['logs', name]);
-    assert.ok(!(logs.stdout + logs.stderr).includes(password), 'the password must not appear in the container log');
-  });
+  it(
+    'a PostgreSQL container from the base image accepts psql from the host through a loopback port',
+    budget(4_700),
+    async () => {
+      const image = `switchyard-test/infra-postgres:${tag}`;
+      images.push(image);
+      await docker(
+        [
+          'build',
+          '-q',
+          '--build-arg',
+          `BASE=${BASE}`,
+          '-f',
+          path.join(ROOT, 'examples/docker/postgres.Dockerfile'),
+          '-t',
+          image,
+          path.join(ROOT, 'examples/docker'),
+        ],
+        120_000,
+      );
+      const vol = `sy-infra-pg-${tag}`;
+      volumes.push(vol);
+      const name = `sy-infra-pg-${tag}`;
+      const password = randomBytes(9).toString('base64url');
+      await runContainer(name, [
+        '-e',
+        `POSTGRES_PASSWORD=${password}`,
+        '-e',
+        'POSTGRES_USER=app',
+        '-e',
+        'POSTGRES_DB=appdb',
+        '-v',
+        `${vol}:/var/lib/postgresql/data`,
+        '-p',
+        '127.0.0.1::5432',
+        image,
+      ]);
+      await until(`${name} healthy`, async () => ((await health(name)) === 'healthy' ? true : undefined));
+      const p = await published(name, 5432);
+      const env = { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' };
+      const q = await exec(
+        'psql',
+        [
+          '-h',
+          p.host,
+          '-p',
+          String(p.port),
+          '-U',
+          'app',
+          '-d',
+          'appdb',
+          '-Atc',
+          'select current_user, current_database()',
+        ],
+        15_000,
+        env,
+      );
+      assert.equal(q.stdout.trim(), 'app|appdb');
+      await assert.rejects(
+        exec('psql', ['-h', p.host, '-p', String(p.port), '-U', 'app', '-d', 'appdb', '-Atc', 'select 1'], 15_000, {
+          ...env,
+          PGPASSWORD: 'wrong',
+        }),
+        /password authentication failed/,
+      );
+      const logs = await exec('docker', ['logs', name]);
+      assert.ok(!(logs.stdout + logs.stderr).includes(password), 'the password must not appear in the container log');
+    },
+  );
 
   it('an nginx container from the base image serves a mounted config in the foreground', budget(700), async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-infra-nginx-'));
     try {
       const conf = path.join(dir, 'nginx.conf');
-      await fs.writeFile(conf, 'worker_processes 1;\nerror_log stderr warn;\npid /tmp/nginx.pid;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n  server_tokens off;\n  server { listen 8080; location / { add_header X-Switchyard-Env probe always; return 200 "nginx ok\\n"; } }\n}\n');
+      await fs.writeFile(
+        conf,
+        'worker_processes 1;\nerror_log stderr warn;\npid /tmp/nginx.pid;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n  server_tokens off;\n  server { listen 8080; location / { add_header X-Switchyard-Env probe always; return 200 "nginx ok\\n"; } }\n}\n',
+      );
       const name = `sy-infra-nginx-${tag}`;
-      await runContainer(name, ['-v', `${conf}:/etc/nginx/nginx.conf:ro`, '-p', '127.0.0.1::8080', BASE, 'nginx', '-g', 'daemon off;']);
+      await runContainer(name, [
+        '-v',
+        `${conf}:/etc/nginx/nginx.conf:ro`,
+        '-p',
+        '127.0.0.1::8080',
+        BASE,
+        'nginx',
+        '-g',
+        'daemon off;',
+      ]);
       const p = await published(name, 8080);
       const res = await until('nginx answering', async () => {
         const r = await fetch(`http://${p.host}:${p.port}/`, { signal: AbortSignal.timeout(2_000) });

@@ -17,7 +17,11 @@ const routes = [
 const local = (port: number) => ({ host: '127.0.0.1', port });
 const who = async (port: number, p: string) => {
   const r = await get(port, p);
-  return { status: r.status, env: r.headers['x-switchyard-env'], backend: r.status === 200 ? (JSON.parse(r.body) as { colour: string }).colour : undefined };
+  return {
+    status: r.status,
+    env: r.headers['x-switchyard-env'],
+    backend: r.status === 200 ? (JSON.parse(r.body) as { colour: string }).colour : undefined,
+  };
 };
 
 describe('nginx driver', () => {
@@ -66,16 +70,27 @@ describe('nginx driver', () => {
     const pid = (await p.driver.alive())!.pid;
     const w0 = (await workersOf(pid)).map((w) => w.pid);
     await control.setBackends('blue', { api: local(api.port), web: local(web.port) });
-    assert.deepEqual((await workersOf(pid)).map((w) => w.pid), w0, 'same backends: no reload');
+    assert.deepEqual(
+      (await workersOf(pid)).map((w) => w.pid),
+      w0,
+      'same backends: no reload',
+    );
     const green = await startBackend('web-green');
     try {
       await control.setBackends('green', { api: local(green.port), web: local(green.port) });
       const w1 = (await workersOf(pid)).filter((w) => !w.shuttingDown).map((w) => w.pid);
-      assert.ok(w1.every((x) => !w0.includes(x)), 'a new backend: new workers');
+      assert.ok(
+        w1.every((x) => !w0.includes(x)),
+        'a new backend: new workers',
+      );
       await control.switchTo('green');
       assert.deepEqual(await who(p.port, '/'), { status: 200, env: 'green', backend: 'web-green' });
       assert.equal((await p.driver.alive())?.active, 'green');
-      assert.deepEqual((await workersOf(pid)).filter((w) => !w.shuttingDown).map((w) => w.pid), w1, 'a switch never reloads');
+      assert.deepEqual(
+        (await workersOf(pid)).filter((w) => !w.shuttingDown).map((w) => w.pid),
+        w1,
+        'a switch never reloads',
+      );
       await control.switchTo('blue');
       assert.equal((await who(p.port, '/')).env, 'blue');
     } finally {
@@ -112,36 +127,53 @@ describe('nginx driver', () => {
     }
   });
 
-  it('a rejected config (bad TLS path) fails with nginx\'s message, is restored, and nginx keeps serving', budget(100), async () => {
-    const before = await fs.readFile(p.files.conf, 'utf8');
-    const https = await freePort();
-    const bad = p.driverWith({ listen: { http: p.port, https }, tls: { cert: 'missing/cert.pem', key: 'missing/key.pem' } });
-    await assert.rejects(bad.ensure(), (e: any) => {
-      assert.equal(e.code, 'PROXY_FAILED');
-      assert.equal(e.exitCode, 1);
-      assert.match(e.message, /nginx rejected the configuration: .*cert\.pem/);
-      return true;
-    });
-    assert.equal(await fs.readFile(p.files.conf, 'utf8'), before);
-    assert.equal((await who(p.port, '/')).status, 200);
-  });
+  it(
+    "a rejected config (bad TLS path) fails with nginx's message, is restored, and nginx keeps serving",
+    budget(100),
+    async () => {
+      const before = await fs.readFile(p.files.conf, 'utf8');
+      const https = await freePort();
+      const bad = p.driverWith({
+        listen: { http: p.port, https },
+        tls: { cert: 'missing/cert.pem', key: 'missing/key.pem' },
+      });
+      await assert.rejects(bad.ensure(), (e: any) => {
+        assert.equal(e.code, 'PROXY_FAILED');
+        assert.equal(e.exitCode, 1);
+        assert.match(e.message, /nginx rejected the configuration: .*cert\.pem/);
+        return true;
+      });
+      assert.equal(await fs.readFile(p.files.conf, 'utf8'), before);
+      assert.equal((await who(p.port, '/')).status, 200);
+    },
+  );
 
-  it('a taken port is PORT_IN_USE naming host:port; a missing binary says how to install nginx', budget(2_600), async () => {
-    const blocker = net.createServer();
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
-    const taken = (blocker.address() as net.AddressInfo).port;
-    const other = await nginxProject(routes);
-    try {
-      const d = other.driverWith({ listen: { http: taken } });
-      await assert.rejects(d.ensure(), (e: any) => e.code === 'PORT_IN_USE' && e.message.includes(`127.0.0.1:${taken}`));
-      const missing = other.driverWith({ binary: path.join(other.root, 'no-nginx') });
-      await assert.rejects(missing.ensure(), (e: any) => e.code === 'PROXY_FAILED' && /apt-get install nginx.*proxy\.kind: builtin/.test(e.hint));
-      assert.equal(await missing.alive(), undefined);
-    } finally {
-      blocker.close();
-      await other.cleanup();
-    }
-  });
+  it(
+    'a taken port is PORT_IN_USE naming host:port; a missing binary says how to install nginx',
+    budget(2_600),
+    async () => {
+      const blocker = net.createServer();
+      await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+      const taken = (blocker.address() as net.AddressInfo).port;
+      const other = await nginxProject(routes);
+      try {
+        const d = other.driverWith({ listen: { http: taken } });
+        await assert.rejects(
+          d.ensure(),
+          (e: any) => e.code === 'PORT_IN_USE' && e.message.includes(`127.0.0.1:${taken}`),
+        );
+        const missing = other.driverWith({ binary: path.join(other.root, 'no-nginx') });
+        await assert.rejects(
+          missing.ensure(),
+          (e: any) => e.code === 'PROXY_FAILED' && /apt-get install nginx.*proxy\.kind: builtin/.test(e.hint),
+        );
+        assert.equal(await missing.alive(), undefined);
+      } finally {
+        blocker.close();
+        await other.cleanup();
+      }
+    },
+  );
 
   it('stop() ends the master; alive() then says so', budget(100), async () => {
     const pid = (await p.driver.alive())!.pid;

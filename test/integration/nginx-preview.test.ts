@@ -40,24 +40,28 @@ describe('nginx preview', () => {
     assert.deepEqual(await generation(r.p), g0, 'no reload');
   });
 
-  it('public port: the header or cookie with the token goes to the inactive colour; a wrong token is ignored', budget(100), async () => {
-    const pub = (headers: Record<string, string>) => send(r.p.port, '/', { headers }).then((x) => x.colour);
-    assert.equal(await pub({ 'x-preview': TOKEN }), 'green');
-    assert.equal(await pub({ 'X-PREVIEW': TOKEN }), 'green', 'header names are case-insensitive');
-    assert.equal(await pub({ 'x-preview': TOKEN.toUpperCase() }), 'blue', 'the token is not');
-    assert.equal(await pub({ 'x-preview': `${TOKEN}x` }), 'blue');
-    assert.equal(await pub({ 'x-preview': 's3cr' }), 'blue');
-    assert.equal(await pub({ 'x-preview': '1' }), 'blue');
-    assert.equal(await pub({ cookie: `a=1; sy_preview=${TOKEN}; b=2` }), 'green');
-    assert.equal(await pub({ cookie: `sy_preview=${TOKEN}` }), 'green');
-    assert.equal(await pub({ cookie: `sy_preview=${TOKEN}x` }), 'blue');
-    assert.equal(await pub({ cookie: `xsy_preview=${TOKEN}` }), 'blue', 'another cookie whose name ends the same');
-    assert.equal(await pub({ cookie: `sy_previewx=${TOKEN}` }), 'blue');
-    assert.equal(await pub({}), 'blue');
-    await r.control.switchTo('green');
-    assert.equal(await pub({ 'x-preview': TOKEN }), 'blue', 'always the inactive colour');
-    await r.control.switchTo('blue');
-  });
+  it(
+    'public port: the header or cookie with the token goes to the inactive colour; a wrong token is ignored',
+    budget(100),
+    async () => {
+      const pub = (headers: Record<string, string>) => send(r.p.port, '/', { headers }).then((x) => x.colour);
+      assert.equal(await pub({ 'x-preview': TOKEN }), 'green');
+      assert.equal(await pub({ 'X-PREVIEW': TOKEN }), 'green', 'header names are case-insensitive');
+      assert.equal(await pub({ 'x-preview': TOKEN.toUpperCase() }), 'blue', 'the token is not');
+      assert.equal(await pub({ 'x-preview': `${TOKEN}x` }), 'blue');
+      assert.equal(await pub({ 'x-preview': 's3cr' }), 'blue');
+      assert.equal(await pub({ 'x-preview': '1' }), 'blue');
+      assert.equal(await pub({ cookie: `a=1; sy_preview=${TOKEN}; b=2` }), 'green');
+      assert.equal(await pub({ cookie: `sy_preview=${TOKEN}` }), 'green');
+      assert.equal(await pub({ cookie: `sy_preview=${TOKEN}x` }), 'blue');
+      assert.equal(await pub({ cookie: `xsy_preview=${TOKEN}` }), 'blue', 'another cookie whose name ends the same');
+      assert.equal(await pub({ cookie: `sy_previewx=${TOKEN}` }), 'blue');
+      assert.equal(await pub({}), 'blue');
+      await r.control.switchTo('green');
+      assert.equal(await pub({ 'x-preview': TOKEN }), 'blue', 'always the inactive colour');
+      await r.control.switchTo('blue');
+    },
+  );
 
   it('the preview listener is not in maintenance and not counted', budget(1_300), async () => {
     await r.control.setWatch(true);
@@ -67,7 +71,11 @@ describe('nginx preview', () => {
       const pv = await send(preview, '/', { from: '127.0.0.2' });
       assert.equal(pv.status, 200);
       assert.equal(pv.colour, 'green');
-      assert.equal((await send(r.p.port, '/', { headers: { 'x-preview': TOKEN }, from: '127.0.0.2' })).status, 503, 'the public listener is, header or not');
+      assert.equal(
+        (await send(r.p.port, '/', { headers: { 'x-preview': TOKEN }, from: '127.0.0.2' })).status,
+        503,
+        'the public listener is, header or not',
+      );
     } finally {
       await r.control.setMaintenance({ on: false });
     }
@@ -86,7 +94,11 @@ describe('nginx preview', () => {
     assert.equal(st.features.preview, null);
     assert.equal(st.features.previewMatch, null);
     assert.equal(await canConnect('127.0.0.1', preview), false);
-    assert.equal((await send(r.p.port, '/', { headers: { 'x-preview': TOKEN } })).colour, 'blue', 'no matcher any more');
+    assert.equal(
+      (await send(r.p.port, '/', { headers: { 'x-preview': TOKEN } })).colour,
+      'blue',
+      'no matcher any more',
+    );
     const g1 = await generation(r.p);
     assert.equal(g1.master, g0.master);
     assert.notDeepEqual(g1.workers, g0.workers, 'a config change is a reload');

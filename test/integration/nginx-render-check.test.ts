@@ -18,7 +18,9 @@ import { budget } from '../helpers/budget.js';
 
 function nginxT(f: NginxFiles): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) =>
-    execFile('nginx', ['-t', '-e', 'stderr', '-p', `${f.dir}/`, '-c', f.conf], { timeout: 15_000 }, (e, out, err) => resolve({ ok: !e, output: `${err}${out}` })),
+    execFile('nginx', ['-t', '-e', 'stderr', '-p', `${f.dir}/`, '-c', f.conf], { timeout: 15_000 }, (e, out, err) =>
+      resolve({ ok: !e, output: `${err}${out}` }),
+    ),
   );
 }
 
@@ -31,8 +33,25 @@ describe('nginx -t accepts every rendered combination', () => {
     await ensureDirs(f);
     await fs.mkdir(path.join(root, 'tls'));
     await new Promise<void>((resolve, reject) =>
-      execFile('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', path.join(root, 'tls/key.pem'), '-out', path.join(root, 'tls/cert.pem')], { timeout: 30_000 }, (e) =>
-        e ? reject(e) : resolve(),
+      execFile(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+          '-keyout',
+          path.join(root, 'tls/key.pem'),
+          '-out',
+          path.join(root, 'tls/cert.pem'),
+        ],
+        { timeout: 30_000 },
+        (e) => (e ? reject(e) : resolve()),
       ),
     );
   }, budget(200));
@@ -50,13 +69,23 @@ describe('nginx -t accepts every rendered combination', () => {
                 kind: 'nginx',
                 listen: { http: 18080, ...(tls ? { https: 18443 } : {}), ...(preview ? { preview: 18081 } : {}) },
                 ...(tls ? { tls: { cert: 'tls/cert.pem', key: 'tls/key.pem' } } : {}),
-                routes: [{ path: '/api', service: 'api' }, { path: '/', service: 'web' }],
+                routes: [
+                  { path: '/api', service: 'api' },
+                  { path: '/', service: 'web' },
+                ],
                 preview: { ...match, token: 'to$ken{1}' },
                 sticky,
                 stickyCookie: 'c$k',
                 maintenance: { allow, retryAfter: '45s' },
               };
-              const c = configSchema.parse({ app: 'a', proxy, services: { api: { command: 'x', health: { path: '/' } }, web: { command: 'x', health: { path: '/' } } } });
+              const c = configSchema.parse({
+                app: 'a',
+                proxy,
+                services: {
+                  api: { command: 'x', health: { path: '/' } },
+                  web: { command: 'x', health: { path: '/' } },
+                },
+              });
               if (c.proxy.kind !== 'nginx') throw new Error('not nginx');
               const text = renderNginxConfig({
                 proxy: c.proxy,

@@ -78,7 +78,10 @@ describe('nginx per-colour counting', () => {
     assert.equal((await control.status()).watching, true);
     assert.equal((await fs.stat(p.files.accessLog)).mode & 0o777, 0o600, 'owner-only log');
     for (let i = 0; i < 200; i++) await send(p.port, '/');
-    assert.ok(await waitFor(async () => (await control.stats()).colours.blue.requests >= 200, FLUSH_WAIT_MS), 'nginx flushed the log');
+    assert.ok(
+      await waitFor(async () => (await control.stats()).colours.blue.requests >= 200, FLUSH_WAIT_MS),
+      'nginx flushed the log',
+    );
     const s = await control.stats();
     t.diagnostic(`blue: ${s.colours.blue.requests} requests, ${s.colours.blue.errors} errors`);
     assert.equal(s.enabled, true);
@@ -92,66 +95,99 @@ describe('nginx per-colour counting', () => {
     assert.deepEqual(await generation(p), g0);
   });
 
-  it('nginx\'s own 502 (no answer) is a failure, a backend\'s 502 only an error; maintenance 503s are not counted', budget(2_300), async () => {
-    const before = await control.stats();
-    // Green has a backend address but nothing listens there.
-    await control.switchTo('green');
-    for (let i = 0; i < 10; i++) assert.equal((await send(p.port, '/')).status, 502);
-    await control.switchTo('blue');
-    for (let i = 0; i < 5; i++) assert.equal((await send(p.port, '/e502')).status, 502);
-    const own503 = await send(p.port, '/e503');
-    assert.deepEqual([own503.status, own503.body, own503.headers['retry-after']], [503, 'bad', undefined], "a backend's 503 passes untouched (not the maintenance page)");
-    await control.setMaintenance({ on: true });
-    for (let i = 0; i < 7; i++) assert.equal((await send(p.port, '/', { from: '127.0.0.2' })).status, 503);
-    await control.setMaintenance({ on: false });
-    assert.ok(await waitFor(async () => (await control.stats()).colours.green.requests >= 10 && (await control.stats()).colours.blue.requests >= before.colours.blue.requests + 6, FLUSH_WAIT_MS));
-    await new Promise((r) => setTimeout(r, 1_300)); // a line is written when its request ends: anything else would be there by now
-    const s = await control.stats();
-    assert.deepEqual([s.colours.green.requests, s.colours.green.errors, s.colours.green.failures], [10, 10, 10]);
-    assert.deepEqual([s.colours.blue.requests - before.colours.blue.requests, s.colours.blue.errors - before.colours.blue.errors, s.colours.blue.failures], [6, 6, 0]);
-  });
+  it(
+    "nginx's own 502 (no answer) is a failure, a backend's 502 only an error; maintenance 503s are not counted",
+    budget(2_300),
+    async () => {
+      const before = await control.stats();
+      // Green has a backend address but nothing listens there.
+      await control.switchTo('green');
+      for (let i = 0; i < 10; i++) assert.equal((await send(p.port, '/')).status, 502);
+      await control.switchTo('blue');
+      for (let i = 0; i < 5; i++) assert.equal((await send(p.port, '/e502')).status, 502);
+      const own503 = await send(p.port, '/e503');
+      assert.deepEqual(
+        [own503.status, own503.body, own503.headers['retry-after']],
+        [503, 'bad', undefined],
+        "a backend's 503 passes untouched (not the maintenance page)",
+      );
+      await control.setMaintenance({ on: true });
+      for (let i = 0; i < 7; i++) assert.equal((await send(p.port, '/', { from: '127.0.0.2' })).status, 503);
+      await control.setMaintenance({ on: false });
+      assert.ok(
+        await waitFor(
+          async () =>
+            (await control.stats()).colours.green.requests >= 10 &&
+            (await control.stats()).colours.blue.requests >= before.colours.blue.requests + 6,
+          FLUSH_WAIT_MS,
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 1_300)); // a line is written when its request ends: anything else would be there by now
+      const s = await control.stats();
+      assert.deepEqual([s.colours.green.requests, s.colours.green.errors, s.colours.green.failures], [10, 10, 10]);
+      assert.deepEqual(
+        [
+          s.colours.blue.requests - before.colours.blue.requests,
+          s.colours.blue.errors - before.colours.blue.errors,
+          s.colours.blue.failures,
+        ],
+        [6, 6, 0],
+      );
+    },
+  );
 
-  it('a fresh reader (another process) sees the same figures; off keeps them, stops logging; on starts from zero', budget(2_500), async () => {
-    const mine = await control.stats();
-    const fresh = await (await p.driver.ensure()).control.stats();
-    assert.deepEqual(fresh, mine);
-    const g0 = await generation(p);
-    await control.setWatch(false);
-    assert.equal((await control.status()).watching, false);
-    const size = (await fs.stat(p.files.accessLog)).size;
-    for (let i = 0; i < 20; i++) await send(p.port, '/');
-    await new Promise((r) => setTimeout(r, 1_300));
-    assert.equal((await fs.stat(p.files.accessLog)).size, size, 'nothing logged while off');
-    const off = await control.stats();
-    assert.equal(off.enabled, false);
-    assert.deepEqual(off.colours, mine.colours, 'the last figures stay readable');
+  it(
+    'a fresh reader (another process) sees the same figures; off keeps them, stops logging; on starts from zero',
+    budget(2_500),
+    async () => {
+      const mine = await control.stats();
+      const fresh = await (await p.driver.ensure()).control.stats();
+      assert.deepEqual(fresh, mine);
+      const g0 = await generation(p);
+      await control.setWatch(false);
+      assert.equal((await control.status()).watching, false);
+      const size = (await fs.stat(p.files.accessLog)).size;
+      for (let i = 0; i < 20; i++) await send(p.port, '/');
+      await new Promise((r) => setTimeout(r, 1_300));
+      assert.equal((await fs.stat(p.files.accessLog)).size, size, 'nothing logged while off');
+      const off = await control.stats();
+      assert.equal(off.enabled, false);
+      assert.deepEqual(off.colours, mine.colours, 'the last figures stay readable');
 
-    await control.setWatch(true);
-    assert.equal((await control.stats()).colours.blue.requests, 0, 'from zero');
-    for (let i = 0; i < 25; i++) await send(p.port, '/');
-    assert.ok(await waitFor(async () => (await control.stats()).colours.blue.requests >= 25, FLUSH_WAIT_MS));
-    const again = await control.stats();
-    assert.equal(again.colours.blue.requests, 25);
-    assert.equal(again.colours.blue.errors, 5);
-    assert.equal(again.colours.green.requests, 0);
-    await control.setWatch(false);
-    assert.deepEqual(await generation(p), g0, 'watch on/off never reloads');
-  });
+      await control.setWatch(true);
+      assert.equal((await control.stats()).colours.blue.requests, 0, 'from zero');
+      for (let i = 0; i < 25; i++) await send(p.port, '/');
+      assert.ok(await waitFor(async () => (await control.stats()).colours.blue.requests >= 25, FLUSH_WAIT_MS));
+      const again = await control.stats();
+      assert.equal(again.colours.blue.requests, 25);
+      assert.equal(again.colours.blue.errors, 5);
+      assert.equal(again.colours.green.requests, 0);
+      await control.setWatch(false);
+      assert.deepEqual(await generation(p), g0, 'watch on/off never reloads');
+    },
+  );
 
   // not yet measured: estimate
-  it('each request is in the log as soon as it ended, in the order requests ended (no per-worker batches)', budget(3_000), async () => {
-    // A verdict judges what has been counted so far: with each worker buffering its own lines
-    // (flushed every second), it saw one worker's requests before another's, a second late.
-    await control.setWatch(true);
-    try {
-      for (let i = 1; i <= 30; i++) {
-        await send(p.port, '/');
-        // Written in nginx's log phase, right after the response: well within 250 ms (the watch's poll).
-        assert.ok(await waitFor(async () => (await control.stats()).colours.blue.requests >= i, LINE_WAIT_MS), `request ${i} not counted within ${LINE_WAIT_MS} ms of its answer`);
+  it(
+    'each request is in the log as soon as it ended, in the order requests ended (no per-worker batches)',
+    budget(3_000),
+    async () => {
+      // A verdict judges what has been counted so far: with each worker buffering its own lines
+      // (flushed every second), it saw one worker's requests before another's, a second late.
+      await control.setWatch(true);
+      try {
+        for (let i = 1; i <= 30; i++) {
+          await send(p.port, '/');
+          // Written in nginx's log phase, right after the response: well within 250 ms (the watch's poll).
+          assert.ok(
+            await waitFor(async () => (await control.stats()).colours.blue.requests >= i, LINE_WAIT_MS),
+            `request ${i} not counted within ${LINE_WAIT_MS} ms of its answer`,
+          );
+        }
+        assert.equal((await control.stats()).colours.blue.requests, 30);
+      } finally {
+        await control.setWatch(false);
       }
-      assert.equal((await control.stats()).colours.blue.requests, 30);
-    } finally {
-      await control.setWatch(false);
-    }
-  });
+    },
+  );
 });

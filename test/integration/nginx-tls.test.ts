@@ -13,7 +13,21 @@ function selfSigned(dir: string): Promise<void> {
   return new Promise((resolve, reject) =>
     execFile(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', path.join(dir, 'tls', 'key.pem'), '-out', path.join(dir, 'tls', 'cert.pem')],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        path.join(dir, 'tls', 'key.pem'),
+        '-out',
+        path.join(dir, 'tls', 'cert.pem'),
+      ],
       { timeout: 30_000 },
       (e, _o, err) => (e ? reject(new Error(`openssl failed: ${err}`)) : resolve()),
     ),
@@ -45,7 +59,11 @@ describe('nginx with TLS', () => {
     await control.setBackends('blue', { app: { host: '127.0.0.1', port: blue.port } });
     await control.switchTo('blue');
 
-    const res = await request(`https://127.0.0.1:${https}/secure?x=1`, { dispatcher: agent, headersTimeout: 5_000, bodyTimeout: 5_000 });
+    const res = await request(`https://127.0.0.1:${https}/secure?x=1`, {
+      dispatcher: agent,
+      headersTimeout: 5_000,
+      bodyTimeout: 5_000,
+    });
     const body = (await res.body.json()) as { colour: string; url: string; headers: Record<string, string> };
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['x-switchyard-env'], 'blue');

@@ -45,7 +45,8 @@ function echo(ws: WebSocket, text: string): Promise<string> {
   });
 }
 
-const closed = (ws: WebSocket) => new Promise<void>((r) => (ws.readyState === WebSocket.CLOSED ? r() : ws.once('close', () => r())));
+const closed = (ws: WebSocket) =>
+  new Promise<void>((r) => (ws.readyState === WebSocket.CLOSED ? r() : ws.once('close', () => r())));
 
 describe('WebSocket through nginx', () => {
   let blue: TestBackend;
@@ -85,41 +86,52 @@ describe('WebSocket through nginx', () => {
     assert.ok(await waitFor(() => blue.sockets.size === 0), 'the close reached the backend');
   });
 
-  it('after a switch (flag file, no reload) a new WebSocket lands on green while the open one keeps talking to blue', budget(100), async () => {
-    const old = await open(`ws://127.0.0.1:${p.port}/old`);
-    opened.push(old.ws);
-    assert.equal(old.upgrade.headers['x-switchyard-env'], 'blue');
-    assert.equal(await echo(old.ws, 'before'), 'blue:before');
+  it(
+    'after a switch (flag file, no reload) a new WebSocket lands on green while the open one keeps talking to blue',
+    budget(100),
+    async () => {
+      const old = await open(`ws://127.0.0.1:${p.port}/old`);
+      opened.push(old.ws);
+      assert.equal(old.upgrade.headers['x-switchyard-env'], 'blue');
+      assert.equal(await echo(old.ws, 'before'), 'blue:before');
 
-    const pid = (await p.driver.alive())!.pid;
-    const workers = (await workersOf(pid)).map((w) => w.pid).sort();
-    await control.switchTo('green');
-    assert.ok((await fs.stat(p.files.flag)).isFile(), 'green.active is what nginx tests');
-    assert.deepEqual((await workersOf(pid)).map((w) => w.pid).sort(), workers, 'no reload: the same workers hold the open WebSocket');
+      const pid = (await p.driver.alive())!.pid;
+      const workers = (await workersOf(pid)).map((w) => w.pid).sort();
+      await control.switchTo('green');
+      assert.ok((await fs.stat(p.files.flag)).isFile(), 'green.active is what nginx tests');
+      assert.deepEqual(
+        (await workersOf(pid)).map((w) => w.pid).sort(),
+        workers,
+        'no reload: the same workers hold the open WebSocket',
+      );
 
-    const fresh = await open(`ws://127.0.0.1:${p.port}/new`);
-    opened.push(fresh.ws);
-    assert.equal(fresh.upgrade.headers['x-switchyard-env'], 'green');
-    assert.equal(fresh.hello, 'hello from green /new 127.0.0.1');
-    assert.equal(await echo(fresh.ws, 'hi'), 'green:hi');
+      const fresh = await open(`ws://127.0.0.1:${p.port}/new`);
+      opened.push(fresh.ws);
+      assert.equal(fresh.upgrade.headers['x-switchyard-env'], 'green');
+      assert.equal(fresh.hello, 'hello from green /new 127.0.0.1');
+      assert.equal(await echo(fresh.ws, 'hi'), 'green:hi');
 
-    // The WebSocket opened before the switch is still relayed to blue, both ways.
-    assert.equal(old.ws.readyState, WebSocket.OPEN);
-    assert.equal(await echo(old.ws, 'after'), 'blue:after');
-    assert.equal(blue.sockets.size, 1);
-    assert.equal(green.sockets.size, 1);
+      // The WebSocket opened before the switch is still relayed to blue, both ways.
+      assert.equal(old.ws.readyState, WebSocket.OPEN);
+      assert.equal(await echo(old.ws, 'after'), 'blue:after');
+      assert.equal(blue.sockets.size, 1);
+      assert.equal(green.sockets.size, 1);
 
-    // And back by hand, as nginx reads it: the flag file removed -> blue for the next one.
-    await fs.rm(p.files.flag);
-    const third = await open(`ws://127.0.0.1:${p.port}/third`);
-    opened.push(third.ws);
-    assert.equal(third.upgrade.headers['x-switchyard-env'], 'blue');
-    assert.equal(await echo(third.ws, 'x'), 'blue:x');
-    assert.equal(await echo(fresh.ws, 'still'), 'green:still', 'the green one survives the switch back');
-    assert.equal(await echo(old.ws, 'still'), 'blue:still');
+      // And back by hand, as nginx reads it: the flag file removed -> blue for the next one.
+      await fs.rm(p.files.flag);
+      const third = await open(`ws://127.0.0.1:${p.port}/third`);
+      opened.push(third.ws);
+      assert.equal(third.upgrade.headers['x-switchyard-env'], 'blue');
+      assert.equal(await echo(third.ws, 'x'), 'blue:x');
+      assert.equal(await echo(fresh.ws, 'still'), 'green:still', 'the green one survives the switch back');
+      assert.equal(await echo(old.ws, 'still'), 'blue:still');
 
-    for (const ws of [old.ws, fresh.ws, third.ws]) ws.close(1000);
-    await Promise.all([old.ws, fresh.ws, third.ws].map(closed));
-    assert.ok(await waitFor(() => blue.sockets.size === 0 && green.sockets.size === 0), 'every close reached its backend');
-  });
+      for (const ws of [old.ws, fresh.ws, third.ws]) ws.close(1000);
+      await Promise.all([old.ws, fresh.ws, third.ws].map(closed));
+      assert.ok(
+        await waitFor(() => blue.sockets.size === 0 && green.sockets.size === 0),
+        'every close reached its backend',
+      );
+    },
+  );
 });

@@ -120,10 +120,15 @@ describe('proxy daemon', () => {
 
   it('fails with PORT_IN_USE naming host:port when the public port is taken', budget(100), async () => {
     const squatter = net.createServer();
-    const taken = await new Promise<number>((r) => squatter.listen(0, '127.0.0.1', () => r((squatter.address() as net.AddressInfo).port)));
+    const taken = await new Promise<number>((r) =>
+      squatter.listen(0, '127.0.0.1', () => r((squatter.address() as net.AddressInfo).port)),
+    );
     try {
       await saveSnapshot(paths.proxyState, snapshot(routes, {}, null, taken));
-      await assert.rejects(runProxyDaemon(root), { code: 'PORT_IN_USE', message: new RegExp(`127\\.0\\.0\\.1:${taken}`) });
+      await assert.rejects(runProxyDaemon(root), {
+        code: 'PORT_IN_USE',
+        message: new RegExp(`127\\.0\\.0\\.1:${taken}`),
+      });
       await assert.rejects(fs.stat(paths.proxySocket), { code: 'ENOENT' });
     } finally {
       await new Promise((r) => squatter.close(r));

@@ -96,7 +96,9 @@ describe('proxy routing and headers', () => {
   });
 
   it('answers a path without a route with 404', budget(100), async () => {
-    const only = await startProxy(snapshot([{ path: '/api', service: 'api' }], { blue: { api: local(api.port) } }, 'blue'));
+    const only = await startProxy(
+      snapshot([{ path: '/api', service: 'api' }], { blue: { api: local(api.port) } }, 'blue'),
+    );
     try {
       const r = await get(only.port, '/nowhere');
       assert.equal(r.status, 404);
@@ -139,7 +141,9 @@ describe('proxy routing and headers', () => {
 
   it('retries an idempotent request once when a reused backend connection is reset', budget(100), async () => {
     const flaky = await startResettingBackend();
-    const fp = await startProxy(snapshot([{ path: '/', service: 'app' }], { blue: { app: local(flaky.port) } }, 'blue'));
+    const fp = await startProxy(
+      snapshot([{ path: '/', service: 'app' }], { blue: { app: local(flaky.port) } }, 'blue'),
+    );
     try {
       assert.equal((await get(fp.port, '/one')).status, 200);
       assert.equal(flaky.connections(), 1);
@@ -160,30 +164,46 @@ describe('proxy routing and headers', () => {
     }
   });
 
-  it('answers 502 when the backend sends a response Node cannot relay, and 400 for absolute-form targets', budget(100), async () => {
-    const raw = net.createServer((s) => {
-      s.on('error', () => {});
-      s.once('data', () => s.end('HTTP/1.1 200 OK\r\nX-Bad: a\u0001b\r\nContent-Length: 2\r\n\r\nok'));
-    });
-    const rawPort = await new Promise<number>((r) => raw.listen(0, '127.0.0.1', () => r((raw.address() as net.AddressInfo).port)));
-    const rp = await startProxy(snapshot([{ path: '/', service: 'app' }], { blue: { app: local(rawPort) } }, 'blue'));
-    try {
-      const r = await get(rp.port, '/x');
-      assert.ok(r.status === 502, `status ${r.status}`);
-      const abs = await get(rp.port, 'http://elsewhere.test/x');
-      assert.equal(abs.status, 400);
-    } finally {
-      await rp.stop();
-      await new Promise((r) => raw.close(r));
-    }
-  });
+  it(
+    'answers 502 when the backend sends a response Node cannot relay, and 400 for absolute-form targets',
+    budget(100),
+    async () => {
+      const raw = net.createServer((s) => {
+        s.on('error', () => {});
+        s.once('data', () => s.end('HTTP/1.1 200 OK\r\nX-Bad: a\u0001b\r\nContent-Length: 2\r\n\r\nok'));
+      });
+      const rawPort = await new Promise<number>((r) =>
+        raw.listen(0, '127.0.0.1', () => r((raw.address() as net.AddressInfo).port)),
+      );
+      const rp = await startProxy(snapshot([{ path: '/', service: 'app' }], { blue: { app: local(rawPort) } }, 'blue'));
+      try {
+        const r = await get(rp.port, '/x');
+        assert.ok(r.status === 502, `status ${r.status}`);
+        const abs = await get(rp.port, 'http://elsewhere.test/x');
+        assert.equal(abs.status, 400);
+      } finally {
+        await rp.stop();
+        await new Promise((r) => raw.close(r));
+      }
+    },
+  );
 
   it('does not expose the control API on the public port', budget(100), async () => {
-    const apiOnly = await startProxy(snapshot([{ path: '/api', service: 'api' }], { blue: { api: local(api.port) }, green: { api: local(web.port) } }, 'blue'));
+    const apiOnly = await startProxy(
+      snapshot(
+        [{ path: '/api', service: 'api' }],
+        { blue: { api: local(api.port) }, green: { api: local(web.port) } },
+        'blue',
+      ),
+    );
     try {
       const s = await get(apiOnly.port, '/status');
       assert.equal(s.status, 404);
-      const sw = await get(apiOnly.port, '/switch', { method: 'POST', body: '{"colour":"green"}', headers: { 'content-type': 'application/json' } });
+      const sw = await get(apiOnly.port, '/switch', {
+        method: 'POST',
+        body: '{"colour":"green"}',
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(sw.status, 404);
       assert.equal((await apiOnly.proxy.status()).active, 'blue');
       // With a catch-all route the same paths reach the app, never the proxy's control.

@@ -17,7 +17,9 @@ describe('switching and draining', () => {
   before(async () => {
     blue = await startBackend('blue');
     green = await startBackend('green');
-    p = await startProxy(snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'));
+    p = await startProxy(
+      snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'),
+    );
   }, budget(100));
   after(async () => {
     await p.stop();
@@ -25,67 +27,74 @@ describe('switching and draining', () => {
     await green.close();
   }, budget(100));
 
-  it('drops no request across 5 switches under keep-alive load, and new requests see the new colour', budget(2_000), async () => {
-    await p.proxy.switchTo('blue');
-    const total = 3_000;
-    const client = new Pool(`http://127.0.0.1:${p.port}`, { connections: 20, pipelining: 1 });
-    // `phase` goes up when a switch starts and again when it has returned: even means settled.
-    // A request that starts and ends within one settled phase must come from that phase's colour;
-    // one that overlaps a switch may legitimately get either colour (the proxy picks on arrival).
-    let expected: Colour = 'blue';
-    let phase = 0;
-    let started = 0;
-    let completed = 0;
-    let checked = 0;
-    const failures: string[] = [];
-    const seen = { blue: 0, green: 0 };
-    const worker = async () => {
-      while (started < total) {
-        started++;
-        const atStart = phase;
-        const want = expected;
-        const r = await client.request({ path: '/load', method: 'GET' });
-        const body = await r.body.text();
-        const env = r.headers['x-switchyard-env'] as Colour;
-        if (r.statusCode !== 200) failures.push(`status ${r.statusCode}: ${body}`);
-        else if (atStart % 2 === 0 && phase === atStart) {
-          checked++;
-          if (env !== want) failures.push(`started and ended while ${want} was active (phase ${atStart}) but answered by ${env}`);
+  it(
+    'drops no request across 5 switches under keep-alive load, and new requests see the new colour',
+    budget(2_000),
+    async () => {
+      await p.proxy.switchTo('blue');
+      const total = 3_000;
+      const client = new Pool(`http://127.0.0.1:${p.port}`, { connections: 20, pipelining: 1 });
+      // `phase` goes up when a switch starts and again when it has returned: even means settled.
+      // A request that starts and ends within one settled phase must come from that phase's colour;
+      // one that overlaps a switch may legitimately get either colour (the proxy picks on arrival).
+      let expected: Colour = 'blue';
+      let phase = 0;
+      let started = 0;
+      let completed = 0;
+      let checked = 0;
+      const failures: string[] = [];
+      const seen = { blue: 0, green: 0 };
+      const worker = async () => {
+        while (started < total) {
+          started++;
+          const atStart = phase;
+          const want = expected;
+          const r = await client.request({ path: '/load', method: 'GET' });
+          const body = await r.body.text();
+          const env = r.headers['x-switchyard-env'] as Colour;
+          if (r.statusCode !== 200) failures.push(`status ${r.statusCode}: ${body}`);
+          else if (atStart % 2 === 0 && phase === atStart) {
+            checked++;
+            if (env !== want)
+              failures.push(`started and ended while ${want} was active (phase ${atStart}) but answered by ${env}`);
+          }
+          seen[env]++;
+          completed++;
         }
-        seen[env]++;
-        completed++;
+      };
+      const switcher = async () => {
+        for (let i = 1; i <= 5; i++) {
+          const deadline = Date.now() + 20_000;
+          while (completed < i * 450 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+          const next: Colour = expected === 'blue' ? 'green' : 'blue';
+          phase++;
+          await p.proxy.switchTo(next);
+          expected = next;
+          phase++;
+        }
+      };
+      const t0 = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          Promise.all([...Array.from({ length: 20 }, worker), switcher()]),
+          new Promise(
+            (_, reject) => (timer = setTimeout(() => reject(new Error('load did not finish in 40 s')), 40_000)),
+          ),
+        ]);
+      } finally {
+        clearTimeout(timer);
+        await client.close();
       }
-    };
-    const switcher = async () => {
-      for (let i = 1; i <= 5; i++) {
-        const deadline = Date.now() + 20_000;
-        while (completed < i * 450 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
-        const next: Colour = expected === 'blue' ? 'green' : 'blue';
-        phase++;
-        await p.proxy.switchTo(next);
-        expected = next;
-        phase++;
-      }
-    };
-    const t0 = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        Promise.all([...Array.from({ length: 20 }, worker), switcher()]),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('load did not finish in 40 s')), 40_000))),
-      ]);
-    } finally {
-      clearTimeout(timer);
-      await client.close();
-    }
-    assert.deepEqual(failures, []);
-    assert.equal(completed, total);
-    assert.ok(seen.blue > 0 && seen.green > 0, `both colours answered: ${JSON.stringify(seen)}`);
-    assert.equal(expected, 'green');
-    assert.equal(phase, 10, 'all 5 switches happened during the load');
-    assert.ok(checked > total * 0.8, `only ${checked} requests were checked against their colour`);
-    assert.ok(Date.now() - t0 < 40_000);
-  });
+      assert.deepEqual(failures, []);
+      assert.equal(completed, total);
+      assert.ok(seen.blue > 0 && seen.green > 0, `both colours answered: ${JSON.stringify(seen)}`);
+      assert.equal(expected, 'green');
+      assert.equal(phase, 10, 'all 5 switches happened during the load');
+      assert.ok(checked > total * 0.8, `only ${checked} requests were checked against their colour`);
+      assert.ok(Date.now() - t0 < 40_000);
+    },
+  );
 
   it('lets a long request started before a switch finish on the old colour', budget(2_000), async () => {
     await p.proxy.switchTo('blue');
@@ -146,13 +155,16 @@ describe('switching and draining', () => {
     await p.proxy.switchTo('green');
     await p.proxy.drain('blue', 1_000);
     // Well under the 4 s idle timeout of the pool: these close because of the drain.
-    assert.ok(await waitFor(async () => (await blue.connections()) === 0, 1_000), `blue still has ${await blue.connections()} connections`);
+    assert.ok(
+      await waitFor(async () => (await blue.connections()) === 0, 1_000),
+      `blue still has ${await blue.connections()} connections`,
+    );
     // Traffic can come back to blue later: a new pool is made on demand.
     await p.proxy.switchTo('blue');
     assert.equal((await get(p.port, '/back')).headers['x-switchyard-env'], 'blue');
   });
 
-  it('closes the drained colour\'s WebSockets with 1001 on both sides', budget(100), async () => {
+  it("closes the drained colour's WebSockets with 1001 on both sides", budget(100), async () => {
     await p.proxy.switchTo('blue');
     const ws = new WebSocket(`ws://127.0.0.1:${p.port}/live`);
     const hello = await new Promise<string>((resolve, reject) => {
@@ -183,34 +195,40 @@ describe('switching and draining', () => {
 });
 
 describe('a drain you can see', () => {
-  it('waits for a 3 s request, closes an open WebSocket with 1001, reports both, and ends as soon as nothing is left', budget(3_000), async () => {
-    const blue = await startBackend('blue');
-    const green = await startBackend('green');
-    const p = await startProxy(snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'));
-    try {
-      const ws = new WebSocket(`ws://127.0.0.1:${p.port}/live`);
-      await new Promise<void>((resolve, reject) => (ws.once('message', () => resolve()), ws.once('error', reject)));
-      const arrived = blue.arrived('/slow');
-      const slow = get(p.port, '/slow?ms=3000');
-      await arrived;
-      await p.proxy.switchTo('green');
-      const seen = await p.proxy.status();
-      assert.deepEqual([seen.inFlight.blue, seen.websockets.blue], [1, 1], 'status shows what is still open on blue');
-      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-      const d = await p.proxy.drain('blue', 10_000);
-      assert.deepEqual(d.openAtStart, { requests: 1, websockets: 1 });
-      assert.equal(d.timedOut, false);
-      assert.ok(d.ms >= 2_500 && d.ms < 6_000, `drain took ${d.ms} ms for a 3 s request (timeout 10 s)`);
-      assert.equal(d.websocketsClosed, 1);
-      assert.equal((await slow).status, 200);
-      assert.equal(await closed, 1001);
-      const empty = await p.proxy.drain('blue', 10_000);
-      assert.ok(empty.ms < 200, `an empty drain took ${empty.ms} ms`);
-      assert.deepEqual(empty.openAtStart, { requests: 0, websockets: 0 });
-    } finally {
-      await p.stop();
-      await blue.close();
-      await green.close();
-    }
-  });
+  it(
+    'waits for a 3 s request, closes an open WebSocket with 1001, reports both, and ends as soon as nothing is left',
+    budget(3_000),
+    async () => {
+      const blue = await startBackend('blue');
+      const green = await startBackend('green');
+      const p = await startProxy(
+        snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'),
+      );
+      try {
+        const ws = new WebSocket(`ws://127.0.0.1:${p.port}/live`);
+        await new Promise<void>((resolve, reject) => (ws.once('message', () => resolve()), ws.once('error', reject)));
+        const arrived = blue.arrived('/slow');
+        const slow = get(p.port, '/slow?ms=3000');
+        await arrived;
+        await p.proxy.switchTo('green');
+        const seen = await p.proxy.status();
+        assert.deepEqual([seen.inFlight.blue, seen.websockets.blue], [1, 1], 'status shows what is still open on blue');
+        const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+        const d = await p.proxy.drain('blue', 10_000);
+        assert.deepEqual(d.openAtStart, { requests: 1, websockets: 1 });
+        assert.equal(d.timedOut, false);
+        assert.ok(d.ms >= 2_500 && d.ms < 6_000, `drain took ${d.ms} ms for a 3 s request (timeout 10 s)`);
+        assert.equal(d.websocketsClosed, 1);
+        assert.equal((await slow).status, 200);
+        assert.equal(await closed, 1001);
+        const empty = await p.proxy.drain('blue', 10_000);
+        assert.ok(empty.ms < 200, `an empty drain took ${empty.ms} ms`);
+        assert.deepEqual(empty.openAtStart, { requests: 0, websockets: 0 });
+      } finally {
+        await p.stop();
+        await blue.close();
+        await green.close();
+      }
+    },
+  );
 });

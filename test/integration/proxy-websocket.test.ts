@@ -16,7 +16,9 @@ function open(url: string, protocols: string[] = []): Promise<{ ws: WebSocket; h
 }
 
 const next = (ws: WebSocket) =>
-  new Promise<{ data: Buffer; isBinary: boolean }>((resolve) => ws.once('message', (data, isBinary) => resolve({ data: data as Buffer, isBinary })));
+  new Promise<{ data: Buffer; isBinary: boolean }>((resolve) =>
+    ws.once('message', (data, isBinary) => resolve({ data: data as Buffer, isBinary })),
+  );
 
 describe('WebSocket relay', () => {
   let blue: TestBackend;
@@ -67,7 +69,10 @@ describe('WebSocket relay', () => {
     const before = blue.closeCodes.length;
     const b = await open(`ws://127.0.0.1:${p.port}/chat`);
     b.ws.close(4002, 'client done');
-    assert.ok(await waitFor(() => blue.closeCodes.slice(before).includes(4002)), `backend saw ${JSON.stringify(blue.closeCodes)}`);
+    assert.ok(
+      await waitFor(() => blue.closeCodes.slice(before).includes(4002)),
+      `backend saw ${JSON.stringify(blue.closeCodes)}`,
+    );
     assert.ok(await waitFor(async () => (await p.proxy.status()).websockets.blue === 0), 'the relay was forgotten');
   });
 

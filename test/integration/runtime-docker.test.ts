@@ -21,7 +21,16 @@ import { LABEL } from '../../src/runtime/docker/names.js';
 import { readManifest } from '../../src/runtime/release.js';
 import type { RuntimeContext } from '../../src/runtime/types.js';
 import { projectPaths } from '../../src/state/paths.js';
-import { BASE_IMAGE, cleanupApp, dockerClient, dockerProject, exampleBuild, uniqueApp, waitFor, type DockerProject } from '../helpers/docker.js';
+import {
+  BASE_IMAGE,
+  cleanupApp,
+  dockerClient,
+  dockerProject,
+  exampleBuild,
+  uniqueApp,
+  waitFor,
+  type DockerProject,
+} from '../helpers/docker.js';
 import { freePort } from '../helpers/project.js';
 import { budget } from '../helpers/budget.js';
 
@@ -52,14 +61,21 @@ async function rejects(p: Promise<unknown>): Promise<SwitchyardError> {
  * A project read the way the CLI reads it: switchyard.yml (JSON is YAML) and `files` written to a
  * temp folder, then config/load.ts, so each service's env_file is resolved as in production.
  */
-async function loadedProject(input: { app: string; services: Record<string, unknown> }, files: Record<string, string> = {}): Promise<DockerProject> {
+async function loadedProject(
+  input: { app: string; services: Record<string, unknown> },
+  files: Record<string, string> = {},
+): Promise<DockerProject> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-docker-'));
   dirs.push(dir);
   for (const [name, text] of Object.entries(files)) {
     await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
     await fs.writeFile(path.join(dir, name), text);
   }
-  const yml = { runtime: 'docker', proxy: { listen: { http: 1 }, routes: [{ path: '/', service: Object.keys(input.services)[0] }] }, ...input };
+  const yml = {
+    runtime: 'docker',
+    proxy: { listen: { http: 1 }, routes: [{ path: '/', service: Object.keys(input.services)[0] }] },
+    ...input,
+  };
   await fs.writeFile(path.join(dir, 'switchyard.yml'), JSON.stringify(yml, null, 2));
   const loaded = await loadConfig({ cwd: dir });
   const ctx: RuntimeContext = { config: loaded.config, paths: projectPaths(dir), serviceEnv: loaded.serviceEnv };
@@ -68,7 +84,21 @@ async function loadedProject(input: { app: string; services: Record<string, unkn
 
 /** git in a temp repository of the test (never the project's). */
 const git = (dir: string, ...args: string[]) =>
-  execFileSync('git', ['-C', dir, '-c', 'user.name=switchyard test', '-c', 'user.email=test@example.invalid', '-c', 'commit.gpgsign=false', ...args], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  execFileSync(
+    'git',
+    [
+      '-C',
+      dir,
+      '-c',
+      'user.name=switchyard test',
+      '-c',
+      'user.email=test@example.invalid',
+      '-c',
+      'commit.gpgsign=false',
+      ...args,
+    ],
+    { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
+  ).trim();
 
 /** A temp folder with `files`; a git repository with one commit of them when `repo`. Returns the folder and its short commit. */
 async function tempTree(files: Record<string, string>, repo: boolean): Promise<{ dir: string; commit?: string }> {
@@ -105,11 +135,28 @@ describe('docker runtime', () => {
         app: APP,
         services: {
           // api: the default restart policy; GREETING in both env_file and env (env wins).
-          api: { build: exampleBuild.api, port: 5000, health, env: { GREETING: 'hi' }, env_file: './api.env', volumes: ['apidata:/data', './hostdata:/hostdata:ro'], stopTimeout: '5s' },
-          web: { build: exampleBuild.frontend, port: 80, health: { path: '/' }, restart: 'on-failure', stopTimeout: '5s' },
+          api: {
+            build: exampleBuild.api,
+            port: 5000,
+            health,
+            env: { GREETING: 'hi' },
+            env_file: './api.env',
+            volumes: ['apidata:/data', './hostdata:/hostdata:ro'],
+            stopTimeout: '5s',
+          },
+          web: {
+            build: exampleBuild.frontend,
+            port: 80,
+            health: { path: '/' },
+            restart: 'on-failure',
+            stopTimeout: '5s',
+          },
         },
       },
-      { 'api.env': '# the api service env_file\nFROM_ENV_FILE=from-the-env-file\nGREETING=from-the-env-file\n', 'hostdata/hello.txt': 'hello from the host\n' },
+      {
+        'api.env': '# the api service env_file\nFROM_ENV_FILE=from-the-env-file\nGREETING=from-the-env-file\n',
+        'hostdata/hello.txt': 'hello from the host\n',
+      },
     );
   }, budget(100));
 
@@ -129,8 +176,14 @@ describe('docker runtime', () => {
   it('a broken Dockerfile fails with BUILD_FAILED and the build log tail', budget(500), async () => {
     const ctxDir = path.join(project.dir, 'broken');
     await fs.mkdir(ctxDir, { recursive: true });
-    await fs.writeFile(path.join(ctxDir, 'Dockerfile'), 'FROM switchyard/base:bookworm\nRUN echo marker-before-failure && exit 3\n');
-    const broken = await dockerProject({ app: APP, services: { bad: { build: './broken', port: 80, health } } }, project.dir);
+    await fs.writeFile(
+      path.join(ctxDir, 'Dockerfile'),
+      'FROM switchyard/base:bookworm\nRUN echo marker-before-failure && exit 3\n',
+    );
+    const broken = await dockerProject(
+      { app: APP, services: { bad: { build: './broken', port: 80, health } } },
+      project.dir,
+    );
     const err = await rejects(broken.rt.prepare());
     assert.equal(err.code, 'BUILD_FAILED');
     assert.match(err.message, /marker-before-failure/);
@@ -139,86 +192,163 @@ describe('docker runtime', () => {
     assert.equal(images.length, 0, 'no image left from the failed build');
   });
 
-  it('start blue: named, labelled containers with ENVIRONMENT_NAME, reachable on 127.0.0.1, healthy after the HEALTHCHECK', budget(3_100), async () => {
-    const run = await project.rt.start('blue', release);
-    assert.equal(run.release, release);
-    const c = await docker.getContainer(`${APP}-api-blue`).inspect();
-    assert.deepEqual(
-      [c.Config.Labels[LABEL.app], c.Config.Labels[LABEL.service], c.Config.Labels[LABEL.colour], c.Config.Labels[LABEL.release]],
-      [APP, 'api', 'blue', release],
-    );
-    assert.ok(c.Config.Env.includes('ENVIRONMENT_NAME=blue'));
-    assert.ok(c.Config.Env.includes('GREETING=hi'), 'env wins over the env_file');
-    assert.ok(!c.Config.Env.includes('GREETING=from-the-env-file'));
-    assert.ok(c.Config.Env.includes('FROM_ENV_FILE=from-the-env-file'), `a variable of the env_file: ${c.Config.Env.join(' ')}`);
-    // Restart policy: api has the default, web the configured one.
-    assert.equal(c.HostConfig.RestartPolicy?.Name, 'unless-stopped');
-    assert.equal((await docker.getContainer(`${APP}-web-blue`).inspect()).HostConfig.RestartPolicy?.Name, 'on-failure');
-    // The named volume (prefixed with the app) and the host folder (read-only), as configured.
-    const byDest = Object.fromEntries(c.Mounts.map((m) => [m.Destination, m]));
-    assert.deepEqual(
-      { type: byDest['/data']?.Type, name: byDest['/data']?.Name, rw: byDest['/data']?.RW },
-      { type: 'volume', name: `${APP}-apidata`, rw: true },
-      JSON.stringify(c.Mounts),
-    );
-    assert.deepEqual(
-      { type: byDest['/hostdata']?.Type, source: byDest['/hostdata']?.Source, rw: byDest['/hostdata']?.RW },
-      { type: 'bind', source: path.join(project.dir, 'hostdata'), rw: false },
-      JSON.stringify(c.Mounts),
-    );
-    const vol = await docker.getVolume(`${APP}-apidata`).inspect();
-    assert.equal(vol.Labels?.[LABEL.app], APP, 'the volume is labelled with the app');
-    assert.ok(Object.keys(c.NetworkSettings.Networks).includes(`${APP}-net`));
-    assert.ok((c.NetworkSettings.Networks[`${APP}-net`]?.Aliases ?? []).includes('api-blue'));
-    const ep = await project.rt.endpoints('blue');
-    assert.equal(ep.api?.host, '127.0.0.1');
-    const res = await waitFor('api answers', async () => {
-      const r = await request(`http://127.0.0.1:${ep.api!.port}/api/health`, { headersTimeout: 2_000 });
-      const body = (await r.body.json()) as { environment?: string };
-      return r.statusCode === 200 ? body : undefined;
-    }, 15_000);
-    assert.equal(res.environment, 'blue');
-    const statuses = await waitFor('healthy', async () => {
-      const s = await project.rt.status('blue');
-      return s.every((x) => x.running && x.healthy === true) ? s : undefined;
-    }, 30_000);
-    assert.deepEqual(statuses.map((s) => s.service).sort(), ['api', 'web']);
-    assert.equal((await project.rt.current('blue'))?.release, release);
-  });
+  it(
+    'start blue: named, labelled containers with ENVIRONMENT_NAME, reachable on 127.0.0.1, healthy after the HEALTHCHECK',
+    budget(3_100),
+    async () => {
+      const run = await project.rt.start('blue', release);
+      assert.equal(run.release, release);
+      const c = await docker.getContainer(`${APP}-api-blue`).inspect();
+      assert.deepEqual(
+        [
+          c.Config.Labels[LABEL.app],
+          c.Config.Labels[LABEL.service],
+          c.Config.Labels[LABEL.colour],
+          c.Config.Labels[LABEL.release],
+        ],
+        [APP, 'api', 'blue', release],
+      );
+      assert.ok(c.Config.Env.includes('ENVIRONMENT_NAME=blue'));
+      assert.ok(c.Config.Env.includes('GREETING=hi'), 'env wins over the env_file');
+      assert.ok(!c.Config.Env.includes('GREETING=from-the-env-file'));
+      assert.ok(
+        c.Config.Env.includes('FROM_ENV_FILE=from-the-env-file'),
+        `a variable of the env_file: ${c.Config.Env.join(' ')}`,
+      );
+      // Restart policy: api has the default, web the configured one.
+      assert.equal(c.HostConfig.RestartPolicy?.Name, 'unless-stopped');
+      assert.equal(
+        (await docker.getContainer(`${APP}-web-blue`).inspect()).HostConfig.RestartPolicy?.Name,
+        'on-failure',
+      );
+      // The named volume (prefixed with the app) and the host folder (read-only), as configured.
+      const byDest = Object.fromEntries(c.Mounts.map((m) => [m.Destination, m]));
+      assert.deepEqual(
+        { type: byDest['/data']?.Type, name: byDest['/data']?.Name, rw: byDest['/data']?.RW },
+        { type: 'volume', name: `${APP}-apidata`, rw: true },
+        JSON.stringify(c.Mounts),
+      );
+      assert.deepEqual(
+        { type: byDest['/hostdata']?.Type, source: byDest['/hostdata']?.Source, rw: byDest['/hostdata']?.RW },
+        { type: 'bind', source: path.join(project.dir, 'hostdata'), rw: false },
+        JSON.stringify(c.Mounts),
+      );
+      const vol = await docker.getVolume(`${APP}-apidata`).inspect();
+      assert.equal(vol.Labels?.[LABEL.app], APP, 'the volume is labelled with the app');
+      assert.ok(Object.keys(c.NetworkSettings.Networks).includes(`${APP}-net`));
+      assert.ok((c.NetworkSettings.Networks[`${APP}-net`]?.Aliases ?? []).includes('api-blue'));
+      const ep = await project.rt.endpoints('blue');
+      assert.equal(ep.api?.host, '127.0.0.1');
+      const res = await waitFor(
+        'api answers',
+        async () => {
+          const r = await request(`http://127.0.0.1:${ep.api!.port}/api/health`, { headersTimeout: 2_000 });
+          const body = (await r.body.json()) as { environment?: string };
+          return r.statusCode === 200 ? body : undefined;
+        },
+        15_000,
+      );
+      assert.equal(res.environment, 'blue');
+      const statuses = await waitFor(
+        'healthy',
+        async () => {
+          const s = await project.rt.status('blue');
+          return s.every((x) => x.running && x.healthy === true) ? s : undefined;
+        },
+        30_000,
+      );
+      assert.deepEqual(statuses.map((s) => s.service).sort(), ['api', 'web']);
+      assert.equal((await project.rt.current('blue'))?.release, release);
+    },
+  );
 
-  it('exec (the migrate hook) runs argv in the colour container with its env; failures and timeouts are reported, the program stopped', budget(1_700), async () => {
-    const ok = await project.rt.exec('blue', 'api', { run: ['node', '-e', 'process.exit(process.env.GREETING === "hi" && process.env.COLOUR === "blue" ? 0 : 5)'], shell: false, timeout: 20_000 }, { env: { COLOUR: 'blue' } });
-    assert.deepEqual(ok, { ok: true, detail: '' });
-    const mounted = await project.rt.exec('blue', 'api', { run: ['node', '-e', 'process.exit(require("fs").readFileSync("/hostdata/hello.txt", "utf8") === "hello from the host\\n" && process.env.FROM_ENV_FILE === "from-the-env-file" ? 0 : 4)'], shell: false, timeout: 20_000 });
-    assert.deepEqual(mounted, { ok: true, detail: '' }, 'the host folder is mounted and the env_file variable is set inside the container');
-    const bad = await project.rt.exec('blue', 'api', { run: ['node', '-e', 'console.error("relation \\"nope\\" does not exist"); process.exit(3)'], shell: false, timeout: 20_000 });
-    assert.equal(bad.ok, false);
-    assert.match(bad.detail, /exited with code 3 in container .*-api-blue\n.*relation "nope" does not exist/s);
-    const missing = await project.rt.exec('blue', 'api', { run: ['no-such-migrate-tool'], shell: false, timeout: 20_000 });
-    assert.equal(missing.ok, false);
-    assert.match(missing.detail, /not found or not executable/);
-    const t0 = Date.now();
-    const slow = await project.rt.exec('blue', 'api', { run: ['node', '-e', 'setTimeout(() => {}, 60000)'], shell: false, timeout: 1_000 });
-    assert.equal(slow.ok, false);
-    assert.match(slow.detail, /timed out after 1000 ms and was stopped/);
-    assert.ok(Date.now() - t0 < 10_000, 'returns promptly after the timeout');
-    const top = await docker.getContainer(`${APP}-api-blue`).top();
-    assert.ok(!JSON.stringify(top.Processes).includes('60000'), 'the timed-out program is gone from the container');
-  });
+  it(
+    'exec (the migrate hook) runs argv in the colour container with its env; failures and timeouts are reported, the program stopped',
+    budget(1_700),
+    async () => {
+      const ok = await project.rt.exec(
+        'blue',
+        'api',
+        {
+          run: ['node', '-e', 'process.exit(process.env.GREETING === "hi" && process.env.COLOUR === "blue" ? 0 : 5)'],
+          shell: false,
+          timeout: 20_000,
+        },
+        { env: { COLOUR: 'blue' } },
+      );
+      assert.deepEqual(ok, { ok: true, detail: '' });
+      const mounted = await project.rt.exec('blue', 'api', {
+        run: [
+          'node',
+          '-e',
+          'process.exit(require("fs").readFileSync("/hostdata/hello.txt", "utf8") === "hello from the host\\n" && process.env.FROM_ENV_FILE === "from-the-env-file" ? 0 : 4)',
+        ],
+        shell: false,
+        timeout: 20_000,
+      });
+      assert.deepEqual(
+        mounted,
+        { ok: true, detail: '' },
+        'the host folder is mounted and the env_file variable is set inside the container',
+      );
+      const bad = await project.rt.exec('blue', 'api', {
+        run: ['node', '-e', 'console.error("relation \\"nope\\" does not exist"); process.exit(3)'],
+        shell: false,
+        timeout: 20_000,
+      });
+      assert.equal(bad.ok, false);
+      assert.match(bad.detail, /exited with code 3 in container .*-api-blue\n.*relation "nope" does not exist/s);
+      const missing = await project.rt.exec('blue', 'api', {
+        run: ['no-such-migrate-tool'],
+        shell: false,
+        timeout: 20_000,
+      });
+      assert.equal(missing.ok, false);
+      assert.match(missing.detail, /not found or not executable/);
+      const t0 = Date.now();
+      const slow = await project.rt.exec('blue', 'api', {
+        run: ['node', '-e', 'setTimeout(() => {}, 60000)'],
+        shell: false,
+        timeout: 1_000,
+      });
+      assert.equal(slow.ok, false);
+      assert.match(slow.detail, /timed out after 1000 ms and was stopped/);
+      assert.ok(Date.now() - t0 < 10_000, 'returns promptly after the timeout');
+      const top = await docker.getContainer(`${APP}-api-blue`).top();
+      assert.ok(!JSON.stringify(top.Processes).includes('60000'), 'the timed-out program is gone from the container');
+    },
+  );
 
   it('a container made unhealthy reports running, healthy: false and its health log', budget(11_100), async () => {
-    const sick = await dockerProject({
-      app: APP,
-      services: {
-        api: { build: exampleBuild.api, port: 5000, health, healthcheck: { test: ['CMD', 'node', '-e', "console.log('probe-says-no'); process.exit(1)"], interval: '500ms', timeout: '2s', retries: 1 } },
+    const sick = await dockerProject(
+      {
+        app: APP,
+        services: {
+          api: {
+            build: exampleBuild.api,
+            port: 5000,
+            health,
+            healthcheck: {
+              test: ['CMD', 'node', '-e', "console.log('probe-says-no'); process.exit(1)"],
+              interval: '500ms',
+              timeout: '2s',
+              retries: 1,
+            },
+          },
+        },
       },
-    }, project.dir);
+      project.dir,
+    );
     await sick.rt.start('green', release);
     try {
-      const s = await waitFor('unhealthy', async () => {
-        const [x] = await sick.rt.status('green');
-        return x?.healthy === false && /unhealthy/.test(x.detail ?? '') ? x : undefined;
-      }, 30_000);
+      const s = await waitFor(
+        'unhealthy',
+        async () => {
+          const [x] = await sick.rt.status('green');
+          return x?.healthy === false && /unhealthy/.test(x.detail ?? '') ? x : undefined;
+        },
+        30_000,
+      );
       assert.equal(s.running, true);
       assert.match(s.detail ?? '', /probe-says-no/);
     } finally {
@@ -228,166 +358,237 @@ describe('docker runtime', () => {
   });
 
   it('a container that exits on start fails with START_FAILED and leaves nothing behind', budget(500), async () => {
-    const crash = await dockerProject({
-      app: APP,
-      services: { api: { build: exampleBuild.api, port: 5000, health, command: ['node', '-e', "console.error('boom-on-start'); process.exit(3)"] } },
-    }, project.dir);
+    const crash = await dockerProject(
+      {
+        app: APP,
+        services: {
+          api: {
+            build: exampleBuild.api,
+            port: 5000,
+            health,
+            command: ['node', '-e', "console.error('boom-on-start'); process.exit(3)"],
+          },
+        },
+      },
+      project.dir,
+    );
     const err = await rejects(crash.rt.start('green', release));
     assert.equal(err.code, 'START_FAILED');
     assert.match(err.message, /exited with code 3|exited and was restarted \d+ times? by Docker/);
     assert.match(err.message, /boom-on-start/);
-    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL.app}=${APP}`, `${LABEL.colour}=green`] } });
+    const left = await docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL.app}=${APP}`, `${LABEL.colour}=green`] },
+    });
     assert.equal(left.length, 0);
   });
 
-  it('image: a local tag is pinned under the release tag; the release keeps its image when the tag moves', budget(3_000), async () => {
-    const upstream = `${APP}-upstream:v1`;
-    await docker.getImage(BASE_IMAGE).tag({ repo: `${APP}-upstream`, tag: 'v1' });
-    const baseId = (await docker.getImage(BASE_IMAGE).inspect()).Id;
-    // Its own project folder: prune (below) counts the release folders of `project`.
-    const pinned = await dockerProject({
-      app: APP,
-      services: {
-        pin: {
-          image: upstream,
-          port: 8080,
-          health: { path: '/' },
-          command: ['node', '-e', "require('http').createServer((q, s) => s.end('pinned ' + process.env.ENVIRONMENT_NAME)).listen(+process.env.PORT, '0.0.0.0')"],
-          stopTimeout: '1s',
+  it(
+    'image: a local tag is pinned under the release tag; the release keeps its image when the tag moves',
+    budget(3_000),
+    async () => {
+      const upstream = `${APP}-upstream:v1`;
+      await docker.getImage(BASE_IMAGE).tag({ repo: `${APP}-upstream`, tag: 'v1' });
+      const baseId = (await docker.getImage(BASE_IMAGE).inspect()).Id;
+      // Its own project folder: prune (below) counts the release folders of `project`.
+      const pinned = await dockerProject({
+        app: APP,
+        services: {
+          pin: {
+            image: upstream,
+            port: 8080,
+            health: { path: '/' },
+            command: [
+              'node',
+              '-e',
+              "require('http').createServer((q, s) => s.end('pinned ' + process.env.ENVIRONMENT_NAME)).listen(+process.env.PORT, '0.0.0.0')",
+            ],
+            stopTimeout: '1s',
+          },
         },
-      },
-    });
-    dirs.push(pinned.dir);
-    const rel = await pinned.rt.prepare();
-    assert.equal((await docker.getImage(`${APP}-pin:${rel.id}`).inspect()).Id, baseId, 'the release tag names the image the tag named');
-    assert.equal(await pinned.rt.hasRelease(rel.id), true);
-    assert.deepEqual((await readManifest(pinned.ctx.paths, rel.id))?.services, ['pin']);
+      });
+      dirs.push(pinned.dir);
+      const rel = await pinned.rt.prepare();
+      assert.equal(
+        (await docker.getImage(`${APP}-pin:${rel.id}`).inspect()).Id,
+        baseId,
+        'the release tag names the image the tag named',
+      );
+      assert.equal(await pinned.rt.hasRelease(rel.id), true);
+      assert.deepEqual((await readManifest(pinned.ctx.paths, rel.id))?.services, ['pin']);
 
-    // The user's tag moves to another image (here the api's): the release still starts the pinned one.
-    await docker.getImage(`${APP}-api:${release}`).tag({ repo: `${APP}-upstream`, tag: 'v1' });
-    assert.notEqual((await docker.getImage(upstream).inspect()).Id, baseId, 'the tag moved');
-    assert.equal((await docker.getImage(`${APP}-pin:${rel.id}`).inspect()).Id, baseId);
-    await pinned.rt.start('green', rel.id);
-    try {
-      const c = await docker.getContainer(`${APP}-pin-green`).inspect();
-      assert.equal(c.Image, baseId, 'the container runs the pinned image');
-      assert.equal(c.Config.Image, `${APP}-pin:${rel.id}`);
-      const ep = await pinned.rt.endpoints('green');
-      const body = await waitFor('the pinned service answers', async () => {
-        const r = await request(`http://127.0.0.1:${ep.pin!.port}/`, { headersTimeout: 2_000 });
-        const text = await r.body.text();
-        return r.statusCode === 200 ? text : undefined;
-      }, 15_000);
-      assert.equal(body, 'pinned green');
-    } finally {
-      await pinned.rt.stop('green');
-    }
-    assert.deepEqual(await pinned.rt.endpoints('green'), {});
-  });
+      // The user's tag moves to another image (here the api's): the release still starts the pinned one.
+      await docker.getImage(`${APP}-api:${release}`).tag({ repo: `${APP}-upstream`, tag: 'v1' });
+      assert.notEqual((await docker.getImage(upstream).inspect()).Id, baseId, 'the tag moved');
+      assert.equal((await docker.getImage(`${APP}-pin:${rel.id}`).inspect()).Id, baseId);
+      await pinned.rt.start('green', rel.id);
+      try {
+        const c = await docker.getContainer(`${APP}-pin-green`).inspect();
+        assert.equal(c.Image, baseId, 'the container runs the pinned image');
+        assert.equal(c.Config.Image, `${APP}-pin:${rel.id}`);
+        const ep = await pinned.rt.endpoints('green');
+        const body = await waitFor(
+          'the pinned service answers',
+          async () => {
+            const r = await request(`http://127.0.0.1:${ep.pin!.port}/`, { headersTimeout: 2_000 });
+            const text = await r.body.text();
+            return r.statusCode === 200 ? text : undefined;
+          },
+          15_000,
+        );
+        assert.equal(body, 'pinned green');
+      } finally {
+        await pinned.rt.stop('green');
+      }
+      assert.deepEqual(await pinned.rt.endpoints('green'), {});
+    },
+  );
 
-  it('image: a tag this engine does not have fails at once with BUILD_FAILED naming it (no pull), and leaves no tag or release behind', budget(100), async () => {
-    const missing = `${APP}-missing:nope`;
-    assert.equal((await docker.listImages({ filters: { reference: [missing] } })).length, 0, 'the image really is missing');
-    const upstream = `${APP}-upstream:v1`;
-    await docker.getImage(BASE_IMAGE).tag({ repo: `${APP}-upstream`, tag: 'v1' });
-    // `first` is pinned before `second` fails: its tag must go again.
-    const broken = await dockerProject({
-      app: APP,
-      services: {
-        first: { image: upstream, port: 8080, health: { path: '/' } },
-        second: { image: missing, port: 8080, health: { path: '/' } },
-      },
-    });
-    dirs.push(broken.dir);
-    const t0 = Date.now();
-    const err = await rejects(broken.rt.prepare());
-    assert.ok(Date.now() - t0 < 10_000, `failed at once (${Date.now() - t0} ms): nothing was pulled`);
-    assert.equal(err.code, 'BUILD_FAILED');
-    assert.equal(err.exitCode, 1);
-    assert.equal(err.message, `image ${missing} of service second is not on this Docker engine`);
-    assert.match(err.hint ?? '', /docker build -t .*-missing:nope|docker load/);
-    assert.match(err.hint ?? '', /services\.second\.build/);
-    assert.equal((await docker.listImages({ filters: { reference: [`${APP}-first:*`, `${APP}-second:*`, missing] } })).length, 0, 'no tag left');
-    assert.deepEqual(await fs.readdir(broken.ctx.paths.releases).catch(() => []), [], 'no release folder left');
-  });
+  it(
+    'image: a tag this engine does not have fails at once with BUILD_FAILED naming it (no pull), and leaves no tag or release behind',
+    budget(100),
+    async () => {
+      const missing = `${APP}-missing:nope`;
+      assert.equal(
+        (await docker.listImages({ filters: { reference: [missing] } })).length,
+        0,
+        'the image really is missing',
+      );
+      const upstream = `${APP}-upstream:v1`;
+      await docker.getImage(BASE_IMAGE).tag({ repo: `${APP}-upstream`, tag: 'v1' });
+      // `first` is pinned before `second` fails: its tag must go again.
+      const broken = await dockerProject({
+        app: APP,
+        services: {
+          first: { image: upstream, port: 8080, health: { path: '/' } },
+          second: { image: missing, port: 8080, health: { path: '/' } },
+        },
+      });
+      dirs.push(broken.dir);
+      const t0 = Date.now();
+      const err = await rejects(broken.rt.prepare());
+      assert.ok(Date.now() - t0 < 10_000, `failed at once (${Date.now() - t0} ms): nothing was pulled`);
+      assert.equal(err.code, 'BUILD_FAILED');
+      assert.equal(err.exitCode, 1);
+      assert.equal(err.message, `image ${missing} of service second is not on this Docker engine`);
+      assert.match(err.hint ?? '', /docker build -t .*-missing:nope|docker load/);
+      assert.match(err.hint ?? '', /services\.second\.build/);
+      assert.equal(
+        (await docker.listImages({ filters: { reference: [`${APP}-first:*`, `${APP}-second:*`, missing] } })).length,
+        0,
+        'no tag left',
+      );
+      assert.deepEqual(await fs.readdir(broken.ctx.paths.releases).catch(() => []), [], 'no release folder left');
+    },
+  );
 
-  it('build: the image is tagged and labelled with the git commit of its build context, not of the project folder', budget(4_100), async () => {
-    const dockerfile = `FROM ${BASE_IMAGE}\nCOPY hello.txt /hello.txt\n`;
-    const ctxRepo = await tempTree({ Dockerfile: dockerfile, 'hello.txt': 'one\n' }, true);
-    const plainCtx = await tempTree({ Dockerfile: dockerfile, 'hello.txt': 'plain\n' }, false);
-    // A project folder in its own repository, whose own context (app/) has its Dockerfile beside it.
-    const rootRepo = await tempTree({ 'README.md': 'project\n', 'root.Dockerfile': `FROM ${BASE_IMAGE}\nCOPY README.md /README.md\n`, 'app/hello.txt': 'root\n', 'app.Dockerfile': dockerfile }, true);
-    const plainRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-docker-plain-'));
-    dirs.push(plainRoot);
-    assert.equal(inGit(plainRoot), false, `${plainRoot} must not be inside a git work tree`);
-    assert.equal(inGit(plainCtx.dir), false, `${plainCtx.dir} must not be inside a git work tree`);
-    assert.notEqual(ctxRepo.commit, rootRepo.commit);
+  it(
+    'build: the image is tagged and labelled with the git commit of its build context, not of the project folder',
+    budget(4_100),
+    async () => {
+      const dockerfile = `FROM ${BASE_IMAGE}\nCOPY hello.txt /hello.txt\n`;
+      const ctxRepo = await tempTree({ Dockerfile: dockerfile, 'hello.txt': 'one\n' }, true);
+      const plainCtx = await tempTree({ Dockerfile: dockerfile, 'hello.txt': 'plain\n' }, false);
+      // A project folder in its own repository, whose own context (app/) has its Dockerfile beside it.
+      const rootRepo = await tempTree(
+        {
+          'README.md': 'project\n',
+          'root.Dockerfile': `FROM ${BASE_IMAGE}\nCOPY README.md /README.md\n`,
+          'app/hello.txt': 'root\n',
+          'app.Dockerfile': dockerfile,
+        },
+        true,
+      );
+      const plainRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-docker-plain-'));
+      dirs.push(plainRoot);
+      assert.equal(inGit(plainRoot), false, `${plainRoot} must not be inside a git work tree`);
+      assert.equal(inGit(plainCtx.dir), false, `${plainCtx.dir} must not be inside a git work tree`);
+      assert.notEqual(ctxRepo.commit, rootRepo.commit);
 
-    // `-2`, `-3`: a second release of the same commit in the same second (same project folder).
-    const idOf = (commit: string | undefined, dirty = false) => new RegExp(`^\\d{8}-\\d{6}-${commit}${dirty ? '-dirty' : ''}(-\\d+)?$`);
-    const build = async (root: string, service: string, spec: { context: string; dockerfile?: string }) => {
-      const pr = await dockerProject({ app: APP, services: { [service]: { build: { ...spec, args: {} }, port: 80, health } } }, root);
-      const rel = await pr.rt.prepare();
-      const img = await docker.getImage(`${APP}-${service}:${rel.id}`).inspect();
-      return { rel, label: img.Config.Labels?.[LABEL.commit], manifest: await readManifest(pr.ctx.paths, rel.id) };
-    };
+      // `-2`, `-3`: a second release of the same commit in the same second (same project folder).
+      const idOf = (commit: string | undefined, dirty = false) =>
+        new RegExp(`^\\d{8}-\\d{6}-${commit}${dirty ? '-dirty' : ''}(-\\d+)?$`);
+      const build = async (root: string, service: string, spec: { context: string; dockerfile?: string }) => {
+        const pr = await dockerProject(
+          { app: APP, services: { [service]: { build: { ...spec, args: {} }, port: 80, health } } },
+          root,
+        );
+        const rel = await pr.rt.prepare();
+        const img = await docker.getImage(`${APP}-${service}:${rel.id}`).inspect();
+        return { rel, label: img.Config.Labels?.[LABEL.commit], manifest: await readManifest(pr.ctx.paths, rel.id) };
+      };
 
-    // 1. Project folder outside git, context in a repository: its commit (the old code had none).
-    const a = await build(plainRoot, 'gita', { context: ctxRepo.dir });
-    assert.match(a.rel.id, idOf(ctxRepo.commit), 'the tag carries the commit');
-    assert.equal(a.rel.commit, ctxRepo.commit);
-    assert.equal(a.label, ctxRepo.commit, 'switchyard.commit label');
-    assert.deepEqual([a.manifest?.commit, a.manifest?.dirty], [ctxRepo.commit, false]);
+      // 1. Project folder outside git, context in a repository: its commit (the old code had none).
+      const a = await build(plainRoot, 'gita', { context: ctxRepo.dir });
+      assert.match(a.rel.id, idOf(ctxRepo.commit), 'the tag carries the commit');
+      assert.equal(a.rel.commit, ctxRepo.commit);
+      assert.equal(a.label, ctxRepo.commit, 'switchyard.commit label');
+      assert.deepEqual([a.manifest?.commit, a.manifest?.dirty], [ctxRepo.commit, false]);
 
-    // 2. The context with an uncommitted change: the same commit, marked dirty in the tag.
-    await fs.writeFile(path.join(ctxRepo.dir, 'hello.txt'), 'two\n');
-    const b = await build(plainRoot, 'gitb', { context: ctxRepo.dir });
-    assert.match(b.rel.id, idOf(ctxRepo.commit, true));
-    assert.equal(b.label, ctxRepo.commit);
-    assert.equal(b.manifest?.dirty, true);
-    await fs.writeFile(path.join(ctxRepo.dir, 'hello.txt'), 'one\n');
+      // 2. The context with an uncommitted change: the same commit, marked dirty in the tag.
+      await fs.writeFile(path.join(ctxRepo.dir, 'hello.txt'), 'two\n');
+      const b = await build(plainRoot, 'gitb', { context: ctxRepo.dir });
+      assert.match(b.rel.id, idOf(ctxRepo.commit, true));
+      assert.equal(b.label, ctxRepo.commit);
+      assert.equal(b.manifest?.dirty, true);
+      await fs.writeFile(path.join(ctxRepo.dir, 'hello.txt'), 'one\n');
 
-    // 3. Project folder in one repository, context in another: the context's commit (the old code: the project's).
-    const c = await build(rootRepo.dir, 'gitc', { context: ctxRepo.dir });
-    assert.match(c.rel.id, idOf(ctxRepo.commit));
-    assert.ok(!c.rel.id.includes(rootRepo.commit!), c.rel.id);
-    assert.equal(c.label, ctxRepo.commit);
+      // 3. Project folder in one repository, context in another: the context's commit (the old code: the project's).
+      const c = await build(rootRepo.dir, 'gitc', { context: ctxRepo.dir });
+      assert.match(c.rel.id, idOf(ctxRepo.commit));
+      assert.ok(!c.rel.id.includes(rootRepo.commit!), c.rel.id);
+      assert.equal(c.label, ctxRepo.commit);
 
-    // 4. Project folder in a repository, context in none: no commit at all (the old code: the project's).
-    const d = await build(rootRepo.dir, 'gitd', { context: plainCtx.dir });
-    assert.match(d.rel.id, /^\d{8}-\d{6}-[0-9a-f]{6}(-\d+)?$/, 'a random suffix');
-    assert.ok(!d.rel.id.includes(rootRepo.commit!), d.rel.id);
-    assert.equal(d.label, undefined, 'no switchyard.commit label');
-    assert.equal(d.manifest?.commit, undefined);
+      // 4. Project folder in a repository, context in none: no commit at all (the old code: the project's).
+      const d = await build(rootRepo.dir, 'gitd', { context: plainCtx.dir });
+      assert.match(d.rel.id, /^\d{8}-\d{6}-[0-9a-f]{6}(-\d+)?$/, 'a random suffix');
+      assert.ok(!d.rel.id.includes(rootRepo.commit!), d.rel.id);
+      assert.equal(d.label, undefined, 'no switchyard.commit label');
+      assert.equal(d.manifest?.commit, undefined);
 
-    // 5. The project folder as the context: switchyard's state folder (made by the builds above)
-    //    and .current-env are untracked files there, and no change of the app.
-    await fs.writeFile(path.join(rootRepo.dir, '.current-env'), 'blue\n');
-    const e = await build(rootRepo.dir, 'gite', { context: '.', dockerfile: 'root.Dockerfile' });
-    assert.match(e.rel.id, idOf(rootRepo.commit), `clean: ${git(rootRepo.dir, 'status', '--porcelain')}`);
-    assert.equal(e.label, rootRepo.commit);
+      // 5. The project folder as the context: switchyard's state folder (made by the builds above)
+      //    and .current-env are untracked files there, and no change of the app.
+      await fs.writeFile(path.join(rootRepo.dir, '.current-env'), 'blue\n');
+      const e = await build(rootRepo.dir, 'gite', { context: '.', dockerfile: 'root.Dockerfile' });
+      assert.match(e.rel.id, idOf(rootRepo.commit), `clean: ${git(rootRepo.dir, 'status', '--porcelain')}`);
+      assert.equal(e.label, rootRepo.commit);
 
-    // 6. A context whose Dockerfile lives outside it, in the same repository: a change to that Dockerfile is a change.
-    const f = await build(rootRepo.dir, 'gitf', { context: './app', dockerfile: '../app.Dockerfile' });
-    assert.match(f.rel.id, idOf(rootRepo.commit));
-    assert.equal(f.label, rootRepo.commit);
-    await fs.appendFile(path.join(rootRepo.dir, 'app.Dockerfile'), 'RUN true\n');
-    const g = await build(rootRepo.dir, 'gitg', { context: './app', dockerfile: '../app.Dockerfile' });
-    assert.match(g.rel.id, idOf(rootRepo.commit, true), 'the changed Dockerfile makes the release dirty');
-    assert.equal(g.label, rootRepo.commit);
-  });
+      // 6. A context whose Dockerfile lives outside it, in the same repository: a change to that Dockerfile is a change.
+      const f = await build(rootRepo.dir, 'gitf', { context: './app', dockerfile: '../app.Dockerfile' });
+      assert.match(f.rel.id, idOf(rootRepo.commit));
+      assert.equal(f.label, rootRepo.commit);
+      await fs.appendFile(path.join(rootRepo.dir, 'app.Dockerfile'), 'RUN true\n');
+      const g = await build(rootRepo.dir, 'gitg', { context: './app', dockerfile: '../app.Dockerfile' });
+      assert.match(g.rel.id, idOf(rootRepo.commit, true), 'the changed Dockerfile makes the release dirty');
+      assert.equal(g.label, rootRepo.commit);
+    },
+  );
 
   it('shared postgres starts once, accepts connections and survives stop(colour)', budget(4_400), async () => {
     const pgPort = await freePort();
-    const withDb = await dockerProject({
-      app: APP,
-      services: { api: { build: exampleBuild.api, port: 5000, health } },
-      shared: { db: { build: exampleBuild.postgres, environment: { POSTGRES_PASSWORD: 'test-pass-123' }, volumes: ['pgdata:/var/lib/postgresql/data'], ports: [`127.0.0.1:${pgPort}:5432`] } },
-    }, project.dir);
+    const withDb = await dockerProject(
+      {
+        app: APP,
+        services: { api: { build: exampleBuild.api, port: 5000, health } },
+        shared: {
+          db: {
+            build: exampleBuild.postgres,
+            environment: { POSTGRES_PASSWORD: 'test-pass-123' },
+            volumes: ['pgdata:/var/lib/postgresql/data'],
+            ports: [`127.0.0.1:${pgPort}:5432`],
+          },
+        },
+      },
+      project.dir,
+    );
     const lines = await withDb.rt.startShared!();
     assert.match(lines[0] ?? '', /^db: created, healthy/);
     assert.match((await withDb.rt.startShared!())[0] ?? '', /^db: already running/);
-    const ready = await new Promise<number>((resolve) => execFile('pg_isready', ['-h', '127.0.0.1', '-p', String(pgPort), '-t', '10'], (e) => resolve(e ? Number((e as { code?: number }).code ?? 1) : 0)));
+    const ready = await new Promise<number>((resolve) =>
+      execFile('pg_isready', ['-h', '127.0.0.1', '-p', String(pgPort), '-t', '10'], (e) =>
+        resolve(e ? Number((e as { code?: number }).code ?? 1) : 0),
+      ),
+    );
     assert.equal(ready, 0, 'pg_isready through the published port');
     await withDb.rt.stop('blue');
     assert.deepEqual(await withDb.rt.endpoints('blue'), {});
@@ -408,7 +609,9 @@ describe('docker runtime', () => {
     assert.equal(await project.rt.hasRelease(release), true);
     assert.equal(await project.rt.hasRelease(third), true);
     assert.equal(await project.rt.hasRelease(second), false);
-    const tags = (await docker.listImages({ filters: { reference: [`${APP}-api:*`] } })).flatMap((i) => i.RepoTags ?? []);
+    const tags = (await docker.listImages({ filters: { reference: [`${APP}-api:*`] } })).flatMap(
+      (i) => i.RepoTags ?? [],
+    );
     assert.ok(!tags.includes(`${APP}-api:${second}`));
   });
 

@@ -40,7 +40,11 @@ after(async () => {
 type Services = ConfigInput['services'];
 
 /** A temp project with one folder per app (each a copy of the fixture with its own behaviour). */
-async function project(apps: Record<string, object>, services: (dir: string) => Services, extra: Partial<ConfigInput> = {}) {
+async function project(
+  apps: Record<string, object>,
+  services: (dir: string) => Services,
+  extra: Partial<ConfigInput> = {},
+) {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-rt-'));
   tmpDirs.push(root);
   for (const [dir, behaviour] of Object.entries(apps)) {
@@ -59,7 +63,13 @@ async function project(apps: Record<string, object>, services: (dir: string) => 
   return { root, paths, rt };
 }
 
-const svc = (cwd: string, more: object = {}) => ({ cwd, command: [NODE, 'server.mjs'], health: { path: '/health' }, stopTimeout: '2s', ...more });
+const svc = (cwd: string, more: object = {}) => ({
+  cwd,
+  command: [NODE, 'server.mjs'],
+  health: { path: '/health' },
+  stopTimeout: '2s',
+  ...more,
+});
 
 async function startTracked(rt: Runtime, colour: Colour, release: string) {
   started.push({ rt, colour });
@@ -100,7 +110,9 @@ function alive(pid: number): boolean {
 
 describe('process runtime: prepare', () => {
   it('never copies .current-env nor the database backup folder into a snapshot', budget(100), async () => {
-    const { root, paths, rt } = await project({ '.': { version: 'v1' } }, () => ({ api: svc('.') }), { backup: { kind: 'command', dump: ['true'], dir: 'db/dumps' } } as Partial<ConfigInput>);
+    const { root, paths, rt } = await project({ '.': { version: 'v1' } }, () => ({ api: svc('.') }), {
+      backup: { kind: 'command', dump: ['true'], dir: 'db/dumps' },
+    } as Partial<ConfigInput>);
     await fs.mkdir(path.join(root, 'db', 'dumps'), { recursive: true });
     await fs.writeFile(path.join(root, 'db', 'dumps', 'db-backup-x.dump'), 'secret data');
     await fs.writeFile(path.join(root, 'db', 'schema.sql'), 'create table t();');
@@ -109,12 +121,22 @@ describe('process runtime: prepare', () => {
     const dir = path.join(paths.release(rel.id), 'api');
     await assert.rejects(fs.access(path.join(dir, 'db', 'dumps')), 'backups stay out of releases');
     await assert.rejects(fs.access(path.join(dir, '.current-env')));
-    assert.equal(await fs.readFile(path.join(dir, 'db', 'schema.sql'), 'utf8'), 'create table t();', 'the rest of the folder is copied');
+    assert.equal(
+      await fs.readFile(path.join(dir, 'db', 'schema.sql'), 'utf8'),
+      'create table t();',
+      'the rest of the folder is copied',
+    );
   });
 
   it('snapshots the working tree, runs the build there, and later edits do not change it', budget(400), async () => {
-    const build = [NODE, '-e', "require('fs').writeFileSync('built.txt', process.env.SWITCHYARD_RELEASE + ' ' + process.env.GREETING)"];
-    const { root, paths, rt } = await project({ '.': { version: 'v1' } }, () => ({ api: svc('.', { build, env: { GREETING: 'hi' } }) }));
+    const build = [
+      NODE,
+      '-e',
+      "require('fs').writeFileSync('built.txt', process.env.SWITCHYARD_RELEASE + ' ' + process.env.GREETING)",
+    ];
+    const { root, paths, rt } = await project({ '.': { version: 'v1' } }, () => ({
+      api: svc('.', { build, env: { GREETING: 'hi' } }),
+    }));
     await fs.mkdir(path.join(root, 'node_modules', '.cache'), { recursive: true });
     await fs.writeFile(path.join(root, 'node_modules', '.cache', 'junk'), 'x');
     await fs.writeFile(path.join(root, 'node_modules', 'kept.js'), 'x');
@@ -139,34 +161,46 @@ describe('process runtime: prepare', () => {
     assert.equal(await rt.hasRelease('../..'), false);
   });
 
-  it('a failing build is BUILD_FAILED with the exit code and log tail, and leaves no release', budget(200), async () => {
-    const build = [NODE, '-e', "console.log('compiling'); console.error('error: token s3cret broke it'); process.exit(3)"];
-    const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api', { build }) }));
-    await assert.rejects(rt.prepare(), (e) => {
-      assert.ok(isSwitchyardError(e));
-      assert.equal(e.code, 'BUILD_FAILED');
-      assert.match(e.message, /api/);
-      assert.match(e.message, /code 3/);
-      assert.match(e.message, /broke it/);
-      assert.doesNotMatch(e.message, /s3cret/, 'the tail is redacted');
-      return true;
-    });
-    assert.deepEqual(await fs.readdir(paths.releases), []);
-  });
+  it(
+    'a failing build is BUILD_FAILED with the exit code and log tail, and leaves no release',
+    budget(200),
+    async () => {
+      const build = [
+        NODE,
+        '-e',
+        "console.log('compiling'); console.error('error: token s3cret broke it'); process.exit(3)",
+      ];
+      const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api', { build }) }));
+      await assert.rejects(rt.prepare(), (e) => {
+        assert.ok(isSwitchyardError(e));
+        assert.equal(e.code, 'BUILD_FAILED');
+        assert.match(e.message, /api/);
+        assert.match(e.message, /code 3/);
+        assert.match(e.message, /broke it/);
+        assert.doesNotMatch(e.message, /s3cret/, 'the tail is redacted');
+        return true;
+      });
+      assert.deepEqual(await fs.readdir(paths.releases), []);
+    },
+  );
 
-  it('a build that outlives buildTimeout is stopped with its children and reported as TIMEOUT', budget(300), async () => {
-    const pidFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'sy-pid-')), 'pid');
-    tmpDirs.push(path.dirname(pidFile));
-    const build = ['/bin/sh', '-c', `sleep 30 & echo $! > ${pidFile}; wait`];
-    const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api', { build, buildTimeout: '300ms' }) }));
-    const t0 = Date.now();
-    await assert.rejects(rt.prepare(), (e) => isSwitchyardError(e) && e.code === 'TIMEOUT' && /api/.test(e.message));
-    assert.ok(Date.now() - t0 < 4000);
-    const child = Number(await fs.readFile(pidFile, 'utf8'));
-    await waitFor(() => !alive(child), 2000);
-    assert.equal(alive(child), false, 'the build group was killed, not just its leader');
-    assert.deepEqual(await fs.readdir(paths.releases), []);
-  });
+  it(
+    'a build that outlives buildTimeout is stopped with its children and reported as TIMEOUT',
+    budget(300),
+    async () => {
+      const pidFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'sy-pid-')), 'pid');
+      tmpDirs.push(path.dirname(pidFile));
+      const build = ['/bin/sh', '-c', `sleep 30 & echo $! > ${pidFile}; wait`];
+      const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api', { build, buildTimeout: '300ms' }) }));
+      const t0 = Date.now();
+      await assert.rejects(rt.prepare(), (e) => isSwitchyardError(e) && e.code === 'TIMEOUT' && /api/.test(e.message));
+      assert.ok(Date.now() - t0 < 4000);
+      const child = Number(await fs.readFile(pidFile, 'utf8'));
+      await waitFor(() => !alive(child), 2000);
+      assert.equal(alive(child), false, 'the build group was killed, not just its leader');
+      assert.deepEqual(await fs.readdir(paths.releases), []);
+    },
+  );
 
   it('an aborted prepare stops the build and leaves no release', budget(200), async () => {
     const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api', { build: ['sleep', '30'] }) }));
@@ -176,31 +210,42 @@ describe('process runtime: prepare', () => {
     assert.deepEqual(await fs.readdir(paths.releases), []);
   });
 
-  it('a ref is exported with git archive; the working tree is untouched; unknown refs are GIT_FAILED', budget(200), async () => {
-    const { root, paths, rt } = await project({ api: { version: 'v1' } }, () => ({ api: svc('api') }));
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-    git('init', '-q');
-    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '-m', 'empty');
-    git('add', 'api');
-    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'v1');
-    git('tag', 'v1');
-    const short = git('rev-parse', '--short', 'HEAD');
-    await fs.writeFile(path.join(root, 'api', 'behaviour.json'), JSON.stringify({ version: 'v2' }));
-    const fromRef = await rt.prepare({ ref: 'v1' });
-    assert.equal(fromRef.commit, short);
-    assert.ok(fromRef.id.endsWith(`-${short}`));
-    assert.match(await fs.readFile(path.join(paths.release(fromRef.id), 'api', 'behaviour.json'), 'utf8'), /v1/);
-    assert.match(await fs.readFile(path.join(root, 'api', 'behaviour.json'), 'utf8'), /v2/);
-    const fromTree = await rt.prepare();
-    assert.ok(fromTree.id.endsWith(`-${short}-dirty`));
-    assert.match(await fs.readFile(path.join(paths.release(fromTree.id), 'api', 'behaviour.json'), 'utf8'), /v2/);
-    await assert.rejects(rt.prepare({ ref: 'no-such-tag' }), (e) => isSwitchyardError(e) && e.code === 'GIT_FAILED' && /no-such-tag/.test(e.message));
-  });
+  it(
+    'a ref is exported with git archive; the working tree is untouched; unknown refs are GIT_FAILED',
+    budget(200),
+    async () => {
+      const { root, paths, rt } = await project({ api: { version: 'v1' } }, () => ({ api: svc('api') }));
+      const git = (...args: string[]) =>
+        execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+      git('init', '-q');
+      git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '-m', 'empty');
+      git('add', 'api');
+      git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'v1');
+      git('tag', 'v1');
+      const short = git('rev-parse', '--short', 'HEAD');
+      await fs.writeFile(path.join(root, 'api', 'behaviour.json'), JSON.stringify({ version: 'v2' }));
+      const fromRef = await rt.prepare({ ref: 'v1' });
+      assert.equal(fromRef.commit, short);
+      assert.ok(fromRef.id.endsWith(`-${short}`));
+      assert.match(await fs.readFile(path.join(paths.release(fromRef.id), 'api', 'behaviour.json'), 'utf8'), /v1/);
+      assert.match(await fs.readFile(path.join(root, 'api', 'behaviour.json'), 'utf8'), /v2/);
+      const fromTree = await rt.prepare();
+      assert.ok(fromTree.id.endsWith(`-${short}-dirty`));
+      assert.match(await fs.readFile(path.join(paths.release(fromTree.id), 'api', 'behaviour.json'), 'utf8'), /v2/);
+      await assert.rejects(
+        rt.prepare({ ref: 'no-such-tag' }),
+        (e) => isSwitchyardError(e) && e.code === 'GIT_FAILED' && /no-such-tag/.test(e.message),
+      );
+    },
+  );
 });
 
 describe('process runtime: start, status, stop', () => {
   it('starts each service with PORT and ENVIRONMENT_NAME, logs its output, and stops it', budget(500), async () => {
-    const { paths, rt } = await project({ api: { version: 'v7' }, web: { version: 'v7' } }, () => ({ api: svc('api'), web: svc('web') }));
+    const { paths, rt } = await project({ api: { version: 'v7' }, web: { version: 'v7' } }, () => ({
+      api: svc('api'),
+      web: svc('web'),
+    }));
     const rel = await rt.prepare();
     const run = await startTracked(rt, 'green', rel.id);
     assert.equal(run.release, rel.id);
@@ -213,8 +258,17 @@ describe('process runtime: start, status, stop', () => {
     assert.deepEqual(await rt.current('green'), run);
     assert.deepEqual((await rt.endpoints('green')).web, { host: '127.0.0.1', port: run.services.web!.port });
     const st = await rt.status('green');
-    assert.deepEqual(st.map((s) => [s.service, s.running, s.healthy]), [['api', true, undefined], ['web', true, undefined]]);
-    await assert.rejects(rt.start('green', rel.id), (e) => isSwitchyardError(e) && e.code === 'START_FAILED' && /already running/.test(e.message));
+    assert.deepEqual(
+      st.map((s) => [s.service, s.running, s.healthy]),
+      [
+        ['api', true, undefined],
+        ['web', true, undefined],
+      ],
+    );
+    await assert.rejects(
+      rt.start('green', rel.id),
+      (e) => isSwitchyardError(e) && e.code === 'START_FAILED' && /already running/.test(e.message),
+    );
     assert.match(await fs.readFile(paths.serviceLog('green', 'api'), 'utf8'), /listening on 127\.0\.0\.1/);
     await rt.stop('green');
     assert.equal(alive(api.pid), false);
@@ -225,7 +279,10 @@ describe('process runtime: start, status, stop', () => {
 
   it('a service that crashes at start is START_FAILED and nothing is left running', budget(300), async () => {
     const webPort = await freePort();
-    const { paths, rt } = await project({ api: { mode: 'crash' }, web: {} }, () => ({ web: svc('web', { port: { blue: webPort, green: webPort } }), api: svc('api') }));
+    const { paths, rt } = await project({ api: { mode: 'crash' }, web: {} }, () => ({
+      web: svc('web', { port: { blue: webPort, green: webPort } }),
+      api: svc('api'),
+    }));
     const rel = await rt.prepare();
     started.push({ rt, colour: 'blue' });
     await assert.rejects(rt.start('blue', rel.id), (e) => {
@@ -261,7 +318,9 @@ describe('process runtime: start, status, stop', () => {
   });
 
   it('stop escalates to SIGKILL for a process that ignores SIGTERM', budget(700), async () => {
-    const { paths, rt } = await project({ api: { mode: 'ignoreSigterm' } }, () => ({ api: svc('api', { stopTimeout: '400ms' }) }));
+    const { paths, rt } = await project({ api: { mode: 'ignoreSigterm' } }, () => ({
+      api: svc('api', { stopTimeout: '400ms' }),
+    }));
     const rel = await rt.prepare();
     const run = await startTracked(rt, 'blue', rel.id);
     await untilListening(paths.serviceLog('blue', 'api'));
@@ -297,26 +356,37 @@ describe('process runtime: start, status, stop', () => {
     assert.equal((await getJson(run.services.api!.port, '/health')).colour, 'blue');
     const t0 = Date.now();
     await rt.stop('blue');
-    assert.ok(Date.now() - t0 < 1500, `stop took ${Date.now() - t0}ms (zombie waiting for pid 1 must not count as alive)`);
+    assert.ok(
+      Date.now() - t0 < 1500,
+      `stop took ${Date.now() - t0}ms (zombie waiting for pid 1 must not count as alive)`,
+    );
     assert.equal(alive(run.services.api!.pid), false);
     assert.equal(await fs.stat(paths.runFile('blue')).catch(() => undefined), undefined);
   });
 
-  it('a run file whose pid was reused is reported not running and the process is not signalled', budget(100), async () => {
-    const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api') }));
-    const stranger = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
-    stranger.unref();
-    strays.push(stranger.pid!);
-    await fs.mkdir(paths.run, { recursive: true });
-    const fake = { colour: 'blue', release: 'x', services: { api: { pid: stranger.pid, port: 1, startTicks: '1', startedAt: new Date().toISOString() } } };
-    await fs.writeFile(paths.runFile('blue'), JSON.stringify(fake));
-    const [st] = await rt.status('blue');
-    assert.equal(st!.running, false);
-    assert.match(st!.detail ?? '', /another process/);
-    await rt.stop('blue');
-    assert.equal(alive(stranger.pid!), true, 'the stranger survived');
-    assert.equal(await rt.current('blue'), undefined);
-  });
+  it(
+    'a run file whose pid was reused is reported not running and the process is not signalled',
+    budget(100),
+    async () => {
+      const { paths, rt } = await project({ api: {} }, () => ({ api: svc('api') }));
+      const stranger = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+      stranger.unref();
+      strays.push(stranger.pid!);
+      await fs.mkdir(paths.run, { recursive: true });
+      const fake = {
+        colour: 'blue',
+        release: 'x',
+        services: { api: { pid: stranger.pid, port: 1, startTicks: '1', startedAt: new Date().toISOString() } },
+      };
+      await fs.writeFile(paths.runFile('blue'), JSON.stringify(fake));
+      const [st] = await rt.status('blue');
+      assert.equal(st!.running, false);
+      assert.match(st!.detail ?? '', /another process/);
+      await rt.stop('blue');
+      assert.equal(alive(stranger.pid!), true, 'the stranger survived');
+      assert.equal(await rt.current('blue'), undefined);
+    },
+  );
 });
 
 describe('process runtime: releases', () => {

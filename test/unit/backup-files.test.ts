@@ -5,7 +5,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { backupId, backupName, listBackups, parseBackupName, partialOf, pruneBackups, resolveBackup, sidecarOf, verificationOf } from '../../src/backup/files.ts';
+import {
+  backupId,
+  backupName,
+  listBackups,
+  parseBackupName,
+  partialOf,
+  pruneBackups,
+  resolveBackup,
+  sidecarOf,
+  verificationOf,
+} from '../../src/backup/files.ts';
 import { commandBackupper } from '../../src/backup/command.ts';
 import { ensureBackupDir, writeBackup, type WriteBackupOptions } from '../../src/backup/write.ts';
 import { backupSchema, type CommandBackupConfig } from '../../src/config/backup-schema.ts';
@@ -22,7 +32,15 @@ const writeText = (text: string) => async (out: Writable) => {
 };
 
 function opts(dir: string, over: Partial<WriteBackupOptions> = {}): WriteBackupOptions {
-  return { dir, ext: 'dump', format: 'custom', reason: 'manual', produce: writeText('DUMP DATA\n'), verify: async () => undefined, ...over };
+  return {
+    dir,
+    ext: 'dump',
+    format: 'custom',
+    reason: 'manual',
+    produce: writeText('DUMP DATA\n'),
+    verify: async () => undefined,
+    ...over,
+  };
 }
 
 /** Everything in dir, hidden files included. */
@@ -33,7 +51,10 @@ async function fakeBackup(dir: string, at: string, id: string, opts: { sidecar?:
   const file = path.join(dir, name);
   await fs.writeFile(file, `dump ${id}\n`, { mode: 0o600 });
   if (opts.sidecar !== false) {
-    await fs.writeFile(sidecarOf(file), JSON.stringify({ at, reason: 'manual', format: 'custom', bytes: 10, verified: true, ms: 5 }));
+    await fs.writeFile(
+      sidecarOf(file),
+      JSON.stringify({ at, reason: 'manual', format: 'custom', bytes: 10, verified: true, ms: 5 }),
+    );
   }
   return name;
 }
@@ -108,7 +129,9 @@ describe('writeBackup', () => {
 
   test('failed verification, an empty dump and an abort leave nothing', async () => {
     const dir = freshDir();
-    const verifyErr = await writeBackup(opts(dir, { verify: async () => Promise.reject(new SwitchyardError('BACKUP_FAILED', 'unreadable')) })).catch((e: unknown) => e);
+    const verifyErr = await writeBackup(
+      opts(dir, { verify: async () => Promise.reject(new SwitchyardError('BACKUP_FAILED', 'unreadable')) }),
+    ).catch((e: unknown) => e);
     assert.equal((verifyErr as SwitchyardError).message, 'unreadable');
     const emptyErr = await writeBackup(opts(dir, { produce: writeText('') })).catch((e: unknown) => e);
     assert.equal((emptyErr as SwitchyardError).code, 'BACKUP_FAILED');
@@ -153,7 +176,9 @@ describe('verification is claimed only where a dump was read back', () => {
     assert.equal(verificationOf(listed!), 'not verified (only checked non-empty)');
 
     let read = 0;
-    const checked = await writeBackup(opts(freshDir(), { verify: async (tmp) => void (read = (await fs.readFile(tmp)).length) }));
+    const checked = await writeBackup(
+      opts(freshDir(), { verify: async (tmp) => void (read = (await fs.readFile(tmp)).length) }),
+    );
     assert.equal(read, 10, 'the verifier read the temp file');
     assert.equal(checked.verified, true);
     assert.equal(JSON.parse(await fs.readFile(sidecarOf(checked.file), 'utf8')).check, undefined);
@@ -162,7 +187,12 @@ describe('verification is claimed only where a dump was read back', () => {
 
   test('kind: command dumps are recorded and listed as not verified (only non-emptiness is known)', async () => {
     const projectDir = path.join(root, `cmd-${++n}`);
-    const cfg = backupSchema.parse({ kind: 'command', dump: ['sh', '-c', 'echo some dump'], extension: 'txt', dir: 'backups' }) as CommandBackupConfig;
+    const cfg = backupSchema.parse({
+      kind: 'command',
+      dump: ['sh', '-c', 'echo some dump'],
+      extension: 'txt',
+      dir: 'backups',
+    }) as CommandBackupConfig;
     const b = commandBackupper(cfg, { projectDir, redact: (x) => x });
     const meta = await b.backup({ reason: 'manual' });
     assert.equal(meta.verified, false);
@@ -173,7 +203,10 @@ describe('verification is claimed only where a dump was read back', () => {
     assert.equal(listed!.name, meta.name);
     assert.equal(verificationOf(listed!), 'not verified (only checked non-empty)');
     // An empty dump is still refused: non-empty is the check that does run.
-    const empty = commandBackupper(backupSchema.parse({ kind: 'command', dump: ['true'], dir: 'empty' }) as CommandBackupConfig, { projectDir, redact: (x) => x });
+    const empty = commandBackupper(
+      backupSchema.parse({ kind: 'command', dump: ['true'], dir: 'empty' }) as CommandBackupConfig,
+      { projectDir, redact: (x) => x },
+    );
     await assert.rejects(empty.backup({ reason: 'manual' }), /came out empty/);
   });
 
@@ -182,7 +215,18 @@ describe('verification is claimed only where a dump was read back', () => {
     await fs.mkdir(dir, { recursive: true });
     const old = backupName(new Date('2025-03-02T00:00:00Z'), 'dep-old', 'txt');
     await fs.writeFile(path.join(dir, old), 'dump\n');
-    await fs.writeFile(sidecarOf(path.join(dir, old)), JSON.stringify({ at: '2025-03-02T00:00:00.000Z', reason: 'deploy', deployId: 'dep-old', format: 'txt', bytes: 5, verified: true, ms: 3 }));
+    await fs.writeFile(
+      sidecarOf(path.join(dir, old)),
+      JSON.stringify({
+        at: '2025-03-02T00:00:00.000Z',
+        reason: 'deploy',
+        deployId: 'dep-old',
+        format: 'txt',
+        bytes: 5,
+        verified: true,
+        ms: 3,
+      }),
+    );
     const custom = await fakeBackup(dir, '2025-03-01T00:00:00.000Z', 'dep-custom');
     const [a, b] = await listBackups(dir);
     assert.equal(a!.name, old);
@@ -210,7 +254,17 @@ describe('listBackups', () => {
       list.map((m) => m.name),
       [b, c, a],
     );
-    assert.deepEqual(list[0], { file: path.join(dir, b), name: b, at: '2025-01-03T10:00:00.000Z', deployId: 'dep7', reason: 'deploy', format: 'custom', bytes: 10, verified: false, ms: 0 });
+    assert.deepEqual(list[0], {
+      file: path.join(dir, b),
+      name: b,
+      at: '2025-01-03T10:00:00.000Z',
+      deployId: 'dep7',
+      reason: 'deploy',
+      format: 'custom',
+      bytes: 10,
+      verified: false,
+      ms: 0,
+    });
     assert.equal(list[1]!.reason, 'pre-restore');
     assert.equal(list[1]!.format, 'plain');
     assert.equal(list[2]!.verified, true);

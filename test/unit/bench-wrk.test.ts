@@ -29,7 +29,15 @@ describe('the benchmarks read wrk output (bench/lib/wrk.mjs)', () => {
   });
 
   it('reads throughput, the sub-millisecond percentiles and every kind of error', () => {
-    assert.deepEqual(parseWrk(OUTPUT), { reqPerSec: 24193, p50ms: 1.75, p90ms: 4.26, p99ms: 14.78, meanMs: 2.47, total: 241954, errors: 9 });
+    assert.deepEqual(parseWrk(OUTPUT), {
+      reqPerSec: 24193,
+      p50ms: 1.75,
+      p90ms: 4.26,
+      p99ms: 14.78,
+      meanMs: 2.47,
+      total: 241954,
+      errors: 9,
+    });
   });
 
   it('refuses output without a latency distribution (wrk run without --latency)', () => {

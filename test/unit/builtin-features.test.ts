@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NO_FEATURES } from '../../src/proxy/features.js';
-import { checkCanary, checkFeatures, checkMaintenanceState, checkPercent } from '../../src/proxy/builtin/features-check.js';
+import {
+  checkCanary,
+  checkFeatures,
+  checkMaintenanceState,
+  checkPercent,
+} from '../../src/proxy/builtin/features-check.js';
 import { Allowlist } from '../../src/proxy/builtin/maintenance.js';
 import { checkMaintenanceMessage } from '../../src/proxy/maintenance-page.js';
 import { checkSnapshot } from '../../src/proxy/builtin/snapshot.js';
@@ -26,13 +31,24 @@ describe('maintenance allowlist', () => {
 describe('control input checks', () => {
   it('accepts percent 0..99 integers only', () => {
     for (const ok of [0, 1, 50, 99]) assert.equal(checkPercent(ok), ok);
-    for (const bad of [100, -1, 1.5, '10', null, undefined, Number.NaN]) assert.throws(() => checkPercent(bad), { code: 'PROXY_FAILED', message: /percent/ });
+    for (const bad of [100, -1, 1.5, '10', null, undefined, Number.NaN])
+      assert.throws(() => checkPercent(bad), { code: 'PROXY_FAILED', message: /percent/ });
   });
 
   it('checks maintenance messages: length and control characters', () => {
     assert.equal(checkMaintenanceMessage('Back at 5 <b>pm</b> & later'), 'Back at 5 <b>pm</b> & later');
     assert.equal(checkMaintenanceMessage('x'.repeat(2000)).length, 2000);
-    for (const bad of ['', 'x'.repeat(2001), 'line\nbreak', 'tab\there', 'esc\u001b[31m', 'del\u007f', 'c1\u0085', 5, null]) {
+    for (const bad of [
+      '',
+      'x'.repeat(2001),
+      'line\nbreak',
+      'tab\there',
+      'esc\u001b[31m',
+      'del\u007f',
+      'c1\u0085',
+      5,
+      null,
+    ]) {
       assert.throws(() => checkMaintenanceMessage(bad), { code: 'PROXY_FAILED', message: /maintenance message/ });
       // The CLI applies the same rule before any proxy, as a usage error (exit 2).
       assert.throws(() => checkMaintenanceMessage(bad, 'USAGE'), { code: 'USAGE', message: /maintenance message/ });
@@ -65,7 +81,12 @@ describe('control input checks', () => {
       ['retryAfterS', 0],
       ['retryAfterS', 1.5],
     ];
-    for (const [key, value] of bad) assert.throws(() => checkFeatures({ ...full, [key]: value }), { code: 'PROXY_FAILED', message: new RegExp(`features`) }, `${key}=${JSON.stringify(value)}`);
+    for (const [key, value] of bad)
+      assert.throws(
+        () => checkFeatures({ ...full, [key]: value }),
+        { code: 'PROXY_FAILED', message: new RegExp(`features`) },
+        `${key}=${JSON.stringify(value)}`,
+      );
     assert.throws(() => checkFeatures(null), { code: 'PROXY_FAILED' });
   });
 
@@ -74,11 +95,25 @@ describe('control input checks', () => {
     assert.equal(checkCanary({ colour: 'green', percent: 0 }), null);
     assert.equal(checkCanary(null), null);
     assert.throws(() => checkCanary({ colour: 'red', percent: 10 }));
-    assert.deepEqual(checkMaintenanceState({ message: 'm', since: '2024-01-01T00:00:00.000Z' }), { message: 'm', since: '2024-01-01T00:00:00.000Z' });
+    assert.deepEqual(checkMaintenanceState({ message: 'm', since: '2024-01-01T00:00:00.000Z' }), {
+      message: 'm',
+      since: '2024-01-01T00:00:00.000Z',
+    });
     assert.throws(() => checkMaintenanceState({ message: 'm', since: 'yesterday' }));
-    const base = { listen: { host: '127.0.0.1', port: 0 }, routes: [{ path: '/', service: 'app' }], backends: {}, active: null };
+    const base = {
+      listen: { host: '127.0.0.1', port: 0 },
+      routes: [{ path: '/', service: 'app' }],
+      backends: {},
+      active: null,
+    };
     assert.deepEqual(checkSnapshot(base), base, 'an old snapshot without the new fields still loads');
-    const full = { ...base, canary: { colour: 'blue', percent: 5 }, maintenance: null, watching: true, features: NO_FEATURES };
+    const full = {
+      ...base,
+      canary: { colour: 'blue', percent: 5 },
+      maintenance: null,
+      watching: true,
+      features: NO_FEATURES,
+    };
     assert.deepEqual(checkSnapshot(full), full);
     assert.throws(() => checkSnapshot({ ...base, watching: 'yes' }), { code: 'PROXY_FAILED' });
   });

@@ -28,11 +28,19 @@ function base(): Obj {
         env: { NODE_ENV: 'production' },
         health: { path: '/api/health', expect: { status: 200, json: { status: 'ok' } } },
       },
-      web: { command: ['node', 'web.js'], port: { blue: 5011, green: 5012 }, health: { path: '/', expect: { contentType: 'text/html' } } },
+      web: {
+        command: ['node', 'web.js'],
+        port: { blue: 5011, green: 5012 },
+        health: { path: '/', expect: { contentType: 'text/html' } },
+      },
     },
     checks: {
       smoke: [
-        { name: 'login', request: { method: 'POST', path: '/api/login', json: { u: 'a' } }, capture: { token: '$.token' } },
+        {
+          name: 'login',
+          request: { method: 'POST', path: '/api/login', json: { u: 'a' } },
+          capture: { token: '$.token' },
+        },
         { name: 'me', request: { path: '/api/me', headers: { Authorization: 'Bearer {{token}}' } } },
       ],
     },
@@ -77,25 +85,105 @@ interface BadCase {
 const bad: BadCase[] = [
   { name: 'app of the wrong type', edit: (c) => (c.app = 5), path: 'app', match: /expected a string \(got 5\)/ },
   { name: 'bad app name', edit: (c) => (c.app = 'Shop!'), path: 'app', match: /a-z.*\(got "Shop!"\)/ },
-  { name: 'bad service name', edit: (c) => (c.services.Api = c.services.api), path: 'services.Api', match: /invalid key/ },
+  {
+    name: 'bad service name',
+    edit: (c) => (c.services.Api = c.services.api),
+    path: 'services.Api',
+    match: /invalid key/,
+  },
   { name: 'empty services', edit: (c) => (c.services = {}), path: 'services', match: /at least one service/ },
-  { name: 'port not a number', edit: (c) => (c.services.api.port.blue = 'abc'), path: 'services.api.port.blue', match: /expected a number \(got "abc"\)/ },
-  { name: 'port too big', edit: (c) => (c.services.api.port.green = 70000), path: 'services.api.port.green', match: /at most 65535/ },
-  { name: 'port not an integer', edit: (c) => (c.services.api.port.blue = 1.5), path: 'services.api.port.blue', match: /integer/ },
-  { name: 'unknown runtime', edit: (c) => (c.runtime = 'kubernetes'), path: 'runtime', match: /expected one of "process", "docker" \(got "kubernetes"\)/ },
-  { name: 'unknown service key', edit: (c) => (c.services.api.comand = 'x'), path: 'services.api.comand', match: /unknown key \(did you mean "command"\?\)/ },
+  {
+    name: 'port not a number',
+    edit: (c) => (c.services.api.port.blue = 'abc'),
+    path: 'services.api.port.blue',
+    match: /expected a number \(got "abc"\)/,
+  },
+  {
+    name: 'port too big',
+    edit: (c) => (c.services.api.port.green = 70000),
+    path: 'services.api.port.green',
+    match: /at most 65535/,
+  },
+  {
+    name: 'port not an integer',
+    edit: (c) => (c.services.api.port.blue = 1.5),
+    path: 'services.api.port.blue',
+    match: /integer/,
+  },
+  {
+    name: 'unknown runtime',
+    edit: (c) => (c.runtime = 'kubernetes'),
+    path: 'runtime',
+    match: /expected one of "process", "docker" \(got "kubernetes"\)/,
+  },
+  {
+    name: 'unknown service key',
+    edit: (c) => (c.services.api.comand = 'x'),
+    path: 'services.api.comand',
+    match: /unknown key \(did you mean "command"\?\)/,
+  },
   { name: 'unknown top-level key', edit: (c) => (c.chekcs = {}), path: 'chekcs', match: /did you mean "checks"/ },
-  { name: 'unknown expect key', edit: (c) => (c.services.api.health.expect.stauts = 200), path: 'services.api.health.expect.stauts', match: /did you mean "status"/ },
-  { name: 'route to a missing service', edit: (c) => (c.proxy.routes[1].service = 'apx'), path: 'proxy.routes.1.service', match: /no service named "apx" \(services: api, web\)/ },
-  { name: 'duplicate route', edit: (c) => c.proxy.routes.push({ path: '/api', service: 'web' }), path: 'proxy.routes.2.path', match: /duplicate/ },
+  {
+    name: 'unknown expect key',
+    edit: (c) => (c.services.api.health.expect.stauts = 200),
+    path: 'services.api.health.expect.stauts',
+    match: /did you mean "status"/,
+  },
+  {
+    name: 'route to a missing service',
+    edit: (c) => (c.proxy.routes[1].service = 'apx'),
+    path: 'proxy.routes.1.service',
+    match: /no service named "apx" \(services: api, web\)/,
+  },
+  {
+    name: 'duplicate route',
+    edit: (c) => c.proxy.routes.push({ path: '/api', service: 'web' }),
+    path: 'proxy.routes.2.path',
+    match: /duplicate/,
+  },
   { name: 'no routes', edit: (c) => (c.proxy.routes = []), path: 'proxy.routes', match: /at least 1 item/ },
-  { name: 'bad duration', edit: (c) => (c.deploy = { drainTimeout: 'soon' }), path: 'deploy.drainTimeout', match: /duration.*\(got "soon"\)/ },
-  { name: 'duration of the wrong type', edit: (c) => (c.checks.interval = true), path: 'checks.interval', match: /expected a string or a number/ },
-  { name: 'same port for both colours', edit: (c) => (c.services.api.port.green = 5001), path: 'services.api.port.green', match: /same as port.blue/ },
-  { name: 'port shared by two services', edit: (c) => (c.services.web.port.blue = 5002), path: 'services.web.port.blue', match: /already used by services.api.port.green/ },
-  { name: 'port equal to the proxy port', edit: (c) => (c.services.web.port.green = 8080), path: 'services.web.port.green', match: /proxy port/ },
-  { name: 'bad capture path', edit: (c) => (c.checks.smoke[0].capture.token = 'data.token'), path: 'checks.smoke.0.capture.token', match: /\$\.data\.token/ },
-  { name: 'template not captured before', edit: (c) => (c.checks.smoke[0].capture = {}), path: 'checks.smoke.1.request.headers.Authorization', match: /\{\{token\}\} is not captured/ },
+  {
+    name: 'bad duration',
+    edit: (c) => (c.deploy = { drainTimeout: 'soon' }),
+    path: 'deploy.drainTimeout',
+    match: /duration.*\(got "soon"\)/,
+  },
+  {
+    name: 'duration of the wrong type',
+    edit: (c) => (c.checks.interval = true),
+    path: 'checks.interval',
+    match: /expected a string or a number/,
+  },
+  {
+    name: 'same port for both colours',
+    edit: (c) => (c.services.api.port.green = 5001),
+    path: 'services.api.port.green',
+    match: /same as port.blue/,
+  },
+  {
+    name: 'port shared by two services',
+    edit: (c) => (c.services.web.port.blue = 5002),
+    path: 'services.web.port.blue',
+    match: /already used by services.api.port.green/,
+  },
+  {
+    name: 'port equal to the proxy port',
+    edit: (c) => (c.services.web.port.green = 8080),
+    path: 'services.web.port.green',
+    match: /proxy port/,
+  },
+  {
+    name: 'bad capture path',
+    edit: (c) => (c.checks.smoke[0].capture.token = 'data.token'),
+    path: 'checks.smoke.0.capture.token',
+    match: /\$\.data\.token/,
+  },
+  {
+    name: 'template not captured before',
+    edit: (c) => (c.checks.smoke[0].capture = {}),
+    path: 'checks.smoke.1.request.headers.Authorization',
+    match: /\{\{token\}\} is not captured/,
+  },
   {
     name: 'missing variable',
     edit: (c) => (c.services.api.env.DB_URL = 'postgres://app:${DB_PASSWORD}@localhost/db'),
@@ -103,47 +191,207 @@ const bad: BadCase[] = [
     match: /variable \$\{DB_PASSWORD\} is not set/,
     code: 'ENV_MISSING',
   },
-  { name: 'bad YAML', yaml: 'app: shop\nproxy:\n  listen: { http: 8080\nservices: {}\n', path: 'switchyard.yml:', match: /YAML syntax error/ },
+  {
+    name: 'bad YAML',
+    yaml: 'app: shop\nproxy:\n  listen: { http: 8080\nservices: {}\n',
+    path: 'switchyard.yml:',
+    match: /YAML syntax error/,
+  },
   { name: 'duplicate YAML key', yaml: 'app: shop\napp: other\n', path: 'switchyard.yml:2:1', match: /YAML/ },
   { name: 'top level not a mapping', yaml: '- a\n- b\n', path: '(top level)', match: /mapping/ },
   { name: 'empty file', yaml: '# nothing\n', path: '(top level)', match: /empty/ },
-  { name: 'bad http path', edit: (c) => (c.services.api.health.path = 'api/health'), path: 'services.api.health.path', match: /must start with "\/"/ },
-  { name: 'nginx in a container without docker', edit: (c) => Object.assign(c.proxy, { kind: 'nginx', mode: 'container' }), path: 'proxy.mode', match: /mode: container needs runtime: docker/ },
-  { name: 'unknown proxy kind', edit: (c) => (c.proxy.kind = 'traefik'), path: 'proxy.kind', match: /expected kind: builtin or kind: nginx \(got "traefik"\)/ },
-  { name: 'healthyAfter zero', edit: (c) => (c.checks.healthyAfter = 0), path: 'checks.healthyAfter', match: /at least 1 \(got 0\)/ },
-  { name: 'healthyAfter not a number', edit: (c) => (c.checks.healthyAfter = 'two'), path: 'checks.healthyAfter', match: /expected a number/ },
-  { name: 'smoke step with neither request nor run', edit: (c) => c.checks.smoke.push({ name: 'x' }), path: 'checks.smoke.2', match: /needs "request" or "run"/ },
-  { name: 'bad method', edit: (c) => (c.checks.smoke[0].request.method = 'FETCH'), path: 'checks.smoke.0.request.method', match: /expected one of "GET"/ },
-  { name: 'run step of the wrong type', edit: (c) => c.checks.smoke.push({ name: 'x', run: 5 }), path: 'checks.smoke.2.run', match: /a string or a list/ },
-  { name: 'missing command', edit: (c) => delete c.services.api.command, path: 'services.api.command', match: /required/ },
+  {
+    name: 'bad http path',
+    edit: (c) => (c.services.api.health.path = 'api/health'),
+    path: 'services.api.health.path',
+    match: /must start with "\/"/,
+  },
+  {
+    name: 'nginx in a container without docker',
+    edit: (c) => Object.assign(c.proxy, { kind: 'nginx', mode: 'container' }),
+    path: 'proxy.mode',
+    match: /mode: container needs runtime: docker/,
+  },
+  {
+    name: 'unknown proxy kind',
+    edit: (c) => (c.proxy.kind = 'traefik'),
+    path: 'proxy.kind',
+    match: /expected kind: builtin or kind: nginx \(got "traefik"\)/,
+  },
+  {
+    name: 'healthyAfter zero',
+    edit: (c) => (c.checks.healthyAfter = 0),
+    path: 'checks.healthyAfter',
+    match: /at least 1 \(got 0\)/,
+  },
+  {
+    name: 'healthyAfter not a number',
+    edit: (c) => (c.checks.healthyAfter = 'two'),
+    path: 'checks.healthyAfter',
+    match: /expected a number/,
+  },
+  {
+    name: 'smoke step with neither request nor run',
+    edit: (c) => c.checks.smoke.push({ name: 'x' }),
+    path: 'checks.smoke.2',
+    match: /needs "request" or "run"/,
+  },
+  {
+    name: 'bad method',
+    edit: (c) => (c.checks.smoke[0].request.method = 'FETCH'),
+    path: 'checks.smoke.0.request.method',
+    match: /expected one of "GET"/,
+  },
+  {
+    name: 'run step of the wrong type',
+    edit: (c) => c.checks.smoke.push({ name: 'x', run: 5 }),
+    path: 'checks.smoke.2.run',
+    match: /a string or a list/,
+  },
+  {
+    name: 'missing command',
+    edit: (c) => delete c.services.api.command,
+    path: 'services.api.command',
+    match: /required/,
+  },
   { name: 'missing health', edit: (c) => delete c.services.web.health, path: 'services.web.health', match: /required/ },
   { name: 'missing proxy.listen', edit: (c) => delete c.proxy.listen, path: 'proxy.listen', match: /required/ },
-  { name: 'proxy.workers zero', edit: (c) => (c.proxy.workers = 0), path: 'proxy.workers', match: /must be at least 1 \(got 0\)/ },
-  { name: 'proxy.workers fractional', edit: (c) => (c.proxy.workers = 1.5), path: 'proxy.workers', match: /expected an integer \(got 1.5\)/ },
-  { name: 'proxy.workers beyond 16', edit: (c) => (c.proxy.workers = 17), path: 'proxy.workers', match: /must be at most 16 \(got 17\)/ },
-  { name: 'database probe names a missing service', edit: (c) => (c.checks.database = { service: 'db', path: '/h', expect: {} }), path: 'checks.database.service', match: /no service named "db"/ },
-  { name: 'service env_file missing', edit: (c) => (c.services.api.env_file = 'api.env'), path: 'services.api.env_file', match: /file not found/ },
-  { name: 'service cwd missing', edit: (c) => (c.services.api.cwd = 'backend'), path: 'services.api.cwd', match: /folder not found/ },
-  { name: 'service cwd is a file', edit: (c) => (c.services.api.cwd = 'x.txt'), files: { 'x.txt': '' }, path: 'services.api.cwd', match: /not a folder/ },
-  { name: 'top-level env_file missing', edit: (c) => (c.env_file = '.env.prod'), path: 'env_file', match: /file not found/ },
-  { name: 'bad env variable name', edit: (c) => (c.services.api.env['1A'] = 'x'), path: 'services.api.env.1A', match: /environment variable name/ },
-  { name: 'bad expected status', edit: (c) => (c.services.api.health.expect.status = 99), path: 'services.api.health.expect.status', match: /at least 100/ },
-  { name: 'expect.json not a mapping', edit: (c) => (c.services.api.health.expect.json = 'ok'), path: 'services.api.health.expect.json', match: /mapping/ },
-  { name: 'smoke path with no route', edit: (c) => {
+  {
+    name: 'proxy.workers zero',
+    edit: (c) => (c.proxy.workers = 0),
+    path: 'proxy.workers',
+    match: /must be at least 1 \(got 0\)/,
+  },
+  {
+    name: 'proxy.workers fractional',
+    edit: (c) => (c.proxy.workers = 1.5),
+    path: 'proxy.workers',
+    match: /expected an integer \(got 1.5\)/,
+  },
+  {
+    name: 'proxy.workers beyond 16',
+    edit: (c) => (c.proxy.workers = 17),
+    path: 'proxy.workers',
+    match: /must be at most 16 \(got 17\)/,
+  },
+  {
+    name: 'database probe names a missing service',
+    edit: (c) => (c.checks.database = { service: 'db', path: '/h', expect: {} }),
+    path: 'checks.database.service',
+    match: /no service named "db"/,
+  },
+  {
+    name: 'service env_file missing',
+    edit: (c) => (c.services.api.env_file = 'api.env'),
+    path: 'services.api.env_file',
+    match: /file not found/,
+  },
+  {
+    name: 'service cwd missing',
+    edit: (c) => (c.services.api.cwd = 'backend'),
+    path: 'services.api.cwd',
+    match: /folder not found/,
+  },
+  {
+    name: 'service cwd is a file',
+    edit: (c) => (c.services.api.cwd = 'x.txt'),
+    files: { 'x.txt': '' },
+    path: 'services.api.cwd',
+    match: /not a folder/,
+  },
+  {
+    name: 'top-level env_file missing',
+    edit: (c) => (c.env_file = '.env.prod'),
+    path: 'env_file',
+    match: /file not found/,
+  },
+  {
+    name: 'bad env variable name',
+    edit: (c) => (c.services.api.env['1A'] = 'x'),
+    path: 'services.api.env.1A',
+    match: /environment variable name/,
+  },
+  {
+    name: 'bad expected status',
+    edit: (c) => (c.services.api.health.expect.status = 99),
+    path: 'services.api.health.expect.status',
+    match: /at least 100/,
+  },
+  {
+    name: 'expect.json not a mapping',
+    edit: (c) => (c.services.api.health.expect.json = 'ok'),
+    path: 'services.api.health.expect.json',
+    match: /mapping/,
+  },
+  {
+    name: 'smoke path with no route',
+    edit: (c) => {
       c.proxy.routes = [{ path: '/api', service: 'api' }];
       c.checks.smoke[1].request.path = '/me';
     },
-    path: 'checks.smoke.1.request.path', match: /no proxy route/ },
-  { name: 'backup kind unknown', edit: (c) => (c.backup = { kind: 'mysql' }), path: 'backup.kind', match: /none|postgres|command/ },
-  { name: 'postgres backup with neither url nor container', edit: (c) => (c.backup = { kind: 'postgres' }), path: 'backup', match: /exactly one of url .* or container/ },
-  { name: 'postgres backup with both url and container', edit: (c) => (c.backup = { kind: 'postgres', url: 'postgres://a@h/d', container: 'db' }), path: 'backup', match: /exactly one/ },
-  { name: 'postgres backup url of another scheme', edit: (c) => (c.backup = { kind: 'postgres', url: 'mysql://a@h/d' }), path: 'backup.url', match: /postgres:\/\// },
-  { name: 'backup container is not a shared service', edit: (c) => (c.backup = { kind: 'postgres', container: 'db' }), path: 'backup.container', match: /no shared service named db/ },
-  { name: 'backup keep of zero', edit: (c) => (c.backup = { kind: 'postgres', url: 'postgres://a@h/d', keep: 0 }), path: 'backup.keep', match: /at least 1|>=\s*1|too small/i },
-  { name: 'backup format unknown', edit: (c) => (c.backup = { kind: 'postgres', url: 'postgres://a@h/d', format: 'tar' }), path: 'backup.format', match: /custom|plain/ },
-  { name: 'command backup without dump', edit: (c) => (c.backup = { kind: 'command' }), path: 'backup.dump', match: /required/ },
-  { name: 'migrate hook in a missing service', edit: (c) => (c.deploy = { hooks: { migrate: { run: 'npm run migrate', service: 'worker' } } }), path: 'deploy.hooks.migrate.service', match: /no service named worker/ },
-  { name: 'migrate hook without run', edit: (c) => (c.deploy = { hooks: { migrate: { service: 'api' } } }), path: 'deploy.hooks.migrate.run', match: /required/ },
+    path: 'checks.smoke.1.request.path',
+    match: /no proxy route/,
+  },
+  {
+    name: 'backup kind unknown',
+    edit: (c) => (c.backup = { kind: 'mysql' }),
+    path: 'backup.kind',
+    match: /none|postgres|command/,
+  },
+  {
+    name: 'postgres backup with neither url nor container',
+    edit: (c) => (c.backup = { kind: 'postgres' }),
+    path: 'backup',
+    match: /exactly one of url .* or container/,
+  },
+  {
+    name: 'postgres backup with both url and container',
+    edit: (c) => (c.backup = { kind: 'postgres', url: 'postgres://a@h/d', container: 'db' }),
+    path: 'backup',
+    match: /exactly one/,
+  },
+  {
+    name: 'postgres backup url of another scheme',
+    edit: (c) => (c.backup = { kind: 'postgres', url: 'mysql://a@h/d' }),
+    path: 'backup.url',
+    match: /postgres:\/\//,
+  },
+  {
+    name: 'backup container is not a shared service',
+    edit: (c) => (c.backup = { kind: 'postgres', container: 'db' }),
+    path: 'backup.container',
+    match: /no shared service named db/,
+  },
+  {
+    name: 'backup keep of zero',
+    edit: (c) => (c.backup = { kind: 'postgres', url: 'postgres://a@h/d', keep: 0 }),
+    path: 'backup.keep',
+    match: /at least 1|>=\s*1|too small/i,
+  },
+  {
+    name: 'backup format unknown',
+    edit: (c) => (c.backup = { kind: 'postgres', url: 'postgres://a@h/d', format: 'tar' }),
+    path: 'backup.format',
+    match: /custom|plain/,
+  },
+  {
+    name: 'command backup without dump',
+    edit: (c) => (c.backup = { kind: 'command' }),
+    path: 'backup.dump',
+    match: /required/,
+  },
+  {
+    name: 'migrate hook in a missing service',
+    edit: (c) => (c.deploy = { hooks: { migrate: { run: 'npm run migrate', service: 'worker' } } }),
+    path: 'deploy.hooks.migrate.service',
+    match: /no service named worker/,
+  },
+  {
+    name: 'migrate hook without run',
+    edit: (c) => (c.deploy = { hooks: { migrate: { service: 'api' } } }),
+    path: 'deploy.hooks.migrate.run',
+    match: /required/,
+  },
 ];
 
 for (const c of bad) {
@@ -178,7 +426,11 @@ test('all problems are reported at once, and a missing variable hides its sympto
   const err = await failure(loadConfig({ cwd: project(stringify(cfg)), env: {} }));
   assert.equal(err.code, 'CONFIG_INVALID');
   assert.equal(err.message, 'switchyard.yml is invalid (3 problems)');
-  assert.deepEqual(err.details.map((d) => d.split(':')[0]).sort(), ['app', 'proxy.routes.0.service', 'services.api.port.blue']);
+  assert.deepEqual(err.details.map((d) => d.split(':')[0]).sort(), [
+    'app',
+    'proxy.routes.0.service',
+    'services.api.port.blue',
+  ]);
   assert.match(err.details.join('\n'), /services\.api\.port\.blue: variable \$\{API_PORT\} is not set/);
 });
 
@@ -240,7 +492,10 @@ test('a health block without expect defaults to status 200; durations parse', as
 test('interpolation: defaults, environment over env_file, $$ and number/boolean coercion', async () => {
   const yaml = stringify(base())
     .replace('http: 8080', 'http: ${SWITCHYARD_PORT:-8080}')
-    .replace('NODE_ENV: production', 'NODE_ENV: ${NODE_ENV:-development}\n      PRICE: $$5 ${CURRENCY}\n      ZIP: "${ZIP}"\n      MODE: "${MODE}"');
+    .replace(
+      'NODE_ENV: production',
+      'NODE_ENV: ${NODE_ENV:-development}\n      PRICE: $$5 ${CURRENCY}\n      ZIP: "${ZIP}"\n      MODE: "${MODE}"',
+    );
   const text = `env_file: .env\ndeploy:\n  autoSwitch: \${AUTO:-false}\n${yaml}`;
   const dir = project(text, { '.env': 'CURRENCY=EUR\nZIP=01234\nMODE=from-file\nAUTO=true\n' });
   const a = await loadConfig({ cwd: dir, env: { MODE: 'from-env' } });
@@ -275,12 +530,20 @@ test('serviceEnv layers env_file, service env_file and env; secrets are collecte
   cfg.env_file = '.env';
   cfg.services.api.cwd = 'backend';
   cfg.services.api.env_file = 'backend/api.env';
-  cfg.services.api.env = { LAYER: 'env', DB_URL: 'postgres://app:${DB_PASSWORD}@db/app', SHORT: '${API_KEY}', GH: '${GITHUB_TOKEN}' };
+  cfg.services.api.env = {
+    LAYER: 'env',
+    DB_URL: 'postgres://app:${DB_PASSWORD}@db/app',
+    SHORT: '${API_KEY}',
+    GH: '${GITHUB_TOKEN}',
+  };
   const dir = project(stringify(cfg), {
     '.env': 'DB_PASSWORD=hunter22\nLAYER=top\nTOP_ONLY=yes-top\n',
     'backend/api.env': 'LAYER=service\nSTRIPE_KEY=sk_live_abcdef\n',
   });
-  const loaded = await loadConfig({ cwd: dir, env: { API_KEY: 'abc', GITHUB_TOKEN: 'ghp_0123456789', HOME_DIR: '/home/x' } });
+  const loaded = await loadConfig({
+    cwd: dir,
+    env: { API_KEY: 'abc', GITHUB_TOKEN: 'ghp_0123456789', HOME_DIR: '/home/x' },
+  });
   assert.deepEqual(loaded.serviceEnv.api, {
     DB_PASSWORD: 'hunter22',
     TOP_ONLY: 'yes-top',
@@ -295,7 +558,10 @@ test('serviceEnv layers env_file, service env_file and env; secrets are collecte
   assert.ok(!loaded.secrets.includes('abc'), 'values shorter than 4 characters are not secrets');
   assert.ok(!loaded.secrets.includes('/home/x'), 'HOME_DIR is not secret-looking');
   const redact = makeRedactor(loaded.secrets);
-  assert.equal(redact('connect postgres://app:hunter22@db with ghp_0123456789'), 'connect postgres://app:***@db with ***');
+  assert.equal(
+    redact('connect postgres://app:hunter22@db with ghp_0123456789'),
+    'connect postgres://app:***@db with ***',
+  );
 });
 
 test('an invalid value that came from a secret is quoted as *** in the error (I8)', async () => {
@@ -315,8 +581,23 @@ test('backup and migrate hook: defaults, and the URL password is a secret', asyn
   cfg.deploy = { hooks: { migrate: { run: ['npm', 'run', 'migrate'], service: 'api' } } };
   const dir = project(stringify(cfg));
   const loaded = await loadConfig({ cwd: dir, env: { PGPASS_VALUE: 's3cr%40t-pw' } });
-  assert.deepEqual(loaded.config.backup, { kind: 'postgres', url: 'postgres://app:s3cr%40t-pw@127.0.0.1:5432/shop', format: 'custom', dir: 'backups', keep: 5, timeout: 600_000 });
-  assert.deepEqual(loaded.config.deploy.hooks.migrate, { run: ['npm', 'run', 'migrate'], service: 'api', shell: false, timeout: 300_000 });
-  assert.ok(loaded.secrets.includes('s3cr%40t-pw') && loaded.secrets.includes('s3cr@t-pw'), 'raw and decoded URL passwords are secrets');
+  assert.deepEqual(loaded.config.backup, {
+    kind: 'postgres',
+    url: 'postgres://app:s3cr%40t-pw@127.0.0.1:5432/shop',
+    format: 'custom',
+    dir: 'backups',
+    keep: 5,
+    timeout: 600_000,
+  });
+  assert.deepEqual(loaded.config.deploy.hooks.migrate, {
+    run: ['npm', 'run', 'migrate'],
+    service: 'api',
+    shell: false,
+    timeout: 300_000,
+  });
+  assert.ok(
+    loaded.secrets.includes('s3cr%40t-pw') && loaded.secrets.includes('s3cr@t-pw'),
+    'raw and decoded URL passwords are secrets',
+  );
   assert.equal(makeRedactor(loaded.secrets)('auth failed for s3cr@t-pw'), 'auth failed for ***');
 });

@@ -5,13 +5,21 @@ import { makeRedactor } from '../../src/config/redact.ts';
 import { editDistance, suggest } from '../../src/config/format-issues.ts';
 
 test('dotenv: plain values, comments, blank lines, export prefix and spaces around =', () => {
-  const env = parseDotenv(['# a comment', '', 'A=1', 'export B=two', '  C = three  ', 'D=', 'not a line', ' # indented comment'].join('\n'));
+  const env = parseDotenv(
+    ['# a comment', '', 'A=1', 'export B=two', '  C = three  ', 'D=', 'not a line', ' # indented comment'].join('\n'),
+  );
   assert.deepEqual(env, { A: '1', B: 'two', C: 'three', D: '' });
 });
 
 test('dotenv: quotes', () => {
   const env = parseDotenv(
-    [`S='single $X \\n kept'`, `D="double\\nline \\"q\\" # not a comment"`, 'B=`back tick`', `E=""`, `Q="a" # trailing comment`].join('\n'),
+    [
+      `S='single $X \\n kept'`,
+      `D="double\\nline \\"q\\" # not a comment"`,
+      'B=`back tick`',
+      `E=""`,
+      `Q="a" # trailing comment`,
+    ].join('\n'),
   );
   assert.equal(env.S, 'single $X \\n kept');
   assert.equal(env.D, 'double\nline "q" # not a comment');
@@ -34,7 +42,12 @@ test('dotenv: CRLF, BOM, multi-line quoted values, later keys win', () => {
 });
 
 test('interpolate: ${NAME}, defaults (also for empty), $$ and missing names', () => {
-  assert.deepEqual(interpolate('${A}-${B:-bee}', { A: 'a' }), { value: 'a-bee', used: ['A'], missing: [], whole: false });
+  assert.deepEqual(interpolate('${A}-${B:-bee}', { A: 'a' }), {
+    value: 'a-bee',
+    used: ['A'],
+    missing: [],
+    whole: false,
+  });
   assert.equal(interpolate('${E:-dflt}', { E: '' }).value, 'dflt');
   assert.equal(interpolate('${E}', { E: '' }).value, '');
   assert.equal(interpolate('cost $$5, $HOME, ${A:-}', {}).value, 'cost $5, $HOME, ');

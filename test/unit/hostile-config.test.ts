@@ -54,7 +54,10 @@ function snapshot(dir: string): Map<string, string> {
       const st = fs.lstatSync(p);
       const rel = path.relative(dir, p);
       if (rel === path.relative(dir, yml)) continue; // the test rewrites the config itself
-      out.set(rel, `${st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f'}:${st.size}:${st.isDirectory() ? '' : st.mtimeMs}`);
+      out.set(
+        rel,
+        `${st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f'}:${st.size}:${st.isDirectory() ? '' : st.mtimeMs}`,
+      );
       if (e.isDirectory()) walk(p);
     }
   };
@@ -67,14 +70,16 @@ function assertSameTree(before: Map<string, string>, what: string): void {
   const added = [...now.keys()].filter((k) => !before.has(k));
   const changed = [...before.keys()].filter((k) => now.get(k) !== before.get(k));
   assert.deepEqual({ added, changed }, { added: [], changed: [] }, `${what} wrote to the file system`);
-  for (const outside of ['/tmp/pwned', '/tmp/pwned-by-env', path.join(project, 'pwned')]) assert.ok(!fs.existsSync(outside), `${outside} exists`);
+  for (const outside of ['/tmp/pwned', '/tmp/pwned-by-env', path.join(project, 'pwned')])
+    assert.ok(!fs.existsSync(outside), `${outside} exists`);
 }
 
 before(() => {
   root = fs.mkdtempSync(path.join(tmpdir(), 'sy-hostile-config-'));
   project = path.join(root, 'project');
   sibling = path.join(root, 'sibling');
-  for (const d of [project, sibling, path.join(project, 'svc'), path.join(project, 'backups')]) fs.mkdirSync(d, { recursive: true });
+  for (const d of [project, sibling, path.join(project, 'svc'), path.join(project, 'backups')])
+    fs.mkdirSync(d, { recursive: true });
   fs.writeFileSync(path.join(project, '.env'), `DB_PASSWORD=${ENV_SECRET}\nAPI_TOKEN=${VAR_SECRET}-env\n`);
   fs.writeFileSync(path.join(project, 'svc', 'server.mjs'), '// never run\n');
   fs.writeFileSync(path.join(sibling, 'outside.txt'), 'outside the project\n');
@@ -89,14 +94,34 @@ function base(): Obj {
   return {
     app: 'hostile',
     env_file: '.env',
-    proxy: { kind: 'builtin', listen: { http: '${SWITCHYARD_PORT}' }, routes: [{ path: '/api', service: 'api' }, { path: '/', service: 'web' }] },
+    proxy: {
+      kind: 'builtin',
+      listen: { http: '${SWITCHYARD_PORT}' },
+      routes: [
+        { path: '/api', service: 'api' },
+        { path: '/', service: 'web' },
+      ],
+    },
     services: {
-      api: { cwd: 'svc', command: 'node server.mjs', env: { DB_PASSWORD: '${DB_PASSWORD}' }, health: { path: '/health' } },
-      web: { cwd: 'svc', command: ['node', 'server.mjs'], health: { path: '/', expect: { headers: { 'content-type': '*' } } } },
+      api: {
+        cwd: 'svc',
+        command: 'node server.mjs',
+        env: { DB_PASSWORD: '${DB_PASSWORD}' },
+        health: { path: '/health' },
+      },
+      web: {
+        cwd: 'svc',
+        command: ['node', 'server.mjs'],
+        health: { path: '/', expect: { headers: { 'content-type': '*' } } },
+      },
     },
     checks: {
       smoke: [
-        { name: 'token', request: { method: 'POST', path: '/api/login', headers: { 'X-Token': '${SECRET_TOKEN}' }, json: { a: 1 } }, capture: { t: '$.token' } },
+        {
+          name: 'token',
+          request: { method: 'POST', path: '/api/login', headers: { 'X-Token': '${SECRET_TOKEN}' }, json: { a: 1 } },
+          capture: { t: '$.token' },
+        },
         { name: 'me', request: { path: '/api/me', headers: { Authorization: 'Bearer {{t}}' } } },
         { name: 'script', run: ['./check.sh', '--fast'] },
       ],
@@ -107,22 +132,93 @@ function base(): Obj {
 }
 
 const HOSTILE_STRINGS = [
-  '../../etc/passwd', '/etc/passwd', '..%2f..%2fetc%2fpasswd', '....//....//etc/passwd', '..\\..\\boot.ini', '/', '.', '..',
-  'a\u0000b', 'a\nb', '\r\nX-Evil: 1', 'v\r\nSet-Cookie: x=1', '\u001b[2J\u001b[31mred', 'line\u2028sep', '\u0085', '日本語', '',
-  ' ', '-', '--help', '0', '-1', '1e309', 'NaN', 'true', 'null', '~', '*', '&a', '!!js/function',
-  '${HOME}', '${UNSET_VAR}', '${A:-${B}}', '$${LITERAL}', '${EVIL}', '${NESTED}', '${SECRET_TOKEN}', '${DB_PASSWORD}', '${__proto__}',
-  'postgres://app:${SECRET_TOKEN}@127.0.0.1:1/db', '$(touch pwned)', '`touch pwned`', '; touch pwned', '| touch /tmp/pwned', '&& touch pwned',
-  '__proto__', 'constructor', 'prototype', 'toString', 'x'.repeat(70_000),
+  '../../etc/passwd',
+  '/etc/passwd',
+  '..%2f..%2fetc%2fpasswd',
+  '....//....//etc/passwd',
+  '..\\..\\boot.ini',
+  '/',
+  '.',
+  '..',
+  'a\u0000b',
+  'a\nb',
+  '\r\nX-Evil: 1',
+  'v\r\nSet-Cookie: x=1',
+  '\u001b[2J\u001b[31mred',
+  'line\u2028sep',
+  '\u0085',
+  '日本語',
+  '',
+  ' ',
+  '-',
+  '--help',
+  '0',
+  '-1',
+  '1e309',
+  'NaN',
+  'true',
+  'null',
+  '~',
+  '*',
+  '&a',
+  '!!js/function',
+  '${HOME}',
+  '${UNSET_VAR}',
+  '${A:-${B}}',
+  '$${LITERAL}',
+  '${EVIL}',
+  '${NESTED}',
+  '${SECRET_TOKEN}',
+  '${DB_PASSWORD}',
+  '${__proto__}',
+  'postgres://app:${SECRET_TOKEN}@127.0.0.1:1/db',
+  '$(touch pwned)',
+  '`touch pwned`',
+  '; touch pwned',
+  '| touch /tmp/pwned',
+  '&& touch pwned',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'x'.repeat(70_000),
 ];
-const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'a\nb', 'a\u0000b', '${X}', ' ', '', 'api', 'web', 'app', 'services', 'x'.repeat(500)];
+const HOSTILE_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'hasOwnProperty',
+  'toString',
+  'a\nb',
+  'a\u0000b',
+  '${X}',
+  ' ',
+  '',
+  'api',
+  'web',
+  'app',
+  'services',
+  'x'.repeat(500),
+];
 
 const hostileString = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
   { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
 );
-const hostileKey = fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...HOSTILE_KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) });
-const leaf = fc.oneof(hostileString, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(-0), fc.bigInt().map(Number));
+const hostileKey = fc.oneof(
+  { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_KEYS) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+);
+const leaf = fc.oneof(
+  hostileString,
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(-0),
+  fc.bigInt().map(Number),
+);
 const hostileValue = fc.oneof(
   { weight: 3, arbitrary: leaf },
   { weight: 1, arbitrary: fc.anything({ key: hostileKey, maxDepth: 3, maxKeys: 4, values: [leaf] }) },
@@ -133,27 +229,60 @@ function setAt(obj: Obj, at: string[], value: unknown): void {
   let o: Obj = obj;
   for (const k of at.slice(0, -1)) {
     const next = Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined;
-    if (next === null || typeof next !== 'object') Object.defineProperty(o, k, { value: {}, enumerable: true, writable: true, configurable: true });
+    if (next === null || typeof next !== 'object')
+      Object.defineProperty(o, k, { value: {}, enumerable: true, writable: true, configurable: true });
     o = o[k] as Obj;
   }
   Object.defineProperty(o, at[at.length - 1]!, { value, enumerable: true, writable: true, configurable: true });
 }
 
 const SPOTS: string[][] = [
-  ['app'], ['runtime'], ['env_file'], ['proxy'], ['proxy', 'kind'], ['proxy', 'listen', 'http'], ['proxy', 'listen', 'host'],
-  ['proxy', 'routes'], ['proxy', 'routes', '0', 'path'], ['proxy', 'routes', '0', 'service'], ['proxy', 'maxBodySize'],
-  ['services'], ['services', 'api'], ['services', 'api', 'cwd'], ['services', 'api', 'command'], ['services', 'api', 'build'],
-  ['services', 'api', 'shell'], ['services', 'api', 'env'], ['services', 'api', 'env', 'X'], ['services', 'api', 'env_file'],
-  ['services', 'api', 'port'], ['services', 'api', 'health', 'path'], ['services', 'web', 'health', 'expect', 'headers', 'content-type'],
-  ['checks', 'smoke', '0', 'request', 'headers', 'X-Token'], ['checks', 'smoke', '0', 'request', 'path'], ['checks', 'smoke', '1', 'request', 'headers'],
-  ['checks', 'smoke', '2', 'run'], ['checks', 'interval'], ['deploy', 'exclude'], ['deploy', 'hooks', 'migrate', 'run'],
-  ['backup'], ['backup', 'dir'], ['backup', 'dump'], ['backup', 'kind'], ['shared'],
+  ['app'],
+  ['runtime'],
+  ['env_file'],
+  ['proxy'],
+  ['proxy', 'kind'],
+  ['proxy', 'listen', 'http'],
+  ['proxy', 'listen', 'host'],
+  ['proxy', 'routes'],
+  ['proxy', 'routes', '0', 'path'],
+  ['proxy', 'routes', '0', 'service'],
+  ['proxy', 'maxBodySize'],
+  ['services'],
+  ['services', 'api'],
+  ['services', 'api', 'cwd'],
+  ['services', 'api', 'command'],
+  ['services', 'api', 'build'],
+  ['services', 'api', 'shell'],
+  ['services', 'api', 'env'],
+  ['services', 'api', 'env', 'X'],
+  ['services', 'api', 'env_file'],
+  ['services', 'api', 'port'],
+  ['services', 'api', 'health', 'path'],
+  ['services', 'web', 'health', 'expect', 'headers', 'content-type'],
+  ['checks', 'smoke', '0', 'request', 'headers', 'X-Token'],
+  ['checks', 'smoke', '0', 'request', 'path'],
+  ['checks', 'smoke', '1', 'request', 'headers'],
+  ['checks', 'smoke', '2', 'run'],
+  ['checks', 'interval'],
+  ['deploy', 'exclude'],
+  ['deploy', 'hooks', 'migrate', 'run'],
+  ['backup'],
+  ['backup', 'dir'],
+  ['backup', 'dump'],
+  ['backup', 'kind'],
+  ['shared'],
 ];
 
 const mutation = fc.oneof(
   fc.record({ at: fc.constantFrom(...SPOTS), value: hostileValue }),
   // A hostile key next to the valid ones, at some mapping of the config.
-  fc.record({ at: fc.tuple(fc.constantFrom(...SPOTS.filter((s) => s.length < 3)), hostileKey).map(([p, k]) => [...p.slice(0, -1), k]), value: hostileValue }),
+  fc.record({
+    at: fc
+      .tuple(fc.constantFrom(...SPOTS.filter((s) => s.length < 3)), hostileKey)
+      .map(([p, k]) => [...p.slice(0, -1), k]),
+    value: hostileValue,
+  }),
 );
 /** A valid config with one to three hostile changes. */
 const mutatedConfig = fc.array(mutation, { minLength: 1, maxLength: 3 }).map((ms) => {
@@ -174,7 +303,11 @@ function assertCleanRefusal(e: unknown, tree: unknown): void {
   const lines = [e.message, ...e.details, e.hint ?? ''];
   for (const line of lines) {
     assert.ok(!CONTROL.test(line), `control character in ${JSON.stringify(line).slice(0, 200)}`);
-    assert.doesNotMatch(line, /\bat .+:\d+:\d+\)?$|TypeError|ReferenceError|RangeError/, 'looks like a stack trace or an internal error');
+    assert.doesNotMatch(
+      line,
+      /\bat .+:\d+:\d+\)?$|TypeError|ReferenceError|RangeError/,
+      'looks like a stack trace or an internal error',
+    );
     assert.ok(!line.includes(VAR_SECRET) && !line.includes(ENV_SECRET), `a secret is shown: ${line.slice(0, 200)}`);
   }
   assert.match(e.message, /switchyard\.yml is invalid \(\d+ problems?\)|config file not found|no switchyard\.yml/);
@@ -182,7 +315,10 @@ function assertCleanRefusal(e: unknown, tree: unknown): void {
   const own = tree !== null && typeof tree === 'object' ? Object.keys(tree).map(printable) : [];
   const heads = new Set([...TOP_KEYS, ...own]);
   for (const d of e.details) {
-    const named = d.startsWith('(top level): ') || /^switchyard\.yml(:\d+:\d+)?: /.test(d) || [...heads].some((h) => d.startsWith(`${h}: `) || d.startsWith(`${h}.`));
+    const named =
+      d.startsWith('(top level): ') ||
+      /^switchyard\.yml(:\d+:\d+)?: /.test(d) ||
+      [...heads].some((h) => d.startsWith(`${h}: `) || d.startsWith(`${h}.`));
     assert.ok(named, `problem line does not start with a config path: ${d.slice(0, 200)}`);
   }
 }
@@ -191,9 +327,15 @@ function assertCleanRefusal(e: unknown, tree: unknown): void {
 function assertNoImplicitShell(c: Config): void {
   const check = (cmd: string | string[], shell: boolean, where: string) => {
     const argv = toArgv(cmd, shell);
-    if (Array.isArray(cmd)) assert.deepEqual([argv.file, ...argv.args], cmd, `${where}: an array runs exactly as written`);
+    if (Array.isArray(cmd))
+      assert.deepEqual([argv.file, ...argv.args], cmd, `${where}: an array runs exactly as written`);
     else if (shell) assert.deepEqual(argv, { file: '/bin/sh', args: ['-c', cmd] }, where);
-    else assert.deepEqual([argv.file, ...argv.args], cmd.trim().split(/\s+/), `${where}: a string is split on whitespace only, no quoting or expansion`);
+    else
+      assert.deepEqual(
+        [argv.file, ...argv.args],
+        cmd.trim().split(/\s+/),
+        `${where}: a string is split on whitespace only, no quoting or expansion`,
+      );
   };
   for (const [n, s] of Object.entries(c.services)) {
     if (s.command.length) check(s.command, s.shell, `services.${n}.command`);
@@ -245,7 +387,10 @@ describe('loadConfig on hostile configs', () => {
 
   test('random YAML text (syntax errors, tags, anchors) is refused with a line and column', async () => {
     const before = snapshot(root);
-    const yamlish = fc.string({ unit: fc.constantFrom(...'abc:-[]{}&*!|>\'"#%@`,?\n \t\u0000\u001b'.split('')), maxLength: 80 });
+    const yamlish = fc.string({
+      unit: fc.constantFrom(...'abc:-[]{}&*!|>\'"#%@`,?\n \t\u0000\u001b'.split('')),
+      maxLength: 80,
+    });
     await fc.assert(
       fc.asyncProperty(yamlish, async (text) => {
         fs.writeFileSync(yml, text);
@@ -268,20 +413,33 @@ describe('loadConfig on hostile configs', () => {
   });
 
   test('resource attacks: alias bomb, deep nesting, a 4 MB value: exit 2 naming the file, in bounded time', async () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n') + '\n';
+    const bomb =
+      [
+        'a: &a [x, x, x, x, x, x, x, x, x, x]',
+        ...'bcdefgh'.split('').map(
+          (k, i) =>
+            `${k}: &${k} [${Array(10)
+              .fill(`*${String.fromCharCode(97 + i)}`)
+              .join(', ')}]`,
+        ),
+      ].join('\n') + '\n';
     const cases: Record<string, string> = {
       'alias bomb': bomb,
       'flow nesting 5000 deep': `app: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
       'flow nesting 400 deep': `app: ${'['.repeat(400)}${']'.repeat(400)}\n`,
-      'block nesting 2000 deep': 'app:\n' + Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 1)}k:`).join('\n') + ' 1\n',
+      'block nesting 2000 deep':
+        'app:\n' + Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 1)}k:`).join('\n') + ' 1\n',
       '4 MB value': `app: "${'a'.repeat(4 * 1024 * 1024)}"\n`,
       'a NUL byte in the text': 'app: a\u0000b\n',
-      'tags': 'app: !!js/function "function () { return 1 }"\nproxy: !!binary aGVsbG8=\nservices: !!set { a, b }\n',
+      tags: 'app: !!js/function "function () { return 1 }"\nproxy: !!binary aGVsbG8=\nservices: !!set { a, b }\n',
     };
     for (const [what, text] of Object.entries(cases)) {
       fs.writeFileSync(yml, text);
       const t0 = performance.now();
-      const e = await loadConfig({ cwd: project, env: ENV }).then(() => undefined, (x: unknown) => x);
+      const e = await loadConfig({ cwd: project, env: ENV }).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
       assert.ok(e !== undefined, `${what}: loaded`);
       assertCleanRefusal(e, undefined);
       assert.ok(performance.now() - t0 < 5_000, `${what}: took ${Math.round(performance.now() - t0)} ms`);
@@ -298,41 +456,81 @@ describe('loadConfig on hostile configs', () => {
     cases.push([b, /^services\.__proto__: "__proto__" is not allowed as a key$/]);
     const c = base();
     setAt(c, ['services', 'constructor'], { cwd: 'svc', command: 'node server.mjs', health: { path: '/' } });
-    cases.push([c, /^services\.constructor: invalid key: a service name must not be a name JavaScript objects already have/]);
+    cases.push([
+      c,
+      /^services\.constructor: invalid key: a service name must not be a name JavaScript objects already have/,
+    ]);
     for (const [tree, re] of cases) {
       fs.writeFileSync(yml, stringify(tree));
-      const e = await loadConfig({ cwd: project, env: ENV }).then(() => assert.fail(`loaded: ${re}`), (x: unknown) => x);
+      const e = await loadConfig({ cwd: project, env: ENV }).then(
+        () => assert.fail(`loaded: ${re}`),
+        (x: unknown) => x,
+      );
       assertCleanRefusal(e, tree);
-      assert.ok((e as SwitchyardError).details.some((d) => re.test(d)), (e as SwitchyardError).details.join('\n'));
+      assert.ok(
+        (e as SwitchyardError).details.some((d) => re.test(d)),
+        (e as SwitchyardError).details.join('\n'),
+      );
     }
     assert.equal(({} as Obj).polluted, undefined, 'Object.prototype untouched');
   });
 
   test('CR/LF/NUL in smoke and expect headers and in paths are refused by the schema, naming the path', async () => {
-    const bad = fc.tuple(fc.string({ maxLength: 8 }), fc.constantFrom('\r\n', '\n', '\r', '\u0000', '\u0007', '\u2028'), fc.string({ maxLength: 8 })).map(([a, x, b]) => a + x + b);
+    const bad = fc
+      .tuple(
+        fc.string({ maxLength: 8 }),
+        fc.constantFrom('\r\n', '\n', '\r', '\u0000', '\u0007', '\u2028'),
+        fc.string({ maxLength: 8 }),
+      )
+      .map(([a, x, b]) => a + x + b);
     await fc.assert(
-      fc.asyncProperty(bad, fc.constantFrom(...['value', 'name', 'expect', 'path', 'route', 'health'] as const), async (s, where) => {
-        const c = base();
-        if (where === 'value') setAt(c, ['checks', 'smoke', '0', 'request', 'headers', 'X-Token'], s);
-        if (where === 'name') setAt(c, ['checks', 'smoke', '0', 'request', 'headers', `X-${s}`], 'v');
-        if (where === 'expect') setAt(c, ['services', 'web', 'health', 'expect', 'headers', 'content-type'], s);
-        if (where === 'path') setAt(c, ['checks', 'smoke', '1', 'request', 'path'], `/api/${s}`);
-        if (where === 'route') setAt(c, ['proxy', 'routes', '0', 'path'], `/api${s}`);
-        if (where === 'health') setAt(c, ['services', 'api', 'health', 'path'], `/health${s}`);
-        fs.writeFileSync(yml, stringify(c));
-        const e = await loadConfig({ cwd: project, env: ENV }).then(() => assert.fail(`${where} ${JSON.stringify(s)} accepted`), (x: unknown) => x);
-        assertCleanRefusal(e, c);
-        const at = { value: 'checks.smoke.0.request.headers', name: 'checks.smoke.0.request.headers', expect: 'services.web.health.expect.headers', path: 'checks.smoke.1.request.path', route: 'proxy.routes.0.path', health: 'services.api.health.path' }[where];
-        assert.ok((e as SwitchyardError).details.some((d) => d.startsWith(at)), `${at} not named:\n${(e as SwitchyardError).details.join('\n')}`);
-      }),
+      fc.asyncProperty(
+        bad,
+        fc.constantFrom(...(['value', 'name', 'expect', 'path', 'route', 'health'] as const)),
+        async (s, where) => {
+          const c = base();
+          if (where === 'value') setAt(c, ['checks', 'smoke', '0', 'request', 'headers', 'X-Token'], s);
+          if (where === 'name') setAt(c, ['checks', 'smoke', '0', 'request', 'headers', `X-${s}`], 'v');
+          if (where === 'expect') setAt(c, ['services', 'web', 'health', 'expect', 'headers', 'content-type'], s);
+          if (where === 'path') setAt(c, ['checks', 'smoke', '1', 'request', 'path'], `/api/${s}`);
+          if (where === 'route') setAt(c, ['proxy', 'routes', '0', 'path'], `/api${s}`);
+          if (where === 'health') setAt(c, ['services', 'api', 'health', 'path'], `/health${s}`);
+          fs.writeFileSync(yml, stringify(c));
+          const e = await loadConfig({ cwd: project, env: ENV }).then(
+            () => assert.fail(`${where} ${JSON.stringify(s)} accepted`),
+            (x: unknown) => x,
+          );
+          assertCleanRefusal(e, c);
+          const at = {
+            value: 'checks.smoke.0.request.headers',
+            name: 'checks.smoke.0.request.headers',
+            expect: 'services.web.health.expect.headers',
+            path: 'checks.smoke.1.request.path',
+            route: 'proxy.routes.0.path',
+            health: 'services.api.health.path',
+          }[where];
+          assert.ok(
+            (e as SwitchyardError).details.some((d) => d.startsWith(at)),
+            `${at} not named:\n${(e as SwitchyardError).details.join('\n')}`,
+          );
+        },
+      ),
       fcOpts(150),
     );
     // A variable that brings a line break is caught after interpolation, the same way.
     const c = base();
     setAt(c, ['checks', 'smoke', '0', 'request', 'headers', 'X-Token'], '${EVIL}');
     fs.writeFileSync(yml, stringify(c));
-    const e = await loadConfig({ cwd: project, env: ENV }).then(() => assert.fail('EVIL accepted'), (x: unknown) => x);
-    assert.ok((e as SwitchyardError).details.some((d) => d.startsWith('checks.smoke.0.request.headers.X-Token: must not contain line breaks')), (e as SwitchyardError).details.join('\n'));
+    const e = await loadConfig({ cwd: project, env: ENV }).then(
+      () => assert.fail('EVIL accepted'),
+      (x: unknown) => x,
+    );
+    assert.ok(
+      (e as SwitchyardError).details.some((d) =>
+        d.startsWith('checks.smoke.0.request.headers.X-Token: must not contain line breaks'),
+      ),
+      (e as SwitchyardError).details.join('\n'),
+    );
   });
 
   test('blank commands and NUL bytes in argv or env are refused at load time, not when they would run', async () => {
@@ -348,38 +546,78 @@ describe('loadConfig on hostile configs', () => {
       const c = base();
       setAt(c, at, value);
       fs.writeFileSync(yml, stringify(c));
-      const e = await loadConfig({ cwd: project, env: ENV }).then(() => assert.fail(`${named} = ${JSON.stringify(value)} accepted`), (x: unknown) => x as SwitchyardError);
+      const e = await loadConfig({ cwd: project, env: ENV }).then(
+        () => assert.fail(`${named} = ${JSON.stringify(value)} accepted`),
+        (x: unknown) => x as SwitchyardError,
+      );
       assertCleanRefusal(e, c);
-      assert.ok(e.details.some((d) => d.startsWith(named)), `${named} not named:\n${e.details.join('\n')}`);
+      assert.ok(
+        e.details.some((d) => d.startsWith(named)),
+        `${named} not named:\n${e.details.join('\n')}`,
+      );
     }
   });
 
   test('a secret put where it does not belong is shown as *** in the error', async () => {
-    for (const [at, value] of [[['proxy', 'listen', 'http'], '${SECRET_TOKEN}'], [['services', 'api', 'port'], '${DB_PASSWORD}'], [['services', 'web', 'cwd'], 'postgres://u:${SECRET_TOKEN}@h/db']] as const) {
+    for (const [at, value] of [
+      [['proxy', 'listen', 'http'], '${SECRET_TOKEN}'],
+      [['services', 'api', 'port'], '${DB_PASSWORD}'],
+      [['services', 'web', 'cwd'], 'postgres://u:${SECRET_TOKEN}@h/db'],
+    ] as const) {
       const c = base();
       setAt(c, [...at], value);
       fs.writeFileSync(yml, stringify(c));
-      const e = await loadConfig({ cwd: project, env: ENV }).then(() => assert.fail('accepted'), (x: unknown) => x as SwitchyardError);
+      const e = await loadConfig({ cwd: project, env: ENV }).then(
+        () => assert.fail('accepted'),
+        (x: unknown) => x as SwitchyardError,
+      );
       assertCleanRefusal(e, c);
-      assert.ok(e.details.some((d) => d.includes('***')), e.details.join('\n'));
+      assert.ok(
+        e.details.some((d) => d.includes('***')),
+        e.details.join('\n'),
+      );
     }
   });
 
   test('path traversal in cwd, env_file, backup.dir and build.context: read at most, never written', async () => {
     const before = snapshot(root);
     const outside = path.join(sibling, 'created-by-switchyard');
-    const traversal = fc.constantFrom('../sibling', '../../../../../../etc', '/etc', '/etc/passwd', '../sibling/outside.txt', path.relative(project, outside), outside, '..%2fsibling', 'svc/../../sibling', '/dev/zero', '/proc/self/environ', 'a\u0000b');
+    const traversal = fc.constantFrom(
+      '../sibling',
+      '../../../../../../etc',
+      '/etc',
+      '/etc/passwd',
+      '../sibling/outside.txt',
+      path.relative(project, outside),
+      outside,
+      '..%2fsibling',
+      'svc/../../sibling',
+      '/dev/zero',
+      '/proc/self/environ',
+      'a\u0000b',
+    );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(['services', 'api', 'cwd'], ['env_file'], ['services', 'api', 'env_file'], ['backup', 'dir'], ['services', 'api', 'build']), traversal, fc.boolean(), async (at, p, docker) => {
-        const c = base();
-        if (docker) {
-          c.runtime = 'docker';
-          for (const s of ['api', 'web']) setAt(c, ['services', s, 'port'], 80);
-          setAt(c, ['services', 'web', 'image'], 'web:1');
-        }
-        setAt(c, [...at], p);
-        await tryLoad(c);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(
+          ['services', 'api', 'cwd'],
+          ['env_file'],
+          ['services', 'api', 'env_file'],
+          ['backup', 'dir'],
+          ['services', 'api', 'build'],
+        ),
+        traversal,
+        fc.boolean(),
+        async (at, p, docker) => {
+          const c = base();
+          if (docker) {
+            c.runtime = 'docker';
+            for (const s of ['api', 'web']) setAt(c, ['services', s, 'port'], 80);
+            setAt(c, ['services', 'web', 'image'], 'web:1');
+          }
+          setAt(c, [...at], p);
+          await tryLoad(c);
+        },
+      ),
       fcOpts(120),
     );
     assertSameTree(before, 'loadConfig');
@@ -389,7 +627,10 @@ describe('loadConfig on hostile configs', () => {
 
 describe('no shell, no second expansion', () => {
   test('toArgv: an array runs as written, a string is split on whitespace only, /bin/sh only with shell: true', () => {
-    const word = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS.filter((s) => s.length < 100)), fc.string({ maxLength: 12 }));
+    const word = fc.oneof(
+      fc.constantFrom(...HOSTILE_STRINGS.filter((s) => s.length < 100)),
+      fc.string({ maxLength: 12 }),
+    );
     fc.assert(
       fc.property(fc.array(word, { minLength: 1, maxLength: 6 }), fc.boolean(), (cmd, shell) => {
         fc.pre(cmd[0] !== '');
@@ -408,13 +649,17 @@ describe('no shell, no second expansion', () => {
 
   test('variables are expanded once: a value holding ${...} or $$ stays literal', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.string({ maxLength: 20 })), fc.string({ maxLength: 5 }), (value, around) => {
-        fc.pre(!around.includes('$'));
-        const vars = { A: value, SECRET_TOKEN: VAR_SECRET };
-        assert.equal(interpolate('${A}', vars).value, value);
-        assert.equal(interpolate(`${around}\${A}${around}`, vars).value, `${around}${value}${around}`);
-        assert.equal(interpolate('$${A}', vars).value, '${A}');
-      }),
+      fc.property(
+        fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.string({ maxLength: 20 })),
+        fc.string({ maxLength: 5 }),
+        (value, around) => {
+          fc.pre(!around.includes('$'));
+          const vars = { A: value, SECRET_TOKEN: VAR_SECRET };
+          assert.equal(interpolate('${A}', vars).value, value);
+          assert.equal(interpolate(`${around}\${A}${around}`, vars).value, `${around}${value}${around}`);
+          assert.equal(interpolate('$${A}', vars).value, '${A}');
+        },
+      ),
       fcOpts(500),
     );
   });
@@ -434,10 +679,20 @@ describe('no shell, no second expansion', () => {
       const code = (await fsp.readFile(f, 'utf8')).replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
       // Every spawn/execFile call up to its end: its options must not name `shell`.
       for (const m of code.matchAll(/\b(spawn|execFile|spawnSync|execFileSync)\(([\s\S]*?)\);/g)) {
-        assert.doesNotMatch(m[2]!, /\bshell\b/, `${path.relative(process.cwd(), f)}: ${m[1]}(...) passes a shell option`);
+        assert.doesNotMatch(
+          m[2]!,
+          /\bshell\b/,
+          `${path.relative(process.cwd(), f)}: ${m[1]}(...) passes a shell option`,
+        );
       }
-      const imports = [...code.matchAll(/import\s*\{([^}]*)\}\s*from\s*'node:child_process'/g)].flatMap((m) => m[1]!.split(',').map((x) => x.trim().split(/\s+/)[0]));
-      for (const name of imports) assert.ok(['spawn', 'execFile', 'spawnSync', 'execFileSync', 'type', 'ChildProcess'].includes(name!), `${f} imports ${name} from child_process`);
+      const imports = [...code.matchAll(/import\s*\{([^}]*)\}\s*from\s*'node:child_process'/g)].flatMap((m) =>
+        m[1]!.split(',').map((x) => x.trim().split(/\s+/)[0]),
+      );
+      for (const name of imports)
+        assert.ok(
+          ['spawn', 'execFile', 'spawnSync', 'execFileSync', 'type', 'ChildProcess'].includes(name!),
+          `${f} imports ${name} from child_process`,
+        );
     }
   });
 });
@@ -452,7 +707,17 @@ describe('resolveBackup on hostile names', () => {
     cwd = project;
     good = 'db-backup-20250102-030405-manual-ab12cd.dump';
     await fsp.writeFile(path.join(dir, good), 'DUMP');
-    await fsp.writeFile(path.join(dir, `${good}.json`), JSON.stringify({ at: '2025-01-02T03:04:05.000Z', reason: 'manual', format: 'custom', bytes: 4, verified: true, ms: 1 }));
+    await fsp.writeFile(
+      path.join(dir, `${good}.json`),
+      JSON.stringify({
+        at: '2025-01-02T03:04:05.000Z',
+        reason: 'manual',
+        format: 'custom',
+        bytes: 4,
+        verified: true,
+        ms: 1,
+      }),
+    );
     await fsp.writeFile(path.join(dir, '.db-backup-20250102-030406-x.dump.partial'), 'HALF');
     // The newest "backup" is a symlink to a file outside: `latest` must not follow it out.
     await fsp.symlink(path.join(sibling, 'outside.txt'), path.join(dir, 'db-backup-20991231-235959-evil.dump'));
@@ -470,7 +735,11 @@ describe('resolveBackup on hostile names', () => {
     try {
       const m = await resolveBackup(dir, ref, { allowLatest: true, cwd });
       const real = fs.realpathSync(m.file);
-      assert.equal(path.dirname(real), realDirOf(), `${JSON.stringify(ref)} resolved outside the backup folder: ${real}`);
+      assert.equal(
+        path.dirname(real),
+        realDirOf(),
+        `${JSON.stringify(ref)} resolved outside the backup folder: ${real}`,
+      );
       assert.ok(fs.lstatSync(real).isFile() && !path.basename(real).startsWith('.'));
       return path.basename(real);
     } catch (e) {
@@ -486,27 +755,78 @@ describe('resolveBackup on hostile names', () => {
 
   test('traversal, absolute paths and symlinks out of the folder: exit 2; not a complete backup: exit 1', async () => {
     const outside = [
-      '../../etc/passwd', '/etc/passwd', path.join(sibling, 'outside.txt'), '../sibling/outside.txt', 'backups/../../sibling/outside.txt',
-      'db-backup-20991231-235959-evil.dump', 'passwd-link.sql', path.join(dir, 'passwd-link.sql'), 'latest',
-      `nested/${good}`, path.join(project, good), good.replace('.dump', '\u0000.dump'), '', '.', '..', '/', `${dir}/`,
+      '../../etc/passwd',
+      '/etc/passwd',
+      path.join(sibling, 'outside.txt'),
+      '../sibling/outside.txt',
+      'backups/../../sibling/outside.txt',
+      'db-backup-20991231-235959-evil.dump',
+      'passwd-link.sql',
+      path.join(dir, 'passwd-link.sql'),
+      'latest',
+      `nested/${good}`,
+      path.join(project, good),
+      good.replace('.dump', '\u0000.dump'),
+      '',
+      '.',
+      '..',
+      '/',
+      `${dir}/`,
     ];
     for (const ref of outside) assert.equal(await outcome(ref), 'outside', JSON.stringify(ref));
-    for (const ref of ['.db-backup-20250102-030406-x.dump.partial', `${good}.json`, '..%2f..%2fetc%2fpasswd', `..%2f${good}`, 'a\nb', 'db-backup-20990101-000000-nope.dump']) {
+    for (const ref of [
+      '.db-backup-20250102-030406-x.dump.partial',
+      `${good}.json`,
+      '..%2f..%2fetc%2fpasswd',
+      `..%2f${good}`,
+      'a\nb',
+      'db-backup-20990101-000000-nope.dump',
+    ]) {
       assert.equal(await outcome(ref), 'missing', JSON.stringify(ref));
     }
     // The same backup by name, by path and through a symlink that stays inside is fine.
-    for (const ref of [good, path.join(dir, good), `backups/${good}`, `./backups/../backups/${good}`, 'inside-link.dump']) assert.equal(await outcome(ref), good, ref);
+    for (const ref of [
+      good,
+      path.join(dir, good),
+      `backups/${good}`,
+      `./backups/../backups/${good}`,
+      'inside-link.dump',
+    ])
+      assert.equal(await outcome(ref), good, ref);
   });
 
   test(`random names never resolve to anything outside the backup folder (seed ${SEED})`, async () => {
-    const pieces = fc.constantFrom('..', '.', '/', 'backups', 'sibling', 'etc', 'passwd', good, 'outside.txt', '%2f', '\u0000', 'nested', 'inside-link.dump', 'passwd-link.sql', project, sibling, dir);
-    const ref = fc.oneof(fc.array(pieces, { minLength: 1, maxLength: 6 }).map((p) => p.join('')), fc.array(pieces, { minLength: 1, maxLength: 6 }).map((p) => p.join('/')), fc.string({ maxLength: 20 }));
+    const pieces = fc.constantFrom(
+      '..',
+      '.',
+      '/',
+      'backups',
+      'sibling',
+      'etc',
+      'passwd',
+      good,
+      'outside.txt',
+      '%2f',
+      '\u0000',
+      'nested',
+      'inside-link.dump',
+      'passwd-link.sql',
+      project,
+      sibling,
+      dir,
+    );
+    const ref = fc.oneof(
+      fc.array(pieces, { minLength: 1, maxLength: 6 }).map((p) => p.join('')),
+      fc.array(pieces, { minLength: 1, maxLength: 6 }).map((p) => p.join('/')),
+      fc.string({ maxLength: 20 }),
+    );
     await fc.assert(
       fc.asyncProperty(ref, async (r) => {
         const o = await outcome(r);
         // Whatever it says, a name with a real path out of the folder never resolves.
         const lexical = r.includes('/') ? path.resolve(cwd, r) : path.join(dir, r);
-        if (o !== 'outside' && o !== 'missing' && !r.includes('\u0000')) assert.equal(path.dirname(fs.realpathSync(lexical)), realDirOf());
+        if (o !== 'outside' && o !== 'missing' && !r.includes('\u0000'))
+          assert.equal(path.dirname(fs.realpathSync(lexical)), realDirOf());
       }),
       fcOpts(300),
     );

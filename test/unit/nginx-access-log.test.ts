@@ -5,7 +5,17 @@ import { addLines, lastValue, MAX_LINE, parseLine, splitLines } from '../../src/
 import { bucketIndex, emptyStats } from '../../src/proxy/stats.ts';
 
 const line = (o: Record<string, string>) =>
-  JSON.stringify({ t: '1700000000.250', c: 'blue', s: '200', rt: '0.012', us: '200', ut: '0.011', uh: '0.010', ua: '127.0.0.1:5001', ...o });
+  JSON.stringify({
+    t: '1700000000.250',
+    c: 'blue',
+    s: '200',
+    rt: '0.012',
+    us: '200',
+    ut: '0.011',
+    uh: '0.010',
+    ua: '127.0.0.1:5001',
+    ...o,
+  });
 
 test('a proxied request: colour, status, latency in ms, end time in epoch ms', () => {
   assert.deepEqual(parseLine(line({})), { at: 1_700_000_000_250, colour: 'blue', status: 200, ms: 12, failed: false });
@@ -15,7 +25,11 @@ test('a proxied request: colour, status, latency in ms, end time in epoch ms', (
 test('failures: nginx answered 502/504 because no upstream header came; a backend 502 is not one', () => {
   assert.equal(parseLine(line({ s: '502', us: '502', uh: '-', ua: '127.0.0.1:1' }))?.failed, true, 'refused');
   assert.equal(parseLine(line({ s: '504', us: '504', uh: '-' }))?.failed, true, 'timed out');
-  assert.equal(parseLine(line({ s: '502', us: '502', uh: '-', ua: 'sy_app_green' }))?.failed, true, 'no live upstream (server down)');
+  assert.equal(
+    parseLine(line({ s: '502', us: '502', uh: '-', ua: 'sy_app_green' }))?.failed,
+    true,
+    'no live upstream (server down)',
+  );
   assert.equal(parseLine(line({ s: '502', us: '502', uh: '0.001' }))?.failed, false, 'the backend said 502');
   assert.equal(parseLine(line({ s: '502', us: '502, 502', uh: '-, -' }))?.failed, true, 'after a retry');
   assert.equal(parseLine(line({ s: '200', us: '502, 200', uh: '-, 0.002' }))?.failed, false, 'a retry that worked');
@@ -27,10 +41,27 @@ test('not counted: no upstream (maintenance 503, no route 404), no colour, garba
   assert.equal(parseLine(line({ ua: '-' })), undefined);
   assert.equal(parseLine(line({ c: '' })), undefined);
   assert.equal(parseLine(line({ c: 'red' })), undefined);
-  for (const bad of ['', 'garbage', '{', '{"t":"1","c":"blue"', 'null', '[]', '42', '"x"', line({ s: 'abc' }), line({ rt: '-' }), line({ t: 'x' }), line({ s: '-1' })]) {
+  for (const bad of [
+    '',
+    'garbage',
+    '{',
+    '{"t":"1","c":"blue"',
+    'null',
+    '[]',
+    '42',
+    '"x"',
+    line({ s: 'abc' }),
+    line({ rt: '-' }),
+    line({ t: 'x' }),
+    line({ s: '-1' }),
+  ]) {
     assert.equal(parseLine(bad), undefined, bad);
   }
-  assert.equal(parseLine(JSON.stringify({ t: 1, c: 'blue', s: 200, rt: 0.1, ua: 'x' })), undefined, 'numbers where strings belong');
+  assert.equal(
+    parseLine(JSON.stringify({ t: 1, c: 'blue', s: 200, rt: 0.1, ua: 'x' })),
+    undefined,
+    'numbers where strings belong',
+  );
 });
 
 test('lastValue takes the final attempt of a retry list or internal redirect', () => {
@@ -61,7 +92,11 @@ test('splitLines keeps an unfinished last line (even split inside a UTF-8 charac
   const r = splitLines(Buffer.alloc(0), chunk);
   chunk.fill(0);
   assert.equal(r.rest.toString(), '{"t"');
-  assert.equal(splitLines(Buffer.alloc(0), Buffer.alloc(MAX_LINE + 1, 0x61)).rest.length, 0, 'an endless line is dropped');
+  assert.equal(
+    splitLines(Buffer.alloc(0), Buffer.alloc(MAX_LINE + 1, 0x61)).rest.length,
+    0,
+    'an endless line is dropped',
+  );
 });
 
 test('addLines counts only the window [since, until], skipping garbage and truncated lines', () => {

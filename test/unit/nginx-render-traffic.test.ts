@@ -14,12 +14,17 @@ import { projectPaths } from '../../src/state/paths.ts';
 const files = nginxFiles(projectPaths('/srv/app'));
 
 function proxy(extra: Record<string, unknown> = {}): NginxProxyConfig {
-  const c = configSchema.parse({ app: 'a', proxy: { kind: 'nginx', listen: { http: 8080 }, routes: [{ path: '/', service: 'web' }], ...extra }, services: { web: { command: 'x', health: { path: '/' } } } });
+  const c = configSchema.parse({
+    app: 'a',
+    proxy: { kind: 'nginx', listen: { http: 8080 }, routes: [{ path: '/', service: 'web' }], ...extra },
+    services: { web: { command: 'x', health: { path: '/' } } },
+  });
   if (c.proxy.kind !== 'nginx') throw new Error('not nginx');
   return c.proxy;
 }
 
-const render = (p: NginxProxyConfig, features: ProxyFeatures = featuresOf(p)) => renderNginxConfig({ proxy: p, files, services: ['web'], backends: {}, features });
+const render = (p: NginxProxyConfig, features: ProxyFeatures = featuresOf(p)) =>
+  renderNginxConfig({ proxy: p, files, services: ['web'], backends: {}, features });
 
 test('every request: active colour, canary bucket file, watch and maintenance flags, in that order', () => {
   const t = render(proxy());
@@ -44,7 +49,10 @@ test('every request: active colour, canary bucket file, watch and maintenance fl
     assert.ok(i > at, `missing or out of order: ${o}`);
     at = i;
   }
-  assert.match(t, /log_format sy_json escape=json '\{"t":"\$msec","c":"\$sy_colour","s":"\$status","rt":"\$request_time","us":"\$upstream_status"/);
+  assert.match(
+    t,
+    /log_format sy_json escape=json '\{"t":"\$msec","c":"\$sy_colour","s":"\$status","rt":"\$request_time","us":"\$upstream_status"/,
+  );
   assert.match(t, /add_header Retry-After 60 always;\n      add_header Cache-Control no-store always;/);
   assert.match(t, /default_type text\/html;\n      charset utf-8;/);
   assert.equal(t.match(/^\s+1% \d+;$/gm)?.length, 99, '100 buckets of 1%');
@@ -56,8 +64,14 @@ test('every request: active colour, canary bucket file, watch and maintenance fl
 
 test('sticky cookie: the key is the cookie or the request id, and a cookie-less client is given one', () => {
   const t = render(proxy());
-  assert.match(t, /map \$http_cookie \$sy_key \{\n    default \$request_id;\n    "~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=\(\?<sy_sticky>\[\^;\]\+\)" \$sy_sticky;\n  \}/);
-  assert.match(t, /default "sy_canary=\$request_id; Path=\/; HttpOnly; SameSite=Lax";\n    "~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=\[\^;\]" "";/);
+  assert.match(
+    t,
+    /map \$http_cookie \$sy_key \{\n    default \$request_id;\n    "~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=\(\?<sy_sticky>\[\^;\]\+\)" \$sy_sticky;\n  \}/,
+  );
+  assert.match(
+    t,
+    /default "sy_canary=\$request_id; Path=\/; HttpOnly; SameSite=Lax";\n    "~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=\[\^;\]" "";/,
+  );
   assert.match(t, /split_clients "\$\{sy_key\}" \$sy_bucket \{/);
 });
 
@@ -68,14 +82,33 @@ test('sticky address: the bucket hashes $remote_addr; no cookie anywhere', () =>
 });
 
 test('preview: an inverted server on its own port, and header/cookie matchers that are exact regexes', () => {
-  const p = proxy({ listen: { http: 8080, preview: 8081 }, preview: { host: '::1', header: 'X-Sy-Preview', cookie: 'pv', token: 'a$b.c' } });
+  const p = proxy({
+    listen: { http: 8080, preview: 8081 },
+    preview: { host: '::1', header: 'X-Sy-Preview', cookie: 'pv', token: 'a$b.c' },
+  });
   const t = render(p);
-  assert.match(t, /server \{\n    listen \[::1\]:8081;\n    set \$sy_colour green;\n    if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n      set \$sy_colour blue;\n    \}\n    add_header X-Switchyard-Env \$sy_colour always;\n    location "\/" \{/);
-  assert.match(t, /map \$http_x_sy_preview \$sy_preview_header \{\n    default "";\n    "~\^\\\\Qa\$b\.c\\\\E\$" 1;\n  \}/);
-  assert.match(t, /map \$http_cookie \$sy_preview_cookie \{\n    default "";\n    "~\(\?:\^\|;\)\\\\s\*\\\\Qpv\\\\E=\\\\Qa\$b\.c\\\\E\\\\s\*\(\?:;\|\$\)" 1;/);
-  assert.match(t, /if \(\$sy_preview_header\) \{\n      set \$sy_colour \$sy_other;\n    \}\n    if \(\$sy_preview_cookie\) \{/);
+  assert.match(
+    t,
+    /server \{\n    listen \[::1\]:8081;\n    set \$sy_colour green;\n    if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n      set \$sy_colour blue;\n    \}\n    add_header X-Switchyard-Env \$sy_colour always;\n    location "\/" \{/,
+  );
+  assert.match(
+    t,
+    /map \$http_x_sy_preview \$sy_preview_header \{\n    default "";\n    "~\^\\\\Qa\$b\.c\\\\E\$" 1;\n  \}/,
+  );
+  assert.match(
+    t,
+    /map \$http_cookie \$sy_preview_cookie \{\n    default "";\n    "~\(\?:\^\|;\)\\\\s\*\\\\Qpv\\\\E=\\\\Qa\$b\.c\\\\E\\\\s\*\(\?:;\|\$\)" 1;/,
+  );
+  assert.match(
+    t,
+    /if \(\$sy_preview_header\) \{\n      set \$sy_colour \$sy_other;\n    \}\n    if \(\$sy_preview_cookie\) \{/,
+  );
   const preview = t.slice(t.lastIndexOf('  server {'));
-  assert.doesNotMatch(preview, /access_log|maintenance|sy_bucket/, 'the preview server is not counted, split or put in maintenance');
+  assert.doesNotMatch(
+    preview,
+    /access_log|maintenance|sy_bucket/,
+    'the preview server is not counted, split or put in maintenance',
+  );
 });
 
 test('a "$" in the sticky cookie name or state path is never read as a variable', () => {
@@ -84,12 +117,28 @@ test('a "$" in the sticky cookie name or state path is never read as a variable'
   assert.match(t, /geo \$sy_dollar \{\n    default "\$";\n  \}/);
   assert.equal(qv('x$y"z'), '"x${sy_dollar}y\\"z"');
   assert.throws(() => checkConfigPath('/srv/a$b'), { code: 'PROXY_FAILED' });
-  assert.throws(() => renderNginxConfig({ proxy: proxy(), files: nginxFiles(projectPaths('/srv/a$b')), services: ['web'], backends: {} }), /contains "\$"/);
+  assert.throws(
+    () =>
+      renderNginxConfig({
+        proxy: proxy(),
+        files: nginxFiles(projectPaths('/srv/a$b')),
+        services: ['web'],
+        backends: {},
+      }),
+    /contains "\$"/,
+  );
 });
 
 test('maintenance allowlist: networks with host bits cleared, IPv4-mapped blocks as IPv4; Retry-After from the config', () => {
-  const t = render(proxy({ maintenance: { allow: ['10.1.2.3/8', '192.168.1.7', '2001:db8::1/32', '::ffff:10.0.0.0/104'], retryAfter: '90s' } }));
-  assert.match(t, /geo \$sy_maint_block \{\n    default 1;\n    10\.0\.0\.0\/8 0;\n    192\.168\.1\.7\/32 0;\n    2001:db8:0:0:0:0:0:0\/32 0;\n    10\.0\.0\.0\/8 0;\n  \}/);
+  const t = render(
+    proxy({
+      maintenance: { allow: ['10.1.2.3/8', '192.168.1.7', '2001:db8::1/32', '::ffff:10.0.0.0/104'], retryAfter: '90s' },
+    }),
+  );
+  assert.match(
+    t,
+    /geo \$sy_maint_block \{\n    default 1;\n    10\.0\.0\.0\/8 0;\n    192\.168\.1\.7\/32 0;\n    2001:db8:0:0:0:0:0:0\/32 0;\n    10\.0\.0\.0\/8 0;\n  \}/,
+  );
   assert.match(t, /add_header Retry-After 90 always;/);
   assert.equal(geoNetwork('::1'), '0:0:0:0:0:0:0:1/128');
   assert.equal(geoNetwork('fe80::1:2:3:4/64'), 'fe80:0:0:0:0:0:0:0/64');
@@ -117,19 +166,36 @@ test('everything rendered is checked: header names nginx can match, tokens, host
   ];
   for (const f of bad) assert.throws(() => checkFeatures(f), { code: 'PROXY_FAILED' }, JSON.stringify(f));
   const p = proxy({ preview: { header: 'X_Preview' } });
-  assert.throws(() => render(p), (e: any) => e.code === 'PROXY_FAILED' && /letters, digits and "-"/.test(e.hint));
+  assert.throws(
+    () => render(p),
+    (e: any) => e.code === 'PROXY_FAILED' && /letters, digits and "-"/.test(e.hint),
+  );
 });
 
 test('the default features render the same text as none given', () => {
-  assert.equal(renderNginxConfig({ proxy: proxy(), files, services: ['web'], backends: {} }), render(proxy(), NO_FEATURES));
+  assert.equal(
+    renderNginxConfig({ proxy: proxy(), files, services: ['web'], backends: {} }),
+    render(proxy(), NO_FEATURES),
+  );
 });
 
 test('config rule: a preview header or host nginx cannot use is a config error', () => {
   const cfg = (preview: Record<string, unknown>, kind = 'nginx') =>
-    configSchema.parse({ app: 'a', proxy: { kind, listen: { http: 8080 }, routes: [{ path: '/', service: 'web' }], preview }, services: { web: { command: 'x', health: { path: '/' } } } });
+    configSchema.parse({
+      app: 'a',
+      proxy: { kind, listen: { http: 8080 }, routes: [{ path: '/', service: 'web' }], preview },
+      services: { web: { command: 'x', health: { path: '/' } } },
+    });
   const ctx = { projectDir: '/srv/app' } as Parameters<typeof nginxPreviewFits>[1];
   assert.deepEqual(nginxPreviewFits(cfg({ header: 'X-Preview', host: '::1' }), ctx), []);
-  assert.deepEqual(nginxPreviewFits(cfg({ header: 'X_Preview' }, 'builtin'), ctx), [], 'the built-in proxy takes any header');
+  assert.deepEqual(
+    nginxPreviewFits(cfg({ header: 'X_Preview' }, 'builtin'), ctx),
+    [],
+    'the built-in proxy takes any header',
+  );
   const probs = nginxPreviewFits(cfg({ header: 'X_Preview', host: 'bad host' }), ctx);
-  assert.deepEqual(probs.map((p) => p.path), ['proxy.preview.header', 'proxy.preview.host']);
+  assert.deepEqual(
+    probs.map((p) => p.path),
+    ['proxy.preview.header', 'proxy.preview.host'],
+  );
 });

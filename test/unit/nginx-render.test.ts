@@ -22,14 +22,21 @@ function proxy(extra: Record<string, unknown> = {}): NginxProxyConfig {
 }
 
 const render = (p: NginxProxyConfig, more: Partial<Parameters<typeof renderNginxConfig>[0]> = {}) =>
-  renderNginxConfig({ proxy: p, files, services: routedServices(p.routes), backends: { blue: { api: { host: '127.0.0.1', port: 5001 }, web: { host: '127.0.0.1', port: 5002 } } }, ...more });
+  renderNginxConfig({
+    proxy: p,
+    files,
+    services: routedServices(p.routes),
+    backends: { blue: { api: { host: '127.0.0.1', port: 5001 }, web: { host: '127.0.0.1', port: 5002 } } },
+    ...more,
+  });
 
 test('a private instance: pid, logs and temp paths under .switchyard/nginx', () => {
   const t = render(proxy());
   assert.match(t, /^daemon on;$/m);
   assert.match(t, /^pid "\/srv\/app\/\.switchyard\/nginx\/nginx\.pid";$/m);
   assert.match(t, /^error_log "\/srv\/app\/\.switchyard\/nginx\/error\.log" warn;$/m);
-  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) assert.match(t, new RegExp(`${d}_temp_path "/srv/app/\\.switchyard/nginx/temp/${d}";`));
+  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+    assert.match(t, new RegExp(`${d}_temp_path "/srv/app/\\.switchyard/nginx/temp/${d}";`));
   assert.match(t, /worker_processes auto;/);
   assert.match(t, /server_tokens off;/);
   assert.doesNotMatch(t, /keepalive_min_timeout/);
@@ -52,7 +59,10 @@ test('two upstreams per service with keep-alive; a colour without backend stays 
 
 test('the colour is chosen per request from the flag file, and named in a header', () => {
   const t = render(proxy());
-  assert.match(t, /set \$sy_colour blue;\n    set \$sy_other green;\n    if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n      set \$sy_colour green;\n      set \$sy_other blue;\n    \}/);
+  assert.match(
+    t,
+    /set \$sy_colour blue;\n    set \$sy_other green;\n    if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n      set \$sy_colour green;\n      set \$sy_other blue;\n    \}/,
+  );
   assert.match(t, /add_header X-Switchyard-Env \$sy_colour always;/);
   assert.match(t, /proxy_pass http:\/\/sy_api_\$sy_colour;/);
   assert.match(t, /proxy_hide_header X-Switchyard-Env;/);
@@ -67,7 +77,14 @@ test('locations keep routing.ts semantics: /api is /api and /api/..., never /api
 });
 
 test('a route ending in "/" gets an exact location for its bare path (no nginx 301), routed as routing.ts does', () => {
-  const t = render(proxy({ routes: [{ path: '/docs/', service: 'api' }, { path: '/', service: 'web' }] }));
+  const t = render(
+    proxy({
+      routes: [
+        { path: '/docs/', service: 'api' },
+        { path: '/', service: 'web' },
+      ],
+    }),
+  );
   assert.match(t, /location "\/docs\/" \{\n      proxy_pass http:\/\/sy_api_/);
   assert.match(t, /location = "\/docs" \{\n      proxy_pass http:\/\/sy_web_/);
 });
@@ -78,7 +95,14 @@ test('no "/" route: anything else is a 404 from nginx', () => {
 });
 
 test('both /api and /api/ routes do not render a duplicate location', () => {
-  const t = render(proxy({ routes: [{ path: '/api', service: 'api' }, { path: '/api/', service: 'web' }] }));
+  const t = render(
+    proxy({
+      routes: [
+        { path: '/api', service: 'api' },
+        { path: '/api/', service: 'web' },
+      ],
+    }),
+  );
   assert.equal(t.match(/location "\/api\/"/g)?.length, 1);
   assert.equal(t.match(/location = "\/api"/g)?.length, 1);
   assert.match(t, /location "\/api\/" \{\n      proxy_pass http:\/\/sy_web_/);
@@ -93,7 +117,10 @@ test('TLS: https server with cert, key and modern protocols; http answers 301 to
   assert.match(t, /ssl_certificate_key "\/srv\/app\/k\.pem";/);
   assert.match(t, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
   // Mozilla intermediate, guidelines 6.0: ECDHE + AEAD only (no DHE, no CBC), client's choice, no tickets.
-  assert.match(t, /ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;/);
+  assert.match(
+    t,
+    /ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;/,
+  );
   assert.match(t, /ssl_ecdh_curve X25519:prime256v1:secp384r1;/);
   assert.match(t, /ssl_prefer_server_ciphers off;/);
   assert.match(t, /ssl_session_tickets off;/);
@@ -122,10 +149,20 @@ test('schema: nginx defaults, https needs tls, container mode takes an image', (
   });
   assert.equal(bad.success, false);
   const msgs = bad.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-  assert.ok(!msgs.some((m) => m.startsWith('proxy.mode')), `mode: container is valid in the schema (a rule ties it to runtime: docker): ${msgs.join('\n')}`);
-  assert.ok(msgs.some((m) => /^proxy\.tls: required when listen\.https/.test(m)), msgs.join('\n'));
+  assert.ok(
+    !msgs.some((m) => m.startsWith('proxy.mode')),
+    `mode: container is valid in the schema (a rule ties it to runtime: docker): ${msgs.join('\n')}`,
+  );
+  assert.ok(
+    msgs.some((m) => /^proxy\.tls: required when listen\.https/.test(m)),
+    msgs.join('\n'),
+  );
   assert.equal(proxy({ mode: 'container' }).image, 'nginx:stable');
-  const builtin = configSchema.parse({ app: 'a', proxy: { listen: { http: 1 }, routes: [{ path: '/', service: 's' }] }, services: { s: { command: 'x', health: { path: '/' } } } });
+  const builtin = configSchema.parse({
+    app: 'a',
+    proxy: { listen: { http: 1 }, routes: [{ path: '/', service: 's' }] },
+    services: { s: { command: 'x', health: { path: '/' } } },
+  });
   assert.equal(builtin.proxy.kind, 'builtin');
 });
 
@@ -154,7 +191,10 @@ test('server_tokens off, and a keep-alive pool on every upstream of both colours
   const t = render(proxy({ keepalive: 48, upstreamKeepaliveTimeout: '3500ms' }));
   assert.match(t, /^  server_tokens off;$/m);
   assert.ok(t.indexOf('  server_tokens off;') > t.indexOf('\nhttp {\n'), 'in the http block: every server');
-  const blocks = [...t.matchAll(/^  upstream (sy_\w+) \{\n([\s\S]*?)^  \}$/gm)].map((m) => ({ name: m[1]!, body: m[2]! }));
+  const blocks = [...t.matchAll(/^  upstream (sy_\w+) \{\n([\s\S]*?)^  \}$/gm)].map((m) => ({
+    name: m[1]!,
+    body: m[2]!,
+  }));
   assert.deepEqual(blocks.map((b) => b.name).sort(), ['sy_api_blue', 'sy_api_green', 'sy_web_blue', 'sy_web_green']);
   for (const b of blocks) {
     assert.match(b.body, /^    keepalive 48;$/m, `${b.name}: the pool size from proxy.keepalive`);
@@ -165,5 +205,5 @@ test('server_tokens off, and a keep-alive pool on every upstream of both colours
   assert.match(t, /^  proxy_http_version 1\.1;$/m);
   assert.match(t, /^  proxy_set_header Connection \$connection_upgrade;$/m);
   assert.match(render(proxy()), /^    keepalive 64;$/m, 'default pool: 64');
-  assert.match(render(proxy()), /^    keepalive_timeout 4s;$/m, 'default upstream keep-alive: 4 s, below Node\'s 5 s');
+  assert.match(render(proxy()), /^    keepalive_timeout 4s;$/m, "default upstream keep-alive: 4 s, below Node's 5 s");
 });

@@ -63,7 +63,7 @@ test('on truncates in place (same inode nginx holds), off keeps the figures, on 
   }
 });
 
-test('a log truncated behind the reader\'s back starts the count again instead of reading past the end', async () => {
+test("a log truncated behind the reader's back starts the count again instead of reading past the end", async () => {
   const { f, done } = await temp();
   try {
     await watchOn(f);

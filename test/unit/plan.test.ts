@@ -12,7 +12,14 @@ const greenActiveBlueStandby = activated(blueActive, 'green', 'r2');
 const greenActiveBlueStopped = withColourStatus(greenActiveBlueStandby, 'blue', 'stopped');
 
 function facts(over: Partial<Facts>): Facts {
-  return { state: undefined, running: { blue: false, green: false }, proxyActive: undefined, currentEnv: undefined, lockHeld: false, ...over };
+  return {
+    state: undefined,
+    running: { blue: false, green: false },
+    proxyActive: undefined,
+    currentEnv: undefined,
+    lockHeld: false,
+    ...over,
+  };
 }
 
 function code(fn: () => unknown): string {
@@ -26,20 +33,30 @@ function code(fn: () => unknown): string {
 }
 
 test('deploy: state file missing -> not initialised (exit 2)', () => {
-  assert.equal(code(() => planDeploy(facts({}))), 'NOT_INITIALISED');
+  assert.equal(
+    code(() => planDeploy(facts({}))),
+    'NOT_INITIALISED',
+  );
 });
 
 test('deploy: nothing active (after down) -> not initialised', () => {
-  assert.equal(code(() => planDeploy(facts({ state: base }))), 'NOT_INITIALISED');
+  assert.equal(
+    code(() => planDeploy(facts({ state: base }))),
+    'NOT_INITIALISED',
+  );
 });
 
 test('deploy: blue active -> target green, nothing to replace', () => {
-  const p = planDeploy(facts({ state: blueActive, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: 'blue' }));
+  const p = planDeploy(
+    facts({ state: blueActive, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: 'blue' }),
+  );
   assert.deepEqual([p.from, p.target, p.replaceRunningTarget, p.notes.length], ['blue', 'green', false, 0]);
 });
 
 test('deploy: green active -> target blue', () => {
-  const p = planDeploy(facts({ state: greenActiveBlueStopped, running: { blue: false, green: true }, proxyActive: 'green' }));
+  const p = planDeploy(
+    facts({ state: greenActiveBlueStopped, running: { blue: false, green: true }, proxyActive: 'green' }),
+  );
   assert.deepEqual([p.from, p.target], ['green', 'blue']);
 });
 
@@ -56,21 +73,34 @@ test('deploy: active colour not running -> still plans, with a warning', () => {
 });
 
 test('deploy: proxy disagrees with state -> inconsistent (exit 4)', () => {
-  assert.equal(code(() => planDeploy(facts({ state: blueActive, running: { blue: true, green: true }, proxyActive: 'green' }))), 'INCONSISTENT');
+  assert.equal(
+    code(() => planDeploy(facts({ state: blueActive, running: { blue: true, green: true }, proxyActive: 'green' }))),
+    'INCONSISTENT',
+  );
 });
 
 test('rollback: state file missing / nothing deployed -> refused', () => {
-  assert.equal(code(() => planRollback(facts({}))), 'NOT_INITIALISED');
-  assert.equal(code(() => planRollback(facts({ state: blueActive, running: { blue: true, green: false } }))), 'USAGE');
+  assert.equal(
+    code(() => planRollback(facts({}))),
+    'NOT_INITIALISED',
+  );
+  assert.equal(
+    code(() => planRollback(facts({ state: blueActive, running: { blue: true, green: false } }))),
+    'USAGE',
+  );
 });
 
 test('rollback: green active, blue stopped -> start blue from its release', () => {
-  const p = planRollback(facts({ state: greenActiveBlueStopped, running: { blue: false, green: true }, proxyActive: 'green' }));
+  const p = planRollback(
+    facts({ state: greenActiveBlueStopped, running: { blue: false, green: true }, proxyActive: 'green' }),
+  );
   assert.deepEqual(p, { from: 'green', to: 'blue', release: 'r1', start: true });
 });
 
 test('rollback: green active, blue warm -> pure switch', () => {
-  const p = planRollback(facts({ state: greenActiveBlueStandby, running: { blue: true, green: true }, proxyActive: 'green' }));
+  const p = planRollback(
+    facts({ state: greenActiveBlueStandby, running: { blue: true, green: true }, proxyActive: 'green' }),
+  );
   assert.deepEqual(p, { from: 'green', to: 'blue', release: 'r1', start: false });
 });
 
@@ -79,52 +109,124 @@ test('rollback: empty state after `down` (releases remembered, nothing active) -
   const afterDown = { ...withColourStatus(greenActiveBlueStopped, 'green', 'stopped'), active: null };
   assert.equal(afterDown.colours.blue.release, 'r1');
   assert.equal(afterDown.colours.green.release, 'r2');
-  for (const running of [{ blue: false, green: false }, { blue: true, green: true }]) {
-    assert.equal(code(() => planRollback(facts({ state: afterDown, running, proxyActive: undefined, currentEnv: undefined }))), 'NOT_INITIALISED');
+  for (const running of [
+    { blue: false, green: false },
+    { blue: true, green: true },
+  ]) {
+    assert.equal(
+      code(() => planRollback(facts({ state: afterDown, running, proxyActive: undefined, currentEnv: undefined }))),
+      'NOT_INITIALISED',
+    );
   }
-  assert.equal(code(() => planRollback(facts({ state: base }))), 'NOT_INITIALISED');
+  assert.equal(
+    code(() => planRollback(facts({ state: base }))),
+    'NOT_INITIALISED',
+  );
 });
 
-test('rollback: blue active with green as the previous colour -> back to green\'s release', () => {
+test("rollback: blue active with green as the previous colour -> back to green's release", () => {
   // init (blue r1) -> deploy (green r2) -> deploy (blue r3): green keeps r2 as the rollback target.
   const blueAgain = activated(greenActiveBlueStopped, 'blue', 'r3');
   const stopped = withColourStatus(blueAgain, 'green', 'stopped');
-  const cold = planRollback(facts({ state: stopped, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: 'blue' }));
+  const cold = planRollback(
+    facts({ state: stopped, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: 'blue' }),
+  );
   assert.deepEqual(cold, { from: 'blue', to: 'green', release: 'r2', start: true });
-  const warm = planRollback(facts({ state: blueAgain, running: { blue: true, green: true }, proxyActive: 'blue', currentEnv: 'blue' }));
+  const warm = planRollback(
+    facts({ state: blueAgain, running: { blue: true, green: true }, proxyActive: 'blue', currentEnv: 'blue' }),
+  );
   assert.deepEqual(warm, { from: 'blue', to: 'green', release: 'r2', start: false });
 });
 
 test('init: refuses when a colour is active; allowed on a fresh or downed project', () => {
-  assert.equal(code(() => planInit(facts({ state: blueActive }))), 'USAGE');
+  assert.equal(
+    code(() => planInit(facts({ state: blueActive }))),
+    'USAGE',
+  );
   assert.equal(planInit(facts({})).target, 'blue');
   assert.equal(planInit(facts({ state: base })).target, 'blue');
 });
 
 test('switch: refuses a stopped colour; notices an already active one', () => {
-  assert.equal(code(() => planSwitch(facts({ state: blueActive, running: { blue: true, green: false } }), 'green')), 'USAGE');
-  const p = planSwitch(facts({ state: blueActive, running: { blue: true, green: false }, proxyActive: 'blue' }), 'blue');
+  assert.equal(
+    code(() => planSwitch(facts({ state: blueActive, running: { blue: true, green: false } }), 'green')),
+    'USAGE',
+  );
+  const p = planSwitch(
+    facts({ state: blueActive, running: { blue: true, green: false }, proxyActive: 'blue' }),
+    'blue',
+  );
   assert.equal(p.alreadyActive, true);
 });
 
 test('assess: consistent states have no problems', () => {
   assert.deepEqual(assess(facts({})), []);
-  assert.deepEqual(assess(facts({ state: blueActive, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: 'blue' })), []);
+  assert.deepEqual(
+    assess(
+      facts({ state: blueActive, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: 'blue' }),
+    ),
+    [],
+  );
   // Both running while a deploy holds the lock is expected.
-  assert.deepEqual(assess(facts({ state: blueActive, running: { blue: true, green: true }, proxyActive: 'blue', currentEnv: 'blue', lockHeld: true })), []);
+  assert.deepEqual(
+    assess(
+      facts({
+        state: blueActive,
+        running: { blue: true, green: true },
+        proxyActive: 'blue',
+        currentEnv: 'blue',
+        lockHeld: true,
+      }),
+    ),
+    [],
+  );
   // Both running when the idle one is kept warm (standby) is expected too.
-  assert.deepEqual(assess(facts({ state: greenActiveBlueStandby, running: { blue: true, green: true }, proxyActive: 'green', currentEnv: 'green' })), []);
+  assert.deepEqual(
+    assess(
+      facts({
+        state: greenActiveBlueStandby,
+        running: { blue: true, green: true },
+        proxyActive: 'green',
+        currentEnv: 'green',
+      }),
+    ),
+    [],
+  );
 });
 
 test('assess: every disagreement is named with a fix', () => {
   const cases: Array<[Partial<Facts>, RegExp]> = [
     [{ running: { blue: true, green: false } }, /state.json is missing/],
-    [{ state: blueActive, running: { blue: true, green: false }, proxyActive: 'green', currentEnv: 'blue' }, /proxy sends traffic to green/],
-    [{ state: blueActive, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: 'green' }, /\.current-env says "green"/],
-    [{ state: blueActive, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: undefined }, /\.current-env says \(missing\)/],
-    [{ state: blueActive, running: { blue: false, green: false }, proxyActive: 'blue', currentEnv: 'blue' }, /none of its services is running/],
-    [{ state: blueActive, running: { blue: true, green: true }, proxyActive: 'blue', currentEnv: 'blue' }, /both colours are running/],
-    [{ state: blueActive, running: { blue: true, green: false }, missing: { blue: ['api'], green: [] }, proxyActive: 'blue', currentEnv: 'blue' }, /blue is active but its api is not running/],
+    [
+      { state: blueActive, running: { blue: true, green: false }, proxyActive: 'green', currentEnv: 'blue' },
+      /proxy sends traffic to green/,
+    ],
+    [
+      { state: blueActive, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: 'green' },
+      /\.current-env says "green"/,
+    ],
+    [
+      { state: blueActive, running: { blue: true, green: false }, proxyActive: 'blue', currentEnv: undefined },
+      /\.current-env says \(missing\)/,
+    ],
+    [
+      { state: blueActive, running: { blue: false, green: false }, proxyActive: 'blue', currentEnv: 'blue' },
+      /none of its services is running/,
+    ],
+    [
+      { state: blueActive, running: { blue: true, green: true }, proxyActive: 'blue', currentEnv: 'blue' },
+      /both colours are running/,
+    ],
+    [
+      {
+        state: blueActive,
+        running: { blue: true, green: false },
+        missing: { blue: ['api'], green: [] },
+        proxyActive: 'blue',
+        currentEnv: 'blue',
+      },
+      /blue is active but its api is not running/,
+    ],
   ];
   for (const [f, re] of cases) {
     const problems = assess(facts(f));

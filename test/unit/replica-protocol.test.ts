@@ -39,7 +39,13 @@ test('drain: counts add up, the longest wait wins, one timeout is a timeout', ()
     { inFlight: 0, websocketsClosed: 1, timedOut: false, ms: 120, openAtStart: { requests: 2, websockets: 1 } },
     { inFlight: 1, websocketsClosed: 0, timedOut: true, ms: 2000, openAtStart: { requests: 3, websockets: 0 } },
   ]);
-  assert.deepEqual(d, { inFlight: 1, websocketsClosed: 1, timedOut: true, ms: 2000, openAtStart: { requests: 5, websockets: 1 } });
+  assert.deepEqual(d, {
+    inFlight: 1,
+    websocketsClosed: 1,
+    timedOut: true,
+    ms: 2000,
+    openAtStart: { requests: 5, websockets: 1 },
+  });
   assert.equal(mergeDrain([{ inFlight: 0, websocketsClosed: 0, timedOut: false, ms: 3 }]).timedOut, false);
 });
 
@@ -52,17 +58,25 @@ test('stats: requests, errors, failures and every latency bucket add up', () => 
   record(b.colours.green, 200, 1);
   const m = mergeStats([a, b]);
   assert.equal(m.enabled, true);
-  assert.deepEqual({ r: m.colours.blue.requests, e: m.colours.blue.errors, f: m.colours.blue.failures }, { r: 3, e: 2, f: 1 });
+  assert.deepEqual(
+    { r: m.colours.blue.requests, e: m.colours.blue.errors, f: m.colours.blue.failures },
+    { r: 3, e: 2, f: 1 },
+  );
   assert.equal(m.colours.green.requests, 1);
   assert.equal(m.colours.blue.latency[bucketIndex(1)], 1);
   assert.equal(m.colours.blue.latency[bucketIndex(2)], 1);
   assert.equal(m.colours.blue.latency[bucketIndex(30)], 1);
-  assert.equal(m.colours.blue.latency.reduce((x, y) => x + y, 0), 3);
+  assert.equal(
+    m.colours.blue.latency.reduce((x, y) => x + y, 0),
+    3,
+  );
   assert.equal(mergeStats([]).enabled, false);
 });
 
 test('errors cross the IPC channel with their code and hint; anything else stays an internal error', () => {
-  const e = fromWire(toWire(new SwitchyardError('PORT_IN_USE', 'the proxy cannot listen on 127.0.0.1:80', { hint: 'stop it' })));
+  const e = fromWire(
+    toWire(new SwitchyardError('PORT_IN_USE', 'the proxy cannot listen on 127.0.0.1:80', { hint: 'stop it' })),
+  );
   assert.ok(e instanceof SwitchyardError);
   assert.equal(e.code, 'PORT_IN_USE');
   assert.equal(e.hint, 'stop it');
@@ -72,8 +86,14 @@ test('errors cross the IPC channel with their code and hint; anything else stays
 });
 
 test('the saved snapshot keeps proxy.workers and refuses nonsense', () => {
-  const base = { listen: { host: '127.0.0.1', port: 8080 }, routes: [{ path: '/', service: 'web' }], backends: {}, active: null };
+  const base = {
+    listen: { host: '127.0.0.1', port: 8080 },
+    routes: [{ path: '/', service: 'web' }],
+    backends: {},
+    active: null,
+  };
   assert.equal(checkSnapshot({ ...base, workers: 4 }).workers, 4);
   assert.equal(checkSnapshot(base).workers, undefined);
-  for (const bad of [0, -1, 1.5, '2', 65]) assert.throws(() => checkSnapshot({ ...base, workers: bad }), /invalid proxy workers/, String(bad));
+  for (const bad of [0, -1, 1.5, '2', 65])
+    assert.throws(() => checkSnapshot({ ...base, workers: bad }), /invalid proxy workers/, String(bad));
 });

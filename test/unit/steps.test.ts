@@ -13,13 +13,18 @@ function recorder(): { reporter: Reporter; lines: string[] } {
     fail: (d) => lines.push(`fail ${title}: ${d ?? ''}`),
     skip: (d) => lines.push(`skip ${title} ${d ?? ''}`.trim()),
   });
-  return { reporter: { step: (_i, _n, title) => handle(title), info: () => {}, warn: () => {}, event: () => {} }, lines };
+  return {
+    reporter: { step: (_i, _n, title) => handle(title), info: () => {}, warn: () => {}, event: () => {} },
+    lines,
+  };
 }
 
 test('a plain error from an adapter is wrapped with the step that was running, its cause kept', async () => {
   const { reporter, lines } = recorder();
   const steps = new StepRunner(reporter, 1);
-  const cause = Object.assign(new Error('EACCES: permission denied, open /srv/app/.switchyard/releases/x'), { code: 'EACCES' });
+  const cause = Object.assign(new Error('EACCES: permission denied, open /srv/app/.switchyard/releases/x'), {
+    code: 'EACCES',
+  });
   await assert.rejects(
     steps.run('Building and starting green environment', async () => {
       throw cause;
@@ -28,12 +33,17 @@ test('a plain error from an adapter is wrapped with the step that was running, i
       assert.ok(e instanceof SwitchyardError);
       assert.equal(e.code, 'STEP_FAILED');
       assert.equal(e.exitCode, ExitCode.failed);
-      assert.equal(e.message, 'Building and starting green environment: EACCES: permission denied, open /srv/app/.switchyard/releases/x');
+      assert.equal(
+        e.message,
+        'Building and starting green environment: EACCES: permission denied, open /srv/app/.switchyard/releases/x',
+      );
       assert.equal(e.cause, cause);
       return true;
     },
   );
-  assert.deepEqual(lines, ['fail Building and starting green environment: EACCES: permission denied, open /srv/app/.switchyard/releases/x']);
+  assert.deepEqual(lines, [
+    'fail Building and starting green environment: EACCES: permission denied, open /srv/app/.switchyard/releases/x',
+  ]);
 });
 
 test('bugs, aborts, a full disk and switchyard errors are not reworded', () => {

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { bucketOf, chooseSticky, cookieFromRaw, cookieIn, hash32, headerValuesFromRaw, inCanary } from '../../src/proxy/builtin/sticky.js';
+import {
+  bucketOf,
+  chooseSticky,
+  cookieFromRaw,
+  cookieIn,
+  hash32,
+  headerValuesFromRaw,
+  inCanary,
+} from '../../src/proxy/builtin/sticky.js';
 
 function spread(keys: string[]): number[] {
   const counts = new Array<number>(100).fill(0);
@@ -33,7 +41,10 @@ describe('sticky buckets', () => {
 
   it('spreads sequential and address-like keys evenly too', () => {
     assertEven(spread(Array.from({ length: 10_000 }, (_, i) => `client-${i}`)), 'client-N');
-    assertEven(spread(Array.from({ length: 10_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.${(i * 7) & 255}`)), 'IPv4 addresses');
+    assertEven(
+      spread(Array.from({ length: 10_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.${(i * 7) & 255}`)),
+      'IPv4 addresses',
+    );
   });
 
   it('keeps a client in the split as the percentage grows', () => {
@@ -73,7 +84,10 @@ describe('cookie parsing', () => {
     const raw = ['Host', 'x', 'Cookie', 'a=1; sy_canary=', 'cookie', 'sy_canary=second', 'COOKIE', 'sy_canary=third'];
     assert.equal(cookieFromRaw(raw, 'sy_canary'), 'second');
     assert.equal(cookieFromRaw(['Host', 'x'], 'sy_canary'), undefined);
-    assert.deepEqual(headerValuesFromRaw(['X-Preview', '1', 'x-preview', '2', 'X-Other', '3'], 'x-preview'), ['1', '2']);
+    assert.deepEqual(headerValuesFromRaw(['X-Preview', '1', 'x-preview', '2', 'X-Other', '3'], 'x-preview'), [
+      '1',
+      '2',
+    ]);
   });
 });
 

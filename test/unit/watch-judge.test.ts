@@ -1,14 +1,24 @@
 /** The live watch's pure parts: stats arithmetic, the verdict under deploy.rollbackOn, and the config/CLI parsing of canary steps. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bucketIndex, diffStats, emptyColourStats, emptyStats, LATENCY_BOUNDS_MS, quantileMs, record, type ColourStats } from '../../src/proxy/stats.ts';
+import {
+  bucketIndex,
+  diffStats,
+  emptyColourStats,
+  emptyStats,
+  LATENCY_BOUNDS_MS,
+  quantileMs,
+  record,
+  type ColourStats,
+} from '../../src/proxy/stats.ts';
 import { judge } from '../../src/watch/judge.ts';
 import { parseCanarySteps, rollbackOnSchema } from '../../src/config/canary-schema.ts';
 import { configSchema } from '../../src/config/schema.ts';
 
 function stats(n: number, errorsEvery: number, ms: number | ((i: number) => number)): ColourStats {
   const s = emptyColourStats();
-  for (let i = 1; i <= n; i++) record(s, errorsEvery > 0 && i % errorsEvery === 0 ? 500 : 200, typeof ms === 'number' ? ms : ms(i));
+  for (let i = 1; i <= n; i++)
+    record(s, errorsEvery > 0 && i % errorsEvery === 0 ? 500 : 200, typeof ms === 'number' ? ms : ms(i));
   return s;
 }
 const on = (x: unknown) => rollbackOnSchema.parse(x);
@@ -33,7 +43,10 @@ test('quantiles and diffs', () => {
   b.colours.green = stats(50, 5, 3);
   const d = diffStats(b, a);
   assert.deepEqual([d.colours.green.requests, d.colours.green.errors, d.colours.blue.requests], [50, 10, 0]);
-  assert.equal(d.colours.green.latency.reduce((x, y) => x + y, 0), 50);
+  assert.equal(
+    d.colours.green.latency.reduce((x, y) => x + y, 0),
+    50,
+  );
 });
 
 test('no verdict before minRequests, whatever the errors', () => {
@@ -71,14 +84,27 @@ test('p99: relative needs a baseline and a real difference (latencyFloor); absol
 });
 
 test('rollbackOn and canary parsing', () => {
-  assert.deepEqual(on({ errorRate: '2.5%', p99: '1.5x' }), { errorRate: 0.025, p99: { factor: 1.5 }, minRequests: 100, latencyFloor: 25 });
+  assert.deepEqual(on({ errorRate: '2.5%', p99: '1.5x' }), {
+    errorRate: 0.025,
+    p99: { factor: 1.5 },
+    minRequests: 100,
+    latencyFloor: 25,
+  });
   assert.deepEqual(on({ errorRate: 5, p99: '2s', minRequests: 20 }).p99, { ms: 2000 });
-  for (const bad of [{}, { errorRate: '200%' }, { errorRate: '2' + '%%' }, { p99: '0.5x' }, { p99: 'fast' }, { errorRate: '2%', minRequests: 0 }]) {
+  for (const bad of [
+    {},
+    { errorRate: '200%' },
+    { errorRate: '2' + '%%' },
+    { p99: '0.5x' },
+    { p99: 'fast' },
+    { errorRate: '2%', minRequests: 0 },
+  ]) {
     assert.equal(rollbackOnSchema.safeParse(bad).success, false, JSON.stringify(bad));
   }
   assert.deepEqual(parseCanarySteps('10,50,100').steps, [10, 50, 100]);
   assert.deepEqual(parseCanarySteps('100').steps, [100]);
-  for (const bad of ['50,10,100', '10,50', '0,100', '10,,100', '10;100', '', '10,100,100', '1e1,100']) assert.ok(parseCanarySteps(bad).error, bad);
+  for (const bad of ['50,10,100', '10,50', '0,100', '10,,100', '10;100', '', '10,100,100', '1e1,100'])
+    assert.ok(parseCanarySteps(bad).error, bad);
   const cfg = configSchema.safeParse({
     app: 'a',
     proxy: { listen: { http: 8080, preview: 8080 }, routes: [{ path: '/', service: 'web' }] },
@@ -103,5 +129,8 @@ test('moving clients back after a failed verdict survives a proxy that died at t
   const never = async () => {
     throw new Error('still unreachable');
   };
-  await assert.rejects(moveBack(never, { revive: async () => 'restarted', onRevived: () => {} }, performance.now()), /still unreachable/);
+  await assert.rejects(
+    moveBack(never, { revive: async () => 'restarted', onRevived: () => {} }, performance.now()),
+    /still unreachable/,
+  );
 });

@@ -37,7 +37,10 @@ async function openStore() {
   }
   // The service runs inside a release snapshot (.switchyard/releases/<id>/api), so a relative
   // STORE_PATH is taken from the project folder switchyard tells us, not from our cwd.
-  const file = path.resolve(process.env.SWITCHYARD_PROJECT_DIR ?? process.cwd(), process.env.STORE_PATH ?? './data/store.json');
+  const file = path.resolve(
+    process.env.SWITCHYARD_PROJECT_DIR ?? process.cwd(),
+    process.env.STORE_PATH ?? './data/store.json',
+  );
   const { createJsonStore } = await import('./store-json.mjs');
   return createJsonStore(file);
 }
@@ -76,7 +79,13 @@ const validEmail = (e) => typeof e === 'string' && /^[^\s@]+@[^\s@]+$/.test(e) &
 
 const routes = {
   'GET /api/health': async (req, res) =>
-    send(res, 200, { status: 'ok', store: store.kind, database: await store.status(), environment: ENVIRONMENT, version: VERSION }),
+    send(res, 200, {
+      status: 'ok',
+      store: store.kind,
+      database: await store.status(),
+      environment: ENVIRONMENT,
+      version: VERSION,
+    }),
   'POST /api/auth/request-code': async (req, res) => {
     const { email } = await readJson(req);
     if (!validEmail(email)) return send(res, 400, { error: 'a valid email is required' });
@@ -105,11 +114,18 @@ const routes = {
     res.on('close', () => clearTimeout(t));
   },
   'GET /api/events': (req, res) => {
-    res.writeHead(200, { ...CORS, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-app-version': VERSION });
+    res.writeHead(200, {
+      ...CORS,
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'x-app-version': VERSION,
+    });
     let n = 0;
     const tick = () => {
       n++;
-      res.write(`id: ${n}\nevent: tick\ndata: ${JSON.stringify({ n, environment: ENVIRONMENT, version: VERSION })}\n\n`);
+      res.write(
+        `id: ${n}\nevent: tick\ndata: ${JSON.stringify({ n, environment: ENVIRONMENT, version: VERSION })}\n\n`,
+      );
       if (n >= 5) return res.end();
       timer = setTimeout(tick, 200);
     };
@@ -124,7 +140,8 @@ const server = http.createServer(async (req, res) => {
     res.writeHead(204, CORS);
     return res.end();
   }
-  if (FAIL_EVERY && req.method === 'GET' && url.pathname !== '/api/health' && ++gets % FAIL_EVERY === 0) return send(res, 500, { error: 'injected failure (FAIL_EVERY)' });
+  if (FAIL_EVERY && req.method === 'GET' && url.pathname !== '/api/health' && ++gets % FAIL_EVERY === 0)
+    return send(res, 500, { error: 'injected failure (FAIL_EVERY)' });
   const handler = routes[`${req.method} ${url.pathname}`];
   try {
     if (handler) return await handler(req, res, url);
@@ -137,7 +154,9 @@ const server = http.createServer(async (req, res) => {
 
 const PORT = Number(process.env.PORT ?? 5000);
 const HOST = process.env.HOST ?? '127.0.0.1';
-server.listen(PORT, HOST, () => console.log(`api ${VERSION} (${ENVIRONMENT}) listening on ${HOST}:${PORT}, store ${store.describe()}`));
+server.listen(PORT, HOST, () =>
+  console.log(`api ${VERSION} (${ENVIRONMENT}) listening on ${HOST}:${PORT}, store ${store.describe()}`),
+);
 // Creates the tables (postgres) in the background: a database that is down does not stop the API,
 // /api/health says `database: disconnected` and every request tries again.
 void store.init();
@@ -145,7 +164,12 @@ void store.init();
 // Graceful stop: finish in-flight requests, then exit; bounded so a stuck client cannot hold us.
 function shutdown(sig) {
   console.log(`api: ${sig}, closing`);
-  server.close(() => store.close().then(() => process.exit(0), () => process.exit(0)));
+  server.close(() =>
+    store.close().then(
+      () => process.exit(0),
+      () => process.exit(0),
+    ),
+  );
   server.closeIdleConnections();
   setTimeout(() => process.exit(0), 10_000).unref();
 }

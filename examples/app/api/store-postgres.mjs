@@ -46,7 +46,9 @@ function loadDriver() {
     return require('./vendor/pg.cjs');
   } catch (e) {
     if (e.code !== 'MODULE_NOT_FOUND') throw e;
-    throw new Error('vendor/pg.cjs is missing: run `npm run build` in the switchyard repository (scripts/bundle-example.mjs bundles the PostgreSQL driver)');
+    throw new Error(
+      'vendor/pg.cjs is missing: run `npm run build` in the switchyard repository (scripts/bundle-example.mjs bundles the PostgreSQL driver)',
+    );
   }
 }
 
@@ -84,7 +86,10 @@ export function createPostgresStore(url) {
       await client.query('COMMIT');
       return out;
     } catch (e) {
-      broken = await client.query('ROLLBACK').then(() => undefined, (re) => re);
+      broken = await client.query('ROLLBACK').then(
+        () => undefined,
+        (re) => re,
+      );
       throw e;
     } finally {
       // A connection whose ROLLBACK failed is not trusted again: release(err) closes it.
@@ -110,7 +115,10 @@ export function createPostgresStore(url) {
     if (status === lastStatus) return;
     lastStatus = status;
     if (status === 'connected') console.log(`api: database ${where} connected`);
-    else console.error(`api: database ${where} not reachable (${e?.message ?? 'unknown error'}); retrying on every request`);
+    else
+      console.error(
+        `api: database ${where} not reachable (${e?.message ?? 'unknown error'}); retrying on every request`,
+      );
   };
 
   return {
@@ -152,9 +160,15 @@ export function createPostgresStore(url) {
       return tx(async (c) => {
         const now = new Date();
         // Only a matching, unexpired code is consumed; a wrong guess leaves it in place (as the JSON store).
-        const used = await c.query('DELETE FROM login_codes WHERE email = $1 AND code = $2 AND expires_at >= $3 RETURNING email', [email, code, now]);
+        const used = await c.query(
+          'DELETE FROM login_codes WHERE email = $1 AND code = $2 AND expires_at >= $3 RETURNING email',
+          [email, code, now],
+        );
         if (used.rowCount === 0) return undefined;
-        await c.query('INSERT INTO users (email, created_at) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING', [email, now]);
+        await c.query('INSERT INTO users (email, created_at) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING', [
+          email,
+          now,
+        ]);
         const { rows } = await c.query('SELECT email, created_at FROM users WHERE email = $1', [email]);
         await c.query('INSERT INTO tokens (token, email, created_at) VALUES ($1, $2, $3)', [token, email, now]);
         return toUser(rows[0]);
@@ -162,7 +176,10 @@ export function createPostgresStore(url) {
     },
     session: async (token) => {
       await ready();
-      const { rows } = await pool.query('SELECT u.email, u.created_at FROM tokens t JOIN users u ON u.email = t.email WHERE t.token = $1', [token]);
+      const { rows } = await pool.query(
+        'SELECT u.email, u.created_at FROM tokens t JOIN users u ON u.email = t.email WHERE t.token = $1',
+        [token],
+      );
       return rows.length ? { user: toUser(rows[0]) } : undefined;
     },
     close: () => pool.end(),

@@ -13,7 +13,11 @@ export function registerHealth(program: Command, setExit: SetExit): void {
     .command('health')
     .description('Run the five health levels against a colour, one line each; exit 0 only if all pass.')
     .argument('<colour>', 'blue or green', parseColour)
-    .option('--timeout <seconds>', 'keep polling up to this long for the colour to become healthy (default: check once)', parseSeconds)
+    .option(
+      '--timeout <seconds>',
+      'keep polling up to this long for the colour to become healthy (default: check once)',
+      parseSeconds,
+    )
     .action(async (colour: Colour, o: { timeout?: number }, cmd: Command) => {
       const { engine: e, render } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
       const input = {
@@ -28,10 +32,17 @@ export function registerHealth(program: Command, setExit: SetExit): void {
       const result =
         o.timeout === undefined
           ? await checkOnce(input).then((levels) => ({ ok: levels.every((l) => l.ok || l.skipped), levels }))
-          : await waitHealthy({ ...input, timeoutMs: o.timeout, intervalMs: e.loaded.config.checks.interval, healthyAfter: 1 });
+          : await waitHealthy({
+              ...input,
+              timeoutMs: o.timeout,
+              intervalMs: e.loaded.config.checks.interval,
+              healthyAfter: 1,
+            });
       for (const l of result.levels) {
         render.event('health', { colour, ...l });
-        render.info(`${l.skipped ? '–' : l.ok ? '✓' : '✗'} level ${l.level} ${l.name}${l.detail ? ': ' + l.detail : ''}`);
+        render.info(
+          `${l.skipped ? '–' : l.ok ? '✓' : '✗'} level ${l.level} ${l.name}${l.detail ? ': ' + l.detail : ''}`,
+        );
       }
       render.info(result.ok ? `${colour} is healthy` : `${colour} is NOT healthy`);
       if (!result.ok) setExit(ExitCode.failed);
@@ -45,7 +56,13 @@ export function registerSmoke(program: Command, setExit: SetExit): void {
     .argument('<colour>', 'blue or green', parseColour)
     .action(async (colour: Colour, _o: unknown, cmd: Command) => {
       const { engine: e, render } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
-      const result = await runSmoke({ config: e.loaded.config, colour, endpoints: await e.runtime.endpoints(colour), projectDir: e.paths.root, signal: e.signal });
+      const result = await runSmoke({
+        config: e.loaded.config,
+        colour,
+        endpoints: await e.runtime.endpoints(colour),
+        projectDir: e.paths.root,
+        signal: e.signal,
+      });
       for (const s of result.steps) {
         render.event('smoke', { colour, ...s });
         render.info(`${s.ok ? '✓' : '✗'} ${s.name}${s.detail ? ': ' + s.detail : ''}`);

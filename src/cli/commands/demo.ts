@@ -31,7 +31,9 @@ const exampleDir = () => path.join(packageRoot(), 'examples', 'app');
 export function registerDemo(program: Command, setExit: SetExit): void {
   program
     .command('demo')
-    .description('The whole cycle on the example app in a temp folder: init blue, deploy a new version to green under load, roll back, down.')
+    .description(
+      'The whole cycle on the example app in a temp folder: init blue, deploy a new version to green under load, roll back, down.',
+    )
     .option('--keep', 'keep the temp folder (and print its path) instead of deleting it')
     .option('--requests <n>', 'upper bound on requests the background load sends', parseCount, 100_000)
     .action(async (o: { keep?: boolean; requests: number }, cmd: Command) => {
@@ -50,7 +52,13 @@ export function registerDemo(program: Command, setExit: SetExit): void {
         const origin = publicBase(loaded.config);
         // Loaded here only: the load generator brings undici, which no other command needs.
         const { startLoad } = await import('../../load/load.js');
-        const load = startLoad({ origin, path: '/api/health', connections: 8, maxRequests: o.requests, maxMs: 120_000 });
+        const load = startLoad({
+          origin,
+          path: '/api/health',
+          connections: 8,
+          maxRequests: o.requests,
+          maxMs: 120_000,
+        });
         render.info(`\nbackground load: 8 keep-alive connections to ${origin}/api/health`);
         for (const svc of ['api', 'frontend']) await fs.writeFile(path.join(dir, svc, 'VERSION'), '2.0.0\n');
         render.info('\n== switchyard deploy --auto-switch (version 2.0.0) ==');
@@ -58,8 +66,20 @@ export function registerDemo(program: Command, setExit: SetExit): void {
         render.info('\n== switchyard rollback --force ==');
         await rollback(e, { force: true });
         const totals = await load.stop();
-        render.event('load', { sent: totals.sent, ok: totals.ok, failed: totals.failed, byColour: totals.byColour, errors: totals.errors, ms: totals.ms });
-        render.info(`\nload: ${totals.sent} requests sent, ${totals.ok} ok, failed: ${totals.failed}` + `  (by colour: ${Object.entries(totals.byColour).map(([c, n]) => `${c} ${n}`).join(', ')})`);
+        render.event('load', {
+          sent: totals.sent,
+          ok: totals.ok,
+          failed: totals.failed,
+          byColour: totals.byColour,
+          errors: totals.errors,
+          ms: totals.ms,
+        });
+        render.info(
+          `\nload: ${totals.sent} requests sent, ${totals.ok} ok, failed: ${totals.failed}` +
+            `  (by colour: ${Object.entries(totals.byColour)
+              .map(([c, n]) => `${c} ${n}`)
+              .join(', ')})`,
+        );
         if (totals.failed > 0) {
           render.warn(`failed requests: ${JSON.stringify(totals.errors)}`);
           setExit(ExitCode.failed);
@@ -67,7 +87,8 @@ export function registerDemo(program: Command, setExit: SetExit): void {
       } finally {
         render.info('\n== switchyard down ==');
         let stopped = true;
-        for (const line of await down(e).catch((err) => ((stopped = false), [`down failed: ${String(err)}`]))) render.info(line);
+        for (const line of await down(e).catch((err) => ((stopped = false), [`down failed: ${String(err)}`])))
+          render.info(line);
         if (!stopped) {
           // Its pid files are the only way to find what still runs: keep the folder, fail the demo.
           render.warn(`kept ${dir}: run \`switchyard down\` there (SWITCHYARD_PORT=${port}) to stop what is left`);

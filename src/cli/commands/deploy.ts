@@ -19,10 +19,21 @@ export function registerDeploy(program: Command, _setExit: SetExit): void {
     .option('--keep-old', 'leave the old colour running after the switch (and a failed target, for debugging)')
     .option('--pull', 'run `git pull --ff-only` in the project before building')
     .option('--ref <ref>', 'deploy this git commit or tag (the working tree is not touched)')
-    .option('--canary <steps>', 'shift traffic in steps, e.g. 10,50,100 (percent of clients on the new colour; sticky per client)', parseCanary)
-    .option('--step-wait <duration>', 'how long each canary step lasts, e.g. 60s (default deploy.stepWait)', parseSeconds)
+    .option(
+      '--canary <steps>',
+      'shift traffic in steps, e.g. 10,50,100 (percent of clients on the new colour; sticky per client)',
+      parseCanary,
+    )
+    .option(
+      '--step-wait <duration>',
+      'how long each canary step lasts, e.g. 60s (default deploy.stepWait)',
+      parseSeconds,
+    )
     .option('--force-unlock', 'clear a stale lock left by a command that died')
-    .option('--recover', 'first finish or undo an operation that was interrupted (what `switchyard recover` does), without asking')
+    .option(
+      '--recover',
+      'first finish or undo an operation that was interrupted (what `switchyard recover` does), without asking',
+    )
     .addHelpText(
       'after',
       '\nWith deploy.rollbackOn set, each canary step and the first deploy.watch (60 s) after the full switch are watched:\n' +

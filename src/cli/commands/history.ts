@@ -22,7 +22,9 @@ export function registerHistory(program: Command, _setExit: SetExit): void {
       if (records.length === 0) return render.info('no history yet');
       for (const r of records) {
         const move = `${r.from ?? '-'} -> ${r.to ?? '-'}`;
-        render.info(`${r.time}  ${r.type.padEnd(8)} ${move.padEnd(15)} ${r.result.padEnd(8)} ${(r.ms / 1000).toFixed(1).padStart(6)}s  ${r.release ?? ''}  ${r.who}${r.reason ? `\n    ${r.reason}` : ''}`);
+        render.info(
+          `${r.time}  ${r.type.padEnd(8)} ${move.padEnd(15)} ${r.result.padEnd(8)} ${(r.ms / 1000).toFixed(1).padStart(6)}s  ${r.release ?? ''}  ${r.who}${r.reason ? `\n    ${r.reason}` : ''}`,
+        );
       }
     });
 }

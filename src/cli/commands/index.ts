@@ -17,6 +17,26 @@ import { registerMaintenance, registerPreview } from './traffic.js';
 import type { Register, SetExit } from './register.js';
 
 export function registerCommands(program: Command, setExit: SetExit): void {
-  const all: Register[] = [registerInit, registerDeploy, registerRollback, registerRecover, registerSwitch, registerPreview, registerMaintenance, registerHealth, registerSmoke, registerStatus, registerHistory, registerLogs, registerBackup, registerBackups, registerRestore, registerDown, registerDemo, registerProxy, registerReap];
+  const all: Register[] = [
+    registerInit,
+    registerDeploy,
+    registerRollback,
+    registerRecover,
+    registerSwitch,
+    registerPreview,
+    registerMaintenance,
+    registerHealth,
+    registerSmoke,
+    registerStatus,
+    registerHistory,
+    registerLogs,
+    registerBackup,
+    registerBackups,
+    registerRestore,
+    registerDown,
+    registerDemo,
+    registerProxy,
+    registerReap,
+  ];
   for (const register of all) register(program, setExit);
 }

@@ -33,11 +33,18 @@ export function registerLogs(program: Command, _setExit: SetExit): void {
       const redact = makeRedactor(e.loaded.secrets);
       const names = Object.keys(e.loaded.config.services);
       if (service && !names.includes(service)) {
-        throw new SwitchyardError('USAGE', `no service named ${JSON.stringify(service)}`, { hint: `services: ${names.join(', ')}` });
+        throw new SwitchyardError('USAGE', `no service named ${JSON.stringify(service)}`, {
+          hint: `services: ${names.join(', ')}`,
+        });
       }
       if (e.runtime.logs) {
         // The runtime keeps the output itself (docker): stream it from there, until Ctrl-C with -f.
-        await e.runtime.logs(colour, service ? [service] : names, { follow: !!o.follow, signal: interrupt.signal }, (l) => process.stdout.write(`${redact(l)}\n`));
+        await e.runtime.logs(
+          colour,
+          service ? [service] : names,
+          { follow: !!o.follow, signal: interrupt.signal },
+          (l) => process.stdout.write(`${redact(l)}\n`),
+        );
         return;
       }
       const files = (service ? [service] : names).map((s) => ({ s, file: e.paths.serviceLog(colour, s), at: 0 }));

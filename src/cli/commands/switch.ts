@@ -14,7 +14,11 @@ export function registerSwitch(program: Command, _setExit: SetExit): void {
     )
     .argument('<colour>', 'blue or green', parseColour)
     .option('-f, --force', 'switch even if the colour fails its health check; also repairs state.json/.current-env')
-    .option('-w, --weight <percent>', 'send this share of clients (0-100) to the colour; 100 = all, 0 = end the split', parseWeight)
+    .option(
+      '-w, --weight <percent>',
+      'send this share of clients (0-100) to the colour; 100 = all, 0 = end the split',
+      parseWeight,
+    )
     .option('--force-unlock', 'clear a stale lock left by a command that died')
     .action(async (colour: Colour, o: { force?: boolean; forceUnlock?: boolean; weight?: number }, cmd: Command) => {
       const { engine } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());

@@ -16,12 +16,17 @@ function parseOnOff(v: string): boolean {
 export function registerMaintenance(program: Command, _setExit: SetExit): void {
   program
     .command('maintenance')
-    .description('Turn maintenance mode on or off: the proxy answers 503 with a page and Retry-After to everyone except proxy.maintenance.allow. No reload, no restart; `status` shows it.')
+    .description(
+      'Turn maintenance mode on or off: the proxy answers 503 with a page and Retry-After to everyone except proxy.maintenance.allow. No reload, no restart; `status` shows it.',
+    )
     .argument('<on|off>', 'on or off', parseOnOff)
     .option('-m, --message <text>', 'the text of the maintenance page (HTML-escaped; default: a generic notice)')
     .action(async (on: boolean, o: { message?: string }, cmd: Command) => {
       const { engine } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
-      if (!on && o.message !== undefined) throw new SwitchyardError('USAGE', '--message goes with "on"', { hint: 'switchyard maintenance on --message "..."' });
+      if (!on && o.message !== undefined)
+        throw new SwitchyardError('USAGE', '--message goes with "on"', {
+          hint: 'switchyard maintenance on --message "..."',
+        });
       const r = await maintenance(engine, on, o.message);
       engine.reporter.info(
         r.on
@@ -35,7 +40,9 @@ export function registerMaintenance(program: Command, _setExit: SetExit): void {
 export function registerPreview(program: Command, _setExit: SetExit): void {
   program
     .command('preview')
-    .description('Make a running, inactive colour reachable through the proxy: on the preview listener (proxy.listen.preview) and, where configured, with the preview header or cookie. Users see nothing of it.')
+    .description(
+      'Make a running, inactive colour reachable through the proxy: on the preview listener (proxy.listen.preview) and, where configured, with the preview header or cookie. Users see nothing of it.',
+    )
     .argument('<colour>', 'blue or green (not the live one)', parseColour)
     .action(async (colour: Colour, _o: unknown, cmd: Command) => {
       const { engine } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());

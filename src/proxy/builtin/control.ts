@@ -36,10 +36,16 @@ function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
       try {
         v = text === '' ? {} : JSON.parse(text);
       } catch (e) {
-        reject(new SwitchyardError('PROXY_FAILED', `invalid control request: the body is not JSON (${e instanceof Error ? e.message : String(e)})`));
+        reject(
+          new SwitchyardError(
+            'PROXY_FAILED',
+            `invalid control request: the body is not JSON (${e instanceof Error ? e.message : String(e)})`,
+          ),
+        );
         return;
       }
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) reject(new SwitchyardError('PROXY_FAILED', 'invalid control request: expected a JSON object'));
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        reject(new SwitchyardError('PROXY_FAILED', 'invalid control request: expected a JSON object'));
       else resolve(v as Record<string, unknown>);
     });
     req.on('error', reject);
@@ -52,11 +58,16 @@ function send(res: http.ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
-async function handle(proxy: ProxyControl, req: http.IncomingMessage, onShutdown: () => void): Promise<[number, unknown]> {
+async function handle(
+  proxy: ProxyControl,
+  req: http.IncomingMessage,
+  onShutdown: () => void,
+): Promise<[number, unknown]> {
   const route = `${req.method} ${req.url}`;
   if (route === 'GET /status') return [200, await proxy.status()];
   if (route === 'GET /stats') return [200, await proxy.stats()];
-  if (req.method !== 'POST') return [404, { error: { code: 'PROXY_FAILED', message: `unknown control call ${route}` } }];
+  if (req.method !== 'POST')
+    return [404, { error: { code: 'PROXY_FAILED', message: `unknown control call ${route}` } }];
   const body = await readBody(req);
   switch (req.url) {
     case '/configure':
@@ -77,7 +88,11 @@ async function handle(proxy: ProxyControl, req: http.IncomingMessage, onShutdown
       return [200, { ok: true }];
     case '/maintenance':
       if (body.on === false) await proxy.setMaintenance({ on: false });
-      else await proxy.setMaintenance({ on: body.on as never, ...(body.message === undefined ? {} : { message: body.message as never }) });
+      else
+        await proxy.setMaintenance({
+          on: body.on as never,
+          ...(body.message === undefined ? {} : { message: body.message as never }),
+        });
       return [200, { ok: true }];
     case '/watch':
       await proxy.setWatch(body.on as never);
@@ -94,13 +109,20 @@ async function handle(proxy: ProxyControl, req: http.IncomingMessage, onShutdown
 }
 
 /** Listens on `socketPath` (which must not exist) and restricts it to the owner right away. */
-export async function startControlServer(socketPath: string, proxy: ProxyControl, onShutdown: () => void): Promise<http.Server> {
+export async function startControlServer(
+  socketPath: string,
+  proxy: ProxyControl,
+  onShutdown: () => void,
+): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     handle(proxy, req, onShutdown).then(
       ([status, value]) => send(res, status, value),
       (err: unknown) => {
         if (isSwitchyardError(err)) send(res, 400, { error: { code: err.code, message: err.message, hint: err.hint } });
-        else send(res, 500, { error: { code: 'PROXY_FAILED', message: err instanceof Error ? err.message : String(err) } });
+        else
+          send(res, 500, {
+            error: { code: 'PROXY_FAILED', message: err instanceof Error ? err.message : String(err) },
+          });
       },
     );
   });

@@ -36,7 +36,11 @@ async function clearStaleSocket(socketPath: string): Promise<void> {
 }
 
 /** What serves traffic: one ProxyServer in this process, or workers controlled from it. */
-type Served = ProxyControl & { readonly address: Listen; readonly previewAddress: Listen | undefined; close(graceMs: number): Promise<void> };
+type Served = ProxyControl & {
+  readonly address: Listen;
+  readonly previewAddress: Listen | undefined;
+  close(graceMs: number): Promise<void>;
+};
 
 export interface DaemonOptions {
   /** Resolves with the bound address once serving (tests use it with port 0). */
@@ -49,7 +53,9 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
   const paths = projectPaths(projectDir);
   const snap = await loadSnapshot(paths.proxyState);
   if (snap === undefined) {
-    throw new SwitchyardError('PROXY_FAILED', `no proxy state at ${paths.proxyState}`, { hint: 'start the proxy through `switchyard init` or `switchyard deploy`' });
+    throw new SwitchyardError('PROXY_FAILED', `no proxy state at ${paths.proxyState}`, {
+      hint: 'start the proxy through `switchyard init` or `switchyard deploy`',
+    });
   }
   await fs.mkdir(path.dirname(paths.proxySocket), { recursive: true, mode: 0o700 });
   await fs.mkdir(path.dirname(paths.proxyPid), { recursive: true, mode: 0o700 });
@@ -69,7 +75,12 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
   // proxy.workers > 1: this process forks the workers that serve, and only controls them.
   const proxy: Served =
     workers > 1
-      ? await ProxyReplicas.start(workers, { exec: selfScript(['proxy', '--project', paths.root]), persist, log, onGiveUp: (why) => stop(why) })
+      ? await ProxyReplicas.start(workers, {
+          exec: selfScript(['proxy', '--project', paths.root]),
+          persist,
+          log,
+          onGiveUp: (why) => stop(why),
+        })
       : await ProxyServer.start(snap, { persist });
   const onSignal = (sig: NodeJS.Signals) => stop(sig);
   process.on('SIGTERM', onSignal);
@@ -89,7 +100,9 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
       snap.maintenance ? ', maintenance on' : '',
     ].join('');
     const procs = proxy instanceof ProxyReplicas ? `, ${workers} workers (pids ${proxy.pids.join(', ')})` : '';
-    log(`listening on ${a.host}:${a.port}, active ${snap.active ?? 'none'}${extras}${procs}, control ${paths.proxySocket}`);
+    log(
+      `listening on ${a.host}:${a.port}, active ${snap.active ?? 'none'}${extras}${procs}, control ${paths.proxySocket}`,
+    );
     opts.onReady?.(proxy);
     if (opts.signal?.aborted) stop('abort');
     const why = await stopped;
@@ -99,7 +112,8 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     opts.signal?.removeEventListener('abort', onAbort);
-    const controlClosed = control === undefined ? Promise.resolve() : new Promise<void>((r) => control!.close(() => r()));
+    const controlClosed =
+      control === undefined ? Promise.resolve() : new Promise<void>((r) => control!.close(() => r()));
     control?.closeAllConnections();
     await proxy.close(SHUTDOWN_GRACE_MS);
     await controlClosed;
@@ -122,11 +136,21 @@ interface OrphanWatch {
  * would hold the public port for ever. It checks both every ORPHAN_CHECK_MS and, when either is
  * gone, stops as on SIGTERM: in-flight requests finish (SHUTDOWN_GRACE_MS), then the port is free.
  */
-async function watchForOrphaning(root: string, socketPath: string, orphaned: (why: string) => void): Promise<OrphanWatch> {
+async function watchForOrphaning(
+  root: string,
+  socketPath: string,
+  orphaned: (why: string) => void,
+): Promise<OrphanWatch> {
   const own = await fs.stat(socketPath);
   let busy = false;
   const check = async (): Promise<string | undefined> => {
-    if (!(await fs.stat(root).then((st) => st.isDirectory(), () => false))) return `the project folder ${root} is gone`;
+    if (
+      !(await fs.stat(root).then(
+        (st) => st.isDirectory(),
+        () => false,
+      ))
+    )
+      return `the project folder ${root} is gone`;
     const now = await fs.stat(socketPath).catch(() => undefined);
     if (now === undefined) return `the control socket ${socketPath} is gone`;
     if (now.ino !== own.ino || now.dev !== own.dev) return `the control socket ${socketPath} was replaced`;
@@ -160,10 +184,16 @@ async function saveState(file: string, snap: ProxySnapshot): Promise<void> {
   } catch (err) {
     const dir = path.dirname(file);
     const full = diskFullCause(err) !== undefined;
-    throw new SwitchyardError('PROXY_FAILED', `the proxy could not save its state in ${dir}: ${full ? 'the disk is full (' : ''}${errorMessage(err)}${full ? ')' : ''}; it kept routing as before`, {
-      cause: err,
-      hint: full ? `free space on the disk that holds ${dir} (see \`df -h ${dir}\`), then run the command again` : `check that ${dir} is writable and ${file} is a regular file, then run the command again`,
-    });
+    throw new SwitchyardError(
+      'PROXY_FAILED',
+      `the proxy could not save its state in ${dir}: ${full ? 'the disk is full (' : ''}${errorMessage(err)}${full ? ')' : ''}; it kept routing as before`,
+      {
+        cause: err,
+        hint: full
+          ? `free space on the disk that holds ${dir} (see \`df -h ${dir}\`), then run the command again`
+          : `check that ${dir} is writable and ${file} is a regular file, then run the command again`,
+      },
+    );
   }
 }
 

@@ -38,12 +38,18 @@ function checkPreviewMatch(v: unknown): PreviewMatch | null {
   if (v === null) return null;
   if (!isObject(v)) fail('features.previewMatch: expected { header?, cookie?, token } or null');
   if (v.header === undefined && v.cookie === undefined) fail('features.previewMatch: expected a header or a cookie');
-  if (v.header !== undefined && (typeof v.header !== 'string' || !HEADER.test(v.header))) fail('features.previewMatch.header: expected a header name');
-  if (v.cookie !== undefined && (typeof v.cookie !== 'string' || !TOKEN.test(v.cookie))) fail('features.previewMatch.cookie: expected a cookie name');
+  if (v.header !== undefined && (typeof v.header !== 'string' || !HEADER.test(v.header)))
+    fail('features.previewMatch.header: expected a header name');
+  if (v.cookie !== undefined && (typeof v.cookie !== 'string' || !TOKEN.test(v.cookie)))
+    fail('features.previewMatch.cookie: expected a cookie name');
   if (typeof v.token !== 'string' || !PREVIEW_TOKEN.test(v.token) || /[;,"\\]/.test(v.token)) {
     fail('features.previewMatch.token: expected 1-200 printable ASCII characters without spaces, ; , " or \\');
   }
-  return { ...(v.header === undefined ? {} : { header: v.header as string }), ...(v.cookie === undefined ? {} : { cookie: v.cookie as string }), token: v.token };
+  return {
+    ...(v.header === undefined ? {} : { header: v.header as string }),
+    ...(v.cookie === undefined ? {} : { cookie: v.cookie as string }),
+    token: v.token,
+  };
 }
 
 export function checkFeatures(v: unknown): ProxyFeatures {
@@ -52,21 +58,40 @@ export function checkFeatures(v: unknown): ProxyFeatures {
   if (v.preview !== null) {
     const p = v.preview;
     // Port 0 (any free port) is accepted for tests that run the server in-process.
-    if (!isObject(p) || typeof p.host !== 'string' || p.host === '' || typeof p.port !== 'number' || !Number.isInteger(p.port) || p.port < 0 || p.port > 65535) {
+    if (
+      !isObject(p) ||
+      typeof p.host !== 'string' ||
+      p.host === '' ||
+      typeof p.port !== 'number' ||
+      !Number.isInteger(p.port) ||
+      p.port < 0 ||
+      p.port > 65535
+    ) {
       fail('features.preview: expected { host, port } or null');
     }
     preview = { host: p.host, port: p.port as number };
   }
   if (v.sticky !== 'cookie' && v.sticky !== 'address') fail('features.sticky: expected "cookie" or "address"');
-  if (typeof v.stickyCookie !== 'string' || !TOKEN.test(v.stickyCookie)) fail('features.stickyCookie: expected a cookie name');
-  if (!Array.isArray(v.maintenanceAllow) || v.maintenanceAllow.length > 10_000) fail('features.maintenanceAllow: expected a list of addresses');
+  if (typeof v.stickyCookie !== 'string' || !TOKEN.test(v.stickyCookie))
+    fail('features.stickyCookie: expected a cookie name');
+  if (!Array.isArray(v.maintenanceAllow) || v.maintenanceAllow.length > 10_000)
+    fail('features.maintenanceAllow: expected a list of addresses');
   const allow = v.maintenanceAllow.map((a, i) => {
-    if (typeof a !== 'string' || parseIpOrCidr(a) === undefined) fail(`features.maintenanceAllow #${i + 1}: expected an IP address or a CIDR block`);
+    if (typeof a !== 'string' || parseIpOrCidr(a) === undefined)
+      fail(`features.maintenanceAllow #${i + 1}: expected an IP address or a CIDR block`);
     return a;
   });
   const r = v.retryAfterS;
-  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1 || r > MAX_RETRY_AFTER_S) fail('features.retryAfterS: expected whole seconds >= 1');
-  return { preview, previewMatch: checkPreviewMatch(v.previewMatch), sticky: v.sticky, stickyCookie: v.stickyCookie, maintenanceAllow: allow, retryAfterS: r };
+  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1 || r > MAX_RETRY_AFTER_S)
+    fail('features.retryAfterS: expected whole seconds >= 1');
+  return {
+    preview,
+    previewMatch: checkPreviewMatch(v.previewMatch),
+    sticky: v.sticky,
+    stickyCookie: v.stickyCookie,
+    maintenanceAllow: allow,
+    retryAfterS: r,
+  };
 }
 
 export function checkCanary(v: unknown): Canary | null {

@@ -43,7 +43,13 @@ export function plainResponse(res: ServerResponse, status: number, text: string,
 }
 
 function tooLarge(res: ServerResponse, max: number, colour: Colour): void {
-  plainResponse(res, 413, `Payload Too Large: the request body is larger than ${max} bytes (proxy.maxBodySize)`, colour, true);
+  plainResponse(
+    res,
+    413,
+    `Payload Too Large: the request body is larger than ${max} bytes (proxy.maxBodySize)`,
+    colour,
+    true,
+  );
 }
 
 /** Watches a chunked body on its way to the backend; past `max` bytes it stops reading and fails the backend request. */
@@ -147,7 +153,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.releaseOneOff();
     if (this.done) return;
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (!this.started && !this.retried && this.opts.body == null && IDEMPOTENT.has(this.opts.method) && RESET_CODES.has(code)) {
+    if (
+      !this.started &&
+      !this.retried &&
+      this.opts.body == null &&
+      IDEMPOTENT.has(this.opts.method) &&
+      RESET_CODES.has(code)
+    ) {
       this.retried = true;
       const client = this.pools.fresh(this.target.origin);
       this.oneOff = client;
@@ -166,7 +178,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     const timeout = code === 'UND_ERR_HEADERS_TIMEOUT';
     this.failed = true;
-    plainResponse(this.res, timeout ? 504 : 502, timeout ? 'Gateway Timeout: the backend did not answer in time' : 'Bad Gateway: the backend is not reachable', this.target.colour);
+    plainResponse(
+      this.res,
+      timeout ? 504 : 502,
+      timeout ? 'Gateway Timeout: the backend did not answer in time' : 'Bad Gateway: the backend is not reachable',
+      this.target.colour,
+    );
   }
 
   resumeBackend(): void {
@@ -218,7 +235,10 @@ export function forward(
   onEnd: (colour: Colour) => void,
   fo: ForwardOptions = { maxBodySize: 0 },
 ): void {
-  const { headers, hasBody, contentLength, chunked } = backendRequest(req.rawHeaders, { remoteAddress: req.socket.remoteAddress, proto });
+  const { headers, hasBody, contentLength, chunked } = backendRequest(req.rawHeaders, {
+    remoteAddress: req.socket.remoteAddress,
+    proto,
+  });
   const max = fo.maxBodySize;
   if (max > 0 && contentLength !== undefined && contentLength > max) {
     // Refused before a byte of the body is read or the backend is contacted.

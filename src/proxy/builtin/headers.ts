@@ -5,7 +5,17 @@
  */
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded in either direction. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
 
 /** Requests: hop-by-hop, plus what undici refuses or we set ourselves. */
 const REQUEST_DROP = new Set([

@@ -65,12 +65,16 @@ export function bind(server: http.Server, host: string, port: number, what: stri
     const onError = (err: NodeJS.ErrnoException) => {
       const where = `${host}:${port}`;
       if (err.code === 'EADDRINUSE') {
-        reject(new SwitchyardError('PORT_IN_USE', `the ${what} cannot listen on ${where}: the port is already in use`, {
-          cause: err,
-          hint: `stop whatever listens on ${where} or change ${setting} in switchyard.yml`,
-        }));
+        reject(
+          new SwitchyardError('PORT_IN_USE', `the ${what} cannot listen on ${where}: the port is already in use`, {
+            cause: err,
+            hint: `stop whatever listens on ${where} or change ${setting} in switchyard.yml`,
+          }),
+        );
       } else {
-        reject(new SwitchyardError('PROXY_FAILED', `the ${what} cannot listen on ${where}: ${err.message}`, { cause: err }));
+        reject(
+          new SwitchyardError('PROXY_FAILED', `the ${what} cannot listen on ${where}: ${err.message}`, { cause: err }),
+        );
       }
     };
     server.once('error', onError);

@@ -8,7 +8,6 @@ import type { Duplex } from 'node:stream';
 import { parseIpOrCidr } from '../../config/traffic-schema.js';
 import { maintenancePage } from '../maintenance-page.js';
 
-
 /** The allowlist as a BlockList (IPs and CIDR blocks); IPv4-mapped IPv6 clients match their IPv4 rule. */
 export class Allowlist {
   private readonly list = new net.BlockList();

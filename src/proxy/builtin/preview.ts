@@ -80,7 +80,10 @@ export class PreviewSlot {
   async prepare(want: Listen | null): Promise<PreviewChange> {
     const old = this.server;
     const oldAt = this.at;
-    if (want === null) return old === undefined ? NOTHING : { commit: () => this.replace(undefined, undefined), rollback: async () => {} };
+    if (want === null)
+      return old === undefined
+        ? NOTHING
+        : { commit: () => this.replace(undefined, undefined), rollback: async () => {} };
     if (oldAt !== undefined && oldAt.host === want.host && oldAt.port === want.port) return NOTHING;
     const next = this.make();
     let freedOld = false;
@@ -88,7 +91,13 @@ export class PreviewSlot {
       await bind(next, want.host, want.port, WHAT, SETTING);
     } catch (err) {
       // Same port on another address: the old listener may be what holds it. Free it and retry once.
-      if (old === undefined || oldAt === undefined || oldAt.port !== want.port || (err as { code?: string }).code !== 'PORT_IN_USE') throw err;
+      if (
+        old === undefined ||
+        oldAt === undefined ||
+        oldAt.port !== want.port ||
+        (err as { code?: string }).code !== 'PORT_IN_USE'
+      )
+        throw err;
       await closeHard(old);
       freedOld = true;
       try {
@@ -102,7 +111,8 @@ export class PreviewSlot {
       commit: () => this.replace(next, want, freedOld),
       rollback: async () => {
         await closeHard(next);
-        if (freedOld && old !== undefined && oldAt !== undefined) await bind(old, oldAt.host, oldAt.port, WHAT, SETTING).catch(() => (this.server = this.at = undefined));
+        if (freedOld && old !== undefined && oldAt !== undefined)
+          await bind(old, oldAt.host, oldAt.port, WHAT, SETTING).catch(() => (this.server = this.at = undefined));
       },
     };
   }

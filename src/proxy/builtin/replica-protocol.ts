@@ -9,7 +9,14 @@ import type { DrainResult, ProxyStatus } from '../types.js';
 import type { Listen, ProxySnapshot } from './snapshot.js';
 
 /** The ProxyControl methods a worker runs; the first group changes state, the second only reads or drains. */
-export const CHANGE_METHODS = ['configure', 'setBackends', 'switchTo', 'setWeight', 'setMaintenance', 'setWatch'] as const;
+export const CHANGE_METHODS = [
+  'configure',
+  'setBackends',
+  'switchTo',
+  'setWeight',
+  'setMaintenance',
+  'setWatch',
+] as const;
 export const READ_METHODS = ['status', 'stats', 'drain'] as const;
 export type ChangeMethod = (typeof CHANGE_METHODS)[number];
 export type WorkerMethod = ChangeMethod | (typeof READ_METHODS)[number];
@@ -34,7 +41,8 @@ export type FromWorker =
   | { kind: 'persist'; id: number; snap: ProxySnapshot };
 
 export function toWire(e: unknown): WireError {
-  if (isSwitchyardError(e)) return { code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }) };
+  if (isSwitchyardError(e))
+    return { code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }) };
   return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
 
@@ -60,7 +68,13 @@ export function mergeStatus(parts: ProxyStatus[], daemonPid: number, workerPids:
 
 /** A drain is over when every worker's is: counts add up, it timed out if any worker's did, it took the longest. */
 export function mergeDrain(parts: DrainResult[]): DrainResult {
-  const out: DrainResult = { inFlight: 0, websocketsClosed: 0, timedOut: false, ms: 0, openAtStart: { requests: 0, websockets: 0 } };
+  const out: DrainResult = {
+    inFlight: 0,
+    websocketsClosed: 0,
+    timedOut: false,
+    ms: 0,
+    openAtStart: { requests: 0, websockets: 0 },
+  };
   for (const p of parts) {
     out.inFlight += p.inFlight;
     out.websocketsClosed += p.websocketsClosed;

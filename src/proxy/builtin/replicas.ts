@@ -16,7 +16,17 @@ import { SwitchyardError } from '../../errors.js';
 import type { Colour, Route } from '../../config/schema.js';
 import type { TrafficStats } from '../stats.js';
 import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
-import { fromWire, mergeDrain, mergeStats, mergeStatus, toWire, type ChangeMethod, type FromWorker, type ToWorker, type WorkerMethod } from './replica-protocol.js';
+import {
+  fromWire,
+  mergeDrain,
+  mergeStats,
+  mergeStatus,
+  toWire,
+  type ChangeMethod,
+  type FromWorker,
+  type ToWorker,
+  type WorkerMethod,
+} from './replica-protocol.js';
 import type { Listen, ProxySnapshot } from './snapshot.js';
 
 /** How long a worker may take to come up (load the snapshot, bind). */
@@ -99,7 +109,12 @@ export class ProxyReplicas implements ProxyControl {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         worker.process.kill('SIGKILL');
-        reject(new SwitchyardError('PROXY_FAILED', `proxy worker ${i + 1} did not start within ${WORKER_START_TIMEOUT_MS / 1000} s`));
+        reject(
+          new SwitchyardError(
+            'PROXY_FAILED',
+            `proxy worker ${i + 1} did not start within ${WORKER_START_TIMEOUT_MS / 1000} s`,
+          ),
+        );
       }, WORKER_START_TIMEOUT_MS);
       worker.on('message', (m: FromWorker) => {
         if (m.kind === 'ready') {
@@ -115,7 +130,12 @@ export class ProxyReplicas implements ProxyControl {
       });
       worker.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new SwitchyardError('PROXY_FAILED', `proxy worker ${i + 1} exited while starting (${signal ?? `code ${code}`})`));
+        reject(
+          new SwitchyardError(
+            'PROXY_FAILED',
+            `proxy worker ${i + 1} exited while starting (${signal ?? `code ${code}`})`,
+          ),
+        );
         this.onExit(slot, i, signal ?? `code ${code}`);
       });
     });
@@ -146,7 +166,11 @@ export class ProxyReplicas implements ProxyControl {
       if (c.slot !== slot) continue;
       this.calls.delete(id);
       const what = slot.killedFor ? `was hung (it ${slot.killedFor}) and was killed` : `exited (${how})`;
-      c.reject(new SwitchyardError('PROXY_FAILED', `proxy worker ${i + 1} ${what} during the call`, { hint: 'it is replaced from the saved state; run the command again' }));
+      c.reject(
+        new SwitchyardError('PROXY_FAILED', `proxy worker ${i + 1} ${what} during the call`, {
+          hint: 'it is replaced from the saved state; run the command again',
+        }),
+      );
     }
     if (this.closing || !slot.ready || this.slots[i] !== slot) return;
     slot.ready = false;
@@ -156,12 +180,15 @@ export class ProxyReplicas implements ProxyControl {
       this.opts.onGiveUp(`proxy workers exited ${this.crashes.length} times within ${CRASH_WINDOW_MS / 1000} s`);
       return;
     }
-    this.opts.log(`worker ${i + 1} (pid ${slot.worker.process.pid}) exited (${slot.killedFor ? `killed: it ${slot.killedFor}` : how}); starting a new one`);
+    this.opts.log(
+      `worker ${i + 1} (pid ${slot.worker.process.pid}) exited (${slot.killedFor ? `killed: it ${slot.killedFor}` : how}); starting a new one`,
+    );
     // Through the change queue: the new worker reads the snapshot no change is halfway through saving.
     this.queue(() => this.spawn(i)).catch((err: unknown) => {
       this.opts.log(`worker ${i + 1} could not be restarted: ${(err as Error).message}`);
       // Serving nothing at all: stop, so the next command starts a whole new proxy.
-      if (this.live().length === 0 && !this.closing) this.opts.onGiveUp('no proxy worker is running and none could be restarted');
+      if (this.live().length === 0 && !this.closing)
+        this.opts.onGiveUp('no proxy worker is running and none could be restarted');
     });
   }
 
@@ -179,16 +206,23 @@ export class ProxyReplicas implements ProxyControl {
       const limit = WORKER_CALL_TIMEOUT_MS + (method === 'drain' ? Math.max(0, Number(args[1]) || 0) : 0);
       const timer = setTimeout(() => {
         if (!this.calls.delete(id)) return;
-        reject(new SwitchyardError('PROXY_FAILED', `proxy worker pid ${slot.worker.process.pid} did not answer ${method} within ${Math.round(limit / 1000)} s`));
+        reject(
+          new SwitchyardError(
+            'PROXY_FAILED',
+            `proxy worker pid ${slot.worker.process.pid} did not answer ${method} within ${Math.round(limit / 1000)} s`,
+          ),
+        );
         // Hung: its exit brings a replacement from the saved snapshot.
         slot.killedFor = `did not answer ${method} within ${Math.round(limit / 1000)} s`;
         this.opts.log(`worker pid ${slot.worker.process.pid} ${slot.killedFor}; killing it`);
         slot.worker.process.kill('SIGKILL');
       }, limit);
-      const done = <T>(fn: (v: T) => void) => (v: T) => {
-        clearTimeout(timer);
-        fn(v);
-      };
+      const done =
+        <T>(fn: (v: T) => void) =>
+        (v: T) => {
+          clearTimeout(timer);
+          fn(v);
+        };
       this.calls.set(id, { resolve: done(resolve), reject: done(reject), slot });
       // A send that fails means the worker is gone: its exit rejects this call (onExit).
       slot.worker.send({ kind: 'call', id, method, args, persist } satisfies ToWorker, undefined, () => {});
@@ -248,7 +282,12 @@ export class ProxyReplicas implements ProxyControl {
   async status(): Promise<ProxyStatus> {
     const live = this.live();
     const answers = await Promise.all(
-      live.map((s) => Promise.race([this.call(s, 'status', []).catch(() => undefined), new Promise((r) => setTimeout(r, STATUS_WAIT_MS).unref())])),
+      live.map((s) =>
+        Promise.race([
+          this.call(s, 'status', []).catch(() => undefined),
+          new Promise((r) => setTimeout(r, STATUS_WAIT_MS).unref()),
+        ]),
+      ),
     );
     const got = answers.filter((a): a is ProxyStatus => a !== undefined);
     if (got.length === 0) throw new SwitchyardError('PROXY_FAILED', 'no proxy worker answered');
@@ -297,4 +336,3 @@ export class ProxyReplicas implements ProxyControl {
     clearTimeout(killer);
   }
 }
-

@@ -22,12 +22,26 @@ import { bind, createListener, DEFAULT_LIMITS, type ProxyLimits } from './listen
 import { checkMaintenanceMessage } from '../maintenance-page.js';
 import { BackendPools } from './pools.js';
 import { PreviewSlot, type PreviewChange } from './preview.js';
-import { checkBackends, checkColour, checkMaxBodySize, checkRoutes, type Listen, type ProxySnapshot } from './snapshot.js';
+import {
+  checkBackends,
+  checkColour,
+  checkMaxBodySize,
+  checkRoutes,
+  type Listen,
+  type ProxySnapshot,
+} from './snapshot.js';
 import { buildTable, decide, type Table } from './table.js';
 import { TrafficWatch } from './watch.js';
 import { proxyWebSocket, rejectUpgrade } from './websocket.js';
 
-export { CLIENT_KEEPALIVE_MS, DEFAULT_LIMITS, HEADERS_TIMEOUT_MS, MAX_HEADER_SIZE, REQUEST_TIMEOUT_MS, type ProxyLimits } from './listen.js';
+export {
+  CLIENT_KEEPALIVE_MS,
+  DEFAULT_LIMITS,
+  HEADERS_TIMEOUT_MS,
+  MAX_HEADER_SIZE,
+  REQUEST_TIMEOUT_MS,
+  type ProxyLimits,
+} from './listen.js';
 export const DRAIN_CLOSE_CODE = 1001;
 
 export interface ProxyServerOptions {
@@ -49,7 +63,10 @@ export class ProxyServer implements ProxyControl {
   private changes: Promise<unknown> = Promise.resolve();
   private readonly onEnd = (colour: Colour) => this.counters.requestEnded(colour);
 
-  private constructor(snap: ProxySnapshot, private readonly opts: ProxyServerOptions) {
+  private constructor(
+    snap: ProxySnapshot,
+    private readonly opts: ProxyServerOptions,
+  ) {
     this.snap = snap;
     this.table = buildTable(snap);
     this.watch.set(snap.watching === true);
@@ -103,7 +120,12 @@ export class ProxyServer implements ProxyControl {
     return out;
   }
 
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean, listener: Listener): void {
+  private onRequest(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    expectContinue: boolean,
+    listener: Listener,
+  ): void {
     const t = this.table;
     const d = decide(t, req, listener);
     if (d.kind === 'reply') return plainResponse(res, d.status, d.text, d.colour);
@@ -120,7 +142,8 @@ export class ProxyServer implements ProxyControl {
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, listener: Listener): void {
     socket.on('error', () => socket.destroy());
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return rejectUpgrade(socket, 400, 'Bad Request: only WebSocket upgrades are supported');
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
+      return rejectUpgrade(socket, 400, 'Bad Request: only WebSocket upgrades are supported');
     const d = decide(this.table, req, listener);
     if (d.kind === 'reply') return rejectUpgrade(socket, d.status, d.text, d.colour);
     if (d.kind === 'maintenance') return d.reply.reject(socket);
@@ -200,7 +223,9 @@ export class ProxyServer implements ProxyControl {
     return this.change((s) => {
       if (p === 0) return { ...s, canary: null };
       if (s.active === null) {
-        throw new SwitchyardError('PROXY_FAILED', `cannot send ${p}% to ${c}: no colour is active yet`, { hint: 'switch to a colour first; a split shares traffic with the active one' });
+        throw new SwitchyardError('PROXY_FAILED', `cannot send ${p}% to ${c}: no colour is active yet`, {
+          hint: 'switch to a colour first; a split shares traffic with the active one',
+        });
       }
       if (s.active === c) {
         throw new SwitchyardError('PROXY_FAILED', `cannot send ${p}% to ${c}: it is the active colour`, {
@@ -214,7 +239,10 @@ export class ProxyServer implements ProxyControl {
 
   async setMaintenance(m: { on: true; message?: string } | { on: false }): Promise<void> {
     const on = checkBoolean((m as { on?: unknown } | null)?.on, 'maintenance: on');
-    const msg = on && (m as { message?: unknown }).message !== undefined ? checkMaintenanceMessage((m as { message?: unknown }).message) : undefined;
+    const msg =
+      on && (m as { message?: unknown }).message !== undefined
+        ? checkMaintenanceMessage((m as { message?: unknown }).message)
+        : undefined;
     return this.change((s) => {
       if (!on) return { ...s, maintenance: null };
       // Already on: a new message replaces the old one, `since` stays.
@@ -235,9 +263,16 @@ export class ProxyServer implements ProxyControl {
 
   async drain(colour: Colour, timeoutMs: number): Promise<DrainResult> {
     const c = checkColour(colour);
-    if (c === this.table.active) throw new SwitchyardError('PROXY_FAILED', `cannot drain ${c}: it is the active colour`, { hint: 'switch to the other colour first' });
+    if (c === this.table.active)
+      throw new SwitchyardError('PROXY_FAILED', `cannot drain ${c}: it is the active colour`, {
+        hint: 'switch to the other colour first',
+      });
     if (this.table.canary?.colour === c) {
-      throw new SwitchyardError('PROXY_FAILED', `cannot drain ${c}: a canary split still sends it ${this.table.canary.percent}% of clients`, { hint: 'end the split first (weight 0), or switch' });
+      throw new SwitchyardError(
+        'PROXY_FAILED',
+        `cannot drain ${c}: a canary split still sends it ${this.table.canary.percent}% of clients`,
+        { hint: 'end the split first (weight 0), or switch' },
+      );
     }
     const t0 = performance.now();
     const at = this.counters.snapshot();
@@ -247,7 +282,13 @@ export class ProxyServer implements ProxyControl {
     // The colour's processes can only exit promptly once our idle keep-alive sockets to them are gone.
     const other = this.originsInUse(COLOURS.filter((x) => x !== c));
     this.pools.close([...this.originsInUse([c])].filter((o) => !other.has(o)));
-    return { inFlight: this.counters.inFlightOf(c), websocketsClosed, timedOut: !idle, ms: Math.round(performance.now() - t0), openAtStart };
+    return {
+      inFlight: this.counters.inFlightOf(c),
+      websocketsClosed,
+      timedOut: !idle,
+      ms: Math.round(performance.now() - t0),
+      openAtStart,
+    };
   }
 
   /** Stops accepting, lets in-flight requests finish (up to graceMs), then closes everything. */
@@ -270,8 +311,12 @@ function requireBackends(s: ProxySnapshot, c: Colour, what: string): void {
   const have = s.backends[c] ?? {};
   const missing = [...new Set(s.routes.map((r) => r.service))].filter((svc) => have[svc] === undefined);
   if (missing.length > 0) {
-    throw new SwitchyardError('PROXY_FAILED', `cannot ${what} ${c}: no backend for ${missing.map((m) => `"${m}"`).join(', ')}`, {
-      hint: `start ${c} first so its backends are known to the proxy`,
-    });
+    throw new SwitchyardError(
+      'PROXY_FAILED',
+      `cannot ${what} ${c}: no backend for ${missing.map((m) => `"${m}"`).join(', ')}`,
+      {
+        hint: `start ${c} first so its backends are known to the proxy`,
+      },
+    );
   }
 }

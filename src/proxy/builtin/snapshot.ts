@@ -51,7 +51,13 @@ export function checkListen(v: unknown): Listen {
 export function checkRoutes(v: unknown): Route[] {
   if (!Array.isArray(v) || v.length === 0) fail('routes: expected a non-empty list');
   return v.map((r, i) => {
-    if (!isObject(r) || typeof r.path !== 'string' || !r.path.startsWith('/') || typeof r.service !== 'string' || r.service === '') {
+    if (
+      !isObject(r) ||
+      typeof r.path !== 'string' ||
+      !r.path.startsWith('/') ||
+      typeof r.service !== 'string' ||
+      r.service === ''
+    ) {
       fail(`route #${i + 1}: expected { path: "/...", service: "name" }`);
     }
     return { path: r.path, service: r.service };
@@ -67,19 +73,22 @@ export function checkBackends(v: unknown): Backends {
   if (!isObject(v)) fail('backends: expected { service: { host, port } }');
   const out: Backends = {};
   for (const [service, e] of Object.entries(v)) {
-    if (!isObject(e) || typeof e.host !== 'string' || e.host === '' || !isPort(e.port)) fail(`backend for "${service}": expected { host, port }`);
+    if (!isObject(e) || typeof e.host !== 'string' || e.host === '' || !isPort(e.port))
+      fail(`backend for "${service}": expected { host, port }`);
     out[service] = { host: e.host, port: e.port };
   }
   return out;
 }
 
 export function checkWorkers(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 64) fail('workers: expected a whole number of processes, at least 1');
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 64)
+    fail('workers: expected a whole number of processes, at least 1');
   return v;
 }
 
 export function checkMaxBodySize(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail('maxBodySize: expected a number of bytes (0 = no limit)');
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    fail('maxBodySize: expected a number of bytes (0 = no limit)');
   return v;
 }
 
@@ -106,7 +115,10 @@ export async function loadSnapshot(file: string): Promise<ProxySnapshot | undefi
   try {
     raw = await readJson<unknown>(file);
   } catch (e) {
-    throw new SwitchyardError('PROXY_FAILED', `cannot read the proxy state ${file}`, { cause: e, hint: 'run `switchyard down` then the command again' });
+    throw new SwitchyardError('PROXY_FAILED', `cannot read the proxy state ${file}`, {
+      cause: e,
+      hint: 'run `switchyard down` then the command again',
+    });
   }
   return raw === undefined ? undefined : checkSnapshot(raw);
 }

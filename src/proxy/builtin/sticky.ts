@@ -81,7 +81,13 @@ export interface StickyChoice {
  * Where one request goes during a split. Cookie mode: the client's cookie is its key, or a new
  * random id (sent back as the cookie) for a client without one. Address mode: the peer address.
  */
-export function chooseSticky(raw: string[], remoteAddress: string | undefined, mode: 'cookie' | 'address', cookieName: string, percent: number): StickyChoice {
+export function chooseSticky(
+  raw: string[],
+  remoteAddress: string | undefined,
+  mode: 'cookie' | 'address',
+  cookieName: string,
+  percent: number,
+): StickyChoice {
   if (mode === 'address') return { toCanary: inCanary(remoteAddress ?? '', percent), setCookie: undefined };
   const have = cookieFromRaw(raw, cookieName);
   if (have !== undefined) return { toCanary: inCanary(have, percent), setCookie: undefined };

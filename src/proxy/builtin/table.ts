@@ -55,7 +55,8 @@ export function buildTable(snap: ProxySnapshot): Table {
     targets,
     maxBodySize: snap.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
     canary: c !== null && c.percent > 0 && snap.active !== null && c.colour !== snap.active ? c : null,
-    maintenance: m === null ? null : new MaintenanceReply(m.message || DEFAULT_MAINTENANCE_MESSAGE, features.retryAfterS),
+    maintenance:
+      m === null ? null : new MaintenanceReply(m.message || DEFAULT_MAINTENANCE_MESSAGE, features.retryAfterS),
     allow: new Allowlist(features.maintenanceAllow),
     matcher: features.previewMatch === null ? null : new PreviewMatcher(features.previewMatch),
     features,
@@ -74,7 +75,12 @@ const NO_PREVIEW: Decision = { kind: 'reply', status: 503, text: NO_PREVIEW_TEXT
 const other = (c: Colour): Colour => (c === 'blue' ? 'green' : 'blue');
 
 function noBackend(service: string, colour: Colour): Decision {
-  return { kind: 'reply', status: 503, text: `Service Unavailable: no backend for service "${service}" in ${colour}`, colour };
+  return {
+    kind: 'reply',
+    status: 503,
+    text: `Service Unavailable: no backend for service "${service}" in ${colour}`,
+    colour,
+  };
 }
 
 /** The inactive colour's target for `route`: what the preview listener and the preview match serve. */
@@ -84,7 +90,9 @@ function preview(t: Table, route: Route): Decision {
   const byService = t.targets[colour];
   if (byService.size === 0) return NO_PREVIEW;
   const target = byService.get(route.service);
-  return target === undefined ? noBackend(route.service, colour) : { kind: 'forward', target, counted: false, extra: undefined };
+  return target === undefined
+    ? noBackend(route.service, colour)
+    : { kind: 'forward', target, counted: false, extra: undefined };
 }
 
 /**
@@ -93,16 +101,19 @@ function preview(t: Table, route: Route): Decision {
  */
 export function decide(t: Table, req: IncomingMessage, listener: 'public' | 'preview'): Decision {
   const isPublic = listener === 'public';
-  if (isPublic && t.maintenance !== null && !t.allow.allows(req.socket.remoteAddress)) return { kind: 'maintenance', reply: t.maintenance };
+  if (isPublic && t.maintenance !== null && !t.allow.allows(req.socket.remoteAddress))
+    return { kind: 'maintenance', reply: t.maintenance };
   const active = t.active;
   if (active === null) return isPublic ? NOT_ACTIVE : NO_PREVIEW;
   const url = req.url ?? '';
   // The colour named on the proxy's own answers: the one this listener serves.
   const shown = isPublic ? active : other(active);
   // Absolute-form ("http://host/x") and "*" targets are for forward proxies, not for us.
-  if (url.charCodeAt(0) !== 47 /* / */) return { kind: 'reply', status: 400, text: 'Bad Request: expected a path starting with "/"', colour: shown };
+  if (url.charCodeAt(0) !== 47 /* / */)
+    return { kind: 'reply', status: 400, text: 'Bad Request: expected a path starting with "/"', colour: shown };
   const route = routeFor(t.sorted, url);
-  if (route === undefined) return { kind: 'reply', status: 404, text: 'Not Found: no route matches this path', colour: shown };
+  if (route === undefined)
+    return { kind: 'reply', status: 404, text: 'Not Found: no route matches this path', colour: shown };
   if (!isPublic || (t.matcher !== null && t.matcher.matches(req.rawHeaders))) return preview(t, route);
   let colour = active;
   let extra: string[] | undefined;

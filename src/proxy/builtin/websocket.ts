@@ -109,7 +109,12 @@ export function proxyWebSocket(
   socket.on('error', () => {});
 
   backend.once('unexpected-response', (_r, res) => {
-    rejectUpgrade(socket, res.statusCode ?? 502, `the backend refused the WebSocket upgrade (${res.statusCode})`, colour);
+    rejectUpgrade(
+      socket,
+      res.statusCode ?? 502,
+      `the backend refused the WebSocket upgrade (${res.statusCode})`,
+      colour,
+    );
     res.resume();
     backend.terminate();
   });

@@ -55,10 +55,24 @@ export function parseLine(line: string): LogEntry | undefined {
   const at = Number(str('t'));
   const status = Number(str('s'));
   const seconds = Number(str('rt'));
-  if (!Number.isFinite(at) || !Number.isInteger(status) || status < 0 || status > 999 || !Number.isFinite(seconds) || seconds < 0) return undefined;
+  if (
+    !Number.isFinite(at) ||
+    !Number.isInteger(status) ||
+    status < 0 ||
+    status > 999 ||
+    !Number.isFinite(seconds) ||
+    seconds < 0
+  )
+    return undefined;
   // Header time "-": the (last) upstream never sent a response header, so nginx made the 5xx up.
   const noAnswer = NO_VALUE.has(lastValue(str('uh') ?? '-'));
-  return { at: Math.round(at * 1000), colour: c, status, ms: seconds * 1000, failed: status >= 502 && status <= 504 && noAnswer };
+  return {
+    at: Math.round(at * 1000),
+    colour: c,
+    status,
+    ms: seconds * 1000,
+    failed: status >= 502 && status <= 504 && noAnswer,
+  };
 }
 
 /** A line longer than this never ends (garbage): it is dropped rather than kept growing. */
@@ -72,12 +86,21 @@ export function splitLines(pending: Buffer, chunk: Buffer): { lines: string[]; r
   const all = Buffer.concat([pending, chunk]);
   const end = all.lastIndexOf(0x0a);
   if (end < 0) return { lines: [], rest: all.length > MAX_LINE ? Buffer.alloc(0) : all };
-  const lines = all.subarray(0, end).toString('utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = all
+    .subarray(0, end)
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   return { lines, rest: Buffer.from(all.subarray(end + 1)) };
 }
 
 /** Adds the lines that fall in the counting window [since, until] to `stats`; returns how many counted. */
-export function addLines(stats: TrafficStats, lines: string[], since: number, until = Number.POSITIVE_INFINITY): number {
+export function addLines(
+  stats: TrafficStats,
+  lines: string[],
+  since: number,
+  until = Number.POSITIVE_INFINITY,
+): number {
   let n = 0;
   for (const line of lines) {
     const e = parseLine(line);

@@ -44,14 +44,19 @@ const MAPPED = 0xffffn << 32n;
 export function geoNetwork(entry: string): string {
   const p = parseIpOrCidr(entry);
   if (!p || p.address.includes('%') || net.isIP(p.address) === 0) {
-    throw new SwitchyardError('PROXY_FAILED', `maintenance allowlist entry ${JSON.stringify(entry)} is not an IP address or CIDR block`, {
-      hint: 'fix proxy.maintenance.allow in switchyard.yml',
-    });
+    throw new SwitchyardError(
+      'PROXY_FAILED',
+      `maintenance allowlist entry ${JSON.stringify(entry)} is not an IP address or CIDR block`,
+      {
+        hint: 'fix proxy.maintenance.allow in switchyard.yml',
+      },
+    );
   }
   const bits = p.family === 'ipv4' ? 32 : 128;
   const value = p.family === 'ipv4' ? v4ToBig(p.address) : v6ToBig(p.address);
   const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - p.prefix)) - 1n);
   const network = value & mask;
-  if (p.family === 'ipv6' && p.prefix >= 96 && network >> 32n === MAPPED >> 32n) return `${bigToV4(network & 0xffffffffn)}/${p.prefix - 96}`;
+  if (p.family === 'ipv6' && p.prefix >= 96 && network >> 32n === MAPPED >> 32n)
+    return `${bigToV4(network & 0xffffffffn)}/${p.prefix - 96}`;
   return `${p.family === 'ipv4' ? bigToV4(network) : bigToV6(network)}/${p.prefix}`;
 }

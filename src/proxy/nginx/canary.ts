@@ -21,7 +21,9 @@ const TARGET = /^split\.(blue|green)\.(\d{1,2})\.[0-9a-f]+$/;
 /** An integer 0..99 (0 ends the split; 100 would be a switch). */
 export function checkPercent(percent: number): number {
   if (!Number.isInteger(percent) || percent < 0 || percent > 99) {
-    throw new SwitchyardError('PROXY_FAILED', `canary percent ${JSON.stringify(percent)}: expected an integer 0..99`, { hint: '0 ends the split; to send everyone, switch' });
+    throw new SwitchyardError('PROXY_FAILED', `canary percent ${JSON.stringify(percent)}: expected an integer 0..99`, {
+      hint: '0 ends the split; to send everyone, switch',
+    });
   }
   return percent;
 }
@@ -42,7 +44,9 @@ export async function writeSplit(f: NginxFiles, colour: Colour, percent: number)
   const folder = path.join(f.dir, name, colour);
   // Readable by the workers like the flag file (they only stat these), complete before the swap.
   await fs.mkdir(folder, { recursive: true, mode: 0o755 });
-  await Promise.all(Array.from({ length: percent }, (_, b) => fs.writeFile(path.join(folder, String(b)), '', { mode: 0o644 })));
+  await Promise.all(
+    Array.from({ length: percent }, (_, b) => fs.writeFile(path.join(folder, String(b)), '', { mode: 0o644 })),
+  );
   const tmp = path.join(f.dir, `.split.${id}.tmp`);
   const previous = await fs.readlink(f.split).catch(() => undefined);
   await fs.symlink(name, tmp);
@@ -71,7 +75,9 @@ async function pruneSplits(f: NginxFiles, keep: (string | undefined)[]): Promise
   const names = await fs.readdir(f.dir).catch(() => [] as string[]);
   await Promise.all(
     names
-      .filter((n) => !keep.includes(n) && ((n.startsWith(PREFIX) && TARGET.test(n)) || /^\.split\.[0-9a-f]+\.tmp$/.test(n)))
+      .filter(
+        (n) => !keep.includes(n) && ((n.startsWith(PREFIX) && TARGET.test(n)) || /^\.split\.[0-9a-f]+\.tmp$/.test(n)),
+      )
       .map((n) => fs.rm(path.join(f.dir, n), { recursive: true, force: true })),
   );
 }

@@ -23,21 +23,52 @@ function mounts(files: NginxFiles, tls?: { cert: string; key: string }): string[
 }
 
 /** One-off runs (`nginx -v`, `nginx -t`): a throwaway container with no network at all. */
-export function toolCommand(proxy: NginxProxyConfig, files: NginxFiles, tls?: { cert: string; key: string }): NginxCommand {
+export function toolCommand(
+  proxy: NginxProxyConfig,
+  files: NginxFiles,
+  tls?: { cert: string; key: string },
+): NginxCommand {
   return { file: 'docker', args: ['run', '--rm', '--network', 'none', ...mounts(files, tls), proxy.image, 'nginx'] };
 }
 
 /** The long-running proxy: restarted by Docker after a crash or reboot, stopped gracefully (SIGQUIT). */
-export function startCommand(app: string, proxy: NginxProxyConfig, files: NginxFiles, tls?: { cert: string; key: string }): NginxCommand {
+export function startCommand(
+  app: string,
+  proxy: NginxProxyConfig,
+  files: NginxFiles,
+  tls?: { cert: string; key: string },
+): NginxCommand {
   return {
     file: 'docker',
-    args: ['run', '-d', '--name', proxyContainerName(app), '--network', 'host', '--pid', 'host', '--restart', 'unless-stopped', '--stop-signal', 'SIGQUIT', '--label', `switchyard.app=${app}`, '--label', 'switchyard.role=proxy', ...mounts(files, tls), proxy.image, 'nginx'],
+    args: [
+      'run',
+      '-d',
+      '--name',
+      proxyContainerName(app),
+      '--network',
+      'host',
+      '--pid',
+      'host',
+      '--restart',
+      'unless-stopped',
+      '--stop-signal',
+      'SIGQUIT',
+      '--label',
+      `switchyard.app=${app}`,
+      '--label',
+      'switchyard.role=proxy',
+      ...mounts(files, tls),
+      proxy.image,
+      'nginx',
+    ],
   };
 }
 
 function docker(args: string[]): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
-    execFile('docker', args, { timeout: DOCKER_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ ok: !err, output: `${stderr}${stdout}`.trim() }));
+    execFile('docker', args, { timeout: DOCKER_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) =>
+      resolve({ ok: !err, output: `${stderr}${stdout}`.trim() }),
+    );
   });
 }
 
@@ -50,7 +81,11 @@ export async function removeProxyContainer(app: string): Promise<void> {
 export async function stopProxyContainer(app: string, timeoutS = 15): Promise<boolean> {
   const r = await docker(['stop', '-t', String(timeoutS), proxyContainerName(app)]);
   if (!r.ok && /No such container/i.test(r.output)) return false;
-  if (!r.ok) throw new SwitchyardError('PROXY_FAILED', `could not stop the nginx container ${proxyContainerName(app)}: ${r.output}`);
+  if (!r.ok)
+    throw new SwitchyardError(
+      'PROXY_FAILED',
+      `could not stop the nginx container ${proxyContainerName(app)}: ${r.output}`,
+    );
   await docker(['rm', proxyContainerName(app)]);
   return true;
 }

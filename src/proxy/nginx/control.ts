@@ -12,7 +12,20 @@ import { SwitchyardError } from '../../errors.js';
 import { featuresOf, type ProxyFeatures } from '../features.js';
 import type { Backends, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
 import { checkPercent, clearSplit, readSplit, writeSplit } from './canary.js';
-import { ensureDirs, flagColour, readNginxState, recordLoaded, restoreConfig, setFlag, stamped, stillLoaded, swapConfig, writeNginxState, type NginxFiles, type NginxState } from './files.js';
+import {
+  ensureDirs,
+  flagColour,
+  readNginxState,
+  recordLoaded,
+  restoreConfig,
+  setFlag,
+  stamped,
+  stillLoaded,
+  swapConfig,
+  writeNginxState,
+  type NginxFiles,
+  type NginxState,
+} from './files.js';
 import { maintenanceOff, maintenanceOn, readMaintenance } from './maintenance.js';
 import { masterPid, reloadNginx, testConfig, type NginxCommand } from './process.js';
 import { upstreamConnections, workersOf } from './procfs.js';
@@ -34,7 +47,9 @@ export interface NginxSetup {
 
 /** Absolute certificate paths, when TLS is configured. */
 export function tlsPaths(proxy: NginxProxyConfig, projectDir: string): { cert: string; key: string } | undefined {
-  return proxy.tls ? { cert: path.resolve(projectDir, proxy.tls.cert), key: path.resolve(projectDir, proxy.tls.key) } : undefined;
+  return proxy.tls
+    ? { cert: path.resolve(projectDir, proxy.tls.cert), key: path.resolve(projectDir, proxy.tls.key) }
+    : undefined;
 }
 
 /** The worker user, only when we are root: nginx would otherwise drop to "nobody", which cannot read .switchyard (0700). */
@@ -43,7 +58,12 @@ function workerUser(proxy: NginxProxyConfig): string | undefined {
   return proxy.user ?? os.userInfo().username;
 }
 
-export function renderFor(s: NginxSetup, routes: Route[], state: NginxState, features: ProxyFeatures = featuresOf(s.proxy)): string {
+export function renderFor(
+  s: NginxSetup,
+  routes: Route[],
+  state: NginxState,
+  features: ProxyFeatures = featuresOf(s.proxy),
+): string {
   return renderNginxConfig({
     features,
     proxy: { ...s.proxy, routes },
@@ -91,7 +111,8 @@ export async function applyConfig(s: NginxSetup, text: string): Promise<boolean>
 }
 
 /** The master's current-generation workers (not the old ones finishing after a reload). */
-export const liveWorkers = (master: number) => async () => (await workersOf(master)).filter((w) => !w.shuttingDown).map((w) => w.pid);
+export const liveWorkers = (master: number) => async () =>
+  (await workersOf(master)).filter((w) => !w.shuttingDown).map((w) => w.pid);
 
 export async function nginxStatus(s: NginxSetup, routes: Route[], pid: number): Promise<ProxyStatus> {
   const state = await readNginxState(s.files);
@@ -121,9 +142,13 @@ async function checkBackends(s: NginxSetup, routes: Route[], colour: Colour, wha
   const known = (await readNginxState(s.files)).backends[colour] ?? {};
   const missing = routedServices(routes).filter((svc) => known[svc] === undefined);
   if (missing.length > 0) {
-    throw new SwitchyardError('PROXY_FAILED', `cannot ${what} ${colour}: no backend for ${missing.map((m) => JSON.stringify(m)).join(', ')}`, {
-      hint: `start ${colour} first (deploy or rollback do)`,
-    });
+    throw new SwitchyardError(
+      'PROXY_FAILED',
+      `cannot ${what} ${colour}: no backend for ${missing.map((m) => JSON.stringify(m)).join(', ')}`,
+      {
+        hint: `start ${colour} first (deploy or rollback do)`,
+      },
+    );
   }
 }
 
@@ -159,10 +184,14 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
     },
     setWeight: async (colour: Colour, percent: number) => {
       checkPercent(percent);
-      if (!isColour(colour)) throw new SwitchyardError('PROXY_FAILED', `unknown colour ${JSON.stringify(colour)}: expected blue or green`);
+      if (!isColour(colour))
+        throw new SwitchyardError('PROXY_FAILED', `unknown colour ${JSON.stringify(colour)}: expected blue or green`);
       if (percent === 0) return clearSplit(s.files);
       const active = (await nginxStatus(s, routes, 0)).active;
-      if (active === null) throw new SwitchyardError('PROXY_FAILED', `cannot send ${percent}% to ${colour}: no colour is active yet`, { hint: 'switch to a colour first (init or deploy do)' });
+      if (active === null)
+        throw new SwitchyardError('PROXY_FAILED', `cannot send ${percent}% to ${colour}: no colour is active yet`, {
+          hint: 'switch to a colour first (init or deploy do)',
+        });
       if (active === colour) {
         throw new SwitchyardError('PROXY_FAILED', `cannot send ${percent}% to ${colour}: it is the active colour`, {
           hint: `a canary goes to the inactive colour (${colour === 'blue' ? 'green' : 'blue'}); to move everyone, switch`,
@@ -195,7 +224,10 @@ export async function drainColour(s: NginxSetup, colour: Colour, timeoutMs: numb
   let open = 0;
   while (pid !== undefined) {
     const workers = await workersOf(pid);
-    open = await upstreamConnections(workers.map((w) => w.pid), ports);
+    open = await upstreamConnections(
+      workers.map((w) => w.pid),
+      ports,
+    );
     if (open === 0 && !workers.some((w) => w.shuttingDown)) break;
     if (elapsed() >= timeoutMs) return { inFlight: open, websocketsClosed: 0, timedOut: true, ms: elapsed() };
     await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));

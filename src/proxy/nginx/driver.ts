@@ -9,9 +9,28 @@ import type { ProjectPaths } from '../../state/paths.js';
 import { featuresOf } from '../features.js';
 import type { ProxyDriver, ProxyStatus } from '../types.js';
 import { clearSplit } from './canary.js';
-import { applyConfig, liveWorkers, nginxControl, nginxStatus, renderFor, tlsPaths, type NginxSetup } from './control.js';
+import {
+  applyConfig,
+  liveWorkers,
+  nginxControl,
+  nginxStatus,
+  renderFor,
+  tlsPaths,
+  type NginxSetup,
+} from './control.js';
 import { removeProxyContainer, startCommand, stopProxyContainer, toolCommand } from './container.js';
-import { ensureDirs, keepHandEdits, nginxFiles, readNginxState, recordLoaded, restoreConfig, setFlag, stamped, swapConfig, writeNginxState } from './files.js';
+import {
+  ensureDirs,
+  keepHandEdits,
+  nginxFiles,
+  readNginxState,
+  recordLoaded,
+  restoreConfig,
+  setFlag,
+  stamped,
+  swapConfig,
+  writeNginxState,
+} from './files.js';
 import { masterPid, nginxVersion, startNginx, stopNginx, testConfig, versionAtLeast } from './process.js';
 import { watchOff } from './watch.js';
 
@@ -20,7 +39,10 @@ const KEEPALIVE_MIN_TIMEOUT_SINCE = '1.27.4';
 
 /** Every address nginx must listen on: http, https, and the preview listener (its own host). */
 function listens(p: NginxProxyConfig): { host: string; port: number }[] {
-  const pub = [p.listen.http, ...(p.listen.https === undefined ? [] : [p.listen.https])].map((port) => ({ host: p.listen.host, port }));
+  const pub = [p.listen.http, ...(p.listen.https === undefined ? [] : [p.listen.https])].map((port) => ({
+    host: p.listen.host,
+    port,
+  }));
   const preview = featuresOf(p).preview;
   return preview ? [...pub, preview] : pub;
 }
@@ -40,7 +62,13 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
   let setup: NginxSetup | undefined;
   // The version check runs nginx once per command, and only when nginx is needed.
   const getSetup = async (): Promise<NginxSetup> => {
-    setup ??= { proxy, files, projectDir: paths.root, nginx, keepaliveMinTimeout: versionAtLeast(await nginxVersion(nginx), KEEPALIVE_MIN_TIMEOUT_SINCE) };
+    setup ??= {
+      proxy,
+      files,
+      projectDir: paths.root,
+      nginx,
+      keepaliveMinTimeout: versionAtLeast(await nginxVersion(nginx), KEEPALIVE_MIN_TIMEOUT_SINCE),
+    };
     return setup;
   };
   const statusOf = async (pid: number): Promise<ProxyStatus> =>
@@ -71,7 +99,11 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
         throw e;
       }
       if (inContainer) await removeProxyContainer(config.app); // a crashed one would hold the name
-      const pid = await startNginx(inContainer ? startCommand(config.app, proxy, files, tls) : proxy.binary, files, listens(proxy));
+      const pid = await startNginx(
+        inContainer ? startCommand(config.app, proxy, files, tls) : proxy.binary,
+        files,
+        listens(proxy),
+      );
       await recordLoaded(files, pid, stamped(text), liveWorkers(pid));
       await recordFeatures();
       return { control, started: true, status: await statusOf(pid), notes };
@@ -88,7 +120,9 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
       try {
         if (!inContainer) await stopNginx(files, pid!);
       } catch (e) {
-        throw e instanceof SwitchyardError ? e : new SwitchyardError('PROXY_FAILED', `could not stop nginx: ${(e as Error).message}`);
+        throw e instanceof SwitchyardError
+          ? e
+          : new SwitchyardError('PROXY_FAILED', `could not stop nginx: ${(e as Error).message}`);
       }
       // Like the built-in proxy after `down`: the next start has no colour active until init activates one.
       // A split needs an active colour, and nobody is counting any more. Maintenance stays as it

@@ -80,7 +80,12 @@ export async function writeNginxState(f: NginxFiles, s: NginxState): Promise<voi
 
 /** The colour nginx routes to right now: the flag file is the truth, not state.json. */
 export async function flagColour(f: NginxFiles): Promise<Colour> {
-  return (await fs.stat(f.flag).then(() => true, () => false)) ? 'green' : 'blue';
+  return (await fs.stat(f.flag).then(
+    () => true,
+    () => false,
+  ))
+    ? 'green'
+    : 'blue';
 }
 
 /**
@@ -109,7 +114,8 @@ export async function ensureDirs(f: NginxFiles): Promise<void> {
   await fs.mkdir(f.temp, { recursive: true, mode: 0o700 });
   await (await fs.open(f.accessLog, 'a', 0o600)).close();
   // A page always exists, so even a maintenance flag made by hand answers with it (not a 404).
-  if (!(await fs.stat(f.maintenancePage).catch(() => undefined))) await writeFileAtomic(f.maintenancePage, maintenancePage(DEFAULT_MAINTENANCE_MESSAGE), 0o644);
+  if (!(await fs.stat(f.maintenancePage).catch(() => undefined)))
+    await writeFileAtomic(f.maintenancePage, maintenancePage(DEFAULT_MAINTENANCE_MESSAGE), 0o644);
 }
 
 const STAMP = '# switchyard sha256 ';
@@ -168,7 +174,12 @@ interface Loaded {
  * workers run it. A reload replaces every worker, so as long as those same workers serve, nginx
  * runs exactly this text, whatever the file says now.
  */
-export async function recordLoaded(f: NginxFiles, master: number, text: string, workers: () => Promise<number[]>): Promise<void> {
+export async function recordLoaded(
+  f: NginxFiles,
+  master: number,
+  text: string,
+  workers: () => Promise<number[]>,
+): Promise<void> {
   // Workers are forked just after the master binds: wait (bounded) until their number settles.
   let seen = await workers();
   for (let i = 0; i < 20; i++) {
@@ -181,7 +192,12 @@ export async function recordLoaded(f: NginxFiles, master: number, text: string, 
 }
 
 /** Whether the master still runs what recordLoaded saw it load as `text` (no reload since, by anyone). */
-export async function stillLoaded(f: NginxFiles, master: number, text: string, workers: () => Promise<number[]>): Promise<boolean> {
+export async function stillLoaded(
+  f: NginxFiles,
+  master: number,
+  text: string,
+  workers: () => Promise<number[]>,
+): Promise<boolean> {
   const l = await readJson<Loaded>(f.loaded).catch(() => undefined);
   if (!l || l.master !== master || l.sha !== sha256(text) || l.workers.length === 0) return false;
   const now = await workers();

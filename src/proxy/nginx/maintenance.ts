@@ -10,7 +10,6 @@ import { checkMaintenanceMessage, DEFAULT_MAINTENANCE_MESSAGE, maintenancePage }
 import type { Maintenance } from '../types.js';
 import type { NginxFiles } from './files.js';
 
-
 export async function readMaintenance(f: NginxFiles): Promise<Maintenance | null> {
   const st = await fs.stat(f.maintenanceFlag).catch(() => undefined);
   if (!st) return null;

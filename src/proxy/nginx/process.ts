@@ -34,16 +34,26 @@ interface RunResult {
 function run(binary: NginxCommand, args: string[]): Promise<RunResult> {
   const cmd = typeof binary === 'string' ? { file: binary, args: [] } : binary;
   return new Promise((resolve) => {
-    execFile(cmd.file, [...cmd.args, ...args], { timeout: NGINX_CMD_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const output = `${stderr}${stdout}`.trim();
-      const code = (err as NodeJS.ErrnoException | null)?.code;
-      resolve({ ok: !err, output: code === 'ENOENT' ? '' : output, missing: code === 'ENOENT' || code === 'EACCES' });
-    });
+    execFile(
+      cmd.file,
+      [...cmd.args, ...args],
+      { timeout: NGINX_CMD_TIMEOUT_MS, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const output = `${stderr}${stdout}`.trim();
+        const code = (err as NodeJS.ErrnoException | null)?.code;
+        resolve({ ok: !err, output: code === 'ENOENT' ? '' : output, missing: code === 'ENOENT' || code === 'EACCES' });
+      },
+    );
   });
 }
 
 function notInstalled(binary: NginxCommand): SwitchyardError {
-  if (typeof binary !== 'string') return new SwitchyardError('PROXY_FAILED', `${binary.file} was not found (proxy.mode: container runs nginx with it)`, { hint: 'install Docker (scripts/setup-infra.sh) or use proxy.mode: host' });
+  if (typeof binary !== 'string')
+    return new SwitchyardError(
+      'PROXY_FAILED',
+      `${binary.file} was not found (proxy.mode: container runs nginx with it)`,
+      { hint: 'install Docker (scripts/setup-infra.sh) or use proxy.mode: host' },
+    );
   return new SwitchyardError('PROXY_FAILED', `nginx was not found (proxy.binary: ${binary})`, { hint: MISSING_HINT });
 }
 
@@ -52,7 +62,12 @@ export async function nginxVersion(binary: NginxCommand): Promise<string> {
   const r = await run(binary, ['-v']);
   if (r.missing) throw notInstalled(binary);
   const m = /nginx\/(\d+\.\d+\.\d+)/.exec(r.output);
-  if (!m) throw new SwitchyardError('PROXY_FAILED', `${typeof binary === 'string' ? binary : 'nginx'} -v did not print an nginx version: ${r.output || '(nothing)'}`, { hint: MISSING_HINT });
+  if (!m)
+    throw new SwitchyardError(
+      'PROXY_FAILED',
+      `${typeof binary === 'string' ? binary : 'nginx'} -v did not print an nginx version: ${r.output || '(nothing)'}`,
+      { hint: MISSING_HINT },
+    );
   return m[1]!;
 }
 
@@ -105,12 +120,18 @@ export function canConnect(host: string, port: number, timeoutMs = 500): Promise
 }
 
 /** Starts a daemonised master and waits until it listens on every address. Returns its pid. */
-export async function startNginx(binary: NginxCommand, f: NginxFiles, listens: { host: string; port: number }[]): Promise<number> {
+export async function startNginx(
+  binary: NginxCommand,
+  f: NginxFiles,
+  listens: { host: string; port: number }[],
+): Promise<number> {
   const r = await run(binary, ['-e', 'stderr', ...base(f)]);
   if (r.missing) throw notInstalled(binary);
   if (!r.ok) {
     const lines = nginxMessage(r.output);
-    const inUse = listens.find((l) => lines.some((x) => x.includes('Address already in use') && x.includes(`:${l.port}`)));
+    const inUse = listens.find((l) =>
+      lines.some((x) => x.includes('Address already in use') && x.includes(`:${l.port}`)),
+    );
     if (inUse || lines.some((x) => x.includes('Address already in use'))) {
       const where = inUse ? `${inUse.host}:${inUse.port}` : listens.map((l) => `${l.host}:${l.port}`).join(', ');
       throw new SwitchyardError('PORT_IN_USE', `nginx cannot listen on ${where}: the port is already in use`, {
@@ -118,15 +139,21 @@ export async function startNginx(binary: NginxCommand, f: NginxFiles, listens: {
         hint: `stop whatever listens on ${where} or change proxy.listen in switchyard.yml`,
       });
     }
-    throw new SwitchyardError('PROXY_FAILED', `nginx did not start: ${lines[0] ?? 'no message'}`, { details: lines.slice(1), hint: `see ${f.errorLog}` });
+    throw new SwitchyardError('PROXY_FAILED', `nginx did not start: ${lines[0] ?? 'no message'}`, {
+      details: lines.slice(1),
+      hint: `see ${f.errorLog}`,
+    });
   }
   const deadline = performance.now() + START_TIMEOUT_MS;
   while (performance.now() < deadline) {
     const pid = await masterPid(f);
-    if (pid !== undefined && (await Promise.all(listens.map((l) => canConnect(l.host, l.port)))).every(Boolean)) return pid;
+    if (pid !== undefined && (await Promise.all(listens.map((l) => canConnect(l.host, l.port)))).every(Boolean))
+      return pid;
     await sleep(POLL_MS);
   }
-  throw new SwitchyardError('PROXY_FAILED', `nginx started but did not listen within ${START_TIMEOUT_MS / 1000} s`, { hint: `see ${f.errorLog}` });
+  throw new SwitchyardError('PROXY_FAILED', `nginx started but did not listen within ${START_TIMEOUT_MS / 1000} s`, {
+    hint: `see ${f.errorLog}`,
+  });
 }
 
 /**
@@ -149,10 +176,14 @@ export async function reloadNginx(f: NginxFiles, pid: number): Promise<void> {
     const emerg = fresh.filter((l) => l.includes('[emerg]'));
     if (emerg.length > 0 && !emerg.every(isBindRetry)) {
       const reason = emerg.filter((l) => !l.includes('still could not bind()')).at(-1) ?? emerg.at(-1)!;
-      throw new SwitchyardError('PROXY_FAILED', `nginx refused to reload: ${reason.replace(/^.*\[emerg\] [^:]*: /, '')}`, {
-        details: emerg.slice(-5),
-        hint: `nginx keeps serving with its previous configuration; see ${f.errorLog}`,
-      });
+      throw new SwitchyardError(
+        'PROXY_FAILED',
+        `nginx refused to reload: ${reason.replace(/^.*\[emerg\] [^:]*: /, '')}`,
+        {
+          details: emerg.slice(-5),
+          hint: `nginx keeps serving with its previous configuration; see ${f.errorLog}`,
+        },
+      );
     }
     const now = await workersOf(pid);
     // Old workers accept new connections until told to quit, so both conditions are needed.
@@ -161,7 +192,11 @@ export async function reloadNginx(f: NginxFiles, pid: number): Promise<void> {
     await sleep(POLL_MS);
   }
   const tail = (await fs.readFile(f.errorLog, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-5);
-  throw new SwitchyardError('PROXY_FAILED', `nginx did not start new workers within ${RELOAD_TIMEOUT_MS / 1000} s of a reload`, { details: tail, hint: `see ${f.errorLog}` });
+  throw new SwitchyardError(
+    'PROXY_FAILED',
+    `nginx did not start new workers within ${RELOAD_TIMEOUT_MS / 1000} s of a reload`,
+    { details: tail, hint: `see ${f.errorLog}` },
+  );
 }
 
 /** `bind() to ... failed` before `still could not bind()`: nginx is still retrying. */
@@ -175,7 +210,10 @@ async function newLogLines(file: string, from: number): Promise<string[]> {
     if (size <= from) return [];
     const buf = Buffer.alloc(Math.min(size - from, 64 * 1024));
     await fh.read(buf, 0, buf.length, from);
-    return buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    return buf
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
   } finally {
     await fh.close();
   }
@@ -194,7 +232,11 @@ async function waitExit(pid: number, ms: number): Promise<boolean> {
 export async function stopNginx(f: NginxFiles, pid: number, timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
   // Known before any signal: a SIGKILLed master cannot stop its workers, so we must.
   const workers = (await workersOf(pid)).map((w) => w.pid);
-  for (const [sig, ms] of [['SIGQUIT', timeoutMs], ['SIGTERM', 3_000], ['SIGKILL', 2_000]] as const) {
+  for (const [sig, ms] of [
+    ['SIGQUIT', timeoutMs],
+    ['SIGTERM', 3_000],
+    ['SIGKILL', 2_000],
+  ] as const) {
     if (sig === 'SIGKILL') for (const w of workers) if (await isNginxWorker(w)) process.kill(w, 'SIGKILL');
     try {
       process.kill(pid, sig);
@@ -203,6 +245,9 @@ export async function stopNginx(f: NginxFiles, pid: number, timeoutMs = STOP_TIM
     }
     if (await waitExit(pid, ms)) break;
   }
-  if (await isNginxMaster(pid)) throw new SwitchyardError('PROXY_FAILED', `nginx (pid ${pid}) did not stop`, { hint: `stop it with \`kill -9 ${pid}\`` });
+  if (await isNginxMaster(pid))
+    throw new SwitchyardError('PROXY_FAILED', `nginx (pid ${pid}) did not stop`, {
+      hint: `stop it with \`kill -9 ${pid}\``,
+    });
   await fs.rm(f.pid, { force: true });
 }

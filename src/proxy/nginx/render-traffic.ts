@@ -40,21 +40,28 @@ function invalid(what: string, hint = 'fix proxy in switchyard.yml'): never {
 export function checkFeatures(f: ProxyFeatures): ProxyFeatures {
   if (f.sticky !== 'cookie' && f.sticky !== 'address') invalid(`sticky: ${JSON.stringify(f.sticky)}`);
   if (!COOKIE_NAME.test(f.stickyCookie)) invalid(`stickyCookie ${JSON.stringify(f.stickyCookie)}: not a cookie name`);
-  if (!Number.isInteger(f.retryAfterS) || f.retryAfterS < 1 || f.retryAfterS > MAX_RETRY_AFTER_S) invalid(`maintenance.retryAfter of ${f.retryAfterS} s`);
+  if (!Number.isInteger(f.retryAfterS) || f.retryAfterS < 1 || f.retryAfterS > MAX_RETRY_AFTER_S)
+    invalid(`maintenance.retryAfter of ${f.retryAfterS} s`);
   for (const a of f.maintenanceAllow) geoNetwork(a);
   if (f.preview) {
     const { host, port } = f.preview;
-    if (net.isIP(host) === 0 && !HOSTNAME.test(host)) invalid(`preview.host ${JSON.stringify(host)}: expected an IP address or a host name`);
+    if (net.isIP(host) === 0 && !HOSTNAME.test(host))
+      invalid(`preview.host ${JSON.stringify(host)}: expected an IP address or a host name`);
     if (!Number.isInteger(port) || port < 1 || port > 65535) invalid(`listen.preview ${port}`);
   }
   const m = f.previewMatch;
   if (m) {
     if (m.header === undefined && m.cookie === undefined) invalid('preview: a token without a header or cookie');
     if (m.header !== undefined && !NGINX_HEADER.test(m.header)) {
-      invalid(`preview.header ${JSON.stringify(m.header)}`, 'with nginx the preview header may only have letters, digits and "-" (nginx ignores headers with "_")');
+      invalid(
+        `preview.header ${JSON.stringify(m.header)}`,
+        'with nginx the preview header may only have letters, digits and "-" (nginx ignores headers with "_")',
+      );
     }
-    if (m.cookie !== undefined && !COOKIE_NAME.test(m.cookie)) invalid(`preview.cookie ${JSON.stringify(m.cookie)}: not a cookie name`);
-    if (!TOKEN.test(m.token) || /[;,"\\]/.test(m.token)) invalid('preview.token: expected printable ASCII without spaces, ; , " or \\');
+    if (m.cookie !== undefined && !COOKIE_NAME.test(m.cookie))
+      invalid(`preview.cookie ${JSON.stringify(m.cookie)}: not a cookie name`);
+    if (!TOKEN.test(m.token) || /[;,"\\]/.test(m.token))
+      invalid('preview.token: expected printable ASCII without spaces, ; , " or \\');
   }
   return f;
 }
@@ -68,7 +75,7 @@ function stickyLines(f: ProxyFeatures): string[] {
   const has = cookieRegex(f.stickyCookie, '(?<sy_sticky>[^;]+)');
   const hasAny = cookieRegex(f.stickyCookie, '[^;]');
   return [
-    '  # The sticky key: the canary cookie, or (first visit) this request\'s id, which the cookie then carries.',
+    "  # The sticky key: the canary cookie, or (first visit) this request's id, which the cookie then carries.",
     '  map $http_cookie $sy_key {',
     '    default $request_id;',
     `    ${q(has)} $sy_sticky;`,
@@ -89,7 +96,12 @@ function previewMaps(f: ProxyFeatures): string[] {
   const out: string[] = [];
   if (m.header !== undefined) {
     const variable = `$http_${m.header.toLowerCase().replace(/-/g, '_')}`;
-    out.push(`  map ${variable} $sy_preview_header {`, '    default "";', `    ${q(`~^${regexLiteral(m.token)}$`)} 1;`, '  }');
+    out.push(
+      `  map ${variable} $sy_preview_header {`,
+      '    default "";',
+      `    ${q(`~^${regexLiteral(m.token)}$`)} 1;`,
+      '  }',
+    );
   }
   if (m.cookie !== undefined) {
     const re = cookieRegex(m.cookie, `${regexLiteral(m.token)}\\s*(?:;|$)`);
@@ -124,7 +136,12 @@ export function publicSelection(files: NginxFiles, f: ProxyFeatures): string[] {
     '    set $sy_other green;',
     ...when(`-f ${qv(files.flag)}`, ['set $sy_colour green;', 'set $sy_other blue;']),
     ...when(`-f ${qt(`${files.split}/`, '$sy_other/$sy_bucket')}`, toOther),
-    ...(f.sticky === 'cookie' ? ['    set $sy_cookie "";', ...when(`-d ${qt(`${files.split}/`, '$sy_other')}`, ['set $sy_cookie $sy_new_cookie;'])] : []),
+    ...(f.sticky === 'cookie'
+      ? [
+          '    set $sy_cookie "";',
+          ...when(`-d ${qt(`${files.split}/`, '$sy_other')}`, ['set $sy_cookie $sy_new_cookie;']),
+        ]
+      : []),
     ...(m?.header !== undefined ? when('$sy_preview_header', toOther) : []),
     ...(m?.cookie !== undefined ? when('$sy_preview_cookie', toOther) : []),
     '    set $sy_watch "";',

@@ -62,7 +62,8 @@ function upstreams(input: RenderInput): string[] {
   return out;
 }
 
-const proxyLocations = (routes: Route[]) => locationBlocks(routes, (service) => [`proxy_pass http://${upstreamName(service, '$sy_colour')};`]);
+const proxyLocations = (routes: Route[]) =>
+  locationBlocks(routes, (service) => [`proxy_pass http://${upstreamName(service, '$sy_colour')};`]);
 
 /** The public server's body: the colour choice (canary, preview, maintenance, counting), its header, and the routes. */
 function proxiedBody(input: RenderInput, routes: Route[]): string[] {
@@ -76,7 +77,8 @@ function proxiedBody(input: RenderInput, routes: Route[]): string[] {
  * would refuse the whole configuration. TLS 1.3's suites are OpenSSL's defaults, which are 6.0's.
  */
 export const TLS_PROTOCOLS = 'TLSv1.2 TLSv1.3';
-export const TLS_CIPHERS = 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305';
+export const TLS_CIPHERS =
+  'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305';
 export const TLS_CURVES = 'X25519:prime256v1:secp384r1';
 
 function tlsLines(tls: { cert: string; key: string }): string[] {

@@ -35,9 +35,13 @@ export function hostPort(host: string, port: number): string {
 export function checkConfigPath(p: string): string {
   // eslint-disable-next-line no-control-regex
   if (/[$\u0000-\u001f\u007f]/.test(p)) {
-    throw new SwitchyardError('PROXY_FAILED', `nginx cannot use the project folder ${JSON.stringify(p)}: its path contains "$" or a control character`, {
-      hint: 'move the project to a folder whose path has neither',
-    });
+    throw new SwitchyardError(
+      'PROXY_FAILED',
+      `nginx cannot use the project folder ${JSON.stringify(p)}: its path contains "$" or a control character`,
+      {
+        hint: 'move the project to a folder whose path has neither',
+      },
+    );
   }
   return p;
 }

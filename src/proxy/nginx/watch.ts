@@ -27,11 +27,16 @@ const CHUNK = 1024 * 1024;
 
 async function readWindow(file: string): Promise<Window | undefined> {
   const v = await readJson<Partial<Window>>(file).catch(() => undefined);
-  return v && typeof v.since === 'number' ? { since: v.since, ...(typeof v.until === 'number' ? { until: v.until } : {}) } : undefined;
+  return v && typeof v.since === 'number'
+    ? { since: v.since, ...(typeof v.until === 'number' ? { until: v.until } : {}) }
+    : undefined;
 }
 
 export async function watching(f: NginxFiles): Promise<boolean> {
-  return fs.stat(f.watchFlag).then(() => true, () => false);
+  return fs.stat(f.watchFlag).then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function watchOn(f: NginxFiles): Promise<void> {

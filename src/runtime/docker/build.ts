@@ -109,15 +109,24 @@ export async function buildImage(docker: Docker, o: BuildSpec): Promise<void> {
   }
   if (!failure && !why) return;
   const tail = o.redact(await tailLog(o.logFile, offset));
-  if (why === 'abort') throw new SwitchyardError('ABORTED', `build of ${o.what} interrupted`, { details: [`log: ${o.logFile}`] });
+  if (why === 'abort')
+    throw new SwitchyardError('ABORTED', `build of ${o.what} interrupted`, { details: [`log: ${o.logFile}`] });
   if (why === 'timeout') {
-    throw new SwitchyardError('TIMEOUT', `build of ${o.what} did not finish within ${Math.round(o.timeoutMs / 1000)}s\n${indent(tail)}`, {
-      details: [`log: ${o.logFile}`],
-      hint: `raise services.${o.what}.buildTimeout, or look at the log for a slow step`,
-    });
+    throw new SwitchyardError(
+      'TIMEOUT',
+      `build of ${o.what} did not finish within ${Math.round(o.timeoutMs / 1000)}s\n${indent(tail)}`,
+      {
+        details: [`log: ${o.logFile}`],
+        hint: `raise services.${o.what}.buildTimeout, or look at the log for a slow step`,
+      },
+    );
   }
-  throw new SwitchyardError('BUILD_FAILED', `docker build of ${o.what} failed: ${o.redact(failure ?? 'unknown error')}\n${indent(tail)}`, {
-    details: [`dockerfile: ${o.dockerfile}`, `context: ${o.context}`, `log: ${o.logFile}`],
-    hint: `fix the Dockerfile or the context and deploy again; full output in ${o.logFile}`,
-  });
+  throw new SwitchyardError(
+    'BUILD_FAILED',
+    `docker build of ${o.what} failed: ${o.redact(failure ?? 'unknown error')}\n${indent(tail)}`,
+    {
+      details: [`dockerfile: ${o.dockerfile}`, `context: ${o.context}`, `log: ${o.logFile}`],
+      hint: `fix the Dockerfile or the context and deploy again; full output in ${o.logFile}`,
+    },
+  );
 }

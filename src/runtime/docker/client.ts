@@ -39,7 +39,16 @@ export async function createClient(env: NodeJS.ProcessEnv = process.env): Promis
   return new Dockerode();
 }
 
-const CONNECT_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'ENOTFOUND']);
+const CONNECT_CODES = new Set([
+  'ENOENT',
+  'ECONNREFUSED',
+  'EACCES',
+  'EPERM',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+]);
 
 export function isConnectError(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
@@ -48,7 +57,12 @@ export function isConnectError(e: unknown): boolean {
 
 export function unreachable(e: unknown, target = dockerTarget()): SwitchyardError {
   const code = (e as { code?: unknown })?.code;
-  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOENT' ? 'no such socket' : errorMessage(e);
+  const why =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied'
+      : code === 'ENOENT'
+        ? 'no such socket'
+        : errorMessage(e);
   return new SwitchyardError('DOCKER_UNREACHABLE', `cannot reach the Docker engine at ${target}: ${why}`, {
     cause: e,
     hint:
@@ -75,7 +89,15 @@ export function apiMessage(e: unknown): string {
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SwitchyardError('TIMEOUT', `Docker engine: ${what} did not answer within ${Math.round(ms / 1000)} s`, { hint: 'check the engine (`docker info`) and its log' })), ms);
+    timer = setTimeout(
+      () =>
+        reject(
+          new SwitchyardError('TIMEOUT', `Docker engine: ${what} did not answer within ${Math.round(ms / 1000)} s`, {
+            hint: 'check the engine (`docker info`) and its log',
+          }),
+        ),
+      ms,
+    );
   });
   try {
     return await Promise.race([p, timeout]);

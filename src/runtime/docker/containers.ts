@@ -24,12 +24,20 @@ export interface Found {
 
 /** The app's containers with the given role (and colour), inspected. Vanished ones are skipped. */
 export async function findContainers(docker: Docker, app: string, role: Role, colour?: Colour): Promise<Found[]> {
-  const list = await call('list containers', () => docker.listContainers({ all: true, filters: labelFilter(app, { role, ...(colour ? { colour } : {}) }) }));
+  const list = await call('list containers', () =>
+    docker.listContainers({ all: true, filters: labelFilter(app, { role, ...(colour ? { colour } : {}) }) }),
+  );
   const out: Found[] = [];
   for (const c of list) {
     try {
       const info = await call(`inspect container ${c.Id.slice(0, 12)}`, () => docker.getContainer(c.Id).inspect());
-      out.push({ id: c.Id, name: info.Name.replace(/^\//, ''), service: c.Labels[LABEL.service] ?? '?', release: c.Labels[LABEL.release], info });
+      out.push({
+        id: c.Id,
+        name: info.Name.replace(/^\//, ''),
+        service: c.Labels[LABEL.service] ?? '?',
+        release: c.Labels[LABEL.release],
+        info,
+      });
     } catch (e) {
       if (statusOf(e) !== 404) throw e;
     }
@@ -97,7 +105,11 @@ export async function assignHostPorts(ctx: RuntimeContext, colour: Colour): Prom
   return stablePorts(ctx.paths, colour, Object.keys(ctx.config.services), new Set());
 }
 
-export async function createServiceContainer(ctx: RuntimeContext, docker: Docker, o: { colour: Colour; release: string; service: string; hostPort: number; network: string }): Promise<Docker.Container> {
+export async function createServiceContainer(
+  ctx: RuntimeContext,
+  docker: Docker,
+  o: { colour: Colour; release: string; service: string; hostPort: number; network: string },
+): Promise<Docker.Container> {
   const { config, paths } = ctx;
   const svc = config.services[o.service]!;
   const containerPort = `${svc.containerPort ?? 80}/tcp`;
@@ -145,10 +157,21 @@ export async function createServiceContainer(ctx: RuntimeContext, docker: Docker
     );
   } catch (e) {
     if (statusOf(e) === 404) {
-      throw new SwitchyardError('START_FAILED', `image ${imageTag(config.app, o.service, o.release)} of release ${o.release} is gone`, { hint: 'deploy a new release (its images were pruned or removed)', cause: e });
+      throw new SwitchyardError(
+        'START_FAILED',
+        `image ${imageTag(config.app, o.service, o.release)} of release ${o.release} is gone`,
+        { hint: 'deploy a new release (its images were pruned or removed)', cause: e },
+      );
     }
     if (statusOf(e) === 409) {
-      throw new SwitchyardError('START_FAILED', `a container named ${containerName(config.app, o.service, o.colour)} already exists`, { hint: `remove it (\`docker rm -f ${containerName(config.app, o.service, o.colour)}\`) if it is not switchyard's`, cause: e });
+      throw new SwitchyardError(
+        'START_FAILED',
+        `a container named ${containerName(config.app, o.service, o.colour)} already exists`,
+        {
+          hint: `remove it (\`docker rm -f ${containerName(config.app, o.service, o.colour)}\`) if it is not switchyard's`,
+          cause: e,
+        },
+      );
     }
     throw e;
   }

@@ -10,6 +10,9 @@ export function readEnvFile(file: string): Record<string, string> {
   try {
     return parseDotenv(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new SwitchyardError('CONFIG_INVALID', `cannot read env_file ${file}`, { cause: e, hint: 'check the shared service env_file path (relative to the project folder)' });
+    throw new SwitchyardError('CONFIG_INVALID', `cannot read env_file ${file}`, {
+      cause: e,
+      hint: 'check the shared service env_file path (relative to the project folder)',
+    });
   }
 }

@@ -41,7 +41,8 @@ export function targetOf(docker: Docker | undefined): string | undefined {
   const m = docker?.modem as { socketPath?: unknown; protocol?: unknown; host?: unknown; port?: unknown } | undefined;
   if (!m) return undefined;
   if (typeof m.socketPath === 'string') return `unix://${m.socketPath}`;
-  if (typeof m.host === 'string') return `${typeof m.protocol === 'string' ? m.protocol : 'tcp'}://${m.host}${m.port ? `:${String(m.port)}` : ''}`;
+  if (typeof m.host === 'string')
+    return `${typeof m.protocol === 'string' ? m.protocol : 'tcp'}://${m.host}${m.port ? `:${String(m.port)}` : ''}`;
   return undefined;
 }
 
@@ -56,16 +57,30 @@ export async function api<T>(docker: Docker, what: string, fn: () => Promise<T>,
 }
 
 /** Runs a fixed helper command (the kill script, cat) in the container, output collected. */
-export async function helperExec(docker: Docker, name: string, cmd: string[], ms: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function helperExec(
+  docker: Docker,
+  name: string,
+  cmd: string[],
+  ms: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const deadline = performance.now() + ms;
   const left = () => Math.max(1, deadline - performance.now());
-  const exec = await api(docker, 'exec create', () => docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true }), left());
+  const exec = await api(
+    docker,
+    'exec create',
+    () => docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true }),
+    left(),
+  );
   const socket = (await api(docker, 'exec start', () => exec.start({ hijack: true, stdin: false }), left())) as Duplex;
   const stdout = new Collector(MAX_OUTPUT, 'tail');
   const stderr = new Collector(MAX_OUTPUT, 'tail');
   try {
     await withTimeout(
-      demuxStream(socket, (b) => stdout.add(b), (b) => stderr.add(b)),
+      demuxStream(
+        socket,
+        (b) => stdout.add(b),
+        (b) => stderr.add(b),
+      ),
       left(),
       `${cmd[0]} in container ${name}`,
     );
@@ -86,13 +101,24 @@ export async function helperExec(docker: Docker, name: string, cmd: string[], ms
  * the program may appear a moment after a first pass found nothing (the engine answers the
  * start before it launches the process). Returns a note when it may survive.
  */
-export async function stopMarked(docker: Docker, name: string, marker: string, exec: Docker.Exec, started: boolean): Promise<string | undefined> {
+export async function stopMarked(
+  docker: Docker,
+  name: string,
+  marker: string,
+  exec: Docker.Exec,
+  started: boolean,
+): Promise<string | undefined> {
   const deadline = performance.now() + KILL_WAIT_MS;
   const survived = `it may still be running; check \`docker top ${name}\``;
   for (;;) {
     let scripted = false;
     try {
-      const r = await helperExec(docker, name, ['sh', '-c', KILL_SCRIPT, 'sh', marker], Math.max(1_000, deadline - performance.now()));
+      const r = await helperExec(
+        docker,
+        name,
+        ['sh', '-c', KILL_SCRIPT, 'sh', marker],
+        Math.max(1_000, deadline - performance.now()),
+      );
       scripted = r.code === 0 || r.code === 1;
     } catch {
       /* no sh in the image, or the engine failed: the host pid below */

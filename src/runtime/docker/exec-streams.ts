@@ -41,7 +41,11 @@ export function endAndFlush(w: Writable): Promise<void> {
  * payload) as it arrives; for-await gives backpressure: the socket is not read while stdout waits.
  * Anything that does not look like a frame is passed on as stdout, as the project's demux does.
  */
-export async function demuxStream(socket: Readable, stdout: (b: Buffer) => Promise<void> | void, stderr: (b: Buffer) => void): Promise<void> {
+export async function demuxStream(
+  socket: Readable,
+  stdout: (b: Buffer) => Promise<void> | void,
+  stderr: (b: Buffer) => void,
+): Promise<void> {
   let buf: Buffer = Buffer.alloc(0);
   let raw = false;
   for await (const chunk of socket as AsyncIterable<Buffer>) {
@@ -87,7 +91,8 @@ export class Collector {
     }
     this.parts.push(b);
     this.size += b.length;
-    while (this.keep === 'tail' && this.size - this.parts[0]!.length >= this.max) this.size -= this.parts.shift()!.length;
+    while (this.keep === 'tail' && this.size - this.parts[0]!.length >= this.max)
+      this.size -= this.parts.shift()!.length;
   }
   text(): string {
     const all = Buffer.concat(this.parts);

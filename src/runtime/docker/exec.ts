@@ -17,7 +17,12 @@ const MAX_OUTPUT = 64 * 1024;
 const TAIL_LINES = 15;
 const EXIT_WAIT_MS = 10_000;
 
-export async function execInContainer(docker: Docker, container: string, command: ExecCommand, opts: { env?: Record<string, string>; signal?: AbortSignal } = {}): Promise<ExecOutcome> {
+export async function execInContainer(
+  docker: Docker,
+  container: string,
+  command: ExecCommand,
+  opts: { env?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<ExecOutcome> {
   const argv = argvOf(command);
   const marker = randomBytes(12).toString('hex');
   const env = { ...opts.env, [EXEC_MARKER]: marker };
@@ -26,8 +31,16 @@ export async function execInContainer(docker: Docker, container: string, command
   try {
     const c = docker.getContainer(container);
     const info = await api(docker, 'inspect', () => c.inspect());
-    if (!info.State.Running) return { ok: false, detail: `container ${container} is not running (${info.State.Status})` };
-    exec = await api(docker, 'exec create', () => c.exec({ Cmd: argv, Env: Object.entries(env).map(([k, v]) => `${k}=${v}`), AttachStdout: true, AttachStderr: true }));
+    if (!info.State.Running)
+      return { ok: false, detail: `container ${container} is not running (${info.State.Status})` };
+    exec = await api(docker, 'exec create', () =>
+      c.exec({
+        Cmd: argv,
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        AttachStdout: true,
+        AttachStderr: true,
+      }),
+    );
     socket = (await api(docker, 'exec start', () => exec.start({ hijack: true, stdin: false }))) as Duplex;
   } catch (e) {
     return { ok: false, detail: `could not run ${argv[0]} in container ${container}: ${apiMessage(e)}` };
@@ -45,11 +58,21 @@ export async function execInContainer(docker: Docker, container: string, command
   const onAbort = () => ((why ??= 'abort'), onStop());
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const pumping = demuxStream(socket, (b) => output.add(b), (b) => output.add(b)).catch(() => undefined);
+    const pumping = demuxStream(
+      socket,
+      (b) => output.add(b),
+      (b) => output.add(b),
+    ).catch(() => undefined);
     await Promise.race([pumping, stopped]);
     if (why) {
       const note = await stopMarked(docker, container, marker, exec, true);
-      return { ok: false, detail: why === 'timeout' ? `timed out after ${command.timeout} ms and was stopped${note ? ` (${note})` : ''}${tail()}` : 'cancelled' };
+      return {
+        ok: false,
+        detail:
+          why === 'timeout'
+            ? `timed out after ${command.timeout} ms and was stopped${note ? ` (${note})` : ''}${tail()}`
+            : 'cancelled',
+      };
     }
     let code: number | null = null;
     for (const t0 = performance.now(); performance.now() - t0 < EXIT_WAIT_MS; await sleep(50)) {
@@ -60,9 +83,16 @@ export async function execInContainer(docker: Docker, container: string, command
       }
     }
     if (code === 0) return { ok: true, detail: '' };
-    if (code === null) return { ok: false, detail: `${argv.join(' ')} in container ${container}: its output ended but the engine still reports it running` };
+    if (code === null)
+      return {
+        ok: false,
+        detail: `${argv.join(' ')} in container ${container}: its output ended but the engine still reports it running`,
+      };
     const missing = code === 126 || code === 127 ? ` (${argv[0]} not found or not executable in the image)` : '';
-    return { ok: false, detail: `${argv.join(' ')} exited with code ${code}${missing} in container ${container}${tail()}` };
+    return {
+      ok: false,
+      detail: `${argv.join(' ')} exited with code ${code}${missing} in container ${container}${tail()}`,
+    };
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);

@@ -17,7 +17,10 @@ function healthLog(info: Docker.ContainerInspectInfo): string {
   const log = (info.State.Health?.Log ?? []) as { ExitCode?: number; Output?: string }[];
   return log
     .slice(-HEALTH_LOG_LINES)
-    .map((l) => `exit ${l.ExitCode ?? '?'}: ${(l.Output ?? '').trim().replace(/\s+/g, ' ').slice(0, 200) || '(no output)'}`)
+    .map(
+      (l) =>
+        `exit ${l.ExitCode ?? '?'}: ${(l.Output ?? '').trim().replace(/\s+/g, ' ').slice(0, 200) || '(no output)'}`,
+    )
     .join('; ');
 }
 
@@ -25,17 +28,36 @@ export function containerStatus(service: string, found: Found | undefined, where
   if (!found) return { service, running: false, detail: `no container (${where})` };
   const s = found.info.State;
   const port = publishedPort(found.info);
-  const base: ServiceStatus = { service, running: false, ...(s.Pid > 0 ? { pid: s.Pid } : {}), ...(port !== undefined ? { port } : {}) };
+  const base: ServiceStatus = {
+    service,
+    running: false,
+    ...(s.Pid > 0 ? { pid: s.Pid } : {}),
+    ...(port !== undefined ? { port } : {}),
+  };
   const rel = found.release ? `, release ${found.release}` : '';
   const at = port !== undefined ? ` on ${LOOPBACK}:${port}` : '';
-  if (s.Restarting) return { ...base, detail: `${found.name} is restarting (exit code ${s.ExitCode}, restarted ${found.info.RestartCount} times)` };
-  if (!s.Running) return { ...base, detail: `${found.name} is ${s.Status} (exit code ${s.ExitCode}${s.Error ? `, ${s.Error}` : ''})` };
+  if (s.Restarting)
+    return {
+      ...base,
+      detail: `${found.name} is restarting (exit code ${s.ExitCode}, restarted ${found.info.RestartCount} times)`,
+    };
+  if (!s.Running)
+    return {
+      ...base,
+      detail: `${found.name} is ${s.Status} (exit code ${s.ExitCode}${s.Error ? `, ${s.Error}` : ''})`,
+    };
   const health = s.Health?.Status;
   const running = { ...base, running: true };
-  if (health === undefined || health === 'none' || health === '') return { ...running, detail: `${found.name} running${at}${rel}` };
+  if (health === undefined || health === 'none' || health === '')
+    return { ...running, detail: `${found.name} running${at}${rel}` };
   if (health === 'healthy') return { ...running, healthy: true, detail: `${found.name} healthy${at}${rel}` };
   if (health === 'starting') return { ...running, healthy: false, detail: `${found.name}: health check starting` };
-  return { ...running, healthy: false, failed: health === 'unhealthy', detail: `${found.name} is ${health}: ${healthLog(found.info) || 'no health log'}` };
+  return {
+    ...running,
+    healthy: false,
+    failed: health === 'unhealthy',
+    detail: `${found.name} is ${health}: ${healthLog(found.info) || 'no health log'}`,
+  };
 }
 
 /** One status per configured service, plus any container of a service no longer configured. */

@@ -87,7 +87,11 @@ function inside(dir: string, abs: string): string | undefined {
  * uncommitted changes; switchyard's own state (`ignore`: state folder, .current-env, backups) never
  * counts when it lies inside the context.
  */
-export async function contextCheckout(b: BuildContext, ignore: string[], signal?: AbortSignal): Promise<GitCheckout | undefined> {
+export async function contextCheckout(
+  b: BuildContext,
+  ignore: string[],
+  signal?: AbortSignal,
+): Promise<GitCheckout | undefined> {
   const top = await git(b.context, ['rev-parse', '--show-toplevel'], signal);
   if (top.code !== 0 || !top.stdout) return undefined;
   const head = await git(b.context, ['rev-parse', '--short', 'HEAD'], signal);
@@ -96,7 +100,8 @@ export async function contextCheckout(b: BuildContext, ignore: string[], signal?
   const [context, topDir, dockerfile] = await Promise.all([real(b.context), real(top.stdout), real(b.dockerfile)]);
   const specs = ['.'];
   // A Dockerfile outside the context (compose's `dockerfile: ../x.Dockerfile`) shapes the image too.
-  if (inside(context, dockerfile) === undefined && inside(topDir, dockerfile) !== undefined) specs.push(path.relative(context, dockerfile));
+  if (inside(context, dockerfile) === undefined && inside(topDir, dockerfile) !== undefined)
+    specs.push(path.relative(context, dockerfile));
   for (const p of await Promise.all(ignore.map(real))) {
     const rel = inside(context, p);
     if (rel) specs.push(`:(exclude)${rel}`);
@@ -127,7 +132,8 @@ export async function prepareImages(ctx: RuntimeContext, docker: Docker, opts: P
   } else {
     const ignore = [paths.dir, ...projectOwnFiles(ctx)];
     for (const [name, svc] of Object.entries(config.services)) {
-      if (svc.dockerBuild) commits.set(name, await contextCheckout(resolveBuild(paths.root, svc.dockerBuild), ignore, signal));
+      if (svc.dockerBuild)
+        commits.set(name, await contextCheckout(resolveBuild(paths.root, svc.dockerBuild), ignore, signal));
     }
     source = { checkout: commonCheckout([...commits.values()]) };
   }
@@ -141,9 +147,23 @@ export async function prepareImages(ctx: RuntimeContext, docker: Docker, opts: P
       if (svc.image !== undefined && !svc.dockerBuild) {
         await pinImage(docker, name, svc.image, tag);
       } else if (svc.dockerBuild) {
-        await buildService(ctx, docker, name, svc.dockerBuild, source, commits.get(name), id, tag, createdAt, signal, redact);
+        await buildService(
+          ctx,
+          docker,
+          name,
+          svc.dockerBuild,
+          source,
+          commits.get(name),
+          id,
+          tag,
+          createdAt,
+          signal,
+          redact,
+        );
       } else {
-        throw new SwitchyardError('CONFIG_INVALID', `service ${name} has neither image nor build`, { hint: `set services.${name}.image or services.${name}.build` });
+        throw new SwitchyardError('CONFIG_INVALID', `service ${name} has neither image nor build`, {
+          hint: `set services.${name}.image or services.${name}.build`,
+        });
       }
       made.push(tag);
       ctx.log?.(`release ${id}: ${name} image ${tag} ready`);
@@ -168,7 +188,8 @@ export async function prepareImages(ctx: RuntimeContext, docker: Docker, opts: P
 }
 
 async function clearSnapshots(dir: string): Promise<void> {
-  for (const entry of await fs.readdir(dir).catch(() => [] as string[])) await fs.rm(path.join(dir, entry), { recursive: true, force: true });
+  for (const entry of await fs.readdir(dir).catch(() => [] as string[]))
+    await fs.rm(path.join(dir, entry), { recursive: true, force: true });
 }
 
 async function buildService(
@@ -223,4 +244,3 @@ async function buildService(
     throw new SwitchyardError('BUILD_FAILED', `docker build of ${name} failed: ${apiMessage(e)}`, { cause: e });
   });
 }
-

@@ -13,7 +13,16 @@ import { containerName } from './names.js';
 import { SwitchyardError } from '../../errors.js';
 import { readManifest } from '../release.js';
 import { LOOPBACK } from '../ports.js';
-import type { ColourRun, Endpoint, PrepareOptions, Release, Runtime, RuntimeContext, ServiceStatus, StopOptions } from '../types.js';
+import type {
+  ColourRun,
+  Endpoint,
+  PrepareOptions,
+  Release,
+  Runtime,
+  RuntimeContext,
+  ServiceStatus,
+  StopOptions,
+} from '../types.js';
 import { connect } from './client.js';
 import { findContainers, listenHint, publishedPort, removeContainer } from './containers.js';
 import { colourStatus } from './health.js';
@@ -59,22 +68,35 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
           await removeContainer(d, f.id, 0).catch(() => failed.push(f.name));
           return;
         }
-        await removeContainer(d, f.id, config.services[f.service]?.stopTimeout ?? DEFAULT_STOP_TIMEOUT_MS).catch(() => failed.push(f.name));
+        await removeContainer(d, f.id, config.services[f.service]?.stopTimeout ?? DEFAULT_STOP_TIMEOUT_MS).catch(() =>
+          failed.push(f.name),
+        );
       }),
     );
-    if (failed.length > 0) throw new SwitchyardError('TIMEOUT', `could not stop ${colour}: ${failed.join(', ')}`, { hint: 'check the engine (`docker ps -a`) and remove them with `docker rm -f`' });
+    if (failed.length > 0)
+      throw new SwitchyardError('TIMEOUT', `could not stop ${colour}: ${failed.join(', ')}`, {
+        hint: 'check the engine (`docker ps -a`) and remove them with `docker rm -f`',
+      });
   }
 
   return {
     kind: 'docker',
     prepare: async (opts?: PrepareOptions): Promise<Release> => prepareImages(ctx, await docker(), opts),
     start: async (colour, release, opts) => {
-      if (!(await readManifest(ctx.paths, release))) throw new SwitchyardError('START_FAILED', `release ${release} does not exist or is incomplete`, { hint: 'prepare a new release (deploy builds one)' });
+      if (!(await readManifest(ctx.paths, release)))
+        throw new SwitchyardError('START_FAILED', `release ${release} does not exist or is incomplete`, {
+          hint: 'prepare a new release (deploy builds one)',
+        });
       return startColour(ctx, await docker(), colour, release, () => stop(colour), opts?.signal);
     },
-    current: async (colour): Promise<ColourRun | undefined> => runFrom(colour, await findContainers(await docker(), config.app, 'colour', colour)),
+    current: async (colour): Promise<ColourRun | undefined> =>
+      runFrom(colour, await findContainers(await docker(), config.app, 'colour', colour)),
     async status(colour): Promise<ServiceStatus[]> {
-      return colourStatus(colour, Object.keys(config.services), await findContainers(await docker(), config.app, 'colour', colour));
+      return colourStatus(
+        colour,
+        Object.keys(config.services),
+        await findContainers(await docker(), config.app, 'colour', colour),
+      );
     },
     stop,
     async endpoints(colour): Promise<Record<string, Endpoint>> {
@@ -87,13 +109,25 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
       return out;
     },
     async unreachableHint(colour): Promise<string | undefined> {
-      const running = (await findContainers(await docker(), config.app, 'colour', colour)).filter((f) => f.info.State?.Running);
+      const running = (await findContainers(await docker(), config.app, 'colour', colour)).filter(
+        (f) => f.info.State?.Running,
+      );
       return running.length === 0 ? undefined : listenHint(running);
     },
     async logs(colour, services, opts, write): Promise<void> {
-      const found = (await findContainers(await docker(), config.app, 'colour', colour)).filter((f) => services.includes(f.service));
-      if (found.length === 0) throw new SwitchyardError('USAGE', `${colour} has no containers for ${services.join(', ')}`, { hint: '`switchyard status` shows what runs' });
-      await streamLogs(await docker(), found.map((f) => ({ id: f.id, service: f.service })), opts, write);
+      const found = (await findContainers(await docker(), config.app, 'colour', colour)).filter((f) =>
+        services.includes(f.service),
+      );
+      if (found.length === 0)
+        throw new SwitchyardError('USAGE', `${colour} has no containers for ${services.join(', ')}`, {
+          hint: '`switchyard status` shows what runs',
+        });
+      await streamLogs(
+        await docker(),
+        found.map((f) => ({ id: f.id, service: f.service })),
+        opts,
+        write,
+      );
     },
     async plannedEndpoints(colour): Promise<Record<string, Endpoint>> {
       const ports = await plannedPorts(ctx.paths, colour, Object.keys(config.services));
@@ -109,6 +143,7 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
     stopShared: async () => stopShared(ctx, await docker()),
     sharedStatus: async () => sharedStatus(ctx, await docker()),
     removeVolumes: async () => removeVolumes(ctx, await docker()),
-    exec: async (colour, service, command, opts) => execInContainer(await docker(), containerName(config.app, service, colour), command, opts),
+    exec: async (colour, service, command, opts) =>
+      execInContainer(await docker(), containerName(config.app, service, colour), command, opts),
   };
 }

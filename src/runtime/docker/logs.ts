@@ -13,7 +13,8 @@ export function demux(buf: Buffer): string {
   let i = 0;
   while (i + 8 <= buf.length) {
     const kind = buf[i];
-    if ((kind !== 0 && kind !== 1 && kind !== 2) || buf[i + 1] !== 0 || buf[i + 2] !== 0 || buf[i + 3] !== 0) return buf.toString('utf8');
+    if ((kind !== 0 && kind !== 1 && kind !== 2) || buf[i + 1] !== 0 || buf[i + 2] !== 0 || buf[i + 3] !== 0)
+      return buf.toString('utf8');
     const size = buf.readUInt32BE(i + 4);
     parts.push(buf.subarray(i + 8, i + 8 + size));
     i += 8 + size;
@@ -23,9 +24,15 @@ export function demux(buf: Buffer): string {
 
 export async function containerTail(docker: Docker, id: string, lines = TAIL_LINES): Promise<string> {
   try {
-    const out = (await call('container logs', () => docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false }))) as unknown;
+    const out = (await call('container logs', () =>
+      docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false }),
+    )) as unknown;
     const text = Buffer.isBuffer(out) ? demux(out) : String(out);
-    return text.split('\n').filter((l) => l.length > 0).slice(-lines).join('\n');
+    return text
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .slice(-lines)
+      .join('\n');
   } catch {
     return '';
   }
@@ -35,17 +42,26 @@ export async function containerTail(docker: Docker, id: string, lines = TAIL_LIN
  * `switchyard logs <colour> [service] [-f]` for containers: the engine's log stream, stdout and
  * stderr demultiplexed by dockerode's modem, each line prefixed when several services are shown.
  */
-export async function streamLogs(docker: Docker, containers: Array<{ id: string; service: string }>, opts: { follow: boolean; signal?: AbortSignal }, write: (line: string) => void): Promise<void> {
+export async function streamLogs(
+  docker: Docker,
+  containers: Array<{ id: string; service: string }>,
+  opts: { follow: boolean; signal?: AbortSignal },
+  write: (line: string) => void,
+): Promise<void> {
   const prefix = containers.length > 1;
   await Promise.all(
     containers.map(async ({ id, service }) => {
       if (!opts.follow) {
         // Without follow the engine answers with the whole log at once (a Buffer).
-        const buf = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+        const buf = (await docker
+          .getContainer(id)
+          .logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
         for (const l of demux(buf).split('\n')) if (l) write(prefix ? `${service} | ${l}` : l);
         return;
       }
-      const stream = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true })) as NodeJS.ReadableStream;
+      const stream = (await docker
+        .getContainer(id)
+        .logs({ stdout: true, stderr: true, follow: true })) as NodeJS.ReadableStream;
       let partial = '';
       const sink = new (await import('node:stream')).Writable({
         write(chunk: Buffer, _enc, done) {

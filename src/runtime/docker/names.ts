@@ -26,14 +26,18 @@ export const networkName = (app: string): string => `${app}-net`;
 /** The alias a colour's service has on the app network (and in nginx upstreams). */
 export const networkAlias = (service: string, colour: Colour): string => `${service}-${colour}`;
 export const imageRepo = (app: string, service: string): string => `${app}-${service}`;
-export const imageTag = (app: string, service: string, release: string): string => `${imageRepo(app, service)}:${release}`;
+export const imageTag = (app: string, service: string, release: string): string =>
+  `${imageRepo(app, service)}:${release}`;
 /** Shared services built from a context have one image, rebuilt only when missing. */
 export const sharedImageTag = (app: string, name: string): string => `${imageRepo(app, name)}:shared`;
 /** Named volumes are per app, so two apps on one engine never share a "pgdata" by accident. */
 export const volumeName = (app: string, name: string): string => `${app}-${name}`;
 
 /** Label filters for listContainers/listImages/listVolumes. */
-export function labelFilter(app: string, extra: Partial<Record<'service' | 'colour' | 'release' | 'role', string>> = {}): { label: string[] } {
+export function labelFilter(
+  app: string,
+  extra: Partial<Record<'service' | 'colour' | 'release' | 'role', string>> = {},
+): { label: string[] } {
   const label = [`${LABEL.app}=${app}`];
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) label.push(`${LABEL[k as keyof typeof extra]}=${v}`);
   return { label };

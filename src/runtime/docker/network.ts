@@ -12,7 +12,9 @@ export async function ensureNetwork(docker: Docker, app: string): Promise<string
     if (statusOf(e) !== 404) throw e;
   }
   try {
-    await call(`create network ${name}`, () => docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABEL.app]: app } }));
+    await call(`create network ${name}`, () =>
+      docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABEL.app]: app } }),
+    );
   } catch (e) {
     // Another switchyard command created it meanwhile: fine.
     if (statusOf(e) !== 409) throw e;

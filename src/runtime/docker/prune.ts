@@ -17,7 +17,9 @@ import { splitTag } from './images.js';
 async function releaseTags(ctx: RuntimeContext, docker: Docker): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const repos = new Set(Object.keys(ctx.config.services).map((s) => imageRepo(ctx.config.app, s)));
-  const images = await call('list images', () => docker.listImages({ filters: { reference: [...repos].map((r) => `${r}:*`) } }));
+  const images = await call('list images', () =>
+    docker.listImages({ filters: { reference: [...repos].map((r) => `${r}:*`) } }),
+  );
   for (const img of images) {
     for (const t of img.RepoTags ?? []) {
       const { repo, tag } = splitTag(t);
@@ -28,14 +30,27 @@ async function releaseTags(ctx: RuntimeContext, docker: Docker): Promise<Map<str
   return out;
 }
 
-export async function pruneImages(ctx: RuntimeContext, docker: Docker, keep: number, protect: string[]): Promise<string[]> {
+export async function pruneImages(
+  ctx: RuntimeContext,
+  docker: Docker,
+  keep: number,
+  protect: string[],
+): Promise<string[]> {
   const tags = await releaseTags(ctx, docker);
-  const running = [...(await findContainers(docker, ctx.config.app, 'colour'))].flatMap((f) => (f.release ? [f.release] : []));
+  const running = [...(await findContainers(docker, ctx.config.app, 'colour'))].flatMap((f) =>
+    f.release ? [f.release] : [],
+  );
   const keepSet = new Set([...protect, ...running]);
   // Newest first by release.json; ids sort by time too (YYYYMMDD-HHMMSS-...) for tags without one.
   const manifests = await listReleases(ctx.paths);
   const known = new Set(manifests.map((m) => m.id));
-  const order = [...manifests.map((m) => m.id), ...[...tags.keys()].filter((id) => !known.has(id)).sort().reverse()];
+  const order = [
+    ...manifests.map((m) => m.id),
+    ...[...tags.keys()]
+      .filter((id) => !known.has(id))
+      .sort()
+      .reverse(),
+  ];
   for (const id of order.slice(0, Math.max(0, keep))) keepSet.add(id);
 
   const removed: string[] = [];
@@ -59,8 +74,12 @@ export async function pruneImages(ctx: RuntimeContext, docker: Docker, keep: num
 }
 
 /** A release can be started again when its manifest and every service's image are still there. */
-export async function releaseComplete(ctx: RuntimeContext, id: string, exists: (tag: string) => Promise<boolean>): Promise<boolean> {
-  for (const s of Object.keys(ctx.config.services)) if (!(await exists(`${imageRepo(ctx.config.app, s)}:${id}`))) return false;
+export async function releaseComplete(
+  ctx: RuntimeContext,
+  id: string,
+  exists: (tag: string) => Promise<boolean>,
+): Promise<boolean> {
+  for (const s of Object.keys(ctx.config.services))
+    if (!(await exists(`${imageRepo(ctx.config.app, s)}:${id}`))) return false;
   return true;
 }
-

@@ -23,9 +23,20 @@ import { sleep } from '../../util/sleep.js';
 
 const POLL_MS = 250;
 
-async function sharedImage(ctx: RuntimeContext, docker: Docker, name: string, s: SharedConfig, signal?: AbortSignal): Promise<string> {
+async function sharedImage(
+  ctx: RuntimeContext,
+  docker: Docker,
+  name: string,
+  s: SharedConfig,
+  signal?: AbortSignal,
+): Promise<string> {
   if (s.image !== undefined) {
-    if (!(await imageExists(docker, s.image))) throw new SwitchyardError('BUILD_FAILED', `image ${s.image} of shared service ${name} is not on this Docker engine`, { hint: `build or load it first, or give shared.${name}.build` });
+    if (!(await imageExists(docker, s.image)))
+      throw new SwitchyardError(
+        'BUILD_FAILED',
+        `image ${s.image} of shared service ${name} is not on this Docker engine`,
+        { hint: `build or load it first, or give shared.${name}.build` },
+      );
     return s.image;
   }
   const tag = sharedImageTag(ctx.config.app, name);
@@ -33,15 +44,30 @@ async function sharedImage(ctx: RuntimeContext, docker: Docker, name: string, s:
   if (await imageExists(docker, tag)) return tag;
   const b = resolveBuild(ctx.paths.root, typeof s.build === 'string' ? { context: s.build, args: {} } : s.build!);
   await buildImage(docker, {
-    what: name, context: b.context, dockerfile: b.dockerfile, tag, args: b.args,
+    what: name,
+    context: b.context,
+    dockerfile: b.dockerfile,
+    tag,
+    args: b.args,
     labels: { [LABEL.app]: ctx.config.app, [LABEL.service]: name, [LABEL.role]: 'shared' },
-    exclude: ctx.config.deploy.exclude, stateDir: ctx.paths.dir, logFile: path.join(ctx.paths.logs, 'builds', `shared-${name}.log`),
-    timeoutMs: 600_000, ...(signal ? { signal } : {}), redact: ctx.redact ?? ((t) => t),
+    exclude: ctx.config.deploy.exclude,
+    stateDir: ctx.paths.dir,
+    logFile: path.join(ctx.paths.logs, 'builds', `shared-${name}.log`),
+    timeoutMs: 600_000,
+    ...(signal ? { signal } : {}),
+    redact: ctx.redact ?? ((t) => t),
   });
   return tag;
 }
 
-async function createShared(ctx: RuntimeContext, docker: Docker, name: string, s: SharedConfig, network: string, signal?: AbortSignal): Promise<string> {
+async function createShared(
+  ctx: RuntimeContext,
+  docker: Docker,
+  name: string,
+  s: SharedConfig,
+  network: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const app = ctx.config.app;
   const image = await sharedImage(ctx, docker, name, s, signal);
   const m = mounts(app, ctx.paths.root, s.volumes);
@@ -61,7 +87,9 @@ async function createShared(ctx: RuntimeContext, docker: Docker, name: string, s
       ExposedPorts: Object.fromEntries(published.map((p) => [p.containerPort, {}])),
       StopTimeout: seconds(s.stopTimeout),
       HostConfig: {
-        PortBindings: Object.fromEntries(published.map((p) => [p.containerPort, [{ HostIp: p.hostIp, HostPort: p.hostPort }]])),
+        PortBindings: Object.fromEntries(
+          published.map((p) => [p.containerPort, [{ HostIp: p.hostIp, HostPort: p.hostPort }]]),
+        ),
         RestartPolicy: restartPolicy(s.restart),
         Binds: m.binds,
         NetworkMode: network,
@@ -73,18 +101,34 @@ async function createShared(ctx: RuntimeContext, docker: Docker, name: string, s
 }
 
 /** Waits until the container runs and, with a HEALTHCHECK, is healthy; fails fast when it exits. */
-async function waitReady(ctx: RuntimeContext, docker: Docker, name: string, id: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+async function waitReady(
+  ctx: RuntimeContext,
+  docker: Docker,
+  name: string,
+  id: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<string> {
   const t0 = performance.now();
   for (;;) {
     const info = await call('inspect', () => docker.getContainer(id).inspect());
     const health = info.State.Health?.Status;
-    if (info.State.Running && !info.State.Restarting && (health === undefined || health === 'healthy')) return health === 'healthy' ? 'healthy' : 'running';
+    if (info.State.Running && !info.State.Restarting && (health === undefined || health === 'healthy'))
+      return health === 'healthy' ? 'healthy' : 'running';
     const failed = !info.State.Running || info.State.Restarting || health === 'unhealthy';
     if (failed || performance.now() - t0 > timeoutMs || signal?.aborted) {
-      const st = containerStatus(name, { id, name: sharedContainerName(ctx.config.app, name), service: name, release: undefined, info }, 'shared');
+      const st = containerStatus(
+        name,
+        { id, name: sharedContainerName(ctx.config.app, name), service: name, release: undefined, info },
+        'shared',
+      );
       const tail = (ctx.redact ?? ((t: string) => t))(await containerTail(docker, id));
       const why = failed ? st.detail : `not ready within ${Math.round(timeoutMs / 1000)} s (${st.detail})`;
-      throw new SwitchyardError(signal?.aborted ? 'ABORTED' : 'START_FAILED', `shared service ${name}: ${why}\n${indent(tail)}`, { hint: `see \`docker logs ${sharedContainerName(ctx.config.app, name)}\`` });
+      throw new SwitchyardError(
+        signal?.aborted ? 'ABORTED' : 'START_FAILED',
+        `shared service ${name}: ${why}\n${indent(tail)}`,
+        { hint: `see \`docker logs ${sharedContainerName(ctx.config.app, name)}\`` },
+      );
     }
     await sleep(POLL_MS);
   }
@@ -103,7 +147,9 @@ export async function startShared(ctx: RuntimeContext, docker: Docker, signal?: 
     let what: string;
     if (found?.info.State.Running) [id, what] = [found.id, 'already running'];
     else if (found) {
-      await call(`start ${found.name}`, () => docker.getContainer(found.id).start()).catch((e) => { if (statusOf(e) !== 304) throw e; });
+      await call(`start ${found.name}`, () => docker.getContainer(found.id).start()).catch((e) => {
+        if (statusOf(e) !== 304) throw e;
+      });
       [id, what] = [found.id, 'started'];
     } else {
       id = await createShared(ctx, docker, name, s, network, signal);
@@ -131,7 +177,9 @@ export async function sharedStatus(ctx: RuntimeContext, docker: Docker): Promise
 
 /** `down --volumes`: deletes the app's named volumes (labelled by switchyard), i.e. its data. */
 export async function removeVolumes(ctx: RuntimeContext, docker: Docker): Promise<string[]> {
-  const list = await call('list volumes', () => docker.listVolumes({ filters: JSON.stringify({ label: [`${LABEL.app}=${ctx.config.app}`] }) }));
+  const list = await call('list volumes', () =>
+    docker.listVolumes({ filters: JSON.stringify({ label: [`${LABEL.app}=${ctx.config.app}`] }) }),
+  );
   const names = (list.Volumes ?? []).map((v) => v.Name);
   for (const name of names) await call(`remove volume ${name}`, () => docker.getVolume(name).remove());
   return names;

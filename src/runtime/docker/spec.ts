@@ -63,7 +63,12 @@ export function healthcheck(h: DockerHealthcheck | undefined): Docker.HealthConf
  */
 export function cmd(command: Command | undefined): string[] | undefined {
   if (command === undefined) return undefined;
-  const argv = Array.isArray(command) ? command : command.trim().split(/\s+/).filter((w) => w.length > 0);
+  const argv = Array.isArray(command)
+    ? command
+    : command
+        .trim()
+        .split(/\s+/)
+        .filter((w) => w.length > 0);
   return argv.length > 0 ? argv : undefined;
 }
 

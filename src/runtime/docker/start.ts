@@ -23,7 +23,11 @@ export function runFrom(colour: Colour, found: Awaited<ReturnType<typeof findCon
   if (found.length === 0) return undefined;
   const services: ColourRun['services'] = {};
   for (const f of found) {
-    services[f.service] = { pid: f.info.State.Pid, port: publishedPort(f.info) ?? 0, startedAt: f.info.State.StartedAt || f.info.Created };
+    services[f.service] = {
+      pid: f.info.State.Pid,
+      port: publishedPort(f.info) ?? 0,
+      startedAt: f.info.State.StartedAt || f.info.Created,
+    };
   }
   return { colour, release: found[0]?.release ?? 'unknown', services };
 }
@@ -33,17 +37,37 @@ function crashed(info: Docker.ContainerInspectInfo): boolean {
   return !info.State.Running || info.State.Restarting || (info.RestartCount ?? 0) > 0;
 }
 
-export async function startColour(ctx: RuntimeContext, docker: Docker, colour: Colour, release: string, stopAll: () => Promise<void>, signal?: AbortSignal): Promise<ColourRun> {
+export async function startColour(
+  ctx: RuntimeContext,
+  docker: Docker,
+  colour: Colour,
+  release: string,
+  stopAll: () => Promise<void>,
+  signal?: AbortSignal,
+): Promise<ColourRun> {
   const { config } = ctx;
   const redact = ctx.redact ?? ((t: string) => t);
   const existing = await findContainers(docker, config.app, 'colour', colour);
   const live = existing.find((f) => f.info.State.Running);
-  if (live) throw new SwitchyardError('START_FAILED', `${colour} is already running (${live.name}, release ${live.release ?? '?'})`, { hint: `stop ${colour} first` });
+  if (live)
+    throw new SwitchyardError(
+      'START_FAILED',
+      `${colour} is already running (${live.name}, release ${live.release ?? '?'})`,
+      { hint: `stop ${colour} first` },
+    );
   if (existing.length > 0) await stopAll();
 
-  const fail = async (message: string, details: string[] = [], code: 'START_FAILED' | 'ABORTED' = 'START_FAILED'): Promise<never> => {
+  const fail = async (
+    message: string,
+    details: string[] = [],
+    code: 'START_FAILED' | 'ABORTED' = 'START_FAILED',
+  ): Promise<never> => {
     await stopAll();
-    throw new SwitchyardError(code, message, { details, hint: code === 'START_FAILED' ? `see \`switchyard logs ${colour}\` or \`docker logs\` of the container` : undefined });
+    throw new SwitchyardError(code, message, {
+      details,
+      hint:
+        code === 'START_FAILED' ? `see \`switchyard logs ${colour}\` or \`docker logs\` of the container` : undefined,
+    });
   };
   const network = await ensureNetwork(docker, config.app);
   const ports = await assignHostPorts(ctx, colour);
@@ -51,7 +75,13 @@ export async function startColour(ctx: RuntimeContext, docker: Docker, colour: C
   try {
     for (const service of Object.keys(config.services)) {
       if (signal?.aborted) await fail(`starting ${colour} interrupted`, [], 'ABORTED');
-      const c = await createServiceContainer(ctx, docker, { colour, release, service, hostPort: ports[service]!, network });
+      const c = await createServiceContainer(ctx, docker, {
+        colour,
+        release,
+        service,
+        hostPort: ports[service]!,
+        network,
+      });
       made.push({ service, id: c.id });
     }
     for (const m of made) {
@@ -64,14 +94,18 @@ export async function startColour(ctx: RuntimeContext, docker: Docker, colour: C
       throw e;
     }
     // The engine refused (a taken host port, a bad bind mount): its message says which.
-    await fail(`could not start ${colour}: ${redact((e as { json?: { message?: string } }).json?.message ?? String(e))}`);
+    await fail(
+      `could not start ${colour}: ${redact((e as { json?: { message?: string } }).json?.message ?? String(e))}`,
+    );
   }
 
   const deadline = performance.now() + STARTUP_GRACE_MS;
   let dead: { service: string; id: string; info: Docker.ContainerInspectInfo }[] = [];
   while (performance.now() < deadline && dead.length === 0) {
     await sleep(POLL_MS);
-    const infos = await Promise.all(made.map(async (m) => ({ ...m, info: await call('inspect', () => docker.getContainer(m.id).inspect()) })));
+    const infos = await Promise.all(
+      made.map(async (m) => ({ ...m, info: await call('inspect', () => docker.getContainer(m.id).inspect()) })),
+    );
     dead = infos.filter((x) => crashed(x.info));
   }
   if (dead.length > 0) {
@@ -86,11 +120,13 @@ export async function startColour(ctx: RuntimeContext, docker: Docker, colour: C
         : s.Running || s.Restarting
           ? `exited and was restarted ${restarts} time${restarts === 1 ? '' : 's'} by Docker`
           : `exited with code ${s.ExitCode}${s.Error ? ` (${s.Error})` : ''}`;
-      lines.push(`${d.service} (${colour}) ${how} right after starting; last lines of its output:`, indent(redact(await containerTail(docker, d.id))));
+      lines.push(
+        `${d.service} (${colour}) ${how} right after starting; last lines of its output:`,
+        indent(redact(await containerTail(docker, d.id))),
+      );
     }
     await fail(lines.join('\n'));
   }
   if (signal?.aborted) await fail(`starting ${colour} interrupted`, [], 'ABORTED');
   return runFrom(colour, await findContainers(docker, config.app, 'colour', colour))!;
 }
-

@@ -2,7 +2,11 @@
 declare module 'tar-fs' {
   import type { Readable } from 'node:stream';
   interface TarStreamPack extends Readable {
-    entry(header: { name: string; mode?: number; size?: number }, content: string | Buffer, cb?: (err?: Error) => void): void;
+    entry(
+      header: { name: string; mode?: number; size?: number },
+      content: string | Buffer,
+      cb?: (err?: Error) => void,
+    ): void;
     finalize(): void;
   }
   interface PackOptions {

@@ -32,7 +32,12 @@ export async function runBuild(o: BuildOptions): Promise<void> {
   let outcome: { code: number | null; sig: NodeJS.Signals | null; error?: Error; why?: 'timeout' | 'abort' };
   try {
     outcome = await new Promise((resolve) => {
-      const child = spawn(o.argv.file, o.argv.args, { cwd: o.cwd, env: o.env, stdio: ['ignore', fh.fd, fh.fd], detached: true });
+      const child = spawn(o.argv.file, o.argv.args, {
+        cwd: o.cwd,
+        env: o.env,
+        stdio: ['ignore', fh.fd, fh.fd],
+        detached: true,
+      });
       let why: 'timeout' | 'abort' | undefined;
       let killTimer: NodeJS.Timeout | undefined;
       const kill = (reason: 'timeout' | 'abort') => {
@@ -66,12 +71,20 @@ export async function runBuild(o: BuildOptions): Promise<void> {
   const details = [`command: ${cmd}`, `log: ${o.logFile}`, 'last lines:', indent(tail)];
   if (outcome.why === 'abort') throw new SwitchyardError('ABORTED', `build of ${o.service} interrupted`, { details });
   if (outcome.why === 'timeout') {
-    throw new SwitchyardError('TIMEOUT', `build of ${o.service} did not finish within ${Math.round(o.timeoutMs / 1000)}s`, {
-      details,
-      hint: `raise services.${o.service}.buildTimeout, or look at the log for a step that waits on input`,
-    });
+    throw new SwitchyardError(
+      'TIMEOUT',
+      `build of ${o.service} did not finish within ${Math.round(o.timeoutMs / 1000)}s`,
+      {
+        details,
+        hint: `raise services.${o.service}.buildTimeout, or look at the log for a step that waits on input`,
+      },
+    );
   }
-  const how = outcome.error ? `could not run: ${outcome.error.message}` : outcome.sig ? `was killed by ${outcome.sig}` : `exited with code ${outcome.code}`;
+  const how = outcome.error
+    ? `could not run: ${outcome.error.message}`
+    : outcome.sig
+      ? `was killed by ${outcome.sig}`
+      : `exited with code ${outcome.code}`;
   throw new SwitchyardError('BUILD_FAILED', `build of ${o.service} ${how}\n${indent(tail)}`, {
     details: [`command: ${cmd}`, `log: ${o.logFile}`],
     hint: `fix the build and deploy again; full output in ${o.logFile}`,

@@ -18,7 +18,10 @@ export function toArgv(command: Command, shell: boolean): Argv {
     return { file, args };
   }
   if (shell) return { file: '/bin/sh', args: ['-c', command] };
-  const words = command.trim().split(/\s+/).filter((w) => w.length > 0);
+  const words = command
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
   const [file, ...args] = words;
   if (!file) throw new Error('empty command');
   return { file, args };

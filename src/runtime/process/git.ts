@@ -20,10 +20,19 @@ interface GitResult {
 /** One git query (argument array, no shell), bounded in time; never throws: see `code`. */
 export function git(cwd: string, args: string[], signal?: AbortSignal): Promise<GitResult> {
   return new Promise((resolve) => {
-    execFile('git', args, { cwd, timeout: GIT_QUERY_TIMEOUT_MS, signal, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout: String(stdout).trim(), stderr: String(stderr || (err ? err.message : '')).trim() });
-    });
+    execFile(
+      'git',
+      args,
+      { cwd, timeout: GIT_QUERY_TIMEOUT_MS, signal, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout: String(stdout).trim(), stderr: String(stderr || (err ? err.message : '')).trim() });
+      },
+    );
   });
 }
 
@@ -54,7 +63,11 @@ export async function resolveRef(root: string, ref: string, signal?: AbortSignal
     });
   }
   // `--end-of-options` so a ref such as "--output=x" can never be read as an option.
-  const r = await git(root, ['rev-parse', '--verify', '--quiet', '--short', '--end-of-options', `${ref}^{commit}`], signal);
+  const r = await git(
+    root,
+    ['rev-parse', '--verify', '--quiet', '--short', '--end-of-options', `${ref}^{commit}`],
+    signal,
+  );
   if (r.code !== 0 || !r.stdout) {
     const why = await git(root, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`], signal);
     throw new SwitchyardError('GIT_FAILED', `git does not know the ref "${ref}": ${why.stderr || 'not a commit'}`, {
@@ -68,16 +81,29 @@ export async function resolveRef(root: string, ref: string, signal?: AbortSignal
  * Extracts folder `dir` (absolute, inside the checkout) of `commit` into `dest`, leaving out the
  * exclude patterns (GNU and BSD tar match them against any path suffix, like the copy does).
  */
-export async function archiveInto(checkout: GitCheckout, commit: string, dir: string, dest: string, exclude: string[], signal?: AbortSignal): Promise<void> {
+export async function archiveInto(
+  checkout: GitCheckout,
+  commit: string,
+  dir: string,
+  dest: string,
+  exclude: string[],
+  signal?: AbortSignal,
+): Promise<void> {
   const [top, abs] = await Promise.all([fs.realpath(checkout.top), fs.realpath(dir).catch(() => path.resolve(dir))]);
   const rel = path.relative(top, abs);
   if (rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new SwitchyardError('GIT_FAILED', `${dir} is outside the git repository ${top}`, { hint: 'deploy the working tree instead (no ref)' });
+    throw new SwitchyardError('GIT_FAILED', `${dir} is outside the git repository ${top}`, {
+      hint: 'deploy the working tree instead (no ref)',
+    });
   }
   const treeish = `${commit}:${rel.split(path.sep).join('/')}`;
   await fs.mkdir(dest, { recursive: true });
   const tarArgs = [...exclude.map((p) => `--exclude=${p.replace(/^\.\/+|\/+$/g, '')}`), '-x', '-f', '-', '-C', dest];
-  const g = spawn('git', ['archive', '--format=tar', treeish], { cwd: checkout.top, stdio: ['ignore', 'pipe', 'pipe'], signal });
+  const g = spawn('git', ['archive', '--format=tar', treeish], {
+    cwd: checkout.top,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal,
+  });
   const t = spawn('tar', tarArgs, { stdio: ['pipe', 'ignore', 'pipe'], signal });
   let gErr = '';
   let tErr = '';
@@ -98,8 +124,13 @@ export async function archiveInto(checkout: GitCheckout, commit: string, dir: st
   try {
     const [gc, tc] = await Promise.all([exit(g), exit(t)]);
     if (signal?.aborted) throw new SwitchyardError('ABORTED', 'snapshot interrupted');
-    if (gc !== 0) throw new SwitchyardError('GIT_FAILED', `git archive ${treeish} failed: ${gErr.trim() || `exit ${gc}`}`);
-    if (tc !== 0) throw new SwitchyardError('GIT_FAILED', `extracting git archive ${treeish} failed: ${tErr.trim() || `exit ${tc}`}`);
+    if (gc !== 0)
+      throw new SwitchyardError('GIT_FAILED', `git archive ${treeish} failed: ${gErr.trim() || `exit ${gc}`}`);
+    if (tc !== 0)
+      throw new SwitchyardError(
+        'GIT_FAILED',
+        `extracting git archive ${treeish} failed: ${tErr.trim() || `exit ${tc}`}`,
+      );
   } finally {
     clearTimeout(timer);
   }

@@ -7,7 +7,16 @@ import { plannedPorts } from './port-memory.js';
 import { SwitchyardError } from '../../errors.js';
 import { hasRelease, pruneReleases } from '../release.js';
 import { LOOPBACK } from '../ports.js';
-import type { ColourRun, Endpoint, PrepareOptions, Release, Runtime, RuntimeContext, ServiceStatus, StopOptions } from '../types.js';
+import type {
+  ColourRun,
+  Endpoint,
+  PrepareOptions,
+  Release,
+  Runtime,
+  RuntimeContext,
+  ServiceStatus,
+  StopOptions,
+} from '../types.js';
 import { prepareRelease } from './prepare.js';
 import { liveness } from '../../util/procinfo.js';
 import { readRun, removeRun } from './runfile.js';
@@ -29,14 +38,17 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
       Object.entries(run.services).map(async ([name, s]) => {
         const timeout = config.services[name]?.stopTimeout ?? DEFAULT_STOP_TIMEOUT_MS;
         const outcome = await stopProcess(s, timeout, opts.signal);
-        if (outcome === 'reused') ctx.log?.(`${name} (${colour}): pid ${s.pid} now belongs to another process; not signalled`);
+        if (outcome === 'reused')
+          ctx.log?.(`${name} (${colour}): pid ${s.pid} now belongs to another process; not signalled`);
         if (outcome === 'killed') ctx.log?.(`${name} (${colour}): did not stop within ${timeout}ms of SIGTERM; killed`);
         if (outcome === 'stuck') stuck.push(`${name} (pid ${s.pid})`);
       }),
     );
     if (stuck.length > 0) {
       // Keep the run file: it is the only record of processes we still own.
-      throw new SwitchyardError('TIMEOUT', `could not stop ${colour}: ${stuck.join(', ')} survived SIGKILL`, { hint: 'the process may be stuck in the kernel (D state); check `ps -o pid,stat,cmd -p PID`' });
+      throw new SwitchyardError('TIMEOUT', `could not stop ${colour}: ${stuck.join(', ')} survived SIGKILL`, {
+        hint: 'the process may be stuck in the kernel (D state); check `ps -o pid,stat,cmd -p PID`',
+      });
     }
     await removeRun(paths, colour);
   }
@@ -52,11 +64,18 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
       return Promise.all(
         names.map(async (service): Promise<ServiceStatus> => {
           const s = run?.services[service];
-          if (!s) return { service, running: false, detail: run ? `not in the ${colour} run record` : `${colour} is not started` };
+          if (!s)
+            return {
+              service,
+              running: false,
+              detail: run ? `not in the ${colour} run record` : `${colour} is not started`,
+            };
           const l = await liveness(s.pid, s.startTicks);
           const base = { service, pid: s.pid, port: s.port };
-          if (l === 'running') return { ...base, running: true, detail: `pid ${s.pid} on ${LOOPBACK}:${s.port}, release ${run.release}` };
-          if (l === 'reused') return { ...base, running: false, detail: `exited (pid ${s.pid} now belongs to another process)` };
+          if (l === 'running')
+            return { ...base, running: true, detail: `pid ${s.pid} on ${LOOPBACK}:${s.port}, release ${run.release}` };
+          if (l === 'reused')
+            return { ...base, running: false, detail: `exited (pid ${s.pid} now belongs to another process)` };
           return { ...base, running: false, detail: `exited (pid ${s.pid}); see ${paths.serviceLog(colour, service)}` };
         }),
       );
@@ -64,17 +83,23 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
     stop,
     async endpoints(colour): Promise<Record<string, Endpoint>> {
       const run = await readRun(paths, colour);
-      return Object.fromEntries(Object.entries(run?.services ?? {}).map(([name, s]) => [name, { host: LOOPBACK, port: s.port }]));
+      return Object.fromEntries(
+        Object.entries(run?.services ?? {}).map(([name, s]) => [name, { host: LOOPBACK, port: s.port }]),
+      );
     },
     async plannedEndpoints(colour): Promise<Record<string, Endpoint>> {
-      const fixed = Object.entries(config.services).flatMap(([n, svc]) => (svc.port ? [[n, svc.port[colour]] as const] : []));
+      const fixed = Object.entries(config.services).flatMap(([n, svc]) =>
+        svc.port ? [[n, svc.port[colour]] as const] : [],
+      );
       const free = Object.keys(config.services).filter((n) => !config.services[n]!.port);
       const ports = { ...Object.fromEntries(fixed), ...(await plannedPorts(paths, colour, free)) };
       return Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, { host: LOOPBACK, port }]));
     },
     async pruneReleases(keep, protect): Promise<string[]> {
       // Whatever a colour is running from stays, even if the caller forgot to protect it.
-      const running = await Promise.all((['blue', 'green'] as const).map((c) => readRun(paths, c).catch(() => undefined)));
+      const running = await Promise.all(
+        (['blue', 'green'] as const).map((c) => readRun(paths, c).catch(() => undefined)),
+      );
       const inUse = running.flatMap((r) => (r ? [r.release] : []));
       return pruneReleases(paths, keep, [...protect, ...inUse], Object.keys(config.services));
     },

@@ -21,7 +21,12 @@ export async function tailLog(file: string, offset = 0, lines = TAIL_LINES): Pro
     const start = Math.max(offset, size - 64 * 1024);
     const buf = Buffer.alloc(Math.max(0, size - start));
     await fh.read(buf, 0, buf.length, start);
-    return buf.toString('utf8').split('\n').filter((l, i, a) => l.length > 0 || i < a.length - 1).slice(-lines).join('\n');
+    return buf
+      .toString('utf8')
+      .split('\n')
+      .filter((l, i, a) => l.length > 0 || i < a.length - 1)
+      .slice(-lines)
+      .join('\n');
   } catch {
     return '';
   } finally {
@@ -30,5 +35,10 @@ export async function tailLog(file: string, offset = 0, lines = TAIL_LINES): Pro
 }
 
 export function indent(text: string): string {
-  return text ? text.split('\n').map((l) => `  | ${l}`).join('\n') : '  (no output)';
+  return text
+    ? text
+        .split('\n')
+        .map((l) => `  | ${l}`)
+        .join('\n')
+    : '  (no output)';
 }

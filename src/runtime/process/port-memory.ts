@@ -24,10 +24,17 @@ async function readRemembered(paths: ProjectPaths): Promise<Remembered> {
  * A port for each of `names` (services of `colour` without a fixed port): the remembered one when
  * it is free and not in `used`, else a newly picked one, which is remembered.
  */
-export async function stablePorts(paths: ProjectPaths, colour: Colour, names: string[], used: Set<number>): Promise<Record<string, number>> {
+export async function stablePorts(
+  paths: ProjectPaths,
+  colour: Colour,
+  names: string[],
+  used: Set<number>,
+): Promise<Record<string, number>> {
   const all = await readRemembered(paths);
   const mine = { ...(all[colour] ?? {}) };
-  const other = Object.entries(all).filter(([c]) => c !== colour).flatMap(([, m]) => Object.values(m ?? {}));
+  const other = Object.entries(all)
+    .filter(([c]) => c !== colour)
+    .flatMap(([, m]) => Object.values(m ?? {}));
   const out: Record<string, number> = {};
   for (const name of names) {
     const want = mine[name];
@@ -40,7 +47,8 @@ export async function stablePorts(paths: ProjectPaths, colour: Colour, names: st
     }
     used.add(out[name]);
   }
-  if (JSON.stringify(mine) !== JSON.stringify(all[colour] ?? {})) await writeJsonAtomic(portsFile(paths), { ...all, [colour]: mine });
+  if (JSON.stringify(mine) !== JSON.stringify(all[colour] ?? {}))
+    await writeJsonAtomic(portsFile(paths), { ...all, [colour]: mine });
   return out;
 }
 
@@ -50,7 +58,11 @@ export async function stablePorts(paths: ProjectPaths, colour: Colour, names: st
  * the proxy for BOTH colours up front, so nginx's upstreams are complete from the first start and
  * the first deploy of the other colour needs no reload (which would drop keep-alive requests).
  */
-export async function plannedPorts(paths: ProjectPaths, colour: Colour, names: string[]): Promise<Record<string, number>> {
+export async function plannedPorts(
+  paths: ProjectPaths,
+  colour: Colour,
+  names: string[],
+): Promise<Record<string, number>> {
   const all = await readRemembered(paths);
   const mine = { ...(all[colour] ?? {}) };
   const taken = Object.values(all).flatMap((m) => Object.values(m ?? {}));
@@ -63,6 +75,7 @@ export async function plannedPorts(paths: ProjectPaths, colour: Colour, names: s
       mine[name] = out[name];
     }
   }
-  if (JSON.stringify(mine) !== JSON.stringify(all[colour] ?? {})) await writeJsonAtomic(portsFile(paths), { ...all, [colour]: mine });
+  if (JSON.stringify(mine) !== JSON.stringify(all[colour] ?? {}))
+    await writeJsonAtomic(portsFile(paths), { ...all, [colour]: mine });
   return out;
 }

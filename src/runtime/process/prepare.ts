@@ -22,7 +22,8 @@ export async function prepareRelease(ctx: RuntimeContext, opts: PrepareOptions =
   const checkAbort = () => {
     if (signal?.aborted) throw new SwitchyardError('ABORTED', 'prepare interrupted');
   };
-  const checkout = opts.ref !== undefined ? await resolveRef(paths.root, opts.ref, signal) : await gitCheckout(paths.root, signal);
+  const checkout =
+    opts.ref !== undefined ? await resolveRef(paths.root, opts.ref, signal) : await gitCheckout(paths.root, signal);
   checkAbort();
   const createdAt = new Date();
   const id = await claimReleaseDir(paths, baseReleaseId(createdAt, checkout));
@@ -39,7 +40,9 @@ export async function prepareRelease(ctx: RuntimeContext, opts: PrepareOptions =
       } else {
         const st = await fs.stat(src).catch(() => undefined);
         if (!st?.isDirectory()) {
-          throw new SwitchyardError('BUILD_FAILED', `service ${name}: cwd ${src} is not a folder`, { hint: `check services.${name}.cwd (relative to ${paths.root})` });
+          throw new SwitchyardError('BUILD_FAILED', `service ${name}: cwd ${src} is not a folder`, {
+            hint: `check services.${name}.cwd (relative to ${paths.root})`,
+          });
         }
         await copyWorkingTree(src, dest, config.deploy.exclude, paths.dir, projectOwnFiles(ctx));
       }

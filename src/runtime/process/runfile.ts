@@ -20,11 +20,24 @@ export async function readRun(paths: ProjectPaths, colour: Colour): Promise<Colo
   if (run === undefined) return undefined;
   const valid = (s: unknown) => {
     const r = s as { pid?: unknown; port?: unknown } | null;
-    return typeof r === 'object' && r !== null && Number.isInteger(r.pid) && (r.pid as number) > 1 && Number.isInteger(r.port);
+    return (
+      typeof r === 'object' &&
+      r !== null &&
+      Number.isInteger(r.pid) &&
+      (r.pid as number) > 1 &&
+      Number.isInteger(r.port)
+    );
   };
   // A pid we would signal must be exactly what we wrote: never kill(-1) or a group from junk.
-  if (run.colour !== colour || typeof run.services !== 'object' || run.services === null || !Object.values(run.services).every(valid)) {
-    throw new SwitchyardError('STATE_INVALID', `${file} does not describe the ${colour} colour`, { hint: `check for leftover ${colour} processes, stop them, then delete ${file}` });
+  if (
+    run.colour !== colour ||
+    typeof run.services !== 'object' ||
+    run.services === null ||
+    !Object.values(run.services).every(valid)
+  ) {
+    throw new SwitchyardError('STATE_INVALID', `${file} does not describe the ${colour} colour`, {
+      hint: `check for leftover ${colour} processes, stop them, then delete ${file}`,
+    });
   }
   return run;
 }

@@ -24,7 +24,13 @@ export function makeExcluder(srcRoot: string, patterns: string[], never: string 
   };
 }
 
-export async function copyWorkingTree(src: string, dest: string, exclude: string[], stateDir: string, alsoNever: string[] = []): Promise<void> {
+export async function copyWorkingTree(
+  src: string,
+  dest: string,
+  exclude: string[],
+  stateDir: string,
+  alsoNever: string[] = [],
+): Promise<void> {
   const excluded = makeExcluder(src, exclude, [stateDir, ...alsoNever]);
   const filter = async (from: string): Promise<boolean> => {
     if (excluded(from)) return false;
@@ -36,7 +42,12 @@ export async function copyWorkingTree(src: string, dest: string, exclude: string
   await copyDir(src, dest, filter, stateDir);
 }
 
-async function copyDir(src: string, dest: string, filter: (from: string) => Promise<boolean>, stateDir: string): Promise<void> {
+async function copyDir(
+  src: string,
+  dest: string,
+  filter: (from: string) => Promise<boolean>,
+  stateDir: string,
+): Promise<void> {
   for (const entry of await fs.readdir(src, { withFileTypes: true })) {
     const from = path.join(src, entry.name);
     const to = path.join(dest, entry.name);
@@ -47,6 +58,13 @@ async function copyDir(src: string, dest: string, filter: (from: string) => Prom
       continue;
     }
     // verbatimSymlinks keeps relative links relative (node_modules/.bin) instead of pointing back into the source.
-    await fs.cp(from, to, { recursive: true, filter, verbatimSymlinks: true, preserveTimestamps: true, errorOnExist: false, force: true });
+    await fs.cp(from, to, {
+      recursive: true,
+      filter,
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+      errorOnExist: false,
+      force: true,
+    });
   }
 }

@@ -37,17 +37,34 @@ export async function assignPorts(ctx: RuntimeContext, colour: Colour): Promise<
     const fixed = ctx.config.services[name]!.port?.[colour];
     if (fixed === undefined) continue;
     const clash = Object.entries(ports).find(([, p]) => p === fixed);
-    if (clash) throw new SwitchyardError('PORT_IN_USE', `port ${fixed} is configured for both ${clash[0]} and ${name} (${colour})`, { hint: `give services.${name}.port.${colour} its own port` });
+    if (clash)
+      throw new SwitchyardError(
+        'PORT_IN_USE',
+        `port ${fixed} is configured for both ${clash[0]} and ${name} (${colour})`,
+        { hint: `give services.${name}.port.${colour} its own port` },
+      );
     if (!(await isPortFree(fixed))) {
-      throw new SwitchyardError('PORT_IN_USE', `port ${fixed} for service ${name} (${colour}) is already in use on ${LOOPBACK}`, {
-        hint: `find the owner with \`ss -ltnp 'sport = :${fixed}'\` and stop it (a leftover ${colour} process? try \`switchyard status\`), or change services.${name}.port.${colour}`,
-      });
+      throw new SwitchyardError(
+        'PORT_IN_USE',
+        `port ${fixed} for service ${name} (${colour}) is already in use on ${LOOPBACK}`,
+        {
+          hint: `find the owner with \`ss -ltnp 'sport = :${fixed}'\` and stop it (a leftover ${colour} process? try \`switchyard status\`), or change services.${name}.port.${colour}`,
+        },
+      );
     }
     ports[name] = fixed;
     used.add(fixed);
   }
   // The rest keep the port they had last time when it is free (see port-memory.ts).
-  Object.assign(ports, await stablePorts(ctx.paths, colour, names.filter((n) => ports[n] === undefined), used));
+  Object.assign(
+    ports,
+    await stablePorts(
+      ctx.paths,
+      colour,
+      names.filter((n) => ports[n] === undefined),
+      used,
+    ),
+  );
   return ports;
 }
 
@@ -67,16 +84,29 @@ function firstExitOrTimeout(procs: Spawned[], ms: number): Promise<void> {
   });
 }
 
-export async function startColour(ctx: RuntimeContext, colour: Colour, release: string, stopAll: () => Promise<void>, signal?: AbortSignal): Promise<ColourRun> {
+export async function startColour(
+  ctx: RuntimeContext,
+  colour: Colour,
+  release: string,
+  stopAll: () => Promise<void>,
+  signal?: AbortSignal,
+): Promise<ColourRun> {
   const { paths, config } = ctx;
   const redact = ctx.redact ?? ((t: string) => t);
   const manifest = await readManifest(paths, release);
-  if (!manifest) throw new SwitchyardError('START_FAILED', `release ${release} does not exist or is incomplete`, { hint: 'prepare a new release (deploy builds one)' });
+  if (!manifest)
+    throw new SwitchyardError('START_FAILED', `release ${release} does not exist or is incomplete`, {
+      hint: 'prepare a new release (deploy builds one)',
+    });
   const previous = await readRun(paths, colour);
   if (previous) {
     for (const [name, s] of Object.entries(previous.services)) {
       if ((await liveness(s.pid, s.startTicks)) === 'running') {
-        throw new SwitchyardError('START_FAILED', `${colour} is already running (${name}: pid ${s.pid}, release ${previous.release})`, { hint: `stop ${colour} first` });
+        throw new SwitchyardError(
+          'START_FAILED',
+          `${colour} is already running (${name}: pid ${s.pid}, release ${previous.release})`,
+          { hint: `stop ${colour} first` },
+        );
       }
     }
     // Leaders are dead, but stop() also reaps any children they left in their groups.
@@ -85,16 +115,25 @@ export async function startColour(ctx: RuntimeContext, colour: Colour, release: 
   for (const name of Object.keys(config.services)) {
     const dir = serviceDir(paths, release, name);
     if (!(await fs.stat(dir).catch(() => undefined))?.isDirectory()) {
-      throw new SwitchyardError('START_FAILED', `release ${release} has no folder for service ${name}`, { hint: 'the config changed since that release was built; deploy a new release' });
+      throw new SwitchyardError('START_FAILED', `release ${release} has no folder for service ${name}`, {
+        hint: 'the config changed since that release was built; deploy a new release',
+      });
     }
   }
   const ports = await assignPorts(ctx, colour);
   const run: ColourRun = { colour, release, services: {} };
   const procs: Spawned[] = [];
-  const fail = async (message: string, details: string[] = [], code: 'START_FAILED' | 'ABORTED' = 'START_FAILED'): Promise<never> => {
+  const fail = async (
+    message: string,
+    details: string[] = [],
+    code: 'START_FAILED' | 'ABORTED' = 'START_FAILED',
+  ): Promise<never> => {
     await stopAll();
     await removeRun(paths, colour);
-    throw new SwitchyardError(code, message, { details, hint: code === 'START_FAILED' ? `see the service log under ${paths.colourLogs(colour)}` : undefined });
+    throw new SwitchyardError(code, message, {
+      details,
+      hint: code === 'START_FAILED' ? `see the service log under ${paths.colourLogs(colour)}` : undefined,
+    });
   };
   for (const name of Object.keys(config.services)) {
     if (signal?.aborted) await fail(`starting ${colour} interrupted`, [], 'ABORTED');
@@ -116,19 +155,31 @@ export async function startColour(ctx: RuntimeContext, colour: Colour, release: 
       SWITCHYARD_RELEASE: release,
     };
     // detached: its own process group, so stop() reaches any children and our exit does not kill it.
-    const child = spawn(argv.file, argv.args, { cwd: serviceDir(paths, release, name), env, stdio: ['ignore', fh.fd, fh.fd], detached: true });
+    const child = spawn(argv.file, argv.args, {
+      cwd: serviceDir(paths, release, name),
+      env,
+      stdio: ['ignore', fh.fd, fh.fd],
+      detached: true,
+    });
     const p: Spawned = { name, child, logFile, logOffset: offset };
     child.once('exit', (code, sig) => (p.exit = { code, sig }));
     const error = await spawned(child);
     await fh.close();
     if (error || child.pid === undefined) {
-      await fail(`could not start ${name} (${colour}): ${error?.message ?? 'no pid'}`, [`command: ${redact(describeArgv(argv))}`]);
+      await fail(`could not start ${name} (${colour}): ${error?.message ?? 'no pid'}`, [
+        `command: ${redact(describeArgv(argv))}`,
+      ]);
       return run; // unreachable: fail() throws
     }
     child.unref();
     procs.push(p);
     const startTicks = await readStartTicks(child.pid);
-    run.services[name] = { pid: child.pid, port, ...(startTicks ? { startTicks } : {}), startedAt: new Date().toISOString() };
+    run.services[name] = {
+      pid: child.pid,
+      port,
+      ...(startTicks ? { startTicks } : {}),
+      startedAt: new Date().toISOString(),
+    };
     await writeRun(paths, run);
   }
   await firstExitOrTimeout(procs, STARTUP_GRACE_MS);
@@ -137,9 +188,15 @@ export async function startColour(ctx: RuntimeContext, colour: Colour, release: 
     const how = (p: Spawned) => (p.exit!.sig ? `was killed by ${p.exit!.sig}` : `exited with code ${p.exit!.code}`);
     const lines: string[] = [];
     for (const p of dead) {
-      lines.push(`${p.name} (${colour}) ${how(p)} right after starting; last lines of ${p.logFile}:`, indent(redact(await tailLog(p.logFile, p.logOffset))));
+      lines.push(
+        `${p.name} (${colour}) ${how(p)} right after starting; last lines of ${p.logFile}:`,
+        indent(redact(await tailLog(p.logFile, p.logOffset))),
+      );
     }
-    await fail(lines.join('\n'), dead.map((p) => `log: ${p.logFile}`));
+    await fail(
+      lines.join('\n'),
+      dead.map((p) => `log: ${p.logFile}`),
+    );
   }
   if (signal?.aborted) await fail(`starting ${colour} interrupted`, [], 'ABORTED');
   return run;
