@@ -28,7 +28,6 @@ import { fillCustomers, startPostgres } from './lib/postgres.mjs';
 import { mergeIntoResults } from './lib/results.mjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -112,7 +112,7 @@ if (role === 'backend') {
     const paths = { direct: backend.port, builtin: builtin.port, nginx: nginxPort, bare: bare.port };
     const samples = { direct: [], builtin: [], nginx: [], bare: [] };
     const loadBefore = os.loadavg()[0];
-    for (const [name, port] of Object.entries(paths)) await cannon(port, 2); // warm-up: JIT, pools, upstream keep-alive
+    for (const [_name, port] of Object.entries(paths)) await cannon(port, 2); // warm-up: JIT, pools, upstream keep-alive
     // With --rounds > 1 the order alternates (direct, builtin, nginx, then backwards) so a burst of
     // other work on the machine does not land on one path only; each path reports its median run.
     for (let round = 0; round < rounds; round++) {

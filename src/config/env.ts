@@ -68,7 +68,7 @@ export function interpolate(input: string, vars: Record<string, string | undefin
   const missing: string[] = [];
   let refs = 0;
   let literal = false;
-  const value = input.replace(REF, (match, name: string | undefined, def: string | undefined) => {
+  const value = input.replace(REF, (_match, name: string | undefined, def: string | undefined) => {
     if (name === undefined) {
       literal = true;
       return '$';

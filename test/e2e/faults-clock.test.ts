@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { makeProject, type Project } from '../helpers/project.ts';
-import { assertServedBy, loadOn, statusJson, waitFor, warmUp } from '../helpers/faults.ts';
+import { loadOn, statusJson, waitFor, warmUp } from '../helpers/faults.ts';
 import { budget } from '../helpers/budget.ts';
 
 const LIBFAKETIME = [

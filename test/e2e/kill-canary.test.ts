@@ -145,7 +145,7 @@ for (const kind of ['builtin', 'nginx'] as const) {
             const stop = steps.indexOf(`Stopping ${to}`);
             assert.ok(split >= 0, `recover ended the split: ${rec.stdout}`);
             assert.ok(stop > split, `recover stopped ${to} after ending the split: ${steps.join(' | ')}`);
-            assert.match(rec.stdout, new RegExp(`every client is back on the live colour`));
+            assert.match(rec.stdout, /every client is back on the live colour/);
             assert.match(rec.stdout, /✓ Recovered: undid the deploy/);
             if (watched) assert.match(rec.stdout, /Turning the live watch off\.\.\. ✓/);
             else assert.doesNotMatch(rec.stdout, /live watch/i, 'the watch is mentioned only when it was on');

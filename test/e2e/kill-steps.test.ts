@@ -19,7 +19,6 @@ import {
   DEPLOY_KILL_POINTS,
   runAndKill,
   startKeepAliveLoad,
-  statusJson,
   type Load,
 } from '../helpers/kill-steps.ts';
 

@@ -1,6 +1,5 @@
 /** init -> deploy -> rollback -> deploy -> down through the built CLI with `proxy.kind: nginx` (a real nginx). */
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { isNginxMaster } from '../../src/proxy/nginx/procfs.js';
 import { budget } from '../helpers/budget.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { ProxyServer } from '../../src/proxy/builtin/server.js';
+import type { ProxyServer } from '../../src/proxy/builtin/server.js';
 import { loadSnapshot } from '../../src/proxy/builtin/snapshot.js';
 import { errorRate, quantileMs, type ColourStats } from '../../src/proxy/stats.js';
 import { freePort, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';

@@ -62,7 +62,7 @@ describe('nginx driver', () => {
     const headers = JSON.parse(r.body).headers;
     assert.equal(headers['x-forwarded-for'], '10.0.0.1, 127.0.0.1');
     assert.equal(headers['x-forwarded-proto'], 'http');
-    assert.equal(r.headers['server'], 'nginx', 'server_tokens off: no version');
+    assert.equal(r.headers.server, 'nginx', 'server_tokens off: no version');
   });
 
   it('reloads only when the rendered config changed, and waits for the new workers', budget(500), async () => {

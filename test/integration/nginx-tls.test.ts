@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { freePort, get, startBackend, type TestBackend } from '../helpers/backends.js';
-import { nginxProject, startWith, type NginxProject } from '../helpers/nginx.js';
+import { nginxProject, type NginxProject } from '../helpers/nginx.js';
 import { budget } from '../helpers/budget.js';
 
 function selfSigned(dir: string): Promise<void> {

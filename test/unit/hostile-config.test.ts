@@ -228,7 +228,7 @@ const hostileValue = fc.oneof(
 function setAt(obj: Obj, at: string[], value: unknown): void {
   let o: Obj = obj;
   for (const k of at.slice(0, -1)) {
-    const next = Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined;
+    const next = Object.hasOwn(o, k) ? o[k] : undefined;
     if (next === null || typeof next !== 'object')
       Object.defineProperty(o, k, { value: {}, enumerable: true, writable: true, configurable: true });
     o = o[k] as Obj;

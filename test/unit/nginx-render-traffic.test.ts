@@ -53,12 +53,12 @@ test('every request: active colour, canary bucket file, watch and maintenance fl
     t,
     /log_format sy_json escape=json '\{"t":"\$msec","c":"\$sy_colour","s":"\$status","rt":"\$request_time","us":"\$upstream_status"/,
   );
-  assert.match(t, /add_header Retry-After 60 always;\n      add_header Cache-Control no-store always;/);
-  assert.match(t, /default_type text\/html;\n      charset utf-8;/);
+  assert.match(t, /add_header Retry-After 60 always;\n {6}add_header Cache-Control no-store always;/);
+  assert.match(t, /default_type text\/html;\n {6}charset utf-8;/);
   assert.equal(t.match(/^\s+1% \d+;$/gm)?.length, 99, '100 buckets of 1%');
-  assert.match(t, /    1% 0;\n    1% 1;/);
-  assert.match(t, /    1% 98;\n    \* 99;\n  \}/);
-  assert.doesNotMatch(t, /listen .*;\n    set \$sy_colour green;/, 'no preview server');
+  assert.match(t, / {4}1% 0;\n {4}1% 1;/);
+  assert.match(t, / {4}1% 98;\n {4}\* 99;\n {2}\}/);
+  assert.doesNotMatch(t, /listen .*;\n {4}set \$sy_colour green;/, 'no preview server');
   assert.doesNotMatch(t, /sy_preview/);
 });
 
@@ -66,11 +66,11 @@ test('sticky cookie: the key is the cookie or the request id, and a cookie-less 
   const t = render(proxy());
   assert.match(
     t,
-    /map \$http_cookie \$sy_key \{\n    default \$request_id;\n    "~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=\(\?<sy_sticky>\[\^;\]\+\)" \$sy_sticky;\n  \}/,
+    /map \$http_cookie \$sy_key \{\n {4}default \$request_id;\n {4}"~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=\(\?<sy_sticky>\[\^;\]\+\)" \$sy_sticky;\n {2}\}/,
   );
   assert.match(
     t,
-    /default "sy_canary=\$request_id; Path=\/; HttpOnly; SameSite=Lax";\n    "~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=\[\^;\]" "";/,
+    /default "sy_canary=\$request_id; Path=\/; HttpOnly; SameSite=Lax";\n {4}"~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=\[\^;\]" "";/,
   );
   assert.match(t, /split_clients "\$\{sy_key\}" \$sy_bucket \{/);
 });
@@ -89,19 +89,19 @@ test('preview: an inverted server on its own port, and header/cookie matchers th
   const t = render(p);
   assert.match(
     t,
-    /server \{\n    listen \[::1\]:8081;\n    set \$sy_colour green;\n    if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n      set \$sy_colour blue;\n    \}\n    add_header X-Switchyard-Env \$sy_colour always;\n    location "\/" \{/,
+    /server \{\n {4}listen \[::1\]:8081;\n {4}set \$sy_colour green;\n {4}if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n {6}set \$sy_colour blue;\n {4}\}\n {4}add_header X-Switchyard-Env \$sy_colour always;\n {4}location "\/" \{/,
   );
   assert.match(
     t,
-    /map \$http_x_sy_preview \$sy_preview_header \{\n    default "";\n    "~\^\\\\Qa\$b\.c\\\\E\$" 1;\n  \}/,
+    /map \$http_x_sy_preview \$sy_preview_header \{\n {4}default "";\n {4}"~\^\\\\Qa\$b\.c\\\\E\$" 1;\n {2}\}/,
   );
   assert.match(
     t,
-    /map \$http_cookie \$sy_preview_cookie \{\n    default "";\n    "~\(\?:\^\|;\)\\\\s\*\\\\Qpv\\\\E=\\\\Qa\$b\.c\\\\E\\\\s\*\(\?:;\|\$\)" 1;/,
+    /map \$http_cookie \$sy_preview_cookie \{\n {4}default "";\n {4}"~\(\?:\^\|;\)\\\\s\*\\\\Qpv\\\\E=\\\\Qa\$b\.c\\\\E\\\\s\*\(\?:;\|\$\)" 1;/,
   );
   assert.match(
     t,
-    /if \(\$sy_preview_header\) \{\n      set \$sy_colour \$sy_other;\n    \}\n    if \(\$sy_preview_cookie\) \{/,
+    /if \(\$sy_preview_header\) \{\n {6}set \$sy_colour \$sy_other;\n {4}\}\n {4}if \(\$sy_preview_cookie\) \{/,
   );
   const preview = t.slice(t.lastIndexOf('  server {'));
   assert.doesNotMatch(
@@ -114,7 +114,7 @@ test('preview: an inverted server on its own port, and header/cookie matchers th
 test('a "$" in the sticky cookie name or state path is never read as a variable', () => {
   const t = render(proxy({ stickyCookie: 'a$b' }));
   assert.match(t, /default "a\$\{sy_dollar\}b=\$request_id; Path=\/;/);
-  assert.match(t, /geo \$sy_dollar \{\n    default "\$";\n  \}/);
+  assert.match(t, /geo \$sy_dollar \{\n {4}default "\$";\n {2}\}/);
   assert.equal(qv('x$y"z'), '"x${sy_dollar}y\\"z"');
   assert.throws(() => checkConfigPath('/srv/a$b'), { code: 'PROXY_FAILED' });
   assert.throws(
@@ -137,7 +137,7 @@ test('maintenance allowlist: networks with host bits cleared, IPv4-mapped blocks
   );
   assert.match(
     t,
-    /geo \$sy_maint_block \{\n    default 1;\n    10\.0\.0\.0\/8 0;\n    192\.168\.1\.7\/32 0;\n    2001:db8:0:0:0:0:0:0\/32 0;\n    10\.0\.0\.0\/8 0;\n  \}/,
+    /geo \$sy_maint_block \{\n {4}default 1;\n {4}10\.0\.0\.0\/8 0;\n {4}192\.168\.1\.7\/32 0;\n {4}2001:db8:0:0:0:0:0:0\/32 0;\n {4}10\.0\.0\.0\/8 0;\n {2}\}/,
   );
   assert.match(t, /add_header Retry-After 90 always;/);
   assert.equal(geoNetwork('::1'), '0:0:0:0:0:0:0:1/128');

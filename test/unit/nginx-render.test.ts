@@ -47,11 +47,11 @@ test('a private instance: pid, logs and temp paths under .switchyard/nginx', () 
 
 test('two upstreams per service with keep-alive; a colour without backend stays valid', () => {
   const t = render(proxy({ keepalive: 32 }));
-  assert.match(t, /upstream sy_api_blue \{\n    server 127\.0\.0\.1:5001 max_fails=0;\n    keepalive 32;/);
-  assert.match(t, /upstream sy_api_green \{\n    server 127\.0\.0\.1:1 down;\n    keepalive 32;/);
+  assert.match(t, /upstream sy_api_blue \{\n {4}server 127\.0\.0\.1:5001 max_fails=0;\n {4}keepalive 32;/);
+  assert.match(t, /upstream sy_api_green \{\n {4}server 127\.0\.0\.1:1 down;\n {4}keepalive 32;/);
   assert.match(t, /upstream sy_web_green \{/);
   assert.match(t, /proxy_http_version 1\.1;/);
-  assert.match(t, /map \$http_upgrade \$connection_upgrade \{\n    default upgrade;\n    '' '';\n  \}/);
+  assert.match(t, /map \$http_upgrade \$connection_upgrade \{\n {4}default upgrade;\n {4}'' '';\n {2}\}/);
   assert.match(t, /proxy_set_header Connection \$connection_upgrade;/);
   assert.match(t, /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/);
   assert.match(t, /proxy_set_header X-Forwarded-Proto \$scheme;/);
@@ -61,7 +61,7 @@ test('the colour is chosen per request from the flag file, and named in a header
   const t = render(proxy());
   assert.match(
     t,
-    /set \$sy_colour blue;\n    set \$sy_other green;\n    if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n      set \$sy_colour green;\n      set \$sy_other blue;\n    \}/,
+    /set \$sy_colour blue;\n {4}set \$sy_other green;\n {4}if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n {6}set \$sy_colour green;\n {6}set \$sy_other blue;\n {4}\}/,
   );
   assert.match(t, /add_header X-Switchyard-Env \$sy_colour always;/);
   assert.match(t, /proxy_pass http:\/\/sy_api_\$sy_colour;/);
@@ -70,9 +70,9 @@ test('the colour is chosen per request from the flag file, and named in a header
 
 test('locations keep routing.ts semantics: /api is /api and /api/..., never /apix', () => {
   const t = render(proxy());
-  assert.match(t, /location = "\/api" \{\n      proxy_pass http:\/\/sy_api_\$sy_colour;/);
-  assert.match(t, /location "\/api\/" \{\n      proxy_pass http:\/\/sy_api_\$sy_colour;/);
-  assert.match(t, /location "\/" \{\n      proxy_pass http:\/\/sy_web_\$sy_colour;/);
+  assert.match(t, /location = "\/api" \{\n {6}proxy_pass http:\/\/sy_api_\$sy_colour;/);
+  assert.match(t, /location "\/api\/" \{\n {6}proxy_pass http:\/\/sy_api_\$sy_colour;/);
+  assert.match(t, /location "\/" \{\n {6}proxy_pass http:\/\/sy_web_\$sy_colour;/);
   assert.doesNotMatch(t, /location "\/api" /);
 });
 
@@ -85,13 +85,13 @@ test('a route ending in "/" gets an exact location for its bare path (no nginx 3
       ],
     }),
   );
-  assert.match(t, /location "\/docs\/" \{\n      proxy_pass http:\/\/sy_api_/);
-  assert.match(t, /location = "\/docs" \{\n      proxy_pass http:\/\/sy_web_/);
+  assert.match(t, /location "\/docs\/" \{\n {6}proxy_pass http:\/\/sy_api_/);
+  assert.match(t, /location = "\/docs" \{\n {6}proxy_pass http:\/\/sy_web_/);
 });
 
 test('no "/" route: anything else is a 404 from nginx', () => {
   const t = render(proxy({ routes: [{ path: '/api', service: 'api' }] }));
-  assert.match(t, /location "\/" \{\n      return 404 /);
+  assert.match(t, /location "\/" \{\n {6}return 404 /);
 });
 
 test('both /api and /api/ routes do not render a duplicate location', () => {
@@ -105,13 +105,13 @@ test('both /api and /api/ routes do not render a duplicate location', () => {
   );
   assert.equal(t.match(/location "\/api\/"/g)?.length, 1);
   assert.equal(t.match(/location = "\/api"/g)?.length, 1);
-  assert.match(t, /location "\/api\/" \{\n      proxy_pass http:\/\/sy_web_/);
+  assert.match(t, /location "\/api\/" \{\n {6}proxy_pass http:\/\/sy_web_/);
 });
 
 test('TLS: https server with cert, key and modern protocols; http answers 301 to https', () => {
   const p = proxy({ listen: { http: 8080, https: 8443 }, tls: { cert: 'c.pem', key: 'k.pem' } });
   const t = render(p, { tls: { cert: '/srv/app/c.pem', key: '/srv/app/k.pem' } });
-  assert.match(t, /listen 127\.0\.0\.1:8080;\n    return 301 https:\/\/\$host:8443\$request_uri;/);
+  assert.match(t, /listen 127\.0\.0\.1:8080;\n {4}return 301 https:\/\/\$host:8443\$request_uri;/);
   assert.match(t, /listen 127\.0\.0\.1:8443 ssl;/);
   assert.match(t, /ssl_certificate "\/srv\/app\/c\.pem";/);
   assert.match(t, /ssl_certificate_key "\/srv\/app\/k\.pem";/);
@@ -168,16 +168,16 @@ test('schema: nginx defaults, https needs tls, container mode takes an image', (
 
 test('proxy timeouts: http-level lines from connectTimeout / readTimeout / sendTimeout, whole seconds rounded up', () => {
   const defaults = render(proxy());
-  assert.match(defaults, /^  proxy_connect_timeout 5s;$/m);
-  assert.match(defaults, /^  proxy_read_timeout 60s;$/m);
-  assert.match(defaults, /^  proxy_send_timeout 60s;$/m);
+  assert.match(defaults, /^ {2}proxy_connect_timeout 5s;$/m);
+  assert.match(defaults, /^ {2}proxy_read_timeout 60s;$/m);
+  assert.match(defaults, /^ {2}proxy_send_timeout 60s;$/m);
   for (const d of ['proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout']) {
     assert.equal(defaults.match(new RegExp(`\\b${d}\\b`, 'g'))?.length, 1, `${d} is set once, for every location`);
   }
   const t = render(proxy({ connectTimeout: '2500ms', readTimeout: '2m', sendTimeout: '200ms' }));
-  assert.match(t, /^  proxy_connect_timeout 3s;$/m, '2.5 s rounds up, never down to a shorter wait');
-  assert.match(t, /^  proxy_read_timeout 120s;$/m);
-  assert.match(t, /^  proxy_send_timeout 1s;$/m, 'below a second is 1s, never 0s');
+  assert.match(t, /^ {2}proxy_connect_timeout 3s;$/m, '2.5 s rounds up, never down to a shorter wait');
+  assert.match(t, /^ {2}proxy_read_timeout 120s;$/m);
+  assert.match(t, /^ {2}proxy_send_timeout 1s;$/m, 'below a second is 1s, never 0s');
   // Inside http { }, before the first upstream and server.
   const http = t.indexOf('\nhttp {\n');
   const firstUpstream = t.indexOf('  upstream ');
@@ -189,21 +189,21 @@ test('proxy timeouts: http-level lines from connectTimeout / readTimeout / sendT
 
 test('server_tokens off, and a keep-alive pool on every upstream of both colours', () => {
   const t = render(proxy({ keepalive: 48, upstreamKeepaliveTimeout: '3500ms' }));
-  assert.match(t, /^  server_tokens off;$/m);
+  assert.match(t, /^ {2}server_tokens off;$/m);
   assert.ok(t.indexOf('  server_tokens off;') > t.indexOf('\nhttp {\n'), 'in the http block: every server');
-  const blocks = [...t.matchAll(/^  upstream (sy_\w+) \{\n([\s\S]*?)^  \}$/gm)].map((m) => ({
+  const blocks = [...t.matchAll(/^ {2}upstream (sy_\w+) \{\n([\s\S]*?)^ {2}\}$/gm)].map((m) => ({
     name: m[1]!,
     body: m[2]!,
   }));
   assert.deepEqual(blocks.map((b) => b.name).sort(), ['sy_api_blue', 'sy_api_green', 'sy_web_blue', 'sy_web_green']);
   for (const b of blocks) {
-    assert.match(b.body, /^    keepalive 48;$/m, `${b.name}: the pool size from proxy.keepalive`);
-    assert.match(b.body, /^    keepalive_timeout 4s;$/m, `${b.name}: upstreamKeepaliveTimeout rounded up`);
-    assert.match(b.body, /^    keepalive_requests 100000;$/m, b.name);
+    assert.match(b.body, /^ {4}keepalive 48;$/m, `${b.name}: the pool size from proxy.keepalive`);
+    assert.match(b.body, /^ {4}keepalive_timeout 4s;$/m, `${b.name}: upstreamKeepaliveTimeout rounded up`);
+    assert.match(b.body, /^ {4}keepalive_requests 100000;$/m, b.name);
   }
   // A pool is only used with HTTP/1.1 upstream requests and no "Connection: close" from nginx.
-  assert.match(t, /^  proxy_http_version 1\.1;$/m);
-  assert.match(t, /^  proxy_set_header Connection \$connection_upgrade;$/m);
-  assert.match(render(proxy()), /^    keepalive 64;$/m, 'default pool: 64');
-  assert.match(render(proxy()), /^    keepalive_timeout 4s;$/m, "default upstream keep-alive: 4 s, below Node's 5 s");
+  assert.match(t, /^ {2}proxy_http_version 1\.1;$/m);
+  assert.match(t, /^ {2}proxy_set_header Connection \$connection_upgrade;$/m);
+  assert.match(render(proxy()), /^ {4}keepalive 64;$/m, 'default pool: 64');
+  assert.match(render(proxy()), /^ {4}keepalive_timeout 4s;$/m, "default upstream keep-alive: 4 s, below Node's 5 s");
 });

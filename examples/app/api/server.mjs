@@ -78,7 +78,7 @@ function readJson(req) {
 const validEmail = (e) => typeof e === 'string' && /^[^\s@]+@[^\s@]+$/.test(e) && e.length <= 254;
 
 const routes = {
-  'GET /api/health': async (req, res) =>
+  'GET /api/health': async (_req, res) =>
     send(res, 200, {
       status: 'ok',
       store: store.kind,
@@ -108,12 +108,12 @@ const routes = {
     if (!session) return send(res, 401, { error: 'not signed in' });
     send(res, 200, { user: session.user, environment: ENVIRONMENT });
   },
-  'GET /api/slow': (req, res, url) => {
+  'GET /api/slow': (_req, res, url) => {
     const ms = Math.min(Math.max(Number(url.searchParams.get('ms')) || 0, 0), SLOW_CAP_MS);
     const t = setTimeout(() => send(res, 200, { slept: ms, environment: ENVIRONMENT, version: VERSION }), ms);
     res.on('close', () => clearTimeout(t));
   },
-  'GET /api/events': (req, res) => {
+  'GET /api/events': (_req, res) => {
     res.writeHead(200, {
       ...CORS,
       'content-type': 'text/event-stream',

@@ -4,7 +4,6 @@
  * old processes can exit promptly; a later request to the same address simply gets a new pool.
  */
 import { Client, Pool } from 'undici';
-import type { Endpoint } from '../../runtime/types.js';
 
 /**
  * Below Node's default server keepAliveTimeout (5 s): we close an idle socket before the backend

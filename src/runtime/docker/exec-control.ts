@@ -126,7 +126,7 @@ export async function stopMarked(
     const info = await api(docker, 'exec inspect', () => exec.inspect(), 5_000).catch(() => undefined);
     if (!info) return survived;
     if (!info.Running && (info.ExitCode !== null || !started)) return undefined;
-    if (!scripted && info.Running && info.Pid > 0 && Boolean((docker.modem as { socketPath?: unknown }).socketPath)) {
+    if (!scripted && info.Running && info.Pid > 0 && (docker.modem as { socketPath?: unknown }).socketPath) {
       try {
         process.kill(info.Pid, 'SIGKILL');
       } catch {
