@@ -57,7 +57,8 @@ async function measure(pg, projectDir, format, dataMB) {
       throw new Error(`${format}: restore reported ${rows} rows in public.customers, expected ${ROWS}`);
     runs.push({ backupMs, restoreMs, bytes: meta.bytes });
     console.log(
-      `${format} #${i + 1}: backup ${Math.round(backupMs)} ms, ${r1(meta.bytes / MB)} MB; restore ${Math.round(restoreMs)} ms`,
+      `${format} #${i + 1}: backup ${Math.round(backupMs)} ms, ${r1(meta.bytes / MB)} MB; ` +
+        `restore ${Math.round(restoreMs)} ms`,
     );
   }
   const backupMs = median(runs.map((r) => r.backupMs));

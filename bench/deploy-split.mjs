@@ -210,7 +210,8 @@ function checkDocker() {
     docker('info', '--format', '{{.ServerVersion}}');
   } catch (e) {
     throw new Error(
-      `deploy-split needs the Docker engine for its docker + nginx part, and \`docker info\` failed: ${(e.stderr || e.message).toString().trim()}\n(start dockerd, or run scripts/setup-infra.sh as root)`,
+      `deploy-split needs the Docker engine for its docker + nginx part, and \`docker info\` failed: ` +
+        `${(e.stderr || e.message).toString().trim()}\n(start dockerd, or run scripts/setup-infra.sh as root)`,
     );
   }
   try {

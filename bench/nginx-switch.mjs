@@ -103,11 +103,13 @@ async function reloadMethod(ports) {
       'events { worker_connections 1024; }',
       'http {',
       '  access_log off;',
-      `  client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/pt; fastcgi_temp_path ${dir}/ft; uwsgi_temp_path ${dir}/ut; scgi_temp_path ${dir}/st;`,
+      `  client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/pt; fastcgi_temp_path ${dir}/ft; ` +
+        `uwsgi_temp_path ${dir}/ut; scgi_temp_path ${dir}/st;`,
       `  include ${include};`,
       '  proxy_http_version 1.1;',
       '  proxy_set_header Connection "";',
-      `  server { listen 127.0.0.1:${port}; add_header X-Switchyard-Env $sy_colour always; location / { proxy_pass http://app; } }`,
+      `  server { listen 127.0.0.1:${port}; add_header X-Switchyard-Env $sy_colour always; ` +
+        `location / { proxy_pass http://app; } }`,
       '}',
       '',
     ].join('\n'),

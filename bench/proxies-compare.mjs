@@ -112,7 +112,8 @@ if (role === 'backend') {
     const paths = { direct: backend.port, builtin: builtin.port, nginx: nginxPort, bare: bare.port };
     const samples = { direct: [], builtin: [], nginx: [], bare: [] };
     const loadBefore = os.loadavg()[0];
-    for (const [_name, port] of Object.entries(paths)) await cannon(port, 2); // warm-up: JIT, pools, upstream keep-alive
+    // warm-up: JIT, pools, upstream keep-alive
+    for (const [_name, port] of Object.entries(paths)) await cannon(port, 2);
     // With --rounds > 1 the order alternates (direct, builtin, nginx, then backwards) so a burst of
     // other work on the machine does not land on one path only; each path reports its median run.
     for (let round = 0; round < rounds; round++) {
@@ -122,7 +123,8 @@ if (role === 'backend') {
         const m = await cannon(port, duration);
         samples[name].push(m);
         console.log(
-          `${name.padEnd(8)} ${String(m.reqPerSec).padStart(7)} req/s  p50 ${m.p50ms} ms  p99 ${m.p99ms} ms  errors ${m.errors}`,
+          `${name.padEnd(8)} ${String(m.reqPerSec).padStart(7)} req/s  p50 ${m.p50ms} ms  ` +
+            `p99 ${m.p99ms} ms  errors ${m.errors}`,
         );
       }
     }

@@ -3,7 +3,8 @@
 // against a trivial Node backend directly, through the built-in proxy in one process, and through
 // the real proxy daemon with proxy.workers: N (default 2), in alternating rounds (default 3).
 // Backend and proxies run as child processes, as in production.
-// Usage: npm run build && node bench/proxy-throughput.mjs [--duration 8] [--rounds 3] [--workers 2] [--connections 50] [--cpu-prof] [--merge]
+// Usage: npm run build && node bench/proxy-throughput.mjs [--duration 8] [--rounds 3] [--workers 2]
+//          [--connections 50] [--cpu-prof] [--merge]
 // PROXY_NODE_FLAGS adds node flags to both children (e.g. --max-semi-space-size=16).
 //    or (no build): node --import tsx bench/proxy-throughput.mjs --src
 // Writes bench/out/proxy-throughput.json. Talks to 127.0.0.1 only.

@@ -112,7 +112,8 @@ try {
     out.afterSwitch.push(await once(['deploy', '--auto-switch']));
     out.canary50.push(await once(['deploy', '--auto-switch', '--canary', '50,100']));
     console.log(
-      `round ${i + 1}: after switch ${out.afterSwitch.at(-1).errorsToBackMs} ms, canary 50% ${out.canary50.at(-1).errorsToBackMs} ms`,
+      `round ${i + 1}: after switch ${out.afterSwitch.at(-1).errorsToBackMs} ms, ` +
+        `canary 50% ${out.canary50.at(-1).errorsToBackMs} ms`,
     );
   }
   for (const k of ['afterSwitch', 'canary50']) {

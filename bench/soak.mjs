@@ -115,7 +115,10 @@ async function main() {
     return { wrong, checked };
   }
 
-  /** The load, the switches and the /proc samples; `doSwitch(to, from)` moves traffic and returns how long its switchTo call took. */
+  /**
+   * The load, the switches and the /proc samples; `doSwitch(to, from)` moves traffic and returns how
+   * long its switchTo call took.
+   */
   async function soak(name, port, doSwitch, pids) {
     const sample = (switchNo) => {
       const u = usage(pids());
@@ -193,7 +196,9 @@ async function main() {
       series: underLoad,
     };
     console.log(
-      `${name}: ${result.switches} switches in ${result.switchingS} s, ${result.requests} requests, ${result.failed} failed, ${wrong} misrouted of ${checked}; rss MB ${JSON.stringify(result.rssMb)}; fds ${JSON.stringify(result.fds)}`,
+      `${name}: ${result.switches} switches in ${result.switchingS} s, ${result.requests} requests, ` +
+        `${result.failed} failed, ${wrong} misrouted of ${checked}; ` +
+        `rss MB ${JSON.stringify(result.rssMb)}; fds ${JSON.stringify(result.fds)}`,
     );
     return result;
   }
@@ -320,14 +325,16 @@ function chart(result) {
   const W = 960;
   const H = 250;
   const parts = [
-    `<text x="20" y="26" font-size="16" font-weight="600" fill="${COLOURS.text}">Soak: memory and open fds while switching colours back and forth under keep-alive load</text>`,
+    `<text x="20" y="26" font-size="16" font-weight="600" fill="${COLOURS.text}">` +
+      `Soak: memory and open fds while switching colours back and forth under keep-alive load</text>`,
   ];
   rows.forEach((k, row) => {
     const r = result[k];
     const who = k === 'builtin' ? 'Built-in proxy daemon' : 'nginx, master + workers';
     const oy = 44 + row * H;
     parts.push(
-      `<text x="20" y="${oy + 16}" font-size="14" font-weight="600" fill="${COLOURS.text}">${who}: ${r.switches} switches, ${r.requests.toLocaleString('en-US')} requests, ${r.failed} failed</text>`,
+      `<text x="20" y="${oy + 16}" font-size="14" font-weight="600" fill="${COLOURS.text}">` +
+        `${who}: ${r.switches} switches, ${r.requests.toLocaleString('en-US')} requests, ${r.failed} failed</text>`,
     );
     parts.push(
       ...linePanel({
@@ -338,7 +345,9 @@ function chart(result) {
         title: 'RSS under load (MB)',
         series: [
           {
-            label: `start ${r.rssMb.start}, end ${r.rssMb.end}, max ${r.rssMb.max}; idle ${r.rssMb.idleBefore} before, ${r.rssMb.idleAfter} after`,
+            label:
+              `start ${r.rssMb.start}, end ${r.rssMb.end}, max ${r.rssMb.max}; ` +
+              `idle ${r.rssMb.idleBefore} before, ${r.rssMb.idleAfter} after`,
             colour: COLOURS.blue,
             points: r.series.map((s) => [s.switch, s.rssMb]),
           },

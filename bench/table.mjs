@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Renders the README's benchmark tables from bench/results.json (written by `npm run bench`), so
-// every figure in them comes from one run. Prints them; with --write, replaces each table between
-// its <!-- name --> and <!-- /name --> markers in README.md (only inside "## Benchmarks").
+// Renders the benchmark tables of docs/benchmarks.md from bench/results.json (written by
+// `npm run bench`), so every figure in them comes from one run. Prints them; with --write, replaces
+// each table between its <!-- name --> and <!-- /name --> markers in docs/benchmarks.md.
 // Usage: node bench/table.mjs [--write] [--results bench/results.json]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,7 +22,8 @@ const aloneNote = (keys) => {
   if (!ks.length) return '';
   const what = ks.map(
     (k) =>
-      `\`${k}\` (${r.rerunAlone[k].slice(0, 16).replace('T', ' ')} UTC, 1-minute load average before: ${r.machine?.loadAvg1mBefore?.[k] ?? '?'})`,
+      `\`${k}\` (${r.rerunAlone[k].slice(0, 16).replace('T', ' ')} UTC, ` +
+      `1-minute load average before: ${r.machine?.loadAvg1mBefore?.[k] ?? '?'})`,
   );
   return `\n\nRe-measured alone after the full \`npm run bench\` run (\`--merge\`): ${what.join(', ')}.`;
 };
@@ -62,7 +63,9 @@ const ns = r.nginxSwitching;
   if (soak)
     lines.push(
       row([
-        `switch at the proxy: the switch call, under load (p50 / p99 of ${soak.builtin?.switches ?? soak.nginx?.switches}); every request started after it returned reached the new colour`,
+        `switch at the proxy: the switch call, under load ` +
+          `(p50 / p99 of ${soak.builtin?.switches ?? soak.nginx?.switches}); ` +
+          `every request started after it returned reached the new colour`,
         '–',
         soak.builtin ? pair(soak.builtin.switchToMs.p50, soak.builtin.switchToMs.p99) : '?',
         soak.nginx ? pair(soak.nginx.switchToMs.p50, soak.nginx.switchToMs.p99) : '?',
@@ -95,7 +98,8 @@ const ns = r.nginxSwitching;
     );
     lines.push(
       row([
-        `failed requests, ${sw?.rounds ?? swN?.rounds} \`switch\` commands + ${sw?.rollbackForce.runs ?? swN?.rollbackForce.runs} deploy/rollback rounds under keep-alive load`,
+        `failed requests, ${sw?.rounds ?? swN?.rounds} \`switch\` commands + ` +
+          `${sw?.rollbackForce.runs ?? swN?.rollbackForce.runs} deploy/rollback rounds under keep-alive load`,
         '–',
         sw ? failedOf(sw.loadDuringSwitches.failed, sw.loadDuringSwitches.sent) : '?',
         swN ? failedOf(swN.loadDuringSwitches.failed, swN.loadDuringSwitches.sent) : '?',
@@ -124,7 +128,11 @@ const ns = r.nginxSwitching;
   tables['bench-table'] += aloneNote(['switching', 'proxiesCompare']);
   if (ns?.reload) {
     tables['bench-table'] +=
-      `\n\nFor comparison, switching nginx the usual way (rewrite the upstream, \`nginx -s reload\`; not used) failed ${failedOf(ns.reload.failed, ns.reload.requests)} requests over ${ns.switches} reloads in the same run, and took ${ms(ns.reload.switchLatencyMs.p50)} (p50) to reach the new colour against ${ms(ns.flag.switchLatencyMs.p50)} for switchyard's flag file (\`bench/nginx-switch.mjs\`).`;
+      `\n\nFor comparison, switching nginx the usual way (rewrite the upstream, \`nginx -s reload\`; not used) ` +
+      `failed ${failedOf(ns.reload.failed, ns.reload.requests)} requests over ` +
+      `${ns.switches} reloads in the same run, ` +
+      `and took ${ms(ns.reload.switchLatencyMs.p50)} (p50) to reach the new colour ` +
+      `against ${ms(ns.flag.switchLatencyMs.p50)} for switchyard's flag file (\`bench/nginx-switch.mjs\`).`;
   }
 }
 
@@ -232,9 +240,11 @@ if (r.proxyThroughput) {
   // The issue's targets for the built-in proxy, against this run.
   const met = (ok) => (ok ? 'met' : 'NOT met');
   const judge = (x) =>
-    `throughput at least 0.3x direct: ${ratio(x.throughputRatio)}${range(x)}, ${met(x.throughputRatio >= 0.3)}; p99 under 3x direct's: ${ratio(x.p99Ratio)}, ${met(x.p99Ratio < 3)}`;
+    `throughput at least 0.3x direct: ${ratio(x.throughputRatio)}${range(x)}, ${met(x.throughputRatio >= 0.3)}; ` +
+    `p99 under 3x direct's: ${ratio(x.p99Ratio)}, ${met(x.p99Ratio < 3)}`;
   const how = p.rounds
-    ? `Medians of ${p.rounds} alternating rounds (each path's median run above; the ratios are the medians of each round's own ratios), measured with ${p.tool}.`
+    ? `Medians of ${p.rounds} alternating rounds (each path's median run above; ` +
+      `the ratios are the medians of each round's own ratios), measured with ${p.tool}.`
     : `Measured with ${p.tool ?? 'autocannon'}.`;
   tables['proxy-table'] +=
     `\n\nTargets, one process: ${judge(p)}.${w ? ` With \`proxy.workers: ${w.count}\`: ${judge(w)}.` : ''} ${how}`;
@@ -307,7 +317,8 @@ if (r.deploySplit) {
     const ng = wc.nginx;
     lines.push(
       row([
-        `throughput with the watch off / on, ${wc.connections} keep-alive connections (req/s, median of ${wc.rounds} alternating rounds; change when on)`,
+        `throughput with the watch off / on, ${wc.connections} keep-alive connections ` +
+          `(req/s, median of ${wc.rounds} alternating rounds; change when on)`,
         thr(wc),
         ng ? thr(ng) : '–',
       ]),
@@ -331,7 +342,8 @@ if (r.deploySplit) {
   for (const [k, label] of [
     [
       'afterSwitchMedian',
-      'a release failing 20%, plain switch: first 500 -> every request back on the old colour (median; of which the switch back)',
+      'a release failing 20%, plain switch: first 500 -> every request back on the old colour ' +
+        '(median; of which the switch back)',
     ],
     ['canary50Median', 'the same in a 50% canary step'],
   ]) {
@@ -362,7 +374,10 @@ if (r.deploySplit) {
     const rows = b?.rows ?? d100?.rows;
     const lines = [
       row([
-        `backup and restore, ${n(rows)} rows${b ? ` (database ${mb(b.databaseMB)}, table with indexes ${mb(b.tableWithIndexesMB)}; median of ${b.rounds})` : ''}`,
+        `backup and restore, ${n(rows)} rows` +
+          (b
+            ? ` (database ${mb(b.databaseMB)}, table with indexes ${mb(b.tableWithIndexesMB)}; median of ${b.rounds})`
+            : ''),
         'custom (`.dump`)',
         'plain (`.sql`)',
       ]),
@@ -403,7 +418,8 @@ if (r.deploySplit) {
       const share = (x) => `${Math.round(x.backupShare * 1000) / 10}% (${ms(x.p50Ms.backup)} of ${ms(x.p50Ms.wall)})`;
       lines.push(
         row([
-          `the backup's share of a whole \`deploy --auto-switch\` backing up ${n(d100.rows)} rows (process runtime, fixture app; p50 of ${r.deploySplit.rounds} deploys: backup step / wall)`,
+          `the backup's share of a whole \`deploy --auto-switch\` backing up ${n(d100.rows)} rows ` +
+            `(process runtime, fixture app; p50 of ${r.deploySplit.rounds} deploys: backup step / wall)`,
           share(d100),
           '–',
         ]),
@@ -425,18 +441,13 @@ if (r.deploySplit) {
 for (const [name, text] of Object.entries(tables)) console.log(`<!-- ${name} -->\n${text}\n<!-- /${name} -->\n`);
 
 if (args.includes('--write')) {
-  const file = path.join(root, 'README.md');
-  let readme = fs.readFileSync(file, 'utf8');
-  const start = readme.indexOf('\n## Benchmarks\n');
-  const end = readme.indexOf('\n## ', start + 1);
-  if (start < 0 || end < 0) throw new Error('README.md has no "## Benchmarks" section');
-  let section = readme.slice(start, end);
+  const file = path.join(root, 'docs', 'benchmarks.md');
+  let page = fs.readFileSync(file, 'utf8');
   for (const [name, text] of Object.entries(tables)) {
     const re = new RegExp(`<!-- ${name} -->\\n[\\s\\S]*?<!-- /${name} -->`);
-    if (re.test(section)) section = section.replace(re, () => `<!-- ${name} -->\n${text}\n<!-- /${name} -->`);
-    else console.error(`README.md: no <!-- ${name} --> markers in "## Benchmarks"; left out`);
+    if (re.test(page)) page = page.replace(re, () => `<!-- ${name} -->\n${text}\n<!-- /${name} -->`);
+    else console.error(`docs/benchmarks.md: no <!-- ${name} --> markers; left out`);
   }
-  readme = readme.slice(0, start) + section + readme.slice(end);
-  fs.writeFileSync(file, readme);
-  console.log('updated README.md');
+  fs.writeFileSync(file, page);
+  console.log('updated docs/benchmarks.md');
 }

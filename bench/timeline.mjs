@@ -180,7 +180,10 @@ try {
   const who = proxyKind === 'nginx' ? 'nginx (host mode)' : 'the built-in proxy';
   const svg = stackedBarsSvg({
     title: `Every request during deploy --auto-switch and rollback --force, through ${who}`,
-    subtitle: `examples/app, ${CONNECTIONS} keep-alive connections to /api/health: ${totals.sent.toLocaleString('en-US')} requests, ${totals.failed} failed; longest pause between two request starts ${maxPause.ms} ms`,
+    subtitle:
+      `examples/app, ${CONNECTIONS} keep-alive connections to /api/health: ` +
+      `${totals.sent.toLocaleString('en-US')} requests, ${totals.failed} failed; ` +
+      `longest pause between two request starts ${maxPause.ms} ms`,
     binMs: BIN_MS,
     bins,
     series: [

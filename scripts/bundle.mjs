@@ -29,7 +29,9 @@ await build({
   external: ['bufferutil', 'utf-8-validate'],
   define: { __SWITCHYARD_BUNDLE__: 'true' },
   banner: {
-    js: "import { createRequire as __syCreateRequire } from 'node:module';\nconst require = __syCreateRequire(import.meta.url);",
+    js:
+      "import { createRequire as __syCreateRequire } from 'node:module';\n" +
+      'const require = __syCreateRequire(import.meta.url);',
   },
   logLevel: 'warning',
 });

@@ -34,7 +34,10 @@ const sections = [
   '```',
   ...commands.flatMap((c) => ['', `## switchyard ${c}`, '', '```text', help([c]), '```']),
 ];
-const generated = `${START}\n<!-- written by scripts/gen-docs.mjs from the CLI's --help: do not edit by hand -->\n\n${sections.join('\n')}\n${END}`;
+const generated =
+  `${START}\n` +
+  `<!-- written by scripts/gen-docs.mjs from the CLI's --help: do not edit by hand -->\n\n` +
+  `${sections.join('\n')}\n${END}`;
 
 const text = fs.readFileSync(page, 'utf8');
 const a = text.indexOf(START);
@@ -46,7 +49,9 @@ if (a < 0 || b < a) {
 const next = text.slice(0, a) + generated + text.slice(b + END.length);
 if (process.argv.includes('--check')) {
   if (next !== text) {
-    console.error(`gen-docs: ${path.relative(root, page)} is not current: run \`npm run build && node scripts/gen-docs.mjs\``);
+    console.error(
+      `gen-docs: ${path.relative(root, page)} is not current: run \`npm run build && node scripts/gen-docs.mjs\``,
+    );
     process.exit(1);
   }
   console.log(`gen-docs: ${path.relative(root, page)} is current (${commands.length} commands)`);

@@ -1,6 +1,7 @@
 /**
  * Typed errors. A SwitchyardError is something the user can act on: it carries an exit code
- * (ExitCode below, the table of the README's "Commands") and a hint. Anything else reaching the top-level catch is a bug in switchyard.
+ * (ExitCode below; docs/commands.md lists them) and a hint. Anything else reaching the
+ * top-level catch is a bug in switchyard.
  */
 export const ExitCode = {
   ok: 0,

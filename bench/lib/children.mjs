@@ -1,5 +1,6 @@
 // The child processes the throughput benchmarks measure: a trivial backend, the built-in proxy in
-// front of it, and a bare forwarder (the floor of the built-in proxy's design). Each reports its port to the parent over IPC and exits when the parent goes.
+// front of it, and a bare forwarder (the floor of the built-in proxy's design). Each reports its
+// port to the parent over IPC and exits when the parent goes.
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';

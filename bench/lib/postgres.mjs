@@ -42,7 +42,8 @@ export async function startPostgres({
   // fsync stays on (unlike the tests): restore figures should include what a real server pays.
   await fs.appendFile(
     path.join(data, 'postgresql.conf'),
-    `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nlog_min_messages = warning\n`,
+    `\nport = ${port}\nlisten_addresses = '127.0.0.1'\n` +
+      `unix_socket_directories = '${root}'\nlog_min_messages = warning\n`,
   );
   await pg('pg_ctl', ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-t', '60', 'start']);
   const env = {
@@ -82,9 +83,11 @@ export async function fillCustomers(pg, rows, db) {
   const MB = 1024 * 1024;
   const r1 = (x) => Math.round(x * 10) / 10;
   await pg.psql(
-    `CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL, name text NOT NULL, created_at timestamptz NOT NULL, note text NOT NULL);
+    `CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL, name text NOT NULL, ` +
+      `created_at timestamptz NOT NULL, note text NOT NULL);
     INSERT INTO customers (email, name, created_at, note)
-      SELECT 'customer' || g || '@example.com', 'Customer Name ' || g, timestamptz '2023-01-01' + g * interval '37 seconds',
+      SELECT 'customer' || g || '@example.com', 'Customer Name ' || g, ` +
+      `timestamptz '2023-01-01' + g * interval '37 seconds',
              left(repeat(md5(g::text) || ' ', 4), 100)
       FROM generate_series(1, ${rows}) g;
     CREATE INDEX customers_email ON customers (email);

@@ -36,7 +36,8 @@ const fmt = (n) => (Math.abs(n) >= 10_000 ? `${r1(n / 1000)}k` : Number.isIntege
 
 export function svgDocument({ width, height, title }, parts) {
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+      `viewBox="0 0 ${width} ${height}" ${FONT} font-size="12">`,
     `<title>${esc(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     ...parts,
@@ -52,7 +53,8 @@ function legend(x, y, entries) {
   for (const e of entries) {
     if (e.kind === 'line')
       out.push(
-        `<line x1="${cx}" y1="${y - 4}" x2="${cx + 14}" y2="${y - 4}" stroke="${e.colour}" stroke-width="2"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`,
+        `<line x1="${cx}" y1="${y - 4}" x2="${cx + 14}" y2="${y - 4}" ` +
+          `stroke="${e.colour}" stroke-width="2"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`,
       );
     else out.push(`<rect x="${cx}" y="${y - 10}" width="12" height="12" fill="${e.colour}"/>`);
     out.push(`<text x="${cx + 18}" y="${y}" fill="${COLOURS.text}">${esc(e.label)}</text>`);
@@ -119,7 +121,8 @@ export function stackedBarsSvg({
   }
   if (yLabel)
     parts.push(
-      `<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" fill="${COLOURS.muted}">${esc(yLabel)}</text>`,
+      `<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" ` +
+        `text-anchor="middle" fill="${COLOURS.muted}">${esc(yLabel)}</text>`,
     );
   // Bars.
   const bw = pw / n;
@@ -132,7 +135,8 @@ export function stackedBarsSvg({
       const top = y(acc + v);
       const h = y(acc) - top;
       parts.push(
-        `<rect x="${r1(m.left + i * bw + gap)}" y="${r1(top)}" width="${r1(Math.max(0.5, bw - 2 * gap))}" height="${r1(Math.max(h, s.minHeight ?? 0))}" fill="${s.colour}"/>`,
+        `<rect x="${r1(m.left + i * bw + gap)}" y="${r1(top)}" width="${r1(Math.max(0.5, bw - 2 * gap))}" ` +
+          `height="${r1(Math.max(h, s.minHeight ?? 0))}" fill="${s.colour}"/>`,
       );
       acc += v;
     }
@@ -151,18 +155,22 @@ export function stackedBarsSvg({
     );
   }
   parts.push(
-    `<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle" fill="${COLOURS.muted}">time since the load started (bars of ${binMs} ms)</text>`,
+    `<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle" fill="${COLOURS.muted}">` +
+      `time since the load started (bars of ${binMs} ms)</text>`,
   );
   // Markers: dashed lines, labels in two rows above the plot so neighbours do not overlap.
   markers.forEach((mk, i) => {
     const mx = r1(x(mk.atMs));
     const ly = m.top + 14 + (i % 2) * 14;
     parts.push(
-      `<line x1="${mx}" y1="${m.top}" x2="${mx}" y2="${m.top + ph}" stroke="${mk.colour ?? COLOURS.marker}" stroke-width="1.2" stroke-dasharray="4 3"/>`,
+      `<line x1="${mx}" y1="${m.top}" x2="${mx}" y2="${m.top + ph}" ` +
+        `stroke="${mk.colour ?? COLOURS.marker}" stroke-width="1.2" stroke-dasharray="4 3"/>`,
     );
     const anchor = mx > m.left + pw - 160 ? 'end' : 'start';
     parts.push(
-      `<text x="${anchor === 'end' ? mx - 4 : mx + 4}" y="${ly}" text-anchor="${anchor}" fill="${mk.colour ?? COLOURS.marker}" font-size="11" font-weight="600" stroke="#ffffff" stroke-width="3" paint-order="stroke">${esc(mk.label)}</text>`,
+      `<text x="${anchor === 'end' ? mx - 4 : mx + 4}" y="${ly}" text-anchor="${anchor}" ` +
+        `fill="${mk.colour ?? COLOURS.marker}" font-size="11" font-weight="600" ` +
+        `stroke="#ffffff" stroke-width="3" paint-order="stroke">${esc(mk.label)}</text>`,
     );
   });
   return svgDocument({ width, height, title }, parts);
@@ -184,7 +192,8 @@ export function linePanel({ ox, oy, width, height, title, series, xLabel, yLabel
   const X = (v) => ox + m.left + (v / xMax) * pw;
   const Y = (v) => oy + m.top + ph - ((v - yMin) / (yTop - yMin)) * ph;
   const parts = [
-    `<text x="${ox + m.left}" y="${oy + 18}" font-size="13" font-weight="600" fill="${COLOURS.text}">${esc(title)}</text>`,
+    `<text x="${ox + m.left}" y="${oy + 18}" font-size="13" font-weight="600" ` +
+      `fill="${COLOURS.text}">${esc(title)}</text>`,
   ];
   parts.push(
     legend(
@@ -208,21 +217,25 @@ export function linePanel({ ox, oy, width, height, title, series, xLabel, yLabel
     );
   }
   parts.push(
-    `<line x1="${ox + m.left}" y1="${oy + m.top + ph}" x2="${ox + m.left + pw}" y2="${oy + m.top + ph}" stroke="${COLOURS.axis}"/>`,
+    `<line x1="${ox + m.left}" y1="${oy + m.top + ph}" ` +
+      `x2="${ox + m.left + pw}" y2="${oy + m.top + ph}" stroke="${COLOURS.axis}"/>`,
   );
   if (xLabel)
     parts.push(
-      `<text x="${ox + m.left + pw / 2}" y="${oy + height - 6}" text-anchor="middle" fill="${COLOURS.muted}">${esc(xLabel)}</text>`,
+      `<text x="${ox + m.left + pw / 2}" y="${oy + height - 6}" text-anchor="middle" ` +
+        `fill="${COLOURS.muted}">${esc(xLabel)}</text>`,
     );
   if (yLabel)
     parts.push(
-      `<text transform="translate(${ox + 14} ${oy + m.top + ph / 2}) rotate(-90)" text-anchor="middle" fill="${COLOURS.muted}">${esc(yLabel)}</text>`,
+      `<text transform="translate(${ox + 14} ${oy + m.top + ph / 2}) rotate(-90)" ` +
+        `text-anchor="middle" fill="${COLOURS.muted}">${esc(yLabel)}</text>`,
     );
   for (const s of series) {
     if (s.points.length === 0) continue;
     const d = s.points.map((p, i) => `${i ? 'L' : 'M'}${r1(X(p[0]))} ${r1(Y(p[1]))}`).join(' ');
     parts.push(
-      `<path d="${d}" fill="none" stroke="${s.colour}" stroke-width="1.8"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+      `<path d="${d}" fill="none" stroke="${s.colour}" ` +
+        `stroke-width="1.8"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
     );
   }
   return parts;

@@ -11,7 +11,7 @@ import { errorMessage, isSwitchyardError, SwitchyardError, type ErrorCode } from
 import { argvOf } from '../util/run-command.js';
 import { listBackups, pruneBackups, resolveBackup } from './files.js';
 import { stderrTail } from './pg-errors.js';
-import { signalOf, streamExec, type StreamExecOptions } from './stream-exec.js';
+import { signalOf, streamExec, type StreamExecOptions, type StreamExecResult } from './stream-exec.js';
 import type { BackupCtx } from './postgres.js';
 import type { Backupper } from './types.js';
 import { writeBackup } from './write.js';
@@ -28,7 +28,7 @@ export function commandBackupper(cfg: CommandBackupConfig, ctx: BackupCtx): Back
     code: ErrorCode,
   ): Promise<void> {
     const [file, ...args] = argv as [string, ...string[]];
-    let r;
+    let r: StreamExecResult;
     try {
       r = await streamExec(file, args, {
         ...io,
@@ -89,7 +89,9 @@ export function commandBackupper(cfg: CommandBackupConfig, ctx: BackupCtx): Back
       const t0 = performance.now();
       if (cfg.restore === undefined) {
         throw new SwitchyardError('RESTORE_FAILED', 'cannot restore: backup.restore is not configured', {
-          hint: 'add backup.restore to switchyard.yml: a command that reads a dump on its standard input (e.g. ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f", "-"])',
+          hint:
+            'add backup.restore to switchyard.yml: a command that reads a dump on its standard input' +
+            ' (e.g. ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f", "-"])',
         });
       }
       const meta = await resolveBackup(dir, file, { allowLatest: false });

@@ -137,7 +137,8 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
         ? new SwitchyardError('ABORTED', `${what} interrupted${note ? `: ${note}` : ''}`)
         : new SwitchyardError(
             'TIMEOUT',
-            `${what} did not finish within ${Math.round(io.timeoutMs / 1000)} s and was stopped${note ? `: ${note}` : ''}`,
+            `${what} did not finish within ${Math.round(io.timeoutMs / 1000)} s` +
+              ` and was stopped${note ? `: ${note}` : ''}`,
             {
               hint: 'raise backup.timeout if the database is large',
             },
@@ -303,7 +304,8 @@ export function containerPgTool(opts: ContainerPgToolOptions): PgTool {
         if (code === 127 || (oci && /executable file not found|no such file or directory/i.test(oci))) {
           throw fail(
             `${program} is not installed in container ${name}`,
-            `use a database image that has the PostgreSQL client programs (the official postgres images do), or set backup.url to use this machine's ${program}`,
+            `use a database image that has the PostgreSQL client programs (the official postgres images do)` +
+              `, or set backup.url to use this machine's ${program}`,
           );
         }
         if (oci) throw fail(`could not run ${what}: ${oci}`, `check the image of ${name}`);

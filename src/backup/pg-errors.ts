@@ -77,7 +77,9 @@ const RULES: Rule[] = [
     /server version mismatch|aborting because of server version/,
     () => ({
       why: 'this pg_dump is older than the database server and cannot dump it',
-      hint: "install the client programs of the server's major version, or set backup.container to dump inside the database's container",
+      hint:
+        "install the client programs of the server's major version" +
+        ", or set backup.container to dump inside the database's container",
     }),
   ],
   [
@@ -92,7 +94,10 @@ const RULES: Rule[] = [
     }),
   ],
   [
-    /input file does not appear to be a valid archive|input file is too short|could not read from input file: end of file|unexpected end of file/,
+    new RegExp(
+      'input file does not appear to be a valid archive|input file is too short|' +
+        'could not read from input file: end of file|unexpected end of file',
+    ),
     () => ({ why: 'the file is not a complete PostgreSQL custom-format dump', hint: 'pick another backup' }),
   ],
   [

@@ -60,7 +60,9 @@ export function parsePgUrl(url: string): PgUrl {
   } catch {
     // The message must not echo the URL: it holds the password.
     throw new SwitchyardError('CONFIG_INVALID', 'backup.url is not a valid URL', {
-      hint: 'expected postgres://user:password@host:5432/database (percent-encode @ : / in the password as %40 %3A %2F)',
+      hint:
+        'expected postgres://user:password@host:5432/database' +
+        ' (percent-encode @ : / in the password as %40 %3A %2F)',
     });
   }
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
@@ -97,7 +99,10 @@ export function describePgUrl(url: string): string {
   return `${p.database ?? p.user ?? 'the default database'} at ${where}`;
 }
 
-/** The environment of the client programs: ours minus every PG* setting, so that only the URL decides where they connect. */
+/**
+ * The environment of the client programs: ours minus every PG* setting, so that only the URL decides where they
+ * connect.
+ */
 function childEnv(conn: Record<string, string>, pathEnv: string | undefined, timeoutMs: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -130,7 +135,10 @@ export function hostPgTool(url: string, opts: { pathEnv?: string } = {}): PgTool
             'COMMAND_FAILED',
             `${program} is not installed on this machine (not found on PATH)`,
             {
-              hint: `install the PostgreSQL client programs (Debian/Ubuntu: apt-get install postgresql-client, matching the server's major version), or set backup.container to run ${program} inside the database's container`,
+              hint:
+                `install the PostgreSQL client programs (Debian/Ubuntu: apt-get install postgresql-client` +
+                `, matching the server's major version)` +
+                `, or set backup.container to run ${program} inside the database's container`,
               cause: e,
             },
           );

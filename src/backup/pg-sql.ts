@@ -6,9 +6,12 @@ import fs from 'node:fs/promises';
  * {name, rows}. The server builds each count query itself (format %I), so no identifier is
  * quoted on our side; query_to_xml runs it inside this one statement.
  */
-export const countRowsSql = `SELECT coalesce(json_agg(json_build_object(
+export const countRowsSql =
+  `SELECT coalesce(json_agg(json_build_object(
   'name', t.table_schema || '.' || t.table_name,
-  'rows', (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', t.table_schema, t.table_name), false, true, '')))[1]::text::bigint
+  'rows', (xpath('/row/c/text()', ` +
+  `query_to_xml(format('SELECT count(*) AS c FROM %I.%I', t.table_schema, t.table_name), ` +
+  `false, true, '')))[1]::text::bigint
 ) ORDER BY t.table_schema, t.table_name), '[]')
 FROM information_schema.tables t
 WHERE t.table_type = 'BASE TABLE' AND t.table_schema NOT IN ('pg_catalog', 'information_schema')`;

@@ -29,7 +29,9 @@ type Program = 'pg_dump' | 'pg_restore' | 'psql';
 export function postgresBackupper(cfg: PostgresBackupConfig, tool: PgTool, ctx: BackupCtx): Backupper {
   const dir = path.resolve(ctx.projectDir, cfg.dir);
   const target = cfg.url ? describePgUrl(cfg.url) : (cfg.database ?? 'its default database');
-  const timeoutHint = `raise backup.timeout (now ${Math.round(cfg.timeout / 1000)} s) if the database is that big, or check why it is slow`;
+  const timeoutHint =
+    `raise backup.timeout (now ${Math.round(cfg.timeout / 1000)} s)` +
+    ` if the database is that big, or check why it is slow`;
 
   /** Runs one program; any failure becomes a `code` error that says what went wrong in plain words. */
   async function run(
@@ -113,7 +115,8 @@ export function postgresBackupper(cfg: PostgresBackupConfig, tool: PgTool, ctx: 
       if (!custom && !(await plainDumpComplete(meta.file))) {
         throw new SwitchyardError(
           'RESTORE_FAILED',
-          `restore failed: ${meta.name} is not a complete plain dump (it does not end with "PostgreSQL database dump complete")`,
+          `restore failed: ${meta.name} is not a complete plain dump` +
+            ` (it does not end with "PostgreSQL database dump complete")`,
           {
             hint: 'pick another backup; a SQL script of your own can be run with psql directly',
           },

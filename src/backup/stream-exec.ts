@@ -111,7 +111,9 @@ export function streamExec(file: string, args: string[], o: StreamExecOptions): 
         return reject(
           new SwitchyardError(
             'TIMEOUT',
-            `${o.what} timed out after ${o.timeoutMs < 10_000 ? `${o.timeoutMs} ms` : `${Math.round(o.timeoutMs / 1000)} s`} and was killed`,
+            `${o.what} timed out after ` +
+              (o.timeoutMs < 10_000 ? `${o.timeoutMs} ms` : `${Math.round(o.timeoutMs / 1000)} s`) +
+              ` and was killed`,
           ),
         );
       if (streamError) return reject(streamError);

@@ -21,7 +21,10 @@ export interface BackupMeta {
   /** custom | plain for postgres; the extension for kind: command. */
   format: string;
   bytes: number;
-  /** True only when the dump was read back after writing (custom: `pg_restore --list`; plain: its closing "dump complete" line). A `kind: command` dump is only checked non-empty: false. */
+  /**
+   * True only when the dump was read back after writing (custom: `pg_restore --list`; plain: its closing "dump
+   * complete" line). A `kind: command` dump is only checked non-empty: false.
+   */
   verified: boolean;
   /** How long the dump took. */
   ms: number;

@@ -132,9 +132,13 @@ export async function writeBackup(o: WriteBackupOptions): Promise<BackupMeta> {
     if (full && !(isSwitchyardError(e) && (e.code === 'ABORTED' || e.code === 'TIMEOUT'))) {
       throw new SwitchyardError(
         'BACKUP_FAILED',
-        `database backup failed: the disk holding ${o.dir} is full (${describeDiskFull(full).what.replace(/ writing .*/, '')}); the partial dump was removed`,
+        `database backup failed: the disk holding ${o.dir}` +
+          ` is full (${describeDiskFull(full).what.replace(/ writing .*/, '')}` +
+          `); the partial dump was removed`,
         {
-          hint: `free space there (see \`df -h ${o.dir}\`) or point backup.dir at a disk with room for a dump, then run the command again`,
+          hint:
+            `free space there (see \`df -h ${o.dir}\`)` +
+            ` or point backup.dir at a disk with room for a dump, then run the command again`,
           cause: e,
         },
       );

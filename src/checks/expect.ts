@@ -37,7 +37,10 @@ function subset(want: unknown, got: unknown, at: string, out: string[]): void {
     if (!present(got)) out.push(`${at}: expected a value, got ${show(got)}`);
   } else if (Array.isArray(want)) {
     if (!Array.isArray(got)) out.push(`${at}: expected a list, got ${show(got)}`);
-    else want.forEach((w, i) => subset(w, got[i], `${at}[${i}]`, out));
+    else
+      want.forEach((w, i) => {
+        subset(w, got[i], `${at}[${i}]`, out);
+      });
   } else if (want !== null && typeof want === 'object') {
     if (got === null || typeof got !== 'object' || Array.isArray(got))
       out.push(`${at}: expected an object, got ${show(got)}`);
@@ -61,7 +64,8 @@ export function matchExpect(expect: Expect, res: ResponseLike): string[] {
   }
   if (expect.contentType !== undefined) {
     const ct = header(res, 'content-type');
-    if (!ct || !ct.toLowerCase().includes(expect.contentType.toLowerCase()))
+    // An empty content-type fails even when the expected one is empty (hence no optional chain).
+    if (ct === undefined || ct === '' || !ct.toLowerCase().includes(expect.contentType.toLowerCase()))
       out.push(`content-type: expected "${expect.contentType}", got ${ct === undefined ? 'none' : JSON.stringify(ct)}`);
   }
   for (const [name, want] of Object.entries(expect.headers ?? {})) {

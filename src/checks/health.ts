@@ -1,5 +1,5 @@
 /**
- * The five health levels (`switchyard health`, README "Commands"), and waiting until a colour passes them all several
+ * The five health levels (`switchyard health`, docs/commands.md), and waiting until a colour passes them all several
  * rounds in a row. Polls quickly, never sleeps a fixed long time, and every wait is bounded.
  */
 import { setTimeout as sleep } from 'node:timers/promises';

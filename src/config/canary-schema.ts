@@ -41,7 +41,10 @@ export const latencyLimit = z
 
 export const rollbackOnSchema = z
   .object({
-    /** Rolls back when the new colour's error rate (5xx + connection failures) exceeds the old colour's by more than this. */
+    /**
+     * Rolls back when the new colour's error rate (5xx + connection failures) exceeds the old colour's by more than
+     * this.
+     */
     errorRate: percentage.optional(),
     /** Rolls back when the new colour's p99 latency exceeds this ("2x" the old colour's, or "500ms"). */
     p99: latencyLimit.optional(),
@@ -68,7 +71,10 @@ export const canaryFields = {
   canary: canarySteps.optional(),
   /** How long each canary step below 100% is watched before the next. */
   stepWait: duration.default(60_000),
-  /** How long the new colour is watched after it takes all traffic (needs rollbackOn); the old colour keeps running meanwhile. */
+  /**
+   * How long the new colour is watched after it takes all traffic (needs rollbackOn); the old colour keeps running
+   * meanwhile.
+   */
   watch: duration.default(60_000),
   /** Thresholds of the live watch; absent = no watch and no automatic rollback. */
   rollbackOn: rollbackOnSchema.optional(),

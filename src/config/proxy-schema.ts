@@ -11,7 +11,10 @@ const listenHost = z.string().min(1).default('127.0.0.1');
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
-/** A body size for the built-in proxy, as nginx writes them ("10m", "512k", "1g", "0" = no limit) or a number of bytes; becomes bytes. */
+/**
+ * A body size for the built-in proxy, as nginx writes them ("10m", "512k", "1g", "0" = no limit) or a number of bytes;
+ * becomes bytes.
+ */
 export const byteSize = z
   .union([z.string(), z.number()])
   .transform((v, ctx) => {
@@ -82,9 +85,15 @@ const nginxSize = z.union([
 const nginxProxySchema = z
   .object({
     kind: z.literal('nginx'),
-    /** host: the nginx installed on this machine; container: the same nginx in a container `<app>-proxy` (needs runtime: docker). */
+    /**
+     * host: the nginx installed on this machine; container: the same nginx in a container `<app>-proxy` (needs runtime:
+     * docker).
+     */
     mode: z.enum(['host', 'container']).default('host'),
-    /** mode: container: the image that provides nginx (no registry here: a locally built one such as switchyard/base:bookworm). */
+    /**
+     * mode: container: the image that provides nginx (no registry here: a locally built one such as
+     * switchyard/base:bookworm).
+     */
     image: z.string().min(1).default('nginx:stable'),
     listen: z
       .object({

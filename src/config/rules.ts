@@ -217,7 +217,8 @@ function dockerService(name: string, svc: LooseService, ctx: RuleContext): Probl
     out.push({
       path: at('port'),
       message:
-        'for runtime: docker, port is the container port (a number); switchyard publishes it on a 127.0.0.1 port per colour',
+        'for runtime: docker, port is the container port (a number)' +
+        '; switchyard publishes it on a 127.0.0.1 port per colour',
       got: p,
     });
   if (svc?.shell === true)
@@ -307,7 +308,11 @@ export const backupAndHookTargetsExist: Rule = (c) => {
   if (b?.kind === 'postgres' && typeof b.container === 'string' && !shared.includes(b.container)) {
     out.push({
       path: 'backup.container',
-      message: `no shared service named ${b.container}${shared.length ? ` (shared: ${shared.join(', ')})` : ' (there are no shared services; use url with the process runtime)'}`,
+      message:
+        `no shared service named ${b.container}` +
+        (shared.length
+          ? ` (shared: ${shared.join(', ')})`
+          : ' (there are no shared services; use url with the process runtime)'),
       got: b.container,
     });
   }

@@ -46,7 +46,10 @@ export const command = z.union([
     .refine((a) => (a[0] ?? '') !== '', 'the first item (the program) must not be empty'),
 ]);
 
-/** A request target as it goes on the wire: printable ASCII only (percent-encode the rest), so never a space, CR, LF or NUL. */
+/**
+ * A request target as it goes on the wire: printable ASCII only (percent-encode the rest), so never a space, CR, LF or
+ * NUL.
+ */
 export const httpPath = z
   .string()
   .regex(

@@ -56,7 +56,10 @@ const envValues = z.record(
   z.union([z.string().refine(noNul, 'must not contain a NUL character'), z.number(), z.boolean()]).transform(String),
 );
 
-/** Docker (runtime: docker): `build: { context, dockerfile, args }`; dockerfile is relative to the context, as in compose. */
+/**
+ * Docker (runtime: docker): `build: { context, dockerfile, args }`; dockerfile is relative to the context, as in
+ * compose.
+ */
 export const dockerBuildSchema = z
   .object({
     context: z.string().min(1),
@@ -65,14 +68,18 @@ export const dockerBuildSchema = z
   })
   .strict();
 
-/** A mount: "name:/path" (a named volume, switchyard prefixes it with the app) or "./host/path:/path", optionally ":ro". */
+/**
+ * A mount: "name:/path" (a named volume, switchyard prefixes it with the app) or "./host/path:/path", optionally ":ro".
+ */
 const volume = z
   .string()
   .regex(/^[^:\s]+:\/[^:\s]*(:(ro|rw))?$/, 'expected "name:/path", "./host/path:/path" or either with ":ro"');
 
 const restartPolicy = z.enum(['no', 'always', 'unless-stopped', 'on-failure']);
 
-/** Overrides the image's HEALTHCHECK. `test` as in Docker: ["CMD", "prog", "arg"], ["CMD-SHELL", "line"] or ["NONE"]. */
+/**
+ * Overrides the image's HEALTHCHECK. `test` as in Docker: ["CMD", "prog", "arg"], ["CMD-SHELL", "line"] or ["NONE"].
+ */
 export const dockerHealthcheckSchema = z
   .object({
     test: z.array(z.string().min(1)).min(1),
@@ -137,7 +144,10 @@ export const serviceSchema = serviceInput.transform(({ command: cmd, build, port
   };
 });
 
-/** Shared services (runtime: docker): one container each, `<app>-<name>`, started by init, never stopped by deploy/rollback. */
+/**
+ * Shared services (runtime: docker): one container each, `<app>-<name>`, started by init, never stopped by
+ * deploy/rollback.
+ */
 export const sharedSchema = z
   .object({
     image: z.string().min(1).optional(),
@@ -206,7 +216,10 @@ export const checksSchema = z
       .strict()
       .optional(),
     smoke: z.array(smokeStepSchema).default([]),
-    /** Where smoke steps send their requests: straight to the target's services, or through the proxy's preview listener. */
+    /**
+     * Where smoke steps send their requests: straight to the target's services, or through the proxy's preview
+     * listener.
+     */
     smokeVia: z.enum(['direct', 'preview']).default('direct'),
   })
   .strict();

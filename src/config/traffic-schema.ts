@@ -40,7 +40,9 @@ export const previewSchema = z
   .object({
     /** Address of the preview listener (listen.preview): loopback unless you open it on purpose. */
     host: z.string().min(1).default('127.0.0.1'),
-    /** On the public listener, a request carrying this header (with `token` as its value) goes to the inactive colour. */
+    /**
+     * On the public listener, a request carrying this header (with `token` as its value) goes to the inactive colour.
+     */
     header: headerName.optional(),
     /** Same with a cookie of this name. */
     cookie: cookieName.optional(),

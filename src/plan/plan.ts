@@ -25,7 +25,7 @@ export function planInit(f: Facts): { target: Colour } {
 
 export function planDeploy(f: Facts): DeployPlan {
   const s = f.state;
-  if (!s || !s.active) {
+  if (!s?.active) {
     throw new SwitchyardError('NOT_INITIALISED', 'nothing is deployed yet', { hint: 'run `switchyard init` first' });
   }
   if (f.proxyActive !== undefined && f.proxyActive !== s.active) {
@@ -44,7 +44,9 @@ export function planDeploy(f: Facts): DeployPlan {
   if (f.running[target]) notes.push(`${target} is running but not active: it will be stopped and replaced`);
   if (f.currentEnv !== from) {
     notes.push(
-      `.current-env says ${f.currentEnv === undefined ? '(missing)' : JSON.stringify(f.currentEnv)} but state.json and the proxy say ${from} is active: deploying from ${from}; .current-env is rewritten when traffic moves`,
+      `.current-env says ${f.currentEnv === undefined ? '(missing)' : JSON.stringify(f.currentEnv)}` +
+        ` but state.json and the proxy say ${from} is active` +
+        `: deploying from ${from}; .current-env is rewritten when traffic moves`,
     );
   }
   return { from, target, replaceRunningTarget: f.running[target], notes };
@@ -60,7 +62,7 @@ export interface RollbackPlan {
 
 export function planRollback(f: Facts): RollbackPlan {
   const s = f.state;
-  if (!s || !s.active) {
+  if (!s?.active) {
     throw new SwitchyardError('NOT_INITIALISED', 'nothing is deployed, so there is nothing to roll back', {
       hint: 'run `switchyard init` first',
     });

@@ -187,7 +187,8 @@ function undo(f: RecoverFacts, outcome: 'undone' | 'switched-back', back?: Colou
   }
   if (!back && s?.active && f.proxyActive !== s.active) {
     notes.push(
-      `the proxy sends traffic to ${f.proxyActive ?? 'nothing'} but state.json says ${s.active}: not caused by this ${j.type}, see \`switchyard status\``,
+      `the proxy sends traffic to ${f.proxyActive ?? 'nothing'} but state.json says ${s.active}` +
+        `: not caused by this ${j.type}, see \`switchyard status\``,
     );
   }
   return { kind: 'converge', outcome, active: serving ?? null, actions, notes };
@@ -213,7 +214,14 @@ export function planRecovery(f: RecoverFacts): RecoveryPlan {
   }
   return {
     kind: 'stuck',
-    why: `traffic is on ${to}, which fails its health checks, and ${from && from !== to ? `${from} cannot take it back (${f.running[from] ? 'it fails its health checks too' : 'it is not running'})` : 'there is no other colour to go back to'}`,
-    hint: `see \`switchyard logs ${to}\`; fix it and run \`switchyard recover\` again, or start over with \`switchyard down\` and \`switchyard init\``,
+    why:
+      `traffic is on ${to}, which fails its health checks, and ` +
+      (from && from !== to
+        ? `${from} cannot take it back (${f.running[from] ? 'it fails its health checks too' : 'it is not running'})`
+        : 'there is no other colour to go back to'),
+    hint:
+      `see \`switchyard logs ${to}\`` +
+      `; fix it and run \`switchyard recover\` again` +
+      `, or start over with \`switchyard down\` and \`switchyard init\``,
   };
 }

@@ -2,7 +2,7 @@
  * Starting and stopping the proxy daemon. The daemon outlives the CLI command that starts it
  * (it must keep serving between deploys), so it runs detached with its output in proxy.log.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { openSync, closeSync } from 'node:fs';
 import path from 'node:path';
@@ -59,7 +59,8 @@ export async function ensureProxy(
     if (live.listen.host !== want.listen.host || live.listen.port !== want.listen.port) {
       throw new SwitchyardError(
         'PROXY_FAILED',
-        `the running proxy listens on ${live.listen.host}:${live.listen.port} but the config says ${want.listen.host}:${want.listen.port}`,
+        `the running proxy listens on ${live.listen.host}:${live.listen.port}` +
+          ` but the config says ${want.listen.host}:${want.listen.port}`,
         { hint: DOWN_HINT },
       );
     }
@@ -91,7 +92,7 @@ export async function ensureProxy(
   const cmd = opts.command ?? selfCommand(['proxy', '--project', paths.root]);
   const fd = openSync(paths.proxyLog, 'a', 0o600);
   let exited: string | undefined;
-  let child;
+  let child: ChildProcess;
   try {
     child = spawn(cmd.file, cmd.args, { cwd: paths.root, detached: true, stdio: ['ignore', fd, fd] });
   } finally {
@@ -120,7 +121,9 @@ export async function ensureProxy(
     const what = preview ? 'the preview listener' : 'the proxy';
     throw new SwitchyardError('PORT_IN_USE', `${what} cannot listen on ${where}: the port is already in use`, {
       details: tail === '' ? [] : tail.split('\n'),
-      hint: `stop whatever listens on ${where} or change ${preview ? 'proxy.listen.preview' : 'proxy.listen'} in switchyard.yml`,
+      hint:
+        `stop whatever listens on ${where}` +
+        ` or change ${preview ? 'proxy.listen.preview' : 'proxy.listen'} in switchyard.yml`,
     });
   }
   throw new SwitchyardError('PROXY_FAILED', `the proxy ${why}; see ${paths.proxyLog}`, {
@@ -137,7 +140,11 @@ export function workersNote(live: ProxyStatus, wanted: number | undefined): stri
   const running = live.workers?.length ?? 1;
   if (wanted === undefined || wanted === running) return undefined;
   const n = (k: number) => (k === 1 ? '1 process' : `${k} worker processes`);
-  return `proxy.workers is ${wanted} but the running proxy has ${n(running)}: the new number takes effect when the proxy restarts (\`switchyard down\`, then \`switchyard init\`)`;
+  return (
+    `proxy.workers is ${wanted} but the running proxy has ${n(running)}` +
+    `: the new number takes effect when the proxy restarts` +
+    ` (\`switchyard down\`, then \`switchyard init\`)`
+  );
 }
 
 function configureOptions(want: ProxyWant): ConfigureOptions {

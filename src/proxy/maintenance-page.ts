@@ -12,7 +12,8 @@ export function checkMaintenanceMessage(v: unknown, code: ErrorCode = 'PROXY_FAI
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_MAINTENANCE_MESSAGE) {
     throw new SwitchyardError(
       code,
-      `invalid maintenance message: expected 1-${MAX_MAINTENANCE_MESSAGE} characters (got ${typeof v === 'string' ? v.length : typeof v})`,
+      `invalid maintenance message: expected 1-${MAX_MAINTENANCE_MESSAGE} characters` +
+        ` (got ${typeof v === 'string' ? v.length : typeof v})`,
     );
   }
   // eslint-disable-next-line no-control-regex
@@ -39,7 +40,8 @@ export function maintenancePage(message: string): string {
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
     '<title>Down for maintenance</title>',
-    '<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;color:#222}h1{font-size:1.5rem}</style>',
+    '<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;color:#222}' +
+      'h1{font-size:1.5rem}</style>',
     '</head><body>',
     '<h1>Down for maintenance</h1>',
     `<p>${m}</p>`,

@@ -50,7 +50,10 @@ export function databasePing(e: Engine): (() => Promise<void>) | undefined {
 
 /** One line for a step or a listing: name, size, verification, time taken. */
 export function describeBackup(b: BackupMeta): string {
-  return `${b.name} (${formatBytes(b.bytes)}, ${b.verified ? 'verified' : 'not verified'}, ${(b.ms / 1000).toFixed(1)} s)`;
+  return (
+    `${b.name} (${formatBytes(b.bytes)}, ${b.verified ? 'verified' : 'not verified'}` +
+    `, ${(b.ms / 1000).toFixed(1)} s)`
+  );
 }
 
 /** Backups recorded for either colour's release: the database each was deployed over. */

@@ -52,12 +52,15 @@ export async function startColour(
 function describeLevels(levels: LevelResult[]): string[] {
   return levels.map(
     (l) =>
-      `level ${l.level} ${l.name}: ${l.skipped ? 'skipped' : l.ok ? 'ok' : 'FAILED'}${l.detail ? ' - ' + l.detail : ''}`,
+      `level ${l.level} ${l.name}: ${l.skipped ? 'skipped' : l.ok ? 'ok' : 'FAILED'}` +
+      `${l.detail ? ' - ' + l.detail : ''}`,
   );
 }
 
 /** Waits until the colour passes every health level `healthyAfter` times in a row (or 1 when `warm`). */
-/** A colour whose processes were already running needs one passing round, within this (or checks.timeout when shorter). */
+/**
+ * A colour whose processes were already running needs one passing round, within this (or checks.timeout when shorter).
+ */
 export const WARM_HEALTH_TIMEOUT_MS = 10_000;
 
 /**

@@ -147,7 +147,11 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
       if (
         !autoSwitch &&
         !(await e.asker.confirm(
-          `All checks passed. ${shares.length ? `Shift traffic to ${target} in steps (${[...shares, 100].join('%, ')}%)` : `Switch traffic to ${target}`}?`,
+          `All checks passed. ` +
+            (shares.length
+              ? `Shift traffic to ${target} in steps (${[...shares, 100].join('%, ')}%)`
+              : `Switch traffic to ${target}`) +
+            '?',
           false,
         ))
       ) {
@@ -173,7 +177,8 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
         if (cfg.deploy.keepOldFor > 0) {
           await keepWarm(e, from, (await readState(e.paths))!.colours[from].release, cfg.deploy.keepOldFor);
           return h.skip(
-            `kept warm for ${Math.round(cfg.deploy.keepOldFor / 1000)} s (deploy.keepOldFor): a rollback now is a pure switch`,
+            `kept warm for ${Math.round(cfg.deploy.keepOldFor / 1000)} s` +
+              ` (deploy.keepOldFor): a rollback now is a pure switch`,
           );
         }
         try {

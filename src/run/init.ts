@@ -30,7 +30,8 @@ export async function init(
     const proxy = await steps.run('Starting proxy', async (h) => {
       const p = await openProxy(e);
       h.ok(
-        `${p.started ? 'started' : 'already running'} on ${cfg.proxy.listen.host}:${cfg.proxy.listen.http} (pid ${p.status.pid})`,
+        `${p.started ? 'started' : 'already running'} on ${cfg.proxy.listen.host}:${cfg.proxy.listen.http}` +
+          ` (pid ${p.status.pid})`,
       );
       return p.control;
     });

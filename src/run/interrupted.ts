@@ -25,7 +25,9 @@ export function defaultPolicy(type: HistoryRecord['type']): InterruptedPolicy {
 export function interruptedError(j: JournalData): SwitchyardError {
   return new SwitchyardError('INCONSISTENT', describeInterruption(j), {
     details: ['nothing was changed by this command'],
-    hint: 'run `switchyard recover` to finish or undo it, then run the command again (deploy and rollback take --recover to do both in one go)',
+    hint:
+      'run `switchyard recover` to finish or undo it, then run the command again' +
+      ' (deploy and rollback take --recover to do both in one go)',
   });
 }
 
@@ -40,7 +42,10 @@ export async function checkInterrupted(
   if (!j) return undefined;
   if (policy === 'refuse') throw interruptedError(j);
   e.reporter.warn(
-    `${describeInterruption(j)}; ${policy === 'replace' ? 'its journal is replaced by this command' : 'its journal is dropped once this command succeeds'}`,
+    `${describeInterruption(j)}; ` +
+      (policy === 'replace'
+        ? 'its journal is replaced by this command'
+        : 'its journal is dropped once this command succeeds'),
   );
   return policy === 'discard' ? () => removeJournal(e.paths) : undefined;
 }

@@ -48,7 +48,8 @@ export async function runMigration(
   if (!out.ok) {
     throw new SwitchyardError('MIGRATION_FAILED', `migration \`${what}\` failed ${where}: ${e.redact(out.detail)}`, {
       hint: backup
-        ? `traffic did not move. The database was backed up before this deploy: ${backup.file}. If the migration left it half-changed, restore it with \`switchyard restore ${backup.name}\``
+        ? `traffic did not move. The database was backed up before this deploy: ${backup.file}.` +
+          ` If the migration left it half-changed, restore it with \`switchyard restore ${backup.name}\``
         : 'traffic did not move. This deploy took no backup; check the database before deploying again',
     });
   }

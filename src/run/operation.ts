@@ -198,7 +198,8 @@ export async function runOperation<T>(
       // Traffic may have moved and nothing was undone: the journal stays for `switchyard recover`.
       await op.journal.keepFailed(errorMessage(error));
       e.reporter.warn(
-        'the operation stopped after traffic may have moved: run `switchyard recover` to make the proxy, the colours and state.json agree',
+        'the operation stopped after traffic may have moved' +
+          ': run `switchyard recover` to make the proxy, the colours and state.json agree',
       );
     }
     const aborted = error instanceof SwitchyardError && (error.code === 'ABORTED' || error.code === 'INTERRUPTED');

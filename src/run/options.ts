@@ -53,7 +53,9 @@ export function checkOptions<S extends z.ZodType>(operation: string, schema: S, 
     `invalid options for ${operation} (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
     {
       details: problems,
-      hint: `see the ${operation} options in the library's types (DeployOptions, ...) or \`switchyard ${operation} --help\``,
+      hint:
+        `see the ${operation} options in the library's types (DeployOptions, ...)` +
+        ` or \`switchyard ${operation} --help\``,
     },
   );
 }

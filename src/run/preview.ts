@@ -25,7 +25,9 @@ export async function preview(e: Engine, colour: Colour): Promise<PreviewResult>
   const f = featuresOf(cfg.proxy);
   if (!f.preview && !f.previewMatch) {
     throw new SwitchyardError('USAGE', 'no preview route is configured', {
-      hint: 'set proxy.listen.preview to a free port (and optionally proxy.preview.header or .cookie) in switchyard.yml',
+      hint:
+        'set proxy.listen.preview to a free port (and optionally proxy.preview.header or .cookie)' +
+        ' in switchyard.yml',
     });
   }
   const { control, status } = await openProxy(e);
@@ -37,7 +39,9 @@ export async function preview(e: Engine, colour: Colour): Promise<PreviewResult>
   const facts = await gatherFacts(e);
   if (!facts.running[colour]) {
     throw new SwitchyardError('USAGE', `${colour} is not running, so there is nothing to preview`, {
-      hint: 'deploy without --auto-switch (it previews while it asks), or `switchyard deploy --keep-old` to keep the old colour running',
+      hint:
+        'deploy without --auto-switch (it previews while it asks)' +
+        ', or `switchyard deploy --keep-old` to keep the old colour running',
     });
   }
   await control.setBackends(colour, await e.runtime.endpoints(colour));

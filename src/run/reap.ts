@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Colour } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { acquireLock } from '../state/lock.js';
+import { acquireLock, type Lock } from '../state/lock.js';
 import { readState, withColourStatus, writeState } from '../state/state.js';
 import { selfCommand } from '../util/self.js';
 import type { Engine } from './context.js';
@@ -37,7 +37,7 @@ export async function keepWarm(e: Engine, colour: Colour, release: string | null
 export async function reap(e: Engine, colour: Colour, release: string, afterMs: number): Promise<string> {
   await new Promise((r) => setTimeout(r, afterMs));
   for (let attempt = 0; attempt < 60; attempt++) {
-    let lock;
+    let lock: Lock;
     try {
       lock = await acquireLock(e.paths, 'reap');
     } catch {

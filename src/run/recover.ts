@@ -56,7 +56,9 @@ async function decide(e: Engine, j: JournalData): Promise<RecoveryPlan> {
     const w = await gatherFacts(e, { ownLock: true });
     const runs = await Promise.all(COLOURS.map((c) => e.runtime.current(c)));
     const runningRelease: Partial<Record<Colour, string>> = {};
-    COLOURS.forEach((c, i) => runs[i] && w.running[c] && (runningRelease[c] = runs[i]!.release));
+    COLOURS.forEach((c, i) => {
+      if (runs[i] && w.running[c]) runningRelease[c] = runs[i]!.release;
+    });
     const plan = planRecovery({
       journal: j,
       state: w.state,
@@ -220,7 +222,8 @@ export async function recover(e: Engine): Promise<RecoverResult> {
           ? `undid the ${j.type}`
           : `switched back to ${plan.active}`;
     e.reporter.info(
-      `✓ Recovered: ${done}; ${plan.active ? `${plan.active} is live` : 'nothing is live'}, and the proxy, the colours and state.json agree`,
+      `✓ Recovered: ${done}; ${plan.active ? `${plan.active} is live` : 'nothing is live'}` +
+        `, and the proxy, the colours and state.json agree`,
     );
     op.note = `${j.type} ${j.id} interrupted: ${done}${actions.length ? ` (${actions.join('; ')})` : ''}`;
     e.reporter.event('result', { ok: true, id: op.id, outcome, active: plan.active, interrupted: j.id, actions });

@@ -21,7 +21,9 @@ export function requireBackupper(e: Engine): Backupper {
   const b = backupFor(e);
   if (!b) {
     throw new SwitchyardError('USAGE', 'no database backup is configured (backup.kind: none)', {
-      hint: 'add e.g. `backup: { kind: postgres, url: "${DATABASE_URL}" }` (or container: db with the docker runtime) to switchyard.yml',
+      hint:
+        'add e.g. `backup: { kind: postgres, url: "${DATABASE_URL}" }`' +
+        ' (or container: db with the docker runtime) to switchyard.yml',
     });
   }
   return b;

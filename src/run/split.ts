@@ -34,7 +34,9 @@ export async function splitTraffic(
         'USAGE',
         `${to} is the live colour: --weight sends a share of clients to the other one`,
         {
-          hint: `\`switchyard switch ${to === 'blue' ? 'green' : 'blue'} --weight ${percent}\`${status.canary ? `, or \`switchyard switch ${status.canary.colour} --weight 0\` to end the split` : ''}`,
+          hint:
+            `\`switchyard switch ${to === 'blue' ? 'green' : 'blue'} --weight ${percent}\`` +
+            (status.canary ? `, or \`switchyard switch ${status.canary.colour} --weight 0\` to end the split` : ''),
         },
       );
     }
@@ -56,11 +58,14 @@ export async function splitTraffic(
       const t0 = performance.now();
       await proxy.setWeight(to, percent);
       h.ok(
-        `in ${Math.round(performance.now() - t0)} ms; sticky by ${cfg.proxy.sticky}; the other ${100 - percent}% stay on ${active}`,
+        `in ${Math.round(performance.now() - t0)} ms; sticky by ${cfg.proxy.sticky}` +
+          `; the other ${100 - percent}% stay on ${active}`,
       );
     });
     e.reporter.info(
-      `✓ ${percent}% of clients on ${to}, ${100 - percent}% on ${active}; \`switchyard switch ${to}\` moves everyone, \`switchyard switch ${to} --weight 0\` ends the split`,
+      `✓ ${percent}% of clients on ${to}, ${100 - percent}% on ${active}` +
+        `; \`switchyard switch ${to}\` moves everyone` +
+        `, \`switchyard switch ${to} --weight 0\` ends the split`,
     );
     e.reporter.event('result', { id: op.id, ok: true, from: active, to, weight: percent, ms: op.elapsed() });
     return { id: op.id, from: active, to, ms: op.elapsed() };

@@ -1,4 +1,6 @@
-/** status: one view of state.json, .current-env, the runtime, the proxy and the lock, with every disagreement flagged. */
+/**
+ * status: one view of state.json, .current-env, the runtime, the proxy and the lock, with every disagreement flagged.
+ */
 import { COLOURS, type Colour } from '../config/schema.js';
 import { assess } from '../plan/assess.js';
 import type { Problem } from '../plan/facts.js';

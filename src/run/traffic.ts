@@ -41,7 +41,9 @@ export async function switchAndVerify(
   }
 }
 
-/** Lets in-flight requests finish on `colour`, then stops its services (`onDrained` in between, for progress output). */
+/**
+ * Lets in-flight requests finish on `colour`, then stops its services (`onDrained` in between, for progress output).
+ */
 export async function drainAndStop(
   e: Engine,
   proxy: ProxyControl,

@@ -29,7 +29,10 @@ export function isValidReleaseId(id: string): boolean {
 
 function stamp(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+  return (
+    `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}` +
+    `-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`
+  );
 }
 
 /** `YYYYMMDD-HHMMSS-<commit>[-dirty]` (UTC), or `-<6 hex>` outside git. */

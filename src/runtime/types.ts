@@ -78,7 +78,10 @@ export interface Runtime {
   readonly kind: string;
   /** Snapshot each service's cwd into .switchyard/releases/<id> and run its build there. */
   prepare(opts?: PrepareOptions): Promise<Release>;
-  /** Start every service of the release as `colour`. Fails (and cleans up) if any port is taken or any process dies at once. */
+  /**
+   * Start every service of the release as `colour`. Fails (and cleans up) if any port is taken or any process dies at
+   * once.
+   */
   start(colour: Colour, release: string, opts?: { signal?: AbortSignal }): Promise<ColourRun>;
   /** The current run record, or undefined if the colour was never started / was stopped. */
   current(colour: Colour): Promise<ColourRun | undefined>;
@@ -110,7 +113,9 @@ export interface Runtime {
    * Undefined when nothing of the colour runs or there is nothing to add.
    */
   unreachableHint?(colour: Colour): Promise<string | undefined>;
-  /** Streams service output where the runtime keeps it itself (docker); absent: the log files under .switchyard/logs. */
+  /**
+   * Streams service output where the runtime keeps it itself (docker); absent: the log files under .switchyard/logs.
+   */
   logs?(
     colour: Colour,
     services: string[],

@@ -1,4 +1,7 @@
-/** history.jsonl: one line per init/deploy/rollback/switch/down/restore/recover, appended; secrets redacted before writing (I8). */
+/**
+ * history.jsonl: one line per init/deploy/rollback/switch/down/restore/recover, appended; secrets redacted before
+ * writing (I8).
+ */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

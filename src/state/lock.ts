@@ -96,7 +96,8 @@ export async function acquireLock(
     if (held.alive) {
       throw new SwitchyardError(
         'LOCKED',
-        `another switchyard command holds the lock: ${held.command} (pid ${held.pid} on ${held.host}, since ${held.time})`,
+        `another switchyard command holds the lock: ${held.command}` +
+          ` (pid ${held.pid} on ${held.host}, since ${held.time})`,
         {
           hint: 'wait for it to finish; it releases the lock when done',
         },

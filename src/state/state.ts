@@ -50,9 +50,13 @@ export function emptyState(app: string): State {
   };
 }
 
-/** switchyard writes state.json atomically, so a broken one was changed by something else: rebuild it from what runs. */
+/**
+ * switchyard writes state.json atomically, so a broken one was changed by something else: rebuild it from what runs.
+ */
 const REBUILD_HINT = (file: string) =>
-  `move it aside (\`mv ${file} ${file}.broken\`), run \`switchyard status\` to see what runs and which colour the proxy serves, then record that colour with \`switchyard switch <colour> --force\``;
+  `move it aside (\`mv ${file} ${file}.broken\`)` +
+  `, run \`switchyard status\` to see what runs and which colour the proxy serves` +
+  `, then record that colour with \`switchyard switch <colour> --force\``;
 
 export async function readState(paths: ProjectPaths): Promise<State | undefined> {
   let raw: unknown;

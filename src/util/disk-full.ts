@@ -30,7 +30,9 @@ export function describeDiskFull(
   const written = (err as { dest?: unknown }).dest ?? err.path;
   const file = typeof written === 'string' ? written : undefined;
   const folder = file ? path.dirname(file) : fallbackDir;
-  const what = `${code === 'EDQUOT' ? 'disk quota exceeded' : 'no space left on device'} (${code})${file ? ` writing ${file}` : ''}`;
+  const what =
+    `${code === 'EDQUOT' ? 'disk quota exceeded' : 'no space left on device'}` +
+    ` (${code})${file ? ` writing ${file}` : ''}`;
   const hint = folder
     ? `free space on the disk that holds ${folder} (see \`df -h ${folder}\`), then run the command again`
     : 'free disk space (see `df -h`), then run the command again';

@@ -104,7 +104,9 @@ export function runCommand(
     child.on('error', (e: NodeJS.ErrnoException) =>
       finish({
         ok: false,
-        detail: `could not run ${JSON.stringify(file)}: ${e.code === 'ENOENT' ? 'command not found (or cwd missing)' : e.message}`,
+        detail:
+          `could not run ${JSON.stringify(file)}: ` +
+          `${e.code === 'ENOENT' ? 'command not found (or cwd missing)' : e.message}`,
       }),
     );
     child.on('exit', (code, sig) => {

@@ -33,7 +33,10 @@ const ms = (n: number | undefined) =>
   n === undefined ? '-' : Number.isFinite(n) ? `${n < 10 ? n.toFixed(1) : Math.round(n)} ms` : '> 60 s';
 
 export function describeFigures(f: Figures): string {
-  return `${f.requests} requests, ${f.errors} errors (${pct(f.errorRate)}${f.failures ? `, ${f.failures} without an answer` : ''}), p99 ${ms(f.p99Ms)}`;
+  return (
+    `${f.requests} requests, ${f.errors} errors (${pct(f.errorRate)}` +
+    `${f.failures ? `, ${f.failures} without an answer` : ''}), p99 ${ms(f.p99Ms)}`
+  );
 }
 
 export function judge(target: ColourStats, baseline: ColourStats | null, t: RollbackOn): Verdict {
@@ -52,7 +55,8 @@ export function judge(target: ColourStats, baseline: ColourStats | null, t: Roll
     const base = bf?.errorRate ?? 0;
     if (tf.errorRate - base > t.errorRate) {
       reasons.push(
-        `error rate ${pct(tf.errorRate)} is more than ${pct(t.errorRate)} above ${bf ? `the old colour's ${pct(base)}` : 'zero (the old colour had too few requests to compare)'}`,
+        `error rate ${pct(tf.errorRate)} is more than ${pct(t.errorRate)} above ` +
+          (bf ? `the old colour's ${pct(base)}` : 'zero (the old colour had too few requests to compare)'),
       );
     }
   }

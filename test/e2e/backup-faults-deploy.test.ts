@@ -27,14 +27,15 @@ const WRONG = 'not-the-Password-42';
 let p: Project;
 let pg: TestPostgres;
 let yml: string;
-let baseConfig: any;
+let baseConfig: { [key: string]: unknown; backup: Record<string, string> };
 const temps: string[] = [];
 const mounts: string[] = [];
 
 before(async () => {
   pg = await startTestPostgres({ password: PASSWORD });
   await pg.psql(
-    'CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL); INSERT INTO items SELECT g, $$item $$ || g FROM generate_series(1, 50) g',
+    'CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL); ' +
+      'INSERT INTO items SELECT g, $$item $$ || g FROM generate_series(1, 50) g',
   );
   // ~40 MB of rows: pg_dump streams for a second or more, long enough to kill it halfway.
   await createBigTable(pg, 'big', 300_000);
@@ -247,7 +248,7 @@ for (const row of rows) {
       assert.equal(live.colour, 'blue', 'the live colour still serves');
       const h = await history(p);
       assert.equal(h.length, before.history + 1, 'one new history record');
-      const last = h.at(-1);
+      const last = h.at(-1)!;
       assert.equal(last.type, 'deploy');
       assert.equal(last.result, 'failed');
       assert.equal(last.backup, undefined, 'no backup recorded');

@@ -92,7 +92,8 @@ test(
 );
 
 test(
-  'deploy --auto-switch --json: every stdout line is a JSON event, each of the 8 steps starts and ends, a final ok result',
+  'deploy --auto-switch --json: every stdout line is a JSON event, ' +
+    'each of the 8 steps starts and ends, a final ok result',
   budget(1_500),
   async () => {
     // After the cycle above green is live, so this deploy goes to blue; run on its own, it inits first.

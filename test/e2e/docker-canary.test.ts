@@ -20,7 +20,10 @@ import { budget } from '../helpers/budget.ts';
 const app = `sycan${process.pid}`;
 const MIN_REQUESTS = 40;
 const TOKEN = 'peek-2f9c';
-/** An API route the load and the share counts use: `FAIL_EVERY` (examples/app/api/server.mjs) applies to it, not to /api/health. */
+/**
+ * An API route the load and the share counts use: `FAIL_EVERY` (examples/app/api/server.mjs) applies
+ * to it, not to /api/health.
+ */
 const ROUTE = '/api/slow';
 let p: DockerE2e;
 let preview: number;
@@ -154,7 +157,8 @@ test(
     while (load.sent < until && Date.now() - t0 < 5000) await new Promise((res) => setTimeout(res, 20));
     const totals = await load.stop();
     t.diagnostic(
-      `load: sent ${totals.sent} in ${totals.ms} ms, by colour ${JSON.stringify(totals.byColour)}, errors ${JSON.stringify(totals.errors)}`,
+      `load: sent ${totals.sent} in ${totals.ms} ms, by colour ${JSON.stringify(totals.byColour)}, ` +
+        `errors ${JSON.stringify(totals.errors)}`,
     );
     t.diagnostic(r.out.split('\n').find((l) => /failed its canary/.test(l)) ?? r.out);
     assert.equal(r.code, 1, r.out);

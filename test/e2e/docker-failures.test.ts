@@ -160,7 +160,8 @@ test(
     const restore = await edit(
       path.join(p.dir, 'switchyard.yml'),
       '    port: 5000\n',
-      '    port: 5000\n    healthcheck: { test: ["CMD-SHELL", "echo sy-e2e probe says no; exit 1"], interval: 1s, timeout: 2s, retries: 1, startPeriod: 0s }\n',
+      '    port: 5000\n    healthcheck: { test: ["CMD-SHELL", "echo sy-e2e probe says no; exit 1"], ' +
+        'interval: 1s, timeout: 2s, retries: 1, startPeriod: 0s }\n',
     );
     try {
       const t0 = Date.now();
@@ -355,7 +356,8 @@ test('8. the migrate hook inside a container gets the release, colour and projec
   const restore = await edit(
     path.join(p.dir, 'switchyard.yml'),
     /^checks:\n/m,
-    `deploy:\n  hooks:\n    migrate: { run: [node, -e, ${JSON.stringify(script)}], service: api, timeout: 30s }\nchecks:\n`,
+    `deploy:\n  hooks:\n    migrate: { run: [node, -e, ${JSON.stringify(script)}], service: api, timeout: 30s }\n` +
+      'checks:\n',
   );
   try {
     const d = await p.cli(['deploy', '--auto-switch', '--json']);

@@ -233,7 +233,10 @@ test(
     assert.equal(st.code, 4, st.stdout + st.stderr);
     assert.match(
       st.stdout,
-      /deploy \S+ \(blue -> green[^)]*\) was interrupted: its process \(pid \d+\) is gone; last step (started|done): \[[45]\]/,
+      new RegExp(
+        'deploy \\S+ \\(blue -> green[^)]*\\) was interrupted: ' +
+          'its process \\(pid \\d+\\) is gone; last step (started|done): \\[[45]\\]',
+      ),
     );
     assert.match(st.stdout, /fix: run `switchyard recover`/);
 

@@ -71,7 +71,8 @@ test(
     assert.match(
       out,
       new RegExp(
-        `level 3 health endpoints: FAILED - GET http://127\\.0\\.0\\.1:\\d+/health: no answer within ${REQUEST_TIMEOUT_MS} ms`,
+        'level 3 health endpoints: FAILED - ' +
+          `GET http://127\\.0\\.0\\.1:\\d+/health: no answer within ${REQUEST_TIMEOUT_MS} ms`,
       ),
     );
     assert.match(out, /green stopped; blue is still serving; state\.json is unchanged/);
@@ -113,7 +114,8 @@ test(
 );
 
 test(
-  'a live colour whose keep-alive connections die under the proxy: one retry on a fresh connection hides it from GET users',
+  'a live colour whose keep-alive connections die under the proxy: ' +
+    'one retry on a fresh connection hides it from GET users',
   budget(1_800),
   async () => {
     const p = project();

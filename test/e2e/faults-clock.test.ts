@@ -106,7 +106,8 @@ test(
     const updatedAt = Date.parse(JSON.parse((await p.file('.switchyard/state.json'))!).updatedAt);
     assert.ok(
       updatedAt < Date.now() - 50 * 60_000,
-      `state.json was written at ${new Date(updatedAt).toISOString()}, not an hour in the past: libfaketime did not apply`,
+      `state.json was written at ${new Date(updatedAt).toISOString()}, ` +
+        'not an hour in the past: libfaketime did not apply',
     );
   },
 );

@@ -83,7 +83,11 @@ test(
     // pg_dump's own last lines say what happened to its connection.
     assert.match(
       out,
-      /terminating connection due to administrator command|server closed the connection unexpectedly|connection to server .* failed|Connection refused/i,
+      new RegExp(
+        'terminating connection due to administrator command|server closed the connection unexpectedly|' +
+          'connection to server .* failed|Connection refused',
+        'i',
+      ),
       out,
     );
     assert.doesNotMatch(out, /\[4\/8\]/, 'nothing was built or started');
@@ -125,7 +129,7 @@ test(
     assert.match(out, /"title":"Running health checks on green","status":"ok"/);
     assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
     assert.equal((await p.get('/api/echo')).colour, 'green');
-    const last = (await history(p)).at(-1);
+    const last = (await history(p)).at(-1)!;
     assert.equal(last.result, 'success');
     assert.ok(
       last.backup && (await complete()).includes(path.basename(last.backup)),
@@ -139,7 +143,8 @@ test(
 );
 
 test(
-  'down for longer than checks.timeout during the health checks: the deploy fails before the switch naming the database',
+  'down for longer than checks.timeout during the health checks: ' +
+    'the deploy fails before the switch naming the database',
   budget(9_700),
   async () => {
     const stateBefore = await p.file('.switchyard/state.json');

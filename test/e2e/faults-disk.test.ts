@@ -96,7 +96,8 @@ test(
     assert.match(
       out,
       new RegExp(
-        `database backup failed: the disk holding ${small} is full \\(no space left on device \\(ENOSPC\\)\\); the partial dump was removed`,
+        `database backup failed: the disk holding ${small} is full ` +
+          '\\(no space left on device \\(ENOSPC\\)\\); the partial dump was removed',
       ),
     );
     assert.match(
@@ -123,7 +124,8 @@ test(
 );
 
 test(
-  '.switchyard on a full disk: deploy and switch exit 1 naming the file; no lock, temp file or state change; blue serves',
+  '.switchyard on a full disk: deploy and switch exit 1 naming the file; ' +
+    'no lock, temp file or state change; blue serves',
   budget(5_300),
   async () => {
     const stateBefore = (await p.file('.switchyard/state.json'))!;
@@ -181,7 +183,9 @@ test(
       assert.match(
         out,
         new RegExp(
-          `the disk is full: no space left on device \\(ENOSPC\\) writing ${sy}/|the proxy could not save its state in ${sy}: the disk is full \\(ENOSPC: no space left on device.*it kept routing as before`,
+          `the disk is full: no space left on device \\(ENOSPC\\) writing ${sy}/|` +
+            `the proxy could not save its state in ${sy}: ` +
+            'the disk is full \\(ENOSPC: no space left on device.*it kept routing as before',
         ),
         out,
       );

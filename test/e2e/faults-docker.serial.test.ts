@@ -131,7 +131,8 @@ after(async () => {
 }, budget(20_000));
 
 test(
-  'dockerd restarted during the health checks: the deploy fails clearly, blue comes back and serves, state never changed',
+  'dockerd restarted during the health checks: ' +
+    'the deploy fails clearly, blue comes back and serves, state never changed',
   budget(21_000),
   async (t) => {
     const stateBefore = await p.file('.switchyard/state.json');
@@ -198,7 +199,10 @@ test(
     assert.match(out, /\[5\/8\] Running health checks on green\.\.\. ✗/, out);
     assert.match(
       out,
-      /green did not become healthy[\s\S]*level 1 processes running: FAILED - (api|frontend): not running \(\S+ is exited|cannot reach the Docker engine at /,
+      new RegExp(
+        'green did not become healthy[\\s\\S]*level 1 processes running: ' +
+          'FAILED - (api|frontend): not running \\(\\S+ is exited|cannot reach the Docker engine at ',
+      ),
       out,
     );
     assert.doesNotMatch(out, /internal error|please report/, out);
@@ -212,7 +216,9 @@ test(
       return t < outage.from || t > outage.to;
     });
     const failedOutside = outside.filter((s) => s.status < 200 || s.status >= 400);
-    const timeline = `(ms since the load began: engine stopped ${outage.from - totals.startedAt}, deploy exited ${exitedAt - totals.startedAt}, blue answered ${outage.to - totals.startedAt})`;
+    const timeline =
+      `(ms since the load began: engine stopped ${outage.from - totals.startedAt}, ` +
+      `deploy exited ${exitedAt - totals.startedAt}, blue answered ${outage.to - totals.startedAt})`;
     assert.equal(
       failedOutside.length,
       0,
@@ -246,7 +252,8 @@ test(
     assert.equal(again.code, 0, again.out);
     assert.deepEqual(p.containers(), [`${app}-api-blue`, `${app}-frontend-blue`]);
     t.diagnostic(
-      `engine down for ${outage.downMs} ms; ${totals.failed} of ${totals.sent} requests failed, all inside the outage (${outage.to - outage.from} ms until blue answered again)`,
+      `engine down for ${outage.downMs} ms; ${totals.failed} of ${totals.sent} requests failed, ` +
+        `all inside the outage (${outage.to - outage.from} ms until blue answered again)`,
     );
   },
 );

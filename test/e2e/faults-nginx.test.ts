@@ -65,7 +65,10 @@ test(
     assert.match(
       r.stdout,
       new RegExp(
-        `! ${conf.replace(/[.]/g, '\\.')} was changed by hand: switchyard renders it from switchyard\\.yml, so it was rendered again \\(your version is saved in ${conf.replace(/[.]/g, '\\.')}\\.edited; make lasting changes in switchyard\\.yml\\)`,
+        `! ${conf.replace(/[.]/g, '\\.')} was changed by hand: ` +
+          'switchyard renders it from switchyard\\.yml, so it was rendered again ' +
+          `\\(your version is saved in ${conf.replace(/[.]/g, '\\.')}\\.edited; ` +
+          'make lasting changes in switchyard\\.yml\\)',
       ),
     );
     assertServedBy(totals, 'blue', 'the re-render of a broken nginx.conf');
@@ -93,7 +96,8 @@ test(
 );
 
 test(
-  'a valid hand edit nginx did load (HUP): the next deploy renders and reloads the real config (the reload may reset idle keep-alive connections)',
+  'a valid hand edit nginx did load (HUP): the next deploy renders and reloads the real config ' +
+    '(the reload may reset idle keep-alive connections)',
   budget(5_000),
   async () => {
     await fs.rm(`${conf}.edited`, { force: true });

@@ -30,7 +30,8 @@ async function withLoad(fn: () => Promise<void>) {
 }
 
 test(
-  'state.json corrupt or truncated: every command that needs it exits 4 saying so and how to fix it; traffic is untouched',
+  'state.json corrupt or truncated: every command that needs it exits 4 saying so and how to fix it; ' +
+    'traffic is untouched',
   budget(18_800),
   async () => {
     const p = project();
@@ -61,7 +62,10 @@ test(
           assert.match(r.stderr, what, args.join(' '));
           assert.match(
             r.stderr,
-            /hint: move it aside \(`mv .*state\.json .*state\.json\.broken`\), run `switchyard status` .* then record that colour with `switchyard switch <colour> --force`/,
+            new RegExp(
+              'hint: move it aside \\(`mv .*state\\.json .*state\\.json\\.broken`\\), run `switchyard status` .* ' +
+                'then record that colour with `switchyard switch <colour> --force`',
+            ),
             args.join(' '),
           );
           assert.doesNotMatch(out, /internal error|please report|\[4\/8\]/, args.join(' '));
@@ -118,7 +122,10 @@ test(
       assert.match(d.stdout, /\[1\/8\] Determining deployment target\.\.\. ✓ .* blue -> green/);
       assert.match(
         d.stdout,
-        /! \.current-env says "green" but state\.json and the proxy say blue is active: deploying from blue; \.current-env is rewritten when traffic moves/,
+        new RegExp(
+          '! \\.current-env says "green" but state\\.json and the proxy say blue is active: ' +
+            'deploying from blue; \\.current-env is rewritten when traffic moves',
+        ),
       );
       assert.equal((await fs.readFile(env, 'utf8')).trim(), 'green');
 
@@ -128,7 +135,7 @@ test(
         const flagged = await statusJson(p);
         assert.equal(flagged.code, 4, flagged.out);
         assert.match(
-          flagged.report.problems[0].what,
+          flagged.report.problems[0]!.what,
           bad
             ? /\.current-env says "purple" but green is active/
             : /\.current-env says \(missing\) but green is active/,
@@ -145,7 +152,8 @@ test(
 );
 
 test(
-  'a lock left by a dead process: every changing command exits 3 naming --force-unlock; reads work; --force-unlock clears it',
+  'a lock left by a dead process: every changing command exits 3 naming --force-unlock; ' +
+    'reads work; --force-unlock clears it',
   budget(7_500),
   async () => {
     const p = project();
@@ -171,7 +179,8 @@ test(
         assert.match(
           r.stderr,
           new RegExp(
-            `stale lock left by deploy \\(pid ${dead} on ${os.hostname()}, since 2026-01-01T00:00:00.000Z\\): that process is gone`,
+            `stale lock left by deploy \\(pid ${dead} on ${os.hostname()}, ` +
+              'since 2026-01-01T00:00:00.000Z\\): that process is gone',
           ),
         );
         assert.match(r.stderr, /hint: check `switchyard status`, then run the command again with --force-unlock/);

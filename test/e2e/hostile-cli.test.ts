@@ -54,7 +54,8 @@ function snapshot(): Map<string, string> {
       const st = fs.lstatSync(p);
       out.set(
         path.relative(container, p),
-        `${e.isDirectory() ? 'd' : e.isSymbolicLink() ? `l>${fs.readlinkSync(p)}` : 'f'}:${st.size}:${e.isDirectory() ? '' : st.mtimeMs}:${(st.mode & 0o777).toString(8)}`,
+        `${e.isDirectory() ? 'd' : e.isSymbolicLink() ? `l>${fs.readlinkSync(p)}` : 'f'}:${st.size}:` +
+          `${e.isDirectory() ? '' : st.mtimeMs}:${(st.mode & 0o777).toString(8)}`,
       );
       if (e.isDirectory()) walk(p);
     }
@@ -80,9 +81,15 @@ const HINT = '(run with --help for usage)';
 const SUGGESTION =
   /^\(Did you mean (one of )?--?[a-z][a-z-]*(, --?[a-z][a-z-]*)*\?\)$|^\(Did you mean (one of )?[a-z]+(, [a-z]+)*\?\)$/;
 
-/** Exit 2, one line of message (+ commander's usage hint), no stack trace, nothing on stdout (with --json: one error event). */
+/**
+ * Exit 2, one line of message (+ commander's usage hint), no stack trace, nothing on stdout (with
+ * --json: one error event).
+ */
 function assertUsageError(r: Run, argv: string[]): void {
-  const what = `switchyard ${argv.map((a) => (a.length > 60 ? `${JSON.stringify(a.slice(0, 60))}…(${a.length})` : JSON.stringify(a))).join(' ')}`;
+  const shown = argv.map((a) =>
+    a.length > 60 ? `${JSON.stringify(a.slice(0, 60))}…(${a.length})` : JSON.stringify(a),
+  );
+  const what = `switchyard ${shown.join(' ')}`;
   assert.equal(r.code, 2, `${what}: exit ${r.code}\n${r.stderr.slice(0, 500)}`);
   if (argv.includes('--json')) {
     // With --json, stdout carries the error as one event: its code and exit code, as data.
@@ -120,7 +127,8 @@ before(async () => {
   await fsp.cp(path.join(ROOT, 'test', 'fixtures', 'app'), project, { recursive: true });
   await fsp.appendFile(
     path.join(project, 'switchyard.yml'),
-    'backup: { kind: command, dump: [sh, -c, "echo safety-dump"], restore: [sh, -c, "cat > restored.out"], dir: backups }\n',
+    'backup: { kind: command, dump: [sh, -c, "echo safety-dump"], ' +
+      'restore: [sh, -c, "cat > restored.out"], dir: backups }\n',
   );
   await fsp.writeFile(path.join(sibling, 'outside.txt'), 'OUTSIDE THE BACKUP FOLDER\n');
   const backups = path.join(project, 'backups');
@@ -363,7 +371,8 @@ describe('random bad argv for every command', { concurrency: 3 }, () => {
 
 describe('restore only restores backups from the backup folder', () => {
   test(
-    'traversal, absolute paths, symlinks out of the folder and a symlinked `latest` are refused with exit 2, before anything runs',
+    'traversal, absolute paths, symlinks out of the folder and a symlinked `latest` ' +
+      'are refused with exit 2, before anything runs',
     budget(3_700),
     async () => {
       const before = snapshot();

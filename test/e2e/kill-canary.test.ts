@@ -56,7 +56,8 @@ for (const kind of ['builtin', 'nginx'] as const) {
 
     for (const watched of [false, true]) {
       test(
-        `${watched ? 'watched (deploy.rollbackOn)' : 'not watched'}: recover ends the split, then stops the target; every client back on the old colour; 0 failed requests`,
+        `${watched ? 'watched (deploy.rollbackOn)' : 'not watched'}: recover ends the split, then stops the target; ` +
+          'every client back on the old colour; 0 failed requests',
         budget(29_200),
         async (t) => {
           // With rollbackOn the deploy turns counting on; watch: 2s keeps the next deploy short.
@@ -220,7 +221,8 @@ for (const kind of ['builtin', 'nginx'] as const) {
               `the load reached ${to} during the split`,
             );
             t.diagnostic(
-              `${kind}${watched ? ' watched' : ''}: killed at ${k.eventMs} ms; recover ${rec.ms} ms (${steps.join('; ')}); ` +
+              `${kind}${watched ? ' watched' : ''}: killed at ${k.eventMs} ms; ` +
+                `recover ${rec.ms} ms (${steps.join('; ')}); ` +
                 `load ${totals.sent} requests (${JSON.stringify(totals.byColour)}), ${totals.failed} failed; ` +
                 `${onTarget}/${split50.length} on ${to} between the kill and recover`,
             );

@@ -136,7 +136,9 @@ for (const kp of DEPLOY_KILL_POINTS) {
         const did = [...rec.stdout.matchAll(/^\[\d+\/\d+\] (.+?)\.\.\. ✓/gm)]
           .map((m) => m[1])
           .filter((x) => x !== 'Removing the journal');
-        recovered = `${rec.stdout.match(/✓ Recovered: ([^;]+)/)?.[1] ?? '?'} (${did.join(', ') || 'nothing left to do'}) in ${rec.ms} ms`;
+        recovered =
+          `${rec.stdout.match(/✓ Recovered: ([^;]+)/)?.[1] ?? '?'} ` +
+          `(${did.join(', ') || 'nothing left to do'}) in ${rec.ms} ms`;
         if (kp.expect === 'from') assert.match(rec.stdout, /✓ Recovered: undid the deploy/);
         if (kp.expect === 'to') assert.match(rec.stdout, /✓ Recovered: finished the deploy/);
         const again = await p.run(['recover']);
@@ -156,7 +158,9 @@ for (const kp of DEPLOY_KILL_POINTS) {
       await sleep(100);
       const totals = await l.stop();
       t.diagnostic(
-        `${kp.name}: killed ${k.killed} at ${k.eventMs} ms (gone ${k.exitMs} ms later); recover: ${recovered}; live after recover: ${live}; load ${totals.sent} requests, ${totals.failed} failed`,
+        `${kp.name}: killed ${k.killed} at ${k.eventMs} ms (gone ${k.exitMs} ms later); ` +
+          `recover: ${recovered}; live after recover: ${live}; ` +
+          `load ${totals.sent} requests, ${totals.failed} failed`,
       );
       assert.equal(totals.failed, 0, `failed requests: ${JSON.stringify(totals.errors)}`);
       assert.ok(totals.sent > 100, `sent ${totals.sent}`);
@@ -190,14 +194,17 @@ test(
     assert.equal(await assertConverged(p), from);
     assert.equal(await p.file('.switchyard/state.json'), stateBefore, 'state.json never named the dead colour');
     t.diagnostic(
-      `switch back: ${[...rec.stdout.matchAll(/^\[\d+\/\d+\] (.+?\.\.\. ✓ \(\S+\))/gm)].map((m) => m[1]).join('; ')}; recover took ${rec.ms} ms`,
+      'switch back: ' +
+        `${[...rec.stdout.matchAll(/^\[\d+\/\d+\] (.+?\.\.\. ✓ \(\S+\))/gm)].map((m) => m[1]).join('; ')}; ` +
+        `recover took ${rec.ms} ms`,
     );
     await deploysAgain(from);
   },
 );
 
 test(
-  "the proxy daemon SIGKILLed mid-deploy: the next command restarts it on the state's colour; requests fail only while it is dead",
+  "the proxy daemon SIGKILLed mid-deploy: the next command restarts it on the state's colour; " +
+    'requests fail only while it is dead',
   budget(7_300),
   async (t) => {
     const from = await assertConverged(p);
@@ -242,7 +249,9 @@ test(
     const okAfter = totals.samples.find((s) => !s.error && s.status < 500 && totals.startedAt + s.at > killedAt);
     const gap = okAfter ? totals.startedAt + okAfter.at - killedAt : Infinity;
     t.diagnostic(
-      `proxy dead for ${gap} ms (restarted by \`status\` ${restartedAt - killedAt} ms after the kill); ${failed.length} of ${totals.sent} requests failed, all in that window; deploy: ${d.events.find((e) => e.event === 'error')?.message}`,
+      `proxy dead for ${gap} ms (restarted by \`status\` ${restartedAt - killedAt} ms after the kill); ` +
+        `${failed.length} of ${totals.sent} requests failed, all in that window; ` +
+        `deploy: ${d.events.find((e) => e.event === 'error')?.message}`,
     );
     for (const s of failed) {
       const at = totals.startedAt + s.at;
@@ -296,7 +305,8 @@ test(
     assert.equal(await assertConverged(p), from);
     const totals = await l.stop();
     t.diagnostic(
-      `target ${to} api (pid ${killed}) killed during health: ${err?.message}; load ${totals.sent} requests, ${totals.failed} failed`,
+      `target ${to} api (pid ${killed}) killed during health: ${err?.message}; ` +
+        `load ${totals.sent} requests, ${totals.failed} failed`,
     );
     assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
     await deploysAgain(from);
@@ -339,7 +349,7 @@ function onTty(args: string[], answers: Array<[RegExp, string]>): Promise<{ code
       out += d.toString();
       if (out.length > 1_000_000) child.kill('SIGKILL');
       const next = pending[0];
-      if (next && next[0].test(out)) {
+      if (next?.[0].test(out)) {
         pending.shift();
         child.stdin.write(next[1]);
       }

@@ -43,7 +43,8 @@ before(async () => {
       .replace('kind: builtin', 'kind: nginx')
       .replace(
         'listen: { http: "${SWITCHYARD_PORT}", host: 127.0.0.1 }',
-        `listen: { http: "\${SWITCHYARD_PORT}", https: ${httpsPort}, host: 127.0.0.1 }\n  tls: { cert: cert.pem, key: key.pem }`,
+        `listen: { http: "\${SWITCHYARD_PORT}", https: ${httpsPort}, host: 127.0.0.1 }\n` +
+          '  tls: { cert: cert.pem, key: key.pem }',
       ),
   );
 }, budget(1_000));

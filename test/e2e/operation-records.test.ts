@@ -37,12 +37,17 @@ const history = async () =>
         },
     );
 
-/** Sets deploy.hooks.migrate to a node script that writes the variables it got to `file` (relative to where it runs). */
+/**
+ * Sets deploy.hooks.migrate to a node script that writes the variables it got to `file` (relative
+ * to where it runs).
+ */
 async function hookWritingEnv(file: string, service?: string): Promise<void> {
   const yml = path.join(p.dir, 'switchyard.yml');
   const text = (await fs.readFile(yml, 'utf8')).replace(/\ndeploy:\n[\s\S]*$/, '\n');
   const script = `require('fs').writeFileSync(${JSON.stringify(file)}, JSON.stringify(process.env))`;
-  const hook = `    migrate: { run: [node, -e, ${JSON.stringify(script)}]${service ? `, service: ${service}` : ''}, timeout: 20s }\n`;
+  const hook =
+    `    migrate: { run: [node, -e, ${JSON.stringify(script)}]` +
+    `${service ? `, service: ${service}` : ''}, timeout: 20s }\n`;
   await fs.writeFile(yml, `${text}deploy:\n  drainTimeout: 2s\n  verifyTimeout: 3s\n  hooks:\n${hook}`);
 }
 

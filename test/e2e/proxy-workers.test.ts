@@ -68,7 +68,8 @@ async function bothColoursRunning(): Promise<{ before: ProxyProcs; from: string;
 }
 
 test(
-  'two workers: 3,000+ keep-alive requests through 2 deploys and 5 switches, none fails, none reaches the old colour after a switch, both workers serve',
+  'two workers: 3,000+ keep-alive requests through 2 deploys and 5 switches, none fails, ' +
+    'none reaches the old colour after a switch, both workers serve',
   budget(13_000),
   async (t) => {
     const p = project();
@@ -80,7 +81,8 @@ test(
     const totals = await assertNoFailureThroughDeploysAndSwitches(p, ok);
     const used = procs.workers.map((pid, i) => cpuTicks(pid) - before[i]!);
     t.diagnostic(
-      `sent ${totals.sent}, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}, CPU ticks per worker ${used.join(' / ')}`,
+      `sent ${totals.sent}, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}, ` +
+        `CPU ticks per worker ${used.join(' / ')}`,
     );
     // 8 keep-alive connections, handed out round-robin: both workers did real work.
     for (const [i, u] of used.entries())
@@ -213,7 +215,8 @@ test(
 );
 
 test(
-  'two workers: a hung worker (SIGSTOP) is killed and replaced; a change it blocked either fails whole or lands everywhere',
+  'two workers: a hung worker (SIGSTOP) is killed and replaced; ' +
+    'a change it blocked either fails whole or lands everywhere',
   budget(8_600),
   async () => {
     const p = project();
@@ -226,7 +229,10 @@ test(
     // Whichever call reached it first (the status before the switch, or the switch) timed out.
     assert.match(
       r.stdout + r.stderr,
-      /did not answer (status|switchTo) within 3 s|proxy worker 1 was hung \(it did not answer \w+ within 3 s\) and was killed during the call/,
+      new RegExp(
+        'did not answer (status|switchTo) within 3 s|' +
+          'proxy worker 1 was hung \\(it did not answer \\w+ within 3 s\\) and was killed during the call',
+      ),
     );
     await waitFor(
       'the hung worker to be replaced',
@@ -257,14 +263,16 @@ test(
 );
 
 test(
-  'two workers: a change whose save fails changes nothing anywhere: no worker applies it, state files unchanged, traffic stays',
+  'two workers: a change whose save fails changes nothing anywhere: ' +
+    'no worker applies it, state files unchanged, traffic stays',
   budget(1_800),
   async () => {
     const p = project();
     const { before, from, to } = await bothColoursRunning();
     const stateBefore = await p.file('.switchyard/state.json');
     const envBefore = await p.file('.current-env');
-    // The daemon saves by renaming a temp file over proxy.json: a non-empty directory there makes that fail (even for root).
+    // The daemon saves by renaming a temp file over proxy.json: a non-empty directory there makes
+    // that fail (even for root).
     const saved = path.join(p.dir, '.switchyard', 'proxy.json');
     const snapshot = readFileSync(saved, 'utf8');
     rmSync(saved);
@@ -275,7 +283,10 @@ test(
       assert.match(r.stdout + r.stderr, new RegExp(`${from} is still serving`));
       assert.match(
         r.stdout + r.stderr,
-        /the proxy could not save its state in \S+\.switchyard: EISDIR: illegal operation on a directory, rename .*proxy\.json'; it kept routing as before/,
+        new RegExp(
+          'the proxy could not save its state in \\S+\\.switchyard: ' +
+            "EISDIR: illegal operation on a directory, rename .*proxy\\.json'; it kept routing as before",
+        ),
       );
       const now = await proxyProcs();
       assert.equal(now.active, from, 'no worker applied the unsaved switch');
@@ -327,8 +338,10 @@ test(
     const yml = path.join(p.dir, 'switchyard.yml');
     writeFileSync(yml, readFileSync(yml, 'utf8').replace('workers: 2', 'workers: 3'));
     try {
-      const note =
-        /proxy\.workers is 3 but the running proxy has 2 worker processes: the new number takes effect when the proxy restarts/;
+      const note = new RegExp(
+        'proxy\\.workers is 3 but the running proxy has 2 worker processes: ' +
+          'the new number takes effect when the proxy restarts',
+      );
       assert.match((await ok(['status'])).out, note);
       // A command that uses the proxy says so too, and goes ahead with the running one.
       assert.match((await ok(['switch', (await proxyProcs()).active!])).out, note);

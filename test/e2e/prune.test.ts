@@ -50,7 +50,8 @@ async function deploy(version: string, expectColour: 'blue' | 'green'): Promise<
 }
 
 test(
-  'deploy.keepReleases: 2 keeps the newest two plus the live release and the rollback target; rollback --force still works',
+  'deploy.keepReleases: 2 keeps the newest two plus the live release and the rollback target; ' +
+    'rollback --force still works',
   budget(6_700),
   async () => {
     await p.setBehaviour({ version: 'v1', mode: 'ok' });
@@ -95,7 +96,8 @@ test(
     assert.equal(rolled.colours.blue.release, r3);
     assert.equal((await p.file('.current-env'))?.trim(), 'blue');
 
-    // The next deploy goes to green (replacing r5): r6 live, blue's r3 the rollback target, r5 among the newest two; r4 goes.
+    // The next deploy goes to green (replacing r5): r6 live, blue's r3 the rollback target, r5 among
+    // the newest two; r4 goes.
     const r6 = await deploy('v6', 'green');
     assert.deepEqual(
       await releases(),

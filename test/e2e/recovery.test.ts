@@ -24,7 +24,8 @@ async function waitFor(what: string, fn: () => Promise<boolean>, ms = 15_000) {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(
-    `${signal === 'SIGINT' ? 'Ctrl-C (SIGINT)' : 'SIGTERM'} during a deploy stops the target, releases the lock and leaves blue serving`,
+    `${signal === 'SIGINT' ? 'Ctrl-C (SIGINT)' : 'SIGTERM'} during a deploy stops the target, ` +
+      'releases the lock and leaves blue serving',
     budget(1_900),
     async () => {
       const p = project();

@@ -95,7 +95,8 @@ async function secretsInFiles(dir: string, secrets: string[]): Promise<string[]>
 }
 
 test(
-  'a whole cycle, a crashing app that prints its environment and a failed backup: no secret in any output or in any file switchyard wrote',
+  'a whole cycle, a crashing app that prints its environment and a failed backup: ' +
+    'no secret in any output or in any file switchyard wrote',
   budget(7_200),
   async () => {
     const p = await makeProject('fixture');
@@ -122,18 +123,22 @@ test(
       // The app, when asked to, prints every secret it was given and exits: a crash at start.
       await fs.writeFile(
         path.join(p.dir, 'leak.mjs'),
-        "console.log('LEAK', JSON.stringify({ a: process.env.API_TOKEN, b: process.env.PLAIN_SETTING, c: process.env.ADMIN_PASSWORD, d: process.env.DATABASE_URL }));\nprocess.exit(1);\n",
+        "console.log('LEAK', JSON.stringify({ a: process.env.API_TOKEN, b: process.env.PLAIN_SETTING, " +
+          'c: process.env.ADMIN_PASSWORD, d: process.env.DATABASE_URL }));\nprocess.exit(1);\n',
       );
       const yml = path.join(p.dir, 'switchyard.yml');
       const original = await fs.readFile(yml, 'utf8');
       const withSecrets = `env_file: .env\n${original}`
         .replace(
           '    health: { path: /health, expect: { status: 200, json: { status: ok } } }',
-          `    env: { ADMIN_PASSWORD: "\${ADMIN_PASSWORD}", DATABASE_URL: "postgres://app:${planted.pgRaw}@127.0.0.1:1/app" }\n    health: { path: /health, expect: { status: 200, json: { status: ok } } }`,
+          `    env: { ADMIN_PASSWORD: "\${ADMIN_PASSWORD}", ` +
+            `DATABASE_URL: "postgres://app:${planted.pgRaw}@127.0.0.1:1/app" }\n` +
+            '    health: { path: /health, expect: { status: 200, json: { status: ok } } }',
         )
         .replace(
           'request: { method: POST, path: /api/echo, json: { hello: world } }',
-          'request: { method: POST, path: /api/echo, headers: { Authorization: "Bearer ${API_TOKEN}" }, json: { hello: world } }',
+          'request: { method: POST, path: /api/echo, headers: { Authorization: "Bearer ${API_TOKEN}" }, ' +
+            'json: { hello: world } }',
         );
       assert.notEqual(withSecrets, `env_file: .env\n${original}`);
       await fs.writeFile(yml, withSecrets);
@@ -178,7 +183,8 @@ test(
       const pgPort = await freePort();
       await fs.writeFile(
         yml,
-        `${withSecrets}backup: { kind: postgres, url: "postgres://app:${planted.pgRaw}@127.0.0.1:${pgPort}/app", dir: backups }\n`,
+        `${withSecrets}backup: { kind: postgres, ` +
+          `url: "postgres://app:${planted.pgRaw}@127.0.0.1:${pgPort}/app", dir: backups }\n`,
       );
       const backup = await run(['deploy', '--auto-switch'], 1);
       assert.match(backup.stdout + backup.stderr, /backup/i);
@@ -208,7 +214,8 @@ test(
       const yml = path.join(p.dir, 'switchyard.yml');
       const text = `env_file: .env\n${await fs.readFile(yml, 'utf8')}`.replace(
         '    health: { path: /health, expect: { status: 200, json: { status: ok } } }',
-        '    env: { ADMIN_PASSWORD: "${ADMIN_PASSWORD}", API_TOKEN: "${API_TOKEN}" }\n    health: { path: /health, expect: { status: 200, json: { status: ok } } }',
+        '    env: { ADMIN_PASSWORD: "${ADMIN_PASSWORD}", API_TOKEN: "${API_TOKEN}" }\n' +
+          '    health: { path: /health, expect: { status: 200, json: { status: ok } } }',
       );
       await fs.writeFile(yml, text);
       const out: string[] = [];

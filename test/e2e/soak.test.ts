@@ -28,13 +28,19 @@ const CONNECTIONS = 16;
 const EVERY = 150; // requests between two switches, at least
 const MIN_GAP_MS = 120; // and time (so each colour serves a while)
 const WARMUP_MS = 1_000;
-/** Measured: 60 switches grow the daemon's RSS by about 20-25 MB from the warm start (V8 heap growth that levels off at ~110 MB). */
+/**
+ * Measured: 60 switches grow the daemon's RSS by about 20-25 MB from the warm start (V8 heap growth
+ * that levels off at ~110 MB).
+ */
 const RSS_GROWTH_LIMIT_MB = 80;
 /** Idle fds after the load may differ from before by this much (none seen in practice). */
 const FD_MARGIN = 3;
 /** The daemon closes idle backend sockets after 4 s: wait up to this long for the fds to come back. */
 const SETTLE_MS = 8_000;
-/** The most one switch waits for its EVERY requests and MIN_GAP_MS (the load may be slow to start on a loaded machine). */
+/**
+ * The most one switch waits for its EVERY requests and MIN_GAP_MS (the load may be slow to start on
+ * a loaded machine).
+ */
 const SWITCH_WAIT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -152,13 +158,19 @@ async function soak(
     const r = { totals, wrong, checked, idleBefore, start, end, idleAfter, maxUnderLoad: max };
     const switchMs = marks.map((m) => m.end - m.start).sort((a, b) => a - b);
     t.diagnostic(
-      `took ${Date.now() - t0} ms: warm-up ${WARMUP_MS} ms, ${SWITCHES} switches in ${marks.at(-1)!.end - marks[0]!.start} ms (each ${switchMs[0]}-${switchMs.at(-1)} ms, median ${switchMs[switchMs.length >> 1]}), settle ${Date.now() - settleFrom} ms`,
+      `took ${Date.now() - t0} ms: warm-up ${WARMUP_MS} ms, ` +
+        `${SWITCHES} switches in ${marks.at(-1)!.end - marks[0]!.start} ms ` +
+        `(each ${switchMs[0]}-${switchMs.at(-1)} ms, median ${switchMs[switchMs.length >> 1]}), ` +
+        `settle ${Date.now() - settleFrom} ms`,
     );
     t.diagnostic(
-      `${SWITCHES} switches, ${totals.sent} requests in ${totals.ms} ms, failed ${totals.failed} ${JSON.stringify(totals.errors)}, by colour ${JSON.stringify(totals.byColour)}, colour checked on ${checked}`,
+      `${SWITCHES} switches, ${totals.sent} requests in ${totals.ms} ms, ` +
+        `failed ${totals.failed} ${JSON.stringify(totals.errors)}, ` +
+        `by colour ${JSON.stringify(totals.byColour)}, colour checked on ${checked}`,
     );
     t.diagnostic(
-      `RSS MB: idle ${idleBefore.rssMb}, start ${start.rssMb}, end ${end.rssMb}, max ${max.rssMb}, idle after ${idleAfter.rssMb}`,
+      `RSS MB: idle ${idleBefore.rssMb}, start ${start.rssMb}, end ${end.rssMb}, max ${max.rssMb}, ` +
+        `idle after ${idleAfter.rssMb}`,
     );
     t.diagnostic(
       `fds: idle ${idleBefore.fds}, start ${start.fds}, end ${end.fds}, max ${max.fds}, idle after ${idleAfter.fds}`,
@@ -259,7 +271,9 @@ describe('soak: 60 switches under keep-alive load', () => {
       const probe = spawnSync('nginx', ['-v'], { encoding: 'utf8', timeout: 10_000 });
       assert.ok(
         !probe.error && probe.status === 0,
-        `nginx is required for this test and was not found or did not run (\`nginx -v\`: ${probe.error?.message ?? `exit ${probe.status}: ${probe.stderr}`}); install it with \`sudo bash scripts/setup-infra.sh\` or \`apt-get install nginx\``,
+        'nginx is required for this test and was not found or did not run (`nginx -v`: ' +
+          `${probe.error?.message ?? `exit ${probe.status}: ${probe.stderr}`}); ` +
+          'install it with `sudo bash scripts/setup-infra.sh` or `apt-get install nginx`',
       );
       const p = await nginxProject([{ path: '/', service: 'app' }]);
       try {

@@ -26,7 +26,8 @@ test(
   async (t) => {
     const totals = await assertNoFailureThroughDeploysAndSwitches(project(), ok);
     t.diagnostic(
-      `sent ${totals.sent} requests in ${totals.ms} ms, failed ${totals.failed}, by colour ${JSON.stringify(totals.byColour)}`,
+      `sent ${totals.sent} requests in ${totals.ms} ms, failed ${totals.failed}, ` +
+        `by colour ${JSON.stringify(totals.byColour)}`,
     );
   },
 );

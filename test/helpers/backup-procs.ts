@@ -62,9 +62,11 @@ export async function poll<T>(
 export async function createBigTable(pg: TestPostgres, db: string, rows: number): Promise<void> {
   await pg.psql(`CREATE DATABASE ${db}`, 'postgres');
   await pg.psql(
-    `CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL, name text NOT NULL, created_at timestamptz NOT NULL, note text);
+    `CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL, name text NOT NULL, ` +
+      `created_at timestamptz NOT NULL, note text);
      INSERT INTO customers (email, name, created_at, note)
-       SELECT 'user' || g || '@example.com', 'Customer ' || g, timestamptz '2024-01-01' + g * interval '1 minute', repeat(md5(g::text), 3)
+       SELECT 'user' || g || '@example.com', 'Customer ' || g, ` +
+      `timestamptz '2024-01-01' + g * interval '1 minute', repeat(md5(g::text), 3)
        FROM generate_series(1, ${rows}) g;`,
     db,
   );

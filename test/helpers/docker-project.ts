@@ -264,7 +264,8 @@ export async function expectLive(p: DockerE2e, want: LiveStep): Promise<StateFil
     docker(
       'inspect',
       '--format',
-      '{{.Name}} {{index .Config.Labels "switchyard.colour"}} {{index .Config.Labels "switchyard.release"}} {{.State.Status}}',
+      '{{.Name}} {{index .Config.Labels "switchyard.colour"}} ' +
+        '{{index .Config.Labels "switchyard.release"}} {{.State.Status}}',
       ...services.map((s) => `${p.app}-${s}-${colour}`),
     ),
   );

@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { startLoad, type LoadTotals, type RunningLoad } from '../../src/load/load.ts';
+import type { StatusReport } from '../../src/run/status.ts';
+import type { HistoryRecord } from '../../src/state/history.ts';
 import type { Project } from './project.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,24 +60,24 @@ export function assertServedBy(totals: LoadTotals, colour: string, what: string)
 }
 
 /** `status --json`: the exit code and the final report. */
-export async function statusJson(p: Project): Promise<{ code: number | null; report: any; out: string }> {
+export async function statusJson(p: Project): Promise<{ code: number | null; report: StatusReport; out: string }> {
   const r = await p.run(['status', '--json'], { timeoutMs: 30_000 });
   const last = r.stdout.trim().split('\n').at(-1) ?? '{}';
-  let report: any;
+  let report: StatusReport;
   try {
-    report = JSON.parse(last);
+    report = JSON.parse(last) as StatusReport;
   } catch {
-    report = {};
+    report = {} as StatusReport;
   }
   return { code: r.code, report, out: r.stdout + r.stderr };
 }
 
-export async function history(p: Project): Promise<any[]> {
+export async function history(p: Project): Promise<HistoryRecord[]> {
   return ((await p.file('.switchyard/history.jsonl')) ?? '')
     .trim()
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l));
+    .map((l) => JSON.parse(l) as HistoryRecord);
 }
 
 /** Every file under `dir` (relative paths), recursively; sockets included. */

@@ -104,7 +104,8 @@ export function runAndKill(p: Project, args: string[], when: KillWhen, timeoutMs
       if (eventAt === undefined && signal === 'SIGKILL')
         return reject(
           new Error(
-            `${args.join(' ')} timed out after ${timeoutMs} ms without the event; events: ${JSON.stringify(events.slice(-5))}\n${stderr}`,
+            `${args.join(' ')} timed out after ${timeoutMs} ms without the event; ` +
+              `events: ${JSON.stringify(events.slice(-5))}\n${stderr}`,
           ),
         );
       resolve({

@@ -64,7 +64,8 @@ export async function startTestPostgres(
   ]);
   await fs.appendFile(
     data + '/postgresql.conf',
-    `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\nlog_min_messages = warning\n`,
+    `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\n` +
+      'fsync = off\nlog_min_messages = warning\n',
   );
   const env = {
     ...process.env,

@@ -125,7 +125,8 @@ export async function killLeftovers(dir: string): Promise<void> {
     const run = JSON.parse(
       (await fs.readFile(path.join(dir, '.switchyard', 'run', `${c}.json`), 'utf8').catch(() => '{}')) || '{}',
     ) as { services?: Record<string, { pid?: number }> };
-    for (const s of Object.values(run.services ?? {})) if (s.pid) signals.push([-s.pid, 'SIGKILL']); // detached: its own process group
+    // detached: its own process group
+    for (const s of Object.values(run.services ?? {})) if (s.pid) signals.push([-s.pid, 'SIGKILL']);
   }
   for (const [pid, sig] of signals.filter(([x]) => Number.isInteger(x) && Math.abs(x) > 1)) {
     try {

@@ -28,7 +28,8 @@ export function assertFollowsMarks(totals: LoadTotals, marks: Mark[]): number {
     assert.equal(
       s.colour,
       marks[i]!.colour,
-      `a request started ${started - marks[i]!.end} ms after the switch to ${marks[i]!.colour} returned was answered by ${s.colour}`,
+      `a request started ${started - marks[i]!.end} ms after the switch to ${marks[i]!.colour} returned ` +
+        `was answered by ${s.colour}`,
     );
   }
   return checked;

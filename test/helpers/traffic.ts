@@ -57,7 +57,10 @@ export function request(
 
 export const get = request;
 
-/** `n` cookie-less requests, `parallel` at a time; how many each colour answered (non-2xx counted under "HTTP <status>"). */
+/**
+ * `n` cookie-less requests, `parallel` at a time; how many each colour answered (non-2xx counted
+ * under "HTTP <status>").
+ */
 export async function shares(port: number, path: string, n: number, parallel = 8): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   let next = 0;

@@ -428,13 +428,15 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
   // on pg_dump's plain output before the change and after the restore.
   for (const format of ['custom', 'plain'] as const) {
     it(
-      `postgresBackupper over containerPgTool (format ${format}): backup -> change -> restore gives back the same database`,
+      `postgresBackupper over containerPgTool (format ${format}): ` +
+        'backup -> change -> restore gives back the same database',
       budget(1_900),
       async () => {
         const dir = await fs.mkdtemp(path.join(os.tmpdir(), `sy-bk-rt-${format}-`));
         dirs.push(dir);
         await psql(
-          "drop table if exists notes; create table notes (id serial primary key, body text); insert into notes (body) values ('first'), ('second')",
+          'drop table if exists notes; create table notes (id serial primary key, body text); ' +
+            "insert into notes (body) values ('first'), ('second')",
         );
         assert.equal(await psql('select count(*) from items'), '500', 'items as the earlier tests left it');
         const cfg: PostgresBackupConfig = backupSchema.parse({
@@ -468,7 +470,8 @@ describe('containerPgTool: PostgreSQL client programs inside the database contai
         );
 
         await psql(
-          "update notes set body = 'changed' where id = 1; insert into notes (body) values ('third'); alter table notes add column extra int; delete from items where id > 100",
+          "update notes set body = 'changed' where id = 1; insert into notes (body) values ('third'); " +
+            'alter table notes add column extra int; delete from items where id > 100',
         );
         const changed = await dumpText();
         assert.notEqual(changed, before);

@@ -246,7 +246,8 @@ describe('backup faults: a clear error, exit code 1, and no file left', () => {
         b.backup({ reason: 'manual' }),
         'BACKUP_FAILED',
         new RegExp(
-          `^database backup failed: nothing accepts connections at 127\\.0\\.0\\.1:${pg.port}: is the database running\\?$`,
+          `^database backup failed: nothing accepts connections at 127\\.0\\.0\\.1:${pg.port}: ` +
+            'is the database running\\?$',
         ),
       );
       assert.ok(e.details.some((l) => /Connection refused/.test(l)));

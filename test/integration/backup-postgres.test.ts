@@ -20,15 +20,20 @@ let pg: TestPostgres;
 
 before(async () => {
   pg = await startTestPostgres({ password: PASSWORD });
-  await pg.psql(`
-    CREATE TABLE users (id serial PRIMARY KEY, email text UNIQUE NOT NULL, name text, created_at timestamptz NOT NULL DEFAULT '2024-05-01T10:00:00Z');
-    CREATE TABLE orders (id serial PRIMARY KEY, user_id int NOT NULL REFERENCES users(id), total numeric(10,2) NOT NULL, note text);
+  await pg.psql(
+    `
+    CREATE TABLE users (id serial PRIMARY KEY, email text UNIQUE NOT NULL, name text, ` +
+      `created_at timestamptz NOT NULL DEFAULT '2024-05-01T10:00:00Z');
+    CREATE TABLE orders (id serial PRIMARY KEY, user_id int NOT NULL REFERENCES users(id), ` +
+      `total numeric(10,2) NOT NULL, note text);
     CREATE SCHEMA sales;
     CREATE TABLE sales."Odd ""Name"", too" (k text PRIMARY KEY, v jsonb);
     INSERT INTO users (email, name) SELECT 'u' || g || '@example.com', 'User ' || g FROM generate_series(1, 50) g;
-    INSERT INTO orders (user_id, total, note) SELECT 1 + g % 50, g * 1.25, CASE WHEN g % 7 = 0 THEN E'tab\\there, quote '' and newline\\n' END FROM generate_series(1, 120) g;
+    INSERT INTO orders (user_id, total, note) SELECT 1 + g % 50, g * 1.25, ` +
+      `CASE WHEN g % 7 = 0 THEN E'tab\\there, quote '' and newline\\n' END FROM generate_series(1, 120) g;
     INSERT INTO sales."Odd ""Name"", too" VALUES ('a', '{"x": 1}'), ('b', '[1, 2]'), ('c', 'null');
-  `);
+  `,
+  );
 }, budget(1_700));
 after(async () => {
   await pg?.cleanup();

@@ -408,7 +408,8 @@ describe('smoke steps', () => {
     async () => {
       const { api, web, endpoints } = await pair();
       const script =
-        "require('fs').writeFileSync('env.json', JSON.stringify({t: process.env.TARGET_URL, c: process.env.COLOUR, a: process.env.SERVICE_API_URL, x: process.env.EXTRA}))";
+        "require('fs').writeFileSync('env.json', JSON.stringify({t: process.env.TARGET_URL, c: process.env.COLOUR, " +
+        'a: process.env.SERVICE_API_URL, x: process.env.EXTRA}))';
       const steps = [
         { name: 'custom', run: [process.execPath, '-e', script] },
         { name: 'shell', run: 'echo "$COLOUR" > shell.txt', shell: true },
@@ -458,7 +459,11 @@ describe('smoke steps', () => {
     const { endpoints } = await pair();
     // The child spawns a grandchild that would keep running; both must be gone after the timeout.
     const pidFile = path.join(tmp, 'grandchild.pid');
-    const script = `const c = require('child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' }); require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(c.pid)); console.log('started'); setTimeout(() => {}, 60000)`;
+    const script =
+      "const c = require('child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], " +
+      "{ stdio: 'ignore' }); " +
+      `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(c.pid)); ` +
+      "console.log('started'); setTimeout(() => {}, 60000)";
     const t0 = Date.now();
     const r = await runSmoke({
       config: checkConfig({

@@ -104,7 +104,8 @@ async function health(name: string): Promise<string> {
 
 // A tiny HTTP server that says which container answered; run with the base image's node.
 const HELLO =
-  "require('http').createServer((q,s)=>{s.setHeader('content-type','text/plain');s.end('hello from '+process.env.WHO)}).listen(8000,'0.0.0.0')";
+  "require('http').createServer((q,s)=>{s.setHeader('content-type','text/plain');" +
+  "s.end('hello from '+process.env.WHO)}).listen(8000,'0.0.0.0')";
 
 describe('infrastructure (scripts/setup-infra.sh)', () => {
   it('the Docker engine answers', budget(100), async () => {
@@ -160,7 +161,9 @@ describe('infrastructure (scripts/setup-infra.sh)', () => {
 
       // Docker's embedded DNS: b is reachable from a by its container name on the shared network.
       const fromA = await until(`${a} reaching ${b} by name`, async () => {
-        const fetchB = `fetch('http://${b}:8000/',{signal:AbortSignal.timeout(2000)}).then(r=>r.text()).then(t=>console.log(t))`;
+        const fetchB =
+          `fetch('http://${b}:8000/',{signal:AbortSignal.timeout(2000)})` +
+          '.then(r=>r.text()).then(t=>console.log(t))';
         const out = await docker(['exec', a, 'node', '-e', fetchB]);
         return out || undefined;
       });
@@ -281,7 +284,11 @@ describe('infrastructure (scripts/setup-infra.sh)', () => {
       const conf = path.join(dir, 'nginx.conf');
       await fs.writeFile(
         conf,
-        'worker_processes 1;\nerror_log stderr warn;\npid /tmp/nginx.pid;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n  server_tokens off;\n  server { listen 8080; location / { add_header X-Switchyard-Env probe always; return 200 "nginx ok\\n"; } }\n}\n',
+        'worker_processes 1;\nerror_log stderr warn;\npid /tmp/nginx.pid;\nevents { worker_connections 64; }\n' +
+          'http {\n  access_log off;\n  server_tokens off;\n' +
+          '  server { listen 8080; ' +
+          'location / { add_header X-Switchyard-Env probe always; return 200 "nginx ok\\n"; } }\n' +
+          '}\n',
       );
       const name = `sy-infra-nginx-${tag}`;
       await runContainer(name, [

@@ -22,7 +22,8 @@ describe('nginx canary, sticky by cookie', () => {
   it('refuses the active colour, a colour without backends and a bad percentage', budget(1_500), async () => {
     await assert.rejects(
       r.control.setWeight('blue', 10),
-      (e: any) => e.code === 'PROXY_FAILED' && /active colour/.test(e.message) && /switch/.test(e.hint),
+      (e: { code: string; message: string; hint: string }) =>
+        e.code === 'PROXY_FAILED' && /active colour/.test(e.message) && /switch/.test(e.hint),
     );
     for (const bad of [100, -1, 1.5, Number.NaN])
       await assert.rejects(r.control.setWeight('green', bad), { code: 'PROXY_FAILED' });
@@ -31,7 +32,7 @@ describe('nginx canary, sticky by cookie', () => {
       await other.control.setBackends('green', {});
       await assert.rejects(
         other.control.setWeight('green', 10),
-        (e: any) => e.code === 'PROXY_FAILED' && /no backend for "app"/.test(e.message),
+        (e: { code: string; message: string }) => e.code === 'PROXY_FAILED' && /no backend for "app"/.test(e.message),
       );
       assert.equal((await other.control.status()).canary, null);
     } finally {
@@ -159,7 +160,8 @@ describe('nginx canary, sticky by cookie', () => {
     }
     const totals = await load.done;
     t.diagnostic(
-      `${totals.sent} requests over ${steps.length} changes in ${totals.ms} ms: ${JSON.stringify(totals.byColour)}, failed ${totals.failed}`,
+      `${totals.sent} requests over ${steps.length} changes in ${totals.ms} ms: ` +
+        `${JSON.stringify(totals.byColour)}, failed ${totals.failed}`,
     );
     assert.equal(totals.failed, 0, JSON.stringify(totals.errors));
     assert.ok(totals.sent >= 8_000);

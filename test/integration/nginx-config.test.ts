@@ -137,7 +137,7 @@ describe('nginx driver', () => {
         listen: { http: p.port, https },
         tls: { cert: 'missing/cert.pem', key: 'missing/key.pem' },
       });
-      await assert.rejects(bad.ensure(), (e: any) => {
+      await assert.rejects(bad.ensure(), (e: { code: string; exitCode: number; message: string }) => {
         assert.equal(e.code, 'PROXY_FAILED');
         assert.equal(e.exitCode, 1);
         assert.match(e.message, /nginx rejected the configuration: .*cert\.pem/);
@@ -160,12 +160,14 @@ describe('nginx driver', () => {
         const d = other.driverWith({ listen: { http: taken } });
         await assert.rejects(
           d.ensure(),
-          (e: any) => e.code === 'PORT_IN_USE' && e.message.includes(`127.0.0.1:${taken}`),
+          (e: { code: string; message: string }) =>
+            e.code === 'PORT_IN_USE' && e.message.includes(`127.0.0.1:${taken}`),
         );
         const missing = other.driverWith({ binary: path.join(other.root, 'no-nginx') });
         await assert.rejects(
           missing.ensure(),
-          (e: any) => e.code === 'PROXY_FAILED' && /apt-get install nginx.*proxy\.kind: builtin/.test(e.hint),
+          (e: { code: string; hint: string }) =>
+            e.code === 'PROXY_FAILED' && /apt-get install nginx.*proxy\.kind: builtin/.test(e.hint),
         );
         assert.equal(await missing.alive(), undefined);
       } finally {

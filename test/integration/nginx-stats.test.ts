@@ -122,7 +122,8 @@ describe('nginx per-colour counting', () => {
           FLUSH_WAIT_MS,
         ),
       );
-      await new Promise((r) => setTimeout(r, 1_300)); // a line is written when its request ends: anything else would be there by now
+      // a line is written when its request ends: anything else would be there by now
+      await new Promise((r) => setTimeout(r, 1_300));
       const s = await control.stats();
       assert.deepEqual([s.colours.green.requests, s.colours.green.errors, s.colours.green.failures], [10, 10, 10]);
       assert.deepEqual(

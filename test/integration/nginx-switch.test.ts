@@ -107,7 +107,8 @@ describe('switching colours under keep-alive load through nginx', () => {
       const pid = (await p.driver.alive())!.pid;
       const { totals, switches } = await switchUnderLoad(p.port, (c) => control.switchTo(c));
       t.diagnostic(
-        `flag file: ${totals.sent} requests in ${totals.ms} ms, ${totals.failed} failed, by colour ${JSON.stringify(totals.byColour)}`,
+        `flag file: ${totals.sent} requests in ${totals.ms} ms, ${totals.failed} failed, ` +
+          `by colour ${JSON.stringify(totals.byColour)}`,
       );
       const ms = switches.map((s) => s.returnedAt - s.startedAt);
       t.diagnostic(`switchTo() took ${Math.min(...ms)}-${Math.max(...ms)} ms`);
@@ -136,7 +137,8 @@ describe('switching colours under keep-alive load through nginx', () => {
         const { totals, switches } = await switchUnderLoad(old.port, (c) => old.switchTo(c));
         const late = wrongColour(totals, switches);
         t.diagnostic(
-          `reload: ${totals.sent} requests, ${totals.failed} failed ${JSON.stringify(totals.errors)}, ${late.wrong.length} of ${late.checked} answered by the old colour after the reload returned`,
+          `reload: ${totals.sent} requests, ${totals.failed} failed ${JSON.stringify(totals.errors)}, ` +
+            `${late.wrong.length} of ${late.checked} answered by the old colour after the reload returned`,
         );
         assert.ok(totals.sent > 0);
       } finally {

@@ -100,7 +100,10 @@ const git = (dir: string, ...args: string[]) =>
     { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
   ).trim();
 
-/** A temp folder with `files`; a git repository with one commit of them when `repo`. Returns the folder and its short commit. */
+/**
+ * A temp folder with `files`; a git repository with one commit of them when `repo`. Returns the
+ * folder and its short commit.
+ */
 async function tempTree(files: Record<string, string>, repo: boolean): Promise<{ dir: string; commit?: string }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-docker-git-'));
   dirs.push(dir);
@@ -193,7 +196,8 @@ describe('docker runtime', () => {
   });
 
   it(
-    'start blue: named, labelled containers with ENVIRONMENT_NAME, reachable on 127.0.0.1, healthy after the HEALTHCHECK',
+    'start blue: named, labelled containers with ENVIRONMENT_NAME, reachable on 127.0.0.1, ' +
+      'healthy after the HEALTHCHECK',
     budget(3_100),
     async () => {
       const run = await project.rt.start('blue', release);
@@ -263,7 +267,8 @@ describe('docker runtime', () => {
   );
 
   it(
-    'exec (the migrate hook) runs argv in the colour container with its env; failures and timeouts are reported, the program stopped',
+    'exec (the migrate hook) runs argv in the colour container with its env; ' +
+      'failures and timeouts are reported, the program stopped',
     budget(1_700),
     async () => {
       const ok = await project.rt.exec(
@@ -281,7 +286,8 @@ describe('docker runtime', () => {
         run: [
           'node',
           '-e',
-          'process.exit(require("fs").readFileSync("/hostdata/hello.txt", "utf8") === "hello from the host\\n" && process.env.FROM_ENV_FILE === "from-the-env-file" ? 0 : 4)',
+          'process.exit(require("fs").readFileSync("/hostdata/hello.txt", "utf8") === "hello from the host\\n" && ' +
+            'process.env.FROM_ENV_FILE === "from-the-env-file" ? 0 : 4)',
         ],
         shell: false,
         timeout: 20_000,
@@ -401,7 +407,8 @@ describe('docker runtime', () => {
             command: [
               'node',
               '-e',
-              "require('http').createServer((q, s) => s.end('pinned ' + process.env.ENVIRONMENT_NAME)).listen(+process.env.PORT, '0.0.0.0')",
+              "require('http').createServer((q, s) => s.end('pinned ' + process.env.ENVIRONMENT_NAME))" +
+                ".listen(+process.env.PORT, '0.0.0.0')",
             ],
             stopTimeout: '1s',
           },
@@ -445,7 +452,8 @@ describe('docker runtime', () => {
   );
 
   it(
-    'image: a tag this engine does not have fails at once with BUILD_FAILED naming it (no pull), and leaves no tag or release behind',
+    'image: a tag this engine does not have fails at once with BUILD_FAILED naming it (no pull), ' +
+      'and leaves no tag or release behind',
     budget(100),
     async () => {
       const missing = `${APP}-missing:nope`;
@@ -553,7 +561,8 @@ describe('docker runtime', () => {
       assert.match(e.rel.id, idOf(rootRepo.commit), `clean: ${git(rootRepo.dir, 'status', '--porcelain')}`);
       assert.equal(e.label, rootRepo.commit);
 
-      // 6. A context whose Dockerfile lives outside it, in the same repository: a change to that Dockerfile is a change.
+      // 6. A context whose Dockerfile lives outside it, in the same repository: a change to that
+      // Dockerfile is a change.
       const f = await build(rootRepo.dir, 'gitf', { context: './app', dockerfile: '../app.Dockerfile' });
       assert.match(f.rel.id, idOf(rootRepo.commit));
       assert.equal(f.label, rootRepo.commit);

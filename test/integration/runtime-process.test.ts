@@ -344,8 +344,15 @@ describe('process runtime: start, status, stop', () => {
         `import { configSchema } from '${src('config/schema.ts')}';`,
         `import { projectPaths } from '${src('state/paths.ts')}';`,
         `import { createRuntime } from '${src('runtime/index.ts')}';`,
-        `const config = configSchema.parse(${JSON.stringify({ app: 'rt-test', proxy: { listen: { http: 1 }, routes: [{ path: '/', service: 'api' }] }, services: { api: svc('api') } })});`,
-        `await createRuntime({ config, paths: projectPaths(${JSON.stringify(root)}), serviceEnv: {} }).start('blue', ${JSON.stringify(rel.id)});`,
+        'const config = configSchema.parse(' +
+          JSON.stringify({
+            app: 'rt-test',
+            proxy: { listen: { http: 1 }, routes: [{ path: '/', service: 'api' }] },
+            services: { api: svc('api') },
+          }) +
+          ');',
+        `await createRuntime({ config, paths: projectPaths(${JSON.stringify(root)}), serviceEnv: {} })` +
+          `.start('blue', ${JSON.stringify(rel.id)});`,
       ].join('\n'),
     );
     started.push({ rt, colour: 'blue' });

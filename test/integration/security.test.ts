@@ -144,7 +144,8 @@ const MALFORMED: Record<string, string> = {
   'space before the colon (Transfer-Encoding)':
     'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n',
   'Content-Length and Transfer-Encoding (CL.TE smuggling)':
-    'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n',
+    'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' +
+    'GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n',
   'two different Content-Lengths': 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcd',
   'two equal Content-Lengths': 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd',
   'Transfer-Encoding chunked, identity':
@@ -442,7 +443,8 @@ describe('the proxy daemon when NODE_OPTIONS asks for a lenient parser', () => {
 
 describe('owner-only files', () => {
   it(
-    'after init and backup under umask 000 with a world-writable .switchyard: folders 0700, files and socket 0600; maxBodySize reaches the daemon',
+    'after init and backup under umask 000 with a world-writable .switchyard: ' +
+      'folders 0700, files and socket 0600; maxBodySize reaches the daemon',
     budget(3_700),
     async () => {
       assert.ok(existsSync(CLI), `${CLI} is missing: run npm run build first`);
@@ -450,7 +452,7 @@ describe('owner-only files', () => {
       const port = await freePort();
       await fs.cp(path.join(ROOT, 'test', 'fixtures', 'app'), dir, { recursive: true });
       const yml = path.join(dir, 'switchyard.yml');
-      const cfg = parse(await fs.readFile(yml, 'utf8')) as Record<string, any>;
+      const cfg = parse(await fs.readFile(yml, 'utf8')) as { proxy: Record<string, unknown>; backup?: unknown };
       cfg.proxy.maxBodySize = '1k';
       cfg.backup = {
         kind: 'command',
@@ -513,7 +515,8 @@ describe('owner-only files', () => {
         ]);
         assert.equal(statusOf(big.text), 413, big.text);
         const small = await rawClient(port, [
-          'POST /api/echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{"a":1}',
+          'POST /api/echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 7\r\n' +
+            'Connection: close\r\n\r\n{"a":1}',
         ]);
         assert.equal(statusOf(small.text), 200, small.text);
       } finally {

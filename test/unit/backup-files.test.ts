@@ -210,98 +210,109 @@ describe('verification is claimed only where a dump was read back', () => {
     await assert.rejects(empty.backup({ reason: 'manual' }), /came out empty/);
   });
 
-  test('a sidecar claiming "verified" for a format nothing reads back (older versions) is listed as not verified', async () => {
-    const dir = freshDir();
-    await fs.mkdir(dir, { recursive: true });
-    const old = backupName(new Date('2025-03-02T00:00:00Z'), 'dep-old', 'txt');
-    await fs.writeFile(path.join(dir, old), 'dump\n');
-    await fs.writeFile(
-      sidecarOf(path.join(dir, old)),
-      JSON.stringify({
-        at: '2025-03-02T00:00:00.000Z',
-        reason: 'deploy',
-        deployId: 'dep-old',
-        format: 'txt',
-        bytes: 5,
-        verified: true,
-        ms: 3,
-      }),
-    );
-    const custom = await fakeBackup(dir, '2025-03-01T00:00:00.000Z', 'dep-custom');
-    const [a, b] = await listBackups(dir);
-    assert.equal(a!.name, old);
-    assert.equal(a!.verified, false);
-    assert.equal(verificationOf(a!), 'not verified (only checked non-empty)');
-    assert.equal(b!.name, custom);
-    assert.equal(verificationOf(b!), 'verified', 'a custom dump verified by pg_restore --list stays verified');
-    // No sidecar at all: nothing is known, and the listing says so plainly.
-    const bare = await fakeBackup(dir, '2025-03-03T00:00:00.000Z', 'dep-bare', { sidecar: false });
-    assert.equal(verificationOf((await listBackups(dir)).find((m) => m.name === bare)!), 'NOT verified');
-  });
+  test(
+    'a sidecar claiming "verified" for a format nothing reads back (older versions) ' + 'is listed as not verified',
+    async () => {
+      const dir = freshDir();
+      await fs.mkdir(dir, { recursive: true });
+      const old = backupName(new Date('2025-03-02T00:00:00Z'), 'dep-old', 'txt');
+      await fs.writeFile(path.join(dir, old), 'dump\n');
+      await fs.writeFile(
+        sidecarOf(path.join(dir, old)),
+        JSON.stringify({
+          at: '2025-03-02T00:00:00.000Z',
+          reason: 'deploy',
+          deployId: 'dep-old',
+          format: 'txt',
+          bytes: 5,
+          verified: true,
+          ms: 3,
+        }),
+      );
+      const custom = await fakeBackup(dir, '2025-03-01T00:00:00.000Z', 'dep-custom');
+      const [a, b] = await listBackups(dir);
+      assert.equal(a!.name, old);
+      assert.equal(a!.verified, false);
+      assert.equal(verificationOf(a!), 'not verified (only checked non-empty)');
+      assert.equal(b!.name, custom);
+      assert.equal(verificationOf(b!), 'verified', 'a custom dump verified by pg_restore --list stays verified');
+      // No sidecar at all: nothing is known, and the listing says so plainly.
+      const bare = await fakeBackup(dir, '2025-03-03T00:00:00.000Z', 'dep-bare', { sidecar: false });
+      assert.equal(verificationOf((await listBackups(dir)).find((m) => m.name === bare)!), 'NOT verified');
+    },
+  );
 });
 
 describe('listBackups', () => {
-  test('newest first; a dump without sidecar is listed from its name, unverified; partials, sidecars and strangers are not', async () => {
-    const dir = freshDir();
-    await fs.mkdir(dir, { recursive: true });
-    const a = await fakeBackup(dir, '2025-01-01T10:00:00.000Z', 'manual-aaaaaa');
-    const b = await fakeBackup(dir, '2025-01-03T10:00:00.000Z', 'dep7', { sidecar: false });
-    const c = await fakeBackup(dir, '2025-01-02T10:00:00.000Z', 'pre-restore-cccccc', { sidecar: false, ext: 'sql' });
-    await fs.writeFile(path.join(dir, `.${a}.partial`), 'half');
-    await fs.writeFile(path.join(dir, 'notes.txt'), 'hello');
-    const list = await listBackups(dir);
-    assert.deepEqual(
-      list.map((m) => m.name),
-      [b, c, a],
-    );
-    assert.deepEqual(list[0], {
-      file: path.join(dir, b),
-      name: b,
-      at: '2025-01-03T10:00:00.000Z',
-      deployId: 'dep7',
-      reason: 'deploy',
-      format: 'custom',
-      bytes: 10,
-      verified: false,
-      ms: 0,
-    });
-    assert.equal(list[1]!.reason, 'pre-restore');
-    assert.equal(list[1]!.format, 'plain');
-    assert.equal(list[2]!.verified, true);
-    assert.equal(list[2]!.ms, 5);
-    assert.equal(list[2]!.deployId, undefined);
-  });
+  test(
+    'newest first; a dump without sidecar is listed from its name, unverified; ' +
+      'partials, sidecars and strangers are not',
+    async () => {
+      const dir = freshDir();
+      await fs.mkdir(dir, { recursive: true });
+      const a = await fakeBackup(dir, '2025-01-01T10:00:00.000Z', 'manual-aaaaaa');
+      const b = await fakeBackup(dir, '2025-01-03T10:00:00.000Z', 'dep7', { sidecar: false });
+      const c = await fakeBackup(dir, '2025-01-02T10:00:00.000Z', 'pre-restore-cccccc', { sidecar: false, ext: 'sql' });
+      await fs.writeFile(path.join(dir, `.${a}.partial`), 'half');
+      await fs.writeFile(path.join(dir, 'notes.txt'), 'hello');
+      const list = await listBackups(dir);
+      assert.deepEqual(
+        list.map((m) => m.name),
+        [b, c, a],
+      );
+      assert.deepEqual(list[0], {
+        file: path.join(dir, b),
+        name: b,
+        at: '2025-01-03T10:00:00.000Z',
+        deployId: 'dep7',
+        reason: 'deploy',
+        format: 'custom',
+        bytes: 10,
+        verified: false,
+        ms: 0,
+      });
+      assert.equal(list[1]!.reason, 'pre-restore');
+      assert.equal(list[1]!.format, 'plain');
+      assert.equal(list[2]!.verified, true);
+      assert.equal(list[2]!.ms, 5);
+      assert.equal(list[2]!.deployId, undefined);
+    },
+  );
   test('a missing folder lists nothing', async () => {
     assert.deepEqual(await listBackups(path.join(root, 'nope')), []);
   });
 });
 
 describe('pruneBackups', () => {
-  test('keeps the newest `keep` and every protected one; removes sidecars too; stale partials and orphaned sidecars go', async () => {
-    const dir = freshDir();
-    await fs.mkdir(dir, { recursive: true });
-    const names: string[] = [];
-    for (let d = 1; d <= 7; d++) names.push(await fakeBackup(dir, `2025-01-0${d}T00:00:00.000Z`, `dep${d}`));
-    const stale = partialOf(path.join(dir, backupName(new Date('2025-01-08T00:00:00Z'), 'dep8', 'dump')));
-    const fresh = partialOf(path.join(dir, backupName(new Date('2025-01-09T00:00:00Z'), 'dep9', 'dump')));
-    const orphan = sidecarOf(path.join(dir, backupName(new Date('2024-12-01T00:00:00Z'), 'gone', 'dump')));
-    for (const f of [stale, fresh, orphan]) await fs.writeFile(f, 'x');
-    await backdate(stale, 2 * 3600_000);
-    await backdate(orphan, 2 * 3600_000);
-    // A complete backup's sidecar is never a leftover, however old.
-    await backdate(sidecarOf(path.join(dir, names[6]!)), 5 * 3600_000);
+  test(
+    'keeps the newest `keep` and every protected one; removes sidecars too; ' +
+      'stale partials and orphaned sidecars go',
+    async () => {
+      const dir = freshDir();
+      await fs.mkdir(dir, { recursive: true });
+      const names: string[] = [];
+      for (let d = 1; d <= 7; d++) names.push(await fakeBackup(dir, `2025-01-0${d}T00:00:00.000Z`, `dep${d}`));
+      const stale = partialOf(path.join(dir, backupName(new Date('2025-01-08T00:00:00Z'), 'dep8', 'dump')));
+      const fresh = partialOf(path.join(dir, backupName(new Date('2025-01-09T00:00:00Z'), 'dep9', 'dump')));
+      const orphan = sidecarOf(path.join(dir, backupName(new Date('2024-12-01T00:00:00Z'), 'gone', 'dump')));
+      for (const f of [stale, fresh, orphan]) await fs.writeFile(f, 'x');
+      await backdate(stale, 2 * 3600_000);
+      await backdate(orphan, 2 * 3600_000);
+      // A complete backup's sidecar is never a leftover, however old.
+      await backdate(sidecarOf(path.join(dir, names[6]!)), 5 * 3600_000);
 
-    const removed = await pruneBackups(dir, 3, [names[0]!, path.join(dir, names[5]!)]);
-    assert.deepEqual(removed.sort(), [names[1], names[2], names[3]].sort());
-    const left = await entries(dir);
-    const expected = [names[0]!, names[4]!, names[5]!, names[6]!].flatMap((x) => [x, `${x}.json`]);
-    expected.push(path.basename(fresh));
-    assert.deepEqual(left, expected.sort());
-    assert.deepEqual(
-      (await listBackups(dir)).map((m) => m.name),
-      [names[6], names[5], names[4], names[0]],
-    );
-  });
+      const removed = await pruneBackups(dir, 3, [names[0]!, path.join(dir, names[5]!)]);
+      assert.deepEqual(removed.sort(), [names[1], names[2], names[3]].sort());
+      const left = await entries(dir);
+      const expected = [names[0]!, names[4]!, names[5]!, names[6]!].flatMap((x) => [x, `${x}.json`]);
+      expected.push(path.basename(fresh));
+      assert.deepEqual(left, expected.sort());
+      assert.deepEqual(
+        (await listBackups(dir)).map((m) => m.name),
+        [names[6], names[5], names[4], names[0]],
+      );
+    },
+  );
 });
 
 describe('resolveBackup', () => {

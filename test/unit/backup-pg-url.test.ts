@@ -8,7 +8,8 @@ import { SwitchyardError } from '../../src/errors.ts';
 describe('parsePgUrl', () => {
   test('user, decoded password, host, port, database and libpq parameters become PG* variables', () => {
     const p = parsePgUrl(
-      'postgresql://ala%40corp:p%40ss%3Aw%2Frd%25@db.internal:6543/ala_production?sslmode=require&application_name=deploys&connect_timeout=3',
+      'postgresql://ala%40corp:p%40ss%3Aw%2Frd%25@db.internal:6543/ala_production' +
+        '?sslmode=require&application_name=deploys&connect_timeout=3',
     );
     assert.deepEqual(p.env, {
       PGHOST: 'db.internal',

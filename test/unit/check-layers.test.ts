@@ -1,4 +1,7 @@
-/** The layer checker that `npm test` runs first (scripts/check-layers.mjs), on small made-up graphs and on src/ itself. */
+/**
+ * The layer checker that `npm test` runs first (scripts/check-layers.mjs), on small made-up graphs
+ * and on src/ itself.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 // @ts-expect-error: a plain .mjs script without type declarations

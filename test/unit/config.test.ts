@@ -8,6 +8,9 @@ import { loadConfig } from '../../src/config/load.ts';
 import { makeRedactor } from '../../src/config/redact.ts';
 import { SwitchyardError } from '../../src/errors.ts';
 
+// The bad cases break the raw YAML tree at any depth, with wrong types and unknown keys on purpose:
+// no type short of any lets them read and write it as plain objects.
+// biome-ignore lint/suspicious/noExplicitAny: see above
 type Obj = Record<string, any>;
 
 /** A valid config; each bad case breaks one thing in a fresh copy. */
@@ -48,7 +51,9 @@ function base(): Obj {
 }
 
 const dirs: string[] = [];
-process.on('exit', () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+process.on('exit', () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function project(text: string, files: Record<string, string> = {}, name = 'switchyard.yml'): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'sy-config-'));

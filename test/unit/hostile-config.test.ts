@@ -22,6 +22,7 @@ import { resolveBackup } from '../../src/backup/files.ts';
 import { printable } from '../../src/config/format-issues.ts';
 import { interpolate } from '../../src/config/env.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import type { LoadedConfig } from '../../src/config/loaded.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { SwitchyardError } from '../../src/errors.ts';
 import { toArgv } from '../../src/runtime/process/command.ts';
@@ -354,7 +355,7 @@ async function tryLoad(tree: unknown): Promise<void> {
     return; // not representable as YAML: nothing to feed
   }
   fs.writeFileSync(yml, text);
-  let loaded;
+  let loaded: LoadedConfig;
   try {
     loaded = await loadConfig({ cwd: project, env: ENV });
   } catch (e) {
@@ -379,11 +380,15 @@ describe('loadConfig on hostile configs', () => {
     assertSameTree(before, 'loadConfig');
   });
 
-  test(`a valid config with hostile values and keys spliced in: loads or is refused cleanly, nothing written (seed ${SEED})`, async () => {
-    const before = snapshot(root);
-    await fc.assert(fc.asyncProperty(mutatedConfig, tryLoad), fcOpts(RUNS * 2));
-    assertSameTree(before, 'loadConfig');
-  });
+  test(
+    'a valid config with hostile values and keys spliced in: ' +
+      `loads or is refused cleanly, nothing written (seed ${SEED})`,
+    async () => {
+      const before = snapshot(root);
+      await fc.assert(fc.asyncProperty(mutatedConfig, tryLoad), fcOpts(RUNS * 2));
+      assertSameTree(before, 'loadConfig');
+    },
+  );
 
   test('random YAML text (syntax errors, tags, anchors) is refused with a line and column', async () => {
     const before = snapshot(root);
@@ -412,39 +417,42 @@ describe('loadConfig on hostile configs', () => {
     assertSameTree(before, 'loadConfig');
   });
 
-  test('resource attacks: alias bomb, deep nesting, a 4 MB value: exit 2 naming the file, in bounded time', async () => {
-    const bomb =
-      [
-        'a: &a [x, x, x, x, x, x, x, x, x, x]',
-        ...'bcdefgh'.split('').map(
-          (k, i) =>
-            `${k}: &${k} [${Array(10)
-              .fill(`*${String.fromCharCode(97 + i)}`)
-              .join(', ')}]`,
-        ),
-      ].join('\n') + '\n';
-    const cases: Record<string, string> = {
-      'alias bomb': bomb,
-      'flow nesting 5000 deep': `app: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
-      'flow nesting 400 deep': `app: ${'['.repeat(400)}${']'.repeat(400)}\n`,
-      'block nesting 2000 deep':
-        'app:\n' + Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 1)}k:`).join('\n') + ' 1\n',
-      '4 MB value': `app: "${'a'.repeat(4 * 1024 * 1024)}"\n`,
-      'a NUL byte in the text': 'app: a\u0000b\n',
-      tags: 'app: !!js/function "function () { return 1 }"\nproxy: !!binary aGVsbG8=\nservices: !!set { a, b }\n',
-    };
-    for (const [what, text] of Object.entries(cases)) {
-      fs.writeFileSync(yml, text);
-      const t0 = performance.now();
-      const e = await loadConfig({ cwd: project, env: ENV }).then(
-        () => undefined,
-        (x: unknown) => x,
-      );
-      assert.ok(e !== undefined, `${what}: loaded`);
-      assertCleanRefusal(e, undefined);
-      assert.ok(performance.now() - t0 < 5_000, `${what}: took ${Math.round(performance.now() - t0)} ms`);
-    }
-  });
+  test(
+    'resource attacks: alias bomb, deep nesting, a 4 MB value: ' + 'exit 2 naming the file, in bounded time',
+    async () => {
+      const bomb =
+        [
+          'a: &a [x, x, x, x, x, x, x, x, x, x]',
+          ...'bcdefgh'.split('').map(
+            (k, i) =>
+              `${k}: &${k} [${Array(10)
+                .fill(`*${String.fromCharCode(97 + i)}`)
+                .join(', ')}]`,
+          ),
+        ].join('\n') + '\n';
+      const cases: Record<string, string> = {
+        'alias bomb': bomb,
+        'flow nesting 5000 deep': `app: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
+        'flow nesting 400 deep': `app: ${'['.repeat(400)}${']'.repeat(400)}\n`,
+        'block nesting 2000 deep':
+          'app:\n' + Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 1)}k:`).join('\n') + ' 1\n',
+        '4 MB value': `app: "${'a'.repeat(4 * 1024 * 1024)}"\n`,
+        'a NUL byte in the text': 'app: a\u0000b\n',
+        tags: 'app: !!js/function "function () { return 1 }"\nproxy: !!binary aGVsbG8=\nservices: !!set { a, b }\n',
+      };
+      for (const [what, text] of Object.entries(cases)) {
+        fs.writeFileSync(yml, text);
+        const t0 = performance.now();
+        const e = await loadConfig({ cwd: project, env: ENV }).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
+        assert.ok(e !== undefined, `${what}: loaded`);
+        assertCleanRefusal(e, undefined);
+        assert.ok(performance.now() - t0 < 5_000, `${what}: took ${Math.round(performance.now() - t0)} ms`);
+      }
+    },
+  );
 
   test('__proto__ and constructor: reported, never taken as settings or service names', async () => {
     const cases: Array<[Obj, RegExp]> = [];
@@ -730,7 +738,10 @@ describe('resolveBackup on hostile names', () => {
 
   const realDirOf = () => fs.realpathSync(dir);
 
-  /** The file it resolved to (checked to be in the folder), or how it refused: 'outside' (exit 2) or 'missing' (exit 1). */
+  /**
+   * The file it resolved to (checked to be in the folder), or how it refused: 'outside' (exit 2) or
+   * 'missing' (exit 1).
+   */
   async function outcome(ref: string): Promise<string> {
     try {
       const m = await resolveBackup(dir, ref, { allowLatest: true, cwd });

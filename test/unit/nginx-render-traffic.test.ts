@@ -40,7 +40,8 @@ test('every request: active colour, canary bucket file, watch and maintenance fl
     'access_log "/srv/app/.switchyard/nginx/access.json" sy_json if=$sy_watch;',
     'add_header X-Switchyard-Env $sy_colour always;',
     'add_header Set-Cookie $sy_cookie always;',
-    'location = /.switchyard/maintenance {\n      internal;\n      access_log off;\n      alias "/srv/app/.switchyard/nginx/maintenance.html";',
+    'location = /.switchyard/maintenance {\n      internal;\n      access_log off;\n' +
+      '      alias "/srv/app/.switchyard/nginx/maintenance.html";',
     'location "/" {',
   ];
   let at = 0;
@@ -51,7 +52,10 @@ test('every request: active colour, canary bucket file, watch and maintenance fl
   }
   assert.match(
     t,
-    /log_format sy_json escape=json '\{"t":"\$msec","c":"\$sy_colour","s":"\$status","rt":"\$request_time","us":"\$upstream_status"/,
+    new RegExp(
+      /log_format sy_json escape=json '\{"t":"\$msec","c":"\$sy_colour",/.source +
+        /"s":"\$status","rt":"\$request_time","us":"\$upstream_status"/.source,
+    ),
   );
   assert.match(t, /add_header Retry-After 60 always;\n {6}add_header Cache-Control no-store always;/);
   assert.match(t, /default_type text\/html;\n {6}charset utf-8;/);
@@ -66,11 +70,18 @@ test('sticky cookie: the key is the cookie or the request id, and a cookie-less 
   const t = render(proxy());
   assert.match(
     t,
-    /map \$http_cookie \$sy_key \{\n {4}default \$request_id;\n {4}"~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=\(\?<sy_sticky>\[\^;\]\+\)" \$sy_sticky;\n {2}\}/,
+    new RegExp(
+      /map \$http_cookie \$sy_key \{\n {4}default \$request_id;\n/.source +
+        / {4}"~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=/.source +
+        /\(\?<sy_sticky>\[\^;\]\+\)" \$sy_sticky;\n {2}\}/.source,
+    ),
   );
   assert.match(
     t,
-    /default "sy_canary=\$request_id; Path=\/; HttpOnly; SameSite=Lax";\n {4}"~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=\[\^;\]" "";/,
+    new RegExp(
+      /default "sy_canary=\$request_id; Path=\/; HttpOnly; SameSite=Lax";\n/.source +
+        / {4}"~\(\?:\^\|;\)\\\\s\*\\\\Qsy_canary\\\\E=\[\^;\]" "";/.source,
+    ),
   );
   assert.match(t, /split_clients "\$\{sy_key\}" \$sy_bucket \{/);
 });
@@ -89,7 +100,12 @@ test('preview: an inverted server on its own port, and header/cookie matchers th
   const t = render(p);
   assert.match(
     t,
-    /server \{\n {4}listen \[::1\]:8081;\n {4}set \$sy_colour green;\n {4}if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n {6}set \$sy_colour blue;\n {4}\}\n {4}add_header X-Switchyard-Env \$sy_colour always;\n {4}location "\/" \{/,
+    new RegExp(
+      /server \{\n {4}listen \[::1\]:8081;\n {4}set \$sy_colour green;\n/.source +
+        / {4}if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n/.source +
+        / {6}set \$sy_colour blue;\n {4}\}\n/.source +
+        / {4}add_header X-Switchyard-Env \$sy_colour always;\n {4}location "\/" \{/.source,
+    ),
   );
   assert.match(
     t,
@@ -97,7 +113,10 @@ test('preview: an inverted server on its own port, and header/cookie matchers th
   );
   assert.match(
     t,
-    /map \$http_cookie \$sy_preview_cookie \{\n {4}default "";\n {4}"~\(\?:\^\|;\)\\\\s\*\\\\Qpv\\\\E=\\\\Qa\$b\.c\\\\E\\\\s\*\(\?:;\|\$\)" 1;/,
+    new RegExp(
+      /map \$http_cookie \$sy_preview_cookie \{\n {4}default "";\n/.source +
+        / {4}"~\(\?:\^\|;\)\\\\s\*\\\\Qpv\\\\E=\\\\Qa\$b\.c\\\\E\\\\s\*\(\?:;\|\$\)" 1;/.source,
+    ),
   );
   assert.match(
     t,
@@ -129,23 +148,33 @@ test('a "$" in the sticky cookie name or state path is never read as a variable'
   );
 });
 
-test('maintenance allowlist: networks with host bits cleared, IPv4-mapped blocks as IPv4; Retry-After from the config', () => {
-  const t = render(
-    proxy({
-      maintenance: { allow: ['10.1.2.3/8', '192.168.1.7', '2001:db8::1/32', '::ffff:10.0.0.0/104'], retryAfter: '90s' },
-    }),
-  );
-  assert.match(
-    t,
-    /geo \$sy_maint_block \{\n {4}default 1;\n {4}10\.0\.0\.0\/8 0;\n {4}192\.168\.1\.7\/32 0;\n {4}2001:db8:0:0:0:0:0:0\/32 0;\n {4}10\.0\.0\.0\/8 0;\n {2}\}/,
-  );
-  assert.match(t, /add_header Retry-After 90 always;/);
-  assert.equal(geoNetwork('::1'), '0:0:0:0:0:0:0:1/128');
-  assert.equal(geoNetwork('fe80::1:2:3:4/64'), 'fe80:0:0:0:0:0:0:0/64');
-  assert.equal(geoNetwork('0.0.0.0/0'), '0.0.0.0/0');
-  assert.throws(() => geoNetwork('10.0.0.0/33'), { code: 'PROXY_FAILED' });
-  assert.throws(() => geoNetwork('nope'), { code: 'PROXY_FAILED' });
-});
+test(
+  'maintenance allowlist: networks with host bits cleared, IPv4-mapped blocks as IPv4; ' +
+    'Retry-After from the config',
+  () => {
+    const t = render(
+      proxy({
+        maintenance: {
+          allow: ['10.1.2.3/8', '192.168.1.7', '2001:db8::1/32', '::ffff:10.0.0.0/104'],
+          retryAfter: '90s',
+        },
+      }),
+    );
+    assert.match(
+      t,
+      new RegExp(
+        /geo \$sy_maint_block \{\n {4}default 1;\n {4}10\.0\.0\.0\/8 0;\n {4}192\.168\.1\.7\/32 0;\n/.source +
+          / {4}2001:db8:0:0:0:0:0:0\/32 0;\n {4}10\.0\.0\.0\/8 0;\n {2}\}/.source,
+      ),
+    );
+    assert.match(t, /add_header Retry-After 90 always;/);
+    assert.equal(geoNetwork('::1'), '0:0:0:0:0:0:0:1/128');
+    assert.equal(geoNetwork('fe80::1:2:3:4/64'), 'fe80:0:0:0:0:0:0:0/64');
+    assert.equal(geoNetwork('0.0.0.0/0'), '0.0.0.0/0');
+    assert.throws(() => geoNetwork('10.0.0.0/33'), { code: 'PROXY_FAILED' });
+    assert.throws(() => geoNetwork('nope'), { code: 'PROXY_FAILED' });
+  },
+);
 
 test('everything rendered is checked: header names nginx can match, tokens, hosts, cookie names', () => {
   const ok: ProxyFeatures = { ...NO_FEATURES, previewMatch: { header: 'X-Preview', token: 't' } };
@@ -168,7 +197,7 @@ test('everything rendered is checked: header names nginx can match, tokens, host
   const p = proxy({ preview: { header: 'X_Preview' } });
   assert.throws(
     () => render(p),
-    (e: any) => e.code === 'PROXY_FAILED' && /letters, digits and "-"/.test(e.hint),
+    (e: { code: string; hint: string }) => e.code === 'PROXY_FAILED' && /letters, digits and "-"/.test(e.hint),
   );
 });
 

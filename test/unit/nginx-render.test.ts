@@ -61,7 +61,11 @@ test('the colour is chosen per request from the flag file, and named in a header
   const t = render(proxy());
   assert.match(
     t,
-    /set \$sy_colour blue;\n {4}set \$sy_other green;\n {4}if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n {6}set \$sy_colour green;\n {6}set \$sy_other blue;\n {4}\}/,
+    new RegExp(
+      /set \$sy_colour blue;\n {4}set \$sy_other green;\n/.source +
+        / {4}if \(-f "\/srv\/app\/\.switchyard\/nginx\/green\.active"\) \{\n/.source +
+        / {6}set \$sy_colour green;\n {6}set \$sy_other blue;\n {4}\}/.source,
+    ),
   );
   assert.match(t, /add_header X-Switchyard-Env \$sy_colour always;/);
   assert.match(t, /proxy_pass http:\/\/sy_api_\$sy_colour;/);
@@ -119,7 +123,11 @@ test('TLS: https server with cert, key and modern protocols; http answers 301 to
   // Mozilla intermediate, guidelines 6.0: ECDHE + AEAD only (no DHE, no CBC), client's choice, no tickets.
   assert.match(
     t,
-    /ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;/,
+    new RegExp(
+      'ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:' +
+        'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:' +
+        'ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;',
+    ),
   );
   assert.match(t, /ssl_ecdh_curve X25519:prime256v1:secp384r1;/);
   assert.match(t, /ssl_prefer_server_ciphers off;/);
@@ -166,26 +174,29 @@ test('schema: nginx defaults, https needs tls, container mode takes an image', (
   assert.equal(builtin.proxy.kind, 'builtin');
 });
 
-test('proxy timeouts: http-level lines from connectTimeout / readTimeout / sendTimeout, whole seconds rounded up', () => {
-  const defaults = render(proxy());
-  assert.match(defaults, /^ {2}proxy_connect_timeout 5s;$/m);
-  assert.match(defaults, /^ {2}proxy_read_timeout 60s;$/m);
-  assert.match(defaults, /^ {2}proxy_send_timeout 60s;$/m);
-  for (const d of ['proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout']) {
-    assert.equal(defaults.match(new RegExp(`\\b${d}\\b`, 'g'))?.length, 1, `${d} is set once, for every location`);
-  }
-  const t = render(proxy({ connectTimeout: '2500ms', readTimeout: '2m', sendTimeout: '200ms' }));
-  assert.match(t, /^ {2}proxy_connect_timeout 3s;$/m, '2.5 s rounds up, never down to a shorter wait');
-  assert.match(t, /^ {2}proxy_read_timeout 120s;$/m);
-  assert.match(t, /^ {2}proxy_send_timeout 1s;$/m, 'below a second is 1s, never 0s');
-  // Inside http { }, before the first upstream and server.
-  const http = t.indexOf('\nhttp {\n');
-  const firstUpstream = t.indexOf('  upstream ');
-  for (const d of ['proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout']) {
-    const at = t.indexOf(`  ${d} `);
-    assert.ok(http >= 0 && at > http && at < firstUpstream, `${d} is an http-level default`);
-  }
-});
+test(
+  'proxy timeouts: http-level lines from connectTimeout / readTimeout / sendTimeout, ' + 'whole seconds rounded up',
+  () => {
+    const defaults = render(proxy());
+    assert.match(defaults, /^ {2}proxy_connect_timeout 5s;$/m);
+    assert.match(defaults, /^ {2}proxy_read_timeout 60s;$/m);
+    assert.match(defaults, /^ {2}proxy_send_timeout 60s;$/m);
+    for (const d of ['proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout']) {
+      assert.equal(defaults.match(new RegExp(`\\b${d}\\b`, 'g'))?.length, 1, `${d} is set once, for every location`);
+    }
+    const t = render(proxy({ connectTimeout: '2500ms', readTimeout: '2m', sendTimeout: '200ms' }));
+    assert.match(t, /^ {2}proxy_connect_timeout 3s;$/m, '2.5 s rounds up, never down to a shorter wait');
+    assert.match(t, /^ {2}proxy_read_timeout 120s;$/m);
+    assert.match(t, /^ {2}proxy_send_timeout 1s;$/m, 'below a second is 1s, never 0s');
+    // Inside http { }, before the first upstream and server.
+    const http = t.indexOf('\nhttp {\n');
+    const firstUpstream = t.indexOf('  upstream ');
+    for (const d of ['proxy_connect_timeout', 'proxy_read_timeout', 'proxy_send_timeout']) {
+      const at = t.indexOf(`  ${d} `);
+      assert.ok(http >= 0 && at > http && at < firstUpstream, `${d} is an http-level default`);
+    }
+  },
+);
 
 test('server_tokens off, and a keep-alive pool on every upstream of both colours', () => {
   const t = render(proxy({ keepalive: 48, upstreamKeepaliveTimeout: '3500ms' }));

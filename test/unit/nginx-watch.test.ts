@@ -9,7 +9,16 @@ import { LogReader, watchOff, watchOn, watching } from '../../src/proxy/nginx/wa
 import { projectPaths } from '../../src/state/paths.ts';
 
 const line = (colour: string, status = 200, at = Date.now()) =>
-  `${JSON.stringify({ t: (at / 1000).toFixed(3), c: colour, s: String(status), rt: '0.005', us: String(status), ut: '0.004', uh: '0.004', ua: '127.0.0.1:9' })}\n`;
+  JSON.stringify({
+    t: (at / 1000).toFixed(3),
+    c: colour,
+    s: String(status),
+    rt: '0.005',
+    us: String(status),
+    ut: '0.004',
+    uh: '0.004',
+    ua: '127.0.0.1:9',
+  }) + '\n';
 
 async function temp() {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-nginx-watch-'));

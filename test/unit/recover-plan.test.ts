@@ -349,30 +349,33 @@ test('describeInterruption names the operation, the dead pid and the last steps'
   );
 });
 
-test('assess: an interrupted journal is one problem whose fix is `switchyard recover`, not the symptoms it explains', () => {
-  const problems = assess({
-    state: blueLive,
-    currentEnv: 'blue',
-    running: { blue: true, green: true },
-    proxyActive: 'blue',
-    lockHeld: false,
-    interrupted: journal(),
-  });
-  assert.equal(problems.length, 1, JSON.stringify(problems));
-  assert.match(problems[0]!.what, /deploy op1 .* was interrupted/);
-  assert.match(problems[0]!.fix, /switchyard recover/);
-  // Without the journal the same facts are the old "both colours are running" problem.
-  assert.match(
-    assess({
+test(
+  'assess: an interrupted journal is one problem whose fix is `switchyard recover`, ' + 'not the symptoms it explains',
+  () => {
+    const problems = assess({
       state: blueLive,
       currentEnv: 'blue',
       running: { blue: true, green: true },
       proxyActive: 'blue',
       lockHeld: false,
-    })[0]!.what,
-    /both colours are running/,
-  );
-});
+      interrupted: journal(),
+    });
+    assert.equal(problems.length, 1, JSON.stringify(problems));
+    assert.match(problems[0]!.what, /deploy op1 .* was interrupted/);
+    assert.match(problems[0]!.fix, /switchyard recover/);
+    // Without the journal the same facts are the old "both colours are running" problem.
+    assert.match(
+      assess({
+        state: blueLive,
+        currentEnv: 'blue',
+        running: { blue: true, green: true },
+        proxyActive: 'blue',
+        lockHeld: false,
+      })[0]!.what,
+      /both colours are running/,
+    );
+  },
+);
 
 test('killed during a canary step: the split ends first, then the target stops', () => {
   const p = converge(planRecovery(facts({ proxyCanary: { colour: 'green', percent: 10 } })));

@@ -1,4 +1,7 @@
-/** A step's failure says what was being done: plain errors from outside get the step's title; bugs, aborts, a full disk and switchyard's own errors pass as they are. */
+/**
+ * A step's failure says what was being done: plain errors from outside get the step's title; bugs,
+ * aborts, a full disk and switchyard's own errors pass as they are.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ExitCode, SwitchyardError } from '../../src/errors.ts';

@@ -1,4 +1,7 @@
-/** The live watch's pure parts: stats arithmetic, the verdict under deploy.rollbackOn, and the config/CLI parsing of canary steps. */
+/**
+ * The live watch's pure parts: stats arithmetic, the verdict under deploy.rollbackOn, and the
+ * config/CLI parsing of canary steps.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -113,24 +116,27 @@ test('rollbackOn and canary parsing', () => {
   assert.equal(cfg.success, false, 'preview port equal to the http port is refused');
 });
 
-test('moving clients back after a failed verdict survives a proxy that died at that moment: restart, then once more', async () => {
-  const { moveBack } = await import('../../src/run/shift.ts');
-  const calls: string[] = [];
-  let alive = false;
-  const back = async () => {
-    calls.push(alive ? 'back' : 'back (proxy dead)');
-    if (!alive) throw new Error('cannot reach the proxy');
-  };
-  const reviver = { revive: async () => ((alive = true), 'restarted'), onRevived: (w: string) => calls.push(w) };
-  const ms = await moveBack(back, reviver, performance.now());
-  assert.deepEqual(calls, ['back (proxy dead)', 'restarted', 'back']);
-  assert.ok(ms >= 0);
-  // Still failing after the restart: the second error is the one reported, nothing is retried forever.
-  const never = async () => {
-    throw new Error('still unreachable');
-  };
-  await assert.rejects(
-    moveBack(never, { revive: async () => 'restarted', onRevived: () => {} }, performance.now()),
-    /still unreachable/,
-  );
-});
+test(
+  'moving clients back after a failed verdict survives a proxy that died at that moment: ' + 'restart, then once more',
+  async () => {
+    const { moveBack } = await import('../../src/run/shift.ts');
+    const calls: string[] = [];
+    let alive = false;
+    const back = async () => {
+      calls.push(alive ? 'back' : 'back (proxy dead)');
+      if (!alive) throw new Error('cannot reach the proxy');
+    };
+    const reviver = { revive: async () => ((alive = true), 'restarted'), onRevived: (w: string) => calls.push(w) };
+    const ms = await moveBack(back, reviver, performance.now());
+    assert.deepEqual(calls, ['back (proxy dead)', 'restarted', 'back']);
+    assert.ok(ms >= 0);
+    // Still failing after the restart: the second error is the one reported, nothing is retried forever.
+    const never = async () => {
+      throw new Error('still unreachable');
+    };
+    await assert.rejects(
+      moveBack(never, { revive: async () => 'restarted', onRevived: () => {} }, performance.now()),
+      /still unreachable/,
+    );
+  },
+);

@@ -35,7 +35,10 @@ const SCHEMA = [
 export function describeUrl(url) {
   try {
     const u = new URL(url);
-    return `${decodeURIComponent(u.hostname) || 'localhost'}:${u.port || 5432}/${decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default database)'}`;
+    return (
+      `${decodeURIComponent(u.hostname) || 'localhost'}:${u.port || 5432}/` +
+      `${decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default database)'}`
+    );
   } catch {
     return '(unparsable DATABASE_URL)';
   }
@@ -47,7 +50,8 @@ function loadDriver() {
   } catch (e) {
     if (e.code !== 'MODULE_NOT_FOUND') throw e;
     throw new Error(
-      'vendor/pg.cjs is missing: run `npm run build` in the switchyard repository (scripts/bundle-example.mjs bundles the PostgreSQL driver)',
+      'vendor/pg.cjs is missing: run `npm run build` in the switchyard repository ' +
+        '(scripts/bundle-example.mjs bundles the PostgreSQL driver)',
     );
   }
 }

@@ -25,18 +25,20 @@ const TYPES = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-const escape = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const page = `<!doctype html>
+const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const page =
+  `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
-  <title>switchyard example (${escape(ENVIRONMENT)})</title>
+  <title>switchyard example (${escapeHtml(ENVIRONMENT)})</title>
   <link rel="stylesheet" href="/style.css">
 </head>
-<body class="env-${escape(ENVIRONMENT)}">
+<body class="env-${escapeHtml(ENVIRONMENT)}">
   <main>
     <h1>switchyard example app</h1>
-    <p>Served by the <strong id="colour">${escape(ENVIRONMENT)}</strong> environment, version <strong id="version">${escape(VERSION)}</strong>.</p>
+    <p>Served by the <strong id="colour">${escapeHtml(ENVIRONMENT)}</strong> environment, ` +
+  `version <strong id="version">${escapeHtml(VERSION)}</strong>.</p>
     <p>API: <code id="api">checking...</code></p>
   </main>
   <script src="/app.js"></script>

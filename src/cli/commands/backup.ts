@@ -40,7 +40,8 @@ export function registerBackups(program: Command, _setExit: SetExit): void {
       }
       if (all.length === 0)
         return render.info(
-          `no backups yet in ${e.loaded.config.backup.kind === 'none' ? '' : e.loaded.config.backup.dir}; take one with \`switchyard backup\``,
+          `no backups yet in ${e.loaded.config.backup.kind === 'none' ? '' : e.loaded.config.backup.dir}` +
+            `; take one with \`switchyard backup\``,
         );
       const kept = new Set(await protectedBackups(e));
       for (const m of all) {
@@ -49,7 +50,8 @@ export function registerBackups(program: Command, _setExit: SetExit): void {
           .filter(Boolean)
           .join(', ');
         render.info(
-          `${m.at}  ${formatBytes(m.bytes).padStart(10)}  ${m.format.padEnd(6)}  ${why.padEnd(24)}  ${m.name}  (${flags})`,
+          `${m.at}  ${formatBytes(m.bytes).padStart(10)}  ${m.format.padEnd(6)}` +
+            `  ${why.padEnd(24)}  ${m.name}  (${flags})`,
         );
       }
     });
@@ -59,7 +61,8 @@ export function registerRestore(program: Command, _setExit: SetExit): void {
   program
     .command('restore')
     .description(
-      'Restore the database from a backup. Takes a safety backup of the current data first, asks before replacing (or --yes), then reports row counts.',
+      'Restore the database from a backup.' +
+        ' Takes a safety backup of the current data first, asks before replacing (or --yes), then reports row counts.',
     )
     .argument('<backup>', 'a backup file name (see `switchyard backups`), its path, or "latest"')
     .option('-y, --yes', 'do not ask (needed without a terminal)')
@@ -75,7 +78,8 @@ export function registerRestore(program: Command, _setExit: SetExit): void {
       });
       const rows = out.result.tables.reduce((n, t) => n + t.rows, 0);
       render.info(
-        `✓ Restored ${out.restored.name} in ${(out.result.ms / 1000).toFixed(1)} s: ${out.result.tables.length} tables, ${rows} rows`,
+        `✓ Restored ${out.restored.name} in ${(out.result.ms / 1000).toFixed(1)}` +
+          ` s: ${out.result.tables.length} tables, ${rows} rows`,
       );
       for (const t of out.result.tables) render.info(`  ${t.name.padEnd(40)} ${String(t.rows).padStart(10)}`);
       render.info(`  the data before the restore: ${out.safety.name}`);

@@ -32,7 +32,8 @@ export function registerDemo(program: Command, setExit: SetExit): void {
   program
     .command('demo')
     .description(
-      'The whole cycle on the example app in a temp folder: init blue, deploy a new version to green under load, roll back, down.',
+      'The whole cycle on the example app in a temp folder: init blue,' +
+        ' deploy a new version to green under load, roll back, down.',
     )
     .option('--keep', 'keep the temp folder (and print its path) instead of deleting it')
     .option('--requests <n>', 'upper bound on requests the background load sends', parseCount, 100_000)

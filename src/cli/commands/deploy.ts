@@ -36,9 +36,12 @@ export function registerDeploy(program: Command, _setExit: SetExit): void {
     )
     .addHelpText(
       'after',
-      '\nWith deploy.rollbackOn set, each canary step and the first deploy.watch (60 s) after the full switch are watched:\n' +
+      '\nWith deploy.rollbackOn set, each canary step and the first deploy.watch (60 s)' +
+        ' after the full switch are watched:\n' +
         'past a threshold, every client goes back to the old colour by itself and the deploy fails (exit 1).\n' +
-        '\nExit codes: 0 deployed; 1 failed (or rolled back by the watch), the old colour serves; 2 usage/config error or a prompt without a TTY; 3 locked; 4 an interrupted operation is in the way (run `switchyard recover`, or pass --recover).',
+        '\nExit codes: 0 deployed; 1 failed (or rolled back by the watch), the old colour serves' +
+        '; 2 usage/config error or a prompt without a TTY; 3 locked' +
+        '; 4 an interrupted operation is in the way (run `switchyard recover`, or pass --recover).',
     )
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { engine } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());

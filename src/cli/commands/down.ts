@@ -9,7 +9,8 @@ export function registerDown(program: Command, _setExit: SetExit): void {
   program
     .command('down')
     .description(
-      'Stop both colours and the proxy (state, history, releases, shared services and their data are kept). With a colour: stop only that idle colour.',
+      'Stop both colours and the proxy (state, history, releases, shared services and their data are kept).' +
+        ' With a colour: stop only that idle colour.',
     )
     .argument('[colour]', 'stop only this colour (it must not be the active one)', parseColour)
     .option('--shared', 'also stop the shared services such as the database (docker runtime; their volumes are kept)')

@@ -23,7 +23,9 @@ export function registerHistory(program: Command, _setExit: SetExit): void {
       for (const r of records) {
         const move = `${r.from ?? '-'} -> ${r.to ?? '-'}`;
         render.info(
-          `${r.time}  ${r.type.padEnd(8)} ${move.padEnd(15)} ${r.result.padEnd(8)} ${(r.ms / 1000).toFixed(1).padStart(6)}s  ${r.release ?? ''}  ${r.who}${r.reason ? `\n    ${r.reason}` : ''}`,
+          `${r.time}  ${r.type.padEnd(8)} ${move.padEnd(15)}` +
+            ` ${r.result.padEnd(8)} ${(r.ms / 1000).toFixed(1).padStart(6)}s` +
+            `  ${r.release ?? ''}  ${r.who}${r.reason ? `\n    ${r.reason}` : ''}`,
         );
       }
     });

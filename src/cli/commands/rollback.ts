@@ -7,7 +7,8 @@ export function registerRollback(program: Command, _setExit: SetExit): void {
   program
     .command('rollback')
     .description(
-      'Return traffic to the previous colour: start its kept release if stopped, health-check it, switch back, then stop the failed colour.',
+      'Return traffic to the previous colour: start its kept release if stopped,' +
+        ' health-check it, switch back, then stop the failed colour.',
     )
     .option('-f, --force', 'no questions: roll back and stop the failed colour')
     .option('--force-unlock', 'clear a stale lock left by a command that died')

@@ -9,7 +9,8 @@ export function registerStatus(program: Command, setExit: SetExit): void {
   program
     .command('status')
     .description(
-      'Show the active colour, each colour and its services, the proxy, the lock and the last deploy. Exits 4 when they disagree, with the fix.',
+      'Show the active colour, each colour and its services, the proxy, the lock and the last deploy.' +
+        ' Exits 4 when they disagree, with the fix.',
     )
     .action(async (_o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
@@ -23,22 +24,29 @@ export function registerStatus(program: Command, setExit: SetExit): void {
       render.info(`active:       ${s.active ?? '(none)'}   (.current-env: ${s.currentEnv ?? 'missing'})`);
       const procs = p.workers ? ` (${p.workers.length} workers: ${p.workers.join(', ')})` : '';
       render.info(
-        `proxy:        ${p.running ? `running, pid ${p.pid}${procs}, sends traffic to ${p.active ?? 'nothing'}` : 'NOT running'} on ${p.listen}`,
+        `proxy:        ` +
+          (p.running ? `running, pid ${p.pid}${procs}, sends traffic to ${p.active ?? 'nothing'}` : 'NOT running') +
+          ` on ${p.listen}`,
       );
       if (p.canary && p.active)
         render.info(
-          `split:        ${p.canary.percent}% of clients on ${p.canary.colour}, ${100 - p.canary.percent}% on ${p.active}`,
+          `split:        ${p.canary.percent}% of clients on ${p.canary.colour}` +
+            `, ${100 - p.canary.percent}% on ${p.active}`,
         );
       if (p.maintenance)
         render.info(
-          `maintenance:  ON since ${p.maintenance.since}: ${JSON.stringify(p.maintenance.message)} (\`switchyard maintenance off\` ends it)`,
+          `maintenance:  ON since ${p.maintenance.since}: ${JSON.stringify(p.maintenance.message)}` +
+            ` (\`switchyard maintenance off\` ends it)`,
         );
       if (p.preview) render.info(`preview:      ${p.preview} (the inactive colour)`);
       if (p.watching) render.info('watching:     the live watch is counting per colour');
       const open = COLOURS.filter((c) => (p.inFlight?.[c] ?? 0) + (p.websockets?.[c] ?? 0) > 0);
       if (open.length)
         render.info(
-          `open:         ${open.map((c) => `${c}: ${p.inFlight?.[c] ?? 0} request(s), ${p.websockets?.[c] ?? 0} WebSocket(s)`).join('; ')}`,
+          `open:         ` +
+            open
+              .map((c) => `${c}: ${p.inFlight?.[c] ?? 0} request(s), ${p.websockets?.[c] ?? 0} WebSocket(s)`)
+              .join('; '),
         );
       for (const c of COLOURS) {
         const col = s.colours[c];
@@ -49,25 +57,30 @@ export function registerStatus(program: Command, setExit: SetExit): void {
         render.info(`${c.padEnd(6)}        ${col.state}${col.release ? `, release ${col.release}` : ''}${unrecorded}`);
         for (const svc of col.services) {
           render.info(
-            `  ${svc.service.padEnd(12)} ${svc.running ? `running (pid ${svc.pid}, port ${svc.port})` : 'stopped'}${svc.detail ? ' - ' + svc.detail : ''}`,
+            `  ${svc.service.padEnd(12)} ${svc.running ? `running (pid ${svc.pid}, port ${svc.port})` : 'stopped'}` +
+              `${svc.detail ? ' - ' + svc.detail : ''}`,
           );
         }
       }
       for (const svc of s.shared)
         render.info(
-          `shared ${svc.service.padEnd(12)} ${svc.running ? 'running' : 'stopped'}${svc.healthy === false ? ' (not healthy)' : ''}${svc.detail ? ' - ' + svc.detail : ''}`,
+          `shared ${svc.service.padEnd(12)} ${svc.running ? 'running' : 'stopped'}` +
+            `${svc.healthy === false ? ' (not healthy)' : ''}` +
+            `${svc.detail ? ' - ' + svc.detail : ''}`,
         );
       render.info(`lock:         ${s.lock ? s.lock.description : 'free'}`);
       if (s.operation?.alive) {
         const at = s.operation.steps.at(-1);
         render.info(
-          `running:      ${s.operation.type} ${s.operation.id} (pid ${s.operation.owner.pid})${at ? `, step ${at.index}: ${at.title} (${at.status})` : ''}`,
+          `running:      ${s.operation.type} ${s.operation.id} (pid ${s.operation.owner.pid})` +
+            `${at ? `, step ${at.index}: ${at.title} (${at.status})` : ''}`,
         );
       }
       if (s.lastDeploy) {
         const d = s.lastDeploy;
         render.info(
-          `last:         ${d.type} ${d.from ?? '-'} -> ${d.to ?? '-'} ${d.result} at ${d.time}${d.reason ? ` (${d.reason})` : ''}`,
+          `last:         ${d.type} ${d.from ?? '-'} -> ${d.to ?? '-'}` +
+            ` ${d.result} at ${d.time}${d.reason ? ` (${d.reason})` : ''}`,
         );
       }
       if (s.problems.length) {

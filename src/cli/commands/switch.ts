@@ -10,7 +10,8 @@ export function registerSwitch(program: Command, _setExit: SetExit): void {
     .command('switch')
     .description(
       'Move all traffic to a running colour, atomically. Refuses an unhealthy colour unless --force. ' +
-        'With --weight P, send P% of clients (sticky per client) to it and keep the rest on the live colour; --weight 0 ends the split.',
+        'With --weight P, send P% of clients (sticky per client) to it and keep the rest on the live colour' +
+        '; --weight 0 ends the split.',
     )
     .argument('<colour>', 'blue or green', parseColour)
     .option('-f, --force', 'switch even if the colour fails its health check; also repairs state.json/.current-env')

@@ -17,7 +17,9 @@ export function registerMaintenance(program: Command, _setExit: SetExit): void {
   program
     .command('maintenance')
     .description(
-      'Turn maintenance mode on or off: the proxy answers 503 with a page and Retry-After to everyone except proxy.maintenance.allow. No reload, no restart; `status` shows it.',
+      'Turn maintenance mode on or off: the proxy answers 503 with a page and Retry-After' +
+        ' to everyone except proxy.maintenance.allow.' +
+        ' No reload, no restart; `status` shows it.',
     )
     .argument('<on|off>', 'on or off', parseOnOff)
     .option('-m, --message <text>', 'the text of the maintenance page (HTML-escaped; default: a generic notice)')
@@ -30,7 +32,8 @@ export function registerMaintenance(program: Command, _setExit: SetExit): void {
       const r = await maintenance(engine, on, o.message);
       engine.reporter.info(
         r.on
-          ? `✓ maintenance is ON: 503 for everyone${r.allow.length ? ` except ${r.allow.join(', ')}` : ''}; \`switchyard maintenance off\` ends it`
+          ? `✓ maintenance is ON: 503 for everyone${r.allow.length ? ` except ${r.allow.join(', ')}` : ''}` +
+              `; \`switchyard maintenance off\` ends it`
           : '✓ maintenance is off: the live colour serves everyone again',
       );
       engine.reporter.event('result', { ok: true, maintenance: r.on });
@@ -41,7 +44,9 @@ export function registerPreview(program: Command, _setExit: SetExit): void {
   program
     .command('preview')
     .description(
-      'Make a running, inactive colour reachable through the proxy: on the preview listener (proxy.listen.preview) and, where configured, with the preview header or cookie. Users see nothing of it.',
+      'Make a running, inactive colour reachable through the proxy: on the preview listener (proxy.listen.preview)' +
+        ' and, where configured, with the preview header or cookie.' +
+        ' Users see nothing of it.',
     )
     .argument('<colour>', 'blue or green (not the live one)', parseColour)
     .action(async (colour: Colour, _o: unknown, cmd: Command) => {

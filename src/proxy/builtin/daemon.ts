@@ -101,7 +101,8 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
     ].join('');
     const procs = proxy instanceof ProxyReplicas ? `, ${workers} workers (pids ${proxy.pids.join(', ')})` : '';
     log(
-      `listening on ${a.host}:${a.port}, active ${snap.active ?? 'none'}${extras}${procs}, control ${paths.proxySocket}`,
+      `listening on ${a.host}:${a.port}, active ${snap.active ?? 'none'}${extras}${procs}` +
+        `, control ${paths.proxySocket}`,
     );
     opts.onReady?.(proxy);
     if (opts.signal?.aborted) stop('abort');
@@ -186,7 +187,8 @@ async function saveState(file: string, snap: ProxySnapshot): Promise<void> {
     const full = diskFullCause(err) !== undefined;
     throw new SwitchyardError(
       'PROXY_FAILED',
-      `the proxy could not save its state in ${dir}: ${full ? 'the disk is full (' : ''}${errorMessage(err)}${full ? ')' : ''}; it kept routing as before`,
+      `the proxy could not save its state in ${dir}: ${full ? 'the disk is full (' : ''}` +
+        `${errorMessage(err)}${full ? ')' : ''}; it kept routing as before`,
       {
         cause: err,
         hint: full

@@ -2,7 +2,7 @@
  * Forwards one HTTP request to a backend with undici's low-level dispatch API: the response is
  * written straight to the client as it arrives (no buffering, no intermediate stream objects),
  * with backpressure in both directions. This was the fastest correct option measured (see
- * bench/proxy-throughput.mjs and the report in the README design section).
+ * bench/proxy-throughput.mjs and docs/benchmarks.md).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
@@ -52,7 +52,9 @@ function tooLarge(res: ServerResponse, max: number, colour: Colour): void {
   );
 }
 
-/** Watches a chunked body on its way to the backend; past `max` bytes it stops reading and fails the backend request. */
+/**
+ * Watches a chunked body on its way to the backend; past `max` bytes it stops reading and fails the backend request.
+ */
 class BodyLimit extends Transform {
   exceeded = false;
   private seen = 0;
@@ -71,7 +73,10 @@ class BodyLimit extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
     this.seen += chunk.length;
-    if (this.seen <= this.max) return cb(null, chunk);
+    if (this.seen <= this.max) {
+      cb(null, chunk);
+      return;
+    }
     this.exceeded = true;
     // Stop reading the rest: the answer is 413 and the connection closes after it.
     this.req.unpipe(this);

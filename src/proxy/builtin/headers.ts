@@ -107,7 +107,9 @@ export function backendRequest(raw: string[], info: ForwardedInfo): BackendReque
 /** Lengths of the response header names we may drop: most names are never lower-cased. */
 const RESPONSE_DROP_LENGTHS = new Set([...RESPONSE_DROP].map((n) => n.length));
 
-/** Response headers for the client, from undici's raw Buffer pairs, with X-Switchyard-Env (and the `added` pairs) added. */
+/**
+ * Response headers for the client, from undici's raw Buffer pairs, with X-Switchyard-Env (and the `added` pairs) added.
+ */
 export function clientResponseHeaders(raw: Buffer[], colour: string, added?: string[]): string[] {
   let out: string[] = [];
   let extra: Set<string> | undefined;

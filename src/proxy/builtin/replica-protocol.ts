@@ -96,7 +96,9 @@ export function mergeStats(parts: TrafficStats[]): TrafficStats {
       a.requests += b.requests;
       a.errors += b.errors;
       a.failures += b.failures;
-      b.latency.forEach((n, i) => (a.latency[i] = (a.latency[i] ?? 0) + n));
+      b.latency.forEach((n, i) => {
+        a.latency[i] = (a.latency[i] ?? 0) + n;
+      });
     }
   }
   return out;

@@ -73,7 +73,9 @@ export class ProxyReplicas implements ProxyControl {
 
   private constructor(private readonly opts: ReplicaOptions) {}
 
-  /** Forks `n` workers and waits until all serve; if one cannot (a port in use), stops the others and throws its error. */
+  /**
+   * Forks `n` workers and waits until all serve; if one cannot (a port in use), stops the others and throws its error.
+   */
   static async start(n: number, opts: ReplicaOptions): Promise<ProxyReplicas> {
     cluster.setupPrimary({ exec: opts.exec.script, args: opts.exec.args, execArgv: opts.exec.execArgv });
     const r = new ProxyReplicas(opts);
@@ -181,7 +183,8 @@ export class ProxyReplicas implements ProxyControl {
       return;
     }
     this.opts.log(
-      `worker ${i + 1} (pid ${slot.worker.process.pid}) exited (${slot.killedFor ? `killed: it ${slot.killedFor}` : how}); starting a new one`,
+      `worker ${i + 1} (pid ${slot.worker.process.pid})` +
+        ` exited (${slot.killedFor ? `killed: it ${slot.killedFor}` : how}); starting a new one`,
     );
     // Through the change queue: the new worker reads the snapshot no change is halfway through saving.
     this.queue(() => this.spawn(i)).catch((err: unknown) => {
@@ -331,7 +334,13 @@ export class ProxyReplicas implements ProxyControl {
     this.closing = true;
     const slots = this.slots.filter((s) => s !== undefined);
     for (const s of slots) this.tell(s, { kind: 'close', graceMs });
-    const killer = setTimeout(() => slots.forEach((s) => s.worker.process.kill('SIGKILL')), graceMs + 5_000);
+    const killer = setTimeout(
+      () =>
+        slots.forEach((s) => {
+          s.worker.process.kill('SIGKILL');
+        }),
+      graceMs + 5_000,
+    );
     await Promise.all(slots.map((s) => s.exited));
     clearTimeout(killer);
   }

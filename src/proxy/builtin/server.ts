@@ -128,8 +128,14 @@ export class ProxyServer implements ProxyControl {
   ): void {
     const t = this.table;
     const d = decide(t, req, listener);
-    if (d.kind === 'reply') return plainResponse(res, d.status, d.text, d.colour);
-    if (d.kind === 'maintenance') return d.reply.send(res);
+    if (d.kind === 'reply') {
+      plainResponse(res, d.status, d.text, d.colour);
+      return;
+    }
+    if (d.kind === 'maintenance') {
+      d.reply.send(res);
+      return;
+    }
     const colour = d.target.colour;
     this.counters.requestStarted(colour);
     forward(req, res, d.target, this.pools, 'http', this.onEnd, {
@@ -142,11 +148,19 @@ export class ProxyServer implements ProxyControl {
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, listener: Listener): void {
     socket.on('error', () => socket.destroy());
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
-      return rejectUpgrade(socket, 400, 'Bad Request: only WebSocket upgrades are supported');
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      rejectUpgrade(socket, 400, 'Bad Request: only WebSocket upgrades are supported');
+      return;
+    }
     const d = decide(this.table, req, listener);
-    if (d.kind === 'reply') return rejectUpgrade(socket, d.status, d.text, d.colour);
-    if (d.kind === 'maintenance') return d.reply.reject(socket);
+    if (d.kind === 'reply') {
+      rejectUpgrade(socket, d.status, d.text, d.colour);
+      return;
+    }
+    if (d.kind === 'maintenance') {
+      d.reply.reject(socket);
+      return;
+    }
     proxyWebSocket(req, socket, head, d.target.colour, d.target.ws, 'http', this.counters, d.extra);
   }
 
@@ -229,7 +243,9 @@ export class ProxyServer implements ProxyControl {
       }
       if (s.active === c) {
         throw new SwitchyardError('PROXY_FAILED', `cannot send ${p}% to ${c}: it is the active colour`, {
-          hint: `a split sends part of the traffic to the inactive colour (${c === 'blue' ? 'green' : 'blue'}); to move everyone, switch`,
+          hint:
+            `a split sends part of the traffic to the inactive colour (${c === 'blue' ? 'green' : 'blue'})` +
+            `; to move everyone, switch`,
         });
       }
       requireBackends(s, c, `send ${p}% to`);

@@ -114,7 +114,7 @@ export function decide(t: Table, req: IncomingMessage, listener: 'public' | 'pre
   const route = routeFor(t.sorted, url);
   if (route === undefined)
     return { kind: 'reply', status: 404, text: 'Not Found: no route matches this path', colour: shown };
-  if (!isPublic || (t.matcher !== null && t.matcher.matches(req.rawHeaders))) return preview(t, route);
+  if (!isPublic || t.matcher?.matches(req.rawHeaders)) return preview(t, route);
   let colour = active;
   let extra: string[] | undefined;
   const canary = t.canary;

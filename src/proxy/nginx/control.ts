@@ -52,7 +52,9 @@ export function tlsPaths(proxy: NginxProxyConfig, projectDir: string): { cert: s
     : undefined;
 }
 
-/** The worker user, only when we are root: nginx would otherwise drop to "nobody", which cannot read .switchyard (0700). */
+/**
+ * The worker user, only when we are root: nginx would otherwise drop to "nobody", which cannot read .switchyard (0700).
+ */
 function workerUser(proxy: NginxProxyConfig): string | undefined {
   if (process.geteuid?.() !== 0) return undefined;
   return proxy.user ?? os.userInfo().username;
@@ -194,7 +196,9 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
         });
       if (active === colour) {
         throw new SwitchyardError('PROXY_FAILED', `cannot send ${percent}% to ${colour}: it is the active colour`, {
-          hint: `a canary goes to the inactive colour (${colour === 'blue' ? 'green' : 'blue'}); to move everyone, switch`,
+          hint:
+            `a canary goes to the inactive colour (${colour === 'blue' ? 'green' : 'blue'})` +
+            `; to move everyone, switch`,
         });
       }
       await checkBackends(s, routes, colour, 'send traffic to');

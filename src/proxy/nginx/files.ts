@@ -155,7 +155,11 @@ export async function keepHandEdits(f: NginxFiles, rendered: string): Promise<st
   if (current === undefined || current === rendered || !editedByHand(current)) return undefined;
   const copy = `${f.conf}.edited`;
   await writeFileAtomic(copy, current, 0o644);
-  return `${f.conf} was changed by hand: switchyard renders it from switchyard.yml, so it was rendered again (your version is saved in ${copy}; make lasting changes in switchyard.yml)`;
+  return (
+    `${f.conf} was changed by hand: switchyard renders it from switchyard.yml` +
+    `, so it was rendered again` +
+    ` (your version is saved in ${copy}; make lasting changes in switchyard.yml)`
+  );
 }
 
 export async function restoreConfig(f: NginxFiles, before: string | undefined): Promise<void> {

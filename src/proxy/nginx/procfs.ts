@@ -19,7 +19,7 @@ async function cmdline(pid: number): Promise<string | undefined> {
 /** True when pid is alive and is an nginx master (a pid file can outlive its process). */
 export async function isNginxMaster(pid: number): Promise<boolean> {
   const cmd = await cmdline(pid);
-  return cmd !== undefined && cmd.startsWith('nginx: master process');
+  return cmd?.startsWith('nginx: master process') === true;
 }
 
 export async function isNginxWorker(pid: number): Promise<boolean> {

@@ -78,7 +78,9 @@ function proxiedBody(input: RenderInput, routes: Route[]): string[] {
  */
 export const TLS_PROTOCOLS = 'TLSv1.2 TLSv1.3';
 export const TLS_CIPHERS =
-  'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305';
+  'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:' +
+  'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:' +
+  'ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305';
 export const TLS_CURVES = 'X25519:prime256v1:secp384r1';
 
 function tlsLines(tls: { cert: string; key: string }): string[] {
@@ -129,7 +131,8 @@ export function renderNginxConfig(input: RenderInput): string {
   checkConfigPath(files.dir);
   const t = (name: string) => `${files.temp}/${name}`;
   return [
-    '# Rendered by switchyard: edits are overwritten. Colour, canary, maintenance and counting change only files next to it.',
+    '# Rendered by switchyard: edits are overwritten.' +
+      ' Colour, canary, maintenance and counting change only files next to it.',
     ...(input.user ? [`user ${input.user};`] : []),
     `daemon ${input.daemon === false ? 'off' : 'on'};`,
     `worker_processes ${proxy.workerProcesses};`,

@@ -60,7 +60,10 @@ export async function buildImage(docker: Docker, o: BuildSpec): Promise<void> {
   });
 
   const { fh, offset: logStart } = await openLog(o.logFile);
-  const header = `--- switchyard: docker build ${o.what} -> ${o.tag} (context ${o.context}, dockerfile ${o.dockerfile}) ${new Date().toISOString()} ---\n`;
+  const header =
+    `--- switchyard: docker build ${o.what} -> ${o.tag}` +
+    ` (context ${o.context}, dockerfile ${o.dockerfile})` +
+    ` ${new Date().toISOString()} ---\n`;
   await fh.write(header);
   const offset = logStart + Buffer.byteLength(header);
   const ac = new AbortController();

@@ -34,7 +34,7 @@ export function dockerTarget(env: NodeJS.ProcessEnv = process.env): string {
 export async function createClient(env: NodeJS.ProcessEnv = process.env): Promise<Docker> {
   const Dockerode = await loadDockerode();
   const host = env.DOCKER_HOST;
-  if (host && host.startsWith('unix://')) return new Dockerode({ socketPath: host.slice('unix://'.length) });
+  if (host?.startsWith('unix://')) return new Dockerode({ socketPath: host.slice('unix://'.length) });
   if (!host) return new Dockerode({ socketPath: DEFAULT_SOCKET });
   return new Dockerode();
 }
@@ -68,7 +68,8 @@ export function unreachable(e: unknown, target = dockerTarget()): SwitchyardErro
     hint:
       code === 'EACCES' || code === 'EPERM'
         ? 'run switchyard as a user in the docker group (or as root)'
-        : 'start the engine (`sudo dockerd`, `systemctl start docker`, or run scripts/setup-infra.sh), or point DOCKER_HOST at a running one',
+        : 'start the engine (`sudo dockerd`, `systemctl start docker`, or run scripts/setup-infra.sh)' +
+          ', or point DOCKER_HOST at a running one',
   });
 }
 

@@ -94,9 +94,11 @@ export function listenHint(running: Found[]): string {
     return `${f.name} (HOST=${host ?? 'unset'})`;
   });
   return (
-    `${hosts.join(', ')} ${running.length === 1 ? 'runs' : 'run'}, yet a published port refused or reset the connection: ` +
+    `${hosts.join(', ')} ${running.length === 1 ? 'runs' : 'run'}` +
+    `, yet a published port refused or reset the connection: ` +
     'an app inside a container must listen on 0.0.0.0 (every interface), not 127.0.0.1 or localhost. ' +
-    'Check the address its server binds to (it should honour HOST; set it in services.<name>.env if the image needs another value)'
+    'Check the address its server binds to' +
+    ' (it should honour HOST; set it in services.<name>.env if the image needs another value)'
   );
 }
 
@@ -168,7 +170,9 @@ export async function createServiceContainer(
         'START_FAILED',
         `a container named ${containerName(config.app, o.service, o.colour)} already exists`,
         {
-          hint: `remove it (\`docker rm -f ${containerName(config.app, o.service, o.colour)}\`) if it is not switchyard's`,
+          hint:
+            `remove it (\`docker rm -f ${containerName(config.app, o.service, o.colour)}` +
+            `\`) if it is not switchyard's`,
           cause: e,
         },
       );

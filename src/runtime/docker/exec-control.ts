@@ -27,7 +27,8 @@ export { sleep };
  */
 const KILL_SCRIPT = [
   `m="${EXEC_MARKER}=$1"`,
-  `pids() { for d in /proc/[0-9]*; do { tr '\\000' '\\n' <"$d/environ" | grep -qxF "$m"; } 2>/dev/null && echo "\${d#/proc/}"; done; }`,
+  `pids() { for d in /proc/[0-9]*; do { tr '\\000' '\\n' <"$d/environ" | grep -qxF "$m"; }` +
+    ` 2>/dev/null && echo "\${d#/proc/}"; done; }`,
   'p=$(pids); [ -n "$p" ] || exit 0',
   'kill -INT $p 2>/dev/null',
   'i=0; while [ $i -lt 20 ]; do p=$(pids); [ -n "$p" ] || exit 0; sleep 0.1; i=$((i+1)); done',

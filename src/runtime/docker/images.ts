@@ -46,11 +46,16 @@ export async function imageExists(docker: Docker, ref: string): Promise<boolean>
   }
 }
 
-/** Tags an existing local image; an `image:` the engine does not have is a build failure (there is no registry to pull from here). */
+/**
+ * Tags an existing local image; an `image:` the engine does not have is a build failure (there is no registry to pull
+ * from here).
+ */
 async function pinImage(docker: Docker, service: string, from: string, to: string): Promise<void> {
   if (!(await imageExists(docker, from))) {
     throw new SwitchyardError('BUILD_FAILED', `image ${from} of service ${service} is not on this Docker engine`, {
-      hint: `build or load it first (\`docker build -t ${from} ...\` or \`docker load\`), or give services.${service}.build`,
+      hint:
+        `build or load it first (\`docker build -t ${from} ...\` or \`docker load\`)` +
+        `, or give services.${service}.build`,
     });
   }
   const { repo, tag } = splitTag(to);
@@ -110,7 +115,10 @@ export async function contextCheckout(
   return { top: top.stdout, commit: head.stdout, dirty: status.code !== 0 || status.stdout.length > 0 };
 }
 
-/** The one commit all build contexts are at (dirty when any is), or undefined when they are not all in git at one commit. */
+/**
+ * The one commit all build contexts are at (dirty when any is), or undefined when they are not all in git at one
+ * commit.
+ */
 function commonCheckout(checkouts: Array<GitCheckout | undefined>): GitCheckout | undefined {
   const [first] = checkouts;
   if (!first || checkouts.some((c) => c?.commit !== first.commit)) return undefined;

@@ -34,7 +34,10 @@ export function mounts(app: string, projectDir: string, specs: string[]): Mounts
   return { binds, volumes };
 }
 
-/** Creates the named volumes with our labels (so `down --volumes` and tests find them); existing ones are kept as they are. */
+/**
+ * Creates the named volumes with our labels (so `down --volumes` and tests find them); existing ones are kept as they
+ * are.
+ */
 export async function ensureVolumes(docker: Docker, app: string, names: string[]): Promise<void> {
   for (const name of names) {
     try {

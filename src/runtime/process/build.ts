@@ -25,7 +25,8 @@ export interface BuildOptions {
 export async function runBuild(o: BuildOptions): Promise<void> {
   if (o.signal?.aborted) throw new SwitchyardError('ABORTED', `build of ${o.service} interrupted`);
   const { fh, offset: logStart } = await openLog(o.logFile);
-  const header = `--- switchyard: build ${o.service}: ${o.redact(describeArgv(o.argv))} (${new Date().toISOString()}) ---\n`;
+  const header =
+    `--- switchyard: build ${o.service}: ${o.redact(describeArgv(o.argv))}` + ` (${new Date().toISOString()}) ---\n`;
   await fh.write(header);
   // Error tails show what the process printed, not our header.
   const offset = logStart + Buffer.byteLength(header);

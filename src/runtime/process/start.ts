@@ -48,7 +48,10 @@ export async function assignPorts(ctx: RuntimeContext, colour: Colour): Promise<
         'PORT_IN_USE',
         `port ${fixed} for service ${name} (${colour}) is already in use on ${LOOPBACK}`,
         {
-          hint: `find the owner with \`ss -ltnp 'sport = :${fixed}'\` and stop it (a leftover ${colour} process? try \`switchyard status\`), or change services.${name}.port.${colour}`,
+          hint:
+            `find the owner with \`ss -ltnp 'sport = :${fixed}'\`` +
+            ` and stop it (a leftover ${colour} process? try \`switchyard status\`)` +
+            `, or change services.${name}.port.${colour}`,
         },
       );
     }
@@ -142,7 +145,10 @@ export async function startColour(
     const argv = toArgv(svc.command, svc.shell);
     const logFile = paths.serviceLog(colour, name);
     const { fh, offset: logStart } = await openLog(logFile);
-    const header = `--- switchyard: start ${name} as ${colour}, release ${release}, port ${port}: ${redact(describeArgv(argv))} (${new Date().toISOString()}) ---\n`;
+    const header =
+      `--- switchyard: start ${name} as ${colour}, release ${release}, port ${port}` +
+      `: ${redact(describeArgv(argv))}` +
+      ` (${new Date().toISOString()}) ---\n`;
     await fh.write(header);
     // Error tails show what the process printed, not our header.
     const offset = logStart + Buffer.byteLength(header);
