@@ -7,6 +7,7 @@ import type { ProxyFeatures, PreviewMatch } from '../features.js';
 import { isColour } from '../../config/schema.js';
 import { parseIpOrCidr } from '../../config/traffic-schema.js';
 import { SwitchyardError } from '../../errors.js';
+import { checkPercent } from '../transitions.js';
 import type { Canary, Maintenance } from '../types.js';
 import { checkMaintenanceMessage } from '../maintenance-page.js';
 
@@ -21,13 +22,7 @@ const PREVIEW_TOKEN = /^[\u0021-\u007e]{1,200}$/;
 /** A year: more is surely a mistake. */
 const MAX_RETRY_AFTER_S = 365 * 24 * 3600;
 
-/** Integer 0..99 (a full switch is switchTo, not 100). */
-export function checkPercent(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 99) {
-    fail(`canary percent ${JSON.stringify(v)}: expected an integer 0..99 (0 ends the split; to send everyone, switch)`);
-  }
-  return v;
-}
+export { checkPercent };
 
 export function checkBoolean(v: unknown, what: string): boolean {
   if (typeof v !== 'boolean') fail(`${what}: expected true or false`);

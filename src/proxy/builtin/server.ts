@@ -10,9 +10,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Colour, Route } from '../../config/schema.js';
 import { COLOURS } from '../../config/schema.js';
-import { SwitchyardError } from '../../errors.js';
-import type { ProxyFeatures } from '../features.js';
-import { DEFAULT_MAINTENANCE_MESSAGE } from '../maintenance-page.js';
+import { NO_FEATURES, type ProxyFeatures } from '../features.js';
+import { applyCommand, type ProxyCommand, type Routing } from '../transitions.js';
 import type { TrafficStats } from '../stats.js';
 import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
 import { Counters } from './counters.js';
@@ -185,6 +184,14 @@ export class ProxyServer implements ProxyControl {
     return run;
   }
 
+  /** A change of routing (proxy/transitions.ts), saved and applied as one change; `also` adds the rest. */
+  private command(c: ProxyCommand, also: (s: ProxySnapshot) => ProxySnapshot = (s) => s): Promise<void> {
+    return this.change((s) => {
+      const before = routingOf(s);
+      return also(withRouting(s, before, applyCommand(before, c)));
+    });
+  }
+
   async status(): Promise<ProxyStatus> {
     const { inFlight, websockets } = this.counters.snapshot();
     const s = this.snap;
@@ -209,67 +216,37 @@ export class ProxyServer implements ProxyControl {
     const checked = checkRoutes(routes);
     const size = opts.maxBodySize === undefined ? undefined : checkMaxBodySize(opts.maxBodySize);
     const features: ProxyFeatures | undefined = opts.features === undefined ? undefined : checkFeatures(opts.features);
-    return this.change((s) => ({
-      ...s,
-      routes: checked,
-      ...(size === undefined ? {} : { maxBodySize: size }),
-      ...(features === undefined ? {} : { features }),
-    }));
+    return this.command({ kind: 'configure', routes: checked, ...(features === undefined ? {} : { features }) }, (s) =>
+      size === undefined ? s : { ...s, maxBodySize: size },
+    );
   }
 
   async setBackends(colour: Colour, backends: Backends): Promise<void> {
-    const c = checkColour(colour);
-    const b = checkBackends(backends);
-    return this.change((s) => ({ ...s, backends: { ...s.backends, [c]: b } }));
+    return this.command({ kind: 'set-backends', colour: checkColour(colour), backends: checkBackends(backends) });
   }
 
   async switchTo(colour: Colour): Promise<void> {
-    const c = checkColour(colour);
-    return this.change((s) => {
-      requireBackends(s, c, 'switch to');
-      return { ...s, active: c, canary: null };
-    });
+    return this.command({ kind: 'switch', colour: checkColour(colour) });
   }
 
   async setWeight(colour: Colour, percent: number): Promise<void> {
-    const c = checkColour(colour);
-    const p = checkPercent(percent);
-    return this.change((s) => {
-      if (p === 0) return { ...s, canary: null };
-      if (s.active === null) {
-        throw new SwitchyardError('PROXY_FAILED', `cannot send ${p}% to ${c}: no colour is active yet`, {
-          hint: 'switch to a colour first; a split shares traffic with the active one',
-        });
-      }
-      if (s.active === c) {
-        throw new SwitchyardError('PROXY_FAILED', `cannot send ${p}% to ${c}: it is the active colour`, {
-          hint:
-            `a split sends part of the traffic to the inactive colour (${c === 'blue' ? 'green' : 'blue'})` +
-            `; to move everyone, switch`,
-        });
-      }
-      requireBackends(s, c, `send ${p}% to`);
-      return { ...s, canary: { colour: c, percent: p } };
-    });
+    return this.command({ kind: 'weight', colour: checkColour(colour), percent: checkPercent(percent) });
   }
 
   async setMaintenance(m: { on: true; message?: string } | { on: false }): Promise<void> {
     const on = checkBoolean((m as { on?: unknown } | null)?.on, 'maintenance: on');
-    const msg =
-      on && (m as { message?: unknown }).message !== undefined
-        ? checkMaintenanceMessage((m as { message?: unknown }).message)
-        : undefined;
-    return this.change((s) => {
-      if (!on) return { ...s, maintenance: null };
-      // Already on: a new message replaces the old one, `since` stays.
-      const since = s.maintenance?.since ?? new Date().toISOString();
-      return { ...s, maintenance: { message: msg ?? DEFAULT_MAINTENANCE_MESSAGE, since } };
+    if (!on) return this.command({ kind: 'maintenance-off' });
+    const raw = (m as { message?: unknown }).message;
+    const message = raw === undefined || raw === null ? undefined : checkMaintenanceMessage(raw);
+    return this.command({
+      kind: 'maintenance-on',
+      ...(message === undefined ? {} : { message }),
+      now: new Date().toISOString(),
     });
   }
 
   async setWatch(on: boolean): Promise<void> {
-    const w = checkBoolean(on, 'watch: on');
-    return this.change((s) => ({ ...s, watching: w }));
+    return this.command({ kind: 'watch', on: checkBoolean(on, 'watch: on') });
   }
 
   /** While off: enabled false, with the figures as they were when counting stopped (zeros if never on). */
@@ -279,17 +256,8 @@ export class ProxyServer implements ProxyControl {
 
   async drain(colour: Colour, timeoutMs: number): Promise<DrainResult> {
     const c = checkColour(colour);
-    if (c === this.table.active)
-      throw new SwitchyardError('PROXY_FAILED', `cannot drain ${c}: it is the active colour`, {
-        hint: 'switch to the other colour first',
-      });
-    if (this.table.canary?.colour === c) {
-      throw new SwitchyardError(
-        'PROXY_FAILED',
-        `cannot drain ${c}: a canary split still sends it ${this.table.canary.percent}% of clients`,
-        { hint: 'end the split first (weight 0), or switch' },
-      );
-    }
+    // Refused (as nginx refuses it) while the colour still gets traffic.
+    applyCommand(routingOf(this.snap), { kind: 'drain', colour: c });
     const t0 = performance.now();
     const at = this.counters.snapshot();
     const openAtStart = { requests: at.inFlight[c], websockets: at.websockets[c] };
@@ -322,17 +290,24 @@ export class ProxyServer implements ProxyControl {
   }
 }
 
-/** A colour can take traffic only with a backend for every routed service. */
-function requireBackends(s: ProxySnapshot, c: Colour, what: string): void {
-  const have = s.backends[c] ?? {};
-  const missing = [...new Set(s.routes.map((r) => r.service))].filter((svc) => have[svc] === undefined);
-  if (missing.length > 0) {
-    throw new SwitchyardError(
-      'PROXY_FAILED',
-      `cannot ${what} ${c}: no backend for ${missing.map((m) => `"${m}"`).join(', ')}`,
-      {
-        hint: `start ${c} first so its backends are known to the proxy`,
-      },
-    );
+/** The routing part of a snapshot, absent fields as their defaults. */
+function routingOf(s: ProxySnapshot): Routing {
+  return {
+    routes: s.routes,
+    backends: s.backends,
+    active: s.active,
+    canary: s.canary ?? null,
+    maintenance: s.maintenance ?? null,
+    watching: s.watching === true,
+    features: s.features ?? NO_FEATURES,
+  };
+}
+
+/** `s` with what a command changed; what it left alone stays as saved (absent stays absent). */
+function withRouting(s: ProxySnapshot, before: Routing, next: Routing): ProxySnapshot {
+  const out: ProxySnapshot = { ...s };
+  for (const k of Object.keys(next) as (keyof Routing)[]) {
+    if (next[k] !== before[k]) Object.assign(out, { [k]: next[k] });
   }
+  return out;
 }

@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isColour, type Colour } from '../../config/schema.js';
-import { SwitchyardError } from '../../errors.js';
 import type { Canary } from '../types.js';
 import type { NginxFiles } from './files.js';
 
@@ -19,14 +18,8 @@ const PREFIX = 'split.';
 const TARGET = /^split\.(blue|green)\.(\d{1,2})\.[0-9a-f]+$/;
 
 /** An integer 0..99 (0 ends the split; 100 would be a switch). */
-export function checkPercent(percent: number): number {
-  if (!Number.isInteger(percent) || percent < 0 || percent > 99) {
-    throw new SwitchyardError('PROXY_FAILED', `canary percent ${JSON.stringify(percent)}: expected an integer 0..99`, {
-      hint: '0 ends the split; to send everyone, switch',
-    });
-  }
-  return percent;
-}
+/** The same check as the built-in proxy's: an integer 0..99. */
+export { checkPercent } from '../transitions.js';
 
 /** The split nginx applies now (from the symlink), or null. */
 export async function readSplit(f: NginxFiles): Promise<Canary | null> {

@@ -10,6 +10,8 @@ import fs from 'node:fs/promises';
 import { isColour, type Colour, type NginxProxyConfig, type Route } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import { featuresOf, type ProxyFeatures } from '../features.js';
+import { applyCommand, type Routing } from '../transitions.js';
+import { checkMaintenanceMessage } from '../maintenance-page.js';
 import type { Backends, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
 import { checkPercent, clearSplit, readSplit, writeSplit } from './canary.js';
 import {
@@ -139,20 +141,22 @@ export async function nginxStatus(s: NginxSetup, routes: Route[], pid: number): 
   };
 }
 
-/** Never send traffic to a colour nginx has no address for (it would 502), like the built-in proxy. */
-async function checkBackends(s: NginxSetup, routes: Route[], colour: Colour, what: string): Promise<void> {
-  const known = (await readNginxState(s.files)).backends[colour] ?? {};
-  const missing = routedServices(routes).filter((svc) => known[svc] === undefined);
-  if (missing.length > 0) {
-    throw new SwitchyardError(
-      'PROXY_FAILED',
-      `cannot ${what} ${colour}: no backend for ${missing.map((m) => JSON.stringify(m)).join(', ')}`,
-      {
-        hint: `start ${colour} first (deploy or rollback do)`,
-      },
-    );
-  }
+/** What nginx routes by now, read from its files (the flag, the split, maintenance, watch, its state). */
+async function routingOf(s: NginxSetup, routes: Route[]): Promise<Routing> {
+  const st = await nginxStatus(s, routes, 0);
+  return {
+    routes,
+    backends: st.backends,
+    active: st.active,
+    canary: st.canary,
+    maintenance: st.maintenance,
+    watching: st.watching,
+    features: st.features,
+  };
 }
+
+const unknownColour = (colour: unknown) =>
+  new SwitchyardError('PROXY_FAILED', `invalid proxy colour ${JSON.stringify(colour)}: expected "blue" or "green"`);
 
 export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyControl {
   let routes = initialRoutes;
@@ -177,7 +181,9 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
       await writeNginxState(s.files, next);
     },
     switchTo: async (colour: Colour) => {
-      await checkBackends(s, routes, colour, 'switch to');
+      if (!isColour(colour)) throw unknownColour(colour);
+      // Refused (as the built-in proxy refuses it) when nginx has no address for a routed service.
+      applyCommand(await routingOf(s, routes), { kind: 'switch', colour });
       // Flag first, split second: a client in the split stays on `colour`, the others move to
       // it; no request goes to a colour other than the old and the new one.
       await setFlag(s.files, colour);
@@ -186,29 +192,29 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
     },
     setWeight: async (colour: Colour, percent: number) => {
       checkPercent(percent);
-      if (!isColour(colour))
-        throw new SwitchyardError('PROXY_FAILED', `unknown colour ${JSON.stringify(colour)}: expected blue or green`);
-      if (percent === 0) return clearSplit(s.files);
-      const active = (await nginxStatus(s, routes, 0)).active;
-      if (active === null)
-        throw new SwitchyardError('PROXY_FAILED', `cannot send ${percent}% to ${colour}: no colour is active yet`, {
-          hint: 'switch to a colour first (init or deploy do)',
-        });
-      if (active === colour) {
-        throw new SwitchyardError('PROXY_FAILED', `cannot send ${percent}% to ${colour}: it is the active colour`, {
-          hint:
-            `a canary goes to the inactive colour (${colour === 'blue' ? 'green' : 'blue'})` +
-            `; to move everyone, switch`,
-        });
-      }
-      await checkBackends(s, routes, colour, 'send traffic to');
-      await writeSplit(s.files, colour, percent);
+      if (!isColour(colour)) throw unknownColour(colour);
+      const next = applyCommand(await routingOf(s, routes), { kind: 'weight', colour, percent });
+      if (next.canary === null) return clearSplit(s.files);
+      await writeSplit(s.files, next.canary.colour, next.canary.percent);
     },
     // A null or absent message is the default page text.
-    setMaintenance: async (m) => (m.on ? maintenanceOn(s.files, m.message ?? undefined) : maintenanceOff(s.files)),
+    setMaintenance: async (m) => {
+      if (!m.on) return maintenanceOff(s.files);
+      // A null or absent message is the default page text.
+      const given =
+        m.message === undefined || m.message === null ? {} : { message: checkMaintenanceMessage(m.message) };
+      const on = { kind: 'maintenance-on', now: new Date().toISOString(), ...given } as const;
+      const next = applyCommand(await routingOf(s, routes), on);
+      if (next.maintenance) await maintenanceOn(s.files, next.maintenance);
+    },
     setWatch: async (on) => (on ? watchOn(s.files) : watchOff(s.files)),
     stats: () => log.read(s.files),
-    drain: (colour, timeoutMs) => drainColour(s, colour, timeoutMs),
+    drain: async (colour, timeoutMs) => {
+      if (!isColour(colour)) throw unknownColour(colour);
+      // Refused (as the built-in proxy refuses it) while the colour still gets traffic.
+      applyCommand(await routingOf(s, routes), { kind: 'drain', colour });
+      return drainColour(s, colour, timeoutMs);
+    },
   };
 }
 

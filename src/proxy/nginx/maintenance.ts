@@ -21,10 +21,10 @@ export async function readMaintenance(f: NginxFiles): Promise<Maintenance | null
   };
 }
 
-/** On (or a new message while on: `since` stays when it was first turned on). */
-export async function maintenanceOn(f: NginxFiles, message = DEFAULT_MAINTENANCE_MESSAGE): Promise<void> {
+/** On, as the transition decided it (a new message while on keeps `since`: proxy/transitions.ts). */
+export async function maintenanceOn(f: NginxFiles, m: Maintenance): Promise<void> {
+  const { message, since } = m;
   checkMaintenanceMessage(message);
-  const since = (await readMaintenance(f))?.since ?? new Date().toISOString();
   // The workers read the page; it is no secret (the same text every blocked client gets).
   await writeFileAtomic(f.maintenancePage, maintenancePage(message), 0o644);
   // nginx only stats the flag: owner-only is enough.
