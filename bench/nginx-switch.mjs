@@ -12,14 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
+import { startNginxDriver } from './lib/nginx.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
 const { startLoad } = await dist('load/load.js');
-const { configSchema } = await dist('config/schema.js');
-const { nginxDriver } = await dist('proxy/nginx/driver.js');
 const { nginxVersion } = await dist('proxy/nginx/process.js');
-const { projectPaths } = await dist('state/paths.js');
 const arg = (n, d) => (process.argv.includes(`--${n}`) ? process.argv[process.argv.indexOf(`--${n}`) + 1] : d);
 const SWITCHES = Number(arg('switches', '10'));
 const LOAD = { connections: 16, maxRequests: 20_000, maxMs: 60_000 };
@@ -127,22 +125,11 @@ async function reloadMethod(ports) {
 }
 
 async function flagMethod(ports) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-flag-'));
-  const port = await freePort();
-  const config = configSchema.parse({
-    app: 'bench',
-    proxy: { kind: 'nginx', listen: { http: port }, routes: [{ path: '/', service: 'app' }] },
-    services: { app: { command: 'true', health: { path: '/' } } },
-  });
-  const driver = nginxDriver(projectPaths(dir), config);
+  const n = await startNginxDriver(ports, 'sy-bench-flag-');
   try {
-    const { control } = await driver.ensure();
-    for (const c of ['blue', 'green']) await control.setBackends(c, { app: { host: '127.0.0.1', port: ports[c] } });
-    await control.switchTo('blue');
-    return await measure(port, (c) => control.switchTo(c));
+    return await measure(n.port, (c) => n.control.switchTo(c));
   } finally {
-    await driver.stop().catch(() => {});
-    fs.rmSync(dir, { recursive: true, force: true });
+    await n.stop();
   }
 }
 

@@ -139,30 +139,9 @@ if (role === 'backend') {
  * the access log per request, unbuffered (each line reaches the file when its request ends).
  */
 async function nginxRounds(backendPort, { rounds, duration, cannon, median }) {
-  const fs = await import('node:fs');
-  const os = await import('node:os');
-  const net = await import('node:net');
-  const dist = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
-  const { configSchema } = await dist('config/schema.js');
-  const { nginxDriver } = await dist('proxy/nginx/driver.js');
-  const { projectPaths } = await dist('state/paths.js');
-  const port = await new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-bench-watch-nginx-'));
-  const config = configSchema.parse({
-    app: 'bench',
-    proxy: { kind: 'nginx', listen: { http: port }, routes: [{ path: '/', service: 'app' }] },
-    services: { app: { command: 'true', health: { path: '/' } } },
-  });
-  const driver = nginxDriver(projectPaths(dir), config);
+  const { startNginxDriver } = await import('./lib/nginx.mjs');
+  const { port, control, stop } = await startNginxDriver({ blue: backendPort }, 'sy-bench-watch-nginx-');
   try {
-    const { control } = await driver.ensure();
-    await control.setBackends('blue', { app: { host: '127.0.0.1', port: backendPort } });
-    await control.switchTo('blue');
     await cannon(port, 2);
     const rps = { off: [], on: [] };
     let counted = 0;
@@ -192,7 +171,6 @@ async function nginxRounds(backendPort, { rounds, duration, cannon, median }) {
       sentWhileOn,
     };
   } finally {
-    await driver.stop().catch(() => {});
-    fs.rmSync(dir, { recursive: true, force: true });
+    await stop();
   }
 }

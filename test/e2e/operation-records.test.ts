@@ -51,6 +51,19 @@ async function hookWritingEnv(file: string, service?: string): Promise<void> {
   await fs.writeFile(yml, `${text}deploy:\n  drainTimeout: 2s\n  verifyTimeout: 3s\n  hooks:\n${hook}`);
 }
 
+/** deploy --auto-switch --json, which must succeed; its result event (with the release it deployed). */
+async function deployReportingRelease(): Promise<{ release: string }> {
+  const r = await p.run(['deploy', '--auto-switch', '--json']);
+  assert.equal(r.code, 0, out(r));
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; release?: string });
+  const result = events.find((ev) => ev.event === 'result');
+  assert.ok(result?.release, `the deploy reported its release\n${out(r)}`);
+  return { release: result.release };
+}
+
 function assertDeployVariables(env: Env, colour: string, release: string): void {
   assert.equal(env.SWITCHYARD_RELEASE, release, 'SWITCHYARD_RELEASE is the release deployed');
   assert.equal(env.SWITCHYARD_COLOUR, colour);
@@ -61,14 +74,7 @@ function assertDeployVariables(env: Env, colour: string, release: string): void 
 
 test('migrate hook in the project folder gets the release, colour and project folder', budget(5_700), async () => {
   await hookWritingEnv('migrate-env.json');
-  const r = await p.run(['deploy', '--auto-switch', '--json']);
-  assert.equal(r.code, 0, out(r));
-  const result = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
-    .find((ev) => ev.event === 'result');
-  assert.ok(result?.release, `the deploy reported its release\n${out(r)}`);
+  const result = await deployReportingRelease();
   const env = JSON.parse((await p.file('migrate-env.json'))!) as Env;
   assertDeployVariables(env, 'green', result.release);
   assert.equal(env.SWITCHYARD_BACKUP, undefined, 'no backup configured, so none named');
@@ -78,13 +84,7 @@ test('migrate hook inside a service of the target gets the same variables', budg
   // Relative to the service's release folder; the absolute path makes it findable from the test.
   const file = path.join(p.dir, 'migrate-env-service.json');
   await hookWritingEnv(file, 'api');
-  const r = await p.run(['deploy', '--auto-switch', '--json']);
-  assert.equal(r.code, 0, out(r));
-  const result = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
-    .find((ev) => ev.event === 'result');
+  const result = await deployReportingRelease();
   const env = JSON.parse(await fs.readFile(file, 'utf8')) as Env;
   assertDeployVariables(env, 'blue', result.release);
   assert.ok(env.PORT, "and the service's own PORT");
