@@ -1,16 +1,18 @@
 /**
  * Reads switchyard.yml: find the file, parse YAML, interpolate variables, validate with the schema,
- * run the cross-field rules, and resolve each service's environment and the secrets to hide.
- * Every problem is collected and reported in one SwitchyardError (exit 2), never one at a time.
+ * then (only on a config the schema accepted) run the cross-field rules and check the files it
+ * names, and resolve each service's environment and the secrets to hide. The problems of a stage
+ * are reported all at once in one SwitchyardError (exit 2).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { errorMessage, redactError, SwitchyardError } from '../errors.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema } from './schema.js';
 import type { LoadedConfig } from './loaded.js';
 import { interpolate, interpolateTree, parseDotenv, SECRET_NAME } from './env.js';
 import { formatIssues, formatProblem, printable, type Problem } from './format-issues.js';
+import { fileProblems } from './files.js';
 import { runRules } from './rules.js';
 import { makeRedactor } from './redact.js';
 import { secretsInTree } from './secrets.js';
@@ -156,10 +158,11 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   const schemaProblems = result.success
     ? []
     : formatIssues(result.error.issues, tree.value, configSchema).filter((p) => !underEnvProblem(p) && !isReserved(p));
-  const config = (result.success ? result.data : tree.value) as Config;
-  const ruleProblems = runRules(config, { projectDir }).filter((p) => !underEnvProblem(p));
-
-  problems.push(...envProblems, ...reserved, ...schemaProblems, ...ruleProblems);
+  problems.push(...envProblems, ...reserved, ...schemaProblems);
+  // The schema first: the rules and the file checks read only a config it validated.
+  if (result.success && problems.length === 0) {
+    problems.push(...runRules(result.data), ...fileProblems(result.data, projectDir));
+  }
   if (problems.length || !result.success) {
     // A problem line quotes the bad value, which may be a secret: hide what we know to be one.
     const known = [...secretValues, ...[...tree.used].filter((n) => SECRET_NAME.test(n)).map((n) => vars[n] ?? '')];

@@ -2,9 +2,5 @@
 import type { Problem } from './format-issues.js';
 import type { Config } from './schema.js';
 
-export interface RuleContext {
-  /** Folder of the config file; relative paths are resolved against it. */
-  projectDir: string;
-}
-
-export type Rule = (config: Config, ctx: RuleContext) => Problem[];
+/** Reads a config the schema validated; pure: no disk, no clock, no exception for a config it dislikes. */
+export type Rule = (config: Config) => Problem[];

@@ -1,18 +1,16 @@
 /**
- * Cross-field checks the schema cannot express. Each rule is a small function returning problems,
- * so every problem is reported at once (in the manner of changesets' config validation).
- * Rules also run on a config that failed the schema (to report everything in one go), so they
- * read it defensively: any field may be missing or of the wrong type.
+ * Cross-field checks the schema cannot express, on the config the schema has already validated
+ * (load.ts runs them only once the schema passed): each rule reads typed values, touches no disk
+ * (files.ts checks the files the config names) and returns its problems, so every problem is
+ * reported at once (in the manner of changesets' config validation).
  */
-import { statSync } from 'node:fs';
-import path from 'node:path';
-import type { Config } from './schema.js';
+import type { Config, ServiceConfig } from './schema.js';
 import type { Problem } from './format-issues.js';
-import type { Rule, RuleContext } from './rule.js';
+import type { Rule } from './rule.js';
 import { routeFor, sortRoutes } from './routes.js';
-import { nginxPreviewFits, tlsFilesExist } from './nginx-rules.js';
+import { nginxPreviewFits } from './nginx-rules.js';
 
-export type { Rule, RuleContext } from './rule.js';
+export type { Rule } from './rule.js';
 
 const entries = <T>(o: Record<string, T> | undefined): [string, T][] =>
   o !== null && typeof o === 'object' && !Array.isArray(o) ? Object.entries(o) : [];
@@ -59,7 +57,7 @@ export const portsDistinct: Rule = (c) => {
   const out: Problem[] = [];
   const owner = new Map<number, string>();
   const proxyPort = c.proxy?.listen?.http;
-  const previewPort = (c.proxy?.listen as { preview?: unknown } | undefined)?.preview;
+  const previewPort = c.proxy.listen.preview;
   for (const [name, svc] of entries(c.services)) {
     const p = svc?.port;
     if (!p || typeof p !== 'object') continue;
@@ -84,34 +82,6 @@ export const portsDistinct: Rule = (c) => {
   }
   return out;
 };
-
-function kindOf(file: string): 'file' | 'dir' | 'other' | undefined {
-  try {
-    const st = statSync(file);
-    return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
-  } catch {
-    return undefined;
-  }
-}
-
-export const serviceFilesExist: Rule = (c, ctx) =>
-  entries(c.services).flatMap(([name, svc]) => {
-    const out: Problem[] = [];
-    const cwd = typeof svc?.cwd === 'string' ? svc.cwd : '.';
-    const cwdKind = kindOf(path.resolve(ctx.projectDir, cwd));
-    if (cwdKind !== 'dir')
-      out.push({ path: `services.${name}.cwd`, message: cwdKind ? 'is not a folder' : 'folder not found', got: cwd });
-    if (typeof svc?.env_file === 'string') {
-      const kind = kindOf(path.resolve(ctx.projectDir, svc.env_file));
-      if (kind !== 'file')
-        out.push({
-          path: `services.${name}.env_file`,
-          message: kind ? 'is not a file' : 'file not found',
-          got: svc.env_file,
-        });
-    }
-    return out;
-  });
 
 const TEMPLATE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
@@ -140,156 +110,107 @@ export const smokeStepsResolve: Rule = (c) => {
 
 /**
  * Runtime-specific service keys. The schema accepts the union of both runtimes' keys (see
- * serviceSchema); here each service is held to its runtime. Reads both the raw input (schema
- * failed) and the parsed output (number port -> containerPort, { context } build -> dockerBuild).
+ * serviceSchema) and its output separates them: a number port is `containerPort`, a `{ context }`
+ * build is `dockerBuild` (a string build is both the process build command and a docker context).
+ * Here each service is held to its runtime.
  */
-type LooseService = Record<string, unknown> | undefined;
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const DOCKER_ONLY = ['image', 'volumes', 'healthcheck', 'restart'] as const;
 /** Defaults the schema fills in; only a value different from these was written by the user. */
 const DOCKER_DEFAULTS: Record<string, unknown> = { volumes: [], restart: 'unless-stopped' };
 
-function dockerBuildOf(svc: LooseService): { context?: unknown; dockerfile?: unknown } | undefined {
-  if (isPlainObject(svc?.dockerBuild)) return svc.dockerBuild;
-  if (typeof svc?.build === 'string') return { context: svc.build };
-  return isPlainObject(svc?.build) ? svc.build : undefined;
-}
-
-function processService(name: string, svc: LooseService): Problem[] {
+function processService(name: string, svc: ServiceConfig): Problem[] {
   const out: Problem[] = [];
   const at = (k: string) => `services.${name}.${k}`;
-  const cmd = svc?.command;
-  if (cmd === undefined || (Array.isArray(cmd) && cmd.length === 0))
+  if (svc.command.length === 0)
     out.push({ path: at('command'), message: 'required for runtime: process (the command that starts the service)' });
-  const p = svc?.containerPort ?? svc?.port;
-  if (typeof p === 'number')
+  if (svc.containerPort !== undefined)
     out.push({
       path: at('port'),
       message:
         'runtime: process needs one port per colour: { blue: N, green: M } (or leave port out to pick free ones)',
-      got: p,
+      got: svc.containerPort,
     });
-  if (isPlainObject(svc?.dockerBuild) && svc?.build === undefined)
+  if (svc.dockerBuild && svc.build === undefined)
     out.push({
       path: at('build'),
       message: 'a { context } build is for runtime: docker; for runtime: process, build is a command',
       got: svc.dockerBuild,
     });
-  if (isPlainObject(svc?.build))
-    out.push({
-      path: at('build'),
-      message: 'a { context } build is for runtime: docker; for runtime: process, build is a command',
-      got: svc.build,
-    });
   for (const k of DOCKER_ONLY) {
-    const v = svc?.[k];
+    const v = svc[k];
     if (v !== undefined && JSON.stringify(v) !== JSON.stringify(DOCKER_DEFAULTS[k]))
       out.push({ path: at(k), message: 'only used by runtime: docker' });
   }
   return out;
 }
 
-function dockerService(name: string, svc: LooseService, ctx: RuleContext): Problem[] {
+function dockerService(name: string, svc: ServiceConfig): Problem[] {
   const out: Problem[] = [];
   const at = (k: string) => `services.${name}.${k}`;
-  const build = dockerBuildOf(svc);
-  if (Array.isArray(svc?.build))
+  if (Array.isArray(svc.build))
     out.push({
       path: at('build'),
       message: 'for runtime: docker, build is a context folder ("./api") or { context, dockerfile, args }',
       got: svc.build,
     });
-  if (svc?.image === undefined && !build && !Array.isArray(svc?.build))
+  if (svc.image === undefined && !svc.dockerBuild && !Array.isArray(svc.build))
     out.push({
       path: name ? `services.${name}` : 'services',
       message: 'needs "image" (a local tag) or "build" (a context folder) for runtime: docker',
     });
-  if (svc?.image !== undefined && build)
+  if (svc.image !== undefined && svc.dockerBuild)
     out.push({ path: at('image'), message: 'give either image or build, not both' });
-  const p = svc?.containerPort ?? svc?.port;
-  if (p === undefined)
+  if (svc.port !== undefined)
+    out.push({
+      path: at('port'),
+      message:
+        'for runtime: docker, port is the container port (a number); ' +
+        'switchyard publishes it on a 127.0.0.1 port per colour',
+      got: svc.port,
+    });
+  else if (svc.containerPort === undefined)
     out.push({
       path: at('port'),
       message: 'required for runtime: docker: the port the service listens on inside the container',
     });
-  else if (typeof p !== 'number')
-    out.push({
-      path: at('port'),
-      message:
-        'for runtime: docker, port is the container port (a number)' +
-        '; switchyard publishes it on a 127.0.0.1 port per colour',
-      got: p,
-    });
-  if (svc?.shell === true)
+  if (svc.shell)
     out.push({
       path: at('shell'),
       message: 'only used by runtime: process (for docker, write command: ["sh", "-c", "..."])',
     });
-  if (build && typeof build.context === 'string')
-    out.push(...buildFilesExist(at('build'), build as { context: string; dockerfile?: unknown }, ctx));
   return out;
 }
 
-function buildFilesExist(at: string, b: { context: string; dockerfile?: unknown }, ctx: RuleContext): Problem[] {
-  const context = path.resolve(ctx.projectDir, b.context);
-  const kind = kindOf(context);
-  if (kind !== 'dir')
-    return [
-      { path: at, message: kind ? 'build context is not a folder' : 'build context folder not found', got: b.context },
-    ];
-  const dockerfile = typeof b.dockerfile === 'string' ? b.dockerfile : 'Dockerfile';
-  const dkind = kindOf(path.resolve(context, dockerfile));
-  return dkind === 'file'
-    ? []
-    : [
-        {
-          path: `${at}.dockerfile`,
-          message: `${dkind ? 'is not a file' : 'file not found'} (relative to the build context ${b.context})`,
-          got: dockerfile,
-        },
-      ];
-}
-
-export const serviceKeysFitRuntime: Rule = (c, ctx) =>
+export const serviceKeysFitRuntime: Rule = (c) =>
   entries(c.services).flatMap(([name, svc]) =>
-    c.runtime === 'docker'
-      ? dockerService(name, svc as unknown as LooseService, ctx)
-      : processService(name, svc as unknown as LooseService),
+    c.runtime === 'docker' ? dockerService(name, svc) : processService(name, svc),
   );
 
 /** Shared services are containers: docker only, each with an image or a build. */
-export const sharedServicesValid: Rule = (c, ctx) => {
-  const shared = entries(c.shared as Record<string, unknown> | undefined);
+export const sharedServicesValid: Rule = (c) => {
+  const shared = entries(c.shared);
   if (shared.length === 0) return [];
   if (c.runtime !== 'docker')
     return [{ path: 'shared', message: 'shared services are containers: they need runtime: docker' }];
   const taken = new Set(serviceNames(c));
-  return shared.flatMap(([name, raw]) => {
-    const s = raw as LooseService;
+  return shared.flatMap(([name, s]) => {
     const out: Problem[] = [];
-    const build = typeof s?.build === 'string' ? { context: s.build } : isPlainObject(s?.build) ? s.build : undefined;
-    if (s?.image === undefined && !build)
+    if (s.image === undefined && s.build === undefined)
       out.push({ path: `shared.${name}`, message: 'needs "image" (a local tag) or "build" (a context folder)' });
-    if (s?.image !== undefined && build)
+    if (s.image !== undefined && s.build !== undefined)
       out.push({ path: `shared.${name}.image`, message: 'give either image or build, not both' });
-    if (build && typeof build.context === 'string')
-      out.push(...buildFilesExist(`shared.${name}.build`, build as { context: string; dockerfile?: unknown }, ctx));
     if (taken.has(name))
       out.push({
         path: `shared.${name}`,
         message: `a service is also named ${name}; shared and colour services need distinct names`,
       });
-    if (typeof s?.env_file === 'string' && kindOf(path.resolve(ctx.projectDir, s.env_file)) !== 'file')
-      out.push({ path: `shared.${name}.env_file`, message: 'file not found', got: s.env_file });
     return out;
   });
 };
 
 /** nginx in a container reaches the colours' containers: only the docker runtime has them. */
 export const proxyContainerNeedsDocker: Rule = (c) => {
-  const p = c.proxy as { kind?: unknown; mode?: unknown } | undefined;
-  return p?.kind === 'nginx' && p.mode === 'container' && c.runtime !== 'docker'
+  return c.proxy.kind === 'nginx' && c.proxy.mode === 'container' && c.runtime !== 'docker'
     ? [
         {
           path: 'proxy.mode',
@@ -303,9 +224,9 @@ export const proxyContainerNeedsDocker: Rule = (c) => {
 /** backup.container names a shared service; the migrate hook's service is a colour service. */
 export const backupAndHookTargetsExist: Rule = (c) => {
   const out: Problem[] = [];
-  const b = c.backup as { kind?: unknown; container?: unknown } | undefined;
-  const shared = Object.keys((c.shared as Record<string, unknown> | undefined) ?? {});
-  if (b?.kind === 'postgres' && typeof b.container === 'string' && !shared.includes(b.container)) {
+  const b = c.backup;
+  const shared = Object.keys(c.shared);
+  if (b.kind === 'postgres' && b.container !== undefined && !shared.includes(b.container)) {
     out.push({
       path: 'backup.container',
       message:
@@ -316,8 +237,8 @@ export const backupAndHookTargetsExist: Rule = (c) => {
       got: b.container,
     });
   }
-  const m = (c.deploy as { hooks?: { migrate?: { service?: unknown } } } | undefined)?.hooks?.migrate;
-  if (typeof m?.service === 'string' && !serviceNames(c).includes(m.service)) {
+  const m = c.deploy.hooks.migrate;
+  if (m?.service !== undefined && !serviceNames(c).includes(m.service)) {
     out.push({
       path: 'deploy.hooks.migrate.service',
       message: `no service named ${m.service} (services: ${serviceNames(c).join(', ')})`,
@@ -344,24 +265,16 @@ export const rules: Rule[] = [
   routePathsUnique,
   databaseServiceExists,
   portsDistinct,
-  serviceFilesExist,
   smokeStepsResolve,
   serviceKeysFitRuntime,
   sharedServicesValid,
-  tlsFilesExist,
   proxyContainerNeedsDocker,
   backupAndHookTargetsExist,
   smokeViaPreviewHasListener,
   nginxPreviewFits,
 ];
 
-/** Run every rule; a rule that trips over a malformed config (already reported by the schema) is skipped. */
-export function runRules(config: Config, ctx: RuleContext): Problem[] {
-  return rules.flatMap((rule) => {
-    try {
-      return rule(config, ctx);
-    } catch {
-      return [];
-    }
-  });
+/** Every rule on a config the schema validated: all their problems, in one list. */
+export function runRules(config: Config): Problem[] {
+  return rules.flatMap((rule) => rule(config));
 }

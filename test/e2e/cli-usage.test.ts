@@ -108,23 +108,38 @@ test('without a TTY, commands that would ask fail at once with exit 2 naming the
   await assert.rejects(fs.access(path.join(p.dir, '.switchyard')), 'nothing was created');
 });
 
-test('invalid config: exit 2, every problem named by path, nothing started', budget(200), async () => {
-  const yml = path.join(p.dir, 'switchyard.yml');
-  const original = await fs.readFile(yml, 'utf8');
-  await fs.writeFile(
-    yml,
-    original.replace('service: web', 'service: wbe').replace('interval: 100ms', 'interval: soon'),
-  );
-  try {
-    const r = await p.run(['init']);
-    assert.equal(r.code, 2, r.stdout + r.stderr);
-    assert.match(r.stderr, /proxy\.routes\.1\.service: .*"wbe"/);
-    assert.match(r.stderr, /checks\.interval: .*"soon"/);
-    await assert.rejects(fs.access(path.join(p.dir, '.switchyard')), 'nothing was created');
-  } finally {
-    await fs.writeFile(yml, original);
-  }
-});
+test(
+  'invalid config: exit 2, every problem named by path (the schema first, then the rules), nothing started',
+  budget(400),
+  async () => {
+    const yml = path.join(p.dir, 'switchyard.yml');
+    const original = await fs.readFile(yml, 'utf8');
+    const badRule = original.replace('service: web', 'service: wbe').replace('service: api', 'service: apx');
+    await fs.writeFile(
+      yml,
+      badRule.replace('interval: 100ms', 'interval: soon').replace('timeout: 5s', 'timeout: later'),
+    );
+    try {
+      // The schema's problems, all at once; the rules read only a config the schema accepted.
+      let r = await p.run(['init']);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /switchyard\.yml is invalid \(2 problems\)/);
+      assert.match(r.stderr, /checks\.interval: .*"soon"/);
+      assert.match(r.stderr, /checks\.timeout: .*"later"/);
+      assert.doesNotMatch(r.stderr, /routes/);
+      // Then the rules' problems, all at once too.
+      await fs.writeFile(yml, badRule);
+      r = await p.run(['init']);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /switchyard\.yml is invalid \(2 problems\)/);
+      assert.match(r.stderr, /proxy\.routes\.0\.service: no service named "apx"/);
+      assert.match(r.stderr, /proxy\.routes\.1\.service: no service named "wbe"/);
+      await assert.rejects(fs.access(path.join(p.dir, '.switchyard')), 'nothing was created');
+    } finally {
+      await fs.writeFile(yml, original);
+    }
+  },
+);
 
 test('missing environment variable: exit 2 naming it', budget(300), async () => {
   const env = { ...p.env };

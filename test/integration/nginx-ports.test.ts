@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { configSchema } from '../../src/config/schema.js';
-import { tlsFilesExist } from '../../src/config/nginx-rules.js';
+import { tlsFilesExist } from '../../src/config/files.js';
 import { portsFile, stablePorts } from '../../src/runtime/process/port-memory.js';
 import { projectPaths } from '../../src/state/paths.js';
 import { budget } from '../helpers/budget.js';
@@ -66,9 +66,7 @@ test('tls files must exist (relative to the project folder)', budget(100), async
       },
       services: { s: { command: 'x', health: { path: '/' } } },
     });
-    assert.deepEqual(tlsFilesExist(c, { projectDir: root }), [
-      { path: 'proxy.tls.key', message: 'file not found', got: 'nope.pem' },
-    ]);
+    assert.deepEqual(tlsFilesExist(c, root), [{ path: 'proxy.tls.key', message: 'file not found', got: 'nope.pem' }]);
   } finally {
     await fs.rm(root, { recursive: true, force: true });
   }

@@ -423,20 +423,26 @@ test('the bad cases are many and distinct', () => {
   assert.equal(new Set(bad.map((c) => c.name)).size, bad.length);
 });
 
-test('all problems are reported at once, and a missing variable hides its symptom', async () => {
+test('all problems of a stage are reported at once, and a missing variable hides its symptom', async () => {
   const cfg = base();
   cfg.app = 'Bad';
   cfg.services.api.port.blue = '${API_PORT}';
   cfg.proxy.routes[0].service = 'nope';
   const err = await failure(loadConfig({ cwd: project(stringify(cfg)), env: {} }));
   assert.equal(err.code, 'CONFIG_INVALID');
-  assert.equal(err.message, 'switchyard.yml is invalid (3 problems)');
-  assert.deepEqual(err.details.map((d) => d.split(':')[0]).sort(), [
-    'app',
-    'proxy.routes.0.service',
-    'services.api.port.blue',
-  ]);
+  // The schema's stage: the rules (the route's service) wait for a config the schema accepts.
+  assert.equal(err.message, 'switchyard.yml is invalid (2 problems)');
+  assert.deepEqual(err.details.map((d) => d.split(':')[0]).sort(), ['app', 'services.api.port.blue']);
   assert.match(err.details.join('\n'), /services\.api\.port\.blue: variable \$\{API_PORT\} is not set/);
+  cfg.app = 'good';
+  cfg.services.api.port.blue = 4101;
+  cfg.checks.database = { service: 'nada', path: '/health', expect: { status: 200 } };
+  const rules = await failure(loadConfig({ cwd: project(stringify(cfg)), env: {} }));
+  assert.equal(rules.message, 'switchyard.yml is invalid (2 problems)', rules.details.join('; '));
+  assert.deepEqual(rules.details.map((d) => d.split(':')[0]).sort(), [
+    'checks.database.service',
+    'proxy.routes.0.service',
+  ]);
 });
 
 test('only missing variables: ENV_MISSING with a hint', async () => {

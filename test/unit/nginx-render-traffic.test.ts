@@ -215,14 +215,13 @@ test('config rule: a preview header or host nginx cannot use is a config error',
       proxy: { kind, listen: { http: 8080 }, routes: [{ path: '/', service: 'web' }], preview },
       services: { web: { command: 'x', health: { path: '/' } } },
     });
-  const ctx = { projectDir: '/srv/app' } as Parameters<typeof nginxPreviewFits>[1];
-  assert.deepEqual(nginxPreviewFits(cfg({ header: 'X-Preview', host: '::1' }), ctx), []);
+  assert.deepEqual(nginxPreviewFits(cfg({ header: 'X-Preview', host: '::1' })), []);
   assert.deepEqual(
-    nginxPreviewFits(cfg({ header: 'X_Preview' }, 'builtin'), ctx),
+    nginxPreviewFits(cfg({ header: 'X_Preview' }, 'builtin')),
     [],
     'the built-in proxy takes any header',
   );
-  const probs = nginxPreviewFits(cfg({ header: 'X_Preview', host: 'bad host' }), ctx);
+  const probs = nginxPreviewFits(cfg({ header: 'X_Preview', host: 'bad host' }));
   assert.deepEqual(
     probs.map((p) => p.path),
     ['proxy.preview.header', 'proxy.preview.host'],
