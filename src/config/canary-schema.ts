@@ -45,13 +45,30 @@ export const rollbackOnSchema = z
      * Rolls back when the new colour's error rate (5xx + connection failures) exceeds the old colour's by more than
      * this.
      */
-    errorRate: percentage.optional(),
+    errorRate: percentage.optional().meta({
+      description:
+        "rolls back when the new colour's error rate (5xx and connection failures) exceeds the old colour's by " +
+        'more than this (`"2%"`)',
+    }),
     /** Rolls back when the new colour's p99 latency exceeds this ("2x" the old colour's, or "500ms"). */
-    p99: latencyLimit.optional(),
+    p99: latencyLimit.optional().meta({
+      description:
+        "rolls back when the new colour's p99 latency exceeds this: " +
+        '`"2x"` (that of the old colour) or an absolute `"500ms"`',
+    }),
     /** No verdict before the new colour served this many requests in the window. */
-    minRequests: z.number().int().min(1).max(10_000_000).default(100),
+    minRequests: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .default(100)
+      .meta({ description: 'no verdict before the new colour served this many requests in the window' }),
     /** p99 differences smaller than this are noise and never trip a relative ("2x") limit. */
-    latencyFloor: duration.default(25),
+    latencyFloor: duration.default(25).meta({
+      description: 'p99 differences smaller than this are noise and never trip a relative (`"2x"`) limit',
+      'x-default': '25ms',
+    }),
   })
   .strict()
   .refine(
@@ -68,16 +85,32 @@ export const canarySteps = z
 
 export const canaryFields = {
   /** Shift traffic in these steps (percent of clients on the new colour); absent = one switch. */
-  canary: canarySteps.optional(),
+  canary: canarySteps.optional().meta({
+    description:
+      'canary steps: increasing percentages of clients on the new colour, ending at 100; without it, one ' +
+      'switch; `--canary` overrides',
+  }),
   /** How long each canary step below 100% is watched before the next. */
-  stepWait: duration.default(60_000),
+  stepWait: duration.default(60_000).meta({
+    description: 'how long each canary step below 100 lasts; `--step-wait` overrides',
+    'x-default': '60s',
+  }),
   /**
    * How long the new colour is watched after it takes all traffic (needs rollbackOn); the old colour keeps running
    * meanwhile.
    */
-  watch: duration.default(60_000),
+  watch: duration.default(60_000).meta({
+    description:
+      'with `rollbackOn`: how long the new colour is watched after it takes all traffic (the old colour keeps ' +
+      'running meanwhile)',
+    'x-default': '60s',
+  }),
   /** Thresholds of the live watch; absent = no watch and no automatic rollback. */
-  rollbackOn: rollbackOnSchema.optional(),
+  rollbackOn: rollbackOnSchema.optional().meta({
+    description:
+      '`{ errorRate: "2%", p99: "2x" or "500ms", minRequests: 100, latencyFloor: 25ms }`: ' +
+      "the live watch's thresholds; without it nothing is watched",
+  }),
 };
 
 export type RollbackOn = z.output<typeof rollbackOnSchema>;

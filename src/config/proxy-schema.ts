@@ -5,7 +5,16 @@
 import * as z from 'zod';
 import { duration, httpPath, port } from './schema-prims.js';
 import { previewPort, trafficFields } from './traffic-schema.js';
-export const routeSchema = z.object({ path: httpPath, service: z.string().min(1) }).strict();
+export const routeSchema = z
+  .object({
+    path: httpPath.meta({
+      description:
+        'the path prefix this route serves; the longest prefix wins (`/api` matches `/api` and `/api/x`, ' +
+        'not `/apix`)',
+    }),
+    service: z.string().min(1).meta({ description: 'the service (a key of `services`) the requests go to' }),
+  })
+  .strict();
 
 const listenHost = z.string().min(1).default('127.0.0.1');
 
@@ -43,23 +52,49 @@ export const DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024;
 
 const builtinProxySchema = z
   .object({
-    kind: z.literal('builtin').default('builtin'),
+    kind: z.literal('builtin').default('builtin').meta({
+      description: '`builtin` (the Node proxy, needs nothing) or `nginx` (an nginx driven by switchyard)',
+    }),
     listen: z
       .object({
-        http: port,
-        host: listenHost,
+        http: port.meta({ description: 'public port' }),
+        host: listenHost.meta({ description: 'public address' }),
         ...previewPort,
       })
-      .strict(),
-    routes: z.array(routeSchema).min(1),
+      .strict()
+      .meta({ description: 'public port and address, and the port of the preview listener' }),
+    routes: z.array(routeSchema).min(1).meta({
+      description: '`{ path, service }`, longest prefix wins (`/api` matches `/api` and `/api/x`, not `/apix`)',
+    }),
     /** Largest request body the proxy forwards; larger ones get 413. */
-    maxBodySize: byteSize.default(DEFAULT_MAX_BODY_SIZE),
+    maxBodySize: byteSize.default(DEFAULT_MAX_BODY_SIZE).meta({
+      description:
+        'built-in proxy: the largest request body it forwards (`"512k"`, `"10m"`, `"1g"`, a number of bytes, ' +
+        '`0` = no limit); a larger one gets 413, at once when announced by Content-Length (before `100 Continue`), ' +
+        'as soon as it gets there when chunked. Headers are capped at 16 KiB (431); a client has 15 s to send ' +
+        'its headers and 120 s for the whole request (docs/security.md)',
+      'x-default': '10m',
+    }),
     /**
      * Processes serving traffic. 1: the daemon itself. More: the daemon forks that many workers that
      * share the listening ports and each apply every change before it is acknowledged. A change
      * takes effect when the proxy daemon next starts.
      */
-    workers: z.number().int().min(1).max(MAX_PROXY_WORKERS).default(1),
+    workers: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PROXY_WORKERS)
+      .default(1)
+      .meta({
+        description:
+          'built-in proxy: processes serving traffic. `1`: the daemon serves. `2`-`16`: the daemon forks that many ' +
+          'workers that share the listening ports (node:cluster) and only controls them; use it on a machine with ' +
+          'cores to spare (on 2 cores shared with the app it adds about 15% throughput and no latency gain, see ' +
+          'Benchmarks). A switch or any other change returns only once every worker applied it; a worker that ' +
+          'dies is replaced from the saved state; workers exit with the daemon. Read when the proxy starts: a ' +
+          'changed value is reported by `status` and takes effect after `switchyard down` and `init`',
+      }),
     ...trafficFields,
   })
   .strict()
@@ -84,47 +119,131 @@ const nginxSize = z.union([
  */
 const nginxProxySchema = z
   .object({
-    kind: z.literal('nginx'),
+    kind: z.literal('nginx').meta({
+      description: '`builtin` (the Node proxy, needs nothing) or `nginx` (an nginx driven by switchyard)',
+    }),
     /**
      * host: the nginx installed on this machine; container: the same nginx in a container `<app>-proxy` (needs runtime:
      * docker).
      */
-    mode: z.enum(['host', 'container']).default('host'),
+    mode: z
+      .enum(['host', 'container'])
+      .default('host')
+      .meta({
+        description:
+          'nginx: `host`: an nginx installed on this machine, which switchyard runs as its own instance with ' +
+          'everything under `.switchyard/nginx/`; `container` (with `image`): the same instance in a container ' +
+          '`<app>-proxy`, runtime docker only',
+      }),
     /**
      * mode: container: the image that provides nginx (no registry here: a locally built one such as
      * switchyard/base:bookworm).
      */
-    image: z.string().min(1).default('nginx:stable'),
+    image: z
+      .string()
+      .min(1)
+      .default('nginx:stable')
+      .meta({
+        description:
+          'nginx, `mode: container`: the image that provides nginx (without a registry, a locally built one ' +
+          'such as `switchyard/base:bookworm`)',
+      }),
     listen: z
       .object({
-        http: port,
-        https: port.optional(),
-        host: listenHost,
+        http: port.meta({ description: 'public port' }),
+        https: port.optional().meta({
+          description:
+            'nginx: the HTTPS port, with `tls: { cert, key }` (TLS termination with a Mozilla-intermediate-style ' +
+            'profile; plain HTTP then answers 301 to https, and switchyard verifies switches through https)',
+        }),
+        host: listenHost.meta({ description: 'public address' }),
         ...previewPort,
       })
-      .strict(),
+      .strict()
+      .meta({ description: 'public port and address, the HTTPS port (nginx) and the port of the preview listener' }),
     /** Certificate and key files (PEM), relative to the project folder. */
     tls: z
-      .object({ cert: z.string().min(1), key: z.string().min(1) })
+      .object({
+        cert: z
+          .string()
+          .min(1)
+          .meta({ description: 'nginx: the certificate file (PEM), relative to the project folder' }),
+        key: z
+          .string()
+          .min(1)
+          .meta({ description: "nginx: the certificate's private key file (PEM), relative to the project folder" }),
+      })
       .strict()
-      .optional(),
-    routes: z.array(routeSchema).min(1),
-    binary: z.string().min(1).default('nginx'),
+      .optional()
+      .meta({
+        description:
+          'nginx: certificate and key files (PEM), relative to the project folder, for TLS termination; ' +
+          'required with `listen.https`',
+      }),
+    routes: z.array(routeSchema).min(1).meta({
+      description: '`{ path, service }`, longest prefix wins (`/api` matches `/api` and `/api/x`, not `/apix`)',
+    }),
+    binary: z
+      .string()
+      .min(1)
+      .default('nginx')
+      .meta({ description: 'nginx, `mode: host`: the nginx program to run (a name looked up in PATH, or a path)' }),
     /** Worker user when switchyard runs as root (default: the owner of the project folder). */
     user: z
       .string()
       .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'expected a user name')
-      .optional(),
-    workerProcesses: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
-    workerConnections: z.number().int().min(16).max(1_000_000).default(1024),
+      .optional()
+      .meta({
+        description: 'nginx: the worker user when switchyard runs as root',
+        'x-default': 'the user switchyard runs as',
+      }),
+    workerProcesses: z
+      .union([z.literal('auto'), z.number().int().min(1).max(256)])
+      .default('auto')
+      .meta({
+        description: "nginx: worker processes (nginx's `worker_processes`): `auto` (one per CPU core) or 1-256",
+      }),
+    workerConnections: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_000_000)
+      .default(1024)
+      .meta({ description: "nginx: simultaneous connections per worker process (nginx's `worker_connections`)" }),
     /** Idle keep-alive connections nginx keeps per upstream (colour of a service). */
-    keepalive: z.number().int().min(1).max(100_000).default(64),
+    keepalive: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(64)
+      .meta({ description: 'nginx: idle upstream connections kept per colour of a service' }),
     /** Below the usual backend idle timeout (Node: 5 s), so nginx never reuses a connection the backend is closing. */
-    upstreamKeepaliveTimeout: duration.default(4_000),
-    clientMaxBodySize: nginxSize.default('10m'),
-    connectTimeout: duration.default(5_000),
-    readTimeout: duration.default(60_000),
-    sendTimeout: duration.default(60_000),
+    upstreamKeepaliveTimeout: duration.default(4_000).meta({
+      description:
+        "nginx: how long an idle upstream connection is kept; below Node's 5 s so nginx never reuses a connection " +
+        'the app is closing',
+      'x-default': '4s',
+    }),
+    clientMaxBodySize: nginxSize.default('10m').meta({
+      description:
+        "nginx: the largest request body nginx forwards (nginx's `client_max_body_size`): " +
+        '`"512k"`, `"10m"`, `"1g"`, a number of bytes, `0` = no limit; a larger one gets 413',
+      'x-default': '10m',
+    }),
+    connectTimeout: duration.default(5_000).meta({
+      description: "nginx: how long nginx waits to connect to the app (nginx's `proxy_connect_timeout`)",
+      'x-default': '5s',
+    }),
+    readTimeout: duration.default(60_000).meta({
+      description: "nginx: how long nginx waits between two reads of the app's response (nginx's `proxy_read_timeout`)",
+      'x-default': '60s',
+    }),
+    sendTimeout: duration.default(60_000).meta({
+      description:
+        "nginx: how long nginx waits between two writes of a request to the app (nginx's `proxy_send_timeout`)",
+      'x-default': '60s',
+    }),
     ...trafficFields,
   })
   .strict()
