@@ -188,7 +188,7 @@ const nginxProxySchema = z
       .min(1)
       .default('nginx')
       .meta({ description: 'nginx, `mode: host`: the nginx program to run (a name looked up in PATH, or a path)' }),
-    /** Worker user when switchyard runs as root (default: the owner of the project folder). */
+    /** Worker user when switchyard runs as root (default: the user switchyard runs as; nginx/control.ts workerUser). */
     user: z
       .string()
       .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'expected a user name')
