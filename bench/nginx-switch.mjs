@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import { startNginxDriver } from './lib/nginx.mjs';
+import { freePort } from './lib/net.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
@@ -24,12 +25,6 @@ const LOAD = { connections: 16, maxRequests: 20_000, maxMs: 60_000 };
 
 const listen = (server, port = 0) =>
   new Promise((r) => server.listen(port, '127.0.0.1', () => r(server.address().port)));
-const freePort = async () => {
-  const s = http.createServer();
-  const p = await listen(s);
-  await new Promise((r) => s.close(r));
-  return p;
-};
 const backend = async (colour) => {
   const s = http.createServer((_q, res) => res.end(JSON.stringify({ colour })));
   return { server: s, port: await listen(s) };

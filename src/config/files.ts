@@ -26,16 +26,18 @@ function kindOf(file: string): Kind {
   return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
 }
 
-const wrongKind = (kind: Kind, expected: 'file' | 'folder'): string =>
-  kind === 'unreadable'
-    ? 'cannot be checked (permission denied or unreadable)'
-    : kind
-      ? `is not a ${expected}`
-      : `${expected} not found`;
+/** What is wrong with a path that should be a `want`, in the words every check here uses. */
+function wrong(kind: Kind, want: 'file' | 'dir'): string | undefined {
+  if (kind === want) return undefined;
+  const noun = want === 'dir' ? 'folder' : 'file';
+  if (kind === 'unreadable') return 'cannot be checked (permission denied or unreadable)';
+  return kind ? `is not a ${noun}` : `${noun} not found`;
+}
 
-function fileExists(at: string, rel: string, projectDir: string): Problem[] {
-  const kind = kindOf(path.resolve(projectDir, rel));
-  return kind === 'file' ? [] : [{ path: at, message: wrongKind(kind, 'file'), got: rel }];
+/** A problem at `at` when `rel` (relative to `base`) is not a `want`; `say` words the message. */
+function expect(at: string, base: string, rel: string, want: 'file' | 'dir', say = (m: string) => m): Problem[] {
+  const m = wrong(kindOf(path.resolve(base, rel)), want);
+  return m === undefined ? [] : [{ path: at, message: say(m), got: rel }];
 }
 
 function buildFilesExist(
@@ -43,37 +45,24 @@ function buildFilesExist(
   b: Pick<DockerBuildConfig, 'context' | 'dockerfile'>,
   projectDir: string,
 ): Problem[] {
-  const context = path.resolve(projectDir, b.context);
-  const kind = kindOf(context);
-  if (kind !== 'dir')
-    return [
-      { path: at, message: kind ? 'build context is not a folder' : 'build context folder not found', got: b.context },
-    ];
-  const dockerfile = b.dockerfile ?? 'Dockerfile';
-  const dkind = kindOf(path.resolve(context, dockerfile));
-  return dkind === 'file'
-    ? []
-    : [
-        {
-          path: `${at}.dockerfile`,
-          message: `${dkind ? 'is not a file' : 'file not found'} (relative to the build context ${b.context})`,
-          got: dockerfile,
-        },
-      ];
+  const context = expect(at, projectDir, b.context, 'dir', (m) => `build context ${m}`);
+  if (context.length) return context;
+  const inContext = (m: string) => `${m} (relative to the build context ${b.context})`;
+  return expect(
+    `${at}.dockerfile`,
+    path.resolve(projectDir, b.context),
+    b.dockerfile ?? 'Dockerfile',
+    'file',
+    inContext,
+  );
 }
 
 /** Every file or folder the config names that is missing or of the wrong kind, relative to `projectDir`. */
 export function fileProblems(c: Config, projectDir: string): Problem[] {
   const out: Problem[] = [];
   for (const [name, svc] of Object.entries(c.services)) {
-    const cwdKind = kindOf(path.resolve(projectDir, svc.cwd));
-    if (cwdKind !== 'dir')
-      out.push({
-        path: `services.${name}.cwd`,
-        message: cwdKind ? 'is not a folder' : 'folder not found',
-        got: svc.cwd,
-      });
-    if (svc.env_file !== undefined) out.push(...fileExists(`services.${name}.env_file`, svc.env_file, projectDir));
+    out.push(...expect(`services.${name}.cwd`, projectDir, svc.cwd, 'dir'));
+    if (svc.env_file !== undefined) out.push(...expect(`services.${name}.env_file`, projectDir, svc.env_file, 'file'));
     if (c.runtime === 'docker' && svc.dockerBuild)
       out.push(...buildFilesExist(`services.${name}.build`, svc.dockerBuild, projectDir));
   }
@@ -81,25 +70,16 @@ export function fileProblems(c: Config, projectDir: string): Problem[] {
     for (const [name, s] of Object.entries(c.shared)) {
       const build = typeof s.build === 'string' ? { context: s.build } : s.build;
       if (build) out.push(...buildFilesExist(`shared.${name}.build`, build, projectDir));
-      if (s.env_file !== undefined) {
-        // One message for any kind of wrong (as before: a shared env_file is read by Docker itself).
-        if (kindOf(path.resolve(projectDir, s.env_file)) !== 'file')
-          out.push({ path: `shared.${name}.env_file`, message: 'file not found', got: s.env_file });
-      }
+      if (s.env_file !== undefined) out.push(...expect(`shared.${name}.env_file`, projectDir, s.env_file, 'file'));
     }
   }
-  if (c.proxy.kind === 'nginx' && c.proxy.tls) out.push(...tlsFilesExist(c, projectDir));
+  out.push(...tlsFilesExist(c, projectDir));
   return out;
 }
 
 /** nginx's certificate and key: a missing one is a config error, not an `nginx -t` failure mid-deploy. */
 export function tlsFilesExist(c: Config, projectDir: string): Problem[] {
   if (c.proxy.kind !== 'nginx' || !c.proxy.tls) return [];
-  const out: Problem[] = [];
-  for (const k of ['cert', 'key'] as const) {
-    const v = c.proxy.tls[k];
-    if (kindOf(path.resolve(projectDir, v)) !== 'file')
-      out.push({ path: `proxy.tls.${k}`, message: 'file not found', got: v });
-  }
-  return out;
+  const { tls } = c.proxy;
+  return (['cert', 'key'] as const).flatMap((k) => expect(`proxy.tls.${k}`, projectDir, tls[k], 'file'));
 }

@@ -12,18 +12,15 @@ import { nginxPreviewFits } from './nginx-rules.js';
 
 export type { Rule } from './rule.js';
 
-const entries = <T>(o: Record<string, T> | undefined): [string, T][] =>
-  o !== null && typeof o === 'object' && !Array.isArray(o) ? Object.entries(o) : [];
-const list = <T>(a: T[] | undefined): T[] => (Array.isArray(a) ? a : []);
-const serviceNames = (c: Config) => entries(c.services).map(([n]) => n);
+const serviceNames = (c: Config) => Object.keys(c.services);
 
-function noSuchService(name: unknown, c: Config): string {
+function noSuchService(name: string, c: Config): string {
   return `no service named ${JSON.stringify(name)} (services: ${serviceNames(c).join(', ') || 'none'})`;
 }
 
 export const routeServicesExist: Rule = (c) =>
-  list(c.proxy?.routes).flatMap((r, i) =>
-    typeof r?.service === 'string' && !serviceNames(c).includes(r.service)
+  c.proxy.routes.flatMap((r, i) =>
+    !serviceNames(c).includes(r.service)
       ? [{ path: `proxy.routes.${i}.service`, message: noSuchService(r.service, c) }]
       : [],
   );
@@ -31,8 +28,7 @@ export const routeServicesExist: Rule = (c) =>
 export const routePathsUnique: Rule = (c) => {
   const seen = new Map<string, number>();
   const out: Problem[] = [];
-  list(c.proxy?.routes).forEach((r, i) => {
-    if (typeof r?.path !== 'string') return;
+  c.proxy.routes.forEach((r, i) => {
     const first = seen.get(r.path);
     if (first === undefined) seen.set(r.path, i);
     else
@@ -46,8 +42,8 @@ export const routePathsUnique: Rule = (c) => {
 };
 
 export const databaseServiceExists: Rule = (c) => {
-  const s = c.checks?.database?.service;
-  return typeof s === 'string' && !serviceNames(c).includes(s)
+  const s = c.checks.database?.service;
+  return s !== undefined && !serviceNames(c).includes(s)
     ? [{ path: 'checks.database.service', message: noSuchService(s, c) }]
     : [];
 };
@@ -56,12 +52,12 @@ export const databaseServiceExists: Rule = (c) => {
 export const portsDistinct: Rule = (c) => {
   const out: Problem[] = [];
   const owner = new Map<number, string>();
-  const proxyPort = c.proxy?.listen?.http;
+  const proxyPort = c.proxy.listen.http;
   const previewPort = c.proxy.listen.preview;
-  for (const [name, svc] of entries(c.services)) {
-    const p = svc?.port;
-    if (!p || typeof p !== 'object') continue;
-    if (typeof p.blue === 'number' && p.blue === p.green) {
+  for (const [name, svc] of Object.entries(c.services)) {
+    const p = svc.port;
+    if (!p) continue;
+    if (p.blue === p.green) {
       out.push({
         path: `services.${name}.port.green`,
         message: 'same as port.blue; each colour needs its own port',
@@ -71,7 +67,6 @@ export const portsDistinct: Rule = (c) => {
     }
     for (const colour of ['blue', 'green'] as const) {
       const n = p[colour];
-      if (typeof n !== 'number') continue;
       const at = `services.${name}.port.${colour}`;
       if (n === proxyPort) out.push({ path: at, message: 'same as the proxy port (proxy.listen.http)', got: n });
       else if (n === previewPort)
@@ -89,9 +84,9 @@ const TEMPLATE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 export const smokeStepsResolve: Rule = (c) => {
   const out: Problem[] = [];
   const captured = new Set<string>();
-  const routes = sortRoutes(list(c.proxy?.routes).filter((r) => typeof r?.path === 'string'));
-  list(c.checks?.smoke).forEach((step, i) => {
-    if (!step || typeof step !== 'object' || !('request' in step) || !step.request) return;
+  const routes = sortRoutes(c.proxy.routes);
+  c.checks.smoke.forEach((step, i) => {
+    if (!('request' in step)) return;
     const walk = (v: unknown, at: string) => {
       if (typeof v === 'string') {
         for (const m of v.matchAll(TEMPLATE))
@@ -101,9 +96,9 @@ export const smokeStepsResolve: Rule = (c) => {
     };
     walk(step.request, `checks.smoke.${i}.request`);
     const p = step.request.path;
-    if (typeof p === 'string' && routes.length && !routeFor(routes, p))
+    if (!routeFor(routes, p))
       out.push({ path: `checks.smoke.${i}.request.path`, message: 'no proxy route matches this path', got: p });
-    for (const [k] of entries(step.capture)) captured.add(k);
+    for (const k of Object.keys(step.capture)) captured.add(k);
   });
   return out;
 };
@@ -182,13 +177,13 @@ function dockerService(name: string, svc: ServiceConfig): Problem[] {
 }
 
 export const serviceKeysFitRuntime: Rule = (c) =>
-  entries(c.services).flatMap(([name, svc]) =>
+  Object.entries(c.services).flatMap(([name, svc]) =>
     c.runtime === 'docker' ? dockerService(name, svc) : processService(name, svc),
   );
 
 /** Shared services are containers: docker only, each with an image or a build. */
 export const sharedServicesValid: Rule = (c) => {
-  const shared = entries(c.shared);
+  const shared = Object.entries(c.shared);
   if (shared.length === 0) return [];
   if (c.runtime !== 'docker')
     return [{ path: 'shared', message: 'shared services are containers: they need runtime: docker' }];
@@ -250,7 +245,7 @@ export const backupAndHookTargetsExist: Rule = (c) => {
 
 /** Smoke tests through the preview route need the preview listener. */
 export const smokeViaPreviewHasListener: Rule = (c) =>
-  c.checks?.smokeVia === 'preview' && c.proxy?.listen?.preview === undefined
+  c.checks.smokeVia === 'preview' && c.proxy.listen.preview === undefined
     ? [
         {
           path: 'checks.smokeVia',

@@ -11,7 +11,7 @@
  * the current state.
  */
 import type { Colour, Route } from '../config/schema.js';
-import { otherColour } from '../config/schema.js';
+import { isColour, otherColour } from '../config/schema.js';
 import type { ProxyFeatures } from './features.js';
 import { SwitchyardError } from '../errors.js';
 import { DEFAULT_MAINTENANCE_MESSAGE } from './maintenance-page.js';
@@ -48,6 +48,14 @@ export interface Refusal {
 }
 
 export type Outcome = { ok: true; next: Routing } | { ok: false; refusal: Refusal };
+
+/** The input check both proxies make of a colour (the built-in proxy's control socket takes any JSON). */
+export function checkColour(v: unknown): Colour {
+  if (!isColour(v)) {
+    throw new SwitchyardError('PROXY_FAILED', `invalid proxy colour ${JSON.stringify(v)}: expected "blue" or "green"`);
+  }
+  return v;
+}
 
 /** The input check both proxies make of a split's percentage. */
 /** Integer 0..99 (a full switch is switchTo, not 100). */

@@ -15,7 +15,7 @@ import type { Engine } from './context.js';
  * What the hook knows of the deploy, in every mode (project folder, process, container): the same
  * colour, release and project variables a service of the target gets, and this deploy's backup.
  */
-export function migrationEnv(
+function migrationEnv(
   e: Engine,
   target: Colour,
   release: string,

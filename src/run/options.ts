@@ -60,7 +60,9 @@ export function checkOptions<S extends z.ZodType>(operation: string, schema: S, 
   );
 }
 
+const colourArgument = z.object({ colour });
+
 /** The target colour of a switch, as the CLI's parser would check it. */
 export function checkColour(operation: string, value: unknown): void {
-  checkOptions(operation, z.object({ colour }), { colour: value });
+  checkOptions(operation, colourArgument, { colour: value });
 }

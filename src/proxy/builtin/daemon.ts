@@ -143,36 +143,39 @@ async function watchForOrphaning(
   orphaned: (why: string) => void,
 ): Promise<OrphanWatch> {
   const own = await fs.stat(socketPath);
-  let busy = false;
+  // Only "no such file" means gone: a passing error (EIO on a network disk, EACCES while someone
+  // fixes modes) must never take the live port down; the next check looks again.
+  const statOrGone = (p: string) =>
+    fs.stat(p).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' || e.code === 'ENOTDIR' ? 'gone' : 'unsure'));
   const check = async (): Promise<string | undefined> => {
-    if (
-      !(await fs.stat(root).then(
-        (st) => st.isDirectory(),
-        () => false,
-      ))
-    )
+    const folder = await statOrGone(root);
+    if (folder === 'gone' || (typeof folder === 'object' && !folder.isDirectory()))
       return `the project folder ${root} is gone`;
-    const now = await fs.stat(socketPath).catch(() => undefined);
-    if (now === undefined) return `the control socket ${socketPath} is gone`;
-    if (now.ino !== own.ino || now.dev !== own.dev) return `the control socket ${socketPath} was replaced`;
+    const now = await statOrGone(socketPath);
+    if (now === 'gone') return `the control socket ${socketPath} is gone`;
+    if (typeof now === 'object' && (now.ino !== own.ino || now.dev !== own.dev))
+      return `the control socket ${socketPath} was replaced`;
     return undefined;
   };
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    void check().then(
-      (why) => {
-        busy = false;
-        if (why !== undefined) {
-          clearInterval(timer);
-          orphaned(`${why}: no command can reach this proxy any more`);
-        }
-      },
-      () => (busy = false),
-    );
-  }, ORPHAN_CHECK_MS);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  // One check at a time: the next is scheduled when this one is done (a slow disk never stacks them).
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const next = () => {
+    timer = setTimeout(async () => {
+      const why = await check();
+      if (stopped) return;
+      if (why === undefined) next();
+      else orphaned(`${why}: no command can reach this proxy any more`);
+    }, ORPHAN_CHECK_MS);
+    timer.unref();
+  };
+  next();
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /**

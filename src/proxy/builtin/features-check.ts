@@ -22,8 +22,6 @@ const PREVIEW_TOKEN = /^[\u0021-\u007e]{1,200}$/;
 /** A year: more is surely a mistake. */
 const MAX_RETRY_AFTER_S = 365 * 24 * 3600;
 
-export { checkPercent };
-
 export function checkBoolean(v: unknown, what: string): boolean {
   if (typeof v !== 'boolean') fail(`${what}: expected true or false`);
   return v;

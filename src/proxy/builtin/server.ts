@@ -11,24 +11,17 @@ import type { Duplex } from 'node:stream';
 import type { Colour, Route } from '../../config/schema.js';
 import { COLOURS } from '../../config/schema.js';
 import { NO_FEATURES, type ProxyFeatures } from '../features.js';
-import { applyCommand, type ProxyCommand, type Routing } from '../transitions.js';
+import { applyCommand, checkColour, checkPercent, type ProxyCommand, type Routing } from '../transitions.js';
 import type { TrafficStats } from '../stats.js';
 import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
 import { Counters } from './counters.js';
-import { checkBoolean, checkFeatures, checkPercent } from './features-check.js';
+import { checkBoolean, checkFeatures } from './features-check.js';
 import { forward, plainResponse } from './forward.js';
 import { bind, createListener, DEFAULT_LIMITS, type ProxyLimits } from './listen.js';
 import { checkMaintenanceMessage } from '../maintenance-page.js';
 import { BackendPools } from './pools.js';
 import { PreviewSlot, type PreviewChange } from './preview.js';
-import {
-  checkBackends,
-  checkColour,
-  checkMaxBodySize,
-  checkRoutes,
-  type Listen,
-  type ProxySnapshot,
-} from './snapshot.js';
+import { checkBackends, checkMaxBodySize, checkRoutes, type Listen, type ProxySnapshot } from './snapshot.js';
 import { buildTable, decide, type Table } from './table.js';
 import { TrafficWatch } from './watch.js';
 import { proxyWebSocket, rejectUpgrade } from './websocket.js';

@@ -3,11 +3,11 @@
  * restart. Written atomically after every change, before the change is acknowledged.
  */
 import type { Colour, Route } from '../../config/schema.js';
-import { isColour } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import { readJson, writeJsonAtomic } from '../../state/atomic.js';
 import type { ProxyFeatures } from '../features.js';
 import type { Backends, Canary, Maintenance } from '../types.js';
+import { checkColour } from '../transitions.js';
 import { checkBoolean, checkCanary, checkFeatures, checkMaintenanceState } from './features-check.js';
 
 export interface Listen {
@@ -62,11 +62,6 @@ export function checkRoutes(v: unknown): Route[] {
     }
     return { path: r.path, service: r.service };
   });
-}
-
-export function checkColour(v: unknown): Colour {
-  if (!isColour(v)) fail(`colour ${JSON.stringify(v)}: expected "blue" or "green"`);
-  return v;
 }
 
 export function checkBackends(v: unknown): Backends {

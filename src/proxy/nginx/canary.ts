@@ -18,8 +18,6 @@ const PREFIX = 'split.';
 const TARGET = /^split\.(blue|green)\.(\d{1,2})\.[0-9a-f]+$/;
 
 /** An integer 0..99 (0 ends the split; 100 would be a switch). */
-/** The same check as the built-in proxy's: an integer 0..99. */
-export { checkPercent } from '../transitions.js';
 
 /** The split nginx applies now (from the symlink), or null. */
 export async function readSplit(f: NginxFiles): Promise<Canary | null> {

@@ -7,13 +7,12 @@
 import path from 'node:path';
 import os from 'node:os';
 import fs from 'node:fs/promises';
-import { isColour, type Colour, type NginxProxyConfig, type Route } from '../../config/schema.js';
-import { SwitchyardError } from '../../errors.js';
+import type { Colour, NginxProxyConfig, Route } from '../../config/schema.js';
 import { featuresOf, type ProxyFeatures } from '../features.js';
-import { applyCommand, type Routing } from '../transitions.js';
+import { applyCommand, checkColour, checkPercent, type Routing } from '../transitions.js';
 import { checkMaintenanceMessage } from '../maintenance-page.js';
 import type { Backends, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
-import { checkPercent, clearSplit, readSplit, writeSplit } from './canary.js';
+import { clearSplit, readSplit, writeSplit } from './canary.js';
 import {
   ensureDirs,
   flagColour,
@@ -155,9 +154,6 @@ async function routingOf(s: NginxSetup, routes: Route[]): Promise<Routing> {
   };
 }
 
-const unknownColour = (colour: unknown) =>
-  new SwitchyardError('PROXY_FAILED', `invalid proxy colour ${JSON.stringify(colour)}: expected "blue" or "green"`);
-
 export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyControl {
   let routes = initialRoutes;
   let features = featuresOf(s.proxy);
@@ -181,7 +177,7 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
       await writeNginxState(s.files, next);
     },
     switchTo: async (colour: Colour) => {
-      if (!isColour(colour)) throw unknownColour(colour);
+      checkColour(colour);
       // Refused (as the built-in proxy refuses it) when nginx has no address for a routed service.
       applyCommand(await routingOf(s, routes), { kind: 'switch', colour });
       // Flag first, split second: a client in the split stays on `colour`, the others move to
@@ -192,7 +188,7 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
     },
     setWeight: async (colour: Colour, percent: number) => {
       checkPercent(percent);
-      if (!isColour(colour)) throw unknownColour(colour);
+      checkColour(colour);
       const next = applyCommand(await routingOf(s, routes), { kind: 'weight', colour, percent });
       if (next.canary === null) return clearSplit(s.files);
       await writeSplit(s.files, next.canary.colour, next.canary.percent);
@@ -210,7 +206,7 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
     setWatch: async (on) => (on ? watchOn(s.files) : watchOff(s.files)),
     stats: () => log.read(s.files),
     drain: async (colour, timeoutMs) => {
-      if (!isColour(colour)) throw unknownColour(colour);
+      checkColour(colour);
       // Refused (as the built-in proxy refuses it) while the colour still gets traffic.
       applyCommand(await routingOf(s, routes), { kind: 'drain', colour });
       return drainColour(s, colour, timeoutMs);
