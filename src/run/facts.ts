@@ -42,3 +42,16 @@ export async function gatherFacts(e: Engine, opts: { ownLock?: boolean } = {}): 
     ...(interrupted ? { interrupted } : {}),
   };
 }
+
+/** Facts without the runtime or the proxy: down plans from them (an engine that is down must not block it). */
+export async function gatherStateFacts(
+  e: Engine,
+  opts: { ownLock?: boolean } = {},
+): Promise<Pick<Facts, 'state' | 'lockHeld' | 'interrupted'>> {
+  const [state, lock, interrupted] = await Promise.all([
+    readState(e.paths),
+    readLock(e.paths),
+    readInterrupted(e.paths),
+  ]);
+  return { state, lockHeld: !opts.ownLock && !!lock?.alive, ...(interrupted ? { interrupted } : {}) };
+}

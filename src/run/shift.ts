@@ -15,7 +15,6 @@ import { describeFigures, type Verdict } from '../watch/judge.js';
 import type { Engine } from './context.js';
 import type { Operation } from './operation.js';
 import type { StepHandle } from './reporter.js';
-import type { StepRunner } from './steps.js';
 import { watchRecord, watchWindow, type WatchResult } from './watch.js';
 import { sleep } from '../util/sleep.js';
 
@@ -23,7 +22,6 @@ export interface ShiftContext {
   e: Engine;
   op: Operation;
   proxy: ProxyControl;
-  steps: StepRunner;
   from: Colour;
   target: Colour;
   /** Set when deploy.rollbackOn is: the figures when the watch was turned on. */
@@ -77,80 +75,84 @@ function judged(r: WatchResult): string {
   return `${describeFigures(r.verdict.target)}${r.verdict.state === 'waiting' ? ' (too few requests to judge)' : ''}`;
 }
 
-/** The canary steps below 100%; the caller does the full switch afterwards. */
-export async function canarySteps(c: ShiftContext, percents: number[], stepWaitMs: number): Promise<void> {
+/**
+ * One canary step below 100% (the full switch is its own step). The first registers the undo that
+ * puts every client back on the old colour after any failure or Ctrl-C from there on.
+ */
+export async function canaryStep(
+  c: ShiftContext,
+  step: { percent: number; waitMs: number; first: boolean },
+  h: StepHandle,
+): Promise<void> {
   const { e, op, proxy, target, from } = c;
-  // Before the first split: any failure or Ctrl-C from here puts every client back on `from`.
-  op.onFailure(async () => {
-    await proxy.setWeight(target, 0);
-    return `all clients are back on ${from}`;
-  });
-  for (const p of percents) {
-    await c.steps.run(`Shifting ${p}% of clients to ${target}`, async (h) => {
-      e.signal.throwIfAborted();
-      await proxy.setWeight(target, p);
-      if (!c.watch) {
-        h.update(`${p}%: waiting ${formatDuration(stepWaitMs)} (no deploy.rollbackOn: nothing is judged)`);
-        await sleep(stepWaitMs, e.signal);
-        e.signal.throwIfAborted();
-        return h.ok(`${p}% for ${formatDuration(stepWaitMs)}, not watched`);
-      }
-      const r = await watchWindow({
-        proxy,
-        target,
-        from,
-        percent: p,
-        ms: stepWaitMs,
-        thresholds: c.watch.thresholds,
-        since: c.watch.since,
-        signal: e.signal,
-        onTick: progress(h, `${p}%`),
-        ...reviver(c),
-      });
-      e.signal.throwIfAborted();
-      if (r.verdict.state === 'fail') {
-        op.watch = watchRecord(r, p); // in history even if putting clients back fails
-        const rollbackMs = await moveBack(() => proxy.setWeight(target, 0), reviver(c), r.at);
-        op.watch = watchRecord(r, p, rollbackMs);
-        throw failure(c, r, `failed its canary at ${p}%`, `every client is back on ${from} (in ${rollbackMs} ms)`);
-      }
-      op.watch = watchRecord(r, p);
-      h.ok(`${p}% for ${formatDuration(r.windowMs)}: ${judged(r)}`);
+  const { percent: p, waitMs: stepWaitMs } = step;
+  if (step.first) {
+    op.onFailure(async () => {
+      await proxy.setWeight(target, 0);
+      return `all clients are back on ${from}`;
     });
   }
+  e.signal.throwIfAborted();
+  await proxy.setWeight(target, p);
+  if (!c.watch) {
+    h.update(`${p}%: waiting ${formatDuration(stepWaitMs)} (no deploy.rollbackOn: nothing is judged)`);
+    await sleep(stepWaitMs, e.signal);
+    e.signal.throwIfAborted();
+    return h.ok(`${p}% for ${formatDuration(stepWaitMs)}, not watched`);
+  }
+  const r = await watchWindow({
+    proxy,
+    target,
+    from,
+    percent: p,
+    ms: stepWaitMs,
+    thresholds: c.watch.thresholds,
+    since: c.watch.since,
+    signal: e.signal,
+    onTick: progress(h, `${p}%`),
+    ...reviver(c),
+  });
+  e.signal.throwIfAborted();
+  if (r.verdict.state === 'fail') {
+    op.watch = watchRecord(r, p); // in history even if putting clients back fails
+    const rollbackMs = await moveBack(() => proxy.setWeight(target, 0), reviver(c), r.at);
+    op.watch = watchRecord(r, p, rollbackMs);
+    throw failure(c, r, `failed its canary at ${p}%`, `every client is back on ${from} (in ${rollbackMs} ms)`);
+  }
+  op.watch = watchRecord(r, p);
+  h.ok(`${p}% for ${formatDuration(r.windowMs)}: ${judged(r)}`);
 }
 
 /**
  * After the full switch: watch for deploy.watch; on a trip, switch back to `from` (still running),
  * put state.json back as it was before the switch, and fail. `before`: state.json before the switch.
  */
-export async function watchAfterSwitch(
+export async function watchStep(
   c: ShiftContext & { watch: NonNullable<ShiftContext['watch']> },
   ms: number,
   before: State,
+  h: StepHandle,
 ): Promise<void> {
   const { e, op, proxy, target, from } = c;
-  await c.steps.run(`Watching ${target} for ${formatDuration(ms)}`, async (h) => {
-    // No abort signal: traffic moved already, and finishing the watch is the safe path.
-    const r = await watchWindow({
-      proxy,
-      target,
-      from,
-      percent: 100,
-      ms,
-      thresholds: c.watch.thresholds,
-      since: c.watch.since,
-      onTick: progress(h, 'live'),
-      ...reviver(c),
-    });
-    if (r.verdict.state === 'fail') {
-      op.watch = watchRecord(r, 100); // in history even if switching back fails
-      const rollbackMs = await moveBack(() => proxy.switchTo(from), reviver(c), r.at);
-      await writeState(e.paths, before);
-      op.watch = watchRecord(r, 100, rollbackMs);
-      throw failure(c, r, 'failed its watch after the switch', `switched back to ${from} in ${rollbackMs} ms`);
-    }
-    op.watch = watchRecord(r, 100);
-    h.ok(judged(r));
+  // No abort signal: traffic moved already, and finishing the watch is the safe path.
+  const r = await watchWindow({
+    proxy,
+    target,
+    from,
+    percent: 100,
+    ms,
+    thresholds: c.watch.thresholds,
+    since: c.watch.since,
+    onTick: progress(h, 'live'),
+    ...reviver(c),
   });
+  if (r.verdict.state === 'fail') {
+    op.watch = watchRecord(r, 100); // in history even if switching back fails
+    const rollbackMs = await moveBack(() => proxy.switchTo(from), reviver(c), r.at);
+    await writeState(e.paths, before);
+    op.watch = watchRecord(r, 100, rollbackMs);
+    throw failure(c, r, 'failed its watch after the switch', `switched back to ${from} in ${rollbackMs} ms`);
+  }
+  op.watch = watchRecord(r, 100);
+  h.ok(judged(r));
 }

@@ -5,6 +5,7 @@
 import { errorMessage, isSwitchyardError, SwitchyardError } from '../errors.js';
 import { diskFullCause } from '../util/disk-full.js';
 import type { Journal } from '../state/journal.js';
+import type { ActionKind } from '../plan/actions.js';
 import type { Reporter, StepHandle } from './reporter.js';
 
 export class StepRunner {
@@ -15,9 +16,9 @@ export class StepRunner {
     private readonly journal?: Journal,
   ) {}
 
-  async run<T>(title: string, fn: (h: StepHandle) => Promise<T>): Promise<T> {
+  async run<T>(title: string, fn: (h: StepHandle) => Promise<T>, kind?: ActionKind): Promise<T> {
     const index = ++this.index;
-    await this.journal?.stepStarted(index, title);
+    await this.journal?.stepStarted(index, title, kind);
     const h = this.reporter.step(index, this.total, title);
     let settled = false;
     const handle: StepHandle = {
@@ -41,9 +42,9 @@ export class StepRunner {
     return value;
   }
 
-  skip(title: string, why: string): void {
+  skip(title: string, why: string, kind?: ActionKind): void {
     const index = ++this.index;
-    this.journal?.stepSkipped(index, title);
+    this.journal?.stepSkipped(index, title, kind);
     this.reporter.step(index, this.total, title).skip(why);
   }
 }

@@ -1,22 +1,39 @@
-/** switch <colour>: move traffic to an already running colour (refusing an unhealthy one unless forced). */
+/**
+ * switch <colour>: move traffic to an already running colour (refusing an unhealthy one unless
+ * forced). With --weight P below 100: a sticky share of clients on the other colour while the
+ * active one keeps the rest (--weight 0 ends the split); state.json's active colour does not
+ * change then (it names who serves everyone else); the proxy's status and `status` show the split.
+ */
 import type { Colour } from '../config/schema.js';
-import { planSwitch } from '../plan/plan.js';
-import { activated, emptyState, readState, writeState } from '../state/state.js';
-import { warmHealthGate } from './colour.js';
+import type { Plan } from '../plan/actions.js';
+import { assembleSplit, assembleSwitch } from '../plan/switch.js';
+import type { Facts } from '../plan/facts.js';
 import type { Engine } from './context.js';
+import { execute } from './execute.js';
 import { gatherFacts } from './facts.js';
 import { runOperation } from './operation.js';
 import { checkColour, checkOptions, switchOptions } from './options.js';
 import { openProxy } from './proxy.js';
-import { StepRunner } from './steps.js';
-import { switchAndVerify } from './traffic.js';
-import { splitTraffic } from './split.js';
 
 export interface SwitchOptions {
   force?: boolean;
   forceUnlock?: boolean;
   /** Percent of clients to send to `to` (sticky); 100 or absent = all traffic, 0 = end a split. */
   weight?: number;
+}
+
+const isSplit = (o: SwitchOptions): o is SwitchOptions & { weight: number } => o.weight !== undefined && o.weight < 100;
+
+function assemble(f: Facts, to: Colour, opts: SwitchOptions): Plan {
+  const i = { force: !!opts.force };
+  return isSplit(opts) ? assembleSplit(f, to, opts.weight, i) : assembleSwitch(f, to, i);
+}
+
+/** What `switch` would do now (`--plan`): read-only, takes no lock, changes nothing. */
+export async function switchPlan(e: Engine, to: Colour, opts: SwitchOptions = {}): Promise<Plan> {
+  checkColour('switch', to);
+  checkOptions('switch', switchOptions, opts);
+  return assemble(await gatherFacts(e), to, opts);
 }
 
 export async function switchTraffic(
@@ -26,39 +43,28 @@ export async function switchTraffic(
 ): Promise<{ id: string; from: Colour | null; to: Colour; ms: number }> {
   checkColour('switch', to);
   checkOptions('switch', switchOptions, opts);
-  if (opts.weight !== undefined && opts.weight < 100) return splitTraffic(e, to, opts.weight, opts);
-  const cfg = e.loaded.config;
+  const split = isSplit(opts);
+  const flags = [...(split ? [`weight=${opts.weight}`] : []), ...(opts.force ? ['force'] : [])];
   // --force is the manual repair: it may replace an interrupted operation's journal; otherwise recover first.
-  return runOperation(
-    e,
-    'switch',
-    {
-      forceUnlock: opts.forceUnlock,
-      flags: opts.force ? ['force'] : [],
-      interrupted: opts.force ? 'replace' : 'refuse',
-      to,
-    },
-    async (op) => {
-      const steps = new StepRunner(e.reporter, 3, op.journal);
-      const { control: proxy } = await openProxy(e);
-      const plan = planSwitch(await gatherFacts(e, { ownLock: true }), to);
-      Object.assign(op, { from: plan.from, to, release: plan.release });
-      await proxy.setBackends(to, await e.runtime.endpoints(to));
-      await steps.run(`Checking ${to}`, (h) => warmHealthGate(e, to, h, { force: opts.force }));
-      await steps.run(`Switching traffic to ${to}`, async (h) => {
-        await op.commit();
-        const t = await switchAndVerify(e, proxy, plan.alreadyActive ? null : plan.from, to);
-        h.ok(`switched in ${t.switchMs} ms, verified in ${t.verifyMs} ms`);
-      });
-      await steps.run('Recording state', async () => {
-        const before = (await readState(e.paths)) ?? emptyState(cfg.app);
-        op.release = before.colours[to].release ?? (await e.runtime.current(to))?.release ?? null;
-        await writeState(e.paths, activated(before, to, op.release));
-      });
-      const ms = op.elapsed();
-      e.reporter.info(`✓ ${to} is live`);
-      e.reporter.event('result', { id: op.id, ok: true, from: plan.from, to, ms });
-      return { id: op.id, from: plan.from, to, ms };
-    },
-  );
+  const interrupted = opts.force && !split ? 'replace' : 'refuse';
+  return runOperation(e, 'switch', { forceUnlock: opts.forceUnlock, flags, interrupted, to }, async (op) => {
+    const { control: proxy } = await openProxy(e);
+    const plan = assemble(await gatherFacts(e, { ownLock: true }), to, opts);
+    Object.assign(op, { from: plan.from, to, release: plan.release, ...(split ? { weight: opts.weight } : {}) });
+    await execute({ e, op, proxy, done: [] }, plan);
+    const ms = op.elapsed();
+    if (!split) e.reporter.info(`✓ ${to} is live`);
+    else if (opts.weight === 0) e.reporter.info(`✓ every client is on ${plan.from}`);
+    else {
+      const p = opts.weight!;
+      e.reporter.info(
+        `✓ ${p}% of clients on ${to}, ${100 - p}% on ${plan.from}` +
+          `; \`switchyard switch ${to}\` moves everyone` +
+          `, \`switchyard switch ${to} --weight 0\` ends the split`,
+      );
+    }
+    const weight = split ? { weight: opts.weight } : {};
+    e.reporter.event('result', { id: op.id, ok: true, from: plan.from, to, ...weight, ms });
+    return { id: op.id, from: plan.from, to, ms };
+  });
 }

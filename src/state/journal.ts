@@ -21,6 +21,8 @@ const colour = z.enum(COLOURS);
 const stepSchema = z.object({
   index: z.number(),
   title: z.string(),
+  /** The plan's action kind (src/plan/actions.ts); absent in journals written before plans. */
+  kind: z.string().optional(),
   status: z.enum(['started', 'done', 'failed', 'skipped']),
   startedAt: z.string(),
   endedAt: z.string().optional(),
@@ -149,8 +151,14 @@ export class Journal {
   }
 
   /** Recorded before the step runs: a step that is not in the journal never started. */
-  stepStarted(index: number, title: string): Promise<void> {
-    this.steps.push({ index, title, status: 'started', startedAt: new Date().toISOString() });
+  stepStarted(index: number, title: string, kind?: string): Promise<void> {
+    this.steps.push({
+      index,
+      title,
+      ...(kind ? { kind } : {}),
+      status: 'started',
+      startedAt: new Date().toISOString(),
+    });
     return this.write();
   }
 
@@ -160,9 +168,9 @@ export class Journal {
     return this.write().catch(() => undefined);
   }
 
-  stepSkipped(index: number, title: string): void {
+  stepSkipped(index: number, title: string, kind?: string): void {
     const now = new Date().toISOString();
-    this.steps.push({ index, title, status: 'skipped', startedAt: now, endedAt: now });
+    this.steps.push({ index, title, ...(kind ? { kind } : {}), status: 'skipped', startedAt: now, endedAt: now });
     void this.write().catch(() => undefined);
   }
 

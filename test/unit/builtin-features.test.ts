@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NO_FEATURES } from '../../src/proxy/features.js';
-import { checkCanary, checkFeatures, checkMaintenanceState } from '../../src/proxy/builtin/features-check.js';
+import { checkCanary, checkFeatures, checkMaintenanceState } from '../../src/proxy/features-check.js';
 import { checkPercent } from '../../src/proxy/transitions.js';
 import { Allowlist } from '../../src/proxy/builtin/maintenance.js';
 import { checkMaintenanceMessage } from '../../src/proxy/maintenance-page.js';

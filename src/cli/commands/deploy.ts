@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { deploy } from '../../run/deploy.js';
-import { openEngine, type GlobalOptions } from '../session.js';
+import { deploy, deployPlan } from '../../run/deploy.js';
+import { addPlanOption, printPlan } from '../plan.js';
+import { openEngine, wantsJson, type GlobalOptions } from '../session.js';
 import { parseCanary, parseSeconds } from '../args.js';
 import type { SetExit } from './register.js';
 
 export function registerDeploy(program: Command, _setExit: SetExit): void {
-  program
-    .command('deploy')
+  addPlanOption(program.command('deploy'))
     .description(
       'Deploy the current code to the inactive colour: back up, pull, build, start, health-check, smoke-test, ' +
         'switch traffic (after asking, or with --auto-switch), verify, then drain and stop the old colour. ' +
@@ -44,7 +44,10 @@ export function registerDeploy(program: Command, _setExit: SetExit): void {
         '; 4 an interrupted operation is in the way (run `switchyard recover`, or pass --recover).',
     )
     .action(async (o: Record<string, unknown>, cmd: Command) => {
-      const { engine } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
-      await deploy(engine, o);
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const { engine, render } = await openEngine(g);
+      const { plan, ...opts } = o;
+      if (plan) return printPlan(render, wantsJson(g), await deployPlan(engine, opts));
+      await deploy(engine, opts);
     });
 }

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { parseColour } from '../args.js';
-import { down } from '../../run/down.js';
+import { down, downPlan } from '../../run/down.js';
+import { addPlanOption, printPlan } from '../plan.js';
 import type { Colour } from '../../config/schema.js';
-import { openEngine, type GlobalOptions } from '../session.js';
+import { openEngine, wantsJson, type GlobalOptions } from '../session.js';
 import type { SetExit } from './register.js';
 
 export function registerDown(program: Command, _setExit: SetExit): void {
-  program
-    .command('down')
+  addPlanOption(program.command('down'))
     .description(
       'Stop both colours and the proxy (state, history, releases, shared services and their data are kept).' +
         ' With a colour: stop only that idle colour.',
@@ -23,11 +23,14 @@ export function registerDown(program: Command, _setExit: SetExit): void {
     .action(
       async (
         colour: Colour | undefined,
-        o: { forceUnlock?: boolean; shared?: boolean; volumes?: boolean; yes?: boolean },
+        o: { forceUnlock?: boolean; shared?: boolean; volumes?: boolean; yes?: boolean; plan?: boolean },
         cmd: Command,
       ) => {
-        const { engine, render } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
-        for (const line of await down(engine, { colour, ...o })) render.info(`✓ ${line}`);
+        const g = cmd.optsWithGlobals<GlobalOptions>();
+        const { engine, render } = await openEngine(g);
+        const { plan, ...opts } = o;
+        if (plan) return printPlan(render, wantsJson(g), await downPlan(engine, { colour, ...opts }));
+        await down(engine, { colour, ...opts });
       },
     );
 }

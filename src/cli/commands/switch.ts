@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { parseColour, parseWeight } from '../args.js';
-import { switchTraffic } from '../../run/switch.js';
+import { switchPlan, switchTraffic } from '../../run/switch.js';
+import { addPlanOption, printPlan } from '../plan.js';
 import type { Colour } from '../../config/schema.js';
-import { openEngine, type GlobalOptions } from '../session.js';
+import { openEngine, wantsJson, type GlobalOptions } from '../session.js';
 import type { SetExit } from './register.js';
 
 export function registerSwitch(program: Command, _setExit: SetExit): void {
-  program
-    .command('switch')
+  addPlanOption(program.command('switch'))
     .description(
       'Move all traffic to a running colour, atomically. Refuses an unhealthy colour unless --force. ' +
         'With --weight P, send P% of clients (sticky per client) to it and keep the rest on the live colour' +
@@ -21,8 +21,17 @@ export function registerSwitch(program: Command, _setExit: SetExit): void {
       parseWeight,
     )
     .option('--force-unlock', 'clear a stale lock left by a command that died')
-    .action(async (colour: Colour, o: { force?: boolean; forceUnlock?: boolean; weight?: number }, cmd: Command) => {
-      const { engine } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
-      await switchTraffic(engine, colour, o);
-    });
+    .action(
+      async (
+        colour: Colour,
+        o: { force?: boolean; forceUnlock?: boolean; weight?: number; plan?: boolean },
+        cmd: Command,
+      ) => {
+        const g = cmd.optsWithGlobals<GlobalOptions>();
+        const { engine, render } = await openEngine(g);
+        const { plan, ...opts } = o;
+        if (plan) return printPlan(render, wantsJson(g), await switchPlan(engine, colour, opts));
+        await switchTraffic(engine, colour, opts);
+      },
+    );
 }

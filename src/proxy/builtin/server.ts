@@ -15,13 +15,14 @@ import { applyCommand, checkColour, checkPercent, type ProxyCommand, type Routin
 import type { TrafficStats } from '../stats.js';
 import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
 import { Counters } from './counters.js';
-import { checkBoolean, checkFeatures } from './features-check.js';
+import { checkBoolean, checkFeatures } from '../features-check.js';
 import { forward, plainResponse } from './forward.js';
 import { bind, createListener, DEFAULT_LIMITS, type ProxyLimits } from './listen.js';
 import { checkMaintenanceMessage } from '../maintenance-page.js';
 import { BackendPools } from './pools.js';
 import { PreviewSlot, type PreviewChange } from './preview.js';
-import { checkBackends, checkMaxBodySize, checkRoutes, type Listen, type ProxySnapshot } from './snapshot.js';
+import { checkMaxBodySize, checkRoutes, type Listen, type ProxySnapshot } from './snapshot.js';
+import { checkBackends } from '../saved.js';
 import { buildTable, decide, type Table } from './table.js';
 import { TrafficWatch } from './watch.js';
 import { proxyWebSocket, rejectUpgrade } from './websocket.js';

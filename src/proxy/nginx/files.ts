@@ -14,9 +14,9 @@ import path from 'node:path';
 import type { Colour } from '../../config/schema.js';
 import type { ProjectPaths } from '../../state/paths.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../../state/atomic.js';
-import type { ProxyFeatures } from '../features.js';
+import { SwitchyardError } from '../../errors.js';
+import { checkSavedRouting, type SavedRouting } from '../saved.js';
 import { DEFAULT_MAINTENANCE_MESSAGE, maintenancePage } from '../maintenance-page.js';
-import type { Backends } from '../types.js';
 
 export interface NginxFiles {
   dir: string;
@@ -62,16 +62,23 @@ export function nginxFiles(paths: ProjectPaths): NginxFiles {
   };
 }
 
-export interface NginxState {
-  active: Colour | null;
-  backends: Partial<Record<Colour, Backends>>;
-  /** The features the running config was rendered with (absent: never recorded). */
-  features?: ProxyFeatures;
-}
+/** What nginx saves of the routing state (../saved.ts); the split, maintenance and counting are files. */
+export type NginxState = Pick<SavedRouting, 'active' | 'backends' | 'features'>;
 
+/** Reads nginx's state.json through the same check as the built-in proxy's snapshot; none yet = nothing routed. */
 export async function readNginxState(f: NginxFiles): Promise<NginxState> {
-  const s = await readJson<Partial<NginxState>>(f.state).catch(() => undefined);
-  return { active: s?.active ?? null, backends: s?.backends ?? {}, ...(s?.features ? { features: s.features } : {}) };
+  let raw: unknown;
+  try {
+    raw = await readJson<unknown>(f.state);
+  } catch (e) {
+    throw new SwitchyardError('PROXY_FAILED', `cannot read nginx's state ${f.state}`, {
+      cause: e,
+      hint: 'run `switchyard down` then the command again (the colour nginx serves is kept in its flag file)',
+    });
+  }
+  if (raw === undefined) return { active: null, backends: {} };
+  const s = checkSavedRouting(raw);
+  return { active: s.active, backends: s.backends, ...(s.features ? { features: s.features } : {}) };
 }
 
 export async function writeNginxState(f: NginxFiles, s: NginxState): Promise<void> {

@@ -3,13 +3,13 @@
  * features (preview, stickiness, allowlist), a canary split and maintenance state. Everything
  * here ends up in headers or listen calls, so it is checked as strictly as the config schema.
  */
-import type { ProxyFeatures, PreviewMatch } from '../features.js';
-import { isColour } from '../../config/schema.js';
-import { parseIpOrCidr } from '../../config/traffic-schema.js';
-import { SwitchyardError } from '../../errors.js';
-import { checkPercent } from '../transitions.js';
-import type { Canary, Maintenance } from '../types.js';
-import { checkMaintenanceMessage } from '../maintenance-page.js';
+import type { ProxyFeatures, PreviewMatch } from './features.js';
+import { isColour } from '../config/schema.js';
+import { parseIpOrCidr } from '../config/traffic-schema.js';
+import { SwitchyardError } from '../errors.js';
+import { checkPercent } from './transitions.js';
+import type { Canary, Maintenance } from './types.js';
+import { checkMaintenanceMessage } from './maintenance-page.js';
 
 function fail(what: string): never {
   throw new SwitchyardError('PROXY_FAILED', `invalid proxy ${what}`);
