@@ -57,8 +57,7 @@ export function checkColour(v: unknown): Colour {
   return v;
 }
 
-/** The input check both proxies make of a split's percentage. */
-/** Integer 0..99 (a full switch is switchTo, not 100). */
+/** The input check both proxies make of a split's percentage: an integer 0..99 (a full switch is switchTo, not 100). */
 export function checkPercent(v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 99) {
     throw new SwitchyardError(

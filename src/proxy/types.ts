@@ -84,8 +84,10 @@ export interface ProxyControl {
 /** One kind of proxy (built-in daemon, nginx): how the engine starts, probes and stops it. */
 export interface ProxyDriver {
   readonly kind: string;
-  /** Starts the proxy if it is not running (restoring its saved colour), applies the config's routes. */
-  /** `notes`: what ensure found and repaired on its way (e.g. a config edited by hand), for the user. */
+  /**
+   * Starts the proxy if it is not running (restoring its saved colour), applies the config's routes.
+   * `notes`: what ensure found and repaired on its way (e.g. a config edited by hand), for the user.
+   */
   ensure(): Promise<{ control: ProxyControl; started: boolean; status: ProxyStatus; notes?: string[] }>;
   /** The running proxy's status, or undefined when it is not running. Never throws, never starts it. */
   alive(): Promise<ProxyStatus | undefined>;

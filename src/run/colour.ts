@@ -57,7 +57,6 @@ function describeLevels(levels: LevelResult[]): string[] {
   );
 }
 
-/** Waits until the colour passes every health level `healthyAfter` times in a row (or 1 when `warm`). */
 /**
  * A colour whose processes were already running needs one passing round, within this (or checks.timeout when shorter).
  */
@@ -86,6 +85,7 @@ export async function warmHealthGate(
   }
 }
 
+/** Waits until the colour passes every health level `healthyAfter` times in a row (or 1 when `warm`). */
 export async function healthGate(
   e: Engine,
   colour: Colour,

@@ -91,7 +91,7 @@ export class Operation {
 
   async undoAll(e: Engine): Promise<string[]> {
     const done: string[] = [];
-    for (const fn of this.undo.reverse()) {
+    for (const fn of [...this.undo].reverse()) {
       try {
         const what = await fn();
         if (what) done.push(what);

@@ -96,7 +96,7 @@ test('deploy: skips say why (--skip-backup, no backup configured, --ref, --skip-
   assert.equal(stopOff.actions.at(-1)!.skip, 'kept running (deploy.stopOld: false)');
 });
 
-test('deploy: migration, canary steps and the watch each add their step; the question comes before the first move', () => {
+test('deploy: migration, canary steps and the watch add steps; the question comes before the first move', () => {
   const p = assembleDeploy(facts(), {
     ...deployDefaults,
     migrate: true,

@@ -53,7 +53,7 @@ for (const [what, saved, words] of refusals) {
   });
 }
 
-test('nginx: a state that is not JSON is an error naming the file and the fix, not an empty routing table', async () => {
+test('nginx: a state that is not JSON is an error naming the file and the fix, not an empty table', async () => {
   await assert.rejects(nginxReads('{"active": "blue", "backe'), (e: Error & { code?: string; hint?: string }) => {
     assert.equal(e.code, 'PROXY_FAILED');
     assert.match(e.message, /cannot read nginx's state .*nginx\/state\.json/);
