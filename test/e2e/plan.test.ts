@@ -124,8 +124,9 @@ test(
     assert.match(r.stdout, /^Plan for deploy: blue -> green; nothing was changed$/m);
     assert.match(r.stdout, /^ {2}\[1\/8\] Determining deployment target$/m);
     assert.match(r.stdout, /^ {6}asks first: All checks passed\. Switch traffic to green\?\n {2}\[7\/8\] Switching/m);
-    const bad = await p.run(['rollback', '--plan']);
-    assert.equal(bad.code, 2, 'nothing to roll back to: the same usage error a rollback gives');
-    assert.match(bad.stderr, /no previous release to roll back to/);
+    // down stopped green and init started blue only: a switch to green is refused, plan or not.
+    const bad = await p.run(['switch', 'green', '--plan']);
+    assert.equal(bad.code, 2, 'the same usage error the switch gives');
+    assert.match(bad.stderr, /green is not running, so traffic cannot move to it/);
   },
 );
