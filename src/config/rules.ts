@@ -109,9 +109,9 @@ export const smokeStepsResolve: Rule = (c) => {
  * build is `dockerBuild` (a string build is both the process build command and a docker context).
  * Here each service is held to its runtime.
  */
-const DOCKER_ONLY = ['image', 'volumes', 'healthcheck', 'restart'] as const;
+const DOCKER_ONLY = ['image', 'volumes', 'healthcheck'] as const;
 /** Defaults the schema fills in; only a value different from these was written by the user. */
-const DOCKER_DEFAULTS: Record<string, unknown> = { volumes: [], restart: 'unless-stopped' };
+const DOCKER_DEFAULTS: Record<string, unknown> = { volumes: [] };
 
 function processService(name: string, svc: ServiceConfig): Problem[] {
   const out: Problem[] = [];

@@ -92,7 +92,8 @@ const volume = z
   .string()
   .regex(/^[^:\s]+:\/[^:\s]*(:(ro|rw))?$/, 'expected "name:/path", "./host/path:/path" or either with ":ro"');
 
-const restartPolicy = z.enum(['no', 'always', 'unless-stopped', 'on-failure']);
+/** `never` is the process runtime's word for Docker's `no`: both are accepted by both runtimes. */
+const restartPolicy = z.enum(['no', 'never', 'always', 'unless-stopped', 'on-failure']);
 
 /**
  * Overrides the image's HEALTHCHECK. `test` as in Docker: ["CMD", "prog", "arg"], ["CMD-SHELL", "line"] or ["NONE"].
@@ -201,7 +202,10 @@ const serviceInput = z
           '(relative to the project folder), optionally `":ro"`',
       }),
     restart: restartPolicy.default('unless-stopped').meta({
-      description: "docker: the containers' restart policy: `no`, `always`, `unless-stopped` or `on-failure`",
+      description:
+        'when an exited service is started again: `always` / `unless-stopped` (the default), `on-failure` ' +
+        "(a non-zero exit or a signal) or `never` / `no`. docker: the containers' restart policy; process " +
+        "runtime: switchyard's supervisor, from the same release, port and environment, with backoff",
     }),
     healthcheck: dockerHealthcheckSchema.optional().meta({
       description: "docker: overrides the image's `HEALTHCHECK` (health level 2)",

@@ -15,6 +15,7 @@ import { proxyAlive, proxyClient } from './client.js';
 import { sameFeatures, type ProxyFeatures } from './features.js';
 import type { ConfigureOptions, ProxyControl, ProxyStatus } from './types.js';
 import { pidAlive } from '../util/pid.js';
+import { liveness } from '../util/procinfo.js';
 import { sleep } from '../util/sleep.js';
 
 export const START_TIMEOUT_MS = 10_000;
@@ -170,7 +171,8 @@ async function waitGone(pid: number, socketPath: string, timeoutMs: number): Pro
             () => true,
             () => false,
           ))
-        : !pidAlive(pid);
+        : // A zombie is gone: its parent (often init, which may reap only every few seconds) is all that is left.
+          (await liveness(pid, undefined)) !== 'running';
     if (gone) return true;
     await sleep(POLL_MS);
   }

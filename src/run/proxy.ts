@@ -9,6 +9,8 @@ import type { Engine } from './context.js';
  */
 export async function openProxy(e: Engine) {
   const p = await e.proxy.ensure();
+  // Like a dead proxy, a dead supervisor is brought back by any command.
+  await e.runtime.supervise?.();
   for (const n of p.notes ?? []) e.reporter.warn(n);
   for (const c of COLOURS) {
     if (p.status.backends[c] === undefined || Object.keys(p.status.backends[c]!).length === 0) {

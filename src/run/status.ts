@@ -13,6 +13,7 @@ import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { openProxy } from './proxy.js';
 import { workersNote } from '../proxy/launch.js';
+import { RESTART_CAP_MS } from '../runtime/process/restart-policy.js';
 import type { Canary, Maintenance } from '../proxy/types.js';
 
 export interface StatusReport {
@@ -64,6 +65,9 @@ export async function status(e: Engine): Promise<StatusReport> {
     );
     facts = await gatherFacts(e);
   }
+  // And a dead supervisor (process runtime): nothing would start an exited service again.
+  const supervised = await e.runtime.supervise?.();
+  if (supervised) notes.push(supervised);
   const cfgProxy = e.loaded.config.proxy;
   const note = facts.proxy && cfgProxy.kind === 'builtin' ? workersNote(facts.proxy, cfgProxy.workers) : undefined;
   if (note) notes.push(note);
@@ -79,6 +83,20 @@ export async function status(e: Engine): Promise<StatusReport> {
   const services = Object.fromEntries(
     await Promise.all(COLOURS.map(async (c) => [c, await e.runtime.status(c)] as const)),
   ) as Record<Colour, ServiceStatus[]>;
+  for (const c of COLOURS) {
+    for (const svc of services[c]) {
+      if (!svc.crashLoop) continue;
+      problems.push({
+        what:
+          `${svc.service} (${c}) keeps exiting: it ${svc.crashLoop.lastExit}; started again ${svc.restarts ?? 0}` +
+          ` time(s), and retried every ${RESTART_CAP_MS / 1000} s. Its log ends:\n` +
+          svc.crashLoop.lines.replace(/^/gm, '      | '),
+        fix:
+          `see \`switchyard logs ${c} ${svc.service}\`` +
+          (facts.state?.active === c ? '; deploy a fixed release, or `switchyard rollback`' : ''),
+      });
+    }
+  }
   const running = Object.fromEntries(
     await Promise.all(
       COLOURS.map(

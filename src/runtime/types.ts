@@ -21,6 +21,10 @@ export interface ServiceRun {
   /** Process start time as the kernel sees it, so a reused pid is not taken for ours. */
   startTicks?: string;
   startedAt: string;
+  /** Process runtime: how it was spawned, so the supervisor can start it again exactly so. */
+  spec?: { file: string; args: string[]; cwd: string; env: Record<string, string> };
+  /** Process runtime: the supervisor's restart policy for it (absent: always). */
+  restart?: 'always' | 'on-failure' | 'never';
 }
 
 /** What the runtime records for a started colour (.switchyard/run/<colour>.json). */
@@ -52,6 +56,10 @@ export interface ServiceStatus {
   /** The runtime's verdict is final (Docker: `unhealthy`, not `starting`): waiting will not help. */
   failed?: boolean;
   detail?: string;
+  /** Process runtime: how often the supervisor started it again since the colour started. */
+  restarts?: number;
+  /** Process runtime: a crash loop (5 exits in 60 s): how it last ended, and its log's last lines. */
+  crashLoop?: { lastExit: string; lines: string };
 }
 
 export interface RuntimeContext {
@@ -132,6 +140,11 @@ export interface Runtime {
    * Absent on runtimes without shared services.
    */
   startShared?(opts?: { signal?: AbortSignal }): Promise<string[]>;
+  /**
+   * Makes sure whatever starts an exited process again is running (the process runtime's
+   * supervisor; Docker's restart policies need nothing). Every command that opens the proxy calls it.
+   */
+  supervise?(): Promise<string | undefined>;
   /** Stops and removes the shared services; their data volumes stay. */
   stopShared?(): Promise<void>;
   sharedStatus?(): Promise<ServiceStatus[]>;

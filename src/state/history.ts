@@ -21,7 +21,18 @@ export interface Figures {
 
 export interface HistoryRecord {
   id: string;
-  type: 'init' | 'deploy' | 'rollback' | 'switch' | 'down' | 'restore' | 'recover' | 'maintenance' | 'preview';
+  /** `restart`: an event, not an operation: the supervisor started an exited process again. */
+  type:
+    | 'init'
+    | 'deploy'
+    | 'rollback'
+    | 'switch'
+    | 'down'
+    | 'restore'
+    | 'recover'
+    | 'maintenance'
+    | 'preview'
+    | 'restart';
   time: string;
   who: string;
   from: Colour | null;
@@ -37,6 +48,8 @@ export interface HistoryRecord {
   watch?: WatchRecord;
   /** switch --weight: the percentage of clients sent to `to`. */
   weight?: number;
+  /** restart: the service the supervisor started again. */
+  service?: string;
 }
 
 export interface WatchRecord {

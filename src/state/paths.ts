@@ -17,6 +17,10 @@ export interface ProjectPaths {
   proxyLog: string;
   proxyPid: string;
   journal: string;
+  /** Process runtime: the supervisor's pid record, its report (restarts, degraded services) and its log. */
+  supervisorPid: string;
+  supervisorState: string;
+  supervisorLog: string;
   colourLogs(colour: Colour): string;
   serviceLog(colour: Colour, service: string): string;
   buildLog(release: string, service: string): string;
@@ -42,6 +46,9 @@ export function projectPaths(root: string): ProjectPaths {
     proxyLog: path.join(dir, 'logs', 'proxy.log'),
     proxyPid: path.join(dir, 'run', 'proxy.pid'),
     journal: path.join(dir, 'journal.json'),
+    supervisorPid: path.join(dir, 'run', 'supervisor.pid'),
+    supervisorState: path.join(dir, 'supervisor.json'),
+    supervisorLog: path.join(dir, 'logs', 'supervisor.log'),
     colourLogs: (c) => path.join(dir, 'logs', c),
     serviceLog: (c, s) => path.join(dir, 'logs', c, `${s}.log`),
     buildLog: (r, s) => path.join(dir, 'logs', 'builds', `${r}-${s}.log`),

@@ -114,13 +114,15 @@ export async function makeProject(
   return p;
 }
 
-/** Best effort, by the project's own pid files: the proxy daemon, nginx, and each colour's process groups. */
+/** Best effort, by the project's pid files: the supervisor, the proxy daemon, nginx, each colour's process groups. */
 export async function killLeftovers(dir: string): Promise<void> {
   const signals: Array<[number, NodeJS.Signals]> = [];
   const readPid = async (f: string) =>
     Number((await fs.readFile(path.join(dir, '.switchyard', f), 'utf8').catch(() => '')).trim());
   // SIGTERM for the daemons: nginx's master then takes its workers with it (SIGKILL would orphan them).
-  for (const f of ['run/proxy.pid', 'nginx/nginx.pid']) signals.push([await readPid(f), 'SIGTERM']);
+  // The supervisor first: it would start again the processes killed below.
+  for (const f of ['run/supervisor.pid', 'run/proxy.pid', 'nginx/nginx.pid'])
+    signals.push([await readPid(f), 'SIGTERM']);
   for (const c of ['blue', 'green']) {
     const run = JSON.parse(
       (await fs.readFile(path.join(dir, '.switchyard', 'run', `${c}.json`), 'utf8').catch(() => '{}')) || '{}',

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { reap } from '../../run/reap.js';
 import type { Colour } from '../../config/schema.js';
@@ -32,5 +33,18 @@ export function registerReap(program: Command, _setExit: SetExit): void {
     .action(async (o: { colour: Colour; release: string; after: number }, cmd: Command) => {
       const { engine, render } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
       render.info(await reap(engine, o.colour, o.release, o.after));
+    });
+}
+
+export function registerSupervise(program: Command, _setExit: SetExit): void {
+  program
+    .command('supervise', { hidden: true })
+    .description(
+      "internal: watch the process runtime's services and start an exited one again (commands start it detached)",
+    )
+    .requiredOption('--project <dir>', 'project folder holding .switchyard/')
+    .action(async (o: { project: string }) => {
+      const { runSupervisor } = await import('../../runtime/process/supervisor.js');
+      await runSupervisor(path.resolve(o.project));
     });
 }

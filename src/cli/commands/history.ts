@@ -8,7 +8,9 @@ import type { SetExit } from './register.js';
 export function registerHistory(program: Command, _setExit: SetExit): void {
   program
     .command('history')
-    .description('List past init/deploy/rollback/switch/down operations, newest last.')
+    .description(
+      "List past operations (init, deploy, rollback, switch, down, ...) and the supervisor's restarts, newest last.",
+    )
     .option('-n, --limit <count>', 'show only the last N records', parseCount)
     .action(async (o: { limit?: number }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
@@ -21,7 +23,8 @@ export function registerHistory(program: Command, _setExit: SetExit): void {
       }
       if (records.length === 0) return render.info('no history yet');
       for (const r of records) {
-        const move = `${r.from ?? '-'} -> ${r.to ?? '-'}`;
+        // A restart is an event of one service of one colour, not a move.
+        const move = r.type === 'restart' ? `${r.to}/${r.service}` : `${r.from ?? '-'} -> ${r.to ?? '-'}`;
         render.info(
           `${r.time}  ${r.type.padEnd(8)} ${move.padEnd(15)}` +
             ` ${r.result.padEnd(8)} ${(r.ms / 1000).toFixed(1).padStart(6)}s` +

@@ -8,7 +8,7 @@ import { registerHealth, registerSmoke } from './checks.js';
 import { registerHistory } from './history.js';
 import { registerInit } from './init.js';
 import { registerLogs } from './logs.js';
-import { registerProxy, registerReap } from './daemons.js';
+import { registerProxy, registerReap, registerSupervise } from './daemons.js';
 import { registerRecover } from './recover.js';
 import { registerRollback } from './rollback.js';
 import { registerStatus } from './status.js';
@@ -37,6 +37,7 @@ export function registerCommands(program: Command, setExit: SetExit): void {
     registerDemo,
     registerProxy,
     registerReap,
+    registerSupervise,
   ];
   for (const register of all) register(program, setExit);
 }

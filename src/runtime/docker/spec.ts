@@ -76,7 +76,7 @@ export function cmd(command: Command | undefined): string[] | undefined {
 }
 
 export function restartPolicy(name: string): { Name: string; MaximumRetryCount?: number } {
-  return name === 'no' ? { Name: '' } : { Name: name };
+  return name === 'no' || name === 'never' ? { Name: '' } : { Name: name };
 }
 
 /** "[ip:]host:container" -> binding; without an ip the port is published on 127.0.0.1 only. */

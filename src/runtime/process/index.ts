@@ -2,7 +2,10 @@
  * The process runtime: each service of a colour is a detached local process started from an
  * immutable release snapshot. See prepare.ts, start.ts and stop.ts for the three hard parts.
  */
-import type { Colour } from '../../config/schema.js';
+import { COLOURS, type Colour } from '../../config/schema.js';
+import { withColourLock } from './colour-lock.js';
+import { ensureSupervisor, stopSupervisor, supervisorPid } from './supervisor-pid.js';
+import { supervisedStatus } from './supervised-status.js';
 import { plannedPorts } from './port-memory.js';
 import { SwitchyardError } from '../../errors.js';
 import { hasRelease, pruneReleases } from '../release.js';
@@ -24,6 +27,9 @@ import { startColour } from './start.js';
 import { stopProcess } from './stop.js';
 import { execInRelease } from './exec.js';
 
+/** How long start and stop wait for the supervisor to finish a restart of the same colour. */
+const LOCK_WAIT_MS = 30_000;
+
 /** Used for a service in a run file that is no longer in the config. */
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 
@@ -31,6 +37,17 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
   const { paths, config } = ctx;
 
   async function stop(colour: Colour, opts: StopOptions = {}): Promise<void> {
+    await withColourLock(paths, colour, LOCK_WAIT_MS, () => stopHeld(colour, opts));
+    // Nothing left to supervise: the supervisor goes with the last colour (down, a failed init).
+    if (!(await anyStarted())) await stopSupervisor(paths);
+  }
+
+  async function anyStarted(): Promise<boolean> {
+    const runs = await Promise.all(COLOURS.map((c) => readRun(paths, c).catch(() => undefined)));
+    return runs.some((r) => r !== undefined);
+  }
+
+  async function stopHeld(colour: Colour, opts: StopOptions): Promise<void> {
     const run = await readRun(paths, colour);
     if (!run) return;
     const stuck: string[] = [];
@@ -53,32 +70,47 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
     await removeRun(paths, colour);
   }
 
+  async function plainStatus(colour: Colour, run: ColourRun | undefined): Promise<ServiceStatus[]> {
+    const names = [...new Set([...Object.keys(config.services), ...Object.keys(run?.services ?? {})])];
+    return Promise.all(
+      names.map(async (service): Promise<ServiceStatus> => {
+        const s = run?.services[service];
+        if (!s)
+          return {
+            service,
+            running: false,
+            detail: run ? `not in the ${colour} run record` : `${colour} is not started`,
+          };
+        const l = await liveness(s.pid, s.startTicks);
+        const base = { service, pid: s.pid, port: s.port };
+        if (l === 'running')
+          return { ...base, running: true, detail: `pid ${s.pid} on ${LOOPBACK}:${s.port}, release ${run.release}` };
+        if (l === 'reused')
+          return { ...base, running: false, detail: `exited (pid ${s.pid} now belongs to another process)` };
+        return { ...base, running: false, detail: `exited (pid ${s.pid}); see ${paths.serviceLog(colour, service)}` };
+      }),
+    );
+  }
+
   return {
     kind: 'process',
     prepare: (opts?: PrepareOptions): Promise<Release> => prepareRelease(ctx, opts),
-    start: (colour, release, opts) => startColour(ctx, colour, release, () => stop(colour), opts?.signal),
+    async start(colour, release, opts) {
+      const run = await withColourLock(paths, colour, LOCK_WAIT_MS, () =>
+        startColour(ctx, colour, release, () => stopHeld(colour, {}), opts?.signal),
+      );
+      // From here on an exited process is started again (services.<name>.restart).
+      await ensureSupervisor(paths);
+      return run!;
+    },
+    async supervise(): Promise<string | undefined> {
+      if (!(await anyStarted()) || (await supervisorPid(paths)) !== undefined) return undefined;
+      return `the supervisor was not running: started it (pid ${await ensureSupervisor(paths)})`;
+    },
     current: (colour): Promise<ColourRun | undefined> => readRun(paths, colour),
     async status(colour): Promise<ServiceStatus[]> {
       const run = await readRun(paths, colour);
-      const names = [...new Set([...Object.keys(config.services), ...Object.keys(run?.services ?? {})])];
-      return Promise.all(
-        names.map(async (service): Promise<ServiceStatus> => {
-          const s = run?.services[service];
-          if (!s)
-            return {
-              service,
-              running: false,
-              detail: run ? `not in the ${colour} run record` : `${colour} is not started`,
-            };
-          const l = await liveness(s.pid, s.startTicks);
-          const base = { service, pid: s.pid, port: s.port };
-          if (l === 'running')
-            return { ...base, running: true, detail: `pid ${s.pid} on ${LOOPBACK}:${s.port}, release ${run.release}` };
-          if (l === 'reused')
-            return { ...base, running: false, detail: `exited (pid ${s.pid} now belongs to another process)` };
-          return { ...base, running: false, detail: `exited (pid ${s.pid}); see ${paths.serviceLog(colour, service)}` };
-        }),
-      );
+      return supervisedStatus(paths, colour, run, await plainStatus(colour, run));
     },
     stop,
     async endpoints(colour): Promise<Record<string, Endpoint>> {

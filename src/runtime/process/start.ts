@@ -3,7 +3,7 @@
  * the run file is rewritten after each spawn so a crash mid-start still leaves a record of what to
  * stop; a process that dies within the startup grace fails the whole start (and is cleaned up).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import type { Colour } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
@@ -13,14 +13,16 @@ import { stablePorts } from './port-memory.js';
 import type { ColourRun, RuntimeContext } from '../types.js';
 import { describeArgv, toArgv } from './command.js';
 import { baseEnv, serviceDir } from './env.js';
-import { indent, openLog, tailLog } from './logs.js';
-import { liveness, readStartTicks } from '../../util/procinfo.js';
+import { indent, tailLog } from './logs.js';
+import { spawnService, type SpawnSpec } from './spawn.js';
+import { restartPolicyOf } from './restart-policy.js';
+import { liveness } from '../../util/procinfo.js';
 import { readRun, removeRun, writeRun } from './runfile.js';
 
 /** A service that dies this soon after spawn almost surely crashed on startup (bad config, port). */
 export const STARTUP_GRACE_MS = 300;
 
-interface Spawned {
+interface Started {
   name: string;
   child: ChildProcess;
   logFile: string;
@@ -71,15 +73,8 @@ export async function assignPorts(ctx: RuntimeContext, colour: Colour): Promise<
   return ports;
 }
 
-function spawned(child: ChildProcess): Promise<Error | undefined> {
-  return new Promise((resolve) => {
-    child.once('spawn', () => resolve(undefined));
-    child.once('error', (e) => resolve(e));
-  });
-}
-
 /** Resolves after `ms`, or as soon as any of the children exits. */
-function firstExitOrTimeout(procs: Spawned[], ms: number): Promise<void> {
+function firstExitOrTimeout(procs: Started[], ms: number): Promise<void> {
   return new Promise((resolve) => {
     if (procs.some((p) => p.exit)) return resolve();
     const timer = setTimeout(resolve, ms);
@@ -125,7 +120,7 @@ export async function startColour(
   }
   const ports = await assignPorts(ctx, colour);
   const run: ColourRun = { colour, release, services: {} };
-  const procs: Spawned[] = [];
+  const procs: Started[] = [];
   const fail = async (
     message: string,
     details: string[] = [],
@@ -144,54 +139,53 @@ export async function startColour(
     const port = ports[name]!;
     const argv = toArgv(svc.command, svc.shell);
     const logFile = paths.serviceLog(colour, name);
-    const { fh, offset: logStart } = await openLog(logFile);
     const header =
       `--- switchyard: start ${name} as ${colour}, release ${release}, port ${port}` +
       `: ${redact(describeArgv(argv))}` +
       ` (${new Date().toISOString()}) ---\n`;
-    await fh.write(header);
-    // Error tails show what the process printed, not our header.
-    const offset = logStart + Buffer.byteLength(header);
-    const env = {
-      ...baseEnv(ctx, name),
-      PORT: String(port),
-      HOST: LOOPBACK,
-      ENVIRONMENT_NAME: colour,
-      SWITCHYARD_COLOUR: colour,
-      SWITCHYARD_RELEASE: release,
-    };
-    // detached: its own process group, so stop() reaches any children and our exit does not kill it.
-    const child = spawn(argv.file, argv.args, {
+    const spec: SpawnSpec = {
+      file: argv.file,
+      args: argv.args,
       cwd: serviceDir(paths, release, name),
-      env,
-      stdio: ['ignore', fh.fd, fh.fd],
-      detached: true,
-    });
-    const p: Spawned = { name, child, logFile, logOffset: offset };
-    child.once('exit', (code, sig) => (p.exit = { code, sig }));
-    const error = await spawned(child);
-    await fh.close();
-    if (error || child.pid === undefined) {
-      await fail(`could not start ${name} (${colour}): ${error?.message ?? 'no pid'}`, [
+      env: {
+        ...baseEnv(ctx, name),
+        PORT: String(port),
+        HOST: LOOPBACK,
+        ENVIRONMENT_NAME: colour,
+        SWITCHYARD_COLOUR: colour,
+        SWITCHYARD_RELEASE: release,
+      },
+    };
+    let s: Awaited<ReturnType<typeof spawnService>>;
+    try {
+      s = await spawnService(spec, logFile, header);
+    } catch (error) {
+      await fail(`could not start ${name} (${colour}): ${(error as Error).message}`, [
         `command: ${redact(describeArgv(argv))}`,
       ]);
       return run; // unreachable: fail() throws
     }
-    child.unref();
+    const p: Started = { name, child: s.child, logFile, logOffset: s.logOffset };
+    // spawnService listened from the spawn on: an exit during its awaits is in s.exit already.
+    const ended = (x: NonNullable<typeof s.exit>) => (p.exit = { code: x.code, sig: x.signal });
+    if (s.exit) ended(s.exit);
+    else s.onExit = ended;
+    s.child.unref();
     procs.push(p);
-    const startTicks = await readStartTicks(child.pid);
     run.services[name] = {
-      pid: child.pid,
+      pid: s.pid,
       port,
-      ...(startTicks ? { startTicks } : {}),
+      ...(s.startTicks ? { startTicks: s.startTicks } : {}),
       startedAt: new Date().toISOString(),
+      spec,
+      restart: restartPolicyOf(svc.restart),
     };
     await writeRun(paths, run);
   }
   await firstExitOrTimeout(procs, STARTUP_GRACE_MS);
   const dead = procs.filter((p) => p.exit);
   if (dead.length > 0) {
-    const how = (p: Spawned) => (p.exit!.sig ? `was killed by ${p.exit!.sig}` : `exited with code ${p.exit!.code}`);
+    const how = (p: Started) => (p.exit!.sig ? `was killed by ${p.exit!.sig}` : `exited with code ${p.exit!.code}`);
     const lines: string[] = [];
     for (const p of dead) {
       lines.push(
