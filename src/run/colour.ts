@@ -128,6 +128,21 @@ export async function healthGate(
       },
     );
   }
+  // A process that crashed during the checks and was started again by the supervisor may pass them
+  // now, but it runs the release that just crashed: not fit for traffic (I1).
+  if (!opts.warm) {
+    const restarted = (await e.runtime.status(colour)).filter((s) => (s.restarts ?? 0) > 0);
+    if (restarted.length > 0) {
+      throw new SwitchyardError(
+        'HEALTH_FAILED',
+        `${colour} did not become healthy: ` +
+          restarted
+            .map((s) => `${s.service} exited during the checks (it ${s.lastExit ?? 'exited'}) and was started again`)
+            .join('; '),
+        { hint: `see its logs: switchyard logs ${colour}` },
+      );
+    }
+  }
   return `healthy after ${result.attempts} check${result.attempts === 1 ? '' : 's'}`;
 }
 

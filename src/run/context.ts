@@ -32,7 +32,8 @@ export function createEngine(
   const paths = projectPaths(loaded.projectDir);
   const redact = makeRedactor(loaded.secrets);
   const runtime =
-    opts.runtime ?? createRuntime({ config: loaded.config, paths, serviceEnv: loaded.serviceEnv, redact });
+    opts.runtime ??
+    createRuntime({ config: loaded.config, paths, serviceEnv: loaded.serviceEnv, redact, configFile: loaded.file });
   return {
     loaded,
     paths,

@@ -21,8 +21,6 @@ export interface ServiceRun {
   /** Process start time as the kernel sees it, so a reused pid is not taken for ours. */
   startTicks?: string;
   startedAt: string;
-  /** Process runtime: how it was spawned, so the supervisor can start it again exactly so. */
-  spec?: { file: string; args: string[]; cwd: string; env: Record<string, string> };
   /** Process runtime: the supervisor's restart policy for it (absent: always). */
   restart?: 'always' | 'on-failure' | 'never';
 }
@@ -31,6 +29,11 @@ export interface ServiceRun {
 export interface ColourRun {
   colour: Colour;
   release: string;
+  /**
+   * Process runtime: the config file the colour was started from. The supervisor reads it again to
+   * start an exited process the same way (switchyard stores no environment values: I8).
+   */
+  configFile?: string;
   services: Record<string, ServiceRun>;
 }
 
@@ -58,6 +61,8 @@ export interface ServiceStatus {
   detail?: string;
   /** Process runtime: how often the supervisor started it again since the colour started. */
   restarts?: number;
+  /** Process runtime: how it last ended (`exited with code 1`, `was killed by SIGKILL`), after a restart. */
+  lastExit?: string;
   /** Process runtime: a crash loop (5 exits in 60 s): how it last ended, and its log's last lines. */
   crashLoop?: { lastExit: string; lines: string };
 }
@@ -67,6 +72,8 @@ export interface RuntimeContext {
   serviceEnv: Record<string, Record<string, string>>;
   config: Config;
   paths: ProjectPaths;
+  /** The config file `config` was loaded from (the supervisor reads it again). */
+  configFile?: string;
   /** Secrets to hide from anything the runtime prints. */
   redact?: (text: string) => string;
   log?: (line: string) => void;

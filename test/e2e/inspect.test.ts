@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { budget } from '../helpers/budget.ts';
 import { useProject } from '../helpers/project.ts';
 
-const project = useProject({ before, after }, 'fixture', { init: true });
+// restart: never, so a killed service stays down for the status check below (the supervisor's
+// restarts are e2e/supervise's).
+const project = useProject({ before, after }, 'fixture', { init: true, restart: 'never' });
 
 test('health <colour>: one line per level, exit 0 only when all pass', budget(4_000), async () => {
   const p = project();
@@ -53,7 +55,7 @@ test('history lists the init', budget(400), async () => {
 });
 
 test(
-  'a crashed service of the live colour: status exits 4 naming it, and a deploy replaces the colour',
+  'a crashed service of the live colour (restart: never): status exits 4 naming it, and a deploy replaces the colour',
   budget(1_600),
   async () => {
     const p = project();

@@ -175,7 +175,9 @@ test(
     const from = await assertConverged(p);
     const to = other(from);
     const stateBefore = await p.file('.switchyard/state.json');
-    await p.setBehaviour({ version: `v${++version}`, mode: 'ok' });
+    // The new release dies for good: killed, and every start of it the supervisor makes crashes.
+    const crash = path.join(p.dir, 'crash-target');
+    await p.setBehaviour({ version: `v${++version}`, mode: 'ok', crashFile: crash });
     const k = await runAndKill(
       p,
       ['deploy', '--auto-switch', '--json'],
@@ -185,6 +187,8 @@ test(
     const run = JSON.parse((await p.file(`.switchyard/run/${to}.json`))!) as {
       services: Record<string, { pid: number }>;
     };
+    await fs.writeFile(crash, 'crash\n');
+    t.after(() => fs.rm(crash, { force: true }));
     for (const s of Object.values(run.services)) process.kill(s.pid, 'SIGKILL');
     const rec = await p.run(['recover']);
     assert.equal(rec.code, 0, rec.stdout + rec.stderr);
@@ -198,6 +202,7 @@ test(
         `${[...rec.stdout.matchAll(/^\[\d+\/\d+\] (.+?\.\.\. ✓ \(\S+\))/gm)].map((m) => m[1]).join('; ')}; ` +
         `recover took ${rec.ms} ms`,
     );
+    await fs.rm(crash);
     await deploysAgain(from);
   },
 );

@@ -17,7 +17,8 @@ import { pidAlive } from '../../src/util/pid.ts';
 
 let p: Project;
 before(async () => {
-  p = await makeInitedProject('fixture', { proxy: 'nginx' });
+  // restart: never: (c) needs a killed service to stay down (the supervisor's restarts are e2e/supervise's).
+  p = await makeInitedProject('fixture', { proxy: 'nginx', restart: 'never' });
 }, budget(4_000));
 after(async () => {
   await p?.cleanup();

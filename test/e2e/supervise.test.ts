@@ -102,6 +102,25 @@ test(
 );
 
 test(
+  'the supervisor SIGKILLed: the apps keep serving; the next command starts another, which restarts as before',
+  budget(6_000),
+  async () => {
+    const old = Number((await p.file('.switchyard/run/supervisor.pid'))!.trim());
+    process.kill(old, 'SIGKILL');
+    assert.equal((await p.get('/api/echo')).status, 200, 'the apps do not depend on it');
+    const st = await p.run(['status']);
+    assert.equal(st.code, 0, st.stdout + st.stderr);
+    assert.match(st.stdout, /the supervisor was not running: started it \(pid \d+\)/);
+    const now = Number((await p.file('.switchyard/run/supervisor.pid'))!.trim());
+    assert.notEqual(now, old);
+    const before = await apiPid();
+    process.kill(before, 'SIGKILL');
+    await backWithin(5_000);
+    assert.notEqual(await apiPid(), before, 'the new supervisor restarted it');
+  },
+);
+
+test(
   'a crash loop: status exits 4 naming the service, its exit code, restarts and log; it comes back once fixed',
   budget(25_000),
   async () => {

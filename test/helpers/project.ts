@@ -48,6 +48,11 @@ export interface ProjectOptions {
   proxy?: 'builtin' | 'nginx';
   /** Built-in proxy: proxy.workers (processes serving traffic). */
   workers?: number;
+  /**
+   * services.<name>.restart for every service (fixture only). `never` for tests of what happens while
+   * a service is down (diagnosis, recovery, a failed health check): the supervisor would start it again.
+   */
+  restart?: 'never' | 'on-failure' | 'always';
 }
 
 /** A temp copy of a fixture; `proxy: 'nginx'` puts a real nginx (host mode) in front instead of the built-in proxy. */
@@ -70,6 +75,14 @@ export async function makeProject(
     if (!/^ {2}kind: builtin$/m.test(text))
       throw new Error(`${fixture}/switchyard.yml has no "  kind: builtin" line to add workers to`);
     await fs.writeFile(yml, text.replace(/^ {2}kind: builtin$/m, `  kind: builtin\n  workers: ${opts.workers}`));
+  }
+  if (opts.restart !== undefined) {
+    const yml = path.join(dir, 'switchyard.yml');
+    const text = await fs.readFile(yml, 'utf8');
+    const marker = /^ {4}stopTimeout: 2s$/gm;
+    if (fixture !== 'fixture' || (text.match(marker) ?? []).length !== 2)
+      throw new Error(`${fixture}/switchyard.yml has no "    stopTimeout: 2s" line per service to add restart to`);
+    await fs.writeFile(yml, text.replace(marker, `    stopTimeout: 2s\n    restart: ${opts.restart}`));
   }
   const port = await freePort();
   const env = { ...process.env, SWITCHYARD_PORT: String(port), FORCE_COLOR: '0' };

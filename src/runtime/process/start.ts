@@ -82,6 +82,27 @@ function firstExitOrTimeout(procs: Started[], ms: number): Promise<void> {
   });
 }
 
+/** How a service of a colour is spawned: by start, and by the supervisor to start it again. */
+export function spawnSpec(
+  ctx: RuntimeContext,
+  colour: Colour,
+  release: string,
+  name: string,
+  port: number,
+): { spec: SpawnSpec; argv: ReturnType<typeof toArgv> } {
+  const svc = ctx.config.services[name]!;
+  const argv = toArgv(svc.command, svc.shell);
+  const env = {
+    ...baseEnv(ctx, name),
+    PORT: String(port),
+    HOST: LOOPBACK,
+    ENVIRONMENT_NAME: colour,
+    SWITCHYARD_COLOUR: colour,
+    SWITCHYARD_RELEASE: release,
+  };
+  return { argv, spec: { file: argv.file, args: argv.args, cwd: serviceDir(ctx.paths, release, name), env } };
+}
+
 export async function startColour(
   ctx: RuntimeContext,
   colour: Colour,
@@ -119,7 +140,7 @@ export async function startColour(
     }
   }
   const ports = await assignPorts(ctx, colour);
-  const run: ColourRun = { colour, release, services: {} };
+  const run: ColourRun = { colour, release, services: {}, ...(ctx.configFile ? { configFile: ctx.configFile } : {}) };
   const procs: Started[] = [];
   const fail = async (
     message: string,
@@ -137,25 +158,12 @@ export async function startColour(
     if (signal?.aborted) await fail(`starting ${colour} interrupted`, [], 'ABORTED');
     const svc = config.services[name]!;
     const port = ports[name]!;
-    const argv = toArgv(svc.command, svc.shell);
+    const { spec, argv } = spawnSpec(ctx, colour, release, name, port);
     const logFile = paths.serviceLog(colour, name);
     const header =
       `--- switchyard: start ${name} as ${colour}, release ${release}, port ${port}` +
       `: ${redact(describeArgv(argv))}` +
       ` (${new Date().toISOString()}) ---\n`;
-    const spec: SpawnSpec = {
-      file: argv.file,
-      args: argv.args,
-      cwd: serviceDir(paths, release, name),
-      env: {
-        ...baseEnv(ctx, name),
-        PORT: String(port),
-        HOST: LOOPBACK,
-        ENVIRONMENT_NAME: colour,
-        SWITCHYARD_COLOUR: colour,
-        SWITCHYARD_RELEASE: release,
-      },
-    };
     let s: Awaited<ReturnType<typeof spawnService>>;
     try {
       s = await spawnService(spec, logFile, header);
@@ -177,7 +185,6 @@ export async function startColour(
       port,
       ...(s.startTicks ? { startTicks: s.startTicks } : {}),
       startedAt: new Date().toISOString(),
-      spec,
       restart: restartPolicyOf(svc.restart),
     };
     await writeRun(paths, run);

@@ -19,8 +19,9 @@ export async function supervisedStatus(
     plain.map(async (st) => {
       const r = report.services[`${colour}/${st.service}`];
       // Only what the supervisor says about this very run of the colour.
-      if (!r || r.release !== run!.release) return st;
-      const out: ServiceStatus = { ...st, restarts: r.restarts };
+      // (the same process too: a colour a command just started again is not yet in the report)
+      if (!r || r.release !== run!.release || r.pid !== run!.services[st.service]?.pid) return st;
+      const out: ServiceStatus = { ...st, restarts: r.restarts, ...(r.lastExit ? { lastExit: r.lastExit.text } : {}) };
       if (!st.running && r.state === 'restarting' && r.nextRestart)
         out.detail = `exited; the supervisor starts it again at ${r.nextRestart} (restart ${r.restarts + 1})`;
       if (!st.running && r.state === 'exited' && r.note) out.detail = `${st.detail ?? 'exited'}; ${r.note}`;

@@ -33,7 +33,9 @@ import {
   type Tracker,
 } from './restart-policy.js';
 import { readRun, writeRun } from './runfile.js';
-import { spawnService } from './spawn.js';
+import { spawnService, type SpawnSpec } from './spawn.js';
+import { spawnSpec } from './start.js';
+import { loadConfig } from '../../config/load.js';
 import { claimPidFile, releasePidFile } from './supervisor-pid.js';
 import type { SupervisedService, SupervisorReport } from './supervisor-report.js';
 
@@ -133,7 +135,8 @@ async function act(paths: ProjectPaths, w: Watched): Promise<void> {
       w.tracker = settle(w.tracker, now);
       return;
     }
-    const run = (await readRun(paths, w.colour).catch(() => undefined))?.services[w.service];
+    const colourRun = await readRun(paths, w.colour).catch(() => undefined);
+    const run = colourRun?.services[w.service];
     if (!run || run.pid !== w.pid) return; // stopped or replaced meanwhile: observe() catches up
     log(`${w.colour}/${w.service} (pid ${w.pid}) ${describeExit(w.exit)}`);
     if (!wantsRestart(run.restart ?? 'always', w.exit)) {
@@ -141,9 +144,9 @@ async function act(paths: ProjectPaths, w: Watched): Promise<void> {
       w.given = `not started again (restart: ${run.restart})`;
       return;
     }
-    if (!run.spec) {
+    if (!colourRun?.configFile) {
       w.tracker = { ...w.tracker, lastExit: w.exit };
-      w.given = 'not started again: its run record has no spawn record (started by an older switchyard)';
+      w.given = 'not started again: its run record names no config file (started by an older switchyard)';
       return;
     }
     const next = afterExit(w.tracker, w.exit);
@@ -157,7 +160,7 @@ async function act(paths: ProjectPaths, w: Watched): Promise<void> {
 async function restart(paths: ProjectPaths, w: Watched): Promise<void> {
   const run = await readRun(paths, w.colour);
   const s = run?.services[w.service];
-  if (!run || !s?.spec || s.pid !== w.pid) return; // a command changed the colour meanwhile
+  if (!run?.configFile || !s || s.pid !== w.pid) return; // a command changed the colour meanwhile
   const exit = w.exit!;
   const n = w.tracker.restarts + 1;
   const header =
@@ -165,7 +168,8 @@ async function restart(paths: ProjectPaths, w: Watched): Promise<void> {
     ` (restart ${n}; it ${describeExit(exit)}) (${new Date().toISOString()}) ---\n`;
   const t0 = Date.now();
   try {
-    const sp = await spawnService(s.spec, paths.serviceLog(w.colour, w.service), header);
+    const spec = await respawnSpec(paths, run.configFile, w.colour, run.release, w.service, s.port);
+    const sp = await spawnService(spec, paths.serviceLog(w.colour, w.service), header);
     const fresh: ServiceRun = { ...s, pid: sp.pid, startedAt: new Date().toISOString() };
     if (sp.startTicks) fresh.startTicks = sp.startTicks;
     else delete fresh.startTicks;
@@ -212,6 +216,25 @@ async function restart(paths: ProjectPaths, w: Watched): Promise<void> {
     },
     (t) => t,
   ).catch((e: unknown) => log(`history: ${errorMessage(e)}`));
+}
+
+/**
+ * How the service is spawned, from the config file as it is now: switchyard stores no environment
+ * values (I8), so the supervisor reads switchyard.yml and its .env files again, with the
+ * environment it was itself started with, and builds the spawn exactly as start() does.
+ */
+async function respawnSpec(
+  paths: ProjectPaths,
+  configFile: string,
+  colour: Colour,
+  release: string,
+  service: string,
+  port: number,
+): Promise<SpawnSpec> {
+  const loaded = await loadConfig({ file: configFile, cwd: paths.root });
+  if (!loaded.config.services[service]) throw new Error(`${service} is no longer in ${configFile}`);
+  const ctx = { config: loaded.config, paths, serviceEnv: loaded.serviceEnv, configFile };
+  return spawnSpec(ctx, colour, release, service, port).spec;
 }
 
 async function report(paths: ProjectPaths, watched: Map<string, Watched>, last: string): Promise<string> {
