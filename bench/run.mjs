@@ -25,6 +25,8 @@ const benches = [
   { name: 'backup', file: 'backup.mjs', out: 'backup.json', args: [] },
   { name: 'watchCost', file: 'watch-cost.mjs', out: 'watch-cost.json', args: [] },
   { name: 'rollbackLatency', file: 'rollback-latency.mjs', out: 'rollback-latency.json', args: [] },
+  { name: 'restart', file: 'restart.mjs', out: 'restart.json', args: [] },
+  { name: 'restartNginx', file: 'restart.mjs', out: 'restart-nginx.json', args: ['--proxy', 'nginx'] },
   {
     name: 'rollbackLatencyNginx',
     file: 'rollback-latency.mjs',

@@ -11,6 +11,7 @@ export { deploy, deployPlan, type DeployOptions, type DeployResult } from './run
 export { rollback, rollbackPlan, type RollbackOptions } from './run/rollback.js';
 export { switchTraffic, switchPlan, type SwitchOptions } from './run/switch.js';
 export { down, downPlan, type DownOptions } from './run/down.js';
+export { up, upPlan, type UpOptions } from './run/up.js';
 export { recover, type RecoverResult } from './run/recover.js';
 export { status, type StatusReport } from './run/status.js';
 export { readState, type State } from './state/state.js';

@@ -6,7 +6,7 @@
  */
 import type { Colour } from '../config/schema.js';
 
-export const COMMANDS = ['init', 'deploy', 'rollback', 'switch', 'down'] as const;
+export const COMMANDS = ['init', 'deploy', 'rollback', 'switch', 'down', 'up'] as const;
 export type PlannedCommand = (typeof COMMANDS)[number];
 
 /**
@@ -33,7 +33,8 @@ export type ActionBody =
   /** Report the move the planner chose (the facts were read under the lock). */
   | { kind: 'target'; from: Colour; to: Colour; info: string[]; warnings: string[] }
   | { kind: 'start-shared' }
-  | { kind: 'start-proxy' }
+  /** `hold`: if it has to be started, start it in maintenance with this message (up, live colour down). */
+  | { kind: 'start-proxy'; hold?: string }
   | { kind: 'backup' }
   | { kind: 'pull' }
   /** Build (or take the release of `ref`) and start `colour`; `replace`: stop what it runs first. */
@@ -69,7 +70,14 @@ export type ActionBody =
   | { kind: 'stop-shared'; volumesKept: boolean }
   | { kind: 'remove-volumes' }
   /** down: no colour is active any more, and the proxy starts clean next time. */
-  | { kind: 'forget-active' };
+  | { kind: 'forget-active' }
+  /**
+   * up: start a recorded colour that is not running, from its recorded release, health-gated. For
+   * the live colour (`live`), the proxy answers 503 (maintenance) until it passes, never 502.
+   */
+  | { kind: 'revive'; colour: Colour; release: string; live: boolean }
+  /** up: make sure whatever restarts exited services runs (the process runtime's supervisor). */
+  | { kind: 'supervise' };
 
 export type Action = Common & ActionBody;
 export type ActionKind = Action['kind'];

@@ -12,8 +12,9 @@ export function builtinDriver(paths: ProjectPaths, config: Config): ProxyDriver 
   const maxBodySize = config.proxy.kind === 'builtin' ? config.proxy.maxBodySize : undefined;
   return {
     kind: 'builtin',
-    ensure: () =>
+    ensure: (opts = {}) =>
       ensureProxy(paths, {
+        ...(opts.hold === undefined ? {} : { hold: opts.hold }),
         listen: { host: listen.host, port: listen.http },
         routes,
         ...(maxBodySize === undefined ? {} : { maxBodySize }),

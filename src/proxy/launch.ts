@@ -16,6 +16,7 @@ import { sameFeatures, type ProxyFeatures } from './features.js';
 import type { ConfigureOptions, ProxyControl, ProxyStatus } from './types.js';
 import { pidAlive } from '../util/pid.js';
 import { liveness } from '../util/procinfo.js';
+import { checkMaintenanceMessage } from './maintenance-page.js';
 import { sleep } from '../util/sleep.js';
 
 export const START_TIMEOUT_MS = 10_000;
@@ -33,6 +34,8 @@ export interface ProxyWant {
   features?: ProxyFeatures;
   /** Processes serving traffic (proxy.workers); read when the daemon starts. Absent = 1. */
   workers?: number;
+  /** When the daemon has to be started: start it in maintenance with this message (see ProxyDriver.ensure). */
+  hold?: string;
 }
 
 export interface LaunchOptions {
@@ -79,10 +82,12 @@ export async function ensureProxy(
   // A dead daemon's snapshot keeps its colour, backends, canary, maintenance and watch; listen,
   // routes, the body limit and the features follow the config.
   const prev = await loadSnapshot(paths.proxyState);
+  const hold = want.hold !== undefined && !prev?.maintenance;
   await saveSnapshot(paths.proxyState, {
     backends: {},
     active: null,
     ...prev,
+    ...(hold ? { maintenance: { message: checkMaintenanceMessage(want.hold!), since: new Date().toISOString() } } : {}),
     listen: want.listen,
     routes: want.routes,
     ...configureOptions(want),

@@ -87,8 +87,12 @@ export interface ProxyDriver {
   /**
    * Starts the proxy if it is not running (restoring its saved colour), applies the config's routes.
    * `notes`: what ensure found and repaired on its way (e.g. a config edited by hand), for the user.
+   * `hold`: when it has to be started, it starts in maintenance with this message (unless already
+   * in maintenance), so its first answer is 503 and not a 502 from a colour that is not up yet.
    */
-  ensure(): Promise<{ control: ProxyControl; started: boolean; status: ProxyStatus; notes?: string[] }>;
+  ensure(opts?: {
+    hold?: string;
+  }): Promise<{ control: ProxyControl; started: boolean; status: ProxyStatus; notes?: string[] }>;
   /** The running proxy's status, or undefined when it is not running. Never throws, never starts it. */
   alive(): Promise<ProxyStatus | undefined>;
   /** Stops the proxy; true when one was running. */

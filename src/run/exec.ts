@@ -21,6 +21,8 @@ export interface Exec {
   watch?: { since: TrafficStats; thresholds: RollbackOn };
   /** What each step that ran reported (`down` returns them). */
   done: string[];
+  /** up: the proxy was started in maintenance by this operation, to be turned off once the colour is up. */
+  held?: boolean;
 }
 
 export async function proxyOf(x: Exec): Promise<ProxyControl> {

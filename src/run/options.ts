@@ -43,6 +43,8 @@ export const downOptions = z
   .object({ colour: colour.optional(), forceUnlock: flag, shared: flag, volumes: flag, yes: flag })
   .strict();
 
+export const upOptions = z.object({ forceUnlock: flag }).strict();
+
 /** `opts` as `schema` reads it, or a USAGE error naming every problem. */
 export function checkOptions<S extends z.ZodType>(operation: string, schema: S, opts: unknown): z.output<S> {
   const r = schema.safeParse(opts ?? {});

@@ -7,8 +7,8 @@ import type { Engine } from './context.js';
  * names its backends in its configuration (nginx) is then complete from the start, and deploying
  * the other colour later changes nothing in it (no reload, which would drop keep-alive requests).
  */
-export async function openProxy(e: Engine) {
-  const p = await e.proxy.ensure();
+export async function openProxy(e: Engine, opts: { hold?: string } = {}) {
+  const p = await e.proxy.ensure(opts);
   // Like a dead proxy, a dead supervisor is brought back by any command.
   await e.runtime.supervise?.();
   for (const n of p.notes ?? []) e.reporter.warn(n);

@@ -32,6 +32,7 @@ export interface HistoryRecord {
     | 'recover'
     | 'maintenance'
     | 'preview'
+    | 'up'
     | 'restart';
   time: string;
   who: string;

@@ -8,6 +8,7 @@ import type { Facts } from '../../src/plan/facts.ts';
 import { assembleInit } from '../../src/plan/init.ts';
 import { assembleRollback } from '../../src/plan/rollback.ts';
 import { assembleSplit, assembleSwitch } from '../../src/plan/switch.ts';
+import { assembleUp, STARTING_MESSAGE } from '../../src/plan/up.ts';
 import { activated, emptyState, withColourStatus } from '../../src/state/state.ts';
 import { SwitchyardError } from '../../src/errors.ts';
 
@@ -282,5 +283,45 @@ test('down: the proxy, both colours, then state; --volumes asks unless --yes; th
   assert.equal(
     code(() => assembleDown(facts(), { ...input, colour: 'blue' })),
     'USAGE',
+  );
+});
+
+test('up: the live colour first (behind a 503 while it starts), a warm one too, a stopped one never', () => {
+  const warm = activated(blueLive, 'green', 'r2'); // green live, blue standby (kept warm)
+  const down = { running: { blue: false, green: false }, proxyActive: undefined, currentEnv: 'green' };
+  const p = assembleUp(facts({ ...down, state: warm }), { shared: false, selfRestarting: false });
+  assert.deepEqual([p.command, p.to, p.release], ['up', 'green', 'r2']);
+  assert.deepEqual(lines(p), [
+    '[1/5] start-shared: Starting shared services – none configured (shared:)',
+    '[2/5] start-proxy: Starting proxy',
+    '[3/5] revive: Starting green (live)',
+    '[4/5] revive: Starting blue',
+    '[5/5] supervise: Starting the supervisor',
+  ]);
+  const proxy = p.actions[1]!;
+  assert.equal(proxy.kind === 'start-proxy' && proxy.hold, STARTING_MESSAGE);
+  const stopped = assembleUp(facts({ ...down, state: greenLiveBlueStopped }), { shared: true, selfRestarting: true });
+  assert.deepEqual(
+    plannedSteps(stopped).map((s) => s.skip ?? ''),
+    [
+      '',
+      '',
+      '',
+      'stopped: only a warm colour is started',
+      "the runtime restarts exited services itself (Docker's restart policies)",
+    ],
+  );
+  // Everything runs already: nothing but skips, and no maintenance hold.
+  const running = assembleUp(facts({ state: warm, running: { blue: true, green: true } }), {
+    shared: false,
+    selfRestarting: false,
+  });
+  assert.equal(running.actions[1]!.kind === 'start-proxy' && running.actions[1]!.hold, undefined);
+  assert.match(running.actions[2]!.skip ?? '', /^already running \(release r2\)$/);
+  // Nothing live (after down, or never deployed): nothing but the shared services.
+  assert.equal(assembleUp(facts({ state: base }), { shared: false, selfRestarting: false }).actions.length, 1);
+  assert.match(
+    assembleUp(facts({ state: undefined }), { shared: false, selfRestarting: false }).notes.join(),
+    /nothing was ever deployed/,
   );
 });

@@ -14,6 +14,7 @@ import { registerRollback } from './rollback.js';
 import { registerStatus } from './status.js';
 import { registerSwitch } from './switch.js';
 import { registerMaintenance, registerPreview } from './traffic.js';
+import { registerUp } from './up.js';
 import type { Register, SetExit } from './register.js';
 
 export function registerCommands(program: Command, setExit: SetExit): void {
@@ -34,6 +35,7 @@ export function registerCommands(program: Command, setExit: SetExit): void {
     registerBackups,
     registerRestore,
     registerDown,
+    registerUp,
     registerDemo,
     registerProxy,
     registerReap,

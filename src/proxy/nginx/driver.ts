@@ -7,6 +7,7 @@ import type { Config, NginxProxyConfig } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import type { ProjectPaths } from '../../state/paths.js';
 import { featuresOf } from '../features.js';
+import { maintenanceOn, readMaintenance } from './maintenance.js';
 import type { ProxyDriver, ProxyStatus } from '../types.js';
 import { clearSplit } from './canary.js';
 import {
@@ -76,7 +77,7 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
 
   return {
     kind: 'nginx',
-    ensure: async () => {
+    ensure: async (opts = {}) => {
       const s = await getSetup();
       const text = renderFor(s, routes, await readNginxState(files), features);
       const control = nginxControl(s, routes);
@@ -91,6 +92,9 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
       }
       // A dead master's flag file and backends survive it, so it comes back on the same colour.
       await ensureDirs(files);
+      if (opts.hold !== undefined && !(await readMaintenance(files))) {
+        await maintenanceOn(files, { message: opts.hold, since: new Date().toISOString() });
+      }
       const before = await swapConfig(files, text);
       try {
         await testConfig(nginx, files);

@@ -5,6 +5,7 @@ import type { StepHandle } from '../reporter.js';
 import { buildStart, check, ensureRunning, health, migrate, smoke } from './colour.js';
 import { forgetActive, removeVolumes, stopColour, stopProxy, stopShared } from './down.js';
 import { backup, pull, startProxy, startShared, target } from './prepare.js';
+import { revive, supervise } from './up.js';
 import { endSplit, keepWarmFor, recordState, shift, split, stopOld, switchTo, watch } from './traffic.js';
 
 type Handler<K extends ActionKind> = (x: Exec, a: Extract<Action, { kind: K }>, h: StepHandle) => Promise<void>;
@@ -34,6 +35,8 @@ const HANDLERS: { [K in ActionKind]: Handler<K> } = {
   'stop-shared': stopShared,
   'remove-volumes': removeVolumes,
   'forget-active': forgetActive,
+  revive,
+  supervise,
 };
 
 export function handle(x: Exec, a: Action, h: StepHandle): Promise<void> {

@@ -20,9 +20,11 @@ export async function startShared(x: Exec, _a: Of<'start-shared'>, h: StepHandle
   h.ok((await start.call(x.e.runtime, { signal: x.e.signal })).join('; '));
 }
 
-export async function startProxy(x: Exec, _a: Of<'start-proxy'>, h: StepHandle): Promise<void> {
-  const p = await openProxy(x.e);
+export async function startProxy(x: Exec, a: Of<'start-proxy'>, h: StepHandle): Promise<void> {
+  const p = await openProxy(x.e, a.hold === undefined ? {} : { hold: a.hold });
   x.proxy = p.control;
+  if (p.started) x.done.push('started the proxy');
+  x.held = a.hold !== undefined && p.started && p.status.maintenance?.message === a.hold;
   const { listen } = x.e.loaded.config.proxy;
   h.ok(`${p.started ? 'started' : 'already running'} on ${listen.host}:${listen.http} (pid ${p.status.pid})`);
 }

@@ -64,7 +64,11 @@ function log(text: string): void {
   process.stdout.write(`${new Date().toISOString()} ${text}\n`);
 }
 
-export async function runSupervisor(root: string): Promise<void> {
+/**
+ * `idleExit: false` (up --foreground, under a service manager): keep running when no colour is
+ * started, instead of exiting after IDLE_EXIT_MS (a service manager would start it again and again).
+ */
+export async function runSupervisor(root: string, opts: { idleExit?: boolean } = {}): Promise<void> {
   const paths = projectPaths(root);
   if (!(await claimPidFile(paths))) {
     log('another supervisor runs for this project; exiting');
@@ -85,7 +89,7 @@ export async function runSupervisor(root: string): Promise<void> {
       if (!(await fs.stat(paths.dir).catch(() => undefined))) break; // the project is gone
       const seen = await observe(paths, watched);
       if (seen > 0) idleSince = performance.now();
-      else if (performance.now() - idleSince >= IDLE_EXIT_MS) break;
+      else if (opts.idleExit !== false && performance.now() - idleSince >= IDLE_EXIT_MS) break;
       for (const w of watched.values()) await act(paths, w);
       lastReport = await report(paths, watched, lastReport);
       await sleep(SUPERVISE_POLL_MS);
