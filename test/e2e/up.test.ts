@@ -7,6 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -146,9 +147,42 @@ test(
     assert.equal(await p.file('.switchyard/state.json'), state);
     const res = await p.get('/api/echo').catch(() => undefined);
     assert.notEqual(res?.status, 200);
+    // The page it served while trying is off again: a later fix (a deploy) must not stay behind it.
+    const st = JSON.parse((await p.run(['status', '--json'])).stdout.trim().split('\n').pop()!);
+    assert.equal(st.proxy.maintenance, null);
     const plan = await p.run(['up', '--plan']);
     assert.equal(plan.code, 0);
     assert.match(plan.stdout, /Plan for up: .* -> green/);
+  },
+);
+
+test(
+  'up --foreground stays as the supervisor: it restarts a killed service; SIGTERM ends it, the services keep running',
+  budget(8_000),
+  async () => {
+    const d = await p.run(['deploy', '--auto-switch', '--skip-tests']);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    const child = p.spawn(['up', '--foreground']);
+    let out = '';
+    child.stdout!.on('data', (b) => (out += b));
+    child.stderr!.on('data', (b) => (out += b));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const deadline = performance.now() + 10_000;
+    while (!/in the foreground/.test(out) && performance.now() < deadline) await sleep(20);
+    assert.match(out, /supervising .* in the foreground/, out);
+    while ((await readPid('.switchyard/run/supervisor.pid')) !== child.pid && performance.now() < deadline)
+      await sleep(20);
+    assert.equal(await readPid('.switchyard/run/supervisor.pid'), child.pid, 'this process is the supervisor');
+    const live = JSON.parse((await p.file('.switchyard/state.json'))!).active as string;
+    const api = () =>
+      JSON.parse(readFileSync(path.join(p.dir, `.switchyard/run/${live}.json`), 'utf8')).services.api.pid;
+    const before = api();
+    process.kill(before, 'SIGKILL');
+    while (api() === before && performance.now() < deadline) await sleep(20);
+    assert.notEqual(api(), before, 'restarted by the foreground supervisor');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, out);
+    assert.equal((await p.get('/api/echo')).status, 200, 'the services keep running');
   },
 );
 

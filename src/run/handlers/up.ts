@@ -10,13 +10,6 @@ type Of<K extends Action['kind']> = Extract<Action, { kind: K }>;
 
 export async function revive(x: Exec, a: Of<'revive'>, h: StepHandle): Promise<void> {
   const { e } = x;
-  if (!(await e.runtime.hasRelease(a.release))) {
-    throw new SwitchyardError('START_FAILED', `release ${a.release} of ${a.colour} is no longer on disk`, {
-      hint:
-        `deploy a release again (\`switchyard deploy\`, or \`switchyard deploy --ref <commit>\` for that version);` +
-        ' state.json is left as it is',
-    });
-  }
   const proxy = await proxyOf(x);
   // Users of the live colour get the maintenance page with Retry-After while it starts, not a 502
   // (a proxy this operation started is in maintenance from its first request on: x.held).
@@ -24,6 +17,13 @@ export async function revive(x: Exec, a: Of<'revive'>, h: StepHandle): Promise<v
   if (hold && !x.held) await proxy.setMaintenance({ on: true, message: STARTING_MESSAGE });
   let healthy: string;
   try {
+    if (!(await e.runtime.hasRelease(a.release))) {
+      throw new SwitchyardError('START_FAILED', `release ${a.release} of ${a.colour} is no longer on disk`, {
+        hint:
+          `deploy a release again (\`switchyard deploy\`, or \`switchyard deploy --ref <commit>\` for that version);` +
+          ' state.json is left as it is',
+      });
+    }
     // What is left of it (dead pids in its run file, or a process the supervisor already started
     // again) goes first: the colour is started whole, from its recorded release, and checked.
     await e.runtime.stop(a.colour);
