@@ -116,6 +116,12 @@ const bad: BadCase[] = [
     match: /integer/,
   },
   {
+    name: 'a restart policy that is none',
+    edit: (c) => (c.services.api.restart = 'sometimes'),
+    path: 'services.api.restart',
+    match: /"always".*"on-failure".*\(got "sometimes"\)|sometimes/,
+  },
+  {
     name: 'unknown runtime',
     edit: (c) => (c.runtime = 'kubernetes'),
     path: 'runtime',
