@@ -438,6 +438,35 @@ if (r.deploySplit) {
   }
 }
 
+{
+  // The process runtime's supervisor (bench/restart.mjs): SIGKILL of the live api -> good again.
+  const s = r.restart;
+  const sN = r.restartNginx;
+  if (s || sN) {
+    const cell = (x, k) => (x?.[k] ? `${ms(x[k].medianMs)} / ${ms(x[k].maxMs)} (${x[k].n})` : '–');
+    const lines = [
+      row(['supervisor (`bench/restart.mjs`)', 'built-in proxy', 'nginx (host mode)']),
+      row(['---', '---', '---']),
+      row([
+        'SIGKILL of the only api process -> first 200 through the proxy, kills 31 s apart (median / max (kills))',
+        cell(s, 'isolated'),
+        cell(sN, 'isolated'),
+      ]),
+      row([
+        'the same, kills 1 s after each recovery: the backoff grows (0.5 s, 1 s, ... 10 s)',
+        cell(s, 'rapid'),
+        cell(sN, 'rapid'),
+      ]),
+      row([
+        "the supervisor's resident memory",
+        s?.supervisorRssKb ? `${(s.supervisorRssKb / 1024).toFixed(1)} MB` : '–',
+        sN?.supervisorRssKb ? `${(sN.supervisorRssKb / 1024).toFixed(1)} MB` : '–',
+      ]),
+    ];
+    tables['restart-table'] = lines.join('\n') + aloneNote(['restart', 'restartNginx']);
+  }
+}
+
 for (const [name, text] of Object.entries(tables)) console.log(`<!-- ${name} -->\n${text}\n<!-- /${name} -->\n`);
 
 if (args.includes('--write')) {

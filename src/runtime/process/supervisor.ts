@@ -87,11 +87,17 @@ export async function runSupervisor(root: string, opts: { idleExit?: boolean } =
   try {
     while (!stopping) {
       if (!(await fs.stat(paths.dir).catch(() => undefined))) break; // the project is gone
-      const seen = await observe(paths, watched);
-      if (seen > 0) idleSince = performance.now();
-      else if (opts.idleExit !== false && performance.now() - idleSince >= IDLE_EXIT_MS) break;
-      for (const w of watched.values()) await act(paths, w);
-      lastReport = await report(paths, watched, lastReport);
+      try {
+        const seen = await observe(paths, watched);
+        if (seen > 0) idleSince = performance.now();
+        else if (opts.idleExit !== false && performance.now() - idleSince >= IDLE_EXIT_MS) break;
+        for (const w of watched.values()) await act(paths, w);
+        lastReport = await report(paths, watched, lastReport);
+      } catch (e) {
+        // A passing failure (a full disk, a file being replaced) must not end the supervision:
+        // it is logged, and the next round tries again.
+        log(`this round failed: ${errorMessage(e)}`);
+      }
       await sleep(SUPERVISE_POLL_MS);
     }
   } finally {
