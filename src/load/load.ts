@@ -16,7 +16,10 @@ export interface LoadOptions {
 }
 
 export interface LoadSample {
+  /** When the request was sent, ms since the load started. */
   at: number;
+  /** When its answer (or its failure) came, ms since the load started. */
+  end?: number;
   status: number;
   colour: string | undefined;
   error?: string;
@@ -70,10 +73,12 @@ export function startLoad(opts: LoadOptions): RunningLoad {
         });
         await res.body.dump();
         const env = res.headers['x-switchyard-env'];
-        samples.push({ at, status: res.statusCode, colour: typeof env === 'string' ? env : undefined });
+        const end = Date.now() - started;
+        samples.push({ at, end, status: res.statusCode, colour: typeof env === 'string' ? env : undefined });
       } catch (e) {
         samples.push({
           at,
+          end: Date.now() - started,
           status: 0,
           colour: undefined,
           error: (e as NodeJS.ErrnoException).code ?? (e as Error).message,
