@@ -205,7 +205,8 @@ const serviceInput = z
       description:
         'when an exited service is started again: `always` / `unless-stopped` (the default), `on-failure` ' +
         "(a non-zero exit or a signal) or `never` / `no`. docker: the containers' restart policy; process " +
-        "runtime: switchyard's supervisor, from the same release and port (the environment read again from the config), with backoff",
+        "runtime: switchyard's supervisor, from the same release and port (the environment read again " +
+        'from the config), with backoff',
     }),
     healthcheck: dockerHealthcheckSchema.optional().meta({
       description: "docker: overrides the image's `HEALTHCHECK` (health level 2)",
