@@ -49,10 +49,7 @@ export class StepRunner {
   }
 }
 
-export function newOperationId(): string {
-  const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${t}-${Math.random().toString(16).slice(2, 6)}`;
-}
+export { newOperationId } from '../util/operation-id.js';
 
 /** Programming errors: bugs in switchyard, reported as such (with their stack), never reworded. */
 const BUGS = [TypeError, ReferenceError, RangeError, SyntaxError];

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { liveness } from '../../src/util/procinfo.ts';
 import { budget } from '../helpers/budget.ts';
 import { makeProject, type Project } from '../helpers/project.ts';
 
@@ -41,7 +42,14 @@ async function reboot(): Promise<void> {
       /* already gone */
     }
   }
-  await sleep(200);
+  // Gone (or an unreaped zombie): poll, bounded, rather than sleep a guess.
+  const deadline = performance.now() + 5_000;
+  const running = async () => {
+    const states = await Promise.all(pids.map((pid) => liveness(pid, undefined)));
+    return states.some((s) => s === 'running');
+  };
+  while ((await running()) && performance.now() < deadline) await sleep(20);
+  assert.equal(await running(), false, 'every process of the project is gone');
 }
 
 /** Polls /api/echo every 10 ms (bounded) and keeps each answer's status (0: no connection). */

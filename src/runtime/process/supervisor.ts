@@ -19,6 +19,7 @@ import { writeJsonAtomic } from '../../state/atomic.js';
 import { appendHistory } from '../../state/history.js';
 import { projectPaths, type ProjectPaths } from '../../state/paths.js';
 import { liveness } from '../../util/procinfo.js';
+import { newOperationId } from '../../util/operation-id.js';
 import { sleep } from '../../util/sleep.js';
 import type { ServiceRun } from '../types.js';
 import { withColourLock } from './colour-lock.js';
@@ -210,7 +211,7 @@ async function restart(paths: ProjectPaths, w: Watched): Promise<void> {
   await appendHistory(
     paths,
     {
-      id: `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-r${n}`,
+      id: newOperationId(),
       type: 'restart',
       time: new Date(t0).toISOString(),
       who: `supervisor@${os.hostname()}`,
