@@ -3,6 +3,7 @@ import type { Colour } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
 import { urlOf } from '../checks/http.js';
 import { formatDuration } from '../config/duration.js';
+import { indent } from '../util/indent.js';
 import { waitHealthy, type LevelResult } from '../checks/health.js';
 import { runSmoke } from '../checks/smoke.js';
 import type { ProxyControl } from '../proxy/types.js';
@@ -123,7 +124,7 @@ export async function healthGate(
       'HEALTH_FAILED',
       `${colour} did not become healthy${bound} after ${result.attempts} checks (${Math.round(result.ms)} ms)`,
       {
-        details,
+        details: [...details, ...(await lastWords(e, colour))],
         hint: await unreachableHint(e, colour, details, `see its logs: switchyard logs ${colour}`),
       },
     );
@@ -139,11 +140,28 @@ export async function healthGate(
           restarted
             .map((s) => `${s.service} exited during the checks (it ${s.lastExit ?? 'exited'}) and was started again`)
             .join('; '),
-        { hint: `see its logs: switchyard logs ${colour}` },
+        { details: await lastWords(e, colour), hint: `see its logs: switchyard logs ${colour}` },
       );
     }
   }
   return `healthy after ${result.attempts} check${result.attempts === 1 ? '' : 's'}`;
+}
+
+const LAST_LINES = 10;
+
+/**
+ * The last lines of each service of the colour that is gone or was started again, so a health
+ * failure shows why without a second command (an app that crashes just after the start grace).
+ */
+async function lastWords(e: Engine, colour: Colour): Promise<string[]> {
+  if (!e.runtime.tail) return [];
+  const statuses = await e.runtime.status(colour).catch(() => []);
+  const out: string[] = [];
+  for (const s of statuses.filter((x) => !x.running || (x.restarts ?? 0) > 0)) {
+    const text = await e.runtime.tail(colour, s.service, LAST_LINES).catch(() => '');
+    if (text) out.push(`last lines of ${s.service} (${colour}):\n${indent(text)}`);
+  }
+  return out;
 }
 
 /** What a check reports when the colour's port accepted nothing, or closed without an answer (checks/http.ts). */

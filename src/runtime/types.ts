@@ -137,6 +137,11 @@ export interface Runtime {
     opts: { follow: boolean; signal?: AbortSignal },
     write: (line: string) => void,
   ): Promise<void>;
+  /**
+   * The last lines a service of the colour printed, secrets hidden, for error messages (a health
+   * check that found it gone). Empty when there is nothing to show.
+   */
+  tail?(colour: Colour, service: string, lines: number): Promise<string>;
   /** Delete release folders beyond `keep`, never those in `protect`. Returns the ids removed. */
   pruneReleases(keep: number, protect: string[]): Promise<string[]>;
   /** Whether a release folder exists (so rollback can restart it without a rebuild). */

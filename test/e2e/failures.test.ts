@@ -59,6 +59,12 @@ async function failingDeploy(behaviour: Record<string, unknown>, reason: RegExp,
 }
 
 test('new version crashes on start', budget(5_000), () => failingDeploy({ mode: 'crash' }, /exited|crash/i));
+test('new version crashes after the start grace: the health failure shows its last lines', budget(6_800), () =>
+  failingDeploy(
+    { mode: 'health500', crashAfterMs: 500 },
+    /did not become healthy[\s\S]*last lines of api \(green\):\n[\s\S]*\| fixture v2: crashing 500 ms after listening/,
+  ),
+);
 test('health endpoint answers 500', budget(6_800), () =>
   failingDeploy({ mode: 'health500' }, /did not become healthy[\s\S]*500/),
 );

@@ -8,7 +8,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { SwitchyardError, errorMessage } from '../../errors.js';
-import { indent, openLog, tailLog } from '../process/logs.js';
+import { openLog, tailLog } from '../process/logs.js';
+import { indent } from '../../util/indent.js';
 import { makeExcluder } from '../process/snapshot.js';
 import { isConnectError, unreachable } from './client.js';
 

@@ -7,7 +7,7 @@
 import type Docker from 'dockerode';
 import type { Colour } from '../../config/schema.js';
 import { plannedPorts } from '../process/port-memory.js';
-import { streamLogs } from './logs.js';
+import { containerTail, streamLogs } from './logs.js';
 import { execInContainer } from './exec.js';
 import { containerName } from './names.js';
 import { SwitchyardError } from '../../errors.js';
@@ -128,6 +128,12 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
         opts,
         write,
       );
+    },
+    async tail(colour, service, lines): Promise<string> {
+      const d = await docker();
+      const found = (await findContainers(d, config.app, 'colour', colour)).find((f) => f.service === service);
+      const text = found ? await containerTail(d, found.id, lines) : '';
+      return ctx.redact ? ctx.redact(text) : text;
     },
     async plannedEndpoints(colour): Promise<Record<string, Endpoint>> {
       const ports = await plannedPorts(ctx.paths, colour, Object.keys(config.services));

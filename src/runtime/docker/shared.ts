@@ -17,7 +17,7 @@ import { imageExists, resolveBuild } from './images.js';
 import { containerTail } from './logs.js';
 import { LABEL, sharedContainerName, sharedImageTag } from './names.js';
 import { ensureNetwork } from './network.js';
-import { indent } from '../process/logs.js';
+import { indent } from '../../util/indent.js';
 import { cmd, ensureVolumes, healthcheck, mounts, publishSpec, restartPolicy, seconds } from './spec.js';
 import { sleep } from '../../util/sleep.js';
 

@@ -7,7 +7,7 @@
 import type Docker from 'dockerode';
 import type { Colour } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
-import { indent } from '../process/logs.js';
+import { indent } from '../../util/indent.js';
 import type { ColourRun, RuntimeContext } from '../types.js';
 import { call } from './client.js';
 import { assignHostPorts, createServiceContainer, findContainers, publishedPort } from './containers.js';

@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process';
 import { SwitchyardError } from '../../errors.js';
 import { describeArgv, type Argv } from './command.js';
-import { indent, openLog, tailLog } from './logs.js';
+import { openLog, tailLog } from './logs.js';
+import { indent } from '../../util/indent.js';
 import { signalGroup } from '../../util/procinfo.js';
 
 /** After SIGTERM on timeout/abort, how long the build gets before SIGKILL. */

@@ -26,6 +26,7 @@ import { readRun, removeRun } from './runfile.js';
 import { startColour } from './start.js';
 import { stopProcess } from './stop.js';
 import { execInRelease } from './exec.js';
+import { tailLog } from './logs.js';
 
 /** How long start and stop wait for the supervisor to finish a restart of the same colour. */
 const LOCK_WAIT_MS = 30_000;
@@ -137,5 +138,9 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
     },
     hasRelease: (id) => hasRelease(paths, id),
     exec: (colour, service, command, opts) => execInRelease(ctx, colour, service, command, opts),
+    async tail(colour, service, lines): Promise<string> {
+      const text = await tailLog(paths.serviceLog(colour, service), 0, lines);
+      return ctx.redact ? ctx.redact(text) : text;
+    },
   };
 }

@@ -33,12 +33,3 @@ export async function tailLog(file: string, offset = 0, lines = TAIL_LINES): Pro
     await fh?.close();
   }
 }
-
-export function indent(text: string): string {
-  return text
-    ? text
-        .split('\n')
-        .map((l) => `  | ${l}`)
-        .join('\n')
-    : '  (no output)';
-}
