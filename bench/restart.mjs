@@ -6,8 +6,12 @@
 //             at once), `--isolated N` of them (default 5);
 //   rapid:    kills 1 s after the service is back, `--rapid N` (default 10): the backoff grows
 //             (0.5 s, 1 s, 2 s, ... up to 10 s) as it would for a crash loop;
+//   proxy:    the process that holds the public port SIGKILLed (the built-in daemon; nginx's master
+//             and its workers), `--proxy-kills N` (default 20), 1 s after each recovery: the
+//             supervisor starts it again from its saved routing;
 //   rssKb:    the supervisor's resident memory after the runs.
-// Usage: npm run build && node bench/restart.mjs [--isolated 5] [--rapid 10] [--proxy builtin|nginx] [--merge]
+// Usage: npm run build && node bench/restart.mjs [--isolated 5] [--rapid 10] [--proxy-kills 20]
+//        [--proxy builtin|nginx] [--merge]
 // Writes bench/out/restart[-nginx].json. Talks to 127.0.0.1 only.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,12 +20,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './lib/net.mjs';
 import { opt, args, root } from './lib/options.mjs';
-import { rssKb } from './lib/proc.mjs';
+import { childrenOf, rssKb } from './lib/proc.mjs';
 import { mergeIntoResults } from './lib/results.mjs';
 
 const loadBefore = os.loadavg()[0];
 const isolated = Number(opt('isolated', '5'));
 const rapid = Number(opt('rapid', '10'));
+const proxyKills = Number(opt('proxy-kills', '20'));
 const proxyKind = opt('proxy', 'builtin');
 if (!['builtin', 'nginx'].includes(proxyKind)) throw new Error(`--proxy must be builtin or nginx, got ${proxyKind}`);
 const STABLE_MS = 30_000;
@@ -60,6 +65,29 @@ async function killAndTime() {
   throw new Error('the api did not come back within 30 s');
 }
 
+const pidIn = (rel) =>
+  Number(
+    fs
+      .readFileSync(path.join(dir, '.switchyard', rel), 'utf8')
+      .trim()
+      .split(/\s+/)[0],
+  );
+
+/** SIGKILLs the proxy (nginx: the master and its workers, as a crash of all of them) and times the first 200. */
+async function killProxyAndTime() {
+  const pids = proxyKind === 'nginx' ? [pidIn('nginx/nginx.pid')] : [pidIn('run/proxy.pid')];
+  if (proxyKind === 'nginx') pids.push(...childrenOf(pids[0]));
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  const t0 = performance.now();
+  // Wait for the port to refuse first: a 200 from the dying process's last moment does not count.
+  while ((await get()) === 200 && performance.now() - t0 < 5_000) await sleep(2);
+  while (performance.now() - t0 < 30_000) {
+    if ((await get()) === 200) return Math.round(performance.now() - t0);
+    await sleep(5);
+  }
+  throw new Error('the proxy did not come back within 30 s');
+}
+
 const stats = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return { n: s.length, medianMs: s[Math.floor(s.length / 2)], maxMs: s.at(-1), minMs: s[0], all: xs };
@@ -81,12 +109,19 @@ try {
     console.log(`rapid kill ${i + 1}/${rapid}: good again after ${fast.at(-1)} ms`);
     await sleep(1_000);
   }
-  const supervisor = Number(fs.readFileSync(path.join(dir, '.switchyard/run/supervisor.pid'), 'utf8').trim());
+  const proxy = [];
+  for (let i = 0; i < proxyKills; i++) {
+    proxy.push(await killProxyAndTime());
+    console.log(`proxy kill ${i + 1}/${proxyKills}: good again after ${proxy.at(-1)} ms`);
+    await sleep(1_000);
+  }
+  const supervisor = pidIn('run/supervisor.pid');
   result = {
     when: new Date().toISOString(),
     proxy: proxyKind,
     isolated: stats(iso),
     rapid: stats(fast),
+    ...(proxy.length ? { proxyKill: stats(proxy) } : {}),
     supervisorRssKb: rssKb(supervisor),
   };
 } finally {
@@ -96,5 +131,12 @@ try {
 const out = path.join(root, 'bench', 'out', `restart${proxyKind === 'nginx' ? '-nginx' : ''}.json`);
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-console.log(JSON.stringify({ isolated: result.isolated, rapid: result.rapid, rssKb: result.supervisorRssKb }));
+console.log(
+  JSON.stringify({
+    isolated: result.isolated,
+    rapid: result.rapid,
+    proxy: result.proxyKill,
+    rssKb: result.supervisorRssKb,
+  }),
+);
 if (args.includes('--merge')) mergeIntoResults(proxyKind === 'nginx' ? 'restartNginx' : 'restart', result, loadBefore);

@@ -458,6 +458,11 @@ if (r.deploySplit) {
         cell(sN, 'rapid'),
       ]),
       row([
+        'SIGKILL of the proxy (the daemon; nginx: master and workers) -> first 200, kills 1 s after each recovery',
+        cell(s, 'proxyKill'),
+        cell(sN, 'proxyKill'),
+      ]),
+      row([
         "the supervisor's resident memory",
         s?.supervisorRssKb ? `${(s.supervisorRssKb / 1024).toFixed(1)} MB` : '–',
         sN?.supervisorRssKb ? `${(sN.supervisorRssKb / 1024).toFixed(1)} MB` : '–',

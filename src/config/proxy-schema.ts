@@ -50,6 +50,18 @@ export const MAX_PROXY_WORKERS = 16;
 /** The built-in proxy's default request body limit, the same as nginx's clientMaxBodySize default here. */
 export const DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024;
 
+/** Whether the supervisor starts the proxy again when it dies between commands (issue 12, part 3). */
+const proxyRestart = z
+  .enum(['always', 'never'])
+  .default('always')
+  .meta({
+    description:
+      '`always`: while a colour is active, the supervisor starts the proxy again within a second when its process ' +
+      'dies (built-in, or nginx `mode: host`; nginx `mode: container` is restarted by Docker: ' +
+      '`--restart unless-stopped`), from its saved routing; `never`: it stays down until a command starts it ' +
+      '(for a proxy kept by a service manager of your own)',
+  });
+
 const builtinProxySchema = z
   .object({
     kind: z.literal('builtin').default('builtin').meta({
@@ -95,6 +107,7 @@ const builtinProxySchema = z
           'dies is replaced from the saved state; workers exit with the daemon. Read when the proxy starts: a ' +
           'changed value is reported by `status` and takes effect after `switchyard down` and `init`',
       }),
+    restart: proxyRestart,
     ...trafficFields,
   })
   .strict()
@@ -244,6 +257,7 @@ const nginxProxySchema = z
         "nginx: how long nginx waits between two writes of a request to the app (nginx's `proxy_send_timeout`)",
       'x-default': '60s',
     }),
+    restart: proxyRestart,
     ...trafficFields,
   })
   .strict()

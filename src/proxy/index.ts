@@ -3,7 +3,8 @@ import type { Config } from '../config/schema.js';
 import type { ProjectPaths } from '../state/paths.js';
 import { proxyAlive } from './client.js';
 import { featuresOf } from './features.js';
-import { ensureProxy, stopProxy } from './launch.js';
+import { daemonRunning, ensureProxy, stopProxy } from './launch.js';
+import { canConnect } from '../util/can-connect.js';
 import { nginxDriver } from './nginx/driver.js';
 import type { ProxyDriver } from './types.js';
 
@@ -23,6 +24,7 @@ export function builtinDriver(paths: ProjectPaths, config: Config): ProxyDriver 
       }),
     alive: () => proxyAlive(paths.proxySocket),
     stop: () => stopProxy(paths),
+    gone: async () => !(await daemonRunning(paths)) && !(await canConnect(listen.host, listen.http)),
   };
 }
 

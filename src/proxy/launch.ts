@@ -160,6 +160,12 @@ function configureOptions(want: ProxyWant): ConfigureOptions {
   };
 }
 
+/** Whether the daemon named by the pid file runs (not a zombie, and its command line is a proxy's). */
+export async function daemonRunning(paths: ProjectPaths): Promise<boolean> {
+  const n = Number.parseInt((await fs.readFile(paths.proxyPid, 'utf8').catch(() => '')).trim(), 10);
+  return Number.isInteger(n) && n > 1 && (await liveness(n, undefined)) === 'running' && (await looksLikeDaemon(n));
+}
+
 /** A pid file may outlive its process and the pid be reused: only signal what looks like our daemon. */
 async function looksLikeDaemon(pid: number): Promise<boolean> {
   const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);

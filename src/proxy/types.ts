@@ -97,4 +97,11 @@ export interface ProxyDriver {
   alive(): Promise<ProxyStatus | undefined>;
   /** Stops the proxy; true when one was running. */
   stop(): Promise<boolean>;
+  /**
+   * For the supervisor (issue 12, part 3): true when the proxy's process is gone (no live process
+   * behind its pid file) and its public port refuses connections, so nobody serves. Cheap (no
+   * control call that a busy proxy might answer late), never starts anything. Absent where something
+   * else restarts the proxy (nginx in a container: Docker's restart policy).
+   */
+  gone?(): Promise<boolean>;
 }

@@ -1,5 +1,7 @@
 /** The proxy as the engine uses it: started (or restarted with its saved colour) from the config. */
+import fs from 'node:fs/promises';
 import { COLOURS } from '../config/schema.js';
+import { ensureSupervisor } from '../runtime/supervisor-pid.js';
 import type { Engine } from './context.js';
 
 /**
@@ -9,8 +11,12 @@ import type { Engine } from './context.js';
  */
 export async function openProxy(e: Engine, opts: { hold?: string } = {}) {
   const p = await e.proxy.ensure(opts);
-  // Like a dead proxy, a dead supervisor is brought back by any command.
-  await e.runtime.supervise?.();
+  // Serving again: the supervisor keeps it so from now on (down had stopped it on purpose).
+  await fs.rm(e.paths.proxyStopped, { force: true });
+  // Like a dead proxy, a dead supervisor is brought back by any command. It keeps the proxy
+  // running too (run/proxy-keeper.ts), whatever the runtime, unless proxy.restart is never.
+  if (e.runtime.supervise) await e.runtime.supervise();
+  else if (e.proxy.gone && e.loaded.config.proxy.restart !== 'never') await ensureSupervisor(e.paths, e.loaded.file);
   for (const n of p.notes ?? []) e.reporter.warn(n);
   for (const c of COLOURS) {
     if (p.status.backends[c] === undefined || Object.keys(p.status.backends[c]!).length === 0) {

@@ -16,6 +16,8 @@ export interface ProjectPaths {
   proxyState: string;
   proxyLog: string;
   proxyPid: string;
+  /** Present while the proxy is down on purpose (`down`): the supervisor does not start it again. */
+  proxyStopped: string;
   journal: string;
   /** Process runtime: the supervisor's pid record, its report (restarts, degraded services) and its log. */
   supervisorPid: string;
@@ -45,6 +47,7 @@ export function projectPaths(root: string): ProjectPaths {
     proxyState: path.join(dir, 'proxy.json'),
     proxyLog: path.join(dir, 'logs', 'proxy.log'),
     proxyPid: path.join(dir, 'run', 'proxy.pid'),
+    proxyStopped: path.join(dir, 'run', 'proxy.stopped'),
     journal: path.join(dir, 'journal.json'),
     supervisorPid: path.join(dir, 'run', 'supervisor.pid'),
     supervisorState: path.join(dir, 'supervisor.json'),

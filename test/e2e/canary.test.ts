@@ -55,7 +55,8 @@ for (const { kind, workers } of [{ kind: 'builtin' }, { kind: 'nginx' }, { kind:
       let preview: number;
 
       before(async () => {
-        p = await makeProject('fixture', { proxy: kind, ...(workers ? { workers } : {}) });
+        // proxy.restart: never: the live watch itself restarts a proxy killed during it (tested below).
+        p = await makeProject('fixture', { proxy: kind, proxyRestart: 'never', ...(workers ? { workers } : {}) });
         preview = await freePort();
         const yml = path.join(p.dir, 'switchyard.yml');
         const text = (await fs.readFile(yml, 'utf8'))

@@ -29,7 +29,8 @@ const nginxT = () =>
 
 before(async () => {
   execFileSync('nginx', ['-v'], { stdio: 'pipe', timeout: 10_000 }); // fail, never skip, without nginx
-  p = await makeProject('fixture', { proxy: 'nginx' });
+  // proxy.restart: never: the dead nginx below is for the next command to find, not for the supervisor.
+  p = await makeProject('fixture', { proxy: 'nginx', proxyRestart: 'never' });
   conf = path.join(p.dir, '.switchyard', 'nginx', 'nginx.conf');
   const r = await p.run(['init']);
   assert.equal(r.code, 0, r.stdout + r.stderr);

@@ -28,7 +28,8 @@ const other = (c: string) => (c === 'blue' ? 'green' : 'blue');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
-  p = await makeProject('fixture');
+  // proxy.restart: never: the proxy killed mid-deploy is brought back by the next command, not the supervisor.
+  p = await makeProject('fixture', { proxyRestart: 'never' });
   const yml = path.join(p.dir, 'switchyard.yml');
   let text = await fs.readFile(yml, 'utf8');
   // A real backup step (64 KiB written by a command); three health rounds, and a last smoke step

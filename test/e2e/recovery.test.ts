@@ -6,7 +6,7 @@ import path from 'node:path';
 import { budget } from '../helpers/budget.ts';
 import { useProject } from '../helpers/project.ts';
 
-const project = useProject({ before, after }, 'fixture', { init: true });
+const project = useProject({ before, after }, 'fixture', { init: true, proxyRestart: 'never' });
 
 async function statusJson() {
   const r = await project().run(['status', '--json']);

@@ -105,13 +105,13 @@ test(
   'the supervisor SIGKILLed: the apps keep serving; the next command starts another, which restarts as before',
   budget(6_000),
   async () => {
-    const old = Number((await p.file('.switchyard/run/supervisor.pid'))!.trim());
+    const old = Number((await p.file('.switchyard/run/supervisor.pid'))!.trim().split(/\s+/)[0]);
     process.kill(old, 'SIGKILL');
     assert.equal((await p.get('/api/echo')).status, 200, 'the apps do not depend on it');
     const st = await p.run(['status']);
     assert.equal(st.code, 0, st.stdout + st.stderr);
     assert.match(st.stdout, /the supervisor was not running: started it \(pid \d+\)/);
-    const now = Number((await p.file('.switchyard/run/supervisor.pid'))!.trim());
+    const now = Number((await p.file('.switchyard/run/supervisor.pid'))!.trim().split(/\s+/)[0]);
     assert.notEqual(now, old);
     const before = await apiPid();
     process.kill(before, 'SIGKILL');
@@ -174,7 +174,7 @@ test('restart: never leaves a killed process down; down ends the supervisor', bu
   assert.equal(api.running, false);
   assert.match(api.detail ?? '', /not started again \(restart: never\)/);
 
-  const supervisor = Number((await p.file('.switchyard/run/supervisor.pid'))!.trim());
+  const supervisor = Number((await p.file('.switchyard/run/supervisor.pid'))!.trim().split(/\s+/)[0]);
   const down = await p.run(['down']);
   assert.equal(down.code, 0, down.stdout + down.stderr);
   const alive = await fs.readFile(`/proc/${supervisor}/status`, 'utf8').then(

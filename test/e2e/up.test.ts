@@ -26,7 +26,7 @@ after(async () => {
 }, budget(3_000));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const readPid = async (rel: string) => Number((await p.file(rel))?.trim());
+const readPid = async (rel: string) => Number((await p.file(rel))?.trim().split(/\s+/)[0]);
 
 /** A reboot, as far as the project can tell: every one of its processes is gone at once. */
 async function reboot(): Promise<void> {

@@ -53,6 +53,11 @@ export interface ProjectOptions {
    * a service is down (diagnosis, recovery, a failed health check): the supervisor would start it again.
    */
   restart?: 'never' | 'on-failure' | 'always';
+  /**
+   * proxy.restart. `never` for tests of what a command does when it finds the proxy dead (it starts
+   * it again itself): the supervisor would otherwise restart it first (run/proxy-keeper.ts).
+   */
+  proxyRestart?: 'never';
 }
 
 /** A temp copy of a fixture; `proxy: 'nginx'` puts a real nginx (host mode) in front instead of the built-in proxy. */
@@ -75,6 +80,13 @@ export async function makeProject(
     if (!/^ {2}kind: builtin$/m.test(text))
       throw new Error(`${fixture}/switchyard.yml has no "  kind: builtin" line to add workers to`);
     await fs.writeFile(yml, text.replace(/^ {2}kind: builtin$/m, `  kind: builtin\n  workers: ${opts.workers}`));
+  }
+  if (opts.proxyRestart !== undefined) {
+    const yml = path.join(dir, 'switchyard.yml');
+    const text = await fs.readFile(yml, 'utf8');
+    const kind = /^ {2}kind: (builtin|nginx)$/m;
+    if (!kind.test(text)) throw new Error(`${fixture}/switchyard.yml has no "  kind: ..." line to add restart to`);
+    await fs.writeFile(yml, text.replace(kind, (line) => `${line}\n  restart: ${opts.proxyRestart}`));
   }
   if (opts.restart !== undefined) {
     const yml = path.join(dir, 'switchyard.yml');
@@ -131,7 +143,8 @@ export async function makeProject(
 export async function killLeftovers(dir: string): Promise<void> {
   const signals: Array<[number, NodeJS.Signals]> = [];
   const readPid = async (f: string) =>
-    Number((await fs.readFile(path.join(dir, '.switchyard', f), 'utf8').catch(() => '')).trim());
+    // A pid file holds the pid first (the supervisor's adds its start time).
+    Number((await fs.readFile(path.join(dir, '.switchyard', f), 'utf8').catch(() => '')).trim().split(/\s+/)[0]);
   // SIGTERM for the daemons: nginx's master then takes its workers with it (SIGKILL would orphan them).
   // The supervisor first: it would start again the processes killed below.
   for (const f of ['run/supervisor.pid', 'run/proxy.pid', 'nginx/nginx.pid'])

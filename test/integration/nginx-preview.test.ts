@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { featuresOf } from '../../src/proxy/features.js';
-import { canConnect } from '../../src/proxy/nginx/process.js';
+import { canConnect } from '../../src/util/can-connect.js';
 import { freePort } from '../helpers/backends.js';
 import { nginxConfig } from '../helpers/nginx.js';
 import { generation, send, trafficRig, type TrafficRig } from '../helpers/nginx-traffic.js';

@@ -122,6 +122,12 @@ const bad: BadCase[] = [
     match: /expected one of "no", "never", "always", "unless-stopped", "on-failure" \(got "sometimes"\)/,
   },
   {
+    name: 'a proxy restart policy that is none',
+    edit: (c) => (c.proxy.restart = 'sometimes'),
+    path: 'proxy.restart',
+    match: /expected one of "always", "never" \(got "sometimes"\)/,
+  },
+  {
     name: 'unknown runtime',
     edit: (c) => (c.runtime = 'kubernetes'),
     path: 'runtime',

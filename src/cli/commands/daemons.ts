@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { reap } from '../../run/reap.js';
+import { superviseProject } from '../../run/supervise.js';
 import type { Colour } from '../../config/schema.js';
 import { parseColour } from '../args.js';
 import { openEngine, type GlobalOptions } from '../session.js';
@@ -40,11 +41,12 @@ export function registerSupervise(program: Command, _setExit: SetExit): void {
   program
     .command('supervise', { hidden: true })
     .description(
-      "internal: watch the process runtime's services and start an exited one again (commands start it detached)",
+      "internal: keep the process runtime's services and the proxy running: start an exited one again " +
+        '(commands start it detached)',
     )
     .requiredOption('--project <dir>', 'project folder holding .switchyard/')
-    .action(async (o: { project: string }) => {
-      const { runSupervisor } = await import('../../runtime/process/supervisor.js');
-      await runSupervisor(path.resolve(o.project));
+    .action(async (o: { project: string }, cmd: Command) => {
+      const { config } = cmd.optsWithGlobals<GlobalOptions>();
+      await superviseProject(path.resolve(o.project), { ...(config ? { configFile: path.resolve(config) } : {}) });
     });
 }

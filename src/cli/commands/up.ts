@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { up, upPlan } from '../../run/up.js';
 import { addPlanOption, printPlan } from '../plan.js';
-import { interrupt, openEngine, wantsJson, type GlobalOptions } from '../session.js';
+import { openEngine, wantsJson, type GlobalOptions } from '../session.js';
 import type { SetExit } from './register.js';
 
 export function registerUp(program: Command, _setExit: SetExit): void {
@@ -29,16 +29,14 @@ export function registerUp(program: Command, _setExit: SetExit): void {
       if (plan) return printPlan(render, wantsJson(g), await upPlan(engine, opts));
       await up(engine, opts);
       if (!foreground) return;
-      if (engine.runtime.kind === 'process') {
-        const sup = await import('../../runtime/process/supervisor-pid.js');
-        // This process becomes the supervisor: the detached one a start may have left goes first.
-        await sup.stopSupervisor(engine.paths);
-        render.info(`supervising ${engine.paths.root} in the foreground (SIGTERM to stop; the services keep running)`);
-        const { runSupervisor } = await import('../../runtime/process/supervisor.js');
-        await runSupervisor(engine.paths.root, { idleExit: false });
-      } else {
-        render.info('the Docker engine restarts the containers (restart policies); waiting for SIGTERM');
-        await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve()));
-      }
+      const sup = await import('../../runtime/supervisor-pid.js');
+      // This process becomes the supervisor: the detached one a command may have left goes first.
+      await sup.stopSupervisor(engine.paths);
+      render.info(
+        `supervising ${engine.paths.root} in the foreground (SIGTERM to stop; the services and the proxy keep running)` +
+          (engine.runtime.supervise ? '' : '; the Docker engine restarts the containers (restart policies)'),
+      );
+      const { superviseProject } = await import('../../run/supervise.js');
+      await superviseProject(engine.paths.root, { configFile: engine.loaded.file, idleExit: false });
     });
 }

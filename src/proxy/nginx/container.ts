@@ -31,7 +31,10 @@ export function toolCommand(
   return { file: 'docker', args: ['run', '--rm', '--network', 'none', ...mounts(files, tls), proxy.image, 'nginx'] };
 }
 
-/** The long-running proxy: restarted by Docker after a crash or reboot, stopped gracefully (SIGQUIT). */
+/**
+ * The long-running proxy: restarted by Docker after a crash or reboot (unless proxy.restart is never),
+ * stopped gracefully (SIGQUIT).
+ */
 export function startCommand(
   app: string,
   proxy: NginxProxyConfig,
@@ -50,7 +53,7 @@ export function startCommand(
       '--pid',
       'host',
       '--restart',
-      'unless-stopped',
+      proxy.restart === 'never' ? 'no' : 'unless-stopped',
       '--stop-signal',
       'SIGQUIT',
       '--label',

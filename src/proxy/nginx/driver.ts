@@ -7,6 +7,7 @@ import type { Config, NginxProxyConfig } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import type { ProjectPaths } from '../../state/paths.js';
 import { featuresOf } from '../features.js';
+import { canConnect } from '../../util/can-connect.js';
 import { maintenanceOn, readMaintenance } from './maintenance.js';
 import type { ProxyDriver, ProxyStatus } from '../types.js';
 import { clearSplit } from './canary.js';
@@ -112,6 +113,14 @@ export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {
       await recordFeatures();
       return { control, started: true, status: await statusOf(pid), notes };
     },
+    ...(inContainer
+      ? {}
+      : {
+          // A SIGKILLed master leaves its workers serving on the port: not gone while they do.
+          gone: async () =>
+            (await masterPid(files).catch(() => undefined)) === undefined &&
+            !(await canConnect(proxy.listen.host, proxy.listen.http)),
+        }),
     alive: async () => {
       const pid = await masterPid(files).catch(() => undefined);
       return pid === undefined ? undefined : statusOf(pid).catch(() => undefined);

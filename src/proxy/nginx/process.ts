@@ -5,10 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import { SwitchyardError } from '../../errors.js';
 import type { NginxFiles } from './files.js';
 import { isNginxMaster, isNginxWorker, workersOf } from './procfs.js';
+import { canConnect } from '../../util/can-connect.js';
 import { sleep } from '../../util/sleep.js';
 
 export const NGINX_CMD_TIMEOUT_MS = 15_000;
@@ -106,17 +106,6 @@ export async function masterPid(f: NginxFiles): Promise<number | undefined> {
   const n = Number.parseInt((await fs.readFile(f.pid, 'utf8').catch(() => '')).trim(), 10);
   if (!Number.isInteger(n) || n <= 0) return undefined;
   return (await isNginxMaster(n)) ? n : undefined;
-}
-
-export function canConnect(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return new Promise((resolve) => {
-    const s = net.connect({ host: h, port });
-    const done = (v: boolean) => (s.destroy(), resolve(v));
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
 }
 
 /** Starts a daemonised master and waits until it listens on every address. Returns its pid. */

@@ -1,5 +1,6 @@
 /** Handlers of `down`: stop the proxy, the colours and the shared services; forget the active colour. */
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { Action } from '../../plan/actions.js';
 import { readState, withColourStatus, writeState } from '../../state/state.js';
 import type { Exec } from '../exec.js';
@@ -13,6 +14,9 @@ function done(x: Exec, h: StepHandle, what: string): void {
 }
 
 export async function stopProxy(x: Exec, _a: Of<'stop-proxy'>, h: StepHandle): Promise<void> {
+  // First the marker, so that the supervisor does not start it again (run/proxy-keeper.ts).
+  await fs.mkdir(path.dirname(x.e.paths.proxyStopped), { recursive: true, mode: 0o700 });
+  await fs.writeFile(x.e.paths.proxyStopped, `${new Date().toISOString()}\n`, { mode: 0o600 });
   if (await x.e.proxy.stop()) done(x, h, 'stopped the proxy');
   else h.ok('it was not running');
 }

@@ -4,7 +4,7 @@
  */
 import { COLOURS, type Colour } from '../../config/schema.js';
 import { withColourLock } from './colour-lock.js';
-import { ensureSupervisor, stopSupervisor, supervisorPid } from './supervisor-pid.js';
+import { ensureSupervisor, stopSupervisor, supervisorPid } from '../supervisor-pid.js';
 import { supervisedStatus } from './supervised-status.js';
 import { plannedPorts } from './port-memory.js';
 import { SwitchyardError } from '../../errors.js';
@@ -101,12 +101,12 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
         startColour(ctx, colour, release, () => stopHeld(colour, {}), opts?.signal),
       );
       // From here on an exited process is started again (services.<name>.restart).
-      await ensureSupervisor(paths);
+      await ensureSupervisor(paths, ctx.configFile);
       return run!;
     },
     async supervise(): Promise<string | undefined> {
       if (!(await anyStarted()) || (await supervisorPid(paths)) !== undefined) return undefined;
-      return `the supervisor was not running: started it (pid ${await ensureSupervisor(paths)})`;
+      return `the supervisor was not running: started it (pid ${await ensureSupervisor(paths, ctx.configFile)})`;
     },
     current: (colour): Promise<ColourRun | undefined> => readRun(paths, colour),
     async status(colour): Promise<ServiceStatus[]> {

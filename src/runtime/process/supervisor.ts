@@ -1,7 +1,8 @@
 /**
- * The process runtime's supervisor: one small daemon per project (`switchyard supervise`) that
- * watches every process of every started colour and starts an exited one again, from the same
- * release, port and environment (the run file's spawn record), with backoff (restart-policy.ts).
+ * The supervisor: one small daemon per project (`switchyard supervise`) that watches every process
+ * of every started colour of the process runtime and starts an exited one again, from the same
+ * release, port and environment (the run file's spawn record), with backoff (restart-policy.ts),
+ * and runs the watchers it is given (the proxy keeper, run/proxy-keeper.ts, for any runtime).
  * It is not in the path of any request and holds no pipe of the apps: killed, it loses nothing,
  * and the next command (or the service manager) starts another that adopts what runs.
  *
@@ -37,7 +38,7 @@ import { readRun, writeRun } from './runfile.js';
 import { spawnService, type SpawnSpec } from './spawn.js';
 import { spawnSpec } from './start.js';
 import { loadConfig } from '../../config/load.js';
-import { claimPidFile, releasePidFile } from './supervisor-pid.js';
+import { claimPidFile, releasePidFile } from '../supervisor-pid.js';
 import type { SupervisedService, SupervisorReport } from './supervisor-report.js';
 
 export const SUPERVISE_POLL_MS = 200;
@@ -61,15 +62,24 @@ interface Watched {
 }
 
 const key = (c: Colour, s: string) => `${c}/${s}`;
-function log(text: string): void {
+export function log(text: string): void {
   process.stdout.write(`${new Date().toISOString()} ${text}\n`);
 }
 
+/** Something else the supervisor keeps running (the proxy: run/proxy-keeper.ts), asked every round. */
+export interface Watcher {
+  /** One look, and a repair when needed; true while it has something to keep (no idle exit then). */
+  round(): Promise<boolean>;
+}
+
 /**
- * `idleExit: false` (up --foreground, under a service manager): keep running when no colour is
- * started, instead of exiting after IDLE_EXIT_MS (a service manager would start it again and again).
+ * `idleExit: false` (up --foreground, under a service manager): keep running when nothing is kept,
+ * instead of exiting after IDLE_EXIT_MS (a service manager would start it again and again).
  */
-export async function runSupervisor(root: string, opts: { idleExit?: boolean } = {}): Promise<void> {
+export async function runSupervisor(
+  root: string,
+  opts: { idleExit?: boolean; watchers?: Watcher[] } = {},
+): Promise<void> {
   const paths = projectPaths(root);
   if (!(await claimPidFile(paths))) {
     log('another supervisor runs for this project; exiting');
@@ -90,10 +100,18 @@ export async function runSupervisor(root: string, opts: { idleExit?: boolean } =
       if (!(await fs.stat(paths.dir).catch(() => undefined))) break; // the project is gone
       try {
         const seen = await observe(paths, watched);
-        if (seen > 0) idleSince = performance.now();
-        else if (opts.idleExit !== false && performance.now() - idleSince >= IDLE_EXIT_MS) break;
         for (const w of watched.values()) await act(paths, w);
         lastReport = await report(paths, watched, lastReport);
+        let kept = false;
+        for (const w of opts.watchers ?? []) {
+          kept =
+            (await w.round().catch((e: unknown) => {
+              log(`watcher: ${errorMessage(e)}`);
+              return true;
+            })) || kept;
+        }
+        if (seen > 0 || kept) idleSince = performance.now();
+        else if (opts.idleExit !== false && performance.now() - idleSince >= IDLE_EXIT_MS) break;
       } catch (e) {
         // A passing failure (a full disk, a file being replaced) must not end the supervision:
         // it is logged, and the next round tries again.

@@ -1,0 +1,111 @@
+/**
+ * The supervisor's watch over the proxy (issue 12, part 3). Every round it asks the proxy driver
+ * whether the proxy is gone: its process dead and its public port refusing connections. If so, and
+ * a colour is active, and the proxy was not stopped on purpose (`down` leaves run/proxy.stopped),
+ * and `proxy.restart` is not `never`, it starts the proxy again exactly as every command does
+ * (openProxy): from its saved routing. That keeps I3: a change is saved before any serving process
+ * applies it, so a proxy started from the saved snapshot never routes older than what a command was
+ * told is applied, and a command whose call was cut by the death retries against the new daemon.
+ * A start that fails is tried again after 1 s, doubling to 10 s. Each start is a `restart` event
+ * in the history (service `proxy`) and a line in the supervisor's log.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { errorMessage } from '../errors.js';
+import type { Watcher } from '../runtime/process/supervisor.js';
+import { appendHistory } from '../state/history.js';
+import { projectPaths } from '../state/paths.js';
+import { readState } from '../state/state.js';
+import { newOperationId } from '../util/operation-id.js';
+import { createEngine, type Engine } from './context.js';
+import { openProxy } from './proxy.js';
+
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 10_000;
+
+export function proxyKeeper(root: string, opts: { configFile?: string; log: (line: string) => void }): Watcher {
+  const paths = projectPaths(root);
+  let restarts = 0;
+  let cached: { stamp: string; engine: Engine } | undefined;
+  let configError: string | undefined;
+  let retryAt = 0;
+  let retryMs = FIRST_RETRY_MS;
+
+  /** The engine for the config as it is now on disk (loaded again when the file changes). */
+  async function engine(): Promise<Engine | undefined> {
+    const file = opts.configFile ?? path.join(root, 'switchyard.yml');
+    const st = await fs.stat(file).catch(() => undefined);
+    const stamp = `${file}:${st?.mtimeMs ?? 'missing'}`;
+    if (cached?.stamp === stamp) return cached.engine;
+    try {
+      const loaded = await loadConfig({ cwd: root, ...(opts.configFile ? { file: opts.configFile } : {}) });
+      cached = { stamp, engine: createEngine(loaded) };
+      configError = undefined;
+      return cached.engine;
+    } catch (e) {
+      const why = errorMessage(e);
+      if (why !== configError) opts.log(`proxy keeper: cannot read the config, so cannot watch the proxy: ${why}`);
+      configError = why;
+      cached = undefined;
+      return undefined;
+    }
+  }
+
+  return {
+    async round(): Promise<boolean> {
+      const state = await readState(paths).catch(() => undefined);
+      if (!state?.active) return false; // nothing to serve: not initialised, or `down`
+      if (
+        await fs.stat(paths.proxyStopped).then(
+          () => true,
+          () => false,
+        )
+      )
+        return false;
+      const e = await engine();
+      if (!e) return true;
+      if (e.loaded.config.proxy.restart === 'never' || !e.proxy.gone) return false;
+      if (!(await e.proxy.gone())) return true;
+      if (Date.now() < retryAt) return true;
+      const t0 = Date.now();
+      let error: string | undefined;
+      try {
+        await openProxy(e);
+        retryMs = FIRST_RETRY_MS;
+        retryAt = 0;
+      } catch (err) {
+        error = e.redact(errorMessage(err));
+        retryAt = Date.now() + retryMs;
+        retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+      }
+      if (!error) restarts += 1;
+      opts.log(
+        error
+          ? `proxy: gone; could not start it again (next try in ${Math.round((retryAt - Date.now()) / 1000)} s): ${error}`
+          : `proxy: gone; started again from its saved routing in ${Date.now() - t0} ms (restart ${restarts})`,
+      );
+      await appendHistory(
+        paths,
+        {
+          id: newOperationId(),
+          type: 'restart',
+          time: new Date(t0).toISOString(),
+          who: `supervisor@${os.hostname()}`,
+          from: null,
+          to: state.active,
+          release: state.colours[state.active].release,
+          result: error ? 'failed' : 'success',
+          reason: error
+            ? `the proxy was gone; could not start it again: ${error}`
+            : `the proxy was gone; started again from its saved routing`,
+          ms: Date.now() - t0,
+          service: 'proxy',
+        },
+        (t) => t,
+      ).catch((err: unknown) => opts.log(`history: ${errorMessage(err)}`));
+      return true;
+    },
+  };
+}
