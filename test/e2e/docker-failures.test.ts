@@ -164,14 +164,14 @@ test(
         'interval: 1s, timeout: 2s, retries: 1, startPeriod: 0s }\n',
     );
     try {
-      const t0 = Date.now();
       const r = await p.cli(['deploy', '--auto-switch']);
-      const ms = Date.now() - t0;
       assert.equal(r.code, 1, r.out);
       assert.match(r.out, /\[5\/8\]/, 'it got as far as the health checks');
       assert.match(r.out, new RegExp(`${app}-api-green is unhealthy: .*sy-e2e probe says no`), r.out);
-      // `unhealthy` is final: no reason to wait for checks.timeout (30 s).
-      assert.ok(ms < 20_000, `failed fast (${ms} ms)\n${r.out}`);
+      // `unhealthy` is final: the checks stop at that verdict instead of running out checks.timeout
+      // (the message would then name it). Said by the output, not by a clock: a loaded machine is slow.
+      assert.match(r.out, /the runtime's own health check failed, so waiting longer cannot help/, r.out);
+      assert.doesNotMatch(r.out, /checks\.timeout/, r.out);
       await assertBlueUntouched(r.out);
       assert.equal((await lastHistory()).result, 'failed');
     } finally {

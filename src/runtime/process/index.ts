@@ -139,7 +139,10 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
     hasRelease: (id) => hasRelease(paths, id),
     exec: (colour, service, command, opts) => execInRelease(ctx, colour, service, command, opts),
     async tail(colour, service, lines): Promise<string> {
-      const text = await tailLog(paths.serviceLog(colour, service), 0, lines);
+      // From its last start on (each start writes a `--- switchyard: start ...` header line).
+      const all = (await tailLog(paths.serviceLog(colour, service), 0, lines)).split('\n');
+      const last = all.map((l) => l.startsWith('--- switchyard')).lastIndexOf(true);
+      const text = all.slice(Math.max(last, 0)).join('\n');
       return ctx.redact ? ctx.redact(text) : text;
     },
   };
