@@ -23,6 +23,11 @@ import { createEngine, type Engine } from './context.js';
 import { openProxy } from './proxy.js';
 
 const FIRST_RETRY_MS = 1_000;
+const exists = (file: string) =>
+  fs.access(file).then(
+    () => true,
+    () => false,
+  );
 const MAX_RETRY_MS = 10_000;
 
 export function proxyKeeper(root: string, opts: { configFile?: string; log: (line: string) => void }): Watcher {
@@ -32,6 +37,7 @@ export function proxyKeeper(root: string, opts: { configFile?: string; log: (lin
   let configError: string | undefined;
   let retryAt = 0;
   let retryMs = FIRST_RETRY_MS;
+  let failing = false;
 
   /** The engine for the config as it is now on disk (loaded again when the file changes). */
   async function engine(): Promise<Engine | undefined> {
@@ -57,13 +63,7 @@ export function proxyKeeper(root: string, opts: { configFile?: string; log: (lin
     async round(): Promise<boolean> {
       const state = await readState(paths).catch(() => undefined);
       if (!state?.active) return false; // nothing to serve: not initialised, or `down`
-      if (
-        await fs.stat(paths.proxyStopped).then(
-          () => true,
-          () => false,
-        )
-      )
-        return false;
+      if (await exists(paths.proxyStopped)) return false;
       const e = await engine();
       if (!e) return true;
       if (e.loaded.config.proxy.restart === 'never' || !e.proxy.gone) return false;
@@ -71,21 +71,27 @@ export function proxyKeeper(root: string, opts: { configFile?: string; log: (lin
       if (Date.now() < retryAt) return true;
       const t0 = Date.now();
       let error: string | undefined;
+      let waitMs = 0;
       try {
         await openProxy(e);
         retryMs = FIRST_RETRY_MS;
         retryAt = 0;
       } catch (err) {
         error = e.redact(errorMessage(err));
+        waitMs = retryMs;
         retryAt = Date.now() + retryMs;
         retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
       }
       if (!error) restarts += 1;
+      // The history gets the first failure of a streak and the success that ends it, not every retry.
+      const record = !error || !failing;
+      failing = error !== undefined;
       opts.log(
         error
-          ? `proxy: gone; could not start it again (next try in ${Math.round((retryAt - Date.now()) / 1000)} s): ${error}`
+          ? `proxy: gone; could not start it again (next try in ${waitMs / 1000} s): ${error}`
           : `proxy: gone; started again from its saved routing in ${Date.now() - t0} ms (restart ${restarts})`,
       );
+      if (!record) return true;
       await appendHistory(
         paths,
         {

@@ -86,7 +86,10 @@ export async function makeProject(
     const text = await fs.readFile(yml, 'utf8');
     const kind = /^ {2}kind: (builtin|nginx)$/m;
     if (!kind.test(text)) throw new Error(`${fixture}/switchyard.yml has no "  kind: ..." line to add restart to`);
-    await fs.writeFile(yml, text.replace(kind, (line) => `${line}\n  restart: ${opts.proxyRestart}`));
+    await fs.writeFile(
+      yml,
+      text.replace(kind, (line) => `${line}\n  restart: ${opts.proxyRestart}`),
+    );
   }
   if (opts.restart !== undefined) {
     const yml = path.join(dir, 'switchyard.yml');

@@ -11,6 +11,7 @@ import { registerLogs } from './logs.js';
 import { registerProxy, registerReap, registerSupervise } from './daemons.js';
 import { registerRecover } from './recover.js';
 import { registerRollback } from './rollback.js';
+import { registerService } from './service.js';
 import { registerStatus } from './status.js';
 import { registerSwitch } from './switch.js';
 import { registerMaintenance, registerPreview } from './traffic.js';
@@ -36,6 +37,7 @@ export function registerCommands(program: Command, setExit: SetExit): void {
     registerRestore,
     registerDown,
     registerUp,
+    registerService,
     registerDemo,
     registerProxy,
     registerReap,

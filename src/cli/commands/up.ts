@@ -33,7 +33,8 @@ export function registerUp(program: Command, _setExit: SetExit): void {
       // This process becomes the supervisor: the detached one a command may have left goes first.
       await sup.stopSupervisor(engine.paths);
       render.info(
-        `supervising ${engine.paths.root} in the foreground (SIGTERM to stop; the services and the proxy keep running)` +
+        `supervising ${engine.paths.root} in the foreground` +
+          ' (SIGTERM to stop; the services and the proxy keep running)' +
           (engine.runtime.supervise ? '' : '; the Docker engine restarts the containers (restart policies)'),
       );
       const { superviseProject } = await import('../../run/supervise.js');
