@@ -17,7 +17,7 @@ import {
   type Colour,
 } from './schema-prims.js';
 import { backupSchema, hooksSchema } from './backup-schema.js';
-import { proxySchema } from './proxy-schema.js';
+import { byteSize, proxySchema } from './proxy-schema.js';
 
 export { COLOURS, duration, type Colour } from './schema-prims.js';
 export type { BackupConfig, CommandBackupConfig, MigrateHook, PostgresBackupConfig } from './backup-schema.js';
@@ -452,6 +452,36 @@ export const deploySchema = z
   })
   .strict();
 
+/** Log rotation (issue 12, part 6): the smallest maxSize keeps a rotation from running for every few lines. */
+export const MIN_LOG_SIZE = 64 * 1024;
+const logsSchema = z
+  .object({
+    maxSize: byteSize
+      .default(10 * 1024 * 1024)
+      .refine((n) => n >= MIN_LOG_SIZE, 'at least 64k (a log rotated every few lines helps nobody)')
+      .meta({
+        description:
+          "a service log (process runtime), the built-in proxy's and the supervisor's log, and nginx's error log " +
+          'are rotated when they reach this size (`"10m"`, `"512k"`): without a restart and without losing a line ' +
+          "(see [Recovery](recovery.md)); docker: the containers' `max-size` log option",
+        'x-default': '10m',
+      }),
+    keep: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(5)
+      .meta({
+        description:
+          'rotated files kept per log (`<log>.1` newest, up to `<log>.<keep>`), so a log takes at most ' +
+          '`maxSize x (keep + 1)` of disk; docker: `max-file` is keep + 1',
+      }),
+  })
+  .strict();
+
+export type LogsConfig = z.output<typeof logsSchema>;
+
 export const configSchema = z
   .object({
     $schema: z
@@ -501,6 +531,12 @@ export const configSchema = z
       .default(() => deploySchema.parse({}))
       .meta({
         description: 'how `deploy` builds, switches and cleans up',
+        'x-default': 'every key at its default',
+      }),
+    logs: logsSchema
+      .default(() => logsSchema.parse({}))
+      .meta({
+        description: 'how big the service and proxy logs may grow (see [Recovery](recovery.md), bounded logs)',
         'x-default': 'every key at its default',
       }),
     backup: backupSchema.default({ kind: 'none' }).meta({

@@ -11,15 +11,13 @@
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../config/load.js';
 import { errorMessage } from '../errors.js';
 import type { Watcher } from '../runtime/process/supervisor.js';
 import { appendHistory } from '../state/history.js';
 import { projectPaths } from '../state/paths.js';
 import { readState } from '../state/state.js';
 import { newOperationId } from '../util/operation-id.js';
-import { createEngine, type Engine } from './context.js';
+import type { ConfigWatch } from './config-watch.js';
 import { openProxy } from './proxy.js';
 
 const FIRST_RETRY_MS = 1_000;
@@ -30,41 +28,19 @@ const exists = (file: string) =>
   );
 const MAX_RETRY_MS = 10_000;
 
-export function proxyKeeper(root: string, opts: { configFile?: string; log: (line: string) => void }): Watcher {
+export function proxyKeeper(root: string, config: ConfigWatch, opts: { log: (line: string) => void }): Watcher {
   const paths = projectPaths(root);
   let restarts = 0;
-  let cached: { stamp: string; engine: Engine } | undefined;
-  let configError: string | undefined;
   let retryAt = 0;
   let retryMs = FIRST_RETRY_MS;
   let failing = false;
-
-  /** The engine for the config as it is now on disk (loaded again when the file changes). */
-  async function engine(): Promise<Engine | undefined> {
-    const file = opts.configFile ?? path.join(root, 'switchyard.yml');
-    const st = await fs.stat(file).catch(() => undefined);
-    const stamp = `${file}:${st?.mtimeMs ?? 'missing'}`;
-    if (cached?.stamp === stamp) return cached.engine;
-    try {
-      const loaded = await loadConfig({ cwd: root, ...(opts.configFile ? { file: opts.configFile } : {}) });
-      cached = { stamp, engine: createEngine(loaded) };
-      configError = undefined;
-      return cached.engine;
-    } catch (e) {
-      const why = errorMessage(e);
-      if (why !== configError) opts.log(`proxy keeper: cannot read the config, so cannot watch the proxy: ${why}`);
-      configError = why;
-      cached = undefined;
-      return undefined;
-    }
-  }
 
   return {
     async round(): Promise<boolean> {
       const state = await readState(paths).catch(() => undefined);
       if (!state?.active) return false; // nothing to serve: not initialised, or `down`
       if (await exists(paths.proxyStopped)) return false;
-      const e = await engine();
+      const e = await config.engine();
       if (!e) return true;
       if (e.loaded.config.proxy.restart === 'never' || !e.proxy.gone) return false;
       if (!(await e.proxy.gone())) return true;

@@ -3,6 +3,7 @@
  * we also compare the process start time (field 22 of /proc/<pid>/stat, in clock ticks since
  * boot), recorded when we spawned it. Where /proc is missing (not Linux) we fall back to the pid.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { groupExists, pidAlive } from './pid.js';
 
@@ -24,6 +25,11 @@ async function readStat(pid: number): Promise<Stat | undefined> {
   const state = rest[0];
   const startTicks = rest[19];
   return state && startTicks ? { state, startTicks } : undefined;
+}
+
+/** The state letter of a process (R, S, D, T, Z, ...), undefined when it is gone. */
+export async function processState(pid: number): Promise<string | undefined> {
+  return (await readStat(pid))?.state;
 }
 
 export async function readStartTicks(pid: number): Promise<string | undefined> {
@@ -48,20 +54,42 @@ export async function liveness(pid: number, startTicks: string | undefined): Pro
  */
 export async function groupAlive(pgid: number): Promise<boolean> {
   if (!groupExists(pgid)) return false;
+  const states = await groupStates(pgid);
+  return states === undefined || states.some((st) => st !== 'Z' && st !== 'X');
+}
+
+/**
+ * The state (field 3) of every process in the group, from /proc; undefined without /proc. Read
+ * synchronously: /proc answers from memory, and a scan through the thread pool was seen to take
+ * 100-200 ms on a busy machine, which would lengthen a log rotation's pause of the writer.
+ */
+async function groupStates(pgid: number): Promise<string[] | undefined> {
   let entries: string[];
   try {
-    entries = await fs.readdir('/proc');
+    entries = readdirSync('/proc');
   } catch {
-    return true; // no /proc: trust kill(0)
+    return undefined;
   }
+  const states: string[] = [];
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
-    const text = await fs.readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${e}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
     const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
     // rest[0] is field 3 (state), rest[2] field 5 (process group id).
-    if (rest[2] === String(pgid) && rest[0] !== 'Z' && rest[0] !== 'X') return true;
+    if (rest[2] === String(pgid)) states.push(rest[0] ?? '');
   }
-  return false;
+  return states;
+}
+
+/** Whether every live process of the group is stopped (SIGSTOP took effect: none is inside a write). */
+export async function groupStopped(pgid: number): Promise<boolean> {
+  const states = await groupStates(pgid);
+  return states?.every((st) => st === 'T' || st === 't' || st === 'Z' || st === 'X') === true;
 }
 
 /** Signals the whole process group; false when it no longer exists. */

@@ -1,23 +1,14 @@
-import fs from 'node:fs';
 import type { Command } from 'commander';
 import { makeRedactor } from '../../config/redact.js';
 import { SwitchyardError } from '../../errors.js';
+import { readAll, readNew } from '../../util/log-read.js';
 import type { Colour } from '../../config/schema.js';
 import { parseColour } from '../args.js';
 import { interrupt, openEngine, type GlobalOptions } from '../session.js';
 import type { SetExit } from './register.js';
 
-/** Prints a file from `from` on, returning the new offset. */
-function printFrom(file: string, from: number, prefix: string, redact: (s: string) => string): number {
-  const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
-  if (size < from) from = 0; // truncated or replaced
-  if (size === from) return size;
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.alloc(size - from);
-  fs.readSync(fd, buf, 0, buf.length, from);
-  fs.closeSync(fd);
-  for (const line of buf.toString('utf8').split('\n')) if (line) process.stdout.write(`${prefix}${redact(line)}\n`);
-  return size;
+function print(text: string, prefix: string, redact: (s: string) => string): void {
+  for (const line of text.split('\n')) if (line) process.stdout.write(`${prefix}${redact(line)}\n`);
 }
 
 export function registerLogs(program: Command, _setExit: SetExit): void {
@@ -47,13 +38,23 @@ export function registerLogs(program: Command, _setExit: SetExit): void {
         );
         return;
       }
-      const files = (service ? [service] : names).map((s) => ({ s, file: e.paths.serviceLog(colour, s), at: 0 }));
-      const multi = files.length > 1;
-      for (const f of files) f.at = printFrom(f.file, 0, multi ? `${f.s} | ` : '', redact);
+      // Rotated files too (logs.maxSize): all that is kept, oldest first; -f goes on across rotations.
+      const files = (service ? [service] : names).map((s) => {
+        const file = e.paths.serviceLog(colour, s);
+        const all = readAll(file);
+        return { s, file, text: all.text, at: all.follow };
+      });
+      const prefix = (s: string) => (files.length > 1 ? `${s} | ` : '');
+      for (const f of files) print(f.text, prefix(f.s), redact);
       if (!o.follow) return;
       await new Promise<void>((resolve) => {
         const timer = setInterval(() => {
-          for (const f of files) f.at = printFrom(f.file, f.at, multi ? `${f.s} | ` : '', redact);
+          for (const f of files) {
+            const next = readNew(f.file, f.at);
+            if (next.note) process.stderr.write(`switchyard: ${next.note}\n`);
+            print(next.text, prefix(f.s), redact);
+            f.at = next.follow;
+          }
         }, 250);
         interrupt.signal.addEventListener('abort', () => (clearInterval(timer), resolve()), { once: true });
       });

@@ -12,7 +12,7 @@ import { LOOPBACK } from '../ports.js';
 import type { RuntimeContext } from '../types.js';
 import { call, statusOf } from './client.js';
 import { LABEL, containerName, imageTag, labelFilter, networkAlias, type Role } from './names.js';
-import { cmd, ensureVolumes, healthcheck, mounts, restartPolicy, seconds } from './spec.js';
+import { cmd, ensureVolumes, healthcheck, logConfig, mounts, restartPolicy, seconds } from './spec.js';
 
 export interface Found {
   id: string;
@@ -150,6 +150,7 @@ export async function createServiceContainer(
           // Loopback only: the proxy is the public entry, a colour is never reachable from outside.
           PortBindings: { [containerPort]: [{ HostIp: LOOPBACK, HostPort: String(o.hostPort) }] },
           RestartPolicy: restartPolicy(svc.restart),
+          LogConfig: logConfig(config.logs),
           Binds: m.binds,
           NetworkMode: o.network,
           Init: false,

@@ -18,7 +18,7 @@ import { containerTail } from './logs.js';
 import { LABEL, sharedContainerName, sharedImageTag } from './names.js';
 import { ensureNetwork } from './network.js';
 import { indent } from '../../util/indent.js';
-import { cmd, ensureVolumes, healthcheck, mounts, publishSpec, restartPolicy, seconds } from './spec.js';
+import { cmd, ensureVolumes, healthcheck, logConfig, mounts, publishSpec, restartPolicy, seconds } from './spec.js';
 import { sleep } from '../../util/sleep.js';
 
 const POLL_MS = 250;
@@ -91,6 +91,7 @@ async function createShared(
           published.map((p) => [p.containerPort, [{ HostIp: p.hostIp, HostPort: p.hostPort }]]),
         ),
         RestartPolicy: restartPolicy(s.restart),
+        LogConfig: logConfig(ctx.config.logs),
         Binds: m.binds,
         NetworkMode: network,
       },

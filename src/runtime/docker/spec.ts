@@ -79,6 +79,17 @@ export function restartPolicy(name: string): { Name: string; MaximumRetryCount?:
   return name === 'no' || name === 'never' ? { Name: '' } : { Name: name };
 }
 
+/**
+ * The containers' log options from `logs:` (issue 12, part 6): json-file (what `switchyard logs`
+ * and `docker logs` read), rotated by Docker itself at max-size, keeping max-file files in all.
+ */
+export function logConfig(logs: { maxSize: number; keep: number }): { Type: string; Config: Record<string, string> } {
+  return {
+    Type: 'json-file',
+    Config: { 'max-size': `${Math.max(1, Math.floor(logs.maxSize / 1024))}k`, 'max-file': String(logs.keep + 1) },
+  };
+}
+
 /** "[ip:]host:container" -> binding; without an ip the port is published on 127.0.0.1 only. */
 export function publishSpec(spec: string): { containerPort: string; hostIp: string; hostPort: string } {
   const parts = spec.split(':');

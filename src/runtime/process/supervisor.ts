@@ -76,9 +76,15 @@ export interface Watcher {
  * `idleExit: false` (up --foreground, under a service manager): keep running when nothing is kept,
  * instead of exiting after IDLE_EXIT_MS (a service manager would start it again and again).
  */
+/** Something with its own loop that runs while this supervisor holds the pid file (the log keeper). */
+export interface Companion {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 export async function runSupervisor(
   root: string,
-  opts: { idleExit?: boolean; watchers?: Watcher[] } = {},
+  opts: { idleExit?: boolean; watchers?: Watcher[]; companions?: Companion[] } = {},
 ): Promise<void> {
   const paths = projectPaths(root);
   if (!(await claimPidFile(paths))) {
@@ -95,7 +101,9 @@ export async function runSupervisor(
   }
   let idleSince = performance.now();
   let lastReport = '';
+  const companions = opts.companions ?? [];
   try {
+    for (const c of companions) await c.start();
     while (!stopping) {
       if (!(await fs.stat(paths.dir).catch(() => undefined))) break; // the project is gone
       try {
@@ -120,6 +128,7 @@ export async function runSupervisor(
       await sleep(SUPERVISE_POLL_MS);
     }
   } finally {
+    for (const c of companions) await c.stop().catch((e: unknown) => log(errorMessage(e)));
     await releasePidFile(paths);
     log('supervisor exits; the services keep running');
   }

@@ -1,0 +1,132 @@
+/**
+ * Paused copytruncate (util/log-rotate.ts) against a real writer: a detached process that appends
+ * numbered lines to its stdout (a log opened O_APPEND, as a service's is) as fast as it can while
+ * the log is rotated again and again. Every line is then found exactly once, whole and in order,
+ * across the rotated files and the live one; a follower (util/log-read.ts, what `logs -f` uses)
+ * reading during the whole run sees every line once too; and `keep` bounds the files.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readAll, readNew, rotatedFiles } from '../../src/util/log-read.ts';
+import { rotateIfNeeded } from '../../src/util/log-rotate.ts';
+import { budget } from '../helpers/budget.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A writer of `lines` numbered lines (about 100 bytes each) to `file`, in its own process group. */
+function writer(file: string, lines: number) {
+  const fd = fs.openSync(file, 'a', 0o600);
+  const script =
+    "const fs = require('node:fs'); const pad = 'x'.repeat(88); let n = 0; const N = Number(process.argv[1]);" +
+    'const tick = () => { let b = ""; for (let i = 0; i < 200 && n < N; i++) b += `line ${++n} ${pad}\\n`;' +
+    ' fs.writeSync(1, b); if (n < N) setTimeout(tick, 0); }; tick();';
+  const child = spawn(process.execPath, ['-e', script, String(lines)], {
+    stdio: ['ignore', fd, 'ignore'],
+    detached: true,
+  });
+  fs.closeSync(fd);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { pid: child.pid!, exited };
+}
+
+function assertAllLines(text: string, lines: number, what: string): void {
+  const got = text.split('\n').filter((l) => l !== '');
+  assert.equal(got.length, lines, `${what}: ${got.length} lines, not ${lines}`);
+  got.forEach((l, i) => {
+    if (!l.startsWith(`line ${i + 1} `) || l.length !== `line ${i + 1} `.length + 88)
+      assert.fail(`${what}: line ${i + 1} is ${JSON.stringify(l.slice(0, 40))}`);
+  });
+}
+
+test(
+  'a log rotated over and over under a fast writer: every line kept once, whole and in order; a follower sees them all',
+  budget(8_000),
+  async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-logrotate-'));
+    try {
+      const file = path.join(dir, 'api.log');
+      const lines = 300_000; // about 30 MB
+      const w = writer(file, lines);
+      let follow = readAll(file).follow;
+      let followed = '';
+      const notes: string[] = [];
+      let rotations = 0;
+      let maxPause = 0;
+      let running = true;
+      void w.exited.then(() => (running = false));
+      while (running) {
+        const r = await rotateIfNeeded(file, { maxSize: 1024 * 1024, keep: 1000, writerGroup: w.pid });
+        if (r) {
+          rotations++;
+          maxPause = Math.max(maxPause, r.pausedMs);
+        }
+        const next = readNew(file, follow);
+        followed += next.text;
+        if (next.note) notes.push(next.note);
+        follow = next.follow;
+        await sleep(5);
+      }
+      assert.equal(await w.exited, 0);
+      followed += readNew(file, follow).text;
+      t.diagnostic(`${rotations} rotations, longest pause of the writer ${maxPause} ms`);
+      assert.ok(rotations >= 10, `rotated ${rotations} times`);
+      assert.deepEqual(notes, []);
+      assertAllLines(readAll(file).text, lines, 'the files');
+      assertAllLines(followed, lines, 'the follower');
+      for (const f of rotatedFiles(file)) assert.ok(fs.statSync(f).size <= 1024 * 1024, `${f} is at most maxSize`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+test('keep bounds the rotated files; the newest lines are the ones kept', budget(3_000), async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-logrotate-'));
+  try {
+    const file = path.join(dir, 'web.log');
+    const lines = 100_000; // about 10 MB
+    const w = writer(file, lines);
+    let running = true;
+    void w.exited.then(() => (running = false));
+    let most = 0;
+    while (running) {
+      await rotateIfNeeded(file, { maxSize: 256 * 1024, keep: 3, writerGroup: w.pid });
+      const total = [file, ...rotatedFiles(file)].reduce((n, f) => n + fs.statSync(f).size, 0);
+      most = Math.max(most, total);
+      await sleep(2);
+    }
+    await rotateIfNeeded(file, { maxSize: 256 * 1024, keep: 3, writerGroup: w.pid });
+    assert.deepEqual(
+      rotatedFiles(file).map((f) => path.basename(f)),
+      ['web.log.3', 'web.log.2', 'web.log.1'],
+    );
+    const kept = readAll(file)
+      .text.split('\n')
+      .filter((l) => l !== '');
+    // What is kept is the end of the stream, without a gap.
+    assert.ok(kept.at(-1)!.startsWith(`line ${lines} `));
+    const first = Number(kept[0]!.split(' ')[1]);
+    kept.forEach((l, i) => assert.ok(l.startsWith(`line ${first + i} `), l.slice(0, 30)));
+    assert.ok(most < 10 * 1024 * 1024, `the files never held everything (at most ${most} bytes)`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a log below maxSize, or missing, is left alone', budget(500), async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-logrotate-'));
+  try {
+    const file = path.join(dir, 'small.log');
+    assert.equal(await rotateIfNeeded(file, { maxSize: 100, keep: 2 }), undefined);
+    fs.writeFileSync(file, 'one\ntwo\n');
+    assert.equal(await rotateIfNeeded(file, { maxSize: 100, keep: 2 }), undefined);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'one\ntwo\n');
+    assert.deepEqual(rotatedFiles(file), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
