@@ -122,6 +122,24 @@ const bad: BadCase[] = [
     match: /expected one of "no", "never", "always", "unless-stopped", "on-failure" \(got "sometimes"\)/,
   },
   {
+    name: 'a negative logs.keep',
+    edit: (c) => (c.logs = { keep: -1 }),
+    path: 'logs.keep',
+    match: /must be at least 0 \(got -1\)/,
+  },
+  {
+    name: 'a logs.maxSize too small to be useful',
+    edit: (c) => (c.logs = { maxSize: '1k' }),
+    path: 'logs.maxSize',
+    match: /at least 64k/,
+  },
+  {
+    name: 'a logs.maxSize that is no size',
+    edit: (c) => (c.logs = { maxSize: 'big' }),
+    path: 'logs.maxSize',
+    match: /expected a size such as "10m"/,
+  },
+  {
     name: 'a proxy restart policy that is none',
     edit: (c) => (c.proxy.restart = 'sometimes'),
     path: 'proxy.restart',
