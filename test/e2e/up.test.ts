@@ -9,11 +9,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
-import { liveness } from '../../src/util/procinfo.ts';
 import { budget } from '../helpers/budget.ts';
 import { makeProject, type Project } from '../helpers/project.ts';
+import { pollStatuses, reboot as rebootProject, runs } from '../helpers/reboot.ts';
 
 let p: Project;
 before(async () => {
@@ -27,65 +26,12 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const readPid = async (rel: string) => Number((await p.file(rel))?.trim().split(/\s+/)[0]);
-
-/** A reboot, as far as the project can tell: every one of its processes is gone at once. */
-async function reboot(): Promise<void> {
-  const pids = [await readPid('.switchyard/run/supervisor.pid'), await readPid('.switchyard/run/proxy.pid')];
-  for (const c of ['blue', 'green']) {
-    const run = await p.file(`.switchyard/run/${c}.json`);
-    if (run) pids.push(...Object.values(JSON.parse(run).services as Record<string, { pid: number }>).map((s) => s.pid));
-  }
-  for (const pid of pids.filter((x) => Number.isInteger(x) && x > 1)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-  // Gone (or an unreaped zombie): poll, bounded, rather than sleep a guess.
-  const deadline = performance.now() + 5_000;
-  const running = async () => {
-    const states = await Promise.all(pids.map((pid) => liveness(pid, undefined)));
-    return states.some((s) => s === 'running');
-  };
-  while ((await running()) && performance.now() < deadline) await sleep(20);
-  assert.equal(await running(), false, 'every process of the project is gone');
-}
+const reboot = () => rebootProject(p.dir);
 
 /** Polls /api/echo every 10 ms (bounded) and keeps each answer's status (0: no connection). */
-function poll(maxMs: number): { stop: () => Promise<number[]> } {
-  const statuses: number[] = [];
-  let stopping = false;
-  const t0 = performance.now();
-  const get = () =>
-    new Promise<number>((resolve) => {
-      const req = http.get(
-        { host: '127.0.0.1', port: p.port, path: '/api/echo', agent: false, timeout: 2_000 },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', () => resolve(0));
-      req.on('timeout', () => req.destroy());
-    });
-  const done = (async () => {
-    while (!stopping && performance.now() - t0 < maxMs) {
-      statuses.push(await get());
-      await sleep(10);
-    }
-  })();
-  return {
-    stop: async () => {
-      stopping = true;
-      await done;
-      return statuses;
-    },
-  };
+function poll(maxMs: number) {
+  return pollStatuses(() => p.get('/api/echo').then((r) => r.status), maxMs);
 }
-
-/** The statuses with repeats folded: [0, 0, 503, 503, 200] -> "0 503 200". */
-const runs = (xs: number[]) => xs.filter((x, i) => i === 0 || xs[i - 1] !== x).join(' ');
 
 test(
   'a simulated reboot, then up: the recorded colour and release serve again, 503 (not 502) meanwhile, state untouched',
