@@ -281,7 +281,12 @@ test(
         (o) => JSON.parse(o.trim()) as { won: number; locked: number; stale: number; other: string[] },
       );
       const sum = (k: 'won' | 'locked' | 'stale') => counts.reduce((n, c) => n + c[k], 0);
-      assert.ok(sum('locked') > 100, `the processes did contend: ${JSON.stringify(counts)}`);
+      // Both saw the other's lock many times (how many depends on the machine's load; 91 in all was
+      // seen on a busy CI run): the race was really run.
+      assert.ok(
+        counts.every((c) => c.locked >= 10 && c.won >= 10),
+        `the processes did contend: ${JSON.stringify(counts)}`,
+      );
       assert.equal(sum('stale'), 0, `a live lock was seen as stale: ${JSON.stringify(counts)}`);
       assert.deepEqual(
         counts.flatMap((c) => c.other),

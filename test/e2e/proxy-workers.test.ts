@@ -21,7 +21,8 @@ import { waitFor } from '../helpers/faults.ts';
 import { makeProject, useProject } from '../helpers/project.ts';
 import { assertFollowsMarks, assertNoFailureThroughDeploysAndSwitches, keepLoading } from '../helpers/switch-marks.ts';
 
-const project = useProject({ before, after }, 'fixture', { init: true, workers: 2 });
+// proxy.restart: never: these tests are about what a command does with a dead or changed proxy.
+const project = useProject({ before, after }, 'fixture', { init: true, workers: 2, proxyRestart: 'never' });
 
 async function ok(args: string[]) {
   const start = Date.now();
