@@ -44,6 +44,9 @@ export function proxyKeeper(root: string, config: ConfigWatch, opts: { log: (lin
       if (!e) return true;
       if (e.loaded.config.proxy.restart === 'never' || !e.proxy.gone) return false;
       if (!(await e.proxy.gone())) return true;
+      // Once more: `down` leaves the marker before it stops the proxy, so a proxy that is gone now
+      // and was stopped on purpose always shows it here, however this round was timed against down.
+      if (await exists(paths.proxyStopped)) return false;
       if (Date.now() < retryAt) return true;
       const t0 = Date.now();
       let error: string | undefined;
