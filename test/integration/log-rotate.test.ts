@@ -110,7 +110,7 @@ test('keep bounds the rotated files; the newest lines are the ones kept', budget
     // What is kept is the end of the stream, without a gap.
     assert.ok(kept.at(-1)!.startsWith(`line ${lines} `));
     const first = Number(kept[0]!.split(' ')[1]);
-    kept.forEach((l, i) => assert.ok(l.startsWith(`line ${first + i} `), l.slice(0, 30)));
+    for (const [i, l] of kept.entries()) assert.ok(l.startsWith(`line ${first + i} `), l.slice(0, 30));
     assert.ok(most < 10 * 1024 * 1024, `the files never held everything (at most ${most} bytes)`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
