@@ -1,11 +1,11 @@
 /**
  * Reading a log that util/log-rotate.ts rotates: everything that is kept (`<log>.<keep>` ... `<log>.1`,
  * then the live file), and following it across rotations (`logs -f`). A follower remembers the
- * rotation count and its offset in the live file; when the count moved on by one, the bytes it had
- * not read yet are in that rotation's pieces (which hold the live file's old bytes in order).
+ * rotation count and its offset in the live file; when the count moved on, the bytes it had not
+ * read yet are in those rotations' pieces (which hold the live file's old bytes in order).
  */
 import fs from 'node:fs';
-import { readRotationRecord, rotated } from './log-rotate.js';
+import { readRotationRecord, readRotations, rotated, type RotationRecord } from './log-rotate.js';
 
 export interface Follow {
   seq: number;
@@ -55,35 +55,56 @@ export function readAll(file: string): { text: string; follow: Follow } {
   }
 }
 
-/** What was written since `f` (complete lines), across at most one rotation; `note` when lines were skipped. */
+/**
+ * The bytes the rotations after `f.seq` moved out of the live file that `f` had not read, oldest
+ * first. Rotation r's pieces now sit at numbers (pieces of the rotations after r) + 1 .. + pieces(r),
+ * oldest piece highest; a piece beyond logs.keep is gone, and says so in `lost`.
+ */
+function rotatedSince(file: string, f: Follow, since: RotationRecord[]): { chunks: Buffer[]; lost: number } {
+  const chunks: Buffer[] = [];
+  let lost = 0;
+  let newer = since.reduce((n, r) => n + r.pieces, 0);
+  for (const [k, r] of since.entries()) {
+    newer -= r.pieces;
+    // The first rotation holds the old live file from where `f` stopped; later ones from 0.
+    let skip = (k === 0 ? f.offset : 0) - r.dropped;
+    if (skip < 0) {
+      lost += -skip;
+      skip = 0;
+    }
+    for (let i = newer + r.pieces; i > newer; i--) {
+      if (!fs.existsSync(rotated(file, i))) {
+        lost += 1;
+        continue;
+      }
+      const piece = readFrom(rotated(file, i), 0);
+      if (skip >= piece.length) {
+        skip -= piece.length;
+        continue;
+      }
+      chunks.push(piece.subarray(skip));
+      skip = 0;
+    }
+  }
+  return { chunks, lost };
+}
+
+/** What was written since `f` (complete lines), across rotations; `note` when lines could not be read. */
 export function readNew(file: string, f: Follow): { text: string; follow: Follow; note?: string } {
   for (;;) {
-    const rec = readRotationRecord(file);
-    const seq = rec?.seq ?? 0;
+    const all = readRotations(file);
+    const seq = all.at(-1)?.seq ?? 0;
     const chunks: Buffer[] = [];
     let note: string | undefined;
     let offset = f.offset;
-    if (rec && seq !== f.seq) {
-      if (seq === f.seq + 1) {
-        // The pieces hold the old live file's bytes [dropped, bytes), oldest piece first.
-        let skip = offset - rec.dropped;
-        if (skip < 0) {
-          note = `${-skip} bytes of ${file} were rotated away before they could be read (logs.keep)`;
-          skip = 0;
-        }
-        for (let i = rec.pieces; i >= 1; i--) {
-          const piece = readFrom(rotated(file, i), 0);
-          if (skip >= piece.length) {
-            skip -= piece.length;
-            continue;
-          }
-          chunks.push(piece.subarray(skip));
-          skip = 0;
-        }
+    if (seq !== f.seq) {
+      const since = all.filter((r) => r.seq > f.seq);
+      if (since[0]?.seq === f.seq + 1) {
+        const got = rotatedSince(file, f, since);
+        chunks.push(...got.chunks);
+        if (got.lost > 0) note = `some lines of ${file} were rotated away before they could be read (logs.keep)`;
       } else {
-        note =
-          `${file} was rotated ${seq - f.seq} times since the last read;` +
-          ` the lines in between are in ${file}.1 and up`;
+        note = `${file} was rotated too often since the last read; the lines in between are in ${file}.1 and up`;
       }
       offset = 0;
     }

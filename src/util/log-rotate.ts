@@ -14,8 +14,8 @@
  * what is written between the copy and the truncate; renaming needs a writer that reopens its file.
  * A crash between the renames and the truncate leaves the tail twice (never missing), and a group
  * left stopped by a crash is continued by the next supervisor (continueGroup). `<log>.rotated`
- * records each rotation (a sequence number, the pieces and bytes it moved) so `logs -f` can read
- * across it.
+ * records the last rotations (a sequence number, the pieces and bytes each moved) so `logs -f`
+ * can read across them.
  */
 import fs from 'node:fs';
 import { groupStopped, processState, signalGroup } from './procinfo.js';
@@ -66,12 +66,21 @@ async function waitStopped(pgid: number): Promise<boolean> {
 export const rotated = (file: string, n: number) => `${file}.${n}`;
 export const recordFile = (file: string) => `${file}.rotated`;
 
-export function readRotationRecord(file: string): RotationRecord | undefined {
+/** How many rotations `<log>.rotated` remembers (a follower behind by more starts over at the live file). */
+const RECORDS_KEPT = 50;
+
+/** The last rotations of the log, oldest first. */
+export function readRotations(file: string): RotationRecord[] {
   try {
-    return JSON.parse(fs.readFileSync(recordFile(file), 'utf8')) as RotationRecord;
+    const r = JSON.parse(fs.readFileSync(recordFile(file), 'utf8')) as { rotations?: RotationRecord[] };
+    return Array.isArray(r.rotations) ? r.rotations : [];
   } catch {
-    return undefined;
+    return [];
   }
+}
+
+export function readRotationRecord(file: string): RotationRecord | undefined {
+  return readRotations(file).at(-1);
 }
 
 /** Writes bytes into pieces of at most maxSize, each cut after a newline where one is in reach. */
@@ -189,14 +198,16 @@ export async function rotateIfNeeded(file: string, o: RotateOptions): Promise<Ro
     }
     const keptPieces = made.slice(made.length - kept);
     for (const [j, f] of keptPieces.entries()) fs.renameSync(f, rotated(file, kept - j));
+    const before = readRotations(file);
     const record: RotationRecord = {
-      seq: (readRotationRecord(file)?.seq ?? 0) + 1,
+      seq: (before.at(-1)?.seq ?? 0) + 1,
       at: new Date().toISOString(),
       pieces: kept,
       bytes: size2,
       dropped: o.keep > 0 ? droppedBytes : size2,
     };
-    fs.writeFileSync(recordFile(file), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    const rotations = [...before, record].slice(-RECORDS_KEPT);
+    fs.writeFileSync(recordFile(file), `${JSON.stringify({ rotations })}\n`, { mode: 0o600 });
     fs.truncateSync(file, 0);
     return { ...record, pausedMs: Math.round(performance.now() - t0) };
   } catch (e) {

@@ -130,3 +130,42 @@ test('a log below maxSize, or missing, is left alone', budget(500), async () => 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test(
+  'a follower behind by several rotations reads them all, in order; one behind by more than keep is told',
+  budget(500),
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-logrotate-'));
+    try {
+      const file = path.join(dir, 'api.log');
+      let n = 0;
+      const write = (lines: number) => {
+        let b = '';
+        for (let i = 0; i < lines; i++) b += `line ${++n} ${'x'.repeat(88)}\n`;
+        fs.appendFileSync(file, b);
+      };
+      write(10);
+      const start = readAll(file).follow;
+      for (let r = 0; r < 4; r++) {
+        write(300); // about 30 KB: a rotation into 3 pieces of at most 10 KB each
+        assert.ok(await rotateIfNeeded(file, { maxSize: 10 * 1024, keep: 20 }));
+      }
+      write(7);
+      const got = readNew(file, start);
+      assert.equal(got.note, undefined);
+      const lines = got.text.split('\n').filter((l) => l !== '');
+      assert.equal(lines.length, n - 10);
+      for (const [i, l] of lines.entries()) assert.ok(l.startsWith(`line ${11 + i} `), l.slice(0, 20));
+
+      // keep: 2 cannot hold what the follower missed: it says so rather than print a gap silently.
+      const behind = readAll(file).follow;
+      for (let r = 0; r < 3; r++) {
+        write(300);
+        await rotateIfNeeded(file, { maxSize: 10 * 1024, keep: 2 });
+      }
+      assert.match(readNew(file, behind).note ?? '', /rotated away before they could be read \(logs\.keep\)/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
