@@ -73,7 +73,7 @@ for (const [kind, opts] of [
           });
           await sleep(300);
           const killed = await killProxy(p, kind);
-          const back = await servedAgain(p, 'green', 5_000);
+          const back = await servedAgain(p, 'green', 10_000);
           const backAt = Date.now();
           await sleep(300);
           const totals = await load.stop();
@@ -127,7 +127,7 @@ test('down stops the proxy for good: the supervisor does not start it again', bu
     r = await p.run(['init', '--skip-tests']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     await killProxy(p, 'builtin');
-    await servedAgain(p, 'blue', 5_000);
+    await servedAgain(p, 'blue', 10_000);
   } finally {
     await p.cleanup();
   }
