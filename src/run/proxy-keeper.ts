@@ -5,7 +5,8 @@
  * and `proxy.restart` is not `never`, it starts the proxy again exactly as every command does
  * (openProxy): from its saved routing. That keeps I3: a change is saved before any serving process
  * applies it, so a proxy started from the saved snapshot never routes older than what a command was
- * told is applied, and a command whose call was cut by the death retries against the new daemon.
+ * told is applied. A command whose control call the death cut fails as before (a deploy before
+ * its switch: nothing changed; after: the journal, for `recover`).
  * A start that fails is tried again after 1 s, doubling to 10 s. Each start is a `restart` event
  * in the history (service `proxy`) and a line in the supervisor's log.
  */
