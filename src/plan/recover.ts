@@ -19,6 +19,12 @@ export interface RecoverFacts {
   state: State | undefined;
   currentEnv: string | undefined;
   running: Record<Colour, boolean>;
+  /**
+   * Colours with a run record (processes or containers started), whether or not they run at this
+   * moment: a started colour whose processes are down is being started again by the supervisor or
+   * Docker, so stopping it is still needed. Absent: the same as `running`.
+   */
+  started?: Record<Colour, boolean>;
   /** Where the proxy sends traffic (it was started first if it was down). */
   proxyActive: Colour | null;
   /** A weighted split the proxy applies, if any. */
@@ -85,6 +91,9 @@ export function describeInterruption(j: JournalData): string {
   return `${head}${where.length ? `; ${where.join('; ')}` : ''}`;
 }
 
+/** Running, or started and kept restarting (a crash-looping target must be stopped all the same). */
+const up = (f: RecoverFacts, c: Colour): boolean => f.running[c] || f.started?.[c] === true;
+
 /** Whether the operation, had it completed, would have stopped the colour it moved traffic away from. */
 function stopsOld(f: RecoverFacts): { stop: boolean; warmMs?: number; why: string } {
   const j = f.journal;
@@ -125,7 +134,7 @@ function finish(f: RecoverFacts, to: Colour): RecoveryPlan {
     // After activation state.json calls `from` standby unless it was already recorded as stopped.
     const fromStatus = recorded || s?.active !== from ? (s?.colours[from].status ?? 'stopped') : 'standby';
     const policy = stopsOld(f);
-    if (policy.stop && (f.running[from] || fromStatus !== 'stopped')) {
+    if (policy.stop && (up(f, from) || fromStatus !== 'stopped')) {
       actions.push({ kind: 'stop', colour: from, record: true, why: policy.why });
     } else if (policy.warmMs && f.running[from]) {
       actions.push({
@@ -174,7 +183,7 @@ function undo(f: RecoverFacts, outcome: 'undone' | 'switched-back', back?: Colou
     }
   }
   // Never stop what serves, nor what state.json calls active: only what this operation started.
-  if (j.startsTarget && f.running[to] && to !== serving && to !== activeAfter) {
+  if (j.startsTarget && up(f, to) && to !== serving && to !== activeAfter) {
     // state.json is left as it was (I2), unless this recovery just rewrote it away from `to`.
     actions.push({
       kind: 'stop',

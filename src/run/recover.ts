@@ -64,6 +64,7 @@ async function decide(e: Engine, j: JournalData): Promise<RecoveryPlan> {
       state: w.state,
       currentEnv: w.currentEnv,
       running: w.running,
+      started: Object.fromEntries(COLOURS.map((c, i) => [c, runs[i] !== undefined])) as Record<Colour, boolean>,
       proxyActive: w.proxyActive ?? null,
       proxyCanary: w.proxyCanary ?? null,
       runningRelease,

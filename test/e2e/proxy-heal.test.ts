@@ -13,33 +13,33 @@ import { workersOf } from '../../src/proxy/nginx/procfs.ts';
 import { budget } from '../helpers/budget.ts';
 import { startKeepAliveLoad } from '../helpers/kill-steps.ts';
 import { makeProject, type Project, type ProjectOptions } from '../helpers/project.ts';
+import { childrenOf } from '../helpers/reboot.ts';
+import { request } from '../helpers/traffic.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pidIn = async (p: Project, rel: string) => Number((await p.file(rel))?.trim().split(/\s+/)[0]);
 
-/** Polls `/api/echo` (bounded) until `colour` answers 200; returns how long that took. */
+/** Polls `/api/echo` on a new connection each time (bounded) until `colour` answers 200; returns how long that took. */
 async function servedAgain(p: Project, colour: string, maxMs: number): Promise<number> {
   const t0 = performance.now();
   while (performance.now() - t0 < maxMs) {
-    const r = await p.get('/api/echo').catch(() => undefined);
+    const r = await request(p.port, '/api/echo').catch(() => undefined);
     if (r?.status === 200 && r.colour === colour) return Math.round(performance.now() - t0);
     await sleep(10);
   }
   throw new Error(`${colour} not served again within ${maxMs} ms`);
 }
 
-/** SIGKILLs every process that holds the public port: the built-in daemon, or nginx's master and its workers. */
+/**
+ * SIGKILLs the proxy whole, as a crash would: the built-in daemon with its workers (left alone, a
+ * worker whose primary died keeps its open connections a while), or nginx's master and workers.
+ */
 async function killProxy(p: Project, kind: 'builtin' | 'nginx'): Promise<number> {
-  if (kind === 'builtin') {
-    const pid = await pidIn(p, '.switchyard/run/proxy.pid');
-    process.kill(pid, 'SIGKILL');
-    return pid;
-  }
-  const master = await pidIn(p, '.switchyard/nginx/nginx.pid');
-  const workers = await workersOf(master);
-  process.kill(master, 'SIGKILL');
-  for (const w of workers) process.kill(w.pid, 'SIGKILL');
-  return master;
+  const main = await pidIn(p, kind === 'builtin' ? '.switchyard/run/proxy.pid' : '.switchyard/nginx/nginx.pid');
+  const children = kind === 'builtin' ? childrenOf(main) : (await workersOf(main)).map((w) => w.pid);
+  process.kill(main, 'SIGKILL');
+  for (const c of children) process.kill(c, 'SIGKILL');
+  return main;
 }
 
 async function deployed(opts: ProjectOptions): Promise<{ p: Project; state: string; env: string }> {

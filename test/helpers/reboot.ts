@@ -21,8 +21,8 @@ function pidIn(file: string): number | undefined {
   }
 }
 
-/** Direct children of `pid` (nginx's workers), from /proc. */
-function childrenOf(pid: number): number[] {
+/** Direct children of `pid` (nginx's workers, the built-in daemon's), from /proc. */
+export function childrenOf(pid: number): number[] {
   return fs
     .readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))

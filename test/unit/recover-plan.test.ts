@@ -67,6 +67,14 @@ test('before the switch step, target not started yet: nothing to do', () => {
   assert.deepEqual([p.outcome, p.actions.length], ['undone', 0]);
 });
 
+test('a target whose processes are all down at this moment but still started (being restarted): stopped', () => {
+  // The supervisor keeps starting a crash-looping target again: not running now, but started.
+  const p = converge(
+    planRecovery(facts({ running: { blue: true, green: false }, started: { blue: true, green: true } })),
+  );
+  assert.deepEqual(p.actions, [{ kind: 'stop', colour: 'green', record: false, why: 'green never received traffic' }]);
+});
+
 test('interrupted before choosing a target: nothing had changed', () => {
   const p = converge(
     planRecovery(
