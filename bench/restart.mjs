@@ -3,14 +3,14 @@
 // nginx with --proxy nginx): the live api is SIGKILLed and /api/echo is polled through the public
 // port every 5 ms until it answers 200 again.
 //   isolated: kills spaced more than 30 s apart (each restart is the first after a stable period:
-//             at once), `--isolated N` of them (default 5);
+//             at once), `--isolated N` of them (default 20);
 //   rapid:    kills 1 s after the service is back, `--rapid N` (default 10): the backoff grows
 //             (0.5 s, 1 s, 2 s, ... up to 10 s) as it would for a crash loop;
 //   proxy:    the process that holds the public port SIGKILLed (the built-in daemon; nginx's master
 //             and its workers), `--proxy-kills N` (default 20), 1 s after each recovery: the
 //             supervisor starts it again from its saved routing;
 //   rssKb:    the supervisor's resident memory after the runs.
-// Usage: npm run build && node bench/restart.mjs [--isolated 5] [--rapid 10] [--proxy-kills 20]
+// Usage: npm run build && node bench/restart.mjs [--isolated 20] [--rapid 10] [--proxy-kills 20]
 //        [--proxy builtin|nginx] [--merge]
 // Writes bench/out/restart[-nginx].json. Talks to 127.0.0.1 only.
 import { spawnSync } from 'node:child_process';
@@ -24,7 +24,7 @@ import { childrenOf, rssKb } from './lib/proc.mjs';
 import { mergeIntoResults } from './lib/results.mjs';
 
 const loadBefore = os.loadavg()[0];
-const isolated = Number(opt('isolated', '5'));
+const isolated = Number(opt('isolated', '20'));
 const rapid = Number(opt('rapid', '10'));
 const proxyKills = Number(opt('proxy-kills', '20'));
 const proxyKind = opt('proxy', 'builtin');
