@@ -134,6 +134,10 @@ test(
     process.kill(before, 'SIGKILL');
     while (api() === before && performance.now() < deadline) await sleep(20);
     assert.notEqual(api(), before, 'restarted by the foreground supervisor');
+    // The run file names the new process as soon as it is spawned: wait (bounded) until it serves.
+    const serving = async () => (await p.get('/api/echo').catch(() => undefined))?.status === 200;
+    while (!(await serving()) && performance.now() < deadline) await sleep(20);
+    assert.ok(await serving(), 'the restarted api serves');
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out);
     assert.equal((await p.get('/api/echo')).status, 200, 'the services keep running');
