@@ -11,13 +11,11 @@
  * in the history (service `proxy`) and a line in the supervisor's log.
  */
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import { errorMessage } from '../errors.js';
 import type { Watcher } from '../runtime/process/supervisor.js';
-import { appendHistory } from '../state/history.js';
+import { appendRestart } from '../state/history.js';
 import { projectPaths } from '../state/paths.js';
 import { readState } from '../state/state.js';
-import { newOperationId } from '../util/operation-id.js';
 import type { ConfigWatch } from './config-watch.js';
 import { openProxy } from './proxy.js';
 
@@ -72,24 +70,19 @@ export function proxyKeeper(root: string, config: ConfigWatch, opts: { log: (lin
           : `proxy: gone; started again from its saved routing in ${Date.now() - t0} ms (restart ${restarts})`,
       );
       if (!record) return true;
-      await appendHistory(
+      await appendRestart(
         paths,
         {
-          id: newOperationId(),
-          type: 'restart',
-          time: new Date(t0).toISOString(),
-          who: `supervisor@${os.hostname()}`,
-          from: null,
-          to: state.active,
+          at: t0,
+          colour: state.active,
           release: state.colours[state.active].release,
-          result: error ? 'failed' : 'success',
+          service: 'proxy',
           reason: error
             ? `the proxy was gone; could not start it again: ${error}`
-            : `the proxy was gone; started again from its saved routing`,
-          ms: Date.now() - t0,
-          service: 'proxy',
+            : 'the proxy was gone; started again from its saved routing',
+          ...(error ? { error } : {}),
         },
-        (t) => t,
+        e.redact,
       ).catch((err: unknown) => opts.log(`history: ${errorMessage(err)}`));
       return true;
     },

@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Colour } from '../config/schema.js';
+import { newOperationId } from '../util/operation-id.js';
 import type { ProjectPaths } from './paths.js';
 
 /** A colour's figures over a live watch's window, as a verdict judged them and history records them. */
@@ -49,7 +50,7 @@ export interface HistoryRecord {
   watch?: WatchRecord;
   /** switch --weight: the percentage of clients sent to `to`. */
   weight?: number;
-  /** restart: the service the supervisor started again. */
+  /** restart: the service the supervisor started again (`proxy` for the proxy). */
   service?: string;
 }
 
@@ -83,6 +84,34 @@ export async function appendHistory(
   await fs.mkdir(path.dirname(paths.history), { recursive: true, mode: 0o700 });
   // One write of one line with O_APPEND: concurrent appends never interleave within a line.
   await fs.appendFile(paths.history, redact(JSON.stringify(record)) + '\n', { mode: 0o600 });
+}
+
+/**
+ * A `restart` event (not an operation): the supervisor started a service of `colour`, or the
+ * proxy in front of it, again (or could not: `error`). `at` is when it began (epoch ms).
+ */
+export async function appendRestart(
+  paths: ProjectPaths,
+  e: { at: number; colour: Colour; release: string | null; service: string; reason: string; error?: string },
+  redact: (s: string) => string,
+): Promise<void> {
+  await appendHistory(
+    paths,
+    {
+      id: newOperationId(),
+      type: 'restart',
+      time: new Date(e.at).toISOString(),
+      who: `supervisor@${os.hostname()}`,
+      from: null,
+      to: e.colour,
+      release: e.release,
+      result: e.error === undefined ? 'success' : 'failed',
+      reason: e.reason,
+      ms: Date.now() - e.at,
+      service: e.service,
+    },
+    redact,
+  );
 }
 
 export async function readHistory(paths: ProjectPaths): Promise<HistoryRecord[]> {

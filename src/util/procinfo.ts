@@ -58,19 +58,29 @@ export async function groupAlive(pgid: number): Promise<boolean> {
   return states === undefined || states.some((st) => st !== 'Z' && st !== 'X');
 }
 
+interface ProcEntry {
+  pid: number;
+  /** Field 3: R, S, D, T, Z, ... */
+  state: string;
+  /** Field 4. */
+  ppid: number;
+  /** Field 5: the process group. */
+  pgrp: number;
+}
+
 /**
- * The state (field 3) of every process in the group, from /proc; undefined without /proc. Read
- * synchronously: /proc answers from memory, and a scan through the thread pool was seen to take
- * 100-200 ms on a busy machine, which would lengthen a log rotation's pause of the writer.
+ * Every process, from /proc/<pid>/stat; undefined without /proc. Read synchronously: /proc answers
+ * from memory, and a scan through the thread pool was seen to take 100-200 ms on a busy machine,
+ * which would lengthen a log rotation's pause of the writer.
  */
-async function groupStates(pgid: number): Promise<string[] | undefined> {
+function scanProc(): ProcEntry[] | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return undefined;
   }
-  const states: string[] = [];
+  const out: ProcEntry[] = [];
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
     let text = '';
@@ -79,11 +89,26 @@ async function groupStates(pgid: number): Promise<string[] | undefined> {
     } catch {
       continue; // gone meanwhile
     }
+    // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
     const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // rest[0] is field 3 (state), rest[2] field 5 (process group id).
-    if (rest[2] === String(pgid)) states.push(rest[0] ?? '');
+    out.push({ pid: Number(e), state: rest[0] ?? '', ppid: Number(rest[1]), pgrp: Number(rest[2]) });
   }
-  return states;
+  return out;
+}
+
+/** The state of every process in the group; undefined without /proc. */
+async function groupStates(pgid: number): Promise<string[] | undefined> {
+  return scanProc()
+    ?.filter((p) => p.pgrp === pgid)
+    .map((p) => p.state);
+}
+
+/** The direct children of a process (nginx's workers, the built-in proxy's), sorted; [] without /proc. */
+export function childrenOf(pid: number): number[] {
+  return (scanProc() ?? [])
+    .filter((p) => p.ppid === pid)
+    .map((p) => p.pid)
+    .sort((a, b) => a - b);
 }
 
 /** Whether every live process of the group is stopped (SIGSTOP took effect: none is inside a write). */

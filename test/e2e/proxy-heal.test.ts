@@ -8,16 +8,18 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { workersOf } from '../../src/proxy/nginx/procfs.ts';
 import { budget } from '../helpers/budget.ts';
 import { startKeepAliveLoad } from '../helpers/kill-steps.ts';
 import { makeProject, type Project, type ProjectOptions } from '../helpers/project.ts';
-import { childrenOf } from '../helpers/reboot.ts';
+import { SUPERVISE_POLL_MS } from '../../src/runtime/process/supervisor.ts';
+import { childrenOf } from '../../src/util/procinfo.ts';
+import { pidIn } from '../helpers/reboot.ts';
 import { request } from '../helpers/traffic.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pidIn = async (p: Project, rel: string) => Number((await p.file(rel))?.trim().split(/\s+/)[0]);
 
 /** Polls `/api/echo` on a new connection each time (bounded) until `colour` answers 200; returns how long that took. */
 async function servedAgain(p: Project, colour: string, maxMs: number): Promise<number> {
@@ -35,7 +37,8 @@ async function servedAgain(p: Project, colour: string, maxMs: number): Promise<n
  * worker whose primary died keeps its open connections a while), or nginx's master and workers.
  */
 async function killProxy(p: Project, kind: 'builtin' | 'nginx'): Promise<number> {
-  const main = await pidIn(p, kind === 'builtin' ? '.switchyard/run/proxy.pid' : '.switchyard/nginx/nginx.pid');
+  const main = pidIn(path.join(p.dir, '.switchyard', kind === 'builtin' ? 'run/proxy.pid' : 'nginx/nginx.pid'));
+  assert.ok(main, 'the proxy has a pid file');
   const children = kind === 'builtin' ? childrenOf(main) : (await workersOf(main)).map((w) => w.pid);
   process.kill(main, 'SIGKILL');
   for (const c of children) process.kill(c, 'SIGKILL');
@@ -120,7 +123,7 @@ test('down stops the proxy for good: the supervisor does not start it again', bu
     assert.equal(r.code, 0, r.stdout + r.stderr);
     r = await p.run(['down']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    await sleep(1_500); // several supervisor rounds, had one survived
+    await sleep(SUPERVISE_POLL_MS * 7); // several supervisor rounds, had one survived
     await assert.rejects(p.get('/api/echo'), 'nothing listens on the public port');
     assert.equal(await p.file('.switchyard/run/supervisor.pid'), undefined, 'the supervisor is gone');
     // init brings everything back, the supervisor's watch over the proxy included.
@@ -139,7 +142,7 @@ test('proxy.restart: never leaves a dead proxy to the next command', budget(4_00
     const r = await p.run(['init', '--skip-tests']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     await killProxy(p, 'builtin');
-    await sleep(1_500);
+    await sleep(SUPERVISE_POLL_MS * 7); // several supervisor rounds
     await assert.rejects(p.get('/api/echo'), 'still down: nobody restarted it');
     const st = await p.run(['status']);
     assert.equal(st.code, 0, st.stdout + st.stderr);

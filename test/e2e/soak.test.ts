@@ -18,6 +18,7 @@ import { startLoad, type LoadTotals } from '../../src/load/load.ts';
 import { ensureProxy, stopProxy } from '../../src/proxy/launch.ts';
 import type { ProxyControl } from '../../src/proxy/types.ts';
 import { projectPaths } from '../../src/state/paths.ts';
+import { childrenOf } from '../../src/util/procinfo.ts';
 import { freePort, startBackend, type TestBackend } from '../helpers/backends.ts';
 import { nginxProject } from '../helpers/nginx.ts';
 import { budget } from '../helpers/budget.ts';
@@ -50,20 +51,6 @@ function rssMb(pid: number): number {
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
 }
 const fdCount = (pid: number) => fs.readdirSync(`/proc/${pid}/fd`).length;
-function childrenOf(ppid: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 const usage = (pids: number[]) => ({
   rssMb: Math.round(pids.reduce((s, p) => s + rssMb(p), 0) * 10) / 10,
   fds: pids.reduce((s, p) => s + fdCount(p), 0),

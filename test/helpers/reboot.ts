@@ -8,33 +8,18 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { liveness } from '../../src/util/procinfo.ts';
+import { childrenOf, liveness } from '../../src/util/procinfo.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function pidIn(file: string): number | undefined {
+/** The pid a pid file names first (the supervisor's also holds its start time). */
+export function pidIn(file: string): number | undefined {
   try {
     const n = Number(fs.readFileSync(file, 'utf8').trim().split(/\s+/)[0]);
     return Number.isInteger(n) && n > 1 ? n : undefined;
   } catch {
     return undefined;
   }
-}
-
-/** Direct children of `pid` (nginx's workers, the built-in daemon's), from /proc. */
-export function childrenOf(pid: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 export async function reboot(projectDir: string, opts: { dockerApp?: string } = {}): Promise<void> {

@@ -3,7 +3,9 @@
  * numbered lines to its stdout (a log opened O_APPEND, as a service's is) as fast as it can while
  * the log is rotated again and again. Every line is then found exactly once, whole and in order,
  * across the rotated files and the live one; a follower (util/log-read.ts, what `logs -f` uses)
- * reading during the whole run sees every line once too; and `keep` bounds the files.
+ * reading during the whole run sees every line once too; and `keep` bounds the files. Failure
+ * paths: a rotation that fails once the writer is stopped continues it and leaves the live log
+ * whole; a supervisor starting after one that died mid-pause continues the writer it left stopped.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { readAll, readNew, rotatedFiles } from '../../src/util/log-read.ts';
 import { rotateIfNeeded } from '../../src/util/log-rotate.ts';
+import { processState, readStartTicks } from '../../src/util/procinfo.ts';
+import { logKeeper } from '../../src/run/log-keeper.ts';
+import { writeRun } from '../../src/runtime/process/runfile.ts';
+import { projectPaths } from '../../src/state/paths.ts';
 import { budget } from '../helpers/budget.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,8 +35,36 @@ function writer(file: string, lines: number) {
     detached: true,
   });
   fs.closeSync(fd);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { pid: child.pid!, exited };
+  let running = true;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running = false;
+      resolve(code);
+    }),
+  );
+  /** Runs `each` again and again, `pauseMs` apart, until the writer has exited. */
+  const during = async (each: () => Promise<void>, pauseMs: number) => {
+    try {
+      while (running) {
+        await each();
+        await sleep(pauseMs);
+      }
+    } catch (e) {
+      process.kill(-child.pid!, 'SIGKILL'); // a writer left stopped would keep the test process alive
+      throw e;
+    }
+  };
+  return { pid: child.pid!, exited, during };
+}
+
+/** A temp folder for one test, removed after it. */
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-logrotate-'));
+  try {
+    await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function assertAllLines(text: string, lines: number, what: string): void {
@@ -45,9 +79,8 @@ function assertAllLines(text: string, lines: number, what: string): void {
 test(
   'a log rotated over and over under a fast writer: every line kept once, whole and in order; a follower sees them all',
   budget(8_000),
-  async (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-logrotate-'));
-    try {
+  async (t) =>
+    inTempDir(async (dir) => {
       const file = path.join(dir, 'api.log');
       const lines = 300_000; // about 30 MB
       const w = writer(file, lines);
@@ -56,9 +89,7 @@ test(
       const notes: string[] = [];
       let rotations = 0;
       let maxPause = 0;
-      let running = true;
-      void w.exited.then(() => (running = false));
-      while (running) {
+      await w.during(async () => {
         const r = await rotateIfNeeded(file, { maxSize: 1024 * 1024, keep: 1000, writerGroup: w.pid });
         if (r) {
           rotations++;
@@ -68,8 +99,7 @@ test(
         followed += next.text;
         if (next.note) notes.push(next.note);
         follow = next.follow;
-        await sleep(5);
-      }
+      }, 5);
       assert.equal(await w.exited, 0);
       followed += readNew(file, follow).text;
       t.diagnostic(`${rotations} rotations, longest pause of the writer ${maxPause} ms`);
@@ -78,27 +108,20 @@ test(
       assertAllLines(readAll(file).text, lines, 'the files');
       assertAllLines(followed, lines, 'the follower');
       for (const f of rotatedFiles(file)) assert.ok(fs.statSync(f).size <= 1024 * 1024, `${f} is at most maxSize`);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  },
+    }),
 );
 
-test('keep bounds the rotated files; the newest lines are the ones kept', budget(3_000), async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-logrotate-'));
-  try {
+test('keep bounds the rotated files; the newest lines are the ones kept', budget(3_000), () =>
+  inTempDir(async (dir) => {
     const file = path.join(dir, 'web.log');
     const lines = 100_000; // about 10 MB
     const w = writer(file, lines);
-    let running = true;
-    void w.exited.then(() => (running = false));
     let most = 0;
-    while (running) {
+    await w.during(async () => {
       await rotateIfNeeded(file, { maxSize: 256 * 1024, keep: 3, writerGroup: w.pid });
       const total = [file, ...rotatedFiles(file)].reduce((n, f) => n + fs.statSync(f).size, 0);
       most = Math.max(most, total);
-      await sleep(2);
-    }
+    }, 2);
     await rotateIfNeeded(file, { maxSize: 256 * 1024, keep: 3, writerGroup: w.pid });
     assert.deepEqual(
       rotatedFiles(file).map((f) => path.basename(f)),
@@ -112,31 +135,79 @@ test('keep bounds the rotated files; the newest lines are the ones kept', budget
     const first = Number(kept[0]!.split(' ')[1]);
     for (const [i, l] of kept.entries()) assert.ok(l.startsWith(`line ${first + i} `), l.slice(0, 30));
     assert.ok(most < 10 * 1024 * 1024, `the files never held everything (at most ${most} bytes)`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('a log below maxSize, or missing, is left alone', budget(500), async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-logrotate-'));
-  try {
+test(
+  'a rotation that fails once the writer is stopped: the writer is continued, the live log keeps every line',
+  budget(3_000),
+  () =>
+    inTempDir(async (dir) => {
+      const file = path.join(dir, 'api.log');
+      // web.log.2 is a folder: shifting the rotated files fails after SIGSTOP, before any truncate.
+      fs.mkdirSync(`${file}.2`);
+      fs.writeFileSync(path.join(`${file}.2`, 'in-the-way'), '');
+      fs.writeFileSync(`${file}.1`, '');
+      const lines = 50_000;
+      const w = writer(file, lines);
+      let failures = 0;
+      await w.during(async () => {
+        await rotateIfNeeded(file, { maxSize: 256 * 1024, keep: 2, writerGroup: w.pid }).catch(() => failures++);
+        // Never left stopped: it runs on (or has just exited) after each failed attempt.
+        assert.ok(!'Tt'.includes((await processState(w.pid)) ?? 'x'), 'the writer is not left stopped');
+      }, 2);
+      assert.equal(await w.exited, 0);
+      assert.ok(failures > 0, 'the rotation really failed');
+      assertAllLines(fs.readFileSync(file, 'utf8'), lines, 'the live log');
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.includes('.rotating-')),
+        [],
+        'no piece left behind',
+      );
+    }),
+);
+
+test('a supervisor starting after one that died mid-pause continues the writer it left stopped', budget(1_000), () =>
+  inTempDir(async (root) => {
+    const paths = projectPaths(root);
+    const child = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
+    const pid = child.pid!;
+    try {
+      await writeRun(paths, {
+        colour: 'blue',
+        release: 'r1',
+        services: { api: { pid, port: 1, startedAt: new Date().toISOString(), startTicks: await readStartTicks(pid) } },
+      });
+      process.kill(-pid, 'SIGSTOP'); // what a supervisor killed during a rotation leaves
+      const deadline = performance.now() + 5_000;
+      while (!'Tt'.includes((await processState(pid)) ?? 'x') && performance.now() < deadline) await sleep(5);
+      assert.ok('Tt'.includes((await processState(pid)) ?? 'x'), 'stopped');
+      const keeper = logKeeper(root, { engine: async () => undefined }, { log: () => {} });
+      await keeper.start();
+      await keeper.stop();
+      assert.ok(!'Tt'.includes((await processState(pid)) ?? 'x'), 'continued');
+    } finally {
+      process.kill(-pid, 'SIGKILL');
+    }
+  }),
+);
+
+test('a log below maxSize, or missing, is left alone', budget(500), () =>
+  inTempDir(async (dir) => {
     const file = path.join(dir, 'small.log');
     assert.equal(await rotateIfNeeded(file, { maxSize: 100, keep: 2 }), undefined);
     fs.writeFileSync(file, 'one\ntwo\n');
     assert.equal(await rotateIfNeeded(file, { maxSize: 100, keep: 2 }), undefined);
     assert.equal(fs.readFileSync(file, 'utf8'), 'one\ntwo\n');
     assert.deepEqual(rotatedFiles(file), []);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
 test(
   'a follower behind by several rotations reads them all, in order; one behind by more than keep is told',
   budget(500),
-  async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-logrotate-'));
-    try {
+  () =>
+    inTempDir(async (dir) => {
       const file = path.join(dir, 'api.log');
       let n = 0;
       const write = (lines: number) => {
@@ -164,8 +235,5 @@ test(
         await rotateIfNeeded(file, { maxSize: 10 * 1024, keep: 2 });
       }
       assert.match(readNew(file, behind).note ?? '', /rotated away before they could be read \(logs\.keep\)/);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  },
+    }),
 );

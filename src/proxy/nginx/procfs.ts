@@ -4,6 +4,7 @@
  * nginx exposes none of this without a module; /proc is exact and costs a few reads.
  */
 import fs from 'node:fs/promises';
+import { childrenOf } from '../../util/procinfo.js';
 
 export interface Worker {
   pid: number;
@@ -27,22 +28,13 @@ export async function isNginxWorker(pid: number): Promise<boolean> {
 }
 
 export async function workersOf(master: number): Promise<Worker[]> {
-  const entries = await fs.readdir('/proc').catch(() => [] as string[]);
   const out: Worker[] = [];
-  await Promise.all(
-    entries.map(async (e) => {
-      if (!/^\d+$/.test(e)) return;
-      const stat = await fs.readFile(`/proc/${e}/stat`, 'utf8').catch(() => undefined);
-      if (!stat) return;
-      // Field 4 (ppid) follows the state, after the parenthesised command name.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== master) return;
-      const cmd = (await cmdline(Number(e))) ?? '';
-      if (!cmd.includes('worker process')) return; // cache manager/loader are not workers
-      out.push({ pid: Number(e), shuttingDown: cmd.includes('shutting down') });
-    }),
-  );
-  return out.sort((a, b) => a.pid - b.pid);
+  for (const pid of childrenOf(master)) {
+    const cmd = (await cmdline(pid)) ?? '';
+    if (!cmd.includes('worker process')) continue; // cache manager/loader are not workers
+    out.push({ pid, shuttingDown: cmd.includes('shutting down') });
+  }
+  return out;
 }
 
 /** Socket inodes the processes hold open (from /proc/<pid>/fd links "socket:[inode]"). */

@@ -13,14 +13,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import { COLOURS, type Colour } from '../../config/schema.js';
 import { errorMessage } from '../../errors.js';
 import { writeJsonAtomic } from '../../state/atomic.js';
-import { appendHistory } from '../../state/history.js';
+import { appendRestart } from '../../state/history.js';
 import { projectPaths, type ProjectPaths } from '../../state/paths.js';
 import { liveness } from '../../util/procinfo.js';
-import { newOperationId } from '../../util/operation-id.js';
 import { sleep } from '../../util/sleep.js';
 import type { ServiceRun } from '../types.js';
 import { withColourLock } from './colour-lock.js';
@@ -235,22 +233,17 @@ async function restart(paths: ProjectPaths, w: Watched): Promise<void> {
     Object.assign(w, { tracker: next.tracker, restartAt: next.restartAt });
     log(`${w.colour}/${w.service}: could not start it again: ${w.lastError}`);
   }
-  await appendHistory(
+  await appendRestart(
     paths,
     {
-      id: newOperationId(),
-      type: 'restart',
-      time: new Date(t0).toISOString(),
-      who: `supervisor@${os.hostname()}`,
-      from: null,
-      to: w.colour,
+      at: t0,
+      colour: w.colour,
       release: run.release,
-      result: w.lastError ? 'failed' : 'success',
+      service: w.service,
       reason:
         `${w.service} ${describeExit(exit)}` +
         (w.lastError ? `; could not start it again: ${w.lastError}` : `; started again (restart ${n})`),
-      ms: Date.now() - t0,
-      service: w.service,
+      ...(w.lastError ? { error: w.lastError } : {}),
     },
     (t) => t,
   ).catch((e: unknown) => log(`history: ${errorMessage(e)}`));
