@@ -144,7 +144,7 @@ test(
   () =>
     inTempDir(async (dir) => {
       const file = path.join(dir, 'api.log');
-      // web.log.2 is a folder: shifting the rotated files fails after SIGSTOP, before any truncate.
+      // api.log.2 is a folder: shifting the rotated files fails after SIGSTOP, before any truncate.
       fs.mkdirSync(`${file}.2`);
       fs.writeFileSync(path.join(`${file}.2`, 'in-the-way'), '');
       fs.writeFileSync(`${file}.1`, '');
