@@ -17,6 +17,8 @@ export interface LevelResult {
   detail: string;
   /** A failure that waiting cannot fix (a dead process, a container Docker calls unhealthy). */
   final?: boolean;
+  /** Level 1 failed: the services it found not running (whatever restarts them a moment later). */
+  down?: string[];
 }
 
 export interface HealthInput {
@@ -78,14 +80,18 @@ async function levelsFromStatus(input: HealthInput): Promise<[LevelResult, Level
   }
   const byName = new Map(statuses.map((s) => [s.service, s]));
   const down: string[] = [];
+  const downNames: string[] = [];
   const up: string[] = [];
   for (const name of Object.keys(input.config.services)) {
     const s = byName.get(name);
     if (!s) down.push(`${name}: not started`);
     else if (!s.running) down.push(`${name}: not running${s.detail ? ` (${s.detail})` : ''}`);
+    if (!s?.running) downNames.push(name);
     else up.push(`${name}${s.pid ? ` (pid ${s.pid})` : ''}`);
   }
-  const l1 = down.length ? fail(1, 'processes running', down.join('; ')) : pass(1, 'processes running', up.join(', '));
+  const l1 = down.length
+    ? { ...fail(1, 'processes running', down.join('; ')), down: downNames }
+    : pass(1, 'processes running', up.join(', '));
   const rated = statuses.filter((s) => s.healthy !== undefined);
   const sick = rated.filter((s) => !s.healthy).map((s) => `${s.service}: unhealthy${s.detail ? ` (${s.detail})` : ''}`);
   const l2 =

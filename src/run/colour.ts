@@ -124,7 +124,7 @@ export async function healthGate(
       'HEALTH_FAILED',
       `${colour} did not become healthy${bound} after ${result.attempts} checks (${Math.round(result.ms)} ms)`,
       {
-        details: [...details, ...(await lastWords(e, colour))],
+        details: [...details, ...(await lastWords(e, colour, result.levels[0]?.down ?? []))],
         hint: await unreachableHint(e, colour, details, `see its logs: switchyard logs ${colour}`),
       },
     );
@@ -153,13 +153,19 @@ const LAST_LINES = 10;
  * The last lines of each service of the colour that is gone or was started again, so a health
  * failure shows why without a second command (an app that crashes just after the start grace).
  */
-async function lastWords(e: Engine, colour: Colour): Promise<string[]> {
+async function lastWords(e: Engine, colour: Colour, foundDown: string[] = []): Promise<string[]> {
   if (!e.runtime.tail) return [];
+  // Those the checks found down, and any gone or restarted since (the supervisor may already have
+  // started one again, so a fresh status alone can miss the very service that failed).
   const statuses = await e.runtime.status(colour).catch(() => []);
+  const names = new Set([
+    ...foundDown,
+    ...statuses.filter((x) => !x.running || (x.restarts ?? 0) > 0).map((x) => x.service),
+  ]);
   const out: string[] = [];
-  for (const s of statuses.filter((x) => !x.running || (x.restarts ?? 0) > 0)) {
-    const text = await e.runtime.tail(colour, s.service, LAST_LINES).catch(() => '');
-    if (text) out.push(`last lines of ${s.service} (${colour}):\n${indent(text)}`);
+  for (const service of names) {
+    const text = await e.runtime.tail(colour, service, LAST_LINES).catch(() => '');
+    if (text) out.push(`last lines of ${service} (${colour}):\n${indent(text)}`);
   }
   return out;
 }

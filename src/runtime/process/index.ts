@@ -139,9 +139,10 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
     hasRelease: (id) => hasRelease(paths, id),
     exec: (colour, service, command, opts) => execInRelease(ctx, colour, service, command, opts),
     async tail(colour, service, lines): Promise<string> {
-      // From its last start on (each start writes a `--- switchyard: start ...` header line).
+      // From the last start by a command on (its `--- switchyard: start ...` header): what the
+      // release printed then, and any restart by the supervisor since, whose own header differs.
       const all = (await tailLog(paths.serviceLog(colour, service), 0, lines)).split('\n');
-      const last = all.map((l) => l.startsWith('--- switchyard')).lastIndexOf(true);
+      const last = all.map((l) => l.startsWith('--- switchyard: start ')).lastIndexOf(true);
       const text = all.slice(Math.max(last, 0)).join('\n');
       return ctx.redact ? ctx.redact(text) : text;
     },
