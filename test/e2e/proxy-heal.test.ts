@@ -92,11 +92,16 @@ for (const [kind, opts] of [
           );
           assert.equal(await p.file('.switchyard/state.json'), state, 'state.json unchanged');
           assert.equal(await p.file('.current-env'), env, '.current-env unchanged');
-          const restarts = (await p.file('.switchyard/history.jsonl'))!
-            .trim()
-            .split('\n')
-            .map((l) => JSON.parse(l) as { type: string; service?: string; result: string; to: string })
-            .filter((h) => h.type === 'restart' && h.service === 'proxy');
+          // The supervisor records the restart once the new proxy serves: poll (bounded) for the line.
+          const proxyRestarts = async () =>
+            ((await p.file('.switchyard/history.jsonl')) ?? '')
+              .trim()
+              .split('\n')
+              .map((l) => JSON.parse(l) as { type: string; service?: string; result: string; to: string })
+              .filter((h) => h.type === 'restart' && h.service === 'proxy');
+          const recorded = performance.now() + 5_000;
+          while ((await proxyRestarts()).length === 0 && performance.now() < recorded) await sleep(20);
+          const restarts = await proxyRestarts();
           assert.deepEqual(
             restarts.map((h) => [h.result, h.to]),
             [['success', 'green']],
