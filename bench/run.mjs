@@ -27,6 +27,7 @@ const benches = [
   { name: 'rollbackLatency', file: 'rollback-latency.mjs', out: 'rollback-latency.json', args: [] },
   { name: 'restart', file: 'restart.mjs', out: 'restart.json', args: [] },
   { name: 'restartNginx', file: 'restart.mjs', out: 'restart-nginx.json', args: ['--proxy', 'nginx'] },
+  { name: 'instances', file: 'instances.mjs', out: 'instances.json', args: [] },
   {
     name: 'rollbackLatencyNginx',
     file: 'rollback-latency.mjs',

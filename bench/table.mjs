@@ -472,6 +472,25 @@ if (r.deploySplit) {
   }
 }
 
+{
+  // Several instances per service (bench/instances.mjs): wrk through each proxy, one vs two api processes.
+  const x = r.instances;
+  if (x) {
+    const cell = (v) => `${v.reqPerSec} req/s, p99 ${v.p99ms} ms`;
+    const lines = [
+      row([
+        `instances (\`bench/instances.mjs\`, ${x.tool}, median of ${x.rounds})`,
+        'built-in proxy',
+        'nginx (host mode)',
+      ]),
+      row(['---', '---', '---']),
+      row(['`instances: 1`: GET /api/health of the fixture app', cell(x.builtin.one), cell(x.nginx.one)]),
+      row(['`instances: 2`: the same, balanced over two processes', cell(x.builtin.two), cell(x.nginx.two)]),
+    ];
+    tables['instances-table'] = lines.join('\n') + aloneNote(['instances']);
+  }
+}
+
 for (const [name, text] of Object.entries(tables)) console.log(`<!-- ${name} -->\n${text}\n<!-- /${name} -->\n`);
 
 if (args.includes('--write')) {

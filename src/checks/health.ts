@@ -5,7 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Colour, Config } from '../config/schema.js';
 import { SwitchyardError, errorMessage } from '../errors.js';
-import type { Endpoint, ServiceStatus } from '../runtime/types.js';
+import type { Endpoint, ServiceEndpoints, ServiceStatus } from '../runtime/types.js';
+import { instanceKey, instancesOf } from '../config/instances.js';
 import { matchExpect } from './expect.js';
 import { httpRequest } from './http.js';
 
@@ -24,8 +25,9 @@ export interface LevelResult {
 export interface HealthInput {
   config: Config;
   colour: Colour;
-  endpoints: Record<string, Endpoint>;
-  /** Levels 1 and 2, from the runtime. */
+  /** Per service, one endpoint per instance: level 3 checks each. */
+  endpoints: ServiceEndpoints;
+  /** Levels 1 and 2, from the runtime (one row per instance key: api, api.2). */
   status: () => Promise<ServiceStatus[]>;
   signal?: AbortSignal;
   /** Accepted for symmetry with runSmoke; health checks do not need it. */
@@ -82,7 +84,7 @@ async function levelsFromStatus(input: HealthInput): Promise<[LevelResult, Level
   const down: string[] = [];
   const downNames: string[] = [];
   const up: string[] = [];
-  for (const name of Object.keys(input.config.services)) {
+  for (const { key: name } of instancesOf(input.config.services)) {
     const s = byName.get(name);
     if (!s) down.push(`${name}: not started`);
     else if (!s.running) down.push(`${name}: not running${s.detail ? ` (${s.detail})` : ''}`);
@@ -103,15 +105,14 @@ async function levelsFromStatus(input: HealthInput): Promise<[LevelResult, Level
   return [l1, l2];
 }
 
-/** GET a path on a service; problems as strings (empty = pass). */
-async function probe(
+/** GET a path on one endpoint of a service (`who` names it); problems as strings (empty = pass). */
+async function probeOne(
   input: HealthInput,
-  service: string,
+  who: string,
+  endpoint: Endpoint,
   path: string,
   judge: (r: Awaited<ReturnType<typeof httpRequest>>) => string[],
 ): Promise<string[]> {
-  const endpoint = input.endpoints[service];
-  if (!endpoint) return [`${service}: no endpoint known for ${input.colour}`];
   try {
     const res = await httpRequest({
       endpoint,
@@ -119,10 +120,25 @@ async function probe(
       timeoutMs: input.config.checks.requestTimeout,
       signal: input.signal,
     });
-    return judge(res).map((p) => `${service} GET ${path}: ${p}`);
+    return judge(res).map((p) => `${who} GET ${path}: ${p}`);
   } catch (e) {
     return [errorMessage(e)];
   }
+}
+
+/** GET a path on every instance of a service (`all`), or on its first one. */
+async function probe(
+  input: HealthInput,
+  service: string,
+  path: string,
+  judge: (r: Awaited<ReturnType<typeof httpRequest>>) => string[],
+  all = false,
+): Promise<string[]> {
+  const list = input.endpoints[service] ?? [];
+  if (list.length === 0) return [`${service}: no endpoint known for ${input.colour}`];
+  const chosen = all ? list : list.slice(0, 1);
+  const results = await Promise.all(chosen.map((e, i) => probeOne(input, instanceKey(service, i + 1), e, path, judge)));
+  return results.flat();
 }
 
 function summarise(level: LevelResult['level'], name: string, problems: string[][], okDetail: string): LevelResult {
@@ -133,9 +149,11 @@ function summarise(level: LevelResult['level'], name: string, problems: string[]
 async function endpointsLevel(input: HealthInput): Promise<LevelResult> {
   const services = Object.entries(input.config.services);
   const results = await Promise.all(
-    services.map(([name, s]) => probe(input, name, s.health.path, (r) => matchExpect(s.health.expect, r))),
+    services.map(([name, s]) => probe(input, name, s.health.path, (r) => matchExpect(s.health.expect, r), true)),
   );
-  return summarise(3, 'health endpoints', results, services.map(([n, s]) => `${n} ${s.health.path}`).join(', '));
+  const each = (n: string, s: (typeof services)[number][1]) =>
+    `${n} ${s.health.path}${s.instances > 1 ? ` on all ${s.instances} instances` : ''}`;
+  return summarise(3, 'health endpoints', results, services.map(([n, s]) => each(n, s)).join(', '));
 }
 
 /** The app's own view (checks.database) and a direct connection with SELECT 1, each where configured. */

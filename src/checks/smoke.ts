@@ -6,7 +6,7 @@
 import type { Colour, Config, HttpSmokeStep, RunSmokeStep, SmokeStep } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import { routeFor, sortRoutes } from '../config/routes.js';
-import type { Endpoint } from '../runtime/types.js';
+import type { ServiceEndpoints } from '../runtime/types.js';
 import { matchExpect, preview } from './expect.js';
 import { httpRequest, urlOf } from './http.js';
 import { runCommand } from '../util/run-command.js';
@@ -24,7 +24,11 @@ export interface StepResult {
 export interface SmokeInput {
   config: Config;
   colour: Colour;
-  endpoints: Record<string, Endpoint>;
+  /**
+   * Per service, its instances' endpoints: the steps go to instance 1 (a step may change data, so
+   * it runs once); health level 3 checks every instance.
+   */
+  endpoints: ServiceEndpoints;
   /** Working folder of `run:` steps (the folder holding switchyard.yml). */
   projectDir?: string;
   signal?: AbortSignal;
@@ -41,13 +45,13 @@ export interface SmokeResult {
 const isRun = (s: SmokeStep): s is RunSmokeStep => 'run' in s;
 
 /** TARGET_URL, COLOUR and SERVICE_<NAME>_URL for `run:` steps. */
-export function smokeEnv(config: Config, colour: Colour, endpoints: Record<string, Endpoint>): Record<string, string> {
+export function smokeEnv(config: Config, colour: Colour, endpoints: ServiceEndpoints): Record<string, string> {
   const env: Record<string, string> = { COLOUR: colour };
-  for (const [name, e] of Object.entries(endpoints))
-    env[`SERVICE_${name.toUpperCase().replace(/-/g, '_')}_URL`] = urlOf(e);
+  for (const [name, list] of Object.entries(endpoints))
+    if (list[0]) env[`SERVICE_${name.toUpperCase().replace(/-/g, '_')}_URL`] = urlOf(list[0]);
   const routes = config.proxy.routes;
   const front = routes.find((r) => r.path === '/') ?? routes[0];
-  const target = front && endpoints[front.service];
+  const target = front && endpoints[front.service]?.[0];
   if (target) env.TARGET_URL = urlOf(target);
   return env;
 }
@@ -56,7 +60,7 @@ async function httpStep(step: HttpSmokeStep, input: SmokeInput, vars: Record<str
   const path = fillTemplate(step.request.path, vars);
   const route = routeFor(sortRoutes(input.config.proxy.routes), path);
   if (!route) return `no proxy route matches ${path}`;
-  const endpoint = input.endpoints[route.service];
+  const endpoint = input.endpoints[route.service]?.[0];
   if (!endpoint) return `no endpoint known for service ${route.service} on ${input.colour}`;
 
   const headers: Record<string, string> = {};

@@ -6,6 +6,7 @@
  */
 import type { Config, ServiceConfig } from './schema.js';
 import type { Problem } from './format-issues.js';
+import { fixedPortOf } from './instances.js';
 import type { Rule } from './rule.js';
 import { routeFor, sortRoutes } from './routes.js';
 import { nginxPreviewFits } from './nginx-rules.js';
@@ -65,14 +66,29 @@ export const portsDistinct: Rule = (c) => {
       });
       continue;
     }
+    // With several instances, instance N listens on the port + N - 1: each colour takes a range.
     for (const colour of ['blue', 'green'] as const) {
-      const n = p[colour];
+      const base = p[colour];
       const at = `services.${name}.port.${colour}`;
-      if (n === proxyPort) out.push({ path: at, message: 'same as the proxy port (proxy.listen.http)', got: n });
-      else if (n === previewPort)
-        out.push({ path: at, message: 'same as the preview port (proxy.listen.preview)', got: n });
-      else if (owner.has(n)) out.push({ path: at, message: `already used by ${owner.get(n)}`, got: n });
-      else owner.set(n, at);
+      for (let i = 1; i <= svc.instances; i++) {
+        const n = fixedPortOf(base, i);
+        const what = i === 1 ? '' : ` (instance ${i} of services.${name}.instances: port + ${i - 1} = ${n})`;
+        const clash =
+          n > 65535
+            ? 'past the last port, 65535'
+            : n === proxyPort
+              ? 'same as the proxy port (proxy.listen.http)'
+              : n === previewPort
+                ? 'same as the preview port (proxy.listen.preview)'
+                : owner.has(n)
+                  ? `already used by ${owner.get(n)}`
+                  : undefined;
+        if (clash) {
+          out.push({ path: at, message: `${clash}${what}`, got: base });
+          break;
+        }
+        owner.set(n, i === 1 ? at : `${at} + ${i - 1} (instance ${i})`);
+      }
     }
   }
   return out;

@@ -166,11 +166,24 @@ const serviceInput = z
           'docker: the container port (required), published on a 127.0.0.1 port per colour',
         'x-default': 'picked free',
       }),
+    instances: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .default(1)
+      .meta({
+        description:
+          'how many copies of the service each colour runs (processes or containers), each on its own port, ' +
+          'balanced by the proxy; a deploy health-checks every one, and while one restarts the others serve. ' +
+          'With fixed `port`s, instance N listens on the port + N - 1. Each gets `SWITCHYARD_INSTANCE` (1..N)',
+        'x-default': '1',
+      }),
     env: envValues.default({}).meta({
       description:
         'extra environment; every service also gets `PORT`, `HOST` (process runtime: `127.0.0.1`; ' +
         'Docker: `0.0.0.0` unless the image sets `HOST`), `ENVIRONMENT_NAME=<colour>`, `SWITCHYARD_COLOUR`, ' +
-        '`SWITCHYARD_RELEASE`, `SWITCHYARD_PROJECT_DIR` (process runtime)',
+        '`SWITCHYARD_RELEASE`, `SWITCHYARD_INSTANCE`, `SWITCHYARD_PROJECT_DIR` (process runtime)',
     }),
     /** Docker's name for `env` (as in compose); both are merged, `env` wins. */
     environment: envValues

@@ -35,13 +35,23 @@ export const isObject = (v: unknown): v is Record<string, unknown> =>
 export const isPort = (v: unknown, allowZero = false): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= (allowZero ? 0 : 1) && v <= 65535;
 
+/**
+ * `{ service: [{ host, port }, ...] }`, one address per instance. A single `{ host, port }` (what
+ * a proxy saved before services had instances) is read as a list of one, so an upgrade keeps the
+ * saved routing.
+ */
 export function checkBackends(v: unknown): Backends {
-  if (!isObject(v)) fail('backends: expected { service: { host, port } }');
+  if (!isObject(v)) fail('backends: expected { service: [{ host, port }, ...] }');
   const out: Backends = {};
-  for (const [service, e] of Object.entries(v)) {
+  const endpoint = (service: string, e: unknown) => {
     if (!isObject(e) || typeof e.host !== 'string' || e.host === '' || !isPort(e.port))
-      fail(`backend for "${service}": expected { host, port }`);
-    out[service] = { host: e.host, port: e.port };
+      fail(`backend for "${service}": expected a list of { host, port }`);
+    return { host: e.host, port: e.port };
+  };
+  for (const [service, e] of Object.entries(v)) {
+    const list = Array.isArray(e) ? e : [e];
+    if (list.length === 0) fail(`backend for "${service}": expected at least one { host, port }`);
+    out[service] = list.map((x) => endpoint(service, x));
   }
   return out;
 }

@@ -4,7 +4,8 @@ import type { Endpoint } from '../runtime/types.js';
 import type { ProxyFeatures } from './features.js';
 import type { TrafficStats } from './stats.js';
 
-export type Backends = Record<string, Endpoint>;
+/** Per service, the addresses of its instances (services.<name>.instances), balanced by the proxy. */
+export type Backends = Record<string, Endpoint[]>;
 
 export interface ProxyStatus {
   pid: number;

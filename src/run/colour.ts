@@ -7,7 +7,7 @@ import { indent } from '../util/indent.js';
 import { waitHealthy, type LevelResult } from '../checks/health.js';
 import { runSmoke } from '../checks/smoke.js';
 import type { ProxyControl } from '../proxy/types.js';
-import type { Endpoint } from '../runtime/types.js';
+import type { Endpoint, ServiceEndpoints } from '../runtime/types.js';
 import type { Engine } from './context.js';
 import { databasePing } from './backup.js';
 import type { Operation } from './operation.js';
@@ -43,7 +43,7 @@ export async function startColour(
   proxy: ProxyControl,
   colour: Colour,
   release: string,
-): Promise<Record<string, Endpoint>> {
+): Promise<ServiceEndpoints> {
   await e.runtime.start(colour, release, { signal: e.signal });
   const endpoints = await e.runtime.endpoints(colour);
   await proxy.setBackends(colour, endpoints);
@@ -188,7 +188,7 @@ async function unreachableHint(e: Engine, colour: Colour, details: string[], hin
  * checks.smokeVia: preview: every service is reached through the proxy's preview listener (the real
  * proxy path), after proving that the listener serves `colour` (its X-Switchyard-Env header).
  */
-async function viaPreview(e: Engine, colour: Colour): Promise<Record<string, Endpoint>> {
+async function viaPreview(e: Engine, colour: Colour): Promise<ServiceEndpoints> {
   const cfg = e.loaded.config;
   const port = cfg.proxy.listen.preview;
   if (port === undefined)
@@ -212,7 +212,7 @@ async function viaPreview(e: Engine, colour: Colour): Promise<Record<string, End
     throw new SwitchyardError('SMOKE_FAILED', `the preview listener serves ${seen ?? 'no colour'}, not ${colour}`, {
       hint: '`switchyard status` shows the proxy and the colours',
     });
-  return Object.fromEntries(Object.keys(cfg.services).map((s) => [s, at]));
+  return Object.fromEntries(Object.keys(cfg.services).map((s) => [s, [at]]));
 }
 
 export async function smokeGate(e: Engine, colour: Colour, h: StepHandle): Promise<void> {

@@ -7,6 +7,9 @@ export interface Endpoint {
   port: number;
 }
 
+/** Per service, one endpoint per instance (services.<name>.instances), instance 1 first. */
+export type ServiceEndpoints = Record<string, Endpoint[]>;
+
 /** A built, immutable release: one snapshot folder per service, built and ready to start. */
 export interface Release {
   id: string;
@@ -25,7 +28,10 @@ export interface ServiceRun {
   restart?: 'always' | 'on-failure' | 'never';
 }
 
-/** What the runtime records for a started colour (.switchyard/run/<colour>.json). */
+/**
+ * What the runtime records for a started colour (.switchyard/run/<colour>.json). `services` is
+ * keyed by instance (config/instances.ts): `api`, then `api.2`, ... when a service runs several.
+ */
 export interface ColourRun {
   colour: Colour;
   release: string;
@@ -104,13 +110,13 @@ export interface Runtime {
   status(colour: Colour): Promise<ServiceStatus[]>;
   /** SIGTERM, then SIGKILL after each service's stopTimeout. Idempotent. */
   stop(colour: Colour, opts?: StopOptions): Promise<void>;
-  /** Where each service of the colour can be reached. */
-  endpoints(colour: Colour): Promise<Record<string, Endpoint>>;
+  /** Where each service of the colour can be reached: one endpoint per instance, instance 1 first. */
+  endpoints(colour: Colour): Promise<ServiceEndpoints>;
   /**
    * Where each service of the colour WILL be reached when started (stable ports), without
    * starting anything; lets a proxy that names its backends (nginx) be complete from the start.
    */
-  plannedEndpoints(colour: Colour): Promise<Record<string, Endpoint>>;
+  plannedEndpoints(colour: Colour): Promise<ServiceEndpoints>;
   /**
    * Runs a command in a service of a started colour (the migrate hook): inside its container
    * (docker exec), or as a process in its release folder with its environment (process). Bounded

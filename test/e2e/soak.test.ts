@@ -199,7 +199,7 @@ describe('soak: 60 switches under keep-alive load', () => {
   after(async () => {
     for (const b of [...backends.blue, ...backends.green]) await b.close();
   }, budget(300));
-  const ep = (c: Colour, i: number) => ({ app: { host: '127.0.0.1', port: backends[c][i % 2]!.port } });
+  const ep = (c: Colour, i: number) => ({ app: [{ host: '127.0.0.1', port: backends[c][i % 2]!.port }] });
 
   it(
     'built-in proxy daemon: no failed request, fds back to where they were, RSS bounded',

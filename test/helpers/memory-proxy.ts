@@ -88,7 +88,7 @@ export function memoryProxy(config: Config): MemoryProxy {
     }
     const colour = routing.active;
     const route = routeFor(sortRoutes(routing.routes), req.url ?? '/');
-    const backend = colour && route ? routing.backends[colour]?.[route.service] : undefined;
+    const backend = colour && route ? routing.backends[colour]?.[route.service]?.[0] : undefined;
     if (!colour || !backend) {
       reply(res, 502, 'no backend');
       return;

@@ -59,9 +59,12 @@ export function memoryRuntime(services: string[]): MemoryRuntime {
   const started = new Map<Colour, Started>();
   let next = 1;
 
-  const endpointsOf = (colour: Colour): Record<string, Endpoint> =>
+  const endpointsOf = (colour: Colour): Record<string, Endpoint[]> =>
     Object.fromEntries(
-      Object.entries(started.get(colour)?.run.services ?? {}).map(([name, s]) => [name, { host: HOST, port: s.port }]),
+      Object.entries(started.get(colour)?.run.services ?? {}).map(([name, s]) => [
+        name,
+        [{ host: HOST, port: s.port }],
+      ]),
     );
 
   async function halt(colour: Colour): Promise<void> {
@@ -123,7 +126,7 @@ export function memoryRuntime(services: string[]): MemoryRuntime {
     },
     async plannedEndpoints(colour) {
       if (started.has(colour)) return endpointsOf(colour);
-      return Object.fromEntries(services.map((svc) => [svc, { host: HOST, port: PLACEHOLDER_PORT }]));
+      return Object.fromEntries(services.map((svc) => [svc, [{ host: HOST, port: PLACEHOLDER_PORT }]]));
     },
     async exec(colour, service): Promise<ExecOutcome> {
       calls.push(`exec ${colour} ${service}`);

@@ -31,8 +31,8 @@ export async function trafficRig(
   const driver =
     opts.preview === undefined ? p.driver : p.driverWith({ listen: { http: p.port, preview: opts.preview } });
   const { control } = await driver.ensure();
-  await control.setBackends('blue', { app: { host: '127.0.0.1', port: blue.port } });
-  await control.setBackends('green', { app: { host: '127.0.0.1', port: green.port } });
+  await control.setBackends('blue', { app: [{ host: '127.0.0.1', port: blue.port }] });
+  await control.setBackends('green', { app: [{ host: '127.0.0.1', port: green.port }] });
   await control.switchTo('blue');
   return {
     p,

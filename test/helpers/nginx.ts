@@ -71,8 +71,8 @@ export async function startWith(
   green: number | undefined,
 ): Promise<ProxyControl> {
   const { control } = await p.driver.ensure();
-  await control.setBackends('blue', { [service]: { host: '127.0.0.1', port: blue } });
-  if (green !== undefined) await control.setBackends('green', { [service]: { host: '127.0.0.1', port: green } });
+  await control.setBackends('blue', { [service]: [{ host: '127.0.0.1', port: blue }] });
+  if (green !== undefined) await control.setBackends('green', { [service]: [{ host: '127.0.0.1', port: green }] });
   await control.switchTo('blue');
   return control;
 }

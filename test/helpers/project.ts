@@ -58,6 +58,8 @@ export interface ProjectOptions {
    * it again itself): the supervisor would otherwise restart it first (run/proxy-keeper.ts).
    */
   proxyRestart?: 'never';
+  /** services.api.instances (fixture only): how many api processes each colour runs. */
+  apiInstances?: number;
 }
 
 /** A temp copy of a fixture; `proxy: 'nginx'` puts a real nginx (host mode) in front instead of the built-in proxy. */
@@ -98,6 +100,17 @@ export async function makeProject(
     if (fixture !== 'fixture' || (text.match(marker) ?? []).length !== 2)
       throw new Error(`${fixture}/switchyard.yml has no "    stopTimeout: 2s" line per service to add restart to`);
     await fs.writeFile(yml, text.replace(marker, `    stopTimeout: 2s\n    restart: ${opts.restart}`));
+  }
+  if (opts.apiInstances !== undefined) {
+    const yml = path.join(dir, 'switchyard.yml');
+    const text = await fs.readFile(yml, 'utf8');
+    const api = /^ {2}api:\n {4}cwd: \.\n/m;
+    if (fixture !== 'fixture' || !api.test(text))
+      throw new Error(`${fixture}/switchyard.yml has no "  api:" service to add instances to`);
+    await fs.writeFile(
+      yml,
+      text.replace(api, (m) => `${m}    instances: ${opts.apiInstances}\n`),
+    );
   }
   const port = await freePort();
   const env = { ...process.env, SWITCHYARD_PORT: String(port), FORCE_COLOR: '0' };

@@ -45,7 +45,11 @@ export async function persistedProxy(
 ): Promise<{ proxy: ProxyServer; port: number; file: string; cleanup: () => Promise<void> }> {
   const { root, cleanup } = await tempProject();
   const file = path.join(root, 'proxy.json');
-  const snap = snapshot(routesToApp, { blue: { app: local(ports.blue) }, green: { app: local(ports.green) } }, 'blue');
+  const snap = snapshot(
+    routesToApp,
+    { blue: { app: [local(ports.blue)] }, green: { app: [local(ports.green)] } },
+    'blue',
+  );
   const proxy = await ProxyServer.start(features ? { ...snap, features } : snap, {
     persist: (s) => saveSnapshot(file, s),
   });

@@ -119,14 +119,14 @@ describe('built-in proxy: canary split', () => {
     await assert.rejects(proxy.setWeight('green', 100), { code: 'PROXY_FAILED', message: /0\.\.99/ });
     await assert.rejects(proxy.setWeight('green', 12.5), { code: 'PROXY_FAILED', message: /percent/ });
     await assert.rejects(proxy.setWeight('purple' as never, 10), { code: 'PROXY_FAILED', message: /colour/ });
-    const lone = await ProxyServer.start(snapshot(routes, { blue: { app: local(blue.port) } }, 'blue'));
+    const lone = await ProxyServer.start(snapshot(routes, { blue: { app: [local(blue.port)] } }, 'blue'));
     try {
       await assert.rejects(lone.setWeight('green', 10), { code: 'PROXY_FAILED', message: /no backend for "app"/ });
       assert.equal((await lone.status()).canary, null);
     } finally {
       await lone.close(500);
     }
-    const idle = await ProxyServer.start(snapshot(routes, { blue: { app: local(blue.port) } }, null));
+    const idle = await ProxyServer.start(snapshot(routes, { blue: { app: [local(blue.port)] } }, null));
     try {
       await assert.rejects(idle.setWeight('blue', 10), { code: 'PROXY_FAILED', message: /no colour is active/ });
     } finally {

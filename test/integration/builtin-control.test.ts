@@ -70,7 +70,7 @@ describe('built-in proxy: control API and daemon persistence', () => {
     async () => {
       await saveSnapshot(
         paths.proxyState,
-        snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue', port),
+        snapshot(routes, { blue: { app: [local(blue.port)] }, green: { app: [local(green.port)] } }, 'blue', port),
       );
       const d = await daemon(root);
       try {
@@ -192,7 +192,12 @@ describe('built-in proxy: control API and daemon persistence', () => {
       const want = { listen, routes, features: NO_FEATURES };
       await saveSnapshot(
         paths.proxyState,
-        snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue', listen.port),
+        snapshot(
+          routes,
+          { blue: { app: [local(blue.port)] }, green: { app: [local(green.port)] } },
+          'blue',
+          listen.port,
+        ),
       );
       const first = await ensureProxy(paths, want);
       assert.equal(first.started, true);

@@ -132,7 +132,7 @@ describe('built-in proxy: maintenance mode', () => {
     await proxy.configure(routes, { features });
     // A dual-stack listener sees IPv4 clients as ::ffff:127.0.0.1.
     const dual = await ProxyServer.start({
-      ...snapshot(routes, { blue: { app: local(blue.port) } }, 'blue'),
+      ...snapshot(routes, { blue: { app: [local(blue.port)] } }, 'blue'),
       listen: { host: '::', port: 0 },
       features: { ...features, preview: null },
     });

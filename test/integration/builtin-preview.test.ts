@@ -94,9 +94,9 @@ describe('built-in proxy: preview', () => {
     assert.match(r.body, /no colour to preview/);
     assert.equal((await hit(port, '/x', { headers: { 'x-preview': 's3cret' } })).status, 503);
     assert.equal((await hit(port, '/x')).colour, 'blue');
-    await proxy.setBackends('green', { app: local(green.port) });
+    await proxy.setBackends('green', { app: [local(green.port)] });
     const idle = await ProxyServer.start({
-      ...snapshot(routes, { blue: { app: local(blue.port) } }, null),
+      ...snapshot(routes, { blue: { app: [local(blue.port)] } }, null),
       features: { ...NO_FEATURES, preview: { host: '127.0.0.1', port: 0 } },
     });
     try {

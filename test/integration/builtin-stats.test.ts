@@ -83,14 +83,14 @@ describe('built-in proxy: traffic stats (the live watch)', () => {
 
   it("counts a dead backend's 502s as failures", budget(100), async () => {
     const dead = await freePort();
-    await proxy.setBackends('green', { app: local(dead) });
+    await proxy.setBackends('green', { app: [local(dead)] });
     await proxy.switchTo('green');
     const hits = await many(20, 5, () => hit(port, '/dead'));
     assert.ok(hits.every((h) => h.status === 502 && h.colour === 'green'));
     const g = (await proxy.stats()).colours.green;
     assert.deepEqual([g.requests, g.errors, g.failures], [20, 20, 20]);
     assert.equal(histogramTotal(g), 20);
-    await proxy.setBackends('green', { app: local(green.port) });
+    await proxy.setBackends('green', { app: [local(green.port)] });
     await proxy.switchTo('blue');
   });
 

@@ -54,7 +54,7 @@ const running =
 async function pair(api: Parameters<typeof apiServer>[0] = {}, web: Parameters<typeof webServer>[0] = {}) {
   const a = await track(apiServer(api));
   const w = await track(webServer(web));
-  return { api: a, web: w, endpoints: { api: a.endpoint, web: w.endpoint } };
+  return { api: a, web: w, endpoints: { api: [a.endpoint], web: [w.endpoint] } };
 }
 
 function input(endpoints: HealthInput['endpoints'], over: Partial<HealthInput> = {}): HealthInput {
@@ -180,7 +180,7 @@ describe('health levels', () => {
 
   test('level 3 fails when nothing listens', budget(100), async () => {
     const { web } = await pair();
-    const l3 = level(await checkOnce(input({ api: { host: '127.0.0.1', port: 1 }, web: web.endpoint })), 3);
+    const l3 = level(await checkOnce(input({ api: [{ host: '127.0.0.1', port: 1 }], web: [web.endpoint] })), 3);
     assert.equal(l3.ok, false);
     assert.match(l3.detail, /connection refused/);
   });
@@ -235,7 +235,7 @@ describe('waitHealthy', () => {
       routes: [{ path: '/', service: 'api' }],
     }),
     colour: 'blue' as const,
-    endpoints: { api: s.endpoint },
+    endpoints: { api: [s.endpoint] },
     status: running(['api']),
   });
 

@@ -44,7 +44,7 @@ describe('nginx driver', () => {
     const { control, started, status } = await p.driver.ensure();
     assert.equal(started, true);
     assert.equal(status.active, null, 'nothing activated yet');
-    await control.setBackends('blue', { api: local(api.port), web: local(web.port) });
+    await control.setBackends('blue', { api: [local(api.port)], web: [local(web.port)] });
     await testConfig('nginx', p.files); // green upstreams point at nothing, and nginx accepts it
     await control.switchTo('blue');
     assert.deepEqual(await who(p.port, '/'), { status: 200, env: 'blue', backend: 'web-blue' });
@@ -69,7 +69,7 @@ describe('nginx driver', () => {
     const { control } = await p.driver.ensure();
     const pid = (await p.driver.alive())!.pid;
     const w0 = (await workersOf(pid)).map((w) => w.pid);
-    await control.setBackends('blue', { api: local(api.port), web: local(web.port) });
+    await control.setBackends('blue', { api: [local(api.port)], web: [local(web.port)] });
     assert.deepEqual(
       (await workersOf(pid)).map((w) => w.pid),
       w0,
@@ -77,7 +77,7 @@ describe('nginx driver', () => {
     );
     const green = await startBackend('web-green');
     try {
-      await control.setBackends('green', { api: local(green.port), web: local(green.port) });
+      await control.setBackends('green', { api: [local(green.port)], web: [local(green.port)] });
       const w1 = (await workersOf(pid)).filter((w) => !w.shuttingDown).map((w) => w.pid);
       assert.ok(
         w1.every((x) => !w0.includes(x)),
@@ -102,7 +102,7 @@ describe('nginx driver', () => {
     const green = await startBackend('web-green');
     try {
       const { control } = await p.driver.ensure();
-      await control.setBackends('green', { api: local(green.port), web: local(green.port) });
+      await control.setBackends('green', { api: [local(green.port)], web: [local(green.port)] });
       await control.switchTo('blue');
       const arrived = web.arrived('/slow');
       const slow = get(p.port, '/slow?ms=800');

@@ -91,7 +91,7 @@ describe('nginx -t accepts every rendered combination', () => {
                 proxy: c.proxy,
                 files: f,
                 services: ['api', 'web'],
-                backends: { blue: { api: { host: '127.0.0.1', port: 5001 }, web: { host: '::1', port: 5002 } } },
+                backends: { blue: { api: [{ host: '127.0.0.1', port: 5001 }], web: [{ host: '::1', port: 5002 }] } },
                 ...(tls ? { tls: { cert: path.join(root, 'tls/cert.pem'), key: path.join(root, 'tls/key.pem') } } : {}),
                 ...(process.geteuid?.() === 0 ? { user: 'root' } : {}),
                 features: featuresOf(c.proxy),

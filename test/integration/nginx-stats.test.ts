@@ -52,9 +52,9 @@ describe('nginx per-colour counting', () => {
     backend = await flakyBackend();
     p = await nginxProject([{ path: '/', service: 'app' }]);
     control = (await p.driver.ensure()).control;
-    await control.setBackends('blue', { app: { host: '127.0.0.1', port: backend.port } });
+    await control.setBackends('blue', { app: [{ host: '127.0.0.1', port: backend.port }] });
     // Green points at a port nothing listens on: nginx answers 502 itself.
-    await control.setBackends('green', { app: { host: '127.0.0.1', port: await freePort() } });
+    await control.setBackends('green', { app: [{ host: '127.0.0.1', port: await freePort() }] });
     await control.switchTo('blue');
   }, budget(900));
   after(async () => {

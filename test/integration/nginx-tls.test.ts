@@ -56,7 +56,7 @@ describe('nginx with TLS', () => {
   it('answers HTTPS through nginx and redirects HTTP with 301', budget(600), async () => {
     const driver = p.driverWith({ listen: { http: p.port, https }, tls: { cert: 'tls/cert.pem', key: 'tls/key.pem' } });
     const { control } = await driver.ensure();
-    await control.setBackends('blue', { app: { host: '127.0.0.1', port: blue.port } });
+    await control.setBackends('blue', { app: [{ host: '127.0.0.1', port: blue.port }] });
     await control.switchTo('blue');
 
     const res = await request(`https://127.0.0.1:${https}/secure?x=1`, {

@@ -50,8 +50,8 @@ describe('proxy daemon', () => {
 
       const c = proxyClient(paths.proxySocket);
       assert.equal((await get(port, '/x')).status, 503);
-      await c.setBackends('blue', { app: local(blue.port) });
-      await c.setBackends('green', { app: local(green.port) });
+      await c.setBackends('blue', { app: [local(blue.port)] });
+      await c.setBackends('green', { app: [local(green.port)] });
       await c.switchTo('blue');
       assert.equal(JSON.parse(await fs.readFile(paths.proxyState, 'utf8')).active, 'blue');
       assert.equal((await get(port, '/x')).headers['x-switchyard-env'], 'blue');
@@ -59,7 +59,7 @@ describe('proxy daemon', () => {
       // Written before the call returned: the file already says green.
       const saved = JSON.parse(await fs.readFile(paths.proxyState, 'utf8'));
       assert.equal(saved.active, 'green');
-      assert.deepEqual(saved.backends.green, { app: local(green.port) });
+      assert.deepEqual(saved.backends.green, { app: [local(green.port)] });
       assert.equal((await get(port, '/x')).headers['x-switchyard-env'], 'green');
 
       const status = await c.status();

@@ -53,7 +53,7 @@ describe('ensureProxy / stopProxy', () => {
       assert.notEqual(first.status.pid, process.pid);
       assert.equal((await loadSnapshot(paths.proxyState))?.active, null);
 
-      await first.control.setBackends('blue', { app: local(blue.port) });
+      await first.control.setBackends('blue', { app: [local(blue.port)] });
       await first.control.switchTo('blue');
       assert.equal((await get(port, '/hello')).headers['x-switchyard-env'], 'blue');
 

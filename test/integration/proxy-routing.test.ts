@@ -19,7 +19,7 @@ describe('proxy routing and headers', () => {
   before(async () => {
     api = await startBackend('blue');
     web = await startBackend('blue');
-    p = await startProxy(snapshot(routes, { blue: { api: local(api.port), web: local(web.port) } }, 'blue'));
+    p = await startProxy(snapshot(routes, { blue: { api: [local(api.port)], web: [local(web.port)] } }, 'blue'));
   }, budget(100));
   after(async () => {
     await p.stop();
@@ -97,7 +97,7 @@ describe('proxy routing and headers', () => {
 
   it('answers a path without a route with 404', budget(100), async () => {
     const only = await startProxy(
-      snapshot([{ path: '/api', service: 'api' }], { blue: { api: local(api.port) } }, 'blue'),
+      snapshot([{ path: '/api', service: 'api' }], { blue: { api: [local(api.port)] } }, 'blue'),
     );
     try {
       const r = await get(only.port, '/nowhere');
@@ -110,7 +110,7 @@ describe('proxy routing and headers', () => {
 
   it('answers 503 with no active colour and when the colour lacks the service', budget(100), async () => {
     const none = await startProxy(snapshot(routes, {}, null));
-    const partial = await startProxy(snapshot(routes, { blue: { api: local(api.port) } }, 'blue'));
+    const partial = await startProxy(snapshot(routes, { blue: { api: [local(api.port)] } }, 'blue'));
     try {
       const a = await get(none.port, '/api/x');
       assert.equal(a.status, 503);
@@ -127,7 +127,7 @@ describe('proxy routing and headers', () => {
 
   it('answers 502 when the backend refuses the connection', budget(100), async () => {
     const dead = await freePort();
-    const bad = await startProxy(snapshot(routes, { blue: { api: local(dead), web: local(dead) } }, 'blue'));
+    const bad = await startProxy(snapshot(routes, { blue: { api: [local(dead)], web: [local(dead)] } }, 'blue'));
     try {
       const r = await get(bad.port, '/api/x');
       assert.equal(r.status, 502);
@@ -142,7 +142,7 @@ describe('proxy routing and headers', () => {
   it('retries an idempotent request once when a reused backend connection is reset', budget(100), async () => {
     const flaky = await startResettingBackend();
     const fp = await startProxy(
-      snapshot([{ path: '/', service: 'app' }], { blue: { app: local(flaky.port) } }, 'blue'),
+      snapshot([{ path: '/', service: 'app' }], { blue: { app: [local(flaky.port)] } }, 'blue'),
     );
     try {
       assert.equal((await get(fp.port, '/one')).status, 200);
@@ -175,7 +175,9 @@ describe('proxy routing and headers', () => {
       const rawPort = await new Promise<number>((r) =>
         raw.listen(0, '127.0.0.1', () => r((raw.address() as net.AddressInfo).port)),
       );
-      const rp = await startProxy(snapshot([{ path: '/', service: 'app' }], { blue: { app: local(rawPort) } }, 'blue'));
+      const rp = await startProxy(
+        snapshot([{ path: '/', service: 'app' }], { blue: { app: [local(rawPort)] } }, 'blue'),
+      );
       try {
         const r = await get(rp.port, '/x');
         assert.ok(r.status === 502, `status ${r.status}`);
@@ -192,7 +194,7 @@ describe('proxy routing and headers', () => {
     const apiOnly = await startProxy(
       snapshot(
         [{ path: '/api', service: 'api' }],
-        { blue: { api: local(api.port) }, green: { api: local(web.port) } },
+        { blue: { api: [local(api.port)] }, green: { api: [local(web.port)] } },
         'blue',
       ),
     );

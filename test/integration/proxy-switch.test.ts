@@ -18,7 +18,7 @@ describe('switching and draining', () => {
     blue = await startBackend('blue');
     green = await startBackend('green');
     p = await startProxy(
-      snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'),
+      snapshot(routes, { blue: { app: [local(blue.port)] }, green: { app: [local(green.port)] } }, 'blue'),
     );
   }, budget(100));
   after(async () => {
@@ -184,7 +184,7 @@ describe('switching and draining', () => {
   });
 
   it('refuses to switch to a colour without backends for every route', budget(100), async () => {
-    const lone = await startProxy(snapshot(routes, { blue: { app: local(blue.port) } }, 'blue'));
+    const lone = await startProxy(snapshot(routes, { blue: { app: [local(blue.port)] } }, 'blue'));
     try {
       await assert.rejects(lone.proxy.switchTo('green'), { code: 'PROXY_FAILED', message: /no backend for "app"/ });
       assert.equal((await lone.proxy.status()).active, 'blue');
@@ -202,7 +202,7 @@ describe('a drain you can see', () => {
       const blue = await startBackend('blue');
       const green = await startBackend('green');
       const p = await startProxy(
-        snapshot(routes, { blue: { app: local(blue.port) }, green: { app: local(green.port) } }, 'blue'),
+        snapshot(routes, { blue: { app: [local(blue.port)] }, green: { app: [local(green.port)] } }, 'blue'),
       );
       try {
         const ws = new WebSocket(`ws://127.0.0.1:${p.port}/live`);

@@ -81,7 +81,7 @@ for (const [name, start] of Object.entries(subjects)) {
       'switches once the colour has backends; refuses a split to the active colour or one without backends',
       budget(1_000),
       async () => {
-        await s.control.setBackends('blue', { app: local(blue.port) });
+        await s.control.setBackends('blue', { app: [local(blue.port)] });
         await s.control.switchTo('blue');
         assert.equal((await s.control.status()).active, 'blue');
         answers.weightToActive = await refusal(s.control.setWeight('blue', 10));
@@ -93,7 +93,7 @@ for (const [name, start] of Object.entries(subjects)) {
 
     it('refuses to drain the active colour and a colour that still has a canary share', budget(1_500), async () => {
       answers.drainActive = await refusal(s.control.drain('blue', 100));
-      await s.control.setBackends('green', { app: local(await freePort()) });
+      await s.control.setBackends('green', { app: [local(await freePort())] });
       await s.control.setWeight('green', 20);
       assert.deepEqual((await s.control.status()).canary, { colour: 'green', percent: 20 });
       answers.drainCanary = await refusal(s.control.drain('green', 100));

@@ -26,7 +26,7 @@ describe('WebSocket relay', () => {
 
   before(async () => {
     blue = await startBackend('blue');
-    p = await startProxy(snapshot(routes, { blue: { app: local(blue.port) } }, 'blue'));
+    p = await startProxy(snapshot(routes, { blue: { app: [local(blue.port)] } }, 'blue'));
   }, budget(100));
   after(async () => {
     await p.stop();
@@ -79,7 +79,7 @@ describe('WebSocket relay', () => {
   it('answers an upgrade it cannot serve with a plain HTTP status', budget(100), async () => {
     const dead = await freePort();
     const none = await startProxy(snapshot(routes, {}, null));
-    const bad = await startProxy(snapshot(routes, { blue: { app: local(dead) } }, 'blue'));
+    const bad = await startProxy(snapshot(routes, { blue: { app: [local(dead)] } }, 'blue'));
     try {
       const status = (url: string) =>
         new Promise<number>((resolve, reject) => {

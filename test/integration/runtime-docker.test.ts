@@ -212,7 +212,9 @@ describe('docker runtime', () => {
         ],
         [APP, 'api', 'blue', release],
       );
+      assert.equal(c.Config.Labels[LABEL.instance], '1', 'a service of one instance is instance 1');
       assert.ok(c.Config.Env.includes('ENVIRONMENT_NAME=blue'));
+      assert.ok(c.Config.Env.includes('SWITCHYARD_INSTANCE=1'));
       assert.ok(c.Config.Env.includes('GREETING=hi'), 'env wins over the env_file');
       assert.ok(!c.Config.Env.includes('GREETING=from-the-env-file'));
       assert.ok(
@@ -242,11 +244,15 @@ describe('docker runtime', () => {
       assert.ok(Object.keys(c.NetworkSettings.Networks).includes(`${APP}-net`));
       assert.ok((c.NetworkSettings.Networks[`${APP}-net`]?.Aliases ?? []).includes('api-blue'));
       const ep = await project.rt.endpoints('blue');
-      assert.equal(ep.api?.host, '127.0.0.1');
+      assert.deepEqual(
+        ep.api?.map((e) => e.host),
+        ['127.0.0.1'],
+        'one endpoint: the service has one instance',
+      );
       const res = await waitFor(
         'api answers',
         async () => {
-          const r = await request(`http://127.0.0.1:${ep.api!.port}/api/health`, { headersTimeout: 2_000 });
+          const r = await request(`http://127.0.0.1:${ep.api![0]!.port}/api/health`, { headersTimeout: 2_000 });
           const body = (await r.body.json()) as { environment?: string };
           return r.statusCode === 200 ? body : undefined;
         },
@@ -437,7 +443,7 @@ describe('docker runtime', () => {
         const body = await waitFor(
           'the pinned service answers',
           async () => {
-            const r = await request(`http://127.0.0.1:${ep.pin!.port}/`, { headersTimeout: 2_000 });
+            const r = await request(`http://127.0.0.1:${ep.pin![0]!.port}/`, { headersTimeout: 2_000 });
             const text = await r.body.text();
             return r.statusCode === 200 ? text : undefined;
           },

@@ -86,7 +86,7 @@ function snap(backendPort: number, extra: Partial<ProxySnapshot> = {}): ProxySna
   return {
     listen: { host: '127.0.0.1', port: 0 },
     routes: [{ path: '/', service: 'app' }],
-    backends: { blue: { app: { host: '127.0.0.1', port: backendPort } } },
+    backends: { blue: { app: [{ host: '127.0.0.1', port: backendPort }] } },
     active: 'blue',
     ...extra,
   };
@@ -589,7 +589,7 @@ describe('smoke steps and values captured from a hostile backend', () => {
             ],
           },
         });
-        const endpoints = { app: { host: '127.0.0.1', port: backend.port } };
+        const endpoints = { app: [{ host: '127.0.0.1', port: backend.port }] };
         const r = await runSmoke({ config, colour: 'blue', endpoints });
         assert.equal(r.ok, false);
         assert.equal(r.steps[0]!.ok, true);
@@ -714,7 +714,7 @@ describe('nginx TLS (Mozilla intermediate)', () => {
         tls: { cert: 'tls/cert.pem', key: 'tls/key.pem' },
       });
       const { control: c } = await driver.ensure();
-      await c.setBackends('blue', { app: { host: '127.0.0.1', port: (app.address() as net.AddressInfo).port } });
+      await c.setBackends('blue', { app: [{ host: '127.0.0.1', port: (app.address() as net.AddressInfo).port }] });
       await c.switchTo('blue');
       try {
         for (const v of ['TLSv1', 'TLSv1.1'] as const)

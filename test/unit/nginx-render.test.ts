@@ -26,7 +26,7 @@ const render = (p: NginxProxyConfig, more: Partial<Parameters<typeof renderNginx
     proxy: p,
     files,
     services: routedServices(p.routes),
-    backends: { blue: { api: { host: '127.0.0.1', port: 5001 }, web: { host: '127.0.0.1', port: 5002 } } },
+    backends: { blue: { api: [{ host: '127.0.0.1', port: 5001 }], web: [{ host: '127.0.0.1', port: 5002 }] } },
     ...more,
   });
 
@@ -141,7 +141,10 @@ test('TLS: https server with cert, key and modern protocols; http answers 301 to
 
 test('the same inputs render byte-identical text (no reload when nothing changed)', () => {
   assert.equal(render(proxy()), render(proxy()));
-  assert.notEqual(render(proxy()), render(proxy(), { backends: { blue: { api: { host: '127.0.0.1', port: 5009 } } } }));
+  assert.notEqual(
+    render(proxy()),
+    render(proxy(), { backends: { blue: { api: [{ host: '127.0.0.1', port: 5009 }] } } }),
+  );
 });
 
 test('schema: nginx defaults, https needs tls, container mode takes an image', () => {

@@ -14,7 +14,7 @@ function status(pid: number, inFlight: [number, number], ws: [number, number]): 
     active: 'blue',
     listen: { host: '127.0.0.1', port: 8080 },
     routes: [{ path: '/', service: 'web' }],
-    backends: { blue: { web: { host: '127.0.0.1', port: 9000 } } },
+    backends: { blue: { web: [{ host: '127.0.0.1', port: 9000 }] } },
     inFlight: { blue: inFlight[0], green: inFlight[1] },
     websockets: { blue: ws[0], green: ws[1] },
     canary: null,

@@ -63,6 +63,31 @@ test('nginx: a state that is not JSON is an error naming the file and the fix, n
 });
 
 test('nginx: a saved state reads back as written (colour, backends, features)', async () => {
-  const saved = { active: 'green', backends: { green: { web: { host: '127.0.0.1', port: 4100 } } } };
+  const saved = {
+    active: 'green',
+    backends: {
+      green: {
+        web: [
+          { host: '127.0.0.1', port: 4100 },
+          { host: '127.0.0.1', port: 4101 },
+        ],
+      },
+    },
+  };
   assert.deepEqual(await nginxReads(JSON.stringify(saved)), saved);
+});
+
+test('a backend saved before instances (one { host, port }) reads back as a list of one', async () => {
+  const old = { active: 'blue', backends: { blue: { web: { host: '127.0.0.1', port: 4100 } } } };
+  assert.deepEqual(await nginxReads(JSON.stringify(old)), {
+    active: 'blue',
+    backends: { blue: { web: [{ host: '127.0.0.1', port: 4100 }] } },
+  });
+});
+
+test('an empty instance list is refused', async () => {
+  await assert.rejects(
+    nginxReads(JSON.stringify({ active: 'blue', backends: { blue: { web: [] } } })),
+    /backend for "web": expected at least one/,
+  );
 });

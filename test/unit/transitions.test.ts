@@ -10,7 +10,7 @@ const base: Routing = {
     { path: '/api', service: 'api' },
     { path: '/', service: 'web' },
   ],
-  backends: { blue: { api: app, web: app } },
+  backends: { blue: { api: [app], web: [app] } },
   active: 'blue',
   canary: null,
   maintenance: null,
@@ -20,7 +20,7 @@ const base: Routing = {
 
 test('a switch needs a backend for every routed service, and ends a split', () => {
   const half = transition(
-    { ...base, backends: { ...base.backends, green: { api: app } } },
+    { ...base, backends: { ...base.backends, green: { api: [app] } } },
     { kind: 'switch', colour: 'green' },
   );
   assert.deepEqual(half, {
@@ -32,7 +32,7 @@ test('a switch needs a backend for every routed service, and ends a split', () =
   });
   const split: Routing = {
     ...base,
-    backends: { ...base.backends, green: { api: app, web: app } },
+    backends: { ...base.backends, green: { api: [app], web: [app] } },
     canary: { colour: 'green', percent: 10 },
   };
   const r = transition(split, { kind: 'switch', colour: 'green' });

@@ -3,11 +3,17 @@
  * written straight to the client as it arrives (no buffering, no intermediate stream objects),
  * with backpressure in both directions. This was the fastest correct option measured (see
  * bench/proxy-throughput.mjs and docs/benchmarks.md).
+ * A connection error before any byte of the answer went out is retried where that is safe: a
+ * refused connection (nothing reached the app) on another instance of the service, for any method
+ * without a body; a pooled socket that died under us (RESET_CODES) once, for an idempotent method
+ * without a body, on a fresh connection to another instance if there is one. A retry changes the
+ * instance, never the colour.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Colour } from '../../config/schema.js';
+import type { InstanceGroup } from './balance.js';
 import { backendRequest, clientResponseHeaders } from './headers.js';
 import type { BackendPools } from './pools.js';
 import type { RequestRecorder } from './watch.js';
@@ -19,6 +25,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 export interface ForwardTarget {
   colour: Colour;
   origin: string;
+  /** The instances of the target's service in its colour (itself included): where a retry may go. */
+  group: InstanceGroup<ForwardTarget>;
 }
 
 /**
@@ -103,6 +111,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private resume: (() => void) | undefined;
   private started = false;
   private retried = false;
+  /** The instances tried so far, once a retry went to another one. */
+  private tried: ForwardTarget[] | undefined;
   private done = false;
   private oneOff: { close(): Promise<void> } | undefined;
   /** The backend gave no (complete) answer: the proxy answered 502/504 itself or cut the response. */
@@ -113,7 +123,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly res: Tagged,
     private readonly opts: Dispatcher.DispatchOptions,
-    private readonly target: ForwardTarget,
+    private target: ForwardTarget,
     private readonly pools: BackendPools,
     private readonly onEnd: (colour: Colour) => void,
     private readonly fo: ForwardOptions,
@@ -130,6 +140,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     this.started = true;
     this.resume = resume;
+    this.target.group.markUp(this.target);
     const res = this.res;
     if (res.destroyed) return false;
     try {
@@ -158,19 +169,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.releaseOneOff();
     if (this.done) return;
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (
-      !this.started &&
-      !this.retried &&
-      this.opts.body == null &&
-      IDEMPOTENT.has(this.opts.method) &&
-      RESET_CODES.has(code)
-    ) {
-      this.retried = true;
-      const client = this.pools.fresh(this.target.origin);
-      this.oneOff = client;
-      client.dispatch(this.opts, this);
-      return;
-    }
+    // Nothing reached the app: new requests skip this instance for a while (with a body too).
+    if (code === 'ECONNREFUSED') this.target.group.markDown(this.target);
+    if (!this.started && this.opts.body == null && this.retry(code)) return;
     if (this.started) {
       // Part of the response already went out: only a broken connection tells the client.
       this.failed = true;
@@ -189,6 +190,44 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       timeout ? 'Gateway Timeout: the backend did not answer in time' : 'Bad Gateway: the backend is not reachable',
       this.target.colour,
     );
+  }
+
+  /** Sends the request again when `code` allows it (see the top of the file); false when it does not. */
+  private retry(code: string): boolean {
+    const group = this.target.group;
+    if (code === 'ECONNREFUSED') {
+      if (group.size === 1) return false;
+      const next = this.another();
+      if (next === undefined) return false;
+      this.dispatch(this.pools.get(next.origin));
+      return true;
+    }
+    if (this.retried || !IDEMPOTENT.has(this.opts.method) || !RESET_CODES.has(code)) return false;
+    this.retried = true;
+    // Several instances: the pooled socket's process likely died, so another one is a better bet.
+    if (group.size > 1) this.another();
+    const client = this.pools.fresh(this.target.origin);
+    this.oneOff = client;
+    this.dispatch(client);
+    return true;
+  }
+
+  /** Moves to an instance not tried yet and not marked down (undefined, and no move, when none is left). */
+  private another(): ForwardTarget | undefined {
+    const tried = (this.tried ??= [this.target]);
+    const next = this.target.group.another(tried);
+    if (next === undefined) return undefined;
+    tried.push(next);
+    this.target = next;
+    return next;
+  }
+
+  private dispatch(d: Dispatcher): void {
+    try {
+      d.dispatch(this.opts, this);
+    } catch (err) {
+      this.onError(err as Error);
+    }
   }
 
   resumeBackend(): void {

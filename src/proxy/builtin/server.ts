@@ -74,7 +74,7 @@ export class ProxyServer implements ProxyControl {
 
   /** Starts serving `snap` on its listen address (and preview address). Fails with PORT_IN_USE naming host:port. */
   static async start(snap: ProxySnapshot, opts: ProxyServerOptions = {}): Promise<ProxyServer> {
-    const proxy = new ProxyServer(snap, opts);
+    const proxy = new ProxyServer(withListedBackends(snap), opts);
     const { host, port } = snap.listen;
     await bind(proxy.server, host, port, 'proxy', 'proxy.listen');
     try {
@@ -107,9 +107,12 @@ export class ProxyServer implements ProxyControl {
     this.pools.close([...before].filter((o) => !now.has(o)));
   }
 
+  /** The backend addresses of `colours`: every instance of every service. */
   private originsInUse(colours: readonly Colour[] = COLOURS): Set<string> {
     const out = new Set<string>();
-    for (const c of colours) for (const t of this.table.targets[c].values()) out.add(t.origin);
+    for (const c of colours) {
+      for (const group of this.table.targets[c].values()) for (const t of group.items) out.add(t.origin);
+    }
     return out;
   }
 
@@ -154,7 +157,7 @@ export class ProxyServer implements ProxyControl {
       d.reply.reject(socket);
       return;
     }
-    proxyWebSocket(req, socket, head, d.target.colour, d.target.ws, 'http', this.counters, d.extra);
+    proxyWebSocket(req, socket, head, d.target, 'http', this.counters, d.extra);
   }
 
   /**
@@ -282,6 +285,20 @@ export class ProxyServer implements ProxyControl {
     await this.pools.destroyAll();
     await closed;
   }
+}
+
+/**
+ * `snap` with each service's backends as a list of instances. A loaded snapshot already is (its
+ * check reads an old single `{ host, port }` as a list of one); one built in process (a test, the
+ * benchmark) may still name a single endpoint.
+ */
+function withListedBackends(snap: ProxySnapshot): ProxySnapshot {
+  const backends: ProxySnapshot['backends'] = {};
+  for (const c of COLOURS) {
+    const b = snap.backends[c];
+    if (b !== undefined) backends[c] = checkBackends(b);
+  }
+  return { ...snap, backends };
 }
 
 /** The routing part of a snapshot, absent fields as their defaults. */

@@ -1,7 +1,8 @@
 /**
  * The routing table: everything a request needs to pick its destination, built once per change
  * from the snapshot and swapped in one assignment, so a request sees the whole old state or the
- * whole new one. decide() is the one place where a request's colour is chosen, once, at its start.
+ * whole new one. decide() is the one place where a request's colour is chosen, once, at its start
+ * (with the instance of its service: balance.ts; a retry may change the instance, never the colour).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Colour, Route } from '../../config/schema.js';
@@ -10,7 +11,9 @@ import { DEFAULT_MAX_BODY_SIZE } from '../../config/proxy-schema.js';
 import { DEFAULT_MAINTENANCE_MESSAGE } from '../maintenance-page.js';
 import { NO_FEATURES, type ProxyFeatures } from '../features.js';
 import { routeFor, sortRoutes } from '../../config/routes.js';
+import type { Endpoint } from '../../runtime/types.js';
 import type { Canary } from '../types.js';
+import { InstanceGroup } from './balance.js';
 import type { ForwardTarget } from './forward.js';
 import { Allowlist, MaintenanceReply } from './maintenance.js';
 import { urlOf } from '../../checks/http.js';
@@ -18,15 +21,18 @@ import { NO_PREVIEW_TEXT, PreviewMatcher } from './preview.js';
 import type { ProxySnapshot } from './snapshot.js';
 import { chooseSticky } from './sticky.js';
 
+/** One instance of a service in a colour. */
 export interface Target extends ForwardTarget {
   /** The same backend as ws:// for upgrades. */
   ws: string;
+  group: InstanceGroup<Target>;
 }
 
 export interface Table {
   active: Colour | null;
   sorted: Route[];
-  targets: Record<Colour, Map<string, Target>>;
+  /** Per colour and service, its instances; a request picks one (balance.ts). */
+  targets: Record<Colour, Map<string, InstanceGroup<Target>>>;
   /** Bytes; 0 = no limit. */
   maxBodySize: number;
   /** Only a split that can apply (colour other than the active one, percent > 0). */
@@ -38,12 +44,21 @@ export interface Table {
   features: ProxyFeatures;
 }
 
+function groupOf(colour: Colour, endpoints: readonly Endpoint[]): InstanceGroup<Target> {
+  const items: Target[] = [];
+  const group = new InstanceGroup(items);
+  for (const e of endpoints) {
+    const origin = urlOf(e);
+    items.push({ colour, origin, ws: origin.replace(/^http/, 'ws'), group });
+  }
+  return group;
+}
+
 export function buildTable(snap: ProxySnapshot): Table {
-  const targets: Record<Colour, Map<string, Target>> = { blue: new Map(), green: new Map() };
+  const targets: Record<Colour, Map<string, InstanceGroup<Target>>> = { blue: new Map(), green: new Map() };
   for (const colour of COLOURS) {
-    for (const [service, endpoint] of Object.entries(snap.backends[colour] ?? {})) {
-      const origin = urlOf(endpoint);
-      targets[colour].set(service, { colour, origin, ws: origin.replace(/^http/, 'ws') });
+    for (const [service, endpoints] of Object.entries(snap.backends[colour] ?? {})) {
+      if (endpoints.length > 0) targets[colour].set(service, groupOf(colour, endpoints));
     }
   }
   const features = snap.features ?? NO_FEATURES;
@@ -89,10 +104,10 @@ function preview(t: Table, route: Route): Decision {
   const colour = other(t.active);
   const byService = t.targets[colour];
   if (byService.size === 0) return NO_PREVIEW;
-  const target = byService.get(route.service);
-  return target === undefined
+  const group = byService.get(route.service);
+  return group === undefined
     ? noBackend(route.service, colour)
-    : { kind: 'forward', target, counted: false, extra: undefined };
+    : { kind: 'forward', target: group.pick(), counted: false, extra: undefined };
 }
 
 /**
@@ -124,6 +139,8 @@ export function decide(t: Table, req: IncomingMessage, listener: 'public' | 'pre
     if (pick.toCanary) colour = canary.colour;
     extra = pick.setCookie;
   }
-  const target = t.targets[colour].get(route.service);
-  return target === undefined ? noBackend(route.service, colour) : { kind: 'forward', target, counted: true, extra };
+  const group = t.targets[colour].get(route.service);
+  return group === undefined
+    ? noBackend(route.service, colour)
+    : { kind: 'forward', target: group.pick(), counted: true, extra };
 }

@@ -10,6 +10,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Colour } from '../../config/schema.js';
 import type { Closable, Counters } from './counters.js';
 import { backendUpgradeHeaders } from './headers.js';
+import type { Target } from './table.js';
 
 export const WS_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const WS_MAX_PAYLOAD = 64 * 1024 * 1024;
@@ -76,84 +77,109 @@ function relay(from: WebSocket, to: WebSocket): void {
   from.on('error', () => to.terminate());
 }
 
+/**
+ * Relays the upgrade `req` to an instance of `target`'s service, starting with `target` (picked
+ * round robin by decide()); when that one refuses the connection, the next instance not marked
+ * down is tried (each at most once), as forward.ts does for requests.
+ */
 export function proxyWebSocket(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  colour: Colour,
-  wsOrigin: string,
+  target: Target,
   proto: 'http' | 'https',
   counters: Counters,
   extraHeaders?: string[],
 ): void {
   if (extraHeaders !== undefined) (req as Tagged)[kExtra] = extraHeaders;
+  const colour = target.colour;
   const offered = (req.headers['sec-websocket-protocol'] ?? '')
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p !== '');
-  const backend = new WebSocket(wsOrigin + (req.url ?? '/'), offered, {
-    headers: backendUpgradeHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress, proto }),
-    perMessageDeflate: false,
-    autoPong: false,
-    handshakeTimeout: WS_HANDSHAKE_TIMEOUT_MS,
-    maxPayload: WS_MAX_PAYLOAD,
-    followRedirects: false,
-  });
-  // Messages the backend sends before the client is accepted are held, not lost.
-  const early: Array<[RawData, boolean]> = [];
-  const hold = (data: RawData, isBinary: boolean) => early.push([data, isBinary]);
-  backend.on('message', hold);
-
+  let backend: WebSocket;
+  let tried: Target[] | undefined;
   const onClientGone = () => backend.terminate();
   socket.once('close', onClientGone);
   socket.on('error', () => {});
 
-  backend.once('unexpected-response', (_r, res) => {
-    rejectUpgrade(
-      socket,
-      res.statusCode ?? 502,
-      `the backend refused the WebSocket upgrade (${res.statusCode})`,
-      colour,
-    );
-    res.resume();
-    backend.terminate();
-  });
-  let accepted = false;
-  backend.on('error', () => {
-    if (!accepted) rejectUpgrade(socket, 502, 'Bad Gateway: the backend WebSocket is not reachable', colour);
-  });
+  /** Another instance to try after `t` refused the connection, or undefined. */
+  const another = (t: Target): Target | undefined => {
+    if (t.group.size === 1 || socket.destroyed) return undefined;
+    t.group.markDown(t);
+    tried ??= [t];
+    const next = t.group.another(tried);
+    if (next !== undefined) tried.push(next);
+    return next;
+  };
 
-  backend.once('open', () => {
-    socket.off('close', onClientGone);
-    if (socket.destroyed) {
-      backend.terminate();
-      return;
-    }
-    (req as Tagged)[kProtocol] = backend.protocol;
-    accepted = true;
-    let relaying = false;
-    // The acceptor may refuse a malformed handshake without calling back: drop the backend then.
-    socket.once('close', () => {
-      if (!relaying) backend.terminate();
+  const connect = (t: Target): void => {
+    const b = new WebSocket(t.ws + (req.url ?? '/'), offered, {
+      headers: backendUpgradeHeaders(req.rawHeaders, { remoteAddress: req.socket.remoteAddress, proto }),
+      perMessageDeflate: false,
+      autoPong: false,
+      handshakeTimeout: WS_HANDSHAKE_TIMEOUT_MS,
+      maxPayload: WS_MAX_PAYLOAD,
+      followRedirects: false,
     });
-    acceptor.handleUpgrade(req, socket, head, (client) => {
-      relaying = true;
-      backend.off('message', hold);
-      const pair: Closable = {
-        close: (code, reason) => {
-          closeQuietly(client, code, reason);
-          closeQuietly(backend, code, reason);
-        },
-      };
-      counters.addSocket(colour, pair);
-      const forget = () => counters.removeSocket(colour, pair);
-      client.once('close', forget);
-      backend.once('close', forget);
-      relay(client, backend);
-      relay(backend, client);
-      for (const [data, isBinary] of early) client.send(data, { binary: isBinary });
-      early.length = 0;
-      if (backend.readyState !== WebSocket.OPEN) closeQuietly(client, 1011, 'backend closed');
+    backend = b;
+    // Messages the backend sends before the client is accepted are held, not lost.
+    const early: Array<[RawData, boolean]> = [];
+    const hold = (data: RawData, isBinary: boolean) => early.push([data, isBinary]);
+    b.on('message', hold);
+
+    b.once('unexpected-response', (_r, res) => {
+      rejectUpgrade(
+        socket,
+        res.statusCode ?? 502,
+        `the backend refused the WebSocket upgrade (${res.statusCode})`,
+        colour,
+      );
+      res.resume();
+      b.terminate();
     });
-  });
+    let accepted = false;
+    b.on('error', (err: NodeJS.ErrnoException) => {
+      if (accepted) return;
+      const next = err.code === 'ECONNREFUSED' ? another(t) : undefined;
+      if (next !== undefined) connect(next);
+      else rejectUpgrade(socket, 502, 'Bad Gateway: the backend WebSocket is not reachable', colour);
+    });
+
+    b.once('open', () => {
+      t.group.markUp(t);
+      socket.off('close', onClientGone);
+      if (socket.destroyed) {
+        b.terminate();
+        return;
+      }
+      (req as Tagged)[kProtocol] = b.protocol;
+      accepted = true;
+      let relaying = false;
+      // The acceptor may refuse a malformed handshake without calling back: drop the backend then.
+      socket.once('close', () => {
+        if (!relaying) b.terminate();
+      });
+      acceptor.handleUpgrade(req, socket, head, (client) => {
+        relaying = true;
+        b.off('message', hold);
+        const pair: Closable = {
+          close: (code, reason) => {
+            closeQuietly(client, code, reason);
+            closeQuietly(b, code, reason);
+          },
+        };
+        counters.addSocket(colour, pair);
+        const forget = () => counters.removeSocket(colour, pair);
+        client.once('close', forget);
+        b.once('close', forget);
+        relay(client, b);
+        relay(b, client);
+        for (const [data, isBinary] of early) client.send(data, { binary: isBinary });
+        early.length = 0;
+        if (b.readyState !== WebSocket.OPEN) closeQuietly(client, 1011, 'backend closed');
+      });
+    });
+  };
+  connect(target);
 }

@@ -226,7 +226,9 @@ export async function drainColour(s: NginxSetup, colour: Colour, timeoutMs: numb
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);
   const pid = await masterPid(s.files);
-  const ports = Object.values((await readNginxState(s.files)).backends[colour] ?? {}).map((b) => b.port);
+  const ports = Object.values((await readNginxState(s.files)).backends[colour] ?? {}).flatMap((list) =>
+    list.map((b) => b.port),
+  );
   let open = 0;
   while (pid !== undefined) {
     const workers = await workersOf(pid);

@@ -47,11 +47,15 @@ function upstreams(input: RenderInput): string[] {
   const out: string[] = [];
   for (const service of input.services) {
     for (const colour of COLOURS) {
-      const b = input.backends[colour]?.[service];
+      const list = input.backends[colour]?.[service] ?? [];
       out.push(
         `  upstream ${upstreamName(service, colour)} {`,
-        // max_fails=0: a backend that failed once (restarting) is never skipped for fail_timeout.
-        b ? `    server ${hostPort(b.host, b.port)} max_fails=0;` : `    ${NO_BACKEND}`,
+        // One server per instance, round robin. max_fails=0: a backend that failed once (restarting)
+        // is never skipped for fail_timeout; a refused connection goes to the next instance
+        // (proxy_next_upstream error), and only when all refuse does the client get a 502.
+        ...(list.length > 0
+          ? list.map((b) => `    server ${hostPort(b.host, b.port)} max_fails=0;`)
+          : [`    ${NO_BACKEND}`]),
         `    keepalive ${proxy.keepalive};`,
         `    keepalive_timeout ${secs(proxy.upstreamKeepaliveTimeout)};`,
         `    keepalive_requests 100000;`,

@@ -1,23 +1,30 @@
 /**
- * A colour's containers: `<app>-<service>-<colour>`, labelled, on the app network under the alias
- * `<service>-<colour>`, with the container port published on a stable 127.0.0.1 port (remembered
- * per colour and service in .switchyard/run/ports.json, like the process runtime). Docker itself
- * is the record of what runs: no run file can disagree with it.
+ * A colour's containers: one per instance of each service (services.<name>.instances),
+ * `<app>-<service>-<colour>` for instance 1 and `<app>-<service>-<colour>-<N>` for the others,
+ * labelled (switchyard.instance = N), on the app network under the alias `<service>-<colour>[-<N>]`,
+ * with the container port published on a stable 127.0.0.1 port (remembered per colour and instance
+ * key, `api`, `api.2`, in .switchyard/run/ports.json, like the process runtime). Docker itself is
+ * the record of what runs: no run file can disagree with it.
  */
 import type Docker from 'dockerode';
 import type { Colour } from '../../config/schema.js';
+import { instanceKey, instancesOf } from '../../config/instances.js';
 import { SwitchyardError } from '../../errors.js';
 import { stablePorts } from '../process/port-memory.js';
 import { LOOPBACK } from '../ports.js';
 import type { RuntimeContext } from '../types.js';
 import { call, statusOf } from './client.js';
-import { LABEL, containerName, imageTag, labelFilter, networkAlias, type Role } from './names.js';
+import { LABEL, containerName, imageTag, instanceOf, labelFilter, networkAlias, type Role } from './names.js';
 import { cmd, ensureVolumes, healthcheck, logConfig, mounts, restartPolicy, seconds } from './spec.js';
 
 export interface Found {
   id: string;
   name: string;
   service: string;
+  /** 1-based (the switchyard.instance label; 1 for a container made before the label existed). */
+  instance: number;
+  /** The instance key (config/instances.ts): `api` for instance 1, `api.2` for instance 2. */
+  key: string;
   release: string | undefined;
   info: Docker.ContainerInspectInfo;
 }
@@ -31,10 +38,14 @@ export async function findContainers(docker: Docker, app: string, role: Role, co
   for (const c of list) {
     try {
       const info = await call(`inspect container ${c.Id.slice(0, 12)}`, () => docker.getContainer(c.Id).inspect());
+      const service = c.Labels[LABEL.service] ?? '?';
+      const instance = instanceOf(c.Labels);
       out.push({
         id: c.Id,
         name: info.Name.replace(/^\//, ''),
-        service: c.Labels[LABEL.service] ?? '?',
+        service,
+        instance,
+        key: instanceKey(service, instance),
         release: c.Labels[LABEL.release],
         info,
       });
@@ -42,7 +53,8 @@ export async function findContainers(docker: Docker, app: string, role: Role, co
       if (statusOf(e) !== 404) throw e;
     }
   }
-  return out;
+  // By service, then instance: endpoints list instance 1 first, logs and runs read in a stable order.
+  return out.sort((a, b) => (a.service === b.service ? a.instance - b.instance : a.service < b.service ? -1 : 1));
 }
 
 /** The host port the container's first published port is bound to, if any. */
@@ -102,17 +114,22 @@ export function listenHint(running: Found[]): string {
   );
 }
 
-/** Host ports for the colour's services: remembered ones when free, new ones otherwise. */
+/**
+ * Host ports for the colour's service instances, by instance key: remembered ones when free, new
+ * ones otherwise. Instance 1's key is the service name, so it keeps the port it had before instances.
+ */
 export async function assignHostPorts(ctx: RuntimeContext, colour: Colour): Promise<Record<string, number>> {
-  return stablePorts(ctx.paths, colour, Object.keys(ctx.config.services), new Set());
+  const keys = instancesOf(ctx.config.services).map((i) => i.key);
+  return stablePorts(ctx.paths, colour, keys, new Set());
 }
 
 export async function createServiceContainer(
   ctx: RuntimeContext,
   docker: Docker,
-  o: { colour: Colour; release: string; service: string; hostPort: number; network: string },
+  o: { colour: Colour; release: string; service: string; instance: number; hostPort: number; network: string },
 ): Promise<Docker.Container> {
   const { config, paths } = ctx;
+  const name = containerName(config.app, o.service, o.colour, o.instance);
   const svc = config.services[o.service]!;
   const containerPort = `${svc.containerPort ?? 80}/tcp`;
   const m = mounts(config.app, paths.root, svc.volumes);
@@ -126,13 +143,14 @@ export async function createServiceContainer(
     ENVIRONMENT_NAME: o.colour,
     SWITCHYARD_COLOUR: o.colour,
     SWITCHYARD_RELEASE: o.release,
+    SWITCHYARD_INSTANCE: String(o.instance),
   };
   const command = cmd(svc.command);
   const hc = healthcheck(svc.healthcheck);
   try {
-    return await call(`create container ${containerName(config.app, o.service, o.colour)}`, () =>
+    return await call(`create container ${name}`, () =>
       docker.createContainer({
-        name: containerName(config.app, o.service, o.colour),
+        name,
         Image: image,
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         ...(command ? { Cmd: command } : {}),
@@ -143,6 +161,7 @@ export async function createServiceContainer(
           [LABEL.colour]: o.colour,
           [LABEL.release]: o.release,
           [LABEL.role]: 'colour',
+          [LABEL.instance]: String(o.instance),
         },
         ExposedPorts: { [containerPort]: {} },
         StopTimeout: seconds(svc.stopTimeout),
@@ -155,7 +174,9 @@ export async function createServiceContainer(
           NetworkMode: o.network,
           Init: false,
         },
-        NetworkingConfig: { EndpointsConfig: { [o.network]: { Aliases: [networkAlias(o.service, o.colour)] } } },
+        NetworkingConfig: {
+          EndpointsConfig: { [o.network]: { Aliases: [networkAlias(o.service, o.colour, o.instance)] } },
+        },
       }),
     );
   } catch (e) {
@@ -167,16 +188,10 @@ export async function createServiceContainer(
       );
     }
     if (statusOf(e) === 409) {
-      throw new SwitchyardError(
-        'START_FAILED',
-        `a container named ${containerName(config.app, o.service, o.colour)} already exists`,
-        {
-          hint:
-            `remove it (\`docker rm -f ${containerName(config.app, o.service, o.colour)}` +
-            `\`) if it is not switchyard's`,
-          cause: e,
-        },
-      );
+      throw new SwitchyardError('START_FAILED', `a container named ${name} already exists`, {
+        hint: `remove it (\`docker rm -f ${name}\`) if it is not switchyard's`,
+        cause: e,
+      });
     }
     throw e;
   }

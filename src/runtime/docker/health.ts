@@ -5,6 +5,7 @@
  * health probe outputs, so the message says why.
  */
 import type Docker from 'dockerode';
+import { describeKey } from '../../config/instances.js';
 import type { Colour } from '../../config/schema.js';
 import { LOOPBACK } from '../ports.js';
 import type { ServiceStatus } from '../types.js';
@@ -60,9 +61,20 @@ export function containerStatus(service: string, found: Found | undefined, where
   };
 }
 
-/** One status per configured service, plus any container of a service no longer configured. */
-export function colourStatus(colour: Colour, services: string[], found: Found[]): ServiceStatus[] {
-  const byService = new Map(found.map((f) => [f.service, f]));
-  const names = [...new Set([...services, ...byService.keys()])];
-  return names.map((n) => containerStatus(n, byService.get(n), `${colour} is not started`));
+/**
+ * One status per expected instance key (`api`, `api.2`: config/instances.ts), `service` being the
+ * key, plus any container the config no longer has: a service removed, or an instance above a
+ * lowered `instances` count, shown until stop(colour) removes it. A missing instance of a colour
+ * whose other containers exist is "not started" by itself.
+ */
+export function colourStatus(colour: Colour, keys: string[], found: Found[]): ServiceStatus[] {
+  const byKey = new Map(found.map((f) => [f.key, f]));
+  const names = [...new Set([...keys, ...byKey.keys()])];
+  return names.map((n) =>
+    containerStatus(
+      n,
+      byKey.get(n),
+      found.length === 0 ? `${colour} is not started` : `${describeKey(n)} of ${colour} is not started`,
+    ),
+  );
 }

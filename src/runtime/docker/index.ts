@@ -1,25 +1,28 @@
 /**
- * The docker runtime: each service of a colour is a container built from a release image, shared
- * services are long-lived containers beside them, all on the app's network. The engine is reached
- * lazily: creating the runtime (every command does) never fails, the first call that needs Docker
- * connects and reports an unreachable engine clearly.
+ * The docker runtime: each instance of each service of a colour is a container built from a
+ * release image (services.<name>.instances of them), shared services are long-lived containers
+ * beside them, all on the app's network. The engine is reached lazily: creating the runtime (every
+ * command does) never fails, the first call that needs Docker connects and reports an unreachable
+ * engine clearly.
  */
 import type Docker from 'dockerode';
+import { instancesOf, parseInstanceKey } from '../../config/instances.js';
 import type { Colour } from '../../config/schema.js';
 import { plannedPorts } from '../process/port-memory.js';
 import { containerTail, streamLogs } from './logs.js';
 import { execInContainer } from './exec.js';
 import { containerName } from './names.js';
 import { SwitchyardError } from '../../errors.js';
+import { groupByService } from '../endpoints.js';
 import { readManifest } from '../release.js';
 import { LOOPBACK } from '../ports.js';
 import type {
   ColourRun,
-  Endpoint,
   PrepareOptions,
   Release,
   Runtime,
   RuntimeContext,
+  ServiceEndpoints,
   ServiceStatus,
   StopOptions,
 } from '../types.js';
@@ -94,19 +97,21 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
     async status(colour): Promise<ServiceStatus[]> {
       return colourStatus(
         colour,
-        Object.keys(config.services),
+        instancesOf(config.services).map((i) => i.key),
         await findContainers(await docker(), config.app, 'colour', colour),
       );
     },
     stop,
-    async endpoints(colour): Promise<Record<string, Endpoint>> {
+    async endpoints(colour): Promise<ServiceEndpoints> {
+      // Every container of the colour, in instance order: also one above a lowered `instances`
+      // count, which runs (and is reachable) until stop(colour).
       const found = await findContainers(await docker(), config.app, 'colour', colour);
-      const out: Record<string, Endpoint> = {};
-      for (const f of found) {
-        const port = publishedPort(f.info);
-        if (port !== undefined) out[f.service] = { host: LOOPBACK, port };
-      }
-      return out;
+      return groupByService(
+        found.flatMap((f) => {
+          const port = publishedPort(f.info);
+          return port === undefined ? [] : [[f.key, { host: LOOPBACK, port }]];
+        }),
+      );
     },
     async unreachableHint(colour): Promise<string | undefined> {
       const running = (await findContainers(await docker(), config.app, 'colour', colour)).filter(
@@ -115,8 +120,9 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
       return running.length === 0 ? undefined : listenHint(running);
     },
     async logs(colour, services, opts, write): Promise<void> {
-      const found = (await findContainers(await docker(), config.app, 'colour', colour)).filter((f) =>
-        services.includes(f.service),
+      // Service names (every instance of each) or instance keys (that one).
+      const found = (await findContainers(await docker(), config.app, 'colour', colour)).filter(
+        (f) => services.includes(f.service) || services.includes(f.key),
       );
       if (found.length === 0)
         throw new SwitchyardError('USAGE', `${colour} has no containers for ${services.join(', ')}`, {
@@ -124,20 +130,26 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
         });
       await streamLogs(
         await docker(),
-        found.map((f) => ({ id: f.id, service: f.service })),
+        found.map((f) => ({ id: f.id, label: f.key })),
         opts,
         write,
       );
     },
-    async tail(colour, service, lines): Promise<string> {
+    async tail(colour, key, lines): Promise<string> {
+      // An instance key: `api` is instance 1, `api.2` instance 2.
       const d = await docker();
-      const found = (await findContainers(d, config.app, 'colour', colour)).find((f) => f.service === service);
+      const found = (await findContainers(d, config.app, 'colour', colour)).find((f) => f.key === key);
       const text = found ? await containerTail(d, found.id, lines) : '';
       return ctx.redact ? ctx.redact(text) : text;
     },
-    async plannedEndpoints(colour): Promise<Record<string, Endpoint>> {
-      const ports = await plannedPorts(ctx.paths, colour, Object.keys(config.services));
-      return Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, { host: LOOPBACK, port }]));
+    async plannedEndpoints(colour): Promise<ServiceEndpoints> {
+      const instances = instancesOf(config.services);
+      const ports = await plannedPorts(
+        ctx.paths,
+        colour,
+        instances.map((i) => i.key),
+      );
+      return groupByService(instances.map((i) => [i.key, { host: LOOPBACK, port: ports[i.key]! }]));
     },
     pruneReleases: async (keep, protect) => pruneImages(ctx, await docker(), keep, protect),
     async hasRelease(id): Promise<boolean> {
@@ -149,7 +161,10 @@ export function createDockerRuntime(ctx: RuntimeContext, env: NodeJS.ProcessEnv 
     stopShared: async () => stopShared(ctx, await docker()),
     sharedStatus: async () => sharedStatus(ctx, await docker()),
     removeVolumes: async () => removeVolumes(ctx, await docker()),
-    exec: async (colour, service, command, opts) =>
-      execInContainer(await docker(), containerName(config.app, service, colour), command, opts),
+    // Instance 1 of the service (the migrate hook runs once); an instance key (`api.2`) names another.
+    exec: async (colour, service, command, opts) => {
+      const { service: name, index } = parseInstanceKey(service);
+      return execInContainer(await docker(), containerName(config.app, name, colour, index), command, opts);
+    },
   };
 }

@@ -40,23 +40,24 @@ export async function containerTail(docker: Docker, id: string, lines = TAIL_LIN
 
 /**
  * `switchyard logs <colour> [service] [-f]` for containers: the engine's log stream, stdout and
- * stderr demultiplexed by dockerode's modem, each line prefixed when several services are shown.
+ * stderr demultiplexed by dockerode's modem, each line prefixed with its container's label when
+ * several containers are shown (the instance key: `api`, `api.2`, `web`).
  */
 export async function streamLogs(
   docker: Docker,
-  containers: Array<{ id: string; service: string }>,
+  containers: Array<{ id: string; label: string }>,
   opts: { follow: boolean; signal?: AbortSignal },
   write: (line: string) => void,
 ): Promise<void> {
   const prefix = containers.length > 1;
   await Promise.all(
-    containers.map(async ({ id, service }) => {
+    containers.map(async ({ id, label }) => {
       if (!opts.follow) {
         // Without follow the engine answers with the whole log at once (a Buffer).
         const buf = (await docker
           .getContainer(id)
           .logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
-        for (const l of demux(buf).split('\n')) if (l) write(prefix ? `${service} | ${l}` : l);
+        for (const l of demux(buf).split('\n')) if (l) write(prefix ? `${label} | ${l}` : l);
         return;
       }
       const stream = (await docker
@@ -67,7 +68,7 @@ export async function streamLogs(
         write(chunk: Buffer, _enc, done) {
           const lines = (partial + chunk.toString('utf8')).split('\n');
           partial = lines.pop() ?? '';
-          for (const l of lines) write(prefix ? `${service} | ${l}` : l);
+          for (const l of lines) write(prefix ? `${label} | ${l}` : l);
           done();
         },
       });
@@ -77,7 +78,7 @@ export async function streamLogs(
         const finish = () => {
           if (finished) return;
           finished = true;
-          if (partial) write(prefix ? `${service} | ${partial}` : partial);
+          if (partial) write(prefix ? `${label} | ${partial}` : partial);
           resolve();
         };
         const stop = () => ((stream as unknown as { destroy?: () => void }).destroy?.(), finish());

@@ -13,18 +13,34 @@ export const LABEL = {
   role: 'switchyard.role',
   commit: 'switchyard.commit',
   created: 'switchyard.created',
+  /** The instance number (1..N) of a colour container (services.<name>.instances); absent: 1. */
+  instance: 'switchyard.instance',
 } as const;
 
 export type Role = 'colour' | 'shared';
 
-/** `<app>-<service>-<colour>`, as the guide's `ala-api-blue`. */
-export const containerName = (app: string, service: string, colour: Colour): string => `${app}-${service}-${colour}`;
+/** `-<N>` after a colour container's name and alias for instance N >= 2; instance 1 has none. */
+const instanceSuffix = (instance: number): string => (instance === 1 ? '' : `-${instance}`);
+
+/**
+ * `<app>-<service>-<colour>`, as the guide's `ala-api-blue`, for instance 1 (what a service with one
+ * instance always was); `<app>-<service>-<colour>-<N>` for instance N >= 2.
+ */
+export const containerName = (app: string, service: string, colour: Colour, instance = 1): string =>
+  `${app}-${service}-${colour}${instanceSuffix(instance)}`;
 /** Shared services have one container, whatever the colour: `<app>-<name>`. */
 export const sharedContainerName = (app: string, name: string): string => `${app}-${name}`;
 /** All of an app's containers share it, so a proxy container reaches `api-blue` by name. */
 export const networkName = (app: string): string => `${app}-net`;
-/** The alias a colour's service has on the app network (and in nginx upstreams). */
-export const networkAlias = (service: string, colour: Colour): string => `${service}-${colour}`;
+/** The alias a colour's service instance has on the app network: `<service>-<colour>[-<N>]`. */
+export const networkAlias = (service: string, colour: Colour, instance = 1): string =>
+  `${service}-${colour}${instanceSuffix(instance)}`;
+
+/** The instance number a container's labels give: `switchyard.instance`, 1 when absent (made before it existed). */
+export function instanceOf(labels: Record<string, string> | undefined): number {
+  const n = Number(labels?.[LABEL.instance]);
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
 export const imageRepo = (app: string, service: string): string => `${app}-${service}`;
 export const imageTag = (app: string, service: string, release: string): string =>
   `${imageRepo(app, service)}:${release}`;

@@ -120,7 +120,15 @@ async function waitReady(
     if (failed || performance.now() - t0 > timeoutMs || signal?.aborted) {
       const st = containerStatus(
         name,
-        { id, name: sharedContainerName(ctx.config.app, name), service: name, release: undefined, info },
+        {
+          id,
+          name: sharedContainerName(ctx.config.app, name),
+          service: name,
+          instance: 1,
+          key: name,
+          release: undefined,
+          info,
+        },
         'shared',
       );
       const tail = (ctx.redact ?? ((t: string) => t))(await containerTail(docker, id));

@@ -1,10 +1,12 @@
 /**
- * start(): every service of a release as one colour's containers. Refuses a colour that still
- * runs; removes its leftover stopped containers; creates all, then starts all; then watches them
- * for a short grace period, so a container that exits on start (bad CMD, missing env) fails the
- * start with its exit code and last log lines, and nothing of the colour is left behind.
+ * start(): every service of a release as one colour's containers, one per instance
+ * (services.<name>.instances). Refuses a colour that still runs; removes its leftover stopped
+ * containers; creates all, then starts all; then watches every instance for a short grace period,
+ * so a container that exits on start (bad CMD, missing env) fails the start with its exit code and
+ * last log lines, and nothing of the colour is left behind.
  */
 import type Docker from 'dockerode';
+import { describeKey, instancesOf } from '../../config/instances.js';
 import type { Colour } from '../../config/schema.js';
 import { SwitchyardError } from '../../errors.js';
 import { indent } from '../../util/indent.js';
@@ -19,11 +21,12 @@ import { sleep } from '../../util/sleep.js';
 export const STARTUP_GRACE_MS = 1_500;
 const POLL_MS = 100;
 
+/** The colour's run as the engine shows it: `services` keyed by instance key (`api`, `api.2`). */
 export function runFrom(colour: Colour, found: Awaited<ReturnType<typeof findContainers>>): ColourRun | undefined {
   if (found.length === 0) return undefined;
   const services: ColourRun['services'] = {};
   for (const f of found) {
-    services[f.service] = {
+    services[f.key] = {
       pid: f.info.State.Pid,
       port: publishedPort(f.info) ?? 0,
       startedAt: f.info.State.StartedAt || f.info.Created,
@@ -71,22 +74,23 @@ export async function startColour(
   };
   const network = await ensureNetwork(docker, config.app);
   const ports = await assignHostPorts(ctx, colour);
-  const made: { service: string; id: string }[] = [];
+  const made: { key: string; id: string }[] = [];
   try {
-    for (const service of Object.keys(config.services)) {
+    for (const { key, service, index } of instancesOf(config.services)) {
       if (signal?.aborted) await fail(`starting ${colour} interrupted`, [], 'ABORTED');
       const c = await createServiceContainer(ctx, docker, {
         colour,
         release,
         service,
-        hostPort: ports[service]!,
+        instance: index,
+        hostPort: ports[key]!,
         network,
       });
-      made.push({ service, id: c.id });
+      made.push({ key, id: c.id });
     }
     for (const m of made) {
       if (signal?.aborted) await fail(`starting ${colour} interrupted`, [], 'ABORTED');
-      await call(`start ${m.service}`, () => docker.getContainer(m.id).start());
+      await call(`start ${describeKey(m.key)}`, () => docker.getContainer(m.id).start());
     }
   } catch (e) {
     if (e instanceof SwitchyardError && (e.code === 'ABORTED' || e.code === 'START_FAILED')) {
@@ -100,7 +104,7 @@ export async function startColour(
   }
 
   const deadline = performance.now() + STARTUP_GRACE_MS;
-  let dead: { service: string; id: string; info: Docker.ContainerInspectInfo }[] = [];
+  let dead: { key: string; id: string; info: Docker.ContainerInspectInfo }[] = [];
   while (performance.now() < deadline && dead.length === 0) {
     await sleep(POLL_MS);
     const infos = await Promise.all(
@@ -121,7 +125,7 @@ export async function startColour(
           ? `exited and was restarted ${restarts} time${restarts === 1 ? '' : 's'} by Docker`
           : `exited with code ${s.ExitCode}${s.Error ? ` (${s.Error})` : ''}`;
       lines.push(
-        `${d.service} (${colour}) ${how} right after starting; last lines of its output:`,
+        `${describeKey(d.key)} (${colour}) ${how} right after starting; last lines of its output:`,
         indent(redact(await containerTail(docker, d.id))),
       );
     }

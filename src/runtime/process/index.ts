@@ -12,11 +12,11 @@ import { hasRelease, pruneReleases } from '../release.js';
 import { LOOPBACK } from '../ports.js';
 import type {
   ColourRun,
-  Endpoint,
   PrepareOptions,
   Release,
   Runtime,
   RuntimeContext,
+  ServiceEndpoints,
   ServiceStatus,
   StopOptions,
 } from '../types.js';
@@ -27,6 +27,8 @@ import { startColour } from './start.js';
 import { stopProcess } from './stop.js';
 import { execInRelease } from './exec.js';
 import { tailLog } from './logs.js';
+import { fixedPortOf, instancesOf, serviceOfKey } from '../../config/instances.js';
+import { groupByService } from '../endpoints.js';
 
 /** How long start and stop wait for the supervisor to finish a restart of the same colour. */
 const LOCK_WAIT_MS = 30_000;
@@ -54,7 +56,7 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
     const stuck: string[] = [];
     await Promise.all(
       Object.entries(run.services).map(async ([name, s]) => {
-        const timeout = config.services[name]?.stopTimeout ?? DEFAULT_STOP_TIMEOUT_MS;
+        const timeout = config.services[serviceOfKey(name)]?.stopTimeout ?? DEFAULT_STOP_TIMEOUT_MS;
         const outcome = await stopProcess(s, timeout, opts.signal);
         if (outcome === 'reused')
           ctx.log?.(`${name} (${colour}): pid ${s.pid} now belongs to another process; not signalled`);
@@ -72,7 +74,10 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
   }
 
   async function plainStatus(colour: Colour, run: ColourRun | undefined): Promise<ServiceStatus[]> {
-    const names = [...new Set([...Object.keys(config.services), ...Object.keys(run?.services ?? {})])];
+    // Every configured instance, and anything else the run file names (instances a config lowered since).
+    const names = [
+      ...new Set([...instancesOf(config.services).map((u) => u.key), ...Object.keys(run?.services ?? {})]),
+    ];
     return Promise.all(
       names.map(async (service): Promise<ServiceStatus> => {
         const s = run?.services[service];
@@ -114,19 +119,21 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
       return supervisedStatus(paths, colour, run, await plainStatus(colour, run));
     },
     stop,
-    async endpoints(colour): Promise<Record<string, Endpoint>> {
+    async endpoints(colour): Promise<ServiceEndpoints> {
       const run = await readRun(paths, colour);
-      return Object.fromEntries(
-        Object.entries(run?.services ?? {}).map(([name, s]) => [name, { host: LOOPBACK, port: s.port }]),
+      return groupByService(
+        Object.entries(run?.services ?? {}).map(([key, s]) => [key, { host: LOOPBACK, port: s.port }]),
       );
     },
-    async plannedEndpoints(colour): Promise<Record<string, Endpoint>> {
-      const fixed = Object.entries(config.services).flatMap(([n, svc]) =>
-        svc.port ? [[n, svc.port[colour]] as const] : [],
-      );
-      const free = Object.keys(config.services).filter((n) => !config.services[n]!.port);
+    async plannedEndpoints(colour): Promise<ServiceEndpoints> {
+      const units = instancesOf(config.services);
+      const fixed = units.flatMap((u) => {
+        const base = config.services[u.service]!.port?.[colour];
+        return base === undefined ? [] : [[u.key, fixedPortOf(base, u.index)] as const];
+      });
+      const free = units.filter((u) => !config.services[u.service]!.port).map((u) => u.key);
       const ports = { ...Object.fromEntries(fixed), ...(await plannedPorts(paths, colour, free)) };
-      return Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, { host: LOOPBACK, port }]));
+      return groupByService(Object.entries(ports).map(([key, port]) => [key, { host: LOOPBACK, port }]));
     },
     async pruneReleases(keep, protect): Promise<string[]> {
       // Whatever a colour is running from stays, even if the caller forgot to protect it.

@@ -1,7 +1,9 @@
 /**
- * start(): every service of a release as one colour. Ports are checked before anything is spawned;
- * the run file is rewritten after each spawn so a crash mid-start still leaves a record of what to
- * stop; a process that dies within the startup grace fails the whole start (and is cleaned up).
+ * start(): every service of a release as one colour, each instance (services.<name>.instances) a
+ * process of its own on its own port, keyed `api`, `api.2`, ... (config/instances.ts). Ports are
+ * checked before anything is spawned; the run file is rewritten after each spawn so a crash
+ * mid-start still leaves a record of what to stop; a process that dies within the startup grace
+ * fails the whole start (and is cleaned up).
  */
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -19,6 +21,7 @@ import { spawnService, type SpawnSpec } from './spawn.js';
 import { restartPolicyOf } from './restart-policy.js';
 import { liveness } from '../../util/procinfo.js';
 import { readRun, removeRun, writeRun } from './runfile.js';
+import { describeKey, fixedPortOf, instancesOf, parseInstanceKey } from '../../config/instances.js';
 
 /** A service that dies this soon after spawn almost surely crashed on startup (bad config, port). */
 export const STARTUP_GRACE_MS = 300;
@@ -31,34 +34,41 @@ interface Started {
   exit?: { code: number | null; sig: NodeJS.Signals | null; error?: Error };
 }
 
+/**
+ * A port for every instance key (config/instances.ts): fixed ones from `services.<name>.port`
+ * (instance N on the port + N - 1), the rest picked free and remembered per key.
+ */
 export async function assignPorts(ctx: RuntimeContext, colour: Colour): Promise<Record<string, number>> {
   const ports: Record<string, number> = {};
   const used = new Set<number>();
-  const names = Object.keys(ctx.config.services);
+  const units = instancesOf(ctx.config.services);
   // Fixed ports first, so a picked one never collides with a fixed one.
-  for (const name of names) {
-    const fixed = ctx.config.services[name]!.port?.[colour];
-    if (fixed === undefined) continue;
+  for (const u of units) {
+    const base = ctx.config.services[u.service]!.port?.[colour];
+    if (base === undefined) continue;
+    const fixed = fixedPortOf(base, u.index);
+    const plus = u.index === 1 ? '' : ` (+ ${u.index - 1} for instance ${u.index})`;
+    const key = `services.${u.service}.port.${colour}${plus}`;
     const clash = Object.entries(ports).find(([, p]) => p === fixed);
     if (clash)
       throw new SwitchyardError(
         'PORT_IN_USE',
-        `port ${fixed} is configured for both ${clash[0]} and ${name} (${colour})`,
-        { hint: `give services.${name}.port.${colour} its own port` },
+        `port ${fixed} is configured for both ${describeKey(clash[0])} and ${describeKey(u.key)} (${colour})`,
+        { hint: `give ${key} its own port` },
       );
     if (!(await isPortFree(fixed))) {
       throw new SwitchyardError(
         'PORT_IN_USE',
-        `port ${fixed} for service ${name} (${colour}) is already in use on ${LOOPBACK}`,
+        `port ${fixed} for service ${describeKey(u.key)} (${colour}) is already in use on ${LOOPBACK}`,
         {
           hint:
             `find the owner with \`ss -ltnp 'sport = :${fixed}'\`` +
             ` and stop it (a leftover ${colour} process? try \`switchyard status\`)` +
-            `, or change services.${name}.port.${colour}`,
+            `, or change ${key}`,
         },
       );
     }
-    ports[name] = fixed;
+    ports[u.key] = fixed;
     used.add(fixed);
   }
   // The rest keep the port they had last time when it is free (see port-memory.ts).
@@ -67,7 +77,7 @@ export async function assignPorts(ctx: RuntimeContext, colour: Colour): Promise<
     await stablePorts(
       ctx.paths,
       colour,
-      names.filter((n) => ports[n] === undefined),
+      units.map((u) => u.key).filter((k) => ports[k] === undefined),
       used,
     ),
   );
@@ -83,14 +93,15 @@ function firstExitOrTimeout(procs: Started[], ms: number): Promise<void> {
   });
 }
 
-/** How a service of a colour is spawned: by start, and by the supervisor to start it again. */
+/** How an instance (`key`: api, api.2) of a colour is spawned: by start, and by the supervisor to start it again. */
 export function spawnSpec(
   ctx: RuntimeContext,
   colour: Colour,
   release: string,
-  name: string,
+  key: string,
   port: number,
 ): { spec: SpawnSpec; argv: ReturnType<typeof toArgv> } {
+  const { service: name, index } = parseInstanceKey(key);
   const svc = ctx.config.services[name]!;
   const argv = toArgv(svc.command, svc.shell);
   const env = {
@@ -100,6 +111,7 @@ export function spawnSpec(
     ENVIRONMENT_NAME: colour,
     SWITCHYARD_COLOUR: colour,
     SWITCHYARD_RELEASE: release,
+    SWITCHYARD_INSTANCE: String(index),
   };
   return { argv, spec: { file: argv.file, args: argv.args, cwd: serviceDir(ctx.paths, release, name), env } };
 }
@@ -155,9 +167,9 @@ export async function startColour(
       hint: code === 'START_FAILED' ? `see the service log under ${paths.colourLogs(colour)}` : undefined,
     });
   };
-  for (const name of Object.keys(config.services)) {
+  for (const { key: name, service } of instancesOf(config.services)) {
     if (signal?.aborted) await fail(`starting ${colour} interrupted`, [], 'ABORTED');
-    const svc = config.services[name]!;
+    const svc = config.services[service]!;
     const port = ports[name]!;
     const { spec, argv } = spawnSpec(ctx, colour, release, name, port);
     const logFile = paths.serviceLog(colour, name);
@@ -169,7 +181,7 @@ export async function startColour(
     try {
       s = await spawnService(spec, logFile, header);
     } catch (error) {
-      await fail(`could not start ${name} (${colour}): ${(error as Error).message}`, [
+      await fail(`could not start ${describeKey(name)} (${colour}): ${(error as Error).message}`, [
         `command: ${redact(describeArgv(argv))}`,
       ]);
       return run; // unreachable: fail() throws
@@ -197,7 +209,7 @@ export async function startColour(
     const lines: string[] = [];
     for (const p of dead) {
       lines.push(
-        `${p.name} (${colour}) ${how(p)} right after starting; last lines of ${p.logFile}:`,
+        `${describeKey(p.name)} (${colour}) ${how(p)} right after starting; last lines of ${p.logFile}:`,
         indent(redact(await tailLog(p.logFile, p.logOffset))),
       );
     }

@@ -1,6 +1,6 @@
 /**
  * The supervisor: one small daemon per project (`switchyard supervise`) that watches every process
- * of every started colour of the process runtime and starts an exited one again, from the same
+ * (every instance) of every started colour of the process runtime and starts an exited one again, from the same
  * release, port and environment (the run file's spawn record), with backoff (restart-policy.ts),
  * and runs the watchers it is given (the proxy keeper, run/proxy-keeper.ts, for any runtime).
  * It is not in the path of any request and holds no pipe of the apps: killed, it loses nothing,
@@ -36,6 +36,7 @@ import { readRun, writeRun } from './runfile.js';
 import { spawnService, type SpawnSpec } from './spawn.js';
 import { spawnSpec } from './start.js';
 import { loadConfig } from '../../config/load.js';
+import { serviceOfKey } from '../../config/instances.js';
 import { claimPidFile, releasePidFile } from '../supervisor-pid.js';
 import type { SupervisedService, SupervisorReport } from './supervisor-report.js';
 
@@ -263,7 +264,9 @@ async function respawnSpec(
   port: number,
 ): Promise<SpawnSpec> {
   const loaded = await loadConfig({ file: configFile, cwd: paths.root });
-  if (!loaded.config.services[service]) throw new Error(`${service} is no longer in ${configFile}`);
+  // `service` is an instance key (api, api.2): its config is the service's.
+  const name = serviceOfKey(service);
+  if (!loaded.config.services[name]) throw new Error(`${name} is no longer in ${configFile}`);
   const ctx = { config: loaded.config, paths, serviceEnv: loaded.serviceEnv, configFile };
   return spawnSpec(ctx, colour, release, service, port).spec;
 }
