@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares the real infrastructure the Docker/nginx tests use, on a Debian bookworm machine, as root,
 # without a TTY and without any container registry:
-#   1. installs docker.io, nginx, postgresql, debootstrap, openssl, faketime, python3 (the TTY
-#      tests drive a pseudo-terminal with its pty module) and wrk (benchmarks) (only what is missing);
+#   1. installs docker.io, docker-registry (the image push tests), nginx, postgresql, debootstrap,
+#      openssl, faketime, python3 (the TTY tests drive a pseudo-terminal with its pty module) and wrk
+#      (benchmarks) (only what is missing);
 #   2. stops the host's own nginx / PostgreSQL services (tests start their own on free loopback ports);
 #   3. starts dockerd if no engine answers;
 #   4. builds the base image switchyard/base:bookworm with debootstrap + docker import (cached by tag).
@@ -22,7 +23,7 @@ SUITE=bookworm
 CACHE_DIR="${SWITCHYARD_CACHE_DIR:-/var/cache/switchyard}"
 DOCKER_WAIT="${SWITCHYARD_DOCKER_WAIT:-60}"
 DOCKERD_LOG=/var/log/dockerd.log
-HOST_PACKAGES=(docker.io nginx postgresql debootstrap openssl faketime python3 wrk)
+HOST_PACKAGES=(docker.io docker-registry nginx postgresql debootstrap openssl faketime python3 wrk)
 # Packages inside the base image. libstdc++6/libgcc-s1 are what the host's node binary links against.
 IMAGE_PACKAGES=ca-certificates,nginx-light,postgresql,postgresql-client,tini,libstdc++6,libgcc-s1
 

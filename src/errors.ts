@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'INCONSISTENT'
   | 'PORT_IN_USE'
   | 'BUILD_FAILED'
+  | 'PUSH_FAILED'
   | 'START_FAILED'
   | 'HEALTH_FAILED'
   | 'SMOKE_FAILED'
@@ -55,6 +56,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   NOT_INITIALISED: ExitCode.usage,
   PORT_IN_USE: ExitCode.failed,
   BUILD_FAILED: ExitCode.failed,
+  PUSH_FAILED: ExitCode.failed,
   START_FAILED: ExitCode.failed,
   HEALTH_FAILED: ExitCode.failed,
   SMOKE_FAILED: ExitCode.failed,

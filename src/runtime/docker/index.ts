@@ -44,6 +44,7 @@ export { API_TIMEOUT_MS, apiMessage, connect, isConnectError, statusOf, unreacha
 export { api, EXEC_MARKER, helperExec, sleep, stopMarked, targetOf } from './exec-control.js';
 export { Collector, demuxStream, drained, endAndFlush } from './exec-streams.js';
 export { sharedContainerName } from './names.js';
+export { pushImage, type Pushed } from './push.js';
 
 /** Used for a container of a service no longer in the config. */
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
