@@ -88,6 +88,11 @@ export async function writeBackup(o: WriteBackupOptions): Promise<BackupMeta> {
   }
   let sidecarWritten = false;
   const out = fh.createWriteStream({ autoClose: false });
+  // A write still pending when a failed producer makes us destroy the stream ends in
+  // ERR_STREAM_DESTROYED, emitted as 'error': without a listener that is an uncaught exception
+  // (a CI run on a loaded machine crashed so). Errors before that still reach settle(), whose
+  // finished() rejects on a stream that already errored.
+  out.on('error', () => undefined);
   try {
     await o.produce(out);
     await settle(out);

@@ -127,6 +127,32 @@ describe('writeBackup', () => {
     assert.deepEqual(await entries(dir), []);
   });
 
+  test('a producer that fails while its write is still pending: its error, nothing left, nothing uncaught', async () => {
+    const dir = freshDir();
+    const uncaught: unknown[] = [];
+    const note = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', note);
+    try {
+      // One turn of the event loop after the write: it is in flight (in the thread pool) when the
+      // failure destroys the stream, and completes after that.
+      const err = await writeBackup(
+        opts(dir, {
+          produce: async (out) => {
+            out.write('x'.repeat(1 << 20));
+            await new Promise((r) => setImmediate(r));
+            throw new SwitchyardError('BACKUP_FAILED', 'pg_dump died at once');
+          },
+        }),
+      ).catch((e: unknown) => e);
+      assert.ok(err instanceof SwitchyardError && err.message === 'pg_dump died at once', String(err));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(uncaught, []);
+      assert.deepEqual(await entries(dir), []);
+    } finally {
+      process.off('uncaughtException', note);
+    }
+  });
+
   test('failed verification, an empty dump and an abort leave nothing', async () => {
     const dir = freshDir();
     const verifyErr = await writeBackup(
