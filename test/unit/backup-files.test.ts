@@ -127,7 +127,7 @@ describe('writeBackup', () => {
     assert.deepEqual(await entries(dir), []);
   });
 
-  test('a producer that fails while its write is still pending: its error, nothing left, nothing uncaught', async () => {
+  test('a producer that fails while its write is in flight: its error, nothing left, nothing uncaught', async () => {
     const dir = freshDir();
     const uncaught: unknown[] = [];
     const note = (e: unknown) => uncaught.push(e);
