@@ -6,7 +6,8 @@
 #      (benchmarks) (only what is missing);
 #   2. stops the host's own nginx / PostgreSQL services (tests start their own on free loopback ports);
 #   3. starts dockerd if no engine answers;
-#   4. builds the base image switchyard/base:bookworm with debootstrap + docker import (cached by tag).
+#   4. builds the base image switchyard/base:bookworm with debootstrap + docker import (cached by tag);
+#   5. checks the base image runs; 6. sets up the test swarm (scripts/swarm-infra.sh up).
 # Idempotent: a second run only checks and prints. See docs/infrastructure.md.
 #
 # Environment knobs (all optional):
@@ -238,5 +239,12 @@ fi
 # ---------------------------------------------------------------- 5. check
 docker run --rm --network none "$BASE_TAG" sh -c 'node --version && nginx -v 2>&1 && postgres --version && tini --version' \
   >/dev/null 2>&1 || die "the base image $BASE_TAG does not run node/nginx/postgres/tini"
+
+# ---------------------------------------------------------------- 6. the test swarm
+# Three engines in network namespaces, one swarm, a registry on their bridge (scripts/swarm-infra.sh;
+# idempotent, seconds once its data roots exist). SWITCHYARD_NO_SWARM=1 leaves it out.
+if [ -z "${SWITCHYARD_NO_SWARM:-}" ]; then
+  bash "$(dirname "$0")/swarm-infra.sh" up || die "the test swarm could not be set up (scripts/swarm-infra.sh up)"
+fi
 
 log "OK in $(elapsed "$started_at"): docker $(docker version -f '{{.Server.Version}}'), $(nginx -v 2>&1 | sed 's/.*: //'), $(pg_dump --version), image $BASE_TAG (node $NODE_VERSION)"
