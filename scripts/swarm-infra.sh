@@ -185,6 +185,29 @@ ensure_swarm() {
   die "the swarm does not have 3 ready nodes: $(dk n1 node ls 2>&1)"
 }
 
+# The local base image, pushed once and pulled once by every node, so the first app image the tests
+# push moves only its own layers and the nodes start its tasks in seconds (cached by tag).
+BASE_TAG="${SWITCHYARD_BASE_TAG:-switchyard/base:bookworm}"
+ensure_base_seeded() {
+  local remote="$REGISTRY/$BASE_TAG"
+  docker image inspect "$BASE_TAG" >/dev/null 2>&1 || die "no $BASE_TAG on the root engine (run scripts/setup-infra.sh)"
+  local want
+  want=$(docker image inspect -f '{{.Id}}' "$BASE_TAG")
+  if [ "$(docker image inspect -f '{{.Id}}' "$remote" 2>/dev/null)" != "$want" ] ||
+    ! curl -fsS -m 5 -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+      "http://$REGISTRY/v2/${BASE_TAG%%:*}/manifests/${BASE_TAG##*:}"; then
+    log "pushing $BASE_TAG to the registry (once)"
+    docker tag "$BASE_TAG" "$remote"
+    docker push "$remote" >/dev/null || die "docker push $remote failed"
+  fi
+  for n in "${NODES[@]}"; do
+    if ! dk "$n" image inspect "$remote" >/dev/null 2>&1; then
+      log "pulling the base image on $n (once)"
+      dk "$n" pull "$remote" >/dev/null || die "$n could not pull $remote"
+    fi
+  done
+}
+
 up() {
   ensure_packages
   ensure_network
@@ -192,6 +215,7 @@ up() {
   ensure_root_trusts_registry
   for n in "${NODES[@]}"; do ensure_engine "$n"; done
   ensure_swarm
+  ensure_base_seeded
   log "swarm ready: manager unix://$(sock n1) ($(addr n1)), workers $(addr n2) $(addr n3); registry $REGISTRY"
 }
 

@@ -70,7 +70,7 @@ before(async () => {
   execFileSync('docker', ['build', '-q', '-t', LOCAL, dir], { stdio: 'pipe' });
   image = (await pushImage(local, LOCAL, REGISTRY)).pinned;
   await manager.createNetwork({ Name: `${APP}-net`, Driver: 'overlay', Labels: { 'switchyard.app': APP } });
-}, budget(15_000));
+}, budget(30_000));
 
 after(async () => {
   for (const s of made)
@@ -95,7 +95,7 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 }, budget(15_000));
 
-test('two replicas: two running tasks, each with its slot as SWITCHYARD_INSTANCE', budget(15_000), async () => {
+test('two replicas: two running tasks, each with its slot as SWITCHYARD_INSTANCE', budget(30_000), async () => {
   await manager.createService(spec('api'));
   const running = await waitForTasks(manager, `${APP}_api_blue`, { replicas: 2, timeoutMs: 60_000 });
   assert.equal(running.length, 2);
