@@ -256,7 +256,7 @@ describe('process runtime: start, status, stop', () => {
     assert.equal(body.colour, 'green');
     assert.equal(body.version, 'v7');
     assert.deepEqual(await rt.current('green'), run);
-    assert.deepEqual((await rt.endpoints('green')).web, { host: '127.0.0.1', port: run.services.web!.port });
+    assert.deepEqual((await rt.endpoints('green')).web, [{ host: '127.0.0.1', port: run.services.web!.port }]);
     const st = await rt.status('green');
     assert.deepEqual(
       st.map((s) => [s.service, s.running, s.healthy]),

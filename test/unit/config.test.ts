@@ -202,6 +202,24 @@ const bad: BadCase[] = [
     match: /already used by services.api.port.green/,
   },
   {
+    name: 'instances: 0',
+    edit: (c) => (c.services.api.instances = 0),
+    path: 'services.api.instances',
+    match: /must be at least 1 \(got 0\)/,
+  },
+  {
+    name: 'instances of the wrong type',
+    edit: (c) => (c.services.api.instances = 'two'),
+    path: 'services.api.instances',
+    match: /expected a number \(got "two"\)/,
+  },
+  {
+    name: "a second instance's port (the port + 1) is the other colour's",
+    edit: (c) => (c.services.api.instances = 2),
+    path: 'services.api.port.green',
+    match: /already used by services\.api\.port\.blue \+ 1 \(instance 2\)/,
+  },
+  {
     name: 'port equal to the proxy port',
     edit: (c) => (c.services.web.port.green = 8080),
     path: 'services.web.port.green',
