@@ -45,6 +45,10 @@ export { api, EXEC_MARKER, helperExec, sleep, stopMarked, targetOf } from './exe
 export { Collector, demuxStream, drained, endAndFlush } from './exec-streams.js';
 export { sharedContainerName } from './names.js';
 export { pushImage, type Pushed } from './push.js';
+// The swarm runtime (runtime/swarm/) builds its release images as this runtime does, then pushes them.
+export { prepareImages, removeTags } from './images.js';
+export { imageTag } from './names.js';
+export { pruneImages } from './prune.js';
 
 /** Used for a container of a service no longer in the config. */
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;

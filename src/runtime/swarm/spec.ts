@@ -57,6 +57,8 @@ export interface ColourServiceInput {
   constraints: string[];
   /** Overrides the image's HEALTHCHECK (a task counts as running only once it is healthy). */
   healthcheck?: SwarmHealthcheck;
+  /** Overrides the image's CMD (`services.<name>.command`, as the Docker runtime's Cmd); absent: the image's. */
+  command?: string[];
 }
 
 function restartCondition(r: ColourServiceInput['restart']): 'none' | 'on-failure' | 'any' {
@@ -102,6 +104,7 @@ export function colourServiceSpec(i: ColourServiceInput): Docker.CreateServiceOp
     TaskTemplate: {
       ContainerSpec: {
         Image: i.image,
+        ...(i.command && i.command.length > 0 ? { Args: [...i.command] } : {}),
         Labels: labels,
         Env: Object.entries(env)
           .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

@@ -1,0 +1,73 @@
+/**
+ * The swarm runtime (issue 13, docs/swarm.md): each colour of each service is a Swarm service,
+ * `<app>_<service>_<colour>`, of `instances` replicas of the release's image pinned by digest, on
+ * the project's overlay network. Images are built on this machine (`builder`), pushed to the
+ * registry the nodes pull from, and run through the manager (`manager`). Not wired into the config
+ * or the CLI yet (`runtime: swarm` is refused there), hence its options as a typed object.
+ */
+import type Docker from 'dockerode';
+import { instancesOf } from '../../config/instances.js';
+import { SwitchyardError } from '../../errors.js';
+import { readManifest } from '../release.js';
+import type { ExecOutcome, Release, Runtime, RuntimeContext, ServiceEndpoints, ServiceStatus } from '../types.js';
+import { colourTasks } from './find.js';
+import { prepareSwarmImages, pruneSwarmReleases, readSwarmImages, releasePushed } from './images.js';
+import { removeColour, startColour, stopWaitMs } from './services.js';
+import { runOf, statusRows } from './status.js';
+
+export { SWARM_IMAGES, readSwarmImages, type SwarmImages } from './images.js';
+
+export interface SwarmRuntimeOptions {
+  /** A client of a manager node's engine (services, tasks and networks are made there). */
+  manager: Docker;
+  /** The engine on this machine, where images are built and pushed from. */
+  builder: Docker;
+  /** `host:port` of the registry the nodes pull from (and the builder pushes to). */
+  registry: string;
+  /** Placement constraints for every colour service, as `docker service create --constraint` takes them. */
+  constraints?: string[];
+}
+
+export function createSwarmRuntime(ctx: RuntimeContext, opts: SwarmRuntimeOptions): Runtime {
+  const { config } = ctx;
+  const { manager, builder, registry } = opts;
+
+  return {
+    kind: 'swarm',
+    prepare: (p): Promise<Release> => prepareSwarmImages(ctx, builder, registry, p),
+    async start(colour, release, o) {
+      const images = (await readManifest(ctx.paths, release)) ? await readSwarmImages(ctx.paths, release) : undefined;
+      if (!images)
+        throw new SwitchyardError('START_FAILED', `release ${release} does not exist or was not pushed to a registry`, {
+          hint: 'prepare a new release (deploy builds and pushes one)',
+        });
+      return startColour(ctx, manager, {
+        colour,
+        release,
+        images: images.images,
+        constraints: opts.constraints ?? [],
+        ...(o?.signal ? { signal: o.signal } : {}),
+      });
+    },
+    current: async (colour) => runOf(colour, await colourTasks(manager, config.app, colour)),
+    status: async (colour): Promise<ServiceStatus[]> =>
+      statusRows(
+        colour,
+        instancesOf(config.services).map((i) => i.key),
+        await colourTasks(manager, config.app, colour),
+      ),
+    stop: (colour, o) => removeColour(manager, config.app, colour, stopWaitMs(config), o?.signal),
+    // The tasks are reachable only on the overlay network, not from here: health checks and smoke
+    // steps will go through the edge proxy's preview path (docs/swarm.md). Nothing to give yet.
+    endpoints: async (): Promise<ServiceEndpoints> => ({}),
+    plannedEndpoints: async (): Promise<ServiceEndpoints> => ({}),
+    exec: async (): Promise<ExecOutcome> => ({ ok: false, detail: 'exec is not supported on the swarm runtime yet' }),
+    async hasRelease(id) {
+      return (
+        (await readManifest(ctx.paths, id)) !== undefined &&
+        (await releasePushed(ctx.paths, id, Object.keys(config.services)))
+      );
+    },
+    pruneReleases: (keep, protect) => pruneSwarmReleases(ctx, manager, builder, registry, keep, protect),
+  };
+}
