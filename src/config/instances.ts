@@ -35,6 +35,14 @@ export function instancesOf(services: Config['services']): Instance[] {
 /** A fixed port (`services.<name>.port.<colour>`) for instance `index`: the port + index - 1. */
 export const fixedPortOf = (base: number, index: number): number => base + index - 1;
 
+/** The instances with a fixed port in `colour`, each with its port; the others pick theirs. */
+export function fixedPorts(services: Config['services'], colour: 'blue' | 'green'): (Instance & { port: number })[] {
+  return instancesOf(services).flatMap((u) => {
+    const base = services[u.service]!.port?.[colour];
+    return base === undefined ? [] : [{ ...u, port: fixedPortOf(base, u.index) }];
+  });
+}
+
 /** How a key is shown to people: `api` alone, `api (instance 2)`. */
 export function describeKey(key: string): string {
   const { service, index } = parseInstanceKey(key);

@@ -297,6 +297,53 @@ describe('process runtime: start, status, stop', () => {
     await assert.rejects(fs.access(paths.runFile('blue')));
   });
 
+  it(
+    'instances on fixed ports: instance 2 listens on the port + 1, each with its instance number',
+    budget(1_000),
+    async () => {
+      const port = await freePort();
+      const { rt } = await project({ api: {} }, () => ({
+        api: svc('api', { instances: 2, port: { blue: port, green: port + 10 } }),
+      }));
+      const rel = await rt.prepare();
+      const run = await startTracked(rt, 'blue', rel.id);
+      assert.deepEqual([run.services.api!.port, run.services['api.2']!.port], [port, port + 1]);
+      assert.deepEqual(await rt.endpoints('blue'), {
+        api: [
+          { host: '127.0.0.1', port },
+          { host: '127.0.0.1', port: port + 1 },
+        ],
+      });
+      const res = await fetch(`http://127.0.0.1:${port + 1}/health`);
+      await res.arrayBuffer();
+      assert.equal(res.headers.get('x-app-instance'), '2');
+      await rt.stop('blue');
+    },
+  );
+
+  it(
+    'one of two instances crashes at start: START_FAILED naming it, the other is stopped, no run file',
+    budget(500),
+    async () => {
+      const port = await freePort();
+      const { paths, rt } = await project({ api: { crashInstance: 2 } }, () => ({
+        api: svc('api', { instances: 2, port: { blue: port, green: port + 10 } }),
+      }));
+      const rel = await rt.prepare();
+      started.push({ rt, colour: 'blue' });
+      await assert.rejects(rt.start('blue', rel.id), (e) => {
+        assert.ok(isSwitchyardError(e));
+        assert.equal(e.code, 'START_FAILED');
+        assert.match(e.message, /api \(instance 2\) \(blue\) exited with code 5/);
+        assert.match(e.message, /instance 2 crashing at start/);
+        return true;
+      });
+      assert.equal(await rt.current('blue'), undefined);
+      assert.equal(await isPortFree(port), true, 'instance 1 was stopped');
+      await assert.rejects(fs.access(paths.runFile('blue')));
+    },
+  );
+
   it('a configured port already in use is PORT_IN_USE, before anything is spawned', budget(100), async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));

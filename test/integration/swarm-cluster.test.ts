@@ -96,43 +96,29 @@ test(
   async () => {
     const pushed = await pushImage(docker, LOCAL, REGISTRY);
     swarm('network', 'create', '-d', 'overlay', `${APP}-net`);
-    swarm(
-      'service',
-      'create',
-      '-q',
-      '--detach',
-      '--name',
-      `${APP}_api_blue`,
-      '--replicas',
-      '2',
-      '--endpoint-mode',
-      'dnsrr',
-      '--network',
-      `${APP}-net`,
-      '-e',
-      'COLOUR=blue',
-      pushed.pinned,
-      'node',
-      '/server.js',
-    );
-    swarm(
-      'service',
-      'create',
-      '-q',
-      '--detach',
-      '--name',
+    // Both from the pushed image, on the project's overlay; `how`: what makes each one itself.
+    const create = (name: string, how: string[], env: string) =>
+      swarm(
+        'service',
+        'create',
+        '-q',
+        '--detach',
+        '--name',
+        name,
+        '--network',
+        `${APP}-net`,
+        ...how,
+        '-e',
+        env,
+        pushed.pinned,
+        'node',
+        '/server.js',
+      );
+    create(`${APP}_api_blue`, ['--replicas', '2', '--endpoint-mode', 'dnsrr'], 'COLOUR=blue');
+    create(
       `${APP}_edge`,
-      '--mode',
-      'global',
-      '--network',
-      `${APP}-net`,
-      '--publish',
-      `mode=host,target=8000,published=${EDGE_PORT}`,
-      '-e',
+      ['--mode', 'global', '--publish', `mode=host,target=8000,published=${EDGE_PORT}`],
       `UPSTREAM=tasks.${APP}_api_blue`,
-      pushed.pinned,
-      'node',
-      '/server.js',
     );
     // Docker 20.10 cannot wait on a service: poll its tasks until every one runs.
     const running = (svc: string) =>

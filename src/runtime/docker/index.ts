@@ -47,7 +47,7 @@ export { sharedContainerName } from './names.js';
 export { pushImage, type Pushed } from './push.js';
 // The swarm runtime (runtime/swarm/) builds its release images as this runtime does, then pushes them.
 export { prepareImages, removeTags } from './images.js';
-export { imageTag } from './names.js';
+export { LABEL, imageTag } from './names.js';
 export { pruneImages } from './prune.js';
 
 /** Used for a container of a service no longer in the config. */

@@ -27,7 +27,7 @@ import { startColour } from './start.js';
 import { stopProcess } from './stop.js';
 import { execInRelease } from './exec.js';
 import { tailLog } from './logs.js';
-import { fixedPortOf, instancesOf, serviceOfKey } from '../../config/instances.js';
+import { fixedPorts, instancesOf, serviceOfKey } from '../../config/instances.js';
 import { groupByService } from '../endpoints.js';
 
 /** How long start and stop wait for the supervisor to finish a restart of the same colour. */
@@ -126,13 +126,14 @@ export function createProcessRuntime(ctx: RuntimeContext): Runtime {
       );
     },
     async plannedEndpoints(colour): Promise<ServiceEndpoints> {
-      const units = instancesOf(config.services);
-      const fixed = units.flatMap((u) => {
-        const base = config.services[u.service]!.port?.[colour];
-        return base === undefined ? [] : [[u.key, fixedPortOf(base, u.index)] as const];
-      });
-      const free = units.filter((u) => !config.services[u.service]!.port).map((u) => u.key);
-      const ports = { ...Object.fromEntries(fixed), ...(await plannedPorts(paths, colour, free)) };
+      const fixed = fixedPorts(config.services, colour);
+      const free = instancesOf(config.services)
+        .filter((u) => !config.services[u.service]!.port)
+        .map((u) => u.key);
+      const ports = {
+        ...Object.fromEntries(fixed.map((u) => [u.key, u.port])),
+        ...(await plannedPorts(paths, colour, free)),
+      };
       return groupByService(Object.entries(ports).map(([key, port]) => [key, { host: LOOPBACK, port }]));
     },
     async pruneReleases(keep, protect): Promise<string[]> {

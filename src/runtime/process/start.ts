@@ -21,7 +21,7 @@ import { spawnService, type SpawnSpec } from './spawn.js';
 import { restartPolicyOf } from './restart-policy.js';
 import { liveness } from '../../util/procinfo.js';
 import { readRun, removeRun, writeRun } from './runfile.js';
-import { describeKey, fixedPortOf, instancesOf, parseInstanceKey } from '../../config/instances.js';
+import { describeKey, fixedPorts, instancesOf, parseInstanceKey } from '../../config/instances.js';
 
 /** A service that dies this soon after spawn almost surely crashed on startup (bad config, port). */
 export const STARTUP_GRACE_MS = 300;
@@ -43,10 +43,8 @@ export async function assignPorts(ctx: RuntimeContext, colour: Colour): Promise<
   const used = new Set<number>();
   const units = instancesOf(ctx.config.services);
   // Fixed ports first, so a picked one never collides with a fixed one.
-  for (const u of units) {
-    const base = ctx.config.services[u.service]!.port?.[colour];
-    if (base === undefined) continue;
-    const fixed = fixedPortOf(base, u.index);
+  for (const u of fixedPorts(ctx.config.services, colour)) {
+    const fixed = u.port;
     const plus = u.index === 1 ? '' : ` (+ ${u.index - 1} for instance ${u.index})`;
     const key = `services.${u.service}.port.${colour}${plus}`;
     const clash = Object.entries(ports).find(([, p]) => p === fixed);

@@ -7,8 +7,8 @@ import type Docker from 'dockerode';
 import type { Colour } from '../../config/schema.js';
 import { statusOf } from '../docker/index.js';
 import { managerCall } from './client.js';
-import { SWARM_LABEL } from './spec.js';
-import { serviceTasks, type TaskView } from './tasks.js';
+import { LABEL } from '../docker/index.js';
+import { NodeNames, serviceTasks, type TaskView } from './tasks.js';
 
 export interface ColourService {
   id: string;
@@ -27,8 +27,8 @@ interface RawService {
 
 /** The app's colour services (of one colour, when given), sorted by service. */
 export async function findServices(manager: Docker, app: string, colour?: Colour): Promise<ColourService[]> {
-  const label = [`${SWARM_LABEL.app}=${app}`, `${SWARM_LABEL.role}=colour`];
-  if (colour) label.push(`${SWARM_LABEL.colour}=${colour}`);
+  const label = [`${LABEL.app}=${app}`, `${LABEL.role}=colour`];
+  if (colour) label.push(`${LABEL.colour}=${colour}`);
   const raw = (await managerCall(manager, 'list services', () =>
     manager.listServices({ filters: { label } }),
   )) as unknown as RawService[];
@@ -38,9 +38,9 @@ export async function findServices(manager: Docker, app: string, colour?: Colour
       return {
         id: s.ID,
         name: s.Spec?.Name ?? s.ID,
-        service: labels[SWARM_LABEL.service] ?? '?',
-        colour: labels[SWARM_LABEL.colour] ?? '?',
-        release: labels[SWARM_LABEL.release],
+        service: labels[LABEL.service] ?? '?',
+        colour: labels[LABEL.colour] ?? '?',
+        release: labels[LABEL.release],
       };
     })
     .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
@@ -54,11 +54,15 @@ export interface ServiceTasks extends ColourService {
 /** The colour's services with their tasks; a service removed meanwhile is left out. */
 export async function colourTasks(manager: Docker, app: string, colour: Colour): Promise<ServiceTasks[]> {
   const found = await findServices(manager, app, colour);
+  const nodes = new NodeNames(manager);
   const out = await Promise.all(
     found.map(async (s) => {
       try {
         return [
-          { ...s, tasks: await managerCall(manager, `list tasks of ${s.name}`, () => serviceTasks(manager, s.id)) },
+          {
+            ...s,
+            tasks: await managerCall(manager, `list tasks of ${s.name}`, () => serviceTasks(manager, s.id, nodes)),
+          },
         ];
       } catch (e) {
         if (statusOf(e) === 404) return [];

@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import { SwitchyardError } from '../../errors.js';
 import { apiMessage, statusOf } from '../docker/index.js';
 import { managerCall } from './client.js';
-import { SWARM_LABEL } from './spec.js';
+import { LABEL } from '../docker/index.js';
 
 export const overlayName = (app: string): string => `${app}-net`;
 
@@ -34,7 +34,7 @@ export async function ensureOverlay(manager: Docker, app: string): Promise<strin
         Driver: 'overlay',
         Attachable: true,
         CheckDuplicate: true,
-        Labels: { [SWARM_LABEL.app]: app },
+        Labels: { [LABEL.app]: app },
       }),
     );
   } catch (e) {

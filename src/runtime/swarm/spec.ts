@@ -9,17 +9,11 @@
  */
 import type Docker from 'dockerode';
 import type { Colour } from '../../config/schema.js';
+// The Docker runtime's label names: switchyard finds its containers and its services by the same labels.
+import { LABEL } from '../docker/index.js';
 
 /** Nanoseconds, as the Swarm API counts durations. */
 const ns = (ms: number): number => Math.round(ms * 1e6);
-
-export const SWARM_LABEL = {
-  app: 'switchyard.app',
-  service: 'switchyard.service',
-  colour: 'switchyard.colour',
-  release: 'switchyard.release',
-  role: 'switchyard.role',
-} as const;
 
 /** `<app>_<service>_<colour>`, as `docker stack deploy` would name a stack's service. */
 export const swarmServiceName = (app: string, service: string, colour: Colour): string => `${app}_${service}_${colour}`;
@@ -81,11 +75,11 @@ export function colourServiceSpec(i: ColourServiceInput): Docker.CreateServiceOp
     throw new Error(`the swarm runs images pinned by digest, not ${JSON.stringify(i.image)}`);
   if (!Number.isInteger(i.replicas) || i.replicas < 1) throw new Error(`replicas must be 1 or more, not ${i.replicas}`);
   const labels = {
-    [SWARM_LABEL.app]: i.app,
-    [SWARM_LABEL.service]: i.service,
-    [SWARM_LABEL.colour]: i.colour,
-    [SWARM_LABEL.release]: i.release,
-    [SWARM_LABEL.role]: 'colour',
+    [LABEL.app]: i.app,
+    [LABEL.service]: i.service,
+    [LABEL.colour]: i.colour,
+    [LABEL.release]: i.release,
+    [LABEL.role]: 'colour',
   };
   const env = {
     // As in the Docker runtime: every interface inside the container, unless the config says otherwise.

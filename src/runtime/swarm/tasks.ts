@@ -34,18 +34,35 @@ interface RawTask {
   Slot?: number;
   NodeID?: string;
   DesiredState?: string;
-  Version?: { Index?: number };
-  ServiceID?: string;
   Status?: { State?: string; Err?: string; Message?: string };
-  Spec?: { ContainerSpec?: { Image?: string } };
 }
 
-export async function serviceTasks(docker: Docker, serviceName: string): Promise<TaskView[]> {
-  const [raw, nodes] = await Promise.all([
-    docker.listTasks({ filters: { service: [serviceName] } }) as Promise<RawTask[]>,
-    docker.listNodes() as Promise<{ ID: string; Description?: { Hostname?: string } }[]>,
-  ]);
-  const names = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname]));
+/**
+ * Node IDs to hostnames, listed from the manager only when a task names a node not seen yet: a
+ * wait polls the tasks every TASK_POLL_MS, and the nodes rarely change while it does.
+ */
+export class NodeNames {
+  private names = new Map<string, string | undefined>();
+
+  constructor(private readonly docker: Docker) {}
+
+  async of(ids: string[]): Promise<Map<string, string | undefined>> {
+    if (ids.some((id) => id !== '' && !this.names.has(id))) {
+      const nodes = (await this.docker.listNodes()) as { ID: string; Description?: { Hostname?: string } }[];
+      this.names = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname]));
+    }
+    return this.names;
+  }
+}
+
+/** The service's tasks as the manager lists them; `nodes`: share one across calls to list the nodes once. */
+export async function serviceTasks(
+  docker: Docker,
+  serviceName: string,
+  nodes: NodeNames = new NodeNames(docker),
+): Promise<TaskView[]> {
+  const raw = (await docker.listTasks({ filters: { service: [serviceName] } })) as RawTask[];
+  const names = await nodes.of(raw.map((t) => t.NodeID ?? ''));
   return raw.map((t) => ({
     id: t.ID,
     ...(t.Slot !== undefined ? { slot: t.Slot } : {}),
@@ -104,9 +121,10 @@ export async function waitForTasks(docker: Docker, serviceName: string, o: WaitT
   const since = o.since ?? Date.now() - 60_000;
   let steady: { ids: string; since: number } | undefined;
   let last: TaskView[] = [];
+  const nodes = new NodeNames(docker);
   for (;;) {
     if (o.signal?.aborted) throw new SwitchyardError('ABORTED', `waiting for ${serviceName} interrupted`);
-    last = await serviceTasks(docker, serviceName);
+    last = await serviceTasks(docker, serviceName, nodes);
     const bad = last.map((t) => [t, hopeless(t, since)] as const).find(([, why]) => why !== undefined);
     if (bad)
       throw new SwitchyardError('START_FAILED', `a task of ${serviceName} ${bad[1]}`, {
