@@ -149,10 +149,12 @@ export function startKeepAliveLoad(
         const res = await pool.request({ method: 'GET', path: opts.path, headersTimeout: 10_000, bodyTimeout: 10_000 });
         await res.body.dump();
         const env = res.headers['x-switchyard-env'];
-        samples.push({ at, status: res.statusCode, colour: typeof env === 'string' ? env : undefined });
+        const end = Date.now() - started;
+        samples.push({ at, end, status: res.statusCode, colour: typeof env === 'string' ? env : undefined });
       } catch (e) {
         samples.push({
           at,
+          end: Date.now() - started,
           status: 0,
           colour: undefined,
           error: (e as NodeJS.ErrnoException).code ?? (e as Error).message,
