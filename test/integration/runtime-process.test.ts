@@ -321,26 +321,34 @@ describe('process runtime: start, status, stop', () => {
     },
   );
 
+  // (A second instance that crashes at start cannot be tested deterministically here: node needs
+  // more than the 300 ms start grace to reach its exit on a loaded machine, and a crash after the
+  // grace is the supervisor's. The Docker runtime's test covers it, with its 1.5 s grace.)
   it(
-    'one of two instances crashes at start: START_FAILED naming it, the other is stopped, no run file',
-    budget(500),
+    "instance 2's fixed port taken: PORT_IN_USE naming the instance, before anything is spawned",
+    budget(100),
     async () => {
       const port = await freePort();
-      const { paths, rt } = await project({ api: { crashInstance: 2 } }, () => ({
-        api: svc('api', { instances: 2, port: { blue: port, green: port + 10 } }),
-      }));
-      const rel = await rt.prepare();
-      started.push({ rt, colour: 'blue' });
-      await assert.rejects(rt.start('blue', rel.id), (e) => {
-        assert.ok(isSwitchyardError(e));
-        assert.equal(e.code, 'START_FAILED');
-        assert.match(e.message, /api \(instance 2\) \(blue\) exited with code 5/);
-        assert.match(e.message, /instance 2 crashing at start/);
-        return true;
-      });
-      assert.equal(await rt.current('blue'), undefined);
-      assert.equal(await isPortFree(port), true, 'instance 1 was stopped');
-      await assert.rejects(fs.access(paths.runFile('blue')));
+      const blocker = net.createServer();
+      await new Promise<void>((r) => blocker.listen(port + 1, '127.0.0.1', r));
+      try {
+        const { paths, rt } = await project({ api: {} }, () => ({
+          api: svc('api', { instances: 2, port: { blue: port, green: port + 10 } }),
+        }));
+        const rel = await rt.prepare();
+        await assert.rejects(rt.start('blue', rel.id), (e) => {
+          assert.ok(isSwitchyardError(e));
+          assert.equal(e.code, 'PORT_IN_USE');
+          assert.match(e.message, new RegExp(`port ${port + 1} for service api \\(instance 2\\) \\(blue\\)`));
+          assert.match(e.hint ?? '', /services\.api\.port\.blue \(\+ 1 for instance 2\)/);
+          return true;
+        });
+        assert.equal(await rt.current('blue'), undefined);
+        assert.equal(await isPortFree(port), true, 'instance 1 was never started');
+        await assert.rejects(fs.access(paths.runFile('blue')));
+      } finally {
+        await new Promise((r) => blocker.close(r));
+      }
     },
   );
 
