@@ -13,8 +13,13 @@ export interface ProxyClientOptions {
   timeoutMs?: number;
 }
 
+/** Where the control API is: the daemon's unix socket, or a TCP address with its token (the swarm edge). */
+export type ControlTarget = string | { host: string; port: number; token: string; name?: string };
+
+const describeTarget = (t: ControlTarget): string => (typeof t === 'string' ? t : (t.name ?? `${t.host}:${t.port}`));
+
 function call<T>(
-  socketPath: string,
+  target: ControlTarget,
   method: 'GET' | 'POST',
   path: string,
   body: unknown,
@@ -22,16 +27,11 @@ function call<T>(
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request({
-      socketPath,
-      method,
-      path,
-      headers:
-        payload === undefined
-          ? {}
-          : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      agent: false,
-    });
+    const headers: Record<string, string | number> =
+      payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+    if (typeof target !== 'string') headers.authorization = `Bearer ${target.token}`;
+    const where = typeof target === 'string' ? { socketPath: target } : { host: target.host, port: target.port };
+    const req = http.request({ ...where, method, path, headers, agent: false });
     const timer = setTimeout(() => {
       req.destroy(new SwitchyardError('TIMEOUT', `the proxy did not answer ${path} within ${timeoutMs} ms`));
     }, timeoutMs);
@@ -40,7 +40,7 @@ function call<T>(
       reject(
         err instanceof SwitchyardError
           ? err
-          : new SwitchyardError('PROXY_FAILED', `cannot reach the proxy at ${socketPath}: ${err.message}`, {
+          : new SwitchyardError('PROXY_FAILED', `cannot reach the proxy at ${describeTarget(target)}: ${err.message}`, {
               cause: err,
             }),
       );
@@ -81,7 +81,7 @@ export interface ProxyClient extends ProxyControl {
   shutdown(): Promise<void>;
 }
 
-export function proxyClient(socketPath: string, opts: ProxyClientOptions = {}): ProxyClient {
+export function proxyClient(socketPath: ControlTarget, opts: ProxyClientOptions = {}): ProxyClient {
   const t = opts.timeoutMs ?? CONTROL_TIMEOUT_MS;
   return {
     status: () => call<ProxyStatus>(socketPath, 'GET', '/status', undefined, t),

@@ -12,8 +12,10 @@
  *   POST /watch        { on }                            -> { ok: true }
  *   POST /drain        { colour, timeoutMs }             -> DrainResult
  *   POST /shutdown                                       -> { ok: true }, then the daemon stops
- * Errors: { error: { code, message, hint? } } with status 400 (bad call) or 500.
+ * Errors: { error: { code, message, hint? } } with status 400 (bad call) or 500; 401 without the token
+ * (the TCP channel of the swarm edge proxy, startTcpControlServer).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import { isSwitchyardError, SwitchyardError } from '../../errors.js';
@@ -108,13 +110,20 @@ async function handle(
   }
 }
 
-/** Listens on `socketPath` (which must not exist) and restricts it to the owner right away. */
-export async function startControlServer(
-  socketPath: string,
+/** The control server: every call handled as above, after `allowed` said yes (the TCP channel's token). */
+function controlServer(
   proxy: ProxyControl,
   onShutdown: () => void,
-): Promise<http.Server> {
+  allowed: (req: http.IncomingMessage) => boolean = () => true,
+): http.Server {
   const server = http.createServer((req, res) => {
+    if (!allowed(req)) {
+      req.resume();
+      send(res, 401, {
+        error: { code: 'PROXY_FAILED', message: 'the proxy control call was refused: wrong or no token' },
+      });
+      return;
+    }
     handle(proxy, req, onShutdown).then(
       ([status, value]) => send(res, status, value),
       (err: unknown) => {
@@ -129,19 +138,60 @@ export async function startControlServer(
   // Drains can legitimately take as long as the caller asked for.
   server.requestTimeout = 0;
   server.headersTimeout = 10_000;
+  return server;
+}
+
+function listen(server: http.Server, ...args: [string] | [number, string]): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(...(args as [number, string]), () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Listens on `socketPath` (which must not exist) and restricts it to the owner right away. */
+export async function startControlServer(
+  socketPath: string,
+  proxy: ProxyControl,
+  onShutdown: () => void,
+): Promise<http.Server> {
+  const server = controlServer(proxy, onShutdown);
   // The umask narrows the window before chmod; chmod then makes 0600 certain whatever the umask.
   const oldMask = process.umask(0o177);
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, socketPath);
   } finally {
     process.umask(oldMask);
   }
   await fs.chmod(socketPath, 0o600);
+  return server;
+}
+
+/** The bearer token of a TCP control call, compared in constant time. */
+export function tokenMatcher(token: string): (req: http.IncomingMessage) => boolean {
+  const want = createHash('sha256').update(token).digest();
+  return (req) => {
+    const h = req.headers.authorization ?? '';
+    if (!h.startsWith('Bearer ')) return false;
+    return timingSafeEqual(createHash('sha256').update(h.slice('Bearer '.length)).digest(), want);
+  };
+}
+
+/**
+ * The same API over TCP, for the edge proxy on a swarm node (docs/swarm.md): bound to one address
+ * (the node's overlay address, never a public one) and answering only calls that carry the token.
+ */
+export async function startTcpControlServer(
+  at: { host: string; port: number },
+  token: string,
+  proxy: ProxyControl,
+  onShutdown: () => void,
+): Promise<http.Server> {
+  if (token.length < 16)
+    throw new SwitchyardError('PROXY_FAILED', 'the proxy control token is missing or shorter than 16 characters');
+  const server = controlServer(proxy, onShutdown, tokenMatcher(token));
+  await listen(server, at.port, at.host);
   return server;
 }
