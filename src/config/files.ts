@@ -1,9 +1,9 @@
 /**
  * The files and folders a validated config names must be there: each service's folder and
  * env_file, the Docker build contexts and Dockerfiles, shared services' env_file, nginx's TLS
- * certificate and key. Checked after the schema and the rules (load.ts), so that a missing file is
- * a config error (exit 2) before anything runs, not a failure halfway through a deploy. The only
- * part of config validation that reads the disk.
+ * certificate and key, the swarm manager's TLS files. Checked after the schema and the rules
+ * (load.ts), so that a missing file is a config error (exit 2) before anything runs, not a failure
+ * halfway through a deploy. The only part of config validation that reads the disk.
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
@@ -63,7 +63,7 @@ export function fileProblems(c: Config, projectDir: string): Problem[] {
   for (const [name, svc] of Object.entries(c.services)) {
     out.push(...expect(`services.${name}.cwd`, projectDir, svc.cwd, 'dir'));
     if (svc.env_file !== undefined) out.push(...expect(`services.${name}.env_file`, projectDir, svc.env_file, 'file'));
-    if (c.runtime === 'docker' && svc.dockerBuild)
+    if ((c.runtime === 'docker' || c.runtime === 'swarm') && svc.dockerBuild)
       out.push(...buildFilesExist(`services.${name}.build`, svc.dockerBuild, projectDir));
   }
   if (c.runtime === 'docker') {
@@ -73,8 +73,15 @@ export function fileProblems(c: Config, projectDir: string): Problem[] {
       if (s.env_file !== undefined) out.push(...expect(`shared.${name}.env_file`, projectDir, s.env_file, 'file'));
     }
   }
-  out.push(...tlsFilesExist(c, projectDir));
+  out.push(...tlsFilesExist(c, projectDir), ...swarmTlsFilesExist(c, projectDir));
   return out;
+}
+
+/** The swarm manager's CA, certificate and key (runtime/swarm/connect.ts reads them). */
+export function swarmTlsFilesExist(c: Config, projectDir: string): Problem[] {
+  const tls = c.swarm?.tls;
+  if (!tls) return [];
+  return (['ca', 'cert', 'key'] as const).flatMap((k) => expect(`swarm.tls.${k}`, projectDir, tls[k], 'file'));
 }
 
 /** nginx's certificate and key: a missing one is a config error, not an `nginx -t` failure mid-deploy. */

@@ -10,6 +10,7 @@ import { fixedPortOf } from './instances.js';
 import type { Rule } from './rule.js';
 import { routeFor, sortRoutes } from './routes.js';
 import { nginxPreviewFits } from './nginx-rules.js';
+import { swarmNotYet, swarmSectionFitsRuntime } from './swarm-rules.js';
 
 export type { Rule } from './rule.js';
 
@@ -120,11 +121,14 @@ export const smokeStepsResolve: Rule = (c) => {
 };
 
 /**
- * Runtime-specific service keys. The schema accepts the union of both runtimes' keys (see
+ * Runtime-specific service keys. The schema accepts the union of the runtimes' keys (see
  * serviceSchema) and its output separates them: a number port is `containerPort`, a `{ context }`
  * build is `dockerBuild` (a string build is both the process build command and a docker context).
- * Here each service is held to its runtime.
+ * Here each service is held to its runtime: docker and swarm services are both containers, with the
+ * same keys (swarm-rules.ts refuses what swarm cannot do yet).
  */
+type ContainerRuntime = 'docker' | 'swarm';
+const isContainerRuntime = (r: Config['runtime']): r is ContainerRuntime => r === 'docker' || r === 'swarm';
 const DOCKER_ONLY = ['image', 'volumes', 'healthcheck'] as const;
 /** Defaults the schema fills in; only a value different from these was written by the user. */
 const DOCKER_DEFAULTS: Record<string, unknown> = { volumes: [] };
@@ -144,63 +148,69 @@ function processService(name: string, svc: ServiceConfig): Problem[] {
   if (svc.dockerBuild && svc.build === undefined)
     out.push({
       path: at('build'),
-      message: 'a { context } build is for runtime: docker; for runtime: process, build is a command',
+      message: 'a { context } build is for runtime: docker or swarm; for runtime: process, build is a command',
       got: svc.dockerBuild,
     });
   for (const k of DOCKER_ONLY) {
     const v = svc[k];
     if (v !== undefined && JSON.stringify(v) !== JSON.stringify(DOCKER_DEFAULTS[k]))
-      out.push({ path: at(k), message: 'only used by runtime: docker' });
+      out.push({ path: at(k), message: `only used by runtime: docker${k === 'volumes' ? '' : ' or swarm'}` });
   }
   return out;
 }
 
-function dockerService(name: string, svc: ServiceConfig): Problem[] {
+/** How the colours reach a container's port, per container runtime. */
+const REACHED: Record<ContainerRuntime, string> = {
+  docker: 'switchyard publishes it on a 127.0.0.1 port per colour',
+  swarm: "the edge proxy reaches each task on it over the project's overlay network",
+};
+
+function containerService(name: string, svc: ServiceConfig, runtime: ContainerRuntime): Problem[] {
   const out: Problem[] = [];
   const at = (k: string) => `services.${name}.${k}`;
   if (Array.isArray(svc.build))
     out.push({
       path: at('build'),
-      message: 'for runtime: docker, build is a context folder ("./api") or { context, dockerfile, args }',
+      message: `for runtime: ${runtime}, build is a context folder ("./api") or { context, dockerfile, args }`,
       got: svc.build,
     });
   if (svc.image === undefined && !svc.dockerBuild && !Array.isArray(svc.build))
     out.push({
       path: name ? `services.${name}` : 'services',
-      message: 'needs "image" (a local tag) or "build" (a context folder) for runtime: docker',
+      message: `needs "image" (a local tag) or "build" (a context folder) for runtime: ${runtime}`,
     });
   if (svc.image !== undefined && svc.dockerBuild)
     out.push({ path: at('image'), message: 'give either image or build, not both' });
   if (svc.port !== undefined)
     out.push({
       path: at('port'),
-      message:
-        'for runtime: docker, port is the container port (a number); ' +
-        'switchyard publishes it on a 127.0.0.1 port per colour',
+      message: `for runtime: ${runtime}, port is the container port (a number); ${REACHED[runtime]}`,
       got: svc.port,
     });
   else if (svc.containerPort === undefined)
     out.push({
       path: at('port'),
-      message: 'required for runtime: docker: the port the service listens on inside the container',
+      message: `required for runtime: ${runtime}: the port the service listens on inside the container`,
     });
   if (svc.shell)
     out.push({
       path: at('shell'),
-      message: 'only used by runtime: process (for docker, write command: ["sh", "-c", "..."])',
+      message: `only used by runtime: process (for ${runtime}, write command: ["sh", "-c", "..."])`,
     });
   return out;
 }
 
-export const serviceKeysFitRuntime: Rule = (c) =>
-  Object.entries(c.services).flatMap(([name, svc]) =>
-    c.runtime === 'docker' ? dockerService(name, svc) : processService(name, svc),
+export const serviceKeysFitRuntime: Rule = (c) => {
+  const runtime = c.runtime;
+  return Object.entries(c.services).flatMap(([name, svc]) =>
+    isContainerRuntime(runtime) ? containerService(name, svc, runtime) : processService(name, svc),
   );
+};
 
-/** Shared services are containers: docker only, each with an image or a build. */
+/** Shared services are containers: docker only (swarm-rules.ts words it for swarm), each with an image or a build. */
 export const sharedServicesValid: Rule = (c) => {
   const shared = Object.entries(c.shared);
-  if (shared.length === 0) return [];
+  if (shared.length === 0 || c.runtime === 'swarm') return [];
   if (c.runtime !== 'docker')
     return [{ path: 'shared', message: 'shared services are containers: they need runtime: docker' }];
   const taken = new Set(serviceNames(c));
@@ -219,9 +229,9 @@ export const sharedServicesValid: Rule = (c) => {
   });
 };
 
-/** nginx in a container reaches the colours' containers: only the docker runtime has them. */
+/** nginx in a container reaches the colours' containers: only the docker runtime has them (swarm: swarm-rules.ts). */
 export const proxyContainerNeedsDocker: Rule = (c) => {
-  return c.proxy.kind === 'nginx' && c.proxy.mode === 'container' && c.runtime !== 'docker'
+  return c.proxy.kind === 'nginx' && c.proxy.mode === 'container' && c.runtime === 'process'
     ? [
         {
           path: 'proxy.mode',
@@ -237,7 +247,8 @@ export const backupAndHookTargetsExist: Rule = (c) => {
   const out: Problem[] = [];
   const b = c.backup;
   const shared = Object.keys(c.shared);
-  if (b.kind === 'postgres' && b.container !== undefined && !shared.includes(b.container)) {
+  // On swarm, backup.container is refused as such (swarm-rules.ts).
+  if (b.kind === 'postgres' && b.container !== undefined && c.runtime !== 'swarm' && !shared.includes(b.container)) {
     out.push({
       path: 'backup.container',
       message:
@@ -283,6 +294,8 @@ export const rules: Rule[] = [
   backupAndHookTargetsExist,
   smokeViaPreviewHasListener,
   nginxPreviewFits,
+  swarmSectionFitsRuntime,
+  swarmNotYet,
 ];
 
 /** Every rule on a config the schema validated: all their problems, in one list. */

@@ -18,9 +18,11 @@ import {
 } from './schema-prims.js';
 import { backupSchema, hooksSchema } from './backup-schema.js';
 import { byteSize, proxySchema } from './proxy-schema.js';
+import { swarmSchema } from './swarm-schema.js';
 
 export { COLOURS, duration, type Colour } from './schema-prims.js';
 export type { BackupConfig, CommandBackupConfig, MigrateHook, PostgresBackupConfig } from './backup-schema.js';
+export type { ManagerAddress, SwarmConfig, SwarmTls } from './swarm-schema.js';
 export {
   proxySchema,
   routeSchema,
@@ -507,13 +509,14 @@ export const configSchema = z
       }),
     app: name('app').meta({ description: 'name, `a-z0-9-` (1-40 characters, starting with a letter)' }),
     runtime: z
-      .enum(['process', 'docker'])
+      .enum(['process', 'docker', 'swarm'])
       .default('process')
       .meta({
         description:
-          '`process` (local processes) or `docker` (containers; services then take `image` or ' +
+          '`process` (local processes), `docker` (containers; services then take `image` or ' +
           '`build: { context, dockerfile, args }`, `port` = the container port, `volumes`, `restart`, `healthcheck`; ' +
-          'top-level `shared:` services)',
+          'top-level `shared:` services) or `swarm` (Docker Swarm services, in progress: see [Swarm](swarm.md); ' +
+          'services as for docker, without `volumes`; needs the `swarm:` section)',
       }),
     env_file: z.string().optional().meta({
       description: 'dotenv file; its values are variables for `${...}` and given to every service; never printed',
@@ -534,6 +537,11 @@ export const configSchema = z
           'docker: shared services, by name: one container each, `<app>-<name>`, started by `init`, ' +
           'never stopped by deploy or rollback (e.g. the database)',
       }),
+    swarm: swarmSchema.optional().meta({
+      description:
+        'runtime: swarm (and only then): `{ manager, tls, registry, constraints, edge }`, where the swarm is ' +
+        'and how the colours are placed (see [Swarm](swarm.md))',
+    }),
     checks: checksSchema
       .default(() => checksSchema.parse({}))
       .meta({

@@ -27,7 +27,9 @@ const unreachable = (r: Replica, e: unknown) =>
     'PROXY_FAILED',
     `the edge proxy on ${r.name} cannot be reached (${errorMessage(e)}): nothing was changed`,
     {
-      hint: '`switchyard status` shows every node; bring the node back, or let Swarm move its tasks, then run the command again',
+      hint:
+        '`switchyard status` shows every node; bring the node back, or let Swarm move its tasks' +
+        ', then run the command again',
     },
   );
 

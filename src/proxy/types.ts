@@ -105,4 +105,9 @@ export interface ProxyDriver {
    * else restarts the proxy (nginx in a container: Docker's restart policy).
    */
   gone?(): Promise<boolean>;
+  /**
+   * Where users arrive, when that is not the config's listen address: the swarm edge proxy's
+   * published port on every edge node. A switch is verified through each of them.
+   */
+  entries?(): Promise<Endpoint[]>;
 }

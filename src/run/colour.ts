@@ -46,8 +46,17 @@ export async function startColour(
 ): Promise<ServiceEndpoints> {
   await e.runtime.start(colour, release, { signal: e.signal });
   const endpoints = await e.runtime.endpoints(colour);
-  await proxy.setBackends(colour, endpoints);
+  await proxy.setBackends(colour, await backendsOf(e, colour, endpoints));
   return endpoints;
+}
+
+/**
+ * What the proxy routes to for the colour: its endpoints, unless the runtime says otherwise (swarm:
+ * the tasks' DNS name on the overlay, which the edge proxies resolve, not this machine's forwards).
+ */
+export async function backendsOf(e: Engine, colour: Colour, endpoints?: ServiceEndpoints): Promise<ServiceEndpoints> {
+  if (e.runtime.backends) return e.runtime.backends(colour);
+  return endpoints ?? (await e.runtime.endpoints(colour));
 }
 
 function describeLevels(levels: LevelResult[]): string[] {

@@ -3,6 +3,7 @@ import type { LoadedConfig } from '../config/loaded.js';
 import { makeRedactor } from '../config/redact.js';
 import { createRuntime } from '../runtime/index.js';
 import type { Runtime } from '../runtime/types.js';
+import { ownProxy } from '../runtime/own-proxy.js';
 import { proxyDriver } from '../proxy/index.js';
 import type { ProxyDriver } from '../proxy/types.js';
 import { projectPaths, type ProjectPaths } from '../state/paths.js';
@@ -38,7 +39,7 @@ export function createEngine(
     loaded,
     paths,
     runtime,
-    proxy: opts.proxy ?? proxyDriver(paths, loaded.config),
+    proxy: opts.proxy ?? ownProxy(runtime) ?? proxyDriver(paths, loaded.config),
     reporter: opts.reporter ?? silentReporter,
     asker: opts.asker ?? noTty,
     redact,

@@ -7,7 +7,7 @@
 import type { Colour } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
 import { featuresOf, type ProxyFeatures } from '../proxy/features.js';
-import { warmHealthGate } from './colour.js';
+import { backendsOf, warmHealthGate } from './colour.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { openProxy } from './proxy.js';
@@ -44,7 +44,7 @@ export async function preview(e: Engine, colour: Colour): Promise<PreviewResult>
         ', or `switchyard deploy --keep-old` to keep the old colour running',
     });
   }
-  await control.setBackends(colour, await e.runtime.endpoints(colour));
+  await control.setBackends(colour, await backendsOf(e, colour));
   const steps = new StepRunner(e.reporter, 1);
   await steps.run(`Checking ${colour}`, (h) => warmHealthGate(e, colour, h));
   const result = previewOf(f, colour);

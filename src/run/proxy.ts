@@ -20,7 +20,7 @@ export async function openProxy(e: Engine, opts: { hold?: string } = {}) {
   for (const n of p.notes ?? []) e.reporter.warn(n);
   for (const c of COLOURS) {
     if (p.status.backends[c] === undefined || Object.keys(p.status.backends[c]!).length === 0) {
-      await p.control.setBackends(c, await e.runtime.plannedEndpoints(c));
+      await p.control.setBackends(c, await (e.runtime.backends ?? e.runtime.plannedEndpoints)(c));
     }
   }
   return p;

@@ -22,7 +22,15 @@ export async function switchAndVerify(
   onSwitched?.();
   try {
     // Not tied to e.signal: once traffic moved, finishing the verification is the safe path.
-    const verifyMs = await verifyPublic(e.loaded.config, to, e.loaded.config.deploy.verifyTimeout);
+    // Through every public entry the proxy has (swarm: each edge node), all at once.
+    const entries = e.proxy.entries ? await e.proxy.entries() : undefined;
+    const timeout = e.loaded.config.deploy.verifyTimeout;
+    const verifyMs = entries
+      ? Math.max(
+          0,
+          ...(await Promise.all(entries.map((at) => verifyPublic(e.loaded.config, to, timeout, undefined, at)))),
+        )
+      : await verifyPublic(e.loaded.config, to, timeout);
     return { switchMs, verifyMs };
   } catch (err) {
     if (from) {

@@ -42,8 +42,10 @@ export async function verifyPublic(
   colour: Colour,
   timeoutMs: number,
   signal?: AbortSignal,
+  /** Another public entry than the config's (a swarm edge node's published port; plain HTTP). */
+  at?: Endpoint,
 ): Promise<number> {
-  const { endpoint, tls } = publicEntry(config);
+  const { endpoint, tls } = at ? { endpoint: at, tls: undefined } : publicEntry(config);
   const path = verifyPath(config);
   const url = urlOf(endpoint, path, tls ? 'https' : 'http');
   // Monotonic: a wall clock that jumps must neither cut the wait short nor stretch it.

@@ -168,4 +168,11 @@ export interface Runtime {
   sharedStatus?(): Promise<ServiceStatus[]>;
   /** Deletes the app's data volumes (`down --volumes`); call only after stopShared. Returns their names. */
   removeVolumes?(): Promise<string[]>;
+  /**
+   * What the proxy routes to for the colour, where that is not what endpoints() gives this
+   * machine (swarm: the tasks' DNS name on the overlay, while endpoints() are tunnel forwards).
+   */
+  backends?(colour: Colour): Promise<ServiceEndpoints>;
+  /** Releases what the runtime opened for this command (swarm: the tunnel). */
+  close?(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runEdgeProxy, EDGE_STATE_FILE, type EdgeSettings } from '../../src/proxy/builtin/edge.js';
+import { runEdgeProxy, edgeStateFile, type EdgeSettings } from '../../src/proxy/builtin/edge.js';
 import { proxyClient } from '../../src/proxy/client.js';
 import { checkSnapshot } from '../../src/proxy/builtin/snapshot.js';
 import { freePort, get, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
@@ -66,6 +66,7 @@ describe('swarm edge proxy (in-process, loopback)', () => {
       const port = await freePort();
       const settings: EdgeSettings = {
         stateDir: dir,
+        epoch: 'e1',
         init: checkSnapshot({
           listen: { host: '127.0.0.1', port },
           routes: [{ path: '/', service: 'api' }],
@@ -102,7 +103,7 @@ describe('swarm edge proxy (in-process, loopback)', () => {
       assert.equal(r.status, 200);
       assert.equal(JSON.parse(r.body).colour, 'blue');
 
-      const saved = JSON.parse(await fs.readFile(path.join(dir, EDGE_STATE_FILE), 'utf8'));
+      const saved = JSON.parse(await fs.readFile(path.join(dir, edgeStateFile('e1')), 'utf8'));
       assert.equal(saved.active, 'blue');
       assert.deepEqual(saved.backends.blue, { api: [{ host: 'tasks.t_api_blue', port: blue.port }] });
 

@@ -149,7 +149,7 @@ const bad: BadCase[] = [
     name: 'unknown runtime',
     edit: (c) => (c.runtime = 'kubernetes'),
     path: 'runtime',
-    match: /expected one of "process", "docker" \(got "kubernetes"\)/,
+    match: /expected one of "process", "docker", "swarm" \(got "kubernetes"\)/,
   },
   {
     name: 'unknown service key',

@@ -4,6 +4,7 @@ import { registerBackup, registerBackups, registerRestore } from './backup.js';
 import { registerDeploy } from './deploy.js';
 import { registerDemo } from './demo.js';
 import { registerDown } from './down.js';
+import { registerEdgeProxy } from './edge.js';
 import { registerHealth, registerSmoke } from './checks.js';
 import { registerHistory } from './history.js';
 import { registerInit } from './init.js';
@@ -15,6 +16,7 @@ import { registerService } from './service.js';
 import { registerStatus } from './status.js';
 import { registerSwitch } from './switch.js';
 import { registerMaintenance, registerPreview } from './traffic.js';
+import { registerTunnelRelay } from './tunnel.js';
 import { registerUp } from './up.js';
 import type { Register, SetExit } from './register.js';
 
@@ -42,6 +44,8 @@ export function registerCommands(program: Command, setExit: SetExit): void {
     registerProxy,
     registerReap,
     registerSupervise,
+    registerTunnelRelay,
+    registerEdgeProxy,
   ];
   for (const register of all) register(program, setExit);
 }

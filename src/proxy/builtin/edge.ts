@@ -26,11 +26,14 @@ import { BackendResolver, type Resolve } from './dns-backends.js';
 import { ProxyServer } from './server.js';
 import { checkSnapshot, loadSnapshot, saveSnapshot, type ProxySnapshot } from './snapshot.js';
 
-export const EDGE_STATE_FILE = 'proxy.json';
+/** The state file of one epoch (the edge service's life, edge-spec.ts): `proxy-<epoch>.json`. */
+export const edgeStateFile = (epoch: string): string => `proxy-${epoch}.json`;
 export const DEFAULT_EDGE_CONTROL_PORT = 9901;
 
 export interface EdgeSettings {
   stateDir: string;
+  /** The edge service's epoch: state of another epoch (a service since removed) is not this one's. */
+  epoch: string;
   /** Where a replica without saved state starts: listen, routes, features; no colour. */
   init: ProxySnapshot;
   token: string;
@@ -61,7 +64,9 @@ export async function edgeSettings(env: NodeJS.ProcessEnv): Promise<EdgeSettings
   const controlNet = env.SWITCHYARD_EDGE_CONTROL_NET ?? '';
   if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(controlNet))
     throw bad(`SWITCHYARD_EDGE_CONTROL_NET is not an IPv4 subnet: ${controlNet || 'unset'}`, hint);
-  return { stateDir: env.SWITCHYARD_EDGE_STATE ?? '/state', init, token, controlPort, controlNet };
+  const epoch = env.SWITCHYARD_EDGE_EPOCH ?? '';
+  if (!/^[a-z0-9]{1,64}$/.test(epoch)) throw bad(`SWITCHYARD_EDGE_EPOCH is not an epoch id: ${epoch || 'unset'}`, hint);
+  return { stateDir: env.SWITCHYARD_EDGE_STATE ?? '/state', epoch, init, token, controlPort, controlNet };
 }
 
 /** This container's address inside `cidr` (its overlay address). */
@@ -74,7 +79,13 @@ export function addressIn(cidr: string, interfaces = os.networkInterfaces()): st
   throw bad(`no address of this container is inside ${cidr}`, 'the edge proxy must be attached to the overlay');
 }
 
-const lookupAll: Resolve = async (host) => (await dns.lookup(host, { all: true, family: 4 })).map((a) => a.address);
+/**
+ * A tasks name asked of Docker's DNS on the overlay (127.0.0.11). A name with no task running is
+ * forwarded upstream by that server, which may not answer at all on an isolated node: the lookup
+ * gives up after a second, so a control call never waits on it (the resolver tries again every second).
+ */
+const resolver = new dns.Resolver({ timeout: 500, tries: 2 });
+const lookupAll: Resolve = (host) => resolver.resolve4(host);
 
 /**
  * The proxy with named backends: each colour's names go to a resolver, and the server gets the
@@ -123,8 +134,11 @@ export interface EdgeOptions {
 
 export async function runEdgeProxy(s: EdgeSettings, opts: EdgeOptions = {}): Promise<void> {
   const log = (m: string) => process.stderr.write(`${new Date().toISOString()} edge-proxy ${m}\n`);
-  const file = path.join(s.stateDir, EDGE_STATE_FILE);
+  const file = path.join(s.stateDir, edgeStateFile(s.epoch));
   await fs.mkdir(s.stateDir, { recursive: true, mode: 0o700 });
+  // Other epochs' state is of edge services since removed: never served again.
+  for (const f of await fs.readdir(s.stateDir))
+    if (/^proxy-.*\.json$/.test(f) && f !== path.basename(file)) await fs.rm(path.join(s.stateDir, f), { force: true });
   const saved = (await loadSnapshot(file)) ?? s.init;
   const named = new NamedBackends(opts.resolve ?? lookupAll);
   // Names resolved before the first request: a restarted replica serves at once.
@@ -160,7 +174,8 @@ export async function runEdgeProxy(s: EdgeSettings, opts: EdgeOptions = {}): Pro
     );
     const c = ctl.address() as net.AddressInfo;
     log(
-      `listening on ${server.address.host}:${server.address.port}, active ${saved.active ?? 'none'}, control ${host}:${c.port}`,
+      `listening on ${server.address.host}:${server.address.port}, active ${saved.active ?? 'none'}` +
+        `, control ${host}:${c.port}`,
     );
     opts.onReady?.({ public: server.address, control: { host, port: c.port } });
     if (opts.signal?.aborted) stop('abort');

@@ -2,7 +2,7 @@
 import { SwitchyardError } from '../../errors.js';
 import type { Action } from '../../plan/actions.js';
 import { warnMigrationWithoutBackup } from '../backup.js';
-import { buildAndStart, healthGate, smokeGate, startColour, warmHealthGate } from '../colour.js';
+import { backendsOf, buildAndStart, healthGate, smokeGate, startColour, warmHealthGate } from '../colour.js';
 import { proxyOf, type Exec } from '../exec.js';
 import { runMigration } from '../migrate.js';
 import type { StepHandle } from '../reporter.js';
@@ -35,7 +35,7 @@ export async function ensureRunning(x: Exec, a: Of<'ensure-running'>, h: StepHan
     });
     await startColour(e, proxy, a.colour, a.release);
   } else {
-    await proxy.setBackends(a.colour, await e.runtime.endpoints(a.colour));
+    await proxy.setBackends(a.colour, await backendsOf(e, a.colour));
   }
   h.update('health checks');
   const healthy = await healthGate(e, a.colour, h, { warm: !a.start });
@@ -48,7 +48,7 @@ export async function health(x: Exec, a: Of<'health'>, h: StepHandle): Promise<v
 
 export async function check(x: Exec, a: Of<'check'>, h: StepHandle): Promise<void> {
   const proxy = await proxyOf(x);
-  await proxy.setBackends(a.colour, await x.e.runtime.endpoints(a.colour));
+  await proxy.setBackends(a.colour, await backendsOf(x.e, a.colour));
   await warmHealthGate(x.e, a.colour, h, { force: a.force });
 }
 

@@ -17,7 +17,7 @@ export interface UnitSpec {
   node: string;
   execArgv: string[];
   script: string;
-  runtimeKind: 'process' | 'docker';
+  runtimeKind: 'process' | 'docker' | 'swarm';
   /** nginx in a container (proxy mode: container): it needs docker too. */
   usesDockerProxy: boolean;
   /** A unit of the user's own service manager (`systemctl --user`) rather than the system's. */
@@ -80,7 +80,8 @@ export function execStart(spec: UnitSpec): string {
 
 export function renderUnit(spec: UnitSpec): string {
   const dir = systemdPath('the project folder', spec.projectDir);
-  const docker = spec.runtimeKind === 'docker' || spec.usesDockerProxy;
+  // swarm: images are built on this machine's engine, and the manager is often this machine too.
+  const docker = spec.runtimeKind !== 'process' || spec.usesDockerProxy;
   const lines = [
     `# ${unitName(spec.app)}: written by \`switchyard service install\` for ${spec.projectDir}`,
     '# `switchyard service status` says whether it still matches what install would write; to change it,',

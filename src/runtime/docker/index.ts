@@ -40,7 +40,16 @@ import { runFrom, startColour } from './start.js';
  * the backup wiring (run/backup.ts) share with it. Nothing outside runtime/docker/ imports its
  * inner files (scripts/check-layers.mjs checks it).
  */
-export { API_TIMEOUT_MS, apiMessage, call, connect, isConnectError, statusOf, unreachable, withTimeout } from './client.js';
+export {
+  API_TIMEOUT_MS,
+  apiMessage,
+  call,
+  connect,
+  isConnectError,
+  statusOf,
+  unreachable,
+  withTimeout,
+} from './client.js';
 export { api, EXEC_MARKER, helperExec, sleep, stopMarked, targetOf } from './exec-control.js';
 export { Collector, demuxStream, drained, endAndFlush } from './exec-streams.js';
 export { sharedContainerName } from './names.js';

@@ -56,7 +56,10 @@ const dockerfile = (base: string): string =>
     '',
   ].join('\n');
 
-/** `<app>-switchyard:<hash>` (pushed as `<registry>/<app>-switchyard:<hash>`): the hash covers the base's name and every file. */
+/**
+ * `<app>-switchyard:<hash>` (pushed as `<registry>/<app>-switchyard:<hash>`): the hash covers the
+ * base's name and every file.
+ */
 export async function edgeImageTag(i: Pick<EdgeImageInput, 'app' | 'base'>): Promise<{
   tag: string;
   files: string[];
@@ -91,7 +94,9 @@ export async function ensureEdgeImage(builder: Docker, i: EdgeImageInput): Promi
         'BUILD_FAILED',
         `the base image ${i.base} of the swarm edge image is not on this engine`,
         {
-          hint: `pull or build it here (\`docker pull ${i.base}\`), or set swarm.edge.base to an image with Node.js >= 20`,
+          hint:
+            `pull or build it here (\`docker pull ${i.base}\`)` +
+            ', or set swarm.edge.base to an image with Node.js >= 20',
         },
       );
     }

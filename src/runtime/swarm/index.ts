@@ -9,11 +9,16 @@ import type Docker from 'dockerode';
 import { instancesOf } from '../../config/instances.js';
 import { SwitchyardError } from '../../errors.js';
 import { readManifest } from '../release.js';
-import type { ExecOutcome, Release, Runtime, RuntimeContext, ServiceEndpoints, ServiceStatus } from '../types.js';
+import type { ExecOutcome, Release, RuntimeContext, ServiceStatus } from '../types.js';
 import { colourTasks } from './find.js';
 import { prepareSwarmImages, pruneSwarmReleases, readSwarmImages, releasePushed } from './images.js';
 import { removeColour, startColour, stopWaitMs } from './services.js';
 import { runOf, statusRows } from './status.js';
+import { swarmEdgeDriver } from './edge-driver.js';
+import { swarmBackends, swarmEndpoints } from './endpoints.js';
+import { SwarmSession } from './session.js';
+import type { RuntimeWithProxy } from '../own-proxy.js';
+import type { ProxyDriver } from '../../proxy/types.js';
 
 export { SWARM_IMAGES, readSwarmImages, type SwarmImages } from './images.js';
 
@@ -26,11 +31,17 @@ export interface SwarmRuntimeOptions {
   registry: string;
   /** Placement constraints for every colour service, as `docker service create --constraint` takes them. */
   constraints?: string[];
+  /** The edge image's base: an image with Node.js >= 20 on the builder (default node:20-bookworm-slim). */
+  edgeBase?: string;
+  /** Where the edge proxy runs (default: every node). */
+  edgeConstraints?: string[];
 }
 
-export function createSwarmRuntime(ctx: RuntimeContext, opts: SwarmRuntimeOptions): Runtime {
+export function createSwarmRuntime(ctx: RuntimeContext, opts: SwarmRuntimeOptions): RuntimeWithProxy {
   const { config } = ctx;
   const { manager, builder, registry } = opts;
+  const session = new SwarmSession(config, opts);
+  let driver: ProxyDriver | undefined;
 
   return {
     kind: 'swarm',
@@ -57,10 +68,13 @@ export function createSwarmRuntime(ctx: RuntimeContext, opts: SwarmRuntimeOption
         await colourTasks(manager, config.app, colour),
       ),
     stop: (colour, o) => removeColour(manager, config.app, colour, stopWaitMs(config), o?.signal),
-    // The tasks are reachable only on the overlay network, not from here: health checks and smoke
-    // steps will go through the edge proxy's preview path (docs/swarm.md). Nothing to give yet.
-    endpoints: async (): Promise<ServiceEndpoints> => ({}),
-    plannedEndpoints: async (): Promise<ServiceEndpoints> => ({}),
+    // The tasks are reachable only on the overlay network: this machine reaches them through the
+    // tunnel, the edge proxies by their DNS name (endpoints.ts).
+    endpoints: (colour) => swarmEndpoints(session, colour),
+    plannedEndpoints: async (colour) => swarmBackends(config, colour),
+    backends: async (colour) => swarmBackends(config, colour),
+    proxyDriver: () => (driver ??= swarmEdgeDriver(ctx.paths, session)),
+    close: () => session.close(),
     exec: async (): Promise<ExecOutcome> => ({ ok: false, detail: 'exec is not supported on the swarm runtime yet' }),
     async hasRelease(id) {
       return (

@@ -26,6 +26,8 @@ export interface TaskView {
   message?: string;
   /** When the manager created it (ms since the epoch). */
   createdAt: number;
+  /** Its address on each network it is attached to, by network name (no prefix length). */
+  addresses?: Record<string, string>;
 }
 
 interface RawTask {
@@ -35,6 +37,17 @@ interface RawTask {
   NodeID?: string;
   DesiredState?: string;
   Status?: { State?: string; Err?: string; Message?: string };
+  NetworksAttachments?: { Network?: { Spec?: { Name?: string } }; Addresses?: string[] }[];
+}
+
+function addressesOf(t: RawTask): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const a of t.NetworksAttachments ?? []) {
+    const name = a.Network?.Spec?.Name;
+    const addr = a.Addresses?.[0]?.split('/')[0];
+    if (name && addr) out[name] = addr;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /**
@@ -73,6 +86,7 @@ export async function serviceTasks(
     desired: t.DesiredState ?? 'unknown',
     ...(t.Status?.Err ? { err: t.Status.Err } : {}),
     ...(t.Status?.Message ? { message: t.Status.Message } : {}),
+    ...(addressesOf(t) ? { addresses: addressesOf(t) } : {}),
   }));
 }
 

@@ -1,0 +1,74 @@
+/**
+ * Config rules for `runtime: swarm` (listed in rules.ts; docs/swarm.md): the `swarm:` section goes
+ * with that runtime and no other, and what the swarm runtime cannot do yet is refused here, with
+ * what to do instead, rather than failing halfway through a deploy. Services are otherwise held to
+ * the Docker rules (rules.ts, containerService).
+ */
+import type { Problem } from './format-issues.js';
+import type { Rule } from './rule.js';
+
+/** `swarm:` is required by runtime: swarm, and means nothing to the others. */
+export const swarmSectionFitsRuntime: Rule = (c) => {
+  if (c.runtime === 'swarm' && c.swarm === undefined)
+    return [
+      {
+        path: 'swarm',
+        message:
+          'required for runtime: swarm: at least the registry the nodes pull from ' +
+          '(swarm: { registry: "host:port", manager: "unix:///...|tcp://host:port|ssh://user@host" })',
+      },
+    ];
+  if (c.runtime !== 'swarm' && c.swarm !== undefined)
+    return [
+      {
+        path: 'swarm',
+        message: `only used by runtime: swarm (runtime is ${c.runtime}): set runtime: swarm, or remove the section`,
+      },
+    ];
+  return [];
+};
+
+/** What the swarm runtime does not do yet; each problem says what to do instead. */
+export const swarmNotYet: Rule = (c) => {
+  if (c.runtime !== 'swarm') return [];
+  const out: Problem[] = [];
+  if (Object.keys(c.shared).length > 0)
+    out.push({
+      path: 'shared',
+      message:
+        "shared services are not yet on swarm: give the database by URL (backup.url, and the services' env such " +
+        'as DATABASE_URL) and run it outside the swarm, or use runtime: docker',
+    });
+  if (c.proxy.kind === 'nginx')
+    out.push({
+      path: 'proxy.kind',
+      message: 'nginx is not yet on swarm: the swarm edge proxy is the built-in one for now (kind: builtin)',
+      got: 'nginx',
+    });
+  for (const [name, svc] of Object.entries(c.services))
+    if (svc.volumes.length > 0)
+      out.push({
+        path: `services.${name}.volumes`,
+        message:
+          'volumes are not yet on swarm: a named volume is per node (each task would get its own, empty one) and ' +
+          'a host path would have to exist on every node; keep the data in a database reached by URL',
+        got: svc.volumes,
+      });
+  if (c.backup.kind === 'postgres' && c.backup.container !== undefined)
+    out.push({
+      path: 'backup.container',
+      message:
+        "not yet on swarm (there are no shared services): give backup.url (postgres://...) for this machine's pg_dump",
+      got: c.backup.container,
+    });
+  const migrate = c.deploy.hooks.migrate;
+  if (migrate?.service !== undefined)
+    out.push({
+      path: 'deploy.hooks.migrate.service',
+      message:
+        'not yet on swarm (no exec into a task): leave service out to run the migration in the project folder, ' +
+        "against the database's URL",
+      got: migrate.service,
+    });
+  return out;
+};

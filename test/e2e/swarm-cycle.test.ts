@@ -1,0 +1,185 @@
+/**
+ * Blue-green on the real three-node test swarm (issue 13; scripts/swarm-infra.sh): a project with
+ * `runtime: swarm`, one api service of 2 replicas built here and pushed to the swarm's registry,
+ * the built-in proxy as the edge service on every node (host-mode port). Under a bounded keep-alive
+ * load against the published port of EVERY node: init, a deploy, a canary step, a rollback, each
+ * with 0 failed requests, and on each node every request sent after that node first answered from
+ * the new colour answered from the new colour. Fails, never skips, when the swarm is not up.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { budget } from '../helpers/budget.ts';
+import { CLI } from '../helpers/project.ts';
+import { cleanupSwarmApp, edgeOrigins, managerClient, NODES, REGISTRY, SOCK, startNodeLoad } from '../helpers/swarm.ts';
+
+const APP = `sysw${randomBytes(3).toString('hex')}`;
+const PORT = 20_000 + Math.floor(Math.random() * 10_000);
+let dir: string;
+
+const SERVER = `
+const http = require('http');
+const fs = require('fs');
+const e = process.env;
+const version = fs.readFileSync('/srv/VERSION', 'utf8').trim();
+const server = http.createServer((q, s) => {
+  s.setHeader('content-type', 'application/json');
+  s.end(JSON.stringify({ colour: e.SWITCHYARD_COLOUR, instance: e.SWITCHYARD_INSTANCE, version }));
+}).listen(+e.PORT, '0.0.0.0');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+const CONFIG = `
+app: ${APP}
+runtime: swarm
+swarm:
+  manager: unix://${SOCK(1)}
+  registry: ${REGISTRY}
+  edge: { base: switchyard/base:bookworm }
+proxy:
+  listen: { http: ${PORT}, host: 0.0.0.0 }
+  routes: [{ path: /, service: api }]
+services:
+  api:
+    build: ./api
+    port: 8000
+    instances: 2
+    health: { path: /health }
+    stopTimeout: 5s
+checks:
+  smoke:
+    - name: answers
+      request: { path: / }
+      expect: { status: 200 }
+deploy:
+  drainTimeout: 5s
+`;
+
+interface Run {
+  code: number | null;
+  out: string;
+}
+
+function cli(args: string[], timeoutMs = 240_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+async function setVersion(v: string): Promise<void> {
+  await fs.writeFile(path.join(dir, 'api', 'VERSION'), `${v}\n`);
+}
+
+/** Runs `args` while every node's published port is under load; the loads' totals per node. */
+async function underLoad(args: string[]) {
+  const loads = edgeOrigins(PORT).map((o) =>
+    startNodeLoad(o, { path: '/', connections: 2, maxRequests: 40_000, maxMs: 200_000 }),
+  );
+  const run = await cli(args);
+  await new Promise((r) => setTimeout(r, 500));
+  const totals = await Promise.all(loads.map((l) => l.stop()));
+  return { run, totals };
+}
+
+/** No request sent after the node first answered from `to` was answered by another colour. */
+function assertSwitchedCleanly(totals: Awaited<ReturnType<typeof underLoad>>['totals'], to: string) {
+  for (const [i, t] of totals.entries()) {
+    const first = t.samples.filter((s) => s.colour === to).sort((a, b) => (a.end ?? 0) - (b.end ?? 0))[0];
+    assert.ok(first, `node ${NODES[i]} answered from ${to}`);
+    const late = t.samples.filter((s) => s.at > (first.end ?? 0) && s.colour !== to);
+    assert.equal(late.length, 0, `node ${NODES[i]}: ${late.length} requests after the switch not from ${to}`);
+  }
+}
+
+/** After a command returned: every node answers from `colour` only. */
+async function allFrom(colour: string): Promise<void> {
+  for (const origin of edgeOrigins(PORT))
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(origin);
+      await res.body?.cancel();
+      assert.equal(res.headers.get('x-switchyard-env'), colour, `${origin} request ${i + 1}`);
+    }
+}
+
+function report(what: string, totals: Awaited<ReturnType<typeof underLoad>>['totals']): void {
+  console.log(
+    `# ${what}: ` +
+      totals
+        .map((t, i) => `node ${NODES[i]} ${t.sent} sent, ${t.failed} failed ${JSON.stringify(t.byColour)}`)
+        .join('; '),
+  );
+  for (const [i, t] of totals.entries())
+    assert.equal(t.failed, 0, `node ${NODES[i]}: ${t.failed} failed ${JSON.stringify(t.errors)}`);
+}
+
+before(async () => {
+  await managerClient();
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-swarm-e2e-'));
+  await fs.mkdir(path.join(dir, 'api'));
+  await fs.writeFile(path.join(dir, 'api', 'server.js'), SERVER);
+  await fs.writeFile(
+    path.join(dir, 'api', 'Dockerfile'),
+    'FROM switchyard/base:bookworm\nCOPY server.js VERSION /srv/\nCMD ["node", "/srv/server.js"]\n',
+  );
+  await setVersion('v1');
+  await fs.writeFile(path.join(dir, 'switchyard.yml'), CONFIG);
+}, budget(5_000));
+
+after(async () => {
+  if (dir) await cli(['down'], 120_000).catch(() => undefined);
+  await cleanupSwarmApp(APP);
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+}, budget(30_000));
+
+describe('swarm: blue-green across three nodes under load', () => {
+  it('init starts the edge proxy on every node and blue behind it', budget(90_000), async () => {
+    const r = await cli(['init']);
+    assert.equal(r.code, 0, r.out);
+    for (const origin of edgeOrigins(PORT)) {
+      const res = await fetch(origin);
+      assert.equal(res.status, 200, origin);
+      assert.equal(res.headers.get('x-switchyard-env'), 'blue', origin);
+      assert.equal(((await res.json()) as { version: string }).version, 'v1');
+    }
+  });
+
+  it('a deploy switches every node to green with 0 failed requests', budget(90_000), async () => {
+    await setVersion('v2');
+    const { run, totals } = await underLoad(['deploy', '--auto-switch']);
+    assert.equal(run.code, 0, run.out);
+    report('deploy blue -> green', totals);
+    assertSwitchedCleanly(totals, 'green');
+    await allFrom('green');
+  });
+
+  it('a canary step sends a share to blue on every node, then all of it', budget(90_000), async () => {
+    await setVersion('v3');
+    const { run, totals } = await underLoad(['deploy', '--auto-switch', '--canary', '30,100', '--step-wait', '3s']);
+    assert.equal(run.code, 0, run.out);
+    report('canary green -> blue (30%, 100%)', totals);
+    for (const [i, t] of totals.entries()) assert.ok((t.byColour.blue ?? 0) > 0, `node ${NODES[i]} reached blue`);
+    await allFrom('blue');
+  });
+
+  it('a rollback brings green back on every node with 0 failed requests', budget(90_000), async () => {
+    const { run, totals } = await underLoad(['rollback', '--force']);
+    assert.equal(run.code, 0, run.out);
+    report('rollback blue -> green', totals);
+    assertSwitchedCleanly(totals, 'green');
+    await allFrom('green');
+    const s = await cli(['status']);
+    assert.match(s.out, /sysw-n1/, s.out);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * The test swarm of scripts/swarm-infra.sh, for tests: its three nodes (each a Docker engine in a
+ * network namespace, on 10.77.0.11-13), its registry, docker on a node, and a cleanup that removes
+ * everything of a test's app from the swarm (services, secrets, overlay network, the edge state
+ * volume and the pulled images on every node, its local images). Test traffic goes only to the
+ * nodes' addresses on the bridge the script made (10.77.0.0/24) and to loopback.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import type Docker from 'dockerode';
+import { Pool } from 'undici';
+import { summarise, type LoadSample } from '../../src/load/load.ts';
+import { cleanupApp, dockerClient } from './docker.ts';
+
+export const SOCK = (n: number): string => `/run/sysw/n${n}.sock`;
+export const NODES = [1, 2, 3] as const;
+export const NODE_ADDR = (n: number): string => `10.77.0.1${n}`;
+export const REGISTRY = '10.77.0.1:5000';
+
+/** docker against node n; '' when it refuses and `quiet`. */
+export function onNode(n: number, args: string[], quiet = false): string {
+  try {
+    return execFileSync('docker', ['-H', `unix://${SOCK(n)}`, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 30_000,
+    });
+  } catch (e) {
+    if (quiet) return '';
+    throw e;
+  }
+}
+
+export async function managerClient(): Promise<Docker> {
+  const Dockerode = (await import('dockerode')).default;
+  const m = new Dockerode({ socketPath: SOCK(1) });
+  await m.ping().catch((e: unknown) => {
+    assert.fail(`the test swarm's manager does not answer at ${SOCK(1)}: run scripts/swarm-infra.sh up (${e})`);
+  });
+  return m;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Removes every trace of `app` from the swarm, its nodes, the registry and this machine's engine. */
+export async function cleanupSwarmApp(app: string): Promise<void> {
+  const m = await managerClient();
+  const label = { label: [`switchyard.app=${app}`] };
+  const services = (await m.listServices({ filters: label })) as { ID: string }[];
+  for (const s of services)
+    await m
+      .getService(s.ID)
+      .remove()
+      .catch(() => undefined);
+  for (const c of (await m.listContainers({ all: true, filters: label })) as { Id: string }[])
+    await m
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  // Tasks leave the nodes a moment after their services go; the network and volumes then can.
+  for (let i = 0; i < 60; i++) {
+    const left = (await m.listTasks({ filters: { label: [`switchyard.app=${app}`] } })) as unknown[];
+    const any = NODES.some((n) => onNode(n, ['ps', '-aq', '--filter', `label=switchyard.app=${app}`], true).trim());
+    if (left.length === 0 && !any) break;
+    await sleep(500);
+  }
+  for (const s of (await m.listSecrets({ filters: label })) as { ID: string }[])
+    await m
+      .getSecret(s.ID)
+      .remove()
+      .catch(() => undefined);
+  for (let i = 0; i < 30; i++) {
+    const gone = await m
+      .getNetwork(`${app}-net`)
+      .remove()
+      .then(
+        () => true,
+        (e: { statusCode?: number }) => e.statusCode === 404,
+      );
+    if (gone) break;
+    await sleep(500);
+  }
+  for (const n of NODES) {
+    onNode(n, ['volume', 'rm', '-f', `${app}_edge_state`], true);
+    const ids = onNode(n, ['images', '--no-trunc', '--format', '{{.Repository}} {{.ID}}'], true)
+      .split('\n')
+      .filter((l) => l.includes(`/${app}-`))
+      .map((l) => l.split(' ')[1]!);
+    for (const id of new Set(ids)) onNode(n, ['image', 'rm', '-f', id], true);
+  }
+  const builder = await dockerClient();
+  await cleanupApp(builder, app).catch(() => undefined);
+}
+
+/** The published port on every node: where users arrive on a swarm. */
+export const edgeOrigins = (port: number): string[] => NODES.map((n) => `http://${NODE_ADDR(n)}:${port}`);
+
+export interface NodeLoad {
+  stop(): Promise<ReturnType<typeof summarise>>;
+}
+
+/**
+ * A bounded keep-alive load against one node's published port (the test swarm's bridge only):
+ * `connections` loops, each sending the next request once the last answered.
+ */
+export function startNodeLoad(
+  origin: string,
+  opts: { path: string; connections?: number; maxRequests: number; maxMs: number },
+): NodeLoad {
+  assert.match(new URL(origin).hostname, /^10\.77\.0\.1[1-3]$/, 'swarm load goes to the test nodes only');
+  const connections = opts.connections ?? 2;
+  const pool = new Pool(origin, { connections, keepAliveTimeout: 10_000, pipelining: 1 });
+  const started = Date.now();
+  const samples: LoadSample[] = [];
+  let sent = 0;
+  let stopping = false;
+  const deadline = setTimeout(() => (stopping = true), opts.maxMs);
+  const worker = async () => {
+    while (!stopping && sent < opts.maxRequests) {
+      sent++;
+      const at = Date.now() - started;
+      try {
+        const res = await pool.request({ method: 'GET', path: opts.path, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        await res.body.dump();
+        const env = res.headers['x-switchyard-env'];
+        samples.push({
+          at,
+          end: Date.now() - started,
+          status: res.statusCode,
+          colour: typeof env === 'string' ? env : undefined,
+        });
+      } catch (e) {
+        samples.push({
+          at,
+          end: Date.now() - started,
+          status: 0,
+          colour: undefined,
+          error: (e as NodeJS.ErrnoException).code ?? (e as Error).message,
+        });
+        await sleep(20);
+      }
+    }
+  };
+  const done = (async () => {
+    await Promise.all(Array.from({ length: connections }, worker));
+    clearTimeout(deadline);
+    await pool.close();
+    return summarise(samples, started, Date.now() - started);
+  })();
+  return {
+    stop: async () => {
+      stopping = true;
+      return done;
+    },
+  };
+}
