@@ -57,7 +57,12 @@ export class FanoutControl implements ProxyControl {
         Colour,
         number
       >;
-    return { ...first, inFlight: sum('inFlight'), websockets: sum('websockets') };
+    return {
+      ...first,
+      inFlight: sum('inFlight'),
+      websockets: sum('websockets'),
+      nodes: all.map((s, i) => ({ node: this.replicas[i]!.name, reachable: true, active: s.active, canary: s.canary })),
+    };
   }
 
   configure(routes: Route[], opts?: ConfigureOptions): Promise<void> {

@@ -27,6 +27,18 @@ export interface ProxyStatus {
   features: ProxyFeatures;
   /** Built-in proxy with proxy.workers > 1: the pids of the processes serving traffic. */
   workers?: number[];
+  /** The swarm edge proxy: each node meant to run a replica, and what it routes (or why it is not reached). */
+  nodes?: EdgeNode[];
+}
+
+export interface EdgeNode {
+  node: string;
+  /** Its control API answered. */
+  reachable: boolean;
+  active?: Colour | null;
+  canary?: Canary | null;
+  /** Why it was not reached (the task's state, the error). */
+  detail?: string;
 }
 
 export interface Canary {

@@ -9,12 +9,12 @@ import { ownerAlive, readJournal, type JournalData } from '../state/journal.js';
 import { describeLock, readLock, type LockView } from '../state/lock.js';
 import type { State } from '../state/state.js';
 import type { ServiceStatus } from '../runtime/types.js';
+import type { Canary, EdgeNode, Maintenance } from '../proxy/types.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { openProxy } from './proxy.js';
 import { workersNote } from '../proxy/launch.js';
 import { RESTART_CAP_MS } from '../runtime/process/restart-policy.js';
-import type { Canary, Maintenance } from '../proxy/types.js';
 
 export interface StatusReport {
   app: string;
@@ -26,6 +26,8 @@ export interface StatusReport {
     pid?: number;
     /** Built-in proxy with proxy.workers > 1: the worker processes' pids. */
     workers?: number[];
+    /** The swarm edge proxy: every node meant to run a replica. */
+    nodes?: EdgeNode[];
     listen: string;
     inFlight?: Record<Colour, number>;
     websockets?: Record<Colour, number>;
@@ -120,6 +122,7 @@ export async function status(e: Engine): Promise<StatusReport> {
       active: facts.proxy?.active ?? null,
       pid: facts.proxy?.pid,
       ...(facts.proxy?.workers ? { workers: facts.proxy.workers } : {}),
+      ...(facts.proxy?.nodes ? { nodes: facts.proxy.nodes } : {}),
       listen: `${cfg.proxy.listen.host}:${cfg.proxy.listen.http}`,
       inFlight: facts.proxy?.inFlight,
       websockets: facts.proxy?.websockets,

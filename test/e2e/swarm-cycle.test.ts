@@ -180,6 +180,10 @@ describe('swarm: blue-green across three nodes under load', () => {
     assertSwitchedCleanly(totals, 'green');
     await allFrom('green');
     const s = await cli(['status']);
-    assert.match(s.out, /sysw-n1/, s.out);
+    assert.equal(s.code, 0, s.out);
+    assert.match(s.out, /proxy: +running on 3 edge node\(s\), sends traffic to green/, s.out);
+    for (const n of NODES) assert.match(s.out, new RegExp(`sysw-n${n} +sends traffic to green`), s.out);
+    assert.match(s.out, /api +running - running on sysw-n\d/, s.out);
+    assert.match(s.out, /api\.2 +running - running on sysw-n\d/, s.out);
   });
 });

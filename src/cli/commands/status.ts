@@ -23,11 +23,19 @@ export function registerStatus(program: Command, setExit: SetExit): void {
       render.info(`app:          ${s.app}`);
       render.info(`active:       ${s.active ?? '(none)'}   (.current-env: ${s.currentEnv ?? 'missing'})`);
       const procs = p.workers ? ` (${p.workers.length} workers: ${p.workers.join(', ')})` : '';
+      const where = p.nodes ? ` on ${p.nodes.length} edge node(s)` : `, pid ${p.pid}${procs}`;
       render.info(
         `proxy:        ` +
-          (p.running ? `running, pid ${p.pid}${procs}, sends traffic to ${p.active ?? 'nothing'}` : 'NOT running') +
+          (p.running ? `running${where}, sends traffic to ${p.active ?? 'nothing'}` : 'NOT running') +
           ` on ${p.listen}`,
       );
+      for (const n of p.nodes ?? [])
+        render.info(
+          `  ${n.node.padEnd(12)} ` +
+            (n.reachable
+              ? `sends traffic to ${n.active ?? 'nothing'}${n.canary ? ` (${n.canary.percent}% to ${n.canary.colour})` : ''}`
+              : `NOT reached: ${n.detail ?? 'no answer'}`),
+        );
       if (p.canary && p.active)
         render.info(
           `split:        ${p.canary.percent}% of clients on ${p.canary.colour}` +
@@ -57,7 +65,7 @@ export function registerStatus(program: Command, setExit: SetExit): void {
         render.info(`${c.padEnd(6)}        ${col.state}${col.release ? `, release ${col.release}` : ''}${unrecorded}`);
         for (const svc of col.services) {
           render.info(
-            `  ${svc.service.padEnd(12)} ${svc.running ? `running (pid ${svc.pid}, port ${svc.port})` : 'stopped'}` +
+            `  ${svc.service.padEnd(12)} ${svc.running ? `running${processOf(svc)}` : 'stopped'}` +
               `${svc.detail ? ' - ' + svc.detail : ''}`,
           );
         }
@@ -88,4 +96,10 @@ export function registerStatus(program: Command, setExit: SetExit): void {
         for (const pr of s.problems) render.info(`  - ${pr.what}\n    fix: ${pr.fix}`);
       }
     });
+}
+
+/** ` (pid 123, port 4000)`: what a local process or container has; nothing for a swarm task. */
+function processOf(svc: { pid?: number; port?: number }): string {
+  const parts = [svc.pid ? `pid ${svc.pid}` : '', svc.port ? `port ${svc.port}` : ''].filter(Boolean);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }

@@ -7,11 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
-import { SwitchyardError } from '../../errors.js';
+import { errorMessage, SwitchyardError } from '../../errors.js';
 import { proxyClient } from '../../proxy/client.js';
 import { FanoutControl } from '../../proxy/fanout.js';
 import { featuresOf } from '../../proxy/features.js';
-import type { ProxyDriver, ProxyStatus } from '../../proxy/types.js';
+import type { EdgeNode, ProxyDriver, ProxyStatus } from '../../proxy/types.js';
 import type { ProjectPaths } from '../../state/paths.js';
 import type { Endpoint } from '../types.js';
 import { managerCall } from './client.js';
@@ -25,6 +25,7 @@ import {
   removeEdge,
 } from './edge-service.js';
 import type { SwarmSession } from './session.js';
+import { describeTask } from './status.js';
 
 /** What a replica without saved state starts from: the config's routes and features, every interface. */
 function initState(config: Config, hold: string | undefined) {
@@ -65,6 +66,36 @@ export function swarmEdgeDriver(paths: ProjectPaths, s: SwarmSession): ProxyDriv
     );
   }
 
+  /**
+   * The status of the replicas that answer, with every node meant to run one (those that do not
+   * answer say why); undefined when none answers.
+   */
+  async function reachable(): Promise<ProxyStatus | undefined> {
+    const network = await s.network();
+    const { token } = await ensureEdgeToken(paths, s.manager, app);
+    const replicas = await edgeReplicas(s.manager, app, network);
+    const tunnel = await s.tunnel();
+    const seen = await Promise.all(
+      replicas.map(async (r) => {
+        if (r.address === undefined) return { r, why: `its task is ${describeTask(r.task)}` };
+        const at = await tunnel.forward(r.address, DEFAULT_EDGE_CONTROL_PORT);
+        const c = proxyClient({ ...at, token, name: `edge proxy on ${r.node}` }, { timeoutMs: 2_000 });
+        return c.status().then(
+          (st) => ({ r, st }),
+          (e: unknown) => ({ r, why: errorMessage(e) }),
+        );
+      }),
+    );
+    const ok = seen.filter((x): x is { r: (typeof replicas)[number]; st: ProxyStatus } => 'st' in x);
+    if (ok.length === 0) return undefined;
+    const nodes: EdgeNode[] = seen.map((x) =>
+      'st' in x
+        ? { node: x.r.node, reachable: true, active: x.st.active, canary: x.st.canary }
+        : { node: x.r.node, reachable: false, detail: x.why },
+    );
+    return { ...ok[0]!.st, nodes };
+  }
+
   return {
     kind: 'swarm-edge',
     async ensure(opts = {}) {
@@ -95,7 +126,7 @@ export function swarmEdgeDriver(paths: ProjectPaths, s: SwarmSession): ProxyDriv
     async alive() {
       try {
         if (!(await edgeServiceExists(s.manager, app))) return undefined;
-        return await (await fanout()).status();
+        return await reachable();
       } catch {
         return undefined;
       }
