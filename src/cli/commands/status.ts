@@ -33,7 +33,8 @@ export function registerStatus(program: Command, setExit: SetExit): void {
         render.info(
           `  ${n.node.padEnd(12)} ` +
             (n.reachable
-              ? `sends traffic to ${n.active ?? 'nothing'}${n.canary ? ` (${n.canary.percent}% to ${n.canary.colour})` : ''}`
+              ? `sends traffic to ${n.active ?? 'nothing'}` +
+                (n.canary ? ` (${n.canary.percent}% to ${n.canary.colour})` : '')
               : `NOT reached: ${n.detail ?? 'no answer'}`),
         );
       if (p.canary && p.active)
