@@ -116,6 +116,34 @@ export class FanoutControl implements ProxyControl {
     };
   }
 
+  /**
+   * Replicas that route differently (one that was down while the others switched, and came back
+   * with what it served before) are brought to what most of them do (ties: the first replica's).
+   * Returns one line per replica changed, for the user.
+   */
+  async reconcile(): Promise<string[]> {
+    const all = await this.statuses();
+    const key = (s: Routing) => JSON.stringify([s.active, s.canary ?? null, s.maintenance?.message ?? null]);
+    const votes = new Map<string, number>();
+    for (const s of all) votes.set(key(s), (votes.get(key(s)) ?? 0) + 1);
+    const best = [...votes.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+    const target = all.find((s) => key(s) === best)!;
+    const notes: string[] = [];
+    for (const [i, s] of all.entries()) {
+      if (key(s) === best) continue;
+      const r = this.replicas[i]!;
+      const stuck = await putBack(r, target);
+      notes.push(
+        stuck
+          ? `the edge proxy on ${r.name} routes to ${s.active ?? 'nothing'}, unlike the others` +
+              ', and could not be changed'
+          : `the edge proxy on ${r.name} routed to ${s.active ?? 'nothing'}, unlike the others ` +
+              `(it was not reached by an earlier change): now routes to ${target.active ?? 'nothing'} as they do`,
+      );
+    }
+    return notes;
+  }
+
   /** Not routing (what each replica may route to, how it counts): to all, naming any that failed. */
   private async everywhere(what: string, apply: (c: ProxyControl) => Promise<void>): Promise<void> {
     const results = await Promise.allSettled(this.replicas.map((r) => apply(r.control)));

@@ -105,6 +105,11 @@ export interface ProxyDriver {
    */
   ensure(opts?: {
     hold?: string;
+    /**
+     * A proxy of several replicas (the swarm edge): go on with those that answer when some do not
+     * (`switch --force`), instead of refusing. Their notes name the nodes left out.
+     */
+    skipUnreachable?: boolean;
   }): Promise<{ control: ProxyControl; started: boolean; status: ProxyStatus; notes?: string[] }>;
   /** The running proxy's status, or undefined when it is not running. Never throws, never starts it. */
   alive(): Promise<ProxyStatus | undefined>;

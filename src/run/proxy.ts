@@ -9,7 +9,7 @@ import type { Engine } from './context.js';
  * names its backends in its configuration (nginx) is then complete from the start, and deploying
  * the other colour later changes nothing in it (no reload, which would drop keep-alive requests).
  */
-export async function openProxy(e: Engine, opts: { hold?: string } = {}) {
+export async function openProxy(e: Engine, opts: { hold?: string; skipUnreachable?: boolean } = {}) {
   const p = await e.proxy.ensure(opts);
   // Serving again: the supervisor keeps it so from now on (down had stopped it on purpose).
   await fs.rm(e.paths.proxyStopped, { force: true });

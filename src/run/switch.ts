@@ -48,7 +48,8 @@ export async function switchTraffic(
   // --force is the manual repair: it may replace an interrupted operation's journal; otherwise recover first.
   const interrupted = opts.force && !split ? 'replace' : 'refuse';
   return runOperation(e, 'switch', { forceUnlock: opts.forceUnlock, flags, interrupted, to }, async (op) => {
-    const { control: proxy } = await openProxy(e);
+    // --force: on a swarm, the edge nodes that answer are switched, those that do not are named.
+    const { control: proxy } = await openProxy(e, { skipUnreachable: !!opts.force });
     const plan = assemble(await gatherFacts(e, { ownLock: true }), to, opts);
     Object.assign(op, { from: plan.from, to, release: plan.release, ...(split ? { weight: opts.weight } : {}) });
     await execute({ e, op, proxy, done: [] }, plan);

@@ -82,14 +82,20 @@ export async function cleanupSwarmApp(app: string): Promise<void> {
   }
   for (const n of NODES) {
     onNode(n, ['volume', 'rm', '-f', `${app}_edge_state`], true);
-    const ids = onNode(n, ['images', '--no-trunc', '--format', '{{.Repository}} {{.ID}}'], true)
+    // By reference, never by id: one switchyard build gives every app's edge image the same id.
+    const refs = onNode(n, ['images', '--digests', '--format', '{{.Repository}}@{{.Digest}}'], true)
       .split('\n')
-      .filter((l) => l.includes(`/${app}-`))
-      .map((l) => l.split(' ')[1]!);
-    for (const id of new Set(ids)) onNode(n, ['image', 'rm', '-f', id], true);
+      .filter((l) => l.startsWith(`${REGISTRY}/${app}-`) && !l.endsWith('@<none>'));
+    for (const ref of new Set(refs)) onNode(n, ['image', 'rm', ref], true);
   }
   const builder = await dockerClient();
   await cleanupApp(builder, app).catch(() => undefined);
+  for (const img of await builder.listImages())
+    for (const t of (img.RepoTags ?? []).filter((x) => x.startsWith(`${REGISTRY}/${app}-`)))
+      await builder
+        .getImage(t)
+        .remove()
+        .catch(() => undefined);
 }
 
 /** The published port on every node: where users arrive on a swarm. */

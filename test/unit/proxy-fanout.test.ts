@@ -121,6 +121,20 @@ describe('FanoutControl', () => {
     assert.deepEqual(await f.drain('blue', 5), { inFlight: 2, websocketsClosed: 4, timedOut: true, ms: 5 });
   });
 
+  it('brings a replica that routes differently in line with the others', async () => {
+    const rs = [fake('n1'), fake('n2'), fake('n3')];
+    for (const r of rs.slice(0, 2)) r.routing = applyCommand(r.routing, { kind: 'switch', colour: 'green' });
+    const f = new FanoutControl(rs);
+    const notes = await f.reconcile();
+    assert.deepEqual(
+      rs.map((r) => r.routing.active),
+      ['green', 'green', 'green'],
+    );
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /edge proxy on n3 routed to blue, unlike the others .*now routes to green/);
+    assert.deepEqual(await f.reconcile(), [], 'nothing to do once they agree');
+  });
+
   it('refuses to be made of no replica', () => {
     assert.throws(() => new FanoutControl([]), /no edge proxy replica is running/);
   });

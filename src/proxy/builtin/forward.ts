@@ -4,10 +4,10 @@
  * with backpressure in both directions. This was the fastest correct option measured (see
  * bench/proxy-throughput.mjs and docs/benchmarks.md).
  * A connection error before any byte of the answer went out is retried where that is safe: a
- * refused connection (nothing reached the app) on another instance of the service, for any method
- * without a body; a pooled socket that died under us (RESET_CODES) once, for an idempotent method
- * without a body, on a fresh connection to another instance if there is one. A retry changes the
- * instance, never the colour.
+ * connection that could not be made (refused, no route, timed out: nothing reached the app) on
+ * another instance of the service, for any method without a body; a pooled socket that died under
+ * us (RESET_CODES) once, for an idempotent method without a body, on a fresh connection to another
+ * instance if there is one. A retry changes the instance, never the colour.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
@@ -21,6 +21,12 @@ import type { RequestRecorder } from './watch.js';
 /** Errors that mean "the pooled socket died under us", worth one retry on a fresh connection. */
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+/**
+ * Errors of a connection that was never made: nothing reached the app. Refused is a process gone
+ * on a live host; the others a host gone (a swarm node whose engine stopped: its overlay address
+ * answers nothing, or no route is left to it).
+ */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export interface ForwardTarget {
   colour: Colour;
@@ -170,7 +176,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.done) return;
     const code = (err as NodeJS.ErrnoException).code ?? '';
     // Nothing reached the app: new requests skip this instance for a while (with a body too).
-    if (code === 'ECONNREFUSED') this.target.group.markDown(this.target);
+    if (NOT_CONNECTED.has(code)) this.target.group.markDown(this.target);
     if (!this.started && this.opts.body == null && this.retry(code)) return;
     if (this.started) {
       // Part of the response already went out: only a broken connection tells the client.
@@ -195,7 +201,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   /** Sends the request again when `code` allows it (see the top of the file); false when it does not. */
   private retry(code: string): boolean {
     const group = this.target.group;
-    if (code === 'ECONNREFUSED') {
+    if (NOT_CONNECTED.has(code)) {
       if (group.size === 1) return false;
       const next = this.another();
       if (next === undefined) return false;

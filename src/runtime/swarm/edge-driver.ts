@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import { errorMessage, SwitchyardError } from '../../errors.js';
 import { proxyClient } from '../../proxy/client.js';
-import { FanoutControl } from '../../proxy/fanout.js';
+import { FanoutControl, type Replica } from '../../proxy/fanout.js';
 import { featuresOf } from '../../proxy/features.js';
 import type { EdgeNode, ProxyDriver, ProxyStatus } from '../../proxy/types.js';
 import type { ProjectPaths } from '../../state/paths.js';
@@ -43,57 +43,45 @@ export function swarmEdgeDriver(paths: ProjectPaths, s: SwarmSession): ProxyDriv
   const { config } = s;
   const app = config.app;
 
-  /** Every running replica as a control client through the tunnel; one that is not running refuses. */
-  async function fanout(token?: string): Promise<FanoutControl> {
-    const network = await s.network();
-    const secret = token ?? (await ensureEdgeToken(paths, s.manager, app)).token;
-    const replicas = await edgeReplicas(s.manager, app, network);
-    const tunnel = await s.tunnel();
-    const down = replicas.filter((r) => r.address === undefined);
-    if (down.length > 0)
-      throw new SwitchyardError(
-        'PROXY_FAILED',
-        `the edge proxy is not running on ${down.map((r) => `${r.node} (${r.task.state})`).join(', ')}`,
-        { hint: '`switchyard status` shows every node; Swarm restarts it, or the node is down' },
-      );
-    return new FanoutControl(
-      await Promise.all(
-        replicas.map(async (r) => {
-          const at = await tunnel.forward(r.address!, DEFAULT_EDGE_CONTROL_PORT);
-          return { name: r.node, control: proxyClient({ ...at, token: secret, name: `edge proxy on ${r.node}` }) };
-        }),
-      ),
-    );
-  }
+  /** How long a replica gets to answer the probe before it counts as not reached. */
+  const PROBE_MS = 3_000;
 
   /**
-   * The status of the replicas that answer, with every node meant to run one (those that do not
-   * answer say why); undefined when none answers.
+   * Every node meant to run a replica, asked for its status through the tunnel: the replicas that
+   * answered (as control clients), and the nodes that did not, with why.
    */
-  async function reachable(): Promise<ProxyStatus | undefined> {
+  async function probe(token: string): Promise<{ ok: { replica: Replica; status: ProxyStatus }[]; nodes: EdgeNode[] }> {
     const network = await s.network();
-    const { token } = await ensureEdgeToken(paths, s.manager, app);
     const replicas = await edgeReplicas(s.manager, app, network);
     const tunnel = await s.tunnel();
     const seen = await Promise.all(
       replicas.map(async (r) => {
-        if (r.address === undefined) return { r, why: `its task is ${describeTask(r.task)}` };
+        if (r.address === undefined) return { node: r.node, why: r.down ?? `its task is ${describeTask(r.task)}` };
         const at = await tunnel.forward(r.address, DEFAULT_EDGE_CONTROL_PORT);
-        const c = proxyClient({ ...at, token, name: `edge proxy on ${r.node}` }, { timeoutMs: 2_000 });
-        return c.status().then(
-          (st) => ({ r, st }),
-          (e: unknown) => ({ r, why: errorMessage(e) }),
+        const control = proxyClient({ ...at, token, name: `edge proxy on ${r.node}` });
+        const quick = proxyClient({ ...at, token, name: `edge proxy on ${r.node}` }, { timeoutMs: PROBE_MS });
+        return quick.status().then(
+          (status) => ({ node: r.node, replica: { name: r.node, control }, status }),
+          (e: unknown) => ({ node: r.node, why: errorMessage(e) }),
         );
       }),
     );
-    const ok = seen.filter((x): x is { r: (typeof replicas)[number]; st: ProxyStatus } => 'st' in x);
+    return {
+      ok: seen.flatMap((x) => ('status' in x ? [{ replica: x.replica, status: x.status }] : [])),
+      nodes: seen.map((x) =>
+        'status' in x
+          ? { node: x.node, reachable: true, active: x.status.active, canary: x.status.canary }
+          : { node: x.node, reachable: false, detail: x.why },
+      ),
+    };
+  }
+
+  /** The replicas that answer, with every node; undefined when none answers. */
+  async function reachable(): Promise<ProxyStatus | undefined> {
+    const { token } = await ensureEdgeToken(paths, s.manager, app);
+    const { ok, nodes } = await probe(token);
     if (ok.length === 0) return undefined;
-    const nodes: EdgeNode[] = seen.map((x) =>
-      'st' in x
-        ? { node: x.r.node, reachable: true, active: x.st.active, canary: x.st.canary }
-        : { node: x.r.node, reachable: false, detail: x.why },
-    );
-    return { ...ok[0]!.st, nodes };
+    return { ...(await new FanoutControl(ok.map((x) => x.replica)).status()), nodes };
   }
 
   return {
@@ -114,14 +102,29 @@ export function swarmEdgeDriver(paths: ProjectPaths, s: SwarmSession): ProxyDriv
         constraints: s.opts.edgeConstraints ?? [],
         epoch: randomBytes(8).toString('hex'),
       });
-      const control = await fanout(token);
+      const { ok, nodes } = await probe(token);
+      const missed = nodes.filter((n) => !n.reachable);
+      const list = missed.map((n) => `${n.node} (${n.detail ?? 'no answer'})`).join(', ');
+      if (missed.length > 0 && !opts.skipUnreachable)
+        throw new SwitchyardError('PROXY_FAILED', `the edge proxy cannot be reached on ${list}: nothing was changed`, {
+          hint:
+            '`switchyard status` shows every node; bring the node back (Swarm restarts its proxy), or ' +
+            '`switchyard switch <colour> --force` to switch the nodes that answer',
+        });
+      const notes = missed.map(
+        (n) =>
+          `the edge proxy on ${n.node} was not reached (${n.detail ?? 'no answer'}): left as it was (--force); ` +
+          'the next command that reaches it brings it in line',
+      );
+      const control = new FanoutControl(ok.map((x) => x.replica));
+      notes.push(...(await control.reconcile()));
       const f = featuresOf(config.proxy);
       await control.configure(config.proxy.routes, {
         features: { ...f, preview: f.preview ? { host: '0.0.0.0', port: f.preview.port } : null },
         ...(config.proxy.kind === 'builtin' ? { maxBodySize: config.proxy.maxBodySize } : {}),
       });
-      const status: ProxyStatus = await control.status();
-      return { control, started, status };
+      const status: ProxyStatus = { ...(await control.status()), nodes };
+      return { control, started, status, ...(notes.length > 0 ? { notes } : {}) };
     },
     async alive() {
       try {
@@ -144,5 +147,6 @@ export async function edgeEntries(s: SwarmSession, port: number): Promise<Endpoi
     Status?: { Addr?: string };
   }[];
   const addr = new Map(nodes.map((n) => [n.Description?.Hostname ?? '', n.Status?.Addr ?? '']));
-  return replicas.flatMap((r) => (addr.get(r.node) ? [{ host: addr.get(r.node)!, port }] : []));
+  // Only nodes whose replica runs: one on a node that is down was left out of the switch (--force).
+  return replicas.flatMap((r) => (r.address && addr.get(r.node) ? [{ host: addr.get(r.node)!, port }] : []));
 }

@@ -125,22 +125,55 @@ export interface EdgeReplica {
   node: string;
   /** Its address on the overlay; absent when the task is not running. */
   address?: string;
+  /** Why its node cannot run it now (the node is down). */
+  down?: string;
   task: TaskView;
 }
 
-/** The edge tasks meant to run, one per node, with their overlay address. */
+interface RawNode {
+  ID: string;
+  Description?: { Hostname?: string };
+  Spec?: { Availability?: string };
+  Status?: { State?: string; Message?: string };
+}
+
+/**
+ * One entry per node that runs, or should run, an edge replica: every node with a task of the
+ * service meant to run, and every node that had one and is still in the swarm and not drained
+ * (a node whose engine stopped is `down`, and the manager no longer lists a task meant to run
+ * there: it must still count, or a switch would leave it behind unnoticed). The address is the
+ * replica's on the overlay, only when its task runs on a ready node.
+ */
 export async function edgeReplicas(manager: Docker, app: string, network: string): Promise<EdgeReplica[]> {
-  const tasks = await managerCall(manager, 'list the edge tasks', () =>
-    serviceTasks(manager, edgeServiceName(app), new NodeNames(manager)),
-  );
-  return tasks
-    .filter((t) => t.desired === 'running')
-    .map((t) => ({
-      node: t.nodeName ?? t.node.slice(0, 12),
-      ...(t.state === 'running' && t.addresses?.[network] ? { address: t.addresses[network] } : {}),
+  const [tasks, nodes] = await Promise.all([
+    managerCall(manager, 'list the edge tasks', () =>
+      serviceTasks(manager, edgeServiceName(app), new NodeNames(manager)),
+    ),
+    managerCall(manager, 'list the nodes', () => manager.listNodes() as Promise<RawNode[]>),
+  ]);
+  const byId = new Map(nodes.map((n) => [n.ID, n]));
+  const newest = new Map<string, TaskView>();
+  for (const t of [...tasks].sort((a, b) => a.createdAt - b.createdAt)) {
+    const have = newest.get(t.node);
+    // The task meant to run wins; otherwise the newest.
+    if (!have || t.desired === 'running' || have.desired !== 'running') newest.set(t.node, t);
+  }
+  const out: EdgeReplica[] = [];
+  for (const [id, t] of newest) {
+    const n = byId.get(id);
+    if (!n || (t.desired !== 'running' && n.Spec?.Availability !== 'active')) continue;
+    const ready = n.Status?.State === 'ready';
+    const address = ready && t.desired === 'running' && t.state === 'running' ? t.addresses?.[network] : undefined;
+    out.push({
+      node: n.Description?.Hostname ?? t.nodeName ?? id.slice(0, 12),
+      ...(address ? { address } : {}),
+      ...(ready
+        ? {}
+        : { down: `the node is ${n.Status?.State ?? 'unknown'}${n.Status?.Message ? ` (${n.Status.Message})` : ''}` }),
       task: t,
-    }))
-    .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    });
+  }
+  return out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
 }
 
 /** Removes the edge service and its secret, and waits until its tasks are gone. Idempotent. */
