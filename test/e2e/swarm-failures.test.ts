@@ -1,0 +1,209 @@
+/**
+ * Failure on the real test swarm (issue 13; scripts/swarm-infra.sh). After a good init (blue live
+ * behind the edge proxy on every node), deploys that must fail before any traffic moves: a config
+ * with `instances: 0`, a manager that does not answer, a registry that refuses the push, a
+ * constraint no node meets. Each exits non-zero with a clear message, and leaves the swarm as it
+ * was: the same services, blue serving on every node, state.json unchanged. Then the CLI is
+ * SIGKILLed in the middle of a deploy (green's service created): `status` explains, `recover`
+ * converges (green removed, blue serving), and a deploy afterwards works. Fails, never skips, when
+ * the swarm is not up.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { budget } from '../helpers/budget.ts';
+import { CLI } from '../helpers/project.ts';
+import { cleanupSwarmApp, edgeOrigins, managerClient, REGISTRY, SOCK } from '../helpers/swarm.ts';
+
+const APP = `syfail${randomBytes(3).toString('hex')}`;
+const PORT = 20_000 + Math.floor(Math.random() * 10_000);
+let dir: string;
+
+const SERVER = `
+const http = require('http');
+const e = process.env;
+const server = http.createServer((q, s) => {
+  s.setHeader('content-type', 'application/json');
+  s.end(JSON.stringify({ colour: e.SWITCHYARD_COLOUR }));
+}).listen(+e.PORT, '0.0.0.0');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+interface Knobs {
+  manager?: string;
+  registry?: string;
+  constraints?: string;
+  instances?: number;
+}
+
+const config = (k: Knobs = {}) => `
+app: ${APP}
+runtime: swarm
+swarm:
+  manager: ${k.manager ?? `unix://${SOCK(1)}`}
+  registry: ${k.registry ?? REGISTRY}
+  constraints: ${k.constraints ?? '[]'}
+  edge: { base: switchyard/base:bookworm }
+proxy:
+  listen: { http: ${PORT}, host: 0.0.0.0 }
+  routes: [{ path: /, service: api }]
+services:
+  api:
+    build: ./api
+    port: 8000
+    instances: ${k.instances ?? 1}
+    health: { path: /health }
+    stopTimeout: 3s
+deploy:
+  drainTimeout: 3s
+`;
+
+/** The error line a failed command printed, for the test's output. */
+const said = (what: string, out: string) =>
+  console.log(`# ${what}: ${out.split('\n').find((l) => l.startsWith('✗')) ?? out.split('\n')[0]}`);
+
+function cli(args: string[], timeoutMs = 240_000): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function services(): Promise<string[]> {
+  const m = await managerClient();
+  const list = (await m.listServices({ filters: { label: [`switchyard.app=${APP}`] } })) as {
+    Spec: { Name: string };
+  }[];
+  return list.map((s) => s.Spec.Name).sort();
+}
+
+const stateFile = () => fs.readFile(path.join(dir, '.switchyard', 'state.json'), 'utf8');
+
+/** Blue answers on every node, the swarm holds exactly blue and the edge, state.json is as it was. */
+async function unchanged(state: string): Promise<void> {
+  assert.deepEqual(await services(), [`${APP}_api_blue`, `${APP}_edge`]);
+  for (const origin of edgeOrigins(PORT)) {
+    const res = await fetch(origin);
+    await res.body?.cancel();
+    assert.equal(res.headers.get('x-switchyard-env'), 'blue', origin);
+  }
+  assert.equal(await stateFile(), state, 'state.json unchanged');
+}
+
+async function withConfig(k: Knobs): Promise<void> {
+  await fs.writeFile(path.join(dir, 'switchyard.yml'), config(k));
+}
+
+before(async () => {
+  await managerClient();
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-swarm-fail-'));
+  await fs.mkdir(path.join(dir, 'api'));
+  await fs.writeFile(path.join(dir, 'api', 'server.js'), SERVER);
+  await fs.writeFile(path.join(dir, 'api', 'VERSION'), 'v1\n');
+  await fs.writeFile(
+    path.join(dir, 'api', 'Dockerfile'),
+    'FROM switchyard/base:bookworm\nCOPY server.js VERSION /srv/\nCMD ["node", "/srv/server.js"]\n',
+  );
+  await withConfig({});
+  const init = await cli(['init']);
+  assert.equal(init.code, 0, init.out);
+}, budget(40_000));
+
+after(async () => {
+  if (dir) {
+    await withConfig({});
+    await cli(['down'], 120_000).catch(() => undefined);
+  }
+  await cleanupSwarmApp(APP);
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+}, budget(30_000));
+
+describe('swarm: deploys that fail change nothing', () => {
+  it('instances: 0 is a config error', budget(10_000), async () => {
+    const state = await stateFile();
+    await withConfig({ instances: 0 });
+    const r = await cli(['deploy', '--auto-switch']);
+    said('instances 0', r.out);
+    assert.equal(r.code, 2, r.out);
+    assert.match(r.out, /services\.api\.instances/, r.out);
+    await unchanged(state);
+  });
+
+  it('a manager that does not answer', budget(10_000), async () => {
+    const state = await stateFile();
+    await withConfig({ manager: 'unix:///run/sysw/nope.sock' });
+    const r = await cli(['deploy', '--auto-switch']);
+    said('manager', r.out);
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(r.out, /cannot reach the swarm manager at unix:\/\/\/run\/sysw\/nope\.sock/, r.out);
+    await withConfig({});
+    await unchanged(state);
+  });
+
+  it('a registry that refuses the push', budget(20_000), async () => {
+    const state = await stateFile();
+    await fs.writeFile(path.join(dir, 'api', 'VERSION'), 'v2\n');
+    await withConfig({ registry: '10.77.0.1:1' });
+    const r = await cli(['deploy', '--auto-switch']);
+    said('registry', r.out);
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(r.out, /push/i, r.out);
+    assert.match(r.out, /10\.77\.0\.1:1/, r.out);
+    await withConfig({});
+    await unchanged(state);
+  });
+
+  it('a constraint no node meets', budget(30_000), async () => {
+    const state = await stateFile();
+    await withConfig({ constraints: '[node.labels.nowhere==true]' });
+    const r = await cli(['deploy', '--auto-switch']);
+    said('constraint', r.out);
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(r.out, /no suitable node/, r.out);
+    await withConfig({});
+    await unchanged(state);
+  });
+
+  it('the CLI killed mid-deploy: status explains, recover converges', budget(60_000), async () => {
+    const state = await stateFile();
+    await fs.writeFile(path.join(dir, 'api', 'VERSION'), 'v3\n');
+    const child = spawn(process.execPath, [CLI, 'deploy', '--auto-switch'], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.on('close', r));
+    const t0 = performance.now();
+    while (performance.now() - t0 < 120_000 && !(await services()).includes(`${APP}_api_green`)) await sleep(100);
+    assert.ok((await services()).includes(`${APP}_api_green`), 'the deploy created green');
+    child.kill('SIGKILL');
+    await exited;
+
+    const s = await cli(['status']);
+    assert.match(s.out, /interrupted|recover/i, s.out);
+    const rec = await cli(['recover']);
+    assert.equal(rec.code, 0, rec.out);
+    await unchanged(state);
+
+    const again = await cli(['deploy', '--auto-switch']);
+    assert.equal(again.code, 0, again.out);
+    for (const origin of edgeOrigins(PORT)) {
+      const res = await fetch(origin);
+      await res.body?.cancel();
+      assert.equal(res.headers.get('x-switchyard-env'), 'green', origin);
+    }
+  });
+});
