@@ -202,7 +202,9 @@ async function viaPreview(e: Engine, colour: Colour): Promise<ServiceEndpoints> 
   const port = cfg.proxy.listen.preview;
   if (port === undefined)
     throw new SwitchyardError('CONFIG_INVALID', 'checks.smokeVia is preview but proxy.listen.preview is not set');
-  const at: Endpoint = { host: cfg.proxy.preview.host, port };
+  // A proxy with several public entries (the swarm edge): the preview port of the first edge node.
+  const entry = e.proxy.entries ? (await e.proxy.entries())[0] : undefined;
+  const at: Endpoint = { host: entry?.host ?? cfg.proxy.preview.host, port };
   const route = cfg.proxy.routes.find((r) => r.path === '/') ?? cfg.proxy.routes[0]!;
   const url = `${urlOf(at)}${cfg.services[route.service]?.health.path ?? route.path}`;
   let seen: string | null = null;

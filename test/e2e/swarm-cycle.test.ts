@@ -57,6 +57,7 @@ checks:
       expect: { status: 200 }
 deploy:
   drainTimeout: 5s
+  keepOldFor: 30m
 `;
 
 interface Run {
@@ -170,6 +171,29 @@ describe('swarm: blue-green across three nodes under load', () => {
     assert.equal(run.code, 0, run.out);
     report('canary green -> blue (30%, 100%)', totals);
     for (const [i, t] of totals.entries()) assert.ok((t.byColour.blue ?? 0) > 0, `node ${NODES[i]} reached blue`);
+    await allFrom('blue');
+  });
+
+  it('a split is sticky across nodes: a client gets the same colour on every node', budget(30_000), async () => {
+    const r = await cli(['switch', 'green', '--weight', '30']);
+    assert.equal(r.code, 0, r.out);
+    const seen = { blue: 0, green: 0 } as Record<string, number>;
+    for (let c = 0; c < 40; c++) {
+      const cookie = `sy_canary=client-${c}`;
+      const colours = new Set<string | null>();
+      for (const origin of edgeOrigins(PORT)) {
+        const res = await fetch(origin, { headers: { cookie } });
+        await res.body?.cancel();
+        colours.add(res.headers.get('x-switchyard-env'));
+      }
+      assert.equal(colours.size, 1, `${cookie}: ${[...colours].join(', ')} on the three nodes`);
+      const [colour] = [...colours];
+      seen[colour ?? 'none'] = (seen[colour ?? 'none'] ?? 0) + 1;
+    }
+    console.log(`# split 30% to green, 40 clients on three nodes: ${JSON.stringify(seen)}`);
+    assert.ok(seen.green! > 0 && seen.blue! > 0, JSON.stringify(seen));
+    const end = await cli(['switch', 'green', '--weight', '0']);
+    assert.equal(end.code, 0, end.out);
     await allFrom('blue');
   });
 
