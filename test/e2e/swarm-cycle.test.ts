@@ -29,7 +29,7 @@ const version = fs.readFileSync('/srv/VERSION', 'utf8').trim();
 const server = http.createServer((q, s) => {
   s.setHeader('content-type', 'application/json');
   s.end(JSON.stringify({ colour: e.SWITCHYARD_COLOUR, instance: e.SWITCHYARD_INSTANCE, version }));
-}).listen(+e.PORT, '0.0.0.0');
+}).listen(+e.PORT, '0.0.0.0', () => console.log('listening as instance', e.SWITCHYARD_INSTANCE, version));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
@@ -209,5 +209,9 @@ describe('swarm: blue-green across three nodes under load', () => {
     for (const n of NODES) assert.match(s.out, new RegExp(`sysw-n${n} +sends traffic to green`), s.out);
     assert.match(s.out, /api +running - running on sysw-n\d/, s.out);
     assert.match(s.out, /api\.2 +running - running on sysw-n\d/, s.out);
+    const logs = await cli(['logs', 'green']);
+    assert.equal(logs.code, 0, logs.out);
+    assert.match(logs.out, /^api +\| listening as instance 1 v2$/m, logs.out);
+    assert.match(logs.out, /^api\.2 +\| listening as instance 2 v2$/m, logs.out);
   });
 });

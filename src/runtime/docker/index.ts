@@ -58,6 +58,7 @@ export { pushImage, type Pushed } from './push.js';
 export { prepareImages, removeTags } from './images.js';
 export { LABEL, imageTag } from './names.js';
 export { pruneImages } from './prune.js';
+export { containerTail, streamLogs, type LogSource } from './logs.js';
 
 /** Used for a container of a service no longer in the config. */
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;

@@ -4,6 +4,9 @@ import { call } from './client.js';
 
 export const TAIL_LINES = 20;
 
+/** Opens one log: the whole of it (a Buffer) without follow, a stream with. */
+export type LogSource = (id: string, o: { follow: boolean; tail?: number }) => Promise<unknown>;
+
 /**
  * Without a TTY the engine multiplexes stdout and stderr in frames: 1 byte stream, 3 zero bytes,
  * 4 bytes big-endian length, then the payload. Anything that does not look like a frame is text.
@@ -22,11 +25,14 @@ export function demux(buf: Buffer): string {
   return Buffer.concat(parts).toString('utf8');
 }
 
-export async function containerTail(docker: Docker, id: string, lines = TAIL_LINES): Promise<string> {
+export async function containerTail(
+  docker: Docker,
+  id: string,
+  lines = TAIL_LINES,
+  open: LogSource = (i, o) => docker.getContainer(i).logs({ stdout: true, stderr: true, ...o, follow: false }),
+): Promise<string> {
   try {
-    const out = (await call('container logs', () =>
-      docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false }),
-    )) as unknown;
+    const out = (await call('logs', () => open(id, { follow: false, tail: lines }))) as unknown;
     const text = Buffer.isBuffer(out) ? demux(out) : String(out);
     return text
       .split('\n')
@@ -48,21 +54,22 @@ export async function streamLogs(
   containers: Array<{ id: string; label: string }>,
   opts: { follow: boolean; signal?: AbortSignal },
   write: (line: string) => void,
+  /** Where the log comes from (default: the container's; a swarm task's through the manager). */
+  open: LogSource = (id, o) =>
+    docker
+      .getContainer(id)
+      .logs({ stdout: true, stderr: true, ...o } as Docker.ContainerLogsOptions & { follow: true }),
 ): Promise<void> {
   const prefix = containers.length > 1;
   await Promise.all(
     containers.map(async ({ id, label }) => {
       if (!opts.follow) {
         // Without follow the engine answers with the whole log at once (a Buffer).
-        const buf = (await docker
-          .getContainer(id)
-          .logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+        const buf = (await open(id, { follow: false })) as unknown as Buffer;
         for (const l of demux(buf).split('\n')) if (l) write(prefix ? `${label} | ${l}` : l);
         return;
       }
-      const stream = (await docker
-        .getContainer(id)
-        .logs({ stdout: true, stderr: true, follow: true })) as NodeJS.ReadableStream;
+      const stream = (await open(id, { follow: true })) as unknown as NodeJS.ReadableStream;
       let partial = '';
       const sink = new (await import('node:stream')).Writable({
         write(chunk: Buffer, _enc, done) {

@@ -17,6 +17,7 @@ import { runOf, statusRows } from './status.js';
 import { swarmEdgeDriver } from './edge-driver.js';
 import { swarmBackends, swarmEndpoints } from './endpoints.js';
 import { SwarmSession } from './session.js';
+import { swarmLogs, swarmTail } from './logs.js';
 import type { RuntimeWithProxy } from '../own-proxy.js';
 import type { ProxyDriver } from '../../proxy/types.js';
 
@@ -75,6 +76,11 @@ export function createSwarmRuntime(ctx: RuntimeContext, opts: SwarmRuntimeOption
     backends: async (colour) => swarmBackends(config, colour),
     proxyDriver: () => (driver ??= swarmEdgeDriver(ctx.paths, session)),
     close: () => session.close(),
+    logs: (colour, services, o, write) => swarmLogs(manager, config, colour, services, o, write),
+    tail: async (colour, key, lines) => {
+      const text = await swarmTail(manager, config, colour, key, lines);
+      return ctx.redact ? ctx.redact(text) : text;
+    },
     exec: async (): Promise<ExecOutcome> => ({ ok: false, detail: 'exec is not supported on the swarm runtime yet' }),
     async hasRelease(id) {
       return (
