@@ -28,6 +28,7 @@ const benches = [
   { name: 'restart', file: 'restart.mjs', out: 'restart.json', args: [] },
   { name: 'restartNginx', file: 'restart.mjs', out: 'restart-nginx.json', args: ['--proxy', 'nginx'] },
   { name: 'instances', file: 'instances.mjs', out: 'instances.json', args: [] },
+  { name: 'swarm', file: 'swarm.mjs', out: 'swarm.json', args: [] },
   {
     name: 'rollbackLatencyNginx',
     file: 'rollback-latency.mjs',

@@ -78,7 +78,7 @@ test('a valid swarm config: the section with its defaults, services read as for 
     manager: 'unix:///run/sysw/n1.sock',
     registry: '10.77.0.1:5000',
     constraints: ['node.role==worker'],
-    edge: { constraints: [] },
+    edge: { constraints: [], base: 'node:20-bookworm-slim' },
   });
   assert.equal(config.services.api?.containerPort, 3000);
   assert.equal(config.services.api?.instances, 2);
