@@ -34,6 +34,7 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
 interface Knobs {
+  port?: number;
   manager?: string;
   registry?: string;
   constraints?: string;
@@ -49,7 +50,7 @@ swarm:
   constraints: ${k.constraints ?? '[]'}
   edge: { base: switchyard/base:bookworm }
 proxy:
-  listen: { http: ${PORT}, host: 0.0.0.0 }
+  listen: { http: ${k.port ?? PORT}, host: 0.0.0.0 }
   routes: [{ path: /, service: api }]
 services:
   api:
@@ -173,6 +174,17 @@ describe('swarm: deploys that fail change nothing', () => {
     said('constraint', r.out);
     assert.notEqual(r.code, 0, r.out);
     assert.match(r.out, /no suitable node/, r.out);
+    await withConfig({});
+    await unchanged(state);
+  });
+
+  it('a proxy port changed since the edge proxy was made', budget(10_000), async () => {
+    const state = await stateFile();
+    await withConfig({ port: PORT + 1 });
+    const r = await cli(['deploy', '--auto-switch']);
+    said('port changed', r.out);
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(r.out, new RegExp(`publishes port\\(s\\) ${PORT}, but the config says ${PORT + 1}`), r.out);
     await withConfig({});
     await unchanged(state);
   });

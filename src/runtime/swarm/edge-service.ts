@@ -69,14 +69,23 @@ export async function overlaySubnet(manager: Docker, network: string): Promise<s
   return subnet;
 }
 
-export async function edgeServiceExists(manager: Docker, app: string): Promise<boolean> {
+interface EdgeInfo {
+  Spec?: { EndpointSpec?: { Ports?: { PublishedPort?: number }[] } };
+}
+
+async function edgeService(manager: Docker, app: string): Promise<EdgeInfo | undefined> {
   try {
-    await managerCall(manager, 'inspect the edge service', () => manager.getService(edgeServiceName(app)).inspect());
-    return true;
+    return (await managerCall(manager, 'inspect the edge service', () =>
+      manager.getService(edgeServiceName(app)).inspect(),
+    )) as EdgeInfo;
   } catch (e) {
-    if (statusOf(e) === 404) return false;
+    if (statusOf(e) === 404) return undefined;
     throw e;
   }
+}
+
+export async function edgeServiceExists(manager: Docker, app: string): Promise<boolean> {
+  return (await edgeService(manager, app)) !== undefined;
 }
 
 /** Creates the edge service when it is missing; true when it did. Then waits for its replicas. */
@@ -84,7 +93,22 @@ export async function ensureEdgeService(manager: Docker, i: EdgeServiceInput, si
   const name = edgeServiceName(i.app);
   const since = Date.now() - 2_000;
   let created = false;
-  if (!(await edgeServiceExists(manager, i.app))) {
+  const existing = await edgeService(manager, i.app);
+  if (existing) {
+    // Ports are fixed when the service is made: a changed proxy.listen needs a new edge service.
+    const published = (existing.Spec?.EndpointSpec?.Ports ?? []).map((p) => p.PublishedPort ?? 0).sort((a, b) => a - b);
+    const wanted = [...i.ports].sort((a, b) => a - b);
+    if (JSON.stringify(published) !== JSON.stringify(wanted))
+      throw new SwitchyardError(
+        'PROXY_FAILED',
+        `the edge proxy ${name} publishes port(s) ${published.join(', ')}, but the config says ${wanted.join(', ')}`,
+        {
+          hint:
+            'replacing the edge proxy leaves each node without one for a moment: in a quiet hour, ' +
+            '`switchyard down` then `switchyard init`',
+        },
+      );
+  } else {
     try {
       await managerCall(manager, `create service ${name}`, () => manager.createService(edgeServiceSpec(i)));
       created = true;
