@@ -154,7 +154,7 @@ export interface EdgeReplica {
   task: TaskView;
 }
 
-interface RawNode {
+export interface RawNode {
   ID: string;
   Description?: { Hostname?: string };
   Spec?: { Availability?: string };
@@ -175,6 +175,11 @@ export async function edgeReplicas(manager: Docker, app: string, network: string
     ),
     managerCall(manager, 'list the nodes', () => manager.listNodes() as Promise<RawNode[]>),
   ]);
+  return replicasOf(tasks, nodes, network);
+}
+
+/** edgeReplicas from what the manager listed (a pure function, unit-tested). */
+export function replicasOf(tasks: TaskView[], nodes: RawNode[], network: string): EdgeReplica[] {
   const byId = new Map(nodes.map((n) => [n.ID, n]));
   const newest = new Map<string, TaskView>();
   for (const t of [...tasks].sort((a, b) => a.createdAt - b.createdAt)) {
