@@ -57,7 +57,7 @@ checks:
       expect: { status: 200 }
 deploy:
   drainTimeout: 5s
-  keepOldFor: 30m
+  keepOldFor: 5m
 `;
 
 interface Run {

@@ -56,7 +56,7 @@ services:
     stopTimeout: 5s
 deploy:
   drainTimeout: 5s
-  keepOldFor: 30m
+  keepOldFor: 5m
 `;
 
 function cli(args: string[], timeoutMs = 240_000): Promise<{ code: number | null; out: string }> {
