@@ -8,14 +8,21 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { budget } from '../helpers/budget.ts';
-import { CLI } from '../helpers/project.ts';
-import { cleanupSwarmApp, edgeOrigins, managerClient, NODES, REGISTRY, SOCK, startNodeLoad } from '../helpers/swarm.ts';
+import {
+  cleanupSwarmApp,
+  edgeOrigins,
+  managerClient,
+  NODES,
+  REGISTRY,
+  SOCK,
+  startNodeLoad,
+  runCli,
+} from '../helpers/swarm.ts';
 
 const APP = `sysw${randomBytes(3).toString('hex')}`;
 const PORT = 20_000 + Math.floor(Math.random() * 10_000);
@@ -60,24 +67,7 @@ deploy:
   keepOldFor: 5m
 `;
 
-interface Run {
-  code: number | null;
-  out: string;
-}
-
-function cli(args: string[], timeoutMs = 240_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
+const cli = (args: string[], timeoutMs?: number) => runCli(dir, args, timeoutMs);
 
 async function setVersion(v: string): Promise<void> {
   await fs.writeFile(path.join(dir, 'api', 'VERSION'), `${v}\n`);

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { budget } from '../helpers/budget.ts';
 import { CLI } from '../helpers/project.ts';
-import { cleanupSwarmApp, edgeOrigins, managerClient, REGISTRY, SOCK } from '../helpers/swarm.ts';
+import { cleanupSwarmApp, edgeOrigins, managerClient, REGISTRY, SOCK, runCli } from '../helpers/swarm.ts';
 
 const APP = `syfail${randomBytes(3).toString('hex')}`;
 const PORT = 20_000 + Math.floor(Math.random() * 10_000);
@@ -67,19 +67,7 @@ deploy:
 const said = (what: string, out: string) =>
   console.log(`# ${what}: ${out.split('\n').find((l) => l.startsWith('✗')) ?? out.split('\n')[0]}`);
 
-function cli(args: string[], timeoutMs = 240_000): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
+const cli = (args: string[], timeoutMs?: number) => runCli(dir, args, timeoutMs);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -11,14 +11,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { budget } from '../helpers/budget.ts';
-import { CLI, ROOT } from '../helpers/project.ts';
-import { cleanupSwarmApp, managerClient, NODE_ADDR, REGISTRY, SOCK, startNodeLoad } from '../helpers/swarm.ts';
+import { ROOT } from '../helpers/project.ts';
+import { cleanupSwarmApp, managerClient, NODE_ADDR, REGISTRY, SOCK, startNodeLoad, runCli } from '../helpers/swarm.ts';
 
 const APP = `syloss${randomBytes(3).toString('hex')}`;
 const PORT = 20_000 + Math.floor(Math.random() * 10_000);
@@ -59,19 +59,7 @@ deploy:
   keepOldFor: 5m
 `;
 
-function cli(args: string[], timeoutMs = 240_000): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
+const cli = (args: string[], timeoutMs?: number) => runCli(dir, args, timeoutMs);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,11 +6,12 @@
  * nodes' addresses on the bridge the script made (10.77.0.0/24) and to loopback.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type Docker from 'dockerode';
 import { Pool } from 'undici';
 import { summarise, type LoadSample } from '../../src/load/load.ts';
 import { cleanupApp, dockerClient } from './docker.ts';
+import { CLI } from './project.ts';
 
 export const SOCK = (n: number): string => `/run/sysw/n${n}.sock`;
 export const NODES = [1, 2, 3] as const;
@@ -41,6 +42,27 @@ export async function managerClient(): Promise<Docker> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface CliRun {
+  code: number | null;
+  /** stdout and stderr, as they came. */
+  out: string;
+}
+
+/** The built CLI run in `dir` (no TTY, no colours), killed at `timeoutMs`. */
+export function runCli(dir: string, args: string[], timeoutMs = 240_000): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
 
 /** Removes every trace of `app` from the swarm, its nodes, the registry and this machine's engine. */
 export async function cleanupSwarmApp(app: string): Promise<void> {
