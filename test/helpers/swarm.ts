@@ -102,14 +102,8 @@ export async function cleanupSwarmApp(app: string): Promise<void> {
     if (gone) break;
     await sleep(500);
   }
-  for (const n of NODES) {
-    onNode(n, ['volume', 'rm', '-f', `${app}_edge_state`], true);
-    // By reference, never by id: one switchyard build gives every app's edge image the same id.
-    const refs = onNode(n, ['images', '--digests', '--format', '{{.Repository}}@{{.Digest}}'], true)
-      .split('\n')
-      .filter((l) => l.startsWith(`${REGISTRY}/${app}-`) && !l.endsWith('@<none>'));
-    for (const ref of new Set(refs)) onNode(n, ['image', 'rm', ref], true);
-  }
+  for (const n of NODES) onNode(n, ['volume', 'rm', '-f', `${app}_edge_state`], true);
+  await removeNodeImages(app);
   const builder = await dockerClient();
   await cleanupApp(builder, app).catch(() => undefined);
   for (const img of await builder.listImages())
@@ -118,6 +112,28 @@ export async function cleanupSwarmApp(app: string): Promise<void> {
         .getImage(t)
         .remove()
         .catch(() => undefined);
+}
+
+/**
+ * The app's images the nodes pulled from the registry, removed by reference, never by id: the
+ * same build gives every app the same image id (the edge image, a test's identical app image).
+ */
+export async function removeNodeImages(app: string): Promise<void> {
+  const left = (n: number) =>
+    onNode(n, ['images', '--digests', '--format', '{{.Repository}}@{{.Digest}}'], true)
+      .split('\n')
+      .filter((l) => l.startsWith(`${REGISTRY}/${app}-`) && !l.endsWith('@<none>'));
+  // A task's container stays a moment after its service is gone, and its image is in use until then.
+  for (let i = 0; i < 40; i++) {
+    let any = false;
+    for (const n of NODES)
+      for (const ref of new Set(left(n))) {
+        onNode(n, ['image', 'rm', ref], true);
+        any = true;
+      }
+    if (!any || NODES.every((n) => left(n).length === 0)) return;
+    await sleep(500);
+  }
 }
 
 /** The published port on every node: where users arrive on a swarm. */

@@ -112,11 +112,12 @@ before(async () => {
     },
     dir,
   );
-  rt = createSwarmRuntime(project.ctx, { manager, builder, registry: REGISTRY });
+  rt = createSwarmRuntime(project.ctx, { manager, builder, registry: REGISTRY, edgeBase: 'switchyard/base:bookworm' });
 }, budget(200));
 
 after(async () => {
   if (!manager) return;
+  await rt?.close?.();
   for (const name of await appServices().catch(() => [] as string[]))
     await manager
       .getService(name)
@@ -137,18 +138,25 @@ after(async () => {
     500,
   ).catch(() => undefined);
   // The images the nodes pulled (digest-only, so by id), and the registry's manifests.
+  // By reference, never by id: one switchyard build gives every app's edge image the same id.
   for (const n of [1, 2, 3]) {
-    const ids = quiet(n, 'images', '--no-trunc', '--format', '{{.Repository}} {{.ID}}')
+    const refs = quiet(n, 'images', '--digests', '--format', '{{.Repository}}@{{.Digest}}')
       .split('\n')
-      .filter((l) => l.includes(`/${APP}-`))
-      .map((l) => l.split(' ')[1]!);
-    for (const id of new Set(ids)) quiet(n, 'image', 'rm', '-f', id);
+      .filter((l) => l.includes(`/${APP}-`) && !l.endsWith('@<none>'));
+    for (const ref of new Set(refs)) quiet(n, 'image', 'rm', ref);
   }
   if (pinned) {
     const digest = pinned.split('@')[1]!;
     await fetch(`http://${REGISTRY}/v2/${APP}-api/manifests/${digest}`, { method: 'DELETE' }).catch(() => undefined);
   }
   if (builder) await cleanupApp(builder, APP).catch(() => undefined);
+  if (builder)
+    for (const img of await builder.listImages())
+      for (const t of (img.RepoTags ?? []).filter((x) => x.startsWith(`${REGISTRY}/${APP}-`)))
+        await builder
+          .getImage(t)
+          .remove()
+          .catch(() => undefined);
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 }, budget(8_000));
 
@@ -248,7 +256,21 @@ describe('swarm runtime: a colour as swarm services', () => {
           ['api.2', false, 'no task (green is not started)'],
         ],
       );
-      assert.deepEqual(await rt.endpoints('blue'), {}, 'no endpoint reachable from here');
+      // From here, each task through the tunnel into the overlay: a loopback forward per instance.
+      const ends = await rt.endpoints('blue');
+      assert.equal(ends.api?.length, 2);
+      const through = await Promise.all(
+        ends.api!.map(async (e) => {
+          assert.equal(e.host, '127.0.0.1');
+          return (await (await fetch(`http://127.0.0.1:${e.port}/`)).json()) as { instance: string };
+        }),
+      );
+      assert.deepEqual(
+        through.map((a) => a.instance),
+        ['1', '2'],
+        'instance 1 first',
+      );
+      assert.deepEqual(await rt.endpoints('green'), {});
       assert.deepEqual(await rt.exec('blue', 'api', { run: ['true'], shell: false, timeout: 1_000 }), {
         ok: false,
         detail: 'exec is not supported on the swarm runtime yet',

@@ -19,6 +19,7 @@ import type Docker from 'dockerode';
 import { pushImage } from '../../src/runtime/docker/index.js';
 import { dockerClient, uniqueApp, waitFor } from '../helpers/docker.js';
 import { budget } from '../helpers/budget.js';
+import { removeNodeImages } from '../helpers/swarm.js';
 
 const MANAGER = 'unix:///run/sysw/n1.sock';
 const REGISTRY = '10.77.0.1:5000';
@@ -87,6 +88,7 @@ after(async () => {
   ).catch(() => undefined);
   for (const ref of [LOCAL, `${REGISTRY}/${LOCAL}`])
     execFileSync('docker', ['image', 'rm', '-f', ref], { stdio: 'pipe' });
+  await removeNodeImages(APP);
   await fs.rm(dir, { recursive: true, force: true });
 }, budget(15_000));
 

@@ -19,6 +19,7 @@ import { waitForTasks } from '../../src/runtime/swarm/tasks.js';
 import { SwitchyardError } from '../../src/errors.js';
 import { dockerClient, uniqueApp } from '../helpers/docker.js';
 import { budget } from '../helpers/budget.js';
+import { removeNodeImages } from '../helpers/swarm.js';
 
 const SOCK = (n: number) => `/run/sysw/n${n}.sock`;
 const REGISTRY = '10.77.0.1:5000';
@@ -92,6 +93,7 @@ after(async () => {
   }
   for (const ref of [LOCAL, `${REGISTRY}/${LOCAL}`])
     execFileSync('docker', ['image', 'rm', '-f', ref], { stdio: 'pipe' });
+  await removeNodeImages(APP);
   await fs.rm(dir, { recursive: true, force: true });
 }, budget(15_000));
 
