@@ -210,9 +210,9 @@ export const serviceKeysFitRuntime: Rule = (c) => {
 /** Shared services are containers: docker only (swarm-rules.ts words it for swarm), each with an image or a build. */
 export const sharedServicesValid: Rule = (c) => {
   const shared = Object.entries(c.shared);
-  if (shared.length === 0 || c.runtime === 'swarm') return [];
-  if (c.runtime !== 'docker')
-    return [{ path: 'shared', message: 'shared services are containers: they need runtime: docker' }];
+  if (shared.length === 0) return [];
+  if (c.runtime === 'process')
+    return [{ path: 'shared', message: 'shared services are containers: they need runtime: docker (or swarm)' }];
   const taken = new Set(serviceNames(c));
   return shared.flatMap(([name, s]) => {
     const out: Problem[] = [];
@@ -225,6 +225,8 @@ export const sharedServicesValid: Rule = (c) => {
         path: `shared.${name}`,
         message: `a service is also named ${name}; shared and colour services need distinct names`,
       });
+    if (c.runtime === 'docker' && s.node !== undefined)
+      out.push({ path: `shared.${name}.node`, message: 'only used by runtime: swarm (the node it is pinned to)' });
     return out;
   });
 };
@@ -247,8 +249,7 @@ export const backupAndHookTargetsExist: Rule = (c) => {
   const out: Problem[] = [];
   const b = c.backup;
   const shared = Object.keys(c.shared);
-  // On swarm, backup.container is refused as such (swarm-rules.ts).
-  if (b.kind === 'postgres' && b.container !== undefined && c.runtime !== 'swarm' && !shared.includes(b.container)) {
+  if (b.kind === 'postgres' && b.container !== undefined && !shared.includes(b.container)) {
     out.push({
       path: 'backup.container',
       message:

@@ -311,6 +311,15 @@ export const sharedSchema = z
     stopTimeout: duration
       .default(30_000)
       .meta({ description: 'grace before Docker kills the container when it is stopped', 'x-default': '30s' }),
+    node: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({
+        description:
+          'runtime: swarm: the node (its hostname, as `docker node ls` shows it) the service is pinned to, with ' +
+          'its volumes (a named volume lives on one node); required there, refused elsewhere',
+      }),
     /** How long startShared waits for the container to be running and (with a HEALTHCHECK) healthy. */
     startTimeout: duration.default(120_000).meta({
       description: 'how long `init` waits for the container to be running and (with a `HEALTHCHECK`) healthy',

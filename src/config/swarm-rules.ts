@@ -32,13 +32,30 @@ export const swarmSectionFitsRuntime: Rule = (c) => {
 export const swarmNotYet: Rule = (c) => {
   if (c.runtime !== 'swarm') return [];
   const out: Problem[] = [];
-  if (Object.keys(c.shared).length > 0)
-    out.push({
-      path: 'shared',
-      message:
-        "shared services are not yet on swarm: give the database by URL (backup.url, and the services' env such " +
-        'as DATABASE_URL) and run it outside the swarm, or use runtime: docker',
-    });
+  for (const [name, s] of Object.entries(c.shared)) {
+    if (s.node === undefined)
+      out.push({
+        path: `shared.${name}.node`,
+        message:
+          'required for runtime: swarm: the node the service runs on, with its data (a named volume lives on one ' +
+          'node); its hostname as `docker node ls` shows it',
+      });
+    if (s.ports.length > 0)
+      out.push({
+        path: `shared.${name}.ports`,
+        message:
+          'not on swarm: the colours reach it by name on the overlay network; publishing it would expose it on ' +
+          'the node',
+        got: s.ports,
+      });
+    const binds = s.volumes.filter((v) => /^[.~/]/.test(v));
+    if (binds.length > 0)
+      out.push({
+        path: `shared.${name}.volumes`,
+        message: 'a host path is not on swarm (it would have to exist on the node): use a named volume ("name:/path")',
+        got: binds,
+      });
+  }
   if (c.proxy.kind === 'nginx')
     out.push({
       path: 'proxy.kind',
@@ -54,13 +71,6 @@ export const swarmNotYet: Rule = (c) => {
           'a host path would have to exist on every node; keep the data in a database reached by URL',
         got: svc.volumes,
       });
-  if (c.backup.kind === 'postgres' && c.backup.container !== undefined)
-    out.push({
-      path: 'backup.container',
-      message:
-        "not yet on swarm (there are no shared services): give backup.url (postgres://...) for this machine's pg_dump",
-      got: c.backup.container,
-    });
   const migrate = c.deploy.hooks.migrate;
   if (migrate?.service !== undefined)
     out.push({

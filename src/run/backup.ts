@@ -3,7 +3,7 @@
  * backup step (I6: nothing changes before a complete backup is on disk), retention that never
  * deletes the dump a live or standby release was deployed over, and the warnings around it.
  */
-import { openBackupper } from '../backup/index.js';
+import { hostPgTool, openBackupper, type PgTool } from '../backup/index.js';
 import { containerPgTool } from '../backup/pg-container.js';
 import type { BackupMeta, Backupper } from '../backup/types.js';
 import { connect, sharedContainerName } from '../runtime/docker/index.js';
@@ -22,15 +22,43 @@ export function backupFor(e: Engine): Backupper | undefined {
     app: cfg.app,
     redact: e.redact,
     containerTool: (pg) =>
-      containerPgTool({
-        docker: () => (docker ??= connect()),
-        container: sharedContainerName(cfg.app, pg.container!),
-        user: pg.user,
-        database: pg.database,
-      }),
+      e.runtime.sharedAddress
+        ? tunnelPgTool(e, pg.container!, pg.user, pg.database)
+        : containerPgTool({
+            docker: () => (docker ??= connect()),
+            container: sharedContainerName(cfg.app, pg.container!),
+            user: pg.user,
+            database: pg.database,
+          }),
   });
   cache.set(e, b);
   return b;
+}
+
+/** PostgreSQL's port inside the shared service's container. */
+export const SHARED_PG_PORT = 5432;
+
+/**
+ * backup.container where this machine cannot exec into the container (swarm): this machine's
+ * client programs, through the runtime's loopback address of the service, as backup.user and
+ * backup.database (default: the service's POSTGRES_USER and POSTGRES_DB, else postgres), with the
+ * password of the service's POSTGRES_PASSWORD (never printed: it goes in the URL's environment).
+ */
+function tunnelPgTool(e: Engine, service: string, userOf?: string, databaseOf?: string): PgTool {
+  // The defaults of the container's own tools (pg-container.ts), from the service's environment.
+  const env = e.loaded.config.shared[service]?.environment ?? {};
+  const password = env.POSTGRES_PASSWORD ?? '';
+  const user = userOf ?? env.POSTGRES_USER ?? 'postgres';
+  const database = databaseOf ?? env.POSTGRES_DB ?? env.POSTGRES_USER ?? 'postgres';
+  return {
+    where: (program) => `this machine's ${program} (through the swarm tunnel to ${service})`,
+    run: async (program, args, io) => {
+      const at = await e.runtime.sharedAddress!(service, SHARED_PG_PORT);
+      const auth = `${encodeURIComponent(user)}${password ? `:${encodeURIComponent(password)}` : ''}`;
+      const url = `postgres://${auth}@${at.host}:${at.port}/${encodeURIComponent(database)}`;
+      return hostPgTool(url).run(program, args, io);
+    },
+  };
 }
 
 export function formatBytes(n: number): string {

@@ -173,6 +173,11 @@ export interface Runtime {
    * machine (swarm: the tasks' DNS name on the overlay, while endpoints() are tunnel forwards).
    */
   backends?(colour: Colour): Promise<ServiceEndpoints>;
+  /**
+   * A loopback address of a shared service's `port`, where this machine cannot reach the service
+   * directly (swarm: a tunnel forward to its task). Backups of `backup.container` use it.
+   */
+  sharedAddress?(name: string, port: number): Promise<Endpoint>;
   /** Releases what the runtime opened for this command (swarm: the tunnel). */
   close?(): Promise<void>;
 }

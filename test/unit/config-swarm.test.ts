@@ -278,10 +278,28 @@ const bad: BadCase[] = [
     match: /unknown key \(known keys: manager, tls, registry, constraints, edge\)/,
   },
   {
-    name: 'shared services on swarm',
+    name: 'a shared service on swarm without its node',
     edit: (c) => (c.shared = { db: { image: 'postgres:16' } }),
-    path: 'shared',
-    match: /shared services are not yet on swarm: give the database by URL \(backup\.url, and the services' env/,
+    path: 'shared.db.node',
+    match: /required for runtime: swarm: the node the service runs on, with its data/,
+  },
+  {
+    name: 'a shared service on swarm with published ports',
+    edit: (c) => (c.shared = { db: { image: 'postgres:16', node: 'n1', ports: ['5432:5432'] } }),
+    path: 'shared.db.ports',
+    match: /not on swarm: the colours reach it by name on the overlay network/,
+  },
+  {
+    name: 'a shared service on swarm with a host path',
+    edit: (c) => (c.shared = { db: { image: 'postgres:16', node: 'n1', volumes: ['./data:/var/lib/pg'] } }),
+    path: 'shared.db.volumes',
+    match: /a host path is not on swarm/,
+  },
+  {
+    name: 'backup.container naming no shared service on swarm',
+    edit: (c) => (c.backup = { kind: 'postgres', container: 'db' }),
+    path: 'backup.container',
+    match: /no shared service named db/,
   },
   {
     name: 'nginx on swarm',
@@ -345,12 +363,6 @@ const bad: BadCase[] = [
     match: /file not found \(relative to the build context \.\/api\)/,
   },
   {
-    name: 'a postgres backup in a container on swarm',
-    edit: (c) => (c.backup = { kind: 'postgres', container: 'db' }),
-    path: 'backup.container',
-    match: /not yet on swarm \(there are no shared services\): give backup\.url/,
-  },
-  {
     name: 'a migrate hook inside a service on swarm',
     edit: (c) => (c.deploy = { hooks: { migrate: { run: 'npm run migrate', service: 'api' } } }),
     path: 'deploy.hooks.migrate.service',
@@ -379,13 +391,24 @@ test('nginx in a container on swarm is one problem (proxy.kind), not also the do
   );
 });
 
-test('a shared service and backup.container on swarm: each refused once, in swarm words', async () => {
+test('a shared service pinned to a node, with a named volume, and backup.container on swarm: valid', async () => {
   const cfg = base();
-  cfg.shared = { db: { image: 'postgres:16' } };
+  cfg.shared = { db: { image: 'postgres:16', node: 'sysw-n2', volumes: ['pgdata:/var/lib/postgresql/data'] } };
   cfg.backup = { kind: 'postgres', container: 'db' };
+  const { config } = await loadConfig({ cwd: project(cfg), env: {} });
+  assert.equal(config.shared.db?.node, 'sysw-n2');
+});
+
+test('shared.<name>.node on the docker runtime is refused', async () => {
+  const cfg = base();
+  cfg.runtime = 'docker';
+  delete cfg.swarm;
+  cfg.shared = { db: { image: 'postgres:16', node: 'n1' } };
   const details = await problems(cfg);
-  assert.deepEqual(details.map((d) => d.split(':')[0]).sort(), ['backup.container', 'shared']);
-  assert.doesNotMatch(details.join('\n'), /need runtime: docker|process runtime/);
+  assert.ok(
+    details.includes('shared.db.node: only used by runtime: swarm (the node it is pinned to)'),
+    details.join('\n'),
+  );
 });
 
 test('the docker-only keys on the process runtime now name swarm where it takes them', async () => {

@@ -59,6 +59,8 @@ export { prepareImages, removeTags } from './images.js';
 export { LABEL, imageTag } from './names.js';
 export { pruneImages } from './prune.js';
 export { containerTail, streamLogs, type LogSource } from './logs.js';
+export { sharedEnv, sharedImage } from './shared.js';
+export { cmd, healthcheck, mounts } from './spec.js';
 
 /** Used for a container of a service no longer in the config. */
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;

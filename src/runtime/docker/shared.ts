@@ -23,7 +23,8 @@ import { sleep } from '../../util/sleep.js';
 
 const POLL_MS = 250;
 
-async function sharedImage(
+/** The shared service's image on this engine: `image` as given, or built once into `<app>-<name>:shared`. */
+export async function sharedImage(
   ctx: RuntimeContext,
   docker: Docker,
   name: string,
@@ -60,6 +61,11 @@ async function sharedImage(
   return tag;
 }
 
+/** The shared service's environment: its env_file's values, then `environment` over them. */
+export function sharedEnv(ctx: RuntimeContext, s: SharedConfig): Record<string, string> {
+  return { ...(s.env_file ? readEnvFile(path.resolve(ctx.paths.root, s.env_file)) : {}), ...s.environment };
+}
+
 async function createShared(
   ctx: RuntimeContext,
   docker: Docker,
@@ -72,7 +78,7 @@ async function createShared(
   const image = await sharedImage(ctx, docker, name, s, signal);
   const m = mounts(app, ctx.paths.root, s.volumes);
   await ensureVolumes(docker, app, m.volumes);
-  const env = { ...(s.env_file ? readEnvFile(path.resolve(ctx.paths.root, s.env_file)) : {}), ...s.environment };
+  const env = sharedEnv(ctx, s);
   const published = s.ports.map(publishSpec);
   const command = cmd(s.command);
   const hc = healthcheck(s.healthcheck);

@@ -17,6 +17,7 @@ import { runOf, statusRows } from './status.js';
 import { swarmEdgeDriver } from './edge-driver.js';
 import { swarmBackends, swarmEndpoints } from './endpoints.js';
 import { SwarmSession } from './session.js';
+import { sharedAddress, startSwarmShared, stopSwarmShared, swarmSharedStatus } from './shared.js';
 import { swarmLogs, swarmTail } from './logs.js';
 import type { RuntimeWithProxy } from '../own-proxy.js';
 import type { ProxyDriver } from '../../proxy/types.js';
@@ -76,6 +77,21 @@ export function createSwarmRuntime(ctx: RuntimeContext, opts: SwarmRuntimeOption
     backends: async (colour) => swarmBackends(config, colour),
     proxyDriver: () => (driver ??= swarmEdgeDriver(ctx.paths, session)),
     close: () => session.close(),
+    startShared: (o) => startSwarmShared(ctx, session, o?.signal),
+    stopShared: () => stopSwarmShared(ctx, manager),
+    sharedStatus: () => swarmSharedStatus(ctx, manager),
+    sharedAddress: (name, port) => sharedAddress(session, name, port),
+    async removeVolumes(): Promise<string[]> {
+      // The manager cannot remove a volume on another node: say where and how, remove nothing.
+      const where = Object.entries(config.shared).flatMap(([, s]) =>
+        s.volumes.map((v) => `\`docker volume rm ${config.app}-${v.split(':')[0]}\` on ${s.node}`),
+      );
+      throw new SwitchyardError(
+        'USAGE',
+        'the shared services are stopped, but their volumes live on their nodes, out of reach of the manager',
+        { hint: where.length > 0 ? `remove them there: ${where.join('; ')}` : 'there are none' },
+      );
+    },
     logs: (colour, services, o, write) => swarmLogs(manager, config, colour, services, o, write),
     tail: async (colour, key, lines) => {
       const text = await swarmTail(manager, config, colour, key, lines);
