@@ -9,8 +9,8 @@
  */
 import type { Colour, Route } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
-import { COLOURS } from '../config/schema.js';
-import { emptyStats, type TrafficStats } from './stats.js';
+import { mergeDrain, mergeStats, sumOpen } from './builtin/replica-protocol.js';
+import type { TrafficStats } from './stats.js';
 import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus } from './types.js';
 
 export interface Replica {
@@ -51,16 +51,9 @@ export class FanoutControl implements ProxyControl {
   /** The first replica's status, with every replica's requests and WebSockets in flight added up. */
   async status(): Promise<ProxyStatus> {
     const all = await this.statuses();
-    const first = all[0]!;
-    const sum = (k: 'inFlight' | 'websockets') =>
-      Object.fromEntries(COLOURS.map((c) => [c, all.reduce((n, s) => n + (s[k][c] ?? 0), 0)])) as Record<
-        Colour,
-        number
-      >;
     return {
-      ...first,
-      inFlight: sum('inFlight'),
-      websockets: sum('websockets'),
+      ...all[0]!,
+      ...sumOpen(all),
       nodes: all.map((s, i) => ({ node: this.replicas[i]!.name, reachable: true, active: s.active, canary: s.canary })),
     };
   }
@@ -92,37 +85,23 @@ export class FanoutControl implements ProxyControl {
   /** The replicas' counts added up, per colour and latency bucket. */
   async stats(): Promise<TrafficStats> {
     const all = await Promise.all(this.replicas.map((r) => r.control.stats()));
-    const out = emptyStats(all.every((s) => s.enabled));
-    for (const s of all)
-      for (const c of COLOURS) {
-        const o = out.colours[c];
-        const x = s.colours[c];
-        o.requests += x.requests;
-        o.errors += x.errors;
-        o.failures += x.failures;
-        o.latency = o.latency.map((n, i) => n + (x.latency[i] ?? 0));
-      }
-    return out;
+    // Counting only when every replica counts: otherwise the sums leave some traffic out.
+    return { ...mergeStats(all), enabled: all.every((s) => s.enabled) };
   }
 
   /** Every replica drains at once; the colour is drained when all are. */
   async drain(colour: Colour, timeoutMs: number): Promise<DrainResult> {
-    const all = await Promise.all(this.replicas.map((r) => r.control.drain(colour, timeoutMs)));
-    return {
-      inFlight: all.reduce((n, d) => n + d.inFlight, 0),
-      websocketsClosed: all.reduce((n, d) => n + d.websocketsClosed, 0),
-      timedOut: all.some((d) => d.timedOut),
-      ms: Math.max(...all.map((d) => d.ms)),
-    };
+    return mergeDrain(await Promise.all(this.replicas.map((r) => r.control.drain(colour, timeoutMs))));
   }
 
   /**
    * Replicas that route differently (one that was down while the others switched, and came back
    * with what it served before) are brought to what most of them do (ties: the first replica's).
-   * Returns one line per replica changed, for the user.
+   * Returns one line per replica changed, for the user. `known`: the replicas' statuses, when the
+   * caller has just read them (in replica order).
    */
-  async reconcile(): Promise<string[]> {
-    const all = await this.statuses();
+  async reconcile(known?: ProxyStatus[]): Promise<string[]> {
+    const all = known ?? (await this.statuses());
     const key = (s: Routing) => JSON.stringify([s.active, s.canary ?? null, s.maintenance?.message ?? null]);
     const votes = new Map<string, number>();
     for (const s of all) votes.set(key(s), (votes.get(key(s)) ?? 0) + 1);

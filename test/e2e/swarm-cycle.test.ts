@@ -9,7 +9,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { budget } from '../helpers/budget.ts';
@@ -18,54 +17,22 @@ import {
   edgeOrigins,
   managerClient,
   NODES,
-  REGISTRY,
-  SOCK,
   startNodeLoad,
   runCli,
+  makeSwarmApp,
+  swarmConfig,
 } from '../helpers/swarm.ts';
 
 const APP = `sysw${randomBytes(3).toString('hex')}`;
 const PORT = 20_000 + Math.floor(Math.random() * 10_000);
 let dir: string;
 
-const SERVER = `
-const http = require('http');
-const fs = require('fs');
-const e = process.env;
-const version = fs.readFileSync('/srv/VERSION', 'utf8').trim();
-const server = http.createServer((q, s) => {
-  s.setHeader('content-type', 'application/json');
-  s.end(JSON.stringify({ colour: e.SWITCHYARD_COLOUR, instance: e.SWITCHYARD_INSTANCE, version }));
-}).listen(+e.PORT, '0.0.0.0', () => console.log('listening as instance', e.SWITCHYARD_INSTANCE, version));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`;
-
-const CONFIG = `
-app: ${APP}
-runtime: swarm
-swarm:
-  manager: unix://${SOCK(1)}
-  registry: ${REGISTRY}
-  edge: { base: switchyard/base:bookworm }
-proxy:
-  listen: { http: ${PORT}, host: 0.0.0.0 }
-  routes: [{ path: /, service: api }]
-services:
-  api:
-    build: ./api
-    port: 8000
-    instances: 2
-    health: { path: /health }
-    stopTimeout: 5s
-checks:
-  smoke:
-    - name: answers
-      request: { path: / }
-      expect: { status: 200 }
-deploy:
-  drainTimeout: 5s
-  keepOldFor: 5m
-`;
+const CONFIG = swarmConfig({
+  app: APP,
+  port: PORT,
+  deploy: '  drainTimeout: 5s\n  keepOldFor: 5m',
+  extra: 'checks:\n  smoke:\n    - { name: answers, request: { path: / }, expect: { status: 200 } }',
+});
 
 const cli = (args: string[], timeoutMs?: number) => runCli(dir, args, timeoutMs);
 
@@ -117,14 +84,7 @@ function report(what: string, totals: Awaited<ReturnType<typeof underLoad>>['tot
 
 before(async () => {
   await managerClient();
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-swarm-e2e-'));
-  await fs.mkdir(path.join(dir, 'api'));
-  await fs.writeFile(path.join(dir, 'api', 'server.js'), SERVER);
-  await fs.writeFile(
-    path.join(dir, 'api', 'Dockerfile'),
-    'FROM switchyard/base:bookworm\nCOPY server.js VERSION /srv/\nCMD ["node", "/srv/server.js"]\n',
-  );
-  await setVersion('v1');
+  dir = await makeSwarmApp('sy-swarm-e2e-');
   await fs.writeFile(path.join(dir, 'switchyard.yml'), CONFIG);
 }, budget(5_000));
 

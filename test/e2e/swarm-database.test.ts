@@ -17,7 +17,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parse, stringify } from 'yaml';
 import { budget } from '../helpers/budget.ts';
-import { ROOT } from '../helpers/project.ts';
+import { copyDockerExample } from '../helpers/docker-project.ts';
 import {
   cleanupSwarmApp,
   edgeOrigins,
@@ -47,15 +47,7 @@ async function post(origin: string, p: string, json: unknown, headers: Record<st
 before(async () => {
   await managerClient();
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-swarm-db-'));
-  await fs.cp(path.join(ROOT, 'examples', 'app'), path.join(root, 'app'), {
-    recursive: true,
-    filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s),
-  });
-  await fs.cp(path.join(ROOT, 'examples', 'docker'), path.join(root, 'docker'), {
-    recursive: true,
-    filter: (s) => !/[/\\](\.switchyard|\.current-env)$/.test(s),
-  });
-  dir = path.join(root, 'docker');
+  dir = await copyDockerExample(root);
   const yml = path.join(dir, 'switchyard.yml');
   const c = parse(await fs.readFile(yml, 'utf8')) as {
     app: string;

@@ -12,26 +12,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { budget } from '../helpers/budget.ts';
 import { CLI } from '../helpers/project.ts';
-import { cleanupSwarmApp, edgeOrigins, managerClient, REGISTRY, SOCK, runCli } from '../helpers/swarm.ts';
+import { cleanupSwarmApp, edgeOrigins, managerClient, runCli, makeSwarmApp, swarmConfig } from '../helpers/swarm.ts';
 
 const APP = `syfail${randomBytes(3).toString('hex')}`;
 const PORT = 20_000 + Math.floor(Math.random() * 10_000);
 let dir: string;
-
-const SERVER = `
-const http = require('http');
-const e = process.env;
-const server = http.createServer((q, s) => {
-  s.setHeader('content-type', 'application/json');
-  s.end(JSON.stringify({ colour: e.SWITCHYARD_COLOUR }));
-}).listen(+e.PORT, '0.0.0.0');
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`;
 
 interface Knobs {
   port?: number;
@@ -41,27 +30,17 @@ interface Knobs {
   instances?: number;
 }
 
-const config = (k: Knobs = {}) => `
-app: ${APP}
-runtime: swarm
-swarm:
-  manager: ${k.manager ?? `unix://${SOCK(1)}`}
-  registry: ${k.registry ?? REGISTRY}
-  constraints: ${k.constraints ?? '[]'}
-  edge: { base: switchyard/base:bookworm }
-proxy:
-  listen: { http: ${k.port ?? PORT}, host: 0.0.0.0 }
-  routes: [{ path: /, service: api }]
-services:
-  api:
-    build: ./api
-    port: 8000
-    instances: ${k.instances ?? 1}
-    health: { path: /health }
-    stopTimeout: 3s
-deploy:
-  drainTimeout: 3s
-`;
+const config = (k: Knobs = {}) =>
+  swarmConfig({
+    app: APP,
+    port: k.port ?? PORT,
+    instances: k.instances ?? 1,
+    stopTimeout: '3s',
+    deploy: '  drainTimeout: 3s',
+    ...(k.manager ? { manager: k.manager } : {}),
+    ...(k.registry ? { registry: k.registry } : {}),
+    ...(k.constraints ? { constraints: k.constraints } : {}),
+  });
 
 /** The error line a failed command printed, for the test's output. */
 const said = (what: string, out: string) =>
@@ -98,14 +77,7 @@ async function withConfig(k: Knobs): Promise<void> {
 
 before(async () => {
   await managerClient();
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-swarm-fail-'));
-  await fs.mkdir(path.join(dir, 'api'));
-  await fs.writeFile(path.join(dir, 'api', 'server.js'), SERVER);
-  await fs.writeFile(path.join(dir, 'api', 'VERSION'), 'v1\n');
-  await fs.writeFile(
-    path.join(dir, 'api', 'Dockerfile'),
-    'FROM switchyard/base:bookworm\nCOPY server.js VERSION /srv/\nCMD ["node", "/srv/server.js"]\n',
-  );
+  dir = await makeSwarmApp('sy-swarm-fail-');
   await withConfig({});
   const init = await cli(['init']);
   assert.equal(init.code, 0, init.out);

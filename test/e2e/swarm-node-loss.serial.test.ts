@@ -13,12 +13,19 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { budget } from '../helpers/budget.ts';
 import { ROOT } from '../helpers/project.ts';
-import { cleanupSwarmApp, managerClient, NODE_ADDR, REGISTRY, SOCK, startNodeLoad, runCli } from '../helpers/swarm.ts';
+import {
+  cleanupSwarmApp,
+  managerClient,
+  NODE_ADDR,
+  startNodeLoad,
+  runCli,
+  makeSwarmApp,
+  swarmConfig,
+} from '../helpers/swarm.ts';
 
 const APP = `syloss${randomBytes(3).toString('hex')}`;
 const PORT = 20_000 + Math.floor(Math.random() * 10_000);
@@ -26,38 +33,12 @@ const PIDFILE = '/run/sysw/n3.pid';
 let dir: string;
 let stopped = false;
 
-const SERVER = `
-const http = require('http');
-const e = process.env;
-const server = http.createServer((q, s) => {
-  s.setHeader('content-type', 'application/json');
-  s.end(JSON.stringify({ colour: e.SWITCHYARD_COLOUR, instance: e.SWITCHYARD_INSTANCE }));
-}).listen(+e.PORT, '0.0.0.0');
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`;
-
-const CONFIG = `
-app: ${APP}
-runtime: swarm
-swarm:
-  manager: unix://${SOCK(1)}
-  registry: ${REGISTRY}
-  constraints: [node.role==worker]
-  edge: { base: switchyard/base:bookworm }
-proxy:
-  listen: { http: ${PORT}, host: 0.0.0.0 }
-  routes: [{ path: /, service: api }]
-services:
-  api:
-    build: ./api
-    port: 8000
-    instances: 2
-    health: { path: /health }
-    stopTimeout: 5s
-deploy:
-  drainTimeout: 5s
-  keepOldFor: 5m
-`;
+const CONFIG = swarmConfig({
+  app: APP,
+  port: PORT,
+  constraints: '[node.role==worker]',
+  deploy: '  drainTimeout: 5s\n  keepOldFor: 5m',
+});
 
 const cli = (args: string[], timeoutMs?: number) => runCli(dir, args, timeoutMs);
 
@@ -90,13 +71,7 @@ function startNode3(): void {
 
 before(async () => {
   await managerClient();
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-swarm-loss-'));
-  await fs.mkdir(path.join(dir, 'api'));
-  await fs.writeFile(path.join(dir, 'api', 'server.js'), SERVER);
-  await fs.writeFile(
-    path.join(dir, 'api', 'Dockerfile'),
-    'FROM switchyard/base:bookworm\nCOPY server.js /srv/\nCMD ["node", "/srv/server.js"]\n',
-  );
+  dir = await makeSwarmApp('sy-swarm-loss-');
   await fs.writeFile(path.join(dir, 'switchyard.yml'), CONFIG);
   const init = await cli(['init']);
   assert.equal(init.code, 0, init.out);

@@ -59,13 +59,11 @@ export function withoutSharedDb(yml: string): string {
   return out;
 }
 
-export async function makeDockerProject(opts: {
-  app: string;
-  sharedDb?: boolean;
-  env?: NodeJS.ProcessEnv;
-}): Promise<DockerE2e> {
-  const { app } = opts;
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-e2e-docker-'));
+/**
+ * examples/app and examples/docker copied under `root` (keeping the relative paths between them),
+ * without any local state; the folder of the Docker example's switchyard.yml.
+ */
+export async function copyDockerExample(root: string): Promise<string> {
   await fs.cp(path.join(ROOT, 'examples', 'app'), path.join(root, 'app'), {
     recursive: true,
     filter: (s) => !/[/\\](data|\.switchyard|\.current-env)$/.test(s),
@@ -74,7 +72,17 @@ export async function makeDockerProject(opts: {
     recursive: true,
     filter: (s) => !/[/\\](\.switchyard|\.current-env)$/.test(s),
   });
-  const dir = path.join(root, 'docker');
+  return path.join(root, 'docker');
+}
+
+export async function makeDockerProject(opts: {
+  app: string;
+  sharedDb?: boolean;
+  env?: NodeJS.ProcessEnv;
+}): Promise<DockerE2e> {
+  const { app } = opts;
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-e2e-docker-'));
+  const dir = await copyDockerExample(root);
   const yml = path.join(dir, 'switchyard.yml');
   let text = (await fs.readFile(yml, 'utf8')).replace('app: ala', `app: ${app}`);
   if (opts.sharedDb === false) text = withoutSharedDb(text);

@@ -7,11 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type Docker from 'dockerode';
-import { Pool } from 'undici';
-import { summarise, type LoadSample } from '../../src/load/load.ts';
 import { cleanupApp, dockerClient } from './docker.ts';
 import { CLI } from './project.ts';
+import { startKeepAliveLoad, type Load } from './kill-steps.ts';
 
 export const SOCK = (n: number): string => `/run/sysw/n${n}.sock`;
 export const NODES = [1, 2, 3] as const;
@@ -42,6 +44,75 @@ export async function managerClient(): Promise<Docker> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The test app every swarm e2e deploys: a node server on $PORT answering its colour, instance and
+ * version (api/VERSION) as JSON, saying so on start, and closing cleanly on SIGTERM.
+ */
+const TEST_SERVER = `
+const http = require('http');
+const fs = require('fs');
+const e = process.env;
+const version = fs.readFileSync('/srv/VERSION', 'utf8').trim();
+const server = http.createServer((q, s) => {
+  s.setHeader('content-type', 'application/json');
+  s.end(JSON.stringify({ colour: e.SWITCHYARD_COLOUR, instance: e.SWITCHYARD_INSTANCE, version }));
+}).listen(+e.PORT, '0.0.0.0', () => console.log('listening as instance', e.SWITCHYARD_INSTANCE, version));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+/** A temp project folder with the test app in api/ (version v1); switchyard.yml is the caller's. */
+export async function makeSwarmApp(prefix: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  await fs.mkdir(path.join(dir, 'api'));
+  await fs.writeFile(path.join(dir, 'api', 'server.js'), TEST_SERVER);
+  await fs.writeFile(path.join(dir, 'api', 'VERSION'), 'v1\n');
+  await fs.writeFile(
+    path.join(dir, 'api', 'Dockerfile'),
+    'FROM switchyard/base:bookworm\nCOPY server.js VERSION /srv/\nCMD ["node", "/srv/server.js"]\n',
+  );
+  return dir;
+}
+
+export interface SwarmConfigOptions {
+  app: string;
+  port: number;
+  manager?: string;
+  registry?: string;
+  /** YAML flow list of swarm.constraints. */
+  constraints?: string;
+  instances?: number;
+  stopTimeout?: string;
+  /** Lines under `deploy:`, indented two spaces. */
+  deploy?: string;
+  /** Extra top-level YAML (a checks: section). */
+  extra?: string;
+}
+
+/** switchyard.yml of the test app on the test swarm: its manager and registry, the edge on every node. */
+export function swarmConfig(o: SwarmConfigOptions): string {
+  return `
+app: ${o.app}
+runtime: swarm
+swarm:
+  manager: ${o.manager ?? `unix://${SOCK(1)}`}
+  registry: ${o.registry ?? REGISTRY}
+  constraints: ${o.constraints ?? '[]'}
+  edge: { base: switchyard/base:bookworm }
+proxy:
+  listen: { http: ${o.port}, host: 0.0.0.0 }
+  routes: [{ path: /, service: api }]
+services:
+  api:
+    build: ./api
+    port: 8000
+    instances: ${o.instances ?? 2}
+    health: { path: /health }
+    stopTimeout: ${o.stopTimeout ?? '5s'}
+deploy:
+${o.deploy ?? '  drainTimeout: 5s'}
+${o.extra ?? ''}`;
+}
 
 export interface CliRun {
   code: number | null;
@@ -139,62 +210,17 @@ export async function removeNodeImages(app: string): Promise<void> {
 /** The published port on every node: where users arrive on a swarm. */
 export const edgeOrigins = (port: number): string[] => NODES.map((n) => `http://${NODE_ADDR(n)}:${port}`);
 
-export interface NodeLoad {
-  stop(): Promise<ReturnType<typeof summarise>>;
-}
-
 /**
- * A bounded keep-alive load against one node's published port (the test swarm's bridge only):
- * `connections` loops, each sending the next request once the last answered.
+ * A bounded keep-alive load (kill-steps.ts) against one node's published port: the test swarm's
+ * node addresses only.
  */
 export function startNodeLoad(
   origin: string,
   opts: { path: string; connections?: number; maxRequests: number; maxMs: number },
-): NodeLoad {
-  assert.match(new URL(origin).hostname, /^10\.77\.0\.1[1-3]$/, 'swarm load goes to the test nodes only');
-  const connections = opts.connections ?? 2;
-  const pool = new Pool(origin, { connections, keepAliveTimeout: 10_000, pipelining: 1 });
-  const started = Date.now();
-  const samples: LoadSample[] = [];
-  let sent = 0;
-  let stopping = false;
-  const deadline = setTimeout(() => (stopping = true), opts.maxMs);
-  const worker = async () => {
-    while (!stopping && sent < opts.maxRequests) {
-      sent++;
-      const at = Date.now() - started;
-      try {
-        const res = await pool.request({ method: 'GET', path: opts.path, headersTimeout: 10_000, bodyTimeout: 10_000 });
-        await res.body.dump();
-        const env = res.headers['x-switchyard-env'];
-        samples.push({
-          at,
-          end: Date.now() - started,
-          status: res.statusCode,
-          colour: typeof env === 'string' ? env : undefined,
-        });
-      } catch (e) {
-        samples.push({
-          at,
-          end: Date.now() - started,
-          status: 0,
-          colour: undefined,
-          error: (e as NodeJS.ErrnoException).code ?? (e as Error).message,
-        });
-        await sleep(20);
-      }
-    }
-  };
-  const done = (async () => {
-    await Promise.all(Array.from({ length: connections }, worker));
-    clearTimeout(deadline);
-    await pool.close();
-    return summarise(samples, started, Date.now() - started);
-  })();
-  return {
-    stop: async () => {
-      stopping = true;
-      return done;
-    },
-  };
+): Load {
+  return startKeepAliveLoad(origin, {
+    connections: 2,
+    ...opts,
+    allowed: (o) => assert.match(new URL(o).hostname, /^10\.77\.0\.1[1-3]$/, 'swarm load goes to the test nodes only'),
+  });
 }

@@ -3,7 +3,9 @@
  * and a resolver the test controls (a map of names to 127.0.0.1): a fresh replica answers 503 with
  * no colour; the TCP control API refuses calls without the right token; backends given by name are
  * resolved and served; a name that did not resolve at first is followed once it does; the saved
- * state keeps the names, and a restarted replica serves the same colour at once.
+ * state keeps the names, and a restarted replica serves the same colour at once. Two real replicas
+ * behind FanoutControl: a switch one refuses after the other applied it puts the other back, which
+ * keeps serving the old colour.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,7 @@ import path from 'node:path';
 import { runEdgeProxy, edgeStateFile, type EdgeSettings } from '../../src/proxy/builtin/edge.js';
 import { proxyClient } from '../../src/proxy/client.js';
 import { checkSnapshot } from '../../src/proxy/builtin/snapshot.js';
+import { FanoutControl } from '../../src/proxy/fanout.js';
 import { freePort, get, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
 import { budget } from '../helpers/budget.js';
 
@@ -112,6 +115,62 @@ describe('swarm edge proxy (in-process, loopback)', () => {
       const again = await get(port, '/');
       assert.equal(again.status, 200, 'the restarted replica serves the saved colour at once');
       assert.equal(JSON.parse(again.body).colour, 'blue');
+    },
+  );
+
+  it(
+    'two real replicas: a switch one of them refuses is put back on the other, which keeps serving the old colour',
+    budget(5_000),
+    async () => {
+      const blue = await startBackend('blue');
+      const green = await startBackend('green');
+      cleanups.push(
+        () => blue.close(),
+        () => green.close(),
+      );
+      const names = new Map([
+        ['tasks.t_api_blue', ['127.0.0.1']],
+        ['tasks.t_api_green', ['127.0.0.1']],
+      ]);
+      const replica = async (name: string) => {
+        const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-edge-'));
+        cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
+        const port = await freePort();
+        const edge = await startEdge(
+          {
+            stateDir: dir,
+            epoch: 'e1',
+            init: checkSnapshot({
+              listen: { host: '127.0.0.1', port },
+              routes: [{ path: '/', service: 'api' }],
+              backends: {},
+              active: null,
+            }),
+            token: TOKEN,
+            controlPort: 0,
+            controlNet: '127.0.0.0/8',
+          },
+          names,
+        );
+        cleanups.push(() => edge.stop());
+        return { name, port, control: proxyClient({ host: '127.0.0.1', port: edge.controlPort, token: TOKEN }) };
+      };
+      const a = await replica('n1');
+      const b = await replica('n2');
+      const fan = new FanoutControl([a, b]);
+      await fan.setBackends('blue', { api: [{ host: 'tasks.t_api_blue', port: blue.port }] });
+      await fan.switchTo('blue');
+      // Only n1 knows green: n2 refuses a switch to it after n1 applied it.
+      await a.control.setBackends('green', { api: [{ host: 'tasks.t_api_green', port: green.port }] });
+      await assert.rejects(fan.switchTo('green'), (e: Error) => {
+        assert.match(e.message, /could not switch to green on the edge proxy on n2: .*; n1 put back as before/);
+        return true;
+      });
+      for (const r of [a, b]) {
+        assert.equal((await r.control.status()).active, 'blue', r.name);
+        const res = await get(r.port, '/');
+        assert.equal(JSON.parse(res.body).colour, 'blue', `${r.name} serves blue`);
+      }
     },
   );
 });

@@ -21,8 +21,9 @@ import type Docker from 'dockerode';
 import { createSwarmRuntime, SWARM_IMAGES, type SwarmImages } from '../../src/runtime/swarm/index.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { SwitchyardError } from '../../src/errors.js';
-import { cleanupApp, dockerClient, dockerProject, uniqueApp, waitFor, type DockerProject } from '../helpers/docker.js';
+import { dockerClient, dockerProject, uniqueApp, waitFor, type DockerProject } from '../helpers/docker.js';
 import { freePort } from '../helpers/backends.js';
+import { cleanupSwarmApp } from '../helpers/swarm.js';
 import { budget } from '../helpers/budget.js';
 
 const SOCK = (n: number) => `/run/sysw/n${n}.sock`;
@@ -46,7 +47,7 @@ const on = (n: number, ...args: string[]) =>
   });
 
 /** The same, for cleanup: '' when the node refuses. */
-function quiet(n: number, ...args: string[]): string {
+function _quiet(n: number, ...args: string[]): string {
   try {
     return on(n, ...args);
   } catch {
@@ -118,45 +119,12 @@ before(async () => {
 after(async () => {
   if (!manager) return;
   await rt?.close?.();
-  for (const name of await appServices().catch(() => [] as string[]))
-    await manager
-      .getService(name)
-      .remove()
-      .catch(() => undefined);
-  // The overlay network goes once the tasks have left it.
-  await waitFor(
-    'the overlay network to be removable',
-    () =>
-      manager
-        .getNetwork(`${APP}-net`)
-        .remove()
-        .then(
-          () => true,
-          (e: { statusCode?: number }) => (e.statusCode === 404 ? true : undefined),
-        ),
-    30_000,
-    500,
-  ).catch(() => undefined);
-  // The images the nodes pulled (digest-only, so by id), and the registry's manifests.
-  // By reference, never by id: one switchyard build gives every app's edge image the same id.
-  for (const n of [1, 2, 3]) {
-    const refs = quiet(n, 'images', '--digests', '--format', '{{.Repository}}@{{.Digest}}')
-      .split('\n')
-      .filter((l) => l.includes(`/${APP}-`) && !l.endsWith('@<none>'));
-    for (const ref of new Set(refs)) quiet(n, 'image', 'rm', ref);
-  }
+  // Services, the network, node images by reference, local and registry-named tags.
+  await cleanupSwarmApp(APP);
   if (pinned) {
     const digest = pinned.split('@')[1]!;
     await fetch(`http://${REGISTRY}/v2/${APP}-api/manifests/${digest}`, { method: 'DELETE' }).catch(() => undefined);
   }
-  if (builder) await cleanupApp(builder, APP).catch(() => undefined);
-  if (builder)
-    for (const img of await builder.listImages())
-      for (const t of (img.RepoTags ?? []).filter((x) => x.startsWith(`${REGISTRY}/${APP}-`)))
-        await builder
-          .getImage(t)
-          .remove()
-          .catch(() => undefined);
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 }, budget(8_000));
 

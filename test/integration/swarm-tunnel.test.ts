@@ -22,7 +22,8 @@ import { ensureOverlay } from '../../src/runtime/swarm/network.js';
 import { waitForTasks } from '../../src/runtime/swarm/tasks.js';
 import { openTunnel, type Tunnel } from '../../src/runtime/swarm/tunnel.js';
 import { SwitchyardError } from '../../src/errors.js';
-import { BASE_IMAGE, ROOT, cleanupApp, dockerClient, uniqueApp, waitFor } from '../helpers/docker.js';
+import { BASE_IMAGE, ROOT, dockerClient, uniqueApp, waitFor } from '../helpers/docker.js';
+import { cleanupSwarmApp } from '../helpers/swarm.js';
 import { budget } from '../helpers/budget.js';
 
 const SOCK = (n: number) => `/run/sysw/n${n}.sock`;
@@ -38,7 +39,7 @@ let addresses: string[] = [];
 let tunnel: Tunnel | undefined;
 
 /** docker against node n, '' when it refuses (cleanup). */
-function quiet(n: number, ...args: string[]): string {
+function _quiet(n: number, ...args: string[]): string {
   try {
     return execFileSync('docker', ['-H', `unix://${SOCK(n)}`, ...args], {
       encoding: 'utf8',
@@ -140,62 +141,13 @@ before(async () => {
 after(async () => {
   if (!manager) return;
   await tunnel?.close().catch(() => undefined);
-  for (const id of await tunnelContainers().catch(() => [] as string[]))
-    await manager
-      .getContainer(id)
-      .remove({ force: true })
-      .catch(() => undefined);
-  await manager
-    .getService(SERVICE)
-    .remove()
-    .catch(() => undefined);
-  // Each node removes the service's containers a moment later; their image can go only then.
-  await waitFor(
-    "the service's containers to leave the nodes",
-    async () =>
-      [1, 2, 3].every((n) => quiet(n, 'ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${SERVICE}`) === '')
-        ? true
-        : undefined,
-    30_000,
-    500,
-  ).catch(() => undefined);
-  // The overlay network goes once the tasks have left it.
-  await waitFor(
-    'the overlay network to be removable',
-    () =>
-      manager
-        .getNetwork(`${APP}-net`)
-        .remove()
-        .then(
-          () => true,
-          (e: { statusCode?: number }) => (e.statusCode === 404 ? true : undefined),
-        ),
-    30_000,
-    500,
-  ).catch(() => undefined);
-  // The images the nodes pulled, by this app's reference: the same build's image (same id) may be
-  // another test's at the same time, under its own name, so never by id.
-  for (const n of [1, 2, 3]) {
-    const refs = quiet(n, 'images', '--digests', '--format', '{{.Repository}}@{{.Digest}}')
-      .split('\n')
-      .filter((l) => l.startsWith(`${REGISTRY}/${APP}-`));
-    for (const ref of new Set(refs)) quiet(n, 'image', 'rm', ref);
-  }
+  // Services, tunnel containers, the network, node images by reference and the builder's tags.
+  await cleanupSwarmApp(APP);
   if (image) {
     const digest = image.split('@')[1]!;
     await fetch(`http://${REGISTRY}/v2/${APP}-switchyard/manifests/${digest}`, { method: 'DELETE' }).catch(
       () => undefined,
     );
-  }
-  if (builder) {
-    for (const img of await builder.listImages().catch(() => [] as Docker.ImageInfo[]))
-      for (const t of img.RepoTags ?? [])
-        if (t.startsWith(`${REGISTRY}/${APP}-`))
-          await builder
-            .getImage(t)
-            .remove()
-            .catch(() => undefined);
-    await cleanupApp(builder, APP).catch(() => undefined);
   }
 }, budget(15_000));
 

@@ -118,7 +118,13 @@ describe('FanoutControl', () => {
     assert.equal(s.colours.blue.errors, 2);
     assert.equal(s.colours.blue.latency[3], 20);
     assert.equal(s.enabled, true);
-    assert.deepEqual(await f.drain('blue', 5), { inFlight: 2, websocketsClosed: 4, timedOut: true, ms: 5 });
+    assert.deepEqual(await f.drain('blue', 5), {
+      inFlight: 2,
+      websocketsClosed: 4,
+      timedOut: true,
+      ms: 5,
+      openAtStart: { requests: 0, websockets: 0 },
+    });
   });
 
   it('brings a replica that routes differently in line with the others', async () => {

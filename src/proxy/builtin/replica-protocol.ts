@@ -55,6 +55,11 @@ export function fromWire(w: WireError): Error {
 export function mergeStatus(parts: ProxyStatus[], daemonPid: number, workerPids: number[]): ProxyStatus {
   const first = parts[0];
   if (first === undefined) throw new Error('mergeStatus: no worker answered');
+  return { ...first, pid: daemonPid, ...sumOpen(parts), workers: [...workerPids] };
+}
+
+/** What is open per colour, added up over several proxies (workers, or swarm edge replicas). */
+export function sumOpen(parts: ProxyStatus[]): Pick<ProxyStatus, 'inFlight' | 'websockets'> {
   const inFlight = { blue: 0, green: 0 };
   const websockets = { blue: 0, green: 0 };
   for (const p of parts) {
@@ -63,7 +68,7 @@ export function mergeStatus(parts: ProxyStatus[], daemonPid: number, workerPids:
       websockets[c] += p.websockets[c];
     }
   }
-  return { ...first, pid: daemonPid, inFlight, websockets, workers: [...workerPids] };
+  return { inFlight, websockets };
 }
 
 /** A drain is over when every worker's is: counts add up, it timed out if any worker's did, it took the longest. */

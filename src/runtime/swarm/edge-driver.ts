@@ -117,7 +117,7 @@ export function swarmEdgeDriver(paths: ProjectPaths, s: SwarmSession): ProxyDriv
           'the next command that reaches it brings it in line',
       );
       const control = new FanoutControl(ok.map((x) => x.replica));
-      notes.push(...(await control.reconcile()));
+      notes.push(...(await control.reconcile(ok.map((x) => x.status))));
       const f = featuresOf(config.proxy);
       await control.configure(config.proxy.routes, {
         features: { ...f, preview: f.preview ? { host: '0.0.0.0', port: f.preview.port } : null },

@@ -1,11 +1,3 @@
-/**
- * The swarm runtime (issue 13, docs/swarm.md): each colour of each service is a Swarm service,
- * `<app>_<service>_<colour>`, of `instances` replicas of the release's image pinned by digest, on
- * the project's overlay network. Images are built on this machine (`builder`), pushed to the
- * registry the nodes pull from, and run through the manager (`manager`). Not wired into the config
- * or the CLI yet (`runtime: swarm` is refused there), hence its options as a typed object.
- */
-import type Docker from 'dockerode';
 import { instancesOf } from '../../config/instances.js';
 import { SwitchyardError } from '../../errors.js';
 import { readManifest } from '../release.js';
@@ -16,7 +8,7 @@ import { removeColour, startColour, stopWaitMs } from './services.js';
 import { runOf, statusRows } from './status.js';
 import { swarmEdgeDriver } from './edge-driver.js';
 import { swarmBackends, swarmEndpoints } from './endpoints.js';
-import { SwarmSession } from './session.js';
+import { SwarmSession, type SwarmSessionOptions } from './session.js';
 import { sharedAddress, startSwarmShared, stopSwarmShared, swarmSharedStatus } from './shared.js';
 import { swarmLogs, swarmTail } from './logs.js';
 import type { RuntimeWithProxy } from '../own-proxy.js';
@@ -24,20 +16,7 @@ import type { ProxyDriver } from '../../proxy/types.js';
 
 export { SWARM_IMAGES, readSwarmImages, type SwarmImages } from './images.js';
 
-export interface SwarmRuntimeOptions {
-  /** A client of a manager node's engine (services, tasks and networks are made there). */
-  manager: Docker;
-  /** The engine on this machine, where images are built and pushed from. */
-  builder: Docker;
-  /** `host:port` of the registry the nodes pull from (and the builder pushes to). */
-  registry: string;
-  /** Placement constraints for every colour service, as `docker service create --constraint` takes them. */
-  constraints?: string[];
-  /** The edge image's base: an image with Node.js >= 20 on the builder (default node:20-bookworm-slim). */
-  edgeBase?: string;
-  /** Where the edge proxy runs (default: every node). */
-  edgeConstraints?: string[];
-}
+export type SwarmRuntimeOptions = SwarmSessionOptions;
 
 export function createSwarmRuntime(ctx: RuntimeContext, opts: SwarmRuntimeOptions): RuntimeWithProxy {
   const { config } = ctx;

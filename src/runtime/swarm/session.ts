@@ -10,15 +10,19 @@ import { DEFAULT_EDGE_BASE, ensureEdgeImage } from './edge-image.js';
 import { ensureOverlay } from './network.js';
 import { openTunnel, type Tunnel } from './tunnel.js';
 
+/** What the swarm runtime is made with (createSwarmRuntime), shared by everything of one command. */
 export interface SwarmSessionOptions {
+  /** A client of a manager node's engine (services, tasks and networks are made there). */
   manager: Docker;
+  /** The engine on this machine, where images are built and pushed from. */
   builder: Docker;
+  /** `host:port` of the registry the nodes pull from (and the builder pushes to). */
   registry: string;
-  /** Placement constraints for every colour service. */
+  /** Placement constraints for every colour service, as `docker service create --constraint` takes them. */
   constraints?: string[];
-  /** The edge image's base (Node.js >= 20); default DEFAULT_EDGE_BASE. */
+  /** The edge image's base: an image with Node.js >= 20 on the builder (default DEFAULT_EDGE_BASE). */
   edgeBase?: string;
-  /** Where the edge proxy runs; default every node. */
+  /** Where the edge proxy runs (default: every node). */
   edgeConstraints?: string[];
 }
 
