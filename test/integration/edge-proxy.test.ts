@@ -21,6 +21,25 @@ import { budget } from '../helpers/budget.js';
 
 const TOKEN = 'edge-test-token-0123456789abcdef';
 
+/** A replica's settings: a fresh state folder (removed after the tests) and a public port. */
+async function settingsFor(port: number, cleanups: Array<() => Promise<void>>): Promise<EdgeSettings> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-edge-'));
+  cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
+  return {
+    stateDir: dir,
+    epoch: 'e1',
+    init: checkSnapshot({
+      listen: { host: '127.0.0.1', port },
+      routes: [{ path: '/', service: 'api' }],
+      backends: {},
+      active: null,
+    }),
+    token: TOKEN,
+    controlPort: 0,
+    controlNet: '127.0.0.0/8',
+  };
+}
+
 interface Running {
   publicPort: number;
   controlPort: number;
@@ -62,24 +81,11 @@ describe('swarm edge proxy (in-process, loopback)', () => {
     'serves named backends, guards its control API with the token, and keeps names across a restart',
     budget(5_000),
     async () => {
-      const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-edge-'));
-      cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
       const blue: TestBackend = await startBackend('blue');
       cleanups.push(() => blue.close());
       const port = await freePort();
-      const settings: EdgeSettings = {
-        stateDir: dir,
-        epoch: 'e1',
-        init: checkSnapshot({
-          listen: { host: '127.0.0.1', port },
-          routes: [{ path: '/', service: 'api' }],
-          backends: {},
-          active: null,
-        }),
-        token: TOKEN,
-        controlPort: 0,
-        controlNet: '127.0.0.0/8',
-      };
+      const settings = await settingsFor(port, cleanups);
+      const dir = settings.stateDir;
       const names = new Map<string, string[]>();
       let edge = await startEdge(settings, names);
       cleanups.push(() => edge.stop());
@@ -133,25 +139,8 @@ describe('swarm edge proxy (in-process, loopback)', () => {
         ['tasks.t_api_green', ['127.0.0.1']],
       ]);
       const replica = async (name: string) => {
-        const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-edge-'));
-        cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
         const port = await freePort();
-        const edge = await startEdge(
-          {
-            stateDir: dir,
-            epoch: 'e1',
-            init: checkSnapshot({
-              listen: { host: '127.0.0.1', port },
-              routes: [{ path: '/', service: 'api' }],
-              backends: {},
-              active: null,
-            }),
-            token: TOKEN,
-            controlPort: 0,
-            controlNet: '127.0.0.0/8',
-          },
-          names,
-        );
+        const edge = await startEdge(await settingsFor(port, cleanups), names);
         cleanups.push(() => edge.stop());
         return { name, port, control: proxyClient({ host: '127.0.0.1', port: edge.controlPort, token: TOKEN }) };
       };

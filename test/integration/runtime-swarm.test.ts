@@ -23,7 +23,7 @@ import type { Runtime } from '../../src/runtime/types.js';
 import { SwitchyardError } from '../../src/errors.js';
 import { dockerClient, dockerProject, uniqueApp, waitFor, type DockerProject } from '../helpers/docker.js';
 import { freePort } from '../helpers/backends.js';
-import { cleanupSwarmApp } from '../helpers/swarm.js';
+import { cleanupSwarmApp, managerClient } from '../helpers/swarm.js';
 import { budget } from '../helpers/budget.js';
 
 const SOCK = (n: number) => `/run/sysw/n${n}.sock`;
@@ -91,11 +91,7 @@ function containersOnNodes(service: string, running = false): { node: number; id
 }
 
 before(async () => {
-  const Dockerode = (await import('dockerode')).default;
-  manager = new Dockerode({ socketPath: SOCK(1) });
-  await manager.ping().catch((e: unknown) => {
-    assert.fail(`the test swarm's manager does not answer at ${SOCK(1)}: run scripts/swarm-infra.sh up (${e})`);
-  });
+  manager = await managerClient();
   builder = await dockerClient();
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-swarm-rt-'));
   await fs.mkdir(path.join(dir, 'api'));

@@ -23,7 +23,7 @@ import { waitForTasks } from '../../src/runtime/swarm/tasks.js';
 import { openTunnel, type Tunnel } from '../../src/runtime/swarm/tunnel.js';
 import { SwitchyardError } from '../../src/errors.js';
 import { BASE_IMAGE, ROOT, dockerClient, uniqueApp, waitFor } from '../helpers/docker.js';
-import { cleanupSwarmApp } from '../helpers/swarm.js';
+import { cleanupSwarmApp, managerClient } from '../helpers/swarm.js';
 import { budget } from '../helpers/budget.js';
 
 const SOCK = (n: number) => `/run/sysw/n${n}.sock`;
@@ -128,11 +128,7 @@ async function startEcho(): Promise<string[]> {
 }
 
 before(async () => {
-  const Dockerode = (await import('dockerode')).default;
-  manager = new Dockerode({ socketPath: SOCK(1) });
-  await manager.ping().catch((e: unknown) => {
-    assert.fail(`the test swarm's manager does not answer at ${SOCK(1)}: run scripts/swarm-infra.sh up (${e})`);
-  });
+  manager = await managerClient();
   builder = await dockerClient();
   image = await ensureEdgeImage(builder, { app: APP, registry: REGISTRY, base: BASE_IMAGE });
   network = await ensureOverlay(manager, APP);
