@@ -5,6 +5,7 @@
  * the Docker rules (rules.ts, containerService).
  */
 import type { Problem } from './format-issues.js';
+import type { Config } from './schema.js';
 import type { Rule } from './rule.js';
 
 /** `swarm:` is required by runtime: swarm, and means nothing to the others. */
@@ -56,12 +57,7 @@ export const swarmNotYet: Rule = (c) => {
         got: binds,
       });
   }
-  if (c.proxy.kind === 'nginx')
-    out.push({
-      path: 'proxy.kind',
-      message: 'nginx is not yet on swarm: the swarm edge proxy is the built-in one for now (kind: builtin)',
-      got: 'nginx',
-    });
+  if (c.proxy.kind === 'nginx') out.push(...nginxOnSwarm(c.proxy));
   for (const [name, svc] of Object.entries(c.services))
     if (svc.volumes.length > 0)
       out.push({
@@ -82,3 +78,29 @@ export const swarmNotYet: Rule = (c) => {
     });
   return out;
 };
+
+/**
+ * nginx on swarm runs inside the edge service on every edge node (from swarm.edge.base), never on
+ * this machine or in a container of its own: `mode: container` means nothing there. TLS would need
+ * the certificate on every node (a Swarm secret): not built yet.
+ */
+function nginxOnSwarm(p: Extract<Config['proxy'], { kind: 'nginx' }>): Problem[] {
+  const out: Problem[] = [];
+  if (p.mode === 'container')
+    out.push({
+      path: 'proxy.mode',
+      message:
+        'on swarm nginx runs inside the edge service on every edge node (its program comes from swarm.edge.base): ' +
+        'remove mode and image',
+      got: p.mode,
+    });
+  if (p.listen.https !== undefined || p.tls !== undefined)
+    out.push({
+      path: p.tls ? 'proxy.tls' : 'proxy.listen.https',
+      message:
+        'TLS is not yet on swarm (the certificate would have to be on every edge node): terminate TLS in front of ' +
+        'the edge nodes (a load balancer), and leave listen.https and tls out',
+      got: p.tls ? 'tls' : p.listen.https,
+    });
+  return out;
+}

@@ -302,10 +302,15 @@ const bad: BadCase[] = [
     match: /no shared service named db/,
   },
   {
-    name: 'nginx on swarm',
-    edit: (c) => (c.proxy.kind = 'nginx'),
-    path: 'proxy.kind',
-    match: /nginx is not yet on swarm: the swarm edge proxy is the built-in one for now \(kind: builtin\)/,
+    name: 'nginx with https on swarm',
+    edit: (c) =>
+      Object.assign(c.proxy, {
+        kind: 'nginx',
+        listen: { ...c.proxy.listen, https: 8443 },
+        tls: { cert: 'c.pem', key: 'k.pem' },
+      }),
+    path: 'proxy.tls',
+    match: /TLS is not yet on swarm \(the certificate would have to be on every edge node\)/,
   },
   {
     name: 'volumes on a swarm service',
@@ -381,14 +386,22 @@ for (const c of bad) {
   });
 }
 
-test('nginx in a container on swarm is one problem (proxy.kind), not also the docker-only mode', async () => {
+test('nginx in a container on swarm is one problem (proxy.mode), not also the docker-only mode', async () => {
   const cfg = base();
   Object.assign(cfg.proxy, { kind: 'nginx', mode: 'container' });
   const details = await problems(cfg);
   assert.deepEqual(
     details.map((d) => d.split(':')[0]),
-    ['proxy.kind'],
+    ['proxy.mode'],
   );
+  assert.match(details[0]!, /on swarm nginx runs inside the edge service on every edge node/);
+});
+
+test('nginx on swarm (mode host, the default): valid', async () => {
+  const cfg = base();
+  Object.assign(cfg.proxy, { kind: 'nginx' });
+  const { config } = await loadConfig({ cwd: project(cfg), env: {} });
+  assert.equal(config.proxy.kind, 'nginx');
 });
 
 test('a shared service pinned to a node, with a named volume, and backup.container on swarm: valid', async () => {
