@@ -87,6 +87,8 @@ export interface SwarmConfigOptions {
   deploy?: string;
   /** Extra top-level YAML (a checks: section). */
   extra?: string;
+  /** proxy.kind (default: builtin). */
+  proxy?: 'builtin' | 'nginx';
 }
 
 /** switchyard.yml of the test app on the test swarm: its manager and registry, the edge on every node. */
@@ -100,6 +102,7 @@ swarm:
   constraints: ${o.constraints ?? '[]'}
   edge: { base: switchyard/base:bookworm }
 proxy:
+  kind: ${o.proxy ?? 'builtin'}
   listen: { http: ${o.port}, host: 0.0.0.0 }
   routes: [{ path: /, service: api }]
 services:

@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runEdgeProxy, edgeStateFile, type EdgeSettings } from '../../src/proxy/builtin/edge.js';
+import { runEdgeProxy, edgeStateFile } from '../../src/proxy/builtin/edge.js';
+import type { EdgeSettings } from '../../src/proxy/edge-settings.js';
 import { proxyClient } from '../../src/proxy/client.js';
 import { checkSnapshot } from '../../src/proxy/builtin/snapshot.js';
 import { FanoutControl } from '../../src/proxy/fanout.js';
@@ -26,6 +27,7 @@ async function settingsFor(port: number, cleanups: Array<() => Promise<void>>): 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-edge-'));
   cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
   return {
+    kind: 'builtin',
     stateDir: dir,
     epoch: 'e1',
     init: checkSnapshot({

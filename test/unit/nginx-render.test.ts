@@ -221,3 +221,48 @@ test('server_tokens off, and a keep-alive pool on every upstream of both colours
   assert.match(render(proxy()), /^ {4}keepalive 64;$/m, 'default pool: 64');
   assert.match(render(proxy()), /^ {4}keepalive_timeout 4s;$/m, "default upstream keep-alive: 4 s, below Node's 5 s");
 });
+
+test('swarm edge: tasks resolved by nginx per request, one map per service, no upstream pool', () => {
+  const resolve = {
+    resolver: '127.0.0.11',
+    targets: {
+      api: { blue: 'tasks.a_api_blue:5000', green: 'tasks.a_api_green:5000' },
+      web: { blue: 'tasks.a_web_blue:3000', green: 'tasks.a_web_green:3000' },
+    },
+  };
+  const t = render(proxy(), { resolve, backends: {} });
+  assert.match(t, /^ {2}resolver 127\.0\.0\.11 valid=1s ipv6=off;$/m);
+  assert.match(t, /^ {2}resolver_timeout 2s;$/m);
+  assert.match(
+    t,
+    / {2}map \$sy_colour \$sy_up_0 \{\n {4}default tasks\.a_api_blue:5000;\n {4}blue tasks\.a_api_blue:5000;\n {4}green tasks\.a_api_green:5000;\n {2}\}/,
+  );
+  assert.match(t, /map \$sy_colour \$sy_up_1 \{\n {4}default tasks\.a_web_blue:3000;/);
+  assert.doesNotMatch(t, /upstream sy_/);
+  assert.match(t, /location "\/api\/" \{\n {6}proxy_pass http:\/\/\$sy_up_0;/);
+  assert.match(t, /location "\/" \{\n {6}proxy_pass http:\/\/\$sy_up_1;/);
+  // The names do not depend on which colour has backends: a deploy renders the same text.
+  const deployed = render(proxy(), {
+    resolve,
+    backends: { green: { api: [{ host: 'tasks.a_api_green', port: 5000 }] } },
+  });
+  assert.equal(deployed, t);
+});
+
+test('swarm edge: a target that is not name:port, or a resolver that is not an address, is refused', () => {
+  const targets = { api: { blue: 'x:1', green: 'y:2' }, web: { blue: 'z:3', green: 'w:4' } };
+  assert.throws(
+    () => render(proxy(), { resolve: { resolver: 'dns;evil', targets } }),
+    /resolver must be an IPv4 address/,
+  );
+  assert.throws(
+    () =>
+      render(proxy(), {
+        resolve: { resolver: '127.0.0.11', targets: { ...targets, api: { blue: 'x:1; return 200', green: 'y:2' } } },
+      }),
+    /not a name:port for api blue/,
+  );
+  assert.throws(() => render(proxy(), { resolve: { resolver: '127.0.0.11', targets: { api: targets.api } } }), {
+    message: 'no resolved target for service web',
+  });
+});

@@ -12,80 +12,20 @@
  *   SWITCHYARD_EDGE_CONTROL_NET), never on a public interface, and answers only calls that carry
  *   the token of the Swarm secret at SWITCHYARD_EDGE_TOKEN_FILE.
  */
-import dns from 'node:dns/promises';
 import fs from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
+import type net from 'node:net';
 import path from 'node:path';
 import type http from 'node:http';
 import type { Colour } from '../../config/schema.js';
-import { errorMessage, SwitchyardError } from '../../errors.js';
+import { addressIn, forgetOtherEpochs, lookupTasks, type EdgeSettings } from '../edge-settings.js';
 import type { Backends, ProxyControl } from '../types.js';
 import { startTcpControlServer } from './control.js';
 import { BackendResolver, type Resolve } from './dns-backends.js';
 import { ProxyServer } from './server.js';
-import { checkSnapshot, loadSnapshot, saveSnapshot, type ProxySnapshot } from './snapshot.js';
+import { loadSnapshot, saveSnapshot, type ProxySnapshot } from './snapshot.js';
 
 /** The state file of one epoch (the edge service's life, edge-spec.ts): `proxy-<epoch>.json`. */
 export const edgeStateFile = (epoch: string): string => `proxy-${epoch}.json`;
-export const DEFAULT_EDGE_CONTROL_PORT = 9901;
-
-export interface EdgeSettings {
-  stateDir: string;
-  /** The edge service's epoch: state of another epoch (a service since removed) is not this one's. */
-  epoch: string;
-  /** Where a replica without saved state starts: listen, routes, features; no colour. */
-  init: ProxySnapshot;
-  token: string;
-  controlPort: number;
-  /** The overlay's subnet: the control API binds the one local address inside it. */
-  controlNet: string;
-}
-
-function bad(message: string, hint: string): SwitchyardError {
-  return new SwitchyardError('PROXY_FAILED', `edge proxy: ${message}`, { hint });
-}
-
-/** The settings from the container's environment (the global service sets them, docs/swarm.md). */
-export async function edgeSettings(env: NodeJS.ProcessEnv): Promise<EdgeSettings> {
-  const hint = 'the edge proxy runs as the swarm service switchyard creates; start it through `switchyard init`';
-  let init: ProxySnapshot;
-  try {
-    init = checkSnapshot({ backends: {}, active: null, ...JSON.parse(env.SWITCHYARD_EDGE_INIT ?? '') });
-  } catch (e) {
-    throw bad(`SWITCHYARD_EDGE_INIT is not a proxy state (${errorMessage(e)})`, hint);
-  }
-  const tokenFile = env.SWITCHYARD_EDGE_TOKEN_FILE ?? '';
-  const token = (await fs.readFile(tokenFile, 'utf8').catch(() => '')).trim();
-  if (token.length < 16) throw bad(`no control token in SWITCHYARD_EDGE_TOKEN_FILE (${tokenFile || 'unset'})`, hint);
-  const controlPort = Number(env.SWITCHYARD_EDGE_CONTROL_PORT ?? DEFAULT_EDGE_CONTROL_PORT);
-  if (!Number.isInteger(controlPort) || controlPort < 1 || controlPort > 65535)
-    throw bad(`SWITCHYARD_EDGE_CONTROL_PORT is not a port: ${env.SWITCHYARD_EDGE_CONTROL_PORT}`, hint);
-  const controlNet = env.SWITCHYARD_EDGE_CONTROL_NET ?? '';
-  if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(controlNet))
-    throw bad(`SWITCHYARD_EDGE_CONTROL_NET is not an IPv4 subnet: ${controlNet || 'unset'}`, hint);
-  const epoch = env.SWITCHYARD_EDGE_EPOCH ?? '';
-  if (!/^[a-z0-9]{1,64}$/.test(epoch)) throw bad(`SWITCHYARD_EDGE_EPOCH is not an epoch id: ${epoch || 'unset'}`, hint);
-  return { stateDir: env.SWITCHYARD_EDGE_STATE ?? '/state', epoch, init, token, controlPort, controlNet };
-}
-
-/** This container's address inside `cidr` (its overlay address). */
-export function addressIn(cidr: string, interfaces = os.networkInterfaces()): string {
-  const [base, bits] = cidr.split('/') as [string, string];
-  const list = new net.BlockList();
-  list.addSubnet(base, Number(bits), 'ipv4');
-  for (const addrs of Object.values(interfaces))
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && list.check(a.address, 'ipv4')) return a.address;
-  throw bad(`no address of this container is inside ${cidr}`, 'the edge proxy must be attached to the overlay');
-}
-
-/**
- * A tasks name asked of Docker's DNS on the overlay (127.0.0.11). A name with no task running is
- * forwarded upstream by that server, which may not answer at all on an isolated node: the lookup
- * gives up after a second, so a control call never waits on it (the resolver tries again every second).
- */
-const resolver = new dns.Resolver({ timeout: 500, tries: 2 });
-const lookupAll: Resolve = (host) => resolver.resolve4(host);
 
 /**
  * The proxy with named backends: each colour's names go to a resolver, and the server gets the
@@ -136,11 +76,9 @@ export async function runEdgeProxy(s: EdgeSettings, opts: EdgeOptions = {}): Pro
   const log = (m: string) => process.stderr.write(`${new Date().toISOString()} edge-proxy ${m}\n`);
   const file = path.join(s.stateDir, edgeStateFile(s.epoch));
   await fs.mkdir(s.stateDir, { recursive: true, mode: 0o700 });
-  // Other epochs' state is of edge services since removed: never served again.
-  for (const f of await fs.readdir(s.stateDir))
-    if (/^proxy-.*\.json$/.test(f) && f !== path.basename(file)) await fs.rm(path.join(s.stateDir, f), { force: true });
+  await forgetOtherEpochs(s.stateDir, path.basename(file));
   const saved = (await loadSnapshot(file)) ?? s.init;
-  const named = new NamedBackends(opts.resolve ?? lookupAll);
+  const named = new NamedBackends(opts.resolve ?? lookupTasks);
   // Names resolved before the first request: a restarted replica serves at once.
   const backends: Partial<Record<Colour, Backends>> = {};
   for (const [colour, b] of Object.entries(saved.backends) as [Colour, Backends][])

@@ -4,6 +4,7 @@
  * and features are real config changes: re-render, and only when the text changed, `nginx -t`
  * then reload; a rejected config is put back as it was.
  */
+import net from 'node:net';
 import path from 'node:path';
 import os from 'node:os';
 import fs from 'node:fs/promises';
@@ -29,8 +30,8 @@ import {
 } from './files.js';
 import { maintenanceOff, maintenanceOn, readMaintenance } from './maintenance.js';
 import { masterPid, reloadNginx, testConfig, type NginxCommand } from './process.js';
-import { upstreamConnections, workersOf } from './procfs.js';
-import { renderNginxConfig, routedServices } from './render.js';
+import { upstreamConnections, workersOf, type Upstream } from './procfs.js';
+import { renderNginxConfig, routedServices, type ResolvedUpstreams } from './render.js';
 import { checkFeatures } from './render-traffic.js';
 import { LogReader, watchOff, watchOn, watching } from './watch.js';
 
@@ -44,6 +45,10 @@ export interface NginxSetup {
   keepaliveMinTimeout: boolean;
   /** How to run one-off nginx commands (`-t`): the binary, or a throwaway container (mode: container). */
   nginx: NginxCommand;
+  /** The swarm edge: backends are DNS names that nginx resolves itself (render.ts). */
+  resolve?: ResolvedUpstreams;
+  /** The swarm edge: a name's addresses now, to find nginx's connections to a colour (drainColour). */
+  lookup?: (host: string) => Promise<string[]>;
 }
 
 /** Absolute certificate paths, when TLS is configured. */
@@ -78,6 +83,7 @@ export function renderFor(
     keepaliveMinTimeout: s.keepaliveMinTimeout,
     // In a container nginx is the main process: it must stay in the foreground.
     daemon: s.proxy.mode !== 'container',
+    ...(s.resolve ? { resolve: s.resolve } : {}),
   });
 }
 
@@ -226,19 +232,36 @@ export async function drainColour(s: NginxSetup, colour: Colour, timeoutMs: numb
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);
   const pid = await masterPid(s.files);
-  const ports = Object.values((await readNginxState(s.files)).backends[colour] ?? {}).flatMap((list) =>
-    list.map((b) => b.port),
-  );
+  const backends = Object.values((await readNginxState(s.files)).backends[colour] ?? {}).flat();
+  const upstreams = await upstreamsOf(s, backends);
   let open = 0;
   while (pid !== undefined) {
     const workers = await workersOf(pid);
     open = await upstreamConnections(
       workers.map((w) => w.pid),
-      ports,
+      upstreams,
     );
     if (open === 0 && !workers.some((w) => w.shuttingDown)) break;
     if (elapsed() >= timeoutMs) return { inFlight: open, websocketsClosed: 0, timedOut: true, ms: elapsed() };
     await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
   }
   return { inFlight: 0, websocketsClosed: 0, timedOut: false, ms: elapsed() };
+}
+
+/**
+ * What nginx's connections to a colour look like in /proc. On this machine a colour's ports are
+ * its own: the port says it. On a swarm both colours listen on the same port, so a backend's name
+ * is looked up (its tasks' addresses now); a name that does not resolve is matched by port alone,
+ * which can only make the drain wait longer, never end it early.
+ */
+async function upstreamsOf(s: NginxSetup, backends: { host: string; port: number }[]): Promise<Upstream[]> {
+  if (!s.lookup) return backends.map((b) => ({ port: b.port }));
+  const lookup = s.lookup;
+  const lists = await Promise.all(
+    backends.map(async (b) => {
+      const addrs = net.isIP(b.host) === 4 ? [b.host] : await lookup(b.host).catch(() => [] as string[]);
+      return addrs.length > 0 ? addrs.map((address) => ({ address, port: b.port })) : [{ port: b.port }];
+    }),
+  );
+  return lists.flat();
 }

@@ -43,7 +43,11 @@ export interface NginxFiles {
 }
 
 export function nginxFiles(paths: ProjectPaths): NginxFiles {
-  const dir = path.join(paths.dir, 'nginx');
+  return nginxFilesIn(path.join(paths.dir, 'nginx'));
+}
+
+/** The same files in any folder (the swarm edge keeps them in its state volume, nginx/edge.ts). */
+export function nginxFilesIn(dir: string): NginxFiles {
   return {
     dir,
     conf: path.join(dir, 'nginx.conf'),

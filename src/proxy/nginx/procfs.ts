@@ -51,16 +51,33 @@ async function socketInodes(pids: number[]): Promise<Set<string>> {
   return inodes;
 }
 
-/** "0100007F:1F90" -> port 8080 (the address part is not needed: backends are on this host). */
-const portOf = (hexAddr: string) => Number.parseInt(hexAddr.split(':')[1] ?? '', 16);
+/** A colour's backend as /proc shows it: the port, and the IPv4 address when it is known. */
+export interface Upstream {
+  port: number;
+  address?: string;
+}
+
+/** "0100007F:1F90" -> 127.0.0.1 and 8080; tcp6's IPv4-mapped form too. Other IPv6: no address. */
+function parseAddr(hex: string): { address?: string; port: number } {
+  const [a = '', p = ''] = hex.split(':');
+  const port = Number.parseInt(p, 16);
+  // /proc prints each 32-bit word in host (little-endian) order.
+  const v4 = a.length === 8 ? a : a.startsWith('0000000000000000FFFF0000') ? a.slice(24) : undefined;
+  if (v4 === undefined) return { port };
+  const bytes = [6, 4, 2, 0].map((i) => Number.parseInt(v4.slice(i, i + 2), 16));
+  return { address: bytes.join('.'), port };
+}
 
 /**
- * Established TCP connections from the given processes to any of `ports` (IPv4 and IPv6):
- * nginx's open upstream connections to a colour, busy or pooled.
+ * Established TCP connections from the given processes to any of `upstreams` (IPv4 and IPv6):
+ * nginx's open upstream connections to a colour, busy or pooled. An upstream without an address
+ * matches any address on its port (backends on this host: the port is the colour's own); one
+ * with an address only that address (on a swarm both colours' tasks listen on the same port).
  */
-export async function upstreamConnections(pids: number[], ports: number[]): Promise<number> {
-  if (pids.length === 0 || ports.length === 0) return 0;
-  const wanted = new Set(ports);
+export async function upstreamConnections(pids: number[], upstreams: Upstream[]): Promise<number> {
+  if (pids.length === 0 || upstreams.length === 0) return 0;
+  const anyAddress = new Set(upstreams.filter((u) => u.address === undefined).map((u) => u.port));
+  const exact = new Set(upstreams.flatMap((u) => (u.address === undefined ? [] : [`${u.address}:${u.port}`])));
   const inodes = await socketInodes(pids);
   let n = 0;
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -68,8 +85,9 @@ export async function upstreamConnections(pids: number[], ports: number[]): Prom
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       // f[2] remote address, f[3] state (01 = ESTABLISHED), f[9] inode
-      if (f.length < 10 || f[3] !== '01') continue;
-      if (wanted.has(portOf(f[2]!)) && inodes.has(f[9]!)) n++;
+      if (f.length < 10 || f[3] !== '01' || !inodes.has(f[9]!)) continue;
+      const r = parseAddr(f[2]!);
+      if (anyAddress.has(r.port) || (r.address !== undefined && exact.has(`${r.address}:${r.port}`))) n++;
     }
   }
   return n;

@@ -33,6 +33,46 @@ export interface RenderInput {
   daemon?: boolean;
   /** Preview listener and matcher, canary stickiness, maintenance allowlist (default: NO_FEATURES). */
   features?: ProxyFeatures;
+  /** The swarm edge: backends by DNS name, resolved by nginx itself (see ResolvedUpstreams). */
+  resolve?: ResolvedUpstreams;
+}
+
+/**
+ * The swarm edge proxy (nginx/edge.ts, docs/swarm.md): a colour's tasks come and go, so its
+ * backends are not addresses but one DNS name per service and colour (`tasks.<app>_<service>_<colour>`),
+ * which nginx resolves per request through `resolver` (cached `valid` for a second). The names
+ * never change, so neither does the config: a deploy, like a switch, never reloads nginx (I3a).
+ * Each request is sent to one of the name's addresses (nginx's resolver rotates them), and to the
+ * next on a refused connection (proxy_next_upstream). There is no upstream keep-alive pool.
+ */
+export interface ResolvedUpstreams {
+  /** The DNS server (Docker's embedded one on the overlay: 127.0.0.11). */
+  resolver: string;
+  /** Per service, per colour: `name:port`. */
+  targets: Record<string, Record<Colour, string>>;
+}
+
+const HOST_PORT = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,252}[A-Za-z0-9])?:\d{1,5}$/;
+
+/** The variable a service's target is in (an index: a service name may hold "-"). */
+const targetVar = (input: RenderInput, service: string) => `$sy_up_${input.services.indexOf(service)}`;
+
+function resolvedUpstreams(input: RenderInput, r: ResolvedUpstreams): string[] {
+  if (!/^[0-9.]+$/.test(r.resolver)) throw new Error(`nginx resolver must be an IPv4 address, not ${r.resolver}`);
+  const out = [`  resolver ${r.resolver} valid=1s ipv6=off;`, '  resolver_timeout 2s;'];
+  for (const service of input.services) {
+    const t = r.targets[service];
+    if (!t) throw new Error(`no resolved target for service ${service}`);
+    for (const colour of COLOURS)
+      if (!HOST_PORT.test(t[colour])) throw new Error(`not a name:port for ${service} ${colour}: ${t[colour]}`);
+    out.push(
+      `  map $sy_colour ${targetVar(input, service)} {`,
+      `    default ${t.blue};`,
+      ...COLOURS.map((c) => `    ${c} ${t[c]};`),
+      '  }',
+    );
+  }
+  return out;
 }
 
 /** A closed port marked down: nginx accepts the upstream (so `nginx -t` passes) and answers 502 at once. */
@@ -44,6 +84,7 @@ const secs = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
 
 function upstreams(input: RenderInput): string[] {
   const { proxy } = input;
+  if (input.resolve) return resolvedUpstreams(input, input.resolve);
   const out: string[] = [];
   for (const service of input.services) {
     for (const colour of COLOURS) {
@@ -66,12 +107,14 @@ function upstreams(input: RenderInput): string[] {
   return out;
 }
 
-const proxyLocations = (routes: Route[]) =>
-  locationBlocks(routes, (service) => [`proxy_pass http://${upstreamName(service, '$sy_colour')};`]);
+const proxyLocations = (input: RenderInput, routes: Route[]) =>
+  locationBlocks(routes, (service) => [
+    `proxy_pass http://${input.resolve ? targetVar(input, service) : upstreamName(service, '$sy_colour')};`,
+  ]);
 
 /** The public server's body: the colour choice (canary, preview, maintenance, counting), its header, and the routes. */
 function proxiedBody(input: RenderInput, routes: Route[]): string[] {
-  return [...publicSelection(input.files, input.features ?? NO_FEATURES), ...proxyLocations(routes)];
+  return [...publicSelection(input.files, input.features ?? NO_FEATURES), ...proxyLocations(input, routes)];
 }
 
 /**
@@ -104,7 +147,7 @@ function tlsLines(tls: { cert: string; key: string }): string[] {
 function servers(input: RenderInput): string[] {
   const { proxy } = input;
   const routes = sortRoutes(proxy.routes);
-  const preview = previewServer(input.files, input.features ?? NO_FEATURES, proxyLocations(routes));
+  const preview = previewServer(input.files, input.features ?? NO_FEATURES, proxyLocations(input, routes));
   return [...publicServers(input, routes), ...preview];
 }
 

@@ -15,7 +15,9 @@ import type { EdgeNode, ProxyDriver, ProxyStatus } from '../../proxy/types.js';
 import type { ProjectPaths } from '../../state/paths.js';
 import type { Endpoint } from '../types.js';
 import { managerCall } from './client.js';
-import { DEFAULT_EDGE_CONTROL_PORT } from '../../proxy/builtin/edge.js';
+import { DEFAULT_EDGE_CONTROL_PORT, type NginxEdge } from '../../proxy/edge-settings.js';
+import { swarmBackends } from './endpoints.js';
+import { tasksName } from './spec.js';
 import {
   edgeReplicas,
   edgeServiceExists,
@@ -26,6 +28,25 @@ import {
 } from './edge-service.js';
 import type { SwarmSession } from './session.js';
 import { describeTask } from './status.js';
+
+/** Docker's embedded DNS server, inside every container on a user-defined or overlay network. */
+const DOCKER_DNS = '127.0.0.11';
+
+/**
+ * proxy.kind nginx: nginx's config as on one machine, but listening on every interface of the
+ * node, and each service's tasks by name per colour (nginx resolves them itself, nginx/render.ts).
+ */
+function nginxEdge(config: Config): NginxEdge | undefined {
+  const p = config.proxy;
+  if (p.kind !== 'nginx') return undefined;
+  const targets = Object.fromEntries(
+    Object.entries(swarmBackends(config, 'blue')).map(([svc, [b]]) => [
+      svc,
+      { blue: `${b!.host}:${b!.port}`, green: `${tasksName(config.app, svc, 'green')}:${b!.port}` },
+    ]),
+  );
+  return { proxy: { ...p, listen: { ...p.listen, host: '0.0.0.0' } }, resolve: { resolver: DOCKER_DNS, targets } };
+}
 
 /** What a replica without saved state starts from: the config's routes and features, every interface. */
 function initState(config: Config, hold: string | undefined) {
@@ -87,6 +108,7 @@ export function swarmEdgeDriver(paths: ProjectPaths, s: SwarmSession): ProxyDriv
   return {
     kind: 'swarm-edge',
     async ensure(opts = {}) {
+      const nginx = nginxEdge(config);
       const network = await s.network();
       const { token, secretId } = await ensureEdgeToken(paths, s.manager, app);
       const ports = [config.proxy.listen.http, ...(config.proxy.listen.preview ? [config.proxy.listen.preview] : [])];
@@ -101,6 +123,7 @@ export function swarmEdgeDriver(paths: ProjectPaths, s: SwarmSession): ProxyDriv
         secretId,
         constraints: s.opts.edgeConstraints ?? [],
         epoch: randomBytes(8).toString('hex'),
+        ...(nginx ? { nginx } : {}),
       });
       const { ok, nodes } = await probe(token);
       const missed = nodes.filter((n) => !n.reachable);

@@ -14,6 +14,9 @@ import { SwitchyardError } from '../../errors.js';
 import { packageRoot } from '../../util/package-root.js';
 import { call, pushImage, statusOf } from '../docker/index.js';
 
+/** What the build runs in the base when the edge runs nginx. */
+const NGINX_CHECK = 'nginx -v';
+
 /** The base image when the config names none: Node.js on Debian, as published on Docker Hub. */
 export const DEFAULT_EDGE_BASE = 'node:20-bookworm-slim';
 
@@ -22,6 +25,8 @@ export interface EdgeImageInput {
   registry: string;
   /** An image with Node.js >= 20 on PATH, present on the builder engine (nothing is pulled). */
   base: string;
+  /** proxy.kind nginx: the edge replicas run nginx, so the base must have it (checked at build). */
+  nginx?: boolean;
   signal?: AbortSignal;
 }
 
@@ -46,9 +51,11 @@ async function bundleFiles(root: string): Promise<string[]> {
   return ['package.json', path.join('dist', 'switchyard.mjs'), ...chunks];
 }
 
-const dockerfile = (base: string): string =>
+const dockerfile = (base: string, nginx: boolean): string =>
   [
     `FROM ${base}`,
+    // Fails the build, with a clear error, when the base has no nginx for the edge replicas.
+    ...(nginx ? [`RUN ${NGINX_CHECK}`] : []),
     'COPY . /opt/switchyard/',
     'WORKDIR /opt/switchyard',
     'ENTRYPOINT ["node", "/opt/switchyard/dist/switchyard.mjs"]',
@@ -60,14 +67,16 @@ const dockerfile = (base: string): string =>
  * `<app>-switchyard:<hash>` (pushed as `<registry>/<app>-switchyard:<hash>`): the hash covers the
  * base's name and every file.
  */
-export async function edgeImageTag(i: Pick<EdgeImageInput, 'app' | 'base'>): Promise<{
+export async function edgeImageTag(i: Pick<EdgeImageInput, 'app' | 'base' | 'nginx'>): Promise<{
   tag: string;
   files: string[];
   root: string;
 }> {
   const root = packageRoot();
   const files = await bundleFiles(root);
-  const h = createHash('sha256').update(i.base).update('\0');
+  const h = createHash('sha256')
+    .update(i.base)
+    .update(i.nginx ? '\0nginx\0' : '\0');
   for (const f of files)
     h.update(f)
       .update('\0')
@@ -100,7 +109,7 @@ export async function ensureEdgeImage(builder: Docker, i: EdgeImageInput): Promi
         },
       );
     }
-    await buildFrom(builder, tag, i.base, root, files, i.signal);
+    await buildFrom(builder, tag, { base: i.base, nginx: i.nginx === true }, root, files, i.signal);
   }
   const pushed = await pushImage(builder, tag, i.registry, i.signal ? { signal: i.signal } : {});
   return pushed.pinned;
@@ -109,7 +118,7 @@ export async function ensureEdgeImage(builder: Docker, i: EdgeImageInput): Promi
 async function buildFrom(
   builder: Docker,
   tag: string,
-  base: string,
+  from: { base: string; nginx: boolean },
   root: string,
   files: string[],
   signal: AbortSignal | undefined,
@@ -120,7 +129,7 @@ async function buildFrom(
       await fs.mkdir(path.join(dir, path.dirname(f)), { recursive: true });
       await fs.copyFile(path.join(root, f), path.join(dir, f));
     }
-    await fs.writeFile(path.join(dir, 'Dockerfile'), dockerfile(base));
+    await fs.writeFile(path.join(dir, 'Dockerfile'), dockerfile(from.base, from.nginx));
     const tar = (await import('tar-fs')).default;
     const stream = tar.pack(dir);
     const out = await builder.buildImage(stream, {
@@ -140,7 +149,17 @@ async function buildFrom(
       );
     });
     if (failure !== undefined)
-      throw new SwitchyardError('BUILD_FAILED', `the swarm edge image ${tag} did not build: ${failure}`);
+      throw new SwitchyardError(
+        'BUILD_FAILED',
+        `the swarm edge image ${tag} did not build: ${failure}`,
+        from.nginx && failure.includes(NGINX_CHECK)
+          ? {
+              hint:
+                `with proxy.kind nginx the edge proxy runs nginx, and ${from.base} has none: set swarm.edge.base ` +
+                'to an image with Node.js >= 20 and nginx (e.g. one that adds nginx-light to node:20-bookworm-slim)',
+            }
+          : {},
+      );
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -12,7 +12,13 @@ import { SwitchyardError } from '../../errors.js';
 import type { ProjectPaths } from '../../state/paths.js';
 import { apiMessage, sleep, statusOf } from '../docker/index.js';
 import { managerCall } from './client.js';
-import { edgeSecretName, edgeServiceName, edgeServiceSpec, type EdgeServiceInput } from './edge-spec.js';
+import {
+  EDGE_KIND_LABEL,
+  edgeSecretName,
+  edgeServiceName,
+  edgeServiceSpec,
+  type EdgeServiceInput,
+} from './edge-spec.js';
 import { NodeNames, serviceTasks, TASK_POLL_MS, waitForTasks, type TaskView } from './tasks.js';
 
 export const EDGE_TOKEN_FILE = 'edge-token';
@@ -70,7 +76,7 @@ export async function overlaySubnet(manager: Docker, network: string): Promise<s
 }
 
 interface EdgeInfo {
-  Spec?: { EndpointSpec?: { Ports?: { PublishedPort?: number }[] } };
+  Spec?: { Labels?: Record<string, string>; EndpointSpec?: { Ports?: { PublishedPort?: number }[] } };
 }
 
 async function edgeService(manager: Docker, app: string): Promise<EdgeInfo | undefined> {
@@ -95,6 +101,15 @@ export async function ensureEdgeService(manager: Docker, i: EdgeServiceInput, si
   let created = false;
   const existing = await edgeService(manager, i.app);
   if (existing) {
+    // The proxy is chosen when the service is made: a changed proxy.kind needs a new edge service.
+    const kind = existing.Spec?.Labels?.[EDGE_KIND_LABEL] ?? 'builtin';
+    const want = i.nginx ? 'nginx' : 'builtin';
+    if (kind !== want)
+      throw new SwitchyardError('PROXY_FAILED', `the edge proxy ${name} runs ${kind}, but the config says ${want}`, {
+        hint:
+          'replacing the edge proxy leaves each node without one for a moment: in a quiet hour, ' +
+          '`switchyard down` then `switchyard init`',
+      });
     // Ports are fixed when the service is made: a changed proxy.listen needs a new edge service.
     const published = (existing.Spec?.EndpointSpec?.Ports ?? []).map((p) => p.PublishedPort ?? 0).sort((a, b) => a - b);
     const wanted = [...i.ports].sort((a, b) => a - b);

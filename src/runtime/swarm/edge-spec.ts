@@ -1,12 +1,14 @@
 /**
  * The edge proxy's Swarm service, as data (docs/swarm.md): `<app>_edge`, global (one replica per
  * edge node, or per node that meets swarm.edge.constraints), running this switchyard build's image
- * (`edge-proxy`), on the project's overlay network. Its public ports are published in host mode on
- * each node, never through the routing mesh (whose IPVS drops requests while tasks change). Its
- * state is a volume per node, its control token a Swarm secret; its control port is not published.
+ * (`edge-proxy`: the built-in proxy, or nginx with proxy.kind nginx), on the project's overlay
+ * network. Its public ports are published in host mode on each node, never through the routing
+ * mesh (whose IPVS drops requests while tasks change). Its state is a volume per node, its control
+ * token a Swarm secret; its control port is not published.
  */
 import type Docker from 'dockerode';
 import type { ProxySnapshot } from '../../proxy/builtin/snapshot.js';
+import type { NginxEdge } from '../../proxy/edge-settings.js';
 import { LABEL } from '../docker/index.js';
 
 export const edgeServiceName = (app: string): string => `${app}_edge`;
@@ -14,6 +16,8 @@ export const edgeSecretName = (app: string): string => `${app}_edge_token`;
 export const edgeVolumeName = (app: string): string => `${app}_edge_state`;
 export const EDGE_TOKEN_PATH = '/run/secrets/switchyard_edge_token';
 export const EDGE_STATE_DIR = '/state';
+/** The service's label that says which proxy its replicas run (`builtin` or `nginx`). */
+export const EDGE_KIND_LABEL = 'switchyard.edge-kind';
 
 export interface EdgeServiceInput {
   app: string;
@@ -24,7 +28,9 @@ export interface EdgeServiceInput {
   subnet: string;
   controlPort: number;
   /** Where a replica without saved state starts (no colour; listen on every interface). */
-  init: Pick<ProxySnapshot, 'listen' | 'routes' | 'features' | 'maxBodySize'>;
+  init: Pick<ProxySnapshot, 'listen' | 'routes' | 'features' | 'maxBodySize' | 'maintenance'>;
+  /** proxy.kind nginx: nginx runs in each replica, with this config and these task names. */
+  nginx?: NginxEdge;
   /** Host ports to publish on each node (the public port, and the preview port when set). */
   ports: number[];
   secretId: string;
@@ -39,8 +45,10 @@ export interface EdgeServiceInput {
 export function edgeServiceSpec(i: EdgeServiceInput): Docker.CreateServiceOptions {
   if (!/@sha256:[0-9a-f]{64}$/.test(i.image))
     throw new Error(`the swarm runs images pinned by digest, not ${JSON.stringify(i.image)}`);
-  const labels = { [LABEL.app]: i.app, [LABEL.role]: 'edge' };
+  const labels = { [LABEL.app]: i.app, [LABEL.role]: 'edge', [EDGE_KIND_LABEL]: i.nginx ? 'nginx' : 'builtin' };
   const env = {
+    SWITCHYARD_EDGE_KIND: i.nginx ? 'nginx' : 'builtin',
+    ...(i.nginx ? { SWITCHYARD_EDGE_NGINX: JSON.stringify(i.nginx) } : {}),
     SWITCHYARD_EDGE_INIT: JSON.stringify(i.init),
     SWITCHYARD_EDGE_CONTROL_NET: i.subnet,
     SWITCHYARD_EDGE_CONTROL_PORT: String(i.controlPort),

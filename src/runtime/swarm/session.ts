@@ -59,6 +59,7 @@ export class SwarmSession {
           app: this.config.app,
           registry: this.opts.registry,
           base: this.opts.edgeBase ?? DEFAULT_EDGE_BASE,
+          nginx: this.config.proxy.kind === 'nginx',
           ...(signal ? { signal } : {}),
         }),
     );
