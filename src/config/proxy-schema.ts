@@ -146,7 +146,8 @@ const nginxProxySchema = z
         description:
           'nginx: `host`: an nginx installed on this machine, which switchyard runs as its own instance with ' +
           'everything under `.switchyard/nginx/`; `container` (with `image`): the same instance in a container ' +
-          '`<app>-proxy`, runtime docker only',
+          '`<app>-proxy`, runtime docker only. On swarm nginx runs inside the edge service on every edge node: ' +
+          'leave `mode` out',
       }),
     /**
      * mode: container: the image that provides nginx (no registry here: a locally built one such as
@@ -200,7 +201,11 @@ const nginxProxySchema = z
       .string()
       .min(1)
       .default('nginx')
-      .meta({ description: 'nginx, `mode: host`: the nginx program to run (a name looked up in PATH, or a path)' }),
+      .meta({
+        description:
+          'nginx, `mode: host`: the nginx program to run (a name looked up in PATH, or a path); on swarm, the ' +
+          'program inside the edge image',
+      }),
     /** Worker user when switchyard runs as root (default: the user switchyard runs as; nginx/control.ts workerUser). */
     user: z
       .string()

@@ -5,7 +5,12 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { edgeServiceSpec, type EdgeServiceInput } from '../../src/runtime/swarm/edge-spec.js';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { edgeSettings } from '../../src/proxy/edge-settings.js';
+import { EDGE_KIND_LABEL, edgeServiceSpec, type EdgeServiceInput } from '../../src/runtime/swarm/edge-spec.js';
+import type { NginxProxyConfig } from '../../src/config/schema.js';
 
 const input: EdgeServiceInput = {
   app: 'shop',
@@ -63,5 +68,42 @@ describe('edge service spec', () => {
 
   it('refuses an image that is not pinned by digest', () => {
     assert.throws(() => edgeServiceSpec({ ...input, image: 'shop-switchyard:latest' }), /pinned by digest/);
+  });
+
+  it('with proxy.kind nginx: the kind in a label and the environment, the nginx settings beside', async () => {
+    const nginx = {
+      proxy: { kind: 'nginx', listen: { http: 8080, host: '0.0.0.0' }, routes: input.init.routes } as NginxProxyConfig,
+      resolve: { resolver: '127.0.0.11', targets: { api: { blue: 'tasks.shop_api_blue:80', green: 'x:80' } } },
+    };
+    const spec = edgeServiceSpec({ ...input, nginx });
+    assert.equal(spec.Labels?.[EDGE_KIND_LABEL], 'nginx');
+    assert.equal(edgeServiceSpec(input).Labels?.[EDGE_KIND_LABEL], 'builtin');
+    const c = (spec.TaskTemplate as { ContainerSpec?: { Env: string[] } }).ContainerSpec!;
+    const env = Object.fromEntries(c.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    // What the replica reads back (proxy/edge-settings.ts) is what the spec gave.
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sy-edge-spec-'));
+    try {
+      await fs.writeFile(path.join(dir, 'token'), 'a'.repeat(32));
+      const s = await edgeSettings({ ...env, SWITCHYARD_EDGE_TOKEN_FILE: path.join(dir, 'token') });
+      assert.equal(s.kind, 'nginx');
+      assert.deepEqual(s.nginx, nginx);
+      assert.equal(s.epoch, 'abc123');
+      const builtin = await edgeSettings({
+        ...env,
+        SWITCHYARD_EDGE_KIND: 'builtin',
+        SWITCHYARD_EDGE_TOKEN_FILE: path.join(dir, 'token'),
+      });
+      assert.equal(builtin.nginx, undefined);
+      await assert.rejects(
+        edgeSettings({ ...env, SWITCHYARD_EDGE_NGINX: '{}', SWITCHYARD_EDGE_TOKEN_FILE: path.join(dir, 'token') }),
+        /SWITCHYARD_EDGE_NGINX has no nginx proxy config/,
+      );
+      await assert.rejects(
+        edgeSettings({ ...env, SWITCHYARD_EDGE_KIND: 'haproxy', SWITCHYARD_EDGE_TOKEN_FILE: path.join(dir, 'token') }),
+        /SWITCHYARD_EDGE_KIND is neither builtin nor nginx: haproxy/,
+      );
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
