@@ -137,8 +137,8 @@ export const migrateHookSchema = z
       .optional()
       .meta({
         description:
-          'run it inside this service of the target colour (docker exec, or its release folder and env); ' +
-          'without it, in the project folder',
+          'run it inside this service of the target colour (docker exec, a one-off task on swarm, or its ' +
+          'release folder and env); without it, in the project folder',
       }),
     shell: z.boolean().default(false).meta({ description: 'run a string `run` through `/bin/sh -c`' }),
     timeout: duration.default(300_000).meta({ description: 'bound on the migration', 'x-default': '5m' }),
@@ -150,8 +150,8 @@ export const hooksSchema = z
     migrate: migrateHookSchema.optional().meta({
       description:
         '`{ run, service?, shell, timeout: 5m }`: the migration, run after the health checks and before the ' +
-        'switch; inside `service` of the target colour when given (docker exec / its release folder and env), ' +
-        'else in the project folder',
+        'switch; inside `service` of the target colour when given (docker exec / a one-off swarm task / its ' +
+        'release folder and env), else in the project folder',
     }),
   })
   .strict();

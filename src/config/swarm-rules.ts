@@ -67,15 +67,6 @@ export const swarmNotYet: Rule = (c) => {
           'a host path would have to exist on every node; keep the data in a database reached by URL',
         got: svc.volumes,
       });
-  const migrate = c.deploy.hooks.migrate;
-  if (migrate?.service !== undefined)
-    out.push({
-      path: 'deploy.hooks.migrate.service',
-      message:
-        'not yet on swarm (no exec into a task): leave service out to run the migration in the project folder, ' +
-        "against the database's URL",
-      got: migrate.service,
-    });
   return out;
 };
 

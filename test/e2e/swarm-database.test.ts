@@ -1,13 +1,14 @@
 /**
  * The guide's topology on the real test swarm (issue 13, part 7): the example of examples/docker
  * (API + frontend + a shared PostgreSQL, backups with pg_dump) with `runtime: swarm`. The config
- * is the example's file with the swarm changes only: the runtime and its section, the database
- * pinned to sysw-n2 (`shared.db.node`, its volume lives there), the built-in proxy (nginx is not an
- * edge proxy on swarm yet), and no migrate hook (no exec into a task yet). The api reaches `db` by
- * name on the overlay. A deploy under load on every node fails no request, backs the database up
- * first (this machine's pg_dump through the tunnel to the db task), and a user signed in on blue
- * is still signed in on green: one database for both colours. Fails, never skips, when the swarm
- * is not up.
+ * is the example's file with the swarm changes only (the diff docs/swarm.md shows): the runtime
+ * and its section, the database pinned to sysw-n2 (`shared.db.node`, its volume lives there), and
+ * nginx without `mode` (it runs in the edge service on every node). The example's migrate hook
+ * stays as it is: it runs as a one-off task of green's api. The api reaches `db` by name on the
+ * overlay. A deploy under load on every node fails no request, backs the database up first (this
+ * machine's pg_dump through the tunnel to the db task), runs the migration, and a user signed in
+ * on blue is still signed in on green: one database for both colours. Fails, never skips, when the
+ * swarm is not up.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,16 +54,18 @@ before(async () => {
     app: string;
     runtime: string;
     swarm?: unknown;
-    proxy: { routes: unknown; listen?: unknown };
+    proxy: { kind: string; mode?: string; routes: unknown; listen?: unknown };
     shared: { db: { node?: string } };
-    deploy: { hooks?: unknown };
+    deploy: { hooks: { migrate: { service?: string } } };
   };
+  assert.equal(c.proxy.kind, 'nginx');
+  assert.equal(c.deploy.hooks.migrate.service, 'api');
   c.app = APP;
   c.runtime = 'swarm';
   c.swarm = { manager: `unix://${SOCK(1)}`, registry: REGISTRY, edge: { base: 'switchyard/base:bookworm' } };
-  c.proxy = { listen: { http: PORT, host: '0.0.0.0' }, routes: c.proxy.routes };
+  delete c.proxy.mode;
+  c.proxy.listen = { http: PORT, host: '0.0.0.0' };
   c.shared.db.node = 'sysw-n2';
-  delete c.deploy.hooks;
   await fs.writeFile(yml, stringify(c));
   const init = await cli(['init']);
   assert.equal(init.code, 0, init.out);
@@ -106,6 +109,7 @@ describe('swarm: the guide example with its PostgreSQL as a pinned Swarm service
     );
     assert.equal(deploy.code, 0, deploy.out);
     assert.match(deploy.out, /Backing up database.*✓/, deploy.out);
+    assert.match(deploy.out, /Running database migration.*✓.*`node migrate\.mjs` in api \(green\)/, deploy.out);
     for (const [i, t] of totals.entries())
       assert.equal(t.failed, 0, `node ${i + 1}: ${t.failed} failed ${JSON.stringify(t.errors)}`);
 

@@ -367,12 +367,6 @@ const bad: BadCase[] = [
     path: 'services.api.build.dockerfile',
     match: /file not found \(relative to the build context \.\/api\)/,
   },
-  {
-    name: 'a migrate hook inside a service on swarm',
-    edit: (c) => (c.deploy = { hooks: { migrate: { run: 'npm run migrate', service: 'api' } } }),
-    path: 'deploy.hooks.migrate.service',
-    match: /not yet on swarm \(no exec into a task\): leave service out/,
-  },
 ];
 
 for (const c of bad) {
@@ -410,6 +404,21 @@ test('a shared service pinned to a node, with a named volume, and backup.contain
   cfg.backup = { kind: 'postgres', container: 'db' };
   const { config } = await loadConfig({ cwd: project(cfg), env: {} });
   assert.equal(config.shared.db?.node, 'sysw-n2');
+});
+
+test('a migrate hook inside a service on swarm (a one-off task): valid; an unknown service is not', async () => {
+  const cfg = base();
+  cfg.deploy = { hooks: { migrate: { run: ['npm', 'run', 'migrate'], service: 'api', timeout: '2m' } } };
+  const { config } = await loadConfig({ cwd: project(cfg), env: {} });
+  assert.equal(config.deploy.hooks.migrate?.service, 'api');
+  assert.equal(config.deploy.hooks.migrate?.timeout, 120_000);
+  cfg.deploy.hooks.migrate.service = 'worker';
+  const details = await problems(cfg);
+  assert.deepEqual(
+    details.filter((d) => d.startsWith('deploy.hooks.migrate')),
+    ['deploy.hooks.migrate.service: no service named worker (services: api, web) (got "worker")'],
+    details.join('\n'),
+  );
 });
 
 test('shared.<name>.node on the docker runtime is refused', async () => {

@@ -233,10 +233,14 @@ test('swarm edge: tasks resolved by nginx per request, one map per service, no u
   const t = render(proxy(), { resolve, backends: {} });
   assert.match(t, /^ {2}resolver 127\.0\.0\.11 valid=1s ipv6=off;$/m);
   assert.match(t, /^ {2}resolver_timeout 2s;$/m);
-  assert.match(
-    t,
-    / {2}map \$sy_colour \$sy_up_0 \{\n {4}default tasks\.a_api_blue:5000;\n {4}blue tasks\.a_api_blue:5000;\n {4}green tasks\.a_api_green:5000;\n {2}\}/,
-  );
+  const map = [
+    '  map $sy_colour $sy_up_0 {',
+    '    default tasks.a_api_blue:5000;',
+    '    blue tasks.a_api_blue:5000;',
+    '    green tasks.a_api_green:5000;',
+    '  }',
+  ].join('\n');
+  assert.ok(t.includes(map), t);
   assert.match(t, /map \$sy_colour \$sy_up_1 \{\n {4}default tasks\.a_web_blue:3000;/);
   assert.doesNotMatch(t, /upstream sy_/);
   assert.match(t, /location "\/api\/" \{\n {6}proxy_pass http:\/\/\$sy_up_0;/);

@@ -11,6 +11,7 @@ import { swarmBackends, swarmEndpoints } from './endpoints.js';
 import { SwarmSession, type SwarmSessionOptions } from './session.js';
 import { sharedAddress, startSwarmShared, stopSwarmShared, swarmSharedStatus } from './shared.js';
 import { swarmLogs, swarmTail } from './logs.js';
+import { runOneOff } from './oneoff.js';
 import type { RuntimeWithProxy } from '../own-proxy.js';
 import type { ProxyDriver } from '../../proxy/types.js';
 
@@ -76,7 +77,19 @@ export function createSwarmRuntime(ctx: RuntimeContext, opts: SwarmRuntimeOption
       const text = await swarmTail(manager, config, colour, key, lines);
       return ctx.redact ? ctx.redact(text) : text;
     },
-    exec: async (): Promise<ExecOutcome> => ({ ok: false, detail: 'exec is not supported on the swarm runtime yet' }),
+    // A one-off task of the colour service's spec: the manager cannot exec into another node's container.
+    exec: async (colour, service, command, o): Promise<ExecOutcome> => {
+      const { ok, detail } = await runOneOff(manager, {
+        app: config.app,
+        service,
+        colour,
+        command,
+        ...(o?.env ? { env: o.env } : {}),
+        ...(o?.signal ? { signal: o.signal } : {}),
+        ...(ctx.log ? { log: ctx.log } : {}),
+      });
+      return { ok, detail };
+    },
     async hasRelease(id) {
       return (
         (await readManifest(ctx.paths, id)) !== undefined &&

@@ -18,6 +18,7 @@ import type { ColourRun, RuntimeContext } from '../types.js';
 import { managerCall } from './client.js';
 import { colourTasks, findServices } from './find.js';
 import { ensureOverlay } from './network.js';
+import { removeOneOffs } from './oneoff.js';
 import { colourServiceSpec, type ColourServiceInput } from './spec.js';
 import { runOf } from './status.js';
 import { TASK_POLL_MS, waitForTasks } from './tasks.js';
@@ -71,6 +72,7 @@ export async function removeColour(
   waitMs: number,
   signal?: AbortSignal,
 ): Promise<void> {
+  await removeOneOffs(manager, app, colour);
   const found = await findServices(manager, app, colour);
   if (found.length === 0) return;
   // The tasks to wait for, listed before their services go (a removed service's tasks cannot be
