@@ -14,8 +14,11 @@
 //     --rounds alternating measured runs of --duration (median reported, all kept in `samples`).
 // Everything is removed at the end, also on failure: `down` in each project, then what is left of
 // the app on the swarm, its nodes and this machine's engine (bench/lib/swarm.mjs).
-// Usage: npm run build && node bench/swarm.mjs [--rounds 3] [--duration 8] [--connections 50] [--merge]
-// Writes bench/out/swarm.json (--merge: also into bench/results.json as `swarm`). Needs the test
+// --edge nginx: the swarm project's edge proxy is nginx (proxy.kind nginx) instead of the built-in one.
+// Usage: npm run build && node bench/swarm.mjs [--rounds 3] [--duration 8] [--connections 50] [--edge builtin|nginx]
+//   [--merge]
+// Writes bench/out/swarm.json, or swarm-nginx.json with --edge nginx (--merge: also into
+// bench/results.json as `swarm` or `swarmNginx`). Needs the test
 // swarm up (scripts/swarm-infra.sh up), wrk and dist/. Talks to 127.0.0.1 and 10.77.0.11-13 only.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +36,7 @@ const loadBefore = os.loadavg()[0];
 const rounds = Number(opt('rounds', '3'));
 const duration = Number(opt('duration', '8'));
 const connections = Number(opt('connections', '50'));
+const edge = opt('edge', 'builtin');
 const cli = path.join(root, 'dist', 'switchyard.mjs');
 const BASE = 'switchyard/base:bookworm';
 const CLI_TIMEOUT_MS = 300_000;
@@ -43,6 +47,7 @@ function fail(message) {
 }
 if (!(rounds >= 1) || !(duration >= 1) || !(connections >= 4))
   fail('--rounds >= 1, --duration >= 1, --connections >= 4');
+if (edge !== 'builtin' && edge !== 'nginx') fail(`--edge is builtin or nginx, not ${edge}`);
 if (!fs.existsSync(cli)) fail('dist/switchyard.mjs is missing: run `npm run build` first');
 if (spawnSync('wrk', ['-v']).error) fail('wrk is not installed: run scripts/setup-infra.sh (or apt-get install wrk)');
 const down = swarmDown();
@@ -89,7 +94,7 @@ swarm:
   manager: unix://${SOCK(1)}
   registry: ${REGISTRY}
   edge: { base: ${BASE} }
-${common.replace('PORT', String(port)).replace('HOST', '0.0.0.0')}`;
+${common.replace('proxy:\n', `proxy:\n  kind: ${edge}\n`).replace('PORT', String(port)).replace('HOST', '0.0.0.0')}`;
 
 const dockerConfig = (app, port) =>
   `app: ${app}\nruntime: docker\n${common.replace('PORT', String(port)).replace('HOST', '127.0.0.1')}`;
@@ -342,6 +347,7 @@ try {
   result = {
     when: new Date().toISOString(),
     rounds,
+    edge,
     app: 'one `api` service, 2 instances: a node http server answering JSON, on switchyard/base:bookworm',
     deploy: {
       swarm: { init: timing(swarmP.init), deploy: swarmDeploy, steps: swarmP.steps },
@@ -355,7 +361,8 @@ try {
         'with wrk, the edge proxies, the tasks and the Docker engines: a second edge node adds a second ' +
         'proxy process, not more CPU, so two nodes measure how the edge spreads load, not how it scales ' +
         'on real machines.',
-      'Swarm path: wrk -> edge proxy (the built-in proxy as a global service, host-mode port) on the node -> ' +
+      `Swarm path: wrk -> edge proxy (${edge === 'nginx' ? 'nginx, naming the tasks' : 'the built-in proxy'} ` +
+        'as a global service, host-mode port) on the node -> ' +
         'one of the two tasks over the overlay network (VXLAN when the task runs on another node). Docker ' +
         "path: wrk -> the built-in proxy daemon on 127.0.0.1 -> a container's port published on 127.0.0.1 " +
         "(through Docker's userland docker-proxy).",
@@ -368,7 +375,7 @@ try {
 } finally {
   await cleanup();
 }
-const out = path.join(root, 'bench', 'out', 'swarm.json');
+const out = path.join(root, 'bench', 'out', edge === 'nginx' ? 'swarm-nginx.json' : 'swarm.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
 const brief = (d) => ({ init: d.init, deploy: d.deploy });
@@ -382,5 +389,5 @@ console.log(
     throughput: { ...result.throughput, samples: undefined },
   }),
 );
-if (args.includes('--merge')) mergeIntoResults('swarm', result, loadBefore);
+if (args.includes('--merge')) mergeIntoResults(edge === 'nginx' ? 'swarmNginx' : 'swarm', result, loadBefore);
 process.exit(0);
