@@ -227,3 +227,16 @@ export function startNodeLoad(
     allowed: (o) => assert.match(new URL(o).hostname, /^10\.77\.0\.1[1-3]$/, 'swarm load goes to the test nodes only'),
   });
 }
+
+/**
+ * A runtime test's end: the app gone from the swarm (cleanupSwarmApp), and the manifest of the
+ * image it pushed (`pinned`: `<registry>/<app>-<service>@sha256:...`) deleted from the registry.
+ */
+export async function cleanupPushedApp(app: string, service: string, pinned: string | undefined): Promise<void> {
+  await cleanupSwarmApp(app);
+  if (!pinned) return;
+  const digest = pinned.split('@')[1]!;
+  await fetch(`http://${REGISTRY}/v2/${app}-${service}/manifests/${digest}`, { method: 'DELETE' }).catch(
+    () => undefined,
+  );
+}

@@ -23,7 +23,7 @@ import type { Runtime } from '../../src/runtime/types.js';
 import { SwitchyardError } from '../../src/errors.js';
 import { dockerClient, dockerProject, uniqueApp, waitFor, type DockerProject } from '../helpers/docker.js';
 import { freePort } from '../helpers/backends.js';
-import { cleanupSwarmApp, managerClient } from '../helpers/swarm.js';
+import { cleanupPushedApp, managerClient } from '../helpers/swarm.js';
 import { budget } from '../helpers/budget.js';
 
 const SOCK = (n: number) => `/run/sysw/n${n}.sock`;
@@ -115,12 +115,8 @@ before(async () => {
 after(async () => {
   if (!manager) return;
   await rt?.close?.();
-  // Services, the network, node images by reference, local and registry-named tags.
-  await cleanupSwarmApp(APP);
-  if (pinned) {
-    const digest = pinned.split('@')[1]!;
-    await fetch(`http://${REGISTRY}/v2/${APP}-api/manifests/${digest}`, { method: 'DELETE' }).catch(() => undefined);
-  }
+  // Services, the network, node images by reference, local and registry-named tags, the pushed manifest.
+  await cleanupPushedApp(APP, 'api', pinned);
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 }, budget(8_000));
 

@@ -17,7 +17,7 @@ import { createSwarmRuntime } from '../../src/runtime/swarm/index.js';
 import { oneOffServiceSpec, removeOneOffs, runOneOff } from '../../src/runtime/swarm/oneoff.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { dockerClient, dockerProject, uniqueApp } from '../helpers/docker.js';
-import { cleanupSwarmApp, makeSwarmApp, managerClient, NODES, onNode, REGISTRY } from '../helpers/swarm.js';
+import { cleanupPushedApp, makeSwarmApp, managerClient, NODES, onNode, REGISTRY } from '../helpers/swarm.js';
 import { budget } from '../helpers/budget.js';
 
 const APP = uniqueApp('syoo');
@@ -85,11 +85,8 @@ afterEach(async () => {
 after(async () => {
   if (!manager) return;
   await rt?.close?.();
-  await cleanupSwarmApp(APP);
-  if (pinned) {
-    const digest = pinned.split('@')[1]!;
-    await fetch(`http://${REGISTRY}/v2/${APP}-api/manifests/${digest}`, { method: 'DELETE' }).catch(() => undefined);
-  }
+  // Services, the network, node images by reference, local and registry-named tags, the pushed manifest.
+  await cleanupPushedApp(APP, 'api', pinned);
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 }, budget(8_000));
 

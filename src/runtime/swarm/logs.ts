@@ -16,7 +16,8 @@ interface TaskLog {
   service: string;
 }
 
-const taskLogs =
+/** A task's log through the manager (both streams), as a LogSource for the Docker log readers. */
+export const taskLogs =
   (manager: Docker): LogSource =>
   (id, o) =>
     (manager.getTask(id) as unknown as { logs(o: object): Promise<unknown> }).logs({

@@ -19,9 +19,10 @@ import type { Colour } from '../../config/schema.js';
 import { errorMessage } from '../../errors.js';
 import { argvOf } from '../../util/run-command.js';
 import { sleep } from '../../util/sleep.js';
-import { apiMessage, containerTail, LABEL, statusOf, type LogSource } from '../docker/index.js';
+import { apiMessage, containerTail, LABEL, statusOf } from '../docker/index.js';
 import type { ExecCommand, ExecOutcome } from '../types.js';
 import { managerCall } from './client.js';
+import { taskLogs } from './logs.js';
 import { overlayName } from './network.js';
 import { swarmServiceName } from './spec.js';
 import { NodeNames, TASK_POLL_MS } from './tasks.js';
@@ -169,15 +170,6 @@ interface Made {
 
 const TERMINAL = new Set(['complete', 'failed', 'rejected', 'shutdown', 'orphaned', 'remove']);
 const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
-
-const taskLogs =
-  (manager: Docker): LogSource =>
-  (id, o) =>
-    (manager.getTask(id) as unknown as { logs(o: object): Promise<unknown> }).logs({
-      stdout: true,
-      stderr: true,
-      ...o,
-    });
 
 /** `\n` and the last TAIL_LINES lines of the output, or ''. */
 const tailOf = (output: string): string => (output ? `\n${output.split('\n').slice(-TAIL_LINES).join('\n')}` : '');
