@@ -24,6 +24,7 @@ const benches = [
   { name: 'deploySplit', file: 'deploy-split.mjs', out: 'deploy-split.json', args: [] },
   { name: 'backup', file: 'backup.mjs', out: 'backup.json', args: [] },
   { name: 'watchCost', file: 'watch-cost.mjs', out: 'watch-cost.json', args: [] },
+  { name: 'metricsCost', file: 'metrics-cost.mjs', out: 'metrics-cost.json', args: [] },
   { name: 'rollbackLatency', file: 'rollback-latency.mjs', out: 'rollback-latency.json', args: [] },
   { name: 'restart', file: 'restart.mjs', out: 'restart.json', args: [] },
   { name: 'restartNginx', file: 'restart.mjs', out: 'restart-nginx.json', args: ['--proxy', 'nginx'] },

@@ -363,6 +363,50 @@ if (r.deploySplit) {
 }
 
 {
+  // Prometheus metrics (bench/metrics-cost.mjs): the daemon with proxy.metrics off and on, alternating rounds.
+  const mc = r.metricsCost;
+  if (mc) {
+    const pct = (x) => `${x >= 0 ? '-' : '+'}${Math.abs(x)}%`;
+    const lines = [
+      row([
+        `Prometheus metrics (\`bench/metrics-cost.mjs\`, ${mc.tool}, median of ${mc.rounds} alternating rounds)`,
+        `built-in proxy daemon${mc.workers > 1 ? `, \`proxy.workers: ${mc.workers}\`` : ''}`,
+      ]),
+      row(['---', '---']),
+      row([
+        'throughput with `proxy.metrics` off / on (req/s, medians; change when on: of the medians, ' +
+          "and the median of each round's own change)",
+        `${n(mc.reqPerSec.metricsOff)} / ${n(mc.reqPerSec.metricsOn)} (${pct(mc.costPct)}; ${pct(mc.costPctPaired)})`,
+      ]),
+      row([
+        'every round, req/s off / on',
+        mc.rounds_rps.off.map((x, k) => `${n(x)} / ${n(mc.rounds_rps.on[k])}`).join(', '),
+      ]),
+      row(['p99 off / on', pair(mc.p99ms.metricsOff, mc.p99ms.metricsOn)]),
+      ...(mc.cpuUsPerRequest
+        ? [
+            row([
+              "the daemon's CPU time per request, off / on (median of the rounds; change when on)",
+              `${mc.cpuUsPerRequest.metricsOff} / ${mc.cpuUsPerRequest.metricsOn} µs (${pct(-mc.cpuCostPct)})`,
+            ]),
+          ]
+        : []),
+      row([
+        'requests counted on `/metrics` / answered to wrk, while on',
+        `${n(mc.countedWhileOn)} / ${n(mc.sentWhileOn)}`,
+      ]),
+      row([
+        'the recording path alone (2 clock reads, a count, a duration bucket), per request; ' +
+          'share of one request at that throughput',
+        `${mc.recordingNsPerRequest} ns (${mc.recordingSharePct}%)`,
+      ]),
+      row(['one scrape of `/metrics` (median / max of 20)', pair(mc.scrapeMs.median, mc.scrapeMs.max)]),
+    ];
+    tables['metrics-table'] = lines.join('\n') + aloneNote(['metricsCost']);
+  }
+}
+
+{
   // Backup and restore of the generated database (bench/backup.mjs), and what the backup costs a
   // whole deploy of a project backing up such a database (bench/deploy-split.mjs, process100k).
   const b = r.backup;

@@ -70,10 +70,10 @@ export async function serveBareForwarder({ root, backendPort }) {
 /**
  * The real proxy daemon, `switchyard proxy` from dist/switchyard.mjs, as init starts it, in a temp
  * project folder whose saved state routes / to the backend: with `workers` > 1 it forks that many
- * workers (proxy.workers). Resolves once the port answers; `stop()` shuts it down (SIGTERM) and
- * removes the folder.
+ * workers (proxy.workers); with `metricsPort` it serves Prometheus metrics there (proxy.metrics).
+ * Resolves once the port answers; `stop()` shuts it down (SIGTERM) and removes the folder.
  */
-export async function startDaemon({ root, backendPort, port, workers }) {
+export async function startDaemon({ root, backendPort, port, workers, metricsPort }) {
   const { spawn } = await import('node:child_process');
   const fs = await import('node:fs');
   const os = await import('node:os');
@@ -85,6 +85,7 @@ export async function startDaemon({ root, backendPort, port, workers }) {
     backends: { blue: { app: { host: '127.0.0.1', port: backendPort } } },
     active: 'blue',
     workers,
+    ...(metricsPort === undefined ? {} : { metrics: { host: '127.0.0.1', port: metricsPort } }),
   };
   fs.writeFileSync(path.join(dir, '.switchyard', 'proxy.json'), JSON.stringify(snap));
   const child = spawn(process.execPath, [path.join(root, 'dist', 'switchyard.mjs'), 'proxy', '--project', dir], {
@@ -109,6 +110,7 @@ export async function startDaemon({ root, backendPort, port, workers }) {
   }
   return {
     port,
+    pid: child.pid,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;

@@ -75,3 +75,17 @@ export function usage(pids) {
   }
   return { rssKb: rss, fds, pids: [...pids] };
 }
+
+/**
+ * CPU time a process has used so far, user + system, in ms (fields 14 and 15 of /proc/<pid>/stat, in
+ * clock ticks of 10 ms on Linux); undefined when it is gone.
+ */
+export function cpuMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}

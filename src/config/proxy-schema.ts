@@ -62,6 +62,33 @@ const proxyRestart = z
       '(for a proxy kept by a service manager of your own)',
   });
 
+/**
+ * proxy.metrics (built-in proxy only; config rule metricsFits refuses it with nginx): the listener that
+ * serves Prometheus metrics. Absent: no listener, and the proxy counts nothing for it.
+ */
+const metricsSchema = z
+  .object({
+    listen: z
+      .object({
+        host: listenHost.meta({
+          description:
+            'address of the metrics listener: loopback by default; another address lets Prometheus scrape from ' +
+            'elsewhere, and shows anyone who can reach it the traffic figures (requests per route and colour)',
+        }),
+        port: port.meta({ description: 'port of the metrics listener (it serves `GET /metrics`)' }),
+      })
+      .strict()
+      .meta({ description: 'where the built-in proxy serves `GET /metrics`' }),
+  })
+  .strict()
+  .optional()
+  .meta({
+    description:
+      'built-in proxy: Prometheus metrics on a listener of their own (off when absent): requests by colour, ' +
+      'route and status class, latency, in-flight requests, WebSockets, switches, the active colour, the split, ' +
+      'maintenance; summed over `workers`. Read when the proxy starts. Not with nginx (docs/traffic.md#metrics)',
+  });
+
 const builtinProxySchema = z
   .object({
     kind: z.literal('builtin').default('builtin').meta({
@@ -108,6 +135,7 @@ const builtinProxySchema = z
           'changed value is reported by `status` and takes effect after `switchyard down` and `init`',
       }),
     restart: proxyRestart,
+    metrics: metricsSchema,
     ...trafficFields,
   })
   .strict()
@@ -263,6 +291,7 @@ const nginxProxySchema = z
       'x-default': '60s',
     }),
     restart: proxyRestart,
+    metrics: metricsSchema,
     ...trafficFields,
   })
   .strict()
@@ -307,3 +336,4 @@ export type Route = z.output<typeof routeSchema>;
 export type ProxyConfig = z.output<typeof proxySchema>;
 export type NginxProxyConfig = z.output<typeof nginxProxySchema>;
 export type BuiltinProxyConfig = z.output<typeof builtinProxySchema>;
+export type MetricsConfig = z.output<typeof metricsSchema>;

@@ -9,6 +9,7 @@ import type { Problem } from './format-issues.js';
 import { fixedPortOf } from './instances.js';
 import type { Rule } from './rule.js';
 import { routeFor, sortRoutes } from './routes.js';
+import { metricsFits } from './metrics-rules.js';
 import { nginxPreviewFits } from './nginx-rules.js';
 import { swarmNotYet, swarmSectionFitsRuntime } from './swarm-rules.js';
 
@@ -56,6 +57,7 @@ export const portsDistinct: Rule = (c) => {
   const owner = new Map<number, string>();
   const proxyPort = c.proxy.listen.http;
   const previewPort = c.proxy.listen.preview;
+  const metricsPort = c.proxy.metrics?.listen.port;
   for (const [name, svc] of Object.entries(c.services)) {
     const p = svc.port;
     if (!p) continue;
@@ -81,9 +83,11 @@ export const portsDistinct: Rule = (c) => {
               ? 'same as the proxy port (proxy.listen.http)'
               : n === previewPort
                 ? 'same as the preview port (proxy.listen.preview)'
-                : owner.has(n)
-                  ? `already used by ${owner.get(n)}`
-                  : undefined;
+                : n === metricsPort
+                  ? 'same as the metrics port (proxy.metrics.listen.port)'
+                  : owner.has(n)
+                    ? `already used by ${owner.get(n)}`
+                    : undefined;
         if (clash) {
           out.push({ path: at, message: `${clash}${what}`, got: base });
           break;
@@ -295,6 +299,7 @@ export const rules: Rule[] = [
   backupAndHookTargetsExist,
   smokeViaPreviewHasListener,
   nginxPreviewFits,
+  metricsFits,
   swarmSectionFitsRuntime,
   swarmNotYet,
 ];

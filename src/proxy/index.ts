@@ -20,7 +20,9 @@ export function builtinDriver(paths: ProjectPaths, config: Config): ProxyDriver 
         routes,
         ...(maxBodySize === undefined ? {} : { maxBodySize }),
         features: featuresOf(config.proxy),
-        ...(config.proxy.kind === 'builtin' ? { workers: config.proxy.workers } : {}),
+        ...(config.proxy.kind === 'builtin'
+          ? { workers: config.proxy.workers, metrics: config.proxy.metrics?.listen ?? null }
+          : {}),
       }),
     alive: () => proxyAlive(paths.proxySocket),
     stop: () => stopProxy(paths),

@@ -10,7 +10,7 @@ import type { Route } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
 import type { ProjectPaths } from '../state/paths.js';
 import { selfCommand } from '../util/self.js';
-import { loadSnapshot, saveSnapshot } from './builtin/snapshot.js';
+import { loadSnapshot, saveSnapshot, type ProxySnapshot } from './builtin/snapshot.js';
 import { proxyAlive, proxyClient } from './client.js';
 import { sameFeatures, type ProxyFeatures } from './features.js';
 import type { ConfigureOptions, ProxyControl, ProxyStatus } from './types.js';
@@ -34,6 +34,8 @@ export interface ProxyWant {
   features?: ProxyFeatures;
   /** Processes serving traffic (proxy.workers); read when the daemon starts. Absent = 1. */
   workers?: number;
+  /** Where to serve Prometheus metrics (proxy.metrics.listen), null for nowhere; read when the daemon starts. */
+  metrics?: { host: string; port: number } | null;
   /** When the daemon has to be started: start it in maintenance with this message (see ProxyDriver.ensure). */
   hold?: string;
 }
@@ -70,8 +72,9 @@ export async function ensureProxy(
     }
     const sameLimit = want.maxBodySize === undefined || live.maxBodySize === want.maxBodySize;
     const same = want.features === undefined || sameFeatures(live.features, want.features);
-    const note = workersNote(live, want.workers);
-    const notes = note === undefined ? [] : [note];
+    const notes = [workersNote(live, want.workers), metricsNote(live, want.metrics)].filter(
+      (n): n is string => n !== undefined,
+    );
     if (sameRoutes(live.routes, want.routes) && sameLimit && same)
       return { control, started: false, status: live, ...(notes.length ? { notes } : {}) };
     // A preview port in use fails here with PORT_IN_USE, and the daemon keeps its previous state.
@@ -83,7 +86,7 @@ export async function ensureProxy(
   // routes, the body limit and the features follow the config.
   const prev = await loadSnapshot(paths.proxyState);
   const hold = want.hold !== undefined && !prev?.maintenance;
-  await saveSnapshot(paths.proxyState, {
+  const next: ProxySnapshot = {
     backends: {},
     active: null,
     ...prev,
@@ -92,7 +95,10 @@ export async function ensureProxy(
     routes: want.routes,
     ...configureOptions(want),
     ...(want.workers === undefined ? {} : { workers: want.workers }),
-  });
+  };
+  if (want.metrics === null) delete next.metrics;
+  else if (want.metrics !== undefined) next.metrics = want.metrics;
+  await saveSnapshot(paths.proxyState, next);
   await fs.mkdir(path.dirname(paths.proxyLog), { recursive: true, mode: 0o700 });
   const logStart = (await fs.stat(paths.proxyLog).catch(() => undefined))?.size ?? 0;
   const cmd = opts.command ?? selfCommand(['proxy', '--project', paths.root]);
@@ -121,15 +127,14 @@ export async function ensureProxy(
   const tail = await logTail(paths.proxyLog, logStart);
   const why = exited ?? `did not answer within ${Math.round((opts.startTimeoutMs ?? START_TIMEOUT_MS) / 1000)} s`;
   if (/already in use|EADDRINUSE|PORT_IN_USE/.test(tail)) {
-    // The public listener, or the preview one: the daemon's message names which.
-    const preview = /the preview listener cannot listen on (\S+):/.exec(tail);
-    const where = preview?.[1] ?? `${want.listen.host}:${want.listen.port}`;
-    const what = preview ? 'the preview listener' : 'the proxy';
+    // The public listener, the preview one or the metrics one: the daemon's message names which.
+    const other = /the (preview|metrics) listener cannot listen on (\S+):/.exec(tail);
+    const where = other?.[2] ?? `${want.listen.host}:${want.listen.port}`;
+    const what = other ? `the ${other[1]} listener` : 'the proxy';
+    const setting = other?.[1] === 'metrics' ? 'proxy.metrics.listen' : other ? 'proxy.listen.preview' : 'proxy.listen';
     throw new SwitchyardError('PORT_IN_USE', `${what} cannot listen on ${where}: the port is already in use`, {
       details: tail === '' ? [] : tail.split('\n'),
-      hint:
-        `stop whatever listens on ${where}` +
-        ` or change ${preview ? 'proxy.listen.preview' : 'proxy.listen'} in switchyard.yml`,
+      hint: `stop whatever listens on ${where} or change ${setting} in switchyard.yml`,
     });
   }
   throw new SwitchyardError('PROXY_FAILED', `the proxy ${why}; see ${paths.proxyLog}`, {
@@ -150,6 +155,22 @@ export function workersNote(live: ProxyStatus, wanted: number | undefined): stri
     `proxy.workers is ${wanted} but the running proxy has ${n(running)}` +
     `: the new number takes effect when the proxy restarts` +
     ` (\`switchyard down\`, then \`switchyard init\`)`
+  );
+}
+
+/**
+ * The metrics listener is opened when the daemon starts (like its workers): a config that moves,
+ * adds or removes it is reported, not applied. Undefined when they agree.
+ */
+export function metricsNote(live: ProxyStatus, wanted: ProxyWant['metrics']): string | undefined {
+  if (wanted === undefined) return undefined;
+  const running = live.metrics;
+  if (running?.host === wanted?.host && running?.port === wanted?.port) return undefined;
+  const at = (m: { host: string; port: number }) => `${m.host}:${m.port}`;
+  return (
+    `${wanted === null ? 'proxy.metrics is not set' : `proxy.metrics.listen is ${at(wanted)}`}` +
+    ` but the running proxy ${running === undefined ? 'serves no metrics' : `serves them on ${at(running)}`}` +
+    `: the change takes effect when the proxy restarts (\`switchyard down\`, then \`switchyard init\`)`
   );
 }
 

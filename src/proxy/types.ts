@@ -27,6 +27,8 @@ export interface ProxyStatus {
   features: ProxyFeatures;
   /** Built-in proxy with proxy.workers > 1: the pids of the processes serving traffic. */
   workers?: number[];
+  /** Built-in proxy with proxy.metrics: where its daemon serves Prometheus metrics (`GET /metrics`). */
+  metrics?: { host: string; port: number };
   /** The swarm edge proxy: each node meant to run a replica, and what it routes (or why it is not reached). */
   nodes?: EdgeNode[];
 }

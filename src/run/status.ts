@@ -13,7 +13,7 @@ import type { Canary, EdgeNode, Maintenance } from '../proxy/types.js';
 import type { Engine } from './context.js';
 import { gatherFacts } from './facts.js';
 import { openProxy } from './proxy.js';
-import { workersNote } from '../proxy/launch.js';
+import { metricsNote, workersNote } from '../proxy/launch.js';
 import { RESTART_CAP_MS } from '../runtime/process/restart-policy.js';
 
 export interface StatusReport {
@@ -38,6 +38,8 @@ export interface StatusReport {
     watching?: boolean;
     /** The preview listener's URL (serves the inactive colour). */
     preview?: string | null;
+    /** Built-in proxy with proxy.metrics: the URL of its Prometheus metrics, as the running proxy serves them. */
+    metrics?: string | null;
   };
   /**
    * release: what state.json records for the colour; running: the release its services actually
@@ -55,12 +57,17 @@ export interface StatusReport {
   notes: string[];
 }
 
-export async function status(e: Engine): Promise<StatusReport> {
+/**
+ * `repair` (default true): a dead proxy or supervisor is started again, as by any command. The
+ * dashboard reads with repair false: a page left open must not bring back what `down` stopped.
+ */
+export async function status(e: Engine, opts: { repair?: boolean } = {}): Promise<StatusReport> {
+  const repair = opts.repair ?? true;
   let facts = await gatherFacts(e);
   const notes: string[] = [];
   // A dead proxy means users get nothing: any command that finds it dead brings it back, and it
   // restores its saved colour from proxy.json.
-  if (!facts.proxy && facts.state?.active) {
+  if (repair && !facts.proxy && facts.state?.active) {
     const p = await openProxy(e);
     notes.push(
       `the proxy was not running: restarted it (pid ${p.status.pid}), serving ${p.status.active ?? 'nothing'}`,
@@ -68,11 +75,16 @@ export async function status(e: Engine): Promise<StatusReport> {
     facts = await gatherFacts(e);
   }
   // And a dead supervisor (process runtime): nothing would start an exited service again.
-  const supervised = await e.runtime.supervise?.();
+  const supervised = repair ? await e.runtime.supervise?.() : undefined;
   if (supervised) notes.push(supervised);
   const cfgProxy = e.loaded.config.proxy;
-  const note = facts.proxy && cfgProxy.kind === 'builtin' ? workersNote(facts.proxy, cfgProxy.workers) : undefined;
-  if (note) notes.push(note);
+  if (facts.proxy && cfgProxy.kind === 'builtin') {
+    for (const n of [
+      workersNote(facts.proxy, cfgProxy.workers),
+      metricsNote(facts.proxy, cfgProxy.metrics?.listen ?? null),
+    ])
+      if (n) notes.push(n);
+  }
   const lock = await readLock(e.paths);
   const problems = assess(facts);
   const journal = await readJournal(e.paths);
@@ -131,6 +143,9 @@ export async function status(e: Engine): Promise<StatusReport> {
       watching: facts.proxy?.watching ?? false,
       preview:
         cfg.proxy.listen.preview === undefined ? null : `http://${cfg.proxy.preview.host}:${cfg.proxy.listen.preview}/`,
+      metrics: facts.proxy?.metrics
+        ? `http://${hostInUrl(facts.proxy.metrics.host)}:${facts.proxy.metrics.port}/metrics`
+        : null,
     },
     colours: Object.fromEntries(
       COLOURS.map((c) => [
@@ -150,4 +165,9 @@ export async function status(e: Engine): Promise<StatusReport> {
     problems,
     notes,
   };
+}
+
+/** An IPv6 address goes in brackets in a URL. */
+function hostInUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -48,6 +48,7 @@ export function registerStatus(program: Command, setExit: SetExit): void {
             ` (\`switchyard maintenance off\` ends it)`,
         );
       if (p.preview) render.info(`preview:      ${p.preview} (the inactive colour)`);
+      if (p.metrics) render.info(`metrics:      ${p.metrics} (Prometheus)`);
       if (p.watching) render.info('watching:     the live watch is counting per colour');
       const open = COLOURS.filter((c) => (p.inFlight?.[c] ?? 0) + (p.websockets?.[c] ?? 0) > 0);
       if (open.length)

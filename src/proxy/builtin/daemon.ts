@@ -1,11 +1,13 @@
 /**
  * The proxy daemon in the foreground: what `switchyard proxy --project DIR` runs. It restores the
  * last snapshot (so it serves the colour it served before a restart), owns the control socket and
- * the pid file, and stops gracefully on SIGTERM/SIGINT or a shutdown call.
+ * the pid file (and, with proxy.metrics, the metrics listener), and stops gracefully on
+ * SIGTERM/SIGINT or a shutdown call.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { errorMessage, SwitchyardError } from '../../errors.js';
 import { diskFullCause } from '../../util/disk-full.js';
 import { projectPaths } from '../../state/paths.js';
@@ -13,6 +15,8 @@ import { proxyAlive } from '../client.js';
 import { selfScript } from '../../util/self.js';
 import type { ProxyControl } from '../types.js';
 import { startControlServer } from './control.js';
+import { exposition, StateMetrics, type MetricsJson } from './metrics.js';
+import { closeMetricsListener, startMetricsListener } from './metrics-listener.js';
 import { ProxyReplicas } from './replicas.js';
 import { ProxyServer } from './server.js';
 import { loadSnapshot, saveSnapshot, type Listen, type ProxySnapshot } from './snapshot.js';
@@ -39,6 +43,8 @@ async function clearStaleSocket(socketPath: string): Promise<void> {
 type Served = ProxyControl & {
   readonly address: Listen;
   readonly previewAddress: Listen | undefined;
+  /** The traffic metrics of every process that serves (metrics.ts), for /metrics. */
+  metrics(): Promise<MetricsJson[]>;
   close(graceMs: number): Promise<void>;
 };
 
@@ -68,9 +74,15 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
   await clearStaleSocket(paths.proxySocket);
 
   let control: http.Server | undefined;
+  let metricsServer: http.Server | undefined;
   let stop!: (why: string) => void;
   const stopped = new Promise<string>((resolve) => (stop = resolve));
-  const persist = (s: ProxySnapshot) => saveState(paths.proxyState, s);
+  // The routing state as metrics follows each snapshot once it is saved: the state every worker applies next.
+  const state = snap.metrics === undefined ? undefined : new StateMetrics(snap);
+  const persist = async (s: ProxySnapshot) => {
+    await saveState(paths.proxyState, s);
+    state?.observe(s);
+  };
   const workers = snap.workers ?? 1;
   // proxy.workers > 1: this process forks the workers that serve, and only controls them.
   const proxy: Served =
@@ -89,13 +101,19 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
   opts.signal?.addEventListener('abort', onAbort);
   let orphan: OrphanWatch | undefined;
   try {
+    if (snap.metrics !== undefined && state !== undefined) {
+      const parts = async () => [await state.json(), ...(await proxy.metrics())];
+      metricsServer = await startMetricsListener(snap.metrics, async () => exposition(await parts()));
+    }
     control = await startControlServer(paths.proxySocket, proxy, () => stop('shutdown call'));
     await fs.writeFile(paths.proxyPid, `${process.pid}\n`, { mode: 0o600 });
     orphan = await watchForOrphaning(paths.root, paths.proxySocket, (why) => stop(why));
     const a = proxy.address;
     const pv = proxy.previewAddress;
+    const mv = metricsServer?.address() as AddressInfo | undefined;
     const extras = [
       pv === undefined ? '' : `, preview ${pv.host}:${pv.port}`,
+      mv === undefined ? '' : `, metrics ${mv.address}:${mv.port}`,
       snap.canary ? `, canary ${snap.canary.percent}% to ${snap.canary.colour}` : '',
       snap.maintenance ? ', maintenance on' : '',
     ].join('');
@@ -116,6 +134,7 @@ export async function runProxyDaemon(projectDir: string, opts: DaemonOptions = {
     const controlClosed =
       control === undefined ? Promise.resolve() : new Promise<void>((r) => control!.close(() => r()));
     control?.closeAllConnections();
+    if (metricsServer !== undefined) await closeMetricsListener(metricsServer);
     await proxy.close(SHUTDOWN_GRACE_MS);
     await controlClosed;
     await fs.rm(paths.proxySocket, { force: true });

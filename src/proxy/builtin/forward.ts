@@ -248,7 +248,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.t0 >= 0) {
       // No headers went out: the client left before any answer (status 0, not an error).
       const status = this.res.headersSent ? this.res.statusCode : 0;
-      this.fo.recorder!.record(this.target.colour, status, performance.now() - this.t0, this.failed && status !== 0);
+      const ms = performance.now() - this.t0;
+      this.fo.recorder!.record(this.target.colour, status, ms, this.failed && status !== 0, this.fo.route ?? '');
     }
     if (!this.res.writableFinished) this.abortFn?.(new Error('client closed'));
   }
@@ -272,8 +273,10 @@ export interface ForwardOptions {
   expectContinue?: boolean;
   /** Extra response header pairs (name, value, ...) for a proxied answer, e.g. the canary cookie. */
   extraHeaders?: string[];
-  /** Set only while counting: gets the request's outcome when it ends. */
+  /** Set only while counting (the live watch, the metrics): gets the request's outcome when it ends. */
   recorder?: RequestRecorder;
+  /** The path of the route the request matched, as configured: what the recorder files it under. */
+  route?: string;
 }
 
 export function forward(
@@ -295,7 +298,7 @@ export function forward(
     const t0 = performance.now();
     tooLarge(res, max, target.colour);
     onEnd(target.colour);
-    fo.recorder?.record(target.colour, 413, performance.now() - t0, false);
+    fo.recorder?.record(target.colour, 413, performance.now() - t0, false, fo.route ?? '');
     return;
   }
   if (fo.expectContinue) res.writeContinue();

@@ -17,7 +17,8 @@ export const CHANGE_METHODS = [
   'setMaintenance',
   'setWatch',
 ] as const;
-export const READ_METHODS = ['status', 'stats', 'drain'] as const;
+/** `metrics`: the worker's traffic metrics as prom-client JSON (metrics.ts); the daemon sums them for /metrics. */
+export const READ_METHODS = ['status', 'stats', 'drain', 'metrics'] as const;
 export type ChangeMethod = (typeof CHANGE_METHODS)[number];
 export type WorkerMethod = ChangeMethod | (typeof READ_METHODS)[number];
 

@@ -8,7 +8,8 @@
  *   request that starts after it returns follows the new state (I3).
  * - A worker that cannot apply a change that was saved is killed and replaced; its replacement
  *   starts from the saved snapshot, so no worker ever serves a state older than the saved one.
- * - Reads and drains go to every worker at once and their answers are merged.
+ * - Reads and drains go to every worker at once and their answers are merged (the traffic metrics
+ *   are each worker's prom-client registry as JSON, summed by the daemon: metrics.ts).
  * - A worker that dies is replaced (from the saved snapshot); one that keeps dying stops the daemon.
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -27,6 +28,7 @@ import {
   type ToWorker,
   type WorkerMethod,
 } from './replica-protocol.js';
+import type { MetricsJson } from './metrics.js';
 import type { Listen, ProxySnapshot } from './snapshot.js';
 
 /** How long a worker may take to come up (load the snapshot, bind). */
@@ -299,6 +301,14 @@ export class ProxyReplicas implements ProxyControl {
 
   async stats(): Promise<TrafficStats> {
     return mergeStats(await this.readAll<TrafficStats>('stats'));
+  }
+
+  /**
+   * Every worker's traffic metrics, for the daemon to sum (metrics.ts exposition). All or none: a sum
+   * without a worker's share would show its counters going back, which Prometheus reads as a restart.
+   */
+  async metrics(): Promise<MetricsJson[]> {
+    return (await this.readAll<MetricsJson[]>('metrics')).flat();
   }
 
   async drain(colour: Colour, timeoutMs: number): Promise<DrainResult> {

@@ -23,8 +23,9 @@ import { BackendPools } from './pools.js';
 import { PreviewSlot, type PreviewChange } from './preview.js';
 import { checkMaxBodySize, checkRoutes, type Listen, type ProxySnapshot } from './snapshot.js';
 import { checkBackends } from '../saved.js';
+import { type MetricsJson, TrafficMetrics } from './metrics.js';
 import { buildTable, decide, type Table } from './table.js';
-import { TrafficWatch } from './watch.js';
+import { type RequestRecorder, TrafficWatch } from './watch.js';
 import { proxyWebSocket, rejectUpgrade } from './websocket.js';
 
 export {
@@ -49,6 +50,10 @@ export class ProxyServer implements ProxyControl {
   readonly counters = new Counters();
   private readonly pools = new BackendPools();
   private readonly watch = new TrafficWatch();
+  /** Counting for Prometheus, always on while the snapshot names a metrics listener (proxy.metrics). */
+  private readonly traffic: TrafficMetrics | undefined;
+  /** The live watch and the metrics, for a public request while both count. */
+  private readonly both: RequestRecorder | undefined;
   private readonly server: http.Server;
   private readonly preview: PreviewSlot;
   private snap: ProxySnapshot;
@@ -63,6 +68,17 @@ export class ProxyServer implements ProxyControl {
     this.snap = snap;
     this.table = buildTable(snap);
     this.watch.set(snap.watching === true);
+    if (snap.metrics !== undefined) {
+      const m = new TrafficMetrics(() => this.counters.snapshot());
+      const watch = this.watch;
+      this.traffic = m;
+      this.both = {
+        record(colour, status, ms, failed, route) {
+          watch.record(colour, status, ms, failed);
+          m.live.record(colour, status, ms, failed, route);
+        },
+      };
+    }
     const limits = { ...DEFAULT_LIMITS, ...opts.limits };
     const handlers = (l: Listener) => ({
       request: (req: http.IncomingMessage, res: http.ServerResponse, ec: boolean) => this.onRequest(req, res, ec, l),
@@ -138,8 +154,20 @@ export class ProxyServer implements ProxyControl {
       maxBodySize: t.maxBodySize,
       expectContinue,
       extraHeaders: d.extra,
-      recorder: d.counted && this.watch.on ? this.watch : undefined,
+      recorder: this.recorderFor(d.counted),
+      route: d.route,
     });
+  }
+
+  /**
+   * Who hears how a request ended: the live watch (public requests, while a deploy watches) and the
+   * metrics (every request, while enabled). None at all costs the forwarder nothing, not even a clock.
+   */
+  private recorderFor(counted: boolean): RequestRecorder | undefined {
+    const m = this.traffic;
+    if (!counted) return m?.preview;
+    if (this.watch.on) return m === undefined ? this.watch : this.both;
+    return m?.live;
   }
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, listener: Listener): void {
@@ -206,7 +234,13 @@ export class ProxyServer implements ProxyControl {
       maintenance: s.maintenance ? { ...s.maintenance } : null,
       watching: this.watch.on,
       features: t.features,
+      ...(s.metrics === undefined ? {} : { metrics: { ...s.metrics } }),
     };
+  }
+
+  /** This process's traffic metrics for the daemon's /metrics (metrics.ts); none while proxy.metrics is off. */
+  async metrics(): Promise<MetricsJson[]> {
+    return this.traffic === undefined ? [] : [await this.traffic.json()];
   }
 
   async configure(routes: Route[], opts: ConfigureOptions = {}): Promise<void> {

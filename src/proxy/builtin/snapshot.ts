@@ -20,15 +20,17 @@ export interface ProxySnapshot extends SavedRouting {
   maxBodySize?: number;
   /** Processes serving traffic (proxy.workers), read when the daemon starts; absent = 1. */
   workers?: number;
+  /** Where the daemon serves Prometheus metrics (proxy.metrics.listen), read when it starts; absent = none. */
+  metrics?: Listen;
 }
 
 function fail(what: string): never {
   throw new SwitchyardError('PROXY_FAILED', `invalid proxy ${what}`);
 }
 
-export function checkListen(v: unknown): Listen {
+export function checkListen(v: unknown, what = 'listen address'): Listen {
   // Port 0 (any free port) is accepted for tests that run the server in-process.
-  if (!isObject(v) || typeof v.host !== 'string' || v.host === '' || !isPort(v.port, true)) fail('listen address');
+  if (!isObject(v) || typeof v.host !== 'string' || v.host === '' || !isPort(v.port, true)) fail(what);
   return { host: v.host, port: v.port };
 }
 
@@ -66,6 +68,7 @@ export function checkSnapshot(v: unknown): ProxySnapshot {
   const snap: ProxySnapshot = { listen: checkListen(o.listen), routes: checkRoutes(o.routes), ...saved };
   if (o.maxBodySize !== undefined) snap.maxBodySize = checkMaxBodySize(o.maxBodySize);
   if (o.workers !== undefined) snap.workers = checkWorkers(o.workers);
+  if (o.metrics !== undefined) snap.metrics = checkListen(o.metrics, 'metrics listen address');
   return snap;
 }
 

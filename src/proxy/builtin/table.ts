@@ -54,6 +54,12 @@ function groupOf(colour: Colour, endpoints: readonly Endpoint[]): InstanceGroup<
   return group;
 }
 
+/** The split that applies: toward the colour that is not active, over 0%; null otherwise. */
+export function liveCanary(snap: ProxySnapshot): Canary | null {
+  const c = snap.canary ?? null;
+  return c !== null && c.percent > 0 && snap.active !== null && c.colour !== snap.active ? c : null;
+}
+
 export function buildTable(snap: ProxySnapshot): Table {
   const targets: Record<Colour, Map<string, InstanceGroup<Target>>> = { blue: new Map(), green: new Map() };
   for (const colour of COLOURS) {
@@ -62,14 +68,13 @@ export function buildTable(snap: ProxySnapshot): Table {
     }
   }
   const features = snap.features ?? NO_FEATURES;
-  const c = snap.canary ?? null;
   const m = snap.maintenance ?? null;
   return {
     active: snap.active,
     sorted: sortRoutes(snap.routes),
     targets,
     maxBodySize: snap.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
-    canary: c !== null && c.percent > 0 && snap.active !== null && c.colour !== snap.active ? c : null,
+    canary: liveCanary(snap),
     maintenance:
       m === null ? null : new MaintenanceReply(m.message || DEFAULT_MAINTENANCE_MESSAGE, features.retryAfterS),
     allow: new Allowlist(features.maintenanceAllow),
@@ -81,8 +86,11 @@ export function buildTable(snap: ProxySnapshot): Table {
 export type Decision =
   | { kind: 'reply'; status: number; text: string; colour?: Colour }
   | { kind: 'maintenance'; reply: MaintenanceReply }
-  /** `counted`: goes into the traffic stats (public, not preview). `extra`: response header pairs. */
-  | { kind: 'forward'; target: Target; counted: boolean; extra: string[] | undefined };
+  /**
+   * `counted`: goes into the traffic stats (public, not preview). `extra`: response header pairs.
+   * `route`: the path of the route it matched, as configured (the metrics' route label).
+   */
+  | { kind: 'forward'; target: Target; counted: boolean; extra: string[] | undefined; route: string };
 
 const NOT_ACTIVE: Decision = { kind: 'reply', status: 503, text: 'Service Unavailable: no environment is active yet' };
 const NO_PREVIEW: Decision = { kind: 'reply', status: 503, text: NO_PREVIEW_TEXT };
@@ -107,7 +115,7 @@ function preview(t: Table, route: Route): Decision {
   const group = byService.get(route.service);
   return group === undefined
     ? noBackend(route.service, colour)
-    : { kind: 'forward', target: group.pick(), counted: false, extra: undefined };
+    : { kind: 'forward', target: group.pick(), counted: false, extra: undefined, route: route.path };
 }
 
 /**
@@ -142,5 +150,5 @@ export function decide(t: Table, req: IncomingMessage, listener: 'public' | 'pre
   const group = t.targets[colour].get(route.service);
   return group === undefined
     ? noBackend(route.service, colour)
-    : { kind: 'forward', target: group.pick(), counted: true, extra };
+    : { kind: 'forward', target: group.pick(), counted: true, extra, route: route.path };
 }

@@ -7,9 +7,13 @@
 import type { Colour } from '../../config/schema.js';
 import { emptyStats, record, type TrafficStats } from '../stats.js';
 
-/** What the forwarder calls once per finished request (status 0: the client left before any answer). */
+/**
+ * What the forwarder calls once per finished request (status 0: the client left before any answer;
+ * `route`: the path of the route it matched, as configured). The live watch and the metrics
+ * (metrics.ts) are recorders.
+ */
 export interface RequestRecorder {
-  record(colour: Colour, status: number, ms: number, failed: boolean): void;
+  record(colour: Colour, status: number, ms: number, failed: boolean, route: string): void;
 }
 
 export class TrafficWatch implements RequestRecorder {
