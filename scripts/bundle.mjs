@@ -5,7 +5,7 @@
 // that need it: the built-in proxy daemon (undici, ws), the load generator (demo), the spinner and
 // the prompt. A `rollback --force` then reads and compiles a third of what it used to.
 // The library (dist/index.js) stays unbundled for `import 'switchyard'`.
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // Chunk names carry a content hash: drop the previous build's so none goes stale.
@@ -35,3 +35,22 @@ await build({
   },
   logLevel: 'warning',
 });
+
+// The dashboard's page (src/dashboard/web): Preact + htm bundled into one browser module, with its
+// HTML and CSS, into dist/dashboard/assets, the only folder `switchyard dashboard` serves files from.
+// Nothing is loaded from the network at run time.
+const assets = 'dist/dashboard/assets';
+rmSync(assets, { recursive: true, force: true });
+await build({
+  entryPoints: { app: 'src/dashboard/web/app.js' },
+  outdir: assets,
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: ['chrome111', 'firefox111', 'safari16'],
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+mkdirSync(assets, { recursive: true });
+for (const f of ['index.html', 'style.css']) copyFileSync(`src/dashboard/web/${f}`, `${assets}/${f}`);

@@ -22,6 +22,7 @@ export const LAYERS = [
   ['adapters', ['checks/', 'load/', 'backup/', 'runtime/', 'proxy/', 'watch/']],
   ['plan', ['plan/']],
   ['run', ['run/']],
+  ['dashboard', ['dashboard/']],
   ['cli', ['cli/']],
   ['library', ['index.ts']],
 ];

@@ -24,7 +24,8 @@ SUITE=bookworm
 CACHE_DIR="${SWITCHYARD_CACHE_DIR:-/var/cache/switchyard}"
 DOCKER_WAIT="${SWITCHYARD_DOCKER_WAIT:-60}"
 DOCKERD_LOG=/var/log/dockerd.log
-HOST_PACKAGES=(docker.io docker-registry nginx postgresql debootstrap openssl faketime python3 wrk)
+# chromium: the dashboard's browser tests (test/e2e/dashboard.test.ts) drive it with playwright-core.
+HOST_PACKAGES=(docker.io docker-registry nginx postgresql debootstrap openssl faketime python3 wrk chromium)
 # Packages inside the base image. libstdc++6/libgcc-s1 are what the host's node binary links against.
 IMAGE_PACKAGES=ca-certificates,nginx-light,postgresql,postgresql-client,tini,libstdc++6,libgcc-s1
 
@@ -71,6 +72,8 @@ else
   log "packages installed in $(elapsed "$t")"
 fi
 for p in "${HOST_PACKAGES[@]}"; do installed "$p" || die "package $p is still not installed"; done
+# The browser tests launch it headless with --no-sandbox (as root): it must start and print its version.
+/usr/bin/chromium --headless --no-sandbox --version >/dev/null 2>&1 || die "/usr/bin/chromium does not run"
 
 # ---------------------------------------------------------------- 2. host services off
 # Only the packages' own services are stopped (Debian's pid file / clusters), never the nginx or

@@ -13,6 +13,7 @@ export { switchTraffic, switchPlan, type SwitchOptions } from './run/switch.js';
 export { down, downPlan, type DownOptions } from './run/down.js';
 export { up, upPlan, type UpOptions } from './run/up.js';
 export { recover, type RecoverResult } from './run/recover.js';
+export { maintenance } from './run/maintenance.js';
 export { status, type StatusReport } from './run/status.js';
 export { readState, type State } from './state/state.js';
 export { readHistory, type HistoryRecord } from './state/history.js';

@@ -19,6 +19,8 @@ export interface Engine {
   redact: (s: string) => string;
   /** Aborted on SIGINT/SIGTERM: the running step stops and the command cleans up. */
   signal: AbortSignal;
+  /** Who asks, when not the CLI (`dashboard`): recorded in the history records as `origin`. */
+  origin?: string;
 }
 
 export const noTty: Asker = {
@@ -28,7 +30,14 @@ export const noTty: Asker = {
 
 export function createEngine(
   loaded: LoadedConfig,
-  opts: { reporter?: Reporter; asker?: Asker; signal?: AbortSignal; runtime?: Runtime; proxy?: ProxyDriver } = {},
+  opts: {
+    reporter?: Reporter;
+    asker?: Asker;
+    signal?: AbortSignal;
+    runtime?: Runtime;
+    proxy?: ProxyDriver;
+    origin?: string;
+  } = {},
 ): Engine {
   const paths = projectPaths(loaded.projectDir);
   const redact = makeRedactor(loaded.secrets);
@@ -44,5 +53,6 @@ export function createEngine(
     asker: opts.asker ?? noTty,
     redact,
     signal: opts.signal ?? new AbortController().signal,
+    ...(opts.origin ? { origin: opts.origin } : {}),
   };
 }

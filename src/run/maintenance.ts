@@ -32,6 +32,7 @@ export async function maintenance(
       result: 'success',
       reason: on ? `on: ${text}` : 'off',
       ms: Math.round(performance.now() - t0),
+      ...(e.origin ? { origin: e.origin } : {}),
     },
     e.redact,
   );

@@ -103,7 +103,7 @@ export class Operation {
   }
 }
 
-function record(op: Operation, result: HistoryRecord['result'], reason?: string): HistoryRecord {
+function record(e: Engine, op: Operation, result: HistoryRecord['result'], reason?: string): HistoryRecord {
   return {
     id: op.id,
     type: op.type,
@@ -119,6 +119,7 @@ function record(op: Operation, result: HistoryRecord['result'], reason?: string)
     ...(op.backup ? { backup: op.backup } : {}),
     ...(op.watch ? { watch: op.watch } : {}),
     ...(op.weight !== undefined ? { weight: op.weight } : {}),
+    ...(e.origin ? { origin: e.origin } : {}),
   };
 }
 
@@ -174,7 +175,7 @@ export async function runOperation<T>(
       }));
     }
     const value = await body(op);
-    await appendHistory(e.paths, record(op, 'success', op.note), e.redact);
+    await appendHistory(e.paths, record(e, op, 'success', op.note), e.redact);
     await op.journal?.remove();
     await discard?.();
     return value;
@@ -203,7 +204,7 @@ export async function runOperation<T>(
       );
     }
     const aborted = error instanceof SwitchyardError && (error.code === 'ABORTED' || error.code === 'INTERRUPTED');
-    await appendHistory(e.paths, record(op, aborted ? 'aborted' : 'failed', errorMessage(error)), e.redact).catch(
+    await appendHistory(e.paths, record(e, op, aborted ? 'aborted' : 'failed', errorMessage(error)), e.redact).catch(
       () => undefined,
     );
     throw error;

@@ -52,6 +52,8 @@ export interface HistoryRecord {
   weight?: number;
   /** restart: the service the supervisor started again (`proxy` for the proxy). */
   service?: string;
+  /** What asked for it when not the CLI: `dashboard` for an action sent from `switchyard dashboard`. */
+  origin?: string;
 }
 
 export interface WatchRecord {

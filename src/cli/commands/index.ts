@@ -1,6 +1,7 @@
 /** Registers every command; each lives in its own file: parse -> call the library -> render. */
 import type { Command } from 'commander';
 import { registerBackup, registerBackups, registerRestore } from './backup.js';
+import { registerDashboard } from './dashboard.js';
 import { registerDeploy } from './deploy.js';
 import { registerDemo } from './demo.js';
 import { registerDown } from './down.js';
@@ -33,6 +34,7 @@ export function registerCommands(program: Command, setExit: SetExit): void {
     registerSmoke,
     registerStatus,
     registerHistory,
+    registerDashboard,
     registerLogs,
     registerBackup,
     registerBackups,

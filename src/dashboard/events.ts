@@ -1,0 +1,144 @@
+/**
+ * The live feed: server-sent events (GET /api/events) to every open page. The whole view is read
+ * at most once a second (view.ts) and sent when it changed; the journal of an operation in
+ * progress is read as soon as it changes on disk (fs.watch on .switchyard/, no polling), so each
+ * step reaches the page within moments of the command that runs it starting it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ServerResponse } from 'node:http';
+import { errorMessage } from '../errors.js';
+import type { Engine } from '../run/context.js';
+import { collectView, readOperation, type DashboardView, type OperationView } from './view.js';
+
+export const VIEW_INTERVAL_MS = 1_000;
+const HEARTBEAT_MS = 15_000;
+/** What makes the journal's reader look again: it, and the files an operation's end changes. */
+const WATCHED = new Set(['journal.json', 'state.json', 'history.jsonl', 'lock']);
+
+export class EventHub {
+  private readonly clients = new Set<ServerResponse>();
+  private readonly heartbeat = setInterval(() => {
+    for (const c of this.clients) c.write(': keep-alive\n\n');
+  }, HEARTBEAT_MS);
+
+  constructor() {
+    this.heartbeat.unref();
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Opens a stream and sends what it must start from. */
+  add(res: ServerResponse, initial: Array<[string, unknown]>): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    // The browser's EventSource reconnects after this long when the stream ends (a dashboard restart).
+    res.write('retry: 1000\n\n');
+    for (const [event, data] of initial) res.write(frame(event, data));
+    this.clients.add(res);
+    res.on('close', () => this.clients.delete(res));
+  }
+
+  send(event: string, data: unknown): void {
+    const f = frame(event, data);
+    for (const c of this.clients) c.write(f);
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    for (const c of this.clients) c.end();
+    this.clients.clear();
+  }
+}
+
+export function frame(event: string, data: unknown): string {
+  // JSON has no raw newline, so one data line carries it.
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** Reads the view and the journal, keeps the last of each, and pushes changes to the hub. */
+export class Feed {
+  view: DashboardView | undefined;
+  operation: OperationView | null = null;
+  private lastView = '';
+  private lastOp = 'null';
+  private timer: NodeJS.Timeout | undefined;
+  private watcher: fs.FSWatcher | undefined;
+  private reading = false;
+  private opReading: Promise<void> | undefined;
+  private opAgain = false;
+
+  constructor(
+    private readonly e: Engine,
+    private readonly hub: EventHub,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), VIEW_INTERVAL_MS);
+    try {
+      this.watcher = fs.watch(this.e.paths.dir, (_ev, name) => {
+        if (name && WATCHED.has(path.basename(String(name)))) this.readOperationNow();
+      });
+      this.watcher.on('error', () => undefined);
+    } catch {
+      // No .switchyard yet (not initialised): the once-a-second view still shows what there is.
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.watcher?.close();
+  }
+
+  /** The whole view, once a second (a slow read is not stacked under the next). */
+  async refresh(): Promise<void> {
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      const v = await collectView(this.e);
+      this.view = v;
+      // The operation goes out from its own reader only: a view read before the journal's last
+      // change must not send an older list of steps.
+      this.readOperationNow();
+      const { at: _at, operation: _op, ...rest } = v;
+      const key = JSON.stringify(rest);
+      if (key !== this.lastView) {
+        this.lastView = key;
+        this.hub.send('view', v);
+      }
+    } catch (err) {
+      this.hub.send('problem', { message: errorMessage(err), at: new Date().toISOString() });
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** The journal changed: read it now (one read at a time; a change during a read reads again after it). */
+  readOperationNow(): void {
+    if (this.opReading) {
+      this.opAgain = true;
+      return;
+    }
+    this.opReading = (async () => {
+      do {
+        this.opAgain = false;
+        this.setOperation(await readOperation(this.e).catch(() => this.operation));
+      } while (this.opAgain);
+    })().finally(() => (this.opReading = undefined));
+  }
+
+  private setOperation(op: OperationView | null): void {
+    const key = JSON.stringify(op);
+    if (key === this.lastOp) return;
+    this.lastOp = key;
+    this.operation = op;
+    this.hub.send('operation', op);
+  }
+}

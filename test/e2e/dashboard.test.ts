@@ -1,0 +1,296 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core): a real project
+ * (real processes, the real built-in proxy), the dashboard as a child process of the built CLI,
+ * and the deploys, rollbacks and switches it shows run from the CLI in other processes.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { request } from 'undici';
+import { startLoad } from '../../src/load/load.ts';
+import { budget } from '../helpers/budget.ts';
+import { CLI, makeInitedProject, ROOT, type Project } from '../helpers/project.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+let p: Project;
+let browser: Browser;
+let page: Page;
+let dash: { child: ChildProcess; url: string; port: number; token: string; out: string[] };
+
+/** Starts `switchyard dashboard --json` and waits for its `dashboard` event (the URL, and the token it made). */
+async function startDashboard(args: string[]): Promise<typeof dash> {
+  const child = spawn(process.execPath, [CLI, '--json', 'dashboard', ...args], {
+    cwd: p.dir,
+    env: p.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no dashboard event in 10 s:\n${out.join('')}`)), 10_000);
+    let buf = '';
+    child.stderr!.on('data', (d) => out.push(String(d)));
+    child.stdout!.on('data', (d) => {
+      buf += d;
+      out.push(String(d));
+      for (const line of buf.split('\n').slice(0, -1)) {
+        const ev = JSON.parse(line) as { event: string; url?: string; port?: number; token?: string };
+        if (ev.event === 'dashboard') {
+          clearTimeout(timer);
+          resolve({ child, url: ev.url!, port: ev.port!, token: ev.token ?? args[args.indexOf('--token') + 1]!, out });
+        }
+      }
+      buf = buf.slice(buf.lastIndexOf('\n') + 1);
+    });
+    child.on('exit', (code) => reject(new Error(`dashboard exited ${code}:\n${out.join('')}`)));
+  });
+}
+
+async function stopDashboard(): Promise<number | null> {
+  const exited = new Promise<number | null>((r) => dash.child.once('exit', (code) => r(code)));
+  dash.child.kill('SIGTERM');
+  return exited;
+}
+
+const state = async () =>
+  JSON.parse((await p.file('.switchyard/state.json'))!) as {
+    active: string;
+    colours: Record<string, { release: string }>;
+  };
+const history = async () =>
+  ((await p.file('.switchyard/history.jsonl')) ?? '')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; origin?: string; to: string; result: string; who: string });
+
+before(async () => {
+  p = await makeInitedProject('fixture');
+  dash = await startDashboard(['--port', '0']);
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.on('dialog', (d) => void d.accept());
+  await page.goto(dash.url);
+}, budget(8_000));
+
+after(async () => {
+  await browser?.close();
+  if (dash?.child.exitCode === null) await stopDashboard();
+  await p?.cleanup();
+}, budget(5_000));
+
+test(
+  'the dashboard prints its URL on 127.0.0.1 and a generated token; the page sends a strict CSP',
+  budget(1_000),
+  async () => {
+    assert.match(dash.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    assert.ok(dash.token.length >= 40, 'a generated 32-byte token');
+    const res = await request(dash.url);
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-security-policy']), /default-src 'self'; script-src 'self'/);
+    assert.match(await res.body.text(), /<script type="module" src="\/assets\/app.js">/);
+  },
+);
+
+test('the page shows the active colour and its release', budget(2_000), async () => {
+  const s = await state();
+  await page.locator('[data-testid=active] [data-colour=blue]').waitFor({ timeout: 10_000 });
+  await page.getByText(s.colours.blue!.release).first().waitFor({ timeout: 5_000 });
+  assert.equal(s.active, 'blue');
+  assert.match((await page.locator('[data-testid=release]').textContent()) ?? '', /init/);
+  assert.equal(await page.locator('[data-testid=connection]').textContent(), 'live');
+});
+
+test(
+  'a deploy --auto-switch from the CLI under load appears step by step, each step within 1 s of the CLI',
+  budget(8_000),
+  async (t) => {
+    // Every step the page shows, with when it first appeared (the browser's clock is this machine's).
+    // A string, not a function: tsx's helpers (__name) do not exist in the page.
+    await page.evaluate(`(() => {
+      window.seen = [];
+      const note = () => {
+        for (const li of document.querySelectorAll('[data-testid=operation] li[data-step]')) {
+          const title = li.textContent ?? '';
+          if (!window.seen.some((s) => s.title === title)) window.seen.push({ title, at: Date.now() });
+        }
+      };
+      new MutationObserver(note).observe(document.body, { childList: true, subtree: true, characterData: true });
+    })()`);
+    const load = startLoad({
+      origin: `http://127.0.0.1:${p.port}`,
+      path: '/api/echo',
+      connections: 4,
+      maxRequests: 20_000,
+      maxMs: 30_000,
+    });
+    const printed = new Map<string, number>();
+    const child = spawn(process.execPath, [CLI, '--json', 'deploy', '--auto-switch'], {
+      cwd: p.dir,
+      env: p.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let buf = '';
+    let all = '';
+    child.stdout.on('data', (d) => {
+      const now = Date.now();
+      buf += d;
+      all += d;
+      for (const line of buf.split('\n').slice(0, -1)) {
+        const ev = JSON.parse(line) as { event: string; title?: string; status?: string };
+        if (ev.event === 'step' && ev.title && !printed.has(ev.title)) printed.set(ev.title, now);
+      }
+      buf = buf.slice(buf.lastIndexOf('\n') + 1);
+    });
+    child.stderr.on('data', (d) => (all += d));
+    const code = await new Promise((r) => child.on('close', r));
+    assert.equal(code, 0, all);
+    await page.locator('[data-testid=active] [data-colour=green]').waitFor({ timeout: 5_000 });
+    const totals = await load.stop();
+    const seen = new Map(
+      ((await page.evaluate('window.seen')) as Array<{ title: string; at: number }>).map(
+        (s) => [s.title, s.at] as const,
+      ),
+    );
+    const lags: string[] = [];
+    for (const [title, at] of printed) {
+      const shown = seen.get(title);
+      assert.ok(shown !== undefined, `step "${title}" never appeared on the page (seen: ${[...seen.keys()]})`);
+      lags.push(`${title}: ${shown - at} ms`);
+      assert.ok(shown - at <= 1_000, `step "${title}" appeared ${shown - at} ms after the CLI printed it`);
+    }
+    t.diagnostic(`${printed.size} steps; page minus CLI: ${lags.join('; ')}`);
+    t.diagnostic(`load: ${totals.sent} sent, ${totals.failed} failed, by colour ${JSON.stringify(totals.byColour)}`);
+    assert.equal(totals.failed, 0);
+    assert.equal((await state()).active, 'green');
+  },
+);
+
+test(
+  'clicking rollback with the token rolls back: state, a history record naming the dashboard, traffic',
+  budget(5_000),
+  async () => {
+    const before = await state();
+    assert.equal(before.active, 'green');
+    const load = startLoad({
+      origin: `http://127.0.0.1:${p.port}`,
+      path: '/api/echo',
+      connections: 2,
+      maxRequests: 20_000,
+      maxMs: 20_000,
+    });
+    await page.locator('[data-testid=token]').fill(dash.token);
+    await page.locator('[data-testid=rollback]').click();
+    await page.locator('[data-testid=action-result]').getByText('rollback: done').waitFor({ timeout: 20_000 });
+    const done = Date.now();
+    await page.locator('[data-testid=active] [data-colour=blue]').waitFor({ timeout: 5_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    const totals = await load.stop();
+    assert.equal((await state()).active, 'blue');
+    const last = (await history()).at(-1)!;
+    assert.deepEqual([last.type, last.result, last.to, last.origin], ['rollback', 'success', 'blue', 'dashboard']);
+    const afterIt = totals.samples.filter((s) => totals.startedAt + s.at > done);
+    assert.ok(afterIt.length > 0, 'requests after the rollback');
+    assert.ok(
+      afterIt.every((s) => s.colour === 'blue' && s.status === 200),
+      'every request after it on blue',
+    );
+    assert.equal(totals.failed, 0);
+    await page.locator('[data-testid=history] tr[data-origin=dashboard]').first().waitFor({ timeout: 5_000 });
+  },
+);
+
+test(
+  'refused actions change nothing: no token 401, another origin 403, 100 KB 413, not JSON 400',
+  budget(1_000),
+  async () => {
+    const before = [await p.file('.switchyard/state.json'), (await history()).length];
+    const origin = `http://127.0.0.1:${dash.port}`;
+    const post = async (headers: Record<string, string>, body = '{"colour":"green"}') => {
+      const res = await request(`${origin}/api/actions/switch`, { method: 'POST', headers, body });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    const json = { 'content-type': 'application/json' };
+    const auth = { authorization: `Bearer ${dash.token}` };
+    assert.equal(await post({ ...json, origin }), 401);
+    assert.equal(await post({ ...json, origin, authorization: 'Bearer wrong-token-wrong-token-wrong' }), 401);
+    assert.equal(await post({ ...json, ...auth, origin: 'http://evil.example' }), 403);
+    assert.equal(await post({ ...json, ...auth }), 403, 'no Origin at all');
+    assert.equal(await post({ ...json, ...auth, origin, host: `evil.example:${dash.port}` }), 403, 'DNS rebinding');
+    assert.equal(await post({ ...json, ...auth, origin }, `{"colour":"${'x'.repeat(100 * 1024)}"}`), 413);
+    assert.equal(await post({ ...json, ...auth, origin }, 'colour=green'), 400);
+    assert.equal(await post({ 'content-type': 'text/plain', ...auth, origin }), 400);
+    assert.deepEqual([await p.file('.switchyard/state.json'), (await history()).length], before);
+  },
+);
+
+test('asset paths cannot leave the assets folder', budget(1_000), async () => {
+  for (const bad of [
+    '/assets/../../etc/passwd',
+    '/assets/%2e%2e/%2e%2e/etc/passwd',
+    '/assets/..%2f..%2fetc%2fpasswd',
+    '/assets/%252e%252e%252fetc%252fpasswd',
+    '/assets/..%5c..%5cetc%5cpasswd',
+    '/../../etc/passwd',
+    '/assets/server.js',
+  ]) {
+    const res = await request(`http://127.0.0.1:${dash.port}${bad}`);
+    const body = await res.body.text();
+    assert.equal(res.statusCode, 404, `${bad}: ${res.statusCode}`);
+    assert.doesNotMatch(body, /root:/);
+  }
+});
+
+test(
+  'an action while another command holds the lock: the page shows the owner, nothing changes',
+  budget(1_000),
+  async () => {
+    const lock = path.join(p.dir, '.switchyard', 'lock');
+    const before = await p.file('.switchyard/state.json');
+    await fs.writeFile(
+      lock,
+      JSON.stringify({ pid: process.pid, host: os.hostname(), command: 'deploy', time: new Date().toISOString() }),
+    );
+    try {
+      await page.locator('[data-testid=token]').fill(dash.token);
+      await page.locator('[data-testid=switch]').click();
+      const result = page.locator('[data-testid=action-result]');
+      await result.getByText(`another switchyard command holds the lock: deploy (pid ${process.pid}`).waitFor({
+        timeout: 10_000,
+      });
+      assert.match((await result.textContent()) ?? '', /refused \(409\)/);
+      assert.equal(await p.file('.switchyard/state.json'), before);
+    } finally {
+      await fs.rm(lock, { force: true });
+    }
+  },
+);
+
+test('the page reconnects after the dashboard restarts and shows the current state', budget(5_000), async () => {
+  const { port, token } = dash;
+  assert.equal(await stopDashboard(), 0);
+  await page.locator('[data-testid=connection]').getByText('reconnecting...').waitFor({ timeout: 5_000 });
+  // The proxy changes while no dashboard runs: the page must show it after reconnecting.
+  const r = await p.run(['maintenance', 'on']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  dash = await startDashboard(['--port', String(port), '--token', token]);
+  await page.locator('[data-testid=connection]').getByText('live').waitFor({ timeout: 10_000 });
+  await page.locator('[data-testid=maintenance]').getByText('ON').waitFor({ timeout: 5_000 });
+  const off = await p.run(['maintenance', 'off']);
+  assert.equal(off.code, 0, off.stdout + off.stderr);
+  await page.locator('[data-testid=maintenance]').getByText('off').waitFor({ timeout: 5_000 });
+});
+
+test('a canary in progress shows its split; a screenshot goes to docs/dashboard.png', budget(12_000), async () => {
+  const deploy = p.run(['deploy', '--auto-switch', '--canary', '30,100', '--step-wait', '5s'], { timeoutMs: 60_000 });
+  await page.locator('[data-testid=split]').getByText('30% of clients on').waitFor({ timeout: 30_000 });
+  await page.locator('[data-testid=operation] li[data-status=started]').first().waitFor({ timeout: 5_000 });
+  await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png'), fullPage: true });
+  const r = await deploy;
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  await page.locator('[data-testid=active] [data-colour=green]').waitFor({ timeout: 5_000 });
+});
