@@ -77,6 +77,11 @@ describe('edge service spec', () => {
     };
     const spec = edgeServiceSpec({ ...input, nginx });
     assert.equal(spec.Labels?.[EDGE_KIND_LABEL], 'nginx');
+    // A connection per request to the tasks: TIME_WAIT ports reused, so the replica never runs out.
+    const sysctls = (s: typeof spec) =>
+      (s.TaskTemplate as { ContainerSpec?: { Sysctls?: unknown } }).ContainerSpec?.Sysctls;
+    assert.deepEqual(sysctls(spec), { 'net.ipv4.tcp_tw_reuse': '1', 'net.ipv4.ip_local_port_range': '1024 65000' });
+    assert.equal(sysctls(edgeServiceSpec(input)), undefined);
     assert.equal(edgeServiceSpec(input).Labels?.[EDGE_KIND_LABEL], 'builtin');
     const c = (spec.TaskTemplate as { ContainerSpec?: { Env: string[] } }).ContainerSpec!;
     const env = Object.fromEntries(c.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));

@@ -42,6 +42,19 @@ export interface EdgeServiceInput {
   epoch: string;
 }
 
+/**
+ * nginx on the edge opens a connection to a task per request (no keep-alive pool to names it
+ * resolves itself, nginx/render.ts). Each closed one waits 60 s in TIME_WAIT, so with the default
+ * 28k local ports a replica ran out at about 470 new connections a second per task, and throughput
+ * collapsed (measured: 30,114 sockets in TIME_WAIT, 2,700 then 301 req/s). Reusing TIME_WAIT
+ * ports for new outgoing connections (safe with TCP timestamps) and a wider port range keep it
+ * steady (2,490 req/s in two runs back to back). Both are per network namespace: the replica's own.
+ */
+export const NGINX_EDGE_SYSCTLS = {
+  'net.ipv4.tcp_tw_reuse': '1',
+  'net.ipv4.ip_local_port_range': '1024 65000',
+};
+
 export function edgeServiceSpec(i: EdgeServiceInput): Docker.CreateServiceOptions {
   if (!/@sha256:[0-9a-f]{64}$/.test(i.image))
     throw new Error(`the swarm runs images pinned by digest, not ${JSON.stringify(i.image)}`);
@@ -67,6 +80,7 @@ export function edgeServiceSpec(i: EdgeServiceInput): Docker.CreateServiceOption
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         // Node as PID 1 would not reap; tini-like init from the engine, and a graceful stop.
         Init: true,
+        ...(i.nginx ? { Sysctls: NGINX_EDGE_SYSCTLS } : {}),
         StopGracePeriod: 15e9,
         Mounts: [{ Type: 'volume', Source: edgeVolumeName(i.app), Target: EDGE_STATE_DIR }],
         Secrets: [
