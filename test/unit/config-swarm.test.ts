@@ -5,13 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
+import { configProblems, configProject } from '../helpers/config-project.ts';
 import { managerAddress } from '../../src/config/swarm-schema.ts';
-import { SwitchyardError } from '../../src/errors.ts';
 
 // The bad cases break the raw YAML tree on purpose (wrong types, unknown keys): plain objects.
 // biome-ignore lint/suspicious/noExplicitAny: see above
@@ -43,33 +39,10 @@ function base(): Obj {
 
 const FILES = { 'api/Dockerfile': 'FROM scratch\n' };
 
-const dirs: string[] = [];
-process.on('exit', () => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const project = (cfg: Obj, files: Record<string, string> = FILES): string =>
+  configProject('sy-config-swarm-', cfg, files);
 
-function project(cfg: Obj, files: Record<string, string> = FILES): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sy-config-swarm-'));
-  dirs.push(dir);
-  writeFileSync(path.join(dir, 'switchyard.yml'), stringify(cfg));
-  for (const [f, body] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-    writeFileSync(path.join(dir, f), body);
-  }
-  return dir;
-}
-
-async function problems(cfg: Obj, files?: Record<string, string>): Promise<string[]> {
-  try {
-    await loadConfig({ cwd: project(cfg, files), env: {} });
-  } catch (e) {
-    assert.ok(e instanceof SwitchyardError, `expected a SwitchyardError, got ${String(e)}`);
-    assert.equal(e.code, 'CONFIG_INVALID');
-    assert.equal(e.exitCode, 2);
-    return e.details;
-  }
-  assert.fail('expected loadConfig to fail');
-}
+const problems = (cfg: Obj, files?: Record<string, string>): Promise<string[]> => configProblems(project(cfg, files));
 
 test('a valid swarm config: the section with its defaults, services read as for docker', async () => {
   const { config } = await loadConfig({ cwd: project(base()), env: {} });
