@@ -107,7 +107,7 @@ export class Feed {
       // The operation goes out from its own reader only: a view read before the journal's last
       // change must not send an older list of steps.
       this.readOperationNow();
-      const { at: _at, operation: _op, ...rest } = v;
+      const { at: _at, ...rest } = v;
       const key = JSON.stringify(rest);
       if (key !== this.lastView) {
         this.lastView = key;

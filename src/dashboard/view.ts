@@ -62,7 +62,6 @@ export interface DashboardView {
   };
   traffic: TrafficView;
   lock: { description: string; alive: boolean } | null;
-  operation: OperationView | null;
   history: HistoryRecord[];
   problems: Array<{ what: string; fix: string }>;
   /** Set when the view could not be read (the rest is then what was read before). */
@@ -148,16 +147,14 @@ async function traffic(e: Engine, running: boolean, watching: boolean): Promise<
   return { counting: s.enabled, ...(colours ? { colours } : {}) };
 }
 
-/** The whole view, read without repairing anything (status with repair false). */
+/**
+ * The whole view, read without repairing anything (status with repair false). The operation in
+ * progress is not in it: the feed reads the journal whenever it changes (events.ts).
+ */
 export async function collectView(e: Engine): Promise<DashboardView> {
-  const [history, proxyUp, operation] = await Promise.all([
-    readHistory(e.paths),
-    e.proxy.alive().catch(() => undefined),
-    readOperation(e),
-  ]);
+  const [history, s] = await Promise.all([readHistory(e.paths), status(e, { repair: false })]);
   const cfg = e.loaded.config;
-  const s = await status(e, { repair: false });
-  const view: Omit<DashboardView, 'release' | 'traffic' | 'history' | 'operation' | 'at'> = {
+  const view: Omit<DashboardView, 'release' | 'traffic' | 'history' | 'at'> = {
     app: s.app,
     active: s.active,
     colours: s.colours,
@@ -178,8 +175,7 @@ export async function collectView(e: Engine): Promise<DashboardView> {
     at: new Date().toISOString(),
     ...view,
     release: await releaseInfo(e, view.active ? view.colours[view.active].release : null, history),
-    traffic: await traffic(e, !!proxyUp, !!proxyUp?.watching),
-    operation,
+    traffic: await traffic(e, s.proxy.running, s.proxy.watching ?? false),
     history: history.slice(-HISTORY_SHOWN).reverse(),
   };
 }

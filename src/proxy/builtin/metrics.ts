@@ -157,26 +157,21 @@ export class TrafficMetrics {
         }
       },
     });
-    new Gauge({
-      name: `${PREFIX}in_flight_requests`,
-      help: 'Requests forwarded and not yet answered, by colour',
-      labelNames: ['colour'],
-      registers,
-      collect() {
-        const now = open();
-        for (const c of COLOURS) this.set({ colour: c }, now.inFlight[c]);
-      },
-    });
-    new Gauge({
-      name: `${PREFIX}open_websockets`,
-      help: 'WebSockets relayed to each colour and still open',
-      labelNames: ['colour'],
-      registers,
-      collect() {
-        const now = open();
-        for (const c of COLOURS) this.set({ colour: c }, now.websockets[c]);
-      },
-    });
+    const openGauges = [
+      ['in_flight_requests', 'Requests forwarded and not yet answered, by colour', 'inFlight'],
+      ['open_websockets', 'WebSockets relayed to each colour and still open', 'websockets'],
+    ] as const;
+    for (const [name, help, key] of openGauges)
+      new Gauge({
+        name: `${PREFIX}${name}`,
+        help,
+        labelNames: ['colour'],
+        registers,
+        collect() {
+          const now = open();
+          for (const c of COLOURS) this.set({ colour: c }, now[key][c]);
+        },
+      });
     this.live = this.recorder(0);
     this.preview = this.recorder(1);
   }
