@@ -1,18 +1,22 @@
 /**
  * What a swarm edge replica is told by its container's environment (the global service sets it,
  * runtime/swarm/edge-spec.ts; docs/swarm.md), for either proxy it runs: the built-in one
- * (builtin/edge.ts) or nginx (nginx/edge.ts). Also what both do alike: find their overlay address
- * for the control API, look up a colour's tasks by name, and forget the state of earlier epochs.
+ * (builtin/edge.ts) or nginx (nginx/edge.ts). Also what both do alike: serve the control API on
+ * their overlay address until told to stop, look up a colour's tasks by name, and forget the
+ * state of earlier epochs.
  */
 import dns from 'node:dns/promises';
 import fs from 'node:fs/promises';
 import net from 'node:net';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { NginxProxyConfig } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
+import { startTcpControlServer } from './builtin/control.js';
 import { checkSnapshot, type ProxySnapshot } from './builtin/snapshot.js';
 import type { ResolvedUpstreams } from './nginx/render.js';
+import type { ProxyControl } from './types.js';
 
 export const DEFAULT_EDGE_CONTROL_PORT = 9901;
 
@@ -120,4 +124,46 @@ export async function forgetOtherEpochs(stateDir: string, keep: string): Promise
   for (const f of await fs.readdir(stateDir))
     if (/^(proxy-.*\.json|nginx-[a-z0-9]+)$/.test(f) && f !== keep)
       await fs.rm(path.join(stateDir, f), { recursive: true, force: true });
+}
+
+export interface EdgeControlOptions {
+  signal?: AbortSignal;
+  /** The control address, instead of the one found in controlNet (tests on loopback). */
+  controlHost?: string;
+  log: (line: string) => void;
+  /** Once the control API listens: its address (the replica is then ready). */
+  ready: (control: { host: string; port: number }) => void;
+  /** Another reason to stop (nginx's agent: nginx died); returns its cleanup. */
+  watch?: (stop: (why: string) => void) => () => void;
+}
+
+/**
+ * What every edge replica does around its proxy: serve `control` on the overlay address with the
+ * token until SIGTERM/SIGINT, the signal, a shutdown call or `watch` stops it; then close the
+ * control API. Returns why it stopped; the caller then stops its proxy.
+ */
+export async function serveEdgeControl(s: EdgeSettings, control: ProxyControl, o: EdgeControlOptions): Promise<string> {
+  let stop!: (why: string) => void;
+  const stopped = new Promise<string>((r) => (stop = r));
+  const onSignal = (sig: NodeJS.Signals) => stop(sig);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  o.signal?.addEventListener('abort', () => stop('abort'), { once: true });
+  const unwatch = o.watch?.(stop);
+  let ctl: http.Server | undefined;
+  try {
+    const host = o.controlHost ?? addressIn(s.controlNet);
+    ctl = await startTcpControlServer({ host, port: s.controlPort }, s.token, control, () => stop('shutdown call'));
+    o.ready({ host, port: (ctl.address() as net.AddressInfo).port });
+    if (o.signal?.aborted) stop('abort');
+    const why = await stopped;
+    o.log(`stopping (${why})`);
+    return why;
+  } finally {
+    unwatch?.();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    ctl?.closeAllConnections();
+    await new Promise<void>((r) => (ctl ? ctl.close(() => r()) : r()));
+  }
 }

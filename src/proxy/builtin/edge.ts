@@ -13,13 +13,10 @@
  *   the token of the Swarm secret at SWITCHYARD_EDGE_TOKEN_FILE.
  */
 import fs from 'node:fs/promises';
-import type net from 'node:net';
 import path from 'node:path';
-import type http from 'node:http';
 import type { Colour } from '../../config/schema.js';
-import { addressIn, forgetOtherEpochs, lookupTasks, type EdgeSettings } from '../edge-settings.js';
+import { forgetOtherEpochs, lookupTasks, serveEdgeControl, type EdgeSettings } from '../edge-settings.js';
 import type { Backends, ProxyControl } from '../types.js';
-import { startTcpControlServer } from './control.js';
 import { BackendResolver, type Resolve } from './dns-backends.js';
 import { ProxyServer } from './server.js';
 import { loadSnapshot, saveSnapshot, type ProxySnapshot } from './snapshot.js';
@@ -98,31 +95,19 @@ export async function runEdgeProxy(s: EdgeSettings, opts: EdgeOptions = {}): Pro
       throw e;
     }
   };
-  let stop!: (why: string) => void;
-  const stopped = new Promise<string>((r) => (stop = r));
-  const host = opts.controlHost ?? addressIn(s.controlNet);
-  let ctl: http.Server | undefined;
-  const onSignal = (sig: NodeJS.Signals) => stop(sig);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  opts.signal?.addEventListener('abort', () => stop('abort'), { once: true });
   try {
-    ctl = await startTcpControlServer({ host, port: s.controlPort }, s.token, withBackends(server, setBackends), () =>
-      stop('shutdown call'),
-    );
-    const c = ctl.address() as net.AddressInfo;
-    log(
-      `listening on ${server.address.host}:${server.address.port}, active ${saved.active ?? 'none'}` +
-        `, control ${host}:${c.port}`,
-    );
-    opts.onReady?.({ public: server.address, control: { host, port: c.port } });
-    if (opts.signal?.aborted) stop('abort');
-    log(`stopping (${await stopped})`);
+    await serveEdgeControl(s, withBackends(server, setBackends), {
+      ...opts,
+      log,
+      ready: (control) => {
+        log(
+          `listening on ${server.address.host}:${server.address.port}, active ${saved.active ?? 'none'}` +
+            `, control ${control.host}:${control.port}`,
+        );
+        opts.onReady?.({ public: server.address, control });
+      },
+    });
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    ctl?.closeAllConnections();
-    await new Promise<void>((r) => (ctl ? ctl.close(() => r()) : r()));
     await named.stop();
     await server.close(10_000);
     log('stopped');

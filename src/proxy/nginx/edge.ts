@@ -13,11 +13,15 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type http from 'node:http';
 import type { NginxProxyConfig } from '../../config/schema.js';
 import { errorMessage, SwitchyardError } from '../../errors.js';
-import { startTcpControlServer } from '../builtin/control.js';
-import { addressIn, forgetOtherEpochs, lookupTasks, type EdgeSettings, type NginxEdge } from '../edge-settings.js';
+import {
+  forgetOtherEpochs,
+  lookupTasks,
+  serveEdgeControl,
+  type EdgeSettings,
+  type NginxEdge,
+} from '../edge-settings.js';
 import { featuresOf } from '../features.js';
 import type { ProxyControl } from '../types.js';
 import { liveWorkers, nginxControl, renderFor, type NginxSetup } from './control.js';
@@ -89,39 +93,27 @@ export async function runNginxEdge(s: EdgeSettings & { nginx: NginxEdge }, opts:
   await recordLoaded(files, pid, stamped(text), liveWorkers(pid));
   const control: ProxyControl = nginxControl(setup, routes);
 
-  let stop!: (why: string) => void;
-  const stopped = new Promise<string>((r) => (stop = r));
-  const onSignal = (sig: NodeJS.Signals) => stop(sig);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  opts.signal?.addEventListener('abort', () => stop('abort'), { once: true });
-  // nginx gone: exit, so that Swarm restarts the replica (it comes back with the same files).
-  const watch = setInterval(() => {
-    masterPid(files).then(
-      (p) => p === undefined && stop('nginx exited'),
-      () => undefined,
-    );
-  }, WATCH_MS);
-  let ctl: http.Server | undefined;
-  let why = '';
+  let why: string;
   try {
-    const host = opts.controlHost ?? addressIn(s.controlNet);
-    ctl = await startTcpControlServer({ host, port: s.controlPort }, s.token, control, () => stop('shutdown call'));
-    const c = ctl.address() as { port: number };
-    log(
-      `nginx ${pid} listening on ${proxy.listen.host}:${proxy.listen.http}, ` +
-        `active ${(await control.status()).active ?? 'none'}, control ${host}:${c.port}`,
-    );
-    opts.onReady?.({ control: { host, port: c.port } });
-    if (opts.signal?.aborted) stop('abort');
-    why = await stopped;
-    log(`stopping (${why})`);
+    why = await serveEdgeControl(s, control, {
+      ...opts,
+      log,
+      ready: (c) => {
+        log(`nginx ${pid} listening on ${proxy.listen.host}:${proxy.listen.http}, control ${c.host}:${c.port}`);
+        opts.onReady?.({ control: c });
+      },
+      // nginx gone: stop, and exit non-zero below, so that Swarm restarts the replica (same files).
+      watch: (stop) => {
+        const t = setInterval(() => {
+          masterPid(files).then(
+            (p) => p === undefined && stop('nginx exited'),
+            () => undefined,
+          );
+        }, WATCH_MS);
+        return () => clearInterval(t);
+      },
+    });
   } finally {
-    clearInterval(watch);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    ctl?.closeAllConnections();
-    await new Promise<void>((r) => (ctl ? ctl.close(() => r()) : r()));
     const running = await masterPid(files);
     if (running !== undefined)
       await stopNginx(files, running).catch((e: unknown) => log(`could not stop nginx: ${errorMessage(e)}`));

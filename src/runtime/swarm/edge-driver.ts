@@ -17,7 +17,6 @@ import type { Endpoint } from '../types.js';
 import { managerCall } from './client.js';
 import { DEFAULT_EDGE_CONTROL_PORT, type NginxEdge } from '../../proxy/edge-settings.js';
 import { swarmBackends } from './endpoints.js';
-import { tasksName } from './spec.js';
 import {
   edgeReplicas,
   edgeServiceExists,
@@ -39,11 +38,10 @@ const DOCKER_DNS = '127.0.0.11';
 function nginxEdge(config: Config): NginxEdge | undefined {
   const p = config.proxy;
   if (p.kind !== 'nginx') return undefined;
+  const [blue, green] = [swarmBackends(config, 'blue'), swarmBackends(config, 'green')];
+  const at = (b: Endpoint[] | undefined) => `${b![0]!.host}:${b![0]!.port}`;
   const targets = Object.fromEntries(
-    Object.entries(swarmBackends(config, 'blue')).map(([svc, [b]]) => [
-      svc,
-      { blue: `${b!.host}:${b!.port}`, green: `${tasksName(config.app, svc, 'green')}:${b!.port}` },
-    ]),
+    Object.keys(config.services).map((svc) => [svc, { blue: at(blue[svc]), green: at(green[svc]) }]),
   );
   return { proxy: { ...p, listen: { ...p.listen, host: '0.0.0.0' } }, resolve: { resolver: DOCKER_DNS, targets } };
 }
