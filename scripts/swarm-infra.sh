@@ -114,15 +114,28 @@ ensure_engine() {
   local n=$1
   engine_up "$n" && return
   mkdir -p "$STATE/$n" "$RUN/$n"
-  log "starting dockerd in sysw-$n ($(addr "$n"), socket $(sock "$n"), log /var/log/sysw-$n.log)"
-  # Its own config file: the default /etc/docker/daemon.json is the root engine's.
-  printf '{ "insecure-registries": ["%s"] }\n' "$REGISTRY" >"$RUN/$n.json"
-  # A UTS namespace of its own too, so the swarm knows the node by its name (sysw-n1), not the machine's.
-  nohup nsenter --net="/run/netns/sysw-$n" unshare --uts -- \
-    sh -c 'hostname "$0" && exec "$@"' "sysw-$n" dockerd --config-file "$RUN/$n.json" \
-    --data-root "$STATE/$n" --exec-root "$RUN/$n" -H "unix://$(sock "$n")" \
-    --pidfile "$RUN/$n.pid" --iptables=false --ip6tables=false --storage-driver overlay2 \
-    >>"/var/log/sysw-$n.log" 2>&1 &
+  # A pid file left by an engine that died (the machine's processes were stopped, not the engine):
+  # dockerd refuses to start while the pid in it is alive, and pids are reused, so keep it only when
+  # it names this engine's own dockerd (then it is starting up, and we wait for it below).
+  if [ -s "$RUN/$n.pid" ]; then
+    local old
+    old=$(cat "$RUN/$n.pid")
+    if ! tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null | grep -q -- "--pidfile $RUN/$n.pid"; then
+      log "removing the stale pid file of $n (pid $old is not its dockerd)"
+      rm -f "$RUN/$n.pid"
+    fi
+  fi
+  if [ ! -s "$RUN/$n.pid" ]; then
+    log "starting dockerd in sysw-$n ($(addr "$n"), socket $(sock "$n"), log /var/log/sysw-$n.log)"
+    # Its own config file: the default /etc/docker/daemon.json is the root engine's.
+    printf '{ "insecure-registries": ["%s"] }\n' "$REGISTRY" >"$RUN/$n.json"
+    # A UTS namespace of its own too, so the swarm knows the node by its name (sysw-n1), not the machine's.
+    nohup nsenter --net="/run/netns/sysw-$n" unshare --uts -- \
+      sh -c 'hostname "$0" && exec "$@"' "sysw-$n" dockerd --config-file "$RUN/$n.json" \
+      --data-root "$STATE/$n" --exec-root "$RUN/$n" -H "unix://$(sock "$n")" \
+      --pidfile "$RUN/$n.pid" --iptables=false --ip6tables=false --storage-driver overlay2 \
+      >>"/var/log/sysw-$n.log" 2>&1 &
+  fi
   for _ in $(seq 1 $((WAIT * 4))); do
     engine_up "$n" && return
     sleep 0.25
