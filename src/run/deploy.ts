@@ -95,7 +95,8 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
     // The live watch counts from here: the old colour's figures until the switch are its baseline.
     const rollbackOn = cfg.deploy.rollbackOn;
     if (rollbackOn) {
-      // Off first: counting left on by a command that died starts over (and nginx's log is truncated).
+      // Off first: nginx's counting log left on by a command that died is truncated (the built-in
+      // proxy always counts; the watch judges differences from `since`).
       await proxy.setWatch(false);
       await proxy.setWatch(true);
       x.watch = { since: await proxy.stats(), thresholds: rollbackOn };

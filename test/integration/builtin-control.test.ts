@@ -9,6 +9,7 @@ import { projectPaths, type ProjectPaths } from '../../src/state/paths.js';
 import { freePort, squat, startBackend, type TestBackend } from '../helpers/backends.js';
 import { hit } from '../helpers/builtin-traffic.js';
 import { daemonInProcess, local, snapshot, tempProject } from '../helpers/proxy.js';
+import { diffStats } from '../../src/proxy/stats.js';
 import { budget } from '../helpers/budget.js';
 
 const routes = [{ path: '/', service: 'app' }];
@@ -105,8 +106,9 @@ describe('built-in proxy: control API and daemon persistence', () => {
 
         assert.equal((await hit(port, '/m', { from: '127.0.0.2' })).status, 503);
         assert.equal((await hit(previewPort, '/p')).colour, 'green');
+        const before = await c.stats();
         await hit(port, '/counted', { from: '127.0.0.1' });
-        const s = await c.stats();
+        const s = diffStats(await c.stats(), before);
         assert.equal(s.enabled, true);
         assert.equal(s.colours.blue.requests + s.colours.green.requests, 1);
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { ProxyServer } from '../../src/proxy/builtin/server.js';
 import { loadSnapshot } from '../../src/proxy/builtin/snapshot.js';
-import { errorRate, quantileMs, type ColourStats } from '../../src/proxy/stats.js';
+import { diffStats, errorRate, quantileMs, type ColourStats } from '../../src/proxy/stats.js';
 import { freePort, startBackend, waitFor, type TestBackend } from '../helpers/backends.js';
 import { hit, many, startFlakyBackend } from '../helpers/builtin-traffic.js';
 import { local, persistedProxy, restartPersisted } from '../helpers/proxy.js';
@@ -11,7 +11,7 @@ import { budget } from '../helpers/budget.js';
 
 const histogramTotal = (s: ColourStats) => s.latency.reduce((a, b) => a + b, 0);
 
-describe('built-in proxy: traffic stats (the live watch)', () => {
+describe('built-in proxy: traffic stats (the live watch, the dashboard)', () => {
   let flaky: Awaited<ReturnType<typeof startFlakyBackend>>;
   let green: TestBackend;
   let cleanup: () => Promise<void>;
@@ -31,23 +31,29 @@ describe('built-in proxy: traffic stats (the live watch)', () => {
     await cleanup();
   }, budget(100));
 
-  it('is off by default and counts nothing then', budget(100), async () => {
-    assert.equal((await proxy.status()).watching, false);
-    await many(20, 5, () => hit(port, '/off'));
-    const s = await proxy.stats();
-    assert.equal(s.enabled, false);
-    assert.equal(s.colours.blue.requests, 0);
-  });
+  it(
+    'counts from the start, whether or not a deploy watches (`enabled` says whether one does)',
+    budget(100),
+    async () => {
+      assert.equal((await proxy.status()).watching, false);
+      await many(20, 5, () => hit(port, '/off'));
+      const s = await proxy.stats();
+      assert.equal(s.enabled, false);
+      assert.equal(s.colours.blue.requests, 20);
+      assert.equal(histogramTotal(s.colours.blue), 20);
+    },
+  );
 
   it('counts 5xx answers as errors: exactly 20% with every 5th request failing', budget(700), async () => {
     await proxy.setWatch(true);
     assert.equal((await proxy.status()).watching, true);
     const start = flaky.count();
     assert.equal(start % 5, 0, 'the backend starts a fresh cycle of 5');
+    const before = await proxy.stats();
     const n = 500;
     const hits = await many(n, 10, () => hit(port, '/flaky'));
     assert.equal(hits.filter((h) => h.status === 500).length, n / 5);
-    const s = await proxy.stats();
+    const s = diffStats(await proxy.stats(), before);
     assert.equal(s.enabled, true);
     const b = s.colours.blue;
     assert.equal(b.requests, n);
@@ -59,25 +65,24 @@ describe('built-in proxy: traffic stats (the live watch)', () => {
   });
 
   it(
-    'turning on while on changes nothing; off keeps the last figures and stops counting; on again starts from zero',
+    'turning the watch on or off changes only `enabled`: the counts never reset and keep growing',
     budget(100),
     async () => {
+      const on = await proxy.stats();
       await proxy.setWatch(true);
-      assert.equal((await proxy.stats()).colours.blue.requests, 500);
+      assert.deepEqual(await proxy.stats(), on, 'on while on changes nothing');
       await proxy.setWatch(false);
       await many(25, 5, () => hit(port, '/off-again'));
       const off = await proxy.stats();
       assert.equal(off.enabled, false);
-      assert.equal(off.colours.blue.requests, 500, 'nothing counted while off');
+      assert.equal(off.colours.blue.requests, on.colours.blue.requests + 25, 'counted while off too');
       await proxy.setWatch(true);
-      const fresh = await proxy.stats();
-      assert.equal(fresh.enabled, true);
-      assert.equal(fresh.colours.blue.requests, 0);
-      assert.equal(histogramTotal(fresh.colours.blue), 0);
-      // The flaky backend saw the 25 uncounted requests: realign it on a multiple of 5.
+      const again = await proxy.stats();
+      assert.equal(again.enabled, true);
+      assert.equal(again.colours.blue.requests, off.colours.blue.requests, 'on again keeps the counts');
+      assert.equal(histogramTotal(again.colours.blue), again.colours.blue.requests);
+      // The flaky backend saw 25 more requests: realign it on a multiple of 5.
       await many((5 - (flaky.count() % 5)) % 5, 1, () => hit(port, '/align'));
-      await proxy.setWatch(false);
-      await proxy.setWatch(true);
     },
   );
 
@@ -85,9 +90,10 @@ describe('built-in proxy: traffic stats (the live watch)', () => {
     const dead = await freePort();
     await proxy.setBackends('green', { app: [local(dead)] });
     await proxy.switchTo('green');
+    const before = await proxy.stats();
     const hits = await many(20, 5, () => hit(port, '/dead'));
     assert.ok(hits.every((h) => h.status === 502 && h.colour === 'green'));
-    const g = (await proxy.stats()).colours.green;
+    const g = diffStats(await proxy.stats(), before).colours.green;
     assert.deepEqual([g.requests, g.errors, g.failures], [20, 20, 20]);
     assert.equal(histogramTotal(g), 20);
     await proxy.setBackends('green', { app: [local(green.port)] });
@@ -99,21 +105,21 @@ describe('built-in proxy: traffic stats (the live watch)', () => {
     budget(300),
     async () => {
       await proxy.switchTo('green');
-      await proxy.setWatch(false);
-      await proxy.setWatch(true);
+      const before = await proxy.stats();
+      const since = async () => diffStats(await proxy.stats(), before).colours.green;
       const arrived = green.arrived('/slow');
       const req = http.request({ host: '127.0.0.1', port, path: '/slow?ms=3000', agent: false });
       req.on('error', () => {});
       req.end();
       await arrived;
       req.destroy();
-      assert.ok(await waitFor(async () => (await proxy.stats()).colours.green.requests === 1, 3_000));
-      let g = (await proxy.stats()).colours.green;
+      assert.ok(await waitFor(async () => (await since()).requests === 1, 3_000));
+      let g = await since();
       assert.deepEqual([g.errors, g.failures], [0, 0]);
 
       const slow = await hit(port, '/slow?ms=300');
       assert.equal(slow.status, 200);
-      g = (await proxy.stats()).colours.green;
+      g = await since();
       assert.equal(g.requests, 2);
       assert.ok((quantileMs(g, 1) ?? 0) >= 300, `slowest bucket ${quantileMs(g, 1)} ms`);
       assert.equal(histogramTotal(g), 2);
@@ -122,12 +128,11 @@ describe('built-in proxy: traffic stats (the live watch)', () => {
   );
 
   it('counts a canary split into both colours; the histograms add up to the requests', budget(400), async () => {
-    await proxy.setWatch(false);
-    await proxy.setWatch(true);
+    const before = await proxy.stats();
     await proxy.setWeight('green', 50);
     const hits = await many(200, 10, () => hit(port, '/split'));
     await proxy.setWeight('green', 0);
-    const s = await proxy.stats();
+    const s = diffStats(await proxy.stats(), before);
     const byColour = {
       blue: hits.filter((h) => h.colour === 'blue').length,
       green: hits.filter((h) => h.colour === 'green').length,

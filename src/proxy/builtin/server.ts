@@ -52,7 +52,7 @@ export class ProxyServer implements ProxyControl {
   private readonly watch = new TrafficWatch();
   /** Counting for Prometheus, always on while the snapshot names a metrics listener (proxy.metrics). */
   private readonly traffic: TrafficMetrics | undefined;
-  /** The live watch and the metrics, for a public request while both count. */
+  /** The per-colour counts and the metrics, for a public request while the metrics are on. */
   private readonly both: RequestRecorder | undefined;
   private readonly server: http.Server;
   private readonly preview: PreviewSlot;
@@ -160,14 +160,14 @@ export class ProxyServer implements ProxyControl {
   }
 
   /**
-   * Who hears how a request ended: the live watch (public requests, while a deploy watches) and the
-   * metrics (every request, while enabled). None at all costs the forwarder nothing, not even a clock.
+   * Who hears how a request ended: the per-colour counts (every public request: the live watch and
+   * the dashboard read them) and the metrics (every request, while enabled). A preview request
+   * without metrics has no recorder, which costs the forwarder nothing, not even a clock.
    */
   private recorderFor(counted: boolean): RequestRecorder | undefined {
     const m = this.traffic;
     if (!counted) return m?.preview;
-    if (this.watch.on) return m === undefined ? this.watch : this.both;
-    return m?.live;
+    return m === undefined ? this.watch : this.both;
   }
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, listener: Listener): void {

@@ -1,8 +1,10 @@
 /**
- * Per-colour traffic counting for the live watch. Off by default; when off the proxy does not
- * even take a start time (the forwarder only gets a recorder while counting is on), so the cost
- * is one boolean check per request. Turned on from off, the counts start again from zero; turned
- * off, they are kept as they were (stats() then reports enabled: false with the last figures).
+ * Per-colour traffic counting: cumulative counts and latency buckets since the proxy started, like
+ * Prometheus counters. Always on: the live watch and the dashboard each take snapshots and judge
+ * or chart their differences, so nobody has to turn counting on and off under another reader (a
+ * dashboard open during a deploy). The cost is a clock read and a bucket search per request
+ * (docs/benchmarks.md). `on` only says whether a deploy watches now (status shows it; stats()
+ * reports it as `enabled`).
  */
 import type { Colour } from '../../config/schema.js';
 import { emptyStats, record, type TrafficStats } from '../stats.js';
@@ -21,14 +23,11 @@ export class TrafficWatch implements RequestRecorder {
   on = false;
 
   set(on: boolean): void {
-    if (on && !this.on) this.figures = emptyStats(true);
     this.on = on;
     this.figures.enabled = on;
   }
 
   record(colour: Colour, status: number, ms: number, failed: boolean): void {
-    // A request that started while counting was on may end after it was turned off.
-    if (!this.on) return;
     record(this.figures.colours[colour], status, ms, failed);
   }
 
