@@ -1,6 +1,9 @@
 /**
- * The config rule for `proxy.metrics` (listed in rules.ts): Prometheus metrics are served by the
- * built-in proxy's daemon only, on a port of their own. (Services' ports against it: portsDistinct.)
+ * The config rule for `proxy.metrics` (listed in rules.ts): a listener of its own, served by the
+ * built-in proxy's daemon (Prometheus metrics at /metrics) or by nginx on one machine (its
+ * stub_status page at /stub_status, mode host or container: the container shares the host's
+ * network, so nginx binds the port itself and nothing is published). Not by the swarm edge.
+ * (Services' ports against it: portsDistinct.)
  */
 import type { Problem } from './format-issues.js';
 import type { Rule } from './rule.js';
@@ -8,17 +11,6 @@ import type { Rule } from './rule.js';
 export const metricsFits: Rule = (c) => {
   const m = c.proxy.metrics;
   if (m === undefined) return [];
-  if (c.proxy.kind === 'nginx')
-    return [
-      {
-        path: 'proxy.metrics',
-        message:
-          'only the built-in proxy serves Prometheus metrics: nginx open source has no per-colour figures ' +
-          'without a reload per request (its stub_status counts connections for all colours together, and ' +
-          "the live watch's counting access log is on only while a deploy watches); see the Metrics section " +
-          'of docs/traffic.md for what nginx offers, or use kind: builtin',
-      },
-    ];
   if (c.runtime === 'swarm')
     return [
       {
@@ -30,17 +22,14 @@ export const metricsFits: Rule = (c) => {
     ];
   const out: Problem[] = [];
   const { port } = m.listen;
-  if (port === c.proxy.listen.http)
+  const clash = (setting: string) =>
     out.push({
       path: 'proxy.metrics.listen.port',
-      message: 'same as listen.http; the metrics listener needs its own port',
+      message: `same as ${setting}; the metrics listener needs its own port`,
       got: port,
     });
-  else if (port === c.proxy.listen.preview)
-    out.push({
-      path: 'proxy.metrics.listen.port',
-      message: 'same as listen.preview; the metrics listener needs its own port',
-      got: port,
-    });
+  if (port === c.proxy.listen.http) clash('listen.http');
+  else if (c.proxy.kind === 'nginx' && port === c.proxy.listen.https) clash('listen.https');
+  else if (port === c.proxy.listen.preview) clash('listen.preview');
   return out;
 };

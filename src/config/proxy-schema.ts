@@ -63,8 +63,10 @@ const proxyRestart = z
   });
 
 /**
- * proxy.metrics (built-in proxy only; config rule metricsFits refuses it with nginx): the listener that
- * serves Prometheus metrics. Absent: no listener, and the proxy counts nothing for it.
+ * proxy.metrics: a listener of its own for monitoring. The built-in proxy serves Prometheus metrics
+ * there (builtin/metrics.ts); nginx on one machine its stub_status page (nginx/stub-status.ts).
+ * Absent: no listener, and the built-in proxy counts nothing for it. Config rule metricsFits
+ * refuses it on swarm and on the proxy's other ports.
  */
 const metricsSchema = z
   .object({
@@ -73,20 +75,26 @@ const metricsSchema = z
         host: listenHost.meta({
           description:
             'address of the metrics listener: loopback by default; another address lets Prometheus scrape from ' +
-            'elsewhere, and shows anyone who can reach it the traffic figures (requests per route and colour)',
+            'elsewhere, and shows anyone who can reach it the traffic figures (built-in: requests per route and ' +
+            'colour; nginx: connections and requests)',
         }),
-        port: port.meta({ description: 'port of the metrics listener (it serves `GET /metrics`)' }),
+        port: port.meta({
+          description: 'port of the metrics listener (built-in: `GET /metrics`; nginx: `GET /stub_status`)',
+        }),
       })
       .strict()
-      .meta({ description: 'where the built-in proxy serves `GET /metrics`' }),
+      .meta({ description: 'where the built-in proxy serves `GET /metrics`, or nginx `GET /stub_status`' }),
   })
   .strict()
   .optional()
   .meta({
     description:
-      'built-in proxy: Prometheus metrics on a listener of their own (off when absent): requests by colour, ' +
-      'route and status class, latency, in-flight requests, WebSockets, switches, the active colour, the split, ' +
-      'maintenance; summed over `workers`. Read when the proxy starts. Not with nginx (docs/traffic.md#metrics)',
+      'a listener of its own for monitoring (off when absent). Built-in proxy: Prometheus metrics at ' +
+      '`GET /metrics`: requests by colour, route and status class, latency, in-flight requests, WebSockets, ' +
+      'switches, the active colour, the split, maintenance; summed over `workers`; read when the proxy starts. ' +
+      'nginx: its `stub_status` page at `GET /stub_status` (connections and total requests, all colours ' +
+      'together; for nginx-prometheus-exporter), applied by the next command that opens the proxy (a checked ' +
+      'reload). Not on swarm (docs/traffic.md#metrics)',
   });
 
 const builtinProxySchema = z

@@ -3,6 +3,7 @@
  * types, the validation messages and the published JSON Schema (schema/switchyard.schema.json)
  * all come from it. Cross-field checks live in rules.ts.
  */
+import { dashboardSchema } from './dashboard-schema.js';
 import { canaryFields } from './canary-schema.js';
 import * as z from 'zod';
 import {
@@ -27,6 +28,7 @@ export {
   proxySchema,
   routeSchema,
   type BuiltinProxyConfig,
+  type MetricsConfig,
   type NginxProxyConfig,
   type ProxyConfig,
   type Route,
@@ -572,6 +574,9 @@ export const configSchema = z
     backup: backupSchema.default({ kind: 'none' }).meta({
       description: 'backups before every deploy and for `backup` / `restore` (see [Backups and restore](backups.md))',
       'x-default': '{ kind: none }',
+    }),
+    dashboard: dashboardSchema.optional().meta({
+      description: '`switchyard dashboard`: `listen: { host, port }` and `token` (see [Dashboard](dashboard.md))',
     }),
   })
   .strict();

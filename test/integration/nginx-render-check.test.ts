@@ -1,7 +1,8 @@
 /**
  * `nginx -t` (the real nginx) on every shape of rendered config the features can give: preview
  * listener or not, TLS or not, allowlist or not, sticky cookie or address, header and/or cookie
- * preview, with awkward values ("$" in names and tokens, IPv6). No warnings either.
+ * preview, the stub_status server of proxy.metrics or not, with awkward values ("$" in names and
+ * tokens, IPv6). No warnings either.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -77,6 +78,8 @@ describe('nginx -t accepts every rendered combination', () => {
                 sticky,
                 stickyCookie: 'c$k',
                 maintenance: { allow, retryAfter: '45s' },
+                // The stub_status server (proxy.metrics), on IPv6 loopback with the preview listener.
+                ...(preview ? { metrics: { listen: { host: '::1', port: 18082 } } } : {}),
               };
               const c = configSchema.parse({
                 app: 'a',

@@ -1,7 +1,8 @@
 /**
  * `proxy.metrics` in switchyard.yml (issue 14 part 3; src/config/proxy-schema.ts, metrics-rules.ts):
  * the metrics listener's address with its defaults, bad ports refused by the schema, ports that clash
- * and the proxies that cannot serve it refused by the rules, each with what to do instead.
+ * (with either proxy) and the swarm edge, which cannot serve it, refused by the rules, each with what
+ * to do instead. nginx on one machine serves it (its stub_status page).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,6 +42,23 @@ test('proxy.metrics: off when absent; the listen host defaults to loopback; any 
     host: '0.0.0.0',
     port: 9464,
   });
+});
+
+test('proxy.metrics with nginx on one machine: mode host (process runtime), mode container (docker)', async () => {
+  const host = base();
+  host.proxy.kind = 'nginx';
+  const { config } = await loadConfig({ cwd: project(host), env: {} });
+  assert.equal(config.proxy.kind, 'nginx');
+  assert.deepEqual(config.proxy.metrics, { listen: { host: '127.0.0.1', port: 9464 } });
+  // The container shares the host's network (--network host): nginx binds the port itself.
+  const container = base();
+  container.runtime = 'docker';
+  Object.assign(container.proxy, { kind: 'nginx', mode: 'container' });
+  container.services = { web: { build: './web', port: 8080, health: { path: '/' } } };
+  container.proxy.listen = { http: 80 };
+  const docker = await loadConfig({ cwd: project(container, { 'web/Dockerfile': 'FROM scratch\n' }), env: {} });
+  assert.equal(docker.config.proxy.kind === 'nginx' && docker.config.proxy.mode, 'container');
+  assert.deepEqual(docker.config.proxy.metrics?.listen, { host: '127.0.0.1', port: 9464 });
 });
 
 const bad: { name: string; edit: (c: Obj) => void; path: string; match: RegExp; files?: Record<string, string> }[] = [
@@ -83,10 +101,33 @@ const bad: { name: string; edit: (c: Obj) => void; path: string; match: RegExp; 
     match: /same as the metrics port \(proxy\.metrics\.listen\.port\)/,
   },
   {
-    name: 'with nginx',
-    edit: (c) => (c.proxy.kind = 'nginx'),
-    path: 'proxy.metrics',
-    match: /only the built-in proxy.*stub_status.*docs\/traffic\.md/,
+    name: 'nginx: the public port',
+    edit: (c) => {
+      c.proxy.kind = 'nginx';
+      c.proxy.metrics.listen.port = 8080;
+    },
+    path: 'proxy.metrics.listen.port',
+    match: /same as listen\.http/,
+  },
+  {
+    name: 'nginx: the https port',
+    edit: (c) => {
+      Object.assign(c.proxy, { kind: 'nginx', tls: { cert: 'c.pem', key: 'k.pem' } });
+      c.proxy.listen.https = 8443;
+      c.proxy.metrics.listen.port = 8443;
+    },
+    files: { 'c.pem': 'x', 'k.pem': 'x' },
+    path: 'proxy.metrics.listen.port',
+    match: /same as listen\.https/,
+  },
+  {
+    name: 'nginx: the preview port',
+    edit: (c) => {
+      c.proxy.kind = 'nginx';
+      c.proxy.metrics.listen.port = 8081;
+    },
+    path: 'proxy.metrics.listen.port',
+    match: /same as listen\.preview/,
   },
   {
     name: 'on swarm',
@@ -99,6 +140,19 @@ const bad: { name: string; edit: (c: Obj) => void; path: string; match: RegExp; 
     files: { 'web/Dockerfile': 'FROM scratch\n' },
     path: 'proxy.metrics',
     match: /swarm edge proxy/,
+  },
+  {
+    name: 'nginx on swarm',
+    edit: (c) => {
+      c.runtime = 'swarm';
+      c.swarm = { manager: 'unix:///run/sysw/n1.sock', registry: '10.77.0.1:5000' };
+      c.services = { web: { build: './web', port: 8080, health: { path: '/' } } };
+      c.proxy.kind = 'nginx';
+      c.proxy.listen = { http: 80 };
+    },
+    files: { 'web/Dockerfile': 'FROM scratch\n' },
+    path: 'proxy.metrics',
+    match: /swarm edge proxy.*remove proxy\.metrics with runtime: swarm/,
   },
 ];
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configSchema, type NginxProxyConfig } from '../../src/config/schema.ts';
+import { featuresOf } from '../../src/proxy/features.ts';
 import { nginxFiles } from '../../src/proxy/nginx/files.ts';
 import { renderNginxConfig, routedServices } from '../../src/proxy/nginx/render.ts';
 import { projectPaths } from '../../src/state/paths.ts';
@@ -268,5 +269,39 @@ test('swarm edge: a target that is not name:port, or a resolver that is not an a
   );
   assert.throws(() => render(proxy(), { resolve: { resolver: '127.0.0.11', targets: { api: targets.api } } }), {
     message: 'no resolved target for service web',
+  });
+});
+
+test('proxy.metrics: a server of its own with stub_status at /stub_status only, not logged, nothing proxied', () => {
+  assert.doesNotMatch(render(proxy()), /stub_status/, 'nothing without proxy.metrics');
+  const t = render(proxy({ metrics: { listen: { port: 9464 } } }));
+  const server = [
+    "  # proxy.metrics: nginx's stub_status for nginx-prometheus-exporter (the whole server, all colours together).",
+    '  server {',
+    '    listen 127.0.0.1:9464;',
+    '    access_log off;',
+    '    location = /stub_status {',
+    '      stub_status;',
+    '    }',
+    '    location / {',
+    '      return 404;',
+    '    }',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+  assert.ok(t.endsWith(server), `the last server of http { }:\n${t.slice(-600)}`);
+  assert.equal(t.match(/stub_status;/g)?.length, 1);
+  // The public server is unchanged: the metrics server adds text, it changes none.
+  assert.equal(t.replace(server, '}\n'), render(proxy()));
+  // Another address (IPv6 in brackets), and the preview listener alongside.
+  const both = proxy({ listen: { http: 8080, preview: 8081 }, metrics: { listen: { host: '::1', port: 9100 } } });
+  const v6 = render(both, { features: featuresOf(both) });
+  assert.match(v6, /^ {4}listen \[::1\]:9100;\n {4}access_log off;\n {4}location = \/stub_status \{$/m);
+  assert.match(v6, /^ {4}listen 127\.0\.0\.1:8081;$/m);
+  // The schema takes any string as a host: one that would break out of `listen` is refused here.
+  assert.throws(() => render(proxy({ metrics: { listen: { host: '127.0.0.1:1; stub_status', port: 9464 } } })), {
+    code: 'PROXY_FAILED',
+    message: /proxy\.metrics\.listen\.host .*expected an IP address or a host name/,
   });
 });

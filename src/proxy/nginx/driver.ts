@@ -33,20 +33,35 @@ import {
   swapConfig,
   writeNginxState,
 } from './files.js';
-import { masterPid, nginxVersion, startNginx, stopNginx, testConfig, versionAtLeast } from './process.js';
+import {
+  masterPid,
+  nginxVersion,
+  startNginx,
+  stopNginx,
+  testConfig,
+  versionAtLeast,
+  type NginxListen,
+} from './process.js';
 import { watchOff } from './watch.js';
 
 /** nginx 1.27.4 added keepalive_min_timeout (softens a real reload for keep-alive clients). */
 const KEEPALIVE_MIN_TIMEOUT_SINCE = '1.27.4';
 
-/** Every address nginx must listen on: http, https, and the preview listener (its own host). */
-function listens(p: NginxProxyConfig): { host: string; port: number }[] {
+/**
+ * Every address nginx must listen on: http, https, the preview listener (its own host) and the
+ * metrics one (stub_status), each with the setting a port in use names.
+ */
+function listens(p: NginxProxyConfig): NginxListen[] {
   const pub = [p.listen.http, ...(p.listen.https === undefined ? [] : [p.listen.https])].map((port) => ({
     host: p.listen.host,
     port,
   }));
   const preview = featuresOf(p).preview;
-  return preview ? [...pub, preview] : pub;
+  return [
+    ...pub,
+    ...(preview ? [{ ...preview, setting: 'proxy.listen.preview' }] : []),
+    ...(p.metrics ? [{ ...p.metrics.listen, setting: 'proxy.metrics.listen' }] : []),
+  ];
 }
 
 export function nginxDriver(paths: ProjectPaths, config: Config): ProxyDriver {

@@ -95,9 +95,15 @@ export async function testConfig(binary: NginxCommand, f: NginxFiles): Promise<v
   if (r.missing) throw notInstalled(binary);
   if (r.ok) return;
   const lines = nginxMessage(r.output);
+  // proxy.metrics renders stub_status; an nginx built without its module does not know the directive.
+  const noStubStatus = lines.some((l) => l.includes('unknown directive "stub_status"'));
   throw new SwitchyardError('PROXY_FAILED', `nginx rejected the configuration: ${lines[0] ?? 'no message'}`, {
     details: lines.slice(1),
-    hint: `the previous configuration was kept; fix proxy in switchyard.yml (rendered file: ${f.conf})`,
+    hint: noStubStatus
+      ? 'this nginx was built without ngx_http_stub_status_module, which proxy.metrics needs ' +
+        "(`nginx -V` lists --with-http_stub_status_module when it has it; Debian's and the official image have " +
+        'it): use an nginx that has it, or remove proxy.metrics; the previous configuration was kept'
+      : `the previous configuration was kept; fix proxy in switchyard.yml (rendered file: ${f.conf})`,
   });
 }
 
@@ -108,24 +114,30 @@ export async function masterPid(f: NginxFiles): Promise<number | undefined> {
   return (await isNginxMaster(n)) ? n : undefined;
 }
 
+/** An address nginx listens on, and the setting of switchyard.yml that asks for it (for the error). */
+export interface NginxListen {
+  host: string;
+  port: number;
+  /** `proxy.listen` unless given (`proxy.listen.preview`, `proxy.metrics.listen`). */
+  setting?: string;
+}
+
 /** Starts a daemonised master and waits until it listens on every address. Returns its pid. */
-export async function startNginx(
-  binary: NginxCommand,
-  f: NginxFiles,
-  listens: { host: string; port: number }[],
-): Promise<number> {
+export async function startNginx(binary: NginxCommand, f: NginxFiles, listens: NginxListen[]): Promise<number> {
   const r = await run(binary, ['-e', 'stderr', ...base(f)]);
   if (r.missing) throw notInstalled(binary);
   if (!r.ok) {
     const lines = nginxMessage(r.output);
+    // "bind() to 127.0.0.1:8080 failed (98: Address already in use)": the port, not a longer one (":80" in ":8080").
     const inUse = listens.find((l) =>
-      lines.some((x) => x.includes('Address already in use') && x.includes(`:${l.port}`)),
+      lines.some((x) => x.includes('Address already in use') && new RegExp(`:${l.port}(?!\\d)`).test(x)),
     );
     if (inUse || lines.some((x) => x.includes('Address already in use'))) {
       const where = inUse ? `${inUse.host}:${inUse.port}` : listens.map((l) => `${l.host}:${l.port}`).join(', ');
+      const setting = inUse?.setting ?? 'proxy.listen';
       throw new SwitchyardError('PORT_IN_USE', `nginx cannot listen on ${where}: the port is already in use`, {
         details: lines,
-        hint: `stop whatever listens on ${where} or change proxy.listen in switchyard.yml`,
+        hint: `stop whatever listens on ${where} or change ${setting} in switchyard.yml`,
       });
     }
     throw new SwitchyardError('PROXY_FAILED', `nginx did not start: ${lines[0] ?? 'no message'}`, {

@@ -6,7 +6,8 @@
  * Colour selection happens per request (I3a, docs/design.md): every service has one upstream per colour,
  * and a server-level `if (-f green.active)` picks which one `proxy_pass` names. Switching is then
  * a file rename, never a reload (a reload resets keep-alive client connections). Canary splits,
- * preview, maintenance and counting work the same way (render-traffic.ts).
+ * preview, maintenance and counting work the same way (render-traffic.ts). proxy.metrics adds a
+ * server of its own with nginx's stub_status page (stub-status.ts).
  */
 import { COLOURS, type Colour, type NginxProxyConfig, type Route } from '../../config/schema.js';
 import { NO_FEATURES, type ProxyFeatures } from '../features.js';
@@ -15,6 +16,7 @@ import type { Backends } from '../types.js';
 import type { NginxFiles } from './files.js';
 import { locationBlocks } from './locations.js';
 import { previewServer, publicSelection, trafficHttpLines } from './render-traffic.js';
+import { stubStatusServer } from './stub-status.js';
 import { checkConfigPath, hostPort, q } from './syntax.js';
 
 export interface RenderInput {
@@ -148,7 +150,7 @@ function servers(input: RenderInput): string[] {
   const { proxy } = input;
   const routes = sortRoutes(proxy.routes);
   const preview = previewServer(input.files, input.features ?? NO_FEATURES, proxyLocations(input, routes));
-  return [...publicServers(input, routes), ...preview];
+  return [...publicServers(input, routes), ...preview, ...stubStatusServer(proxy.metrics)];
 }
 
 function publicServers(input: RenderInput, routes: Route[]): string[] {
