@@ -36,7 +36,7 @@ await build({
   logLevel: 'warning',
 });
 
-// The dashboard's page (src/dashboard/web): Preact + htm bundled into one browser module, with its
+// The dashboard's page (src/dashboard/web): Preact + htm + uPlot bundled into one browser module, with its
 // HTML and CSS, into dist/dashboard/assets, the only folder `switchyard dashboard` serves files from.
 // Nothing is loaded from the network at run time.
 const assets = 'dist/dashboard/assets';
@@ -54,3 +54,5 @@ await build({
 });
 mkdirSync(assets, { recursive: true });
 for (const f of ['index.html', 'style.css']) copyFileSync(`src/dashboard/web/${f}`, `${assets}/${f}`);
+// uPlot's own stylesheet (its charts' legend and cursor), from the package, as is.
+copyFileSync('node_modules/uplot/dist/uPlot.min.css', `${assets}/uplot.css`);

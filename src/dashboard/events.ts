@@ -2,13 +2,17 @@
  * The live feed: server-sent events (GET /api/events) to every open page. The whole view is read
  * at most once a second (view.ts) and sent when it changed; the journal of an operation in
  * progress is read as soon as it changes on disk (fs.watch on .switchyard/, no polling), so each
- * step reaches the page within moments of the command that runs it starting it.
+ * step reaches the page within moments of the command that runs it starting it. Each second also
+ * sends a traffic point (traffic.ts) and, while a deploy is judged, its live watch's figures; the
+ * health levels go out every HEALTH_EVERY_MS while a page is open (health.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { errorMessage } from '../errors.js';
 import type { Engine } from '../run/context.js';
+import { checkColours, HEALTH_EVERY_MS, type HealthView } from './health.js';
+import { TrafficSeries } from './traffic.js';
 import { collectView, readOperation, type DashboardView, type OperationView } from './view.js';
 
 export const VIEW_INTERVAL_MS = 1_000;
@@ -66,6 +70,10 @@ export function frame(event: string, data: unknown): string {
 export class Feed {
   view: DashboardView | undefined;
   operation: OperationView | null = null;
+  readonly series = new TrafficSeries();
+  health: HealthView | null = null;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private checking = false;
   private lastView = '';
   private lastOp = 'null';
   private timer: NodeJS.Timeout | undefined;
@@ -82,6 +90,10 @@ export class Feed {
   async start(): Promise<void> {
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), VIEW_INTERVAL_MS);
+    void this.checkHealth();
+    this.healthTimer = setInterval(() => {
+      if (this.hub.size > 0) void this.checkHealth();
+    }, HEALTH_EVERY_MS);
     try {
       this.watcher = fs.watch(this.e.paths.dir, (_ev, name) => {
         if (name && WATCHED.has(path.basename(String(name)))) this.readOperationNow();
@@ -94,6 +106,7 @@ export class Feed {
 
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.healthTimer);
     this.watcher?.close();
   }
 
@@ -102,8 +115,13 @@ export class Feed {
     if (this.reading) return;
     this.reading = true;
     try {
-      const v = await collectView(this.e);
+      const { view: v, stats } = await collectView(this.e);
       this.view = v;
+      const point = this.series.add(Date.now(), stats, v.proxy.inFlight);
+      this.hub.send('traffic', {
+        point,
+        watch: this.series.watch(this.operation, this.e.loaded.config.deploy.rollbackOn),
+      });
       // The operation goes out from its own reader only: a view read before the journal's last
       // change must not send an older list of steps.
       this.readOperationNow();
@@ -117,6 +135,18 @@ export class Feed {
       this.hub.send('problem', { message: errorMessage(err), at: new Date().toISOString() });
     } finally {
       this.reading = false;
+    }
+  }
+
+  /** One round of the health levels per running colour (one at a time). */
+  async checkHealth(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      this.health = await checkColours(this.e, this.view);
+      this.hub.send('health', this.health);
+    } finally {
+      this.checking = false;
     }
   }
 

@@ -34,8 +34,10 @@ const isWildcard = (host: string) => host === '0.0.0.0' || host === '::' || host
 /** Refuses (USAGE, exit 2) a bind beyond loopback without a token: anyone on the network could act. */
 export function checkBind(host: string, token: string | undefined): void {
   if (!isLoopbackHost(host) && !token)
-    throw new SwitchyardError('USAGE', `dashboard: --host ${host} is not a loopback address and no --token was given`, {
-      hint: 'pass --token <secret> (or SWITCHYARD_DASHBOARD_TOKEN) to listen beyond 127.0.0.1, or drop --host',
+    throw new SwitchyardError('USAGE', `dashboard: ${host} is not a loopback address and no token was given`, {
+      hint:
+        'give a token (--token, SWITCHYARD_DASHBOARD_TOKEN or dashboard.token) to listen beyond 127.0.0.1, ' +
+        'or listen on 127.0.0.1 (drop --host / dashboard.listen.host)',
     });
 }
 

@@ -80,6 +80,8 @@ export async function startDashboard(engine: Engine, opts: DashboardOptions): Pr
       hub.add(res, [
         ['view', feed.view ?? null],
         ['operation', feed.operation],
+        ['series', feed.series.points],
+        ['health', feed.health],
       ]);
       return;
     }

@@ -1,14 +1,17 @@
 /**
  * What the page shows, as one JSON document: read from the same places as `status` (it calls
  * run/status.ts), plus the release's manifest (commit, when), who deployed it (history), the last
- * history records, and the proxy's per-colour counters while it counts. Read-only: status() is
+ * history records, the backups, and the proxy's per-colour counters (for traffic.ts). Read-only: status() is
  * asked not to repair (a dead proxy or supervisor stays dead).
  */
-import { COLOURS, type Colour } from '../config/schema.js';
+import { verificationOf } from '../backup/files.js';
+import type { RollbackOn } from '../config/canary-schema.js';
+import type { Colour } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import { proxyClient } from '../proxy/client.js';
-import { errorRate, quantileMs, type TrafficStats } from '../proxy/stats.js';
+import type { TrafficStats } from '../proxy/stats.js';
 import type { Canary, Maintenance } from '../proxy/types.js';
+import { backupFor } from '../run/backup.js';
 import type { Engine } from '../run/context.js';
 import { status } from '../run/status.js';
 import { readManifest } from '../runtime/release.js';
@@ -16,7 +19,8 @@ import type { ServiceStatus } from '../runtime/types.js';
 import { readHistory, type HistoryRecord } from '../state/history.js';
 import { readJournal, ownerAlive, type JournalData } from '../state/journal.js';
 
-export const HISTORY_SHOWN = 25;
+/** The page filters these by type, result and text. */
+export const HISTORY_SHOWN = 200;
 
 export interface ReleaseInfo {
   id: string;
@@ -37,11 +41,21 @@ export interface ColourView {
 }
 
 export interface TrafficView {
-  /** The proxy counts per colour (the live watch): without it there are no figures, and the page says so. */
-  counting: boolean;
-  /** Why there are no figures, when there are none. */
+  /** The proxy gives per-colour counts (the built-in proxy, running): the charts have rates, not only in-flight. */
+  perColour: boolean;
+  /** Why there are no per-colour figures, when there are none. */
   note?: string;
-  colours?: Record<Colour, { requests: number; errors: number; errorRate: number; p50Ms?: number; p99Ms?: number }>;
+  /** deploy.rollbackOn: what the live watch judges against (the page shows it beside the figures). */
+  thresholds?: RollbackOn;
+}
+
+export interface BackupView {
+  name: string;
+  at: string;
+  bytes: number;
+  format: string;
+  why: string;
+  verified: string;
 }
 
 export interface DashboardView {
@@ -61,6 +75,8 @@ export interface DashboardView {
     websockets: Record<Colour, number> | null;
   };
   traffic: TrafficView;
+  /** Complete backups, newest first (what `switchyard backups` lists); null when none are configured. */
+  backups: BackupView[] | null;
   lock: { description: string; alive: boolean } | null;
   history: HistoryRecord[];
   problems: Array<{ what: string; fix: string }>;
@@ -112,49 +128,50 @@ async function releaseInfo(e: Engine, id: string | null, history: HistoryRecord[
   };
 }
 
-async function traffic(e: Engine, running: boolean, watching: boolean): Promise<TrafficView> {
-  if (e.loaded.config.proxy.kind !== 'builtin')
-    return { counting: false, note: `per-colour figures are not read from ${e.loaded.config.proxy.kind} yet` };
-  if (!running) return { counting: false, note: 'the proxy is not running' };
-  if (!watching)
-    return {
-      counting: false,
-      note: 'the proxy is not counting per colour now (it counts while a deploy watches, deploy.rollbackOn)',
-    };
-  let s: TrafficStats;
+/**
+ * The built-in proxy's cumulative per-colour counters (the charts are their differences,
+ * traffic.ts). nginx counts per colour only in its access log while a deploy watches, and a
+ * swarm edge has no control socket here: the page then charts requests in flight only.
+ */
+async function traffic(e: Engine, running: boolean): Promise<{ view: TrafficView; stats: TrafficStats | null }> {
+  const cfg = e.loaded.config;
+  const thresholds = cfg.deploy.rollbackOn ? { thresholds: cfg.deploy.rollbackOn } : {};
+  const none = (note: string) => ({ view: { perColour: false, note, ...thresholds }, stats: null });
+  if (cfg.proxy.kind !== 'builtin')
+    return none(`${cfg.proxy.kind} gives no per-colour rates outside a deploy's watch: requests in flight only`);
+  if (cfg.runtime === 'swarm') return none('the swarm edge proxies are not read by the dashboard yet');
+  if (!running) return none('the proxy is not running');
   try {
-    s = await proxyClient(e.paths.proxySocket, { timeoutMs: 1_000 }).stats();
+    const stats = await proxyClient(e.paths.proxySocket, { timeoutMs: 1_000 }).stats();
+    return { view: { perColour: true, ...thresholds }, stats };
   } catch (err) {
-    return { counting: false, note: `could not read the proxy's figures: ${errorMessage(err)}` };
+    return none(`could not read the proxy's figures: ${errorMessage(err)}`);
   }
-  const colours = Object.fromEntries(
-    COLOURS.map((c) => {
-      const x = s.colours[c];
-      const p50 = quantileMs(x, 0.5);
-      const p99 = quantileMs(x, 0.99);
-      return [
-        c,
-        {
-          requests: x.requests,
-          errors: x.errors,
-          errorRate: errorRate(x),
-          ...(p50 !== undefined ? { p50Ms: p50 } : {}),
-          ...(p99 !== undefined ? { p99Ms: p99 } : {}),
-        },
-      ];
-    }),
-  ) as TrafficView['colours'];
-  return { counting: s.enabled, ...(colours ? { colours } : {}) };
+}
+
+async function backups(e: Engine): Promise<BackupView[] | null> {
+  const b = backupFor(e);
+  if (!b) return null;
+  const all = await b.list().catch(() => []);
+  return all.map((m) => ({
+    name: m.name,
+    at: m.at,
+    bytes: m.bytes,
+    format: m.format,
+    why: m.deployId ? `deploy ${m.deployId}` : m.reason,
+    verified: verificationOf(m),
+  }));
 }
 
 /**
- * The whole view, read without repairing anything (status with repair false). The operation in
- * progress is not in it: the feed reads the journal whenever it changes (events.ts).
+ * The whole view, read without repairing anything (status with repair false), and the proxy's
+ * counters for the traffic series. The operation in progress is not in it: the feed reads the
+ * journal whenever it changes (events.ts).
  */
-export async function collectView(e: Engine): Promise<DashboardView> {
+export async function collectView(e: Engine): Promise<{ view: DashboardView; stats: TrafficStats | null }> {
   const [history, s] = await Promise.all([readHistory(e.paths), status(e, { repair: false })]);
   const cfg = e.loaded.config;
-  const view: Omit<DashboardView, 'release' | 'traffic' | 'history' | 'at'> = {
+  const view: Omit<DashboardView, 'release' | 'traffic' | 'backups' | 'history' | 'at'> = {
     app: s.app,
     active: s.active,
     colours: s.colours,
@@ -171,11 +188,16 @@ export async function collectView(e: Engine): Promise<DashboardView> {
     lock: s.lock ? { description: s.lock.description, alive: s.lock.alive } : null,
     problems: s.problems,
   };
+  const t = await traffic(e, s.proxy.running);
   return {
-    at: new Date().toISOString(),
-    ...view,
-    release: await releaseInfo(e, view.active ? view.colours[view.active].release : null, history),
-    traffic: await traffic(e, s.proxy.running, s.proxy.watching ?? false),
-    history: history.slice(-HISTORY_SHOWN).reverse(),
+    view: {
+      at: new Date().toISOString(),
+      ...view,
+      release: await releaseInfo(e, view.active ? view.colours[view.active].release : null, history),
+      traffic: t.view,
+      backups: await backups(e),
+      history: history.slice(-HISTORY_SHOWN).reverse(),
+    },
+    stats: t.stats,
   };
 }

@@ -13,7 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { startLoad } from '../../src/load/load.ts';
 import { budget } from '../helpers/budget.ts';
-import { CLI, makeInitedProject, ROOT, type Project } from '../helpers/project.ts';
+import { CLI, makeProject, ROOT, type Project } from '../helpers/project.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -67,8 +67,37 @@ const history = async () =>
     .split('\n')
     .map((l) => JSON.parse(l) as { type: string; origin?: string; to: string; result: string; who: string });
 
+/** The last point of a traffic chart for a colour (the page puts it in data-last-<colour>); NaN when none. */
+const lastOf = async (chart: string, colour: string) =>
+  Number((await page.locator(`[data-testid=chart-${chart}]`).getAttribute(`data-last-${colour}`)) || Number.NaN);
+
+/**
+ * Waits until the requests/s chart's last point satisfies `ok` for both colours (the page's own
+ * values), polling from here: the page's CSP forbids the eval that page.waitForFunction needs.
+ */
+async function waitRates(ok: (blue: number, green: number) => boolean, timeout = 10_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  let seen = '';
+  while (Date.now() < deadline) {
+    const [blue, green] = [await lastOf('rps', 'blue'), await lastOf('rps', 'green')];
+    if (ok(blue, green)) return;
+    seen = `blue ${blue}, green ${green}`;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the requests/s chart never matched ${ok} (last: ${seen})`);
+}
+
 before(async () => {
-  p = await makeInitedProject('fixture');
+  p = await makeProject('fixture');
+  // A live watch to show (deploy.rollbackOn, a short deploy.watch) and a backup to list.
+  const yml = path.join(p.dir, 'switchyard.yml');
+  const text = (await fs.readFile(yml, 'utf8')).replace(
+    'deploy:\n',
+    'deploy:\n  rollbackOn: { errorRate: 50%, minRequests: 5 }\n  watch: 2s\n',
+  );
+  await fs.writeFile(yml, `${text}backup: { kind: command, dump: [sh, -c, "echo dump"], keep: 5 }\n`);
+  const init = await p.run(['init']);
+  assert.equal(init.code, 0, init.stdout + init.stderr);
   dash = await startDashboard(['--port', '0']);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
@@ -127,6 +156,8 @@ test(
       maxRequests: 20_000,
       maxMs: 30_000,
     });
+    // The requests/s chart: the load on blue only, before the deploy.
+    await waitRates((blue, green) => blue > 0 && green === 0);
     const printed = new Map<string, number>();
     const child = spawn(process.execPath, [CLI, '--json', 'deploy', '--auto-switch'], {
       cwd: p.dir,
@@ -149,6 +180,8 @@ test(
     const code = await new Promise((r) => child.on('close', r));
     assert.equal(code, 0, all);
     await page.locator('[data-testid=active] [data-colour=green]').waitFor({ timeout: 5_000 });
+    // ...and on green only once the deploy stopped blue.
+    await waitRates((blue, green) => green > 0 && blue === 0);
     const totals = await load.stop();
     const seen = new Map(
       ((await page.evaluate('window.seen')) as Array<{ title: string; at: number }>).map(
@@ -200,6 +233,32 @@ test(
     );
     assert.equal(totals.failed, 0);
     await page.locator('[data-testid=history] tr[data-origin=dashboard]').first().waitFor({ timeout: 5_000 });
+  },
+);
+
+test(
+  'each colour shows the last result of each health level; backups and a filtered history',
+  budget(2_000),
+  async () => {
+    const blue = page.locator('[data-testid=colour-blue] [data-testid=health]');
+    await blue.getByText('passes').waitFor({ timeout: 15_000 });
+    assert.equal(await blue.locator('li[data-level]').count(), 5);
+    assert.equal(await blue.locator('li[data-level="3"]').getAttribute('data-ok'), 'true');
+    // Each deploy took a backup first (backup.kind: command).
+    const backups = page.locator('[data-testid=backups] tr[data-backup]');
+    await backups.first().waitFor({ timeout: 5_000 });
+    assert.ok((await backups.count()) >= 1);
+    assert.match((await backups.first().textContent()) ?? '', /deploy/);
+    const rows = page.locator('[data-testid=history] tr[data-type]');
+    const all = await rows.count();
+    await page.locator('[data-testid=history-type]').selectOption('rollback');
+    assert.equal(await rows.count(), 1);
+    assert.equal(await rows.first().getAttribute('data-origin'), 'dashboard');
+    await page.locator('[data-testid=history-type]').selectOption('all');
+    await page.locator('[data-testid=history-text]').fill('no-such-text-anywhere');
+    assert.equal(await rows.count(), 0);
+    await page.locator('[data-testid=history-text]').fill('');
+    assert.equal(await rows.count(), all);
   },
 );
 
@@ -270,27 +329,81 @@ test(
   },
 );
 
-test('the page reconnects after the dashboard restarts and shows the current state', budget(5_000), async () => {
-  const { port, token } = dash;
-  assert.equal(await stopDashboard(), 0);
-  await page.locator('[data-testid=connection]').getByText('reconnecting...').waitFor({ timeout: 5_000 });
-  // The proxy changes while no dashboard runs: the page must show it after reconnecting.
-  const r = await p.run(['maintenance', 'on']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  dash = await startDashboard(['--port', String(port), '--token', token]);
-  await page.locator('[data-testid=connection]').getByText('live').waitFor({ timeout: 10_000 });
-  await page.locator('[data-testid=maintenance]').getByText('ON').waitFor({ timeout: 5_000 });
-  const off = await p.run(['maintenance', 'off']);
-  assert.equal(off.code, 0, off.stdout + off.stderr);
-  await page.locator('[data-testid=maintenance]').getByText('off').waitFor({ timeout: 5_000 });
-});
+test(
+  'the page keeps working across a proxy restart: the proxy comes back and the charts go on from its new counters',
+  budget(3_000),
+  async () => {
+    const load = startLoad({
+      origin: `http://127.0.0.1:${p.port}`,
+      path: '/api/echo',
+      connections: 2,
+      maxRequests: 20_000,
+      maxMs: 30_000,
+    });
+    try {
+      await waitRates((blue) => blue > 0);
+      const pid = Number((await p.file('.switchyard/run/proxy.pid'))!.trim());
+      process.kill(pid, 'SIGKILL');
+      // The supervisor starts it again (proxy.restart); the page follows without a reload.
+      const pidNow = async () => Number((await p.file('.switchyard/run/proxy.pid'))?.trim() ?? '');
+      const deadline = Date.now() + 15_000;
+      while ((await pidNow()) === pid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.notEqual(await pidNow(), pid, 'a new proxy process');
+      await page.locator('[data-testid=traffic]').getByText('running').first().waitFor({ timeout: 5_000 });
+      // Its counters start at zero: the chart shows rates again, never a negative one.
+      await waitRates((blue) => blue > 0, 15_000);
+      assert.ok((await lastOf('rps', 'blue')) > 0);
+      assert.equal(await page.locator('[data-testid=connection]').textContent(), 'live');
+    } finally {
+      await load.stop();
+    }
+  },
+);
+
+test(
+  'the page reconnects after the dashboard restarts (now from dashboard: in switchyard.yml)',
+  budget(5_000),
+  async () => {
+    const { port, token } = dash;
+    assert.equal(await stopDashboard(), 0);
+    await page.locator('[data-testid=connection]').getByText('reconnecting...').waitFor({ timeout: 5_000 });
+    // The proxy changes while no dashboard runs: the page must show it after reconnecting.
+    const r = await p.run(['maintenance', 'on']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // The same port and token, from the config this time (dashboard.listen, dashboard.token).
+    const yml = path.join(p.dir, 'switchyard.yml');
+    await fs.appendFile(yml, `dashboard: { listen: { port: ${port} }, token: "${token}" }\n`);
+    dash = await startDashboard([]);
+    assert.equal(dash.port, port);
+    assert.ok(!dash.out.join('').includes(token), 'a token from the config is never printed');
+    dash.token = token;
+    await page.locator('[data-testid=connection]').getByText('live').waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid=maintenance]').getByText('ON').waitFor({ timeout: 5_000 });
+    const off = await p.run(['maintenance', 'off']);
+    assert.equal(off.code, 0, off.stdout + off.stderr);
+    await page.locator('[data-testid=maintenance]').getByText('off').waitFor({ timeout: 5_000 });
+  },
+);
 
 test('a canary in progress shows its split; a screenshot goes to docs/dashboard.png', budget(12_000), async () => {
+  const load = startLoad({
+    origin: `http://127.0.0.1:${p.port}`,
+    path: '/api/echo',
+    connections: 2,
+    maxRequests: 20_000,
+    maxMs: 40_000,
+  });
   const deploy = p.run(['deploy', '--auto-switch', '--canary', '30,100', '--step-wait', '5s'], { timeoutMs: 60_000 });
   await page.locator('[data-testid=split]').getByText('30% of clients on').waitFor({ timeout: 30_000 });
   await page.locator('[data-testid=operation] li[data-status=started]').first().waitFor({ timeout: 5_000 });
+  // The step's live watch, against deploy.rollbackOn, as the dashboard computes it.
+  const watch = page.locator('[data-testid=watch]');
+  await watch.waitFor({ timeout: 5_000 });
+  assert.match((await watch.textContent()) ?? '', /limits.*at least 5.*\+50\.0%/s);
   await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png'), fullPage: true });
   const r = await deploy;
+  const totals = await load.stop();
   assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(totals.failed, 0);
   await page.locator('[data-testid=active] [data-colour=green]').waitFor({ timeout: 5_000 });
 });

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { checkOnce, waitHealthy } from '../../checks/health.js';
+import { waitHealthy } from '../../checks/health.js';
 import { runSmoke } from '../../checks/smoke.js';
 import type { Colour } from '../../config/schema.js';
 import { ExitCode } from '../../errors.js';
 import { parseColour, parseSeconds } from '../args.js';
 import { openEngine, type GlobalOptions } from '../session.js';
-import { databasePing } from '../../run/backup.js';
+import { healthInput, healthOnce } from '../../run/health.js';
 import type { SetExit } from './register.js';
 
 export function registerHealth(program: Command, setExit: SetExit): void {
@@ -20,20 +20,12 @@ export function registerHealth(program: Command, setExit: SetExit): void {
     )
     .action(async (colour: Colour, o: { timeout?: number }, cmd: Command) => {
       const { engine: e, render } = await openEngine(cmd.optsWithGlobals<GlobalOptions>());
-      const input = {
-        config: e.loaded.config,
-        colour,
-        endpoints: await e.runtime.endpoints(colour),
-        status: () => e.runtime.status(colour),
-        pingDatabase: databasePing(e),
-        signal: e.signal,
-      };
       // Without --timeout: one round, like the guide's health-check.sh; with it: poll until healthy.
       const result =
         o.timeout === undefined
-          ? await checkOnce(input).then((levels) => ({ ok: levels.every((l) => l.ok || l.skipped), levels }))
+          ? await healthOnce(e, colour)
           : await waitHealthy({
-              ...input,
+              ...(await healthInput(e, colour)),
               timeoutMs: o.timeout,
               intervalMs: e.loaded.config.checks.interval,
               healthyAfter: 1,

@@ -21,22 +21,29 @@ export function registerDashboard(program: Command, _setExit: SetExit): void {
         ' operation in progress step by step, history; switch, rollback and maintenance with a token.' +
         ' Runs until Ctrl-C.',
     )
-    .option('--port <n>', 'port to listen on (default: a free one)', parsePort, 0)
-    .option('--host <address>', 'address to listen on; beyond loopback only with a token', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (default: dashboard.listen.port, else a free one)', parsePort)
+    .option(
+      '--host <address>',
+      'address to listen on (default: dashboard.listen.host, else 127.0.0.1); beyond loopback only with a token',
+    )
     .option(
       '--token <secret>',
-      'the token actions need (default: SWITCHYARD_DASHBOARD_TOKEN, else one generated and printed)',
+      'the token actions need (default: SWITCHYARD_DASHBOARD_TOKEN, else dashboard.token, else one generated ' +
+        'and printed)',
     )
-    .action(async (o: { port: number; host: string; token?: string }, cmd: Command) => {
+    .action(async (o: { port?: number; host?: string; token?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const { checkBind, generateToken } = await import('../../dashboard/security.js');
-      const given = o.token ?? process.env.SWITCHYARD_DASHBOARD_TOKEN;
+      const loaded = await loadConfig({ file: g.config, cwd: process.cwd() });
+      const cfg = loaded.config.dashboard;
+      const given = o.token ?? process.env.SWITCHYARD_DASHBOARD_TOKEN ?? cfg?.token;
       if (given !== undefined && given.length < 16)
         throw new SwitchyardError('USAGE', 'dashboard: the token must be at least 16 characters', {
           hint: 'leave --token out to have one generated',
         });
-      checkBind(o.host, given);
-      const loaded = await loadConfig({ file: g.config, cwd: process.cwd() });
+      const host = o.host ?? cfg?.listen?.host ?? '127.0.0.1';
+      const port = o.port ?? cfg?.listen?.port ?? 0;
+      checkBind(host, given);
       const render = renderer(g, loaded.secrets);
       const engine = createEngine(loaded, { reporter: render, signal: interrupt.signal, origin: 'dashboard' });
       const { findAssetDir } = await import('../../dashboard/assets.js');
@@ -47,7 +54,7 @@ export function registerDashboard(program: Command, _setExit: SetExit): void {
         });
       const { startDashboard } = await import('../../dashboard/server.js');
       const token = given ?? generateToken();
-      const d = await startDashboard(engine, { host: o.host, port: o.port, token, assetDir });
+      const d = await startDashboard(engine, { host, port, token, assetDir });
       render.info(`dashboard: ${d.url} (${loaded.config.app}; Ctrl-C stops it)`);
       if (given === undefined) render.info(`token:     ${token} (actions need it; the page asks for it)`);
       render.event('dashboard', { url: d.url, port: d.port, ...(given === undefined ? { token } : {}) });

@@ -4,10 +4,13 @@
 import { h, render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
+import uPlot from 'uplot';
 
 const html = htm.bind(h);
 const COLOURS = ['blue', 'green'];
-const CHART_POINTS = 120;
+/** Seconds of traffic kept on the page (the server keeps as many: its first message fills them). */
+const SERIES_SECONDS = 300;
+const STROKE = { blue: '#2563eb', green: '#16a34a' };
 
 function Badge({ colour, big }) {
   return html`<span class=${`badge ${colour ?? 'none'}${big ? ' big' : ''}`} data-colour=${colour ?? ''}
@@ -48,7 +51,7 @@ function colourLabel(name, c, active) {
   return up === c.services.length ? 'running, not live' : `${up} of ${c.services.length} running`;
 }
 
-function Colour({ name, c, active }) {
+function Colour({ name, c, active, health }) {
   return html`<section data-testid=${`colour-${name}`}>
     <h2><${Badge} colour=${name} /> ${colourLabel(name, c, active)}</h2>
     <div>
@@ -69,26 +72,104 @@ function Colour({ name, c, active }) {
         </tr>`,
       )}
     </table>
+    <${Health} h=${health} running=${c.services.some((s) => s.running)} />
   </section>`;
 }
 
-function Chart({ points }) {
-  const max = Math.max(1, ...points.flatMap((p) => COLOURS.map((c) => p[c])));
-  const line = (c) =>
-    points
-      .map(
-        (p, i) => `${((i / Math.max(1, CHART_POINTS - 1)) * 300).toFixed(1)},${(100 - (p[c] / max) * 95).toFixed(1)}`,
-      )
-      .join(' ');
-  return html`<svg class="chart" viewBox="0 0 300 100" preserveAspectRatio="none" role="img" aria-label="traffic">
-    ${COLOURS.map((c) => html`<polyline class=${c} points=${line(c)} />`)}
-  </svg>`;
+const two = (n) => String(n).padStart(2, '0');
+/** A tick on the time axis: hh:mm:ss, local time. */
+const clock = (t) => {
+  const d = new Date(t * 1000);
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+};
+const pct = (f) => (f === undefined || f === null ? '-' : `${(f * 100).toFixed(f < 0.1 ? 2 : 1)}%`);
+const ms = (n) => (n === undefined || n === null ? '-' : `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`);
+
+/**
+ * One small uPlot chart: a metric per colour over the last minutes. The canvas is uPlot's; the
+ * last values also go into data attributes (the browser test reads them) and the legend.
+ */
+function UChart({ title, points, pick, fmt, testid }) {
+  const el = useRef(null);
+  const plot = useRef(null);
+  const data = [points.map((p) => p.t / 1000), ...COLOURS.map((c) => points.map((p) => pick(p.colours[c]) ?? null))];
+  useEffect(() => {
+    plot.current = new uPlot(
+      {
+        title,
+        width: 300,
+        height: 130,
+        // The legend only names the colours (no values under a cursor).
+        legend: { show: true, live: false },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(max, min + 1e-9, fmt.min ?? 1)] } },
+        axes: [{ size: 30, values: (_u, ticks) => ticks.map(clock) }, { size: 44 }],
+        series: [
+          {},
+          ...COLOURS.map((c) => ({ label: c, stroke: STROKE[c], width: 2, value: (_u, v) => fmt.value(v) })),
+        ],
+      },
+      data,
+      el.current,
+    );
+    return () => plot.current.destroy();
+  }, []);
+  useEffect(() => {
+    plot.current?.setData(data);
+  }, [points]);
+  const last = points.at(-1);
+  const attrs = Object.fromEntries(
+    COLOURS.map((c) => [`data-last-${c}`, String(last ? (pick(last.colours[c]) ?? '') : '')]),
+  );
+  return html`<div class="uchart" data-testid=${testid} ...${attrs} ref=${el}></div>`;
 }
 
-function Traffic({ view, points, unit }) {
+const METRICS = [
+  { id: 'rps', title: 'requests/s', pick: (c) => c.rps, fmt: { value: (v) => (v === null ? '-' : v.toFixed(1)) } },
+  {
+    id: 'errors',
+    title: 'error rate',
+    pick: (c) => (c.rps ? c.errorRate * 100 : c.rps === 0 ? 0 : undefined),
+    fmt: { value: (v) => (v === null ? '-' : `${v.toFixed(2)}%`), min: 1 },
+  },
+  { id: 'p50', title: 'p50 latency', pick: (c) => c.p50Ms, fmt: { value: (v) => ms(v) } },
+  { id: 'p99', title: 'p99 latency', pick: (c) => c.p99Ms, fmt: { value: (v) => ms(v) } },
+  {
+    id: 'inflight',
+    title: 'in flight',
+    pick: (c) => c.inFlight,
+    fmt: { value: (v) => (v === null ? '-' : String(v)) },
+  },
+];
+
+/** The deploy's live watch as the dashboard computes it (the same judge over the same window). */
+function Watch({ watch }) {
+  if (!watch) return '';
+  const v = watch.verdict;
+  const t = watch.thresholds;
+  const limit = (x) => (x?.ms !== undefined ? ms(x.ms) : x?.factor ? `${x.factor}x the old colour's` : '-');
+  return html`<div class="watch" data-testid="watch" data-verdict=${v.state}>
+    <b>live watch</b>: ${watch.step}
+    <table>
+      <tr><th></th><th>requests</th><th>error rate</th><th>p99</th></tr>
+      <tr><td><${Badge} colour=${watch.target} /> new</td><td>${v.target.requests}</td>
+        <td>${pct(v.target.errorRate)}</td><td>${ms(v.target.p99Ms)}</td></tr>
+      <tr><td><${Badge} colour=${watch.from} /> old</td><td>${v.baseline?.requests ?? '-'}</td>
+        <td>${pct(v.baseline?.errorRate)}</td><td>${ms(v.baseline?.p99Ms)}</td></tr>
+      <tr class="muted"><td>limits</td><td>at least ${t.minRequests}</td>
+        <td>${t.errorRate !== undefined ? `+${pct(t.errorRate)}` : '-'}</td><td>${limit(t.p99)}</td></tr>
+    </table>
+    <div class=${v.state === 'fail' ? 'error' : v.state === 'ok' ? 'ok' : 'muted'}>
+      ${v.state}${v.reasons.length ? `: ${v.reasons.join('; ')}` : ''}
+    </div>
+  </div>`;
+}
+
+function Traffic({ view, points, watch }) {
   const p = view.proxy;
   const t = view.traffic;
-  return html`<section data-testid="traffic">
+  const shown = t.perColour ? METRICS : METRICS.filter((m) => m.id === 'inflight');
+  return html`<section class="wide" data-testid="traffic">
     <h2>Proxy and traffic</h2>
     <div>
       proxy (${p.kind})
@@ -109,22 +190,37 @@ function Traffic({ view, points, unit }) {
     <div data-testid="maintenance">
       maintenance: ${p.maintenance ? html`<b>ON</b> since ${when(p.maintenance.since)}` : 'off'}
     </div>
-    ${p.inFlight ? html`<div>in flight: ${COLOURS.map((c) => html`${c} ${p.inFlight[c]} `)}</div>` : ''}
-    ${
-      t.counting && t.colours
-        ? html`<table>
-          <tr><th></th><th>requests</th><th>errors</th><th>p50</th><th>p99</th></tr>
-          ${COLOURS.map(
-            (c) => html`<tr><td><${Badge} colour=${c} /></td><td>${t.colours[c].requests}</td>
-              <td>${(t.colours[c].errorRate * 100).toFixed(1)}%</td>
-              <td>${t.colours[c].p50Ms ?? '-'} ms</td><td>${t.colours[c].p99Ms ?? '-'} ms</td></tr>`,
-          )}
-        </table>`
-        : html`<p class="muted" data-testid="counting-off">No per-colour counts: ${t.note}.</p>`
-    }
-    <div class="muted">${unit} per colour, last ${CHART_POINTS} s</div>
-    <${Chart} points=${points} />
+    ${t.perColour ? '' : html`<p class="muted" data-testid="counting-off">No per-colour rates: ${t.note}.</p>`}
+    <${Watch} watch=${watch} />
+    <div class="charts">
+      ${shown.map(
+        (m) => html`<${UChart} key=${m.id} testid=${`chart-${m.id}`} title=${m.title} points=${points}
+          pick=${m.pick} fmt=${m.fmt} />`,
+      )}
+    </div>
+    <div class="muted">
+      per colour, one point a second, the last ${SERIES_SECONDS / 60} minutes the dashboard has run
+    </div>
   </section>`;
+}
+
+function Health({ h, running }) {
+  const why = running ? 'not checked yet (every 10 s)' : 'not checked (nothing running)';
+  if (!h) return html`<p class="muted">health: ${why}</p>`;
+  return html`<div data-testid="health">
+    <div>health <span class=${h.ok ? 'ok' : 'error'}>${h.ok ? 'passes' : 'FAILS'}</span>
+      <span class="muted">at ${new Date(h.at).toLocaleTimeString()}</span></div>
+    ${h.error ? html`<div class="error">${h.error}</div>` : ''}
+    <ul class="levels">
+      ${h.levels.map((l) => {
+        const cls = l.skipped ? 'muted' : l.ok ? 'ok' : 'error';
+        return html`<li data-level=${l.level} data-ok=${String(l.ok)} class=${cls}>
+          ${l.skipped ? '–' : l.ok ? '✓' : '✗'} ${l.level} ${l.name}
+          <span class="muted">${l.detail ? `: ${l.detail}` : ''}</span>
+        </li>`;
+      })}
+    </ul>
+  </div>`;
 }
 
 function Operation({ op, ended }) {
@@ -150,12 +246,37 @@ function Operation({ op, ended }) {
   </section>`;
 }
 
+const RESULT_FILTERS = ['all', 'success', 'failed'];
+
+/** History, newest first, filtered on the page: by type, by result, and by any text in the record. */
 function History({ records }) {
+  const [type, setType] = useState('all');
+  const [result, setResult] = useState('all');
+  const [text, setText] = useState('');
+  const types = ['all', ...new Set(records.map((r) => r.type))];
+  const needle = text.trim().toLowerCase();
+  const shown = records.filter(
+    (r) =>
+      (type === 'all' || r.type === type) &&
+      (result === 'all' || (result === 'success' ? r.result === 'success' : r.result !== 'success')) &&
+      (!needle || JSON.stringify(r).toLowerCase().includes(needle)),
+  );
   return html`<section class="wide" data-testid="history">
     <h2>History</h2>
+    <div class="filters">
+      <select data-testid="history-type" value=${type} onChange=${(e) => setType(e.currentTarget.value)}>
+        ${types.map((t) => html`<option value=${t}>${t === 'all' ? 'every type' : t}</option>`)}
+      </select>
+      <select data-testid="history-result" value=${result} onChange=${(e) => setResult(e.currentTarget.value)}>
+        ${RESULT_FILTERS.map((t) => html`<option value=${t}>${t === 'all' ? 'every result' : t}</option>`)}
+      </select>
+      <input data-testid="history-text" placeholder="release, who, reason..." value=${text}
+        onInput=${(e) => setText(e.currentTarget.value)} />
+      <span class="muted">${shown.length} of ${records.length}</span>
+    </div>
     <table>
       <tr><th>time</th><th>type</th><th>move</th><th>release</th><th>result</th><th>who</th></tr>
-      ${records.map(
+      ${shown.map(
         (r) => html`<tr data-type=${r.type} data-origin=${r.origin ?? ''}>
           <td>${when(r.time)}</td><td>${r.type}</td><td>${r.from ?? '-'} → ${r.to ?? '-'}</td>
           <td><code>${r.release ?? ''}</code></td>
@@ -164,6 +285,36 @@ function History({ records }) {
         </tr>`,
       )}
     </table>
+  </section>`;
+}
+
+function size(n) {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+function Backups({ backups }) {
+  return html`<section data-testid="backups">
+    <h2>Backups</h2>
+    ${
+      backups === null
+        ? html`<p class="muted">no database backup is configured (backup.kind: none)</p>`
+        : backups.length === 0
+          ? html`<p class="muted">none yet (switchyard backup takes one)</p>`
+          : html`<table>
+            <tr><th>time</th><th>size</th><th>why</th><th>verified</th></tr>
+            ${backups.map(
+              (b) => html`<tr data-backup=${b.name} title=${b.name}>
+                <td>${when(b.at)}</td><td>${size(b.bytes)}</td><td>${b.why}</td><td>${b.verified}</td>
+              </tr>`,
+            )}
+          </table>`
+    }
   </section>`;
 }
 
@@ -233,8 +384,8 @@ function App() {
   const [connected, setConnected] = useState(false);
   const [problem, setProblem] = useState(null);
   const [points, setPoints] = useState([]);
-  const last = useRef(null);
-  const unit = useRef('in-flight requests');
+  const [watch, setWatch] = useState(null);
+  const [health, setHealth] = useState(null);
   useEffect(() => {
     const es = new EventSource('/api/events');
     es.onopen = () => setConnected(true);
@@ -244,24 +395,15 @@ function App() {
       if (!v) return;
       setView(v);
       setProblem(null);
-      // Requests per second from the proxy's counters while it counts, else in-flight requests.
-      const t = v.traffic;
-      let sample;
-      if (t.counting && t.colours) {
-        const prev = last.current;
-        const dt = prev ? (Date.parse(v.at) - prev.at) / 1000 : 0;
-        sample = Object.fromEntries(
-          COLOURS.map((c) => [c, prev && dt > 0 ? Math.max(0, (t.colours[c].requests - prev[c]) / dt) : 0]),
-        );
-        last.current = { at: Date.parse(v.at), ...Object.fromEntries(COLOURS.map((c) => [c, t.colours[c].requests])) };
-        unit.current = 'requests/s';
-      } else {
-        last.current = null;
-        sample = Object.fromEntries(COLOURS.map((c) => [c, v.proxy.inFlight?.[c] ?? 0]));
-        unit.current = 'in-flight requests';
-      }
-      setPoints((ps) => [...ps, sample].slice(-CHART_POINTS));
     });
+    // The server's series (its first message after a (re)connect), then one point a second.
+    es.addEventListener('series', (ev) => setPoints(JSON.parse(ev.data)));
+    es.addEventListener('traffic', (ev) => {
+      const { point, watch: w } = JSON.parse(ev.data);
+      setPoints((ps) => [...ps, point].filter((x) => x.t > point.t - SERIES_SECONDS * 1000));
+      setWatch(w);
+    });
+    es.addEventListener('health', (ev) => setHealth(JSON.parse(ev.data)));
     es.addEventListener('operation', (ev) => {
       const o = JSON.parse(ev.data);
       // The journal goes when the operation ends: keep showing its steps, marked finished.
@@ -292,9 +434,12 @@ function App() {
       }
       <${Active} view=${view} />
       <${Actions} view=${view} />
-      ${COLOURS.map((c) => html`<${Colour} name=${c} c=${view.colours[c]} active=${view.active} />`)}
-      <${Traffic} view=${view} points=${points} unit=${unit.current} />
+      ${COLOURS.map(
+        (c) => html`<${Colour} name=${c} c=${view.colours[c]} active=${view.active} health=${health?.[c] ?? null} />`,
+      )}
+      <${Traffic} view=${view} points=${points} watch=${watch} />
       <${Operation} op=${op.op} ended=${op.ended} />
+      <${Backups} backups=${view.backups} />
       <${History} records=${view.history} />
     </main>`;
 }
