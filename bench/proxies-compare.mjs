@@ -102,7 +102,7 @@ if (role === 'backend') {
     });
     driver = nginxDriver(projectPaths(tmp), config);
     const { control } = await driver.ensure();
-    await control.setBackends('blue', { app: { host: '127.0.0.1', port: backend.port } });
+    await control.setBackends('blue', { app: [{ host: '127.0.0.1', port: backend.port }] });
     await control.switchTo('blue');
     const probe = await fetch(`http://127.0.0.1:${nginxPort}/api/health`);
     if (probe.status !== 200 || probe.headers.get('x-switchyard-env') !== 'blue')

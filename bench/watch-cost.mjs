@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// What the live watch's counting costs the built-in proxy: autocannon (50 keep-alive connections)
-// through the proxy with the watch off and on, alternating rounds (off, on, off, on, ...) so drift
-// on the machine hits both alike. Backend and proxy are child processes; the proxy child turns its
-// watch on/off when the parent asks over IPC (ProxyServer.setWatch, what `deploy` does over the socket).
-// On a small shared VM the A/B throughput moves by +-15% between rounds, more than counting costs; so
-// the work counting adds to one request (two clock reads and one histogram update, as the forwarder
-// does) is also timed alone, over a million requests, and set against one request's share of time.
-// Then the same rounds through nginx (host mode, switchyard's driver), whose counting is an
-// unbuffered JSON access log line per request while the watch is on.
+// What the live watch's counting costs. The built-in proxy counts every request per colour, always
+// (the live watch and the dashboard read differences of its counters), so there is no "off" to
+// compare with: autocannon (50 keep-alive connections) runs rounds through it, every request of
+// which must be counted, and the work counting adds to one request (two clock reads and one
+// histogram update, as the forwarder does) is timed alone, over a million requests, and set against
+// one request's share of time (on a small shared VM throughput moves by +-15% between rounds, more
+// than counting costs, so an A/B could not show it anyway). Backend and proxy are child processes.
+// Then alternating rounds through nginx (host mode, switchyard's driver) with its watch off and on:
+// there counting is an unbuffered JSON access log line per request, on only while a deploy watches.
 // Usage: npm run build && node bench/watch-cost.mjs [--rounds 5] [--duration 5] [--connections 50] [--merge]
 // (--merge: a re-run of this benchmark alone also replaces its figures in bench/results.json)
 // Writes bench/out/watch-cost.json. Talks to 127.0.0.1 only.
@@ -30,10 +30,9 @@ if (role === 'backend') {
     backends: { blue: { app: { host: '127.0.0.1', port: Number(opt('backend-port')) } } },
     active: 'blue',
   });
-  process.on('message', async (m) => {
-    await proxy.setWatch(m.watch);
+  process.on('message', async () => {
     const s = await proxy.stats();
-    process.send({ ack: m.watch, counted: s.colours.blue.requests });
+    process.send({ counted: s.colours.blue.requests });
   });
   process.send({ port: proxy.address.port });
   process.on('disconnect', async () => {
@@ -60,10 +59,11 @@ if (role === 'backend') {
         err ? reject(err) : resolve(r),
       ),
     );
-  const setWatch = (c, watch) =>
+  /** The proxy's cumulative count of requests (on blue). */
+  const countedNow = (c) =>
     new Promise((resolve) => {
-      c.once('message', resolve);
-      c.send({ watch });
+      c.once('message', (m) => resolve(m.counted));
+      c.send({});
     });
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -71,25 +71,20 @@ if (role === 'backend') {
   const proxy = await child(['--role', 'proxy', '--backend-port', String(backend.port)]);
   try {
     await cannon(proxy.port, 2); // warm up (JIT, pools)
-    const rps = { off: [], on: [] };
-    const p99 = { off: [], on: [] };
+    const rps = [];
+    const p99 = [];
     let counted = 0;
-    let sentWhileOn = 0;
+    let sent = 0;
     for (let i = 0; i < rounds; i++) {
-      for (const mode of ['off', 'on']) {
-        await setWatch(proxy.child, mode === 'on');
-        const r = await cannon(proxy.port, duration);
-        if (r.errors + r.timeouts + r.non2xx > 0)
-          throw new Error(`${mode}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
-        rps[mode].push(Math.round(r.requests.average));
-        p99[mode].push(r.latency.p99);
-        if (mode === 'on') {
-          // Read the counter before it is turned off: it must have counted every request of the round.
-          const ack = await setWatch(proxy.child, true);
-          counted += ack.counted;
-          sentWhileOn += r.requests.total;
-        }
-      }
+      const before = await countedNow(proxy.child);
+      const r = await cannon(proxy.port, duration);
+      if (r.errors + r.timeouts + r.non2xx > 0)
+        throw new Error(`${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
+      rps.push(Math.round(r.requests.average));
+      p99.push(r.latency.p99);
+      // Every request of the round must be counted (differences of the cumulative counter).
+      counted += (await countedNow(proxy.child)) - before;
+      sent += r.requests.total;
     }
     // The counting path alone: what the forwarder adds per request while the watch is on.
     const { emptyColourStats, record } = await import(pathToFileURL(path.join(root, 'dist/proxy/stats.js')).href);
@@ -104,22 +99,21 @@ if (role === 'backend') {
     }
     const nsPerRequest = Number((((performance.now() - t0) * 1e6) / N).toFixed(1));
     if (sink === 0) throw new Error('unreachable');
-    const off = median(rps.off);
-    const on = median(rps.on);
+    const always = median(rps);
     const nginx = await nginxRounds(backend.port, { rounds, duration, cannon, median });
     const result = {
       connections,
       durationS: duration,
       rounds,
-      reqPerSec: { watchOff: off, watchOn: on },
-      p99ms: { watchOff: median(p99.off), watchOn: median(p99.on) },
-      costPct: Number((((off - on) / off) * 100).toFixed(1)),
+      /** The built-in proxy always counts: one figure, no off/on. */
+      reqPerSec: { always },
+      p99ms: { always: median(p99) },
       countingNsPerRequest: nsPerRequest,
-      /** The counting path's share of one request's time at the watch-off throughput (one core per request stream). */
-      countingSharePct: Number(((nsPerRequest / (1e9 / off)) * 100).toFixed(2)),
+      /** The counting path's share of one request's time at that throughput (one core per request stream). */
+      countingSharePct: Number(((nsPerRequest / (1e9 / always)) * 100).toFixed(2)),
       rounds_rps: rps,
       countedWhileOn: counted,
-      sentWhileOn,
+      sentWhileOn: sent,
       nginx,
     };
     console.log(JSON.stringify(result, null, 2));

@@ -29,7 +29,7 @@ export async function startNginxDriver(ports, prefix = 'sy-bench-nginx-') {
   };
   try {
     const { control } = await driver.ensure();
-    for (const [c, p] of Object.entries(ports)) await control.setBackends(c, { app: { host: '127.0.0.1', port: p } });
+    for (const [c, p] of Object.entries(ports)) await control.setBackends(c, { app: [{ host: '127.0.0.1', port: p }] });
     await control.switchTo('blue');
     return { port, control, stop };
   } catch (e) {

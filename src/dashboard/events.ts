@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { errorMessage } from '../errors.js';
 import type { Engine } from '../run/context.js';
+import { readTimeline, timelineFile, type Timeline } from '../state/timeline.js';
 import { checkColours, HEALTH_EVERY_MS, type HealthView } from './health.js';
 import { TrafficSeries } from './traffic.js';
 import { collectView, readOperation, type DashboardView, type OperationView } from './view.js';
@@ -72,6 +73,8 @@ export class Feed {
   operation: OperationView | null = null;
   readonly series = new TrafficSeries();
   health: HealthView | null = null;
+  timeline: Timeline | null = null;
+  private lastTimeline = 'null';
   private healthTimer: NodeJS.Timeout | undefined;
   private checking = false;
   private lastView = '';
@@ -89,6 +92,7 @@ export class Feed {
 
   async start(): Promise<void> {
     await this.refresh();
+    await this.readTimeline();
     this.timer = setInterval(() => void this.refresh(), VIEW_INTERVAL_MS);
     void this.checkHealth();
     this.healthTimer = setInterval(() => {
@@ -96,7 +100,9 @@ export class Feed {
     }, HEALTH_EVERY_MS);
     try {
       this.watcher = fs.watch(this.e.paths.dir, (_ev, name) => {
-        if (name && WATCHED.has(path.basename(String(name)))) this.readOperationNow();
+        const base = name ? path.basename(String(name)) : '';
+        if (WATCHED.has(base)) this.readOperationNow();
+        if (base === path.basename(timelineFile(this.e.paths))) void this.readTimeline();
       });
       this.watcher.on('error', () => undefined);
     } catch {
@@ -136,6 +142,16 @@ export class Feed {
     } finally {
       this.reading = false;
     }
+  }
+
+  /** The last deploy's request timeline: read at start and whenever a deploy writes it. */
+  async readTimeline(): Promise<void> {
+    const t = (await readTimeline(this.e.paths)) ?? null;
+    const key = t ? `${t.operation}:${t.endedAt}` : 'null';
+    if (key === this.lastTimeline) return;
+    this.lastTimeline = key;
+    this.timeline = t;
+    this.hub.send('timeline', t);
   }
 
   /** One round of the health levels per running colour (one at a time). */

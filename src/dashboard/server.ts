@@ -82,6 +82,7 @@ export async function startDashboard(engine: Engine, opts: DashboardOptions): Pr
         ['operation', feed.operation],
         ['series', feed.series.points],
         ['health', feed.health],
+        ['timeline', feed.timeline],
       ]);
       return;
     }

@@ -18,6 +18,7 @@ import { checkOptions, deployOptions } from './options.js';
 import { openProxy } from './proxy.js';
 import { pruneReleases } from './prune.js';
 import { offerRecovery } from './recover.js';
+import { recordTimeline } from './timeline.js';
 
 export interface DeployOptions {
   skipTests?: boolean;
@@ -101,8 +102,14 @@ export async function deploy(e: Engine, opts: DeployOptions = {}): Promise<Deplo
       await proxy.setWatch(true);
       x.watch = { since: await proxy.stats(), thresholds: rollbackOn };
     }
+    // The request timeline the dashboard shows for the last deploy (while nginx still counts).
+    const timeline = recordTimeline(e, op, proxy);
     try {
       await execute(x, plan);
+      await timeline.finish();
+    } catch (err) {
+      await timeline.finish(err);
+      throw err;
     } finally {
       if (x.watch) await proxy.setWatch(false).catch(() => undefined);
     }

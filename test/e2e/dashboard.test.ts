@@ -199,6 +199,25 @@ test(
     t.diagnostic(`load: ${totals.sent} sent, ${totals.failed} failed, by colour ${JSON.stringify(totals.byColour)}`);
     assert.equal(totals.failed, 0);
     assert.equal((await state()).active, 'green');
+    // The deploy wrote its request timeline; the page shows it: both colours served, no error.
+    const timeline = JSON.parse((await p.file('.switchyard/timeline.json'))!) as {
+      result: string;
+      steps: Array<{ title: string }>;
+      points: Array<Record<'blue' | 'green', { requests: number; errors: number }>>;
+    };
+    assert.equal(timeline.result, 'success');
+    assert.deepEqual(
+      timeline.steps.map((s) => s.title),
+      [...printed.keys()],
+    );
+    const served = (c: 'blue' | 'green') => timeline.points.reduce((a, x) => a + x[c].requests, 0);
+    assert.ok(served('blue') > 0 && served('green') > 0, `blue ${served('blue')}, green ${served('green')}`);
+    const shown = page.locator('[data-testid=timeline-totals]');
+    await shown.locator('[data-total=green]').waitFor({ timeout: 5_000 });
+    for (const c of ['blue', 'green'] as const) {
+      assert.equal(Number(await shown.locator(`[data-total=${c}]`).getAttribute('data-requests')), served(c));
+      assert.equal(await shown.locator(`[data-total=${c}]`).getAttribute('data-errors'), '0');
+    }
   },
 );
 
@@ -397,7 +416,7 @@ test('a canary in progress shows its split; a screenshot goes to docs/dashboard.
   await page.locator('[data-testid=split]').getByText('30% of clients on').waitFor({ timeout: 30_000 });
   await page.locator('[data-testid=operation] li[data-status=started]').first().waitFor({ timeout: 5_000 });
   // The step's live watch, against deploy.rollbackOn, as the dashboard computes it.
-  const watch = page.locator('[data-testid=watch]');
+  const watch = page.locator('[data-testid=watch][data-verdict=ok]');
   await watch.waitFor({ timeout: 5_000 });
   assert.match((await watch.textContent()) ?? '', /limits.*at least 5.*\+50\.0%/s);
   await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png'), fullPage: true });

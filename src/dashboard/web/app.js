@@ -82,6 +82,7 @@ const clock = (t) => {
   const d = new Date(t * 1000);
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 };
+const secs = (ms) => (ms / 1000).toFixed(1);
 const pct = (f) => (f === undefined || f === null ? '-' : `${(f * 100).toFixed(f < 0.1 ? 2 : 1)}%`);
 const ms = (n) => (n === undefined || n === null ? '-' : `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`);
 
@@ -246,6 +247,97 @@ function Operation({ op, ended }) {
   </section>`;
 }
 
+/**
+ * The last deploy's request timeline (written by the deploy itself, src/run/timeline.ts): what each
+ * colour answered, second by second, with a numbered line where each step began.
+ */
+function LastDeploy({ timeline }) {
+  const el = useRef(null);
+  useEffect(() => {
+    if (!timeline || !el.current) return;
+    const pts = timeline.points;
+    const starts = timeline.steps.map((s) => Date.parse(s.startedAt) / 1000);
+    const marks = {
+      hooks: {
+        draw: [
+          (u) => {
+            const { ctx } = u;
+            ctx.save();
+            ctx.strokeStyle = '#9ca3af';
+            ctx.fillStyle = '#4b5563';
+            ctx.font = `${11 * devicePixelRatio}px sans-serif`;
+            starts.forEach((x, i) => {
+              const px = u.valToPos(x, 'x', true);
+              if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) return;
+              ctx.beginPath();
+              ctx.moveTo(px, u.bbox.top);
+              ctx.lineTo(px, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+              ctx.fillText(String(i + 1), px + 2, u.bbox.top + 12 * devicePixelRatio);
+            });
+            ctx.restore();
+          },
+        ],
+      },
+    };
+    const plot = new uPlot(
+      {
+        title: 'requests per second, errors dashed',
+        width: 640,
+        height: 180,
+        plugins: [marks],
+        legend: { show: true, live: false },
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+        axes: [{ size: 30, values: (_u, ticks) => ticks.map(clock) }, { size: 44 }],
+        series: [
+          {},
+          ...COLOURS.map((c) => ({ label: c, stroke: STROKE[c], width: 2 })),
+          ...COLOURS.map((c) => ({ label: `${c} errors`, stroke: STROKE[c], width: 1, dash: [4, 4] })),
+        ],
+      },
+      [
+        pts.map((p) => p.t / 1000),
+        ...COLOURS.map((c) => pts.map((p) => p[c].requests)),
+        ...COLOURS.map((c) => pts.map((p) => p[c].errors)),
+      ],
+      el.current,
+    );
+    return () => plot.destroy();
+  }, [timeline]);
+  if (!timeline)
+    return html`<section class="wide" data-testid="timeline">
+      <h2>Last deploy</h2>
+      <p class="muted">no deploy recorded yet (each deploy writes its request timeline when it ends)</p>
+    </section>`;
+  const t0 = Date.parse(timeline.startedAt);
+  const total = (c, k) => timeline.points.reduce((a, p) => a + p[c][k], 0);
+  return html`<section class="wide" data-testid="timeline" data-operation=${timeline.operation}>
+    <h2>Last deploy</h2>
+    <div>
+      ${timeline.from ?? '-'} → ${timeline.to ?? '-'}
+      ${timeline.release ? html`release <code>${timeline.release}</code>` : ''}
+      <span class=${timeline.result === 'success' ? 'ok' : 'error'}>${timeline.result}</span>
+      <span class="muted">${when(timeline.startedAt)}, ${secs(Date.parse(timeline.endedAt) - t0)} s</span>
+    </div>
+    ${timeline.error ? html`<div class="error">${timeline.error}</div>` : ''}
+    <div data-testid="timeline-totals">
+      ${COLOURS.map(
+        (c) => html`<span data-total=${c} data-requests=${total(c, 'requests')} data-errors=${total(c, 'errors')}>
+          <${Badge} colour=${c} /> ${total(c, 'requests')} requests, ${total(c, 'errors')} errors
+        </span> `,
+      )}
+    </div>
+    <div class="uchart" ref=${el}></div>
+    <ol class="steps">
+      ${timeline.steps.map(
+        (s) => html`<li class=${`s-${s.status}`}>
+          ${s.title} <span class="muted">+${secs(Date.parse(s.startedAt) - t0)} s</span>
+        </li>`,
+      )}
+    </ol>
+  </section>`;
+}
+
 const RESULT_FILTERS = ['all', 'success', 'failed'];
 
 /** History, newest first, filtered on the page: by type, by result, and by any text in the record. */
@@ -386,6 +478,7 @@ function App() {
   const [points, setPoints] = useState([]);
   const [watch, setWatch] = useState(null);
   const [health, setHealth] = useState(null);
+  const [timeline, setTimeline] = useState(null);
   useEffect(() => {
     const es = new EventSource('/api/events');
     es.onopen = () => setConnected(true);
@@ -404,6 +497,7 @@ function App() {
       setWatch(w);
     });
     es.addEventListener('health', (ev) => setHealth(JSON.parse(ev.data)));
+    es.addEventListener('timeline', (ev) => setTimeline(JSON.parse(ev.data)));
     es.addEventListener('operation', (ev) => {
       const o = JSON.parse(ev.data);
       // The journal goes when the operation ends: keep showing its steps, marked finished.
@@ -439,6 +533,7 @@ function App() {
       )}
       <${Traffic} view=${view} points=${points} watch=${watch} />
       <${Operation} op=${op.op} ended=${op.ended} />
+      <${LastDeploy} timeline=${timeline} />
       <${Backups} backups=${view.backups} />
       <${History} records=${view.history} />
     </main>`;

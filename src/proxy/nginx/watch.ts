@@ -78,7 +78,19 @@ export class LogReader {
     this.stats = emptyStats(false);
   }
 
-  async read(f: NginxFiles): Promise<TrafficStats> {
+  private reading: Promise<unknown> = Promise.resolve();
+
+  /**
+   * The figures so far. One read at a time: two callers in one process (the live watch and the
+   * deploy's timeline) would otherwise read the same bytes from the same offset and count them twice.
+   */
+  read(f: NginxFiles): Promise<TrafficStats> {
+    const next = this.reading.then(() => this.readNow(f));
+    this.reading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async readNow(f: NginxFiles): Promise<TrafficStats> {
     const on = await readWindow(f.watchFlag);
     const w = on ?? (await readWindow(f.watchLast));
     if (w?.since !== this.window?.since) this.reset(w);
