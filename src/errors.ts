@@ -42,6 +42,8 @@ export type ErrorCode =
   | 'MIGRATION_FAILED'
   | 'WATCH_FAILED'
   | 'STEP_FAILED'
+  | 'CANARY_ABORTED'
+  | 'NO_CANARY'
   | 'TIMEOUT';
 
 const exitFor: Record<ErrorCode, ExitCodeValue> = {
@@ -75,6 +77,8 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   TIMEOUT: ExitCode.failed,
   WATCH_FAILED: ExitCode.failed,
   STEP_FAILED: ExitCode.failed,
+  CANARY_ABORTED: ExitCode.failed,
+  NO_CANARY: ExitCode.failed,
 };
 
 export interface SwitchyardErrorOptions {

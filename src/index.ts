@@ -14,6 +14,12 @@ export { down, downPlan, type DownOptions } from './run/down.js';
 export { up, upPlan, type UpOptions } from './run/up.js';
 export { recover, type RecoverResult } from './run/recover.js';
 export { maintenance } from './run/maintenance.js';
+export {
+  canaryControl,
+  type CanaryAction,
+  type CanaryControlOptions,
+  type CanaryControlResult,
+} from './run/canary-control.js';
 export { status, type StatusReport } from './run/status.js';
 export { readState, type State } from './state/state.js';
 export { readHistory, type HistoryRecord } from './state/history.js';

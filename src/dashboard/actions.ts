@@ -1,18 +1,20 @@
 /**
  * The page's actions, each through the same library functions as the CLI (run/switch.ts,
- * run/rollback.ts, run/maintenance.ts): the same lock, checks and history records, which name the
- * dashboard as their origin. The page asked for confirmation before sending, so rollback runs as
- * `rollback --force` would (there is no terminal here to ask on).
+ * run/rollback.ts, run/maintenance.ts, run/canary-control.ts): the same lock, checks and history
+ * records, which name the dashboard as their origin. Promote and abort take no lock: they ask the
+ * deploy that holds it to end its canary step (docs/traffic.md). The page asked for confirmation
+ * before sending, so rollback runs as `rollback --force` would (there is no terminal here to ask on).
  */
 import { isColour, type Colour } from '../config/schema.js';
 import { errorMessage, isSwitchyardError } from '../errors.js';
 import type { Engine } from '../run/context.js';
+import { canaryControl } from '../run/canary-control.js';
 import { maintenance } from '../run/maintenance.js';
 import { rollback } from '../run/rollback.js';
 import { switchTraffic } from '../run/switch.js';
 import { HttpError } from './body.js';
 
-export const ACTIONS = ['switch', 'rollback', 'maintenance'] as const;
+export const ACTIONS = ['switch', 'rollback', 'maintenance', 'promote', 'abort'] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
 export const isAction = (s: string): s is ActionName => (ACTIONS as readonly string[]).includes(s);
@@ -63,11 +65,13 @@ export async function runAction(
     if (action === 'switch')
       result = await switchTraffic(e, args.colour!, args.weight !== undefined ? { weight: args.weight } : {});
     else if (action === 'rollback') result = await rollback(e, { force: true });
+    else if (action === 'promote' || action === 'abort') result = await canaryControl(e, action);
     else result = await maintenance(e, args.on!, args.message);
     return { status: 200, body: { ok: true, action, result } };
   } catch (err) {
     if (!isSwitchyardError(err)) return refused(action, 500, e.redact(errorMessage(err)));
-    const status = err.code === 'LOCKED' || err.code === 'LOCK_STALE' ? 409 : err.exitCode === 2 ? 400 : 422;
+    const conflict = ['LOCKED', 'LOCK_STALE', 'NO_CANARY'].includes(err.code);
+    const status = conflict ? 409 : err.exitCode === 2 ? 400 : 422;
     return {
       status,
       body: {

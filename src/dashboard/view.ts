@@ -86,14 +86,14 @@ export interface DashboardView {
 
 export type OperationView = Pick<
   JournalData,
-  'id' | 'type' | 'from' | 'to' | 'release' | 'startedAt' | 'updatedAt' | 'steps' | 'committed' | 'failed'
+  'id' | 'type' | 'from' | 'to' | 'release' | 'startedAt' | 'updatedAt' | 'steps' | 'committed' | 'failed' | 'canary'
 > & { alive: boolean; pid: number };
 
 /** The running (or interrupted) operation from the journal: cheap, read whenever the journal changes. */
 export async function readOperation(e: Engine): Promise<OperationView | null> {
   const j = await readJournal(e.paths).catch(() => undefined);
   if (!j) return null;
-  const { id, type, from, to, release, startedAt, updatedAt, steps, committed, failed } = j;
+  const { id, type, from, to, release, startedAt, updatedAt, steps, committed, failed, canary } = j;
   return {
     id,
     type,
@@ -105,6 +105,7 @@ export async function readOperation(e: Engine): Promise<OperationView | null> {
     steps,
     committed,
     ...(failed ? { failed } : {}),
+    ...(canary ? { canary } : {}),
     alive: await ownerAlive(j.owner),
     pid: j.owner.pid,
   };

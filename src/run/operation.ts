@@ -6,7 +6,13 @@
  */
 import { otherColour, type Colour } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
-import { appendHistory, whoAmI, type HistoryRecord, type WatchRecord } from '../state/history.js';
+import {
+  appendHistory,
+  type CanaryControlRecord,
+  type HistoryRecord,
+  type WatchRecord,
+  whoAmI,
+} from '../state/history.js';
 import { Journal, JOURNALED, type JournaledType } from '../state/journal.js';
 import { acquireLock } from '../state/lock.js';
 import { readState, type State } from '../state/state.js';
@@ -39,6 +45,8 @@ export class Operation {
   watch: WatchRecord | undefined;
   /** switch --weight: the percentage, for the history record. */
   weight: number | undefined;
+  /** Canary steps ended early by another process (promote, abort), for the history record. */
+  readonly canaryControl: CanaryControlRecord[] = [];
   /** What a successful operation did, for its history record (recover says what it recovered). */
   note: string | undefined;
   /** Set right before traffic moves: from then on finishing is safer than undoing, and Ctrl-C no longer aborts. */
@@ -119,6 +127,7 @@ function record(e: Engine, op: Operation, result: HistoryRecord['result'], reaso
     ...(op.backup ? { backup: op.backup } : {}),
     ...(op.watch ? { watch: op.watch } : {}),
     ...(op.weight !== undefined ? { weight: op.weight } : {}),
+    ...(op.canaryControl.length ? { canaryControl: op.canaryControl } : {}),
     ...(e.origin ? { origin: e.origin } : {}),
   };
 }

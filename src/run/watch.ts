@@ -28,6 +28,11 @@ export interface WatchInput {
   signal?: AbortSignal;
   onTick?: (v: Verdict, leftMs: number) => void;
   /**
+   * Asked at each poll, after a verdict that is not a fail: true ends the window now, with the
+   * verdict so far (`interrupted` in the result). A canary step's promote or abort from outside.
+   */
+  interrupt?: () => Promise<boolean>;
+  /**
    * The proxy stopped answering (its daemon died): bring it back (it restores its colour, split and
    * counting from its snapshot). The window then starts over, since its counters restarted at zero.
    */
@@ -40,6 +45,8 @@ export interface WatchResult {
   windowMs: number;
   /** performance.now() when the verdict was reached. */
   at: number;
+  /** The window ended early because `interrupt` said so. */
+  interrupted?: true;
 }
 
 /** stats(), reviving a dead proxy once per failure when the caller can. */
@@ -57,6 +64,7 @@ export async function watchWindow(w: WatchInput): Promise<WatchResult> {
   let start = (await statsOrRevive(w)).stats;
   const t0 = performance.now();
   let verdict: Verdict = judge(diffStats(start, start).colours[w.target], null, w.thresholds);
+  let interrupted = false;
   for (;;) {
     const left = w.ms - (performance.now() - t0);
     if (left <= 0 || w.signal?.aborted) break;
@@ -73,8 +81,17 @@ export async function watchWindow(w: WatchInput): Promise<WatchResult> {
     verdict = judge(win.colours[w.target], baseline, w.thresholds);
     w.onTick?.(verdict, Math.max(0, w.ms - (performance.now() - t0)));
     if (verdict.state === 'fail') break;
+    if (w.interrupt && (await w.interrupt())) {
+      interrupted = true;
+      break;
+    }
   }
-  return { verdict, windowMs: Math.round(performance.now() - t0), at: performance.now() };
+  return {
+    verdict,
+    windowMs: Math.round(performance.now() - t0),
+    at: performance.now(),
+    ...(interrupted ? { interrupted: true as const } : {}),
+  };
 }
 
 export function watchRecord(r: WatchResult, percent: number, rollbackMs?: number): WatchRecord {

@@ -52,8 +52,22 @@ export interface HistoryRecord {
   weight?: number;
   /** restart: the service the supervisor started again (`proxy` for the proxy). */
   service?: string;
+  /** deploy: canary steps ended early from outside it (`switchyard canary promote|abort`, the dashboard). */
+  canaryControl?: CanaryControlRecord[];
   /** What asked for it when not the CLI: `dashboard` for an action sent from `switchyard dashboard`. */
   origin?: string;
+}
+
+/** A canary step a deploy ended early because another process asked (run/canary-control.ts). */
+export interface CanaryControlRecord {
+  action: 'promote' | 'abort';
+  /** The step's percent. */
+  percent: number;
+  /** user@host who asked, and from where (`cli`, `dashboard`). */
+  by: string;
+  origin: string;
+  /** How long the step had waited (ms). */
+  afterMs: number;
 }
 
 export interface WatchRecord {

@@ -51,6 +51,11 @@ export const journalSchema = z.object({
   /** Written (and fsynced) right before traffic moves: false means the proxy was never switched by it. */
   committed: z.boolean(),
   steps: z.array(stepSchema),
+  /**
+   * Present while a deploy waits in a canary step below 100% (after the split is set, until the
+   * step ends): the step `switchyard canary promote|abort` may act on. Absent in older journals.
+   */
+  canary: z.object({ percent: z.number(), startedAt: z.string() }).optional(),
   /** Set when the operation ended with an error after traffic may have moved (nothing was undone). */
   failed: z.string().optional(),
 });
@@ -107,6 +112,7 @@ export class Journal {
   private chain: Promise<void> = Promise.resolve();
   private readonly steps: JournalStep[] = [];
   private failed: string | undefined;
+  private canary: JournalData['canary'];
 
   private constructor(
     private readonly paths: ProjectPaths,
@@ -138,6 +144,7 @@ export class Journal {
       updatedAt: new Date().toISOString(),
       ...this.facts(),
       steps: this.steps.map((s) => ({ ...s })),
+      ...(this.canary ? { canary: { ...this.canary } } : {}),
       ...(this.failed ? { failed: this.failed } : {}),
     };
   }
@@ -172,6 +179,12 @@ export class Journal {
     const now = new Date().toISOString();
     this.steps.push({ index, title, ...(kind ? { kind } : {}), status: 'skipped', startedAt: now, endedAt: now });
     void this.write().catch(() => undefined);
+  }
+
+  /** A canary step starts waiting (its split is set), or stops (undefined): on disk when it resolves. */
+  canaryWait(c: JournalData['canary']): Promise<void> {
+    this.canary = c;
+    return this.write();
   }
 
   /** The operation failed after it may have moved traffic: kept for `switchyard recover`. */

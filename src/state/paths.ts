@@ -19,6 +19,12 @@ export interface ProjectPaths {
   /** Present while the proxy is down on purpose (`down`): the supervisor does not start it again. */
   proxyStopped: string;
   journal: string;
+  /**
+   * `switchyard canary promote|abort` (or the dashboard) leaves its instruction here for the deploy
+   * that holds the lock; the deploy answers in `canaryAck` (src/state/canary-request.ts).
+   */
+  canaryRequest: string;
+  canaryAck: string;
   /** Process runtime: the supervisor's pid record, its report (restarts, degraded services) and its log. */
   supervisorPid: string;
   supervisorState: string;
@@ -49,6 +55,8 @@ export function projectPaths(root: string): ProjectPaths {
     proxyPid: path.join(dir, 'run', 'proxy.pid'),
     proxyStopped: path.join(dir, 'run', 'proxy.stopped'),
     journal: path.join(dir, 'journal.json'),
+    canaryRequest: path.join(dir, 'canary-request.json'),
+    canaryAck: path.join(dir, 'canary-ack.json'),
     supervisorPid: path.join(dir, 'run', 'supervisor.pid'),
     supervisorState: path.join(dir, 'supervisor.json'),
     supervisorLog: path.join(dir, 'logs', 'supervisor.log'),

@@ -404,25 +404,91 @@ test(
   },
 );
 
-test('a canary in progress shows its split; a screenshot goes to docs/dashboard.png', budget(12_000), async () => {
+/** `deploy --canary 30,100` with a step that would last a minute, under a small load. */
+function canaryDeploy() {
   const load = startLoad({
     origin: `http://127.0.0.1:${p.port}`,
     path: '/api/echo',
     connections: 2,
-    maxRequests: 20_000,
-    maxMs: 40_000,
+    maxRequests: 40_000,
+    maxMs: 60_000,
   });
-  const deploy = p.run(['deploy', '--auto-switch', '--canary', '30,100', '--step-wait', '5s'], { timeoutMs: 60_000 });
-  await page.locator('[data-testid=split]').getByText('30% of clients on').waitFor({ timeout: 30_000 });
-  await page.locator('[data-testid=operation] li[data-status=started]').first().waitFor({ timeout: 5_000 });
-  // The step's live watch, against deploy.rollbackOn, as the dashboard computes it.
-  const watch = page.locator('[data-testid=watch][data-verdict=ok]');
-  await watch.waitFor({ timeout: 5_000 });
-  assert.match((await watch.textContent()) ?? '', /limits.*at least 5.*\+50\.0%/s);
-  await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png'), fullPage: true });
-  const r = await deploy;
-  const totals = await load.stop();
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.equal(totals.failed, 0);
-  await page.locator('[data-testid=active] [data-colour=green]').waitFor({ timeout: 5_000 });
-});
+  const started = Date.now();
+  const deploy = p.run(['deploy', '--auto-switch', '--canary', '30,100', '--step-wait', '60s'], { timeoutMs: 90_000 });
+  return { load, deploy, started };
+}
+
+test(
+  'a canary in progress: its split and live watch; promote from the page ends the step; a screenshot for the docs',
+  budget(12_000),
+  async () => {
+    const before = (await state()).active;
+    const { load, deploy, started } = canaryDeploy();
+    await page.locator('[data-testid=split]').getByText('30% of clients on').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid=operation] li[data-status=started]').first().waitFor({ timeout: 5_000 });
+    // The step's live watch, against deploy.rollbackOn, as the dashboard computes it.
+    const watch = page.locator('[data-testid=watch][data-verdict=ok]');
+    await watch.waitFor({ timeout: 10_000 });
+    assert.match((await watch.textContent()) ?? '', /limits.*at least 5.*\+50\.0%/s);
+    await page.locator('[data-testid=token]').fill(dash.token);
+    const promote = page.locator('[data-testid=promote]');
+    await promote.getByText('Promote 30% step').waitFor({ timeout: 5_000 });
+    await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png'), fullPage: true });
+    await promote.click();
+    await page.locator('[data-testid=action-result]').getByText('promote: done').waitFor({ timeout: 10_000 });
+    const r = await deploy;
+    const totals = await load.stop();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.ok(Date.now() - started < 45_000, 'the 60 s step ended early');
+    assert.match(r.stdout, /promoted by \S+ from dashboard/);
+    assert.equal(totals.failed, 0);
+    const after = (await state()).active;
+    assert.notEqual(after, before);
+    await page.locator(`[data-testid=active] [data-colour=${after}]`).waitFor({ timeout: 5_000 });
+    const last = (await history()).at(-1) as {
+      type: string;
+      result: string;
+      canaryControl?: Array<{ origin: string }>;
+    };
+    assert.deepEqual([last.type, last.result, last.canaryControl?.[0]?.origin], ['deploy', 'success', 'dashboard']);
+  },
+);
+
+test(
+  'abort from the page puts every client back and fails the deploy; nothing to promote is a 409',
+  budget(8_000),
+  async () => {
+    const before = await p.file('.switchyard/state.json');
+    const live = (await state()).active;
+    const { load, deploy } = canaryDeploy();
+    const abort = page.locator('[data-testid=abort]');
+    await abort.waitFor({ timeout: 30_000 });
+    await abort.click();
+    await page.locator('[data-testid=action-result]').getByText('abort: done').waitFor({ timeout: 10_000 });
+    const done = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const r = await deploy;
+    const totals = await load.stop();
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /canary aborted at 30% by \S+ from dashboard/);
+    assert.equal(totals.failed, 0);
+    assert.equal(await p.file('.switchyard/state.json'), before, 'state.json unchanged');
+    const after = totals.samples.filter((x) => totals.startedAt + x.at > done);
+    assert.ok(after.length > 0, 'requests after the abort');
+    const elsewhere = after.filter((x) => x.colour !== live);
+    assert.equal(elsewhere.length, 0, `after the abort, on ${live}: ${JSON.stringify(elsewhere.slice(0, 3))}`);
+    const last = (await history()).at(-1)!;
+    assert.deepEqual([last.type, last.result], ['deploy', 'failed']);
+    // No deploy waits in a canary step now: promote is refused and changes nothing.
+    const origin = `http://127.0.0.1:${dash.port}`;
+    const res = await request(`${origin}/api/actions/promote`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${dash.token}`, origin },
+      body: '{}',
+    });
+    const body = (await res.body.json()) as { error: { code: string } };
+    assert.equal(res.statusCode, 409);
+    assert.equal(body.error.code, 'NO_CANARY');
+    assert.equal(await p.file('.switchyard/state.json'), before);
+  },
+);

@@ -1,6 +1,7 @@
 /** Registers every command; each lives in its own file: parse -> call the library -> render. */
 import type { Command } from 'commander';
 import { registerBackup, registerBackups, registerRestore } from './backup.js';
+import { registerCanary } from './canary.js';
 import { registerDashboard } from './dashboard.js';
 import { registerDeploy } from './deploy.js';
 import { registerDemo } from './demo.js';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command, setExit: SetExit): void {
   const all: Register[] = [
     registerInit,
     registerDeploy,
+    registerCanary,
     registerRollback,
     registerRecover,
     registerSwitch,

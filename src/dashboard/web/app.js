@@ -82,6 +82,13 @@ const clock = (t) => {
   const d = new Date(t * 1000);
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 };
+/** Whole seconds only on the time axis (uPlot would tick sub-seconds on a short deploy). */
+const TIME_AXIS = {
+  size: 30,
+  space: 70,
+  incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300],
+  values: (_u, ts) => ts.map(clock),
+};
 const secs = (ms) => (ms / 1000).toFixed(1);
 const pct = (f) => (f === undefined || f === null ? '-' : `${(f * 100).toFixed(f < 0.1 ? 2 : 1)}%`);
 const ms = (n) => (n === undefined || n === null ? '-' : `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`);
@@ -104,7 +111,7 @@ function UChart({ title, points, pick, fmt, testid }) {
         legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(max, min + 1e-9, fmt.min ?? 1)] } },
-        axes: [{ size: 30, values: (_u, ticks) => ticks.map(clock) }, { size: 44 }],
+        axes: [TIME_AXIS, { size: 52 }],
         series: [
           {},
           ...COLOURS.map((c) => ({ label: c, stroke: STROKE[c], width: 2, value: (_u, v) => fmt.value(v) })),
@@ -288,7 +295,7 @@ function LastDeploy({ timeline }) {
         plugins: [marks],
         legend: { show: true, live: false },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-        axes: [{ size: 30, values: (_u, ticks) => ticks.map(clock) }, { size: 44 }],
+        axes: [TIME_AXIS, { size: 52 }],
         series: [
           {},
           ...COLOURS.map((c) => ({ label: c, stroke: STROKE[c], width: 2 })),
@@ -420,7 +427,8 @@ async function post(action, token, body) {
   return { status: res.status, data };
 }
 
-function Actions({ view }) {
+/** Actions: each asks for confirmation, then sends the token. `canary`: the step a running deploy waits in. */
+function Actions({ view, canary }) {
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
@@ -433,7 +441,7 @@ function Actions({ view }) {
       const r = await post(action, token, body);
       setResult(
         r.data.ok
-          ? { ok: true, text: `${action}: done` }
+          ? { ok: true, text: `${action}: done${r.data.result?.message ? ` (${r.data.result.message})` : ''}` }
           : { ok: false, text: `${action} refused (${r.status}): ${r.data.error?.message ?? r.data.error ?? ''}` },
       );
     } catch (e) {
@@ -458,6 +466,18 @@ function Actions({ view }) {
         onClick=${() => run('switch', { colour: other }, `Switch all traffic to ${other}?`)}>
         Switch to ${other ?? '-'}
       </button>
+      ${
+        canary
+          ? html`<button data-testid="promote" disabled=${busy || !token}
+              onClick=${() => run('promote', {}, `Promote the canary: end the ${canary.percent}% step now and go on?`)}>
+              Promote ${canary.percent}% step
+            </button>
+            <button data-testid="abort" class="danger" disabled=${busy || !token}
+              onClick=${() => run('abort', {}, 'Abort the canary: all clients back on the live colour, deploy fails?')}>
+              Abort canary
+            </button>`
+          : ''
+      }
       <button data-testid="maintenance-toggle" disabled=${busy || !token}
         onClick=${() => run('maintenance', { on: !m }, `Turn maintenance ${m ? 'off' : 'on'}?`)}>
         Maintenance ${m ? 'off' : 'on'}
@@ -527,7 +547,7 @@ function App() {
           : ''
       }
       <${Active} view=${view} />
-      <${Actions} view=${view} />
+      <${Actions} view=${view} canary=${op.op && !op.ended && op.op.alive ? (op.op.canary ?? null) : null} />
       ${COLOURS.map(
         (c) => html`<${Colour} name=${c} c=${view.colours[c]} active=${view.active} health=${health?.[c] ?? null} />`,
       )}
