@@ -455,6 +455,13 @@ export const deploySchema = z
     drainTimeout: duration
       .default(30_000)
       .meta({ description: 'longest wait for in-flight requests on the old colour', 'x-default': '30s' }),
+    streamGrace: duration.default(2_000).meta({
+      description:
+        'how long the old colour keeps its streams after a switch: then the built-in proxy ends its SSE ' +
+        'responses cleanly (EventSource reconnects, to the new colour) and closes its WebSockets with 1001, ' +
+        'and the drain waits only for ordinary requests (see [Traffic](traffic.md#streams))',
+      'x-default': '2s',
+    }),
     stopOld: z.boolean().default(true).meta({ description: 'stop the old colour after the switch' }),
     keepOldFor: duration
       .default(0)

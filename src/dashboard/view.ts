@@ -73,6 +73,8 @@ export interface DashboardView {
     maintenance: Maintenance | null;
     inFlight: Record<Colour, number> | null;
     websockets: Record<Colour, number> | null;
+    /** Open SSE responses per colour (built-in proxy). */
+    streams: Record<Colour, number> | null;
   };
   traffic: TrafficView;
   /** Complete backups, newest first (what `switchyard backups` lists); null when none are configured. */
@@ -185,6 +187,7 @@ export async function collectView(e: Engine): Promise<{ view: DashboardView; sta
       maintenance: s.proxy.maintenance ?? null,
       inFlight: s.proxy.inFlight ?? null,
       websockets: s.proxy.websockets ?? null,
+      streams: s.proxy.streams ?? null,
     },
     lock: s.lock ? { description: s.lock.description, alive: s.lock.alive } : null,
     problems: s.problems,

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { Colour, Route } from '../config/schema.js';
 import { SwitchyardError, type ErrorCode } from '../errors.js';
 import { isTrafficStats, type TrafficStats } from './stats.js';
-import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus } from './types.js';
+import type { Backends, ConfigureOptions, DrainOptions, DrainResult, ProxyControl, ProxyStatus } from './types.js';
 
 export const CONTROL_TIMEOUT_MS = 5_000;
 /** Extra time a drain call waits beyond the drain's own timeout, for the answer to arrive. */
@@ -101,8 +101,8 @@ export function proxyClient(socketPath: ControlTarget, opts: ProxyClientOptions 
         throw new SwitchyardError('PROXY_FAILED', 'the proxy gave an unreadable answer to /stats');
       return s as TrafficStats;
     },
-    drain: (colour: Colour, timeoutMs: number) =>
-      call<DrainResult>(socketPath, 'POST', '/drain', { colour, timeoutMs }, timeoutMs + DRAIN_MARGIN_MS),
+    drain: (colour: Colour, timeoutMs: number, opts: DrainOptions = {}) =>
+      call<DrainResult>(socketPath, 'POST', '/drain', { colour, timeoutMs, ...opts }, timeoutMs + DRAIN_MARGIN_MS),
     shutdown: async () => void (await call(socketPath, 'POST', '/shutdown', {}, t)),
   };
 }

@@ -11,7 +11,7 @@ import type { Colour, Route } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
 import { mergeDrain, mergeStats, sumOpen } from './builtin/replica-protocol.js';
 import type { TrafficStats } from './stats.js';
-import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus } from './types.js';
+import type { Backends, ConfigureOptions, DrainOptions, DrainResult, ProxyControl, ProxyStatus } from './types.js';
 
 export interface Replica {
   /** Where it runs, for messages: the node's name. */
@@ -90,8 +90,8 @@ export class FanoutControl implements ProxyControl {
   }
 
   /** Every replica drains at once; the colour is drained when all are. */
-  async drain(colour: Colour, timeoutMs: number): Promise<DrainResult> {
-    return mergeDrain(await Promise.all(this.replicas.map((r) => r.control.drain(colour, timeoutMs))));
+  async drain(colour: Colour, timeoutMs: number, opts?: DrainOptions): Promise<DrainResult> {
+    return mergeDrain(await Promise.all(this.replicas.map((r) => r.control.drain(colour, timeoutMs, opts))));
   }
 
   /**

@@ -27,6 +27,8 @@ export interface TrafficStats {
   /** Whether the proxy is counting (the live watch is on). */
   enabled: boolean;
   colours: Record<Colour, ColourStats>;
+  /** Built-in proxy: streams open now per colour (SSE responses, WebSockets), what a drain's grace ends. */
+  open?: Record<Colour, { sse: number; websockets: number }>;
 }
 
 export function emptyColourStats(): ColourStats {
@@ -60,6 +62,7 @@ export function record(s: ColourStats, status: number, ms: number, failed = fals
 /** `later - earlier`, per colour (counters only grow while counting is on). */
 export function diffStats(later: TrafficStats, earlier: TrafficStats): TrafficStats {
   const out = emptyStats(later.enabled);
+  if (later.open) out.open = later.open;
   for (const c of COLOURS) {
     const a = later.colours[c];
     const b = earlier.colours[c];

@@ -15,6 +15,8 @@ export interface ProxyStatus {
   backends: Partial<Record<Colour, Backends>>;
   inFlight: Record<Colour, number>;
   websockets: Record<Colour, number>;
+  /** Built-in proxy: open SSE (`text/event-stream`) responses per colour. */
+  streams?: Record<Colour, number>;
   /** Built-in proxy: the request body limit in bytes (0 = none). */
   maxBodySize?: number;
   /** A weighted split in progress: `percent`% of clients go to `colour`, the rest to `active`. */
@@ -61,15 +63,32 @@ export interface ConfigureOptions {
   features?: ProxyFeatures;
 }
 
+export interface DrainOptions {
+  /**
+   * How long streams keep the colour (deploy.streamGrace). Built-in proxy: then SSE responses are
+   * ended cleanly, WebSockets closed with 1001, and only requests not yet answered are waited for;
+   * nginx: then the drain stops waiting and the colour's stop (SIGTERM) ends what is left.
+   * Absent: everything is waited for up to the timeout.
+   */
+  streamGraceMs?: number;
+}
+
 export interface DrainResult {
   /** Requests still open on the colour when the drain ended. */
   inFlight: number;
-  /** WebSockets that were closed with 1001 at the end of the drain. */
+  /** WebSockets that were closed with 1001 (at the stream grace, or at the end of the drain). */
   websocketsClosed: number;
   timedOut: boolean;
   ms: number;
   /** Built-in proxy: what was open on the colour when the drain began (what it waited for). */
-  openAtStart?: { requests: number; websockets: number };
+  openAtStart?: { requests: number; websockets: number; streams?: number };
+  /**
+   * Set when the stream grace ran out with something still open. Built-in proxy: the SSE responses
+   * ended and WebSockets closed then, and the other responses still being written (`long`, left to
+   * finish or to the colour's stop); nginx, which cannot tell streams from slow requests: `long` is
+   * every connection to the colour still open, left to the colour's stop.
+   */
+  streams?: { afterMs: number; sse: number; websockets: number; long: number };
 }
 
 export interface ProxyControl {
@@ -93,7 +112,7 @@ export interface ProxyControl {
   /** Cumulative per-colour figures since counting was turned on. */
   stats(): Promise<TrafficStats>;
   /** Wait until no request is in flight to `colour` (or timeout), then close its WebSockets with 1001. */
-  drain(colour: Colour, timeoutMs: number): Promise<DrainResult>;
+  drain(colour: Colour, timeoutMs: number, opts?: DrainOptions): Promise<DrainResult>;
 }
 
 /** One kind of proxy (built-in daemon, nginx): how the engine starts, probes and stops it. */

@@ -7,7 +7,7 @@
  */
 import type { RollbackOn } from '../config/canary-schema.js';
 import { formatDuration } from '../config/duration.js';
-import type { Colour } from '../config/schema.js';
+import { COLOURS, type Colour } from '../config/schema.js';
 import { errorMessage, SwitchyardError } from '../errors.js';
 import type { TrafficStats } from '../proxy/stats.js';
 import type { ProxyControl } from '../proxy/types.js';
@@ -31,9 +31,19 @@ export interface ShiftContext {
   watch?: { since: TrafficStats; thresholds: RollbackOn };
 }
 
+/** What is open per colour, for the watch's progress line: `open streams: blue 1 SSE` (nothing when none). */
+function openStreams(now: TrafficStats): string {
+  const parts = COLOURS.flatMap((c) => {
+    const o = now.open?.[c];
+    const what = [o?.sse ? `${o.sse} SSE` : '', o?.websockets ? `${o.websockets} WebSocket` : ''].filter(Boolean);
+    return what.length ? [`${c} ${what.join(', ')}`] : [];
+  });
+  return parts.length ? `; open streams: ${parts.join('; ')}` : '';
+}
+
 function progress(h: StepHandle, label: string) {
-  return (v: Verdict, left: number) =>
-    h.update(`${label}: ${describeFigures(v.target)}; ${Math.ceil(left / 1000)} s left`);
+  return (v: Verdict, left: number, now: TrafficStats) =>
+    h.update(`${label}: ${describeFigures(v.target)}${openStreams(now)}; ${Math.ceil(left / 1000)} s left`);
 }
 
 function failure(c: ShiftContext, r: WatchResult, where: string, back: string): SwitchyardError {

@@ -31,6 +31,8 @@ export interface StatusReport {
     listen: string;
     inFlight?: Record<Colour, number>;
     websockets?: Record<Colour, number>;
+    /** Built-in proxy: open SSE responses per colour (in `inFlight` too). */
+    streams?: Record<Colour, number>;
     /** A weighted split in progress. */
     canary?: Canary | null;
     maintenance?: Maintenance | null;
@@ -138,6 +140,7 @@ export async function status(e: Engine, opts: { repair?: boolean } = {}): Promis
       listen: `${cfg.proxy.listen.host}:${cfg.proxy.listen.http}`,
       inFlight: facts.proxy?.inFlight,
       websockets: facts.proxy?.websockets,
+      ...(facts.proxy?.streams ? { streams: facts.proxy.streams } : {}),
       canary: facts.proxy?.canary ?? null,
       maintenance: facts.proxy?.maintenance ?? null,
       watching: facts.proxy?.watching ?? false,

@@ -58,22 +58,42 @@ export async function drainAndStop(
   colour: Colour,
   onDrained?: () => void,
 ): Promise<DrainResult> {
-  const drained = await proxy.drain(colour, e.loaded.config.deploy.drainTimeout);
+  const { drainTimeout, streamGrace } = e.loaded.config.deploy;
+  const drained = await proxy.drain(colour, drainTimeout, { streamGraceMs: streamGrace });
   onDrained?.();
   await e.runtime.stop(colour);
   return drained;
 }
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * One line for the drain: `drained in 2104 ms (open at the start: ...); 1 stream ended after 2 s
+ * (SSE), ...`. Streams are named apart from requests: what the stream grace ended, and what it left.
+ */
 export function drainSummary(d: DrainResult): string {
   const o = d.openAtStart;
+  const sse = o?.streams ? `, ${o.streams} of them SSE` : '';
   const waited =
     o && o.requests + o.websockets > 0
-      ? ` (open at the start: ${o.requests} request(s), ${o.websockets} WebSocket(s))`
+      ? ` (open at the start: ${o.requests} request(s)${sse}, ${o.websockets} WebSocket(s))`
       : o
         ? ' (nothing was open)'
         : '';
   const parts = [`drained in ${d.ms} ms${waited}`];
+  const s = d.streams;
+  if (s) {
+    const after = `after ${(s.afterMs / 1000).toFixed(1)} s`;
+    const kinds = [s.sse ? `${s.sse} SSE` : '', s.websockets ? `${s.websockets} WebSocket` : ''].filter(Boolean);
+    if (kinds.length) parts.push(`${plural(s.sse + s.websockets, 'stream')} ended ${after} (${kinds.join(', ')})`);
+    if (s.long)
+      parts.push(
+        `${plural(s.long, 'connection')} still open ${after} left to the stop ` +
+          '(responses still being written, or with nginx any stream or slow request)',
+      );
+  }
   if (d.timedOut) parts.push(`${d.inFlight} request(s) still open at the drain timeout`);
-  if (d.websocketsClosed) parts.push(`${d.websocketsClosed} WebSocket(s) closed with 1001`);
-  return parts.join(', ');
+  const lateWs = d.websocketsClosed - (s?.websockets ?? 0);
+  if (lateWs > 0) parts.push(`${lateWs} WebSocket(s) closed with 1001`);
+  return parts.join('; ');
 }

@@ -26,7 +26,8 @@ export interface WatchInput {
   since: TrafficStats;
   /** Stops the window early (Ctrl-C before the switch); the last verdict is returned. */
   signal?: AbortSignal;
-  onTick?: (v: Verdict, leftMs: number) => void;
+  /** After each verdict; `now`: the proxy's figures it was judged on (with the streams open now). */
+  onTick?: (v: Verdict, leftMs: number, now: TrafficStats) => void;
   /**
    * Asked at each poll, after a verdict that is not a fail: true ends the window now, with the
    * verdict so far (`interrupted` in the result). A canary step's promote or abort from outside.
@@ -79,7 +80,7 @@ export async function watchWindow(w: WatchInput): Promise<WatchResult> {
     const baseline =
       sameWindow.requests >= w.thresholds.minRequests ? sameWindow : diffStats(now, w.since).colours[w.from];
     verdict = judge(win.colours[w.target], baseline, w.thresholds);
-    w.onTick?.(verdict, Math.max(0, w.ms - (performance.now() - t0)));
+    w.onTick?.(verdict, Math.max(0, w.ms - (performance.now() - t0)), now);
     if (verdict.state === 'fail') break;
     if (w.interrupt && (await w.interrupt())) {
       interrupted = true;

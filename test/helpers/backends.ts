@@ -57,6 +57,15 @@ export async function startBackend(colour: string): Promise<TestBackend> {
       releases.push(() => res.end('last\n'));
       return;
     }
+    if (url.pathname.endsWith('/events')) {
+      // Server-Sent Events: an event every 100 ms until the client (or the proxy) ends it.
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+      res.write('retry: 100\n\n');
+      let n = 0;
+      const t = setInterval(() => res.write(`data: ${colour} ${++n}\n\n`), 100);
+      res.on('close', () => clearInterval(t));
+      return;
+    }
     if (url.pathname.endsWith('/hop')) {
       return json(
         200,

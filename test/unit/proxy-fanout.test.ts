@@ -123,7 +123,7 @@ describe('FanoutControl', () => {
       websocketsClosed: 4,
       timedOut: true,
       ms: 5,
-      openAtStart: { requests: 0, websockets: 0 },
+      openAtStart: { requests: 0, websockets: 0, streams: 0 },
     });
   });
 

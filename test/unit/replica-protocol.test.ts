@@ -44,7 +44,7 @@ test('drain: counts add up, the longest wait wins, one timeout is a timeout', ()
     websocketsClosed: 1,
     timedOut: true,
     ms: 2000,
-    openAtStart: { requests: 5, websockets: 1 },
+    openAtStart: { requests: 5, websockets: 1, streams: 0 },
   });
   assert.equal(mergeDrain([{ inFlight: 0, websocketsClosed: 0, timedOut: false, ms: 3 }]).timedOut, false);
 });

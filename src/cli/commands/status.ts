@@ -55,7 +55,11 @@ export function registerStatus(program: Command, setExit: SetExit): void {
         render.info(
           `open:         ` +
             open
-              .map((c) => `${c}: ${p.inFlight?.[c] ?? 0} request(s), ${p.websockets?.[c] ?? 0} WebSocket(s)`)
+              .map(
+                (c) =>
+                  `${c}: ${p.inFlight?.[c] ?? 0} request(s)` +
+                  `${p.streams?.[c] ? ` (${p.streams[c]} SSE)` : ''}, ${p.websockets?.[c] ?? 0} WebSocket(s)`,
+              )
               .join('; '),
         );
       for (const c of COLOURS) {

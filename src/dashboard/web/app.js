@@ -198,6 +198,7 @@ function Traffic({ view, points, watch }) {
     <div data-testid="maintenance">
       maintenance: ${p.maintenance ? html`<b>ON</b> since ${when(p.maintenance.since)}` : 'off'}
     </div>
+    <${OpenNow} p=${p} />
     ${t.perColour ? '' : html`<p class="muted" data-testid="counting-off">No per-colour rates: ${t.note}.</p>`}
     <${Watch} watch=${watch} />
     <div class="charts">
@@ -210,6 +211,15 @@ function Traffic({ view, points, watch }) {
       per colour, one point a second, the last ${SERIES_SECONDS / 60} minutes the dashboard has run
     </div>
   </section>`;
+}
+
+/** What is open through the proxy now, per colour: requests (SSE among them) and WebSockets. */
+function OpenNow({ p }) {
+  if (!p.inFlight) return '';
+  const line = (c) =>
+    `${c}: ${p.inFlight[c]} request(s)${p.streams?.[c] ? ` (${p.streams[c]} SSE)` : ''}, ` +
+    `${p.websockets?.[c] ?? 0} WebSocket(s)`;
+  return html`<div data-testid="open" class="muted">open now: ${COLOURS.map(line).join('; ')}</div>`;
 }
 
 function Health({ h, running }) {

@@ -100,7 +100,14 @@ async function handle(
       await proxy.setWatch(body.on as never);
       return [200, { ok: true }];
     case '/drain':
-      return [200, await proxy.drain(body.colour as never, Number(body.timeoutMs))];
+      return [
+        200,
+        await proxy.drain(
+          body.colour as never,
+          Number(body.timeoutMs),
+          body.streamGraceMs === undefined ? {} : { streamGraceMs: Number(body.streamGraceMs) },
+        ),
+      ];
     case '/shutdown':
       // Answer first: the caller waits for the reply, then for the process to go.
       setImmediate(onShutdown);

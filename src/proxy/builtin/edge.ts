@@ -125,6 +125,6 @@ function withBackends(server: ProxyServer, setBackends: ProxyControl['setBackend
     setMaintenance: (m) => server.setMaintenance(m),
     setWatch: (on) => server.setWatch(on),
     stats: () => server.stats(),
-    drain: (c, ms) => server.drain(c, ms),
+    drain: (c, ms, o) => server.drain(c, ms, o),
   };
 }

@@ -16,7 +16,21 @@ import type { Colour } from '../../config/schema.js';
 import type { InstanceGroup } from './balance.js';
 import { backendRequest, clientResponseHeaders } from './headers.js';
 import type { BackendPools } from './pools.js';
+import type { Responding } from './counters.js';
 import type { RequestRecorder } from './watch.js';
+
+/** A Server-Sent Events response (what EventSource reads): a stream a drain ends after its grace. */
+const SSE = /^\s*text\/event-stream\b/i;
+
+/** Whether the backend's raw headers (name, value, ...) say `Content-Type: text/event-stream`. */
+function isEventStream(raw: Buffer[]): boolean {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 12 && name.toString('latin1').toLowerCase() === 'content-type')
+      return SSE.test(raw[i + 1]!.toString('latin1'));
+  }
+  return false;
+}
 
 /** Errors that mean "the pooled socket died under us", worth one retry on a fresh connection. */
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
@@ -112,7 +126,7 @@ function onClientDrain(this: Tagged): void {
   this[kHandler]?.resumeBackend();
 }
 
-class ForwardHandler implements Dispatcher.DispatchHandler {
+class ForwardHandler implements Responding, Dispatcher.DispatchHandler {
   private abortFn: ((err?: Error) => void) | undefined;
   private resume: (() => void) | undefined;
   private started = false;
@@ -125,6 +139,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private failed = false;
   /** performance.now() at the start, only while counting (-1 otherwise). */
   private readonly t0: number;
+  /** The response is `text/event-stream` (set when its headers went out, with `fo.responses`). */
+  sse = false;
+  /** endStream() ended it: what the backend still sends or says is dropped. */
+  private ending = false;
 
   constructor(
     private readonly res: Tagged,
@@ -156,24 +174,41 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       this.started = false;
       throw err;
     }
+    if (this.fo.responses) {
+      this.sse = isEventStream(raw);
+      this.fo.responses.responseStarted(this.target.colour, this);
+    }
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.ending) return true;
     const ok = this.res.write(chunk);
     if (!ok) this.res.once('drain', onClientDrain);
     return ok;
   }
 
   onComplete(): void {
+    this.releaseOneOff();
+    if (this.ending) return;
     // Backend trailers are dropped: Node would need them declared before the body started.
     this.res.end();
-    this.releaseOneOff();
+  }
+
+  /**
+   * A drain's stream grace is over: the client's response ends cleanly (an SSE client then
+   * reconnects, to the live colour) and the backend's request is aborted. Not a failure.
+   */
+  endStream(): void {
+    if (this.done || this.ending) return;
+    this.ending = true;
+    this.abortFn?.(new Error('stream ended by a drain'));
+    this.res.end();
   }
 
   onError(err: Error): void {
     this.releaseOneOff();
-    if (this.done) return;
+    if (this.done || this.ending) return;
     const code = (err as NodeJS.ErrnoException).code ?? '';
     // Nothing reached the app: new requests skip this instance for a while (with a body too).
     if (NOT_CONNECTED.has(code)) this.target.group.markDown(this.target);
@@ -244,6 +279,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     this.res[kHandler] = undefined;
+    if (this.started && this.fo.responses) this.fo.responses.responseEnded(this.target.colour, this);
     this.onEnd(this.target.colour);
     if (this.t0 >= 0) {
       // No headers went out: the client left before any answer (status 0, not an error).
@@ -277,6 +313,11 @@ export interface ForwardOptions {
   recorder?: RequestRecorder;
   /** The path of the route the request matched, as configured: what the recorder files it under. */
   route?: string;
+  /** Hears when a response begins and ends (what a drain's stream grace acts on). */
+  responses?: {
+    responseStarted(colour: Colour, r: Responding): void;
+    responseEnded(colour: Colour, r: Responding): void;
+  };
 }
 
 export function forward(

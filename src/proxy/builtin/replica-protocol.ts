@@ -60,16 +60,18 @@ export function mergeStatus(parts: ProxyStatus[], daemonPid: number, workerPids:
 }
 
 /** What is open per colour, added up over several proxies (workers, or swarm edge replicas). */
-export function sumOpen(parts: ProxyStatus[]): Pick<ProxyStatus, 'inFlight' | 'websockets'> {
+export function sumOpen(parts: ProxyStatus[]): Pick<ProxyStatus, 'inFlight' | 'websockets' | 'streams'> {
   const inFlight = { blue: 0, green: 0 };
   const websockets = { blue: 0, green: 0 };
+  const streams = { blue: 0, green: 0 };
   for (const p of parts) {
     for (const c of COLOURS) {
       inFlight[c] += p.inFlight[c];
       websockets[c] += p.websockets[c];
+      streams[c] += p.streams?.[c] ?? 0;
     }
   }
-  return { inFlight, websockets };
+  return { inFlight, websockets, streams };
 }
 
 /** A drain is over when every worker's is: counts add up, it timed out if any worker's did, it took the longest. */
@@ -79,7 +81,7 @@ export function mergeDrain(parts: DrainResult[]): DrainResult {
     websocketsClosed: 0,
     timedOut: false,
     ms: 0,
-    openAtStart: { requests: 0, websockets: 0 },
+    openAtStart: { requests: 0, websockets: 0, streams: 0 },
   };
   for (const p of parts) {
     out.inFlight += p.inFlight;
@@ -88,6 +90,14 @@ export function mergeDrain(parts: DrainResult[]): DrainResult {
     out.ms = Math.max(out.ms, p.ms);
     out.openAtStart!.requests += p.openAtStart?.requests ?? 0;
     out.openAtStart!.websockets += p.openAtStart?.websockets ?? 0;
+    out.openAtStart!.streams! += p.openAtStart?.streams ?? 0;
+    if (p.streams) {
+      const s = (out.streams ??= { afterMs: 0, sse: 0, websockets: 0, long: 0 });
+      s.afterMs = Math.max(s.afterMs, p.streams.afterMs);
+      s.sse += p.streams.sse;
+      s.websockets += p.streams.websockets;
+      s.long += p.streams.long;
+    }
   }
   return out;
 }
@@ -105,6 +115,11 @@ export function mergeStats(parts: TrafficStats[]): TrafficStats {
       b.latency.forEach((n, i) => {
         a.latency[i] = (a.latency[i] ?? 0) + n;
       });
+      if (p.open) {
+        out.open ??= { blue: { sse: 0, websockets: 0 }, green: { sse: 0, websockets: 0 } };
+        out.open[c].sse += p.open[c].sse;
+        out.open[c].websockets += p.open[c].websockets;
+      }
     }
   }
   return out;

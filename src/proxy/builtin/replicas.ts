@@ -16,7 +16,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { SwitchyardError } from '../../errors.js';
 import type { Colour, Route } from '../../config/schema.js';
 import type { TrafficStats } from '../stats.js';
-import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
+import type { Backends, ConfigureOptions, DrainOptions, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
 import {
   fromWire,
   mergeDrain,
@@ -311,8 +311,8 @@ export class ProxyReplicas implements ProxyControl {
     return (await this.readAll<MetricsJson[]>('metrics')).flat();
   }
 
-  async drain(colour: Colour, timeoutMs: number): Promise<DrainResult> {
-    return mergeDrain(await this.readAll<DrainResult>('drain', [colour, timeoutMs]));
+  async drain(colour: Colour, timeoutMs: number, opts: DrainOptions = {}): Promise<DrainResult> {
+    return mergeDrain(await this.readAll<DrainResult>('drain', [colour, timeoutMs, opts]));
   }
 
   configure(routes: Route[], opts: ConfigureOptions = {}): Promise<void> {

@@ -13,7 +13,7 @@ import { COLOURS } from '../../config/schema.js';
 import { NO_FEATURES, type ProxyFeatures } from '../features.js';
 import { applyCommand, checkColour, checkPercent, type ProxyCommand, type Routing } from '../transitions.js';
 import type { TrafficStats } from '../stats.js';
-import type { Backends, ConfigureOptions, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
+import type { Backends, ConfigureOptions, DrainOptions, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
 import { Counters } from './counters.js';
 import { checkBoolean, checkFeatures } from '../features-check.js';
 import { forward, plainResponse } from './forward.js';
@@ -156,6 +156,7 @@ export class ProxyServer implements ProxyControl {
       extraHeaders: d.extra,
       recorder: this.recorderFor(d.counted),
       route: d.route,
+      responses: this.counters,
     });
   }
 
@@ -218,7 +219,7 @@ export class ProxyServer implements ProxyControl {
   }
 
   async status(): Promise<ProxyStatus> {
-    const { inFlight, websockets } = this.counters.snapshot();
+    const { inFlight, websockets, streams } = this.counters.snapshot();
     const s = this.snap;
     const t = this.table;
     return {
@@ -229,6 +230,7 @@ export class ProxyServer implements ProxyControl {
       backends: s.backends,
       inFlight,
       websockets,
+      streams,
       maxBodySize: t.maxBodySize,
       canary: t.canary === null ? null : { ...t.canary },
       maintenance: s.maintenance ? { ...s.maintenance } : null,
@@ -282,27 +284,57 @@ export class ProxyServer implements ProxyControl {
 
   /** While off: enabled false, with the figures as they were when counting stopped (zeros if never on). */
   async stats(): Promise<TrafficStats> {
-    return this.watch.snapshot();
+    const { websockets, streams } = this.counters.snapshot();
+    const open = (c: Colour) => ({ sse: streams[c], websockets: websockets[c] });
+    return { ...this.watch.snapshot(), open: { blue: open('blue'), green: open('green') } };
   }
 
-  async drain(colour: Colour, timeoutMs: number): Promise<DrainResult> {
+  /**
+   * Waits for `colour`'s requests to finish, up to `timeoutMs`. With `streamGraceMs` (a deploy's
+   * deploy.streamGrace), streams get only that long: then its SSE responses are ended cleanly and
+   * its WebSockets closed with 1001, and the drain waits only for requests whose answer has not
+   * begun. A response being written at that moment that is not SSE (a download) is left to finish
+   * or to the colour's stop; the result counts it. Without it: everything waits up to `timeoutMs`,
+   * then WebSockets are closed.
+   */
+  async drain(colour: Colour, timeoutMs: number, opts: DrainOptions = {}): Promise<DrainResult> {
     const c = checkColour(colour);
     // Refused (as nginx refuses it) while the colour still gets traffic.
     applyCommand(routingOf(this.snap), { kind: 'drain', colour: c });
     const t0 = performance.now();
+    const timeout = Math.max(0, Number(timeoutMs) || 0);
     const at = this.counters.snapshot();
-    const openAtStart = { requests: at.inFlight[c], websockets: at.websockets[c] };
-    const idle = await this.counters.waitIdle(c, Math.max(0, Number(timeoutMs) || 0));
-    const websocketsClosed = this.counters.closeSockets(c, DRAIN_CLOSE_CODE, 'switchyard: environment drained');
+    const openAtStart = { requests: at.inFlight[c], websockets: at.websockets[c], streams: at.streams[c] };
+    const k = this.counters;
+    let idle: boolean;
+    let streams: DrainResult['streams'];
+    const graceMs = opts.streamGraceMs;
+    if (graceMs === undefined) {
+      idle = await k.waitIdle(c, timeout);
+    } else {
+      const grace = Math.min(Math.max(0, graceMs), timeout);
+      idle = await k.waitUntil(c, () => k.inFlightOf(c) === 0 && k.socketsOf(c) === 0, grace);
+      if (!idle) {
+        const sse = k.endStreams(c);
+        const websockets = k.closeSockets(c, DRAIN_CLOSE_CODE, 'switchyard: environment drained');
+        const long = k.longResponsesOf(c);
+        streams = { afterMs: Math.round(performance.now() - t0), sse, websockets, long };
+        const left = timeout - (performance.now() - t0);
+        idle = await k.waitUntil(c, () => k.waitingOf(c) === 0, left);
+      }
+    }
+    const websocketsClosed =
+      (streams?.websockets ?? 0) + k.closeSockets(c, DRAIN_CLOSE_CODE, 'switchyard: environment drained');
     // The colour's processes can only exit promptly once our idle keep-alive sockets to them are gone.
     const other = this.originsInUse(COLOURS.filter((x) => x !== c));
     this.pools.close([...this.originsInUse([c])].filter((o) => !other.has(o)));
     return {
-      inFlight: this.counters.inFlightOf(c),
+      inFlight: k.inFlightOf(c),
       websocketsClosed,
       timedOut: !idle,
       ms: Math.round(performance.now() - t0),
       openAtStart,
+      ...(streams ? { streams } : {}),
     };
   }
 

@@ -211,11 +211,11 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
     },
     setWatch: async (on) => (on ? watchOn(s.files) : watchOff(s.files)),
     stats: () => log.read(s.files),
-    drain: async (colour, timeoutMs) => {
+    drain: async (colour, timeoutMs, opts) => {
       checkColour(colour);
       // Refused (as the built-in proxy refuses it) while the colour still gets traffic.
       applyCommand(await routingOf(s, routes), { kind: 'drain', colour });
-      return drainColour(s, colour, timeoutMs);
+      return drainColour(s, colour, timeoutMs, opts?.streamGraceMs);
     },
   };
 }
@@ -227,8 +227,18 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
  * a request in flight or an idle pooled one; pooled ones close after upstreamKeepaliveTimeout, so
  * the drain takes about that long after traffic left. What is open at the timeout is reported as
  * inFlight: an upper bound. WebSockets are not closed here; they end when the colour stops.
+ *
+ * With a stream grace (deploy.streamGrace), the drain stops waiting once it has passed: nginx cannot
+ * tell a stream (SSE, a WebSocket) from a slow request by its connection, so whatever is still open
+ * then is reported as `streams.long` and left to the colour's stop, whose SIGTERM the app answers
+ * by finishing its requests and ending its streams (docs/traffic.md#streams).
  */
-export async function drainColour(s: NginxSetup, colour: Colour, timeoutMs: number): Promise<DrainResult> {
+export async function drainColour(
+  s: NginxSetup,
+  colour: Colour,
+  timeoutMs: number,
+  streamGraceMs?: number,
+): Promise<DrainResult> {
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);
   const pid = await masterPid(s.files);
@@ -242,7 +252,16 @@ export async function drainColour(s: NginxSetup, colour: Colour, timeoutMs: numb
       upstreams,
     );
     if (open === 0 && !workers.some((w) => w.shuttingDown)) break;
-    if (elapsed() >= timeoutMs) return { inFlight: open, websocketsClosed: 0, timedOut: true, ms: elapsed() };
+    const ms = elapsed();
+    if (streamGraceMs !== undefined && ms >= Math.min(streamGraceMs, timeoutMs) && ms < timeoutMs)
+      return {
+        inFlight: open,
+        websocketsClosed: 0,
+        timedOut: false,
+        ms,
+        streams: { afterMs: ms, sse: 0, websockets: 0, long: open },
+      };
+    if (ms >= timeoutMs) return { inFlight: open, websocketsClosed: 0, timedOut: true, ms };
     await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
   }
   return { inFlight: 0, websocketsClosed: 0, timedOut: false, ms: elapsed() };
