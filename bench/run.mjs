@@ -23,6 +23,8 @@ const benches = [
   { name: 'timelineNginx', file: 'timeline.mjs', out: 'timeline-nginx.json', args: ['--proxy', 'nginx'] },
   { name: 'deploySplit', file: 'deploy-split.mjs', out: 'deploy-split.json', args: [] },
   { name: 'backup', file: 'backup.mjs', out: 'backup.json', args: [] },
+  // Keeps its `before` figures (a build from before deploy.streamGrace) from bench/results.json.
+  { name: 'deployStreams', file: 'deploy-streams.mjs', out: 'deploy-streams.json', args: ['--label', 'after'] },
   { name: 'watchCost', file: 'watch-cost.mjs', out: 'watch-cost.json', args: [] },
   { name: 'metricsCost', file: 'metrics-cost.mjs', out: 'metrics-cost.json', args: [] },
   { name: 'rollbackLatency', file: 'rollback-latency.mjs', out: 'rollback-latency.json', args: [] },

@@ -538,6 +538,45 @@ if (r.deploySplit) {
   }
 }
 
+{
+  // Open streams during a deploy (bench/deploy-streams.mjs): before and after deploy.streamGrace.
+  const x = r.deployStreams;
+  if (x && (x.before || x.after)) {
+    const counts = [...new Set([...Object.keys(x.before?.clients ?? {}), ...Object.keys(x.after?.clients ?? {})])]
+      .map(Number)
+      .sort((a, b) => a - b);
+    const cell = (run, k, key) => {
+      const v = run?.clients?.[k]?.[key];
+      return v ? `${ms(v.median)} (${ms(v.min)}-${ms(v.max)})` : '–';
+    };
+    const head = (run, what) => (run ? `${what} (\`${run.product ?? '?'}\`, ${run.rounds} deploys each)` : what);
+    const lines = [
+      row([
+        '`deploy --auto-switch`, fixture app, built-in proxy (`bench/deploy-streams.mjs`; median (min-max))',
+        head(x.before, 'before: streams hold the drain'),
+        head(x.after, 'after: `deploy.streamGrace` 2 s'),
+      ]),
+      row(['---', '---', '---']),
+    ];
+    for (const k of counts) {
+      const what = k === 0 ? 'no SSE client' : `${k} SSE client${k === 1 ? '' : 's'}`;
+      lines.push(row([`${what}: deploy wall time`, cell(x.before, k, 'wallMs'), cell(x.after, k, 'wallMs')]));
+      lines.push(
+        row([`${what}: last step (drain and stop)`, cell(x.before, k, 'lastStepMs'), cell(x.after, k, 'lastStepMs')]),
+      );
+      if (k > 0)
+        lines.push(
+          row([
+            `${what}: switch step end -> every client has an event from the new colour`,
+            cell(x.before, k, 'streamsMovedMs'),
+            cell(x.after, k, 'streamsMovedMs'),
+          ]),
+        );
+    }
+    tables['streams-table'] = lines.join('\n') + aloneNote(['deployStreams']);
+  }
+}
+
 for (const [name, text] of Object.entries(tables)) console.log(`<!-- ${name} -->\n${text}\n<!-- /${name} -->\n`);
 
 if (args.includes('--write')) {

@@ -116,10 +116,10 @@ describe('control input checks', () => {
 });
 
 describe('TrafficWatch', () => {
-  it('counts only while on, restarts from zero when turned on again', () => {
+  it('counts always and never resets; on/off only says whether a deploy watches', () => {
     const w = new TrafficWatch();
     w.record('blue', 200, 1, false);
-    assert.equal(w.snapshot().colours.blue.requests, 0);
+    assert.equal(w.snapshot().colours.blue.requests, 1);
     assert.equal(w.snapshot().enabled, false);
     w.set(true);
     w.record('blue', 200, 1, false);
@@ -129,14 +129,18 @@ describe('TrafficWatch', () => {
     w.set(true);
     let s = w.snapshot();
     assert.equal(s.enabled, true);
-    assert.deepEqual([s.colours.blue.requests, s.colours.blue.errors, s.colours.blue.failures], [2, 1, 0]);
+    assert.deepEqual([s.colours.blue.requests, s.colours.blue.errors, s.colours.blue.failures], [3, 1, 0]);
     assert.deepEqual([s.colours.green.requests, s.colours.green.errors, s.colours.green.failures], [2, 1, 1]);
     w.set(false);
     w.record('blue', 200, 1, false);
     s = w.snapshot();
     assert.equal(s.enabled, false);
-    assert.equal(s.colours.blue.requests, 2, 'the last figures are kept while off');
+    assert.equal(s.colours.blue.requests, 4, 'counted while off too');
     w.set(true);
-    assert.equal(w.snapshot().colours.blue.requests, 0);
+    assert.equal(w.snapshot().colours.blue.requests, 4, 'on again keeps the counts');
+    // A snapshot is a copy: it does not move with later requests.
+    const copy = w.snapshot();
+    w.record('blue', 200, 1, false);
+    assert.equal(copy.colours.blue.requests, 4);
   });
 });
