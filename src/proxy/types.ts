@@ -66,9 +66,9 @@ export interface ConfigureOptions {
 export interface DrainOptions {
   /**
    * How long streams keep the colour (deploy.streamGrace). Built-in proxy: then SSE responses are
-   * ended cleanly, WebSockets closed with 1001, and only requests not yet answered are waited for;
-   * nginx: then the drain stops waiting and the colour's stop (SIGTERM) ends what is left.
-   * Absent: everything is waited for up to the timeout.
+   * ended cleanly, WebSockets closed with 1001, and only requests not yet answered are waited for.
+   * Absent: everything is waited for up to the timeout. nginx: not applied yet (it waits for
+   * everything: docs/traffic.md#streams).
    */
   streamGraceMs?: number;
 }
@@ -85,8 +85,7 @@ export interface DrainResult {
   /**
    * Set when the stream grace ran out with something still open. Built-in proxy: the SSE responses
    * ended and WebSockets closed then, and the other responses still being written (`long`, left to
-   * finish or to the colour's stop); nginx, which cannot tell streams from slow requests: `long` is
-   * every connection to the colour still open, left to the colour's stop.
+   * finish or to the colour's stop). nginx never sets it.
    */
   streams?: { afterMs: number; sse: number; websockets: number; long: number };
 }

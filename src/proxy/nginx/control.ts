@@ -215,7 +215,9 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
       checkColour(colour);
       // Refused (as the built-in proxy refuses it) while the colour still gets traffic.
       applyCommand(await routingOf(s, routes), { kind: 'drain', colour });
-      return drainColour(s, colour, timeoutMs, opts?.streamGraceMs);
+      // No stream grace with nginx yet (see drainColour): `opts` is not used.
+      void opts;
+      return drainColour(s, colour, timeoutMs);
     },
   };
 }
@@ -228,17 +230,12 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
  * the drain takes about that long after traffic left. What is open at the timeout is reported as
  * inFlight: an upper bound. WebSockets are not closed here; they end when the colour stops.
  *
- * With a stream grace (deploy.streamGrace), the drain stops waiting once it has passed: nginx cannot
- * tell a stream (SSE, a WebSocket) from a slow request by its connection, so whatever is still open
- * then is reported as `streams.long` and left to the colour's stop, whose SIGTERM the app answers
- * by finishing its requests and ending its streams (docs/traffic.md#streams).
+ * No stream grace (deploy.streamGrace) here yet: nginx cannot tell a stream (SSE, a WebSocket) from
+ * a slow request by its connection, and stopping the wait at the grace would leave a slow request
+ * to the colour's stop, whose SIGKILL after stopTimeout cuts it (a 502): streams are waited for
+ * like requests, up to the timeout (docs/traffic.md#streams).
  */
-export async function drainColour(
-  s: NginxSetup,
-  colour: Colour,
-  timeoutMs: number,
-  streamGraceMs?: number,
-): Promise<DrainResult> {
+export async function drainColour(s: NginxSetup, colour: Colour, timeoutMs: number): Promise<DrainResult> {
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);
   const pid = await masterPid(s.files);
@@ -252,16 +249,7 @@ export async function drainColour(
       upstreams,
     );
     if (open === 0 && !workers.some((w) => w.shuttingDown)) break;
-    const ms = elapsed();
-    if (streamGraceMs !== undefined && ms >= Math.min(streamGraceMs, timeoutMs) && ms < timeoutMs)
-      return {
-        inFlight: open,
-        websocketsClosed: 0,
-        timedOut: false,
-        ms,
-        streams: { afterMs: ms, sse: 0, websockets: 0, long: open },
-      };
-    if (ms >= timeoutMs) return { inFlight: open, websocketsClosed: 0, timedOut: true, ms };
+    if (elapsed() >= timeoutMs) return { inFlight: open, websocketsClosed: 0, timedOut: true, ms: elapsed() };
     await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
   }
   return { inFlight: 0, websocketsClosed: 0, timedOut: false, ms: elapsed() };
