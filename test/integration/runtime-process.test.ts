@@ -279,9 +279,13 @@ describe('process runtime: start, status, stop', () => {
 
   it('a service that crashes at start is START_FAILED and nothing is left running', budget(300), async () => {
     const webPort = await freePort();
-    const { paths, rt } = await project({ api: { mode: 'crash' }, web: {} }, () => ({
+    // The crash must come within the 300 ms start grace. A shell exits in milliseconds; node needs
+    // more than the grace to reach its first line on a loaded CI machine (a Node 24 run missed it,
+    // as da67a1d saw for a crashing second instance), and a later crash is the health check's to find.
+    const crash = ['sh', '-c', 'echo "fixture: crashing at start as asked" >&2; exit 1'];
+    const { paths, rt } = await project({ api: {}, web: {} }, () => ({
       web: svc('web', { port: { blue: webPort, green: webPort } }),
-      api: svc('api'),
+      api: svc('api', { command: crash }),
     }));
     const rel = await rt.prepare();
     started.push({ rt, colour: 'blue' });
