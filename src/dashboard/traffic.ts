@@ -8,8 +8,8 @@
  */
 import type { RollbackOn } from '../config/canary-schema.js';
 import { COLOURS, type Colour } from '../config/schema.js';
-import { diffStats, errorRate, quantileMs, type TrafficStats } from '../proxy/stats.js';
-import { judge, type Verdict } from '../watch/judge.js';
+import { diffStats, errorRate, quantileMs, restartedBetween, type TrafficStats } from '../proxy/stats.js';
+import { judgeWindow, type Verdict } from '../watch/judge.js';
 
 export const SERIES_SECONDS = 300;
 
@@ -58,7 +58,7 @@ export class TrafficSeries {
    */
   add(t: number, stats: TrafficStats | null, inFlight: Record<Colour, number> | null): TrafficPoint {
     const prev = this.samples.at(-1);
-    if (stats && prev?.stats && restarted(stats, prev.stats)) this.samples = [];
+    if (stats && prev?.stats && restartedBetween(prev.stats, stats)) this.samples = [];
     const base = this.samples.at(-1);
     const dt = base ? (t - base.t) / 1000 : 0;
     const d = stats && base?.stats && dt > 0 ? diffStats(stats, base.stats) : null;
@@ -106,18 +106,14 @@ export class TrafficSeries {
     if (!step) return null;
     const start = this.at(Date.parse(step.startedAt));
     if (!start) return null;
-    const win = diffStats(now, start);
-    const sameWindow = win.colours[op.from];
-    const opStart = this.at(Date.parse(op.startedAt)) ?? start;
-    const baseline =
-      sameWindow.requests >= thresholds.minRequests ? sameWindow : diffStats(now, opStart).colours[op.from];
+    const since = this.at(Date.parse(op.startedAt)) ?? start;
     return {
       step: step.title,
       target: op.to,
       from: op.from,
       since: step.startedAt,
       thresholds,
-      verdict: judge(win.colours[op.to], baseline, thresholds),
+      verdict: judgeWindow({ now, start, since, target: op.to, from: op.from }, thresholds),
     };
   }
 
@@ -126,8 +122,4 @@ export class TrafficSeries {
     const s = this.samples.find((x) => x.t >= t && x.stats) ?? this.samples.at(-1);
     return s?.stats ?? null;
   }
-}
-
-function restarted(now: TrafficStats, before: TrafficStats): boolean {
-  return COLOURS.some((c) => now.colours[c].requests < before.colours[c].requests);
 }

@@ -76,6 +76,14 @@ export function diffStats(later: TrafficStats, earlier: TrafficStats): TrafficSt
   return out;
 }
 
+/**
+ * Whether the proxy restarted between two snapshots: its counters (cumulative since it started)
+ * went back. A difference across a restart means nothing; readers start again from `later`.
+ */
+export function restartedBetween(earlier: TrafficStats, later: TrafficStats): boolean {
+  return COLOURS.some((c) => later.colours[c].requests < earlier.colours[c].requests);
+}
+
 /** The q-quantile (0..1) in ms, as the upper bound of its bucket; undefined with no requests. */
 export function quantileMs(s: ColourStats, q: number): number | undefined {
   const total = s.latency.reduce((a, b) => a + b, 0);

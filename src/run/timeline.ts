@@ -4,9 +4,8 @@
  * the deploy's steps when it ends. Only where the counters mean something: the built-in proxy
  * counts always; nginx only while a deploy watches (deploy.rollbackOn).
  */
-import { COLOURS } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { diffStats, type TrafficStats } from '../proxy/stats.js';
+import { diffStats, restartedBetween, type TrafficStats } from '../proxy/stats.js';
 import type { ProxyControl } from '../proxy/types.js';
 import { TIMELINE_MAX_POINTS, writeTimeline, type TimelinePoint } from '../state/timeline.js';
 import type { Engine } from './context.js';
@@ -30,8 +29,7 @@ export function recordTimeline(e: Engine, op: Operation, proxy: ProxyControl): T
     const now = await proxy.stats().catch(() => undefined);
     if (!now) return;
     // A restarted proxy starts its counters again: that second is not a difference.
-    const restarted = last && COLOURS.some((c) => now.colours[c].requests < last!.colours[c].requests);
-    if (last && !restarted && points.length < TIMELINE_MAX_POINTS) {
+    if (last && !restartedBetween(last, now) && points.length < TIMELINE_MAX_POINTS) {
       const d = diffStats(now, last);
       const of = (c: 'blue' | 'green') => ({ requests: d.colours[c].requests, errors: d.colours[c].errors });
       points.push({ t: Date.now(), blue: of('blue'), green: of('green') });

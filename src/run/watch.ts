@@ -8,7 +8,7 @@ import type { RollbackOn } from '../config/canary-schema.js';
 import type { Colour } from '../config/schema.js';
 import { diffStats, type TrafficStats } from '../proxy/stats.js';
 import type { ProxyControl } from '../proxy/types.js';
-import { judge, type Verdict } from '../watch/judge.js';
+import { judge, judgeWindow, type Verdict } from '../watch/judge.js';
 import type { WatchRecord } from '../state/history.js';
 import { sleep } from '../util/sleep.js';
 
@@ -75,11 +75,7 @@ export async function watchWindow(w: WatchInput): Promise<WatchResult> {
       start = now;
       continue;
     }
-    const win = diffStats(now, start);
-    const sameWindow = win.colours[w.from];
-    const baseline =
-      sameWindow.requests >= w.thresholds.minRequests ? sameWindow : diffStats(now, w.since).colours[w.from];
-    verdict = judge(win.colours[w.target], baseline, w.thresholds);
+    verdict = judgeWindow({ now, start, since: w.since, target: w.target, from: w.from }, w.thresholds);
     w.onTick?.(verdict, Math.max(0, w.ms - (performance.now() - t0)), now);
     if (verdict.state === 'fail') break;
     if (w.interrupt && (await w.interrupt())) {

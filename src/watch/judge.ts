@@ -4,7 +4,8 @@
  * it saw minRequests itself (otherwise limits are judged against zero errors / absolute only).
  */
 import type { RollbackOn } from '../config/canary-schema.js';
-import { errorRate, quantileMs, type ColourStats } from '../proxy/stats.js';
+import type { Colour } from '../config/schema.js';
+import { diffStats, errorRate, quantileMs, type ColourStats, type TrafficStats } from '../proxy/stats.js';
 import type { Figures } from '../state/history.js';
 
 export type { Figures };
@@ -71,4 +72,20 @@ export function judge(target: ColourStats, baseline: ColourStats | null, t: Roll
     }
   }
   return { state: reasons.length ? 'fail' : 'ok', reasons, target: tf, baseline: bf };
+}
+
+/**
+ * The verdict on a window of cumulative counters: the target from `start` to `now`, against the
+ * old colour over the same window when it served minRequests there (a canary step), else since
+ * `since` (the deploy's start: after the full switch the old colour gets nothing). The live watch
+ * and the dashboard judge with this, so the page shows what the deploy decides on.
+ */
+export function judgeWindow(
+  w: { now: TrafficStats; start: TrafficStats; since: TrafficStats; target: Colour; from: Colour },
+  t: RollbackOn,
+): Verdict {
+  const win = diffStats(w.now, w.start);
+  const sameWindow = win.colours[w.from];
+  const baseline = sameWindow.requests >= t.minRequests ? sameWindow : diffStats(w.now, w.since).colours[w.from];
+  return judge(win.colours[w.target], baseline, t);
 }

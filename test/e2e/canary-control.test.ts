@@ -11,22 +11,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { HistoryRecord } from '../../src/state/history.ts';
 import type { JournalData } from '../../src/state/journal.ts';
 import { budget } from '../helpers/budget.ts';
-import { makeProject, type Project } from '../helpers/project.ts';
+import { historyOf as history, makeProject, type Project } from '../helpers/project.ts';
 import { get, stickyCookie } from '../helpers/traffic.ts';
 
 const DEPLOY = ['deploy', '--auto-switch', '--canary', '30,100', '--step-wait', '60s'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function history(p: Project): Promise<HistoryRecord[]> {
-  return ((await p.file('.switchyard/history.jsonl')) ?? '')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as HistoryRecord);
-}
 
 /** The deploy in the background: its output so far, and its exit. */
 function background(p: Project, args: string[]): { out: () => string; exited: Promise<number | null> } {

@@ -9,21 +9,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { startLoad, type LoadTotals } from '../../src/load/load.ts';
-import type { HistoryRecord } from '../../src/state/history.ts';
-import { freePort, makeProject, type Project } from '../helpers/project.ts';
+import { freePort, historyOf as history, makeProject, type Project } from '../helpers/project.ts';
 import { stickyCookie, get, shares } from '../helpers/traffic.ts';
 import { runOnTty } from '../helpers/tty.ts';
 import { budget } from '../helpers/budget.ts';
 
 const MIN_REQUESTS = 40;
 
-async function history(p: Project): Promise<HistoryRecord[]> {
-  return ((await p.file('.switchyard/history.jsonl')) ?? '')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as HistoryRecord);
-}
 const lastDeploy = async (p: Project) => (await history(p)).filter((h) => h.type === 'deploy').at(-1)!;
 
 /**

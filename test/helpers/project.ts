@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import type { HistoryRecord } from '../../src/state/history.ts';
 import { budget } from './budget.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -217,4 +218,13 @@ export function useProject(
     await p?.cleanup();
   }, budget(3_000));
   return () => p!;
+}
+
+/** The project's history records, oldest first (none when there is no history yet). */
+export async function historyOf(p: Project): Promise<HistoryRecord[]> {
+  return ((await p.file('.switchyard/history.jsonl')) ?? '')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as HistoryRecord);
 }

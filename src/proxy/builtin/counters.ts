@@ -21,7 +21,6 @@ export class Counters {
   private readonly inFlight: Record<Colour, number> = { blue: 0, green: 0 };
   private readonly sockets: Record<Colour, Set<Closable>> = { blue: new Set(), green: new Set() };
   private readonly responding: Record<Colour, Set<Responding>> = { blue: new Set(), green: new Set() };
-  private readonly idleWaiters: Record<Colour, Set<() => void>> = { blue: new Set(), green: new Set() };
   private readonly changeWaiters: Record<Colour, Set<() => void>> = { blue: new Set(), green: new Set() };
 
   requestStarted(colour: Colour): void {
@@ -29,10 +28,7 @@ export class Counters {
   }
 
   requestEnded(colour: Colour): void {
-    const n = --this.inFlight[colour];
-    if (n === 0 && this.idleWaiters[colour].size > 0) {
-      for (const wake of [...this.idleWaiters[colour]]) wake();
-    }
+    this.inFlight[colour]--;
     this.changed(colour);
   }
 
@@ -121,17 +117,7 @@ export class Counters {
 
   /** Resolves true when no request is in flight to `colour`, false when `timeoutMs` passed first. */
   waitIdle(colour: Colour, timeoutMs: number): Promise<boolean> {
-    if (this.inFlight[colour] === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (idle: boolean) => {
-        clearTimeout(timer);
-        this.idleWaiters[colour].delete(wake);
-        resolve(idle);
-      };
-      const wake = () => done(true);
-      const timer = setTimeout(() => done(false), Math.max(0, timeoutMs));
-      this.idleWaiters[colour].add(wake);
-    });
+    return this.waitUntil(colour, () => this.inFlight[colour] === 0, timeoutMs);
   }
 
   /** Closes every WebSocket of `colour` with `code`; returns how many were open. */
