@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // What open streams cost a deploy (issue 15): the wall time of `switchyard deploy --auto-switch --json`
-// (spawn to exit) of the test fixture app (runtime process, built-in proxy, the product's default
+// (spawn to exit) of the test fixture app (runtime process, built-in proxy or nginx, the product's default
 // deploy.drainTimeout of 30 s and deploy.streamGrace of 2 s) with 0, 1 and 50 SSE clients open
 // (`GET /api/events` through the proxy). Each client behaves like a browser's EventSource: when its
 // stream ends, it connects again after the server's `retry:` (300 ms), so before each deploy every
@@ -11,9 +11,13 @@
 //     deploy.streamGrace (streams hold the drain for the whole drainTimeout): build that commit in a
 //     copy and pass its CLI with --cli. Each run replaces only its own label's figures: the other one
 //     is kept, from bench/out/deploy-streams.json or else from bench/results.json's deployStreams.
+//   --proxy builtin|nginx: nginx (host mode) leaves streams to the old colour's stop at streamGrace,
+//     and its drain also waits for its idle pooled connections (upstreamKeepaliveTimeout, 4 s).
 // Usage: npm run build && node bench/deploy-streams.mjs [--rounds 3] [--clients 0,1,50] [--label after]
-//        [--cli dist/switchyard.mjs] [--product <what the CLI was built from>] [--merge]
-// Writes bench/out/deploy-streams.json. Talks to 127.0.0.1 only; every wait is bounded.
+//        [--proxy builtin] [--cli dist/switchyard.mjs] [--product <what the CLI was built from>]
+//        [--merge]
+// Writes bench/out/deploy-streams.json (nginx: deploy-streams-nginx.json).
+// Talks to 127.0.0.1 only; every wait is bounded.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -28,6 +32,9 @@ const rounds = Number(opt('rounds', '3'));
 const counts = opt('clients', '0,1,50').split(',').map(Number);
 const label = opt('label', 'after');
 if (!['before', 'after'].includes(label)) throw new Error(`--label must be before or after, got ${label}`);
+const proxy = opt('proxy', 'builtin');
+if (!['builtin', 'nginx'].includes(proxy)) throw new Error(`--proxy must be builtin or nginx, got ${proxy}`);
+const key = proxy === 'nginx' ? 'deployStreamsNginx' : 'deployStreams';
 if (!(rounds >= 1) || counts.some((n) => !(n >= 0 && n <= 200))) throw new Error('--rounds >= 1, --clients 0..200');
 const cli = path.resolve(opt('cli', path.join(root, 'dist', 'switchyard.mjs')));
 if (!fs.existsSync(cli)) {
@@ -141,7 +148,9 @@ const yml = path.join(dir, 'switchyard.yml');
 // The product's defaults: drainTimeout 30 s, streamGrace 2 s (the `before` build has no streamGrace).
 const text = fs.readFileSync(yml, 'utf8');
 if (!/^ {2}drainTimeout: 2s\n/m.test(text)) throw new Error('fixture switchyard.yml: no "  drainTimeout: 2s" line');
-fs.writeFileSync(yml, text.replace(/^ {2}drainTimeout: 2s\n/m, ''));
+const proxied = proxy === 'nginx' ? text.replace(/^ {2}kind: builtin$/m, '  kind: nginx') : text;
+if (proxy === 'nginx' && proxied === text) throw new Error('fixture switchyard.yml: no "  kind: builtin" line');
+fs.writeFileSync(yml, proxied.replace(/^ {2}drainTimeout: 2s\n/m, ''));
 const env = { ...process.env, SWITCHYARD_PORT: String(port), FORCE_COLOR: '0' };
 const url = `http://127.0.0.1:${port}/api/events`;
 let version = 1;
@@ -201,16 +210,16 @@ try {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-const out = path.join(root, 'bench', 'out', 'deploy-streams.json');
+const out = path.join(root, 'bench', 'out', proxy === 'nginx' ? 'deploy-streams-nginx.json' : 'deploy-streams.json');
 const resultsFile = path.join(root, 'bench', 'results.json');
 const earlier = fs.existsSync(out)
   ? JSON.parse(fs.readFileSync(out, 'utf8'))
   : fs.existsSync(resultsFile)
-    ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')).deployStreams ?? {})
+    ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8'))[key] ?? {})
     : {};
 const merged = {
   when: result.when,
-  proxy: 'builtin',
+  proxy,
   drainTimeoutMs: 30_000,
   streamGraceMs: 2_000,
   ...(earlier.before ? { before: earlier.before } : {}),
@@ -220,4 +229,4 @@ const merged = {
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify(merged, null, 2) + '\n');
 console.log(JSON.stringify({ [label]: Object.fromEntries(counts.map((n) => [n, result.clients[n].wallMs.median])) }));
-if (args.includes('--merge')) mergeIntoResults('deployStreams', merged, loadBefore);
+if (args.includes('--merge')) mergeIntoResults(key, merged, loadBefore);

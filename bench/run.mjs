@@ -25,6 +25,12 @@ const benches = [
   { name: 'backup', file: 'backup.mjs', out: 'backup.json', args: [] },
   // Keeps its `before` figures (a build from before deploy.streamGrace) from bench/results.json.
   { name: 'deployStreams', file: 'deploy-streams.mjs', out: 'deploy-streams.json', args: ['--label', 'after'] },
+  {
+    name: 'deployStreamsNginx',
+    file: 'deploy-streams.mjs',
+    out: 'deploy-streams-nginx.json',
+    args: ['--label', 'after', '--proxy', 'nginx'],
+  },
   { name: 'watchCost', file: 'watch-cost.mjs', out: 'watch-cost.json', args: [] },
   { name: 'metricsCost', file: 'metrics-cost.mjs', out: 'metrics-cost.json', args: [] },
   { name: 'rollbackLatency', file: 'rollback-latency.mjs', out: 'rollback-latency.json', args: [] },

@@ -538,21 +538,24 @@ if (r.deploySplit) {
   }
 }
 
-{
-  // Open streams during a deploy (bench/deploy-streams.mjs): before and after deploy.streamGrace.
-  const x = r.deployStreams;
+// Open streams during a deploy (bench/deploy-streams.mjs): before and after deploy.streamGrace, per proxy.
+for (const [key, proxy, table] of [
+  ['deployStreams', 'built-in proxy', 'streams-table'],
+  ['deployStreamsNginx', 'nginx', 'streams-nginx-table'],
+]) {
+  const x = r[key];
   if (x && (x.before || x.after)) {
     const counts = [...new Set([...Object.keys(x.before?.clients ?? {}), ...Object.keys(x.after?.clients ?? {})])]
       .map(Number)
       .sort((a, b) => a - b);
-    const cell = (run, k, key) => {
-      const v = run?.clients?.[k]?.[key];
+    const cell = (run, k, field) => {
+      const v = run?.clients?.[k]?.[field];
       return v ? `${ms(v.median)} (${ms(v.min)}-${ms(v.max)})` : '–';
     };
     const head = (run, what) => (run ? `${what} (\`${run.product ?? '?'}\`, ${run.rounds} deploys each)` : what);
     const lines = [
       row([
-        '`deploy --auto-switch`, fixture app, built-in proxy (`bench/deploy-streams.mjs`; median (min-max))',
+        `\`deploy --auto-switch\`, fixture app, ${proxy} (\`bench/deploy-streams.mjs\`; median (min-max))`,
         head(x.before, 'before: streams hold the drain'),
         head(x.after, 'after: `deploy.streamGrace` 2 s'),
       ]),
@@ -573,7 +576,7 @@ if (r.deploySplit) {
           ]),
         );
     }
-    tables['streams-table'] = lines.join('\n') + aloneNote(['deployStreams']);
+    tables[table] = lines.join('\n') + aloneNote([key]);
   }
 }
 

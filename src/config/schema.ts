@@ -459,7 +459,8 @@ export const deploySchema = z
       description:
         'how long the old colour keeps its streams after a switch: then the built-in proxy ends its SSE ' +
         'responses cleanly (EventSource reconnects, to the new colour) and closes its WebSockets with 1001, ' +
-        'and the drain waits only for ordinary requests (see [Traffic](traffic.md#streams))',
+        'and the drain waits only for ordinary requests; nginx stops waiting for its streams and leaves ' +
+        "them to the colour's stop, whose SIGTERM the app answers by ending them (see [Traffic](traffic.md#streams))",
       'x-default': '2s',
     }),
     stopOld: z.boolean().default(true).meta({ description: 'stop the old colour after the switch' }),

@@ -15,7 +15,7 @@ export interface ProxyStatus {
   backends: Partial<Record<Colour, Backends>>;
   inFlight: Record<Colour, number>;
   websockets: Record<Colour, number>;
-  /** Built-in proxy: open SSE (`text/event-stream`) responses per colour. */
+  /** Open SSE responses per colour (built-in: by Content-Type; nginx: requests that accept text/event-stream). */
   streams?: Record<Colour, number>;
   /** Built-in proxy: the request body limit in bytes (0 = none). */
   maxBodySize?: number;
@@ -67,8 +67,9 @@ export interface DrainOptions {
   /**
    * How long streams keep the colour (deploy.streamGrace). Built-in proxy: then SSE responses are
    * ended cleanly, WebSockets closed with 1001, and only requests not yet answered are waited for.
-   * Absent: everything is waited for up to the timeout. nginx: not applied yet (it waits for
-   * everything: docs/traffic.md#streams).
+   * Absent: everything is waited for up to the timeout. nginx, once it has passed: streams are no
+   * longer waited for but left to the colour's stop, whose SIGTERM the app answers by ending them
+   * (docs/traffic.md#streams).
    */
   streamGraceMs?: number;
 }
@@ -85,9 +86,10 @@ export interface DrainResult {
   /**
    * Set when the stream grace ran out with something still open. Built-in proxy: the SSE responses
    * ended and WebSockets closed then, and the other responses still being written (`long`, left to
-   * finish or to the colour's stop). nginx never sets it.
+   * finish or to the colour's stop). nginx (`leftToStop`): the streams still open then, which the
+   * drain stopped waiting for; the app ends them when its colour stops.
    */
-  streams?: { afterMs: number; sse: number; websockets: number; long: number };
+  streams?: { afterMs: number; sse: number; websockets: number; long: number; leftToStop?: boolean };
 }
 
 export interface ProxyControl {

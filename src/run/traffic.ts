@@ -85,11 +85,12 @@ export function drainSummary(d: DrainResult): string {
   if (s) {
     const after = `after ${(s.afterMs / 1000).toFixed(1)} s`;
     const kinds = [s.sse ? `${s.sse} SSE` : '', s.websockets ? `${s.websockets} WebSocket` : ''].filter(Boolean);
-    if (kinds.length) parts.push(`${plural(s.sse + s.websockets, 'stream')} ended ${after} (${kinds.join(', ')})`);
+    const what = s.leftToStop ? "left to the colour's stop" : 'ended';
+    if (kinds.length) parts.push(`${plural(s.sse + s.websockets, 'stream')} ${what} ${after} (${kinds.join(', ')})`);
     if (s.long)
       parts.push(
         `${plural(s.long, 'connection')} still open ${after} left to the stop ` +
-          '(responses still being written, or with nginx any stream or slow request)',
+          '(responses still being written)',
       );
   }
   if (d.timedOut) parts.push(`${d.inFlight} request(s) still open at the drain timeout`);

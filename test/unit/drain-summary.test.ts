@@ -27,6 +27,17 @@ test('the drain line names streams apart from requests', () => {
     }),
     /1 connection still open after 1\.0 s left to the stop/,
   );
+  // nginx: the streams were not ended by the proxy but left to the colour's stop (its SIGTERM).
+  assert.equal(
+    drainSummary({
+      inFlight: 0,
+      websocketsClosed: 0,
+      timedOut: false,
+      ms: 1016,
+      streams: { afterMs: 1016, sse: 1, websockets: 1, long: 0, leftToStop: true },
+    }),
+    "drained in 1016 ms; 2 streams left to the colour's stop after 1.0 s (1 SSE, 1 WebSocket)",
+  );
   assert.equal(
     drainSummary({
       inFlight: 1,

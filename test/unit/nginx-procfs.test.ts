@@ -6,7 +6,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { upstreamConnections } from '../../src/proxy/nginx/procfs.ts';
+import { tcpSocketsOf, toUpstream, type Upstream } from '../../src/proxy/nginx/procfs.ts';
+
+/** Established connections of `pids` to any of `upstreams`. */
+async function upstreamConnections(pids: number[], upstreams: Upstream[]): Promise<number> {
+  const sockets = [...(await tcpSocketsOf(pids)).values()].flat();
+  return sockets.filter((s) => !s.listening && toUpstream(s.remote, upstreams)).length;
+}
 
 let server: net.Server;
 let port: number;
@@ -41,4 +47,14 @@ test('by address and port: only that address counts', async () => {
 
 test("another process's sockets do not count", async () => {
   assert.equal(await upstreamConnections([process.ppid], [{ port }]), 0);
+});
+
+test('each socket with both ends, and the listening one', async () => {
+  const mine = (await tcpSocketsOf([process.pid])).get(process.pid) ?? [];
+  assert.ok(mine.some((s) => s.listening && s.local.port === port && s.local.address === '127.0.0.1'));
+  const out = mine.filter((s) => !s.listening && s.remote.port === port);
+  assert.equal(out.length, 2);
+  for (const s of out) assert.equal(s.local.address, '127.0.0.1');
+  // The accepted ends: local port is the server's.
+  assert.equal(mine.filter((s) => !s.listening && s.local.port === port).length, 2);
 });

@@ -69,15 +69,15 @@ test('the colour is chosen per request from the flag file, and named in a header
     ),
   );
   assert.match(t, /add_header X-Switchyard-Env \$sy_colour always;/);
-  assert.match(t, /proxy_pass http:\/\/sy_api_\$sy_colour;/);
+  assert.match(t, /proxy_pass http:\/\/sy_api_\$sy_colour\$sy_stream_upstream;/);
   assert.match(t, /proxy_hide_header X-Switchyard-Env;/);
 });
 
 test('locations keep routing.ts semantics: /api is /api and /api/..., never /apix', () => {
   const t = render(proxy());
-  assert.match(t, /location = "\/api" \{\n {6}proxy_pass http:\/\/sy_api_\$sy_colour;/);
-  assert.match(t, /location "\/api\/" \{\n {6}proxy_pass http:\/\/sy_api_\$sy_colour;/);
-  assert.match(t, /location "\/" \{\n {6}proxy_pass http:\/\/sy_web_\$sy_colour;/);
+  assert.match(t, /location = "\/api" \{\n {6}proxy_pass http:\/\/sy_api_\$sy_colour\$sy_stream_upstream;/);
+  assert.match(t, /location "\/api\/" \{\n {6}proxy_pass http:\/\/sy_api_\$sy_colour\$sy_stream_upstream;/);
+  assert.match(t, /location "\/" \{\n {6}proxy_pass http:\/\/sy_web_\$sy_colour\$sy_stream_upstream;/);
   assert.doesNotMatch(t, /location "\/api" /);
 });
 
@@ -210,8 +210,16 @@ test('server_tokens off, and a keep-alive pool on every upstream of both colours
     name: m[1]!,
     body: m[2]!,
   }));
-  assert.deepEqual(blocks.map((b) => b.name).sort(), ['sy_api_blue', 'sy_api_green', 'sy_web_blue', 'sy_web_green']);
-  for (const b of blocks) {
+  const pooled = blocks.filter((b) => !b.name.endsWith('_stream'));
+  assert.deepEqual(pooled.map((b) => b.name).sort(), ['sy_api_blue', 'sy_api_green', 'sy_web_blue', 'sy_web_green']);
+  // Each has a twin for streams without a pool (drain-count.ts: a stream's connection is never reused).
+  for (const b of pooled) {
+    const twin = blocks.find((x) => x.name === `${b.name}_stream`);
+    assert.ok(twin, `${b.name}: no stream upstream`);
+    assert.doesNotMatch(twin.body, /keepalive/, `${twin.name}: no pool`);
+    assert.equal(twin.body.replace(/^ {4}keepalive.*\n/gm, ''), b.body.replace(/^ {4}keepalive.*\n/gm, ''));
+  }
+  for (const b of pooled) {
     assert.match(b.body, /^ {4}keepalive 48;$/m, `${b.name}: the pool size from proxy.keepalive`);
     assert.match(b.body, /^ {4}keepalive_timeout 4s;$/m, `${b.name}: upstreamKeepaliveTimeout rounded up`);
     assert.match(b.body, /^ {4}keepalive_requests 100000;$/m, b.name);
@@ -304,4 +312,27 @@ test('proxy.metrics: a server of its own with stub_status at /stub_status only, 
     code: 'PROXY_FAILED',
     message: /proxy\.metrics\.listen\.host .*expected an IP address or a host name/,
   });
+});
+
+test('streams: SSE and WebSocket requests go to the stream upstream from source addresses of their own', () => {
+  const t = render(proxy());
+  assert.match(t, /map \$http_accept \$sy_sse \{\n {4}default 0;\n {4}~\*text\/event-stream 1;\n {2}\}/);
+  assert.match(t, /map \$http_upgrade\$sy_sse \$sy_stream \{\n {4}default websocket;\n {4}0 '';\n {4}1 sse;\n {2}\}/);
+  assert.match(t, /map \$sy_stream \$sy_stream_upstream \{\n {4}default _stream;\n {4}'' '';\n {2}\}/);
+  assert.match(
+    t,
+    /map \$sy_stream \$sy_stream_bind \{\n {4}default '';\n {4}sse 127\.0\.0\.2;\n {4}websocket 127\.0\.0\.3;/,
+  );
+  assert.match(
+    t,
+    new RegExp(
+      /location "\/api\/" \{\n {6}proxy_pass http:\/\/sy_api_\$sy_colour\$sy_stream_upstream;\n/.source +
+        / {6}proxy_bind \$sy_stream_bind;/.source,
+    ),
+  );
+  // A backend off loopback cannot be reached from 127.0.0.2: no source address then (the drain waits for streams).
+  const off = render(proxy(), { backends: { blue: { api: [{ host: '10.0.0.5', port: 5001 }] } } });
+  assert.doesNotMatch(off, /proxy_bind/);
+  assert.doesNotMatch(off, /\$sy_stream_bind/);
+  assert.match(off, /\$sy_stream_upstream;/);
 });

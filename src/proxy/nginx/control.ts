@@ -4,7 +4,6 @@
  * and features are real config changes: re-render, and only when the text changed, `nginx -t`
  * then reload; a rejected config is put back as it was.
  */
-import net from 'node:net';
 import path from 'node:path';
 import os from 'node:os';
 import fs from 'node:fs/promises';
@@ -12,7 +11,7 @@ import type { Colour, NginxProxyConfig, Route } from '../../config/schema.js';
 import { featuresOf, type ProxyFeatures } from '../features.js';
 import { applyCommand, checkColour, checkPercent, type Routing } from '../transitions.js';
 import { checkMaintenanceMessage } from '../maintenance-page.js';
-import type { Backends, DrainResult, ProxyControl, ProxyStatus } from '../types.js';
+import type { Backends, ProxyControl, ProxyStatus } from '../types.js';
 import { clearSplit, readSplit, writeSplit } from './canary.js';
 import {
   ensureDirs,
@@ -30,12 +29,11 @@ import {
 } from './files.js';
 import { maintenanceOff, maintenanceOn, readMaintenance } from './maintenance.js';
 import { masterPid, reloadNginx, testConfig, type NginxCommand } from './process.js';
-import { upstreamConnections, workersOf, type Upstream } from './procfs.js';
+import { drainColour, openStreams } from './drain.js';
+import { workersOf } from './procfs.js';
 import { renderNginxConfig, routedServices, type ResolvedUpstreams } from './render.js';
 import { checkFeatures } from './render-traffic.js';
 import { LogReader, watchOff, watchOn, watching } from './watch.js';
-
-const DRAIN_POLL_MS = 50;
 
 export interface NginxSetup {
   proxy: NginxProxyConfig;
@@ -135,9 +133,9 @@ export async function nginxStatus(s: NginxSetup, routes: Route[], pid: number): 
     listen: { host: s.proxy.listen.host, port: s.proxy.listen.http },
     routes,
     backends: state.backends,
-    // nginx cannot count these per colour without a module; see drain().
+    // nginx cannot count requests per colour without a module; see drainColour(). Streams it can.
     inFlight: { blue: 0, green: 0 },
-    websockets: { blue: 0, green: 0 },
+    ...(await openStreams(s, pid, state)),
     // A split to the active colour (left for a moment by a switch) sends nobody anywhere new.
     canary: split && active !== null && split.colour !== active ? split : null,
     maintenance: await readMaintenance(s.files),
@@ -215,60 +213,7 @@ export function nginxControl(s: NginxSetup, initialRoutes: Route[]): ProxyContro
       checkColour(colour);
       // Refused (as the built-in proxy refuses it) while the colour still gets traffic.
       applyCommand(await routingOf(s, routes), { kind: 'drain', colour });
-      // No stream grace with nginx yet (see drainColour): `opts` is not used.
-      void opts;
-      return drainColour(s, colour, timeoutMs);
+      return drainColour(s, colour, timeoutMs, opts?.streamGraceMs);
     },
   };
-}
-
-/**
- * nginx has no per-colour in-flight count, so we watch what the kernel shows: (1) old-generation
- * workers left by a reload must exit (they may still serve requests on the old config), and (2)
- * nginx's upstream connections to the colour's ports must all close. A connection still open is
- * a request in flight or an idle pooled one; pooled ones close after upstreamKeepaliveTimeout, so
- * the drain takes about that long after traffic left. What is open at the timeout is reported as
- * inFlight: an upper bound. WebSockets are not closed here; they end when the colour stops.
- *
- * No stream grace (deploy.streamGrace) here yet: nginx cannot tell a stream (SSE, a WebSocket) from
- * a slow request by its connection, and stopping the wait at the grace would leave a slow request
- * to the colour's stop, whose SIGKILL after stopTimeout cuts it (a 502): streams are waited for
- * like requests, up to the timeout (docs/traffic.md#streams).
- */
-export async function drainColour(s: NginxSetup, colour: Colour, timeoutMs: number): Promise<DrainResult> {
-  const t0 = performance.now();
-  const elapsed = () => Math.round(performance.now() - t0);
-  const pid = await masterPid(s.files);
-  const backends = Object.values((await readNginxState(s.files)).backends[colour] ?? {}).flat();
-  const upstreams = await upstreamsOf(s, backends);
-  let open = 0;
-  while (pid !== undefined) {
-    const workers = await workersOf(pid);
-    open = await upstreamConnections(
-      workers.map((w) => w.pid),
-      upstreams,
-    );
-    if (open === 0 && !workers.some((w) => w.shuttingDown)) break;
-    if (elapsed() >= timeoutMs) return { inFlight: open, websocketsClosed: 0, timedOut: true, ms: elapsed() };
-    await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
-  }
-  return { inFlight: 0, websocketsClosed: 0, timedOut: false, ms: elapsed() };
-}
-
-/**
- * What nginx's connections to a colour look like in /proc. On this machine a colour's ports are
- * its own: the port says it. On a swarm both colours listen on the same port, so a backend's name
- * is looked up (its tasks' addresses now); a name that does not resolve is matched by port alone,
- * which can only make the drain wait longer, never end it early.
- */
-async function upstreamsOf(s: NginxSetup, backends: { host: string; port: number }[]): Promise<Upstream[]> {
-  if (!s.lookup) return backends.map((b) => ({ port: b.port }));
-  const lookup = s.lookup;
-  const lists = await Promise.all(
-    backends.map(async (b) => {
-      const addrs = net.isIP(b.host) === 4 ? [b.host] : await lookup(b.host).catch(() => [] as string[]);
-      return addrs.length > 0 ? addrs.map((address) => ({ address, port: b.port })) : [{ port: b.port }];
-    }),
-  );
-  return lists.flat();
 }

@@ -37,28 +37,33 @@ export async function workersOf(master: number): Promise<Worker[]> {
   return out;
 }
 
-/** Socket inodes the processes hold open (from /proc/<pid>/fd links "socket:[inode]"). */
-async function socketInodes(pids: number[]): Promise<Set<string>> {
+/** Socket inodes a process holds open (from /proc/<pid>/fd links "socket:[inode]"). */
+async function socketInodes(pid: number): Promise<Set<string>> {
   const inodes = new Set<string>();
-  for (const pid of pids) {
-    const fds = await fs.readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
-    for (const fd of fds) {
-      const link = await fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-      const m = /^socket:\[(\d+)\]$/.exec(link);
-      if (m) inodes.add(m[1]!);
-    }
+  const fds = await fs.readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) {
+    const link = await fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m) inodes.add(m[1]!);
   }
   return inodes;
 }
 
-/** A colour's backend as /proc shows it: the port, and the IPv4 address when it is known. */
+/** One end of a TCP connection as /proc shows it: the port, and the IPv4 address when there is one. */
 export interface Upstream {
   port: number;
   address?: string;
 }
 
+/** A TCP socket a process holds: established (with its remote end), or listening. */
+export interface TcpSocket {
+  local: Upstream;
+  remote: Upstream;
+  listening: boolean;
+}
+
 /** "0100007F:1F90" -> 127.0.0.1 and 8080; tcp6's IPv4-mapped form too. Other IPv6: no address. */
-function parseAddr(hex: string): { address?: string; port: number } {
+function parseAddr(hex: string): Upstream {
   const [a = '', p = ''] = hex.split(':');
   const port = Number.parseInt(p, 16);
   // /proc prints each 32-bit word in host (little-endian) order.
@@ -69,26 +74,36 @@ function parseAddr(hex: string): { address?: string; port: number } {
 }
 
 /**
- * Established TCP connections from the given processes to any of `upstreams` (IPv4 and IPv6):
- * nginx's open upstream connections to a colour, busy or pooled. An upstream without an address
- * matches any address on its port (backends on this host: the port is the colour's own); one
- * with an address only that address (on a swarm both colours' tasks listen on the same port).
+ * The established and listening TCP sockets (IPv4 and IPv6) each process holds, by pid. A socket
+ * shared by several processes (nginx's listening ones) is listed under each.
  */
-export async function upstreamConnections(pids: number[], upstreams: Upstream[]): Promise<number> {
-  if (pids.length === 0 || upstreams.length === 0) return 0;
-  const anyAddress = new Set(upstreams.filter((u) => u.address === undefined).map((u) => u.port));
-  const exact = new Set(upstreams.flatMap((u) => (u.address === undefined ? [] : [`${u.address}:${u.port}`])));
-  const inodes = await socketInodes(pids);
-  let n = 0;
+export async function tcpSocketsOf(pids: number[]): Promise<Map<number, TcpSocket[]>> {
+  const byInode = new Map<string, TcpSocket>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     const text = await fs.readFile(table, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      // f[2] remote address, f[3] state (01 = ESTABLISHED), f[9] inode
-      if (f.length < 10 || f[3] !== '01' || !inodes.has(f[9]!)) continue;
-      const r = parseAddr(f[2]!);
-      if (anyAddress.has(r.port) || (r.address !== undefined && exact.has(`${r.address}:${r.port}`))) n++;
+      // f[1] local, f[2] remote address, f[3] state (01 ESTABLISHED, 0A LISTEN), f[9] inode
+      if (f.length < 10 || (f[3] !== '01' && f[3] !== '0A')) continue;
+      byInode.set(f[9]!, { local: parseAddr(f[1]!), remote: parseAddr(f[2]!), listening: f[3] === '0A' });
     }
   }
-  return n;
+  const out = new Map<number, TcpSocket[]>();
+  for (const pid of pids) {
+    const inodes = await socketInodes(pid);
+    out.set(
+      pid,
+      [...inodes].flatMap((i) => byInode.get(i) ?? []),
+    );
+  }
+  return out;
+}
+
+/**
+ * Whether a connection's remote end is one of `upstreams`: an upstream without an address matches
+ * any address on its port (backends on this host: the port is the colour's own); one with an
+ * address only that address (on a swarm both colours' tasks listen on the same port).
+ */
+export function toUpstream(remote: Upstream, upstreams: Upstream[]): boolean {
+  return upstreams.some((u) => u.port === remote.port && (u.address === undefined || u.address === remote.address));
 }

@@ -16,6 +16,7 @@ import type { Backends } from '../types.js';
 import type { NginxFiles } from './files.js';
 import { locationBlocks } from './locations.js';
 import { previewServer, publicSelection, trafficHttpLines } from './render-traffic.js';
+import { loopbackBackends, STREAM_SUFFIX, streamMaps } from './render-streams.js';
 import { stubStatusServer } from './stub-status.js';
 import { checkConfigPath, hostPort, q } from './syntax.js';
 
@@ -91,17 +92,24 @@ function upstreams(input: RenderInput): string[] {
   for (const service of input.services) {
     for (const colour of COLOURS) {
       const list = input.backends[colour]?.[service] ?? [];
+      // One server per instance, round robin. max_fails=0: a backend that failed once (restarting)
+      // is never skipped for fail_timeout; a refused connection goes to the next instance
+      // (proxy_next_upstream error), and only when all refuse does the client get a 502.
+      const servers =
+        list.length > 0
+          ? list.map((b) => `    server ${hostPort(b.host, b.port)} max_fails=0;`)
+          : [`    ${NO_BACKEND}`];
       out.push(
         `  upstream ${upstreamName(service, colour)} {`,
-        // One server per instance, round robin. max_fails=0: a backend that failed once (restarting)
-        // is never skipped for fail_timeout; a refused connection goes to the next instance
-        // (proxy_next_upstream error), and only when all refuse does the client get a 502.
-        ...(list.length > 0
-          ? list.map((b) => `    server ${hostPort(b.host, b.port)} max_fails=0;`)
-          : [`    ${NO_BACKEND}`]),
+        ...servers,
         `    keepalive ${proxy.keepalive};`,
         `    keepalive_timeout ${secs(proxy.upstreamKeepaliveTimeout)};`,
         `    keepalive_requests 100000;`,
+        '  }',
+        // Streams: the same servers without a pool, so that a stream's connection is never reused
+        // by an ordinary request (its source address would then mislead the drain: drain-count.ts).
+        `  upstream ${upstreamName(service, colour)}${STREAM_SUFFIX} {`,
+        ...servers,
         '  }',
       );
     }
@@ -109,10 +117,17 @@ function upstreams(input: RenderInput): string[] {
   return out;
 }
 
-const proxyLocations = (input: RenderInput, routes: Route[]) =>
-  locationBlocks(routes, (service) => [
-    `proxy_pass http://${input.resolve ? targetVar(input, service) : upstreamName(service, '$sy_colour')};`,
-  ]);
+function proxyLocations(input: RenderInput, routes: Route[]): string[] {
+  const bind = loopbackBackends(input.backends);
+  return locationBlocks(routes, (service) =>
+    input.resolve
+      ? [`proxy_pass http://${targetVar(input, service)};`]
+      : [
+          `proxy_pass http://${upstreamName(service, '$sy_colour')}$sy_stream_upstream;`,
+          ...(bind ? ['proxy_bind $sy_stream_bind;'] : []),
+        ],
+  );
+}
 
 /** The public server's body: the colour choice (canary, preview, maintenance, counting), its header, and the routes. */
 function proxiedBody(input: RenderInput, routes: Route[]): string[] {
@@ -231,6 +246,7 @@ export function renderNginxConfig(input: RenderInput): string {
     '',
     ...trafficHttpLines(input.features ?? NO_FEATURES),
     '',
+    ...(input.resolve ? [] : [...streamMaps(loopbackBackends(input.backends)), '']),
     ...upstreams(input),
     '',
     ...servers(input),
