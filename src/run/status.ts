@@ -31,7 +31,7 @@ export interface StatusReport {
     listen: string;
     inFlight?: Record<Colour, number>;
     websockets?: Record<Colour, number>;
-    /** Built-in proxy: open SSE responses per colour (in `inFlight` too). */
+    /** Open SSE responses per colour (built-in: in `inFlight` too; nginx: counted from its stream connections). */
     streams?: Record<Colour, number>;
     /** A weighted split in progress. */
     canary?: Canary | null;

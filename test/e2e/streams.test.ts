@@ -264,6 +264,23 @@ for (const proxy of ['builtin', 'nginx'] as const) {
       await p?.cleanup();
     }, budget(3_000));
 
+    test('status --json counts the open SSE stream and WebSocket on the live colour', budget(1_000), async () => {
+      const sse = openSse(`http://127.0.0.1:${p.port}/api/events`);
+      let ws: WsProbe | undefined;
+      try {
+        await sse.waitFor((e) => colourOf(e.json) === 'blue', 5_000);
+        ws = await openWs(p.port);
+        const r = await p.run(['status', '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        const px = (JSON.parse(r.stdout) as { proxy: { streams?: object; websockets?: object } }).proxy;
+        assert.deepEqual(px.streams, { blue: 1, green: 0 }, r.stdout);
+        assert.deepEqual(px.websockets, { blue: 1, green: 0 }, r.stdout);
+      } finally {
+        sse.close();
+        ws?.ws.terminate();
+      }
+    });
+
     // Measured 2.3-3.2 s (deploy, rollback) and 4.1-6.2 s (with the slow request), alone on 2 cores. A product
     // that holds streams for the whole drain takes about drainTimeout (20 s) longer: still inside 30 s.
     test(
