@@ -19,7 +19,7 @@ export const LAYERS = [
   ['util', ['util/']],
   ['config', ['config/']],
   ['state', ['state/']],
-  ['adapters', ['checks/', 'load/', 'backup/', 'runtime/', 'proxy/', 'watch/']],
+  ['adapters', ['checks/', 'load/', 'backup/', 'runtime/', 'proxy/', 'watch/', 'compose/']],
   ['plan', ['plan/']],
   ['run', ['run/']],
   ['dashboard', ['dashboard/']],

@@ -15,6 +15,7 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'CONFIG_NOT_FOUND'
+  | 'COMPOSE_INVALID'
   | 'ENV_MISSING'
   | 'USAGE'
   | 'NEEDS_TTY'
@@ -49,6 +50,7 @@ export type ErrorCode =
 const exitFor: Record<ErrorCode, ExitCodeValue> = {
   CONFIG_INVALID: ExitCode.usage,
   CONFIG_NOT_FOUND: ExitCode.usage,
+  COMPOSE_INVALID: ExitCode.usage,
   ENV_MISSING: ExitCode.usage,
   USAGE: ExitCode.usage,
   NEEDS_TTY: ExitCode.usage,

@@ -89,8 +89,7 @@ export function drainSummary(d: DrainResult): string {
     if (kinds.length) parts.push(`${plural(s.sse + s.websockets, 'stream')} ${what} ${after} (${kinds.join(', ')})`);
     if (s.long)
       parts.push(
-        `${plural(s.long, 'connection')} still open ${after} left to the stop ` +
-          '(responses still being written)',
+        `${plural(s.long, 'connection')} still open ${after} left to the stop ` + '(responses still being written)',
       );
   }
   if (d.timedOut) parts.push(`${d.inFlight} request(s) still open at the drain timeout`);

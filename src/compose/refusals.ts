@@ -1,0 +1,41 @@
+/** Why switchyard cannot carry a compose service key over: the note for each (a generic one for the rest). */
+const WHY: Record<string, string> = {
+  networks: "switchyard puts all the app's containers on one network, <app>-net",
+  network_mode: "switchyard puts all the app's containers on one network, <app>-net",
+  secrets: 'switchyard has no secrets: pass them as variables from .env',
+  configs: 'switchyard has no configs: mount the file with volumes',
+  entrypoint: 'switchyard has no entrypoint (bake it into the image)',
+  cap_add: 'switchyard sets no capabilities',
+  cap_drop: 'switchyard sets no capabilities',
+  privileged: 'switchyard runs no privileged containers',
+  extra_hosts: 'switchyard sets no extra hosts',
+  ulimits: 'switchyard sets no ulimits',
+  logging: 'switchyard sets the json-file log size from logs: (maxSize, keep)',
+  links: 'every container of the app reaches the others by name on <app>-net',
+  working_dir: 'switchyard has no working_dir (set WORKDIR in the image)',
+  user: 'switchyard has no user (set USER in the image)',
+  devices: 'switchyard maps no devices',
+  tmpfs: 'switchyard mounts no tmpfs',
+  hostname: 'switchyard names the containers itself',
+  ipc: 'switchyard sets no ipc mode',
+  pid: 'switchyard sets no pid mode',
+  security_opt: 'switchyard sets no security options',
+  sysctls: 'switchyard sets no sysctls',
+  extends: 'switchyard has no extends: resolve it first (docker compose config)',
+  tty: 'switchyard allocates no terminal',
+  stdin_open: 'switchyard keeps no stdin open',
+  init: 'switchyard runs no init process (add tini to the image)',
+  platform: "switchyard builds for this engine's platform",
+  pull_policy: 'switchyard never pulls: docker pull the image first',
+  stop_signal: 'switchyard stops with SIGTERM',
+  shm_size: 'switchyard sets no shm size',
+  read_only: 'switchyard has no read-only root filesystem',
+  volumes_from: 'switchyard has no volumes_from: name the volumes',
+  develop: 'compose watch is a development feature',
+  mem_limit: 'switchyard sets no resource limits',
+  cpus: 'switchyard sets no resource limits',
+};
+
+export function whyNot(key: string): string {
+  return WHY[key] ?? 'switchyard has no such setting';
+}
