@@ -1,9 +1,11 @@
 /**
  * What every part of the conversion shares: the merged model as written (`raw`, for the text) and
- * as compose reads it (`val`, for the decisions), the location of each value, and the notes.
+ * as compose reads it (`val`, for the decisions), the location of each value, the folders paths are
+ * read from and written for, and the notes.
  */
 import { locate } from './interpolate.js';
 import type { ParsedFile } from './parse.js';
+import { rebase } from './paths.js';
 import { rewriteForSwitchyard } from './rewrite.js';
 import type { Vars } from './template.js';
 import { type ComposeNote, isMap, type Json, type JsonMap, type Loc, type Path } from './types.js';
@@ -14,12 +16,24 @@ export class Ctx {
   /** Comments for the written file, by output path (dotted). */
   readonly comments = new Map<string, string>();
 
+  /**
+   * `dir`: what the notes' file names are relative to; `project`: compose's project folder, which
+   * relative paths in compose start from; `outDir`: the folder of the switchyard.yml, which they are
+   * written relative to.
+   */
   constructor(
     readonly dir: string,
     readonly model: ParsedFile,
     readonly val: JsonMap,
     readonly vars: Vars,
+    readonly project: string = dir,
+    readonly outDir: string = project,
   ) {}
+
+  /** A compose path (relative to the project folder) as switchyard.yml names it; `dot`: "./" first. */
+  hostPath(p: string, dot = false): string {
+    return rebase(p, this.project, this.outDir, dot);
+  }
 
   loc(at: Path): Loc {
     return locate(this.model, at);

@@ -4,19 +4,21 @@
  * services, an nginx (or caddy, traefik, haproxy) in front becomes the proxy. Every compose key is
  * converted, decided (a note) or listed as unsupported with its line. Nothing is written here.
  */
+import path from 'node:path';
 import { checkOutput } from './check.js';
 import { findMigration } from './migrate.js';
-import type { Ctx } from './context.js';
 import { emitConfig } from './emit.js';
+import { relative } from './files.js';
+import { appHostNotes } from './hosts.js';
 import { nameServices, appName } from './naming.js';
 import { checkPublishedPorts } from './published.js';
-import { readProject } from './project.js';
+import { type ProjectOptions, readProject } from './project.js';
 import { type AppFront, type ProxyInput, proxySection } from './proxy.js';
-import { classify, isPostgresImage, proxyKind } from './roles.js';
+import { classify } from './roles.js';
 import { nginxRoutes } from './routes.js';
 import { convertApp } from './service.js';
+import { dependencyNotes, foldedNotes } from './service-notes.js';
 import { convertShared } from './shared.js';
-import type { Vars } from './template.js';
 import { type ComposeNote, isMap, type JsonMap } from './types.js';
 import { topLevelNotes } from './top-level.js';
 
@@ -36,14 +38,20 @@ export interface ComposeConversion {
 /** Keys every role leaves to this file: the dependency notes, profiles, container names. */
 const HANDLED = ['depends_on', 'profiles', 'container_name'];
 
-export async function convertCompose(opts: { dir: string; files?: string[]; env?: Vars }): Promise<ComposeConversion> {
+/**
+ * `dir`: where `files` (default: found as compose finds them) are, and what the notes' file names
+ * are relative to. Relative paths in compose start from the project folder (that of the first
+ * file); those written are relative to `outDir`, the folder of the switchyard.yml (default: the
+ * project folder).
+ */
+export async function convertCompose(opts: ProjectOptions): Promise<ComposeConversion> {
   const { ctx, files, hasDotenv, active } = readProject(opts);
   const services = isMap(ctx.val.services) ? ctx.val.services : {};
   checkPublishedPorts(ctx, active);
-  const roles = new Map(active.map((n) => [n, classify(ctx.dir, services[n] ?? null)]));
+  const roles = new Map(active.map((n) => [n, classify(ctx.project, services[n] ?? null)]));
   const proxies = active.filter((n) => roles.get(n)?.role === 'proxy');
   const front = proxies.find((n) => isMap(services[n]) && Array.isArray((services[n] as JsonMap).ports)) ?? proxies[0];
-  for (const n of proxies) if (n !== front) roles.set(n, { role: 'app', ...roles.get(n) });
+  for (const n of proxies) if (n !== front) roles.set(n, { ...roles.get(n), role: 'app' });
   const candidates = active.filter((n) => roles.get(n)?.role === 'app');
   const shared = active.filter((n) => roles.get(n)?.role === 'shared');
   const naming = nameServices(ctx, [...candidates, ...shared], active);
@@ -53,14 +61,17 @@ export async function convertCompose(opts: { dir: string; files?: string[]; env?
   const config: JsonMap = { app, runtime: 'docker' };
   ctx.comment('runtime', 'docker: compose ran these as containers; switchyard runs each app service once per colour');
   if (hasDotenv) {
-    config.env_file = '.env';
-    ctx.decideAt({ file: '.env', line: 1 }, 'env_file: .env: its variables fill ${...} and reach every service');
+    config.env_file = ctx.hostPath('.env');
+    ctx.decideAt(
+      { file: relative(ctx.dir, path.join(ctx.project, '.env')), line: 1 },
+      'env_file: .env: its variables fill ${...} and reach every service',
+    );
     ctx.comment('env_file', 'the .env compose read: switchyard also gives its variables to every service');
   }
   topLevelNotes(ctx);
   for (const n of active) if (!naming.folded.has(n)) dependencyNotes(ctx, n, roles, migration?.name);
   const image = front ? String((services[front] as JsonMap).image ?? '') : '';
-  const kind = front ? proxyKind(image) : undefined;
+  const kind = front ? roles.get(front)?.proxy : undefined;
   const proxy: ProxyInput | undefined =
     front && kind
       ? {
@@ -71,6 +82,10 @@ export async function convertCompose(opts: { dir: string; files?: string[]; env?
       : undefined;
   if (front && kind === 'other')
     ctx.decide(['services', front], `services.${front}: ${image} in front: the built-in proxy takes its place`);
+  const why = front ? roles.get(front)?.why : undefined;
+  if (front && why) ctx.decide(['services', front], `services.${front}: ${why}: the nginx proxy (mode: container)`);
+  const appNames = new Set(apps.map((n) => naming.out.get(n)));
+  const appHosts = new Map([...naming.hosts].filter(([, to]) => appNames.has(to)));
   const out: JsonMap = {};
   const fronts: AppFront[] = [];
   for (const n of apps) {
@@ -86,6 +101,7 @@ export async function convertCompose(opts: { dir: string; files?: string[]; env?
       ...(proxy?.found?.ports.has(who) ? { upstreamPort: proxy.found.ports.get(who) as number } : {}),
     });
     out[who] = a.config;
+    appHostNotes(ctx, n, who, appHosts);
     fronts.push({ name: who, published: a.published, routeLabels: a.routeLabels });
   }
   config.proxy = proxySection(ctx, proxy, fronts, HANDLED);
@@ -96,10 +112,11 @@ export async function convertCompose(opts: { dir: string; files?: string[]; env?
     const who = naming.out.get(n) as string;
     sharedOut[who] = convertShared(ctx, n, who, HANDLED).config;
     const r = roles.get(n);
-    if (r?.fromDockerfile)
-      ctx.decide(['services', n, 'build'], `services.${n}: built FROM ${r.image}: a shared service`);
+    if (r?.whyAt) ctx.decide(['services', n, r.whyAt], `services.${n}: ${r.why}: a shared service`);
+    else if (r?.why)
+      ctx.decide(['services', n], `services.${n}: ${r.why}: a shared ${r.kind} service (one for both colours)`);
     else ctx.decide(['services', n], `services.${n}: ${r?.image}: a shared service (one for both colours)`);
-    if (!backup && isPostgresImage(r?.image)) backup = who;
+    if (!backup && r?.kind === 'postgres') backup = who;
   }
   if (shared.length) {
     config.shared = sharedOut;
@@ -120,49 +137,6 @@ export async function convertCompose(opts: { dir: string; files?: string[]; env?
   const text = emitConfig(config, header, ctx.comments);
   checkOutput(text, ctx.vars);
   return { text, decisions: sorted(ctx.decisions, files), unsupported: sorted(ctx.unsupported, files), files };
-}
-
-function dependencyNotes(ctx: Ctx, name: string, roles: Map<string, { role: string }>, migration?: string): void {
-  const svc = ctx.get(['services', name]);
-  const deps = isMap(svc) && isMap(svc.depends_on) ? svc.depends_on : {};
-  for (const [dep, spec] of Object.entries(deps)) {
-    const role = roles.get(dep)?.role;
-    const cond = isMap(spec) && spec.condition ? ` (${spec.condition})` : '';
-    const why =
-      dep === migration
-        ? 'the migration runs before the switch (deploy.hooks.migrate)'
-        : role === 'shared'
-          ? `shared services start first (init waits for their healthcheck)`
-          : role === 'proxy'
-            ? "the proxy is switchyard's own"
-            : "switchyard starts a colour's services together and checks each";
-    ctx.decide(['services', name, 'depends_on', dep], `services.${name}: depends_on ${dep}${cond}: ${why}`);
-  }
-  if (isMap(svc) && typeof svc.container_name === 'string')
-    ctx.decide(
-      ['services', name, 'container_name'],
-      `services.${name}.container_name: switchyard names its containers <app>-<service>[-<colour>]`,
-    );
-}
-
-/** The second colour of a hand-made pair: each key as in the first, or listed when it differs. */
-function foldedNotes(ctx: Ctx, name: string, kept: string): void {
-  const svc = ctx.get(['services', name]);
-  const first = ctx.get(['services', kept]);
-  if (!isMap(svc) || !isMap(first)) return;
-  const same = (k: string) => {
-    const strip = (v: unknown) =>
-      k === 'environment' && isMap(v as never) ? { ...(v as JsonMap), ENVIRONMENT_NAME: null } : v;
-    return k === 'container_name' || JSON.stringify(strip(svc[k])) === JSON.stringify(strip(first[k]));
-  };
-  for (const k of Object.keys(svc)) {
-    if (same(k)) ctx.decide(['services', name, k], `services.${name}.${k}: as in ${kept}`);
-    else
-      ctx.refuse(
-        ['services', name, k],
-        `services.${name}.${k}: differs from ${kept}'s; ${kept}'s is used for both colours`,
-      );
-  }
 }
 
 function sorted(notes: ComposeNote[], files: string[]): ComposeNote[] {

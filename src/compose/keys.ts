@@ -7,6 +7,7 @@ import { SECRET_NAME } from '../config/env.js';
 import type { Ctx } from './context.js';
 import { toDuration } from './health.js';
 import { parseMount } from './mounts.js';
+import { rebaseMount } from './paths.js';
 import { isMap, type Json, type JsonMap, type Path, setKey } from './types.js';
 
 const CREDENTIALS_IN_URL = /:\/\/[^:/@\s]+:[^@/\s]+@/;
@@ -54,7 +55,7 @@ export function convertEnvFile(ctx: Ctx, at: Path, who: string): string | undefi
   if (isMap(first) && first.required === false)
     ctx.decide([...at, 0], `${who}.env_file: required: false is not kept (switchyard needs the file)`);
   const p = pathOf(0);
-  return typeof p === 'string' ? p : undefined;
+  return typeof p === 'string' ? ctx.hostPath(p) : undefined;
 }
 
 export function convertVolumes(ctx: Ctx, at: Path, who: string): string[] {
@@ -72,7 +73,11 @@ export function convertVolumes(ctx: Ctx, at: Path, who: string): string[] {
       return;
     }
     const raw = ctx.out(here);
-    const text = typeof raw === 'string' ? raw : `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`;
+    const source = m.type === 'bind' ? ctx.hostPath(m.source, true) : m.source;
+    const text =
+      typeof raw === 'string'
+        ? rebaseMount(raw, ctx.project, ctx.outDir)
+        : `${source}:${m.target}${m.readOnly ? ':ro' : ''}`;
     out.push(text);
     if (m.type === 'volume')
       ctx.decide(here, `${who}.volumes.${i}: named volume ${m.source} becomes <app>-${m.source} (copy its data over)`);
@@ -130,13 +135,14 @@ export function convertBuild(ctx: Ctx, at: Path, who: string): JsonMap | undefin
   if (!isMap(b)) return undefined;
   const out: JsonMap = {};
   for (const k of Object.keys(b)) {
-    if (k === 'context' || k === 'dockerfile') out[k] = ctx.out([...at, k]) ?? null;
+    if (k === 'context') out[k] = ctx.hostPath(String(ctx.out([...at, k]) ?? '.'));
+    else if (k === 'dockerfile') out[k] = ctx.out([...at, k]) ?? null;
     else if (k === 'args') {
       const args = convertEnv(ctx, [...at, 'args'], `${who}.build`);
       if (args) out.args = args;
     } else ctx.refuse([...at, k], `${who}.build.${k}: switchyard's build takes context, dockerfile and args only`);
   }
-  if (out.context === undefined) out.context = '.';
+  if (out.context === undefined) out.context = ctx.hostPath('.');
   return out;
 }
 

@@ -24,7 +24,7 @@ export function appName(ctx: Ctx, files: string[]): string {
     ctx.decideAt({ file: files[0] ?? '', line: 1 }, `app: ${n}, the prefix of the container names (${common}-...)`);
     return n;
   }
-  const n = switchyardName(path.basename(ctx.dir));
+  const n = switchyardName(path.basename(ctx.project));
   ctx.decideAt({ file: files[0] ?? '', line: 1 }, `app: ${n}, from the folder name`);
   return n;
 }

@@ -22,19 +22,35 @@ export interface Project {
   active: string[];
 }
 
-export function readProject(opts: { dir: string; files?: string[]; env?: Vars }): Project {
+export interface ProjectOptions {
+  /** Where `files` are relative to, and the notes' file names; the compose files are looked for here. */
+  dir: string;
+  files?: string[];
+  env?: Vars;
+  /** The folder switchyard.yml is written to (default: the project folder). */
+  outDir?: string;
+}
+
+/**
+ * The project folder is compose's: that of the first file named, else `dir`. Its .env is read, and
+ * relative paths in the compose files start there.
+ */
+export function readProject(opts: ProjectOptions): Project {
   const dir = path.resolve(opts.dir);
-  const dotenv = readProjectDotenv(dir);
+  const named = opts.files?.length ? opts.files.map((f) => relative(dir, f)) : undefined;
+  const project = named ? path.dirname(path.resolve(dir, named[0] as string)) : dir;
+  const dotenv = readProjectDotenv(project);
   const env = opts.env ?? process.env;
   const vars: Vars = { ...(dotenv ?? {}) };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) vars[k] = v;
-  const files = opts.files?.length ? opts.files.map((f) => relative(dir, f)) : defaultComposeFiles(dir, vars);
+  const files = named ?? defaultComposeFiles(dir, vars);
   const parsed = files.map((f) => parseComposeFile(dir, f));
   for (const f of parsed) normalizeFile(f);
   const model = mergeFiles(parsed);
   const { value, unset } = interpolateModel(model, vars);
   validateCompose(model, value);
-  const ctx = new Ctx(dir, model, value as JsonMap, vars);
+  const outDir = path.resolve(opts.outDir ?? project);
+  const ctx = new Ctx(dir, model, value as JsonMap, vars, project, outDir);
   const services = isMap(ctx.val.services) ? ctx.val.services : {};
   const profiles = (vars.COMPOSE_PROFILES ?? '')
     .split(',')

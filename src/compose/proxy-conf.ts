@@ -20,20 +20,21 @@ const isConfMount = (target: string) =>
 
 export interface ProxyConf {
   facts: NginxFacts;
-  /** The config files read, relative to the project folder. */
+  /** The config files read, relative to the notes' folder. */
   files: string[];
   /** Indexes (in the service's volumes) of the mounts they came through. */
   mounts: number[];
 }
 
-export function readProxyConf(dir: string, mounts: Mount[], locOf: (m: Mount) => Loc): ProxyConf {
+/** Host paths start from `project` (compose's project folder); the files read are named relative to `dir`. */
+export function readProxyConf(project: string, dir: string, mounts: Mount[], locOf: (m: Mount) => Loc): ProxyConf {
   const facts: NginxFacts = { locations: [], upstreams: new Map(), includes: [], tls: {} };
   const files: string[] = [];
   const seen = new Set<string>();
   const used = new Set<number>();
   const readOne = (host: string, m: Mount) => {
     used.add(m.index);
-    const abs = path.resolve(dir, host);
+    const abs = path.resolve(project, host);
     if (seen.has(abs)) return;
     seen.add(abs);
     let text: string;
@@ -51,7 +52,7 @@ export function readProxyConf(dir: string, mounts: Mount[], locOf: (m: Mount) =>
     }
   };
   const readPath = (host: string, m: Mount, all: boolean) => {
-    const abs = path.resolve(dir, host);
+    const abs = path.resolve(project, host);
     let isDir = false;
     try {
       isDir = statSync(abs).isDirectory();
@@ -82,7 +83,7 @@ export function readProxyConf(dir: string, mounts: Mount[], locOf: (m: Mount) =>
       const re = new RegExp(`^${base.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`);
       let names: string[] = [];
       try {
-        names = readdirSync(path.resolve(dir, found.host)).sort();
+        names = readdirSync(path.resolve(project, found.host)).sort();
       } catch {
         continue;
       }

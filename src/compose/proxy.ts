@@ -5,8 +5,10 @@
  */
 import type { Ctx } from './context.js';
 import { everyAddress, parsePort, type PortSpec } from './ports.js';
+import { publishedPort } from './published.js';
 import { whyNot } from './refusals.js';
 import type { ProxyRoutes } from './routes.js';
+import { program } from './signals.js';
 import { isMap, type Json, type JsonMap, type Path } from './types.js';
 
 export interface AppFront {
@@ -41,16 +43,23 @@ export function proxySection(ctx: Ctx, proxy: ProxyInput | undefined, apps: AppF
       else if (k === 'volumes') proxyVolumes(ctx, proxy, at(k));
       else if (k === 'restart')
         ctx.decide(at(k), 'proxy: switchyard restarts its proxy itself (proxy.restart: always)');
+      else if (
+        (k === 'command' || k === 'entrypoint') &&
+        proxy.kind === 'nginx' &&
+        program(isMap(svc) ? svc[k] : undefined) === 'nginx'
+      )
+        ctx.decide(at(k), `proxy.${k}: switchyard starts nginx itself, with the config it writes`);
       else if (proxy.kind === 'nginx') ctx.refuse(at(k), `proxy.${k}: ${whyNot(k)}`);
       else ctx.refuse(at(k), `proxy.${k}: ${String(isMap(svc) ? svc.image : '')}'s own setting: not carried over`);
     }
   } else {
     const first = apps.flatMap((a) => a.published.map((p) => ({ ...p, app: a.name })))[0];
     if (first?.spec.published && /^\d+$/.test(first.spec.published)) {
-      listen.http = Number(first.spec.published);
+      listen.http = publishedPort(ctx, first.at, first.spec.published);
       if (everyAddress(first.spec.hostIp)) listen.host = '0.0.0.0';
       else listen.host = first.spec.hostIp ?? '127.0.0.1';
-      ctx.decide(first.at, `proxy: the built-in proxy takes port ${listen.http}, where compose published ${first.app}`);
+      const port = shown(listen.http, first.spec.published);
+      ctx.decide(first.at, `proxy: the built-in proxy takes port ${port}, where compose published ${first.app}`);
     }
   }
   if (listen.http === undefined) {
@@ -77,12 +86,12 @@ function listenFrom(ctx: Ctx, at: Path, proxy: ProxyInput, listen: JsonMap, out:
     }
     const tls = proxy.found?.tls;
     if (spec.target === 443 && tls && proxy.kind === 'nginx' && listen.https === undefined) {
-      listen.https = Number(host);
-      out.tls = { cert: tls.cert, key: tls.key };
-      ctx.decide([...at, i], `proxy: HTTPS on ${host}, with the certificate nginx's config names`);
+      listen.https = publishedPort(ctx, [...at, i], host);
+      out.tls = { cert: ctx.hostPath(tls.cert), key: ctx.hostPath(tls.key) };
+      ctx.decide([...at, i], `proxy: HTTPS on ${shown(listen.https, host)}, with the certificate nginx's config names`);
     } else if (listen.http === undefined && spec.target !== 443) {
-      listen.http = Number(host);
-      ctx.decide([...at, i], `proxy: listens on ${host}`);
+      listen.http = publishedPort(ctx, [...at, i], host);
+      ctx.decide([...at, i], `proxy: listens on ${shown(listen.http, host)}`);
     } else {
       ctx.refuse(
         [...at, i],
@@ -95,6 +104,9 @@ function listenFrom(ctx: Ctx, at: Path, proxy: ProxyInput, listen: JsonMap, out:
     if (ip === '0.0.0.0' && i === 0) ctx.comment('proxy.listen', 'compose published the proxy on every address');
   });
 }
+
+/** A port as the notes show it: `${PORT:-8080} (8080 now)` when written as a variable. */
+const shown = (written: Json, now: string) => (typeof written === 'string' ? `${written} (${now} now)` : now);
 
 function proxyVolumes(ctx: Ctx, proxy: ProxyInput, at: Path): void {
   const found = proxy.found;

@@ -1,11 +1,12 @@
 /**
  * What each compose service is to switchyard: an app service (one per colour), a shared service
  * (databases, caches, queues: one for both colours) or the proxy in front. Known images by name;
- * a service built from a Dockerfile whose last FROM names a database counts as one too. And the
- * names switchyard accepts (`a-z0-9-`, starting with a letter, at most 40).
+ * a service built from a Dockerfile whose last FROM names a database counts as one too, and so does
+ * one that shows a database's or nginx's signs (signals.ts). And the names switchyard accepts
+ * (`a-z0-9-`, starting with a letter, at most 40).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { dockerfileBase } from './dockerfile.js';
+import { databaseSigns, listed, nginxSigns } from './signals.js';
 import { isMap, type Json } from './types.js';
 
 export type Role = 'app' | 'shared' | 'proxy';
@@ -62,38 +63,47 @@ export function imageBase(image: string): string {
   return (last.split(':')[0] ?? '').toLowerCase();
 }
 
-export const isPostgresImage = (image: string | undefined) => image !== undefined && POSTGRES.has(imageBase(image));
 export const proxyKind = (image: string) => PROXIES[imageBase(image)];
-
-/** The image the final stage of a Dockerfile starts from, when it is cheap to tell. */
-export function dockerfileBase(dir: string, build: Json | undefined): string | undefined {
-  if (!isMap(build) || typeof build.context !== 'string' || build.context.includes('://')) return undefined;
-  const file = path.resolve(dir, build.context, typeof build.dockerfile === 'string' ? build.dockerfile : 'Dockerfile');
-  try {
-    const froms = [...readFileSync(file, 'utf8').matchAll(/^\s*FROM\s+(?:--\S+\s+)*(\S+)/gim)].map((m) => m[1]);
-    return froms.at(-1);
-  } catch {
-    return undefined;
-  }
-}
 
 export interface Classified {
   role: Role;
   /** The image that decided it (the service's, or its Dockerfile's FROM). */
   image?: string;
-  fromDockerfile?: boolean;
+  /** A shared service's kind (postgres, mysql, redis...: its image's name); a proxy's. */
+  kind?: string;
+  proxy?: 'nginx' | 'other';
+  /** Why, when the image name alone did not say: the note (after "services.<name>: "). */
+  why?: string;
+  /** The key the note is on, when not the service (build). */
+  whyAt?: string;
 }
 
+const sharedKind = (image: string) => (POSTGRES.has(imageBase(image)) ? 'postgres' : imageBase(image));
+
+/** Known images by name, a Dockerfile's last FROM, then the signs of signals.ts. */
 export function classify(dir: string, svc: Json): Classified {
   if (!isMap(svc)) return { role: 'app' };
   const image = typeof svc.image === 'string' ? svc.image : undefined;
   if (svc.build === undefined && image) {
-    if (SHARED.has(imageBase(image))) return { role: 'shared', image };
-    if (proxyKind(image)) return { role: 'proxy', image };
-    return { role: 'app', image };
+    if (SHARED.has(imageBase(image))) return { role: 'shared', image, kind: sharedKind(image) };
+    const proxy = proxyKind(image);
+    if (proxy) return { role: 'proxy', image, proxy };
   }
-  const base = dockerfileBase(dir, svc.build);
-  if (base && SHARED.has(imageBase(base))) return { role: 'shared', image: base, fromDockerfile: true };
+  const base = svc.build === undefined ? undefined : dockerfileBase(dir, svc.build);
+  if (base && SHARED.has(imageBase(base.image))) {
+    const from = base.written ? `${base.written} (${base.image})` : base.image;
+    return {
+      role: 'shared',
+      image: base.image,
+      kind: sharedKind(base.image),
+      why: `built FROM ${from}`,
+      whyAt: 'build',
+    };
+  }
+  const db = databaseSigns(svc);
+  if (db) return { role: 'shared', ...(image ? { image } : {}), kind: db.kind, why: listed(db.reasons) };
+  const nginx = svc.build === undefined && image ? nginxSigns(svc) : [];
+  if (nginx.length) return { role: 'proxy', image: image as string, proxy: 'nginx', why: listed(nginx) };
   return { role: 'app', ...(image ? { image } : {}) };
 }
 

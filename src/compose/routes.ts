@@ -29,7 +29,7 @@ export interface ProxyRoutes {
 export function nginxRoutes(ctx: Ctx, proxy: string, resolve: (host: string) => string | undefined): ProxyRoutes {
   const vols = ctx.get(['services', proxy, 'volumes']);
   const mounts = (Array.isArray(vols) ? vols : []).flatMap((v, i) => parseMount(v, i) ?? []);
-  const conf = readProxyConf(ctx.dir, mounts, (m) => ctx.loc(['services', proxy, 'volumes', m.index]));
+  const conf = readProxyConf(ctx.project, ctx.dir, mounts, (m) => ctx.loc(['services', proxy, 'volumes', m.index]));
   const { facts } = conf;
   const res: ProxyRoutes = { routes: [], ports: new Map(), mounts, confFiles: conf.files, confMounts: conf.mounts };
   const target = (hostPort: string) => {

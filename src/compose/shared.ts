@@ -14,6 +14,7 @@ import {
   convertVolumes,
 } from './keys.js';
 import { everyAddress, parsePort, type PortSpec } from './ports.js';
+import { publishedPort } from './published.js';
 import { whyNot } from './refusals.js';
 import { isMap, type JsonMap, type Path } from './types.js';
 
@@ -74,7 +75,7 @@ export function convertShared(ctx: Ctx, name: string, who: string, handled: stri
           }
           res.published.push({ spec, at: at(k, i) });
           const ip = spec.hostIp && !everyAddress(spec.hostIp) ? `${spec.hostIp}:` : '';
-          out.push(`${ip}${spec.published}:${spec.target}`);
+          out.push(`${ip}${publishedPort(ctx, at(k, i), spec.published as string)}:${spec.target}`);
           if (!ip) ctx.decide(at(k, i), `${who}.ports.${i}: published on 127.0.0.1 only (compose: every address)`);
         });
         if (out.length) c.ports = out;
