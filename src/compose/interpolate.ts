@@ -4,8 +4,9 @@
  * the file and line it came from.
  */
 import type { ParsedFile } from './parse.js';
+import { mapStrings } from '../util/tree.js';
 import { parseTemplate, resolveParts, TemplateError, type Vars } from './template.js';
-import { composeError, isMap, type Json, type Loc, type Path, pathKey } from './types.js';
+import { composeError, type Json, type Loc, type Path, pathKey } from './types.js';
 
 /** The location of `at`, or of the nearest enclosing key that has one. */
 export function locate(f: ParsedFile, at: Path): Loc {
@@ -24,31 +25,16 @@ export interface Interpolated {
 
 export function interpolateModel(f: ParsedFile, vars: Vars): Interpolated {
   const unset: Interpolated['unset'] = [];
-  const walk = (v: Json, at: Path): Json => {
-    if (typeof v === 'string') {
-      try {
-        const missing: string[] = [];
-        const r = resolveParts(parseTemplate(v), vars, missing);
-        for (const name of missing) unset.push({ name, at });
-        return r.value;
-      } catch (e) {
-        if (e instanceof TemplateError) throw composeError(locate(f, at), e.message);
-        throw e;
-      }
+  const value = mapStrings(f.data, (s, at) => {
+    try {
+      const missing: string[] = [];
+      const r = resolveParts(parseTemplate(s), vars, missing);
+      for (const name of missing) unset.push({ name, at });
+      return r.value;
+    } catch (e) {
+      if (e instanceof TemplateError) throw composeError(locate(f, at), e.message);
+      throw e;
     }
-    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...at, i]));
-    if (isMap(v)) {
-      const out: { [k: string]: Json } = {};
-      for (const [k, x] of Object.entries(v))
-        Object.defineProperty(out, k, {
-          value: walk(x, [...at, k]),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      return out;
-    }
-    return v;
-  };
-  return { value: walk(f.data, []), unset };
+  }) as Json;
+  return { value, unset };
 }

@@ -2,17 +2,9 @@
  * One compose app service as a switchyard service (runtime docker: one container per colour):
  * every key converted, decided (a note) or listed as unsupported.
  */
+import { convertCommonKey } from './common-keys.js';
 import type { Ctx } from './context.js';
 import { convertHealthcheck } from './health.js';
-import {
-  convertBuild,
-  convertCommand,
-  convertEnv,
-  convertEnvFile,
-  convertRestart,
-  convertStop,
-  convertVolumes,
-} from './keys.js';
 import { type PortSpec, parsePort } from './ports.js';
 import { whyNot } from './refusals.js';
 import { isMap, type Json, type JsonMap, type Path } from './types.js';
@@ -48,12 +40,8 @@ export function convertApp(ctx: Ctx, name: string, who: string, opts: AppOptions
   let healthPort: number | undefined;
   for (const k of Object.keys(svc)) {
     if (opts.handled.includes(k)) continue;
+    if (convertCommonKey(ctx, k, at(k), who, c, opts.drop)) continue;
     switch (k) {
-      case 'build': {
-        const b = convertBuild(ctx, at(k), who);
-        if (b) c.build = b;
-        break;
-      }
       case 'image':
         if (svc.build !== undefined)
           ctx.decide(at(k), `${who}.image: names the built image in compose; switchyard tags its own per release`);
@@ -61,34 +49,6 @@ export function convertApp(ctx: Ctx, name: string, who: string, opts: AppOptions
           c.image = ctx.out(at(k)) ?? null;
           ctx.decide(at(k), `${who}.image: switchyard pulls nothing: docker pull ${String(svc.image)} first`);
         }
-        break;
-      case 'environment': {
-        const env = convertEnv(ctx, at(k), who, opts.drop);
-        if (env && Object.keys(env).length) c.environment = env;
-        break;
-      }
-      case 'env_file': {
-        const f = convertEnvFile(ctx, at(k), who);
-        if (f) c.env_file = f;
-        break;
-      }
-      case 'volumes': {
-        const v = convertVolumes(ctx, at(k), who);
-        if (v.length) c.volumes = v;
-        break;
-      }
-      case 'restart': {
-        const r = convertRestart(ctx, at(k), who);
-        if (r) c.restart = r;
-        break;
-      }
-      case 'command': {
-        const cmd = convertCommand(ctx, at(k));
-        if (cmd) c.command = cmd;
-        break;
-      }
-      case 'stop_grace_period':
-        c.stopTimeout = convertStop(ctx, at(k)) ?? null;
         break;
       case 'healthcheck': {
         const h = convertHealthcheck(ctx, at(k), who);

@@ -2,17 +2,9 @@
  * One compose database, cache or queue as a switchyard shared service: one container for both
  * colours, started by init, never stopped by a deploy.
  */
+import { convertCommonKey } from './common-keys.js';
 import type { Ctx } from './context.js';
 import { convertHealthcheck } from './health.js';
-import {
-  convertBuild,
-  convertCommand,
-  convertEnv,
-  convertEnvFile,
-  convertRestart,
-  convertStop,
-  convertVolumes,
-} from './keys.js';
 import { everyAddress, parsePort, type PortSpec } from './ports.js';
 import { publishedPort } from './published.js';
 import { whyNot } from './refusals.js';
@@ -31,6 +23,7 @@ export function convertShared(ctx: Ctx, name: string, who: string, handled: stri
   if (!isMap(svc)) return res;
   for (const k of Object.keys(svc)) {
     if (handled.includes(k)) continue;
+    if (convertCommonKey(ctx, k, at(k), who, c)) continue;
     switch (k) {
       case 'image':
         if (svc.build !== undefined)
@@ -40,26 +33,6 @@ export function convertShared(ctx: Ctx, name: string, who: string, handled: stri
           ctx.decide(at(k), `${who}.image: switchyard pulls nothing: docker pull ${String(svc.image)} first`);
         }
         break;
-      case 'build': {
-        const b = convertBuild(ctx, at(k), who);
-        if (b) c.build = b;
-        break;
-      }
-      case 'environment': {
-        const env = convertEnv(ctx, at(k), who);
-        if (env && Object.keys(env).length) c.environment = env;
-        break;
-      }
-      case 'env_file': {
-        const f = convertEnvFile(ctx, at(k), who);
-        if (f) c.env_file = f;
-        break;
-      }
-      case 'volumes': {
-        const v = convertVolumes(ctx, at(k), who);
-        if (v.length) c.volumes = v;
-        break;
-      }
       case 'ports': {
         const out: string[] = [];
         (Array.isArray(svc.ports) ? svc.ports : []).forEach((p, i) => {
@@ -81,24 +54,11 @@ export function convertShared(ctx: Ctx, name: string, who: string, handled: stri
         if (out.length) c.ports = out;
         break;
       }
-      case 'command': {
-        const cmd = convertCommand(ctx, at(k));
-        if (cmd) c.command = cmd;
-        break;
-      }
       case 'healthcheck': {
         const h = convertHealthcheck(ctx, at(k), who);
         if (h.healthcheck) c.healthcheck = h.healthcheck;
         break;
       }
-      case 'restart': {
-        const r = convertRestart(ctx, at(k), who);
-        if (r) c.restart = r;
-        break;
-      }
-      case 'stop_grace_period':
-        c.stopTimeout = convertStop(ctx, at(k)) ?? null;
-        break;
       case 'expose':
         ctx.decide(at(k), `${who}.expose: the app's containers reach ${who} by name on <app>-net`);
         break;

@@ -3,6 +3,7 @@
  * interpolation. Written here rather than taken from a package so the exact rules (and the
  * error for each missing variable, with its config path) are ours and tested.
  */
+import { mapStrings } from '../util/tree.js';
 
 /** Parse dotenv text: KEY=VALUE lines, `export ` prefix, # comments, single/double quotes. */
 export function parseDotenv(text: string): Record<string, string> {
@@ -111,30 +112,14 @@ export interface InterpolatedTree {
 export function interpolateTree(tree: unknown, vars: Record<string, string | undefined>): InterpolatedTree {
   const problems: EnvProblem[] = [];
   const used = new Set<string>();
-  const walk = (v: unknown, path: string[]): unknown => {
-    if (typeof v === 'string') {
-      const r = interpolate(v, vars);
-      for (const n of r.used) used.add(n);
-      for (const n of r.missing) problems.push({ path: path.join('.'), name: n });
-      return r.whole && r.missing.length === 0 ? coerceScalar(r.value) : r.value;
-    }
-    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, String(i)]));
-    if (v !== null && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      // defineProperty, not assignment: a "__proto__" key must stay an ordinary (and so reported)
-      // key, never become the object's prototype and smuggle in inherited settings.
-      for (const [k, x] of Object.entries(v))
-        Object.defineProperty(out, k, {
-          value: walk(x, [...path, k]),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      return out;
-    }
-    return v;
-  };
-  return { value: walk(tree, []), problems, used };
+  const value = mapStrings(tree, (s, at) => {
+    const path = at.join('.');
+    const r = interpolate(s, vars);
+    for (const n of r.used) used.add(n);
+    for (const n of r.missing) problems.push({ path, name: n });
+    return r.whole && r.missing.length === 0 ? coerceScalar(r.value) : r.value;
+  });
+  return { value, problems, used };
 }
 
 /** Names whose values are treated as secrets (I8). */

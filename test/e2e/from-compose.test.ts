@@ -10,7 +10,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -20,7 +19,7 @@ import { parse } from 'yaml';
 import { startLoad } from '../../src/load/load.ts';
 import { budget } from '../helpers/budget.ts';
 import { copyDockerExample, docker } from '../helpers/docker-project.ts';
-import { CLI, freePort, ROOT } from '../helpers/project.ts';
+import { freePort, ROOT, runCli } from '../helpers/project.ts';
 import { keepLoading } from '../helpers/switch-marks.ts';
 
 const app = `syfc${process.pid}`;
@@ -70,26 +69,18 @@ after(async () => {
 }, budget(20_000));
 
 /** The built CLI in the example's folder, no TTY, bounded; stdout and stderr together. */
-function cli(args: string[], timeoutMs = 240_000): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const env = {
-      ...process.env,
-      SWITCHYARD_PORT: String(port),
-      POSTGRES_PASSWORD: SECRET,
-      FORCE_COLOR: '0',
-      NO_COLOR: '1',
-    };
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      assert.ok(!out.includes(SECRET), `${args.join(' ')} printed the database password`);
-      resolve({ code, out });
-    });
-  });
+async function cli(args: string[], timeoutMs = 240_000): Promise<{ code: number | null; out: string }> {
+  const env = {
+    ...process.env,
+    SWITCHYARD_PORT: String(port),
+    POSTGRES_PASSWORD: SECRET,
+    FORCE_COLOR: '0',
+    NO_COLOR: '1',
+  };
+  const r = await runCli(args, { cwd: dir, env, timeoutMs });
+  const out = r.stdout + r.stderr;
+  assert.ok(!out.includes(SECRET), `${args.join(' ')} printed the database password`);
+  return { code: r.code, out };
 }
 
 async function ok(args: string[]): Promise<string> {

@@ -25,6 +25,30 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The built CLI in `cwd`, no TTY, killed after `timeoutMs` (default 90 s). */
+export function runCli(
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
 export interface RunResult {
   code: number | null;
   stdout: string;
@@ -119,24 +143,7 @@ export async function makeProject(
     dir,
     port,
     env,
-    run: (args, opts = {}) =>
-      new Promise((resolve) => {
-        const t0 = Date.now();
-        const child = spawn(process.execPath, [CLI, ...args], {
-          cwd: dir,
-          env: { ...env, ...opts.env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          resolve({ code, stdout, stderr, ms: Date.now() - t0 });
-        });
-      }),
+    run: (args, opts = {}) => runCli(args, { cwd: dir, env: { ...env, ...opts.env }, timeoutMs: opts.timeoutMs }),
     spawn: (args) => spawn(process.execPath, [CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }),
     get: async (pth) => {
       const res = await request(`http://127.0.0.1:${port}${pth}`, { headersTimeout: 5000, bodyTimeout: 5000 });

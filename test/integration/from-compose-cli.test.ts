@@ -6,7 +6,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -15,7 +14,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import { budget } from '../helpers/budget.ts';
-import { CLI, ROOT } from '../helpers/project.ts';
+import { ROOT, runCli } from '../helpers/project.ts';
 
 // A password the compose files take from the environment: no output may ever show it.
 const SECRET = `pw-${randomBytes(8).toString('hex')}`;
@@ -38,27 +37,13 @@ async function copy(): Promise<string> {
   return path.join(root, 'compose');
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = Awaited<ReturnType<typeof runCli>>;
 
-function cli(cwd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, POSTGRES_PASSWORD: SECRET, SWITCHYARD_PORT: '18080', NO_COLOR: '1' };
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      assert.ok(!stdout.includes(SECRET) && !stderr.includes(SECRET), `${args.join(' ')} printed the password`);
-      resolve({ code, stdout, stderr });
-    });
-  });
+async function cli(cwd: string, args: string[]): Promise<Run> {
+  const env = { ...process.env, POSTGRES_PASSWORD: SECRET, SWITCHYARD_PORT: '18080', NO_COLOR: '1' };
+  const r = await runCli(args, { cwd, env, timeoutMs: 20_000 });
+  assert.ok(!r.stdout.includes(SECRET) && !r.stderr.includes(SECRET), `${args.join(' ')} printed the password`);
+  return r;
 }
 
 interface Note {
