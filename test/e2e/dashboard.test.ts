@@ -75,13 +75,19 @@ const lastOf = async (chart: string, colour: string) =>
  * Waits until the requests/s chart's last point satisfies `ok` for both colours (the page's own
  * values), polling from here: the page's CSP forbids the eval that page.waitForFunction needs.
  */
-async function waitRates(ok: (blue: number, green: number) => boolean, timeout = 10_000): Promise<void> {
+async function waitRates(
+  ok: (blue: number, green: number) => boolean,
+  timeout = 10_000,
+  after = 0,
+): Promise<{ blue: number; green: number; t: number }> {
   const deadline = Date.now() + timeout;
   let seen = '';
   while (Date.now() < deadline) {
     const [blue, green] = [await lastOf('rps', 'blue'), await lastOf('rps', 'green')];
-    if (ok(blue, green)) return;
-    seen = `blue ${blue}, green ${green}`;
+    // The time of the point these values belong to (read last: a newer point only makes it later).
+    const t = Number(await page.locator('[data-testid=chart-rps]').getAttribute('data-last-t'));
+    if (t > after && ok(blue, green)) return { blue, green, t };
+    seen = `blue ${blue}, green ${green} at ${t}`;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the requests/s chart never matched ${ok} (last: ${seen})`);
@@ -362,6 +368,7 @@ test(
     try {
       await waitRates((blue) => blue > 0);
       const pid = Number((await p.file('.switchyard/run/proxy.pid'))!.trim());
+      const killedAt = Date.now();
       process.kill(pid, 'SIGKILL');
       // The supervisor starts it again (proxy.restart); the page follows without a reload.
       const pidNow = async () => Number((await p.file('.switchyard/run/proxy.pid'))?.trim() ?? '');
@@ -369,9 +376,10 @@ test(
       while ((await pidNow()) === pid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.notEqual(await pidNow(), pid, 'a new proxy process');
       await page.locator('[data-testid=traffic]').getByText('running').first().waitFor({ timeout: 5_000 });
-      // Its counters start at zero: the chart shows rates again, never a negative one.
-      await waitRates((blue) => blue > 0, 15_000);
-      assert.ok((await lastOf('rps', 'blue')) > 0);
+      // Its counters start at zero: the chart shows rates again from a point after the restart (a
+      // point from before it would prove nothing), never a negative one.
+      const again = await waitRates((blue) => blue > 0, 15_000, killedAt + 1_000);
+      assert.ok(again.blue > 0, JSON.stringify(again));
       assert.equal(await page.locator('[data-testid=connection]').textContent(), 'live');
     } finally {
       await load.stop();

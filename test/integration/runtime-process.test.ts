@@ -108,6 +108,21 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * A port held by the returned server, and the one below it free: instance 2's port taken, instance
+ * 1's not. (A free port and then a listen on the next one failed when another test held that one.)
+ */
+async function heldAbove(): Promise<{ base: number; blocker: net.Server }> {
+  for (let i = 0; i < 50; i++) {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const held = (blocker.address() as net.AddressInfo).port;
+    if (held > 1024 && (await isPortFree(held - 1))) return { base: held - 1, blocker };
+    await new Promise((r) => blocker.close(r));
+  }
+  throw new Error('no free port right below a held one in 50 tries');
+}
+
 describe('process runtime: prepare', () => {
   it('never copies .current-env nor the database backup folder into a snapshot', budget(100), async () => {
     const { root, paths, rt } = await project({ '.': { version: 'v1' } }, () => ({ api: svc('.') }), {
@@ -305,7 +320,7 @@ describe('process runtime: start, status, stop', () => {
     'instances on fixed ports: instance 2 listens on the port + 1, each with its instance number',
     budget(1_000),
     async () => {
-      const port = await freePort();
+      const port = await freePair();
       const { rt } = await project({ api: {} }, () => ({
         api: svc('api', { instances: 2, port: { blue: port, green: port + 10 } }),
       }));
@@ -332,9 +347,7 @@ describe('process runtime: start, status, stop', () => {
     "instance 2's fixed port taken: PORT_IN_USE naming the instance, before anything is spawned",
     budget(100),
     async () => {
-      const port = await freePort();
-      const blocker = net.createServer();
-      await new Promise<void>((r) => blocker.listen(port + 1, '127.0.0.1', r));
+      const { base: port, blocker } = await heldAbove();
       try {
         const { paths, rt } = await project({ api: {} }, () => ({
           api: svc('api', { instances: 2, port: { blue: port, green: port + 10 } }),
@@ -491,4 +504,13 @@ async function freePort(): Promise<number> {
   const p = (s.address() as net.AddressInfo).port;
   await new Promise((r) => s.close(r));
   return p;
+}
+
+/** A free port whose next one is free too (instance 2 of a fixed port listens on port + 1). */
+async function freePair(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort();
+    if (p < 65_535 && (await isPortFree(p + 1))) return p;
+  }
+  throw new Error('no two free ports in a row in 50 tries');
 }

@@ -95,7 +95,8 @@ const ms = (n) => (n === undefined || n === null ? '-' : `${n < 10 ? n.toFixed(1
 
 /**
  * One small uPlot chart: a metric per colour over the last minutes. The canvas is uPlot's; the
- * last values also go into data attributes (the browser test reads them) and the legend.
+ * last values and their time (ms) also go into data attributes (the browser test reads them) and
+ * the legend.
  */
 function UChart({ title, points, pick, fmt, testid }) {
   const el = useRef(null);
@@ -126,9 +127,10 @@ function UChart({ title, points, pick, fmt, testid }) {
     plot.current?.setData(data);
   }, [points]);
   const last = points.at(-1);
-  const attrs = Object.fromEntries(
-    COLOURS.map((c) => [`data-last-${c}`, String(last ? (pick(last.colours[c]) ?? '') : '')]),
-  );
+  const attrs = Object.fromEntries([
+    ['data-last-t', String(last?.t ?? '')],
+    ...COLOURS.map((c) => [`data-last-${c}`, String(last ? (pick(last.colours[c]) ?? '') : '')]),
+  ]);
   return html`<div class="uchart" data-testid=${testid} ...${attrs} ref=${el}></div>`;
 }
 
