@@ -9,7 +9,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { startLoad, type LoadTotals, type RunningLoad } from '../../src/load/load.ts';
 import type { StatusReport } from '../../src/run/status.ts';
-import type { HistoryRecord } from '../../src/state/history.ts';
 import type { Project } from './project.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -72,13 +71,8 @@ export async function statusJson(p: Project): Promise<{ code: number | null; rep
   return { code: r.code, report, out: r.stdout + r.stderr };
 }
 
-export async function history(p: Project): Promise<HistoryRecord[]> {
-  return ((await p.file('.switchyard/history.jsonl')) ?? '')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as HistoryRecord);
-}
+/** The project's history records, oldest first: the project helper's reader. */
+export { historyOf as history } from './project.ts';
 
 /** Every file under `dir` (relative paths), recursively; sockets included. */
 export async function filesUnder(dir: string): Promise<string[]> {

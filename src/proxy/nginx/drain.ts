@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { COLOURS, type Colour } from '../../config/schema.js';
 import type { DrainResult } from '../types.js';
-import { countDrain, type DrainCount } from './drain-count.js';
+import { countDrain, type DrainCount, type WorkerSockets } from './drain-count.js';
 import { readNginxState, type NginxFiles, type NginxState } from './files.js';
 import { masterPid } from './process.js';
 import { tcpSocketsOf, workersOf, type Upstream } from './procfs.js';
@@ -60,14 +60,16 @@ export async function drainColour(
   return { inFlight: 0, websocketsClosed: 0, timedOut: false, ms: elapsed() };
 }
 
-/** The colour's connections now, across the master's workers (old generations too). */
-async function countNow(master: number, upstreams: Upstream[]): Promise<DrainCount> {
+/** The master's workers (old generations too) with the sockets each holds now. */
+async function workerSockets(master: number): Promise<WorkerSockets[]> {
   const workers = await workersOf(master);
   const sockets = await tcpSocketsOf(workers.map((w) => w.pid));
-  return countDrain(
-    workers.map((w) => ({ shuttingDown: w.shuttingDown, sockets: sockets.get(w.pid) ?? [] })),
-    upstreams,
-  );
+  return workers.map((w) => ({ shuttingDown: w.shuttingDown, sockets: sockets.get(w.pid) ?? [] }));
+}
+
+/** The colour's connections now, across the master's workers. */
+async function countNow(master: number, upstreams: Upstream[]): Promise<DrainCount> {
+  return countDrain(await workerSockets(master), upstreams);
 }
 
 /**
@@ -93,10 +95,12 @@ export async function openStreams(s: DrainSetup, pid: number, state: NginxState)
   const websockets = { blue: 0, green: 0 };
   const streams = { blue: 0, green: 0 };
   // The swarm edge sends streams like requests (no source address of their own): nothing to count.
-  for (const colour of pid > 0 && !s.lookup ? COLOURS : []) {
+  if (pid <= 0 || s.lookup) return { websockets, streams };
+  const workers = await workerSockets(pid); // one read of /proc for both colours
+  for (const colour of COLOURS) {
     const backends = Object.values(state.backends[colour] ?? {}).flat();
     if (backends.length === 0) continue;
-    const c = await countNow(pid, await upstreamsOf(s, backends));
+    const c = countDrain(workers, await upstreamsOf(s, backends));
     websockets[colour] = c.websockets;
     streams[colour] = c.sse;
   }
